@@ -1,0 +1,74 @@
+"""Load a catalog from the JSON shape of catalog/data/*.json.
+
+Adds what is missing and leaves existing rows alone, so that loading twice
+changes nothing and edits made in the admin survive a reload.
+"""
+
+import json
+from pathlib import Path
+
+from django.db import transaction
+
+from .models import Catalog, Category, Department, DisclosureForm, Item, Scope
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+FREQUENCIES = {
+    "immediately": Item.Frequency.IMMEDIATELY,
+    "monthly": Item.Frequency.MONTHLY,
+    "quarterly": Item.Frequency.QUARTERLY,
+    "half-yearly": Item.Frequency.HALF_YEARLY,
+    "yearly": Item.Frequency.YEARLY,
+}
+SCOPES = {"public": Scope.PUBLIC, "inner-party": Scope.INNER_PARTY}
+
+
+def read(name: str) -> dict:
+    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+@transaction.atomic
+def load_catalog(
+    data: dict,
+    *,
+    kind: str,
+    name: str,
+    document: str = "",
+    note: str = "",
+    order: int = 0,
+) -> Catalog:
+    catalog, _ = Catalog.objects.get_or_create(
+        kind=kind,
+        defaults={"name": name, "document": document, "note": note, "order": order},
+    )
+    for cat_order, cat in enumerate(data["categories"], start=1):
+        category, _ = Category.objects.get_or_create(
+            catalog=catalog,
+            code=cat["code"],
+            defaults={
+                "name": cat["name"],
+                "description": cat.get("content_area_2011", ""),
+                "order": cat_order,
+            },
+        )
+        for item_order, raw in enumerate(cat["items"], start=1):
+            department, _ = Department.objects.get_or_create(name=raw["department"])
+            item, created = Item.objects.get_or_create(
+                code=raw["code"],
+                defaults={
+                    "category": category,
+                    "name": raw["name"],
+                    "frequency": FREQUENCIES[raw["frequency"]],
+                    "scope": SCOPES[raw["scope"]],
+                    "department": department,
+                    "for_town": "town" in raw["levels"],
+                    "for_village": "village" in raw["levels"],
+                    "order": item_order,
+                },
+            )
+            if created:
+                item.forms.set(
+                    DisclosureForm.objects.get_or_create(name=form)[0]
+                    for form in raw["forms"]
+                )
+    return catalog

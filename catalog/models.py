@@ -1,0 +1,187 @@
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import periods
+
+
+class Scope(models.TextChoices):
+    PUBLIC = "public", _("社会公开")
+    INNER_PARTY = "inner", _("党内公开")
+
+
+class Department(models.Model):
+    """A town office responsible for catalog items (党政办, 组织办 …)."""
+
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("责任部门")
+        verbose_name_plural = _("责任部门")
+
+    def __str__(self):
+        return self.name
+
+
+class DisclosureForm(models.Model):
+    """A way of disclosing (公开栏, 会议通报, 党内情况通报会 …)."""
+
+    name = models.CharField(_("名称"), max_length=30, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("公开形式")
+        verbose_name_plural = _("公开形式")
+
+    def __str__(self):
+        return self.name
+
+
+class Catalog(models.Model):
+    class Kind(models.TextChoices):
+        PARTY = "party", _("党务公开")
+        GOVERNMENT = "government", _("政务公开")
+        VILLAGE = "village", _("村务公开")
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices, unique=True)
+    document = models.CharField(
+        _("印发文件"), max_length=100, blank=True, help_text=_("如：凤委发[2011]119号")
+    )
+    adopted_on = models.DateField(_("印发日期"), null=True, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["order", "kind"]
+        verbose_name = _("公开目录")
+        verbose_name_plural = _("公开目录")
+
+    def __str__(self):
+        return self.name
+
+
+class Category(models.Model):
+    catalog = models.ForeignKey(
+        Catalog,
+        on_delete=models.PROTECT,
+        related_name="categories",
+        verbose_name=_("目录"),
+    )
+    code = models.CharField(_("编号"), max_length=10)
+    name = models.CharField(_("名称"), max_length=50)
+    description = models.TextField(_("说明"), blank=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["catalog__order", "order", "code"]
+        verbose_name = _("公开类别")
+        verbose_name_plural = _("公开类别")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["catalog", "code"], name="category_code_unique_in_catalog"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class ItemQuerySet(models.QuerySet):
+    def for_unit_kind(self, unit_kind: str) -> "ItemQuerySet":
+        """Items that apply to a unit of this kind (town, village, community)."""
+        if unit_kind == "town":
+            return self.filter(for_town=True)
+        return self.filter(for_village=True)
+
+    def with_related(self) -> "ItemQuerySet":
+        return self.select_related("category__catalog", "department").prefetch_related(
+            "forms"
+        )
+
+
+class Item(models.Model):
+    class Frequency(models.TextChoices):
+        IMMEDIATELY = "immediately", _("随时")
+        MONTHLY = "monthly", _("每月")
+        QUARTERLY = "quarterly", _("每季度")
+        HALF_YEARLY = "half_yearly", _("每半年")
+        YEARLY = "yearly", _("每年")
+
+    # The period kind a disclosure of this item covers; None: any kind.
+    PERIOD_KIND = {
+        Frequency.IMMEDIATELY: None,
+        Frequency.MONTHLY: periods.MONTH,
+        Frequency.QUARTERLY: periods.QUARTER,
+        Frequency.HALF_YEARLY: periods.HALF,
+        Frequency.YEARLY: periods.YEAR,
+    }
+
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="items", verbose_name=_("类别")
+    )
+    code = models.CharField(
+        _("编号"),
+        max_length=10,
+        unique=True,
+        help_text=_("全部目录内唯一，如 A01、ZW01。"),
+    )
+    name = models.CharField(_("名称"), max_length=200)
+    description = models.TextField(_("说明"), blank=True)
+    frequency = models.CharField(
+        _("公开时限"), max_length=20, choices=Frequency.choices
+    )
+    scope = models.CharField(
+        _("公开范围"), max_length=10, choices=Scope.choices, default=Scope.PUBLIC
+    )
+    forms = models.ManyToManyField(
+        DisclosureForm, related_name="items", verbose_name=_("公开形式"), blank=True
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="items",
+        verbose_name=_("责任部门"),
+    )
+    for_town = models.BooleanField(_("适用于镇"), default=True)
+    for_village = models.BooleanField(_("适用于村（社区）"), default=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category__catalog__order", "category__order", "order", "code"]
+        verbose_name = _("公开事项")
+        verbose_name_plural = _("公开事项")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(for_town=True) | models.Q(for_village=True),
+                name="item_applies_to_some_level",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:item", args=[self.code])
+
+    @property
+    def is_inner_party(self) -> bool:
+        return self.scope == Scope.INNER_PARTY
+
+    @property
+    def period_kind(self) -> str | None:
+        return self.PERIOD_KIND[self.frequency]
+
+    @property
+    def levels_label(self) -> str:
+        levels = []
+        if self.for_town:
+            levels.append(str(_("镇")))
+        if self.for_village:
+            levels.append(str(_("村（社区）")))
+        return "、".join(levels)

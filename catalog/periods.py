@@ -1,0 +1,122 @@
+"""Disclosure periods (2011年9月, 2011年第三季度 …) as plain values.
+
+A period is stored on a disclosure as a short key ("2011", "2011-H2",
+"2011-Q3", "2011-09"); this module parses, validates and labels keys. It has
+no ORM or request code so the compliance schedule can build on it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+KEY_RE = re.compile(
+    r"^(?P<year>\d{4})(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>\d{2})))?$"
+)
+
+YEAR = "year"
+HALF = "half"
+QUARTER = "quarter"
+MONTH = "month"
+
+QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
+
+
+class InvalidPeriod(ValueError):
+    pass
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    year: int
+    kind: str
+    number: int = 1
+
+    @classmethod
+    def parse(cls, key: str) -> Period:
+        match = KEY_RE.match((key or "").strip())
+        if not match:
+            raise InvalidPeriod(key)
+        year = int(match["year"])
+        if not 1949 <= year <= 2200:
+            raise InvalidPeriod(key)
+        if match["half"]:
+            return cls(year, HALF, int(match["half"][1]))
+        if match["quarter"]:
+            return cls(year, QUARTER, int(match["quarter"][1]))
+        if match["month"]:
+            month = int(match["month"])
+            if not 1 <= month <= 12:
+                raise InvalidPeriod(key)
+            return cls(year, MONTH, month)
+        return cls(year, YEAR, 1)
+
+    @classmethod
+    def containing(cls, day: date, kind: str) -> Period:
+        if kind == MONTH:
+            return cls(day.year, MONTH, day.month)
+        if kind == QUARTER:
+            return cls(day.year, QUARTER, (day.month - 1) // 3 + 1)
+        if kind == HALF:
+            return cls(day.year, HALF, 1 if day.month <= 6 else 2)
+        return cls(day.year, YEAR, 1)
+
+    @property
+    def key(self) -> str:
+        if self.kind == HALF:
+            return f"{self.year}-H{self.number}"
+        if self.kind == QUARTER:
+            return f"{self.year}-Q{self.number}"
+        if self.kind == MONTH:
+            return f"{self.year}-{self.number:02d}"
+        return str(self.year)
+
+    @property
+    def months(self) -> tuple[int, int]:
+        """First and last month (1-12) the period covers."""
+        span = {YEAR: 12, HALF: 6, QUARTER: 3, MONTH: 1}[self.kind]
+        first = (self.number - 1) * span + 1
+        return first, first + span - 1
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.months[0], 1)
+
+    @property
+    def end(self) -> date:
+        last_month = self.months[1]
+        return date(
+            self.year, last_month, calendar.monthrange(self.year, last_month)[1]
+        )
+
+    @property
+    def label(self) -> str:
+        if self.kind == HALF:
+            half = _("上半年") if self.number == 1 else _("下半年")
+            return _("%(year)s年%(half)s") % {"year": self.year, "half": half}
+        if self.kind == QUARTER:
+            return _("%(year)s年第%(n)s季度") % {
+                "year": self.year,
+                "n": QUARTER_NAMES[self.number],
+            }
+        if self.kind == MONTH:
+            return _("%(year)s年%(month)s月") % {
+                "year": self.year,
+                "month": self.number,
+            }
+        return _("%(year)s年度") % {"year": self.year}
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def label_for(key: str) -> str:
+    """The label of a stored key, or the key itself if it is not valid."""
+    try:
+        return Period.parse(key).label
+    except InvalidPeriod:
+        return key

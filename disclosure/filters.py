@@ -1,0 +1,58 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from catalog import periods
+from catalog.models import Catalog, Category, Item, Scope
+
+from .models import Disclosure, Unit, can_see_inner_party
+
+
+class DisclosureFilter(django_filters.FilterSet):
+    unit = django_filters.ModelChoiceFilter(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        empty_label=_("全部单位"),
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("公开类别"),
+        field_name="item__category__catalog__kind",
+        choices=Catalog.Kind.choices,
+        empty_label=_("党务、政务、村务"),
+    )
+    category = django_filters.ModelChoiceFilter(
+        label=_("栏目"),
+        field_name="item__category",
+        queryset=Category.objects.select_related("catalog"),
+        empty_label=_("全部栏目"),
+    )
+    item = django_filters.ModelChoiceFilter(
+        label=_("公开事项"),
+        queryset=Item.objects.all(),
+        to_field_name="code",
+        empty_label=_("全部事项"),
+    )
+    period = django_filters.ChoiceFilter(label=_("所属期间"), empty_label=_("全部期间"))
+    published = django_filters.DateFromToRangeFilter(
+        label=_("发布日期"),
+        field_name="published_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Disclosure
+        fields = ["unit", "kind", "category", "item", "period", "published"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offer only choices that can give the visitor a result.
+        if not can_see_inner_party(user):
+            self.filters["item"].queryset = Item.objects.filter(scope=Scope.PUBLIC)
+        keys = (
+            self.queryset.order_by("-period_start", "period")
+            .values_list("period", flat=True)
+            .distinct()
+        )
+        self.filters["period"].extra["choices"] = [
+            (key, periods.label_for(key)) for key in dict.fromkeys(keys)
+        ]

@@ -1,0 +1,314 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog import periods
+from catalog.models import Item, Scope
+
+from .slugs import candidate_slugs
+
+INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
+
+
+class UnitQuerySet(models.QuerySet):
+    def boards(self) -> "UnitQuerySet":
+        """Villages and communities: the units with a village-level notice board."""
+        return self.exclude(kind=Unit.Kind.TOWN)
+
+    def towns(self) -> "UnitQuerySet":
+        return self.filter(kind=Unit.Kind.TOWN)
+
+
+class Unit(models.Model):
+    """A town, village or community; units form a tree so a county fits too."""
+
+    class Kind(models.TextChoices):
+        TOWN = "town", _("镇")
+        VILLAGE = "village", _("村")
+        COMMUNITY = "community", _("社区")
+
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级单位"),
+    )
+    name = models.CharField(_("名称"), max_length=50)
+    slug = models.SlugField(
+        _("网址名"),
+        max_length=60,
+        unique=True,
+        blank=True,
+        help_text=_("留空则按名称拼音自动生成，如 文理村 → wenli。"),
+    )
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    is_liaison_point = models.BooleanField(_("党务公开联系点"), default=False)
+    description = models.TextField(_("简介"), blank=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="unit_name_unique_in_parent"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self._free_slug()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("disclosure:board", args=[self.slug])
+
+    def _free_slug(self) -> str:
+        taken = Unit.objects.exclude(pk=self.pk)
+        parent_slug = self.parent.slug if self.parent_id else ""
+        for slug in candidate_slugs(self.name, parent_slug):
+            if not taken.filter(slug=slug).exists():
+                return slug
+        raise AssertionError("unreachable")  # candidate_slugs never ends
+
+    @property
+    def board_level(self) -> str:
+        """Which catalog level applies: the town's, or the village one."""
+        return "town" if self.kind == self.Kind.TOWN else "village"
+
+
+class NoticeBoard(models.Model):
+    """A physical notice board (公开栏) of a unit."""
+
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.CASCADE,
+        related_name="notice_boards",
+        verbose_name=_("单位"),
+    )
+    location = models.CharField(_("位置"), max_length=100)
+    count = models.PositiveSmallIntegerField(_("块数"), default=1)
+
+    class Meta:
+        ordering = ["unit", "id"]
+        verbose_name = _("公开栏")
+        verbose_name_plural = _("公开栏")
+
+    def __str__(self):
+        return f"{self.unit.name} · {self.location}"
+
+
+class DisclosureQuerySet(models.QuerySet):
+    def published(self) -> "DisclosureQuerySet":
+        return self.filter(
+            status=Disclosure.Status.PUBLISHED, published_at__lte=timezone.now()
+        )
+
+    def withdrawn(self) -> "DisclosureQuerySet":
+        return self.filter(status=Disclosure.Status.WITHDRAWN)
+
+    def within_scope(self, user) -> "DisclosureQuerySet":
+        """Drop 党内 rows unless the user may read them: the one place of that rule."""
+        if can_see_inner_party(user):
+            return self
+        return self.exclude(scope=Scope.INNER_PARTY)
+
+    def visible_to(self, user) -> "DisclosureQuerySet":
+        """What this user may read on the public site."""
+        return self.published().within_scope(user)
+
+    def on_display(self, today=None) -> "DisclosureQuerySet":
+        """Still on the board: no 'display until' date, or one not yet passed."""
+        today = today or timezone.localdate()
+        return self.filter(
+            models.Q(display_until__isnull=True) | models.Q(display_until__gte=today)
+        )
+
+    def for_unit(self, unit: Unit) -> "DisclosureQuerySet":
+        return self.filter(unit=unit)
+
+    def with_related(self) -> "DisclosureQuerySet":
+        return self.select_related(
+            "unit", "item__category__catalog", "item__department"
+        )
+
+
+def can_see_inner_party(user) -> bool:
+    return bool(
+        user and user.is_authenticated and user.has_perm(INNER_PARTY_PERMISSION)
+    )
+
+
+class Disclosure(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        PUBLISHED = "published", _("已发布")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="disclosures",
+        verbose_name=_("单位"),
+    )
+    item = models.ForeignKey(
+        Item,
+        on_delete=models.PROTECT,
+        related_name="disclosures",
+        verbose_name=_("公开事项"),
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(
+        _("正文"), help_text=_("纯文本；空行分段。不支持 HTML，网页上原样显示。")
+    )
+    period = models.CharField(
+        _("所属期间"),
+        max_length=7,
+        help_text=_(
+            "如 2011（年度）、2011-H2（下半年）、2011-Q3（第三季度）、2011-09（月）。"
+        ),
+    )
+    period_start = models.DateField(_("期间开始"), editable=False)
+    period_end = models.DateField(_("期间结束"), editable=False)
+    event_date = models.DateField(
+        _("事项发生日期"), null=True, blank=True, help_text=_("随时公开事项填写。")
+    )
+    scope = models.CharField(
+        _("公开范围"),
+        max_length=10,
+        choices=Scope.choices,
+        default=Scope.PUBLIC,
+        help_text=_("党内公开事项下的内容一律为党内公开。"),
+    )
+    forms = models.ManyToManyField(
+        "catalog.DisclosureForm",
+        related_name="disclosures",
+        verbose_name=_("公开形式"),
+        blank=True,
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+    display_until = models.DateField(
+        _("展示截止日期"), null=True, blank=True, help_text=_("留空表示长期展示。")
+    )
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("撤回原因"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = DisclosureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("公开内容")
+        verbose_name_plural = _("公开内容")
+        permissions = [("view_inner_party", _("可查看党内公开内容"))]
+        indexes = [
+            models.Index(
+                fields=["status", "scope", "-published_at"],
+                name="disclosure_listing_idx",
+            ),
+            models.Index(
+                fields=["unit", "status", "-published_at"], name="disclosure_unit_idx"
+            ),
+            models.Index(fields=["period"], name="disclosure_period_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="published")
+                | models.Q(published_at__isnull=False),
+                name="published_disclosure_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="withdrawn")
+                | ~models.Q(withdrawal_reason=""),
+                name="withdrawn_disclosure_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # Derived fields only: the period's dates, and the item's 党内 scope.
+        try:
+            period = periods.Period.parse(self.period)
+        except periods.InvalidPeriod as exc:
+            raise ValueError(f"invalid period {self.period!r}") from exc
+        self.period_start, self.period_end = period.start, period.end
+        if self.item_id and self.item.is_inner_party:
+            self.scope = Scope.INNER_PARTY
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("disclosure:detail", args=[self.pk])
+
+    @property
+    def period_label(self) -> str:
+        return periods.label_for(self.period)
+
+    @property
+    def is_inner_party(self) -> bool:
+        return self.scope == Scope.INNER_PARTY
+
+    def clean(self):
+        errors = {}
+        try:
+            period = periods.Period.parse(self.period)
+        except periods.InvalidPeriod:
+            errors["period"] = _(
+                "期间格式不正确，应如 2011、2011-H2、2011-Q3 或 2011-09。"
+            )
+        else:
+            kind = self.item.period_kind if self.item_id else None
+            if kind and period.kind != kind:
+                errors["period"] = _("该事项公开时限为“%(freq)s”，期间应与之对应。") % {
+                    "freq": self.item.get_frequency_display()
+                }
+        if self.item_id and self.unit_id:
+            if self.unit.board_level == "town" and not self.item.for_town:
+                errors["item"] = _("该事项不适用于镇级。")
+            if self.unit.board_level == "village" and not self.item.for_village:
+                errors["item"] = _("该事项不适用于村（社区）。")
+        if (
+            self.display_until
+            and self.published_at
+            and self.display_until < timezone.localdate(self.published_at)
+        ):
+            errors["display_until"] = _("展示截止日期不能早于发布日期。")
+        if self.status == self.Status.WITHDRAWN and not self.withdrawal_reason.strip():
+            errors["withdrawal_reason"] = _("撤回必须填写原因。")
+        if errors:
+            raise ValidationError(errors)
+
+    def withdraw(self, *, reason: str) -> None:
+        """Take off the public site; the record and its reason stay."""
+        if not reason.strip():
+            raise ValidationError(_("撤回必须填写原因。"))
+        self.status = self.Status.WITHDRAWN
+        self.withdrawal_reason = reason
+        self.withdrawn_at = timezone.now()
+        self.save(
+            update_fields=["status", "withdrawal_reason", "withdrawn_at", "updated_at"]
+        )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "disclosure"
+urlpatterns = [
+    path("boards/", views.board_list, name="boards"),
+    path("boards/<slug:slug>/", views.board, name="board"),
+    path("disclosures/", views.disclosure_list, name="list"),
+    path("disclosures/<int:pk>/", views.disclosure_detail, name="detail"),
+]

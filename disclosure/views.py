@@ -1,0 +1,112 @@
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from catalog import periods
+from catalog.models import Category
+from fengming_portal.pagination import BadPage, paginate
+
+from .filters import DisclosureFilter
+from .models import Disclosure, Unit
+
+# How many notices a board column shows before pointing to the full list.
+COLUMN_SIZE = 8
+
+
+def board_list(request):
+    units = Unit.objects.select_related("parent").prefetch_related("notice_boards")
+    return render(request, "disclosure/unit_list.html", {"units": units})
+
+
+def board(request, slug):
+    unit = get_object_or_404(Unit.objects.select_related("parent"), slug=slug)
+    visible = Disclosure.objects.visible_to(request.user).for_unit(unit)
+    period_key = request.GET.get("period", "")
+    period = None
+    status = 200
+    error = ""
+    if period_key:
+        try:
+            period = periods.Period.parse(period_key)
+        except periods.InvalidPeriod:
+            error = _("期间“%(key)s”无效，已显示当前在栏内容。") % {
+                "key": period_key[:20]
+            }
+            status = 400
+    shown = visible.filter(period=period.key) if period else visible.on_display()
+    columns = board_columns(unit, shown.with_related()[:500])
+    archive = [
+        periods.Period.parse(key)
+        for key in dict.fromkeys(
+            visible.order_by("-period_start", "period").values_list("period", flat=True)
+        )
+    ]
+    context = {
+        "unit": unit,
+        "columns": columns,
+        "period": period,
+        "archive": archive,
+        "error": error,
+        "notice_boards": unit.notice_boards.all(),
+    }
+    return render(request, "disclosure/unit_board.html", context, status=status)
+
+
+def board_columns(unit: Unit, disclosures) -> list[dict]:
+    """The unified columns (统一栏目): every category at the unit's level, in order."""
+    categories = (
+        Category.objects.select_related("catalog")
+        .filter(**{f"items__for_{unit.board_level}": True})
+        .distinct()
+    )
+    by_category: dict[int, list] = {}
+    for disclosure in disclosures:
+        by_category.setdefault(disclosure.item.category_id, []).append(disclosure)
+    return [
+        {
+            "category": category,
+            "disclosures": by_category.get(category.pk, [])[:COLUMN_SIZE],
+            "more": len(by_category.get(category.pk, [])) > COLUMN_SIZE,
+        }
+        for category in categories
+    ]
+
+
+def disclosure_list(request):
+    visible = Disclosure.objects.visible_to(request.user)
+    f = DisclosureFilter(request.GET, queryset=visible, user=request.user)
+    context = {"filter": f, "page": None, "bad_page": False}
+    if not f.is_valid():
+        return render(request, "disclosure/disclosure_list.html", context, status=400)
+    try:
+        context["page"] = paginate(request, f.qs.with_related(), 20)
+    except BadPage:
+        context["bad_page"] = True
+        return render(request, "disclosure/disclosure_list.html", context, status=400)
+    return render(request, "disclosure/disclosure_list.html", context)
+
+
+def disclosure_detail(request, pk):
+    disclosure = (
+        Disclosure.objects.visible_to(request.user).with_related().filter(pk=pk).first()
+    )
+    if disclosure is None:
+        withdrawn = (
+            Disclosure.objects.withdrawn()
+            .within_scope(request.user)
+            .filter(pk=pk)
+            .first()
+        )
+        if withdrawn is None:
+            raise Http404(_("没有找到该公开内容。"))
+        return render(
+            request,
+            "disclosure/disclosure_withdrawn.html",
+            {"disclosure": withdrawn},
+            status=410,
+        )
+    return render(
+        request,
+        "disclosure/disclosure_detail.html",
+        {"disclosure": disclosure, "forms": disclosure.forms.all()},
+    )

@@ -1,0 +1,76 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from catalog.loading import load_catalog, read
+from catalog.models import Catalog
+from disclosure import demo, demo_data
+
+# Demo-only credentials, also listed in the README. Never use them in production.
+DEMO_USERS = [
+    {"username": "admin", "password": "fengming-admin-2011", "superuser": True},
+    {"username": "party_member", "password": "fengming-party-2011", "group": "党员"},
+]
+
+PARTY_NOTE = (
+    "据2011年报道重建的目录模板（7类64项），并非凤委发[2011]119号文件原文；"
+    "可在后台修改。"
+)
+
+
+class Command(BaseCommand):
+    help = "Load the demo town of 凤鸣镇 (idempotent: a second run changes nothing)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        load_catalog(
+            read("party_catalog.json"),
+            kind=Catalog.Kind.PARTY,
+            name="凤鸣镇党务公开目录",
+            document="凤委发[2011]119号",
+            note=PARTY_NOTE,
+            order=1,
+        )
+        for order, (kind, filename) in enumerate(
+            [
+                (Catalog.Kind.GOVERNMENT, "government_catalog.json"),
+                (Catalog.Kind.VILLAGE, "village_catalog.json"),
+            ],
+            start=2,
+        ):
+            data = read(filename)
+            load_catalog(
+                data,
+                kind=kind,
+                name=data["name"],
+                document=data.get("document", ""),
+                note="示例目录，可在后台修改。",
+                order=order,
+            )
+        units = demo.seed_units(demo_data.UNITS)
+        new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
+        self.stdout.write(
+            f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
+            f"new disclosures: {new}"
+        )
+        self.create_users()
+
+    def create_users(self):
+        User = get_user_model()
+        self.stdout.write("Demo accounts (demo only, never in production):")
+        for spec in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=spec["username"],
+                defaults={
+                    "email": f"{spec['username']}@example.org",
+                    "is_staff": spec.get("superuser", False),
+                    "is_superuser": spec.get("superuser", False),
+                },
+            )
+            if created:
+                user.set_password(spec["password"])
+                user.save(update_fields=["password"])
+            if spec.get("group"):
+                user.groups.add(Group.objects.get(name=spec["group"]))
+            self.stdout.write(f"  {spec['username']} / {spec['password']}")

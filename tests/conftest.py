@@ -1,0 +1,27 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # No collectstatic in tests: plain static storage instead of the manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
+@pytest.fixture
+def party_member(db):
+    from tests.factories import PartyMemberFactory
+
+    return PartyMemberFactory()
+
+
+@pytest.fixture
+def party_client(client, party_member):
+    client.force_login(party_member)
+    return client

@@ -1,0 +1,135 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from catalog.models import Item, Scope
+from disclosure.models import Disclosure, Unit
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    PartyMemberFactory,
+    SuperuserFactory,
+    TownFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def visible_titles(user):
+    return set(Disclosure.objects.visible_to(user).values_list("title", flat=True))
+
+
+@pytest.fixture
+def mixed():
+    inner_item = ItemFactory(scope=Scope.INNER_PARTY)
+    DisclosureFactory(title="公开的")
+    DisclosureFactory(title="党内的", item=inner_item)
+    DisclosureFactory(title="草稿", status=Disclosure.Status.DRAFT, published_at=None)
+    DisclosureFactory(
+        title="已撤回", status=Disclosure.Status.WITHDRAWN, withdrawal_reason="内容有误"
+    )
+    DisclosureFactory(
+        title="定时发布", published_at=timezone.now() + timedelta(hours=1)
+    )
+
+
+def test_anonymous_sees_only_published_public_disclosures(mixed):
+    assert visible_titles(AnonymousUser()) == {"公开的"}
+
+
+def test_logged_in_user_without_party_membership_sees_no_inner_party(mixed):
+    assert visible_titles(UserFactory()) == {"公开的"}
+
+
+def test_party_member_sees_inner_party_disclosures(mixed):
+    assert visible_titles(PartyMemberFactory()) == {"公开的", "党内的"}
+
+
+def test_superuser_sees_every_published_disclosure(mixed):
+    assert visible_titles(SuperuserFactory()) == {"公开的", "党内的"}
+
+
+def test_inner_party_item_makes_its_disclosure_inner_party():
+    item = ItemFactory(scope=Scope.INNER_PARTY)
+    disclosure = DisclosureFactory(item=item, scope=Scope.PUBLIC)
+    assert disclosure.scope == Scope.INNER_PARTY
+
+
+def test_saving_fills_the_period_dates():
+    disclosure = DisclosureFactory(period="2011-Q3")
+    assert (disclosure.period_start.isoformat(), disclosure.period_end.isoformat()) == (
+        "2011-07-01",
+        "2011-09-30",
+    )
+    assert disclosure.period_label == "2011年第三季度"
+
+
+def test_period_must_match_the_items_frequency():
+    disclosure = DisclosureFactory.build(
+        unit=UnitFactory(),
+        item=ItemFactory(frequency=Item.Frequency.QUARTERLY),
+        period="2011-09",
+    )
+    with pytest.raises(ValidationError) as exc:
+        disclosure.full_clean()
+    assert "period" in exc.value.message_dict
+
+
+def test_item_must_apply_to_the_units_level():
+    item = ItemFactory(for_town=True, for_village=False)
+    disclosure = DisclosureFactory.build(unit=UnitFactory(), item=item)
+    with pytest.raises(ValidationError) as exc:
+        disclosure.full_clean()
+    assert "item" in exc.value.message_dict
+
+
+def test_withdrawal_keeps_the_record_and_its_reason():
+    disclosure = DisclosureFactory()
+    disclosure.withdraw(reason="数据有误，更正后重新发布")
+    disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.WITHDRAWN
+    assert disclosure.withdrawal_reason == "数据有误，更正后重新发布"
+    assert disclosure.withdrawn_at is not None
+
+
+def test_withdrawal_without_a_reason_is_refused():
+    disclosure = DisclosureFactory()
+    with pytest.raises(ValidationError):
+        disclosure.withdraw(reason="  ")
+    disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.PUBLISHED
+
+
+def test_on_display_drops_disclosures_past_their_display_until_date():
+    today = timezone.localdate()
+    DisclosureFactory(title="长期")
+    DisclosureFactory(title="在期", display_until=today)
+    DisclosureFactory(title="过期", display_until=today - timedelta(days=1))
+    titles = set(Disclosure.objects.on_display().values_list("title", flat=True))
+    assert titles == {"长期", "在期"}
+
+
+def test_unit_slugs_are_pinyin_without_the_suffix():
+    town = TownFactory()
+    assert town.slug == "fengming"
+    assert UnitFactory(name="文理村", parent=town).slug == "wenli"
+    assert UnitFactory(name="梁都坝村", parent=town).slug == "liangduba"
+
+
+def test_unit_slug_clash_adds_the_suffix_then_a_number():
+    town = TownFactory()
+    community = UnitFactory(name="凤鸣社区", kind=Unit.Kind.COMMUNITY, parent=town)
+    assert community.slug == "fengming-shequ"
+    other = UnitFactory(name="凤鸣村", parent=town)
+    assert other.slug == "fengming-cun"
+
+
+def test_an_edited_slug_is_kept():
+    unit = UnitFactory(name="文理村", slug="wenli-village")
+    unit.save()
+    assert unit.slug == "wenli-village"

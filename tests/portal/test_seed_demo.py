@@ -1,0 +1,128 @@
+import io
+
+import pytest
+from django.core.management import call_command
+
+from catalog.models import Catalog, Category, Item, Scope
+from disclosure.models import Disclosure, NoticeBoard, Unit
+
+pytestmark = pytest.mark.django_db
+
+VILLAGES = [
+    *"梁都坝 牌坊 新胜 双凤 海棠 文理 九层 瓦窑".split(),
+    *"凤凰 金龙湖 茅山 朝阳 新洋 黄金湾 农化".split(),
+]
+
+
+def counts():
+    return {
+        "catalogs": Catalog.objects.count(),
+        "categories": Category.objects.count(),
+        "items": Item.objects.count(),
+        "units": Unit.objects.count(),
+        "boards": NoticeBoard.objects.count(),
+        "disclosures": Disclosure.objects.count(),
+        "forms": Disclosure.forms.through.objects.count(),
+    }
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+def test_party_catalog_has_7_categories_and_64_items(demo):
+    party = Catalog.objects.get(kind=Catalog.Kind.PARTY)
+    assert party.document == "凤委发[2011]119号"
+    assert party.categories.count() == 7
+    assert Item.objects.filter(category__catalog=party).count() == 64
+    assert (
+        Item.objects.filter(category__catalog=party, scope=Scope.INNER_PARTY).count()
+        == 22
+    )
+    assert [c.name for c in party.categories.all()][:3] == [
+        "民主决策",
+        "思想建设",
+        "组织建设",
+    ]
+
+
+def test_government_and_village_catalogs_are_loaded_too(demo):
+    kinds = set(Catalog.objects.values_list("kind", flat=True))
+    assert kinds == {"party", "government", "village"}
+
+
+def test_demo_town_has_15_villages_1_community_and_2_liaison_points(demo):
+    town = Unit.objects.get(name="凤鸣镇")
+    assert town.slug == "fengming"
+    villages = town.children.filter(kind=Unit.Kind.VILLAGE)
+    assert [v.name.removesuffix("村") for v in villages] == VILLAGES
+    assert town.children.filter(kind=Unit.Kind.COMMUNITY).count() == 1
+    liaison = set(
+        Unit.objects.filter(is_liaison_point=True).values_list("slug", flat=True)
+    )
+    assert liaison == {"wenli", "maoshan"}
+    assert town.notice_boards.get().count == 2
+
+
+def test_demo_has_50_published_disclosures_of_2011_some_inner_party(demo):
+    published = Disclosure.objects.filter(status=Disclosure.Status.PUBLISHED)
+    assert published.count() == 50
+    assert set(published.values_list("period_start__year", flat=True)) <= {2010, 2011}
+    assert published.filter(published_at__year=2011).count() == 50
+    assert 0 < published.filter(scope=Scope.INNER_PARTY).count() < 50
+    for disclosure in published:
+        disclosure.full_clean()
+
+
+def test_seed_demo_twice_changes_nothing(demo):
+    before = counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert counts() == before
+
+
+def test_home_headline_figures_for_superuser_and_anonymous(demo, client, admin_client):
+    figures = admin_client.get("/").context["figures"]
+    assert figures == {"boards": 16, "liaison_points": 2, "disclosures": 50}
+    public = Disclosure.objects.filter(scope=Scope.PUBLIC).count()
+    assert client.get("/").context["figures"]["disclosures"] == public
+
+
+def test_party_member_account_sees_all_50(demo, client):
+    assert client.login(username="party_member", password="fengming-party-2011")
+    assert client.get("/").context["figures"]["disclosures"] == 50
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/catalog/",
+        "/catalog/A01/",
+        "/catalog/ZW01/",
+        "/catalog/CW01/",
+        "/boards/",
+        "/disclosures/",
+        "/disclosures/?kind=party&unit=wenli",
+        "/healthz",
+    ],
+)
+def test_public_pages_answer_200_on_the_demo(demo, client, url):
+    assert client.get(url).status_code == 200
+
+
+def test_every_board_of_the_demo_answers_with_the_unified_columns(demo, client):
+    columns = {}
+    for unit in Unit.objects.all():
+        response = client.get(f"/boards/{unit.slug}/")
+        assert response.status_code == 200
+        columns[unit.slug] = [c["category"].pk for c in response.context["columns"]]
+    village_columns = {tuple(v) for k, v in columns.items() if k != "fengming"}
+    assert len(village_columns) == 1
+
+
+def test_every_public_demo_disclosure_has_a_page(demo, client):
+    for disclosure in Disclosure.objects.filter(scope=Scope.PUBLIC):
+        assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 200
+    for disclosure in Disclosure.objects.filter(scope=Scope.INNER_PARTY):
+        assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 404
