@@ -1,7 +1,44 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Disclosure, NoticeBoard, Unit
+from . import roles, services
+from .forms import AttachmentForm, TransitionForm
+from .models import (
+    Attachment,
+    Disclosure,
+    DisclosureEvent,
+    NoticeBoard,
+    PendingDisclosure,
+    Unit,
+)
+
+TRANSITION_LABELS = {
+    "submit": _("提交审核（提出）"),
+    "approve": _("审核审批"),
+    "return": _("退回修改"),
+    "publish": _("发布"),
+    "withdraw": _("撤回"),
+}
+TRANSITION_CALLS = {
+    "submit": lambda d, by, data: services.submit(d, by=by),
+    "approve": lambda d, by, data: services.approve(
+        d, by=by, comment=data.get("comment", ""), publish_at=data.get("publish_at")
+    ),
+    "return": lambda d, by, data: services.return_for_changes(
+        d, by=by, comment=data["comment"]
+    ),
+    "publish": lambda d, by, data: services.publish(d, by=by),
+    "withdraw": lambda d, by, data: services.withdraw(d, by=by, reason=data["comment"]),
+}
 
 
 class NoticeBoardInline(admin.TabularInline):
@@ -9,47 +46,338 @@ class NoticeBoardInline(admin.TabularInline):
     extra = 0
 
 
+def _count(status):
+    return Count("disclosures", filter=Q(disclosures__status=status))
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "parent", "is_liaison_point", "order"]
+    """Also the editors' per-unit overview: what is in each state."""
+
+    list_display = [
+        "name",
+        "kind",
+        "is_liaison_point",
+        "drafts",
+        "pending",
+        "approved",
+        "published",
+        "slug",
+    ]
     list_filter = ["kind", "is_liaison_point"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
+    filter_horizontal = ["editors"]
     inlines = [NoticeBoardInline]
+
+    def get_queryset(self, request):
+        Status = Disclosure.Status
+        return (
+            roles.units_for(request.user)
+            .select_related("parent")
+            .annotate(
+                n_drafts=_count(Status.DRAFT),
+                n_pending=_count(Status.SUBMITTED),
+                n_approved=_count(Status.APPROVED),
+                n_published=_count(Status.PUBLISHED),
+            )
+        )
+
+    def _link(self, unit, status, n):
+        url = reverse("admin:disclosure_disclosure_changelist")
+        return format_html(
+            '<a href="{}?unit={}&status={}">{}</a>', url, unit.pk, status, n
+        )
+
+    @admin.display(description=_("草稿"), ordering="n_drafts")
+    def drafts(self, unit):
+        return self._link(unit, Disclosure.Status.DRAFT, unit.n_drafts)
+
+    @admin.display(description=_("待审核"), ordering="n_pending")
+    def pending(self, unit):
+        return self._link(unit, Disclosure.Status.SUBMITTED, unit.n_pending)
+
+    @admin.display(description=_("待发布"), ordering="n_approved")
+    def approved(self, unit):
+        return self._link(unit, Disclosure.Status.APPROVED, unit.n_approved)
+
+    @admin.display(description=_("已发布"), ordering="n_published")
+    def published(self, unit):
+        return self._link(unit, Disclosure.Status.PUBLISHED, unit.n_published)
+
+
+class UnitScopedFilter(admin.SimpleListFilter):
+    """The unit filter offers only the units the staff member works on."""
+
+    title = _("单位")
+    parameter_name = "unit"
+
+    def lookups(self, request, model_admin):
+        return [(u.pk, u.name) for u in roles.units_for(request.user)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(unit_id=self.value())
+        return queryset
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    form = AttachmentForm
+    extra = 1
+    fields = ["kind", "title", "file", "preview"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=_("预览"))
+    def preview(self, attachment):
+        if attachment.pk and attachment.thumbnail:
+            return format_html(
+                '<img src="{}" alt="" height="60">', attachment.thumbnail_url
+            )
+        return "—"
+
+
+class EventInline(admin.TabularInline):
+    model = DisclosureEvent
+    extra = 0
+    can_delete = False
+    fields = [
+        "at",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+        "acting_body",
+        "comment",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = _("办理记录（提出、审核、审批、发布）")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(admin.ModelAdmin):
+class DisclosureAdmin(SimpleHistoryAdmin):
     list_display = [
         "title",
         "unit",
-        "item",
+        "item_code",
         "period",
+        "status_label",
         "scope",
-        "status",
         "published_at",
+        "index_number",
     ]
-    list_filter = ["status", "scope", "item__category__catalog", "unit"]
+    list_filter = [
+        UnitScopedFilter,
+        "status",
+        "scope",
+        "item__category__catalog",
+        ("item", admin.RelatedOnlyFieldListFilter),
+        "period",
+    ]
     list_select_related = ["unit", "item"]
-    search_fields = ["title", "body"]
-    autocomplete_fields = ["unit"]
+    search_fields = ["title", "body", "index_number"]
     raw_id_fields = ["item"]
     filter_horizontal = ["forms"]
     date_hierarchy = "published_at"
-    readonly_fields = ["created_by", "created_at", "updated_at", "withdrawn_at"]
+    history_list_display = ["status"]
+    inlines = [AttachmentInline, EventInline]
+    actions = ["submit_selected", "approve_selected", "publish_selected"]
+    change_form_template = "admin/disclosure/disclosure/change_form.html"
+    workflow_fields = [
+        "status",
+        "published_at",
+        "index_number",
+        "submitted_by",
+        "withdrawal_reason",
+        "withdrawn_at",
+        "corrected_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["unit", "item", "title", "body", "period", "event_date"]}),
-        (_("公开方式"), {"fields": ["scope", "forms"]}),
-        (_("发布"), {"fields": ["status", "published_at", "display_until"]}),
-        (_("撤回"), {"fields": ["withdrawal_reason", "withdrawn_at"]}),
-        (_("记录"), {"fields": ["created_by", "created_at", "updated_at"]}),
+        (_("公开方式"), {"fields": ["scope", "forms", "display_until"]}),
+        (_("实体公开栏张贴"), {"fields": ["posted_on", "taken_down_on"]}),
+        (_("流程（由审核、发布、撤回操作改变）"), {"fields": workflow_fields}),
     ]
 
+    @admin.display(description=_("事项"), ordering="item__code")
+    def item_code(self, disclosure):
+        return disclosure.item.code
+
+    @admin.display(description=_("状态"), ordering="status")
+    def status_label(self, disclosure):
+        if disclosure.is_scheduled:
+            return _("定时发布：%(at)s") % {
+                "at": disclosure.published_at.strftime("%Y-%m-%d %H:%M")
+            }
+        return disclosure.get_status_display()
+
+    # Scope: editors see their units' disclosures only; reviewers see all.
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if roles.is_reviewer(request.user):
+            return qs
+        return qs.filter(unit__in=roles.units_for(request.user))
+
+    def _in_scope(self, request, obj) -> bool:
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._in_scope(
+            request, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        return self._in_scope(request, obj) and services.can_edit_content(
+            obj, request.user
+        )
+
     def has_delete_permission(self, request, obj=None):
-        # Published records are withdrawn, never deleted (统一公开资料档案).
-        return False
+        if obj is None:
+            return roles.is_town_admin(request.user)
+        return services.can_delete(obj, request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["queryset"] = roles.units_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.workflow_fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("没有找到该公开内容，或不属于您负责的单位。"))
+        extra_context = {
+            **(extra_context or {}),
+            "transitions": [
+                (name, TRANSITION_LABELS[name])
+                for name in services.allowed_transitions(obj, request.user)
+            ],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if change:
+            services.record_edit(obj, by=request.user, changed=form.changed_data)
+
+    # The workflow: one page per step, which calls disclosure/services.py.
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="{}_{}_transition".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def transition_view(self, request, object_id, name):
+        if name not in TRANSITION_CALLS:
+            raise Http404
+        obj = self.get_queryset(request).filter(pk=object_id).first()
+        if obj is None:
+            raise Http404(_("没有找到该公开内容，或不属于您负责的单位。"))
+        if name not in services.allowed_transitions(obj, request.user):
+            raise PermissionDenied
+        data = request.POST if request.method == "POST" else None
+        form = TransitionForm(data, transition=name)
+        if request.method == "POST" and form.is_valid():
+            try:
+                TRANSITION_CALLS[name](obj, request.user, form.cleaned_data)
+            except PermissionDenied:
+                raise
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(
+                    request, _("已完成：%(step)s") % {"step": TRANSITION_LABELS[name]}
+                )
+                return redirect(
+                    reverse("admin:disclosure_disclosure_change", args=[obj.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "form": form,
+            "step": TRANSITION_LABELS[name],
+            "title": TRANSITION_LABELS[name],
+        }
+        return TemplateResponse(request, "admin/disclosure/transition.html", context)
+
+    def _bulk(self, request, queryset, name):
+        done = 0
+        for disclosure in queryset:
+            try:
+                TRANSITION_CALLS[name](disclosure, request.user, {})
+                done += 1
+            except (PermissionDenied, ValidationError) as exc:
+                message = "; ".join(getattr(exc, "messages", [str(exc)]))
+                self.message_user(
+                    request, f"{disclosure.title}：{message}", level=messages.WARNING
+                )
+        if done:
+            self.message_user(
+                request,
+                _("%(step)s：%(n)d 条已完成。")
+                % {"step": TRANSITION_LABELS[name], "n": done},
+            )
+
+    @admin.action(description=_("提交所选内容审核"))
+    def submit_selected(self, request, queryset):
+        self._bulk(request, queryset, "submit")
+
+    @admin.action(description=_("审核审批所选内容"))
+    def approve_selected(self, request, queryset):
+        self._bulk(request, queryset, "approve")
+
+    @admin.action(description=_("发布所选内容"))
+    def publish_selected(self, request, queryset):
+        self._bulk(request, queryset, "publish")
+
+
+@admin.register(PendingDisclosure)
+class PendingDisclosureAdmin(DisclosureAdmin):
+    """待审核: the reviewers' queue, oldest submission first."""
+
+    inlines = [AttachmentInline, EventInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(status=Disclosure.Status.SUBMITTED)
+            .order_by("updated_at")
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect(reverse("admin:disclosure_disclosure_change", args=[object_id]))
+
+    def has_add_permission(self, request):
+        return False

@@ -3,14 +3,16 @@
 Get-or-create throughout: loading twice changes nothing.
 """
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import DisclosureForm, Item
 
-from .models import Disclosure, NoticeBoard, Unit
+from .models import Disclosure, DisclosureEvent, NoticeBoard, Unit
+from .services import approval_body, next_index_number
 
 
 def aware(day: str) -> datetime:
@@ -70,5 +72,46 @@ def seed_disclosures(specs: list[dict], units: dict[str, Unit]) -> int:
         if created:
             disclosure.full_clean()
             disclosure.forms.set(forms[name] for name in spec["forms"])
+            disclosure.posted_on = disclosure.published_at.date()
+            disclosure.taken_down_on = disclosure.display_until
+            disclosure.index_number = next_index_number(disclosure)
+            disclosure.save(
+                update_fields=["posted_on", "taken_down_on", "index_number"]
+            )
+            add_demo_trail(disclosure)
             created_count += 1
     return created_count
+
+
+def add_demo_trail(disclosure: Disclosure) -> None:
+    """The 提出 → 审核审批 → 发布 steps a 2011 notice would have gone through."""
+    Status, Action = Disclosure.Status, DisclosureEvent.Action
+    published = disclosure.published_at
+    steps = [
+        (Action.SUBMITTED, Status.DRAFT, Status.SUBMITTED, disclosure.unit.name, 3),
+        (
+            Action.APPROVED,
+            Status.SUBMITTED,
+            Status.APPROVED,
+            approval_body(),
+            1,
+        ),
+        (
+            Action.PUBLISHED,
+            Status.APPROVED,
+            Status.PUBLISHED,
+            settings.DISCLOSURE_APPROVAL_BODY,
+            0,
+        ),
+    ]
+    DisclosureEvent.objects.bulk_create(
+        DisclosureEvent(
+            disclosure=disclosure,
+            action=action,
+            from_status=old,
+            to_status=new,
+            acting_body=body,
+            at=published - timedelta(days=days_before),
+        )
+        for action, old, new, body, days_before in steps
+    )

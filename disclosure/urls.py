@@ -8,4 +8,11 @@ urlpatterns = [
     path("boards/<slug:slug>/", views.board, name="board"),
     path("disclosures/", views.disclosure_list, name="list"),
     path("disclosures/<int:pk>/", views.disclosure_detail, name="detail"),
+    path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path(
+        "attachments/<int:pk>/thumbnail/",
+        views.attachment,
+        {"thumbnail": True},
+        name="attachment_thumbnail",
+    ),
 ]

@@ -1,4 +1,5 @@
-from django.http import Http404
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
@@ -6,8 +7,9 @@ from catalog import periods
 from catalog.models import Category
 from fengming_portal.pagination import BadPage, paginate
 
+from . import roles
 from .filters import DisclosureFilter
-from .models import Disclosure, Unit
+from .models import Attachment, Disclosure, DisclosureEvent, Unit
 
 # How many notices a board column shows before pointing to the full list.
 COLUMN_SIZE = 8
@@ -105,8 +107,51 @@ def disclosure_detail(request, pk):
             {"disclosure": withdrawn},
             status=410,
         )
-    return render(
-        request,
-        "disclosure/disclosure_detail.html",
-        {"disclosure": disclosure, "forms": disclosure.forms.all()},
+    context = {
+        "disclosure": disclosure,
+        "forms": disclosure.forms.all(),
+        "attachments": disclosure.attachments.all(),
+        "trail": disclosure.events.filter(action__in=DisclosureEvent.PUBLIC_ACTIONS),
+        # 点题公开 requests this disclosure answered (reverse FK from feedback).
+        "answered_requests": disclosure.fulfilled_requests.on_wall(),
+    }
+    return render(request, "disclosure/disclosure_detail.html", context)
+
+
+def attachment(request, pk, thumbnail=False):
+    """Serve an attachment to whoever may see its disclosure, and no one else."""
+    found = (
+        Attachment.objects.filter(
+            pk=pk, disclosure__in=Disclosure.objects.visible_to(request.user)
+        ).first()
+        or Attachment.objects.filter(
+            pk=pk, disclosure__unit__in=staff_units(request.user)
+        ).first()
     )
+    if found is None:
+        raise Http404(_("没有找到该附件。"))
+    field = found.thumbnail if thumbnail else found.file
+    if not field:
+        raise Http404(_("没有找到该附件。"))
+    content_type = "image/jpeg" if thumbnail else found.content_type
+    if settings.ATTACHMENT_X_ACCEL_PREFIX:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.ATTACHMENT_X_ACCEL_PREFIX + field.name
+    else:
+        response = FileResponse(field.open("rb"), content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    if not request.user.is_authenticated:
+        response["Cache-Control"] = "public, max-age=3600"
+    else:
+        response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def staff_units(user):
+    """Units whose unpublished attachments a staff member may open (previews)."""
+    if not user.is_staff:
+        return Unit.objects.none()
+    if roles.is_reviewer(user):
+        return Unit.objects.all()
+    return roles.units_for(user)

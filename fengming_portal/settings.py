@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "simple_history",
     "crispy_forms",
     "crispy_bootstrap5",
     "catalog",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -147,3 +149,48 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Attachments (issue 3). Files are served through a view that checks the
+# visibility rule; in production nginx can send them with X-Accel-Redirect.
+ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
+ATTACHMENT_MAX_PIXELS = 40_000_000
+# e.g. "/protected-media/" with an nginx `internal` location aliasing MEDIA_ROOT.
+ATTACHMENT_X_ACCEL_PREFIX = os.environ.get("ATTACHMENT_X_ACCEL_PREFIX", "")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# The bodies named on the public review trail (审核 and 审批), recorded with
+# each step so that a later change of names does not rewrite history.
+DISCLOSURE_REVIEW_BODY = os.environ.get("DISCLOSURE_REVIEW_BODY", "镇纪委")
+DISCLOSURE_APPROVAL_BODY = os.environ.get("DISCLOSURE_APPROVAL_BODY", "镇党委")
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# 回音壁 (feedback) -----------------------------------------------------------
+# The anonymous form's rate limit is counted in the cache, so production must use
+# a cache shared by all worker processes: set REDIS_URL (or configure a database
+# cache). The default LocMemCache is per process: fine for development and tests.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Deadlines, in Chinese working days (holidays and 调休 make-up days counted).
+FEEDBACK_ANSWER_WORKDAYS = int(os.environ.get("FEEDBACK_ANSWER_WORKDAYS", "10"))
+FEEDBACK_REQUEST_DECISION_WORKDAYS = 3  # 点题公开: accept or refuse within …
+FEEDBACK_REQUEST_EXTENDED_WORKDAYS = 10  # … or this many, once extended
+# Anti-abuse on the public form.
+FEEDBACK_RATE_LIMIT = int(os.environ.get("FEEDBACK_RATE_LIMIT", "5"))  # per client
+FEEDBACK_RATE_PERIOD = 3600  # seconds
+FEEDBACK_MIN_FORM_SECONDS = 3  # faster than this is a bot
+FEEDBACK_FORM_MAX_AGE = 2 * 3600  # a form older than this must be reloaded
+FEEDBACK_DUPLICATE_WINDOW = 30 * 60  # same text, unit and client: the same submission
+FEEDBACK_TEXT_MAX_LENGTH = 2000
+# The request header with the client address when behind a reverse proxy,
+# e.g. "HTTP_X_REAL_IP" set by nginx; empty: REMOTE_ADDR.
+FEEDBACK_CLIENT_IP_HEADER = os.environ.get("FEEDBACK_CLIENT_IP_HEADER", "")

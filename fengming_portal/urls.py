@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("catalog/", include((catalog_patterns, "catalog"))),
     path("", include("disclosure.urls")),
+    path("feedback/", include("feedback.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 
 from catalog.models import Catalog, Item
 from disclosure.models import Disclosure, Unit, can_see_inner_party
+from feedback.models import Submission
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def home(request):
             "liaison_points": boards.filter(is_liaison_point=True).count(),
             "disclosures": visible.count(),
         },
+        "feedback": Submission.objects.on_wall().filter(in_town).summary(),
     }
     return render(request, "portal/home.html", context)
 

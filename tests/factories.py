@@ -121,3 +121,47 @@ class SuperuserFactory(UserFactory):
     username = "admin"
     is_staff = True
     is_superuser = True
+
+
+def staff_user(*, username: str, group: str, units=()):
+    """A back-office user in one role group, bound to the given units."""
+    from disclosure.roles import sync_role_groups
+
+    sync_role_groups()
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    for unit in units:
+        unit.editors.add(user)
+    return user
+
+
+# 回音壁 (feedback) ------------------------------------------------------------
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Tag"
+        django_get_or_create = ["name"]
+
+    name = "森林防火"
+
+
+class SubmissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Submission"
+
+    kind = "question"
+    channel = "website"
+    unit = factory.SubFactory(UnitFactory)
+    title = factory.Sequence(lambda n: f"咨询事项{n}")
+    text = "请问抗旱救灾物资什么时候发放？"
+    consent_to_publish = True
+
+
+class AnswerTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.AnswerTemplate"
+
+    kind = "question"
+    title = "已在公开栏公布"
+    text = "您咨询的事项已在公开栏公布，欢迎查阅。"

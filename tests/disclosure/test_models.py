@@ -88,23 +88,6 @@ def test_item_must_apply_to_the_units_level():
     assert "item" in exc.value.message_dict
 
 
-def test_withdrawal_keeps_the_record_and_its_reason():
-    disclosure = DisclosureFactory()
-    disclosure.withdraw(reason="数据有误，更正后重新发布")
-    disclosure.refresh_from_db()
-    assert disclosure.status == Disclosure.Status.WITHDRAWN
-    assert disclosure.withdrawal_reason == "数据有误，更正后重新发布"
-    assert disclosure.withdrawn_at is not None
-
-
-def test_withdrawal_without_a_reason_is_refused():
-    disclosure = DisclosureFactory()
-    with pytest.raises(ValidationError):
-        disclosure.withdraw(reason="  ")
-    disclosure.refresh_from_db()
-    assert disclosure.status == Disclosure.Status.PUBLISHED
-
-
 def test_on_display_drops_disclosures_past_their_display_until_date():
     today = timezone.localdate()
     DisclosureFactory(title="长期")

@@ -5,12 +5,14 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Catalog, Scope
+from disclosure import services
 from disclosure.models import Disclosure
 from tests.factories import (
     CatalogFactory,
     CategoryFactory,
     DisclosureFactory,
     ItemFactory,
+    SuperuserFactory,
     TownFactory,
     UnitFactory,
 )
@@ -277,7 +279,7 @@ def test_draft_and_scheduled_disclosures_are_404(client, wenli):
 
 def test_withdrawn_disclosure_says_so_with_410(client, wenli):
     disclosure = DisclosureFactory(unit=wenli, title="已撤回的通知", body="原文内容")
-    disclosure.withdraw(reason="重复发布")
+    services.withdraw(disclosure, by=SuperuserFactory(), reason="重复发布")
     response = client.get(f"/disclosures/{disclosure.pk}/")
     assert response.status_code == 410
     assert "已撤回" in response.text
@@ -287,7 +289,7 @@ def test_withdrawn_disclosure_says_so_with_410(client, wenli):
 def test_withdrawn_inner_party_disclosure_is_404_for_anonymous(
     client, inner_disclosure
 ):
-    inner_disclosure.withdraw(reason="重复发布")
+    services.withdraw(inner_disclosure, by=SuperuserFactory(), reason="重复发布")
     assert client.get(f"/disclosures/{inner_disclosure.pk}/").status_code == 404
 
 

@@ -5,12 +5,40 @@ from django.db import transaction
 
 from catalog.loading import load_catalog, read
 from catalog.models import Catalog
-from disclosure import demo, demo_data
+from disclosure import demo, demo_data, roles
+from disclosure.models import Unit
+from feedback import demo as feedback_demo
 
 # Demo-only credentials, also listed in the README. Never use them in production.
 DEMO_USERS = [
     {"username": "admin", "password": "fengming-admin-2011", "superuser": True},
-    {"username": "party_member", "password": "fengming-party-2011", "group": "党员"},
+    {
+        "username": "town_admin",
+        "password": "fengming-town-2011",
+        "group": roles.TOWN_ADMIN,
+    },
+    {
+        "username": "reviewer",
+        "password": "fengming-review-2011",
+        "group": roles.REVIEWER,
+    },
+    {
+        "username": "wenli_editor",
+        "password": "fengming-wenli-2011",
+        "group": roles.UNIT_EDITOR,
+        "unit": "文理村",
+    },
+    {
+        "username": "maoshan_editor",
+        "password": "fengming-maoshan-2011",
+        "group": roles.UNIT_EDITOR,
+        "unit": "茅山村",
+    },
+    {
+        "username": "party_member",
+        "password": "fengming-party-2011",
+        "group": roles.PARTY_MEMBER,
+    },
 ]
 
 PARTY_NOTE = (
@@ -48,8 +76,10 @@ class Command(BaseCommand):
                 note="示例目录，可在后台修改。",
                 order=order,
             )
+        roles.sync_role_groups()
         units = demo.seed_units(demo_data.UNITS)
         new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
+        feedback_demo.seed_feedback()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
             f"new disclosures: {new}"
@@ -64,7 +94,7 @@ class Command(BaseCommand):
                 username=spec["username"],
                 defaults={
                     "email": f"{spec['username']}@example.org",
-                    "is_staff": spec.get("superuser", False),
+                    "is_staff": spec.get("group") != roles.PARTY_MEMBER,
                     "is_superuser": spec.get("superuser", False),
                 },
             )
@@ -73,4 +103,6 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             if spec.get("group"):
                 user.groups.add(Group.objects.get(name=spec["group"]))
+            if spec.get("unit"):
+                Unit.objects.get(name=spec["unit"]).editors.add(user)
             self.stdout.write(f"  {spec['username']} / {spec['password']}")

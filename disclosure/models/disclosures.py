@@ -4,109 +4,14 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from catalog import periods
 from catalog.models import Item, Scope
 
-from .slugs import candidate_slugs
+from .units import Unit
 
 INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
-
-
-class UnitQuerySet(models.QuerySet):
-    def boards(self) -> "UnitQuerySet":
-        """Villages and communities: the units with a village-level notice board."""
-        return self.exclude(kind=Unit.Kind.TOWN)
-
-    def towns(self) -> "UnitQuerySet":
-        return self.filter(kind=Unit.Kind.TOWN)
-
-
-class Unit(models.Model):
-    """A town, village or community; units form a tree so a county fits too."""
-
-    class Kind(models.TextChoices):
-        TOWN = "town", _("镇")
-        VILLAGE = "village", _("村")
-        COMMUNITY = "community", _("社区")
-
-    parent = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="children",
-        verbose_name=_("上级单位"),
-    )
-    name = models.CharField(_("名称"), max_length=50)
-    slug = models.SlugField(
-        _("网址名"),
-        max_length=60,
-        unique=True,
-        blank=True,
-        help_text=_("留空则按名称拼音自动生成，如 文理村 → wenli。"),
-    )
-    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
-    is_liaison_point = models.BooleanField(_("党务公开联系点"), default=False)
-    description = models.TextField(_("简介"), blank=True)
-    order = models.PositiveSmallIntegerField(_("排序"), default=0)
-
-    objects = UnitQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["order", "id"]
-        verbose_name = _("单位")
-        verbose_name_plural = _("单位")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["parent", "name"], name="unit_name_unique_in_parent"
-            )
-        ]
-
-    def __str__(self):
-        return self.name
-
-    def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = self._free_slug()
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("disclosure:board", args=[self.slug])
-
-    def _free_slug(self) -> str:
-        taken = Unit.objects.exclude(pk=self.pk)
-        parent_slug = self.parent.slug if self.parent_id else ""
-        for slug in candidate_slugs(self.name, parent_slug):
-            if not taken.filter(slug=slug).exists():
-                return slug
-        raise AssertionError("unreachable")  # candidate_slugs never ends
-
-    @property
-    def board_level(self) -> str:
-        """Which catalog level applies: the town's, or the village one."""
-        return "town" if self.kind == self.Kind.TOWN else "village"
-
-
-class NoticeBoard(models.Model):
-    """A physical notice board (公开栏) of a unit."""
-
-    unit = models.ForeignKey(
-        Unit,
-        on_delete=models.CASCADE,
-        related_name="notice_boards",
-        verbose_name=_("单位"),
-    )
-    location = models.CharField(_("位置"), max_length=100)
-    count = models.PositiveSmallIntegerField(_("块数"), default=1)
-
-    class Meta:
-        ordering = ["unit", "id"]
-        verbose_name = _("公开栏")
-        verbose_name_plural = _("公开栏")
-
-    def __str__(self):
-        return f"{self.unit.name} · {self.location}"
 
 
 class DisclosureQuerySet(models.QuerySet):
@@ -153,8 +58,13 @@ def can_see_inner_party(user) -> bool:
 class Disclosure(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("待审核")
+        APPROVED = "approved", _("已审批待发布")
         PUBLISHED = "published", _("已发布")
         WITHDRAWN = "withdrawn", _("已撤回")
+
+    # Edits to these after publication are corrections, shown to residents.
+    CONTENT_FIELDS = ("title", "body", "period", "event_date", "item", "unit", "scope")
 
     unit = models.ForeignKey(
         Unit,
@@ -204,8 +114,31 @@ class Disclosure(models.Model):
     display_until = models.DateField(
         _("展示截止日期"), null=True, blank=True, help_text=_("留空表示长期展示。")
     )
+    index_number = models.CharField(
+        _("索引号"),
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("发布时生成，永久不变。"),
+    )
+    posted_on = models.DateField(_("张贴日期"), null=True, blank=True)
+    taken_down_on = models.DateField(_("撤下日期"), null=True, blank=True)
+    corrected_at = models.DateTimeField(
+        _("更正时间"), null=True, blank=True, editable=False
+    )
     withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
     withdrawal_reason = models.TextField(_("撤回原因"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("提交人"),
+        editable=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -218,6 +151,9 @@ class Disclosure(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = DisclosureQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"], verbose_name=_("公开内容历史版本")
+    )
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -272,6 +208,14 @@ class Disclosure(models.Model):
     def is_inner_party(self) -> bool:
         return self.scope == Scope.INNER_PARTY
 
+    @property
+    def is_scheduled(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > timezone.now()
+        )
+
     def clean(self):
         errors = {}
         try:
@@ -299,16 +243,76 @@ class Disclosure(models.Model):
             errors["display_until"] = _("展示截止日期不能早于发布日期。")
         if self.status == self.Status.WITHDRAWN and not self.withdrawal_reason.strip():
             errors["withdrawal_reason"] = _("撤回必须填写原因。")
+        if (
+            self.posted_on
+            and self.taken_down_on
+            and self.taken_down_on < self.posted_on
+        ):
+            errors["taken_down_on"] = _("撤下日期不能早于张贴日期。")
         if errors:
             raise ValidationError(errors)
 
-    def withdraw(self, *, reason: str) -> None:
-        """Take off the public site; the record and its reason stay."""
-        if not reason.strip():
-            raise ValidationError(_("撤回必须填写原因。"))
-        self.status = self.Status.WITHDRAWN
-        self.withdrawal_reason = reason
-        self.withdrawn_at = timezone.now()
-        self.save(
-            update_fields=["status", "withdrawal_reason", "withdrawn_at", "updated_at"]
-        )
+
+class PendingDisclosure(Disclosure):
+    """The reviewers' queue (待审核) as its own admin page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("待审核公开内容")
+        verbose_name_plural = _("待审核公开内容")
+
+
+class DisclosureEvent(models.Model):
+    """One step of a disclosure's life: the audit trail and the public review trail."""
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", _("提出")
+        RETURNED = "returned", _("退回修改")
+        APPROVED = "approved", _("审核审批")
+        PUBLISHED = "published", _("发布")
+        CORRECTED = "corrected", _("发布后更正")
+        WITHDRAWN = "withdrawn", _("撤回")
+
+    # Shown on the public page (by body, never by person).
+    PUBLIC_ACTIONS = (
+        Action.SUBMITTED,
+        Action.APPROVED,
+        Action.PUBLISHED,
+        Action.CORRECTED,
+    )
+
+    disclosure = models.ForeignKey(
+        Disclosure,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("公开内容"),
+    )
+    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    from_status = models.CharField(
+        _("原状态"), max_length=20, choices=Disclosure.Status.choices
+    )
+    to_status = models.CharField(
+        _("新状态"), max_length=20, choices=Disclosure.Status.choices
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
+    acting_body = models.CharField(
+        _("经办单位"),
+        max_length=50,
+        help_text=_("公开页面上显示的单位，如 文理村、镇纪委。"),
+    )
+    comment = models.TextField(_("意见或原因"), blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.acting_body}"

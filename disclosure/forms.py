@@ -1,0 +1,57 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Attachment
+from .uploads import clean_upload
+
+
+class AttachmentForm(forms.ModelForm):
+    class Meta:
+        model = Attachment
+        fields = ["kind", "title", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload and upload != self.initial.get("file"):
+            self._clean = clean_upload(upload)
+        return upload
+
+    def save(self, commit=True):
+        attachment = super().save(commit=False)
+        cleaned = getattr(self, "_clean", None)
+        if cleaned is not None:
+            name = self.cleaned_data["file"].name
+            attachment.file.save(name, cleaned.content, save=False)
+            attachment.content_type = cleaned.content_type
+            attachment.size = cleaned.content.size
+            if cleaned.thumbnail is not None:
+                attachment.thumbnail.save("thumb.jpg", cleaned.thumbnail, save=False)
+        if commit:
+            attachment.save()
+        return attachment
+
+
+class TransitionForm(forms.Form):
+    """The comment, reason or publication time a workflow step asks for."""
+
+    comment = forms.CharField(
+        label=_("意见"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    publish_at = forms.DateTimeField(
+        label=_("定时发布时间"),
+        required=False,
+        help_text=_("留空则审批后由发布人发布；填写则到时自动公开。"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def __init__(self, *args, transition: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if transition != "approve":
+            del self.fields["publish_at"]
+        if transition in ("return", "withdraw"):
+            self.fields["comment"].required = True
+            self.fields["comment"].label = (
+                _("退回意见") if transition == "return" else _("撤回原因")
+            )
+        if transition in ("submit", "publish"):
+            del self.fields["comment"]

@@ -1,0 +1,109 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..slugs import candidate_slugs
+
+
+class UnitQuerySet(models.QuerySet):
+    def boards(self) -> "UnitQuerySet":
+        """Villages and communities: the units with a village-level notice board."""
+        return self.exclude(kind=Unit.Kind.TOWN)
+
+    def towns(self) -> "UnitQuerySet":
+        return self.filter(kind=Unit.Kind.TOWN)
+
+
+class Unit(models.Model):
+    """A town, village or community; units form a tree so a county fits too."""
+
+    class Kind(models.TextChoices):
+        TOWN = "town", _("镇")
+        VILLAGE = "village", _("村")
+        COMMUNITY = "community", _("社区")
+
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级单位"),
+    )
+    name = models.CharField(_("名称"), max_length=50)
+    slug = models.SlugField(
+        _("网址名"),
+        max_length=60,
+        unique=True,
+        blank=True,
+        help_text=_("留空则按名称拼音自动生成，如 文理村 → wenli。"),
+    )
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    is_liaison_point = models.BooleanField(_("党务公开联系点"), default=False)
+    description = models.TextField(_("简介"), blank=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    editors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="edited_units",
+        verbose_name=_("村务管理员"),
+        help_text=_("可为本单位起草、提交公开内容的工作人员。"),
+    )
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="unit_name_unique_in_parent"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self._free_slug()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("disclosure:board", args=[self.slug])
+
+    def _free_slug(self) -> str:
+        taken = Unit.objects.exclude(pk=self.pk)
+        parent_slug = self.parent.slug if self.parent_id else ""
+        for slug in candidate_slugs(self.name, parent_slug):
+            if not taken.filter(slug=slug).exists():
+                return slug
+        raise AssertionError("unreachable")  # candidate_slugs never ends
+
+    @property
+    def board_level(self) -> str:
+        """Which catalog level applies: the town's, or the village one."""
+        return "town" if self.kind == self.Kind.TOWN else "village"
+
+
+class NoticeBoard(models.Model):
+    """A physical notice board (公开栏) of a unit."""
+
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.CASCADE,
+        related_name="notice_boards",
+        verbose_name=_("单位"),
+    )
+    location = models.CharField(_("位置"), max_length=100)
+    count = models.PositiveSmallIntegerField(_("块数"), default=1)
+
+    class Meta:
+        ordering = ["unit", "id"]
+        verbose_name = _("公开栏")
+        verbose_name_plural = _("公开栏")
+
+    def __str__(self):
+        return f"{self.unit.name} · {self.location}"

@@ -1,0 +1,282 @@
+"""The publishing workflow: 提出 → 审核/审批 → 发布, with return and 撤回.
+
+Each transition checks who may make it, changes the status and records a
+DisclosureEvent, in one transaction. The admin's buttons and actions call
+these functions and nothing else changes a disclosure's status.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import roles
+from .models import Disclosure, DisclosureEvent, Unit
+
+Status = Disclosure.Status
+Action = DisclosureEvent.Action
+
+
+def can_edit_content(disclosure: Disclosure, user: AbstractBaseUser) -> bool:
+    """Editors change their own unit's drafts; the town administrator anything
+    not withdrawn (a change after publication is a recorded correction)."""
+    if roles.is_town_admin(user):
+        return disclosure.status != Status.WITHDRAWN
+    return (
+        disclosure.status == Status.DRAFT
+        and roles.units_for(user).filter(pk=disclosure.unit_id).exists()
+    )
+
+
+def can_delete(disclosure: Disclosure, user: AbstractBaseUser) -> bool:
+    """Only the town administrator, only a draft that was never submitted."""
+    return (
+        roles.is_town_admin(user)
+        and disclosure.status == Status.DRAFT
+        and not disclosure.events.exists()
+    )
+
+
+def allowed_transitions(disclosure: Disclosure, user: AbstractBaseUser) -> list[str]:
+    names = []
+    for name, check in CHECKS.items():
+        try:
+            check(disclosure, user)
+        except (PermissionDenied, ValidationError):
+            continue
+        names.append(name)
+    return names
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PermissionDenied(message)
+
+
+def _require_status(disclosure: Disclosure, *statuses: str) -> None:
+    if disclosure.status not in statuses:
+        raise ValidationError(
+            _("当前状态为“%(status)s”，不能进行此操作。")
+            % {"status": disclosure.get_status_display()}
+        )
+
+
+def approval_body() -> str:
+    """Who 审核 and 审批 on the public trail, e.g. 镇纪委审核、镇党委审批."""
+    review = settings.DISCLOSURE_REVIEW_BODY
+    return f"{review}审核、{settings.DISCLOSURE_APPROVAL_BODY}审批"
+
+
+def _check_submit(disclosure: Disclosure, user) -> None:
+    _require_status(disclosure, Status.DRAFT)
+    _require(
+        roles.units_for(user).filter(pk=disclosure.unit_id).exists(),
+        _("只能提交本单位的公开内容。"),
+    )
+
+
+def _check_approve(disclosure: Disclosure, user) -> None:
+    _require_status(disclosure, Status.SUBMITTED)
+    _require(roles.is_reviewer(user), _("只有审核人可以审核审批。"))
+    _require(disclosure.submitted_by_id != user.pk, _("不能审核自己提交的公开内容。"))
+
+
+def _check_return(disclosure: Disclosure, user) -> None:
+    _require_status(disclosure, Status.SUBMITTED, Status.APPROVED)
+    _require(roles.is_reviewer(user), _("只有审核人可以退回。"))
+
+
+def _check_publish(disclosure: Disclosure, user) -> None:
+    _require_status(disclosure, Status.APPROVED)
+    _require(roles.is_reviewer(user), _("只有审核人或镇管理员可以发布。"))
+
+
+def _check_withdraw(disclosure: Disclosure, user) -> None:
+    _require_status(disclosure, Status.PUBLISHED, Status.APPROVED)
+    _require(roles.is_reviewer(user), _("只有审核人或镇管理员可以撤回。"))
+
+
+CHECKS = {
+    "submit": _check_submit,
+    "approve": _check_approve,
+    "return": _check_return,
+    "publish": _check_publish,
+    "withdraw": _check_withdraw,
+}
+
+
+def _move(
+    disclosure: Disclosure,
+    *,
+    to: str,
+    action: str,
+    by: AbstractBaseUser,
+    body: str,
+    comment: str = "",
+    fields: tuple[str, ...] = (),
+) -> Disclosure:
+    event = DisclosureEvent(
+        disclosure=disclosure,
+        action=action,
+        from_status=disclosure.status,
+        to_status=to,
+        actor=by,
+        acting_body=body,
+        comment=comment,
+    )
+    disclosure.status = to
+    disclosure._change_reason = str(DisclosureEvent.Action(action).label)
+    disclosure.save(update_fields=["status", "updated_at", *fields])
+    event.save()
+    return disclosure
+
+
+def _locked(disclosure: Disclosure) -> Disclosure:
+    """Lock the row and refresh the caller's instance, so that two reviewers
+    clicking at once cannot both succeed and the caller sees the new state."""
+    list(Disclosure.objects.select_for_update().filter(pk=disclosure.pk).values("pk"))
+    disclosure.refresh_from_db()
+    return disclosure
+
+
+@transaction.atomic
+def submit(disclosure: Disclosure, *, by: AbstractBaseUser) -> Disclosure:
+    disclosure = _locked(disclosure)
+    _check_submit(disclosure, by)
+    disclosure.full_clean()
+    disclosure.submitted_by = by
+    return _move(
+        disclosure,
+        to=Status.SUBMITTED,
+        action=Action.SUBMITTED,
+        by=by,
+        body=disclosure.unit.name,
+        fields=("submitted_by",),
+    )
+
+
+@transaction.atomic
+def approve(
+    disclosure: Disclosure,
+    *,
+    by: AbstractBaseUser,
+    comment: str = "",
+    publish_at: datetime | None = None,
+) -> Disclosure:
+    """审核 and 审批; with publish_at the disclosure is also scheduled."""
+    disclosure = _locked(disclosure)
+    _check_approve(disclosure, by)
+    _move(
+        disclosure,
+        to=Status.APPROVED,
+        action=Action.APPROVED,
+        by=by,
+        body=approval_body(),
+        comment=comment,
+    )
+    if publish_at is not None:
+        return publish(disclosure, by=by, at=publish_at)
+    return disclosure
+
+
+@transaction.atomic
+def return_for_changes(
+    disclosure: Disclosure, *, by: AbstractBaseUser, comment: str
+) -> Disclosure:
+    if not comment.strip():
+        raise ValidationError(_("退回修改必须填写意见。"))
+    disclosure = _locked(disclosure)
+    _check_return(disclosure, by)
+    return _move(
+        disclosure,
+        to=Status.DRAFT,
+        action=Action.RETURNED,
+        by=by,
+        body=settings.DISCLOSURE_REVIEW_BODY,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def publish(
+    disclosure: Disclosure, *, by: AbstractBaseUser, at: datetime | None = None
+) -> Disclosure:
+    """Publish now, or at a later time: the visibility query compares with now,
+    so a scheduled disclosure appears by itself, with no job to run."""
+    disclosure = _locked(disclosure)
+    _check_publish(disclosure, by)
+    disclosure.published_at = at or timezone.now()
+    if not disclosure.index_number:
+        disclosure.index_number = next_index_number(disclosure)
+    return _move(
+        disclosure,
+        to=Status.PUBLISHED,
+        action=Action.PUBLISHED,
+        by=by,
+        body=settings.DISCLOSURE_APPROVAL_BODY,
+        fields=("published_at", "index_number"),
+    )
+
+
+@transaction.atomic
+def withdraw(
+    disclosure: Disclosure, *, by: AbstractBaseUser, reason: str
+) -> Disclosure:
+    """Take off the public site; the record, its history and the reason stay."""
+    if not reason.strip():
+        raise ValidationError(_("撤回必须填写原因。"))
+    disclosure = _locked(disclosure)
+    _check_withdraw(disclosure, by)
+    disclosure.withdrawal_reason = reason
+    disclosure.withdrawn_at = timezone.now()
+    return _move(
+        disclosure,
+        to=Status.WITHDRAWN,
+        action=Action.WITHDRAWN,
+        by=by,
+        body=settings.DISCLOSURE_APPROVAL_BODY,
+        comment=reason,
+        fields=("withdrawal_reason", "withdrawn_at"),
+    )
+
+
+@transaction.atomic
+def record_edit(
+    disclosure: Disclosure, *, by: AbstractBaseUser, changed: list[str]
+) -> None:
+    """After an admin save: a content change to a published disclosure is a
+    correction that residents are told about."""
+    content = set(changed) & set(Disclosure.CONTENT_FIELDS)
+    if disclosure.status != Status.PUBLISHED or not content:
+        return
+    disclosure.corrected_at = timezone.now()
+    disclosure.save(update_fields=["corrected_at"])
+    DisclosureEvent.objects.create(
+        disclosure=disclosure,
+        action=Action.CORRECTED,
+        from_status=Status.PUBLISHED,
+        to_status=Status.PUBLISHED,
+        actor=by,
+        acting_body=settings.DISCLOSURE_APPROVAL_BODY,
+        comment=", ".join(sorted(content)),
+    )
+
+
+def next_index_number(disclosure: Disclosure) -> str:
+    """索引号: unit / year / catalog item / sequence, e.g. WENLI-2011-A09-003.
+
+    Assigned once, at first publication, and never changed. The caller holds a
+    transaction; the unit row is locked so two publications cannot share one.
+    """
+    unit = Unit.objects.select_for_update().get(pk=disclosure.unit_id)
+    year = timezone.localdate(disclosure.published_at).year
+    prefix = f"{unit.slug.upper()}-{year}-{disclosure.item.code}-"
+    taken = Disclosure.objects.filter(index_number__startswith=prefix).values_list(
+        "index_number", flat=True
+    )
+    seq = max((int(number.rsplit("-", 1)[1]) for number in taken), default=0) + 1
+    return f"{prefix}{seq:03d}"

@@ -1,0 +1,39 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from disclosure.models import Unit
+
+from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
+
+
+class SubmissionFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(
+        label=_("类型"), choices=Kind.choices, empty_label=_("全部类型")
+    )
+    unit = django_filters.ModelChoiceFilter(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        empty_label=_("全部单位"),
+    )
+    tag = django_filters.ModelChoiceFilter(
+        label=_("话题"), queryset=Tag.objects.all(), empty_label=_("全部话题")
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("办理状态"),
+        # The hidden state is never offered: it is not on the wall.
+        choices=[(s.value, s.label) for s in Status if s in WALL_STATUSES],
+        empty_label=_("全部状态"),
+    )
+    channel = django_filters.ChoiceFilter(
+        label=_("来源渠道"), choices=Channel.choices, empty_label=_("全部渠道")
+    )
+    received = django_filters.DateFromToRangeFilter(
+        label=_("提交日期"),
+        field_name="received_at__date",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Submission
+        fields = ["kind", "unit", "tag", "status", "channel", "received"]

@@ -1,0 +1,267 @@
+import re
+import secrets
+import time
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Item
+from disclosure.models import Disclosure, Unit
+
+from .models import Kind, Rating, Submission, Tag, normalize_tracking_code
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
+TOKEN_SALT = "feedback.submission-form"
+NUMERALS = "零一二三四五六七八九"
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only, after dropping spaces, dashes, brackets and a +86 prefix."""
+    phone = re.sub(r"[\s\-()（）]", "", raw)
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    return phone
+
+
+def is_valid_phone(phone: str) -> bool:
+    return bool(MOBILE_RE.match(phone) or LANDLINE_RE.match(phone))
+
+
+def new_form_token() -> str:
+    """Signed: when the form was shown, a one-time id, and the sum to compute."""
+    return signing.dumps(
+        {
+            "t": time.time(),
+            "n": secrets.token_hex(16),
+            "a": secrets.randbelow(9) + 1,
+            "b": secrets.randbelow(9) + 1,
+        },
+        salt=TOKEN_SALT,
+    )
+
+
+def read_form_token(token: str) -> dict | None:
+    try:
+        value = signing.loads(
+            token, salt=TOKEN_SALT, max_age=settings.FEEDBACK_FORM_MAX_AGE
+        )
+    except signing.BadSignature:
+        return None
+    return (
+        value
+        if isinstance(value, dict) and {"t", "n", "a", "b"} <= set(value)
+        else None
+    )
+
+
+class SubmissionForm(forms.ModelForm):
+    """The public form: no login, anti-abuse checks in clean()."""
+
+    unit = forms.ModelChoiceField(
+        label=_("所涉单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        empty_label=_("请选择村（社区）或镇"),
+        error_messages={
+            "required": _("请选择所涉单位。"),
+            "invalid_choice": _("所选单位不存在，请重新选择。"),
+        },
+    )
+    title = forms.CharField(
+        label=_("标题"),
+        max_length=100,
+        error_messages={
+            "required": _("请填写标题。"),
+            "max_length": _("标题不能超过 %(limit_value)d 个字。"),
+        },
+    )
+    text = forms.CharField(
+        label=_("内容"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": _("请填写内容。")},
+    )
+    name = forms.CharField(
+        label=_("姓名（选填）"),
+        max_length=30,
+        required=False,
+        help_text=_("仅工作人员可见，不会在网上公开。"),
+    )
+    phone = forms.CharField(
+        label=_("联系电话（选填）"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        help_text=_("手机号或固定电话，仅工作人员可见，不会在网上公开。"),
+    )
+    # Anti-abuse: a field people never see (bots fill it in), the signed token
+    # (time shown, one-time id, challenge) and the challenge's answer.
+    website = forms.CharField(
+        label=_("网址（请勿填写）"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    token = forms.CharField(widget=forms.HiddenInput)
+    challenge = forms.IntegerField(
+        label=_("验证"),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "required": _("请填写计算结果。"),
+            "invalid": _("请填写数字。"),
+        },
+    )
+
+    class Meta:
+        model = Submission
+        fields = [
+            "kind",
+            "unit",
+            "item",
+            "disclosure",
+            "tag",
+            "title",
+            "text",
+            "name",
+            "phone",
+            "is_party_member",
+            "consent_to_publish",
+        ]
+        labels = {
+            "kind": _("类型"),
+            "item": _("所涉公开事项（选填）"),
+            "disclosure": _("所涉公开内容（选填）"),
+            "tag": _("话题（选填）"),
+            "is_party_member": _("我是党员"),
+            "consent_to_publish": _("同意在回音壁公开我的问题（不公开姓名和电话）"),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("请选择类型")), *Kind.choices]
+        self.fields["kind"].error_messages["required"] = _("请选择类型。")
+        self.fields["item"].queryset = Item.objects.select_related("category")
+        self.fields["item"].empty_label = _("不限")
+        # Only disclosures the visitor may read (the 党内 rule).
+        self.fields["disclosure"].queryset = (
+            Disclosure.objects.visible_to(user)
+            .select_related("unit")
+            .order_by("unit__order", "-published_at")
+        )
+        self.fields["disclosure"].label_from_instance = lambda d: (
+            f"{d.unit.name} · {d.title}"
+        )
+        self.fields["disclosure"].empty_label = _("不限")
+        self.fields["tag"].queryset = Tag.objects.all()
+        self.fields["tag"].empty_label = _("不限")
+        self.fields["text"].max_length = settings.FEEDBACK_TEXT_MAX_LENGTH
+        self.fields["text"].widget.attrs["maxlength"] = (
+            settings.FEEDBACK_TEXT_MAX_LENGTH
+        )
+        if not self.is_bound:
+            self.initial["token"] = new_form_token()
+        self.token_value = read_form_token(self["token"].value() or "")
+        self._label_challenge()
+
+    def _label_challenge(self) -> None:
+        if self.token_value:
+            a, b = self.token_value["a"], self.token_value["b"]
+            self.fields["challenge"].label = _g("验证：%(a)s加%(b)s等于几？") % {
+                "a": NUMERALS[a],
+                "b": NUMERALS[b],
+            }
+
+    def renew_token(self) -> None:
+        """Before showing a rejected form again: a new challenge, the rest kept."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("token")] = new_form_token()
+        self.data[self.add_prefix("challenge")] = ""
+        self.token_value = read_form_token(self.data[self.add_prefix("token")])
+        self._label_challenge()
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError(_("请填写标题。"))
+        return title
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        limit = settings.FEEDBACK_TEXT_MAX_LENGTH
+        if not text:
+            raise forms.ValidationError(_("请填写内容。"))
+        if len(text) > limit:
+            raise forms.ValidationError(
+                _("内容不能超过 %(limit)d 个字（现在 %(n)d 个字），请精简后再提交。")
+                % {"limit": limit, "n": len(text)}
+            )
+        return text
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean_phone(self):
+        phone = normalize_phone(self.cleaned_data["phone"])
+        if phone and not is_valid_phone(phone):
+            raise forms.ValidationError(
+                _("电话号码格式不正确：请填写11位手机号，或固定电话如 0830-5212345。")
+            )
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            raise forms.ValidationError(_("提交未成功，请稍后再试。"))
+        token = self.token_value
+        if token is None or time.time() - token["t"] > settings.FEEDBACK_FORM_MAX_AGE:
+            raise forms.ValidationError(_("页面已过期，请重新填写验证后提交。"))
+        if time.time() - token["t"] < settings.FEEDBACK_MIN_FORM_SECONDS:
+            raise forms.ValidationError(_("提交太快了，请稍候几秒再提交。"))
+        answer = cleaned.get("challenge")
+        if answer is not None and answer != token["a"] + token["b"]:
+            self.add_error("challenge", _("计算结果不对，请重新计算。"))
+        unit, disclosure = cleaned.get("unit"), cleaned.get("disclosure")
+        if unit and disclosure and disclosure.unit_id != unit.pk:
+            self.add_error("disclosure", _("所选公开内容不属于所选单位，请重新选择。"))
+        if disclosure and not cleaned.get("item"):
+            cleaned["item"] = disclosure.item
+        return cleaned
+
+    @property
+    def form_token(self) -> str:
+        return self.token_value["n"]
+
+    def submission_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class TrackForm(forms.Form):
+    code = forms.CharField(
+        label=_("查询码"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "characters", "autocomplete": "off"}
+        ),
+        error_messages={"required": _("请输入查询码。")},
+    )
+
+    def clean_code(self):
+        return normalize_tracking_code(self.cleaned_data["code"])
+
+
+class RatingForm(forms.Form):
+    rating = forms.ChoiceField(
+        label=_("您对答复是否满意？"),
+        choices=Rating.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择评价。")},
+    )
+    comment = forms.CharField(
+        label=_("意见（选填）"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("选择“不满意”时，您的意见会转给工作人员重新办理。"),
+    )

@@ -1,0 +1,459 @@
+"""The 回音壁 (echo wall): submissions from residents and party members, the
+点题公开 requests among them, their answers, ratings and an event log per case.
+
+The submitter's name and phone are for the office only: no public page, feed
+or export shows them (see docs/ARCHITECTURE.md).
+"""
+
+import secrets
+import statistics
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog import workdays
+
+# No 0/O, 1/I/L: a code read out over the phone or copied from paper stays right.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_LENGTH = 8
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def normalize_tracking_code(raw: str) -> str:
+    return "".join(raw.split()).replace("-", "").upper()[:20]
+
+
+class Tag(models.Model):
+    """A topic (森林防火, 抗旱救灾 …); the list is kept by staff."""
+
+    name = models.CharField(_("名称"), max_length=30, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("话题")
+        verbose_name_plural = _("话题")
+
+    def __str__(self):
+        return self.name
+
+
+class Kind(models.TextChoices):
+    OPINION = "opinion", _("意见")
+    SUGGESTION = "suggestion", _("建议")
+    REPORT = "report", _("反映")
+    QUESTION = "question", _("咨询")
+    REQUEST = "request", _("点题公开")
+
+
+class Channel(models.TextChoices):
+    WEBSITE = "website", _("网站")
+    BOX = "box", _("意见箱")
+    PHONE = "phone", _("电话")
+    RECEPTION = "reception", _("接待日")
+    MEETING = "meeting", _("会议")
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", _("已收到")
+    ACCEPTED = "accepted", _("已受理")
+    ANSWERED = "answered", _("已答复")
+    CLOSED = "closed", _("已办结")
+    NOT_PUBLISHED = "not_published", _("不予公开")
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    FAIRLY = "fairly", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+
+
+OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
+WALL_STATUSES = [Status.RECEIVED, Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def on_wall(self) -> "SubmissionQuerySet":
+        """Every channel, every state except the hidden (不予公开) ones."""
+        return self.exclude(status=Status.NOT_PUBLISHED)
+
+    def published(self) -> "SubmissionQuerySet":
+        """On the wall with the question's text: the submitter agreed."""
+        return self.on_wall().filter(consent_to_publish=True)
+
+    def answered(self) -> "SubmissionQuerySet":
+        return self.filter(answered_at__isnull=False)
+
+    def open(self) -> "SubmissionQuerySet":
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, as_of: date | None = None) -> "SubmissionQuerySet":
+        return self.filter(self._overdue_q(as_of or timezone.localdate()))
+
+    def for_units(self, units) -> "SubmissionQuerySet":
+        return self.filter(unit__in=units)
+
+    def with_related(self) -> "SubmissionQuerySet":
+        return self.select_related(
+            "unit", "tag", "answered_by", "department", "fulfilled_by"
+        )
+
+    def newest_answered_first(self) -> "SubmissionQuerySet":
+        return self.order_by(
+            F("answered_at").desc(nulls_last=True), "-received_at", "-id"
+        )
+
+    def with_overdue_flag(self, as_of: date | None = None) -> "SubmissionQuerySet":
+        """Annotate `overdue_flag` (1 or 0) so lists can put overdue cases first."""
+        return self.annotate(
+            overdue_flag=Case(
+                When(self._overdue_q(as_of or timezone.localdate()), then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+
+    @staticmethod
+    def _overdue_q(as_of: date) -> Q:
+        undecided_request = Q(
+            kind=Kind.REQUEST, status=Status.RECEIVED, decision_due__lt=as_of
+        )
+        return Q(status__in=OPEN_STATUSES) & (Q(due_date__lt=as_of) | undecided_request)
+
+    def summary(self) -> dict:
+        """The wall's figures for this selection (one query, computed in Python)."""
+        rows = list(
+            self.values_list("received_at", "answered_at", "due_date", "rating")
+        )
+        days = []
+        on_time = 0
+        ratings = dict.fromkeys(Rating.values, 0)
+        for received_at, answered_at, due_date, rating in rows:
+            if rating:
+                ratings[rating] += 1
+            if answered_at is None:
+                continue
+            answered_on = timezone.localdate(answered_at)
+            days.append((answered_on - timezone.localdate(received_at)).days)
+            on_time += answered_on <= due_date
+        rated = sum(ratings.values())
+        satisfied = ratings[Rating.SATISFIED] + ratings[Rating.FAIRLY]
+        return {
+            "received": len(rows),
+            "answered": len(days),
+            "on_time": on_time,
+            "median_days": statistics.median(days) if days else None,
+            "rated": rated,
+            "ratings": [
+                {"label": label, "count": ratings[value]}
+                for value, label in Rating.choices
+            ],
+            "satisfied_percent": round(100 * satisfied / rated) if rated else None,
+        }
+
+
+class Submission(models.Model):
+    Kind = Kind
+    Channel = Channel
+    Status = Status
+    Rating = Rating
+
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    channel = models.CharField(
+        _("来源渠道"), max_length=20, choices=Channel.choices, default=Channel.WEBSITE
+    )
+    unit = models.ForeignKey(
+        "disclosure.Unit",
+        on_delete=models.PROTECT,
+        related_name="submissions",
+        verbose_name=_("所涉单位"),
+    )
+    item = models.ForeignKey(
+        "catalog.Item",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        verbose_name=_("所涉公开事项"),
+    )
+    disclosure = models.ForeignKey(
+        "disclosure.Disclosure",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        verbose_name=_("所涉公开内容"),
+    )
+    title = models.CharField(_("标题"), max_length=100)
+    text = models.TextField(_("内容"))
+    tag = models.ForeignKey(
+        Tag,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        verbose_name=_("话题"),
+    )
+    # Private: shown to the office only, never on a public page or in an export.
+    name = models.CharField(_("姓名"), max_length=30, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    is_party_member = models.BooleanField(_("党员"), default=False)
+    consent_to_publish = models.BooleanField(
+        _("同意在回音壁公开问题"),
+        default=False,
+        help_text=_("公开时不显示姓名和电话。不同意时回音壁只显示“已答复”记录。"),
+    )
+    tracking_code = models.CharField(
+        _("查询码"), max_length=TRACKING_LENGTH, unique=True, editable=False
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.RECEIVED
+    )
+    received_at = models.DateTimeField(_("收到时间"), default=timezone.now)
+    due_date = models.DateField(_("答复期限"), editable=False)
+    # 点题公开 only: decide (accept or refuse) within 3 working days, or 10 once
+    # extended with a reason.
+    decision_due = models.DateField(_("决定期限"), null=True, editable=False)
+    extension_reason = models.TextField(_("延期理由"), blank=True)
+    refusal_reason = models.TextField(
+        _("不予公开理由"), blank=True, help_text=_("点题公开申请不予公开时的书面理由。")
+    )
+    department = models.ForeignKey(
+        "catalog.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_submissions",
+        verbose_name=_("承办部门"),
+    )
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    answer_text = models.TextField(_("答复内容"), blank=True)
+    answered_by = models.ForeignKey(
+        "catalog.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answered_submissions",
+        verbose_name=_("答复部门"),
+    )
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    fulfilled_by = models.ForeignKey(
+        "disclosure.Disclosure",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="fulfilled_requests",
+        verbose_name=_("答复该点题的公开内容"),
+    )
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    hidden_reason = models.TextField(
+        _("不予公开原因（内部）"), blank=True, help_text=_("仅工作人员可见。")
+    )
+    rating = models.CharField(
+        _("满意度"), max_length=20, choices=Rating.choices, blank=True
+    )
+    rating_comment = models.TextField(_("评价意见"), blank=True)
+    rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+    # Anti-abuse: a keyed hash of the client address (never the address itself)
+    # and the one-time token of the form that sent it.
+    client_key = models.CharField(max_length=64, blank=True, editable=False)
+    form_token = models.CharField(
+        max_length=32, null=True, blank=True, unique=True, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("意见建议")
+        verbose_name_plural = _("意见建议")
+        indexes = [
+            models.Index(fields=["status", "-answered_at"], name="feedback_wall_idx"),
+            models.Index(fields=["unit", "status"], name="feedback_unit_idx"),
+            models.Index(
+                fields=["unit", "client_key", "-received_at"],
+                name="feedback_duplicate_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="not_published") | ~Q(hidden_reason=""),
+                name="hidden_submission_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["answered", "closed"])
+                | Q(answered_at__isnull=False),
+                name="answered_submission_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.tracking_code} {self.title}"
+
+    def save(self, *args, **kwargs):
+        # Derived fields only: the tracking code and the deadlines.
+        if not self.tracking_code:
+            self.tracking_code = self._free_tracking_code()
+        received_on = timezone.localdate(self.received_at)
+        self.due_date = workdays.add_workdays(
+            received_on, settings.FEEDBACK_ANSWER_WORKDAYS
+        )
+        if self.kind == Kind.REQUEST:
+            self.decision_due = workdays.add_workdays(
+                received_on,
+                settings.FEEDBACK_REQUEST_EXTENDED_WORKDAYS
+                if self.extension_reason
+                else settings.FEEDBACK_REQUEST_DECISION_WORKDAYS,
+            )
+        else:
+            self.decision_due = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "due_date", "decision_due"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("feedback:detail", args=[self.pk])
+
+    def get_tracking_url(self):
+        return reverse("feedback:track_code", args=[self.tracking_code])
+
+    @staticmethod
+    def _free_tracking_code() -> str:
+        while True:
+            code = new_tracking_code()
+            if not Submission.objects.filter(tracking_code=code).exists():
+                return code
+
+    @property
+    def is_request(self) -> bool:
+        return self.kind == Kind.REQUEST
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None and self.status in (
+            Status.ANSWERED,
+            Status.CLOSED,
+        )
+
+    @property
+    def is_refused(self) -> bool:
+        return bool(self.refusal_reason)
+
+    @property
+    def days_to_answer(self) -> int | None:
+        if self.answered_at is None:
+            return None
+        return (
+            timezone.localdate(self.answered_at) - timezone.localdate(self.received_at)
+        ).days
+
+    @property
+    def answered_on_time(self) -> bool | None:
+        if self.answered_at is None:
+            return None
+        return timezone.localdate(self.answered_at) <= self.due_date
+
+    def is_overdue(self, as_of: date | None = None) -> bool:
+        as_of = as_of or timezone.localdate()
+        if not self.is_open or self.due_date is None:
+            return False
+        if self.due_date < as_of:
+            return True
+        return bool(
+            self.is_request
+            and self.status == Status.RECEIVED
+            and self.decision_due
+            and self.decision_due < as_of
+        )
+
+    @property
+    def can_be_rated(self) -> bool:
+        return self.is_answered and not self.rating
+
+
+class SubmissionEvent(models.Model):
+    """One row per action on a submission: the trail and the basis of statistics."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("收到")
+        ACCEPTED = "accepted", _("受理")
+        EXTENDED = "extended", _("延期决定")
+        REFUSED = "refused", _("不予公开（点题）")
+        ANSWERED = "answered", _("答复")
+        CLOSED = "closed", _("办结")
+        HIDDEN = "hidden", _("不在回音壁公开")
+        RATED = "rated", _("评价")
+        REOPENED = "reopened", _("重新办理")
+
+    submission = models.ForeignKey(
+        Submission,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("意见建议"),
+    )
+    kind = models.CharField(_("事件"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AnswerTemplate(models.Model):
+    """A standard answer (常用答复) staff can start from, per kind."""
+
+    kind = models.CharField(
+        _("适用类型"),
+        max_length=20,
+        choices=Kind.choices,
+        blank=True,
+        help_text=_("留空表示适用于所有类型。"),
+    )
+    title = models.CharField(_("名称"), max_length=50)
+    text = models.TextField(_("答复内容"))
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["kind", "order", "title"]
+        verbose_name = _("常用答复")
+        verbose_name_plural = _("常用答复")
+
+    def __str__(self):
+        kind = self.get_kind_display() if self.kind else _("通用")
+        return f"[{kind}] {self.title}"

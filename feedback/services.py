@@ -1,0 +1,217 @@
+"""The 回音壁 workflow: receive → accept → answer → close, or hide; ratings.
+
+Each function changes one submission, writes its event row and returns it;
+an action that the submission's state does not allow raises ValidationError.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Department
+from disclosure.models import Disclosure
+
+from .models import OPEN_STATUSES, Kind, Rating, Status, Submission, SubmissionEvent
+
+Event = SubmissionEvent.Kind
+
+
+def _log(
+    submission: Submission, kind: str, *, by=None, note: str = "", at=None
+) -> None:
+    SubmissionEvent.objects.create(
+        submission=submission,
+        kind=kind,
+        user=by if by and by.is_authenticated else None,
+        note=note,
+        at=at or timezone.now(),
+    )
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValidationError(message)
+
+
+def find_duplicate(*, unit_id: int, text: str, client_key: str) -> Submission | None:
+    """The same text about the same unit from the same client, sent just now."""
+    since = timezone.now() - timedelta(seconds=settings.FEEDBACK_DUPLICATE_WINDOW)
+    return (
+        Submission.objects.filter(
+            unit_id=unit_id,
+            client_key=client_key,
+            text=text,
+            received_at__gte=since,
+        )
+        .order_by("id")
+        .first()
+    )
+
+
+@transaction.atomic
+def submit(*, data: dict, client_key: str, form_token: str) -> tuple[Submission, bool]:
+    """Save a submission from the public form exactly once.
+
+    Returns (submission, created). A second post of the same form (double
+    click) or the same text again from the same client returns the first one.
+    """
+    existing = Submission.objects.filter(form_token=form_token).first()
+    existing = existing or find_duplicate(
+        unit_id=data["unit"].pk, text=data["text"], client_key=client_key
+    )
+    if existing:
+        return existing, False
+    submission = Submission(
+        **data,
+        channel=Submission.Channel.WEBSITE,
+        client_key=client_key,
+        form_token=form_token,
+    )
+    try:
+        with transaction.atomic():
+            submission.save()
+    except IntegrityError:
+        # A concurrent post of the same form won the race on form_token.
+        return Submission.objects.get(form_token=form_token), False
+    _log(submission, Event.RECEIVED, note=submission.get_channel_display())
+    return submission, True
+
+
+@transaction.atomic
+def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submission:
+    """Staff enter a submission that came by box, phone, reception day or meeting."""
+    submission.created_by = by
+    submission.save()
+    _log(submission, Event.RECEIVED, by=by, note=submission.get_channel_display())
+    return submission
+
+
+@transaction.atomic
+def accept(
+    submission: Submission, *, by: AbstractBaseUser, department: Department
+) -> Submission:
+    _require(submission.status == Status.RECEIVED, _("只有“已收到”的事项可以受理。"))
+    _require(department is not None, _("受理时必须指定承办部门。"))
+    submission.status = Status.ACCEPTED
+    submission.department = department
+    submission.accepted_at = timezone.now()
+    submission.save()
+    _log(submission, Event.ACCEPTED, by=by, note=department.name)
+    return submission
+
+
+@transaction.atomic
+def extend_decision(
+    submission: Submission, *, by: AbstractBaseUser, reason: str
+) -> Submission:
+    """A 点题公开 decision may be extended once, from 3 to 10 working days."""
+    _require(submission.kind == Kind.REQUEST, _("只有点题公开申请可以延期决定。"))
+    _require(submission.status == Status.RECEIVED, _("已作出决定的申请不能延期。"))
+    _require(not submission.extension_reason, _("点题公开申请只能延期一次。"))
+    _require(bool(reason.strip()), _("延期必须填写理由。"))
+    submission.extension_reason = reason.strip()
+    submission.save()
+    _log(submission, Event.EXTENDED, by=by, note=submission.extension_reason)
+    return submission
+
+
+@transaction.atomic
+def refuse_request(
+    submission: Submission,
+    *,
+    by: AbstractBaseUser,
+    reason: str,
+    department: Department | None = None,
+) -> Submission:
+    """Decline a 点题公开 request; the written reason is its public answer."""
+    _require(submission.kind == Kind.REQUEST, _("只有点题公开申请可以不予公开。"))
+    _require(submission.status in OPEN_STATUSES, _("该申请已办理，不能再作决定。"))
+    _require(bool(reason.strip()), _("不予公开必须书面说明理由。"))
+    now = timezone.now()
+    submission.refusal_reason = reason.strip()
+    submission.answer_text = reason.strip()
+    submission.answered_by = department or submission.department
+    submission.answered_at = now
+    submission.status = Status.ANSWERED
+    submission.save()
+    _log(submission, Event.REFUSED, by=by, note=submission.refusal_reason, at=now)
+    return submission
+
+
+@transaction.atomic
+def answer(
+    submission: Submission,
+    *,
+    by: AbstractBaseUser,
+    department: Department,
+    text: str,
+    fulfilled_by: Disclosure | None = None,
+    answered_at: datetime | None = None,
+) -> Submission:
+    """Publish the answer; a 点题公开 request may be answered by a disclosure."""
+    _require(submission.status in OPEN_STATUSES, _("该事项已答复或不予公开。"))
+    _require(department is not None, _("答复时必须指定答复部门。"))
+    _require(bool(text.strip()), _("答复内容不能为空。"))
+    _require(
+        fulfilled_by is None or submission.kind == Kind.REQUEST,
+        _("只有点题公开申请可以关联答复它的公开内容。"),
+    )
+    submission.answer_text = text.strip()
+    submission.answered_by = department
+    submission.department = submission.department or department
+    submission.answered_at = answered_at or timezone.now()
+    submission.accepted_at = submission.accepted_at or submission.answered_at
+    submission.fulfilled_by = fulfilled_by or submission.fulfilled_by
+    submission.status = Status.ANSWERED
+    submission.save()
+    _log(submission, Event.ANSWERED, by=by, note=department.name)
+    return submission
+
+
+@transaction.atomic
+def close(submission: Submission, *, by: AbstractBaseUser) -> Submission:
+    _require(submission.status == Status.ANSWERED, _("只有已答复的事项可以办结。"))
+    submission.status = Status.CLOSED
+    submission.closed_at = timezone.now()
+    submission.save()
+    _log(submission, Event.CLOSED, by=by)
+    return submission
+
+
+@transaction.atomic
+def hide(submission: Submission, *, by: AbstractBaseUser, reason: str) -> Submission:
+    """Take off the wall (abuse, spam, a personal matter); never deleted."""
+    _require(submission.status != Status.NOT_PUBLISHED, _("该事项已设为不予公开。"))
+    _require(bool(reason.strip()), _("设为不予公开必须填写原因。"))
+    submission.status = Status.NOT_PUBLISHED
+    submission.hidden_reason = reason.strip()
+    submission.save()
+    _log(submission, Event.HIDDEN, by=by, note=submission.hidden_reason)
+    return submission
+
+
+@transaction.atomic
+def rate(submission: Submission, *, rating: str, comment: str = "") -> Submission:
+    """The submitter rates the answer, once; 不满意 reopens it for the office."""
+    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    _require(submission.is_answered, _("答复之后才能评价。"))
+    _require(not submission.rating, _("每条答复只能评价一次。"))
+    _require(rating in Rating.values, _("请选择评价。"))
+    submission.rating = rating
+    submission.rating_comment = comment.strip()
+    submission.rated_at = timezone.now()
+    note = submission.get_rating_display()
+    if submission.rating_comment:
+        note = f"{note}：{submission.rating_comment}"
+    _log(submission, Event.RATED, note=note)
+    if rating == Rating.UNSATISFIED:
+        submission.status = Status.ACCEPTED
+        submission.closed_at = None
+        _log(submission, Event.REOPENED, note=submission.rating_comment)
+    submission.save()
+    return submission

@@ -1,0 +1,200 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from disclosure.models import Disclosure, Unit
+from fengming_portal.pagination import BadPage, paginate
+
+from . import services
+from .filters import SubmissionFilter
+from .forms import RatingForm, SubmissionForm, TrackForm
+from .models import Submission, normalize_tracking_code
+
+THANKS_SESSION_KEY = "feedback_tracking_code"
+
+
+# Anti-abuse helpers ----------------------------------------------------------
+
+
+def client_key(request) -> str:
+    """A keyed hash of the client address: enough to count, useless to read."""
+    header = settings.FEEDBACK_CLIENT_IP_HEADER
+    address = (header and request.META.get(header)) or request.META.get(
+        "REMOTE_ADDR", ""
+    )
+    address = address.split(",")[0].strip()
+    return salted_hmac("feedback.client", address).hexdigest()
+
+
+def _rate_key(key: str) -> str:
+    return f"feedback:rate:{key}"
+
+
+def is_rate_limited(key: str) -> bool:
+    return cache.get(_rate_key(key), 0) >= settings.FEEDBACK_RATE_LIMIT
+
+
+def count_submission(key: str) -> None:
+    # add() then incr(): atomic in Redis and the database cache, so the count
+    # holds across worker processes.
+    if not cache.add(_rate_key(key), 1, timeout=settings.FEEDBACK_RATE_PERIOD):
+        try:
+            cache.incr(_rate_key(key))
+        except ValueError:  # expired between add() and incr()
+            cache.set(_rate_key(key), 1, timeout=settings.FEEDBACK_RATE_PERIOD)
+
+
+# Submitting ------------------------------------------------------------------
+
+
+def submission_create(request):
+    key = client_key(request)
+    if request.method == "POST":
+        form = SubmissionForm(request.POST, user=request.user)
+        if is_rate_limited(key):
+            form.renew_token()
+            context = {"form": form, "rate_limited": True}
+            return render(request, "feedback/submission_form.html", context, status=429)
+        if form.is_valid():
+            submission, created = services.submit(
+                data=form.submission_data(), client_key=key, form_token=form.form_token
+            )
+            if not created:
+                messages.info(request, _("这条意见已经收到，无需重复提交。"))
+                return redirect(submission.get_tracking_url())
+            count_submission(key)
+            request.session[THANKS_SESSION_KEY] = submission.tracking_code
+            return redirect("feedback:thanks")
+        form.renew_token()
+        return render(request, "feedback/submission_form.html", {"form": form})
+    form = SubmissionForm(initial=_preset(request), user=request.user)
+    return render(request, "feedback/submission_form.html", {"form": form})
+
+
+def _preset(request) -> dict:
+    """?unit=<slug> or ?disclosure=<id> from a board or a disclosure's page."""
+    initial = {}
+    unit = Unit.objects.filter(slug=request.GET.get("unit", "")[:60]).first()
+    if unit:
+        initial["unit"] = unit.slug
+    disclosure_id = request.GET.get("disclosure", "")
+    if disclosure_id.isdigit():
+        disclosure = (
+            Disclosure.objects.visible_to(request.user)
+            .select_related("unit")
+            .filter(pk=disclosure_id)
+            .first()
+        )
+        if disclosure:
+            initial.update(
+                disclosure=disclosure.pk,
+                unit=disclosure.unit.slug,
+                item=disclosure.item_id,
+            )
+    return initial
+
+
+def submission_thanks(request):
+    code = request.session.get(THANKS_SESSION_KEY)
+    if not code:
+        return redirect("feedback:track")
+    submission = Submission.objects.filter(tracking_code=code).first()
+    if submission is None:
+        return redirect("feedback:track")
+    return render(
+        request, "feedback/submission_thanks.html", {"submission": submission}
+    )
+
+
+# Tracking --------------------------------------------------------------------
+
+
+def track(request):
+    form = TrackForm(request.GET or None)
+    if form.is_valid():
+        return redirect("feedback:track_code", code=form.cleaned_data["code"])
+    return render(request, "feedback/track_form.html", {"form": form})
+
+
+def track_code(request, code):
+    """The submitter's own view: status, answer and the rating form."""
+    submission = (
+        Submission.objects.with_related()
+        .filter(tracking_code=normalize_tracking_code(code))
+        .first()
+    )
+    if submission is None:
+        form = TrackForm(initial={"code": code[:20]})
+        context = {"form": form, "not_found": True}
+        return render(request, "feedback/track_form.html", context, status=404)
+    rating_form = None
+    if submission.can_be_rated:
+        rating_form = RatingForm(request.POST or None)
+        if request.method == "POST" and rating_form.is_valid():
+            services.rate(
+                submission,
+                rating=rating_form.cleaned_data["rating"],
+                comment=rating_form.cleaned_data["comment"],
+            )
+            messages.success(request, _("感谢您的评价。"))
+            return redirect(submission.get_tracking_url())
+    elif request.method == "POST":
+        messages.info(request, _("这条答复已经评价过，或尚未答复。"))
+        return redirect(submission.get_tracking_url())
+    context = {
+        "submission": submission,
+        "rating_form": rating_form,
+        "fulfilled_by": _visible_disclosure(request, submission.fulfilled_by_id),
+    }
+    return render(request, "feedback/submission_track.html", context)
+
+
+def _visible_disclosure(request, pk: int | None) -> Disclosure | None:
+    if pk is None:
+        return None
+    return Disclosure.objects.visible_to(request.user).filter(pk=pk).first()
+
+
+# The wall --------------------------------------------------------------------
+
+
+def wall(request):
+    on_wall = Submission.objects.on_wall()
+    f = SubmissionFilter(request.GET, queryset=on_wall)
+    context = {"filter": f, "page": None, "bad_page": False, "summary": None}
+    if not f.is_valid():
+        return render(request, "feedback/submission_list.html", context, status=400)
+    context["summary"] = f.qs.summary()
+    try:
+        page = paginate(request, f.qs.with_related().newest_answered_first(), 20)
+    except BadPage:
+        context["bad_page"] = True
+        return render(request, "feedback/submission_list.html", context, status=400)
+    visible = set(
+        Disclosure.objects.visible_to(request.user)
+        .filter(
+            pk__in=[s.fulfilled_by_id for s in page.object_list if s.fulfilled_by_id]
+        )
+        .values_list("pk", flat=True)
+    )
+    for submission in page.object_list:
+        submission.visible_fulfilment = (
+            submission.fulfilled_by if submission.fulfilled_by_id in visible else None
+        )
+    context["page"] = page
+    return render(request, "feedback/submission_list.html", context)
+
+
+def submission_detail(request, pk):
+    submission = get_object_or_404(Submission.objects.on_wall().with_related(), pk=pk)
+    context = {
+        "submission": submission,
+        "fulfilled_by": _visible_disclosure(request, submission.fulfilled_by_id),
+        "disclosure": _visible_disclosure(request, submission.disclosure_id)
+        if submission.consent_to_publish
+        else None,
+    }
+    return render(request, "feedback/submission_detail.html", context)

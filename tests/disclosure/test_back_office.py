@@ -1,0 +1,400 @@
+"""The back office's permission matrix, through the admin's real URLs."""
+
+import pytest
+
+from catalog.models import Scope
+from disclosure import roles, services
+from disclosure.models import Disclosure, DisclosureEvent
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    PartyMemberFactory,
+    TownFactory,
+    UnitFactory,
+    staff_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+ADMIN = "/admin/disclosure/disclosure/"
+
+
+@pytest.fixture
+def world():
+    town = TownFactory()
+    wenli = UnitFactory(name="文理村", parent=town)
+    maoshan = UnitFactory(name="茅山村", parent=town)
+    users = {
+        "town_admin": staff_user(username="town_admin", group=roles.TOWN_ADMIN),
+        "reviewer": staff_user(username="reviewer", group=roles.REVIEWER),
+        "wenli_editor": staff_user(
+            username="wenli_editor", group=roles.UNIT_EDITOR, units=[wenli]
+        ),
+        "maoshan_editor": staff_user(
+            username="maoshan_editor", group=roles.UNIT_EDITOR, units=[maoshan]
+        ),
+        "party_member": PartyMemberFactory(),
+    }
+    item = ItemFactory(code="A09")
+    return {"town": town, "wenli": wenli, "maoshan": maoshan, "item": item, **users}
+
+
+def draft(world, **kwargs):
+    return DisclosureFactory(
+        unit=world["wenli"],
+        item=world["item"],
+        status=Disclosure.Status.DRAFT,
+        published_at=None,
+        **kwargs,
+    )
+
+
+def as_user(client, world, who):
+    if who != "anonymous":
+        client.force_login(world[who])
+    return client
+
+
+# Viewing -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("anonymous", 302),
+        ("party_member", 302),
+        ("wenli_editor", 200),
+        ("reviewer", 200),
+        ("town_admin", 200),
+    ],
+)
+def test_changelist_access_by_role(client, world, who, status):
+    response = as_user(client, world, who).get(ADMIN)
+    assert response.status_code == status
+    if status == 302:
+        assert "/admin/login/" in response["Location"]
+
+
+def test_unit_editor_sees_and_searches_only_own_units(client, world):
+    draft(world, title="文理村草稿")
+    DisclosureFactory(unit=world["maoshan"], item=world["item"], title="茅山村通知")
+    client.force_login(world["wenli_editor"])
+    titles = [d.title for d in client.get(ADMIN).context["cl"].result_list]
+    assert titles == ["文理村草稿"]
+    assert not client.get(ADMIN + "?q=茅山村").context["cl"].result_list
+    unit_filter_choices = client.get(ADMIN).context["cl"].filter_specs[0].lookup_choices
+    assert [name for _, name in unit_filter_choices] == ["文理村"]
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("wenli_editor", 200),
+        ("maoshan_editor", 404),
+        ("reviewer", 200),
+        ("town_admin", 200),
+    ],
+)
+def test_change_page_by_role_and_unit(client, world, who, status):
+    disclosure = draft(world)
+    response = as_user(client, world, who).get(f"{ADMIN}{disclosure.pk}/change/")
+    assert response.status_code == status
+
+
+def test_other_units_history_is_refused(client, world):
+    disclosure = draft(world)
+    client.force_login(world["maoshan_editor"])
+    assert client.get(f"{ADMIN}{disclosure.pk}/history/").status_code == 403
+
+
+# Adding and changing ---------------------------------------------------------
+
+
+def add_form(world, unit):
+    return {
+        "unit": unit.pk,
+        "item": world["item"].pk,
+        "title": "新起草的通知",
+        "body": "正文",
+        "period": "2011-09",
+        "scope": Scope.PUBLIC,
+        "attachments-TOTAL_FORMS": 0,
+        "attachments-INITIAL_FORMS": 0,
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+    }
+
+
+def test_editor_adds_a_draft_for_own_unit(client, world):
+    client.force_login(world["wenli_editor"])
+    response = client.post(ADMIN + "add/", add_form(world, world["wenli"]))
+    assert response.status_code == 302
+    disclosure = Disclosure.objects.get(title="新起草的通知")
+    assert disclosure.status == Disclosure.Status.DRAFT
+    assert disclosure.created_by == world["wenli_editor"]
+
+
+def test_editor_cannot_add_for_another_unit(client, world):
+    client.force_login(world["wenli_editor"])
+    response = client.post(ADMIN + "add/", add_form(world, world["maoshan"]))
+    assert response.status_code == 200
+    assert not Disclosure.objects.filter(title="新起草的通知").exists()
+    assert [
+        u.name for u in response.context["adminform"].form.fields["unit"].queryset
+    ] == ["文理村"]
+
+
+def test_reviewer_cannot_add_or_edit_content(client, world):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["wenli_editor"])
+    client.force_login(world["reviewer"])
+    assert client.get(ADMIN + "add/").status_code == 403
+    form = {**add_form(world, world["wenli"]), "title": "审核人改的"}
+    client.post(f"{ADMIN}{disclosure.pk}/change/", form)
+    disclosure.refresh_from_db()
+    assert disclosure.title != "审核人改的"
+
+
+def test_editor_edits_own_draft_but_not_once_submitted(client, world):
+    disclosure = draft(world)
+    client.force_login(world["wenli_editor"])
+    form = {**add_form(world, world["wenli"]), "title": "改过的标题"}
+    assert client.post(f"{ADMIN}{disclosure.pk}/change/", form).status_code == 302
+    disclosure.refresh_from_db()
+    assert disclosure.title == "改过的标题"
+    services.submit(disclosure, by=world["wenli_editor"])
+    form["title"] = "提交后再改"
+    client.post(f"{ADMIN}{disclosure.pk}/change/", form)
+    disclosure.refresh_from_db()
+    assert disclosure.title == "改过的标题"
+
+
+def test_maoshan_editor_cannot_change_wenli_draft(client, world):
+    disclosure = draft(world)
+    client.force_login(world["maoshan_editor"])
+    form = {**add_form(world, world["wenli"]), "title": "越权修改"}
+    assert client.post(f"{ADMIN}{disclosure.pk}/change/", form).status_code == 404
+    disclosure.refresh_from_db()
+    assert disclosure.title != "越权修改"
+
+
+# The workflow through the admin's buttons ----------------------------------------
+
+
+def transition(client, disclosure, name, **data):
+    return client.post(f"{ADMIN}{disclosure.pk}/transition/{name}/", data)
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "result"),
+    [
+        ("wenli_editor", 302, "submitted"),
+        ("town_admin", 302, "submitted"),
+        ("maoshan_editor", 404, "draft"),
+        ("reviewer", 403, "draft"),
+    ],
+)
+def test_submit_by_role(client, world, who, status, result):
+    disclosure = draft(world)
+    response = transition(as_user(client, world, who), disclosure, "submit")
+    assert response.status_code == status
+    disclosure.refresh_from_db()
+    assert disclosure.status == result
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "result"),
+    [
+        ("reviewer", 302, "approved"),
+        ("town_admin", 302, "approved"),
+        ("wenli_editor", 403, "submitted"),
+        ("maoshan_editor", 404, "submitted"),
+    ],
+)
+def test_approve_by_role(client, world, who, status, result):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["wenli_editor"])
+    response = transition(as_user(client, world, who), disclosure, "approve")
+    assert response.status_code == status
+    disclosure.refresh_from_db()
+    assert disclosure.status == result
+
+
+def test_reviewer_cannot_approve_own_submission(client, world):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["town_admin"])
+    client.force_login(world["town_admin"])
+    assert transition(client, disclosure, "approve").status_code == 403
+    disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.SUBMITTED
+
+
+def test_return_for_changes_needs_a_comment_and_goes_back_to_draft(client, world):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["wenli_editor"])
+    client.force_login(world["reviewer"])
+    response = transition(client, disclosure, "return", comment="")
+    assert response.status_code == 200
+    disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.SUBMITTED
+    transition(client, disclosure, "return", comment="请补充资金明细")
+    disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.DRAFT
+    assert disclosure.events.last().comment == "请补充资金明细"
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "result"),
+    [("reviewer", 302, "published"), ("wenli_editor", 403, "approved")],
+)
+def test_publish_by_role(client, world, who, status, result):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["wenli_editor"])
+    services.approve(disclosure, by=world["reviewer"])
+    response = transition(as_user(client, world, who), disclosure, "publish")
+    assert response.status_code == status
+    disclosure.refresh_from_db()
+    assert disclosure.status == result
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "result"),
+    [
+        ("reviewer", 302, "withdrawn"),
+        ("town_admin", 302, "withdrawn"),
+        ("wenli_editor", 403, "published"),
+    ],
+)
+def test_withdraw_by_role(client, world, who, status, result):
+    disclosure = DisclosureFactory(unit=world["wenli"], item=world["item"])
+    response = transition(
+        as_user(client, world, who), disclosure, "withdraw", comment="数据有误"
+    )
+    assert response.status_code == status
+    disclosure.refresh_from_db()
+    assert disclosure.status == result
+
+
+def test_withdrawal_needs_a_reason_and_keeps_the_record(client, world):
+    disclosure = DisclosureFactory(unit=world["wenli"], item=world["item"])
+    client.force_login(world["reviewer"])
+    assert transition(client, disclosure, "withdraw", comment=" ").status_code == 200
+    disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.PUBLISHED
+    transition(client, disclosure, "withdraw", comment="数据有误")
+    disclosure.refresh_from_db()
+    assert (disclosure.status, disclosure.withdrawal_reason) == (
+        "withdrawn",
+        "数据有误",
+    )
+    assert disclosure.withdrawn_at is not None
+
+
+# Deleting -------------------------------------------------------------------
+
+
+def test_only_town_admin_deletes_and_only_a_never_submitted_draft(client, world):
+    fresh = draft(world)
+    submitted = draft(world)
+    services.submit(submitted, by=world["wenli_editor"])
+    client.force_login(world["wenli_editor"])
+    assert client.post(f"{ADMIN}{fresh.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.force_login(world["town_admin"])
+    assert (
+        client.post(f"{ADMIN}{submitted.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert client.post(f"{ADMIN}{fresh.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Disclosure.objects.filter(pk=fresh.pk).exists()
+    assert Disclosure.objects.filter(pk=submitted.pk).exists()
+
+
+def test_published_disclosures_cannot_be_deleted_even_by_superuser(admin_client, world):
+    disclosure = DisclosureFactory(unit=world["wenli"], item=world["item"])
+    response = admin_client.post(f"{ADMIN}{disclosure.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert (
+        "delete_selected"
+        not in admin_client.get(ADMIN)
+        .context["action_form"]
+        .fields["action"]
+        .choices.__str__()
+    )
+
+
+# Reviewers' queue, audit and history ------------------------------------------
+
+
+def test_pending_queue_lists_submitted_only(client, world):
+    waiting = draft(world, title="等待审核")
+    services.submit(waiting, by=world["wenli_editor"])
+    draft(world, title="仍是草稿")
+    client.force_login(world["reviewer"])
+    response = client.get("/admin/disclosure/pendingdisclosure/")
+    assert [d.title for d in response.context["cl"].result_list] == ["等待审核"]
+
+
+def test_every_transition_is_recorded(world):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["wenli_editor"])
+    services.return_for_changes(disclosure, by=world["reviewer"], comment="补充")
+    services.submit(disclosure, by=world["wenli_editor"])
+    services.approve(disclosure, by=world["reviewer"])
+    services.publish(disclosure, by=world["town_admin"])
+    services.withdraw(disclosure, by=world["reviewer"], reason="重复")
+    assert disclosure.status == "withdrawn"  # the caller's instance is kept current
+    steps = list(disclosure.events.values_list("action", "from_status", "to_status"))
+    assert steps == [
+        ("submitted", "draft", "submitted"),
+        ("returned", "submitted", "draft"),
+        ("submitted", "draft", "submitted"),
+        ("approved", "submitted", "approved"),
+        ("published", "approved", "published"),
+        ("withdrawn", "published", "withdrawn"),
+    ]
+    assert DisclosureEvent.objects.filter(actor=world["reviewer"]).count() == 3
+
+
+def test_history_keeps_the_earlier_version_after_an_edit(client, world):
+    disclosure = draft(world, title="第一版")
+    client.force_login(world["wenli_editor"])
+    client.post(
+        f"{ADMIN}{disclosure.pk}/change/",
+        {**add_form(world, world["wenli"]), "title": "第二版"},
+    )
+    titles = list(
+        disclosure.history.order_by("history_date").values_list("title", flat=True)
+    )
+    assert titles[0] == "第一版" and titles[-1] == "第二版"
+    response = client.get(f"{ADMIN}{disclosure.pk}/history/")
+    assert response.status_code == 200
+    assert "第二版" in response.text or "第一版" in response.text
+
+
+def test_changelist_queries_do_not_grow_with_rows(
+    client, world, django_assert_max_num_queries
+):
+    client.force_login(world["reviewer"])
+    DisclosureFactory.create_batch(3, unit=world["wenli"], item=world["item"])
+    with django_assert_max_num_queries(20) as small:
+        client.get(ADMIN)
+    DisclosureFactory.create_batch(30, unit=world["maoshan"], item=world["item"])
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(ADMIN)
+
+
+def test_editor_overview_counts_own_units_by_state(client, world):
+    draft(world)
+    waiting = draft(world)
+    services.submit(waiting, by=world["wenli_editor"])
+    DisclosureFactory(unit=world["maoshan"], item=world["item"])
+    client.force_login(world["wenli_editor"])
+    response = client.get("/admin/disclosure/unit/")
+    assert response.status_code == 200
+    (unit,) = response.context["cl"].result_list
+    assert (unit.name, unit.n_drafts, unit.n_pending, unit.n_published) == (
+        "文理村",
+        1,
+        1,
+        0,
+    )
