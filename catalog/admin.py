@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Catalog, Category, Department, DisclosureForm, Item
+from .models import Catalog, Category, Department, DisclosureForm, Item, ScheduleRule
 
 
 @admin.register(Department)
@@ -22,10 +22,15 @@ class CategoryInline(admin.TabularInline):
     extra = 0
 
 
+class ScheduleRuleInline(admin.StackedInline):
+    model = ScheduleRule
+    can_delete = False
+
+
 @admin.register(Catalog)
 class CatalogAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "document", "adopted_on"]
-    inlines = [CategoryInline]
+    inlines = [ScheduleRuleInline, CategoryInline]
 
 
 @admin.register(Category)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import Catalog, Category, Department, DisclosureForm, Item, Scope
+from .models import (
+    Catalog,
+    Category,
+    Department,
+    DisclosureForm,
+    Item,
+    ScheduleRule,
+    Scope,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -20,6 +28,7 @@ FREQUENCIES = {
     "half-yearly": Item.Frequency.HALF_YEARLY,
     "yearly": Item.Frequency.YEARLY,
 }
+NOTICE_DAYS = 5
 SCOPES = {"public": Scope.PUBLIC, "inner-party": Scope.INNER_PARTY}
 
 
@@ -41,6 +50,7 @@ def load_catalog(
         kind=kind,
         defaults={"name": name, "document": document, "note": note, "order": order},
     )
+    ScheduleRule.objects.get_or_create(catalog=catalog)
     for cat_order, cat in enumerate(data["categories"], start=1):
         category, _ = Category.objects.get_or_create(
             catalog=catalog,
@@ -61,6 +71,8 @@ def load_catalog(
                     "frequency": FREQUENCIES[raw["frequency"]],
                     "scope": SCOPES[raw["scope"]],
                     "department": department,
+                    # A 公示 stays up for objections at least 3 days (local rules).
+                    "notice_days": NOTICE_DAYS if "公示" in raw["forms"] else None,
                     "for_town": "town" in raw["levels"],
                     "for_village": "village" in raw["levels"],
                     "order": item_order,

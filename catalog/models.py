@@ -1,3 +1,4 @@
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -146,6 +147,13 @@ class Item(models.Model):
         related_name="items",
         verbose_name=_("责任部门"),
     )
+    notice_days = models.PositiveSmallIntegerField(
+        _("公示期（天）"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(3)],
+        help_text=_("公示类事项填写，至少 3 天；公示期内群众可提出异议。"),
+    )
     for_town = models.BooleanField(_("适用于镇"), default=True)
     for_village = models.BooleanField(_("适用于村（社区）"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
@@ -185,3 +193,48 @@ class Item(models.Model):
         if self.for_village:
             levels.append(str(_("村（社区）")))
         return "、".join(levels)
+
+
+class ScheduleRule(models.Model):
+    """统一公开时间 and 统一公开时限 for one catalog: when each period's
+    disclosure is due. Edited by the town administrator in the admin."""
+
+    catalog = models.OneToOneField(
+        Catalog,
+        on_delete=models.CASCADE,
+        related_name="schedule",
+        verbose_name=_("目录"),
+    )
+    monthly_due_day = models.PositiveSmallIntegerField(
+        _("每月事项截止日"), default=5, help_text=_("次月几日前公开上月内容。")
+    )
+    quarterly_due_day = models.PositiveSmallIntegerField(
+        _("每季度事项截止日"), default=10, help_text=_("季度结束后次月几日前公开。")
+    )
+    half_yearly_due_day = models.PositiveSmallIntegerField(
+        _("每半年事项截止日"), default=15, help_text=_("半年结束后次月几日前公开。")
+    )
+    yearly_due_day = models.PositiveSmallIntegerField(
+        _("每年事项截止日"), default=31, help_text=_("次年1月几日前公开上年内容。")
+    )
+    immediate_workdays = models.PositiveSmallIntegerField(
+        _("随时事项时限（工作日）"),
+        default=5,
+        help_text=_("事项发生后几个工作日内公开（节假日和调休按国家安排计算）。"),
+    )
+
+    class Meta:
+        verbose_name = _("公开时限规则")
+        verbose_name_plural = _("公开时限规则")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(monthly_due_day__gte=1, monthly_due_day__lte=28)
+                & models.Q(quarterly_due_day__gte=1, quarterly_due_day__lte=28)
+                & models.Q(half_yearly_due_day__gte=1, half_yearly_due_day__lte=28)
+                & models.Q(yearly_due_day__gte=1, yearly_due_day__lte=31),
+                name="schedule_due_days_in_month",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.catalog)

@@ -1,8 +1,11 @@
+import tempfile
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,10 +13,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import roles, services
-from .forms import AttachmentForm, TransitionForm
+from . import archives, roles, services
+from .forms import AttachmentForm, DisclosureAdminForm, TransitionForm
 from .models import (
+    ArchiveExport,
     Attachment,
+    ClosedYear,
     Disclosure,
     DisclosureEvent,
     NoticeBoard,
@@ -162,6 +167,7 @@ class EventInline(admin.TabularInline):
 
 @admin.register(Disclosure)
 class DisclosureAdmin(SimpleHistoryAdmin):
+    form = DisclosureAdminForm
     list_display = [
         "title",
         "unit",
@@ -203,7 +209,11 @@ class DisclosureAdmin(SimpleHistoryAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["unit", "item", "title", "body", "period", "event_date"]}),
-        (_("公开方式"), {"fields": ["scope", "forms", "display_until"]}),
+        (
+            _("公开方式"),
+            {"fields": ["scope", "forms", "display_until", "is_nil_return"]},
+        ),
+        (_("公示结果"), {"fields": ["notice_outcome", "notice_outcome_text"]}),
         (_("实体公开栏张贴"), {"fields": ["posted_on", "taken_down_on"]}),
         (_("流程（由审核、发布、撤回操作改变）"), {"fields": workflow_fields}),
     ]
@@ -381,3 +391,131 @@ class PendingDisclosureAdmin(DisclosureAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# Yearly archives (统一公开资料档案): closing a year and downloading its archive.
+# Both are the town administrator's alone (roles.is_town_admin).
+
+
+class TownAdminOnly:
+    def has_module_permission(self, request):
+        return roles.is_town_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return roles.is_town_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClosedYear)
+class ClosedYearAdmin(TownAdminOnly, admin.ModelAdmin):
+    """Adding a year closes it: its disclosures are sealed (archives.is_sealed)."""
+
+    list_display = ["year", "closed_at", "closed_by", "archive_link"]
+    fields = ["year"]
+
+    def has_add_permission(self, request):
+        return roles.is_town_admin(request.user)
+
+    def save_model(self, request, obj, form, change):
+        Status = Disclosure.Status
+        obj.closed_by = request.user
+        super().save_model(request, obj, form, change)
+        pending = (
+            Disclosure.objects.filter(period_start__year=obj.year)
+            .exclude(status__in=[Status.PUBLISHED, Status.WITHDRAWN])
+            .count()
+        )
+        if pending:
+            self.message_user(
+                request,
+                _("%(year)s年度尚有 %(n)d 条未发布的公开内容，已一并封存。")
+                % {"year": obj.year, "n": pending},
+                level=messages.WARNING,
+            )
+
+    @admin.display(description=_("档案"))
+    def archive_link(self, closed):
+        url = reverse("admin:disclosure_archiveexport_download")
+        return format_html('<a href="{}?year={}">{}</a>', url, closed.year, _("下载"))
+
+
+class ArchiveDownloadForm(forms.Form):
+    year = forms.TypedChoiceField(label=_("年度"), coerce=int)
+    unit = forms.ModelChoiceField(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        required=False,
+        empty_label=_("全镇"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        years = Disclosure.objects.dates("period_start", "year", order="DESC")
+        self.fields["year"].choices = [(d.year, d.year) for d in years]
+
+
+@admin.register(ArchiveExport)
+class ArchiveExportAdmin(TownAdminOnly, admin.ModelAdmin):
+    """Every archive written, with its manifest's checksum (verify_archive)."""
+
+    list_display = [
+        "filename",
+        "year",
+        "unit",
+        "disclosure_count",
+        "manifest_sha256",
+        "created_at",
+        "created_by",
+    ]
+    list_filter = ["year"]
+    list_select_related = ["unit", "created_by"]
+    change_list_template = "admin/disclosure/archiveexport/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "download/",
+                self.admin_site.admin_view(self.download_view),
+                name="disclosure_archiveexport_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request):
+        if not roles.is_town_admin(request.user):
+            raise PermissionDenied
+        form = ArchiveDownloadForm(
+            request.POST or None, initial={"year": request.GET.get("year")}
+        )
+        if request.method == "POST" and form.is_valid():
+            target = tempfile.TemporaryFile()
+            record, _warnings = archives.write_archive(
+                target,
+                year=form.cleaned_data["year"],
+                unit=form.cleaned_data["unit"],
+                by=request.user,
+            )
+            target.seek(0)
+            return FileResponse(
+                target,
+                as_attachment=True,
+                filename=record.filename,
+                content_type="application/zip",
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": _("下载年度档案"),
+        }
+        return TemplateResponse(
+            request, "admin/disclosure/archive_download.html", context
+        )

@@ -14,6 +14,13 @@ from catalog.models import DisclosureForm, Item
 from .models import Disclosure, DisclosureEvent, NoticeBoard, Unit
 from .services import approval_body, next_index_number
 
+NOTICE_OBJECTIONS = {
+    "文理村抗旱救灾物资发放情况公示": (
+        "公示期间收到村民反映 1 条，称个别缺水困难户未列入发放名单。"
+        "经村两委入户核实，已补充列入并重新张榜公示。"
+    ),
+}
+
 
 def aware(day: str) -> datetime:
     # Notices went up in the morning; 09:00 local time keeps the date stable.
@@ -115,3 +122,57 @@ def add_demo_trail(disclosure: Disclosure) -> None:
         )
         for action, old, new, body, days_before in steps
     )
+
+
+# The demo's compliance picture on 2011-10-01 (issue 5): the two liaison points
+# filed everything due, two villages kept up until mid-year, the rest are behind.
+# What a village had nothing to disclose for is filed as 本期无此事项, as real
+# boards do; these filings are not counted among the article's 50 notices.
+NIL_RETURNS_AS_OF = date(2011, 10, 1)
+NIL_RETURNS_UNTIL = {
+    "文理村": date(2011, 10, 1),
+    "茅山村": date(2011, 10, 1),
+    "凤凰村": date(2011, 7, 1),
+    "金龙湖村": date(2011, 7, 1),
+}
+
+
+@transaction.atomic
+def seed_nil_returns(units: dict[str, Unit]) -> int:
+    from . import compliance
+
+    chosen = [units[name] for name in NIL_RETURNS_UNTIL]
+    obligations, items = compliance.load(
+        units=chosen, year=NIL_RETURNS_AS_OF.year, as_of=NIL_RETURNS_AS_OF
+    )
+    item_by_id = {item.pk: item for item in items}
+    unit_by_id = {unit.pk: unit for unit in chosen}
+    created_count = 0
+    for obligation in obligations:
+        unit = unit_by_id[obligation.unit_id]
+        if obligation.state != compliance.State.MISSING:
+            continue
+        if obligation.due >= NIL_RETURNS_UNTIL[unit.name]:
+            continue
+        item = item_by_id[obligation.item_id]
+        period = obligation.period
+        disclosure, created = Disclosure.objects.get_or_create(
+            unit=unit,
+            item=item,
+            period=period.key,
+            is_nil_return=True,
+            defaults={
+                "title": f"{unit.name}{period.label}“{item.name}”：本期无此事项",
+                "body": "本期无此事项，特此说明。",
+                "status": Disclosure.Status.PUBLISHED,
+                "published_at": aware((obligation.due - timedelta(days=2)).isoformat()),
+                # Posted for a month, then kept in the archive by period.
+                "display_until": obligation.due + timedelta(days=28),
+            },
+        )
+        if created:
+            disclosure.index_number = next_index_number(disclosure)
+            disclosure.save(update_fields=["index_number"])
+            add_demo_trail(disclosure)
+            created_count += 1
+    return created_count

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
@@ -39,9 +40,18 @@ class DisclosureFilter(django_filters.FilterSet):
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
 
+    nil = django_filters.BooleanFilter(
+        label=_("包括“本期无此事项”说明"),
+        method="filter_nil",
+        widget=forms.CheckboxInput,
+    )
+
     class Meta:
         model = Disclosure
-        fields = ["unit", "kind", "category", "item", "period", "published"]
+        fields = ["unit", "kind", "category", "item", "period", "published", "nil"]
+
+    def filter_nil(self, queryset, name, value):
+        return queryset if value else queryset.information()
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,7 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Attachment
+from fengming_portal.security import refuse_markup
+
+from . import archives
+from .models import Attachment, Disclosure
 from .uploads import clean_upload
 
 
@@ -55,3 +58,27 @@ class TransitionForm(forms.Form):
             )
         if transition in ("submit", "publish"):
             del self.fields["comment"]
+
+
+class DisclosureAdminForm(forms.ModelForm):
+    class Meta:
+        model = Disclosure
+        # The admin's fieldsets decide the fields shown; these are the ones read here.
+        fields = ["unit", "item", "title", "body", "period"]
+
+    def clean_title(self):
+        return refuse_markup(self.cleaned_data["title"])
+
+    def clean_body(self):
+        return refuse_markup(self.cleaned_data["body"])
+
+    def clean(self):
+        data = super().clean()
+        # A closed year takes no new records (统一公开资料档案).
+        if not self.instance.pk and data.get("period"):
+            probe = Disclosure(period=data["period"])
+            if archives.is_sealed(probe):
+                from .services import SEALED_MESSAGE
+
+                raise forms.ValidationError(SEALED_MESSAGE)
+        return data

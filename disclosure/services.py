@@ -13,12 +13,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from . import roles
+from . import archives, roles
 from .models import Disclosure, DisclosureEvent, Unit
 
 Status = Disclosure.Status
 Action = DisclosureEvent.Action
+SEALED_MESSAGE = gettext_lazy(
+    "该年度已归档，不能再新增或提交；如需更正，请联系镇管理员。"
+)
 
 
 def can_edit_content(disclosure: Disclosure, user: AbstractBaseUser) -> bool:
@@ -26,6 +30,8 @@ def can_edit_content(disclosure: Disclosure, user: AbstractBaseUser) -> bool:
     not withdrawn (a change after publication is a recorded correction)."""
     if roles.is_town_admin(user):
         return disclosure.status != Status.WITHDRAWN
+    if archives.is_sealed(disclosure):  # a closed year: corrections only
+        return False
     return (
         disclosure.status == Status.DRAFT
         and roles.units_for(user).filter(pk=disclosure.unit_id).exists()
@@ -73,6 +79,8 @@ def approval_body() -> str:
 
 def _check_submit(disclosure: Disclosure, user) -> None:
     _require_status(disclosure, Status.DRAFT)
+    if archives.is_sealed(disclosure):
+        raise ValidationError(SEALED_MESSAGE)
     _require(
         roles.units_for(user).filter(pk=disclosure.unit_id).exists(),
         _("只能提交本单位的公开内容。"),

@@ -1,11 +1,28 @@
 from django.urls import path
 
-from . import views
+from . import compliance_views, views, views_print
 
 app_name = "disclosure"
 urlpatterns = [
+    path("compliance/", compliance_views.matrix, name="compliance"),
+    path(
+        "compliance/<slug:slug>/",
+        compliance_views.unit_obligations,
+        name="compliance_unit",
+    ),
     path("boards/", views.board_list, name="boards"),
     path("boards/<slug:slug>/", views.board, name="board"),
+    path("boards/<slug:slug>/print/", views_print.board_print, name="board_print"),
+    path(
+        "boards/<slug:slug>/print.pdf",
+        views_print.board_print_pdf,
+        name="board_print_pdf",
+    ),
+    path(
+        "board-print-page.css",
+        views_print.board_print_page_css,
+        name="board_print_page_css",
+    ),
     path("disclosures/", views.disclosure_list, name="list"),
     path("disclosures/<int:pk>/", views.disclosure_detail, name="detail"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
+from fengming_portal.security import refuse_markup
 
 from . import services
 from .models import (
@@ -98,6 +99,9 @@ class SubmissionAdminForm(forms.ModelForm):
             "answered_by",
             "fulfilled_by",
         ]
+
+    def clean_answer_text(self):
+        return refuse_markup(self.cleaned_data["answer_text"])
 
     def clean(self):
         cleaned = super().clean()

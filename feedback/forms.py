@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
 from disclosure.models import Disclosure, Unit
+from fengming_portal.security import refuse_markup
 
 from .models import Kind, Rating, Submission, Tag, normalize_tracking_code
 
@@ -182,13 +183,13 @@ class SubmissionForm(forms.ModelForm):
         self._label_challenge()
 
     def clean_title(self):
-        title = self.cleaned_data["title"].strip()
+        title = refuse_markup(self.cleaned_data["title"]).strip()
         if not title:
             raise forms.ValidationError(_("请填写标题。"))
         return title
 
     def clean_text(self):
-        text = self.cleaned_data["text"].strip()
+        text = refuse_markup(self.cleaned_data["text"]).strip()
         limit = settings.FEEDBACK_TEXT_MAX_LENGTH
         if not text:
             raise forms.ValidationError(_("请填写内容。"))
@@ -248,7 +249,12 @@ class TrackForm(forms.Form):
     )
 
     def clean_code(self):
-        return normalize_tracking_code(self.cleaned_data["code"])
+        code = normalize_tracking_code(self.cleaned_data["code"])
+        # Letters and digits only: anything else (a "/" above all) cannot be a
+        # code and would not fit the tracking page's URL.
+        if not code.isascii() or not code.isalnum():
+            raise forms.ValidationError(_("查询码只包含字母和数字，请核对后重新输入。"))
+        return code
 
 
 class RatingForm(forms.Form):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from disclosure.models import Disclosure, Unit
 from fengming_portal.pagination import BadPage, paginate
+from fengming_portal.security import security_event
 
 from . import services
 from .filters import SubmissionFilter
@@ -55,6 +56,7 @@ def submission_create(request):
     if request.method == "POST":
         form = SubmissionForm(request.POST, user=request.user)
         if is_rate_limited(key):
+            security_event("rate_limited", request, form="feedback")
             form.renew_token()
             context = {"form": form, "rate_limited": True}
             return render(request, "feedback/submission_form.html", context, status=429)

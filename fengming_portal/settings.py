@@ -5,6 +5,7 @@ laptop (SQLite, DEBUG), in CI (SQLite and PostgreSQL) and in production.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -26,6 +27,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# DJANGO_ENV=production: SECRET_KEY and ALLOWED_HOSTS are required, DEBUG is off
+# and the HTTPS/cookie/header settings at the end of this module are enforced.
+PRODUCTION = os.environ.get("DJANGO_ENV", "").strip().lower() == "production"
+if PRODUCTION:
+    DEBUG = False
+    _missing = [n for n in ("SECRET_KEY", "ALLOWED_HOSTS") if not os.environ.get(n)]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"DJANGO_ENV=production needs {' and '.join(_missing)} in the "
+            "environment (see README, Deployment)."
+        )
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -45,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django_filters",
     "simple_history",
     "crispy_forms",
@@ -53,10 +66,15 @@ INSTALLED_APPS = [
     "disclosure",
     "feedback",
     "portal",
+    "fengming_portal",  # security hooks (logging of log-in failures)
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "fengming_portal.security.RefuseNullBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lock-out into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fengming_portal.urls"
@@ -194,3 +214,126 @@ FEEDBACK_TEXT_MAX_LENGTH = 2000
 # The request header with the client address when behind a reverse proxy,
 # e.g. "HTTP_X_REAL_IP" set by nginx; empty: REMOTE_ADDR.
 FEEDBACK_CLIENT_IP_HEADER = os.environ.get("FEEDBACK_CLIENT_IP_HEADER", "")
+
+# Security (issue 8) -----------------------------------------------------------
+# Helpers live in fengming_portal/security.py; README "Security" says what each
+# setting protects. DJANGO_ENV=production is read at the top of this module.
+
+# Behind nginx: the header with the real client address (nginx sets X-Real-IP),
+# used by the log-in lock-out, the security log and (unless set on its own) the
+# 回音壁 rate limit. Empty: REMOTE_ADDR (no proxy, or a proxy you do not trust).
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "") or FEEDBACK_CLIENT_IP_HEADER
+
+# HTTPS. An intranet deployment without TLS sets DJANGO_HTTPS=off: no redirect,
+# no HSTS and cookies without the Secure flag (they would not be sent otherwise);
+# check --deploy then stays quiet about those four checks (silenced below).
+HTTPS = env_bool("DJANGO_HTTPS", True) if PRODUCTION else False
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP on loopback
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000")) * HTTPS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is the domain owner's decision (a subdomain of the county's site):
+# off by default, so its check is silenced.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "fengming_portal.security.csrf_failure"
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if PRODUCTION and not HTTPS:
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
+    SILENCED_SYSTEM_CHECKS += ["security.W012", "security.W016"]
+
+# Content Security Policy (django-csp 4): nothing inline, nothing from elsewhere.
+# Bootstrap's CSS draws its form icons from data: SVGs, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Log-in brute force (django-axes): 5 failures for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES; a success resets the
+# count. Unlock early in the admin (访问尝试) or with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "fengming_portal.security.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fengming_portal.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "fengming_portal.security.client_ip"
+AXES_USERNAME_CALLABLE = "fengming_portal.security.axes_username"
+AXES_VERBOSE = False  # our own JSON security log records failures and lock-outs
+
+# `manage.py backup` writes its archives here (README, "Backups").
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "backups"))
+
+# Structured logs on stdout: one JSON object a line in production (LOG_FORMAT=
+# json), plain text while developing. Security events go to "fengming.security".
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "fengming_portal.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+        },
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.security": {"level": "INFO"},
+        "fengming.security": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # its per-attempt INFO lines are noise
+    },
+}
+
+# Printable boards and yearly archives (issue 5) -------------------------------
+# The printed board's page size, a CSS @page size: "A3 landscape" (the physical
+# boards), "A4 portrait", or "420mm 297mm".
+BOARD_PRINT_PAGE_SIZE = os.environ.get("BOARD_PRINT_PAGE_SIZE", "A3 landscape")
+
+# Search, feeds, following (issue 6) -------------------------------------------
+# Links in the confirmation and digest mails (send_digests runs without a
+# request, so it needs the site's address), e.g. https://gk.fengming.gov.cn
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Mail: printed to the console unless configured, e.g. EMAIL_BACKEND=
+# django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST/PORT/USER/PASSWORD.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
+# Following by email: a confirmation link lives this many days (then the row is
+# deleted), is not re-sent within this many hours, and one address gets at most
+# this many confirmation mails a day.
+SUBSCRIPTION_CONFIRM_DAYS = 7
+SUBSCRIPTION_RESEND_HOURS = 24
+SUBSCRIPTION_DAILY_MAILS = 3

@@ -19,3 +19,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Chinese error pages that log what a security review needs (fengming_portal/
+# security.py); 404 and 500 are the plain templates/404.html and 500.html.
+handler400 = "fengming_portal.security.bad_request"
+handler403 = "fengming_portal.security.permission_denied"

@@ -38,12 +38,12 @@ def home(request):
     context = {
         "town": town,
         "boards": boards,
-        "latest": visible.with_related()[:8],
+        "latest": visible.information().with_related()[:8],
         "party_catalog": party_catalog,
         "figures": {
             "boards": boards.count(),
             "liaison_points": boards.filter(is_liaison_point=True).count(),
-            "disclosures": visible.count(),
+            "disclosures": visible.information().count(),
         },
         "feedback": Submission.objects.on_wall().filter(in_town).summary(),
     }

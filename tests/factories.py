@@ -165,3 +165,18 @@ class AnswerTemplateFactory(factory.django.DjangoModelFactory):
     kind = "question"
     title = "已在公开栏公布"
     text = "您咨询的事项已在公开栏公布，欢迎查阅。"
+
+
+# Following by email (issue 6) -------------------------------------------------
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "portal.Subscription"
+
+    email = factory.Sequence(lambda n: f"resident{n}@example.org")
+    unit = None
+    confirmed_at = factory.LazyFunction(timezone.now)
+    last_sent_on = factory.LazyFunction(
+        lambda: timezone.localdate() - timedelta(days=1)
+    )

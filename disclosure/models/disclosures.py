@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -33,6 +35,10 @@ class DisclosureQuerySet(models.QuerySet):
         """What this user may read on the public site."""
         return self.published().within_scope(user)
 
+    def information(self) -> "DisclosureQuerySet":
+        """Real notices, without the 本期无此事项 filings (the article's figures)."""
+        return self.filter(is_nil_return=False)
+
     def on_display(self, today=None) -> "DisclosureQuerySet":
         """Still on the board: no 'display until' date, or one not yet passed."""
         today = today or timezone.localdate()
@@ -53,6 +59,11 @@ def can_see_inner_party(user) -> bool:
     return bool(
         user and user.is_authenticated and user.has_perm(INNER_PARTY_PERMISSION)
     )
+
+
+class NoticeOutcome(models.TextChoices):
+    NO_OBJECTION = "no_objection", _("公示期满无异议")
+    HANDLED = "handled", _("收到异议，已处理")
 
 
 class Disclosure(models.Model):
@@ -122,6 +133,23 @@ class Disclosure(models.Model):
         blank=True,
         editable=False,
         help_text=_("发布时生成，永久不变。"),
+    )
+    is_nil_return = models.BooleanField(
+        _("本期无此事项"),
+        default=False,
+        help_text=_(
+            "本期没有应公开的内容时，发布一条“本期无此事项”说明，正文写明原因。"
+        ),
+    )
+    notice_outcome = models.CharField(
+        _("公示结果"),
+        max_length=20,
+        choices=NoticeOutcome.choices,
+        blank=True,
+        help_text=_("公示期满后填写。"),
+    )
+    notice_outcome_text = models.TextField(
+        _("异议及处理情况"), blank=True, help_text=_("收到异议时，写明异议和处理结果。")
     )
     posted_on = models.DateField(_("张贴日期"), null=True, blank=True)
     taken_down_on = models.DateField(_("撤下日期"), null=True, blank=True)
@@ -209,6 +237,21 @@ class Disclosure(models.Model):
         return self.scope == Scope.INNER_PARTY
 
     @property
+    def notice_ends_on(self):
+        """For a 公示: the last day objections are taken."""
+        if not (self.item.notice_days and self.published_at):
+            return None
+        start = timezone.localdate(self.published_at)
+        return start + timedelta(days=self.item.notice_days - 1)
+
+    @property
+    def notice_days_left(self) -> int | None:
+        ends = self.notice_ends_on
+        if ends is None:
+            return None
+        return max((ends - timezone.localdate()).days + 1, 0)
+
+    @property
     def is_scheduled(self) -> bool:
         return (
             self.status == self.Status.PUBLISHED
@@ -249,6 +292,11 @@ class Disclosure(models.Model):
             and self.taken_down_on < self.posted_on
         ):
             errors["taken_down_on"] = _("撤下日期不能早于张贴日期。")
+        if (
+            self.notice_outcome == NoticeOutcome.HANDLED
+            and not self.notice_outcome_text
+        ):
+            errors["notice_outcome_text"] = _("请写明收到的异议及处理情况。")
         if errors:
             raise ValidationError(errors)
 

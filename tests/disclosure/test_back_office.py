@@ -398,3 +398,15 @@ def test_editor_overview_counts_own_units_by_state(client, world):
         1,
         0,
     )
+
+
+def test_markup_in_a_disclosure_is_refused_not_stripped(client, world):
+    client.force_login(world["wenli_editor"])
+    form = {**add_form(world, world["wenli"]), "body": "通知<script>alert(1)</script>"}
+    response = client.post(ADMIN + "add/", form)
+    assert response.status_code == 200
+    assert "内容中含有网页标记" in response.text
+    assert not Disclosure.objects.filter(title="新起草的通知").exists()
+    form["body"] = "水费 < 2 元/吨"  # not markup: kept as typed
+    assert client.post(ADMIN + "add/", form).status_code == 302
+    assert Disclosure.objects.get(title="新起草的通知").body == "水费 < 2 元/吨"

@@ -66,7 +66,9 @@ def test_demo_town_has_15_villages_1_community_and_2_liaison_points(demo):
 
 
 def test_demo_has_50_published_disclosures_of_2011_some_inner_party(demo):
-    published = Disclosure.objects.filter(status=Disclosure.Status.PUBLISHED)
+    published = Disclosure.objects.filter(
+        status=Disclosure.Status.PUBLISHED
+    ).information()
     assert published.count() == 50
     assert set(published.values_list("period_start__year", flat=True)) <= {2010, 2011}
     assert published.filter(published_at__year=2011).count() == 50
@@ -84,7 +86,7 @@ def test_seed_demo_twice_changes_nothing(demo):
 def test_home_headline_figures_for_superuser_and_anonymous(demo, client, admin_client):
     figures = admin_client.get("/").context["figures"]
     assert figures == {"boards": 16, "liaison_points": 2, "disclosures": 50}
-    public = Disclosure.objects.filter(scope=Scope.PUBLIC).count()
+    public = Disclosure.objects.filter(scope=Scope.PUBLIC).information().count()
     assert client.get("/").context["figures"]["disclosures"] == public
 
 
@@ -122,7 +124,20 @@ def test_every_board_of_the_demo_answers_with_the_unified_columns(demo, client):
 
 
 def test_every_public_demo_disclosure_has_a_page(demo, client):
-    for disclosure in Disclosure.objects.filter(scope=Scope.PUBLIC):
+    for disclosure in Disclosure.objects.filter(scope=Scope.PUBLIC).information():
         assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 200
     for disclosure in Disclosure.objects.filter(scope=Scope.INNER_PARTY):
         assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 404
+
+
+def test_demo_compliance_shows_every_state_on_2011_10_01(demo, client):
+    response = client.get("/compliance/?year=2011&as_of=2011-10-01")
+    assert response.status_code == 200
+    rates = {row["unit"].slug: row["total"].rate for row in response.context["rows"]}
+    assert rates["wenli"] > 0.95 and rates["maoshan"] > 0.95  # the liaison points
+    assert 0.3 < rates["fenghuang"] < 0.8  # kept up until mid-year
+    assert rates["paifang"] < 0.1  # behind
+    overall = response.context["overall"].counts
+    assert all(
+        overall[state] for state in ["on_time", "late", "missing", "not_due", "nil"]
+    )

@@ -79,10 +79,11 @@ class Command(BaseCommand):
         roles.sync_role_groups()
         units = demo.seed_units(demo_data.UNITS)
         new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
+        nil = demo.seed_nil_returns(units)
         feedback_demo.seed_feedback()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
-            f"new disclosures: {new}"
+            f"new disclosures: {new}, new 本期无 filings: {nil}"
         )
         self.create_users()
 

@@ -1,0 +1,155 @@
+"""The public compliance pages: /compliance/ and /compliance/<unit>/."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog import periods
+from catalog.models import Catalog, Category
+
+from . import compliance
+from .models import Disclosure, Unit
+
+
+class ComplianceQuery(forms.Form):
+    year = forms.IntegerField(
+        label=_("年度"), min_value=2000, max_value=2100, required=False
+    )
+    as_of = forms.DateField(
+        label=_("截至日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("按这一天已发布的内容计算。"),
+    )
+    kind = forms.ChoiceField(
+        label=_("公开类别"), choices=Catalog.Kind.choices, required=False
+    )
+    period = forms.CharField(
+        label=_("期间"),
+        required=False,
+        max_length=7,
+        help_text=_("可选，如 2011-Q3、2011-H2、2011-09。"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        data["year"] = (
+            data.get("year") or compliance.latest_year_with_data() or today.year
+        )
+        data["as_of"] = data.get("as_of") or today
+        data["kind"] = data.get("kind") or Catalog.Kind.PARTY
+        key = data.get("period")
+        data["within"] = None
+        if key:
+            try:
+                data["within"] = periods.Period.parse(key)
+            except periods.InvalidPeriod:
+                raise ValidationError({"period": _("期间格式不正确。")}) from None
+            if data["within"].year != data["year"]:
+                raise ValidationError({"period": _("期间须在所选年度内。")})
+        return data
+
+
+def home_units() -> list[Unit]:
+    town = Unit.objects.towns().order_by("parent_id", "order", "id").first()
+    if town is None:
+        return []
+    return [town, *town.children.order_by("order", "id")]
+
+
+def matrix(request):
+    query = ComplianceQuery(request.GET)
+    if not query.is_valid():
+        return render(
+            request, "disclosure/compliance_matrix.html", {"query": query}, status=400
+        )
+    q = query.cleaned_data
+    units = home_units()
+    obligations, items = compliance.load(
+        units=units,
+        year=q["year"],
+        as_of=q["as_of"],
+        kind=q["kind"],
+        within=q["within"],
+    )
+    category_of = {item.pk: item.category_id for item in items}
+    cells = compliance.tally(obligations, lambda o: (o.unit_id, category_of[o.item_id]))
+    by_unit = compliance.tally(obligations, lambda o: o.unit_id)
+    by_category = compliance.tally(obligations, lambda o: category_of[o.item_id])
+    categories = list(
+        Category.objects.filter(catalog__kind=q["kind"]).order_by("order", "code")
+    )
+    rows = [
+        {
+            "unit": unit,
+            "cells": [
+                (category, cells.get((unit.pk, category.pk))) for category in categories
+            ],
+            "total": by_unit.get(unit.pk),
+        }
+        for unit in units
+    ]
+    context = {
+        "query": query,
+        "q": q,
+        "categories": categories,
+        "rows": rows,
+        "column_totals": [by_category.get(c.pk) for c in categories],
+        "overall": compliance.tally(obligations, lambda o: "all").get("all"),
+        "states": [
+            (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
+        ],
+    }
+    return render(request, "disclosure/compliance_matrix.html", context)
+
+
+def unit_obligations(request, slug):
+    unit = get_object_or_404(Unit, slug=slug)
+    query = ComplianceQuery(request.GET)
+    if not query.is_valid():
+        context = {"query": query, "unit": unit}
+        return render(request, "disclosure/compliance_unit.html", context, status=400)
+    q = query.cleaned_data
+    obligations, items = compliance.load(
+        units=[unit], year=q["year"], as_of=q["as_of"], within=q["within"]
+    )
+    item_by_id = {item.pk: item for item in items}
+    titles = filing_titles(request, obligations)
+    state_order = {state: n for n, state in enumerate(compliance.PRECEDENCE)}
+    rows = sorted(
+        (
+            {
+                "obligation": o,
+                "item": item_by_id[o.item_id],
+                "title": titles.get(o.filing.id) if o.filing else None,
+            }
+            for o in obligations
+        ),
+        key=lambda r: (
+            state_order[r["obligation"].state],
+            r["obligation"].due,
+            r["item"].code,
+        ),
+    )
+    context = {
+        "query": query,
+        "q": q,
+        "unit": unit,
+        "rows": rows,
+        "total": compliance.tally(obligations, lambda o: "all").get("all"),
+    }
+    return render(request, "disclosure/compliance_unit.html", context)
+
+
+def filing_titles(request, obligations) -> dict[int, str | None]:
+    """Titles of the filings a visitor may read; None hides a 党内 title."""
+    ids = [o.filing.id for o in obligations if o.filing]
+    visible = dict(
+        Disclosure.objects.visible_to(request.user)
+        .filter(pk__in=ids)
+        .values_list("pk", "title")
+    )
+    return {pk: visible.get(pk) for pk in ids}

@@ -1,0 +1,163 @@
+"""Security helpers: the client address, the security log, error pages, sanitising.
+
+Settings that use these are in the "Security" block at the end of settings.py;
+README "Security" says what each protects.
+"""
+
+import html
+import logging
+
+import nh3
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger("fengming.security")
+
+
+def client_ip(request) -> str:
+    """The client's address: the proxy's header when configured, else REMOTE_ADDR."""
+    header = settings.CLIENT_IP_HEADER
+    address = (header and request.META.get(header)) or request.META.get(
+        "REMOTE_ADDR", ""
+    )
+    return address.split(",")[0].strip()[:45]
+
+
+class AxesBackend(AxesStandaloneBackend):
+    """django-axes' check, for log-ins that come with a request.
+
+    Every log-in form passes its request. A call without one (the test
+    client's login(), a shell) comes from inside the server: nothing to count.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(
+            request, username=username, password=password, **kwargs
+        )
+
+
+def axes_username(request, credentials=None) -> str:
+    """The username django-axes records, cut to what its column holds.
+
+    Django's log-in form does not enforce the username's length before
+    authenticating, and PostgreSQL refuses a longer value (a 500, found by
+    tests/security/test_hostile_input.py)."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    source = credentials if credentials else request.POST
+    return str(source.get(field) or "")[:150]
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' lock-out: a Chinese page saying how long to wait (429)."""
+    context = {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(request, "axes/lockout.html", context, status=429)
+
+
+def security_event(event: str, request=None, **fields) -> None:
+    """One line in the security log: what happened, from where, to what."""
+    if request is not None:
+        user = getattr(request, "user", None)
+        fields.setdefault("ip", client_ip(request))
+        fields.setdefault("path", request.path[:200])
+        fields.setdefault("method", request.method)
+        if user is not None and user.is_authenticated:
+            fields.setdefault("user_id", user.pk)
+    logger.warning(event, extra={"security": {"event": event, **fields}})
+
+
+def log_login_failed(sender, credentials, request=None, **kwargs):
+    # The password is never logged; the username is, to spot a targeted account.
+    username = str(credentials.get("username", ""))[:150]
+    security_event("login_failed", request, username=username)
+
+
+def log_lockout(sender, request=None, username=None, **kwargs):
+    security_event("lockout", request, username=str(username or "")[:150])
+
+
+# Requests -----------------------------------------------------------------------
+
+
+class RefuseNullBytesMiddleware:
+    """A NUL in the path or query is never legitimate and PostgreSQL rejects it
+    in a query parameter (a 500 in any view that filters on it): answer 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        values = [request.path, *request.GET.keys()]
+        values += [v for _key, vs in request.GET.lists() for v in vs]
+        if any("\x00" in value for value in values):
+            security_event("null_byte", request)
+            return bad_request(request)
+        return self.get_response(request)
+
+
+# Error views ----------------------------------------------------------------
+
+TOO_BIG = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+def bad_request(request, exception=None):
+    """400, or 413 with its own page when the request is larger than allowed."""
+    if isinstance(exception, TOO_BIG):
+        security_event("request_too_big", request)
+        context = {"limit_mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)}
+        return render(request, "request_too_big.html", context, status=413)
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request, exception=None):
+    security_event("permission_denied", request)
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request, reason=""):
+    security_event("csrf_failure", request, reason=reason[:100])
+    return render(request, "403.html", status=403)
+
+
+# Sanitising -------------------------------------------------------------------
+
+
+def refuse_markup(text: str) -> str:
+    """Form validation for plain-text fields: refuse HTML markup with a clear
+    message instead of removing it, so nothing a person typed is silently
+    changed. Text is always escaped when shown; this is defence in depth."""
+    if sanitise(text) != text:
+        raise ValidationError(
+            _("内容中含有网页标记（如 <script>、<a>），请删除后再提交。"),
+            code="markup",
+        )
+    return text
+
+
+def sanitise(text: str) -> str:
+    """Plain text with any HTML markup removed (tags, comments, scripts).
+
+    Disclosure bodies and answers are plain text and always escaped when shown;
+    this strips markup on save too, so a feed reader or an e-mail client that
+    treats the text as HTML never meets a tag (defence in depth).
+    """
+    # Repeat until stable: unescaping "<<b>script>" would otherwise rebuild a tag.
+    # Each round removes something, so this ends.
+    while "<" in text:
+        cleaned = html.unescape(nh3.clean(text, tags=set(), strip_comments=True))
+        if cleaned == text:
+            break
+        text = cleaned
+    return text

@@ -1,0 +1,89 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Catalog
+from disclosure.models import Unit
+
+from .search import MAX_QUERY_LENGTH
+
+FEEDBACK_KIND = "feedback"
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("检索词"),
+        required=False,
+        max_length=MAX_QUERY_LENGTH,
+        error_messages={
+            "max_length": _("检索词太长：最多 %(limit_value)d 个字，请缩短后再试。"),
+            "null_characters_not_allowed": _("检索词含有无效字符。"),
+        },
+    )
+    unit = forms.ModelChoiceField(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("全部单位"),
+        error_messages={"invalid_choice": _("没有这个单位。")},
+    )
+    kind = forms.ChoiceField(
+        label=_("类别"),
+        required=False,
+        choices=[
+            ("", _("全部类别")),
+            *Catalog.Kind.choices,
+            (FEEDBACK_KIND, _("回音壁")),
+        ],
+        error_messages={"invalid_choice": _("没有这个类别。")},
+    )
+
+
+class SubscriptionForm(forms.Form):
+    email = forms.EmailField(
+        label=_("电子邮箱"),
+        max_length=254,
+        help_text=_("只用于发送确认邮件和每日摘要，不会公开，取消关注后即删除。"),
+    )
+    unit = forms.ModelChoiceField(
+        label=_("关注"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("全镇（所有单位）"),
+        error_messages={"invalid_choice": _("没有这个单位。")},
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+def year_choices() -> list[int]:
+    this_year = timezone.localdate().year
+    return list(range(this_year, 2000, -1))
+
+
+class StatsForm(forms.Form):
+    year = forms.TypedChoiceField(
+        label=_("年份"),
+        coerce=int,
+        required=False,
+        error_messages={"invalid_choice": _("年份无效。")},
+    )
+    unit = forms.ModelChoiceField(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("全镇"),
+        error_messages={"invalid_choice": _("没有这个单位。")},
+    )
+
+    def __init__(self, *args, default_year: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [(y, str(y)) for y in year_choices()]
+        self.default_year = default_year or timezone.localdate().year
+
+    def clean_year(self) -> int:
+        return self.cleaned_data["year"] or self.default_year

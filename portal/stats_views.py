@@ -1,0 +1,56 @@
+"""The statistics page and its CSV: thin views over portal/stats.py."""
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from disclosure.models import Disclosure
+
+from . import stats
+from .forms import StatsForm
+
+
+def _default_year(user) -> int:
+    latest = (
+        Disclosure.objects.visible_to(user)
+        .order_by("-published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    return timezone.localtime(latest).year if latest else timezone.localdate().year
+
+
+def _parse(request) -> StatsForm:
+    return StatsForm(request.GET, default_year=_default_year(request.user))
+
+
+def stats_page(request):
+    form = _parse(request)
+    if not form.is_valid():
+        return render(request, "portal/stats.html", {"form": form}, status=400)
+    year, unit = form.cleaned_data["year"], form.cleaned_data["unit"]
+    context = {
+        "form": form,
+        "year": year,
+        "unit": unit,
+        **stats.figures(request.user, year=year, unit=unit),
+    }
+    return render(request, "portal/stats.html", context)
+
+
+def stats_csv(request):
+    form = _parse(request)
+    if not form.is_valid():
+        return HttpResponse(
+            "invalid year or unit\n", status=400, content_type="text/plain"
+        )
+    year, unit = form.cleaned_data["year"], form.cleaned_data["unit"]
+    data = stats.figures(request.user, year=year, unit=unit)
+    name = f"fengming-stats-{year}{'-' + unit.slug if unit else ''}.csv"
+    # A byte-order mark so that spreadsheet programs read the Chinese as UTF-8.
+    response = HttpResponse(
+        "\ufeff" + stats.as_csv(data, year=year, unit=unit),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,54 @@
+"""Hostile values, by family: what a scanner or a vandal sends a public site."""
+
+XSS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "'><svg/onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    '<a href="javascript:alert(1)">点我</a>',
+    "javascript:alert(1)",
+    "<iframe src=//example.invalid></iframe>",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "<style>body{display:none}</style>",
+    '<div style="background:url(javascript:alert(1))">',
+]
+SQL = [
+    "' OR '1'='1",
+    "1; DROP TABLE disclosure_disclosure; --",
+    "1 UNION SELECT password FROM auth_user--",
+    "%' AND 1=1 AND '%'='",
+    "1' AND pg_sleep(5)--",
+]
+FTS = ["党内 & !公开", '"村务" OR *', "a:* | b", "!!!", "()", "<->", "***", "NEAR(a b)"]
+TRAVERSAL = [
+    "../../../../etc/passwd",
+    "..%2F..%2F..%2Fetc%2Fpasswd",
+    "....//....//etc/passwd",
+    "/etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "%2e%2e%2f%2e%2e%2f",
+]
+LONG = ["长" * 5000, "9" * 400, "A" * 70000]
+WRONG_TYPES = [
+    "-1",
+    "0",
+    "1.5",
+    "1e99",
+    "99999999999999999999999",
+    "[]",
+    "{}",
+    "true",
+    "NaN",
+    " ",
+    "١٢٣",
+]
+UNICODE = ["😀" * 10, "\u202e\u202d", "\ufeff", "ｓｃｒｉｐｔ", "\x1b[31m"]
+
+ALL = XSS + SQL + FTS + TRAVERSAL + LONG + WRONG_TYPES + UNICODE
+# Raw bytes that are not UTF-8, as they arrive in a WSGI QUERY_STRING.
+INVALID_UTF8 = ["%FF%FE", "%C3%28", "%E2%82", "%ED%A0%80", "\xff\xfe"]
+
+
+def label(value: str) -> str:
+    return repr(value[:30]) + (f"…{len(value)}" if len(value) > 30 else "")

@@ -1,0 +1,71 @@
+"""The files in deploy/ agree with the settings and with each other."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+DEPLOY = BASE_DIR / "deploy"
+
+
+def env_example() -> dict[str, str]:
+    lines = (DEPLOY / "env.example").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if re.match(r"^[A-Z_]+=", line)]
+    return dict(pairs)
+
+
+def test_env_example_passes_the_deploy_checks():
+    env = {**os.environ, **env_example()}
+    env.pop("DEBUG", None)
+    # The example's database and cache need not exist for the checks.
+    env["DATABASE_URL"] = "sqlite:///:memory:"
+    env["SECRET_KEY"] = "k7#Hq2!vZ9pLm4$Rt8wXy6@Nb3^Jc5&Df1*Gh0(Ks2)Ua9-Ve4+Wi7=Oz"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_nginx_internal_location_matches_the_accel_prefix():
+    prefix = env_example()["ATTACHMENT_X_ACCEL_PREFIX"]
+    nginx = (DEPLOY / "nginx-fengming.conf").read_text()
+    block = re.search(re.escape(f"location {prefix} {{") + r"(.*?)\}", nginx, re.S)
+    assert block and "internal;" in block.group(1)
+    media = env_example()["MEDIA_ROOT"].rstrip("/") + "/"
+    assert f"alias {media};" in block.group(1)
+
+
+def test_nginx_sends_the_header_the_settings_read():
+    assert env_example()["CLIENT_IP_HEADER"] == "HTTP_X_REAL_IP"
+    nginx = (DEPLOY / "nginx-fengming.conf").read_text()
+    assert "proxy_set_header X-Real-IP $remote_addr;" in nginx
+
+
+def test_gunicorn_config_is_valid():
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    result = subprocess.run(
+        [str(gunicorn), "-c", "deploy/gunicorn.conf.py", "--check-config",
+         "fengming_portal.wsgi"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_cron_runs_commands_that_exist():
+    from django.core.management import get_commands
+
+    cron = (DEPLOY / "fengming.cron").read_text()
+    used = set(re.findall(r"\$RUN (\w+)", cron))
+    assert {"backup", "send_reminders", "send_digests"} <= used
+    missing = used - set(get_commands())
+    assert not missing, f"cron names commands that do not exist: {missing}"
