@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # printable boards' PDF (WeasyPrint). Installed when missing and apt-get is there.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 
-.PHONY: install system-deps run test loadtest lint format migrate demo vendor clean
+.PHONY: install system-deps run test loadtest lint format migrate demo vendor clean \
+	seed-scale bench bench-smoke pageweight vendor-axe
 
 system-deps:
 	@if command -v dpkg >/dev/null && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
@@ -47,6 +48,24 @@ loadtest: install
 	$(BIN)/python loadtest/run.py --submissions 2000 --clients 50
 	$(BIN)/python loadtest/run.py --fault --submissions 600 --clients 20
 
+# County-scale data (issue 7) into DATABASE_URL: 30 towns, ~300,000 disclosures,
+# ~200,000 回音壁 submissions; idempotent, a few minutes.
+seed-scale: migrate
+	$(BIN)/python manage.py seed_scale --towns 30 --units-per-town 16 --years 10
+
+# The benchmark (docs/PERFORMANCE.md; not part of `make test`): gunicorn with
+# production settings beside hello world, loaded by wrk (installed when missing),
+# on SQLite, then on PostgreSQL with the two-server scale-out check. About 15
+# minutes the first time (seeding both data sets), 8 after. Needs Redis.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fengming_scale
+bench: install
+	env -u DATABASE_URL $(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --database $(BENCH_DATABASE_URL) --scale-out
+
+# A short run on a small SQLite data set (about 2 minutes): CI's smoke test.
+bench-smoke: install
+	env -u DATABASE_URL $(BIN)/python bench/run.py --smoke
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,6 +81,21 @@ vendor:
 	cp /tmp/fengming-vendor/package/dist/css/bootstrap.min.css* static/vendor/bootstrap/css/
 	cp /tmp/fengming-vendor/package/dist/js/bootstrap.bundle.min.js* static/vendor/bootstrap/js/
 	cp /tmp/fengming-vendor/package/LICENSE static/vendor/bootstrap/LICENSE
+
+# What a first visit to the home page and a board transfers (budget 150 KB),
+# in Debian's chromium against collected, compressed static files (issue 9).
+# Lighthouse's scores too when LIGHTHOUSE points to its npm binary.
+pageweight: install
+	$(BIN)/python bench/pageweight.py --lighthouse
+
+# Refresh the axe-core used by the browser tests (tests/e2e/vendor/, needs npm).
+AXE_VERSION ?= 4.14.1
+vendor-axe:
+	rm -rf /tmp/fengming-axe && mkdir -p /tmp/fengming-axe
+	cd /tmp/fengming-axe && npm pack --silent axe-core@$(AXE_VERSION) && tar xzf axe-core-$(AXE_VERSION).tgz
+	cp /tmp/fengming-axe/package/axe.min.js tests/e2e/vendor/axe.min.js
+	cp /tmp/fengming-axe/package/LICENSE tests/e2e/vendor/LICENSE-axe-core
+	printf 'axe-core %s (npm package axe-core, file axe.min.js), MPL-2.0: LICENSE-axe-core.\nRefresh with `make vendor-axe AXE_VERSION=x.y.z`. Used only by the browser tests.\n' $(AXE_VERSION) > tests/e2e/vendor/VERSION
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache

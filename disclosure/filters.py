@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category, Item, Scope
+from fengming_portal import caching
+from fengming_portal.widgets import labelled_date_range
 
 from .models import Disclosure, Unit, can_see_inner_party
 
@@ -37,7 +39,7 @@ class DisclosureFilter(django_filters.FilterSet):
     published = django_filters.DateFromToRangeFilter(
         label=_("发布日期"),
         field_name="published_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        widget=labelled_date_range(_("发布日期起"), _("发布日期止")),
     )
 
     nil = django_filters.BooleanFilter(
@@ -58,10 +60,15 @@ class DisclosureFilter(django_filters.FilterSet):
         # Offer only choices that can give the visitor a result.
         if not can_see_inner_party(user):
             self.filters["item"].queryset = Item.objects.filter(scope=Scope.PUBLIC)
-        keys = (
-            self.queryset.order_by("-period_start", "period")
-            .values_list("period", flat=True)
-            .distinct()
+        # A DISTINCT over every visible row: kept between requests at county
+        # scale (as long as a cached page, same invalidation).
+        keys = caching.cached(
+            f"period-choices:{can_see_inner_party(user)}",
+            lambda: list(
+                self.queryset.order_by("-period_start", "period")
+                .values_list("period", flat=True)
+                .distinct()
+            ),
         )
         self.filters["period"].extra["choices"] = [
             (key, periods.label_for(key)) for key in dict.fromkeys(keys)

@@ -2,6 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Unit
+from fengming_portal.widgets import labelled_date_range
 
 from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
 
@@ -31,7 +32,7 @@ class SubmissionFilter(django_filters.FilterSet):
     received = django_filters.DateFromToRangeFilter(
         label=_("提交日期"),
         field_name="received_at__date",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        widget=labelled_date_range(_("提交日期起"), _("提交日期止")),
     )
 
     class Meta:

@@ -18,6 +18,7 @@ MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
 TOKEN_SALT = "feedback.submission-form"
 NUMERALS = "零一二三四五六七八九"
+DISCLOSURE_CHOICES = 100  # the newest visible disclosures offered in the select
 
 
 def normalize_phone(raw: str) -> str:
@@ -155,6 +156,7 @@ class SubmissionForm(forms.ModelForm):
             f"{d.unit.name} · {d.title}"
         )
         self.fields["disclosure"].empty_label = _("不限")
+        self._offer_recent_disclosures()
         self.fields["tag"].queryset = Tag.objects.all()
         self.fields["tag"].empty_label = _("不限")
         self.fields["text"].max_length = settings.FEEDBACK_TEXT_MAX_LENGTH
@@ -173,6 +175,24 @@ class SubmissionForm(forms.ModelForm):
                 "a": NUMERALS[a],
                 "b": NUMERALS[b],
             }
+
+    def _offer_recent_disclosures(self) -> None:
+        """List the newest visible disclosures and the chosen one, accept any.
+
+        A county has hundreds of thousands: the select offers the newest
+        DISCLOSURE_CHOICES (all of them for one town) and the one preset from a
+        disclosure's page; validation still takes any the visitor may read.
+        """
+        field = self.fields["disclosure"]
+        offered = list(field.queryset.order_by("-published_at")[:DISCLOSURE_CHOICES])
+        chosen = self.data.get("disclosure") or self.initial.get("disclosure")
+        if str(chosen).isdigit() and all(d.pk != int(chosen) for d in offered):
+            offered += list(field.queryset.filter(pk=chosen))
+        offered.sort(key=lambda d: (d.unit.order, -d.published_at.timestamp()))
+        field.widget.choices = [
+            ("", field.empty_label),
+            *((d.pk, field.label_from_instance(d)) for d in offered),
+        ]
 
     def renew_token(self) -> None:
         """Before showing a rejected form again: a new challenge, the rest kept."""

@@ -3,9 +3,11 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.crypto import salted_hmac
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from disclosure.models import Disclosure, Unit
+from fengming_portal import caching
 from fengming_portal.pagination import BadPage, paginate
 from fengming_portal.security import security_event
 
@@ -169,7 +171,11 @@ def wall(request):
     context = {"filter": f, "page": None, "bad_page": False, "summary": None}
     if not f.is_valid():
         return render(request, "feedback/submission_list.html", context, status=400)
-    context["summary"] = f.qs.summary()
+    # A summary over every matching row: kept between requests (caching.cached).
+    selection = sorted((k, v) for k, v in request.GET.items() if k != "page")
+    context["summary"] = caching.cached(
+        f"wall-summary:{urlencode(selection)}", f.qs.summary
+    )
     try:
         page = paginate(request, f.qs.with_related().newest_answered_first(), 20)
     except BadPage:

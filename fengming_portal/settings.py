@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "fengming_portal.security.RefuseNullBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Anonymous public pages from the cache (issue 7): before the session, CSRF
+    # and messages middleware, so that it sees every cookie they set.
+    "fengming_portal.caching.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "portal.elder.context_processor",  # 长辈模式 flag
             ],
         },
     },
@@ -337,3 +341,43 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SUBSCRIPTION_CONFIRM_DAYS = 7
 SUBSCRIPTION_RESEND_HOURS = 24
 SUBSCRIPTION_DAILY_MAILS = 3
+
+# Performance and scale-out (issue 7) -----------------------------------------
+# docs/PERFORMANCE.md has the figures, docs/DEPLOYMENT.md the multi-server set-up.
+# Anonymous public pages are cached this many seconds (0: off; off by default
+# outside production). It bounds how late a scheduled publication shows; edits,
+# publications, withdrawals and answers show at once (fengming_portal/caching.py).
+PAGE_CACHE_SECONDS = int(
+    os.environ.get("PAGE_CACHE_SECONDS", "60" if PRODUCTION else "0")
+)
+# Costly figures shared by many pages (the list's period choices, the 回音壁's
+# summary for a selection) are kept as long, under the same version.
+VALUE_CACHE_SECONDS = int(
+    os.environ.get("VALUE_CACHE_SECONDS", "60" if PRODUCTION else "0")
+)
+# Persistent database connections in production (health-checked before reuse).
+if PRODUCTION and "CONN_MAX_AGE" not in os.environ:
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+# PostgreSQL: no JIT compilation. The portal's queries are short; at county
+# scale the planner's cost estimates for a search or a count pass JIT's
+# threshold and compiling took longer (about 300 ms) than running the query.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# SQLite with several workers: a transaction takes the write lock when it starts
+# (so two writers queue instead of one failing with "database is locked"), and
+# waits up to 20 s for it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+# Uploaded files on shared storage when there is more than one application
+# server: e.g. MEDIA_STORAGE_BACKEND=storages.backends.s3.S3Storage and
+# MEDIA_STORAGE_OPTIONS='{"bucket_name": "fengming", "endpoint_url": "…"}'
+# (pip install django-storages[s3]; see docs/DEPLOYMENT.md).
+if os.environ.get("MEDIA_STORAGE_BACKEND"):
+    import json
+
+    STORAGES["default"] = {
+        "BACKEND": os.environ["MEDIA_STORAGE_BACKEND"],
+        "OPTIONS": json.loads(os.environ.get("MEDIA_STORAGE_OPTIONS", "{}")),
+    }

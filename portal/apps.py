@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,3 +28,41 @@ class PortalConfig(AppConfig):
             sender="portal.SearchEntry",
             dispatch_uid="portal.search.entry_deleted",
         )
+        # The anonymous page cache (fengming_portal/caching.py): any change to
+        # what public pages show makes every cached page stale.
+        from fengming_portal import caching
+
+        for sender in CACHED_CONTENT:
+            post_save.connect(
+                caching.on_content_saved, sender=sender, dispatch_uid=f"cache:{sender}"
+            )
+            post_delete.connect(
+                caching.on_content_changed,
+                sender=sender,
+                dispatch_uid=f"cache-delete:{sender}",
+            )
+        from catalog.models import Item
+        from disclosure.models import Disclosure
+
+        for through in (Disclosure.forms.through, Item.forms.through):
+            m2m_changed.connect(
+                caching.on_content_changed,
+                sender=through,
+                dispatch_uid=f"cache-m2m:{through._meta.label}",
+            )
+
+
+# What the cached public pages show.
+CACHED_CONTENT = [
+    "catalog.Catalog",
+    "catalog.Category",
+    "catalog.Item",
+    "catalog.ScheduleRule",
+    "disclosure.Unit",
+    "disclosure.NoticeBoard",
+    "disclosure.Disclosure",
+    "disclosure.DisclosureEvent",
+    "disclosure.Attachment",
+    "feedback.Submission",
+    "feedback.Tag",
+]

@@ -6,6 +6,7 @@ for an anonymous reader: no 党内 item, whoever asks.
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
+from django.db.models import Count, Max
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -14,12 +15,38 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure, Unit
 from feedback.models import Submission
+from fengming_portal import caching
 
 FEED_SIZE = 30
 
 
 def public_disclosures():
     return Disclosure.objects.visible_to(AnonymousUser()).with_related()
+
+
+# Conditional GET (ETag) from one aggregate query: the count catches a scheduled
+# publication coming due and a withdrawal, the cache version every edit.
+
+
+def latest_etag(request) -> str:
+    shown = public_disclosures().aggregate(n=Count("id"), last=Max("updated_at"))
+    return caching.etag(request, shown["n"], shown["last"])
+
+
+def board_etag(request, slug) -> str:
+    shown = (
+        public_disclosures()
+        .filter(unit__slug=slug)
+        .aggregate(n=Count("id"), last=Max("updated_at"))
+    )
+    return caching.etag(request, shown["n"], shown["last"])
+
+
+def feedback_etag(request) -> str:
+    shown = Submission.objects.published().aggregate(
+        n=Count("id"), last=Max("updated_at")
+    )
+    return caching.etag(request, shown["n"], shown["last"])
 
 
 class LatestDisclosuresFeed(Feed):

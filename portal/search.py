@@ -64,7 +64,8 @@ def index_disclosure(disclosure: Disclosure) -> None:
     _store(
         {"disclosure": disclosure},
         title=disclosure.title,
-        body=disclosure.body,
+        # The index number (索引号) is searchable too, as on government sites.
+        body="\n\n".join(p for p in [disclosure.body, disclosure.index_number] if p),
         date=disclosure.published_at or disclosure.created_at,
     )
 

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from catalog.models import Catalog, Item
 from disclosure.models import Disclosure, Unit, can_see_inner_party
 from feedback.models import Submission
+from fengming_portal import caching
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ def home(request):
     if town is None:
         return render(request, "portal/home_empty.html")
     boards = town.children.order_by("order", "id")
-    in_town = Q(unit=town) | Q(unit__parent=town)
+    # unit_id IN (…) rather than an OR across the join: it uses the unit index.
+    in_town = Q(unit__in=[town.pk, *boards.values_list("pk", flat=True)])
     visible = Disclosure.objects.visible_to(request.user).filter(in_town)
     party_catalog = (
         Catalog.objects.filter(kind=Catalog.Kind.PARTY)
@@ -43,9 +45,16 @@ def home(request):
         "figures": {
             "boards": boards.count(),
             "liaison_points": boards.filter(is_liaison_point=True).count(),
-            "disclosures": visible.information().count(),
+            # Counted over the town's ten years: kept between requests.
+            "disclosures": caching.cached(
+                f"home-count:{town.pk}:{can_see_inner_party(request.user)}",
+                visible.information().count,
+            ),
         },
-        "feedback": Submission.objects.on_wall().filter(in_town).summary(),
+        "feedback": caching.cached(
+            f"home-feedback:{town.pk}",
+            Submission.objects.on_wall().filter(in_town).summary,
+        ),
     }
     return render(request, "portal/home.html", context)
 

@@ -197,6 +197,12 @@ class Disclosure(models.Model):
                 fields=["unit", "status", "-published_at"], name="disclosure_unit_idx"
             ),
             models.Index(fields=["period"], name="disclosure_period_idx"),
+            # The newest first across every unit (list, feeds, home), read in
+            # index order until a page is full (issue 7, EXPLAIN at county scale).
+            models.Index(
+                fields=["status", "-published_at", "-id"],
+                name="disclosure_recent_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

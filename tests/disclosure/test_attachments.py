@@ -287,3 +287,23 @@ def test_board_says_when_a_notice_was_posted(client, setup):
         taken_down_on=dt.date(2011, 9, 20),
     )
     assert "张贴于 9月5日 – 9月20日" in client.get("/boards/wenli/").text
+
+
+def test_board_shows_the_posting_photo_thumbnail(client, setup):
+    wenli, editor, _ = setup
+    disclosure = DisclosureFactory(unit=wenli, title="有张贴照片的通知")
+    client.force_login(editor)
+    upload(
+        client,
+        DisclosureFactory(
+            unit=wenli, status=Disclosure.Status.DRAFT, published_at=None
+        ),
+        "x.jpg",
+        jpeg_with_gps(),
+    )
+    attachment = Attachment.objects.get()
+    attachment.disclosure = disclosure
+    attachment.save()
+    client.logout()
+    text = client.get("/boards/wenli/").text
+    assert f'src="/attachments/{attachment.pk}/thumbnail/"' in text

@@ -292,3 +292,12 @@ def test_the_trigram_index_exists_for_the_vendor():
             indexes = dict(cursor.fetchall())
             assert "gin_trgm_ops" in indexes["portal_search_title_trgm"]
             assert "gin_trgm_ops" in indexes["portal_search_body_trgm"]
+
+
+def test_index_number_is_searchable(client, wenli):
+    DisclosureFactory(
+        unit=wenli, title="带索引号的通知", index_number="WENLI-2011-A09-007"
+    )
+    DisclosureFactory(unit=wenli, title="另一条通知", index_number="WENLI-2011-A09-008")
+    response = client.get("/search/", {"q": "WENLI-2011-A09-007"})
+    assert hit_titles(response) == ["带索引号的通知"]

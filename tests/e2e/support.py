@@ -1,0 +1,108 @@
+"""Helpers shared by the browser tests (no fixtures here: see conftest.py)."""
+
+import os
+import re
+from pathlib import Path
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2, levels A and AA, as axe-core tags its rules.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_URL = "/__e2e__/axe.min.js"
+
+
+def save_screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.-]+", "_", name)
+    try:
+        page.screenshot(path=ARTIFACTS / f"{safe}.png", full_page=True)
+    except Exception:  # a crashed page must not hide the test's own failure
+        pass
+
+
+def final_screenshot(page, name: str) -> None:
+    """In CI, keep each journey's last page as an artefact."""
+    if IN_CI:
+        save_screenshot(page, name)
+
+
+def serve_axe(context) -> None:
+    """Answer AXE_URL on the portal's own origin with the vendored axe-core.
+
+    The pages' CSP allows scripts from 'self' only, and Playwright's
+    add_script_tag(path=…) injects an inline script that the CSP blocks; a
+    routed same-origin URL keeps the CSP on while the tests run.
+    """
+    body = AXE_JS.read_bytes()
+    context.route(
+        f"**{AXE_URL}",
+        lambda route: route.fulfill(
+            body=body, content_type="application/javascript; charset=utf-8"
+        ),
+    )
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core on the current page; one line per failing rule and node."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url=AXE_URL)
+    violations = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {
+                runOnly: {type: "tag", values: tags},
+                resultTypes: ["violations"],
+            });
+            return result.violations;
+        }""",
+        AXE_TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} @ {node['target']} "
+        f"{node.get('failureSummary', '')}".replace("\n", " ")
+        for v in violations
+        for node in v["nodes"]
+    ]
+
+
+def solve_challenge(label: str) -> str:
+    """The feedback form's "验证：四加九等于几？" answered as digits."""
+    numerals = "零一二三四五六七八九"
+    match = re.search(r"验证：(.)加(.)等于几", label)
+    assert match, label
+    return str(numerals.index(match[1]) + numerals.index(match[2]))
+
+
+def public_pages() -> dict[str, str]:
+    """One URL of every public page type, in the demo town (`seed_demo`)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from disclosure.models import Disclosure
+    from feedback.models import Submission
+
+    disclosure = (
+        Disclosure.objects.visible_to(AnonymousUser())
+        .filter(unit__slug="wenli")
+        .order_by("-published_at")
+        .first()
+    )
+    answered = Submission.objects.published().filter(answered_at__isnull=False)
+    return {
+        "home": "/",
+        "catalog": "/catalog/",
+        "catalog_item": f"/catalog/{disclosure.item.code}/",
+        "boards": "/boards/",
+        "board": "/boards/wenli/",
+        "disclosure": disclosure.get_absolute_url(),
+        "list_filtered": "/disclosures/?unit=wenli&kind=party&period=2011-08",
+        "wall": "/feedback/?unit=wenli",
+        "wall_item": answered.first().get_absolute_url(),
+        "feedback_form": "/feedback/new/?unit=wenli",
+        "track_form": "/feedback/track/",
+        "tracking": f"/feedback/track/{answered.first().tracking_code}/",
+        "search": "/search/?q=防火",
+        "stats": "/stats/?year=2011",
+        "compliance": "/compliance/?year=2011&as_of=2011-10-01",
+        "compliance_unit": "/compliance/wenli/?year=2011&as_of=2011-10-01",
+        "login": "/accounts/login/",
+    }

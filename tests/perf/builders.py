@@ -1,0 +1,129 @@
+"""A small county built with the factories, at a chosen size (not seed_scale).
+
+`build_county(villages=2, per_unit=3)` makes a town, its villages, party and
+village catalog items (one 党内), disclosures of several periods per unit,
+answered 回音壁 submissions (one fulfilled by a disclosure), a notice board
+per unit and a withdrawn disclosure: enough for every public page to take
+every branch that issues queries. `grow()` adds as much again, or more.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from catalog.models import Catalog, Item, Scope
+from disclosure.models import Disclosure, Unit
+from feedback import services
+from feedback.models import Kind
+from tests.factories import (
+    CatalogFactory,
+    CategoryFactory,
+    DepartmentFactory,
+    DisclosureFactory,
+    ItemFactory,
+    NoticeBoardFactory,
+    SubmissionFactory,
+    TagFactory,
+    TownFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+YEAR = 2011
+
+
+@dataclass
+class County:
+    town: Unit
+    public_item: Item
+    inner_item: Item
+    village_item: Item
+    disclosure: Disclosure | None = None
+    inner_disclosure: Disclosure | None = None
+    submission: object = None
+
+    @property
+    def village(self) -> Unit:
+        return self.town.children.order_by("id").first()
+
+
+def build_county(*, villages: int, per_unit: int) -> County:
+    party = CatalogFactory(kind=Catalog.Kind.PARTY)
+    village_catalog = CatalogFactory(kind=Catalog.Kind.VILLAGE)
+    county = County(
+        town=TownFactory(),
+        public_item=ItemFactory(category=CategoryFactory(catalog=party)),
+        inner_item=ItemFactory(
+            category=CategoryFactory(catalog=party),
+            scope=Scope.INNER_PARTY,
+            frequency=Item.Frequency.QUARTERLY,
+        ),
+        village_item=ItemFactory(
+            category=CategoryFactory(catalog=village_catalog),
+            frequency=Item.Frequency.YEARLY,
+            for_town=False,
+        ),
+    )
+    grow(county, villages=villages, per_unit=per_unit)
+    return county
+
+
+def grow(county: County, *, villages: int, per_unit: int) -> County:
+    """Add villages, and disclosures and submissions to every unit."""
+    town = county.town
+    for _ in range(villages):
+        UnitFactory(parent=town)
+    units = [town, *town.children.all()]
+    published = timezone.now() - timedelta(days=3)
+    for unit in units:
+        NoticeBoardFactory(unit=unit)
+        for n in range(per_unit):
+            month = n % 12 + 1
+            county.disclosure = DisclosureFactory(
+                unit=unit,
+                item=county.public_item,
+                period=f"{YEAR}-{month:02d}",
+                published_at=published - timedelta(hours=n),
+                title=f"{unit.name}{month}月村务公开防火资金",
+            )
+            if n % 2 == 0:
+                county.inner_disclosure = DisclosureFactory(
+                    unit=unit,
+                    item=county.inner_item,
+                    period=f"{YEAR}-Q{n % 4 + 1}",
+                    published_at=published,
+                    title=f"{unit.name}党内通报防火{n}",
+                )
+        if unit.kind != Unit.Kind.TOWN:
+            DisclosureFactory(unit=unit, item=county.village_item, period=str(YEAR))
+    DisclosureFactory(
+        unit=units[-1],
+        item=county.public_item,
+        status=Disclosure.Status.WITHDRAWN,
+        withdrawal_reason="有误",
+    )
+    staff = UserFactory(username="perf_staff", is_staff=True)
+    department = DepartmentFactory(name="综治办")
+    tag = TagFactory()
+    for unit in units:
+        for n in range(per_unit):
+            submission = SubmissionFactory(
+                unit=unit, tag=tag, text=f"防火物资什么时候发放？{n}"
+            )
+            if n % 3 != 2:
+                services.answer(
+                    submission, by=staff, department=department, text="已答复"
+                )
+            county.submission = submission
+    request = SubmissionFactory(
+        unit=units[1], kind=Kind.REQUEST, title="请公开防火资金", tag=tag
+    )
+    services.answer(
+        request,
+        by=staff,
+        department=department,
+        text="已公开",
+        fulfilled_by=county.disclosure,
+    )
+    return county

@@ -1,0 +1,190 @@
+"""The anonymous page cache never leaks, and follows publication within its bound."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from catalog.models import Scope
+from disclosure import services
+from disclosure.models import Disclosure
+from fengming_portal import caching
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    TownFactory,
+    UnitFactory,
+    staff_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+BOUND = 60
+
+
+@pytest.fixture(autouse=True)
+def page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = BOUND
+    settings.VALUE_CACHE_SECONDS = BOUND
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def village(db):
+    return UnitFactory(name="文理村", parent=TownFactory())
+
+
+def public_pages(village, inner) -> list[str]:
+    return [
+        "/",
+        "/boards/",
+        f"/boards/{village.slug}/",
+        "/disclosures/",
+        f"/disclosures/?unit={village.slug}",
+        f"/disclosures/{inner.pk}/",
+        "/search/?q=党内通报会议",
+        f"/catalog/{inner.item.code}/",
+        "/feeds/latest/",
+    ]
+
+
+def test_inner_party_title_seen_by_a_party_member_never_reaches_a_visitor(
+    party_client, village
+):
+    inner = DisclosureFactory(
+        unit=village,
+        item=ItemFactory(scope=Scope.INNER_PARTY),
+        title="党内通报会议纪要甲",
+    )
+    DisclosureFactory(unit=village, title="村务公开财务收支")
+    pages = public_pages(village, inner)
+    for url in pages:
+        party_client.get(url)
+    assert "党内通报会议纪要甲" in party_client.get(f"/boards/{village.slug}/").text
+
+    visitor = Client()
+    for _ in range(2):  # the first fills the cache, the second is served from it
+        for url in pages:
+            response = visitor.get(url)
+            assert "党内通报会议纪要甲" not in response.text, url
+    assert visitor.get("/").headers["X-Page-Cache"] == "hit"
+
+
+def test_logged_in_pages_are_neither_stored_nor_served_from_the_cache(
+    party_client, village
+):
+    DisclosureFactory(unit=village, title="村务公开财务收支")
+    visitor = Client()
+    visitor.get(f"/boards/{village.slug}/")  # stored for visitors
+    response = party_client.get(f"/boards/{village.slug}/")
+    assert "X-Page-Cache" not in response.headers
+    assert "X-Page-Cache" not in party_client.get("/").headers
+    assert visitor.get("/").headers["X-Page-Cache"] == "miss"
+
+
+def test_the_feedback_form_with_its_token_is_never_cached(village):
+    visitor = Client()
+    first = visitor.get("/feedback/new/")
+    second = visitor.get("/feedback/new/")
+    assert "X-Page-Cache" not in second.headers
+    assert 'name="token"' in first.text
+    token = 'name="token" value="'
+    assert first.text.split(token)[1][:40] != second.text.split(token)[1][:40]
+
+
+def test_a_response_that_sets_a_cookie_is_not_stored(rf, village):
+    from django.http import HttpResponse
+
+    def view(request):
+        response = HttpResponse("x")
+        response.set_cookie("c", "1")
+        return response
+
+    middleware = caching.AnonymousPageCacheMiddleware(view)
+    middleware(rf.get("/"))
+    assert middleware(rf.get("/")).get("X-Page-Cache") is None
+
+
+def test_elder_mode_is_cached_apart(village):
+    Client().get("/")
+    elder = Client()
+    elder.cookies["elder"] = "1"
+    assert elder.get("/").headers["X-Page-Cache"] == "miss"
+    assert elder.get("/").headers["X-Page-Cache"] == "hit"
+
+
+def test_publishing_shows_at_once_for_visitors(
+    village, django_capture_on_commit_callbacks
+):
+    item = ItemFactory()
+    reviewer = staff_user(username="reviewer", group="审核人")
+    draft = DisclosureFactory(
+        unit=village,
+        item=item,
+        title="新发布的村务公开",
+        status=Disclosure.Status.APPROVED,
+        published_at=None,
+    )
+    visitor = Client()
+    visitor.get(f"/boards/{village.slug}/")
+    assert visitor.get(f"/boards/{village.slug}/").headers["X-Page-Cache"] == "hit"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish(draft, by=reviewer)
+    response = visitor.get(f"/boards/{village.slug}/")
+    assert "新发布的村务公开" in response.text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.withdraw(draft, by=reviewer, reason="有误")
+    assert "新发布的村务公开" not in visitor.get(f"/boards/{village.slug}/").text
+
+
+def test_a_scheduled_publication_shows_within_the_cache_bound(village):
+    now = timezone.now()
+    DisclosureFactory(
+        unit=village,
+        title="定时发布的公开内容",
+        published_at=now + timedelta(seconds=30),
+    )
+    visitor = Client()
+    with time_machine.travel(now, tick=False):
+        assert "定时发布的公开内容" not in visitor.get(f"/boards/{village.slug}/").text
+        assert "定时发布的公开内容" not in visitor.get("/").text
+    with time_machine.travel(now + timedelta(seconds=BOUND + 31), tick=False):
+        assert "定时发布的公开内容" in visitor.get(f"/boards/{village.slug}/").text
+        assert "定时发布的公开内容" in visitor.get("/").text
+
+
+def test_board_answers_304_to_a_matching_etag_and_200_once_it_changes(
+    village, django_capture_on_commit_callbacks
+):
+    DisclosureFactory(unit=village, title="村务公开财务收支")
+    visitor = Client()
+    first = visitor.get(f"/boards/{village.slug}/")
+    etag = first.headers["ETag"]
+    again = visitor.get(f"/boards/{village.slug}/", headers={"if-none-match": etag})
+    assert again.status_code == 304
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=village, title="又一条公开")
+    changed = visitor.get(f"/boards/{village.slug}/", headers={"if-none-match": etag})
+    assert changed.status_code == 200
+    assert "又一条公开" in changed.text
+
+
+@pytest.mark.parametrize(
+    "url", ["/feeds/latest/", "/feeds/feedback/", "/feeds/boards/{slug}/"]
+)
+def test_feeds_answer_conditional_gets(village, url):
+    DisclosureFactory(unit=village)
+    url = url.format(slug=village.slug)
+    visitor = Client()
+    etag = visitor.get(url).headers["ETag"]
+    assert visitor.get(url, headers={"if-none-match": etag}).status_code == 304
+
+
+def test_board_etag_is_not_given_to_logged_in_visitors(party_client, village):
+    assert "ETag" not in party_client.get(f"/boards/{village.slug}/").headers

@@ -1,0 +1,141 @@
+"""Every public page and the main admin lists run a bounded number of queries.
+
+Each page is fetched at two data sizes, the second about ten times the first
+(tests/perf/builders.py), with `django_assert_max_num_queries`: a query per row
+(an N+1) breaks the budget at the larger size. The budgets are the counts
+measured after the fixes of issue 7 plus a little headroom; the second test of
+each kind checks the count itself does not move with the data.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import PartyMemberFactory, SuperuserFactory
+from tests.perf.builders import YEAR, build_county, grow
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {
+    "small": {"villages": 2, "per_unit": 3},
+    "large": {"villages": 8, "per_unit": 10},
+}
+
+
+def public_pages(county) -> dict[str, tuple[str, int]]:
+    """Name: (URL, query budget)."""
+    village, item = county.village, county.public_item
+    return {
+        "home": ("/", 13),
+        "boards": ("/boards/", 4),
+        "board": (f"/boards/{village.slug}/", 9),
+        "board of a period": (f"/boards/{village.slug}/?period={YEAR}-01", 9),
+        "catalog": ("/catalog/", 7),
+        "catalog item": (f"/catalog/{item.code}/", 6),
+        "list": ("/disclosures/", 9),
+        "list by unit": (f"/disclosures/?unit={village.slug}", 9),
+        "list by kind": ("/disclosures/?kind=party", 9),
+        "list by category": (f"/disclosures/?category={item.category_id}", 9),
+        "list by item": (f"/disclosures/?item={item.code}", 9),
+        "list by period": (f"/disclosures/?period={YEAR}-01", 9),
+        "list by date": (
+            f"/disclosures/?published_min={YEAR}-01-01&published_max=2100-01-01",
+            10,
+        ),
+        "list with nil returns": ("/disclosures/?nil=on", 9),
+        "detail": (f"/disclosures/{county.disclosure.pk}/", 7),
+        "wall": ("/feedback/", 9),
+        "wall by unit": (f"/feedback/?unit={village.slug}&status=answered", 9),
+        "wall detail": (f"/feedback/{county.submission.pk}/", 3),
+        "search": ("/search/?q=防火资金", 5),
+        "search short word": ("/search/?q=防火", 5),
+        "search in a unit": (f"/search/?q=防火资金&unit={village.slug}", 6),
+        "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 8),
+        "compliance of a unit": (
+            f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31",
+            6,
+        ),
+        "stats": (f"/stats/?year={YEAR}", 27),
+        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 25),
+        "feed latest": ("/feeds/latest/", 4),
+        "feed board": (f"/feeds/boards/{village.slug}/", 5),
+        "feed feedback": ("/feeds/feedback/", 4),
+        "sitemap": ("/sitemap.xml", 10),
+    }
+
+
+ADMIN_PAGES = {
+    "disclosure changelist": ("/admin/disclosure/disclosure/", 13),
+    "pending changelist": ("/admin/disclosure/pendingdisclosure/", 13),
+    "submission changelist": ("/admin/feedback/submission/", 11),
+    "unit changelist": ("/admin/disclosure/unit/", 7),
+}
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(queries)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_public_pages_stay_within_their_query_budget(
+    client, django_assert_max_num_queries, size
+):
+    county = build_county(**SIZES[size])
+    for name, (url, budget) in public_pages(county).items():
+        with django_assert_max_num_queries(budget, info=name):
+            response = client.get(url)
+        assert response.status_code == 200, (name, response.status_code)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_pages_of_a_party_member_stay_within_budget(
+    party_client, django_assert_max_num_queries, size
+):
+    county = build_county(**SIZES[size])
+    pages = public_pages(county)
+    pages["inner detail"] = (f"/disclosures/{county.inner_disclosure.pk}/", 7)
+    for name, (url, budget) in pages.items():
+        # A logged-in visitor costs the session and user look-ups (and perms).
+        with django_assert_max_num_queries(budget + 4, info=name):
+            response = party_client.get(url)
+        assert response.status_code == 200, (name, response.status_code)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_changelists_stay_within_their_query_budget(
+    client, django_assert_max_num_queries, size
+):
+    build_county(**SIZES[size])
+    client.force_login(SuperuserFactory())
+    for name, (url, budget) in ADMIN_PAGES.items():
+        with django_assert_max_num_queries(budget, info=name):
+            response = client.get(url)
+        assert response.status_code == 200, (name, response.status_code)
+
+
+def test_query_counts_do_not_grow_with_the_data():
+    """The same pages before and after the data grows tenfold: the same counts."""
+    county = build_county(**SIZES["small"])
+    anonymous, party, staff = Client(), Client(), Client()
+    party.force_login(PartyMemberFactory())
+    staff.force_login(SuperuserFactory())
+
+    def measure() -> dict[str, int]:
+        counts = {}
+        for name, (url, _budget) in public_pages(county).items():
+            counts[name] = count_queries(anonymous, url)
+            counts[f"party member: {name}"] = count_queries(party, url)
+        for name, (url, _budget) in ADMIN_PAGES.items():
+            counts[name] = count_queries(staff, url)
+        return counts
+
+    measure()  # warm the per-process caches (content types, permissions)
+    before = measure()
+    grow(county, villages=6, per_unit=10)
+    after = measure()
+    grown = {n: (before[n], after[n]) for n in before if after[n] > before[n]}
+    assert not grown, grown
