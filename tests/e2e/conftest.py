@@ -14,7 +14,9 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import caches
 from django.core.management import call_command
+from django.core.servers.basehttp import WSGIServer
 from django.db import connection
+from django.test.testcases import LiveServerThread
 
 from .support import IN_CI, save_screenshot, serve_axe
 
@@ -33,7 +35,21 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+class SerialWSGIServer(WSGIServer):
+    """Handles requests in the live-server thread itself, which already holds
+    the test database connection (the threaded server passes it per thread)."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
 def pytest_configure(config):
+    # One request at a time: the in-memory SQLite test database is a single
+    # connection shared by the live server's threads, and two overlapping
+    # requests (the double-click journey) then break each other's savepoints.
+    # Django's non-threaded server also sends "Connection: close", so the
+    # browser's parallel connections simply queue.
+    LiveServerThread.server_class = SerialWSGIServer
     config.addinivalue_line("markers", "e2e: real-browser test (needs chromium)")
 
 
