@@ -536,8 +536,10 @@ def run(args) -> int:
         hello = load(servers["hello"], "/")
         log(f"hello world: {hello['rps']:.0f} requests/s")
         rows.append({"page": "hello world", "mode": "-", **hello, "queries": 0})
-        for mode in ("uncached", "cached"):
+        for mode in args.modes.split(","):
             for name, path in paths.items():
+                if args.pages and name not in args.pages.split(","):
+                    continue
                 result = load(servers[mode], path)
                 failed |= bool(result["non_2xx"])
                 rows.append(
@@ -545,6 +547,8 @@ def run(args) -> int:
                      "queries": queries[name][mode]}
                 )  # fmt: skip
                 log(f"{mode} {name}: {result['rps']:.0f} requests/s")
+            if args.pages and "feedback POST" not in args.pages.split(","):
+                continue
             posted = post_feedback(
                 servers[mode].base, unit_slug, count=args.posts, clients=conns
             )
@@ -620,6 +624,10 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=600, help="feedback POSTs")
     parser.add_argument("--smoke", action="store_true", help="small data, 2 s a page")
     parser.add_argument("--scale-out", action="store_true")
+    parser.add_argument(
+        "--pages", default="", help='only these pages, e.g. "home,board,feedback POST"'
+    )
+    parser.add_argument("--modes", default="uncached,cached", help="uncached,cached")
     parser.add_argument("--bound", type=int, default=60, help="page cache seconds")
     args = parser.parse_args()
     if args.smoke:

@@ -8,10 +8,13 @@ no ORM or request code so the compliance schedule can build on it.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 KEY_RE = re.compile(
@@ -114,8 +117,25 @@ class Period:
         return self.label
 
 
+class Labelled(NamedTuple):
+    key: str
+    label: str
+
+
+def labelled(keys) -> list[Labelled]:
+    """Stored keys, without repeats, with their labels (a board's archive)."""
+    return [Labelled(key, label_for(key)) for key in dict.fromkeys(keys)]
+
+
 def label_for(key: str) -> str:
     """The label of a stored key, or the key itself if it is not valid."""
+    return _label_for(key, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_for(key: str, language: str) -> str:
+    # Boards and lists label hundreds of periods a page; a label depends only
+    # on the key and the language.
     try:
         return Period.parse(key).label
     except InvalidPeriod:

@@ -5,17 +5,31 @@ from django.utils.translation import gettext_lazy as _
 from catalog import periods
 from catalog.models import Catalog, Category, Item, Scope
 from fengming_portal import caching
-from fengming_portal.widgets import labelled_date_range
+from fengming_portal.widgets import (
+    ListedModelChoiceFilter,
+    QuickSelect,
+    grouped,
+    labelled_date_range,
+)
 
 from .models import Disclosure, Unit, can_see_inner_party
 
 
+def unit_options() -> list:
+    """Every unit, grouped by town at county scale: kept with the cache version."""
+    return caching.cached(
+        "unit-options",
+        lambda: grouped(Unit.objects.order_by("order", "id").choice_rows()),
+    )
+
+
 class DisclosureFilter(django_filters.FilterSet):
-    unit = django_filters.ModelChoiceFilter(
+    unit = ListedModelChoiceFilter(
         label=_("单位"),
         queryset=Unit.objects.all(),
         to_field_name="slug",
         empty_label=_("全部单位"),
+        options=lambda: unit_options(),
     )
     kind = django_filters.ChoiceFilter(
         label=_("公开类别"),
@@ -23,17 +37,27 @@ class DisclosureFilter(django_filters.FilterSet):
         choices=Catalog.Kind.choices,
         empty_label=_("党务、政务、村务"),
     )
-    category = django_filters.ModelChoiceFilter(
+    category = ListedModelChoiceFilter(
         label=_("栏目"),
         field_name="item__category",
-        queryset=Category.objects.select_related("catalog"),
+        queryset=Category.objects.all(),
         empty_label=_("全部栏目"),
+        options=lambda: caching.cached(
+            "category-options",
+            lambda: grouped(
+                (catalog, str(pk), f"{code} {name}")
+                for catalog, pk, code, name in Category.objects.values_list(
+                    "catalog__name", "pk", "code", "name"
+                )
+            ),
+        ),
     )
-    item = django_filters.ModelChoiceFilter(
+    item = ListedModelChoiceFilter(
         label=_("公开事项"),
         queryset=Item.objects.all(),
         to_field_name="code",
         empty_label=_("全部事项"),
+        options=lambda: [],  # set per visitor in __init__
     )
     period = django_filters.ChoiceFilter(label=_("所属期间"), empty_label=_("全部期间"))
     published = django_filters.DateFromToRangeFilter(
@@ -58,18 +82,28 @@ class DisclosureFilter(django_filters.FilterSet):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Offer only choices that can give the visitor a result.
-        if not can_see_inner_party(user):
+        party = can_see_inner_party(user)
+        if not party:
             self.filters["item"].queryset = Item.objects.filter(scope=Scope.PUBLIC)
+        items = self.filters["item"].queryset
+        self.filters["item"].extra["options"] = lambda: caching.cached(
+            f"item-options:{party}",
+            lambda: grouped(
+                (catalog, code, f"{code} {name}")
+                for catalog, code, name in items.values_list(
+                    "category__catalog__name", "code", "name"
+                )
+            ),
+        )
         # A DISTINCT over every visible row: kept between requests at county
         # scale (as long as a cached page, same invalidation).
         keys = caching.cached(
-            f"period-choices:{can_see_inner_party(user)}",
+            f"period-choices:{party}",
             lambda: list(
                 self.queryset.order_by("-period_start", "period")
                 .values_list("period", flat=True)
                 .distinct()
             ),
         )
-        self.filters["period"].extra["choices"] = [
-            (key, periods.label_for(key)) for key in dict.fromkeys(keys)
-        ]
+        self.filters["period"].extra["choices"] = periods.labelled(keys)
+        self.filters["period"].extra["widget"] = QuickSelect

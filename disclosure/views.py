@@ -14,7 +14,13 @@ from fengming_portal.pagination import BadPage, paginate
 
 from . import roles
 from .filters import DisclosureFilter
-from .models import Attachment, Disclosure, DisclosureEvent, Unit
+from .models import (
+    Attachment,
+    Disclosure,
+    DisclosureEvent,
+    Unit,
+    can_see_inner_party,
+)
 
 # How many notices a board column shows before pointing to the full list.
 COLUMN_SIZE = 8
@@ -67,15 +73,12 @@ def board(request, slug):
             order_by=[F("published_at").desc(), F("id").desc()],
         )
     ).filter(rank_in_column__lte=COLUMN_SIZE + 1)
-    columns = board_columns(unit, shown.with_related().prefetch_related("attachments"))
-    archive = [
-        periods.Period.parse(key)
-        for key in dict.fromkeys(
-            visible.order_by("-period_start", "period")
-            .values_list("period", flat=True)
-            .distinct()
-        )
-    ]
+    columns = board_columns(unit, shown.for_listing().prefetch_related("attachments"))
+    archive = periods.labelled(
+        visible.order_by("-period_start", "period")
+        .values_list("period", flat=True)
+        .distinct()
+    )
     context = {
         "unit": unit,
         "columns": columns,
@@ -114,7 +117,16 @@ def disclosure_list(request):
     if not f.is_valid():
         return render(request, "disclosure/disclosure_list.html", context, status=400)
     try:
-        context["page"] = paginate(request, f.qs.with_related(), 20)
+        context["page"] = paginate(
+            request,
+            f.qs.for_listing(),
+            20,
+            count=lambda: caching.cached(
+                f"list-count:{can_see_inner_party(request.user)}:"
+                f"{caching.selection(request)}",
+                f.qs.count,
+            ),
+        )
     except BadPage:
         context["bad_page"] = True
         return render(request, "disclosure/disclosure_list.html", context, status=400)

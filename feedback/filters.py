@@ -1,8 +1,9 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from disclosure.filters import unit_options
 from disclosure.models import Unit
-from fengming_portal.widgets import labelled_date_range
+from fengming_portal.widgets import ListedModelChoiceFilter, labelled_date_range
 
 from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
 
@@ -11,11 +12,12 @@ class SubmissionFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         label=_("类型"), choices=Kind.choices, empty_label=_("全部类型")
     )
-    unit = django_filters.ModelChoiceFilter(
+    unit = ListedModelChoiceFilter(
         label=_("单位"),
         queryset=Unit.objects.all(),
         to_field_name="slug",
         empty_label=_("全部单位"),
+        options=lambda: unit_options(),
     )
     tag = django_filters.ModelChoiceFilter(
         label=_("话题"), queryset=Tag.objects.all(), empty_label=_("全部话题")

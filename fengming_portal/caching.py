@@ -17,9 +17,22 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   connected to post_save in `portal/apps.py`); entries live
   `PAGE_CACHE_SECONDS` (60 in production), which bounds how late a scheduled
   publication, a new 回音壁 submission or a board's date change shows.
+
+Each worker process keeps a copy of what it last read from the shared cache
+(`_Local`), so that a hit costs no round trip to Redis: the version is read
+again at most every `PAGE_CACHE_VERSION_SECONDS` (1 s), and a copied page
+expires when its shared entry does (it carries the time it was made). A
+publication through another server therefore shows here within that second;
+through this process, at once. The version starts from the clock when the
+shared cache has none (a flush, an eviction, a new Redis), so a number is
+never reused while copies made under it may still be around.
 """
 
 import hashlib
+import pickle
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -29,6 +42,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response
+from django.utils.http import urlencode
 
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
@@ -66,11 +80,72 @@ def is_elder(request) -> bool:
     return portal_is_elder(request)
 
 
+class _Local:
+    """This process's copies: the version and recent entries, bounded in bytes."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.version: int | None = None
+        self.version_read_at = 0.0
+        self.entries: OrderedDict[str, tuple[float, object, int]] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: str):
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            if found[0] <= time.time():
+                self._drop(key)
+                return None
+            self.entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: str, value, *, expires: float, size: int) -> None:
+        limit = settings.PAGE_CACHE_LOCAL_BYTES
+        if size > limit // 4:
+            return
+        with self.lock:
+            if key in self.entries:
+                self._drop(key)
+            self.entries[key] = (expires, value, size)
+            self.size += size
+            while self.size > limit:
+                self._drop(next(iter(self.entries)))
+
+    def _drop(self, key: str) -> None:
+        self.size -= self.entries.pop(key)[2]
+
+
+_local = _Local()
+
+
+def reset_local() -> None:
+    """Forget this process's copies (tests, after clearing the shared cache)."""
+    _local.reset()
+
+
+def _new_version() -> int:
+    # Never a number used before this flush: copies in other processes may
+    # still be keyed by an old one.
+    return time.time_ns() // 1000
+
+
 def version() -> int:
+    now = time.monotonic()
+    if (
+        _local.version is not None
+        and now - _local.version_read_at < settings.PAGE_CACHE_VERSION_SECONDS
+    ):
+        return _local.version
     current = cache.get(VERSION_KEY)
     if current is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        current = cache.get(VERSION_KEY, 1)
+        cache.add(VERSION_KEY, _new_version(), timeout=None)
+        current = cache.get(VERSION_KEY) or _new_version()
+    _local.version, _local.version_read_at = current, now
     return current
 
 
@@ -79,9 +154,11 @@ def bump_version() -> None:
 
     def bump():
         try:
-            cache.incr(VERSION_KEY)
-        except ValueError:  # not there yet (or evicted)
-            cache.set(VERSION_KEY, 2, timeout=None)
+            current = cache.incr(VERSION_KEY)
+        except ValueError:  # not there (a flush or an eviction)
+            current = _new_version()
+            cache.set(VERSION_KEY, current, timeout=None)
+        _local.version, _local.version_read_at = current, time.monotonic()
 
     transaction.on_commit(bump)
 
@@ -106,11 +183,27 @@ def cached(name: str, compute: Callable[[], T]) -> T:
         return compute()
     digest = hashlib.sha256(name.encode()).hexdigest()[:40]
     key = f"pagecache:{version()}:value:{digest}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, timeout=settings.VALUE_CACHE_SECONDS)
-    return value
+    # Kept pickled here too: each caller gets its own copy to change.
+    stored = _local.get(key)
+    if stored is None:
+        stored = cache.get(key)
+        if stored is None:
+            stored = (time.time(), pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL))
+            cache.set(key, stored, timeout=settings.VALUE_CACHE_SECONDS)
+        made, data = stored
+        _local.put(
+            key,
+            stored,
+            expires=made + settings.VALUE_CACHE_SECONDS,
+            size=len(data),
+        )
+    return pickle.loads(stored[1])
+
+
+def selection(request) -> str:
+    """A list's filters from the query string, in a stable order, without the
+    page: the key of a count or summary kept with `cached`."""
+    return urlencode(sorted((k, v) for k, v in request.GET.items() if k != "page"))
 
 
 def etag(request, *parts) -> str:
@@ -167,20 +260,28 @@ class AnonymousPageCacheMiddleware:
         if not _cacheable_request(request):
             return self.get_response(request)
         key = page_key(request)
-        stored = cache.get(key)
-        if stored is not None:
-            status, content, headers = stored
+        stored = _local.get(key)
+        if stored is None:
+            stored = cache.get(key)
+            if stored is not None and len(stored) == 4:
+                _local.put(
+                    key,
+                    stored,
+                    expires=stored[0] + settings.PAGE_CACHE_SECONDS,
+                    size=len(stored[2]),
+                )
+        if stored is not None and len(stored) == 4:
+            _made, status, content, headers = stored
             response = HttpResponse(content, status=status)
             for name, value in headers:
                 response[name] = value
             response["X-Page-Cache"] = "hit"
-            conditional = get_conditional_response(
+            return get_conditional_response(
                 request,
                 etag=response.get("ETag"),
                 last_modified=None,
                 response=response,
             )
-            return conditional
         response = self.get_response(request)
         if _storable(response):
             headers = [
@@ -188,10 +289,13 @@ class AnonymousPageCacheMiddleware:
                 for name, value in response.items()
                 if name.lower() not in STORED_HEADERS_SKIP
             ]
-            cache.set(
+            stored = (time.time(), response.status_code, response.content, headers)
+            cache.set(key, stored, timeout=settings.PAGE_CACHE_SECONDS)
+            _local.put(
                 key,
-                (response.status_code, response.content, headers),
-                timeout=settings.PAGE_CACHE_SECONDS,
+                stored,
+                expires=stored[0] + settings.PAGE_CACHE_SECONDS,
+                size=len(response.content),
             )
             response["X-Page-Cache"] = "miss"
         return response

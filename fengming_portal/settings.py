@@ -355,6 +355,11 @@ PAGE_CACHE_SECONDS = int(
 VALUE_CACHE_SECONDS = int(
     os.environ.get("VALUE_CACHE_SECONDS", "60" if PRODUCTION else "0")
 )
+# Each worker keeps copies of what it read from the shared cache, up to this
+# many bytes, and reads the version again at most this often: a publication
+# through another server shows here within that time (fengming_portal/caching.py).
+PAGE_CACHE_LOCAL_BYTES = int(os.environ.get("PAGE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024))
+PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "1"))
 # Persistent database connections in production (health-checked before reuse).
 if PRODUCTION and "CONN_MAX_AGE" not in os.environ:
     DATABASES["default"]["CONN_MAX_AGE"] = 60

@@ -40,7 +40,7 @@ def home(request):
     context = {
         "town": town,
         "boards": boards,
-        "latest": visible.information().with_related()[:8],
+        "latest": visible.information().for_listing()[:8],
         "party_catalog": party_catalog,
         "figures": {
             "boards": boards.count(),

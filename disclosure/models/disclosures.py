@@ -18,6 +18,7 @@ INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
 
 class DisclosureQuerySet(models.QuerySet):
     def published(self) -> "DisclosureQuerySet":
+        # Mirrored row by row in Disclosure.visibility_facts() (search index).
         return self.filter(
             status=Disclosure.Status.PUBLISHED, published_at__lte=timezone.now()
         )
@@ -27,6 +28,7 @@ class DisclosureQuerySet(models.QuerySet):
 
     def within_scope(self, user) -> "DisclosureQuerySet":
         """Drop 党内 rows unless the user may read them: the one place of that rule."""
+        # Mirrored row by row in Disclosure.visibility_facts() (search index).
         if can_see_inner_party(user):
             return self
         return self.exclude(scope=Scope.INNER_PARTY)
@@ -52,6 +54,13 @@ class DisclosureQuerySet(models.QuerySet):
     def with_related(self) -> "DisclosureQuerySet":
         return self.select_related(
             "unit", "item__category__catalog", "item__department"
+        )
+
+    def for_listing(self) -> "DisclosureQuerySet":
+        """As listed on boards and lists: without the long texts only the
+        disclosure's own page shows (a board fetches about 130 rows)."""
+        return self.with_related().defer(
+            "body", "notice_outcome_text", "withdrawal_reason", "item__description"
         )
 
 
@@ -256,6 +265,16 @@ class Disclosure(models.Model):
         if ends is None:
             return None
         return max((ends - timezone.localdate()).days + 1, 0)
+
+    def visibility_facts(self) -> dict:
+        """This row's part of `visible_to()`, for the copy the search index keeps
+        (portal/search.py): `published()` is `live` and `visible_from` passed,
+        `within_scope()` hides `inner_party` rows. Change them together."""
+        return {
+            "live": self.status == self.Status.PUBLISHED,
+            "visible_from": self.published_at,
+            "inner_party": self.is_inner_party,
+        }
 
     @property
     def is_scheduled(self) -> bool:

@@ -7,6 +7,24 @@ from ..slugs import candidate_slugs
 
 
 class UnitQuerySet(models.QuerySet):
+    def choice_rows(self) -> list[tuple[str, str, str]]:
+        """(town, slug, name) for a select: each town, then its villages."""
+        rows = list(self.values_list("pk", "slug", "name", "kind", "parent_id"))
+        towns = {pk: name for pk, _, name, kind, _ in rows if kind == Unit.Kind.TOWN}
+        order = {pk: n for n, pk in enumerate(towns)}
+        unplaced = len(order)
+
+        def place(row):
+            pk, _, _, kind, parent_id = row
+            if kind == Unit.Kind.TOWN:
+                return (order[pk], 0)
+            return (order.get(parent_id, unplaced), 1)
+
+        return [
+            (towns.get(pk) or towns.get(parent_id, ""), slug, name)
+            for pk, slug, name, kind, parent_id in sorted(rows, key=place)
+        ]
+
     def boards(self) -> "UnitQuerySet":
         """Villages and communities: the units with a village-level notice board."""
         return self.exclude(kind=Unit.Kind.TOWN)

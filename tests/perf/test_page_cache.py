@@ -1,5 +1,6 @@
 """The anonymous page cache never leaks, and follows publication within its bound."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -188,3 +189,54 @@ def test_feeds_answer_conditional_gets(village, url):
 
 def test_board_etag_is_not_given_to_logged_in_visitors(party_client, village):
     assert "ETag" not in party_client.get(f"/boards/{village.slug}/").headers
+
+
+def _publish_elsewhere(village, title):
+    """What another server does: the row changes, the shared version moves on,
+    and this process hears of it only by reading the version again."""
+    DisclosureFactory(unit=village, title=title)
+    cache.incr(caching.VERSION_KEY)
+
+
+def test_a_publication_through_another_server_shows_within_the_version_recheck(
+    settings, village
+):
+    settings.PAGE_CACHE_VERSION_SECONDS = 0.2
+    visitor = Client()
+    visitor.get(f"/boards/{village.slug}/")
+    assert visitor.get(f"/boards/{village.slug}/").headers["X-Page-Cache"] == "hit"
+    _publish_elsewhere(village, "另一台服务器发布的公开")
+    time.sleep(0.25)
+    response = visitor.get(f"/boards/{village.slug}/")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "另一台服务器发布的公开" in response.text
+
+
+def test_a_flushed_shared_cache_never_brings_back_an_old_local_copy(settings, village):
+    settings.PAGE_CACHE_VERSION_SECONDS = 0.2
+    visitor = Client()
+    visitor.get(f"/boards/{village.slug}/")
+    cache.clear()  # Redis flushed or restarted: the version starts again
+    DisclosureFactory(unit=village, title="清空缓存后发布的公开")
+    cache.clear()
+    time.sleep(0.25)
+    assert "清空缓存后发布的公开" in visitor.get(f"/boards/{village.slug}/").text
+
+
+def test_local_copies_stay_within_their_byte_bound(settings):
+    settings.PAGE_CACHE_LOCAL_BYTES = 10_000
+    local = caching._Local()
+    for n in range(50):
+        local.put(f"k{n}", b"x" * 1000, expires=time.time() + 60, size=1000)
+    assert local.size <= 10_000
+    assert local.get("k49") is not None and local.get("k0") is None
+    local.put("big", b"x" * 5000, expires=time.time() + 60, size=5000)
+    assert local.get("big") is None  # larger than a quarter: not kept here
+    local.put("old", b"x", expires=time.time() - 1, size=1)
+    assert local.get("old") is None
+
+
+def test_values_are_copies_each_caller_may_change():
+    first = caching.cached("test-list", lambda: [1, 2])
+    first.append(3)
+    assert caching.cached("test-list", lambda: [9]) == [1, 2]
