@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -76,6 +77,7 @@ def board_print_context(request, unit: Unit) -> dict:
         .for_unit(unit)
         .on_display()
         .with_related()
+        .annotate(column=F("item__category_id"))
     )
     disclosures = list(shown[:500])
     on_board = {periods.Period.parse(d.period) for d in disclosures}
