@@ -16,7 +16,9 @@ is driven by threads that fetch real forms, wait out the 3-second minimum,
 solve the challenge and post (as loadtest/run.py does), then every
 acknowledged submission is looked up in the database: 0 lost, 0 duplicated.
 SQL queries per request come from Django's test client with
-CaptureQueriesContext in this process (0 on a cache hit).
+CaptureQueriesContext in this process (0 on a cache hit). Hello world is
+loaded first and again last; the ratios are to the mean of the two.
+--pages and --modes run a subset (e.g. --pages "home,board" --modes cached).
 
 With --scale-out, two portal instances share the database and Redis: a
 reviewer publishes a disclosure through one (admin log-in, CSRF, the publish
@@ -561,11 +563,19 @@ def run(args) -> int:
                  "queries": queries["feedback POST"][mode]}
             )  # fmt: skip
             log(f"{mode} feedback POST: {posted}")
+        # Hello world again at the end: the ratios are to the mean of both, so
+        # a machine that slowed down (or sped up) during the run shows.
+        hello_end = load(servers["hello"], "/")
+        log(f"hello world at the end: {hello_end['rps']:.0f} requests/s")
+        rows.append(
+            {"page": "hello world (end)", "mode": "-", **hello_end, "queries": 0}
+        )
+        baseline = (hello["rps"] + hello_end["rps"]) / 2
     finally:
         for server in servers.values():
             server.stop()
     for row in rows:
-        row["ratio"] = round(row["rps"] / hello["rps"], 3) if hello["rps"] else None
+        row["ratio"] = round(row["rps"] / baseline, 3) if baseline else None
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "database": vendor,

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.filters import unit_options
 from disclosure.models import Unit
+from fengming_portal import caching
 from fengming_portal.widgets import ListedModelChoiceFilter, labelled_date_range
 
 from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
@@ -19,8 +20,17 @@ class SubmissionFilter(django_filters.FilterSet):
         empty_label=_("全部单位"),
         options=lambda: unit_options(),
     )
-    tag = django_filters.ModelChoiceFilter(
-        label=_("话题"), queryset=Tag.objects.all(), empty_label=_("全部话题")
+    tag = ListedModelChoiceFilter(
+        label=_("话题"),
+        queryset=Tag.objects.all(),
+        empty_label=_("全部话题"),
+        options=lambda: caching.cached(
+            "tag-options",
+            lambda: [
+                (str(pk), str(name))
+                for pk, name in Tag.objects.values_list("pk", "name")
+            ],
+        ),
     )
     status = django_filters.ChoiceFilter(
         label=_("办理状态"),
