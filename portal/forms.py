@@ -3,7 +3,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Catalog
+from disclosure.filters import unit_options
 from disclosure.models import Unit
+from fengming_portal.widgets import ListedModelChoiceField
 
 from .search import MAX_QUERY_LENGTH
 
@@ -20,12 +22,15 @@ class SearchForm(forms.Form):
             "null_characters_not_allowed": _("检索词含有无效字符。"),
         },
     )
-    unit = forms.ModelChoiceField(
+    # The county's 510 units: options written at once and kept in the value
+    # cache (the list page's select), not a widget template each (issue 7).
+    unit = ListedModelChoiceField(
         label=_("单位"),
         queryset=Unit.objects.all(),
         to_field_name="slug",
         required=False,
         empty_label=_("全部单位"),
+        options=unit_options,
         error_messages={"invalid_choice": _("没有这个单位。")},
     )
     kind = forms.ChoiceField(

@@ -10,10 +10,12 @@ from django.utils.translation import gettext_lazy as _
 class SearchEntry(models.Model):
     """The searchable text of one disclosure or one 回音壁 submission.
 
-    Every row is indexed, whatever its state: who may see a hit is decided at
-    query time by the apps' querysets (`portal/search.py`), so that scheduled
-    publication and 党内 scope need no re-indexing. The name and phone of a
-    submitter are never copied here.
+    Every row is indexed, whatever its state, with the facts that decide who
+    may see it copied from its source on every save (`portal/search.py`,
+    from `Disclosure.visibility_facts()` / `Submission.visibility_facts()`), so
+    that a search reads this one table. The time of a scheduled publication is
+    stored, not its outcome: it shows by itself once `visible_from` passes. The
+    name and phone of a submitter are never copied here.
     """
 
     disclosure = models.OneToOneField(
@@ -34,6 +36,12 @@ class SearchEntry(models.Model):
     body = models.TextField(_("正文"), blank=True)
     # Publication (or receipt) time: the order of recent items.
     date = models.DateTimeField(_("时间"), null=True, db_index=True)
+    # Visibility facts (see the class docstring): published, or on the wall
+    # with consent; hidden before `visible_from` (a scheduled publication);
+    # 党内 scope, for those `can_see_inner_party` only.
+    live = models.BooleanField(_("已公开"), default=False)
+    visible_from = models.DateTimeField(_("公开时间"), null=True, blank=True)
+    inner_party = models.BooleanField(_("党内公开"), default=False)
 
     class Meta:
         verbose_name = _("检索条目")

@@ -9,26 +9,57 @@ trigrams, with the database's own machinery picked by vendor:
   `UPPER(body)`), which serve Django's `icontains` (``UPPER(..) LIKE``);
 - anything else: a plain scan.
 
-Both migrations are in `portal/migrations/0002_search_backend.py`. Trigrams
-need 3 characters, so a query with a shorter word scans only the most recent
+Both are made in `portal/migrations/0002_search_backend.py`. Trigrams need 3
+characters, so a query with a shorter word scans only the most recent
 `SHORT_QUERY_SCAN` visible items, and the page says so.
 
-Who may see a hit is never stored here: every query starts from
-`visible_entries(user)`, which goes through `Disclosure.objects.visible_to`
-and `Submission.objects.published()`.
+Who may see a hit: each entry carries its source's visibility facts (`live`,
+`visible_from`, `inner_party`), written with its text on every save of the
+disclosure or submission from `Disclosure.visibility_facts()` and
+`Submission.visibility_facts()`, which sit next to the querysets whose rule
+they mirror (`published()`, `within_scope()`). `visible_entries(user)` reads
+them, and `can_see_inner_party` still decides who sees 党内 entries. A
+scheduled publication is stored as its time, so it shows by itself. The unit
+and kind filters read the source rows, from the small side (a unit's few
+hundred rows; the item of each match), never a join over every disclosure.
+
+What a search returns (issue 7): the newest `MAX_RESULTS` visible matches,
+best first (the exact phrase in the title, then every word in the title, then
+the rest; newest first within each), and whether there were more. A resident
+typing a frequent topic (危房改造 matches 26,000 entries at county scale)
+wants the recent notices and answers, not page 1,300, and ranking and
+counting every match cost a second a request. So the newest matches are
+looked for in the last `RECENT_WINDOW` first, where the trigram and date
+indexes together leave the database a thousand or two rows to check, and in
+the whole index only when the window holds too few, which means the word is
+rare enough to check every match. With more than `MAX_RESULTS`, the page says
+so, lists the newest, and suggests narrowing by unit, kind or another word.
 """
 
 import re
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from disclosure.models import Disclosure
+from catalog.models import Item
+from disclosure.models import Disclosure, can_see_inner_party
 from feedback.models import Submission
 
 from .models import SearchEntry
@@ -37,6 +68,8 @@ MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 TRIGRAM = 3  # characters a trigram index needs in every word
 SHORT_QUERY_SCAN = 1000  # recent items scanned for a 1–2 character word
+MAX_RESULTS = 1000  # matches ranked and listed: the newest ones
+RECENT_WINDOW = timedelta(days=180)  # looked at first for the newest matches
 FTS_TABLE = "portal_search_fts"
 SNIPPET_CHARS = 120
 
@@ -60,40 +93,54 @@ def backend() -> str:
 # Keeping the index current ---------------------------------------------------
 
 
-def index_disclosure(disclosure: Disclosure) -> None:
-    _store(
-        {"disclosure": disclosure},
-        title=disclosure.title,
+def disclosure_fields(disclosure: Disclosure) -> dict:
+    """A disclosure's index row: its text and the facts visibility needs."""
+    return {
+        "title": disclosure.title,
         # The index number (索引号) is searchable too, as on government sites.
-        body="\n\n".join(p for p in [disclosure.body, disclosure.index_number] if p),
-        date=disclosure.published_at or disclosure.created_at,
-    )
+        "body": "\n\n".join(p for p in [disclosure.body, disclosure.index_number] if p),
+        "date": disclosure.published_at or disclosure.created_at,
+        **disclosure.visibility_facts(),
+    }
 
 
-def index_submission(submission: Submission) -> None:
-    # The question and, once answered, the answer: what the wall may show.
-    # Never the submitter's name or phone, nor the internal hiding reason.
+def submission_fields(submission: Submission) -> dict:
+    """A submission's index row: the question and, once answered, the answer
+    (what the wall may show), never the submitter's name or phone, nor the
+    internal hiding reason."""
     parts = [submission.text]
     if submission.is_answered:
         parts.append(submission.answer_text)
-    _store(
-        {"submission": submission},
-        title=submission.title,
-        body="\n\n".join(p for p in parts if p),
-        date=submission.answered_at or submission.received_at,
-    )
+    return {
+        "title": submission.title,
+        "body": "\n\n".join(p for p in parts if p),
+        "date": submission.answered_at or submission.received_at,
+        **submission.visibility_facts(),
+    }
 
 
-def _store(source: dict, *, title: str, body: str, date) -> None:
-    entry, _ = SearchEntry.objects.update_or_create(
-        **source, defaults={"title": title, "body": body, "date": date}
-    )
+def index_disclosure(disclosure: Disclosure, *, created: bool = False) -> None:
+    _store({"disclosure": disclosure}, disclosure_fields(disclosure), created)
+
+
+def index_submission(submission: Submission, *, created: bool = False) -> None:
+    _store({"submission": submission}, submission_fields(submission), created)
+
+
+def _store(source: dict, fields: dict, created: bool) -> None:
+    # A row just inserted has no entry yet: a plain INSERT, not update_or_create's
+    # savepoint, locking SELECT and INSERT (a third of a 回音壁 POST's queries).
+    if created:
+        entry = SearchEntry.objects.create(**source, **fields)
+    else:
+        entry, _ = SearchEntry.objects.update_or_create(**source, defaults=fields)
     if backend() == "fts5":
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [entry.pk])
+            if not created:
+                cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [entry.pk])
             cursor.execute(
                 f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (%s, %s, %s)",
-                [entry.pk, title, body],
+                [entry.pk, entry.title, entry.body],
             )
 
 
@@ -117,12 +164,12 @@ def rebuild() -> int:
     return SearchEntry.objects.count()
 
 
-def on_disclosure_saved(sender, instance, **kwargs) -> None:
-    index_disclosure(instance)
+def on_disclosure_saved(sender, instance, created=False, **kwargs) -> None:
+    index_disclosure(instance, created=created)
 
 
-def on_submission_saved(sender, instance, **kwargs) -> None:
-    index_submission(instance)
+def on_submission_saved(sender, instance, created=False, **kwargs) -> None:
+    index_submission(instance, created=created)
 
 
 def on_entry_deleted(sender, instance, **kwargs) -> None:
@@ -134,9 +181,11 @@ def on_entry_deleted(sender, instance, **kwargs) -> None:
 
 @dataclass
 class Results:
-    entries: QuerySet
+    entries: QuerySet  # every visible match, unordered
     terms: list[str]
     limited_scan: bool  # a short word: only the most recent items were scanned
+    ids: list[int]  # the newest MAX_RESULTS matches, best first
+    capped: bool  # there are more matches than `ids`
 
 
 def parse_terms(query: str) -> list[str]:
@@ -145,21 +194,27 @@ def parse_terms(query: str) -> list[str]:
 
 
 def visible_entries(user) -> QuerySet:
-    return SearchEntry.objects.filter(
-        Q(disclosure__in=Disclosure.objects.visible_to(user))
-        | Q(submission__in=Submission.objects.published())
+    """The entries this user may find: `visible_to` / `published()` as stored."""
+    entries = SearchEntry.objects.filter(
+        Q(visible_from__isnull=True) | Q(visible_from__lte=timezone.now()),
+        live=True,
     )
+    if not can_see_inner_party(user):
+        entries = entries.filter(inner_party=False)
+    return entries
 
 
 def search(query: str, *, user, unit=None, kind: str = "") -> Results:
     terms = parse_terms(query)
     entries = visible_entries(user)
     if unit is not None:
-        entries = entries.filter(Q(disclosure__unit=unit) | Q(submission__unit=unit))
+        entries = entries.filter(pk__in=_unit_entries(unit))
     if kind == "feedback":
         entries = entries.filter(submission__isnull=False)
     elif kind:
-        entries = entries.filter(disclosure__item__category__catalog__kind=kind)
+        entries = entries.alias(item=_item_of_disclosure()).filter(
+            item__in=Item.objects.filter(category__catalog__kind=kind).values("pk")
+        )
     limited_scan = any(len(term) < TRIGRAM for term in terms)
     if limited_scan:
         recent = entries.order_by("-date", "-id").values("pk")[:SHORT_QUERY_SCAN]
@@ -169,10 +224,61 @@ def search(query: str, *, user, unit=None, kind: str = "") -> Results:
     # The exact match is always checked (the trigram index only narrows it).
     for term in terms:
         entries = entries.filter(Q(title__icontains=term) | Q(body__icontains=term))
-    entries = entries.annotate(rank=_title_rank(query.strip(), terms)).order_by(
-        "rank", "-date", "-id"
+    newest = _newest_matches(
+        entries.annotate(rank=_title_rank(query.strip(), terms)),
+        # A short word's matches are at most SHORT_QUERY_SCAN recent items, a
+        # unit's are found from its few hundred rows: no need to narrow.
+        recent_first=not limited_scan and unit is None,
     )
-    return Results(entries=entries, terms=terms, limited_scan=limited_scan)
+    capped = len(newest) > MAX_RESULTS
+    # Best first; sorted() is stable, so each rank stays newest first.
+    ranked = sorted(newest[:MAX_RESULTS], key=lambda row: row[1])
+    return Results(
+        entries=entries,
+        terms=terms,
+        limited_scan=limited_scan,
+        ids=[pk for pk, _ in ranked],
+        capped=capped,
+    )
+
+
+def _unit_entries(unit) -> QuerySet:
+    """A unit's entries, found from its disclosures and submissions: a few
+    hundred rows by their unit indexes, whatever the search term."""
+    return (
+        SearchEntry.objects.filter(disclosure__unit=unit)
+        .values("pk")
+        .union(SearchEntry.objects.filter(submission__unit=unit).values("pk"), all=True)
+    )
+
+
+def _item_of_disclosure() -> Subquery:
+    """The entry's catalog item, looked up row by row: unlike a join, the
+    database cannot turn this into a plan that reads the disclosures first, so
+    the matches still come from the trigram index and only they are looked up."""
+    disclosure = Disclosure.objects.filter(pk=OuterRef("disclosure_id"))
+    return Subquery(disclosure.values("item_id"))
+
+
+def _newest_matches(matches: QuerySet, *, recent_first: bool) -> list[tuple]:
+    """(pk, rank) of the newest MAX_RESULTS + 1 matches, newest first.
+
+    The last RECENT_WINDOW first: a frequent word has more than enough matches
+    there, and the database checks only those (the trigram index and the date
+    index together). The whole index only when the window holds too few.
+    """
+    # NULLS LAST is not the date index's order, so the database never walks
+    # that index hoping to meet the matches soon (a filter the planner thinks
+    # common, such as a kind, made that a scan of the whole table); it takes
+    # the matches from the trigram index and sorts them.
+    newest_first = (F("date").desc(nulls_last=True), "-id")
+    rows = matches.order_by(*newest_first).values_list("pk", "rank")
+    if recent_first:
+        since = timezone.now() - RECENT_WINDOW
+        recent = list(rows.filter(date__gte=since)[: MAX_RESULTS + 1])
+        if len(recent) > MAX_RESULTS:
+            return recent
+    return list(rows[: MAX_RESULTS + 1])
 
 
 def _fts_rowids(terms: list[str]):

@@ -2,6 +2,7 @@ import io
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.db import connection
@@ -148,18 +149,22 @@ def test_inner_party_disclosure_is_never_a_hit_nor_counted_for_anonymous(
 
 
 def test_drafts_scheduled_and_withdrawn_disclosures_are_not_hits(client, wenli):
+    now = timezone.now()
     DisclosureFactory(unit=wenli, title="草稿防火", status=Disclosure.Status.DRAFT)
-    scheduled = DisclosureFactory(
+    DisclosureFactory(
         unit=wenli,
-        title="定时防火",
-        published_at=timezone.now() + timedelta(hours=2),
+        title="撤回防火",
+        status=Disclosure.Status.WITHDRAWN,
+        withdrawal_reason="有误",
     )
-    assert hit_titles(client.get("/search/", {"q": "防火"})) == []
+    DisclosureFactory(
+        unit=wenli, title="定时防火", published_at=now + timedelta(hours=2)
+    )
+    with time_machine.travel(now, tick=False):
+        assert hit_titles(client.get("/search/", {"q": "防火"})) == []
     # Publication time passes with no save: the hit appears without re-indexing.
-    Disclosure.objects.filter(pk=scheduled.pk).update(
-        published_at=timezone.now() - timedelta(minutes=1)
-    )
-    assert hit_titles(client.get("/search/", {"q": "防火"})) == ["定时防火"]
+    with time_machine.travel(now + timedelta(hours=2, seconds=1), tick=False):
+        assert hit_titles(client.get("/search/", {"q": "防火"})) == ["定时防火"]
 
 
 def test_published_feedback_is_searchable_but_never_private_fields(client, wenli):
@@ -301,3 +306,17 @@ def test_index_number_is_searchable(client, wenli):
     DisclosureFactory(unit=wenli, title="另一条通知", index_number="WENLI-2011-A09-008")
     response = client.get("/search/", {"q": "WENLI-2011-A09-007"})
     assert hit_titles(response) == ["带索引号的通知"]
+
+
+def test_a_page_of_hits_runs_a_fixed_number_of_queries(
+    client, wenli, django_assert_max_num_queries
+):
+    for n in range(12):
+        DisclosureFactory(unit=wenli, title=f"森林防火通知{n}")
+        SubmissionFactory(unit=wenli, title=f"森林防火咨询{n}", text="问")
+    # The unit choices, the newest matches (last half-year, then all), the page.
+    with django_assert_max_num_queries(4):
+        response = client.get("/search/", {"q": "森林防火"})
+    assert len(response.context["hits"]) == 20
+    assert "党务公开" in response.text and "回音壁 · 咨询" in response.text
+    assert response.text.count("文理村") >= 20

@@ -240,11 +240,10 @@ class Command(BaseCommand):
                 )
             )
         created = Disclosure.objects.bulk_create(rows, batch_size=BATCH)
+        # The same fields, visibility facts included, as the post_save hook.
         self.index(
             [
-                SearchEntry(
-                    disclosure_id=d.pk, title=d.title, body=d.body, date=d.published_at
-                )
+                SearchEntry(disclosure_id=d.pk, **search.disclosure_fields(d))
                 for d in created
             ]
         )
@@ -262,19 +261,15 @@ class Command(BaseCommand):
                     continue
                 rows.append(self.submission(unit, received_on, rng))
         created = Submission.objects.bulk_create(rows, batch_size=BATCH)
-        entries = []
-        for s in created:
-            if s.consent_to_publish and s.status != Status.NOT_PUBLISHED:
-                body = s.text + ("\n\n" + s.answer_text if s.answer_text else "")
-                entries.append(
-                    SearchEntry(
-                        submission_id=s.pk,
-                        title=s.title,
-                        body=body,
-                        date=s.answered_at or s.received_at,
-                    )
-                )
-        self.index(entries)
+        # Only what the wall publishes (the hook indexes the rest too, hidden).
+        fields = [search.submission_fields(s) for s in created]
+        self.index(
+            [
+                SearchEntry(submission_id=s.pk, **f)
+                for s, f in zip(created, fields, strict=True)
+                if f["live"]
+            ]
+        )
         return len(created)
 
     def submission(self, unit: Unit, received_on: date, rng) -> Submission:
