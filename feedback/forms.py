@@ -5,6 +5,9 @@ import time
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.db import models
+from django.utils.choices import BaseChoiceIterator
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
@@ -16,14 +19,16 @@ from .models import Kind, Rating, Submission, Tag, normalize_tracking_code
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
+PHONE_SEPARATORS_RE = re.compile(r"[\s\-()（）]")
 TOKEN_SALT = "feedback.submission-form"
 NUMERALS = "零一二三四五六七八九"
 DISCLOSURE_CHOICES = 100  # the newest visible disclosures offered in the select
+FOREIGN_KEYS = ("unit", "item", "disclosure", "tag")
 
 
 def normalize_phone(raw: str) -> str:
     """Digits only, after dropping spaces, dashes, brackets and a +86 prefix."""
-    phone = re.sub(r"[\s\-()（）]", "", raw)
+    phone = PHONE_SEPARATORS_RE.sub("", raw)
     if phone.startswith("+86"):
         phone = phone[3:]
     return phone
@@ -31,6 +36,20 @@ def normalize_phone(raw: str) -> str:
 
 def is_valid_phone(phone: str) -> bool:
     return bool(MOBILE_RE.match(phone) or LANDLINE_RE.match(phone))
+
+
+class DeferredChoices(BaseChoiceIterator):
+    """A widget's choices, built the first time they are read (then kept)."""
+
+    def __init__(self, build):
+        self.build = build
+
+    @cached_property
+    def choices(self) -> list:
+        return list(self.build())
+
+    def __iter__(self):
+        return iter(self.choices)
 
 
 def new_form_token() -> str:
@@ -146,17 +165,16 @@ class SubmissionForm(forms.ModelForm):
         self.fields["kind"].error_messages["required"] = _("请选择类型。")
         self.fields["item"].queryset = Item.objects.select_related("category")
         self.fields["item"].empty_label = _("不限")
-        # Only disclosures the visitor may read (the 党内 rule).
-        self.fields["disclosure"].queryset = (
-            Disclosure.objects.visible_to(user)
-            .select_related("unit")
-            .order_by("unit__order", "-published_at")
-        )
-        self.fields["disclosure"].label_from_instance = lambda d: (
-            f"{d.unit.name} · {d.title}"
-        )
+        # Only disclosures the visitor may read (the 党内 rule); with the item,
+        # which clean() takes when none was chosen.
+        self.fields["disclosure"].queryset = Disclosure.objects.visible_to(
+            user
+        ).select_related("item")
         self.fields["disclosure"].empty_label = _("不限")
-        self._offer_recent_disclosures()
+        # Built only when the form is shown: a valid POST never renders it.
+        self.fields["disclosure"].widget.choices = DeferredChoices(
+            self._recent_disclosure_choices
+        )
         self.fields["tag"].queryset = Tag.objects.all()
         self.fields["tag"].empty_label = _("不限")
         self.fields["text"].max_length = settings.FEEDBACK_TEXT_MAX_LENGTH
@@ -176,22 +194,24 @@ class SubmissionForm(forms.ModelForm):
                 "b": NUMERALS[b],
             }
 
-    def _offer_recent_disclosures(self) -> None:
-        """List the newest visible disclosures and the chosen one, accept any.
+    def _recent_disclosure_choices(self) -> list:
+        """The newest visible disclosures and the chosen one; any is accepted.
 
         A county has hundreds of thousands: the select offers the newest
         DISCLOSURE_CHOICES (all of them for one town) and the one preset from a
         disclosure's page; validation still takes any the visitor may read.
         """
         field = self.fields["disclosure"]
-        offered = list(field.queryset.order_by("-published_at")[:DISCLOSURE_CHOICES])
+        visible = field.queryset.select_related(None).select_related("unit")
+        visible = visible.only("title", "published_at", "unit__name", "unit__order")
+        offered = list(visible.order_by("-published_at")[:DISCLOSURE_CHOICES])
         chosen = self.data.get("disclosure") or self.initial.get("disclosure")
         if str(chosen).isdigit() and all(d.pk != int(chosen) for d in offered):
-            offered += list(field.queryset.filter(pk=chosen))
+            offered += list(visible.filter(pk=chosen))
         offered.sort(key=lambda d: (d.unit.order, -d.published_at.timestamp()))
-        field.widget.choices = [
+        return [
             ("", field.empty_label),
-            *((d.pk, field.label_from_instance(d)) for d in offered),
+            *((d.pk, f"{d.unit.name} · {d.title}") for d in offered),
         ]
 
     def renew_token(self) -> None:
@@ -256,6 +276,18 @@ class SubmissionForm(forms.ModelForm):
 
     def submission_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def _get_validation_exclusions(self):
+        # A foreign key whose form field returned a row has been checked by its
+        # queryset (as narrow as the model's check or narrower: visible_to for
+        # disclosures): skip the model's second look-up of the same row. The
+        # database's foreign keys still hold when the row is inserted.
+        exclude = super()._get_validation_exclusions()
+        return exclude | {
+            name
+            for name in FOREIGN_KEYS
+            if isinstance(self.cleaned_data.get(name), models.Model)
+        }
 
 
 class TrackForm(forms.Form):

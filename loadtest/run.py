@@ -236,9 +236,9 @@ class Client(threading.Thread):
             }
             # Like a person whose page failed: press submit again (same form,
             # same one-time token) a few times, a second apart. A 400 counts as
-            # a failure too: Django answers 400 (SessionInterrupted) when the
-            # database drops while it saves the session, after the submission
-            # itself was committed; the normal run never sees a 400.
+            # a failure too (the thanks page's code travels in a signed cookie,
+            # so no session is saved after the submission; a 400 here would be
+            # a form the server refused); the normal run never sees a 400.
             for _attempt in range(RETRIES):
                 status, _html, location = self.request("/feedback/new/", data)
                 if status is not None and status < 500 and status != 400:
