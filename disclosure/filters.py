@@ -29,7 +29,7 @@ class DisclosureFilter(django_filters.FilterSet):
         queryset=Unit.objects.all(),
         to_field_name="slug",
         empty_label=_("全部单位"),
-        options=lambda: unit_options(),
+        options=unit_options,
     )
     kind = django_filters.ChoiceFilter(
         label=_("公开类别"),

@@ -18,7 +18,7 @@ class SubmissionFilter(django_filters.FilterSet):
         queryset=Unit.objects.all(),
         to_field_name="slug",
         empty_label=_("全部单位"),
-        options=lambda: unit_options(),
+        options=unit_options,
     )
     tag = ListedModelChoiceFilter(
         label=_("话题"),

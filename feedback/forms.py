@@ -6,14 +6,13 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.db import models
-from django.utils.choices import BaseChoiceIterator
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
 from disclosure.models import Disclosure, Unit
 from fengming_portal.security import refuse_markup
+from fengming_portal.widgets import LazyChoices
 
 from .models import Kind, Rating, Submission, Tag, normalize_tracking_code
 
@@ -36,20 +35,6 @@ def normalize_phone(raw: str) -> str:
 
 def is_valid_phone(phone: str) -> bool:
     return bool(MOBILE_RE.match(phone) or LANDLINE_RE.match(phone))
-
-
-class DeferredChoices(BaseChoiceIterator):
-    """A widget's choices, built the first time they are read (then kept)."""
-
-    def __init__(self, build):
-        self.build = build
-
-    @cached_property
-    def choices(self) -> list:
-        return list(self.build())
-
-    def __iter__(self):
-        return iter(self.choices)
 
 
 def new_form_token() -> str:
@@ -172,7 +157,7 @@ class SubmissionForm(forms.ModelForm):
         ).select_related("item")
         self.fields["disclosure"].empty_label = _("不限")
         # Built only when the form is shown: a valid POST never renders it.
-        self.fields["disclosure"].widget.choices = DeferredChoices(
+        self.fields["disclosure"].widget.choices = LazyChoices(
             self._recent_disclosure_choices
         )
         self.fields["tag"].queryset = Tag.objects.all()

@@ -72,22 +72,26 @@ class ListedModelChoiceField(ModelChoiceField):
         super().__init__(*args, **kwargs)
 
     def _get_choices(self):
-        return ListedChoices(self)
+        return LazyChoices(self._listed)
 
     choices = property(_get_choices, forms.ChoiceField.choices.fset)
 
+    def _listed(self):
+        if self.empty_label is not None:
+            yield ("", self.empty_label)
+        yield from self.options()
 
-class ListedChoices(BaseChoiceIterator):
-    """Read only when iterated (the select is rendered), as Django's own
-    model choices are: building a form costs no query."""
 
-    def __init__(self, field: ListedModelChoiceField):
-        self.field = field
+class LazyChoices(BaseChoiceIterator):
+    """Choices built by `build()` each time they are iterated (the select is
+    rendered), as Django's own model choices are: building a form, or
+    validating a POST, costs no query."""
+
+    def __init__(self, build):
+        self.build = build
 
     def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        yield from self.field.options()
+        return iter(self.build())
 
 
 class ListedModelChoiceFilter(ModelChoiceFilter):

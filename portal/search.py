@@ -255,7 +255,8 @@ def _unit_entries(unit) -> QuerySet:
 def _item_of_disclosure() -> Subquery:
     """The entry's catalog item, looked up row by row: unlike a join, the
     database cannot turn this into a plan that reads the disclosures first, so
-    the matches still come from the trigram index and only they are looked up."""
+    the matches still come from the trigram index and only they are looked up.
+    It reads only the item of entries `visible_entries` already admitted."""
     disclosure = Disclosure.objects.filter(pk=OuterRef("disclosure_id"))
     return Subquery(disclosure.values("item_id"))
 
