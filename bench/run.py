@@ -101,7 +101,7 @@ def server_env(database_url: str, port: int, *, cache_seconds: int) -> dict:
         "REDIS_URL": REDIS_URL,
         "PAGE_CACHE_SECONDS": str(cache_seconds),
         "FEEDBACK_RATE_LIMIT": "1000000",
-        "FEEDBACK_CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
+        "CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
         "GUNICORN_ACCESS_LOG": "/dev/null",
