@@ -101,7 +101,7 @@ def server_env(database_url: str, port: int, *, cache_seconds: int) -> dict:
         "REDIS_URL": REDIS_URL,
         "PAGE_CACHE_SECONDS": str(cache_seconds),
         "FEEDBACK_RATE_LIMIT": "1000000",
-        "FEEDBACK_CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
+        "CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
         "GUNICORN_ACCESS_LOG": "/dev/null",
@@ -319,7 +319,7 @@ def count_queries(paths: dict[str, str], unit_slug: str) -> dict[str, dict]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
 
-    from feedback.forms import TOKEN_SALT
+    from feedback.antiabuse import TOKEN_SALT, challenge_answer
 
     def measure(path: str) -> int:
         client.get(path)
@@ -335,13 +335,11 @@ def count_queries(paths: dict[str, str], unit_slug: str) -> dict[str, dict]:
         with override_settings(PAGE_CACHE_SECONDS=60):
             cached = measure(path)
         counts[name] = {"uncached": uncached, "cached": cached}
-    token = signing.dumps(
-        {"t": time.time() - 10, "n": secrets.token_hex(16), "a": 2, "b": 3},
-        salt=TOKEN_SALT,
-    )
+    nonce = secrets.token_hex(16)
+    token = signing.dumps({"t": time.time() - 10, "n": nonce}, salt=TOKEN_SALT)
     data = {
         "token": token,
-        "challenge": "5",
+        "challenge": str(challenge_answer(nonce)),
         "kind": "question",
         "unit": unit_slug,
         "title": "压测查询计数",

@@ -20,15 +20,16 @@ from .models import (
 
 # The workflow buttons of the change form (feedback/templates/admin/…), by the
 # name of the submit button pressed.
-ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND = (
+ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND, CLEAR = (
     "_accept",
     "_answer",
     "_close",
     "_hide",
     "_refuse",
     "_extend",
+    "_clear",
 )
-WORKFLOW_BUTTONS = [ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND]
+WORKFLOW_BUTTONS = [ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND, CLEAR]
 
 
 @admin.register(Tag)
@@ -136,6 +137,8 @@ class SubmissionAdminForm(forms.ModelForm):
             raise ValidationError(_("只有点题公开申请可以延期决定或不予公开。"))
         if self.action == CLOSE and status != Status.ANSWERED:
             raise ValidationError(_("只有已答复的事项可以办结。"))
+        if self.action == CLEAR and not original.is_held_back:
+            raise ValidationError(_("该事项不涉及党内事项，或已确认可以公开。"))
         return cleaned
 
     class Media:
@@ -193,6 +196,8 @@ class SubmissionAdmin(admin.ModelAdmin):
     readonly_fields = [
         "tracking_code",
         "status",
+        "concerns_inner_party",
+        "inner_party_cleared_at",
         "due_date",
         "decision_due",
         "accepted_at",
@@ -225,7 +230,16 @@ class SubmissionAdmin(admin.ModelAdmin):
         ),
         (
             _("提交人（不公开）"),
-            {"fields": ["name", "phone", "is_party_member", "consent_to_publish"]},
+            {
+                "fields": [
+                    "name",
+                    "phone",
+                    "is_party_member",
+                    "consent_to_publish",
+                    "concerns_inner_party",
+                    "inner_party_cleared_at",
+                ]
+            },
         ),
         (
             _("办理"),
@@ -294,6 +308,10 @@ class SubmissionAdmin(admin.ModelAdmin):
         if not change:
             services.record_offline(obj, by=request.user)
             return
+        # An edit can make a case concern 党内 matters (its disclosure or item
+        # changed); never the other way: clearing is a decision of its own.
+        if not obj.concerns_inner_party and services.concerns_inner_party(obj):
+            obj.concerns_inner_party = True
         obj.save()
         if form.action:
             self._run_workflow(request, obj, form)
@@ -323,6 +341,8 @@ class SubmissionAdmin(admin.ModelAdmin):
                 )
             elif form.action == EXTEND:
                 services.extend_decision(obj, by=by, reason=reason)
+            elif form.action == CLEAR:
+                services.clear_for_wall(obj, by=by)
         except ValidationError as exc:
             self.message_user(request, "；".join(exc.messages), messages.ERROR)
 

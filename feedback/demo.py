@@ -323,7 +323,7 @@ def seed_feedback() -> int:
         )
         created_count += created
     created_count += _seed_request(units, departments)
-    created_count += _seed_open(units, tags)
+    created_count += _seed_open(units, tags, departments)
     return created_count
 
 
@@ -357,9 +357,12 @@ def _seed_request(units: dict[str, Unit], departments: dict) -> int:
     return int(created)
 
 
-def _seed_open(units: dict[str, Unit], tags: dict[str, Tag]) -> int:
-    """Two recent open cases and two overdue ones, relative to the seeding day."""
+def _seed_open(units: dict[str, Unit], tags: dict[str, Tag], departments) -> int:
+    """Two recent open cases and two overdue ones, relative to the seeding day:
+    one of each accepted (受理, so on the wall), one of each still waiting for
+    staff to read it (counted on the wall, not listed)."""
     now = timezone.now()
+    accepted_by = {1: "党政办", 2: "组织办"}  # by row number below
     rows = [
         (
             "文理村",
@@ -395,7 +398,8 @@ def _seed_open(units: dict[str, Unit], tags: dict[str, Tag]) -> int:
         ),
     ]
     created_count = 0
-    for unit, kind, tag, received_at, title, text in rows:
+    for number, (unit, kind, tag, received_at, title, text) in enumerate(rows):
+        department = departments.get(accepted_by.get(number, ""))
         _, created = Submission.objects.get_or_create(
             unit=units[unit],
             title=title,
@@ -406,6 +410,9 @@ def _seed_open(units: dict[str, Unit], tags: dict[str, Tag]) -> int:
                 "text": text,
                 "consent_to_publish": True,
                 "received_at": received_at,
+                "status": Status.ACCEPTED if department else Status.RECEIVED,
+                "department": department,
+                "accepted_at": received_at + timedelta(hours=5) if department else None,
             },
         )
         created_count += created

@@ -34,7 +34,7 @@ class SubmissionFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(
         label=_("办理状态"),
-        # The hidden state is never offered: it is not on the wall.
+        # Only the states listed on the wall (not new or hidden cases).
         choices=[(s.value, s.label) for s in Status if s in WALL_STATUSES],
         empty_label=_("全部状态"),
     )

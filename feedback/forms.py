@@ -1,10 +1,7 @@
 import re
-import secrets
-import time
 
 from django import forms
 from django.conf import settings
-from django.core import signing
 from django.db import models
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -14,13 +11,12 @@ from disclosure.models import Disclosure, Unit
 from fengming_portal.security import refuse_markup
 from fengming_portal.widgets import LazyChoices
 
+from . import antiabuse
 from .models import Kind, Rating, Submission, Tag, normalize_tracking_code
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
 PHONE_SEPARATORS_RE = re.compile(r"[\s\-()（）]")
-TOKEN_SALT = "feedback.submission-form"
-NUMERALS = "零一二三四五六七八九"
 DISCLOSURE_CHOICES = 100  # the newest visible disclosures offered in the select
 FOREIGN_KEYS = ("unit", "item", "disclosure", "tag")
 
@@ -35,33 +31,6 @@ def normalize_phone(raw: str) -> str:
 
 def is_valid_phone(phone: str) -> bool:
     return bool(MOBILE_RE.match(phone) or LANDLINE_RE.match(phone))
-
-
-def new_form_token() -> str:
-    """Signed: when the form was shown, a one-time id, and the sum to compute."""
-    return signing.dumps(
-        {
-            "t": time.time(),
-            "n": secrets.token_hex(16),
-            "a": secrets.randbelow(9) + 1,
-            "b": secrets.randbelow(9) + 1,
-        },
-        salt=TOKEN_SALT,
-    )
-
-
-def read_form_token(token: str) -> dict | None:
-    try:
-        value = signing.loads(
-            token, salt=TOKEN_SALT, max_age=settings.FEEDBACK_FORM_MAX_AGE
-        )
-    except signing.BadSignature:
-        return None
-    return (
-        value
-        if isinstance(value, dict) and {"t", "n", "a", "b"} <= set(value)
-        else None
-    )
 
 
 class SubmissionForm(forms.ModelForm):
@@ -167,17 +136,22 @@ class SubmissionForm(forms.ModelForm):
             settings.FEEDBACK_TEXT_MAX_LENGTH
         )
         if not self.is_bound:
-            self.initial["token"] = new_form_token()
-        self.token_value = read_form_token(self["token"].value() or "")
-        self._label_challenge()
+            self.initial["token"] = antiabuse.new_form_token()
+        self._read_token()
 
-    def _label_challenge(self) -> None:
+    def _read_token(self) -> None:
+        """Read the token and label the challenge from it: the question shown is
+        always the one the token's answer is checked against."""
+        token = self.data.get(self.add_prefix("token")) if self.is_bound else None
+        self.token_value = antiabuse.read_form_token(
+            token if isinstance(token, str) else self.initial.get("token", "")
+        )
         if self.token_value:
-            a, b = self.token_value["a"], self.token_value["b"]
-            self.fields["challenge"].label = _g("验证：%(a)s加%(b)s等于几？") % {
-                "a": NUMERALS[a],
-                "b": NUMERALS[b],
-            }
+            question = antiabuse.challenge_question(self.token_value["n"])
+            self.fields["challenge"].label = _g("验证：%(a)s加%(b)s等于几？") % question
+        # Bound fields keep the label and value they were made with.
+        for name in ("token", "challenge"):
+            self._bound_fields_cache.pop(name, None)
 
     def _recent_disclosure_choices(self) -> list:
         """The newest visible disclosures and the chosen one; any is accepted.
@@ -199,13 +173,24 @@ class SubmissionForm(forms.ModelForm):
             *((d.pk, f"{d.unit.name} · {d.title}") for d in offered),
         ]
 
-    def renew_token(self) -> None:
-        """Before showing a rejected form again: a new challenge, the rest kept."""
+    def prepare_retry(self) -> None:
+        """Before showing a rejected form again: what was typed stays, and so
+        do the token and the answer while they can still be used. A wrong
+        answer or an expired form gets a new question (a bot may not try every
+        answer on one question); the question shown matches the new token."""
+        usable = self.token_value and not self._token_expired()
+        if usable and "challenge" not in self.errors:
+            return
+        # A new question for a form still in use keeps the time it was first
+        # shown: the resident has not just opened it.
+        shown_at = self.token_value["t"] if usable else None
         self.data = self.data.copy()
-        self.data[self.add_prefix("token")] = new_form_token()
+        self.data[self.add_prefix("token")] = antiabuse.new_form_token(shown_at)
         self.data[self.add_prefix("challenge")] = ""
-        self.token_value = read_form_token(self.data[self.add_prefix("token")])
-        self._label_challenge()
+        self._read_token()
+
+    def _token_expired(self) -> bool:
+        return antiabuse.form_age(self.token_value) > settings.FEEDBACK_FORM_MAX_AGE
 
     def clean_title(self):
         title = refuse_markup(self.cleaned_data["title"]).strip()
@@ -241,12 +226,12 @@ class SubmissionForm(forms.ModelForm):
         if cleaned.get("website"):
             raise forms.ValidationError(_("提交未成功，请稍后再试。"))
         token = self.token_value
-        if token is None or time.time() - token["t"] > settings.FEEDBACK_FORM_MAX_AGE:
+        if token is None or self._token_expired():
             raise forms.ValidationError(_("页面已过期，请重新填写验证后提交。"))
-        if time.time() - token["t"] < settings.FEEDBACK_MIN_FORM_SECONDS:
+        if antiabuse.form_age(token) < settings.FEEDBACK_MIN_FORM_SECONDS:
             raise forms.ValidationError(_("提交太快了，请稍候几秒再提交。"))
         answer = cleaned.get("challenge")
-        if answer is not None and answer != token["a"] + token["b"]:
+        if answer is not None and answer != antiabuse.challenge_answer(token["n"]):
             self.add_error("challenge", _("计算结果不对，请重新计算。"))
         unit, disclosure = cleaned.get("unit"), cleaned.get("disclosure")
         if unit and disclosure and disclosure.unit_id != unit.pk:

@@ -87,7 +87,15 @@ class Rating(models.TextChoices):
 
 
 OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
-WALL_STATUSES = [Status.RECEIVED, Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
+# Counted in the figures: every case received, but those hidden (不予公开).
+RECORD_STATUSES = [Status.RECEIVED, Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
+# Listed on the wall: only what staff have read and accepted (受理) or answered.
+WALL_STATUSES = [Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
+# A case about 党内 matters stays off the wall until staff clear it.
+HELD_BACK = Q(concerns_inner_party=True, inner_party_cleared_at__isnull=True)
+# Written as the states it leaves out: a NOT IN cannot use the status index,
+# so SQLite reads the wall's first page from its order index instead.
+ON_WALL = ~Q(status__in=[Status.RECEIVED, Status.NOT_PUBLISHED]) & ~HELD_BACK
 
 
 # Answered on time: on or before the due date (after with_local_dates()).
@@ -96,9 +104,19 @@ ANSWERED_COUNT = Count("id", filter=Q(answered_at__isnull=False))
 
 
 class SubmissionQuerySet(models.QuerySet):
+    def on_record(self) -> "SubmissionQuerySet":
+        """Every case received, from every channel, but the hidden (不予公开)
+        ones: what the wall's and the statistics' figures count."""
+        return self.filter(status__in=RECORD_STATUSES)
+
     def on_wall(self) -> "SubmissionQuerySet":
-        """Every channel, every state except the hidden (不予公开) ones."""
-        return self.exclude(status=Status.NOT_PUBLISHED)
+        """Listed on the public wall: accepted (受理) or answered by staff, and
+        not held back as a 党内 matter. A new case waits for staff to read it."""
+        return self.filter(ON_WALL)
+
+    def awaiting_acceptance(self) -> "SubmissionQuerySet":
+        """Received, not yet read and accepted: counted, not listed."""
+        return self.filter(status=Status.RECEIVED)
 
     def published(self) -> "SubmissionQuerySet":
         """On the wall with the question's text: the submitter agreed."""
@@ -160,7 +178,17 @@ class SubmissionQuerySet(models.QuerySet):
         costs the same at county scale as for one town.
         """
         rows = self.order_by().with_local_dates()
-        totals = rows.aggregate(received=Count("id"), on_time=ON_TIME_COUNT)
+        totals = rows.aggregate(
+            received=Count("id"),
+            on_time=ON_TIME_COUNT,
+            listed=Count("id", filter=ON_WALL),
+            waiting=Count("id", filter=Q(status=Status.RECEIVED)),
+            waiting_overdue=Count(
+                "id",
+                filter=Q(status=Status.RECEIVED)
+                & self._overdue_q(timezone.localdate()),
+            ),
+        )
         days = Counter()
         for received_on, answered_on, n in (
             rows.filter(answered_at__isnull=False)
@@ -179,6 +207,9 @@ class SubmissionQuerySet(models.QuerySet):
         satisfied = ratings[Rating.SATISFIED] + ratings[Rating.FAIRLY]
         return {
             "received": totals["received"],
+            "listed": totals["listed"],
+            "waiting": totals["waiting"],
+            "waiting_overdue": totals["waiting_overdue"],
             "answered": answered,
             "on_time": totals["on_time"],
             "median_days": _median(days) if answered else None,
@@ -244,6 +275,14 @@ class Submission(models.Model):
     name = models.CharField(_("姓名"), max_length=30, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     is_party_member = models.BooleanField(_("党员"), default=False)
+    # Raised from a 党内 disclosure, or by a party member about a 党内 item:
+    # kept off the wall until staff decide it may be public (and say so).
+    concerns_inner_party = models.BooleanField(
+        _("涉及党内公开事项"), default=False, editable=False
+    )
+    inner_party_cleared_at = models.DateTimeField(
+        _("确认可在回音壁公开的时间"), null=True, blank=True, editable=False
+    )
     consent_to_publish = models.BooleanField(
         _("同意在回音壁公开问题"),
         default=False,
@@ -383,10 +422,19 @@ class Submission(models.Model):
         """This row's part of `published()`, for the copy the search index keeps
         (portal/search.py): on the wall with consent. Change them together."""
         return {
-            "live": self.status != Status.NOT_PUBLISHED and self.consent_to_publish,
+            "live": self.is_on_wall and self.consent_to_publish,
             "visible_from": None,
             "inner_party": False,
         }
+
+    @property
+    def is_on_wall(self) -> bool:
+        """This row's part of `on_wall()`."""
+        return self.status in WALL_STATUSES and not self.is_held_back
+
+    @property
+    def is_held_back(self) -> bool:
+        return self.concerns_inner_party and self.inner_party_cleared_at is None
 
     @property
     def is_request(self) -> bool:
@@ -452,6 +500,7 @@ class SubmissionEvent(models.Model):
         HIDDEN = "hidden", _("不在回音壁公开")
         RATED = "rated", _("评价")
         REOPENED = "reopened", _("重新办理")
+        CLEARED = "cleared", _("确认可公开（涉及党内事项）")
 
     submission = models.ForeignKey(
         Submission,

@@ -14,8 +14,8 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Department
-from disclosure.models import Disclosure
+from catalog.models import Department, Scope
+from disclosure.models import Disclosure, can_see_inner_party
 
 from .models import (
     OPEN_STATUSES,
@@ -70,7 +70,20 @@ def find_earlier(
     )
 
 
-def submit(*, data: dict, client_key: str, form_token: str) -> tuple[Submission, bool]:
+def concerns_inner_party(submission: Submission, *, by=None) -> bool:
+    """Raised from a 党内 disclosure, or by a party member about a 党内 item:
+    such a case is not public by default (staff may clear it, warned)."""
+    if submission.disclosure_id and submission.disclosure.scope == Scope.INNER_PARTY:
+        return True
+    by_member = submission.is_party_member or can_see_inner_party(by)
+    return bool(
+        by_member and submission.item_id and submission.item.scope == Scope.INNER_PARTY
+    )
+
+
+def submit(
+    *, data: dict, client_key: str, form_token: str, by=None
+) -> tuple[Submission, bool]:
     """Save a submission from the public form exactly once.
 
     Returns (submission, created). A second post of the same form (double
@@ -100,6 +113,9 @@ def submit(*, data: dict, client_key: str, form_token: str) -> tuple[Submission,
                     form_token=form_token,
                     tracking_code=new_tracking_code(),
                 )
+                submission.concerns_inner_party = concerns_inner_party(
+                    submission, by=by
+                )
                 submission.save()
                 _log(submission, Event.RECEIVED, note=submission.get_channel_display())
             return submission, True
@@ -120,8 +136,19 @@ def submit(*, data: dict, client_key: str, form_token: str) -> tuple[Submission,
 def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submission:
     """Staff enter a submission that came by box, phone, reception day or meeting."""
     submission.created_by = by
+    submission.concerns_inner_party = concerns_inner_party(submission)
     submission.save()
     _log(submission, Event.RECEIVED, by=by, note=submission.get_channel_display())
+    return submission
+
+
+@transaction.atomic
+def clear_for_wall(submission: Submission, *, by: AbstractBaseUser) -> Submission:
+    """Staff decide that a case about 党内 matters may be on the public wall."""
+    _require(submission.is_held_back, _("该事项不涉及党内事项，或已确认可以公开。"))
+    submission.inner_party_cleared_at = timezone.now()
+    submission.save()
+    _log(submission, Event.CLEARED, by=by)
     return submission
 
 

@@ -1,9 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from disclosure.models import Disclosure, Unit
@@ -11,7 +9,7 @@ from fengming_portal import caching
 from fengming_portal.pagination import BadPage, paginate
 from fengming_portal.security import security_event
 
-from . import services
+from . import antiabuse, services
 from .filters import SubmissionFilter
 from .forms import RatingForm, SubmissionForm, TrackForm
 from .models import Submission, normalize_tracking_code
@@ -23,73 +21,50 @@ THANKS_COOKIE_SALT = "feedback.thanks"
 THANKS_COOKIE_MAX_AGE = 24 * 3600
 
 
-# Anti-abuse helpers ----------------------------------------------------------
-
-
-def client_key(request) -> str:
-    """A keyed hash of the client address: enough to count, useless to read."""
-    header = settings.FEEDBACK_CLIENT_IP_HEADER
-    address = (header and request.META.get(header)) or request.META.get(
-        "REMOTE_ADDR", ""
-    )
-    address = address.split(",")[0].strip()
-    return salted_hmac("feedback.client", address).hexdigest()
-
-
-def _rate_key(key: str) -> str:
-    return f"feedback:rate:{key}"
-
-
-def is_rate_limited(key: str) -> bool:
-    return cache.get(_rate_key(key), 0) >= settings.FEEDBACK_RATE_LIMIT
-
-
-def count_submission(key: str) -> None:
-    # add() then incr(): atomic in Redis and the database cache, so the count
-    # holds across worker processes.
-    if not cache.add(_rate_key(key), 1, timeout=settings.FEEDBACK_RATE_PERIOD):
-        try:
-            cache.incr(_rate_key(key))
-        except ValueError:  # expired between add() and incr()
-            cache.set(_rate_key(key), 1, timeout=settings.FEEDBACK_RATE_PERIOD)
-
-
 # Submitting ------------------------------------------------------------------
+
+FORM_TEMPLATE = "feedback/submission_form.html"
 
 
 def submission_create(request):
-    key = client_key(request)
-    if request.method == "POST":
-        form = SubmissionForm(request.POST, user=request.user)
-        if is_rate_limited(key):
-            security_event("rate_limited", request, form="feedback")
-            form.renew_token()
-            context = {"form": form, "rate_limited": True}
-            return render(request, "feedback/submission_form.html", context, status=429)
-        if form.is_valid():
-            submission, created = services.submit(
-                data=form.submission_data(), client_key=key, form_token=form.form_token
-            )
-            if not created:
-                messages.info(request, _("这条意见已经收到，无需重复提交。"))
-                return redirect(submission.get_tracking_url())
-            count_submission(key)
-            response = redirect("feedback:thanks")
-            response.set_signed_cookie(
-                THANKS_COOKIE,
-                submission.tracking_code,
-                salt=THANKS_COOKIE_SALT,
-                max_age=THANKS_COOKIE_MAX_AGE,
-                path=reverse("feedback:thanks"),
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
-            )
-            return response
-        form.renew_token()
-        return render(request, "feedback/submission_form.html", {"form": form})
-    form = SubmissionForm(initial=_preset(request), user=request.user)
-    return render(request, "feedback/submission_form.html", {"form": form})
+    if request.method != "POST":
+        form = SubmissionForm(initial=_preset(request), user=request.user)
+        return render(request, FORM_TEMPLATE, {"form": form})
+    form = SubmissionForm(request.POST, user=request.user)
+    if not form.is_valid():
+        form.prepare_retry()
+        return render(request, FORM_TEMPLATE, {"form": form})
+    key = antiabuse.client_key(request)
+    limit = antiabuse.submissions()
+    # Counted before the submission is saved, in one atomic step: concurrent
+    # posts cannot all pass a check that none of them has counted yet.
+    if not limit.take(key):
+        security_event("rate_limited", request, form="feedback")
+        form.prepare_retry()
+        context = {"form": form, "rate_limited": True}
+        return render(request, FORM_TEMPLATE, context, status=429)
+    submission, created = services.submit(
+        data=form.submission_data(),
+        client_key=key,
+        form_token=form.form_token,
+        by=request.user,
+    )
+    if not created:
+        limit.give_back(key)
+        messages.info(request, _("这条意见已经收到，无需重复提交。"))
+        return redirect(submission.get_tracking_url())
+    response = redirect("feedback:thanks")
+    response.set_signed_cookie(
+        THANKS_COOKIE,
+        submission.tracking_code,
+        salt=THANKS_COOKIE_SALT,
+        max_age=THANKS_COOKIE_MAX_AGE,
+        path=reverse("feedback:thanks"),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _preset(request) -> dict:
@@ -141,12 +116,22 @@ def track(request):
 
 def track_code(request, code):
     """The submitter's own view: status, answer and the rating form."""
+    key = antiabuse.client_key(request)
+    misses = antiabuse.tracking_misses()
+    if misses.is_over(key):
+        security_event("tracking_throttled", request)
+        form = TrackForm(initial={"code": code[:20]})
+        minutes = max(1, misses.period // 60)
+        context = {"form": form, "throttled": True, "throttle_minutes": minutes}
+        return render(request, "feedback/track_form.html", context, status=429)
     submission = (
         Submission.objects.with_related()
         .filter(tracking_code=normalize_tracking_code(code))
         .first()
     )
     if submission is None:
+        misses.take(key)
+        security_event("tracking_code_miss", request)
         form = TrackForm(initial={"code": code[:20]})
         context = {"form": form, "not_found": True}
         return render(request, "feedback/track_form.html", context, status=404)
@@ -182,8 +167,9 @@ def _visible_disclosure(request, pk: int | None) -> Disclosure | None:
 
 
 def wall(request):
-    on_wall = Submission.objects.on_wall()
-    f = SubmissionFilter(request.GET, queryset=on_wall)
+    # The figures count every case received (those waiting to be read too);
+    # the list shows what staff have accepted or answered.
+    f = SubmissionFilter(request.GET, queryset=Submission.objects.on_record())
     context = {"filter": f, "page": None, "bad_page": False, "summary": None}
     if not f.is_valid():
         return render(request, "feedback/submission_list.html", context, status=400)
@@ -194,11 +180,11 @@ def wall(request):
     try:
         page = paginate(
             request,
-            f.qs.with_related().newest_answered_first(),
+            f.qs.on_wall().with_related().newest_answered_first(),
             20,
             # The summary counted the selection already (a COUNT over the
             # county's 200,000 rows costs 100 ms).
-            count=lambda: context["summary"]["received"],
+            count=lambda: context["summary"]["listed"],
         )
     except BadPage:
         context["bad_page"] = True

@@ -215,18 +215,18 @@ FEEDBACK_MIN_FORM_SECONDS = 3  # faster than this is a bot
 FEEDBACK_FORM_MAX_AGE = 2 * 3600  # a form older than this must be reloaded
 FEEDBACK_DUPLICATE_WINDOW = 30 * 60  # same text, unit and client: the same submission
 FEEDBACK_TEXT_MAX_LENGTH = 2000
-# The request header with the client address when behind a reverse proxy,
-# e.g. "HTTP_X_REAL_IP" set by nginx; empty: REMOTE_ADDR.
-FEEDBACK_CLIENT_IP_HEADER = os.environ.get("FEEDBACK_CLIENT_IP_HEADER", "")
+# Wrong tracking codes per client before it must wait (guessing codes).
+FEEDBACK_TRACK_MISS_LIMIT = int(os.environ.get("FEEDBACK_TRACK_MISS_LIMIT", "10"))
+FEEDBACK_TRACK_MISS_PERIOD = 15 * 60  # seconds
 
 # Security (issue 8) -----------------------------------------------------------
 # Helpers live in fengming_portal/security.py; README "Security" says what each
 # setting protects. DJANGO_ENV=production is read at the top of this module.
 
 # Behind nginx: the header with the real client address (nginx sets X-Real-IP),
-# used by the log-in lock-out, the security log and (unless set on its own) the
-# 回音壁 rate limit. Empty: REMOTE_ADDR (no proxy, or a proxy you do not trust).
-CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "") or FEEDBACK_CLIENT_IP_HEADER
+# read by security.client_ip alone, for the log-in lock-out, the 回音壁 limits
+# and the security log. Empty: REMOTE_ADDR (no proxy, or one you do not trust).
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
 
 # HTTPS. An intranet deployment without TLS sets DJANGO_HTTPS=off: no redirect,
 # no HSTS and cookies without the Secure flag (they would not be sent otherwise);

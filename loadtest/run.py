@@ -157,7 +157,7 @@ class Client(threading.Thread):
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(jar), NoRedirect
         )
-        # The address the rate limit counts (FEEDBACK_CLIENT_IP_HEADER): one per
+        # The address the rate limit counts (CLIENT_IP_HEADER): one per
         # client, all in the loopback range like the traffic itself.
         self.address = f"127.0.1.{n + 1}"
 
@@ -384,7 +384,7 @@ def run(args) -> bool:
             "CONN_MAX_AGE": "60",
             "REDIS_URL": redis_url,
             "FEEDBACK_RATE_LIMIT": str(share),
-            "FEEDBACK_CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
+            "CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
             "MEDIA_ROOT": str(tmp / "media"),
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": str(args.workers),

@@ -38,9 +38,9 @@ def disclosures_for(user, *, year: int, unit: Unit | None = None):
 
 
 def submissions_for(*, year: int, unit: Unit | None = None):
-    # Every record on the wall counts (also those shown without their text);
-    # hidden ones (不予公开) do not.
-    qs = Submission.objects.on_wall().filter(received_at__year=year)
+    # Every case received counts (also those not yet accepted or shown without
+    # their text); hidden ones (不予公开) do not.
+    qs = Submission.objects.on_record().filter(received_at__year=year)
     return qs.filter(unit=unit) if unit else qs
 
 

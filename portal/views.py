@@ -53,7 +53,7 @@ def home(request):
         },
         "feedback": caching.cached(
             f"home-feedback:{town.pk}",
-            Submission.objects.on_wall().filter(in_town).summary,
+            Submission.objects.on_record().filter(in_town).summary,
         ),
     }
     return render(request, "portal/home.html", context)

@@ -157,6 +157,12 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     text = "请问抗旱救灾物资什么时候发放？"
     consent_to_publish = True
 
+    class Params:
+        # Read and accepted (受理) by staff: listed on the public wall.
+        accepted = factory.Trait(
+            status="accepted", accepted_at=factory.LazyFunction(timezone.now)
+        )
+
 
 class AnswerTemplateFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -24,7 +24,7 @@ from tests.factories import (
     TownFactory,
     UnitFactory,
 )
-from tests.feedback.test_views import form_data
+from tests.feedback.test_views import form_data, wrong_answer_for
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,8 @@ def test_any_visible_disclosure_is_accepted_beyond_those_offered(client, wenli):
 def test_a_rejected_post_shows_the_choices_with_the_chosen_disclosure(client, wenli):
     oldest = DisclosureFactory(unit=wenli, title="最早的一条公开")
     DisclosureFactory.create_batch(DISCLOSURE_CHOICES, unit=wenli)
-    data = form_data(wenli, disclosure=str(oldest.pk), challenge="9")
+    data = form_data(wenli, disclosure=str(oldest.pk))
+    data["challenge"] = wrong_answer_for(data["token"])
     response = client.post("/feedback/new/", data)
     assert response.status_code == 200
     assert "计算结果不对" in response.text

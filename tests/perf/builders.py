@@ -115,6 +115,8 @@ def grow(county: County, *, villages: int, per_unit: int) -> County:
                 services.answer(
                     submission, by=staff, department=department, text="已答复"
                 )
+            else:  # in hand: on the wall, not answered yet
+                services.accept(submission, by=staff, department=department)
             county.submission = submission
     request = SubmissionFactory(
         unit=units[1], kind=Kind.REQUEST, title="请公开防火资金", tag=tag

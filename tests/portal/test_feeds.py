@@ -126,8 +126,9 @@ def test_sitemap_lists_public_pages_and_no_inner_party_url(client, units):
     inner_item = ItemFactory(scope=Scope.INNER_PARTY)
     inner = DisclosureFactory(unit=wenli, item=inner_item, title="党内的")
     draft = DisclosureFactory(unit=wenli, status="draft")
-    answered = SubmissionFactory(unit=wenli)
-    private = SubmissionFactory(unit=wenli, consent_to_publish=False)
+    answered = SubmissionFactory(unit=wenli, accepted=True)
+    private = SubmissionFactory(unit=wenli, consent_to_publish=False, accepted=True)
+    waiting = SubmissionFactory(unit=wenli)  # not read by staff yet
     response = client.get("/sitemap.xml")
     assert response.status_code == 200
     root = ET.fromstring(response.content)
@@ -142,6 +143,7 @@ def test_sitemap_lists_public_pages_and_no_inner_party_url(client, units):
     assert inner_item.get_absolute_url() not in paths
     assert draft.get_absolute_url() not in paths
     assert private.get_absolute_url() not in paths
+    assert waiting.get_absolute_url() not in paths
 
 
 def test_robots_txt_points_to_the_sitemap(client):

@@ -174,12 +174,14 @@ def test_published_feedback_is_searchable_but_never_private_fields(client, wenli
         text="村里的抗旱水泵可以借用吗？",
         name="张秘密",
         phone="13800000000",
+        accepted=True,
     )
     SubmissionFactory(
         unit=wenli,
         title="不同意公开的抗旱来信",
         text="抗旱的私事",
         consent_to_publish=False,
+        accepted=True,
     )
     response = client.get("/search/", {"q": "抗旱"})
     assert hit_titles(response) == ["抗旱水泵怎么借"]
@@ -194,7 +196,7 @@ def test_results_filter_by_unit_and_kind(client, wenli):
     village_item = ItemFactory(category=CategoryFactory(catalog=village))
     DisclosureFactory(unit=wenli, title="文理村防火公示")
     DisclosureFactory(unit=maoshan, title="茅山村防火公示", item=village_item)
-    SubmissionFactory(unit=wenli, title="防火咨询", text="问")
+    SubmissionFactory(unit=wenli, title="防火咨询", text="问", accepted=True)
 
     assert sorted(
         hit_titles(client.get("/search/", {"q": "防火", "unit": wenli.slug}))
@@ -313,7 +315,9 @@ def test_a_page_of_hits_runs_a_fixed_number_of_queries(
 ):
     for n in range(12):
         DisclosureFactory(unit=wenli, title=f"森林防火通知{n}")
-        SubmissionFactory(unit=wenli, title=f"森林防火咨询{n}", text="问")
+        SubmissionFactory(
+            unit=wenli, title=f"森林防火咨询{n}", text="问", accepted=True
+        )
     # The unit choices, the newest matches (last half-year, then all), the page.
     with django_assert_max_num_queries(4):
         response = client.get("/search/", {"q": "森林防火"})

@@ -25,6 +25,7 @@ from portal.models import SearchEntry
 from tests.factories import (
     CatalogFactory,
     CategoryFactory,
+    DepartmentFactory,
     DisclosureFactory,
     ItemFactory,
     PartyMemberFactory,
@@ -136,8 +137,20 @@ def test_scope_change_follows_on_save(client, wenli):
     assert titles_found(client) == ["防火工作安排"]
 
 
-def test_hidden_submission_leaves_search(client, wenli):
+def test_a_new_submission_is_found_once_staff_accept_it(client, wenli):
     submission = SubmissionFactory(unit=wenli, title="防火通道被占", text="请处理")
+    assert not entry_of(submission).live
+    assert titles_found(client) == []
+    staff = UserFactory(username="staff", is_staff=True)
+    feedback_services.accept(submission, by=staff, department=DepartmentFactory())
+    assert entry_of(submission).live
+    assert titles_found(client) == ["防火通道被占"]
+
+
+def test_hidden_submission_leaves_search(client, wenli):
+    submission = SubmissionFactory(
+        unit=wenli, title="防火通道被占", text="请处理", accepted=True
+    )
     assert entry_of(submission).live
     assert titles_found(client) == ["防火通道被占"]
     staff = UserFactory(username="staff", is_staff=True)
@@ -147,7 +160,9 @@ def test_hidden_submission_leaves_search(client, wenli):
 
 
 def test_consent_withdrawn_and_given_again(client, wenli):
-    submission = SubmissionFactory(unit=wenli, title="防火通道被占", text="请处理")
+    submission = SubmissionFactory(
+        unit=wenli, title="防火通道被占", text="请处理", accepted=True
+    )
     submission.consent_to_publish = False
     submission.save()
     assert not entry_of(submission).live
@@ -232,6 +247,8 @@ def mixed_data(rng: random.Random, now) -> dict:
             status=status,
             consent_to_publish=rng.random() < 0.6,
             hidden_reason="隐私" if status == "not_published" else "",
+            concerns_inner_party=rng.random() < 0.3,
+            inner_party_cleared_at=now if rng.random() < 0.5 else None,
             answered_at=now - timedelta(days=1) if answered else None,
             answer_text="已处理防火事宜" if answered else "",
         )
@@ -278,8 +295,10 @@ def test_migration_backfill_gives_the_same_visibility():
     editor = SimpleNamespace(
         connection=connection, execute=lambda sql: connection.cursor().execute(sql)
     )
+    later = import_module("portal.migrations.0004_submission_entries_follow_the_wall")
     with time_machine.travel(now, tick=False):
         migration.backfill(apps, editor)
+        later.hide_unlisted_cases(apps, editor)
     for moment in (now, now + timedelta(hours=3), now + timedelta(days=6)):
         with time_machine.travel(moment, tick=False):
             for user in users:

@@ -1,0 +1,319 @@
+"""The 回音壁's defences, as residents and bots meet them: a rejected form can
+always be corrected and sent, the limits count each client (behind nginx as
+deployed) and hold under concurrency, codes cannot be guessed quietly."""
+
+import base64
+import json
+import logging
+import re
+import threading
+
+import pytest
+from axes.models import AccessAttempt
+from django.core import signing
+from django.core.cache import cache
+
+from feedback import antiabuse, services
+from feedback.models import Submission
+from fengming_portal.throttle import Throttle
+from tests.deployed import apply_deployed_settings, behind_nginx
+from tests.factories import SubmissionFactory, TownFactory, UnitFactory
+from tests.feedback.test_views import form_data, token, wrong_answer_for
+
+pytestmark = pytest.mark.django_db
+
+NUMBERS = {n: i for i, n in enumerate(antiabuse.NUMERALS)}
+
+
+@pytest.fixture
+def wenli():
+    return UnitFactory(name="文理村", parent=TownFactory())
+
+
+def shown_question(response) -> tuple[str, int]:
+    """The token in the page and the answer to the question the page shows,
+    computed from the label as a resident would."""
+    page = response.text
+    token_value = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    a, b = re.search(r"验证：(.)加(.)等于几？", page).groups()
+    return token_value, NUMBERS[a] + NUMBERS[b]
+
+
+def fields_shown(response) -> dict:
+    form = response.context["form"]
+    return {name: form[name].value() for name in ("title", "text", "phone")}
+
+
+# A rejected form can be corrected and sent -----------------------------------
+
+
+MISTAKES = [
+    pytest.param({"title": ""}, {"title": "送水车什么时候来"}, id="missing-title"),
+    pytest.param({"phone": "12345"}, {"phone": "13912345678"}, id="bad-phone"),
+    pytest.param({"kind": ""}, {"kind": "question"}, id="missing-kind"),
+    pytest.param({"text": "  "}, {"text": "三组的送水车每天几点到？"}, id="blank-text"),
+]
+
+
+@pytest.mark.parametrize(("mistake", "correction"), MISTAKES)
+def test_a_resident_corrects_a_mistake_and_the_form_is_accepted(
+    client, wenli, mistake, correction
+):
+    first = client.post("/feedback/new/", form_data(wenli, **mistake))
+    assert first.status_code == 200 and not Submission.objects.exists()
+    # What the resident typed is still there, the mistake included.
+    sent = form_data(wenli, **mistake)
+    for name, value in fields_shown(first).items():
+        assert value == sent[name]
+    # The resident fixes the field and answers the question shown on the page.
+    token_value, answer = shown_question(first)
+    data = form_data(wenli, **correction, token=token_value, challenge=str(answer))
+    second = client.post("/feedback/new/", data)
+    assert second.status_code == 302, second.context["form"].errors
+    assert Submission.objects.count() == 1
+
+
+def test_a_wrong_answer_gets_a_new_question_that_matches_the_token(client, wenli):
+    data = form_data(wenli)
+    data["challenge"] = wrong_answer_for(data["token"])
+    first = client.post("/feedback/new/", data)
+    assert "计算结果不对" in first.text
+    token_value, answer = shown_question(first)
+    assert token_value != data["token"]
+    assert first.context["form"]["challenge"].value() in ("", None)
+    second = client.post(
+        "/feedback/new/", form_data(wenli, token=token_value, challenge=str(answer))
+    )
+    assert second.status_code == 302
+
+
+def test_a_right_answer_is_kept_when_another_field_was_wrong(client, wenli):
+    data = form_data(wenli, title="")
+    first = client.post("/feedback/new/", data)
+    token_value, answer = shown_question(first)
+    assert token_value == data["token"]
+    assert first.context["form"]["challenge"].value() == str(answer)
+
+
+def test_too_fast_then_a_moment_later_is_accepted(client, wenli, settings):
+    data = form_data(wenli, token=token(age=0.5))
+    first = client.post("/feedback/new/", data)
+    assert "提交太快了" in first.text
+    token_value, answer = shown_question(first)
+    settings.FEEDBACK_MIN_FORM_SECONDS = 0  # the resident waited a moment
+    second = client.post(
+        "/feedback/new/", form_data(wenli, token=token_value, challenge=str(answer))
+    )
+    assert second.status_code == 302
+
+
+def test_an_expired_form_shows_a_fresh_question_that_works(client, wenli, settings):
+    first = client.post("/feedback/new/", form_data(wenli, token=token(age=3 * 3600)))
+    assert "页面已过期" in first.text
+    token_value, answer = shown_question(first)
+    settings.FEEDBACK_MIN_FORM_SECONDS = 0  # the resident reads the new question
+    second = client.post(
+        "/feedback/new/", form_data(wenli, token=token_value, challenge=str(answer))
+    )
+    assert second.status_code == 302
+
+
+def test_after_the_rate_limit_the_question_shown_still_matches(client, wenli, settings):
+    settings.FEEDBACK_RATE_LIMIT = 1
+    client.post("/feedback/new/", form_data(wenli, token=token(nonce="1" * 32)))
+    data = form_data(wenli, token=token(nonce="2" * 32), text="第二条")
+    limited = client.post("/feedback/new/", data)
+    assert limited.status_code == 429
+    assert fields_shown(limited)["text"] == "第二条"
+    token_value, answer = shown_question(limited)
+    cache.clear()  # an hour later
+    again = client.post(
+        "/feedback/new/",
+        form_data(wenli, token=token_value, challenge=str(answer), text="第二条"),
+    )
+    assert again.status_code == 302
+
+
+# The challenge is not in the page's token ----------------------------------------
+
+
+def test_the_token_in_the_page_does_not_carry_the_answer(client, wenli):
+    page = client.get("/feedback/new/").text
+    token_value = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    payload = token_value.split(":")[0]
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert set(decoded) == {"t", "n"}
+    # The numbers come from the one-time id and the secret key.
+    value = signing.loads(token_value, salt=antiabuse.TOKEN_SALT)
+    a, b = antiabuse.challenge_numbers(value["n"])
+    assert f"验证：{antiabuse.NUMERALS[a]}加{antiabuse.NUMERALS[b]}等于几？" in page
+
+
+def test_a_forged_old_style_token_with_its_own_numbers_is_refused(client, wenli):
+    forged = signing.dumps(
+        {"t": 0, "n": "a" * 32, "a": 1, "b": 1}, salt=antiabuse.TOKEN_SALT
+    )
+    response = client.post("/feedback/new/", form_data(wenli, token=forged))
+    assert response.status_code == 200 and not Submission.objects.exists()
+
+
+# The rate limit counts before accepting, atomically --------------------------------
+
+
+def test_concurrent_posts_cannot_pass_the_limit_together(
+    client, wenli, settings, monkeypatch
+):
+    """Twelve posts whose limit checks all run before any of them is saved (as
+    when they arrive together on several workers): only the limit gets in."""
+    settings.FEEDBACK_RATE_LIMIT = 5
+    real_submit = services.submit
+    waiting = [
+        form_data(wenli, token=token(nonce=f"{n:032d}"), text=f"同时提交的第{n}条")
+        for n in range(1, 12)
+    ]
+    statuses = []
+
+    def submit_while_others_arrive(**kwargs):
+        while waiting:  # the others arrive while this one is being saved
+            statuses.append(client.post("/feedback/new/", waiting.pop()).status_code)
+        return real_submit(**kwargs)
+
+    monkeypatch.setattr(services, "submit", submit_while_others_arrive)
+    first = form_data(wenli, token=token(nonce="f" * 32), text="第一条")
+    statuses.append(client.post("/feedback/new/", first).status_code)
+    assert Submission.objects.count() == 5
+    assert sorted(statuses) == [302] * 5 + [429] * 7
+
+
+def test_a_double_post_does_not_use_up_the_limit(client, wenli, settings):
+    settings.FEEDBACK_RATE_LIMIT = 2
+    data = form_data(wenli, token=token(nonce="1" * 32))
+    for _ in range(3):
+        client.post("/feedback/new/", data)
+    other = form_data(wenli, token=token(nonce="2" * 32), text="另一件事")
+    assert client.post("/feedback/new/", other).status_code == 302
+
+
+def test_throttle_holds_across_threads():
+    limit = Throttle("test-threads", limit=5, period=60)
+    results = []
+    barrier = threading.Barrier(12)
+
+    def hit():
+        barrier.wait()
+        results.append(limit.take("same-client"))
+
+    threads = [threading.Thread(target=hit) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 5
+
+
+def test_throttle_holds_across_processes_in_redis(settings):
+    """With Redis, as production runs it (several workers share one count)."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "test-throttle",
+        }
+    }
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    limit = Throttle("test-redis", limit=5, period=60)
+    results = []
+    barrier = threading.Barrier(12)
+
+    def hit():
+        barrier.wait()
+        results.append(limit.take("same-client"))
+
+    threads = [threading.Thread(target=hit) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    caches["default"].clear()
+    assert results.count(True) == 5
+
+
+# One client address, as deployed behind nginx ------------------------------------
+
+
+def test_behind_nginx_as_deployed_each_resident_has_their_own_limit(
+    client, wenli, settings
+):
+    headers = apply_deployed_settings(settings)
+    settings.FEEDBACK_RATE_LIMIT = 5
+    for n in range(8):  # eight residents, one post each, all through nginx
+        data = form_data(wenli, token=token(nonce=f"{n:032d}"), text=f"第{n}位村民")
+        response = client.post(
+            "/feedback/new/", data, **headers, **behind_nginx(f"10.0.0.{n + 1}")
+        )
+        assert response.status_code == 302, n
+    assert Submission.objects.count() == 8
+    # And one resident still has their limit.
+    for n in range(8, 14):
+        data = form_data(wenli, token=token(nonce=f"{n:032d}"), text=f"又一条{n}")
+        response = client.post(
+            "/feedback/new/", data, **headers, **behind_nginx("10.0.0.1")
+        )
+    assert response.status_code == 429
+
+
+def test_behind_nginx_the_lockout_and_the_security_log_see_the_resident(
+    client, settings, caplog
+):
+    headers = apply_deployed_settings(settings)
+    for _ in range(2):
+        client.post(
+            "/accounts/login/",
+            {"username": "nobody", "password": "x"},
+            **headers,
+            **behind_nginx("10.9.8.7"),
+        )
+    assert AccessAttempt.objects.get().ip_address == "10.9.8.7"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="fengming.security"):
+        client.get("/feedback/track/ABCDEFGH/", **headers, **behind_nginx("10.9.8.6"))
+    (record,) = [r for r in caplog.records if r.name == "fengming.security"]
+    assert record.security["event"] == "tracking_code_miss"
+    assert record.security["ip"] == "10.9.8.6"
+
+
+# Guessing tracking codes ----------------------------------------------------------
+
+
+def test_wrong_codes_are_logged_and_then_throttled_per_client(
+    client, wenli, settings, caplog
+):
+    settings.FEEDBACK_TRACK_MISS_LIMIT = 3
+    real = SubmissionFactory(unit=wenli)
+    with caplog.at_level(logging.WARNING, logger="fengming.security"):
+        for n in range(3):
+            response = client.get(f"/feedback/track/ZZZZZZZ{n + 2}/")
+            assert response.status_code == 404
+        blocked = client.get(real.get_tracking_url())
+    assert blocked.status_code == 429
+    assert "查询码输错的次数太多" in blocked.text
+    events = [r.security["event"] for r in caplog.records if hasattr(r, "security")]
+    assert events.count("tracking_code_miss") == 3
+    assert "tracking_throttled" in events
+    # Another resident is not affected.
+    other = client.get(real.get_tracking_url(), REMOTE_ADDR="10.2.3.4")
+    assert other.status_code == 200
+
+
+def test_a_resident_who_mistypes_once_still_finds_their_case(client, wenli):
+    real = SubmissionFactory(unit=wenli)
+    assert client.get("/feedback/track/ZZZZZZZZ/").status_code == 404
+    assert client.get(real.get_tracking_url()).status_code == 200
