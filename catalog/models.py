@@ -1,5 +1,5 @@
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +103,28 @@ class ItemQuerySet(models.QuerySet):
             "forms"
         )
 
+    # What follows an item's scope (other apps' post_save receivers: a 党内
+    # item's disclosures become 党内) must see every change of it, so a scope
+    # changed in bulk is saved item by item; there are a hundred items.
+    def update(self, **kwargs) -> int:
+        if "scope" not in kwargs:
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            items = list(self.order_by("pk").select_for_update())
+            for item in items:
+                for name, value in kwargs.items():
+                    setattr(item, name, value)
+                item.save(update_fields=list(kwargs))
+        return len(items)
+
+    def bulk_update(self, objs, fields, batch_size=None) -> int:
+        if "scope" not in fields:
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        with transaction.atomic(using=self.db):
+            for item in objs:
+                item.save(update_fields=list(fields))
+        return len(objs)
+
 
 class Item(models.Model):
     class Frequency(models.TextChoices):
@@ -173,6 +195,12 @@ class Item(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        # post_save receivers that follow the item (a 党内 item's disclosures
+        # become 党内) commit or roll back with the item's own change.
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("catalog:item", args=[self.code])

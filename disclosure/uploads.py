@@ -1,19 +1,34 @@
 """Checking and cleaning uploaded attachments.
 
 Types are decided by content, never by file name: Pillow must open and verify
-an image, and a PDF must start with its header. Photos are re-encoded from
-their pixels, which drops EXIF (GPS positions of people's homes must not
-leak) and anything hidden after the image data.
+an image, and a PDF must start with its header and open in pikepdf (qpdf).
+Photos are re-encoded from their pixels, which drops EXIF (GPS positions of
+people's homes must not leak) and anything hidden after the image data.
+
+PDFs are rewritten by qpdf without what identifies people or places: the
+document information (Author, Creator, Producer…), XMP metadata wherever it
+is attached, applications' private data (PieceInfo), earlier revisions kept
+by incremental saves, and in every JPEG inside, the EXIF, XMP and IPTC
+segments and comments (the compressed picture is copied as it is, not
+re-encoded). A PDF that does something or carries something of its own
+(JavaScript, launch actions, embedded files, XFA forms) or is digitally
+signed (rewriting it would break the signature) is refused with the reason,
+as is one that is encrypted or damaged: it is never stored uncleaned, and
+nothing but metadata is ever taken out of it silently.
 """
 
 import io
+import logging
 from dataclasses import dataclass
 
+import pikepdf
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 THUMBNAIL_SIZE = (320, 320)
@@ -41,7 +56,7 @@ def clean_upload(upload) -> CleanFile:
     head = upload.read(5)
     upload.seek(0)
     if head == b"%PDF-":
-        return CleanFile(ContentFile(upload.read()), "application/pdf", None)
+        return CleanFile(ContentFile(clean_pdf(upload.read())), "application/pdf", None)
     return _clean_image(upload)
 
 
@@ -85,3 +100,233 @@ def _thumbnail(image: Image.Image) -> ContentFile:
     out = io.BytesIO()
     thumb.save(out, format="JPEG", quality=80)
     return ContentFile(out.getvalue())
+
+
+# PDFs -------------------------------------------------------------------------
+
+# Keys whose values are metadata about people, software or places.
+PDF_METADATA_KEYS = ("/Metadata", "/PieceInfo")
+# Keys of what a notice never needs and a viewer might run or open.
+PDF_ACTIVE_KEYS = {
+    "/JS": "script",
+    "/JavaScript": "script",
+    "/EmbeddedFiles": "file",
+    "/EF": "file",
+    "/XFA": "script",
+}
+PDF_ACTIVE_ACTIONS = {
+    "/JavaScript": "script",
+    "/Launch": "script",
+    "/ImportData": "script",
+    "/RichMediaExecute": "script",
+}
+PDF_FILTERS = {
+    "/ASCIIHexDecode",
+    "/ASCII85Decode",
+    "/LZWDecode",
+    "/FlateDecode",
+    "/RunLengthDecode",
+    "/CCITTFaxDecode",
+    "/JBIG2Decode",
+    "/DCTDecode",
+    "/JPXDecode",
+    "/Crypt",
+}
+SIGNATURE_TYPES = (pikepdf.Name.Sig, pikepdf.Name.DocTimeStamp)
+# JPEG segments kept: JFIF (APP0), the colour profile (APP2 ICC_PROFILE) and
+# Adobe's colour transform (APP14), which decoding needs; other APPn (EXIF and
+# XMP in APP1, IPTC in APP13…) and comments go.
+JPEG_KEPT_APP = {0xE0, 0xEE}
+
+
+class UncleanablePdf(Exception):
+    """A PDF that cannot be cleaned; the message is the form error."""
+
+
+def clean_pdf(data: bytes) -> bytes:
+    """A copy of the PDF without metadata, or ValidationError with the reason."""
+    try:
+        return _clean_pdf(data)
+    except UncleanablePdf as exc:
+        raise ValidationError(str(exc)) from None
+    except Exception as exc:
+        # Whatever qpdf or a stream's filters make of a malformed file, the
+        # uploader gets an answer, not a 500; the cause goes to the log.
+        logger.warning("PDF upload could not be cleaned", exc_info=True)
+        raise ValidationError(_damaged_message()) from exc
+
+
+def _damaged_message() -> str:
+    return _(
+        "该 PDF 文件已损坏或格式不规范，无法去除其中的作者、软件和照片位置等"
+        "信息，未能上传。请用 WPS 或 Office 重新导出（另存为）PDF 后再上传。"
+    )
+
+
+def _clean_pdf(data: bytes) -> bytes:
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError:
+        raise UncleanablePdf(_encrypted_message()) from None
+    with pdf:
+        if pdf.is_encrypted:
+            raise UncleanablePdf(_encrypted_message())
+        if "/Info" in pdf.trailer:
+            del pdf.trailer["/Info"]
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Stream):
+                _strip_jpeg_stream(obj)
+            for node in _dictionaries(obj):
+                _refuse_active(node)
+                for key in PDF_METADATA_KEYS:
+                    if key in node:
+                        del node[key]
+        out = io.BytesIO()
+        pdf.save(
+            out,
+            preserve_pdfa=False,
+            fix_metadata_version=False,
+            encryption=False,
+        )
+        # qpdf repairs what it can, with a warning: a repaired file may not be
+        # what was meant to be published, so it is refused, not guessed at.
+        if pdf.get_warnings():
+            raise UncleanablePdf(_damaged_message())
+    return out.getvalue()
+
+
+def _dictionaries(obj):
+    """An object of the file and the dictionaries written inside it; those it
+    refers to are objects of the file themselves (`Pdf.objects`)."""
+    if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+        yield obj
+        children = obj.values()
+    elif isinstance(obj, pikepdf.Array):
+        children = obj
+    else:
+        return
+    for child in children:
+        if isinstance(child, pikepdf.Object) and not child.is_indirect:
+            yield from _dictionaries(child)
+
+
+def _encrypted_message() -> str:
+    return _(
+        "该 PDF 文件已加密（设有打开密码或权限密码），无法去除其中的作者、"
+        "软件和照片位置等信息，未能上传。请导出不加密的 PDF 后再上传。"
+    )
+
+
+def _refuse_active(obj) -> None:
+    found = {kind for key, kind in PDF_ACTIVE_KEYS.items() if key in obj}
+    action = obj.get("/S")
+    if isinstance(action, pikepdf.Name) and str(action) in PDF_ACTIVE_ACTIONS:
+        found.add(PDF_ACTIVE_ACTIONS[str(action)])
+    if "/ByteRange" in obj or obj.get("/Type") in SIGNATURE_TYPES:
+        raise UncleanablePdf(
+            _(
+                "该 PDF 文件带有数字签名（电子签章），去除作者等信息会使签名失效，"
+                "未能上传。请上传未签名的版本，或将签章文件扫描后以图片上传。"
+            )
+        )
+    if "script" in found:
+        raise UncleanablePdf(
+            _(
+                "该 PDF 文件含有脚本或自动执行的动作，公开内容不能带有这些，"
+                "未能上传。请用 WPS 或 Office 重新导出（另存为）PDF 后再上传。"
+            )
+        )
+    if "file" in found:
+        raise UncleanablePdf(
+            _(
+                "该 PDF 文件内嵌有其他文件（附件），未能上传。请去掉内嵌的附件后"
+                "再上传；需要公开的文件请作为单独的附件上传。"
+            )
+        )
+
+
+def _strip_jpeg_stream(stream: pikepdf.Stream) -> None:
+    filters = stream.get("/Filter")
+    names = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
+    names = [name for name in names if name is not None]
+    # A filter no reader knows could hide a photo this cannot see into.
+    if any(str(name) not in PDF_FILTERS for name in names) or (
+        pikepdf.Name.DCTDecode in names[:-1]
+    ):
+        raise UncleanablePdf(_damaged_message())
+    if not names or names[-1] != pikepdf.Name.DCTDecode:
+        return
+    params = stream.get("/DecodeParms")
+    params = list(params) if isinstance(params, pikepdf.Array) else [params]
+    if len(names) == 1:
+        jpeg = stream.read_raw_bytes()
+    else:
+        # Undo the filters before DCTDecode (e.g. Flate over the JPEG) only.
+        stream.Filter = pikepdf.Array(names[:-1])
+        if len(params) == len(names):
+            stream.DecodeParms = pikepdf.Array(
+                p if p is not None else pikepdf.Null() for p in params[:-1]
+            )
+        elif "/DecodeParms" in stream:
+            del stream["/DecodeParms"]
+        jpeg = stream.read_bytes()
+    dct_params = params[-1] if len(params) == len(names) else None
+    stream.write(
+        strip_jpeg_metadata(jpeg),
+        filter=pikepdf.Name.DCTDecode,
+        decode_parms=dct_params if isinstance(dct_params, pikepdf.Dictionary) else None,
+    )
+
+
+def strip_jpeg_metadata(jpeg: bytes) -> bytes:
+    """The JPEG without its metadata segments, and without anything after its
+    end (a second picture of the multi-picture format, with its own EXIF); the
+    compressed picture is copied unchanged."""
+    if jpeg[:2] != b"\xff\xd8":
+        raise UncleanablePdf(_damaged_message())
+    out = bytearray(b"\xff\xd8")
+    pos, size = 2, len(jpeg)
+    while pos < size:
+        if jpeg[pos] != 0xFF:
+            raise UncleanablePdf(_damaged_message())
+        while pos + 1 < size and jpeg[pos + 1] == 0xFF:
+            pos += 1  # fill bytes before a marker
+        if pos + 1 >= size:
+            break
+        marker = jpeg[pos + 1]
+        if marker == 0xD9:  # end of image
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            out += jpeg[pos : pos + 2]
+            pos += 2
+            continue
+        length = int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
+        segment = jpeg[pos : pos + 2 + length]
+        if length < 2 or len(segment) < 2 + length:
+            raise UncleanablePdf(_damaged_message())
+        pos += 2 + length
+        if _keep_jpeg_segment(marker, segment):
+            out += segment
+        if marker == 0xDA:  # start of scan: compressed data up to the next marker
+            start = pos
+            while (pos := jpeg.find(b"\xff", pos)) >= 0 and pos + 1 < size:
+                following = jpeg[pos + 1]
+                # Stuffed 0xFF, a restart marker or a fill byte: still the scan.
+                if following not in (0x00, 0xFF) and not 0xD0 <= following <= 0xD7:
+                    break
+                pos += 1
+            else:
+                pos = size
+            out += jpeg[start:pos]
+    out += b"\xff\xd9"
+    return bytes(out)
+
+
+def _keep_jpeg_segment(marker: int, segment: bytes) -> bool:
+    if marker == 0xFE:  # comment
+        return False
+    if not 0xE0 <= marker <= 0xEF:  # not an application segment: the picture
+        return True
+    return marker in JPEG_KEPT_APP or (
+        marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00"
+    )

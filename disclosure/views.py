@@ -154,7 +154,7 @@ def disclosure_detail(request, pk):
     )
     if disclosure is None:
         withdrawn = (
-            Disclosure.objects.withdrawn()
+            Disclosure.objects.once_public()
             .within_scope(request.user)
             .filter(pk=pk)
             .first()

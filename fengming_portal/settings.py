@@ -312,6 +312,7 @@ LOGGING = {
         "django.security": {"level": "INFO"},
         "fengming.security": {"level": "INFO"},
         "axes": {"level": "WARNING"},  # its per-attempt INFO lines are noise
+        "pikepdf": {"level": "WARNING"},  # announces itself at INFO on import
     },
 }
 

@@ -23,6 +23,14 @@ class PortalConfig(AppConfig):
             sender="feedback.Submission",
             dispatch_uid="portal.search.submission",
         )
+        # Disclosures made 党内 together when their item became 党内 (an UPDATE,
+        # no post_save): their entries' facts, and every cached page.
+        from disclosure.signals import made_inner_party
+
+        made_inner_party.connect(
+            search.on_disclosures_made_inner_party,
+            dispatch_uid="portal.search.made_inner_party",
+        )
         post_delete.connect(
             search.on_entry_deleted,
             sender="portal.SearchEntry",
@@ -41,6 +49,9 @@ class PortalConfig(AppConfig):
                 sender=sender,
                 dispatch_uid=f"cache-delete:{sender}",
             )
+        made_inner_party.connect(
+            caching.on_content_changed, dispatch_uid="cache:made_inner_party"
+        )
         from catalog.models import Item
         from disclosure.models import Disclosure
 

@@ -172,6 +172,12 @@ def on_submission_saved(sender, instance, created=False, **kwargs) -> None:
     index_submission(instance, created=created)
 
 
+def on_disclosures_made_inner_party(sender, ids: list[int], **kwargs) -> None:
+    # Set-based like the change it follows (disclosure.services.follow_item_scope):
+    # of the facts, only `inner_party` changed, and to what visibility_facts() says.
+    SearchEntry.objects.filter(disclosure_id__in=ids).update(inner_party=True)
+
+
 def on_entry_deleted(sender, instance, **kwargs) -> None:
     forget_entry(instance.pk)
 

@@ -26,6 +26,13 @@ class DisclosureQuerySet(models.QuerySet):
     def withdrawn(self) -> "DisclosureQuerySet":
         return self.filter(status=Disclosure.Status.WITHDRAWN)
 
+    def once_public(self) -> "DisclosureQuerySet":
+        """Withdrawn, after residents could read it: its publication time came
+        before the withdrawal. Not one withdrawn when only approved, nor one
+        scheduled and withdrawn before its time: nobody outside saw those, so
+        they are not acknowledged, not even by their titles."""
+        return self.withdrawn().filter(published_at__lte=models.F("withdrawn_at"))
+
     def within_scope(self, user) -> "DisclosureQuerySet":
         """Drop 党内 rows unless the user may read them: the one place of that rule."""
         # Mirrored row by row in Disclosure.visibility_facts() (search index).

@@ -1,6 +1,7 @@
 import io
 from datetime import timedelta
 
+import pikepdf
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,7 +22,17 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 ADMIN = "/admin/disclosure/disclosure/"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def blank_pdf() -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+PDF = blank_pdf()
 
 
 def jpeg_with_gps() -> bytes:

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from catalog.models import Catalog, Scope
@@ -291,6 +292,64 @@ def test_withdrawn_inner_party_disclosure_is_404_for_anonymous(
 ):
     services.withdraw(inner_disclosure, by=SuperuserFactory(), reason="重复发布")
     assert client.get(f"/disclosures/{inner_disclosure.pk}/").status_code == 404
+
+
+def never_public(wenli, **fields) -> Disclosure:
+    return DisclosureFactory(
+        unit=wenli,
+        title="拟发放救灾物资名单（未发布）",
+        status=Disclosure.Status.WITHDRAWN,
+        withdrawal_reason="审核后决定不公开",
+        **fields,
+    )
+
+
+def test_approved_then_withdrawn_disclosure_is_404_not_410(client, wenli):
+    reviewer = SuperuserFactory()
+    disclosure = DisclosureFactory(
+        unit=wenli,
+        title="拟发放救灾物资名单（未发布）",
+        status=Disclosure.Status.APPROVED,
+        published_at=None,
+    )
+    services.withdraw(disclosure, by=reviewer, reason="审核后决定不公开")
+    response = client.get(f"/disclosures/{disclosure.pk}/")
+    assert response.status_code == 404
+    assert "救灾物资" not in response.text
+
+
+def test_scheduled_then_withdrawn_before_its_time_is_404_not_410(client, wenli):
+    now = timezone.now()
+    disclosure = never_public(
+        wenli,
+        published_at=now + timedelta(hours=2),
+        withdrawn_at=now + timedelta(hours=1),
+    )
+    with time_machine.travel(now + timedelta(days=1), tick=False):
+        response = client.get(f"/disclosures/{disclosure.pk}/")
+    assert response.status_code == 404
+    assert "救灾物资" not in response.text
+
+
+def test_scheduled_then_withdrawn_after_its_time_says_so_with_410(client, wenli):
+    now = timezone.now()
+    disclosure = never_public(
+        wenli,
+        published_at=now - timedelta(hours=2),
+        withdrawn_at=now - timedelta(hours=1),
+    )
+    response = client.get(f"/disclosures/{disclosure.pk}/")
+    assert response.status_code == 410
+    assert "救灾物资" in response.text
+
+
+def test_only_what_was_public_before_its_withdrawal_counts_as_once_public(wenli):
+    now = timezone.now()
+    shown = never_public(wenli, published_at=now - timedelta(days=2), withdrawn_at=now)
+    never_public(wenli, published_at=None, withdrawn_at=now)
+    never_public(wenli, published_at=now + timedelta(days=1), withdrawn_at=now)
+    DisclosureFactory(unit=wenli)  # published, still up
+    assert list(Disclosure.objects.once_public()) == [shown]
 
 
 def test_unknown_disclosure_is_404(client):
