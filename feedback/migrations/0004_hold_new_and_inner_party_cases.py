@@ -27,6 +27,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('feedback', '0003_add_wall_order_index_sqlite'),
+        # Scopes corrected first: a disclosure of a 党内 item is 党内.
+        ('disclosure', '0008_inner_party_items_disclosures'),
     ]
 
     operations = [

@@ -295,7 +295,7 @@ def test_migration_backfill_gives_the_same_visibility():
     editor = SimpleNamespace(
         connection=connection, execute=lambda sql: connection.cursor().execute(sql)
     )
-    later = import_module("portal.migrations.0004_submission_entries_follow_the_wall")
+    later = import_module("portal.migrations.0005_submission_entries_follow_the_wall")
     with time_machine.travel(now, tick=False):
         migration.backfill(apps, editor)
         later.hide_unlisted_cases(apps, editor)

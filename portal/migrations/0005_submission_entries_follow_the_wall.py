@@ -20,7 +20,7 @@ def hide_unlisted_cases(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("feedback", "0004_hold_new_and_inner_party_cases"),
-        ("portal", "0003_search_entry_visibility"),
+        ("portal", "0004_inner_party_disclosure_entries"),
     ]
 
     operations = [
