@@ -92,8 +92,15 @@ def log_lockout(sender, request=None, username=None, **kwargs):
 
 
 class RefuseNullBytesMiddleware:
-    """A NUL in the path or query is never legitimate and PostgreSQL rejects it
-    in a query parameter (a 500 in any view that filters on it): answer 400."""
+    """A NUL byte is never legitimate in a request, and PostgreSQL refuses it
+    in a query parameter (a 500 wherever a view or the session looks it up).
+
+    In the path, the query or a header (the client-address header, the
+    user agent django-axes stores…): answer 400. In a cookie: drop that
+    cookie and tell the browser to forget it, so that a damaged cookie never
+    locks a resident out of the site (a 400 on every page until they found
+    how to clear it); the other cookies, the session among them, still count.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -101,10 +108,44 @@ class RefuseNullBytesMiddleware:
     def __call__(self, request):
         values = [request.path, *request.GET.keys()]
         values += [v for _key, vs in request.GET.lists() for v in vs]
+        values += [
+            value
+            for key, value in request.META.items()
+            if (key.startswith("HTTP_") or key.startswith("CONTENT_"))
+            and key != "HTTP_COOKIE"
+            and isinstance(value, str)
+        ]
         if any("\x00" in value for value in values):
             security_event("null_byte", request)
             return bad_request(request)
-        return self.get_response(request)
+        broken = [
+            name
+            for name, value in request.COOKIES.items()
+            if "\x00" in name or "\x00" in value
+        ]
+        if not broken:
+            return self.get_response(request)
+        security_event("null_byte", request, cookies=[n[:40] for n in broken])
+        request.COOKIES = {
+            name: value for name, value in request.COOKIES.items() if name not in broken
+        }
+        response = self.get_response(request)
+        for name in broken:
+            if "\x00" not in name and name not in response.cookies:
+                path, domain = _cookie_scope(name)
+                response.delete_cookie(name, path=path, domain=domain)
+        return response
+
+
+def _cookie_scope(name: str) -> tuple[str, str | None]:
+    """Where Django sets its own cookies, so that deleting one reaches it."""
+    for kind in ("SESSION", "CSRF", "LANGUAGE"):
+        if name == getattr(settings, f"{kind}_COOKIE_NAME"):
+            return (
+                getattr(settings, f"{kind}_COOKIE_PATH"),
+                getattr(settings, f"{kind}_COOKIE_DOMAIN"),
+            )
+    return "/", None
 
 
 # Error views ----------------------------------------------------------------

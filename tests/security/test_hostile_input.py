@@ -110,6 +110,80 @@ def test_null_bytes_are_refused_everywhere(client, town):
     assert client.get("/feedback/track/AB%00/").status_code == 400
 
 
+# Cookies and headers -------------------------------------------------------------
+
+# What a browser holding a damaged cookie sends: the value quoted, NUL in
+# octal, which Django's cookie parser turns back into a NUL byte.
+BROKEN_COOKIES = [
+    'sessionid="aaaa\\000bbbb"',
+    'csrftoken="abc\\000def"',
+    'elder="1\\000"',
+    'messages="x\\000y"',
+    'feedback_thanks="a\\000b"',
+    'other="\\000"',
+]
+COOKIE_PAGES = ["/", "/disclosures/", "/feedback/", "/feedback/new/", "/admin/login/"]
+
+
+@pytest.mark.parametrize("cookie", BROKEN_COOKIES)
+def test_a_cookie_with_a_null_byte_is_dropped_not_a_500(client, town, cookie):
+    # PostgreSQL refuses NUL in a query parameter (the session look-up was a
+    # 500). A damaged cookie must not lock a resident out of the site: it is
+    # ignored and the browser told to forget it.
+    name = cookie.split("=")[0]
+    for url in COOKIE_PAGES:
+        response = client.get(url, HTTP_COOKIE=cookie)
+        assert response.status_code == 200, (url, cookie)
+        # Forgotten, or replaced by a good one (a form page's new CSRF token).
+        replaced = response.cookies[name]
+        assert replaced["max-age"] == 0 or replaced.value, (url, cookie)
+        assert "\x00" not in replaced.value
+
+
+def test_a_broken_cookie_does_not_log_a_member_out(client, town, member):
+    client.force_login(member)
+    session = client.cookies["sessionid"].value
+    response = client.get(
+        f"/disclosures/{town.inner.pk}/",
+        HTTP_COOKIE=f'sessionid={session}; elder="1\\000"',
+    )
+    assert response.status_code == 200
+    assert "elder" not in response.text.split("<body", 1)[0]
+    assert response.cookies["elder"]["max-age"] == 0
+
+
+def test_a_post_with_a_broken_session_cookie_is_answered(client, town):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "nobody", "password": "x"},
+        HTTP_COOKIE='sessionid="a\\000b"',
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "HTTP_USER_AGENT",
+        "HTTP_REFERER",
+        "HTTP_X_REAL_IP",
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_IF_NONE_MATCH",
+    ],
+)
+def test_a_header_with_a_null_byte_is_refused(client, town, settings, header):
+    settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    for url in ("/", "/feedback/new/", "/accounts/login/"):
+        response = client.get(url, **{header: "a\x00b"})
+        assert response.status_code == 400, (url, header)
+        assert "请求" in response.text
+    response = client.post(
+        "/accounts/login/", {"username": "a", "password": "b"}, **{header: "1\x00"}
+    )
+    assert response.status_code == 400
+
+
 def test_repeated_and_array_parameters(client, town):
     query = "unit=a&unit=b&unit[]=c&page=1&page=2&period[]=2011-09"
     for path in ("/disclosures/", "/feedback/", f"/boards/{town.wenli.slug}/"):
