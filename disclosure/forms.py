@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fengming_portal.dates import validate_date
 from fengming_portal.security import refuse_markup
 
 from . import archives
@@ -45,6 +46,7 @@ class TransitionForm(forms.Form):
         required=False,
         help_text=_("留空则审批后由发布人发布；填写则到时自动公开。"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        validators=[validate_date],
     )
 
     def __init__(self, *args, transition: str, **kwargs):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
+from fengming_portal.dates import DateHierarchyInRange
 from fengming_portal.security import refuse_markup
 
 from . import services
@@ -169,7 +170,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
     form = SubmissionAdminForm
     list_display = [
         "tracking_code",

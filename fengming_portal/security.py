@@ -172,6 +172,31 @@ def csrf_failure(request, reason=""):
     return render(request, "403.html", status=403)
 
 
+# Model fields -------------------------------------------------------------------
+
+
+def guard_model_fields(app_config) -> None:
+    """Every date field of the app's models refuses a date out of range,
+    wherever a model is validated: a ModelForm (so every admin form), or
+    `full_clean()` in a loader. Added at start-up, the way Django adds a
+    CharField's MaxLengthValidator, so no migration repeats it and a field
+    added later is covered without anyone remembering it."""
+    from django.db import models
+
+    from .dates import validate_date
+
+    for model in app_config.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.DateField):
+                _add_validator(field, validate_date)
+
+
+def _add_validator(field, validator) -> None:
+    # A historical (simple_history) copy of a field shares its validator list.
+    if validator not in field.validators:
+        field.validators.append(validator)
+
+
 # Sanitising -------------------------------------------------------------------
 
 

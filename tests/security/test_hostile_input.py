@@ -16,7 +16,7 @@ from tests.factories import DepartmentFactory, UserFactory
 from tests.feedback.test_views import form_data, token
 
 from .conftest import url_or_none
-from .payloads import ALL, FTS, INVALID_UTF8, XSS, label
+from .payloads import ALL, DATE_EXTREMES, FTS, INVALID_UTF8, XSS, YEAR_EXTREMES, label
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +108,83 @@ def test_null_bytes_are_refused_everywhere(client, town):
         url = path.format(slug=town.wenli.slug)
         assert client.get(url, {param: "a\x00b"}).status_code == 400, url
     assert client.get("/feedback/track/AB%00/").status_code == 400
+
+
+# Dates and years -----------------------------------------------------------------
+
+DATE_PARAMS = [
+    ("/disclosures/", "published_after"),
+    ("/disclosures/", "published_before"),
+    ("/feedback/", "received_after"),
+    ("/feedback/", "received_before"),
+    ("/compliance/", "as_of"),
+    ("/compliance/{slug}/", "as_of"),
+]
+YEAR_PARAMS = [
+    ("/compliance/", "year"),
+    ("/compliance/{slug}/", "year"),
+    ("/stats/", "year"),
+    ("/stats/csv/", "year"),
+]
+
+
+@pytest.mark.parametrize(("path", "param"), DATE_PARAMS)
+def test_date_filters_refuse_dates_out_of_range_with_a_message(
+    client, town, path, param
+):
+    url = path.format(slug=town.wenli.slug)
+    for value in DATE_EXTREMES:
+        response = client.get(url, {param: value})
+        assert response.status_code == 400, (url, value)
+        assert "日期" in response.text, (url, value)
+    for value in ("0001-01-01", "9999-12-31"):
+        assert "超出范围" in client.get(url, {param: value}).text
+    for value in ("1949-01-01", "2011-09-01", "2100-12-31"):
+        assert client.get(url, {param: value}).status_code == 200, (url, value)
+
+
+@pytest.mark.parametrize(("path", "param"), YEAR_PARAMS)
+def test_year_filters_refuse_years_out_of_range_with_a_message(
+    client, town, path, param
+):
+    url = path.format(slug=town.wenli.slug)
+    for value in YEAR_EXTREMES:
+        response = client.get(url, {param: value})
+        assert response.status_code == 400, (url, value)
+        assert "年份" in response.text, (url, value)
+    assert client.get(url, {param: "2011"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    ["/admin/disclosure/disclosure/", "/admin/feedback/submission/"],
+)
+def test_admin_date_drill_down_refuses_years_out_of_range(
+    admin_client, town, changelist
+):
+    field = "published_at" if "disclosure" in changelist else "received_at"
+    for year in YEAR_EXTREMES:
+        for extra in ("", f"&{field}__month=12", f"&{field}__month=12&{field}__day=31"):
+            response = admin_client.get(f"{changelist}?{field}__year={year}{extra}")
+            assert response.status_code == 302, (year, extra)
+            assert response["Location"].endswith("?e=1")
+    assert admin_client.get(f"{changelist}?{field}__year=2011").status_code == 200
+
+
+def test_scheduled_publication_time_out_of_range_is_a_form_error(client, town):
+    from disclosure import services
+    from tests.factories import SuperuserFactory
+
+    draft = town.maoshan_draft
+    services.submit(draft, by=SuperuserFactory(username="someone"))
+    client.force_login(SuperuserFactory())
+    url = f"/admin/disclosure/disclosure/{draft.pk}/transition/approve/"
+    for value in ("0001-01-01T00:00", "9999-12-31T23:59"):
+        response = client.post(url, {"publish_at": value, "comment": ""})
+        assert response.status_code == 200, value
+        assert "超出范围" in response.text
+    draft.refresh_from_db()
+    assert draft.status == "submitted"
 
 
 # Cookies and headers -------------------------------------------------------------
