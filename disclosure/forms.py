@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fengming_portal.dates import validate_date
-from fengming_portal.security import refuse_markup
+from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import archives
 from .models import Attachment, Disclosure
@@ -39,7 +39,10 @@ class TransitionForm(forms.Form):
     """The comment, reason or publication time a workflow step asks for."""
 
     comment = forms.CharField(
-        label=_("意见"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("意见"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[refuse_control_characters],
     )
     publish_at = forms.DateTimeField(
         label=_("定时发布时间"),

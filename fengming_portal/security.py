@@ -6,6 +6,7 @@ README "Security" says what each protects.
 
 import html
 import logging
+import re
 
 import nh3
 from axes.backends import AxesStandaloneBackend
@@ -172,31 +173,6 @@ def csrf_failure(request, reason=""):
     return render(request, "403.html", status=403)
 
 
-# Model fields -------------------------------------------------------------------
-
-
-def guard_model_fields(app_config) -> None:
-    """Every date field of the app's models refuses a date out of range,
-    wherever a model is validated: a ModelForm (so every admin form), or
-    `full_clean()` in a loader. Added at start-up, the way Django adds a
-    CharField's MaxLengthValidator, so no migration repeats it and a field
-    added later is covered without anyone remembering it."""
-    from django.db import models
-
-    from .dates import validate_date
-
-    for model in app_config.get_models():
-        for field in model._meta.concrete_fields:
-            if isinstance(field, models.DateField):
-                _add_validator(field, validate_date)
-
-
-def _add_validator(field, validator) -> None:
-    # A historical (simple_history) copy of a field shares its validator list.
-    if validator not in field.validators:
-        field.validators.append(validator)
-
-
 # Sanitising -------------------------------------------------------------------
 
 
@@ -227,3 +203,66 @@ def sanitise(text: str) -> str:
             break
         text = cleaned
     return text
+
+
+# Plain text -------------------------------------------------------------------
+
+# Characters no one types on purpose and that break what shows the text: the
+# C0 and C1 control characters but tab, line feed and carriage return (a
+# textarea sends CR LF), DEL, the bidirectional overrides, embeddings and
+# isolates (they make a title read differently from what is stored), and the
+# two non-characters XML cannot hold. The feeds' XML writer refuses them.
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+)
+
+
+def refuse_control_characters(text: str) -> None:
+    """Validator for every text a person enters (model fields, plain forms):
+    refused with the position, never removed, so nothing typed is silently
+    changed."""
+    found = CONTROL_CHARACTERS.search(str(text))
+    if found:
+        raise ValidationError(
+            _(
+                "内容中含有不可见的控制字符（第 %(position)d 个字符，%(code)s），"
+                "可能是从其他软件复制时带入的，请删除后再提交。"
+            ),
+            code="control_characters",
+            params={
+                "position": found.start() + 1,
+                "code": f"U+{ord(found.group()):04X}",
+            },
+        )
+
+
+def without_control_characters(text: str) -> str:
+    """Text for a format that cannot hold them (the feeds' XML), for rows
+    stored before the fields refused them. Output only: what is stored stays
+    as it is."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def guard_model_fields(app_config) -> None:
+    """Every text field of the app's models refuses control characters, and
+    every date field a date out of range, wherever a model is validated: a
+    ModelForm (so every admin form and inline), or `full_clean()` /
+    `clean_fields()` in a loader. Added at start-up, the way Django adds a
+    CharField's MaxLengthValidator, so no migration repeats them and a field
+    added later is covered without anyone remembering it."""
+    from django.db import models
+
+    from .dates import validate_date
+
+    for model in app_config.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.DateField):
+                _add_validator(field, validate_date)
+            elif isinstance(field, (models.CharField, models.TextField)):
+                _add_validator(field, refuse_control_characters)
+
+
+def _add_validator(field, validator) -> None:
+    # A historical (simple_history) copy of a field shares its validator list.
+    if validator not in field.validators:
+        field.validators.append(validator)

@@ -16,7 +16,16 @@ from tests.factories import DepartmentFactory, UserFactory
 from tests.feedback.test_views import form_data, token
 
 from .conftest import url_or_none
-from .payloads import ALL, DATE_EXTREMES, FTS, INVALID_UTF8, XSS, YEAR_EXTREMES, label
+from .payloads import (
+    ALL,
+    CONTROL,
+    DATE_EXTREMES,
+    FTS,
+    INVALID_UTF8,
+    XSS,
+    YEAR_EXTREMES,
+    label,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -346,6 +355,88 @@ def test_tracking_rating_form_survives_hostile_values(client, town):
     response = client.post(url, {"rating": "satisfied", "comment": XSS[0]})
     assert response.status_code == 302
     assert_clean(client.get(url), XSS[0])
+
+
+# Control characters -------------------------------------------------------------
+# Refused with a message naming the place, never stored, never stripped.
+
+REFUSED = "控制字符"
+
+
+@pytest.mark.parametrize("field", ["title", "text", "name"])
+def test_feedback_form_refuses_control_characters(client, town, field, no_rate_limit):
+    for n, payload in enumerate(CONTROL):
+        data = form_data(
+            town.wenli,
+            title=f"标题{n}",
+            consent_to_publish="on",
+            token=token(nonce=f"{n:032d}"),
+        )
+        data[field] = f"{data[field] or '张三'}{payload}"
+        response = client.post("/feedback/new/", data)
+        assert response.status_code == 200, (field, label(payload))
+        assert REFUSED in response.text, (field, label(payload))
+    assert not Submission.objects.filter(title__startswith="标题").exists()
+
+
+def test_feedback_form_phone_with_control_characters_is_refused(
+    client, town, no_rate_limit
+):
+    data = form_data(town.wenli, phone="139\x011234\x1b5678")
+    response = client.post("/feedback/new/", data)
+    assert response.status_code == 200
+    assert "电话号码格式不正确" in response.text
+
+
+def test_rating_comment_refuses_control_characters(client, town):
+    staff = UserFactory(username="answerer", is_staff=True)
+    answered = services.answer(
+        town.submission, by=staff, department=DepartmentFactory(), text="已答复。"
+    )
+    url = answered.get_tracking_url()
+    for payload in CONTROL:
+        response = client.post(url, {"rating": "unsatisfied", "comment": payload})
+        assert response.status_code == 200, label(payload)
+        assert REFUSED in response.text
+    answered.refresh_from_db()
+    assert answered.rating == ""
+
+
+def test_search_refuses_control_characters_with_a_message(client, town):
+    for payload in CONTROL:
+        response = client.get("/search/", {"q": payload})
+        assert response.status_code == 400, label(payload)
+        assert REFUSED in response.text
+
+
+def test_following_refuses_control_characters_in_the_address(client, town):
+    from portal.models import Subscription
+
+    for address in ('"\x01"@example.org', "a\x7fb@example.org", "\u202eab@example.org"):
+        response = client.post("/follow/", {"email": address, "unit": ""})
+        # (Django's address check lets a quoted "\x01" through.)
+        assert response.status_code == 400, repr(address)
+        assert REFUSED in response.text
+    assert not Subscription.objects.exists()
+
+
+def test_workflow_comments_refuse_control_characters(client, town):
+    from disclosure import services as workflow
+    from tests.factories import SuperuserFactory
+
+    admin = SuperuserFactory()
+    workflow.submit(town.maoshan_draft, by=SuperuserFactory(username="editor"))
+    client.force_login(admin)
+    base = "/admin/disclosure/disclosure/"
+    for name, target in (("return", town.maoshan_draft), ("withdraw", town.public)):
+        url = f"{base}{target.pk}/transition/{name}/"
+        for payload in CONTROL:
+            response = client.post(url, {"comment": f"原因{payload}"})
+            assert response.status_code == 200, (name, label(payload))
+            assert REFUSED in response.text
+    town.maoshan_draft.refresh_from_db()
+    town.public.refresh_from_db()
+    assert (town.maoshan_draft.status, town.public.status) == ("submitted", "published")
 
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
