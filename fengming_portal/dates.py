@@ -1,8 +1,9 @@
 """The dates and years the portal accepts, from a filter, a form or the admin.
 
-Nothing the portal holds is dated before the People's Republic or after this
-century; a value outside FIRST_YEAR..LAST_YEAR is refused with a Chinese
-message (a 400 that shows the page on a public list, a form error elsewhere).
+Nothing the portal holds is dated before 1949 (the first year a period key
+may have, catalog/periods.py) or after this century; a value outside
+FIRST_YEAR..LAST_YEAR is refused with a Chinese message (a 400 that shows the
+page on a public list, a form error elsewhere).
 Without the bound, year 1 overflowed when turned into UTC (a 500 on SQLite)
 and year 9999 when a day, a month or a deadline was added to it.
 
