@@ -1,13 +1,16 @@
 """Load a catalog from the JSON shape of catalog/data/*.json.
 
 Adds what is missing and leaves existing rows alone, so that loading twice
-changes nothing and edits made in the admin survive a reload.
+changes nothing and edits made in the admin survive a reload. Each new row
+passes its fields' checks, as in the admin (no control characters in a name,
+lengths): a file with a bad value loads nothing and says which.
 """
 
 import json
 from pathlib import Path
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
 from .models import (
     Catalog,
@@ -36,6 +39,28 @@ def read(name: str) -> dict:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
 
 
+def checked(row: models.Model, created: bool) -> models.Model:
+    """A row just added passes its fields' validators, or the load (atomic)
+    is undone with the validators' message. Relations are left out: they were
+    just looked up."""
+    if not created:
+        return row
+    try:
+        row.clean_fields(
+            exclude=[f.name for f in row._meta.concrete_fields if f.is_relation]
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{name}: {message}"
+            for name, messages in error.message_dict.items()
+            for message in messages
+        )
+        raise ValidationError(
+            f"{row._meta.label} {str(row)[:40]!r}: {problems}"
+        ) from None
+    return row
+
+
 @transaction.atomic
 def load_catalog(
     data: dict,
@@ -46,23 +71,34 @@ def load_catalog(
     note: str = "",
     order: int = 0,
 ) -> Catalog:
-    catalog, _ = Catalog.objects.get_or_create(
-        kind=kind,
-        defaults={"name": name, "document": document, "note": note, "order": order},
+    catalog = checked(
+        *Catalog.objects.get_or_create(
+            kind=kind,
+            defaults={
+                "name": name,
+                "document": document,
+                "note": note,
+                "order": order,
+            },
+        )
     )
     ScheduleRule.objects.get_or_create(catalog=catalog)
     for cat_order, cat in enumerate(data["categories"], start=1):
-        category, _ = Category.objects.get_or_create(
-            catalog=catalog,
-            code=cat["code"],
-            defaults={
-                "name": cat["name"],
-                "description": cat.get("content_area_2011", ""),
-                "order": cat_order,
-            },
+        category = checked(
+            *Category.objects.get_or_create(
+                catalog=catalog,
+                code=cat["code"],
+                defaults={
+                    "name": cat["name"],
+                    "description": cat.get("content_area_2011", ""),
+                    "order": cat_order,
+                },
+            )
         )
         for item_order, raw in enumerate(cat["items"], start=1):
-            department, _ = Department.objects.get_or_create(name=raw["department"])
+            department = checked(
+                *Department.objects.get_or_create(name=raw["department"])
+            )
             item, created = Item.objects.get_or_create(
                 code=raw["code"],
                 defaults={
@@ -79,8 +115,9 @@ def load_catalog(
                 },
             )
             if created:
+                checked(item, created)
                 item.forms.set(
-                    DisclosureForm.objects.get_or_create(name=form)[0]
+                    checked(*DisclosureForm.objects.get_or_create(name=form))
                     for form in raw["forms"]
                 )
     return catalog

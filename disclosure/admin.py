@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from fengming_portal.dates import DateHierarchyInRange
+
 from . import archives, roles, services
 from .forms import AttachmentForm, DisclosureAdminForm, TransitionForm
 from .models import (
@@ -166,7 +168,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(SimpleHistoryAdmin):
+class DisclosureAdmin(DateHierarchyInRange, SimpleHistoryAdmin):
     form = DisclosureAdminForm
     list_display = [
         "title",

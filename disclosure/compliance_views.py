@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category
+from fengming_portal.dates import validate_date, validate_year
 
 from . import compliance
 from .models import Disclosure, Unit
@@ -15,11 +16,15 @@ from .models import Disclosure, Unit
 
 class ComplianceQuery(forms.Form):
     year = forms.IntegerField(
-        label=_("年度"), min_value=2000, max_value=2100, required=False
+        label=_("年度"),
+        required=False,
+        validators=[validate_year],
+        error_messages={"invalid": _("年份须是数字，如 2011。")},
     )
     as_of = forms.DateField(
         label=_("截至日期"),
         required=False,
+        validators=[validate_date],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("按这一天已发布的内容计算。"),
     )

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog import periods
 from catalog.models import Catalog, Category, Item, Scope
 from fengming_portal import caching
+from fengming_portal.dates import DateFromToRangeFilter
 from fengming_portal.widgets import (
     ListedModelChoiceFilter,
     QuickSelect,
@@ -60,7 +61,7 @@ class DisclosureFilter(django_filters.FilterSet):
         options=lambda: [],  # set per visitor in __init__
     )
     period = django_filters.ChoiceFilter(label=_("所属期间"), empty_label=_("全部期间"))
-    published = django_filters.DateFromToRangeFilter(
+    published = DateFromToRangeFilter(
         label=_("发布日期"),
         field_name="published_at",
         widget=labelled_date_range(_("发布日期起"), _("发布日期止")),

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from fengming_portal.security import refuse_markup
+from fengming_portal.dates import validate_date
+from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import archives
 from .models import Attachment, Disclosure
@@ -44,13 +45,17 @@ class TransitionForm(forms.Form):
     """The comment, reason or publication time a workflow step asks for."""
 
     comment = forms.CharField(
-        label=_("意见"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("意见"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[refuse_control_characters],
     )
     publish_at = forms.DateTimeField(
         label=_("定时发布时间"),
         required=False,
         help_text=_("留空则审批后由发布人发布；填写则到时自动公开。"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        validators=[validate_date],
     )
 
     def __init__(self, *args, transition: str, **kwargs):

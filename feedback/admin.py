@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
-from fengming_portal.security import refuse_markup
+from fengming_portal.dates import DateHierarchyInRange
+from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import services
 from .models import (
@@ -71,6 +72,7 @@ class SubmissionAdminForm(forms.ModelForm):
         label=_("理由"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_control_characters],
         help_text=_(
             "点题公开延期、不予公开（书面理由，向提交人公开）和设为不在回音壁公开"
             "（内部原因）时必填。"
@@ -172,7 +174,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
     form = SubmissionAdminForm
     list_display = [
         "tracking_code",

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from disclosure.filters import unit_options
 from disclosure.models import Unit
 from fengming_portal import caching
+from fengming_portal.dates import DateFromToRangeFilter
 from fengming_portal.widgets import ListedModelChoiceFilter, labelled_date_range
 
 from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
@@ -41,7 +42,7 @@ class SubmissionFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(
         label=_("来源渠道"), choices=Channel.choices, empty_label=_("全部渠道")
     )
-    received = django_filters.DateFromToRangeFilter(
+    received = DateFromToRangeFilter(
         label=_("提交日期"),
         field_name="received_at__date",
         widget=labelled_date_range(_("提交日期起"), _("提交日期止")),

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
 from disclosure.models import Disclosure, Unit
-from fengming_portal.security import refuse_markup
+from fengming_portal.security import refuse_control_characters, refuse_markup
 from fengming_portal.widgets import LazyChoices
 
 from . import antiabuse
@@ -290,6 +290,7 @@ class RatingForm(forms.Form):
         label=_("意见（选填）"),
         max_length=500,
         required=False,
+        validators=[refuse_control_characters],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("选择“不满意”时，您的意见会转给工作人员重新办理。"),
     )

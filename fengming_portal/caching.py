@@ -41,7 +41,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import urlencode
 
 T = TypeVar("T")
@@ -298,4 +298,25 @@ class AnonymousPageCacheMiddleware:
                 size=len(response.content),
             )
             response["X-Page-Cache"] = "miss"
+        return response
+
+
+class PrivateForUsersMiddleware:
+    """Every response rendered for a logged-in user is `Cache-Control: private`.
+
+    A party member's page may hold 党内 items, a staff member's their drafts;
+    `Vary: Cookie` alone does not stop a shared proxy that ignores it (or keys
+    on a cookie a page does not vary on) from keeping such a page. `private`
+    forbids every shared cache; other directives (no-store…) are kept. After
+    AuthenticationMiddleware, which gives the request its user.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True)
         return response

@@ -6,6 +6,7 @@ README "Security" says what each protects.
 
 import html
 import logging
+import re
 
 import nh3
 from axes.backends import AxesStandaloneBackend
@@ -92,8 +93,15 @@ def log_lockout(sender, request=None, username=None, **kwargs):
 
 
 class RefuseNullBytesMiddleware:
-    """A NUL in the path or query is never legitimate and PostgreSQL rejects it
-    in a query parameter (a 500 in any view that filters on it): answer 400."""
+    """A NUL byte is never legitimate in a request, and PostgreSQL refuses it
+    in a query parameter (a 500 wherever a view or the session looks it up).
+
+    In the path, the query or a header (the client-address header, the
+    user agent django-axes stores…): answer 400. In a cookie: drop that
+    cookie and tell the browser to forget it, so that a damaged cookie never
+    locks a resident out of the site (a 400 on every page until they found
+    how to clear it); the other cookies, the session among them, still count.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -101,10 +109,44 @@ class RefuseNullBytesMiddleware:
     def __call__(self, request):
         values = [request.path, *request.GET.keys()]
         values += [v for _key, vs in request.GET.lists() for v in vs]
+        values += [
+            value
+            for key, value in request.META.items()
+            if (key.startswith("HTTP_") or key.startswith("CONTENT_"))
+            and key != "HTTP_COOKIE"
+            and isinstance(value, str)
+        ]
         if any("\x00" in value for value in values):
             security_event("null_byte", request)
             return bad_request(request)
-        return self.get_response(request)
+        broken = [
+            name
+            for name, value in request.COOKIES.items()
+            if "\x00" in name or "\x00" in value
+        ]
+        if not broken:
+            return self.get_response(request)
+        security_event("null_byte", request, cookies=[n[:40] for n in broken])
+        request.COOKIES = {
+            name: value for name, value in request.COOKIES.items() if name not in broken
+        }
+        response = self.get_response(request)
+        for name in broken:
+            if "\x00" not in name and name not in response.cookies:
+                path, domain = _cookie_scope(name)
+                response.delete_cookie(name, path=path, domain=domain)
+        return response
+
+
+def _cookie_scope(name: str) -> tuple[str, str | None]:
+    """Where Django sets its own cookies, so that deleting one reaches it."""
+    for kind in ("SESSION", "CSRF", "LANGUAGE"):
+        if name == getattr(settings, f"{kind}_COOKIE_NAME"):
+            return (
+                getattr(settings, f"{kind}_COOKIE_PATH"),
+                getattr(settings, f"{kind}_COOKIE_DOMAIN"),
+            )
+    return "/", None
 
 
 # Error views ----------------------------------------------------------------
@@ -161,3 +203,66 @@ def sanitise(text: str) -> str:
             break
         text = cleaned
     return text
+
+
+# Plain text -------------------------------------------------------------------
+
+# Characters no one types on purpose and that break what shows the text: the
+# C0 and C1 control characters but tab, line feed and carriage return (a
+# textarea sends CR LF), DEL, the bidirectional overrides, embeddings and
+# isolates (they make a title read differently from what is stored), and the
+# two non-characters XML cannot hold. The feeds' XML writer refuses them.
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+)
+
+
+def refuse_control_characters(text: str) -> None:
+    """Validator for every text a person enters (model fields, plain forms):
+    refused with the position, never removed, so nothing typed is silently
+    changed."""
+    found = CONTROL_CHARACTERS.search(str(text))
+    if found:
+        raise ValidationError(
+            _(
+                "内容中含有不可见的控制字符（第 %(position)d 个字符，%(code)s），"
+                "可能是从其他软件复制时带入的，请删除后再提交。"
+            ),
+            code="control_characters",
+            params={
+                "position": found.start() + 1,
+                "code": f"U+{ord(found.group()):04X}",
+            },
+        )
+
+
+def without_control_characters(text: str) -> str:
+    """Text for a format that cannot hold them (the feeds' XML), for rows
+    stored before the fields refused them. Output only: what is stored stays
+    as it is."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def guard_model_fields(app_config) -> None:
+    """Every text field of the app's models refuses control characters, and
+    every date field a date out of range, wherever a model is validated: a
+    ModelForm (so every admin form and inline), or `full_clean()` /
+    `clean_fields()` in a loader. Added at start-up, the way Django adds a
+    CharField's MaxLengthValidator, so no migration repeats them and a field
+    added later is covered without anyone remembering it."""
+    from django.db import models
+
+    from .dates import validate_date
+
+    for model in app_config.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.DateField):
+                _add_validator(field, validate_date)
+            elif isinstance(field, (models.CharField, models.TextField)):
+                _add_validator(field, refuse_control_characters)
+
+
+def _add_validator(field, validator) -> None:
+    # A historical (simple_history) copy of a field shares its validator list.
+    if validator not in field.validators:
+        field.validators.append(validator)

@@ -9,6 +9,15 @@ class PortalConfig(AppConfig):
     verbose_name = _("门户")
 
     def ready(self):
+        # What every form and the admin accept (fengming_portal/security.py):
+        # the text and date fields of every model a person writes into.
+        from django.apps import apps
+
+        from fengming_portal.security import guard_model_fields
+
+        for label in ("catalog", "disclosure", "feedback", "portal", "auth"):
+            guard_model_fields(apps.get_app_config(label))
+
         # The search index follows every save of a disclosure or submission,
         # whichever path saved it (services, admin, demo data): one hook, here.
         from . import search

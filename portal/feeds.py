@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from disclosure.models import Disclosure, Unit
 from feedback.models import Submission
 from fengming_portal import caching
+from fengming_portal.security import without_control_characters
 
 FEED_SIZE = 30
 
@@ -49,7 +50,31 @@ def feedback_etag(request) -> str:
     return caching.etag(request, shown["n"], shown["last"])
 
 
-class LatestDisclosuresFeed(Feed):
+class PlainTextFeed(Feed):
+    """A feed that can always be written. XML 1.0 cannot hold control
+    characters (Django's writer raises, a 500 for every reader); the forms
+    refuse them now, but rows stored before may hold some. Removed from the
+    feed only: the stored text is left as it is."""
+
+    def get_feed(self, obj, request):
+        feed = super().get_feed(obj, request)
+        feed.feed = {key: _xml_safe(value) for key, value in feed.feed.items()}
+        feed.items = [
+            {key: _xml_safe(value) for key, value in item.items()}
+            for item in feed.items
+        ]
+        return feed
+
+
+def _xml_safe(value):
+    if isinstance(value, str):
+        return without_control_characters(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_xml_safe(v) for v in value)
+    return value
+
+
+class LatestDisclosuresFeed(PlainTextFeed):
     feed_type = Atom1Feed
     title = _("凤鸣镇最新公开内容")
     subtitle = _("凤鸣镇党务、政务、村务公开网新发布的社会公开内容。")
@@ -102,7 +127,7 @@ class BoardFeed(LatestDisclosuresFeed):
         return item.title
 
 
-class FeedbackFeed(Feed):
+class FeedbackFeed(PlainTextFeed):
     """Answered items whose submitter agreed to publication; never name or phone."""
 
     feed_type = Atom1Feed

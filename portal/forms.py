@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import Catalog
 from disclosure.filters import unit_options
 from disclosure.models import Unit
+from fengming_portal.security import refuse_control_characters
 from fengming_portal.widgets import ListedModelChoiceField
 
 from .search import MAX_QUERY_LENGTH
@@ -17,6 +18,7 @@ class SearchForm(forms.Form):
         label=_("检索词"),
         required=False,
         max_length=MAX_QUERY_LENGTH,
+        validators=[refuse_control_characters],
         error_messages={
             "max_length": _("检索词太长：最多 %(limit_value)d 个字，请缩短后再试。"),
             "null_characters_not_allowed": _("检索词含有无效字符。"),
@@ -49,6 +51,7 @@ class SubscriptionForm(forms.Form):
     email = forms.EmailField(
         label=_("电子邮箱"),
         max_length=254,
+        validators=[refuse_control_characters],
         help_text=_("只用于发送确认邮件和每日摘要，不会公开，取消关注后即删除。"),
     )
     unit = forms.ModelChoiceField(

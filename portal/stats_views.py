@@ -41,9 +41,8 @@ def stats_page(request):
 def stats_csv(request):
     form = _parse(request)
     if not form.is_valid():
-        return HttpResponse(
-            "invalid year or unit\n", status=400, content_type="text/plain"
-        )
+        # The page with the form's message: a person clicked the link.
+        return render(request, "portal/stats.html", {"form": form}, status=400)
     year, unit = form.cleaned_data["year"], form.cleaned_data["unit"]
     data = stats.figures(request.user, year=year, unit=unit)
     name = f"fengming-stats-{year}{'-' + unit.slug if unit else ''}.csv"

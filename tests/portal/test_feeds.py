@@ -109,6 +109,39 @@ def test_feedback_feed_has_answered_consented_items_without_private_data(client,
     assert "张三" not in response.text and "13800000000" not in response.text
 
 
+# Rows stored before the forms refused control characters (a 回音壁 question,
+# an answer, a disclosure, a unit or department name).
+STORED = "甲\x01\x1b[31m\x0b乙\u202e丙"
+
+
+def test_feeds_are_written_with_control_characters_already_stored(client, units):
+    from feedback import services
+    from tests.factories import DepartmentFactory, UserFactory
+
+    wenli, _ = units
+    wenli.name = f"文理村{STORED}"
+    wenli.save()
+    DisclosureFactory(unit=wenli, title=f"通知{STORED}", body=f"正文{STORED}")
+    question = SubmissionFactory(
+        unit=wenli, title=f"问题{STORED}", text=f"内容{STORED}", consent_to_publish=True
+    )
+    services.answer(
+        question,
+        by=UserFactory(username="answerer", is_staff=True),
+        department=DepartmentFactory(name=f"综治办{STORED}"),
+        text=f"答复{STORED}",
+    )
+    for url in ("/feeds/latest/", f"/feeds/boards/{wenli.slug}/", "/feeds/feedback/"):
+        entries = parse(client.get(url))
+        assert entries, url
+        assert "甲[31m乙丙" in entries[0]["title"], url
+    (answered,) = parse(client.get("/feeds/feedback/"))
+    assert "答复甲[31m乙丙" in answered["summary"]
+    # Only the feed leaves them out: the stored text is as it was.
+    question.refresh_from_db()
+    assert question.answer_text == f"答复{STORED}"
+
+
 def test_pages_link_their_feeds(client, units):
     wenli, _ = units
     alternate = 'rel="alternate" type="application/atom+xml"'

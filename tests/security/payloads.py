@@ -43,9 +43,38 @@ WRONG_TYPES = [
     " ",
     "١٢٣",
 ]
+# Control characters no one types: C0 (but tab and line breaks), DEL, C1, the
+# bidirectional overrides and isolates, XML's non-characters, a terminal escape.
+CONTROL = [
+    "甲\x01乙",
+    "甲\x1b[31m乙",
+    "甲\x0b\x0c乙",
+    "甲\x7f乙",
+    "甲\x85乙",
+    "甲\u202e乙",
+    "甲\u2066乙",
+    "甲\ufffe乙",
+]
 UNICODE = ["😀" * 10, "\u202e\u202d", "\ufeff", "ｓｃｒｉｐｔ", "\x1b[31m"]
 
-ALL = XSS + SQL + FTS + TRAVERSAL + LONG + WRONG_TYPES + UNICODE
+# Dates and years at and past the ends of what Python, the databases and the
+# time-zone conversion to UTC can hold, and what is merely absurd.
+DATE_EXTREMES = [
+    "0001-01-01",
+    "0001-01-01 00:00:00",
+    "1000-06-15",
+    "1948-12-31",
+    "2101-01-01",
+    "9999-12-31",
+    "9999-12-31 23:59:59",
+    "0000-00-00",
+    "10000-01-01",
+    "-2011-01-01",
+    "2011-02-30",
+]
+YEAR_EXTREMES = ["0", "-1", "1", "1948", "2101", "9999", "10000", "99999", "1e9"]
+
+ALL = XSS + SQL + FTS + TRAVERSAL + LONG + WRONG_TYPES + UNICODE + CONTROL
 # Raw bytes that are not UTF-8, as they arrive in a WSGI QUERY_STRING.
 INVALID_UTF8 = ["%FF%FE", "%C3%28", "%E2%82", "%ED%A0%80", "\xff\xfe"]
 

@@ -172,3 +172,60 @@ def test_withdrawn_inner_party_notice_is_404_not_410_for_anonymous(client, town)
 
     services.withdraw(town.inner, by=SuperuserFactory(), reason="内容有误")
     assert client.get(f"/disclosures/{town.inner.pk}/").status_code == 404
+
+
+# Shared caches -----------------------------------------------------------------
+
+
+def logged_in_pages(town) -> list[str]:
+    wenli = town.wenli.slug
+    return [
+        f"/disclosures/{town.inner.pk}/",
+        "/disclosures/",
+        f"/disclosures/?period={town.inner.period}",
+        f"/boards/{wenli}/",
+        f"/boards/{wenli}/print/",
+        "/boards/",
+        "/",
+        f"/catalog/{town.inner.item.code}/",
+        "/feedback/",
+        "/feedback/new/",
+        "/search/?q=密件",
+        "/stats/",
+        "/compliance/",
+        "/feeds/latest/",
+        "/no-such-page/",
+    ]
+
+
+def test_every_page_for_a_party_member_is_private(client, town, member):
+    # Vary: Cookie alone lets a shared cache that ignores it keep a 党内 page.
+    client.force_login(member)
+    assert SECRET_TITLE in client.get(f"/disclosures/{town.inner.pk}/").text
+    for url in logged_in_pages(town):
+        response = client.get(url)
+        assert "private" in response.get("Cache-Control", ""), url
+
+
+def test_every_admin_page_for_staff_is_private(client, town, wenli_editor):
+    client.force_login(wenli_editor)
+    for url in [
+        "/admin/",
+        "/admin/disclosure/disclosure/",
+        f"/admin/disclosure/disclosure/{town.public.pk}/change/",
+        *logged_in_pages(town),
+    ]:
+        response = client.get(url)
+        assert "private" in response.get("Cache-Control", ""), url
+
+
+def test_private_keeps_a_page_s_own_cache_directives(client, town, member):
+    client.force_login(member)
+    response = client.get(f"/attachments/{town.inner_attachment.pk}/")
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives
+
+
+def test_anonymous_public_pages_are_not_marked_private(client, town):
+    for url in ("/", "/disclosures/", f"/boards/{town.wenli.slug}/", "/feeds/latest/"):
+        assert "private" not in client.get(url).get("Cache-Control", ""), url

@@ -16,7 +16,16 @@ from tests.factories import DepartmentFactory, UserFactory
 from tests.feedback.test_views import form_data, token
 
 from .conftest import url_or_none
-from .payloads import ALL, FTS, INVALID_UTF8, XSS, label
+from .payloads import (
+    ALL,
+    CONTROL,
+    DATE_EXTREMES,
+    FTS,
+    INVALID_UTF8,
+    XSS,
+    YEAR_EXTREMES,
+    label,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +119,157 @@ def test_null_bytes_are_refused_everywhere(client, town):
     assert client.get("/feedback/track/AB%00/").status_code == 400
 
 
+# Dates and years -----------------------------------------------------------------
+
+DATE_PARAMS = [
+    ("/disclosures/", "published_after"),
+    ("/disclosures/", "published_before"),
+    ("/feedback/", "received_after"),
+    ("/feedback/", "received_before"),
+    ("/compliance/", "as_of"),
+    ("/compliance/{slug}/", "as_of"),
+]
+YEAR_PARAMS = [
+    ("/compliance/", "year"),
+    ("/compliance/{slug}/", "year"),
+    ("/stats/", "year"),
+    ("/stats/csv/", "year"),
+]
+
+
+@pytest.mark.parametrize(("path", "param"), DATE_PARAMS)
+def test_date_filters_refuse_dates_out_of_range_with_a_message(
+    client, town, path, param
+):
+    url = path.format(slug=town.wenli.slug)
+    for value in DATE_EXTREMES:
+        response = client.get(url, {param: value})
+        assert response.status_code == 400, (url, value)
+        assert "日期" in response.text, (url, value)
+    for value in ("0001-01-01", "9999-12-31"):
+        assert "超出范围" in client.get(url, {param: value}).text
+    for value in ("1949-01-01", "2011-09-01", "2100-12-31"):
+        assert client.get(url, {param: value}).status_code == 200, (url, value)
+
+
+@pytest.mark.parametrize(("path", "param"), YEAR_PARAMS)
+def test_year_filters_refuse_years_out_of_range_with_a_message(
+    client, town, path, param
+):
+    url = path.format(slug=town.wenli.slug)
+    for value in YEAR_EXTREMES:
+        response = client.get(url, {param: value})
+        assert response.status_code == 400, (url, value)
+        assert "年份" in response.text, (url, value)
+    assert client.get(url, {param: "2011"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    ["/admin/disclosure/disclosure/", "/admin/feedback/submission/"],
+)
+def test_admin_date_drill_down_refuses_years_out_of_range(
+    admin_client, town, changelist
+):
+    field = "published_at" if "disclosure" in changelist else "received_at"
+    for year in YEAR_EXTREMES:
+        for extra in ("", f"&{field}__month=12", f"&{field}__month=12&{field}__day=31"):
+            response = admin_client.get(f"{changelist}?{field}__year={year}{extra}")
+            assert response.status_code == 302, (year, extra)
+            assert response["Location"].endswith("?e=1")
+    assert admin_client.get(f"{changelist}?{field}__year=2011").status_code == 200
+
+
+def test_scheduled_publication_time_out_of_range_is_a_form_error(client, town):
+    from disclosure import services
+    from tests.factories import SuperuserFactory
+
+    draft = town.maoshan_draft
+    services.submit(draft, by=SuperuserFactory(username="someone"))
+    client.force_login(SuperuserFactory())
+    url = f"/admin/disclosure/disclosure/{draft.pk}/transition/approve/"
+    for value in ("0001-01-01T00:00", "9999-12-31T23:59"):
+        response = client.post(url, {"publish_at": value, "comment": ""})
+        assert response.status_code == 200, value
+        assert "超出范围" in response.text
+    draft.refresh_from_db()
+    assert draft.status == "submitted"
+
+
+# Cookies and headers -------------------------------------------------------------
+
+# What a browser holding a damaged cookie sends: the value quoted, NUL in
+# octal, which Django's cookie parser turns back into a NUL byte.
+BROKEN_COOKIES = [
+    'sessionid="aaaa\\000bbbb"',
+    'csrftoken="abc\\000def"',
+    'elder="1\\000"',
+    'messages="x\\000y"',
+    'feedback_thanks="a\\000b"',
+    'other="\\000"',
+]
+COOKIE_PAGES = ["/", "/disclosures/", "/feedback/", "/feedback/new/", "/admin/login/"]
+
+
+@pytest.mark.parametrize("cookie", BROKEN_COOKIES)
+def test_a_cookie_with_a_null_byte_is_dropped_not_a_500(client, town, cookie):
+    # PostgreSQL refuses NUL in a query parameter (the session look-up was a
+    # 500). A damaged cookie must not lock a resident out of the site: it is
+    # ignored and the browser told to forget it.
+    name = cookie.split("=")[0]
+    for url in COOKIE_PAGES:
+        response = client.get(url, HTTP_COOKIE=cookie)
+        assert response.status_code == 200, (url, cookie)
+        # Forgotten, or replaced by a good one (a form page's new CSRF token).
+        replaced = response.cookies[name]
+        assert replaced["max-age"] == 0 or replaced.value, (url, cookie)
+        assert "\x00" not in replaced.value
+
+
+def test_a_broken_cookie_does_not_log_a_member_out(client, town, member):
+    client.force_login(member)
+    session = client.cookies["sessionid"].value
+    response = client.get(
+        f"/disclosures/{town.inner.pk}/",
+        HTTP_COOKIE=f'sessionid={session}; elder="1\\000"',
+    )
+    assert response.status_code == 200
+    assert "elder" not in response.text.split("<body", 1)[0]
+    assert response.cookies["elder"]["max-age"] == 0
+
+
+def test_a_post_with_a_broken_session_cookie_is_answered(client, town):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "nobody", "password": "x"},
+        HTTP_COOKIE='sessionid="a\\000b"',
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "HTTP_USER_AGENT",
+        "HTTP_REFERER",
+        "HTTP_X_REAL_IP",
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_IF_NONE_MATCH",
+    ],
+)
+def test_a_header_with_a_null_byte_is_refused(client, town, settings, header):
+    settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    for url in ("/", "/feedback/new/", "/accounts/login/"):
+        response = client.get(url, **{header: "a\x00b"})
+        assert response.status_code == 400, (url, header)
+        assert "请求" in response.text
+    response = client.post(
+        "/accounts/login/", {"username": "a", "password": "b"}, **{header: "1\x00"}
+    )
+    assert response.status_code == 400
+
+
 def test_repeated_and_array_parameters(client, town):
     query = "unit=a&unit=b&unit[]=c&page=1&page=2&period[]=2011-09"
     for path in ("/disclosures/", "/feedback/", f"/boards/{town.wenli.slug}/"):
@@ -195,6 +355,88 @@ def test_tracking_rating_form_survives_hostile_values(client, town):
     response = client.post(url, {"rating": "satisfied", "comment": XSS[0]})
     assert response.status_code == 302
     assert_clean(client.get(url), XSS[0])
+
+
+# Control characters -------------------------------------------------------------
+# Refused with a message naming the place, never stored, never stripped.
+
+REFUSED = "控制字符"
+
+
+@pytest.mark.parametrize("field", ["title", "text", "name"])
+def test_feedback_form_refuses_control_characters(client, town, field, no_rate_limit):
+    for n, payload in enumerate(CONTROL):
+        data = form_data(
+            town.wenli,
+            title=f"标题{n}",
+            consent_to_publish="on",
+            token=token(nonce=f"{n:032d}"),
+        )
+        data[field] = f"{data[field] or '张三'}{payload}"
+        response = client.post("/feedback/new/", data)
+        assert response.status_code == 200, (field, label(payload))
+        assert REFUSED in response.text, (field, label(payload))
+    assert not Submission.objects.filter(title__startswith="标题").exists()
+
+
+def test_feedback_form_phone_with_control_characters_is_refused(
+    client, town, no_rate_limit
+):
+    data = form_data(town.wenli, phone="139\x011234\x1b5678")
+    response = client.post("/feedback/new/", data)
+    assert response.status_code == 200
+    assert "电话号码格式不正确" in response.text
+
+
+def test_rating_comment_refuses_control_characters(client, town):
+    staff = UserFactory(username="answerer", is_staff=True)
+    answered = services.answer(
+        town.submission, by=staff, department=DepartmentFactory(), text="已答复。"
+    )
+    url = answered.get_tracking_url()
+    for payload in CONTROL:
+        response = client.post(url, {"rating": "unsatisfied", "comment": payload})
+        assert response.status_code == 200, label(payload)
+        assert REFUSED in response.text
+    answered.refresh_from_db()
+    assert answered.rating == ""
+
+
+def test_search_refuses_control_characters_with_a_message(client, town):
+    for payload in CONTROL:
+        response = client.get("/search/", {"q": payload})
+        assert response.status_code == 400, label(payload)
+        assert REFUSED in response.text
+
+
+def test_following_refuses_control_characters_in_the_address(client, town):
+    from portal.models import Subscription
+
+    for address in ('"\x01"@example.org', "a\x7fb@example.org", "\u202eab@example.org"):
+        response = client.post("/follow/", {"email": address, "unit": ""})
+        # (Django's address check lets a quoted "\x01" through.)
+        assert response.status_code == 400, repr(address)
+        assert REFUSED in response.text
+    assert not Subscription.objects.exists()
+
+
+def test_workflow_comments_refuse_control_characters(client, town):
+    from disclosure import services as workflow
+    from tests.factories import SuperuserFactory
+
+    admin = SuperuserFactory()
+    workflow.submit(town.maoshan_draft, by=SuperuserFactory(username="editor"))
+    client.force_login(admin)
+    base = "/admin/disclosure/disclosure/"
+    for name, target in (("return", town.maoshan_draft), ("withdraw", town.public)):
+        url = f"{base}{target.pk}/transition/{name}/"
+        for payload in CONTROL:
+            response = client.post(url, {"comment": f"原因{payload}"})
+            assert response.status_code == 200, (name, label(payload))
+            assert REFUSED in response.text
+    town.maoshan_draft.refresh_from_db()
+    town.public.refresh_from_db()
+    assert (town.maoshan_draft.status, town.public.status) == ("submitted", "published")
 
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
