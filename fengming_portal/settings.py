@@ -317,6 +317,7 @@ LOGGING = {
         "django.security": {"level": "INFO"},
         "fengming.security": {"level": "INFO"},
         "axes": {"level": "WARNING"},  # its per-attempt INFO lines are noise
+        "weasyprint": {"level": "WARNING"},  # and so are its per-step ones
     },
 }
 
