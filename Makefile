@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 
 .PHONY: install system-deps run test loadtest lint format migrate demo vendor clean \
-	seed-scale bench bench-smoke pageweight vendor-axe
+	seed-scale bench bench-smoke pageweight vendor-axe vendor-vnu
 
 system-deps:
 	@if command -v dpkg >/dev/null && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
@@ -36,10 +36,13 @@ migrate: install
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 
+# `make run PORT=8001` when 8000 is taken; links in mails follow the port.
+PORT ?= 8000
 run: demo
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
+test: install vendor-vnu
 	$(BIN)/python -m pytest
 
 # Load and fault test on a private PostgreSQL cluster behind gunicorn (about
@@ -99,3 +102,23 @@ vendor-axe:
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
+
+# The Nu HTML Checker (vnu.jar, MIT) for tests/markup/, from the npm registry
+# into the git-ignored .vendor/ (a 30 MB jar, not kept in git). It runs on
+# java (Debian's default-jre-headless, which .ci/run installs). Without npm the
+# markup test is skipped, unless CI=true.
+VNU_VERSION ?= 26.9.27
+VNU_JAR := .vendor/vnu-$(VNU_VERSION)/vnu.jar
+vendor-vnu:
+	@if [ -f $(VNU_JAR) ]; then exit 0; fi; \
+	if ! command -v npm >/dev/null; then \
+	  echo "npm not found: no Nu HTML Checker, its test will be skipped"; \
+	  [ "$${CI:-}" != true ]; exit; \
+	fi; \
+	tmp=$$(mktemp -d) && \
+	(cd $$tmp && npm pack --silent vnu-jar@$(VNU_VERSION) >/dev/null && \
+	  tar xzf vnu-jar-$(VNU_VERSION).tgz) && \
+	mkdir -p $(dir $(VNU_JAR)) && \
+	cp $$tmp/package/build/dist/vnu.jar $(VNU_JAR).part && \
+	cp $$tmp/package/LICENSE $(dir $(VNU_JAR))LICENSE && \
+	mv $(VNU_JAR).part $(VNU_JAR) && rm -rf $$tmp && echo "Nu HTML Checker: $(VNU_JAR)"

@@ -53,7 +53,16 @@ def start_portal(workdir: Path) -> str:
     from django.conf import settings
 
     django.setup()
+    # Production's static files (hashed names, gzip and brotli), outside
+    # production settings: the demo needs no SECRET_KEY, HTTPS or Redis.
     settings.STATIC_ROOT = workdir / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        },
+    }
+    settings.WHITENOISE_USE_FINDERS = False
     from django.core.management import call_command
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.core.wsgi import get_wsgi_application

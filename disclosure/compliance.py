@@ -13,7 +13,7 @@ import calendar
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from django.utils import timezone
@@ -23,6 +23,7 @@ from catalog import periods
 from catalog.models import Item, ScheduleRule
 from catalog.periods import Period
 from catalog.workdays import add_workdays
+from fengming_portal import caching
 
 from .models import Disclosure, Unit
 
@@ -335,11 +336,57 @@ def attention(units: list[Unit], as_of: date) -> list[Obligation]:
     return sorted(soon, key=lambda o: (o.state != State.MISSING, o.due))
 
 
+# Which year and day the pages open on ----------------------------------------
+
+# A portal whose last publication is older than this is an archive (or the
+# 2011 demo): its pages open on the day its data ends.
+ARCHIVE_AFTER = timedelta(days=365)
+
+
+def _publication_span() -> tuple[datetime, datetime] | None:
+    """The first and the last publication: two reads of the recent-disclosures
+    index (status, published_at), whatever the number of rows."""
+    published = Disclosure.objects.published().values_list("published_at", flat=True)
+    last = published.order_by("-published_at").first()
+    if last is None:
+        return None
+    return published.order_by("published_at").first(), last
+
+
+def publication_span() -> tuple[datetime, datetime] | None:
+    return caching.cached("disclosure:publication-span", _publication_span)
+
+
+def years_with_data() -> list[int]:
+    """The years from the first publication to the last, newest first: the
+    choice of years the compliance and statistics pages offer."""
+    span = publication_span()
+    if span is None:
+        return []
+    first, last = (timezone.localtime(moment).year for moment in span)
+    return list(range(last, first - 1, -1))
+
+
 def latest_year_with_data() -> int | None:
-    latest = (
-        Disclosure.objects.published()
-        .order_by("-period_start")
-        .values_list("period_start", flat=True)
-        .first()
-    )
-    return latest.year if latest else None
+    years = years_with_data()
+    return years[0] if years else None
+
+
+def year_choice(chosen: int | None = None) -> list[int]:
+    """The years to offer, newest first: those with data and the one chosen."""
+    years = set(years_with_data())
+    if chosen is not None:
+        years.add(chosen)
+    return sorted(years, reverse=True)
+
+
+def reference_date() -> date:
+    """The day figures are computed for when none is asked: today; for an
+    archive (no publication for ARCHIVE_AFTER, such as the 2011 demo) the day
+    of its last publication, so that its pages show where things stood then,
+    not every obligation since as 未公开. A visitor may still choose any day."""
+    today = timezone.localdate()
+    span = publication_span()
+    if span is None or timezone.now() - span[1] < ARCHIVE_AFTER:
+        return today
+    return timezone.localdate(span[1])

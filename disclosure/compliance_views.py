@@ -3,7 +3,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
@@ -40,11 +39,14 @@ class ComplianceQuery(forms.Form):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
+        # By default the latest year with data, as of today (or, for an
+        # archive such as the 2011 demo, as of its last publication).
+        if data.get("as_of") and not data.get("year"):
+            data["year"] = data["as_of"].year
+        data["as_of"] = data.get("as_of") or compliance.reference_date()
         data["year"] = (
-            data.get("year") or compliance.latest_year_with_data() or today.year
+            data.get("year") or compliance.latest_year_with_data() or data["as_of"].year
         )
-        data["as_of"] = data.get("as_of") or today
         data["kind"] = data.get("kind") or Catalog.Kind.PARTY
         key = data.get("period")
         data["within"] = None
@@ -100,6 +102,7 @@ def matrix(request):
     context = {
         "query": query,
         "q": q,
+        "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
         "column_totals": [by_category.get(c.pk) for c in categories],
@@ -142,6 +145,7 @@ def unit_obligations(request, slug):
     context = {
         "query": query,
         "q": q,
+        "years": compliance.year_choice(q["year"]),
         "unit": unit,
         "rows": rows,
         "total": compliance.tally(obligations, lambda o: "all").get("all"),

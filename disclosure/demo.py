@@ -6,12 +6,14 @@ Get-or-create throughout: loading twice changes nothing.
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import DisclosureForm, Item
 
-from .models import Disclosure, DisclosureEvent, NoticeBoard, Unit
+from . import demo_files
+from .models import Attachment, Disclosure, DisclosureEvent, NoticeBoard, Unit
 from .services import approval_body, next_index_number
 
 NOTICE_OBJECTIONS = {
@@ -175,4 +177,53 @@ def seed_nil_returns(units: dict[str, Unit]) -> int:
             disclosure.save(update_fields=["index_number"])
             add_demo_trail(disclosure)
             created_count += 1
+    return created_count
+
+
+# Photos and a PDF on a few notices, so that a visitor can try attachments.
+# (disclosure title, kind, caption, file name, how the file is made)
+ATTACHMENTS = [
+    (
+        "文理村抗旱救灾物资发放情况公示",
+        Attachment.Kind.POSTING_PHOTO,
+        "公示张贴照片（文理村村务公开栏）",
+        "board.jpg",
+        demo_files.notice_board_photo,
+    ),
+    (
+        "茅山村党员志愿服务队抗旱送水帮扶情况",
+        Attachment.Kind.PHOTO,
+        "送水现场",
+        "water.jpg",
+        demo_files.water_delivery_photo,
+    ),
+    (
+        "文理村2011年6月村级财务收支情况公开",
+        Attachment.Kind.DOCUMENT,
+        "2011年6月村级财务收支明细表",
+        "statement.pdf",
+        demo_files.finance_statement_pdf,
+    ),
+]
+
+
+def seed_attachments() -> int:
+    """Attach the demo files through the admin's upload form, so that they are
+    checked and cleaned exactly as an uploaded file; returns how many were new."""
+    from .forms import AttachmentForm
+
+    created_count = 0
+    for title, kind, caption, filename, make in ATTACHMENTS:
+        disclosure = Disclosure.objects.filter(title=title).first()
+        if disclosure is None or disclosure.attachments.filter(title=caption).exists():
+            continue
+        form = AttachmentForm(
+            data={"kind": kind, "title": caption},
+            files={"file": SimpleUploadedFile(filename, make())},
+            instance=Attachment(disclosure=disclosure),
+        )
+        if not form.is_valid():
+            raise ValueError(f"demo attachment {filename}: {form.errors.as_text()}")
+        form.save()
+        created_count += 1
     return created_count

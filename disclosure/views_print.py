@@ -9,7 +9,7 @@ and to the unit's feedback form.
 import mimetypes
 import re
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import qrcode
 from django.conf import settings
@@ -83,9 +83,7 @@ def board_print_context(request, unit: Unit) -> dict:
     on_board = {periods.Period.parse(d.period) for d in disclosures}
     period_labels = [p.label for p in sorted(on_board, key=lambda p: (p.start, p.end))]
     board_url = request.build_absolute_uri(unit.get_absolute_url())
-    feedback_url = request.build_absolute_uri(
-        reverse("feedback:create") + "?" + urlencode({"unit": unit.slug})
-    )
+    feedback_url = request.build_absolute_uri(unit.feedback_url)
     return {
         "unit": unit,
         "columns": board_columns(unit, disclosures),

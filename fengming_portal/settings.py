@@ -144,7 +144,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` writes (production); e.g. /srv/fengming/static.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -152,15 +153,19 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        # Hashed, compressed names in production; plain files while developing so
-        # that no collectstatic run is needed.
+        # Production: hashed, compressed names written by `collectstatic`; the
+        # deploy check (fengming_portal/checks.py) fails when it has not run, or
+        # not since a static file changed. Anywhere else the files are served as
+        # they are from where they lie (WHITENOISE_USE_FINDERS), so `runserver`
+        # works with or without DEBUG and without collectstatic.
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         ),
     },
 }
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -315,6 +320,7 @@ LOGGING = {
         "fengming.security": {"level": "INFO"},
         "axes": {"level": "WARNING"},  # its per-attempt INFO lines are noise
         "pikepdf": {"level": "WARNING"},  # announces itself at INFO on import
+        "weasyprint": {"level": "WARNING"},  # its per-step INFO lines are noise
     },
 }
 

@@ -161,6 +161,10 @@ class FeedbackFeed(PlainTextFeed):
     def item_pubdate(self, item):
         return item.answered_at
 
+    def item_updateddate(self, item):
+        # Atom requires <updated> in every entry; Django writes it only from this.
+        return item.answered_at
+
     def item_author_name(self, item):
         return item.answered_by.name if item.answered_by else item.unit.name
 

@@ -1,8 +1,10 @@
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Catalog
+from disclosure import compliance
 from disclosure.filters import unit_options
 from disclosure.models import Unit
 from fengming_portal.security import refuse_control_characters
@@ -67,17 +69,21 @@ class SubscriptionForm(forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
 
-def year_choices() -> list[int]:
-    this_year = timezone.localdate().year
-    return list(range(this_year, 2000, -1))
+FIRST_YEAR = 2001
 
 
 class StatsForm(forms.Form):
-    year = forms.TypedChoiceField(
+    # Any year may be asked for; the select offers those with data.
+    year = forms.IntegerField(
         label=_("年份"),
-        coerce=int,
         required=False,
-        error_messages={"invalid_choice": _("年份无效。")},
+        min_value=FIRST_YEAR,
+        widget=forms.Select,
+        error_messages={
+            "invalid": _("年份无效。"),
+            "min_value": _("年份无效。"),
+            "max_value": _("年份无效。"),
+        },
     )
     unit = forms.ModelChoiceField(
         label=_("单位"),
@@ -90,8 +96,14 @@ class StatsForm(forms.Form):
 
     def __init__(self, *args, default_year: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [(y, str(y)) for y in year_choices()]
-        self.default_year = default_year or timezone.localdate().year
+        this_year = timezone.localdate().year
+        self.default_year = default_year or this_year
+        field = self.fields["year"]
+        field.validators.append(MaxValueValidator(this_year))
+        asked = self.data.get("year", "")
+        valid = asked.isdigit() and FIRST_YEAR <= int(asked) <= this_year
+        chosen = int(asked) if valid else self.default_year
+        field.widget.choices = [(y, str(y)) for y in compliance.year_choice(chosen)]
 
     def clean_year(self) -> int:
         return self.cleaned_data["year"] or self.default_year

@@ -338,6 +338,16 @@ def highlight(text: str, terms: list[str]) -> SafeString:
     return mark_safe("".join(pieces))  # every piece above was escaped
 
 
+def shown_body(entry: SearchEntry) -> str:
+    """The text a hit's snippet is cut from: the source's own text, without
+    the index number that `disclosure_fields` appends to a disclosure's body so
+    that it can be searched (a hit shows the number on its own line)."""
+    number = entry.disclosure.index_number if entry.disclosure_id else ""
+    if number:
+        return entry.body.removesuffix(number).rstrip()
+    return entry.body
+
+
 def snippet(text: str, terms: list[str], size: int = SNIPPET_CHARS) -> SafeString:
     """A window of the text around the first match, highlighted."""
     text = " ".join(text.split())

@@ -20,6 +20,7 @@ HIT_FIELDS = (
     "body",
     "date",
     "disclosure__unit__name",
+    "disclosure__index_number",
     "disclosure__item__category__catalog__kind",
     "submission__kind",
     "submission__unit__name",
@@ -60,7 +61,11 @@ def search_page(request):
             {
                 "url": source.get_absolute_url(),
                 "title": search.highlight(entry.title, results.terms),
-                "snippet": search.snippet(entry.body, results.terms),
+                "snippet": search.snippet(search.shown_body(entry), results.terms),
+                "index_number": search.highlight(
+                    (entry.disclosure and entry.disclosure.index_number) or "",
+                    results.terms,
+                ),
                 "unit": source.unit,
                 "date": entry.date,
                 "disclosure": entry.disclosure,
@@ -72,6 +77,7 @@ def search_page(request):
         results=results,
         hits=hits,
         query=query,
+        filtered=bool(form.cleaned_data["unit"] or form.cleaned_data["kind"]),
         scan_limit=search.SHORT_QUERY_SCAN,
         max_results=search.MAX_RESULTS,
     )

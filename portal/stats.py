@@ -10,7 +10,7 @@ import io
 
 from django.db.models import Count, F
 from django.db.models.functions import ExtractMonth
-from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Catalog
@@ -158,9 +158,8 @@ def on_time_disclosure_by_unit(*, year: int, unit: Unit | None = None) -> Chart:
     else:
         town = Unit.objects.towns().order_by("parent_id", "order", "id").first()
         units = [town, *town.children.order_by("order", "id")] if town else []
-    obligations, _items = compliance.load(
-        units=units, year=year, as_of=timezone.localdate()
-    )
+    as_of = compliance.reference_date()
+    obligations, _items = compliance.load(units=units, year=year, as_of=as_of)
     tallies = compliance.tally(obligations, lambda o: o.unit_id)
     labels, rates = [], []
     for u in units:
@@ -172,9 +171,10 @@ def on_time_disclosure_by_unit(*, year: int, unit: Unit | None = None) -> Chart:
         key="compliance-unit",
         title=_("各单位按时公开率"),
         description=_(
-            "截至今天已到期的公开事项中按时公开（含按时报“本期无”）的百分比，"
+            "截至%(as_of)s已到期的公开事项中按时公开（含按时报“本期无”）的百分比，"
             "括号内为已到期事项数；与“公开情况一览”页面的计算相同。"
-        ),
+        )
+        % {"as_of": date_format(as_of, "Y年n月j日")},
         labels=labels,
         series=[(_("按时公开率"), rates)],
         horizontal=True,

@@ -2,26 +2,15 @@
 
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
-from disclosure.models import Disclosure
+from disclosure import compliance
 
 from . import stats
 from .forms import StatsForm
 
 
-def _default_year(user) -> int:
-    latest = (
-        Disclosure.objects.visible_to(user)
-        .order_by("-published_at")
-        .values_list("published_at", flat=True)
-        .first()
-    )
-    return timezone.localtime(latest).year if latest else timezone.localdate().year
-
-
 def _parse(request) -> StatsForm:
-    return StatsForm(request.GET, default_year=_default_year(request.user))
+    return StatsForm(request.GET, default_year=compliance.latest_year_with_data())
 
 
 def stats_page(request):
@@ -32,6 +21,7 @@ def stats_page(request):
     context = {
         "form": form,
         "year": year,
+        "years": compliance.year_choice(year),
         "unit": unit,
         **stats.figures(request.user, year=year, unit=unit),
     }

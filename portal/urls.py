@@ -9,6 +9,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # Search, feeds, following, statistics (issue 6)
     path("search/", search_views.search_page, name="search"),
     # Feeds answer conditional GETs (ETag) without building the feed.

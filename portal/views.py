@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog, Item
 from disclosure.models import Disclosure, Unit, can_see_inner_party
@@ -82,6 +84,13 @@ def catalog_item(request, code):
         "forms": item.forms.all(),
     }
     return render(request, "catalog/item_detail.html", context)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links: the
+    static file's (hashed, in production) address."""
+    return redirect(static("favicon.ico"))
 
 
 def healthz(request):

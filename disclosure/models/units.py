@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from ..slugs import candidate_slugs
@@ -91,6 +92,12 @@ class Unit(models.Model):
 
     def get_absolute_url(self):
         return reverse("disclosure:board", args=[self.slug])
+
+    @property
+    def feedback_url(self) -> str:
+        """The 回音壁 form preset with this unit: linked from the board page,
+        and the printed board's QR code."""
+        return reverse("feedback:create") + "?" + urlencode({"unit": self.slug})
 
     def _free_slug(self) -> str:
         taken = Unit.objects.exclude(pk=self.pk)

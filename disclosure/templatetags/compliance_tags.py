@@ -1,5 +1,4 @@
 from django import template
-from django.utils import timezone
 
 from catalog.models import Item
 from disclosure import compliance
@@ -17,13 +16,14 @@ def editor_attention(context):
     units = list(Unit.objects.filter(editors=user)) if user.is_authenticated else []
     if not units:
         return {"units": []}
-    as_of = timezone.localdate()
+    as_of = compliance.reference_date()
     obligations = compliance.attention(units, as_of)
     items = Item.objects.in_bulk({o.item_id for o in obligations[:SHOWN]})
     unit_by_id = {u.pk: u for u in units}
     return {
         "units": units,
         "as_of": as_of,
+        "years": compliance.year_choice(as_of.year),
         "rows": [
             (unit_by_id[o.unit_id], items[o.item_id], o) for o in obligations[:SHOWN]
         ],

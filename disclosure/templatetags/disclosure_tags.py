@@ -6,6 +6,8 @@ date filters, a URL); this tag writes the same markup in a tenth of that.
 The texts go through gettext as the template's did (same message ids).
 """
 
+from datetime import datetime
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -15,6 +17,20 @@ from django.utils.translation import gettext as _
 from disclosure.models import Disclosure
 
 register = template.Library()
+
+
+@register.filter
+def machine_time(value) -> str:
+    """A <time datetime> value: local time to the second, with its offset.
+    `|date:"c"` writes the microseconds every saved moment has, and HTML
+    allows at most three decimals (the Nu checker rejects the page)."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()  # a date
 
 
 def _day(value, with_year: bool) -> str:
@@ -63,7 +79,7 @@ def disclosure_entry(
         published = timezone.localtime(disclosure.published_at)
         time_tag = format_html(
             '<time datetime="{}">{}</time>',
-            published.isoformat(),
+            machine_time(published),
             _day(published, with_year=True),
         )
     posting = (

@@ -4,10 +4,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog.models import Catalog, Item, Scope
 from catalog.periods import Period
-from disclosure import compliance
+from disclosure import compliance, roles
 from disclosure.compliance import Filing, ItemSpec, Rule, State, UnitSpec, evaluate
 from tests.factories import (
     CatalogFactory,
@@ -16,6 +19,7 @@ from tests.factories import (
     ItemFactory,
     TownFactory,
     UnitFactory,
+    staff_user,
 )
 
 VILLAGE = UnitSpec(1, "village")
@@ -267,3 +271,67 @@ def test_whole_year_matrix_takes_a_bounded_number_of_queries(
         )
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get("/compliance/?year=2011&as_of=2011-12-31")
+
+
+# Which year and day the pages open on --------------------------------------
+
+
+def test_pages_open_on_the_latest_year_as_it_stood_when_the_data_ends(
+    client, town_data
+):
+    # The data ends in September 2011, years before today: the demo's case.
+    # Today's date would show every obligation since as 未公开.
+    response = client.get("/compliance/")
+    assert response.context["q"]["year"] == 2011
+    assert response.context["q"]["as_of"] == date(2011, 9, 3)
+    assert "2011 年度，截至 2011年9月3日" in response.text
+    unit_page = client.get("/compliance/wenli/")
+    assert unit_page.context["q"]["as_of"] == date(2011, 9, 3)
+
+
+def test_a_portal_in_use_is_seen_as_of_today(client, town_data):
+    today = timezone.localdate()
+    DisclosureFactory(unit=town_data["wenli"], period=f"{today:%Y-%m}")
+    response = client.get("/compliance/")
+    assert response.context["q"]["year"] == today.year
+    assert response.context["q"]["as_of"] == today
+
+
+def test_the_pages_offer_the_years_that_have_data(client, town_data):
+    DisclosureFactory(
+        unit=town_data["wenli"], period="2009-05", published_at=at(date(2009, 6, 1))
+    )
+    for url in ("/compliance/", "/compliance/wenli/"):
+        text = client.get(url, {"kind": "party"}).text
+        choice = text[text.index('class="year-choice') :]
+        choice = choice[: choice.index("</nav>")]
+        assert 'href="?kind=party&amp;year=2010"' in choice
+        assert 'href="?kind=party&amp;year=2009"' in choice
+        assert 'aria-current="page">2011<' in choice
+        assert "2008" not in choice and "2012" not in choice
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan")
+def test_the_years_with_data_are_read_from_indexes(town_data):
+    with CaptureQueriesContext(connection) as queries:
+        compliance.years_with_data()
+        compliance.reference_date()
+    assert queries.captured_queries
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
+
+
+def test_editor_start_page_opens_when_the_data_ends(client, town_data):
+    editor = staff_user(
+        username="wenli_editor", group=roles.UNIT_EDITOR, units=[town_data["wenli"]]
+    )
+    client.force_login(editor)
+    text = client.get("/admin/").text
+    box = text[text.index('id="attention"') :]
+    assert "截至 2011年9月3日" in box
+    assert "2011年9月" in box  # September's notice, due 5 October: soon due
+    assert str(timezone.localdate().year) not in box

@@ -324,3 +324,43 @@ def test_a_page_of_hits_runs_a_fixed_number_of_queries(
     assert len(response.context["hits"]) == 20
     assert "党务公开" in response.text and "回音壁 · 咨询" in response.text
     assert response.text.count("文理村") >= 20
+
+
+def test_a_search_without_hits_says_so_and_suggests_what_to_try(client, fire_notice):
+    response = client.get("/search/", {"q": "水库移民补助"})
+    assert response.status_code == 200
+    assert response.context["hits"] == []
+    text = response.text
+    assert "没有找到与“水库移民补助”相关的内容" in text
+    # The query stays in the box, to be shortened.
+    assert 'value="水库移民补助"' in text
+    assert "换一个更短" in text
+    assert "三个字" in text  # the trigram note: shorter words scan less
+    assert 'href="/feedback/new/"' in text  # ask on the 回音壁 instead
+
+
+def test_a_search_without_hits_in_a_unit_suggests_dropping_the_filter(
+    client, fire_notice, wenli
+):
+    response = client.get("/search/", {"q": "水库移民补助", "unit": wenli.slug})
+    assert "去掉单位或类别" in response.text
+    assert f'href="/feedback/new/?unit={wenli.slug}"' in response.text
+
+
+def test_a_snippet_never_ends_in_the_index_number(client, wenli):
+    DisclosureFactory(
+        unit=wenli,
+        title="村道维护资金公示",
+        body="2011年村道维护资金共计三万元，已全部用于修补村道。",
+        index_number="WENLI-2011-A09-001",
+    )
+    response = client.get("/search/", {"q": "维护资金"})
+    [hit] = response.context["hits"]
+    assert "WENLI" not in hit["snippet"]
+    assert str(hit["snippet"]).endswith("修补村道。")
+    # The number is still searchable, and shown as itself beside the hit.
+    by_number = client.get("/search/", {"q": "WENLI-2011-A09-001"})
+    [hit] = by_number.context["hits"]
+    assert "WENLI" not in hit["snippet"]
+    assert "索引号" in by_number.text
+    assert "<mark>WENLI-2011-A09-001</mark>" in by_number.text

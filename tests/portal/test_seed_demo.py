@@ -2,9 +2,10 @@ import io
 
 import pytest
 from django.core.management import call_command
+from PIL import Image
 
 from catalog.models import Catalog, Category, Item, Scope
-from disclosure.models import Disclosure, NoticeBoard, Unit
+from disclosure.models import Attachment, Disclosure, NoticeBoard, Unit
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,44 @@ def test_demo_compliance_shows_every_state_on_2011_10_01(demo, client):
     assert all(
         overall[state] for state in ["on_time", "late", "missing", "not_due", "nil"]
     )
+
+
+def test_demo_has_photos_and_a_pdf_a_visitor_can_open(demo, client):
+    attachments = list(Attachment.objects.select_related("disclosure"))
+    types = sorted(a.content_type for a in attachments)
+    assert types.count("image/jpeg") >= 2
+    assert "application/pdf" in types
+    for attachment in attachments:
+        assert attachment.disclosure.scope == Scope.PUBLIC
+        response = client.get(attachment.get_absolute_url())
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content)
+        assert len(body) == attachment.size
+        if attachment.is_image:
+            assert attachment.thumbnail
+            assert not Image.open(io.BytesIO(body)).getexif()
+        else:
+            assert body.startswith(b"%PDF-")
+    page = client.get(attachments[0].disclosure.get_absolute_url())
+    assert attachments[0].get_absolute_url() in page.text
+
+
+def test_a_second_seed_adds_no_attachment(demo):
+    before = sorted(Attachment.objects.values_list("disclosure_id", "title"))
+    call_command("seed_demo", stdout=io.StringIO())
+    assert sorted(Attachment.objects.values_list("disclosure_id", "title")) == before
+
+
+def test_demo_attachments_are_cleaned_as_uploads_are(db, monkeypatch):
+    from disclosure import forms
+
+    cleaned = []
+    original = forms.clean_upload
+
+    def spy(upload):
+        cleaned.append(upload.name)
+        return original(upload)
+
+    monkeypatch.setattr(forms, "clean_upload", spy)
+    call_command("seed_demo", stdout=io.StringIO())
+    assert len(cleaned) == Attachment.objects.count() >= 3

@@ -1,11 +1,10 @@
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
 
 from catalog.models import Catalog, Scope
 from feedback.models import Status
@@ -205,7 +204,9 @@ def test_on_time_disclosure_rate_per_unit_comes_from_the_compliance_engine(
         "茅山村",
     ]
     units = [data["wenli"].parent, data["wenli"], data["maoshan"]]
-    obligations, _ = compliance.load(units=units, year=2011, as_of=timezone.localdate())
+    # As of the day the data ends (the last publication, years ago), as on
+    # the compliance page: not every obligation since as 未公开.
+    obligations, _ = compliance.load(units=units, year=2011, as_of=date(2011, 8, 1))
     tallies = compliance.tally(obligations, lambda o: o.unit_id)
     expected = [
         round(100 * tallies[u.pk].rate) if tallies[u.pk].rate is not None else None
@@ -218,3 +219,24 @@ def test_on_time_disclosure_rate_per_unit_comes_from_the_compliance_engine(
 def test_nil_returns_are_not_counted_as_notices(client, data):
     DisclosureFactory(unit=data["wenli"], published_at=at(4, 1), is_nil_return=True)
     assert client.get("/stats/", {"year": 2011}).context["disclosure_total"] == 3
+
+
+def test_on_time_rates_are_as_of_the_day_the_data_ends(client, data):
+    rates = chart(client.get("/stats/"), "compliance-unit")
+    assert "截至2011年8月1日" in rates.description
+
+
+def test_the_year_choice_offers_the_years_with_data(client, data):
+    response = client.get("/stats/", {"unit": "wenli"})
+    options = re.findall(r'<option value="(\d{4})"', response.text)
+    assert options == ["2011", "2010"]
+    choice = response.text[response.text.index('class="year-choice') :]
+    assert 'href="?unit=wenli&amp;year=2010"' in choice
+    # Another year is still there for whoever asks for it.
+    other = client.get("/stats/", {"year": 2005})
+    assert other.status_code == 200
+    assert re.findall(r'<option value="(\d{4})"', other.text) == [
+        "2011",
+        "2010",
+        "2005",
+    ]

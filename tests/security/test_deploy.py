@@ -16,8 +16,8 @@ def env_example() -> dict[str, str]:
     return dict(pairs)
 
 
-def test_env_example_passes_the_deploy_checks():
-    env = {**os.environ, **env_example()}
+def test_env_example_passes_the_deploy_checks(collected_static):
+    env = {**os.environ, **env_example(), "STATIC_ROOT": str(collected_static)}
     env.pop("DEBUG", None)
     # The example's database and cache need not exist for the checks.
     env["DATABASE_URL"] = "sqlite:///:memory:"

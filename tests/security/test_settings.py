@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,16 +37,51 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_deploy_is_clean_in_production():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+def check_deploy(**env: str) -> subprocess.CompletedProcess:
+    return manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+
+def test_check_deploy_is_clean_in_production(collected_static):
+    result = check_deploy(**PRODUCTION_ENV, STATIC_ROOT=str(collected_static))
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_is_clean_on_an_intranet_without_tls():
+def test_check_deploy_is_clean_on_an_intranet_without_tls(collected_static):
     env = {**PRODUCTION_ENV, "DJANGO_HTTPS": "off"}
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    result = check_deploy(**env, STATIC_ROOT=str(collected_static))
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_check_deploy_fails_when_static_files_were_never_collected(tmp_path):
+    result = check_deploy(**PRODUCTION_ENV, STATIC_ROOT=str(tmp_path))
+    assert result.returncode != 0
+    assert "fengming.E001" in result.stderr
+    assert "collectstatic" in result.stderr
+
+
+def test_check_deploy_fails_when_a_static_file_is_newer_than_collectstatic(
+    collected_static, tmp_path
+):
+    stale = tmp_path / "static"
+    shutil.copytree(collected_static, stale)
+    manifest = json.loads((stale / "staticfiles.json").read_text())
+    del manifest["paths"]["css/portal.css"]
+    (stale / "staticfiles.json").write_text(json.dumps(manifest))
+    result = check_deploy(**PRODUCTION_ENV, STATIC_ROOT=str(stale))
+    assert result.returncode != 0
+    assert "fengming.E002" in result.stderr
+    assert "css/portal.css" in result.stderr
+
+
+def test_production_keeps_hashed_static_names_and_development_needs_none():
+    code = "from django.conf import settings as s;print(s.STORAGES['staticfiles'])"
+    production = manage("shell", "-v", "0", "-c", code, **PRODUCTION_ENV)
+    assert "CompressedManifestStaticFilesStorage" in production.stdout
+    development = manage("shell", "-v", "0", "-c", code)
+    assert "django.contrib.staticfiles.storage.StaticFilesStorage" in (
+        development.stdout
+    )
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])

@@ -80,10 +80,12 @@ class Command(BaseCommand):
         units = demo.seed_units(demo_data.UNITS)
         new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
         nil = demo.seed_nil_returns(units)
+        attached = demo.seed_attachments()
         feedback_demo.seed_feedback()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
-            f"new disclosures: {new}, new 本期无 filings: {nil}"
+            f"new disclosures: {new}, new 本期无 filings: {nil}, "
+            f"new attachments: {attached}"
         )
         self.create_users()
 
