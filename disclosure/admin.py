@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fengming_portal.history_admin import ReadOnlyHistoryAdmin
 
-from . import archives, roles, services
+from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
 from .forms import (
     AttachmentForm,
     DisclosureAdminForm,
