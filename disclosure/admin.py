@@ -83,9 +83,12 @@ class UnitAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         Status = Disclosure.Status
+        # Ordered explicitly: with the counts' GROUP BY, Meta.ordering is not
+        # applied, and a paginated list (the autocomplete) must be ordered.
         return (
             roles.units_for(request.user)
             .select_related("parent")
+            .order_by("order", "id")
             .annotate(
                 n_drafts=_count(Status.DRAFT),
                 n_pending=_count(Status.SUBMITTED),
