@@ -11,12 +11,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from fengming_portal.dates import DateHierarchyInRange
+from fengming_portal.history_admin import ReadOnlyHistoryAdmin
 
-from . import archives, roles, services
-from .forms import AttachmentForm, DisclosureAdminForm, TransitionForm
+from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
+from .forms import (
+    AttachmentForm,
+    DisclosureAdminForm,
+    RestoredTextForm,
+    TransitionForm,
+)
 from .models import (
     ArchiveExport,
     Attachment,
@@ -79,9 +84,12 @@ class UnitAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         Status = Disclosure.Status
+        # Ordered explicitly: with the counts' GROUP BY, Meta.ordering is not
+        # applied, and a paginated list (the autocomplete) must be ordered.
         return (
             roles.units_for(request.user)
             .select_related("parent")
+            .order_by("order", "id")
             .annotate(
                 n_drafts=_count(Status.DRAFT),
                 n_pending=_count(Status.SUBMITTED),
@@ -168,7 +176,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(DateHierarchyInRange, SimpleHistoryAdmin):
+class DisclosureAdmin(DateHierarchyInRange, ReadOnlyHistoryAdmin):
     form = DisclosureAdminForm
     list_display = [
         "title",
@@ -194,6 +202,11 @@ class DisclosureAdmin(DateHierarchyInRange, SimpleHistoryAdmin):
     filter_horizontal = ["forms"]
     date_hierarchy = "published_at"
     history_list_display = ["status"]
+    restore_label = _("恢复此版本的标题和正文")
+    restore_help = _(
+        "只恢复标题和正文；状态、公开范围、事项、单位、索引号和日期不随版本改变。"
+        "已发布的内容恢复后记为一次更正，在公开页面上注明。"
+    )
     inlines = [AttachmentInline, EventInline]
     actions = ["submit_selected", "approve_selected", "publish_selected"]
     change_form_template = "admin/disclosure/disclosure/change_form.html"
@@ -235,7 +248,7 @@ class DisclosureAdmin(DateHierarchyInRange, SimpleHistoryAdmin):
     # Scope: editors see their units' disclosures only; reviewers see all.
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
+        qs = super().get_queryset(request).within_scope(request.user)
         if roles.is_reviewer(request.user):
             return qs
         return qs.filter(unit__in=roles.units_for(request.user))
@@ -294,6 +307,30 @@ class DisclosureAdmin(DateHierarchyInRange, SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         if change:
             services.record_edit(obj, by=request.user, changed=form.changed_data)
+
+    # A version gives back its text only, as an edit (services.restore_version).
+
+    def can_restore_version(self, request, obj):
+        return self.has_change_permission(request, obj)
+
+    def restore_version(self, request, obj, version):
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied(services.CANNOT_EDIT_MESSAGE)
+        # The same checks of the text as the change form (markup and the like).
+        check = RestoredTextForm(
+            {name: getattr(version, name) for name in services.RESTORABLE_FIELDS},
+            instance=obj,
+        )
+        if not check.is_valid():
+            raise ValidationError(
+                [message for errors in check.errors.values() for message in errors]
+            )
+        changed = services.restore_version(obj, version=version, by=request.user)
+        if changed:
+            self.message_user(request, _("已恢复该版本的标题和正文。"))
+        else:
+            self.message_user(request, _("该版本的标题和正文与当前相同，未作改动。"))
+        return redirect(reverse("admin:disclosure_disclosure_change", args=[obj.pk]))
 
     # The workflow: one page per step, which calls disclosure/services.py.
 
@@ -388,8 +425,23 @@ class PendingDisclosureAdmin(DisclosureAdmin):
             .order_by("updated_at")
         )
 
+    # The queue's object pages are the disclosure's own (which check scope).
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return redirect(reverse("admin:disclosure_disclosure_change", args=[object_id]))
+
+    def history_view(self, request, object_id, extra_context=None):
+        return redirect(
+            reverse("admin:disclosure_disclosure_history", args=[object_id])
+        )
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        return redirect(
+            reverse(
+                "admin:disclosure_disclosure_simple_history",
+                args=[object_id, version_id],
+            )
+        )
 
     def has_add_permission(self, request):
         return False

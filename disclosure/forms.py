@@ -6,6 +6,7 @@ from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import archives
 from .models import Attachment, Disclosure
+from .services import RESTORABLE_FIELDS
 from .uploads import clean_upload
 
 
@@ -93,3 +94,15 @@ class DisclosureAdminForm(forms.ModelForm):
 
                 raise forms.ValidationError(SEALED_MESSAGE)
         return data
+
+
+class RestoredTextForm(DisclosureAdminForm):
+    """The change form's checks of the text alone, for an earlier version's
+    text being restored (services.restore_version checks the row itself)."""
+
+    class Meta(DisclosureAdminForm.Meta):
+        fields = RESTORABLE_FIELDS
+
+    def _post_clean(self):
+        # Model.clean() judges the whole row, which a restore does not change.
+        pass

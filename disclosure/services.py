@@ -25,6 +25,13 @@ Action = DisclosureEvent.Action
 SEALED_MESSAGE = gettext_lazy(
     "该年度已归档，不能再新增或提交；如需更正，请联系镇管理员。"
 )
+CANNOT_EDIT_MESSAGE = gettext_lazy(
+    "您不能修改该公开内容：村（社区）只能修改本单位未提交且未归档的草稿，"
+    "发布后的更正由镇管理员进行，已撤回的内容不能修改。"
+)
+# What an earlier version may give back: its text. Status, scope, item, unit,
+# index number and dates change only through the workflow steps here.
+RESTORABLE_FIELDS = ("title", "body")
 
 
 def can_edit_content(disclosure: Disclosure, user: AbstractBaseUser) -> bool:
@@ -346,6 +353,40 @@ def on_item_saved(sender, instance: Item, raw: bool = False, **kwargs) -> None:
     # A fixture loaded raw has no disclosures of the item yet to follow it.
     if not raw:
         follow_item_scope(instance)
+
+
+@transaction.atomic
+def restore_version(
+    disclosure: Disclosure, *, version, by: AbstractBaseUser
+) -> list[str]:
+    """Copy an earlier version's text (RESTORABLE_FIELDS) onto the disclosure.
+
+    An edit like any other: only who may edit the disclosure now, and after
+    publication a public correction (record_edit). Returns the fields changed.
+    """
+    if version.id != disclosure.pk:
+        raise ValueError("a version of another disclosure")
+    disclosure = _locked(disclosure)
+    if not can_edit_content(disclosure, by):
+        raise PermissionDenied(CANNOT_EDIT_MESSAGE)
+    changed = [
+        name
+        for name in RESTORABLE_FIELDS
+        if getattr(disclosure, name) != getattr(version, name)
+    ]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(disclosure, name, getattr(version, name))
+    others = [f.name for f in Disclosure._meta.fields if f.name not in changed]
+    disclosure.clean_fields(exclude=others)
+    disclosure._history_user = by
+    disclosure._change_reason = _("恢复 %(at)s 的版本") % {
+        "at": timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M")
+    }
+    disclosure.save(update_fields=[*changed, "updated_at"])
+    record_edit(disclosure, by=by, changed=changed)
+    return changed
 
 
 def next_index_number(disclosure: Disclosure) -> str:

@@ -31,6 +31,9 @@ ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND, CLEAR = (
     "_clear",
 )
 WORKFLOW_BUTTONS = [ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND, CLEAR]
+# Fixed once a case is answered, refused or hidden: what the public answer says
+# and what it answered. A 不满意 rating reopens the case, and them.
+DECIDED_FIELDS = ["kind", "unit", "answer_text", "answered_by", "fulfilled_by"]
 
 
 @admin.register(Tag)
@@ -109,7 +112,8 @@ class SubmissionAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         template = cleaned.get("answer_template")
-        if template and not cleaned.get("answer_text", "").strip():
+        answer_open = "answer_text" in self.fields  # read-only once answered
+        if answer_open and template and not cleaned.get("answer_text", "").strip():
             cleaned["answer_text"] = template.text
             self.instance.answer_text = template.text
         original = self.instance if self.instance.pk else None
@@ -301,6 +305,16 @@ class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # hide with a reason instead; records are archived
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            # The deadlines and the on-time figures count from it.
+            fields.append("received_at")
+            if obj.status not in OPEN_STATUSES:
+                # Given by the answer (services.answer / refuse_request).
+                fields.extend(DECIDED_FIELDS)
+        return fields
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         pressed = next((b for b in WORKFLOW_BUTTONS if b in request.POST), "")
@@ -348,7 +362,7 @@ class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, "；".join(exc.messages), messages.ERROR)
 
-    @admin.action(description=_("办结所选的已答复事项"))
+    @admin.action(description=_("办结所选的已答复事项"), permissions=["change"])
     def close_selected(self, request, queryset):
         done = 0
         for submission in queryset.filter(status=Status.ANSWERED):

@@ -101,10 +101,10 @@ def test_change_page_by_role_and_unit(client, world, who, status):
     assert response.status_code == status
 
 
-def test_other_units_history_is_refused(client, world):
+def test_other_units_history_is_404_like_its_change_page(client, world):
     disclosure = draft(world)
     client.force_login(world["maoshan_editor"])
-    assert client.get(f"{ADMIN}{disclosure.pk}/history/").status_code == 403
+    assert client.get(f"{ADMIN}{disclosure.pk}/history/").status_code == 404
 
 
 # Adding and changing ---------------------------------------------------------

@@ -241,3 +241,79 @@ def test_no_delete_in_the_admin(admin_client, wenli):
     submission = SubmissionFactory(unit=wenli)
     response = admin_client.get(f"/admin/feedback/submission/{submission.pk}/delete/")
     assert response.status_code == 403
+
+
+# What only the workflow changes ----------------------------------------------------
+
+
+def test_received_time_is_fixed_once_entered(client, wenli, wenli_editor):
+    late = SubmissionFactory(
+        unit=wenli, received_at=aware(timezone.localdate() - timedelta(days=60))
+    )
+    assert Submission.objects.overdue().filter(pk=late.pk).exists()
+    client.force_login(wenli_editor)
+    now = timezone.localtime()
+    response = client.post(
+        change_url(late),
+        change_data(
+            late,
+            received_at_0=now.date().isoformat(),
+            received_at_1=now.time().strftime("%H:%M:%S"),
+        ),
+    )
+    assert response.status_code == 302
+    late.refresh_from_db()
+    assert timezone.localdate(late.received_at) < now.date()
+    assert Submission.objects.overdue().filter(pk=late.pk).exists()
+
+
+def test_an_answer_is_changed_only_by_answering_again(
+    client, wenli, wenli_editor, department
+):
+    submission = SubmissionFactory(unit=wenli)
+    other = DepartmentFactory(name="党政办")
+    from feedback import services
+
+    services.answer(submission, by=wenli_editor, department=department, text="原答复")
+    client.force_login(wenli_editor)
+    response = client.post(
+        change_url(submission),
+        change_data(
+            submission,
+            answer_text="悄悄改过的答复",
+            answered_by=other.pk,
+            kind=Kind.REQUEST,
+        ),
+    )
+    assert response.status_code == 302
+    template = AnswerTemplateFactory(text="模板答复")
+    client.post(
+        change_url(submission),
+        change_data(submission, answer_text="", answer_template=template.pk),
+    )
+    submission.refresh_from_db()
+    assert submission.answer_text == "原答复"
+    assert submission.answered_by == department
+    assert submission.kind == Kind.QUESTION
+
+
+def test_closing_in_bulk_needs_the_change_permission(client, wenli):
+    from django.contrib.auth.models import Permission
+
+    from feedback import services
+
+    submission = SubmissionFactory(unit=wenli)
+    services.answer(
+        submission, by=SuperuserFactory(), department=DepartmentFactory(), text="答复"
+    )
+    watcher = UserFactory(username="watcher", is_staff=True)
+    watcher.user_permissions.add(Permission.objects.get(codename="view_submission"))
+    wenli.editors.add(watcher)
+    client.force_login(watcher)
+    response = client.post(
+        LIST_URL,
+        {"action": "close_selected", "_selected_action": [submission.pk], "index": 0},
+    )
+    assert response.status_code in (200, 302)
+    submission.refresh_from_db()
+    assert submission.status == Status.ANSWERED
