@@ -119,18 +119,17 @@ def track_code(request, code):
     key = antiabuse.client_key(request)
     misses = antiabuse.tracking_misses()
     if misses.is_over(key):
-        security_event("tracking_throttled", request)
-        form = TrackForm(initial={"code": code[:20]})
-        minutes = max(1, misses.period // 60)
-        context = {"form": form, "throttled": True, "throttle_minutes": minutes}
-        return render(request, "feedback/track_form.html", context, status=429)
+        return _tracking_throttled(request, code, misses)
     submission = (
         Submission.objects.with_related()
         .filter(tracking_code=normalize_tracking_code(code))
         .first()
     )
     if submission is None:
-        misses.take(key)
+        # Counted and compared in one step: guesses that passed the check above
+        # together (on several workers) cannot all get an answer.
+        if not misses.take(key):
+            return _tracking_throttled(request, code, misses)
         security_event("tracking_code_miss", request)
         form = TrackForm(initial={"code": code[:20]})
         context = {"form": form, "not_found": True}
@@ -155,6 +154,14 @@ def track_code(request, code):
         "fulfilled_by": _visible_disclosure(request, submission.fulfilled_by_id),
     }
     return render(request, "feedback/submission_track.html", context)
+
+
+def _tracking_throttled(request, code: str, misses):
+    security_event("tracking_throttled", request)
+    form = TrackForm(initial={"code": code[:20]})
+    minutes = max(1, misses.period // 60)
+    context = {"form": form, "throttled": True, "throttle_minutes": minutes}
+    return render(request, "feedback/track_form.html", context, status=429)
 
 
 def _visible_disclosure(request, pk: int | None) -> Disclosure | None:

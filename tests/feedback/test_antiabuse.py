@@ -13,7 +13,7 @@ from axes.models import AccessAttempt
 from django.core import signing
 from django.core.cache import cache
 
-from feedback import antiabuse, services
+from feedback import antiabuse, services, views
 from feedback.models import Submission
 from fengming_portal.throttle import Throttle
 from tests.deployed import apply_deployed_settings, behind_nginx
@@ -317,3 +317,24 @@ def test_a_resident_who_mistypes_once_still_finds_their_case(client, wenli):
     real = SubmissionFactory(unit=wenli)
     assert client.get("/feedback/track/ZZZZZZZZ/").status_code == 404
     assert client.get(real.get_tracking_url()).status_code == 200
+
+
+def test_concurrent_wrong_codes_cannot_pass_the_guessing_limit_together(
+    client, wenli, settings, monkeypatch
+):
+    """Guesses that all arrive before any of them is counted (several workers):
+    no more than the limit get an answer, the others wait."""
+    settings.FEEDBACK_TRACK_MISS_LIMIT = 3
+    waiting = [f"/feedback/track/ZZZZZZ{n}{n}/" for n in range(2, 10)]
+    statuses = []
+    real_lookup = views.normalize_tracking_code
+
+    def lookup_while_others_arrive(code):
+        while waiting:  # the others arrive while this one is being looked up
+            statuses.append(client.get(waiting.pop()).status_code)
+        return real_lookup(code)
+
+    monkeypatch.setattr(views, "normalize_tracking_code", lookup_while_others_arrive)
+    statuses.append(client.get("/feedback/track/ZZZZZZZZ/").status_code)
+    assert statuses.count(404) == 3
+    assert statuses.count(429) == 6
