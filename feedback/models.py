@@ -87,6 +87,9 @@ class Rating(models.TextChoices):
 
 
 OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
+# What a resident wrote and chose on the website is theirs: staff never change
+# it (their consent to publish staff may only withdraw, at their request).
+RESIDENT_FIELDS = ["channel", "title", "text", "is_party_member"]
 # Counted in the figures: every case received, but those hidden (不予公开).
 RECORD_STATUSES = [Status.RECEIVED, Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
 # Listed on the wall: only what staff have read and accepted (受理) or answered.
@@ -501,6 +504,7 @@ class SubmissionEvent(models.Model):
         RATED = "rated", _("评价")
         REOPENED = "reopened", _("重新办理")
         CLEARED = "cleared", _("确认可公开（涉及党内事项）")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("应提交人要求撤回公开同意")
 
     submission = models.ForeignKey(
         Submission,

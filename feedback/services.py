@@ -143,6 +143,17 @@ def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submissio
 
 
 @transaction.atomic
+def withdraw_consent(submission: Submission, *, by: AbstractBaseUser) -> Submission:
+    """At the resident's request: the question leaves the wall and search (the
+    answered record stays). Never the other way: consent is the resident's to
+    give, in their own form."""
+    submission.consent_to_publish = False
+    submission.save()
+    _log(submission, Event.CONSENT_WITHDRAWN, by=by)
+    return submission
+
+
+@transaction.atomic
 def clear_for_wall(submission: Submission, *, by: AbstractBaseUser) -> Submission:
     """Staff decide that a case about 党内 matters may be on the public wall."""
     _require(submission.is_held_back, _("该事项不涉及党内事项，或已确认可以公开。"))
