@@ -176,7 +176,7 @@ class Disclosure(models.Model):
     withdrawal_reason = models.TextField(_("撤回原因"), blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -185,7 +185,7 @@ class Disclosure(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -374,9 +374,11 @@ class DisclosureEvent(models.Model):
     to_status = models.CharField(
         _("新状态"), max_length=20, choices=Disclosure.Status.choices
     )
+    # PROTECT, like every "who" of the records: a staff account that has acted
+    # is deactivated (is_active), never deleted, so the record keeps its name.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         related_name="+",
         verbose_name=_("操作人"),
