@@ -504,6 +504,7 @@ class SubmissionEvent(models.Model):
         RATED = "rated", _("评价")
         REOPENED = "reopened", _("重新办理")
         CLEARED = "cleared", _("确认可公开（涉及党内事项）")
+        HELD_BACK = "held_back", _("所涉事项改为党内公开，暂不在回音壁公开")
         CONSENT_WITHDRAWN = "consent_withdrawn", _("应提交人要求撤回公开同意")
 
     submission = models.ForeignKey(

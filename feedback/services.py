@@ -132,6 +132,36 @@ def submit(
                 raise
 
 
+def hold_back_inner_party_cases(cases) -> int:
+    """Cases that now concern 党内 matters, because their disclosure or item
+    became 党内 after they were raised, leave the wall as such a case would
+    never have reached it, until staff clear them (once cleared, they stay).
+    Row by row: each save re-indexes the case for search and bumps the page
+    cache; a disclosure or an item has a handful of cases."""
+    held = 0
+    for submission in cases.filter(concerns_inner_party=False).select_related(
+        "disclosure", "item"
+    ):
+        if concerns_inner_party(submission):
+            submission.concerns_inner_party = True
+            submission.save()
+            _log(submission, Event.HELD_BACK)
+            held += 1
+    return held
+
+
+def on_item_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw and instance.scope == Scope.INNER_PARTY:
+        hold_back_inner_party_cases(
+            Submission.objects.filter(Q(item=instance) | Q(disclosure__item=instance))
+        )
+
+
+def on_disclosure_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw and instance.is_inner_party:
+        hold_back_inner_party_cases(Submission.objects.filter(disclosure=instance))
+
+
 @transaction.atomic
 def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submission:
     """Staff enter a submission that came by box, phone, reception day or meeting."""
