@@ -143,6 +143,25 @@ class AttachmentInline(admin.TabularInline):
     fields = ["kind", "title", "file", "preview"]
     readonly_fields = ["preview"]
 
+    # What was published stays as it was: once a disclosure is published (or
+    # withdrawn) its files are neither changed nor removed; one added then is
+    # a public correction (DisclosureAdmin.save_related). A draft's files are
+    # for whoever may edit it to replace.
+    @staticmethod
+    def _published(disclosure) -> bool:
+        return disclosure is not None and disclosure.status in (
+            Disclosure.Status.PUBLISHED,
+            Disclosure.Status.WITHDRAWN,
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return not self._published(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_delete_permission(request, obj)
+        return not self._published(obj) and services.can_edit_content(obj, request.user)
+
     @admin.display(description=_("预览"))
     def preview(self, attachment):
         if attachment.pk and attachment.thumbnail:
@@ -305,8 +324,17 @@ class DisclosureAdmin(DateHierarchyInRange, ReadOnlyHistoryAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
         if change:
-            services.record_edit(obj, by=request.user, changed=form.changed_data)
+            added = any(
+                formset.new_objects
+                for formset in formsets
+                if formset.model is Attachment
+            )
+            changed = [*form.changed_data, *(["attachments"] if added else [])]
+            services.record_edit(form.instance, by=request.user, changed=changed)
 
     # A version gives back its text only, as an edit (services.restore_version).
 

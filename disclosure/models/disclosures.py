@@ -90,8 +90,18 @@ class Disclosure(models.Model):
         PUBLISHED = "published", _("已发布")
         WITHDRAWN = "withdrawn", _("已撤回")
 
-    # Edits to these after publication are corrections, shown to residents.
-    CONTENT_FIELDS = ("title", "body", "period", "event_date", "item", "unit", "scope")
+    # Edits to these after publication are corrections, shown to residents
+    # ("attachments": a file added; published files are never changed).
+    CONTENT_FIELDS = (
+        "title",
+        "body",
+        "period",
+        "event_date",
+        "item",
+        "unit",
+        "scope",
+        "attachments",
+    )
 
     unit = models.ForeignKey(
         Unit,
