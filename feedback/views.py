@@ -43,12 +43,27 @@ def submission_create(request):
         form.prepare_retry()
         context = {"form": form, "rate_limited": True}
         return render(request, FORM_TEMPLATE, context, status=429)
-    submission, created = services.submit(
-        data=form.submission_data(),
-        client_key=key,
-        form_token=form.form_token,
-        by=request.user,
-    )
+    try:
+        submission, created = services.submit(
+            data=form.submission_data(),
+            client_key=key,
+            form_token=form.form_token,
+            by=request.user,
+        )
+    except services.FormAlreadySent as sent:
+        # Back to a form already sent, with another matter on it: kept, on a
+        # fresh form (a new question; the time it was first shown stays).
+        limit.give_back(key)
+        form.add_error(
+            None,
+            _(
+                "这张表已经提交过（查询码 %(code)s）。如果还有另一件事要反映，"
+                "请回答下面新的验证问题后再提交，您填写的内容已保留。"
+            )
+            % {"code": sent.submission.tracking_code},
+        )
+        form.prepare_retry(token_spent=True)
+        return render(request, FORM_TEMPLATE, {"form": form})
     if not created:
         limit.give_back(key)
         messages.info(request, _("这条意见已经收到，无需重复提交。"))

@@ -338,3 +338,41 @@ def test_concurrent_wrong_codes_cannot_pass_the_guessing_limit_together(
     statuses.append(client.get("/feedback/track/ZZZZZZZZ/").status_code)
     assert statuses.count(404) == 3
     assert statuses.count(429) == 6
+
+
+def test_going_back_and_sending_something_else_on_the_same_form_loses_nothing(
+    client, wenli
+):
+    """The back button shows the sent form again, with its token: a second,
+    different matter sent on it is neither dropped nor taken for the first."""
+    data = form_data(wenli, title="路灯坏了", text="村口路灯坏了三天。")
+    assert client.post("/feedback/new/", data).status_code == 302
+    first = Submission.objects.get()
+    again = form_data(
+        wenli,
+        token=data["token"],
+        challenge=data["challenge"],
+        title="水渠堵了",
+        text="二组的水渠堵了。",
+    )
+    response = client.post("/feedback/new/", again)
+    assert response.status_code == 200
+    assert "这张表已经提交过" in response.text and first.tracking_code in response.text
+    assert fields_shown(response)["text"] == "二组的水渠堵了。"
+    token_value, answer = shown_question(response)
+    assert token_value != data["token"]
+    second = client.post(
+        "/feedback/new/",
+        form_data(
+            wenli,
+            token=token_value,
+            challenge=str(answer),
+            title="水渠堵了",
+            text="二组的水渠堵了。",
+        ),
+    )
+    assert second.status_code == 302
+    assert set(Submission.objects.values_list("title", flat=True)) == {
+        "路灯坏了",
+        "水渠堵了",
+    }
