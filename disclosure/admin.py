@@ -12,7 +12,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from fengming_portal.dates import DateHierarchyInRange
 from fengming_portal.history_admin import ReadOnlyHistoryAdmin
 
 from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
@@ -195,7 +194,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(DateHierarchyInRange, ReadOnlyHistoryAdmin):
+class DisclosureAdmin(ReadOnlyHistoryAdmin):
     form = DisclosureAdminForm
     list_display = [
         "title",

@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
-from fengming_portal.dates import DateHierarchyInRange
 from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import services
@@ -202,7 +201,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
+class SubmissionAdmin(admin.ModelAdmin):
     form = SubmissionAdminForm
     list_display = [
         "tracking_code",

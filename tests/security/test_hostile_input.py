@@ -180,6 +180,37 @@ def test_admin_date_drill_down_refuses_years_out_of_range(
     assert admin_client.get(f"{changelist}?{field}__year=2011").status_code == 200
 
 
+def admin_date_fields():
+    """Every date field of every model listed in the admin, third parties' too."""
+    from django.contrib import admin
+    from django.db import models
+
+    for model in admin.site._registry:
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.DateField):
+                yield pytest.param(
+                    model, field.name, id=f"{model._meta.label}.{field.name}"
+                )
+
+
+@pytest.mark.parametrize(("model", "field"), list(admin_date_fields()))
+def test_every_admin_list_refuses_a_year_lookup_out_of_range(
+    admin_client, town, model, field
+):
+    """The admin takes a lookup on any field of the model from the query, not
+    only the date hierarchy's: `?date_joined__year=0` was a 500."""
+    from django.urls import reverse
+
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    for year in ("0", "-1", "99999"):
+        for lookup in ("__year", "__year__gte", "__iso_year"):
+            response = admin_client.get(f"{url}?{field}{lookup}={year}")
+            assert response.status_code == 302, (lookup, year)
+            assert response["Location"].endswith("?e=1")
+    assert admin_client.get(f"{url}?{field}__year=2011").status_code == 200
+
+
 def test_scheduled_publication_time_out_of_range_is_a_form_error(client, town):
     from disclosure import services
     from tests.factories import SuperuserFactory
