@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -153,12 +154,17 @@ def track_code(request, code):
     if submission.can_be_rated:
         rating_form = RatingForm(request.POST or None)
         if request.method == "POST" and rating_form.is_valid():
-            services.rate(
-                submission,
-                rating=rating_form.cleaned_data["rating"],
-                comment=rating_form.cleaned_data["comment"],
-            )
-            messages.success(request, _("感谢您的评价。"))
+            try:
+                services.rate(
+                    submission,
+                    rating=rating_form.cleaned_data["rating"],
+                    comment=rating_form.cleaned_data["comment"],
+                )
+            except ValidationError:
+                # A second click, overtaken by the first one's rating.
+                messages.info(request, _("这条答复已经评价过，或尚未答复。"))
+            else:
+                messages.success(request, _("感谢您的评价。"))
             return redirect(submission.get_tracking_url())
     elif request.method == "POST":
         messages.info(request, _("这条答复已经评价过，或尚未答复。"))
