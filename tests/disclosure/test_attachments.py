@@ -163,6 +163,19 @@ def test_public_attachment_is_served_to_anyone(client, setup):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+def test_a_shared_cache_keeps_a_public_file_no_longer_than_a_page(
+    client, setup, settings
+):
+    """A file can stop being public (withdrawn, its item made 党内): a proxy
+    between the town and the server may not serve it on for an hour."""
+    settings.PAGE_CACHE_SECONDS = 60
+    wenli, _, _ = setup
+    attachment = make_attachment(DisclosureFactory(unit=wenli))
+    response = client.get(f"/attachments/{attachment.pk}/")
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"public", "s-maxage=60"} <= directives
+
+
 def test_inner_party_attachment_is_refused_to_anonymous(client, party_client, setup):
     wenli, _, _ = setup
     inner = DisclosureFactory(unit=wenli, item=ItemFactory(scope=Scope.INNER_PARTY))
