@@ -290,6 +290,25 @@ def test_behind_nginx_the_lockout_and_the_security_log_see_the_resident(
     assert record.security["ip"] == "10.9.8.6"
 
 
+@pytest.mark.parametrize("header", ["not-an-ip", "999.999.999.999", "1.2.3.4x"])
+def test_a_client_address_header_that_is_no_address_is_not_trusted(
+    client, settings, header
+):
+    """nginx always sends an address; anything else did not come through it
+    (or a proxy is misconfigured): the connection's own address counts, and a
+    failed log-in is answered, not a 500 from the database's address column."""
+    headers = apply_deployed_settings(settings)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "nobody", "password": "x"},
+        **headers,
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_REAL_IP=header,
+    )
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().ip_address == "127.0.0.1"
+
+
 # Guessing tracking codes ----------------------------------------------------------
 
 
