@@ -2,6 +2,7 @@ import tempfile
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
@@ -130,9 +131,13 @@ class UnitScopedFilter(admin.SimpleListFilter):
         return [(u.pk, u.name) for u in roles.units_for(request.user)]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(unit_id=self.value())
-        return queryset
+        value = str(self.value() or "")
+        if not value:
+            return queryset
+        if not value.isdecimal() or len(value) > 18:
+            # Django's changelist runs list filters outside its own check.
+            raise IncorrectLookupParameters(_("单位参数不正确。"))
+        return queryset.filter(unit_id=value)
 
 
 class AttachmentInline(admin.TabularInline):
