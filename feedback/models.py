@@ -89,7 +89,7 @@ class Rating(models.TextChoices):
 OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
 # What a resident wrote and chose on the website is theirs: staff never change
 # it (their consent to publish staff may only withdraw, at their request).
-RESIDENT_FIELDS = ["channel", "title", "text", "is_party_member"]
+RESIDENT_FIELDS = ["channel", "title", "text", "name", "phone", "is_party_member"]
 # Counted in the figures: every case received, but those hidden (不予公开).
 RECORD_STATUSES = [Status.RECEIVED, Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
 # Listed on the wall: only what staff have read and accepted (受理) or answered.

@@ -368,7 +368,8 @@ def test_a_question_sent_through_the_website_keeps_the_residents_words(
     client.force_login(wenli_editor)
     page = client.get(change_url(submission))
     form = page.context["adminform"].form
-    assert {"title", "text", "channel", "is_party_member"}.isdisjoint(form.fields)
+    resident_fields = {"title", "text", "channel", "name", "phone", "is_party_member"}
+    assert resident_fields.isdisjoint(form.fields)
     response = client.post(
         change_url(submission),
         change_data(submission, title="改过的标题", text="改过的内容", channel="phone"),
