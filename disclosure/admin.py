@@ -309,6 +309,11 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status in (
+            Disclosure.Status.PUBLISHED,
+            Disclosure.Status.WITHDRAWN,
+        ):
+            return [*Disclosure.PUBLISHED_UNDER, *self.workflow_fields]
         return self.workflow_fields
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

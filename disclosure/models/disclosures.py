@@ -92,16 +92,12 @@ class Disclosure(models.Model):
 
     # Edits to these after publication are corrections, shown to residents
     # ("attachments": a file added; published files are never changed).
-    CONTENT_FIELDS = (
-        "title",
-        "body",
-        "period",
-        "event_date",
-        "item",
-        "unit",
-        "scope",
-        "attachments",
-    )
+    CONTENT_FIELDS = ("title", "body", "period", "event_date", "attachments")
+    # What a disclosure was published under, fixed from then on: its index
+    # number names the unit and the item (moving one is withdrawing it and
+    # publishing anew). Its scope may be narrowed to 党内, never widened
+    # (DisclosureAdminForm.clean_scope): who may read it was reviewed.
+    PUBLISHED_UNDER = ("unit", "item")
 
     unit = models.ForeignKey(
         Unit,
