@@ -2,6 +2,7 @@ import tempfile
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
@@ -12,7 +13,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from fengming_portal.dates import DateHierarchyInRange
 from fengming_portal.history_admin import ReadOnlyHistoryAdmin
 
 from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
@@ -131,9 +131,13 @@ class UnitScopedFilter(admin.SimpleListFilter):
         return [(u.pk, u.name) for u in roles.units_for(request.user)]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(unit_id=self.value())
-        return queryset
+        value = str(self.value() or "")
+        if not value:
+            return queryset
+        if not value.isdecimal() or len(value) > 18:
+            # Django's changelist runs list filters outside its own check.
+            raise IncorrectLookupParameters(_("单位参数不正确。"))
+        return queryset.filter(unit_id=value)
 
 
 class AttachmentInline(admin.TabularInline):
@@ -142,6 +146,25 @@ class AttachmentInline(admin.TabularInline):
     extra = 1
     fields = ["kind", "title", "file", "preview"]
     readonly_fields = ["preview"]
+
+    # What was published stays as it was: once a disclosure is published (or
+    # withdrawn) its files are neither changed nor removed; one added then is
+    # a public correction (DisclosureAdmin.save_related). A draft's files are
+    # for whoever may edit it to replace.
+    @staticmethod
+    def _published(disclosure) -> bool:
+        return disclosure is not None and disclosure.status in (
+            Disclosure.Status.PUBLISHED,
+            Disclosure.Status.WITHDRAWN,
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return not self._published(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_delete_permission(request, obj)
+        return not self._published(obj) and services.can_edit_content(obj, request.user)
 
     @admin.display(description=_("预览"))
     def preview(self, attachment):
@@ -176,7 +199,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(DateHierarchyInRange, ReadOnlyHistoryAdmin):
+class DisclosureAdmin(ReadOnlyHistoryAdmin):
     form = DisclosureAdminForm
     list_display = [
         "title",
@@ -286,6 +309,11 @@ class DisclosureAdmin(DateHierarchyInRange, ReadOnlyHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status in (
+            Disclosure.Status.PUBLISHED,
+            Disclosure.Status.WITHDRAWN,
+        ):
+            return [*Disclosure.PUBLISHED_UNDER, *self.workflow_fields]
         return self.workflow_fields
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -305,8 +333,17 @@ class DisclosureAdmin(DateHierarchyInRange, ReadOnlyHistoryAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
         if change:
-            services.record_edit(obj, by=request.user, changed=form.changed_data)
+            added = any(
+                formset.new_objects
+                for formset in formsets
+                if formset.model is Attachment
+            )
+            changed = [*form.changed_data, *(["attachments"] if added else [])]
+            services.record_edit(form.instance, by=request.user, changed=changed)
 
     # A version gives back its text only, as an edit (services.restore_version).
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import Scope
 from fengming_portal.dates import validate_date
 from fengming_portal.security import refuse_control_characters, refuse_markup
 
@@ -83,6 +84,25 @@ class DisclosureAdminForm(forms.ModelForm):
 
     def clean_body(self):
         return refuse_markup(self.cleaned_data["body"])
+
+    def clean_scope(self):
+        scope = self.cleaned_data["scope"]
+        was_published = self.instance.pk and self.instance.status in (
+            Disclosure.Status.PUBLISHED,
+            Disclosure.Status.WITHDRAWN,
+        )
+        if (
+            was_published
+            and self.instance.is_inner_party
+            and scope != (Scope.INNER_PARTY)
+        ):
+            raise forms.ValidationError(
+                _(
+                    "已发布的党内公开内容不能改为社会公开。如需向社会公开，"
+                    "请撤回后重新提交审核、发布。"
+                )
+            )
+        return scope
 
     def clean(self):
         data = super().clean()

@@ -8,12 +8,13 @@ people's homes must not leak) and anything hidden after the image data.
 PDFs are rewritten by qpdf without what identifies people or places: the
 document information (Author, Creator, Producer…), XMP metadata wherever it
 is attached, applications' private data (PieceInfo), earlier revisions kept
-by incremental saves, and in every JPEG inside, the EXIF, XMP and IPTC
-segments and comments (the compressed picture is copied as it is, not
-re-encoded). A PDF that does something or carries something of its own
-(JavaScript, launch actions, embedded files, XFA forms) or is digitally
-signed (rewriting it would break the signature) is refused with the reason,
-as is one that is encrypted or damaged: it is never stored uncleaned, and
+by incremental saves, and in every JPEG inside (also those written inside a
+page's content, as inline images), the EXIF, XMP and IPTC segments, comments
+and thumbnails (the compressed picture is copied as it is, not re-encoded).
+A PDF that does something or carries something of its own (JavaScript,
+launch actions, embedded files, XFA forms) or is digitally signed
+(rewriting it would break the signature) is refused with the reason, as is
+one that is encrypted or damaged: it is never stored uncleaned, and
 nothing but metadata is ever taken out of it silently.
 """
 
@@ -133,10 +134,10 @@ PDF_FILTERS = {
     "/Crypt",
 }
 SIGNATURE_TYPES = (pikepdf.Name.Sig, pikepdf.Name.DocTimeStamp)
-# JPEG segments kept: JFIF (APP0), the colour profile (APP2 ICC_PROFILE) and
-# Adobe's colour transform (APP14), which decoding needs; other APPn (EXIF and
-# XMP in APP1, IPTC in APP13…) and comments go.
-JPEG_KEPT_APP = {0xE0, 0xEE}
+# JPEG segments kept: JFIF (APP0, without a thumbnail), the colour profile
+# (APP2 ICC_PROFILE) and Adobe's colour transform (APP14), which decoding
+# needs; other APPn (EXIF and XMP in APP1, IPTC in APP13…) and comments go.
+JPEG_KEPT_APP = {0xEE}
 
 
 class UncleanablePdf(Exception):
@@ -173,6 +174,7 @@ def _clean_pdf(data: bytes) -> bytes:
             raise UncleanablePdf(_encrypted_message())
         if "/Info" in pdf.trailer:
             del pdf.trailer["/Info"]
+        _strip_inline_jpegs(pdf)
         for obj in pdf.objects:
             if isinstance(obj, pikepdf.Stream):
                 _strip_jpeg_stream(obj)
@@ -278,6 +280,69 @@ def _strip_jpeg_stream(stream: pikepdf.Stream) -> None:
     )
 
 
+def _strip_inline_jpegs(pdf: pikepdf.Pdf) -> None:
+    """Photos written inside content streams (inline images: pages, form
+    XObjects, tiling patterns, Type 3 glyphs) lose their metadata like those
+    in streams of their own. A content stream is written again only when it
+    holds such a photo; the rest of it is copied instruction by instruction."""
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        parts = contents if isinstance(contents, pikepdf.Array) else [contents]
+        raw = b"\n".join(
+            part.read_bytes() for part in parts if isinstance(part, pikepdf.Stream)
+        )
+        if _may_hold_inline_jpeg(raw):
+            rewritten = _without_inline_jpeg_metadata(page)
+            if rewritten is not None:
+                page.obj.Contents = pdf.make_stream(rewritten)
+    for obj in list(pdf.objects):
+        streams = []
+        if isinstance(obj, pikepdf.Stream) and (
+            obj.get("/Subtype") == pikepdf.Name.Form or "/PatternType" in obj
+        ):
+            streams.append(obj)
+        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream) and isinstance(
+            obj.get("/CharProcs"), pikepdf.Dictionary
+        ):
+            streams.extend(obj.CharProcs.values())
+        for stream in streams:
+            if isinstance(stream, pikepdf.Stream) and _may_hold_inline_jpeg(
+                stream.read_bytes()
+            ):
+                rewritten = _without_inline_jpeg_metadata(stream)
+                if rewritten is not None:
+                    stream.write(rewritten)
+
+
+def _may_hold_inline_jpeg(content: bytes) -> bool:
+    # Cheap: parsing every content stream of a long document is not.
+    return b"ID" in content and b"/DCT" in content
+
+
+def _without_inline_jpeg_metadata(content_owner) -> bytes | None:
+    """The content stream with its inline JPEGs stripped, or None if it has none."""
+    written, run, changed = [], [], False
+    for instruction in pikepdf.parse_content_stream(content_owner):
+        image = getattr(instruction, "iimage", None)
+        if image is None or "/DCTDecode" not in image.filters:
+            run.append(instruction)
+            continue
+        if image.filters != ["/DCTDecode"]:  # another filter over the JPEG
+            raise UncleanablePdf(_damaged_message())
+        jpeg = image.read_raw_bytes()
+        inline = image.unparse()  # BI <dictionary> ID <jpeg> EI
+        at = inline.rindex(jpeg)
+        written += [
+            pikepdf.unparse_content_stream(run),
+            inline[:at] + strip_jpeg_metadata(jpeg) + inline[at + len(jpeg) :],
+        ]
+        run, changed = [], True
+    if not changed:
+        return None
+    written.append(pikepdf.unparse_content_stream(run))
+    return b"\n".join(written)
+
+
 def strip_jpeg_metadata(jpeg: bytes) -> bytes:
     """The JPEG without its metadata segments, and without anything after its
     end (a second picture of the multi-picture format, with its own EXIF); the
@@ -305,8 +370,7 @@ def strip_jpeg_metadata(jpeg: bytes) -> bytes:
         if length < 2 or len(segment) < 2 + length:
             raise UncleanablePdf(_damaged_message())
         pos += 2 + length
-        if _keep_jpeg_segment(marker, segment):
-            out += segment
+        out += _cleaned_segment(marker, segment)
         if marker == 0xDA:  # start of scan: compressed data up to the next marker
             start = pos
             while (pos := jpeg.find(b"\xff", pos)) >= 0 and pos + 1 < size:
@@ -322,11 +386,20 @@ def strip_jpeg_metadata(jpeg: bytes) -> bytes:
     return bytes(out)
 
 
-def _keep_jpeg_segment(marker: int, segment: bytes) -> bool:
+def _cleaned_segment(marker: int, segment: bytes) -> bytes:
+    """The segment as kept: whole, emptied of what is not the picture, or not."""
     if marker == 0xFE:  # comment
-        return False
+        return b""
     if not 0xE0 <= marker <= 0xEF:  # not an application segment: the picture
-        return True
-    return marker in JPEG_KEPT_APP or (
+        return segment
+    if marker == 0xE0:
+        # JFIF's header, without the thumbnail it may carry (a picture of the
+        # photo before any crop); a JFXX extension (another thumbnail) goes.
+        if segment[4:9] != b"JFIF\x00" or len(segment) < 18:
+            return b""
+        return b"\xff\xe0\x00\x10" + segment[4:16] + b"\x00\x00"
+    if marker in JPEG_KEPT_APP or (
         marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00"
-    )
+    ):
+        return segment
+    return b""

@@ -5,6 +5,12 @@ village editor's password. Superuser status and single permissions would
 reach past every role (and past the town administrator's own), and a
 superuser's password is the key to everything: those stay with superusers,
 as do accounts that hold more than a role.
+
+An account that has done anything on record (a workflow step, a version of a
+disclosure, an upload…) cannot be deleted, by anyone: the records keep who did
+what. It is deactivated instead (有效 unticked). The records' foreign keys are
+PROTECT; the version history's user (django-simple-history's, SET_NULL) is
+checked here.
 """
 
 from django.contrib import admin
@@ -13,6 +19,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
 from . import roles
+from .models import Disclosure
 
 # Fields of Django's UserAdmin only a superuser may set.
 SUPERUSER_ONLY_FIELDS = {"is_superuser", "user_permissions"}
@@ -63,6 +70,14 @@ class RoleUserAdmin(UserAdmin):
         if self._beyond_reach(request, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        versions = Disclosure.history.filter(history_user__in=objs)
+        protected = [*protected, *(str(v) for v in versions[:100])]
+        return deleted, counts, perms_needed, protected
 
 
 admin.site.unregister(User)

@@ -202,7 +202,12 @@ def attachment(request, pk, thumbnail=False):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     if not request.user.is_authenticated:
-        response["Cache-Control"] = "public, max-age=3600"
+        # The visitor's browser keeps it an hour; a shared cache no longer than
+        # a page (PAGE_CACHE_SECONDS), since a file can stop being public
+        # (withdrawn, its item made 党内).
+        response["Cache-Control"] = (
+            f"public, max-age=3600, s-maxage={settings.PAGE_CACHE_SECONDS}"
+        )
     else:
         response["Cache-Control"] = "private, no-store"
     return response

@@ -5,13 +5,14 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
-from fengming_portal.dates import DateHierarchyInRange
 from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import services
 from .models import (
     OPEN_STATUSES,
+    RESIDENT_FIELDS,
     AnswerTemplate,
+    Channel,
     Kind,
     Status,
     Submission,
@@ -106,6 +107,28 @@ class SubmissionAdminForm(forms.ModelForm):
             "fulfilled_by",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Staff enter what came by another channel; the website is residents'.
+        if "channel" in self.fields:
+            self.fields["channel"].choices = [
+                choice
+                for choice in self.fields["channel"].choices
+                if choice[0] != Channel.WEBSITE
+            ]
+        if self.instance.pk and "consent_to_publish" in self.fields:
+            self.fields["consent_to_publish"].help_text = _(
+                "只能应提交人要求撤回同意（记入办理记录）；工作人员不能代提交人同意。"
+            )
+
+    def clean_consent_to_publish(self):
+        consent = self.cleaned_data["consent_to_publish"]
+        if consent and self.instance.pk and not self.instance.consent_to_publish:
+            raise ValidationError(
+                _("提交人未同意公开（或已撤回同意），工作人员不能代提交人同意。")
+            )
+        return consent
+
     def clean_answer_text(self):
         return refuse_markup(self.cleaned_data["answer_text"])
 
@@ -178,7 +201,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
+class SubmissionAdmin(admin.ModelAdmin):
     form = SubmissionAdminForm
     list_display = [
         "tracking_code",
@@ -310,6 +333,8 @@ class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
         if obj is not None:
             # The deadlines and the on-time figures count from it.
             fields.append("received_at")
+            if obj.channel == Channel.WEBSITE:
+                fields.extend(RESIDENT_FIELDS)
             if obj.status not in OPEN_STATUSES:
                 # Given by the answer (services.answer / refuse_request).
                 fields.extend(DECIDED_FIELDS)
@@ -328,7 +353,10 @@ class SubmissionAdmin(DateHierarchyInRange, admin.ModelAdmin):
         # changed); never the other way: clearing is a decision of its own.
         if not obj.concerns_inner_party and services.concerns_inner_party(obj):
             obj.concerns_inner_party = True
-        obj.save()
+        if "consent_to_publish" in form.changed_data:  # only ever withdrawn
+            services.withdraw_consent(obj, by=request.user)
+        else:
+            obj.save()
         if form.action:
             self._run_workflow(request, obj, form)
 

@@ -173,13 +173,14 @@ class SubmissionForm(forms.ModelForm):
             *((d.pk, f"{d.unit.name} · {d.title}") for d in offered),
         ]
 
-    def prepare_retry(self) -> None:
+    def prepare_retry(self, *, token_spent: bool = False) -> None:
         """Before showing a rejected form again: what was typed stays, and so
         do the token and the answer while they can still be used. A wrong
-        answer or an expired form gets a new question (a bot may not try every
-        answer on one question); the question shown matches the new token."""
+        answer, an expired form or a token already used for a submission gets
+        a new question (a bot may not try every answer on one question); the
+        question shown matches the new token."""
         usable = self.token_value and not self._token_expired()
-        if usable and "challenge" not in self.errors:
+        if usable and not token_spent and "challenge" not in self.errors:
             return
         # A new question for a form still in use keeps the time it was first
         # shown: the resident has not just opened it.

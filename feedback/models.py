@@ -87,6 +87,9 @@ class Rating(models.TextChoices):
 
 
 OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
+# What a resident wrote and chose on the website is theirs: staff never change
+# it (their consent to publish staff may only withdraw, at their request).
+RESIDENT_FIELDS = ["channel", "title", "text", "name", "phone", "is_party_member"]
 # Counted in the figures: every case received, but those hidden (不予公开).
 RECORD_STATUSES = [Status.RECEIVED, Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
 # Listed on the wall: only what staff have read and accepted (受理) or answered.
@@ -347,7 +350,7 @@ class Submission(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -501,6 +504,8 @@ class SubmissionEvent(models.Model):
         RATED = "rated", _("评价")
         REOPENED = "reopened", _("重新办理")
         CLEARED = "cleared", _("确认可公开（涉及党内事项）")
+        HELD_BACK = "held_back", _("所涉事项改为党内公开，暂不在回音壁公开")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("应提交人要求撤回公开同意")
 
     submission = models.ForeignKey(
         Submission,
@@ -510,9 +515,10 @@ class SubmissionEvent(models.Model):
     )
     kind = models.CharField(_("事件"), max_length=20, choices=Kind.choices)
     at = models.DateTimeField(_("时间"), default=timezone.now)
+    # An account that acted is deactivated, never deleted (who did what stays).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

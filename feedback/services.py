@@ -48,14 +48,38 @@ def _require(condition: bool, message: str) -> None:
         raise ValidationError(message)
 
 
+class FormAlreadySent(Exception):
+    """This form was sent already, with other content: the resident went back
+    and wrote about something else. Not the same submission, and not to be
+    dropped: they are asked to send it again, on a fresh form."""
+
+    def __init__(self, submission: Submission):
+        super().__init__(submission.tracking_code)
+        self.submission = submission
+
+
+def _same_post(earlier: Submission, *, data: dict, form_token: str) -> Submission:
+    """`earlier` if this post is it again (a double click, a reload); raises
+    FormAlreadySent if the same form now carries another matter."""
+    sent = (earlier.unit_id, earlier.title, earlier.text)
+    if earlier.form_token == form_token and sent != (
+        data["unit"].pk,
+        data["title"],
+        data["text"],
+    ):
+        raise FormAlreadySent(earlier)
+    return earlier
+
+
 def find_earlier(
     *, form_token: str, unit_id: int, text: str, client_key: str
 ) -> Submission | None:
     """The submission of this form (a double post), else a duplicate: the same
     text about the same unit from the same client, sent just now.
 
-    One query, which loads only what the answer needs (the tracking code):
-    compiling the select of every column costs more than running it.
+    One query, which loads only what the answer needs (the tracking code, and
+    what tells a double post from another matter on the same form): compiling
+    the select of every column costs more than running it.
     """
     since = timezone.now() - timedelta(seconds=settings.FEEDBACK_DUPLICATE_WINDOW)
     duplicate = Q(
@@ -65,7 +89,7 @@ def find_earlier(
     return (
         Submission.objects.filter(Q(form_token=form_token) | duplicate)
         .order_by(same_form_first, "id")
-        .only("id", "tracking_code")
+        .only("id", "tracking_code", "form_token", "unit_id", "title", "text")
         .first()
     )
 
@@ -87,7 +111,8 @@ def submit(
     """Save a submission from the public form exactly once.
 
     Returns (submission, created). A second post of the same form (double
-    click) or the same text again from the same client returns the first one.
+    click) or the same text again from the same client returns the first one;
+    the same form with another matter raises FormAlreadySent.
     The unique form_token settles a race between two posts of one form. The
     unique tracking code is drawn without a look-up: a clash (31^8 codes; at
     200,000 rows about 1 in 4 million) is tried again with a new code.
@@ -105,7 +130,7 @@ def submit(
                     client_key=client_key,
                 )
                 if earlier:
-                    return earlier, False
+                    return _same_post(earlier, data=data, form_token=form_token), False
                 submission = Submission(
                     **data,
                     channel=Submission.Channel.WEBSITE,
@@ -123,13 +148,43 @@ def submit(
             # A concurrent post of the same form won the race on form_token.
             earlier = Submission.objects.filter(form_token=form_token).first()
             if earlier:
-                return earlier, False
+                return _same_post(earlier, data=data, form_token=form_token), False
             # Else the tracking code was taken: draw again; anything else raises.
             attempts += 1
             code = submission.tracking_code
             clash = Submission.objects.filter(tracking_code=code).exists()
             if not clash or attempts == TRACKING_CODE_ATTEMPTS:
                 raise
+
+
+def hold_back_inner_party_cases(cases) -> int:
+    """Cases that now concern 党内 matters, because their disclosure or item
+    became 党内 after they were raised, leave the wall as such a case would
+    never have reached it, until staff clear them (once cleared, they stay).
+    Row by row: each save re-indexes the case for search and bumps the page
+    cache; a disclosure or an item has a handful of cases."""
+    held = 0
+    for submission in cases.filter(concerns_inner_party=False).select_related(
+        "disclosure", "item"
+    ):
+        if concerns_inner_party(submission):
+            submission.concerns_inner_party = True
+            submission.save()
+            _log(submission, Event.HELD_BACK)
+            held += 1
+    return held
+
+
+def on_item_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw and instance.scope == Scope.INNER_PARTY:
+        hold_back_inner_party_cases(
+            Submission.objects.filter(Q(item=instance) | Q(disclosure__item=instance))
+        )
+
+
+def on_disclosure_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw and instance.is_inner_party:
+        hold_back_inner_party_cases(Submission.objects.filter(disclosure=instance))
 
 
 @transaction.atomic
@@ -139,6 +194,17 @@ def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submissio
     submission.concerns_inner_party = concerns_inner_party(submission)
     submission.save()
     _log(submission, Event.RECEIVED, by=by, note=submission.get_channel_display())
+    return submission
+
+
+@transaction.atomic
+def withdraw_consent(submission: Submission, *, by: AbstractBaseUser) -> Submission:
+    """At the resident's request: the question leaves the wall and search (the
+    answered record stays). Never the other way: consent is the resident's to
+    give, in their own form."""
+    submission.consent_to_publish = False
+    submission.save()
+    _log(submission, Event.CONSENT_WITHDRAWN, by=by)
     return submission
 
 

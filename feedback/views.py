@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -43,12 +44,27 @@ def submission_create(request):
         form.prepare_retry()
         context = {"form": form, "rate_limited": True}
         return render(request, FORM_TEMPLATE, context, status=429)
-    submission, created = services.submit(
-        data=form.submission_data(),
-        client_key=key,
-        form_token=form.form_token,
-        by=request.user,
-    )
+    try:
+        submission, created = services.submit(
+            data=form.submission_data(),
+            client_key=key,
+            form_token=form.form_token,
+            by=request.user,
+        )
+    except services.FormAlreadySent as sent:
+        # Back to a form already sent, with another matter on it: kept, on a
+        # fresh form (a new question; the time it was first shown stays).
+        limit.give_back(key)
+        form.add_error(
+            None,
+            _(
+                "这张表已经提交过（查询码 %(code)s）。如果还有另一件事要反映，"
+                "请回答下面新的验证问题后再提交，您填写的内容已保留。"
+            )
+            % {"code": sent.submission.tracking_code},
+        )
+        form.prepare_retry(token_spent=True)
+        return render(request, FORM_TEMPLATE, {"form": form})
     if not created:
         limit.give_back(key)
         messages.info(request, _("这条意见已经收到，无需重复提交。"))
@@ -119,18 +135,17 @@ def track_code(request, code):
     key = antiabuse.client_key(request)
     misses = antiabuse.tracking_misses()
     if misses.is_over(key):
-        security_event("tracking_throttled", request)
-        form = TrackForm(initial={"code": code[:20]})
-        minutes = max(1, misses.period // 60)
-        context = {"form": form, "throttled": True, "throttle_minutes": minutes}
-        return render(request, "feedback/track_form.html", context, status=429)
+        return _tracking_throttled(request, code, misses)
     submission = (
         Submission.objects.with_related()
         .filter(tracking_code=normalize_tracking_code(code))
         .first()
     )
     if submission is None:
-        misses.take(key)
+        # Counted and compared in one step: guesses that passed the check above
+        # together (on several workers) cannot all get an answer.
+        if not misses.take(key):
+            return _tracking_throttled(request, code, misses)
         security_event("tracking_code_miss", request)
         form = TrackForm(initial={"code": code[:20]})
         context = {"form": form, "not_found": True}
@@ -139,12 +154,17 @@ def track_code(request, code):
     if submission.can_be_rated:
         rating_form = RatingForm(request.POST or None)
         if request.method == "POST" and rating_form.is_valid():
-            services.rate(
-                submission,
-                rating=rating_form.cleaned_data["rating"],
-                comment=rating_form.cleaned_data["comment"],
-            )
-            messages.success(request, _("感谢您的评价。"))
+            try:
+                services.rate(
+                    submission,
+                    rating=rating_form.cleaned_data["rating"],
+                    comment=rating_form.cleaned_data["comment"],
+                )
+            except ValidationError:
+                # A second click, overtaken by the first one's rating.
+                messages.info(request, _("这条答复已经评价过，或尚未答复。"))
+            else:
+                messages.success(request, _("感谢您的评价。"))
             return redirect(submission.get_tracking_url())
     elif request.method == "POST":
         messages.info(request, _("这条答复已经评价过，或尚未答复。"))
@@ -155,6 +175,14 @@ def track_code(request, code):
         "fulfilled_by": _visible_disclosure(request, submission.fulfilled_by_id),
     }
     return render(request, "feedback/submission_track.html", context)
+
+
+def _tracking_throttled(request, code: str, misses):
+    security_event("tracking_throttled", request)
+    form = TrackForm(initial={"code": code[:20]})
+    minutes = max(1, misses.period // 60)
+    context = {"form": form, "throttled": True, "throttle_minutes": minutes}
+    return render(request, "feedback/track_form.html", context, status=429)
 
 
 def _visible_disclosure(request, pk: int | None) -> Disclosure | None:

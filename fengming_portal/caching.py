@@ -307,8 +307,13 @@ class PrivateForUsersMiddleware:
     A party member's page may hold 党内 items, a staff member's their drafts;
     `Vary: Cookie` alone does not stop a shared proxy that ignores it (or keys
     on a cookie a page does not vary on) from keeping such a page. `private`
-    forbids every shared cache; other directives (no-store…) are kept. After
-    AuthenticationMiddleware, which gives the request its user.
+    forbids every shared cache; other directives (no-store…) are kept.
+
+    Near the top of MIDDLEWARE, so that it also covers what a middleware
+    answers itself (a refused NUL byte, the slash redirect CommonMiddleware
+    makes of a 404). The user is the one AuthenticationMiddleware gave the
+    request; a request answered before it counts as a user's if it carries a
+    session cookie.
     """
 
     def __init__(self, get_response):
@@ -317,6 +322,10 @@ class PrivateForUsersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None:
+            for_a_user = user.is_authenticated
+        else:
+            for_a_user = settings.SESSION_COOKIE_NAME in request.COOKIES
+        if for_a_user:
             patch_cache_control(response, private=True)
         return response

@@ -10,7 +10,8 @@ and year 9999 when a day, a month or a deadline was added to it.
 Every date and year input goes through `validate_date` / `validate_year`:
 model date fields get it from `security.guard_model_fields`, filters use
 `DateFromToRangeFilter`, plain forms pass it as a validator, and the admin's
-date hierarchy is checked by `DateHierarchyInRange`.
+year lookups of every list (the date hierarchy's and any other) by
+`DateLookupsInRange`, which the admin site mixes into every ModelAdmin.
 """
 
 from datetime import date, datetime
@@ -69,16 +70,24 @@ class DateFromToRangeFilter(django_filters.DateFromToRangeFilter):
     field_class = DateRangeField
 
 
-class DateHierarchyInRange:
-    """For a ModelAdmin with `date_hierarchy`: a year out of range in the
-    list's drill-down (`?published_at__year=9999`) is a bad lookup, which the
-    admin answers like any other (the list again, with a note), instead of the
-    500 Django's changelist gives when the year's end or its UTC start
-    overflows."""
+# Lookups whose value is a year, turned into the year's first and last
+# moments when the query is compiled (after the admin's own checks).
+YEAR_LOOKUPS = {"year", "iso_year"}
+
+
+class DateLookupsInRange:
+    """For every ModelAdmin (mixed in by the admin site's `register`): a year
+    out of range in a list's lookups, the date hierarchy's drill-down
+    (`?published_at__year=9999`) or any other date field's
+    (`?date_joined__year__gte=0`, which the admin accepts for any field of the
+    model), is a bad lookup, answered like any other (the list again, with a
+    note), instead of the 500 Django's changelist gives when the year's end or
+    its UTC start overflows."""
 
     def get_changelist_instance(self, request):
-        if self.date_hierarchy:
-            years = request.GET.getlist(f"{self.date_hierarchy}__year")
-            if not all(year_in_range(year) for year in years):
+        for key, values in request.GET.lists():
+            if YEAR_LOOKUPS & set(key.split("__")[1:]) and not all(
+                year_in_range(value) for value in values
+            ):
                 raise IncorrectLookupParameters(_("年份超出范围。"))
         return super().get_changelist_instance(request)

@@ -5,6 +5,7 @@ README "Security" says what each protects.
 """
 
 import html
+import ipaddress
 import logging
 import re
 
@@ -24,12 +25,21 @@ logger = logging.getLogger("fengming.security")
 
 
 def client_ip(request) -> str:
-    """The client's address: the proxy's header when configured, else REMOTE_ADDR."""
+    """The client's address: the proxy's header when configured, else REMOTE_ADDR.
+
+    A header value that is not an address did not come from the proxy (nginx
+    always sends one): the connection's address counts instead, and nothing
+    but an address reaches the lock-out's table or the log."""
     header = settings.CLIENT_IP_HEADER
-    address = (header and request.META.get(header)) or request.META.get(
-        "REMOTE_ADDR", ""
-    )
-    return address.split(",")[0].strip()[:45]
+    candidates = [request.META.get(header, "") if header else ""]
+    candidates.append(request.META.get("REMOTE_ADDR", ""))
+    for candidate in candidates:
+        address = candidate.split(",")[0].strip()
+        try:
+            return str(ipaddress.ip_address(address))
+        except ValueError:
+            continue
+    return ""
 
 
 class AxesBackend(AxesStandaloneBackend):

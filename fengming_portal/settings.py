@@ -74,6 +74,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Logged-in users' responses are never kept by a shared cache: all of them,
+    # also those the middleware below answer before a view.
+    "fengming_portal.caching.PrivateForUsersMiddleware",
     "fengming_portal.security.RefuseNullBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Anonymous public pages from the cache (issue 7): before the session, CSRF
@@ -84,8 +87,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Logged-in users' pages are never kept by a shared cache.
-    "fengming_portal.caching.PrivateForUsersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -14,13 +14,16 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from disclosure.models import Disclosure, Unit
 from feedback.models import Status, Submission
+from fengming_portal.throttle import Throttle
 
 from .models import Subscription
 
+MAILS_SALT = "portal.following.confirmation-mails"
 # A digest covers at most this many days, whatever was missed before.
 DIGEST_MAX_DAYS = 7
 
@@ -61,15 +64,21 @@ def request_subscription(*, email: str, unit: Unit | None) -> Subscription | Non
         now - subscription.confirmation_sent_at < resend_after
     ):
         return None
-    sent_today = Subscription.objects.filter(
-        email=email, confirmation_sent_at__gte=now - timedelta(days=1)
-    ).count()
-    if sent_today >= settings.SUBSCRIPTION_DAILY_MAILS:
+    # Counted and compared in one step, before the mail goes: requests for
+    # several boards at once (several workers) cannot all pass the cap.
+    if not confirmation_mails().take(salted_hmac(MAILS_SALT, email).hexdigest()):
         return None
     _send_confirmation(subscription)
     subscription.confirmation_sent_at = now
     subscription.save(update_fields=["confirmation_sent_at"])
     return subscription
+
+
+def confirmation_mails() -> Throttle:
+    """Confirmation mails per address a day (keyed by a hash of it)."""
+    return Throttle(
+        "follow-confirmation-mails", settings.SUBSCRIPTION_DAILY_MAILS, 24 * 3600
+    )
 
 
 def _send_confirmation(subscription: Subscription) -> None:

@@ -3,10 +3,14 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
+    from django.core.cache import cache
+
     from fengming_portal import caching
 
     # The page cache's per-process copies outlive a test's cache.clear().
     caching.reset_local()
+    # Every test starts with clean counts (rate limits, throttles, pages).
+    cache.clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     # No collectstatic in tests: plain static storage instead of the manifest.

@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fengming_portal.dates import validate_year
+
 from .units import Unit
 
 
@@ -11,11 +13,13 @@ class ClosedYear(models.Model):
     """A year the town administrator has closed (归档): its disclosures are
     sealed, so a change is a recorded correction, never an editor's edit."""
 
-    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    year = models.PositiveSmallIntegerField(
+        _("年度"), unique=True, validators=[validate_year]
+    )
     closed_at = models.DateTimeField(_("归档时间"), default=timezone.now)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -58,7 +62,7 @@ class ArchiveExport(models.Model):
     created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

@@ -44,7 +44,7 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField(_("大小（字节）"), default=0, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

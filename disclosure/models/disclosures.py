@@ -90,8 +90,14 @@ class Disclosure(models.Model):
         PUBLISHED = "published", _("已发布")
         WITHDRAWN = "withdrawn", _("已撤回")
 
-    # Edits to these after publication are corrections, shown to residents.
-    CONTENT_FIELDS = ("title", "body", "period", "event_date", "item", "unit", "scope")
+    # Edits to these after publication are corrections, shown to residents
+    # ("attachments": a file added; published files are never changed).
+    CONTENT_FIELDS = ("title", "body", "period", "event_date", "attachments")
+    # What a disclosure was published under, fixed from then on: its index
+    # number names the unit and the item (moving one is withdrawing it and
+    # publishing anew). Its scope may be narrowed to 党内, never widened
+    # (DisclosureAdminForm.clean_scope): who may read it was reviewed.
+    PUBLISHED_UNDER = ("unit", "item")
 
     unit = models.ForeignKey(
         Unit,
@@ -176,7 +182,7 @@ class Disclosure(models.Model):
     withdrawal_reason = models.TextField(_("撤回原因"), blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -185,7 +191,7 @@ class Disclosure(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -374,9 +380,11 @@ class DisclosureEvent(models.Model):
     to_status = models.CharField(
         _("新状态"), max_length=20, choices=Disclosure.Status.choices
     )
+    # PROTECT, like every "who" of the records: a staff account that has acted
+    # is deactivated (is_active), never deleted, so the record keeps its name.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         related_name="+",
         verbose_name=_("操作人"),

@@ -333,6 +333,15 @@ def test_a_year_not_yet_ended_cannot_be_closed(client, world):
     assert not ClosedYear.objects.exists()
 
 
+@pytest.mark.parametrize("year", [0, 5, 1948])
+def test_a_year_out_of_range_is_refused_in_chinese(client, world, year):
+    client.force_login(world["town_admin"])
+    response = client.post(ADMIN + "closedyear/add/", {"year": year})
+    assert response.status_code == 200
+    assert "年份超出范围" in response.text
+    assert not ClosedYear.objects.exists()
+
+
 def test_closed_years_cannot_be_reopened_in_the_admin(client, world):
     closed = ClosedYear.objects.create(year=2011)
     client.force_login(world["town_admin"])

@@ -163,6 +163,19 @@ def test_public_attachment_is_served_to_anyone(client, setup):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+def test_a_shared_cache_keeps_a_public_file_no_longer_than_a_page(
+    client, setup, settings
+):
+    """A file can stop being public (withdrawn, its item made 党内): a proxy
+    between the town and the server may not serve it on for an hour."""
+    settings.PAGE_CACHE_SECONDS = 60
+    wenli, _, _ = setup
+    attachment = make_attachment(DisclosureFactory(unit=wenli))
+    response = client.get(f"/attachments/{attachment.pk}/")
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"public", "s-maxage=60"} <= directives
+
+
 def test_inner_party_attachment_is_refused_to_anonymous(client, party_client, setup):
     wenli, _, _ = setup
     inner = DisclosureFactory(unit=wenli, item=ItemFactory(scope=Scope.INNER_PARTY))
@@ -318,3 +331,96 @@ def test_board_shows_the_posting_photo_thumbnail(client, setup):
     client.logout()
     text = client.get("/boards/wenli/").text
     assert f'src="/attachments/{attachment.pk}/thumbnail/"' in text
+
+
+# What was published stays: attachments after publication -----------------------
+
+
+def published_with_attachment(client, setup):
+    wenli, editor, draft = setup
+    client.force_login(editor)
+    assert upload(client, draft, "notice.pdf", PDF).status_code == 302
+    reviewer = staff_user(username="reviewer", group=roles.REVIEWER)
+    services.submit(draft, by=editor)
+    services.approve(draft, by=reviewer)
+    services.publish(draft, by=reviewer)
+    town_admin = staff_user(username="town_admin", group=roles.TOWN_ADMIN)
+    client.force_login(town_admin)
+    return draft, draft.attachments.get()
+
+
+def correction_form(disclosure, **attachments) -> dict:
+    form = {
+        "unit": disclosure.unit_id,
+        "item": disclosure.item_id,
+        "title": disclosure.title,
+        "body": disclosure.body,
+        "period": disclosure.period,
+        "scope": disclosure.scope,
+        "attachments-TOTAL_FORMS": 1,
+        "attachments-INITIAL_FORMS": 0,
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+    }
+    form.update(attachments)
+    return form
+
+
+def test_a_published_disclosures_attachment_is_never_deleted_or_changed(client, setup):
+    disclosure, attachment = published_with_attachment(client, setup)
+    form = correction_form(
+        disclosure,
+        **{
+            "attachments-TOTAL_FORMS": 1,
+            "attachments-INITIAL_FORMS": 1,
+            "attachments-0-id": attachment.pk,
+            "attachments-0-disclosure": disclosure.pk,
+            "attachments-0-kind": "document",
+            "attachments-0-title": "改过的标题",
+            "attachments-0-file": SimpleUploadedFile("other.pdf", PDF),
+            "attachments-0-DELETE": "on",
+        },
+    )
+    client.post(f"{ADMIN}{disclosure.pk}/change/", form)
+    kept = Attachment.objects.get(pk=attachment.pk)
+    assert (kept.title, kept.file.name) == (attachment.title, attachment.file.name)
+    assert client.get(f"/attachments/{attachment.pk}/").status_code == 200
+
+
+def test_an_attachment_added_after_publication_is_a_public_correction(client, setup):
+    disclosure, _ = published_with_attachment(client, setup)
+    form = correction_form(
+        disclosure,
+        **{
+            "attachments-0-kind": "document",
+            "attachments-0-title": "补充的明细表",
+            "attachments-0-file": SimpleUploadedFile("more.pdf", PDF),
+        },
+    )
+    assert client.post(f"{ADMIN}{disclosure.pk}/change/", form).status_code == 302
+    assert disclosure.attachments.count() == 2
+    disclosure.refresh_from_db()
+    assert disclosure.corrected_at is not None
+    assert disclosure.events.filter(action="corrected").count() == 1
+    client.logout()
+    assert "本文发布后于" in client.get(f"/disclosures/{disclosure.pk}/").text
+
+
+def test_a_drafts_attachment_can_still_be_removed(client, setup):
+    _, editor, draft = setup
+    client.force_login(editor)
+    upload(client, draft, "notice.pdf", PDF)
+    attachment = draft.attachments.get()
+    form = correction_form(
+        draft,
+        **{
+            "attachments-INITIAL_FORMS": 1,
+            "attachments-0-id": attachment.pk,
+            "attachments-0-disclosure": draft.pk,
+            "attachments-0-kind": attachment.kind,
+            "attachments-0-title": attachment.title,
+            "attachments-0-DELETE": "on",
+        },
+    )
+    assert client.post(f"{ADMIN}{draft.pk}/change/", form).status_code == 302
+    assert not draft.attachments.exists()

@@ -410,3 +410,58 @@ def test_markup_in_a_disclosure_is_refused_not_stripped(client, world):
     form["body"] = "水费 < 2 元/吨"  # not markup: kept as typed
     assert client.post(ADMIN + "add/", form).status_code == 302
     assert Disclosure.objects.get(title="新起草的通知").body == "水费 < 2 元/吨"
+
+
+def published_notice(world, **kwargs):
+    notice = draft(world, **kwargs)
+    services.submit(notice, by=world["wenli_editor"])
+    services.approve(notice, by=world["reviewer"])
+    services.publish(notice, by=world["reviewer"])
+    notice.refresh_from_db()
+    return notice
+
+
+def test_a_correction_keeps_the_unit_and_item_it_was_published_under(client, world):
+    """A published notice's index number names its unit and item: a
+    correction changes its text, never those (moving one is withdrawing it and
+    publishing anew)."""
+    notice = published_notice(world, title="原标题")
+    other_item = ItemFactory(code="A10")
+    client.force_login(world["town_admin"])
+    form = {
+        **add_form(world, world["maoshan"]),
+        "item": other_item.pk,
+        "title": "更正后的标题",
+    }
+    response = client.post(f"{ADMIN}{notice.pk}/change/", form)
+    assert response.status_code == 302
+    moved = Disclosure.objects.get(pk=notice.pk)
+    assert moved.title == "更正后的标题"  # the correction itself is made
+    assert (moved.unit, moved.item) == (notice.unit, notice.item)
+    assert moved.index_number == notice.index_number
+    # A draft's unit and item are still the editor's to choose.
+    second = draft(world)
+    client.force_login(world["wenli_editor"])
+    form = {**add_form(world, world["wenli"]), "item": other_item.pk}
+    assert client.post(f"{ADMIN}{second.pk}/change/", form).status_code == 302
+    second.refresh_from_db()
+    assert second.item == other_item
+
+
+def test_a_published_inner_party_notice_is_never_widened_to_the_public(client, world):
+    """Who may read it was reviewed: narrowing to 党内 is a correction, making
+    it public again is a new review and publication."""
+    notice = published_notice(world, title="党内通知")
+    client.force_login(world["town_admin"])
+    form = {**add_form(world, world["wenli"]), "title": notice.title}
+    inner = {**form, "scope": Scope.INNER_PARTY}
+    assert client.post(f"{ADMIN}{notice.pk}/change/", inner).status_code == 302
+    notice.refresh_from_db()
+    assert notice.scope == Scope.INNER_PARTY
+    response = client.post(f"{ADMIN}{notice.pk}/change/", form)
+    assert response.status_code == 200
+    assert "不能改为社会公开" in response.text
+    notice.refresh_from_db()
+    assert notice.scope == Scope.INNER_PARTY
+    client.logout()
+    assert client.get(f"/disclosures/{notice.pk}/").status_code == 404

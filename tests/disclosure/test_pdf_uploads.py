@@ -264,3 +264,94 @@ def test_stripping_a_jpeg_keeps_the_picture_bit_for_bit(options):
     with Image.open(io.BytesIO(original)) as a, Image.open(io.BytesIO(stripped)) as b:
         assert a.tobytes() == b.tobytes()
         assert not b.getexif()
+
+
+def inline_photo(jpeg: bytes) -> bytes:
+    """A photo written inside a content stream (an inline image), as some
+    scanners and converters do for small pictures."""
+    return b"q 64 0 0 48 100 100 cm BI /W 64 /H 48 /CS /RGB /BPC 8 /F /DCT ID " + (
+        jpeg + b"\nEI Q\n"
+    )
+
+
+def cleaned(content: bytes) -> bytes:
+    form = AttachmentForm(
+        data={"kind": "document"}, files={"file": SimpleUploadedFile("x.pdf", content)}
+    )
+    assert form.is_valid(), form.errors
+    return form._clean.content.read()
+
+
+def inline_images(content_owner) -> list:
+    return [
+        instruction.iimage
+        for instruction in pikepdf.parse_content_stream(content_owner)
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage)
+    ]
+
+
+def test_a_photo_inside_a_pages_content_loses_its_gps_too():
+    def add_inline_photo(pdf):
+        page = pdf.pages[0]
+        page.Contents = pdf.make_stream(
+            page.Contents.read_bytes() + b"\n" + inline_photo(jpeg_with_gps())
+        )
+
+    original = build_pdf(extra=add_inline_photo)
+    data = cleaned(original)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        contents = pdf.pages[0].Contents.read_bytes()
+        (photo,) = inline_images(pdf.pages[0])
+        jpeg = photo.read_raw_bytes()
+        # Drawn as before: the XObject photo, then the inline one.
+        assert contents.startswith(b"q")
+    assert CAMERA.encode() not in contents
+    with (
+        Image.open(io.BytesIO(jpeg)) as image,
+        Image.open(io.BytesIO(jpeg_with_gps())) as before,
+    ):
+        assert not image.getexif() and "comment" not in image.info
+        assert image.tobytes() == before.tobytes()
+
+
+def test_a_photo_inside_a_form_xobject_loses_its_gps_too():
+    def add_form_with_photo(pdf):
+        form = pdf.make_stream(
+            inline_photo(jpeg_with_gps()),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=[0, 0, 200, 200],
+        )
+        page = pdf.pages[0]
+        page.Resources.XObject.Fm0 = pdf.make_indirect(form)
+        page.Contents = pdf.make_stream(page.Contents.read_bytes() + b" /Fm0 Do")
+
+    data = cleaned(build_pdf(extra=add_form_with_photo))
+    assert CAMERA.encode() not in data
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        form = pdf.pages[0].Resources.XObject.Fm0
+        assert CAMERA.encode() not in form.read_bytes()
+        (photo,) = inline_images(form)
+        assert not Image.open(io.BytesIO(photo.read_raw_bytes())).getexif()
+
+
+def test_a_jfif_thumbnail_of_the_original_photo_is_dropped():
+    """JFIF can carry a small picture of its own (a thumbnail, or a JFXX
+    extension with one), which shows the photo as it was before any crop."""
+    jpeg = jpeg_with_gps()
+    thumbnail = bytes([255, 0, 0]) * 4  # 2x2 pixels
+    jfif = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x02\x02" + thumbnail
+    jfxx = b"JFXX\x00\x13\x02\x02" + thumbnail
+    segments = b"".join(
+        b"\xff\xe0" + (len(payload) + 2).to_bytes(2, "big") + payload
+        for payload in (jfif, jfxx)
+    )
+    # Pillow wrote its own JFIF segment first: replace it with ours.
+    assert jpeg[2:4] == b"\xff\xe0"
+    rest = jpeg[4 + int.from_bytes(jpeg[4:6], "big") :]
+    stripped = strip_jpeg_metadata(jpeg[:2] + segments + rest)
+    assert b"JFXX" not in stripped and thumbnail not in stripped
+    assert stripped[2:20] == b"\xff\xe0\x00\x10" + jfif[:12] + b"\x00\x00"
+    with Image.open(io.BytesIO(stripped)) as image:
+        image.load()
+        assert image.size == (64, 48)

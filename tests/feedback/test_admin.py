@@ -73,6 +73,8 @@ def change_data(submission: Submission, **extra) -> dict:
         "events-MIN_NUM_FORMS": "0",
         "events-MAX_NUM_FORMS": "1000",
     }
+    if submission.consent_to_publish:  # a ticked box, as the browser sends it
+        data["consent_to_publish"] = "on"
     data.update({k: str(v) for k, v in extra.items()})
     return data
 
@@ -317,3 +319,84 @@ def test_closing_in_bulk_needs_the_change_permission(client, wenli):
     assert response.status_code in (200, 302)
     submission.refresh_from_db()
     assert submission.status == Status.ANSWERED
+
+
+# What a resident wrote and chose is theirs -------------------------------------
+
+
+def test_staff_cannot_give_consent_to_publish_for_a_resident(
+    client, wenli, wenli_editor
+):
+    submission = SubmissionFactory(unit=wenli, consent_to_publish=False)
+    client.force_login(wenli_editor)
+    response = client.post(
+        change_url(submission), change_data(submission, consent_to_publish="on")
+    )
+    assert response.status_code == 200
+    assert "不能代提交人同意" in response.text
+    submission.refresh_from_db()
+    assert not submission.consent_to_publish
+
+
+def test_staff_withdraw_consent_at_the_residents_request_on_record(
+    client, wenli, wenli_editor
+):
+    submission = SubmissionFactory(unit=wenli, accepted=True)
+    client.force_login(wenli_editor)
+    data = change_data(submission)
+    del data["consent_to_publish"]
+    response = client.post(change_url(submission), data)
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert not submission.consent_to_publish
+    event = submission.events.get()
+    assert event.kind == "consent_withdrawn" and event.user == wenli_editor
+    # Withdrawn is withdrawn: staff cannot tick it again either.
+    client.post(
+        change_url(submission), change_data(submission, consent_to_publish="on")
+    )
+    submission.refresh_from_db()
+    assert not submission.consent_to_publish
+
+
+def test_a_question_sent_through_the_website_keeps_the_residents_words(
+    client, wenli, wenli_editor
+):
+    submission = SubmissionFactory(
+        unit=wenli, title="送水车几点到", text="三组的送水车每天几点到？"
+    )
+    client.force_login(wenli_editor)
+    page = client.get(change_url(submission))
+    form = page.context["adminform"].form
+    resident_fields = {"title", "text", "channel", "name", "phone", "is_party_member"}
+    assert resident_fields.isdisjoint(form.fields)
+    response = client.post(
+        change_url(submission),
+        change_data(submission, title="改过的标题", text="改过的内容", channel="phone"),
+    )
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert (submission.title, submission.text) == (
+        "送水车几点到",
+        "三组的送水车每天几点到？",
+    )
+    assert submission.channel == "website"
+
+
+def test_staff_correct_what_they_entered_from_an_offline_channel(
+    client, wenli, wenli_editor
+):
+    submission = SubmissionFactory(unit=wenli, channel="box", title="意见箱来信")
+    client.force_login(wenli_editor)
+    response = client.post(
+        change_url(submission), change_data(submission, title="意见箱来信（村道）")
+    )
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.title == "意见箱来信（村道）"
+
+
+def test_staff_cannot_enter_a_case_as_sent_through_the_website(client, wenli_editor):
+    client.force_login(wenli_editor)
+    form = client.get(f"{LIST_URL}add/").context["adminform"].form
+    assert "website" not in dict(form.fields["channel"].choices)

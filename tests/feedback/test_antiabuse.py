@@ -13,7 +13,7 @@ from axes.models import AccessAttempt
 from django.core import signing
 from django.core.cache import cache
 
-from feedback import antiabuse, services
+from feedback import antiabuse, services, views
 from feedback.models import Submission
 from fengming_portal.throttle import Throttle
 from tests.deployed import apply_deployed_settings, behind_nginx
@@ -290,6 +290,25 @@ def test_behind_nginx_the_lockout_and_the_security_log_see_the_resident(
     assert record.security["ip"] == "10.9.8.6"
 
 
+@pytest.mark.parametrize("header", ["not-an-ip", "999.999.999.999", "1.2.3.4x"])
+def test_a_client_address_header_that_is_no_address_is_not_trusted(
+    client, settings, header
+):
+    """nginx always sends an address; anything else did not come through it
+    (or a proxy is misconfigured): the connection's own address counts, and a
+    failed log-in is answered, not a 500 from the database's address column."""
+    headers = apply_deployed_settings(settings)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "nobody", "password": "x"},
+        **headers,
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_REAL_IP=header,
+    )
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().ip_address == "127.0.0.1"
+
+
 # Guessing tracking codes ----------------------------------------------------------
 
 
@@ -317,3 +336,62 @@ def test_a_resident_who_mistypes_once_still_finds_their_case(client, wenli):
     real = SubmissionFactory(unit=wenli)
     assert client.get("/feedback/track/ZZZZZZZZ/").status_code == 404
     assert client.get(real.get_tracking_url()).status_code == 200
+
+
+def test_concurrent_wrong_codes_cannot_pass_the_guessing_limit_together(
+    client, wenli, settings, monkeypatch
+):
+    """Guesses that all arrive before any of them is counted (several workers):
+    no more than the limit get an answer, the others wait."""
+    settings.FEEDBACK_TRACK_MISS_LIMIT = 3
+    waiting = [f"/feedback/track/ZZZZZZ{n}{n}/" for n in range(2, 10)]
+    statuses = []
+    real_lookup = views.normalize_tracking_code
+
+    def lookup_while_others_arrive(code):
+        while waiting:  # the others arrive while this one is being looked up
+            statuses.append(client.get(waiting.pop()).status_code)
+        return real_lookup(code)
+
+    monkeypatch.setattr(views, "normalize_tracking_code", lookup_while_others_arrive)
+    statuses.append(client.get("/feedback/track/ZZZZZZZZ/").status_code)
+    assert statuses.count(404) == 3
+    assert statuses.count(429) == 6
+
+
+def test_going_back_and_sending_something_else_on_the_same_form_loses_nothing(
+    client, wenli
+):
+    """The back button shows the sent form again, with its token: a second,
+    different matter sent on it is neither dropped nor taken for the first."""
+    data = form_data(wenli, title="路灯坏了", text="村口路灯坏了三天。")
+    assert client.post("/feedback/new/", data).status_code == 302
+    first = Submission.objects.get()
+    again = form_data(
+        wenli,
+        token=data["token"],
+        challenge=data["challenge"],
+        title="水渠堵了",
+        text="二组的水渠堵了。",
+    )
+    response = client.post("/feedback/new/", again)
+    assert response.status_code == 200
+    assert "这张表已经提交过" in response.text and first.tracking_code in response.text
+    assert fields_shown(response)["text"] == "二组的水渠堵了。"
+    token_value, answer = shown_question(response)
+    assert token_value != data["token"]
+    second = client.post(
+        "/feedback/new/",
+        form_data(
+            wenli,
+            token=token_value,
+            challenge=str(answer),
+            title="水渠堵了",
+            text="二组的水渠堵了。",
+        ),
+    )
+    assert second.status_code == 302
+    assert set(Submission.objects.values_list("title", flat=True)) == {
+        "路灯坏了",
+        "水渠堵了",
+    }

@@ -192,3 +192,63 @@ def test_clearing_is_refused_for_a_case_that_is_not_held_back(wenli):
     services.record_offline(submission, by=SuperuserFactory())
     with pytest.raises(Exception, match="不涉及党内事项"):
         services.clear_for_wall(submission, by=SuperuserFactory())
+
+
+# When what a case is about becomes 党内 later ------------------------------------
+
+
+def answered_case(wenli, **fields) -> Submission:
+    submission = Submission(
+        kind=Kind.QUESTION,
+        unit=wenli,
+        title=QUESTION,
+        text="详情",
+        consent_to_publish=True,
+        **fields,
+    )
+    services.record_offline(submission, by=SuperuserFactory())
+    answer(submission)
+    return submission
+
+
+def test_a_party_members_case_leaves_the_wall_when_its_item_becomes_inner_party(
+    client, wenli, public_item
+):
+    submission = answered_case(wenli, item=public_item, is_party_member=True)
+    assert client.get(submission.get_absolute_url()).status_code == 200
+    public_item.scope = Scope.INNER_PARTY
+    public_item.save()
+    submission.refresh_from_db()
+    assert submission.is_held_back
+    assert submission.events.filter(kind="held_back").exists()
+    assert_not_public(client, submission)
+
+
+def test_a_case_from_a_disclosure_leaves_the_wall_when_the_item_becomes_inner_party(
+    client, wenli, public_item
+):
+    disclosure = DisclosureFactory(unit=wenli, item=public_item)
+    submission = answered_case(wenli, disclosure=disclosure)
+    assert QUESTION in client.get("/feedback/").text
+    # However the item is changed: here in bulk, as a shell or loader would.
+    type(public_item).objects.filter(pk=public_item.pk).update(scope=Scope.INNER_PARTY)
+    assert_not_public(client, submission)
+
+
+def test_a_case_leaves_the_wall_when_its_disclosure_alone_is_made_inner_party(
+    client, wenli, public_item
+):
+    disclosure = DisclosureFactory(unit=wenli, item=public_item)
+    submission = answered_case(wenli, disclosure=disclosure)
+    disclosure.scope = Scope.INNER_PARTY
+    disclosure.save()
+    assert_not_public(client, submission)
+
+
+def test_a_residents_case_about_an_item_made_inner_party_stays_on_the_wall(
+    client, wenli, public_item
+):
+    submission = answered_case(wenli, item=public_item)
+    public_item.scope = Scope.INNER_PARTY
+    public_item.save()
+    assert client.get(submission.get_absolute_url()).status_code == 200

@@ -143,8 +143,13 @@ def submit(unit, *, nonce: str, text: str = "三组的送水车每天几点到�
 def test_the_same_form_is_found_before_an_earlier_duplicate(wenli):
     duplicate, _ = submit(wenli, nonce="1" * 32, text="同样的内容")
     same_form, _ = submit(wenli, nonce="2" * 32, text="另一条内容")
-    again, created = submit(wenli, nonce="2" * 32, text="同样的内容")
-    assert not created and again == same_form != duplicate
+    # The same form with the earlier duplicate's text: another matter on a
+    # form already sent, not the duplicate.
+    with pytest.raises(services.FormAlreadySent) as sent:
+        submit(wenli, nonce="2" * 32, text="同样的内容")
+    assert sent.value.submission == same_form != duplicate
+    again, created = submit(wenli, nonce="2" * 32, text="另一条内容")
+    assert not created and again == same_form
     assert Submission.objects.count() == 2
 
 
@@ -153,9 +158,13 @@ def test_a_concurrent_post_of_the_same_form_returns_the_saved_one(wenli, monkeyp
     assert created
     # The other post's look-up ran before the first one committed.
     monkeypatch.setattr(services, "find_earlier", lambda **kwargs: None)
-    second, created = submit(wenli, nonce="1" * 32, text="改过的内容")
+    second, created = submit(wenli, nonce="1" * 32)
     assert not created and second == first
     assert Submission.objects.count() == 1 and SubmissionEvent.objects.count() == 1
+    # Another matter on the same form, racing: not taken for the first.
+    with pytest.raises(services.FormAlreadySent):
+        submit(wenli, nonce="1" * 32, text="改过的内容")
+    assert Submission.objects.count() == 1
 
 
 def test_a_tracking_code_clash_is_drawn_again(wenli, monkeypatch):

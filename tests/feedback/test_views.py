@@ -296,6 +296,28 @@ def test_rating_once_then_the_form_is_gone(client, wenli, staff, department):
     assert "评价答复" not in client.get(url).text
 
 
+def test_a_double_click_on_the_rating_rates_once_and_answers_both(
+    client, wenli, staff, department, monkeypatch
+):
+    """Two clicks: both pages offered the form; the second reaches the
+    service after the first rated (a double click, on several workers)."""
+    submission = SubmissionFactory(unit=wenli)
+    services.answer(submission, by=staff, department=department, text="答复")
+    real_rate = services.rate
+
+    def other_click_first(submission_, **kwargs):
+        real_rate(submission_, **kwargs)
+        return real_rate(submission_, **kwargs)
+
+    monkeypatch.setattr(services, "rate", other_click_first)
+    url = submission.get_tracking_url()
+    response = client.post(url, {"rating": "unsatisfied", "comment": "没解决"})
+    assert response.status_code == 302
+    assert "这条答复已经评价过" in client.get(url).text
+    assert submission.events.filter(kind="rated").count() == 1
+    assert submission.events.filter(kind="reopened").count() == 1
+
+
 def test_unsatisfied_rating_reopens(client, wenli, staff, department):
     submission = SubmissionFactory(unit=wenli)
     services.answer(submission, by=staff, department=department, text="答复")

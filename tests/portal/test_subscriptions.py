@@ -91,6 +91,24 @@ def test_repeated_requests_do_not_spam_the_address(client, wenli):
     assert len(mail.outbox) == 3
 
 
+def test_requests_arriving_together_cannot_pass_the_daily_cap(
+    client, wenli, monkeypatch
+):
+    """Requests for several boards at once (several workers): each counted
+    the mails sent before any of them was recorded, so all were sent."""
+    waiting = [UnitFactory(name=f"村{n}", slug=f"cun{n}").slug for n in range(6)]
+    real_send = following._send_confirmation
+
+    def send_while_others_arrive(subscription):
+        while waiting:
+            client.post("/follow/", {"email": "li@example.org", "unit": waiting.pop()})
+        real_send(subscription)
+
+    monkeypatch.setattr(following, "_send_confirmation", send_while_others_arrive)
+    client.post("/follow/", {"email": "li@example.org", "unit": "wenli"})
+    assert len(mail.outbox) == 3
+
+
 def test_already_confirmed_address_gets_no_mail_and_the_page_does_not_tell(
     client, wenli
 ):

@@ -219,6 +219,19 @@ def test_every_admin_page_for_staff_is_private(client, town, wenli_editor):
         assert "private" in response.get("Cache-Control", ""), url
 
 
+def test_what_answers_before_the_view_is_private_for_a_member_too(client, town, member):
+    """The slash redirect and a refused NUL byte are made by middleware, not
+    by a view: for a logged-in member they are private all the same."""
+    client.force_login(member)
+    for url in ("/disclosures", f"/boards/{town.wenli.slug}", "/disclosures/?q=%00"):
+        response = client.get(url)
+        assert response.status_code in (301, 400), url
+        assert "private" in response.get("Cache-Control", ""), url
+    # And still not for a visitor.
+    client.logout()
+    assert "private" not in client.get("/disclosures").get("Cache-Control", "")
+
+
 def test_private_keeps_a_page_s_own_cache_directives(client, town, member):
     client.force_login(member)
     response = client.get(f"/attachments/{town.inner_attachment.pk}/")

@@ -184,3 +184,75 @@ def test_an_account_with_more_than_a_role_is_left_to_superusers(client, people):
     assert response.status_code == 403
     assert reload(maintainer).user_permissions.exists()
     assert reload(maintainer).is_staff
+
+
+# Who did what stays on record --------------------------------------------------
+
+
+def acted_in_every_record(editor, town_admin):
+    """An editor who drafted, edited and submitted; a town administrator who
+    published, closed a year and handled a 回音壁 case."""
+    from disclosure import services as disclosure_services
+    from feedback import services as feedback_services
+    from tests.factories import DepartmentFactory, DisclosureFactory, SubmissionFactory
+
+    unit = editor.edited_units.get()
+    draft = DisclosureFactory(
+        unit=unit, status="draft", published_at=None, created_by=editor
+    )
+    draft._history_user = editor
+    draft.title = "改过的标题"
+    draft.save()
+    disclosure_services.submit(draft, by=editor)
+    disclosure_services.approve(draft, by=town_admin)
+    disclosure_services.publish(draft, by=town_admin)
+    case = SubmissionFactory(unit=unit)
+    feedback_services.accept(case, by=town_admin, department=DepartmentFactory())
+    return draft, case
+
+
+def test_a_staff_account_that_acted_cannot_be_deleted(client, people):
+    editor, town_admin = people["wenli_editor"], people["town_admin"]
+    draft, case = acted_in_every_record(editor, town_admin)
+    client.force_login(people["superuser"])
+    for user in (editor, town_admin):
+        page = client.get(f"{USERS}{user.pk}/delete/")
+        assert page.context["protected"], user
+        client.post(f"{USERS}{user.pk}/delete/", {"post": "yes"})
+        assert get_user_model().objects.filter(pk=user.pk).exists()
+    # Also from a shell: the database keeps who did each step.
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        editor.delete()
+    actors = set(draft.events.values_list("actor__username", flat=True))
+    assert actors == {"wenli_editor", "town_admin"}
+    assert case.events.get().user == town_admin
+    assert {v.history_user for v in draft.history.all()} >= {editor}
+
+
+def test_an_editor_who_only_edited_a_draft_cannot_be_deleted(client, people):
+    from tests.factories import DisclosureFactory
+
+    editor = people["wenli_editor"]
+    draft = DisclosureFactory(
+        unit=editor.edited_units.get(), status="draft", published_at=None
+    )
+    draft._history_user = editor
+    draft.body = "改过的正文"
+    draft.save()
+    client.force_login(people["superuser"])
+    client.post(f"{USERS}{editor.pk}/delete/", {"post": "yes"})
+    assert get_user_model().objects.filter(pk=editor.pk).exists()
+    client.post(
+        USERS,
+        {"action": "delete_selected", "_selected_action": [editor.pk], "post": "yes"},
+    )
+    assert get_user_model().objects.filter(pk=editor.pk).exists()
+
+
+def test_an_account_that_never_acted_can_still_be_deleted(client, people):
+    client.force_login(people["superuser"])
+    reviewer = people["reviewer"]
+    client.post(f"{USERS}{reviewer.pk}/delete/", {"post": "yes"})
+    assert not get_user_model().objects.filter(pk=reviewer.pk).exists()
