@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import periods
+from fengming_portal.security import spreadsheet_safe
 
 from .models import ArchiveExport, Attachment, ClosedYear, Disclosure, Unit
 
@@ -219,7 +220,8 @@ def _csv_value(value) -> str:
         return "是" if value else "否"
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    # records.json keeps the text exactly; the CSV is for spreadsheets.
+    return spreadsheet_safe(value)
 
 
 def _csv(records: list[dict]) -> bytes:

@@ -85,6 +85,25 @@ class DisclosureAdminForm(forms.ModelForm):
     def clean_body(self):
         return refuse_markup(self.cleaned_data["body"])
 
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        was_published = self.instance.pk and self.instance.status in (
+            Disclosure.Status.PUBLISHED,
+            Disclosure.Status.WITHDRAWN,
+        )
+        # A published notice stays in its year: the year is filed (sealed
+        # years, the yearly archive) and named by its index number.
+        old_year, new_year = self.instance.period[:4], str(period)[:4]
+        if was_published and new_year != old_year:
+            raise forms.ValidationError(
+                _(
+                    "已发布的公开内容只能在原年度（%(year)s年）内更正所属期间。"
+                    "如确属另一年度，请撤回后重新提交审核、发布。"
+                )
+                % {"year": old_year}
+            )
+        return period
+
     def clean_scope(self):
         scope = self.cleaned_data["scope"]
         was_published = self.instance.pk and self.instance.status in (

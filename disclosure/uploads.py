@@ -219,6 +219,17 @@ def _encrypted_message() -> str:
     )
 
 
+# Comments and mark-ups (PDF 1.7, 12.5.6.2): their /T is the name of who made
+# them, which a viewer shows. A form field's /T is its name, and stays.
+MARKUP_ANNOTATIONS = {
+    pikepdf.Name(f"/{kind}")
+    for kind in (
+        "Text FreeText Line Square Circle Polygon PolyLine Highlight Underline "
+        "Squiggly StrikeOut Stamp Caret Ink FileAttachment Sound Redact"
+    ).split()
+}
+
+
 def _refuse_active(obj) -> None:
     found = {kind for key, kind in PDF_ACTIVE_KEYS.items() if key in obj}
     action = obj.get("/S")
@@ -236,6 +247,13 @@ def _refuse_active(obj) -> None:
             _(
                 "该 PDF 文件含有脚本或自动执行的动作，公开内容不能带有这些，"
                 "未能上传。请用 WPS 或 Office 重新导出（另存为）PDF 后再上传。"
+            )
+        )
+    if obj.get("/Subtype") in MARKUP_ANNOTATIONS and "/T" in obj:
+        raise UncleanablePdf(
+            _(
+                "该 PDF 文件带有批注，批注会显示批注人的姓名，未能上传。请删除批注，"
+                "或用“打印为 PDF”另存一份不带批注的文件后再上传。"
             )
         )
     if "file" in found:

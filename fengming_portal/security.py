@@ -186,6 +186,13 @@ def csrf_failure(request, reason=""):
 # Sanitising -------------------------------------------------------------------
 
 
+def spreadsheet_safe(value) -> str:
+    """A CSV cell as text that a spreadsheet shows as typed: a leading = + - @
+    would start a formula (CSV injection), so such a cell gets a quote mark."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def refuse_markup(text: str) -> str:
     """Form validation for plain-text fields: refuse HTML markup with a clear
     message instead of removing it, so nothing a person typed is silently

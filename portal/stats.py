@@ -17,6 +17,7 @@ from catalog.models import Catalog
 from disclosure import compliance
 from disclosure.models import Disclosure, Unit
 from feedback.models import ANSWERED_COUNT, ON_TIME_COUNT, Kind, Submission
+from fengming_portal.security import spreadsheet_safe
 
 from .charts import Chart
 
@@ -202,12 +203,6 @@ def figures(user, *, year: int, unit: Unit | None = None) -> dict:
     }
 
 
-def _csv_safe(value) -> str:
-    # A cell starting with = + - @ is a formula in a spreadsheet.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:
     """The same figures as the page, one value per line."""
     out = io.StringIO()
@@ -230,6 +225,6 @@ def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:
     ]
     for title, label, name, value in rows:
         writer.writerow(
-            [_csv_safe(v) for v in (title, year, scope, label, name, value)]
+            [spreadsheet_safe(v) for v in (title, year, scope, label, name, value)]
         )
     return out.getvalue()

@@ -479,3 +479,15 @@ def test_a_closed_year_takes_no_new_disclosures_or_submissions(client):
     assert response.status_code == 200
     assert "该年度已归档" in response.text
     assert not Disclosure.objects.filter(title="补录2011年内容").exists()
+
+
+def test_a_title_that_looks_like_a_formula_is_inert_in_the_csv(tmp_path, world):
+    world["notice"].title = '=HYPERLINK("http://x")'
+    world["notice"].save()
+    path, _output = export(tmp_path, year=2011)
+    with zipfile.ZipFile(path) as zf:
+        titles = [row["title"] for row in read_csv(zf)]
+        data = json.loads(zf.read("disclosures.json"))
+    assert '\'=HYPERLINK("http://x")' in titles
+    # The record itself keeps the title exactly as published.
+    assert any(d["title"] == '=HYPERLINK("http://x")' for d in data["disclosures"])

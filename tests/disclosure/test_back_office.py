@@ -465,3 +465,20 @@ def test_a_published_inner_party_notice_is_never_widened_to_the_public(client, w
     assert notice.scope == Scope.INNER_PARTY
     client.logout()
     assert client.get(f"/disclosures/{notice.pk}/").status_code == 404
+
+
+def test_a_correction_of_the_period_stays_in_the_notices_year(client, world):
+    """The year is filed (sealed years, the yearly archive) and named by the
+    index number: a correction may fix the month, not move the year."""
+    notice = published_notice(world, title="月度通知", period="2011-09")
+    client.force_login(world["town_admin"])
+    form = {**add_form(world, world["wenli"]), "title": notice.title}
+    response = client.post(f"{ADMIN}{notice.pk}/change/", {**form, "period": "2012-09"})
+    assert response.status_code == 200
+    assert "只能在原年度（2011年）内更正所属期间" in response.text
+    notice.refresh_from_db()
+    assert notice.period == "2011-09"
+    response = client.post(f"{ADMIN}{notice.pk}/change/", {**form, "period": "2011-08"})
+    assert response.status_code == 302
+    notice.refresh_from_db()
+    assert notice.period == "2011-08"

@@ -226,12 +226,43 @@ def add_signature(pdf):
     )
 
 
+def add_comment(pdf):
+    """A sticky note by a named person, as a viewer's comment tool makes it."""
+    note = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Text,
+        Rect=pikepdf.Array([10, 10, 30, 30]),
+        Contents=pikepdf.String("请核对金额"),
+        T=pikepdf.String("张会计"),
+    )
+    pdf.pages[0].obj.Annots = pikepdf.Array([pdf.make_indirect(note)])
+
+
+def add_form_field(pdf):
+    """A form field's /T is its name: no person, and the file is accepted."""
+    field = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Widget,
+        FT=pikepdf.Name.Tx,
+        Rect=pikepdf.Array([10, 10, 90, 30]),
+        T=pikepdf.String("amount"),
+    )
+    field = pdf.make_indirect(field)
+    pdf.pages[0].obj.Annots = pikepdf.Array([field])
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]))
+
+
+def test_a_form_fields_name_is_not_taken_for_a_comment_author():
+    assert b"amount" in cleaned(build_pdf(extra=add_form_field))
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         (add_script, "含有脚本或自动执行的动作"),
         (add_embedded_file, "内嵌有其他文件"),
         (add_signature, "带有数字签名"),
+        (add_comment, "带有批注"),
     ],
 )
 def test_a_pdf_with_active_content_files_or_a_signature_is_refused(
