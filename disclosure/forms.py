@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from catalog import periods
 from catalog.models import Scope
 from fengming_portal.dates import validate_date
 from fengming_portal.security import refuse_control_characters, refuse_markup
@@ -92,8 +93,14 @@ class DisclosureAdminForm(forms.ModelForm):
             Disclosure.Status.WITHDRAWN,
         )
         # A published notice stays in its year: the year is filed (sealed
-        # years, the yearly archive) and named by its index number.
-        old_year, new_year = self.instance.period[:4], str(period)[:4]
+        # years, the yearly archive) and named by its index number. Only a
+        # well-formed period has a year; a malformed one gets the model's own
+        # answer (format, control characters) instead of a wrong one here.
+        try:
+            new_year = str(periods.Period.parse(period).start.year)
+        except periods.InvalidPeriod:
+            return period
+        old_year = self.instance.period[:4]
         if was_published and new_year != old_year:
             raise forms.ValidationError(
                 _(

@@ -482,3 +482,17 @@ def test_a_correction_of_the_period_stays_in_the_notices_year(client, world):
     assert response.status_code == 302
     notice.refresh_from_db()
     assert notice.period == "2011-08"
+
+
+def test_a_malformed_period_on_a_published_notice_is_told_what_is_wrong(client, world):
+    """A period that is no period has no year: the editor is told its format
+    is wrong (not that it moved to another year) and the notice is unchanged."""
+    notice = published_notice(world, title="月度通知", period="2011-09")
+    client.force_login(world["town_admin"])
+    form = {**add_form(world, world["wenli"]), "title": notice.title}
+    response = client.post(f"{ADMIN}{notice.pk}/change/", {**form, "period": "20x1-09"})
+    assert response.status_code == 200
+    assert "只能在原年度" not in response.text
+    assert "期间格式" in response.text
+    notice.refresh_from_db()
+    assert notice.period == "2011-09"
