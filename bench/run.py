@@ -446,8 +446,8 @@ def publish_over_http(base: str, pk: int, username: str, password: str) -> None:
 
 
 def pages() -> tuple[dict[str, str], str]:
+    from composition.views import home_unit
     from disclosure.models import Disclosure, Unit
-    from portal.views import home_unit
 
     town = home_unit()
     village = town.children.order_by("order", "id").first()

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from fengming_portal.history_admin import ReadOnlyHistoryAdmin
+from core.history_admin import ReadOnlyHistoryAdmin
 
 from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
 from .forms import (

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import periods
-from fengming_portal.security import spreadsheet_safe
+from core.security import spreadsheet_safe
 
 from .models import ArchiveExport, Attachment, ClosedYear, Disclosure, Unit
 

@@ -23,7 +23,7 @@ from catalog import periods
 from catalog.models import Item, ScheduleRule
 from catalog.periods import Period
 from catalog.workdays import add_workdays
-from fengming_portal import caching
+from core import caching
 
 from .models import Disclosure, Unit
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category
-from fengming_portal.dates import validate_date, validate_year
+from core.dates import validate_date, validate_year
 
 from . import compliance
 from .models import Disclosure, Unit

@@ -4,9 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category, Item, Scope
-from fengming_portal import caching
-from fengming_portal.dates import DateFromToRangeFilter
-from fengming_portal.widgets import (
+from core import caching
+from core.dates import DateFromToRangeFilter
+from core.widgets import (
     ListedModelChoiceFilter,
     QuickSelect,
     grouped,

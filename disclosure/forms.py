@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Scope
-from fengming_portal.dates import validate_date
-from fengming_portal.security import refuse_control_characters, refuse_markup
+from core.dates import validate_date
+from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
 from .models import Attachment, Disclosure

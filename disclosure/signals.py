@@ -1,5 +1,5 @@
 """What the disclosure app announces beyond post_save, for the search index and
-the page cache (connected in portal/apps.py).
+the page cache (connected in composition/apps.py).
 
 Most changes reach them through each row's post_save; these are changes made to
 many rows at once with `QuerySet.update()`, which sends none.

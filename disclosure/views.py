@@ -9,8 +9,8 @@ from django.views.decorators.http import condition
 
 from catalog import periods
 from catalog.models import Category
-from fengming_portal import caching
-from fengming_portal.pagination import BadPage, paginate
+from core import caching
+from core.pagination import BadPage, paginate
 
 from . import roles
 from .filters import DisclosureFilter

@@ -3,9 +3,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.security import refuse_control_characters, refuse_markup
 from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
-from fengming_portal.security import refuse_control_characters, refuse_markup
 
 from . import services
 from .models import (

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core import signing
 from django.utils.crypto import salted_hmac
 
-from fengming_portal.throttle import Throttle
-from fengming_portal.throttle import client_key as _client_key
+from core.throttle import Throttle
+from core.throttle import client_key as _client_key
 
 TOKEN_SALT = "feedback.submission-form"
 CHALLENGE_SALT = "feedback.challenge"

@@ -1,11 +1,11 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from core import caching
+from core.dates import DateFromToRangeFilter
+from core.widgets import ListedModelChoiceFilter, labelled_date_range
 from disclosure.filters import unit_options
 from disclosure.models import Unit
-from fengming_portal import caching
-from fengming_portal.dates import DateFromToRangeFilter
-from fengming_portal.widgets import ListedModelChoiceFilter, labelled_date_range
 
 from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
 

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
+from core.security import refuse_control_characters, refuse_markup
+from core.widgets import LazyChoices
 from disclosure.models import Disclosure, Unit
-from fengming_portal.security import refuse_control_characters, refuse_markup
-from fengming_portal.widgets import LazyChoices
 
 from . import antiabuse
 from .models import Kind, Rating, Submission, Tag, normalize_tracking_code

@@ -423,7 +423,7 @@ class Submission(models.Model):
 
     def visibility_facts(self) -> dict:
         """This row's part of `published()`, for the copy the search index keeps
-        (portal/search.py): on the wall with consent. Change them together."""
+        (composition/search.py): on the wall with consent. Change them together."""
         return {
             "live": self.is_on_wall and self.consent_to_publish,
             "visible_from": None,

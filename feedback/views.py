@@ -5,10 +5,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core import caching
+from core.pagination import BadPage, paginate
+from core.security import security_event
 from disclosure.models import Disclosure, Unit
-from fengming_portal import caching
-from fengming_portal.pagination import BadPage, paginate
-from fengming_portal.security import security_event
 
 from . import antiabuse, services
 from .filters import SubmissionFilter

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from catalog import urls as catalog_urls
-from portal import views as portal_views
+from composition import views as portal_views
 
 # A catalog item's page shows what each unit published under it, so it is a
 # composition view in portal; it still lives under the catalog namespace.
@@ -12,7 +12,7 @@ catalog_patterns = [
 ]
 
 urlpatterns = [
-    path("", include("portal.urls")),
+    path("", include("composition.urls")),
     path("catalog/", include((catalog_patterns, "catalog"))),
     path("", include("disclosure.urls")),
     path("feedback/", include("feedback.urls")),
@@ -22,5 +22,5 @@ urlpatterns = [
 
 # Chinese error pages that log what a security review needs (fengming_portal/
 # security.py); 404 and 500 are the plain templates/404.html and 500.html.
-handler400 = "fengming_portal.security.bad_request"
-handler403 = "fengming_portal.security.permission_denied"
+handler400 = "core.security.bad_request"
+handler403 = "core.security.permission_denied"

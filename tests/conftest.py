@@ -5,7 +5,7 @@ import pytest
 def _test_settings(settings, tmp_path):
     from django.core.cache import cache
 
-    from fengming_portal import caching
+    from core import caching
 
     # The page cache's per-process copies outlive a test's cache.clear().
     caching.reset_local()

@@ -30,6 +30,9 @@ KEEP = {
     "PASSWORD_HASHERS",
     "REDIS_URL",
 }
+# What a server or `manage.py` runs with (the suite runs with ".test"):
+# subprocesses that stand for a server name it.
+SERVER = {"DJANGO_SETTINGS_MODULE": "fengming_portal.settings"}
 # nginx, as deploy/nginx-fengming.conf configures it, in front of gunicorn.
 HOST = "gongkai.fengming.example"
 
@@ -59,7 +62,7 @@ def deployed_settings() -> dict:
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=BASE_DIR,
-        env={**env, "DJANGO_SETTINGS_MODULE": "fengming_portal.settings"},
+        env={**env, **SERVER},
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fengming_portal.dates import validate_year
+from core.dates import validate_year
 
 from .units import Unit
 

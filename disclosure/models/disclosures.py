@@ -281,7 +281,7 @@ class Disclosure(models.Model):
 
     def visibility_facts(self) -> dict:
         """This row's part of `visible_to()`, for the copy the search index keeps
-        (portal/search.py): `published()` is `live` and `visible_from` passed,
+        (composition/search.py): `published()` is `live` and `visible_from` passed,
         `within_scope()` hides `inner_party` rows. Change them together."""
         return {
             "live": self.status == self.Status.PUBLISHED,

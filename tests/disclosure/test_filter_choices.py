@@ -3,7 +3,7 @@
 import pytest
 from django import forms
 
-from fengming_portal.widgets import QuickSelect, grouped
+from core.widgets import QuickSelect, grouped
 from tests.factories import DisclosureFactory, TownFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Item, Scope
+from composition.models import SearchEntry
 from disclosure.archives import write_archive
 from disclosure.models import Disclosure
-from portal.models import SearchEntry
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
@@ -227,7 +227,7 @@ def test_the_migrations_make_rows_from_before_inner_party(notice, item):
     make_inner_party_unseen(item)
     for module, function in [
         ("disclosure.migrations.0008_inner_party_items_disclosures", "narrow"),
-        ("portal.migrations.0004_inner_party_disclosure_entries", "mark"),
+        ("composition.migrations.0004_inner_party_disclosure_entries", "mark"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
     notice.refresh_from_db()

@@ -13,9 +13,9 @@ from axes.models import AccessAttempt
 from django.core import signing
 from django.core.cache import cache
 
+from core.throttle import Throttle
 from feedback import antiabuse, services, views
 from feedback.models import Submission
-from fengming_portal.throttle import Throttle
 from tests.deployed import apply_deployed_settings, behind_nginx
 from tests.factories import SubmissionFactory, TownFactory, UnitFactory
 from tests.feedback.test_views import form_data, token, wrong_answer_for

@@ -2,7 +2,7 @@
 
 A valid POST without a disclosure ran 22 queries on PostgreSQL and 24 on
 SQLite; now 12 and 14: the unit; in one transaction the earlier submission of
-this form or a duplicate (one query), the row, its search entry (portal.search:
+this form or a duplicate (one query), the row, its search entry (composition.search:
 two savepoints, a select and the insert; on SQLite also the FTS5 copy) and its
 event. No disclosure choices, no second look-up of the unit, no tracking-code
 look-up, no nested savepoint, no session row.
@@ -13,10 +13,10 @@ from django.contrib.sessions.models import Session
 from django.db import IntegrityError, connection
 
 from catalog.models import Scope
+from composition.models import SearchEntry
 from feedback import services, views
 from feedback.forms import DISCLOSURE_CHOICES
 from feedback.models import Submission, SubmissionEvent
-from portal.models import SearchEntry
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,

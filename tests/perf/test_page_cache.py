@@ -10,9 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Scope
+from core import caching
 from disclosure import services
 from disclosure.models import Disclosure
-from fengming_portal import caching
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,

@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Scope
+from composition import search
+from composition.models import SearchEntry
 from disclosure.models import Disclosure, Unit
 from feedback.models import Submission
-from portal import search
-from portal.models import SearchEntry
 
 pytestmark = pytest.mark.django_db
 

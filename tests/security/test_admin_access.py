@@ -34,6 +34,7 @@ from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import Scope
+from core.history_admin import ReadOnlyHistoryAdmin
 from disclosure import roles, services
 from disclosure.admin import TRANSITION_CALLS
 from disclosure.models import (
@@ -45,7 +46,6 @@ from disclosure.models import (
 )
 from feedback import services as feedback_services
 from feedback.models import OPEN_STATUSES, Submission, SubmissionEvent
-from fengming_portal.history_admin import ReadOnlyHistoryAdmin
 from tests.factories import (
     AnswerTemplateFactory,
     DepartmentFactory,

@@ -19,6 +19,7 @@ from django.db import connection
 
 from disclosure import services
 from feedback import services as feedback_services
+from tests.deployed import SERVER
 from tests.factories import DepartmentFactory, DisclosureFactory, SuperuserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
-        env={**os.environ, **env},
+        env={**os.environ, **SERVER, **env},
         capture_output=True,
         text=True,
         timeout=300,

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.deployed import SERVER
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEPLOY = BASE_DIR / "deploy"
 
@@ -17,7 +19,12 @@ def env_example() -> dict[str, str]:
 
 
 def test_env_example_passes_the_deploy_checks(collected_static):
-    env = {**os.environ, **env_example(), "STATIC_ROOT": str(collected_static)}
+    env = {
+        **os.environ,
+        **env_example(),
+        **SERVER,
+        "STATIC_ROOT": str(collected_static),
+    }
     env.pop("DEBUG", None)
     # The example's database and cache need not exist for the checks.
     env["DATABASE_URL"] = "sqlite:///:memory:"

@@ -34,8 +34,8 @@ urlpatterns = [
     path("boom/500/", raise_500),
     path("", include("fengming_portal.urls")),
 ]
-handler400 = "fengming_portal.security.bad_request"
-handler403 = "fengming_portal.security.permission_denied"
+handler400 = "core.security.bad_request"
+handler403 = "core.security.permission_denied"
 
 
 @pytest.mark.urls("tests.security.test_error_pages")

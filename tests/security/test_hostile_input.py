@@ -475,7 +475,7 @@ def test_search_refuses_control_characters_with_a_message(client, town):
 
 
 def test_following_refuses_control_characters_in_the_address(client, town):
-    from portal.models import Subscription
+    from composition.models import Subscription
 
     for address in ('"\x01"@example.org', "a\x7fb@example.org", "\u202eab@example.org"):
         response = client.post("/follow/", {"email": address, "unit": ""})

@@ -12,8 +12,8 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from fengming_portal.dates import DateRangeField, validate_date
-from fengming_portal.security import refuse_control_characters
+from core.dates import DateRangeField, validate_date
+from core.security import refuse_control_characters
 
 APPS = ("catalog", "disclosure", "feedback", "portal")
 GUARDED_APPS = (*APPS, "auth")

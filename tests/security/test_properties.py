@@ -7,6 +7,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.security import sanitise
 from feedback.forms import TrackForm, is_valid_phone, normalize_phone
 from feedback.models import (
     TRACKING_ALPHABET,
@@ -14,7 +15,6 @@ from feedback.models import (
     new_tracking_code,
     normalize_tracking_code,
 )
-from fengming_portal.security import sanitise
 from tests.factories import SubmissionFactory
 
 DB = settings(

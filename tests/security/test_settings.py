@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deployed import SERVER
 from tests.factories import SuperuserFactory
 
 from .conftest import url_or_none
@@ -30,7 +31,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
-        env={**clean, **env},
+        env={**clean, **SERVER, **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -107,7 +108,7 @@ def test_production_settings_values():
 
 def test_production_logs_security_events_as_json_on_stdout():
     code = (
-        "from fengming_portal.security import security_event;"
+        "from core.security import security_event;"
         "security_event('probe', None, username='甲')"
     )
     result = manage("shell", "-v", "0", "-c", code, **PRODUCTION_ENV)

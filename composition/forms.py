@@ -1,0 +1,109 @@
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Catalog
+from core.security import refuse_control_characters
+from core.widgets import ListedModelChoiceField
+from disclosure import compliance
+from disclosure.filters import unit_options
+from disclosure.models import Unit
+
+from .search import MAX_QUERY_LENGTH
+
+FEEDBACK_KIND = "feedback"
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("检索词"),
+        required=False,
+        max_length=MAX_QUERY_LENGTH,
+        validators=[refuse_control_characters],
+        error_messages={
+            "max_length": _("检索词太长：最多 %(limit_value)d 个字，请缩短后再试。"),
+            "null_characters_not_allowed": _("检索词含有无效字符。"),
+        },
+    )
+    # The county's 510 units: options written at once and kept in the value
+    # cache (the list page's select), not a widget template each (issue 7).
+    unit = ListedModelChoiceField(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("全部单位"),
+        options=unit_options,
+        error_messages={"invalid_choice": _("没有这个单位。")},
+    )
+    kind = forms.ChoiceField(
+        label=_("类别"),
+        required=False,
+        choices=[
+            ("", _("全部类别")),
+            *Catalog.Kind.choices,
+            (FEEDBACK_KIND, _("回音壁")),
+        ],
+        error_messages={"invalid_choice": _("没有这个类别。")},
+    )
+
+
+class SubscriptionForm(forms.Form):
+    email = forms.EmailField(
+        label=_("电子邮箱"),
+        max_length=254,
+        validators=[refuse_control_characters],
+        help_text=_("只用于发送确认邮件和每日摘要，不会公开，取消关注后即删除。"),
+    )
+    unit = forms.ModelChoiceField(
+        label=_("关注"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("全镇（所有单位）"),
+        error_messages={"invalid_choice": _("没有这个单位。")},
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+FIRST_YEAR = 2001
+
+
+class StatsForm(forms.Form):
+    # Any year may be asked for; the select offers those with data.
+    year = forms.IntegerField(
+        label=_("年份"),
+        required=False,
+        min_value=FIRST_YEAR,
+        widget=forms.Select,
+        error_messages={
+            "invalid": _("年份无效。"),
+            "min_value": _("年份无效。"),
+            "max_value": _("年份无效。"),
+        },
+    )
+    unit = forms.ModelChoiceField(
+        label=_("单位"),
+        queryset=Unit.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("全镇"),
+        error_messages={"invalid_choice": _("没有这个单位。")},
+    )
+
+    def __init__(self, *args, default_year: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        this_year = timezone.localdate().year
+        self.default_year = default_year or this_year
+        field = self.fields["year"]
+        field.validators.append(MaxValueValidator(this_year))
+        asked = self.data.get("year", "")
+        valid = asked.isdigit() and FIRST_YEAR <= int(asked) <= this_year
+        chosen = int(asked) if valid else self.default_year
+        field.widget.choices = [(y, str(y)) for y in compliance.year_choice(chosen)]
+
+    def clean_year(self) -> int:
+        return self.cleaned_data["year"] or self.default_year

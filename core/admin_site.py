@@ -1,0 +1,44 @@
+"""The admin site: Django's, with its autocomplete refusing what it cannot serve
+and every list's year lookups checked (`dates.DateLookupsInRange`, mixed into
+each ModelAdmin registered, third parties' included).
+
+Installed as the default site through `PortalAdminConfig` (INSTALLED_APPS), the
+way Django documents for overriding the default admin site.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.core.exceptions import PermissionDenied
+from django.db.models import ForeignObjectRel
+
+from .dates import DateLookupsInRange
+
+
+class AutocompleteView(AutocompleteJsonView):
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(
+            request
+        )
+        # A reverse relation named as the source field has no limit_choices_to:
+        # Django would fail with a 500 where any other bad field gets a 403.
+        if isinstance(source_field, ForeignObjectRel):
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
+
+
+class PortalAdminSite(admin.AdminSite):
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, DateLookupsInRange):
+            admin_class = type(
+                admin_class.__name__, (DateLookupsInRange, admin_class), {}
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
+    def autocomplete_view(self, request):
+        return AutocompleteView.as_view(admin_site=self)(request)
+
+
+class PortalAdminConfig(AdminConfig):
+    default_site = "core.admin_site.PortalAdminSite"

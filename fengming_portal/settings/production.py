@@ -1,0 +1,55 @@
+"""A server (DJANGO_ENV=production): secrets from the environment, HTTPS,
+hashed static files, JSON logs, the page cache on. deploy/env.example is the
+file an operator fills in."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .common import *  # noqa: F403
+from .common import DATABASES, SILENCED_SYSTEM_CHECKS, env_bool, logging_config
+
+_missing = [n for n in ("SECRET_KEY", "ALLOWED_HOSTS") if not os.environ.get(n)]
+if _missing:
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV=production needs {' and '.join(_missing)} in the "
+        "environment (see README, Deployment)."
+    )
+SECRET_KEY = os.environ["SECRET_KEY"]
+DEBUG = False
+
+# Hashed, compressed names written by `collectstatic`; the deploy check
+# (core/checks.py) fails when it has not run, or not since a file changed.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = False
+
+HTTPS = env_bool("DJANGO_HTTPS", True)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000")) * HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+if not HTTPS:
+    # Without TLS there is no redirect, no HSTS and no Secure cookie (they
+    # would not be sent): check --deploy says nothing of those four.
+    SILENCED_SYSTEM_CHECKS = [
+        *SILENCED_SYSTEM_CHECKS,
+        "security.W004",
+        "security.W008",
+        "security.W012",
+        "security.W016",
+    ]
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOGGING = logging_config(LOG_FORMAT)
+
+# Anonymous pages and costly figures are kept a minute (core/caching.py).
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "60"))
+# Persistent database connections (health-checked before reuse).
+if "CONN_MAX_AGE" not in os.environ:
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
