@@ -51,7 +51,7 @@ loadtest: install
 	$(BIN)/python loadtest/run.py --submissions 2000 --clients 50
 	$(BIN)/python loadtest/run.py --fault --submissions 600 --clients 20
 
-# County-scale data (issue 7) into DATABASE_URL: 30 towns, ~300,000 disclosures,
+# County-scale data into DATABASE_URL: 30 towns, ~300,000 disclosures,
 # ~200,000 回音壁 submissions; idempotent, a few minutes.
 seed-scale: migrate
 	$(BIN)/python manage.py seed_scale --towns 30 --units-per-town 16 --years 10
@@ -86,7 +86,7 @@ vendor:
 	cp /tmp/fengming-vendor/package/LICENSE static/vendor/bootstrap/LICENSE
 
 # What a first visit to the home page and a board transfers (budget 150 KB),
-# in Debian's chromium against collected, compressed static files (issue 9).
+# in Debian's chromium against collected, compressed static files.
 # Lighthouse's scores too when LIGHTHOUSE points to its npm binary.
 pageweight: install
 	$(BIN)/python bench/pageweight.py --lighthouse

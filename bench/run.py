@@ -363,10 +363,11 @@ def scale_out(database_url: str, logdir: Path, bound: int) -> dict:
     from django.contrib.auth.models import Group
     from django.utils import timezone
 
+    from core.roles import sync_role_groups
     from disclosure import roles
     from disclosure.models import Disclosure, Unit
 
-    roles.sync_role_groups()
+    sync_role_groups()
     password = secrets.token_urlsafe(12)
     users = get_user_model().objects
     reviewer, _ = users.get_or_create(username="bench_reviewer", is_staff=True)

@@ -6,3 +6,21 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "catalog"
     verbose_name = _("公开目录")
+
+    def ready(self):
+        from core import content, security
+
+        from . import models
+
+        security.guard_model_fields(self)
+        # The catalog is shown on public pages (the catalog, item pages, the
+        # boards' columns, the compliance matrix): every change refreshes them.
+        content.public(
+            models.Catalog,
+            models.Category,
+            models.Item,
+            models.ScheduleRule,
+            models.Department,
+            models.DisclosureForm,
+        )
+        content.cached_views("catalog", "index")

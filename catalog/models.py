@@ -1,6 +1,5 @@
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import periods
@@ -201,9 +200,6 @@ class Item(models.Model):
         # become 党内) commit or roll back with the item's own change.
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("catalog:item", args=[self.code])
 
     @property
     def is_inner_party(self) -> bool:

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# The item page (catalog/<code>/) is added in fengming_portal/urls.py.
+app_name = "catalog"
 urlpatterns = [
     path("", views.catalog_index, name="index"),
 ]

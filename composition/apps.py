@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,80 +13,29 @@ class CompositionConfig(AppConfig):
     verbose_name = _("门户")
 
     def ready(self):
-        # What every form and the admin accept (core/security.py):
-        # the text and date fields of every model a person writes into.
-        from django.apps import apps
+        from core import content, events, security
 
-        from core.security import guard_model_fields
+        from . import models, search
 
-        for label in ("catalog", "disclosure", "feedback", "portal", "auth"):
-            guard_model_fields(apps.get_app_config(label))
-
-        # The search index follows every save of a disclosure or submission,
-        # whichever path saved it (services, admin, demo data): one hook, here.
-        from . import search
-
-        post_save.connect(
-            search.on_disclosure_saved,
-            sender="disclosure.Disclosure",
-            dispatch_uid="composition.search.disclosure",
+        security.guard_model_fields(self)
+        # The search page reads the index. An entry is made with its
+        # document, whose own event decides whether pages are stale.
+        content.public(models.SearchEntry, new_rows_wait=True)
+        content.private(models.Subscription)
+        content.cached_views(
+            "portal",
+            "home",
+            "search",
+            "stats",
+            "feed_latest",
+            "feed_board",
+            "feed_feedback",
+            "sitemap",
         )
-        post_save.connect(
-            search.on_submission_saved,
-            sender="feedback.Submission",
-            dispatch_uid="composition.search.submission",
-        )
-        # Disclosures made 党内 together when their item became 党内 (an UPDATE,
-        # no post_save): their entries' facts, and every cached page.
-        from disclosure.signals import made_inner_party
-
-        made_inner_party.connect(
-            search.on_disclosures_made_inner_party,
-            dispatch_uid="composition.search.made_inner_party",
-        )
+        # The search index follows its documents, whichever path changed them.
+        events.listen(search.on_event, uid="composition.search")
         post_delete.connect(
             search.on_entry_deleted,
-            sender="portal.SearchEntry",
+            sender=models.SearchEntry,
             dispatch_uid="composition.search.entry_deleted",
         )
-        # The anonymous page cache (core/caching.py): any change to
-        # what public pages show makes every cached page stale.
-        from core import caching
-
-        for sender in CACHED_CONTENT:
-            post_save.connect(
-                caching.on_content_saved, sender=sender, dispatch_uid=f"cache:{sender}"
-            )
-            post_delete.connect(
-                caching.on_content_changed,
-                sender=sender,
-                dispatch_uid=f"cache-delete:{sender}",
-            )
-        made_inner_party.connect(
-            caching.on_content_changed, dispatch_uid="cache:made_inner_party"
-        )
-        from catalog.models import Item
-        from disclosure.models import Disclosure
-
-        for through in (Disclosure.forms.through, Item.forms.through):
-            m2m_changed.connect(
-                caching.on_content_changed,
-                sender=through,
-                dispatch_uid=f"cache-m2m:{through._meta.label}",
-            )
-
-
-# What the cached public pages show.
-CACHED_CONTENT = [
-    "catalog.Catalog",
-    "catalog.Category",
-    "catalog.Item",
-    "catalog.ScheduleRule",
-    "disclosure.Unit",
-    "disclosure.NoticeBoard",
-    "disclosure.Disclosure",
-    "disclosure.DisclosureEvent",
-    "disclosure.Attachment",
-    "feedback.Submission",
-    "feedback.Tag",
-]

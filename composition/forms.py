@@ -27,7 +27,7 @@ class SearchForm(forms.Form):
         },
     )
     # The county's 510 units: options written at once and kept in the value
-    # cache (the list page's select), not a widget template each (issue 7).
+    # cache (the list page's select), not a widget template each.
     unit = ListedModelChoiceField(
         label=_("单位"),
         queryset=Unit.objects.all(),

@@ -15,15 +15,15 @@ characters, so a query with a shorter word scans only the most recent
 
 Who may see a hit: each entry carries its source's visibility facts (`live`,
 `visible_from`, `inner_party`), written with its text on every save of the
-disclosure or submission from `Disclosure.visibility_facts()` and
-`Submission.visibility_facts()`, which sit next to the querysets whose rule
-they mirror (`published()`, `within_scope()`). `visible_entries(user)` reads
+document from its `search_document()` (registered in its app's ready(),
+core/documents.py), whose facts sit next to the querysets whose rule they
+mirror (`published()`, `within_scope()`). `visible_entries(user)` reads
 them, and `can_see_inner_party` still decides who sees 党内 entries. A
 scheduled publication is stored as its time, so it shows by itself. The unit
 and kind filters read the source rows, from the small side (a unit's few
 hundred rows; the item of each match), never a join over every disclosure.
 
-What a search returns (issue 7): the newest `MAX_RESULTS` visible matches,
+What a search returns: the newest `MAX_RESULTS` visible matches,
 best first (the exact phrase in the title, then every word in the title, then
 the rest; newest first within each), and whether there were more. A resident
 typing a frequent topic (危房改造 matches 26,000 entries at county scale)
@@ -59,8 +59,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Item
+from core import documents, events
 from disclosure.models import Disclosure, can_see_inner_party
-from feedback.models import Submission
+from disclosure.services import MADE_INNER_PARTY
 
 from .models import SearchEntry
 
@@ -93,38 +94,15 @@ def backend() -> str:
 # Keeping the index current ---------------------------------------------------
 
 
-def disclosure_fields(disclosure: Disclosure) -> dict:
-    """A disclosure's index row: its text and the facts visibility needs."""
-    return {
-        "title": disclosure.title,
-        # The index number (索引号) is searchable too, as on government sites.
-        "body": "\n\n".join(p for p in [disclosure.body, disclosure.index_number] if p),
-        "date": disclosure.published_at or disclosure.created_at,
-        **disclosure.visibility_facts(),
-    }
+def source_field(model) -> str:
+    """The SearchEntry field naming a document of `model`: one per registered
+    document model (tests/core/test_registries.py checks they match)."""
+    return model._meta.model_name
 
 
-def submission_fields(submission: Submission) -> dict:
-    """A submission's index row: the question and, once answered, the answer
-    (what the wall may show), never the submitter's name or phone, nor the
-    internal hiding reason."""
-    parts = [submission.text]
-    if submission.is_answered:
-        parts.append(submission.answer_text)
-    return {
-        "title": submission.title,
-        "body": "\n\n".join(p for p in parts if p),
-        "date": submission.answered_at or submission.received_at,
-        **submission.visibility_facts(),
-    }
-
-
-def index_disclosure(disclosure: Disclosure, *, created: bool = False) -> None:
-    _store({"disclosure": disclosure}, disclosure_fields(disclosure), created)
-
-
-def index_submission(submission: Submission, *, created: bool = False) -> None:
-    _store({"submission": submission}, submission_fields(submission), created)
+def index(instance, *, created: bool = False) -> None:
+    model = type(instance)._meta.concrete_model
+    _store({source_field(model): instance}, instance.search_document(), created)
 
 
 def _store(source: dict, fields: dict, created: bool) -> None:
@@ -157,25 +135,25 @@ def rebuild() -> int:
     if backend() == "fts5":
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE}")
-    for disclosure in Disclosure.objects.iterator(chunk_size=500):
-        index_disclosure(disclosure)
-    for submission in Submission.objects.iterator(chunk_size=500):
-        index_submission(submission)
+    for model in documents.document_models.values():
+        for instance in model.objects.iterator(chunk_size=500):
+            index(instance)
     return SearchEntry.objects.count()
 
 
-def on_disclosure_saved(sender, instance, created=False, **kwargs) -> None:
-    index_disclosure(instance, created=created)
-
-
-def on_submission_saved(sender, instance, created=False, **kwargs) -> None:
-    index_submission(instance, created=created)
-
-
-def on_disclosures_made_inner_party(sender, ids: list[int], **kwargs) -> None:
-    # Set-based like the change it follows (disclosure.services.follow_item_scope):
-    # of the facts, only `inner_party` changed, and to what visibility_facts() says.
-    SearchEntry.objects.filter(disclosure_id__in=ids).update(inner_party=True)
+def on_event(event: events.Event) -> None:
+    """Keep the index as the documents change (listens to core.events)."""
+    model = documents.document_models.get(event.model)
+    if model is None:
+        return
+    if event.name == "saved":
+        index(event.instance, created=event.created)
+    elif event.name == MADE_INNER_PARTY:
+        # Set-based like the change it follows (follow_item_scope): of the
+        # facts, only `inner_party` changed, to what visibility_facts() says.
+        SearchEntry.objects.filter(
+            **{f"{source_field(model)}_id__in": event.ids}
+        ).update(inner_party=True)
 
 
 def on_entry_deleted(sender, instance, **kwargs) -> None:

@@ -12,7 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
-    # Search, feeds, following, statistics (issue 6)
+    # Search, feeds, following, statistics
     path("search/", search_views.search_page, name="search"),
     # Feeds answer conditional GETs (ETag) without building the feed.
     path(
@@ -37,5 +37,5 @@ urlpatterns = [
     path("follow/unsubscribe/<str:token>/", follow_views.unfollow, name="unfollow"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/csv/", stats_views.stats_csv, name="stats_csv"),
-    path("elder/", elder.switch, name="elder"),  # 长辈模式 on/off (issue 9)
+    path("elder/", elder.switch, name="elder"),  # 长辈模式 on/off
 ]

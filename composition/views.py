@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
-from catalog.models import Catalog, Item
+from catalog.models import Catalog
 from core import caching
 from disclosure.models import Disclosure, Unit, can_see_inner_party
 from feedback.models import Submission
@@ -59,31 +59,6 @@ def home(request):
         ),
     }
     return render(request, "portal/home.html", context)
-
-
-def catalog_item(request, code):
-    item = get_object_or_404(Item.objects.with_related(), code=code)
-    hidden = item.is_inner_party and not can_see_inner_party(request.user)
-    units = Unit.objects.none()
-    if item.for_town:
-        units = units | Unit.objects.towns()
-    if item.for_village:
-        units = units | Unit.objects.boards()
-    rows = {
-        unit.pk: {"unit": unit, "disclosures": []}
-        for unit in units.order_by("order", "id")
-    }
-    if not hidden:
-        for disclosure in Disclosure.objects.visible_to(request.user).filter(item=item):
-            if disclosure.unit_id in rows:
-                rows[disclosure.unit_id]["disclosures"].append(disclosure)
-    context = {
-        "item": item,
-        "hidden": hidden,
-        "rows": list(rows.values()),
-        "forms": item.forms.all(),
-    }
-    return render(request, "catalog/item_detail.html", context)
 
 
 @cache_control(max_age=86400, public=True)

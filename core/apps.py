@@ -13,7 +13,13 @@ class CoreConfig(AppConfig):
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_login_failed
 
-        from . import checks, security  # noqa: F401 (checks registers itself)
+        from . import caching, checks, events, security  # noqa: F401 (checks registers itself)
 
         user_login_failed.connect(security.log_login_failed)
         user_locked_out.connect(security.log_lockout)
+        events.listen(caching.on_event, uid="core.caching")
+        # What every form and the admin accept: auth's text and date fields
+        # here; each app guards its own models in its ready().
+        from django.apps import apps
+
+        security.guard_model_fields(apps.get_app_config("auth"))

@@ -1,4 +1,4 @@
-"""The anonymous page cache and the cheap keys of conditional GET (issue 7).
+"""The anonymous page cache and the cheap keys of conditional GET.
 
 `AnonymousPageCacheMiddleware` keeps whole public pages in Django's cache
 (Redis in production) for visitors who are not logged in. What keeps a 党内
@@ -8,13 +8,13 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   nor stored into it: every logged-in user has one, so a party member's or
   staff member's page never enters the cache, whatever the view renders;
   nor one with a pending message (the messages cookie);
-- only GET, only the URL names in `CACHED_VIEWS` (forms, tracking pages,
-  following, log-in and the admin are not there), only a 200 that sets no
-  cookie and holds no CSRF token (so the 回音壁 form, whose token is per
-  render, is never kept even if it were listed);
+- only GET, only the URL names the apps declared (`content.cached_views`;
+  forms, tracking pages, following, log-in and the admin are not there),
+  only a 200 that sets no cookie and holds no CSRF token (so the 回音壁 form,
+  whose token is per render, is never kept even if it were listed);
 - keyed by host, path and query, the elder-mode flag and a version number
-  that every publication, withdrawal, answer or edit bumps (`bump_version`,
-  connected to post_save in `composition/apps.py`); entries live
+  that every change to a public model or workflow event bumps (`on_event`,
+  listening to core.events); entries live
   `PAGE_CACHE_SECONDS` (60 in production), which bounds how late a scheduled
   publication, a new 回音壁 submission or a board's date change shows.
 
@@ -44,29 +44,11 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import urlencode
 
+from . import content, events
 from .elder import is_elder
 
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
-CACHED_VIEWS = {
-    "portal:home",
-    "portal:search",
-    "portal:stats",
-    "portal:feed_latest",
-    "portal:feed_board",
-    "portal:feed_feedback",
-    "portal:sitemap",
-    "catalog:index",
-    "catalog:item",
-    "disclosure:boards",
-    "disclosure:board",
-    "disclosure:list",
-    "disclosure:detail",
-    "disclosure:compliance",
-    "disclosure:compliance_unit",
-    "feedback:wall",
-    "feedback:detail",
-}
 # Cookies that make a request personal: a session (anyone logged in) or a
 # message waiting to be shown.
 PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
@@ -142,29 +124,30 @@ def version() -> int:
     return current
 
 
+def _bump() -> None:
+    try:
+        current = cache.incr(VERSION_KEY)
+    except ValueError:  # not there (a flush or an eviction)
+        current = _new_version()
+        cache.set(VERSION_KEY, current, timeout=None)
+    _local.version, _local.version_read_at = current, time.monotonic()
+
+
 def bump_version() -> None:
-    """Every cached page and ETag becomes stale (after the transaction commits)."""
+    """Every cached page and ETag becomes stale (after the transaction commits).
 
-    def bump():
-        try:
-            current = cache.incr(VERSION_KEY)
-        except ValueError:  # not there (a flush or an eviction)
-            current = _new_version()
-            cache.set(VERSION_KEY, current, timeout=None)
-        _local.version, _local.version_read_at = current, time.monotonic()
-
-    transaction.on_commit(bump)
+    A publication announces several events, hence several increments: cheap,
+    and a once-per-transaction guard would lose one whose savepoint rolled
+    back."""
+    transaction.on_commit(_bump)
 
 
-def on_content_saved(sender, instance=None, created=False, **kwargs) -> None:
-    # A new 回音壁 submission shows on the wall within PAGE_CACHE_SECONDS; every
-    # other change (publish, withdraw, answer, edit) shows at once.
-    if created and sender._meta.label == "feedback.Submission":
+def on_event(event: events.Event) -> None:
+    """Any change to what public pages show makes them stale at once, but for
+    new rows an app lets wait (a new 回音壁 case shows within
+    PAGE_CACHE_SECONDS, once accepted)."""
+    if event.created and content.waits_for_new_rows(event.model):
         return
-    bump_version()
-
-
-def on_content_changed(sender, **kwargs) -> None:
     bump_version()
 
 
@@ -218,7 +201,7 @@ def _cacheable_request(request) -> bool:
         match = resolve(request.path_info)
     except Resolver404:
         return False
-    return match.view_name in CACHED_VIEWS
+    return match.view_name in content.cached_view_names
 
 
 def _storable(response) -> bool:

@@ -8,15 +8,41 @@ class DisclosureConfig(AppConfig):
     verbose_name = _("公开栏与公开内容")
 
     def ready(self):
+        from core import content, documents, events, security
+
+        from . import models, roles, services
+
+        security.guard_model_fields(self)
+        content.public(
+            models.Unit,
+            models.NoticeBoard,
+            models.Disclosure,
+            models.DisclosureEvent,
+            models.Attachment,
+        )
+        content.private(
+            models.ClosedYear,  # the archive pages that show it are not cached
+            models.ArchiveExport,
+            models.ReminderLog,
+            models.Disclosure.history.model,
+        )
+        content.cached_views(
+            "disclosure",
+            "boards",
+            "board",
+            "list",
+            "detail",
+            "catalog_item",
+            "compliance",
+            "compliance_unit",
+        )
+        documents.register(models.Disclosure)
+        roles.grant_permissions()
         # A disclosure of a 党内 item is 党内: also those made before the item
-        # became 党内, whichever way it was changed (admin, loader, shell).
-        # Registered here because catalog knows nothing of disclosures.
-        from django.db.models.signals import post_save
-
-        from . import services
-
-        post_save.connect(
+        # became 党内, whichever way the item was changed (admin, loader, shell).
+        events.listen(
             services.on_item_saved,
-            sender="catalog.Item",
-            dispatch_uid="disclosure.follow_item_scope",
+            model="catalog.Item",
+            names=["saved"],
+            uid="disclosure.follow_item_scope",
         )

@@ -126,7 +126,7 @@ def add_demo_trail(disclosure: Disclosure) -> None:
     )
 
 
-# The demo's compliance picture on 2011-10-01 (issue 5): the two liaison points
+# The demo's compliance picture on 2011-10-01: the two liaison points
 # filed everything due, two villages kept up until mid-year, the rest are behind.
 # What a village had nothing to disclose for is filed as 本期无此事项, as real
 # boards do; these filings are not counted among the article's 50 notices.

@@ -41,27 +41,35 @@ def units_for(user) -> UnitQuerySet:
     return Unit.objects.filter(editors=user)
 
 
-# Model permissions each role needs in the admin. Workflow steps are checked by
-# role in disclosure/services.py, not by these.
-ROLE_PERMISSIONS = {
-    TOWN_ADMIN: [
+ROLE_NAMES = (TOWN_ADMIN, REVIEWER, UNIT_EDITOR, PARTY_MEMBER)
+
+
+def grant_permissions() -> None:
+    """What each role needs in the admin of the catalog and the disclosures
+    (feedback grants its own, in its AppConfig). Workflow steps are checked by
+    role in disclosure/services.py, not by these."""
+    from core.roles import grant
+
+    grant(
+        TOWN_ADMIN,
         "catalog.*",
         "disclosure.*",
-        "feedback.*",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
-    ],
-    REVIEWER: [
+    )
+    grant(
+        REVIEWER,
         "disclosure.view_disclosure",
         "disclosure.view_pendingdisclosure",
         "disclosure.view_attachment",
         "disclosure.view_inner_party",
         "disclosure.view_unit",
         "catalog.view_item",
-    ],
-    UNIT_EDITOR: [
+    )
+    grant(
+        UNIT_EDITOR,
         "disclosure.view_disclosure",
         "disclosure.add_disclosure",
         "disclosure.change_disclosure",
@@ -71,32 +79,5 @@ ROLE_PERMISSIONS = {
         "disclosure.view_inner_party",
         "disclosure.view_unit",
         "catalog.view_item",
-        # The 回音壁 of their units (scoped in feedback/admin.py).
-        "feedback.view_submission",
-        "feedback.add_submission",
-        "feedback.change_submission",
-        "feedback.view_submissionevent",
-        "feedback.view_tag",
-        "feedback.view_answertemplate",
-    ],
-    PARTY_MEMBER: ["disclosure.view_inner_party"],
-}
-
-
-def sync_role_groups() -> dict[str, int]:
-    """Create the role groups and give them exactly their permissions."""
-    from django.contrib.auth.models import Group, Permission
-
-    counts = {}
-    for name, patterns in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        permissions = Permission.objects.none()
-        for pattern in patterns:
-            app_label, codename = pattern.split(".")
-            matching = Permission.objects.filter(content_type__app_label=app_label)
-            if codename != "*":
-                matching = matching.filter(codename=codename)
-            permissions = permissions | matching
-        group.permissions.set(permissions.distinct())
-        counts[name] = group.permissions.count()
-    return counts
+    )
+    grant(PARTY_MEMBER, "disclosure.view_inner_party")

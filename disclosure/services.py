@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import Item, Scope
+from core import events
 
-from . import archives, roles, signals
+from . import archives, roles
 from .models import Disclosure, DisclosureEvent, Unit
 
 Status = Disclosure.Status
@@ -149,6 +150,7 @@ def _move(
     disclosure._change_reason = str(DisclosureEvent.Action(action).label)
     disclosure.save(update_fields=["status", "updated_at", *fields])
     event.save()
+    events.announce(action, Disclosure, [disclosure.pk])
     return disclosure
 
 
@@ -281,8 +283,11 @@ def record_edit(
         acting_body=settings.DISCLOSURE_APPROVAL_BODY,
         comment=", ".join(sorted(content)),
     )
+    events.announce(Action.CORRECTED, Disclosure, [disclosure.pk])
 
 
+# The event announced with the ids of disclosures made 党内 with their item.
+MADE_INNER_PARTY = "made_inner_party"
 # Rows changed per statement when an item becomes 党内 (a monthly village item
 # has about 18,000 disclosures at county scale).
 SCOPE_BATCH = 1000
@@ -296,7 +301,7 @@ def follow_item_scope(item: Item) -> int:
     Never the other way: an item made public again leaves its disclosures 党内,
     since publishing them is a decision for the workflow. Called on every save
     of an item (`on_item_saved`), in the item's transaction; the search index
-    and the page cache follow `signals.made_inner_party`. Set-based: 18,000
+    and the page cache follow the `made_inner_party` event. Set-based: 18,000
     rows take about 11 s on PostgreSQL (most of it the search index's trigram
     indexes), against 24 s with simple-history's bulk_history_create.
     """
@@ -320,7 +325,8 @@ def follow_item_scope(item: Item) -> int:
             scope=Scope.INNER_PARTY, updated_at=now
         )
         _record_history(batch, reason=reason, at=now, user=user)
-        signals.made_inner_party.send(sender=Disclosure, ids=batch)
+        # An UPDATE sends no post_save: the event is the only news of it.
+        events.announce(MADE_INNER_PARTY, Disclosure, batch)
     return len(ids)
 
 
@@ -349,10 +355,10 @@ def _record_history(ids: list[int], *, reason: str, at, user) -> None:
         cursor.execute(sql, params)
 
 
-def on_item_saved(sender, instance: Item, raw: bool = False, **kwargs) -> None:
+def on_item_saved(event: events.Event) -> None:
     # A fixture loaded raw has no disclosures of the item yet to follow it.
-    if not raw:
-        follow_item_scope(instance)
+    if not event.raw:
+        follow_item_scope(event.instance)
 
 
 @transaction.atomic

@@ -10,6 +10,9 @@ urlpatterns = [
         compliance_views.unit_obligations,
         name="compliance_unit",
     ),
+    # A catalog item with what the units published under it (catalog/ itself
+    # is the catalog app's page).
+    path("catalog/<str:code>/", views.catalog_item, name="catalog_item"),
     path("boards/", views.board_list, name="boards"),
     path("boards/<slug:slug>/", views.board, name="board"),
     path("boards/<slug:slug>/print/", views_print.board_print, name="board_print"),

@@ -47,7 +47,7 @@ class RoleUserAdmin(UserAdmin):
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and not request.user.is_superuser:
-            kwargs["queryset"] = Group.objects.filter(name__in=roles.ROLE_PERMISSIONS)
+            kwargs["queryset"] = Group.objects.filter(name__in=roles.ROLE_NAMES)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def _beyond_reach(self, request, obj) -> bool:
@@ -58,7 +58,7 @@ class RoleUserAdmin(UserAdmin):
         return (
             obj.is_superuser
             or obj.user_permissions.exists()
-            or obj.groups.exclude(name__in=roles.ROLE_PERMISSIONS).exists()
+            or obj.groups.exclude(name__in=roles.ROLE_NAMES).exists()
         )
 
     def has_change_permission(self, request, obj=None):

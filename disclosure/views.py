@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition
 
 from catalog import periods
-from catalog.models import Category
+from catalog.models import Category, Item
 from core import caching
 from core.pagination import BadPage, paginate
 
@@ -220,3 +220,30 @@ def staff_units(user):
     if roles.is_reviewer(user):
         return Unit.objects.all()
     return roles.units_for(user)
+
+
+def catalog_item(request, code):
+    """A catalog item's page: what it asks for, and what each unit it applies
+    to has published under it."""
+    item = get_object_or_404(Item.objects.with_related(), code=code)
+    hidden = item.is_inner_party and not can_see_inner_party(request.user)
+    units = Unit.objects.none()
+    if item.for_town:
+        units = units | Unit.objects.towns()
+    if item.for_village:
+        units = units | Unit.objects.boards()
+    rows = {
+        unit.pk: {"unit": unit, "disclosures": []}
+        for unit in units.order_by("order", "id")
+    }
+    if not hidden:
+        for disclosure in Disclosure.objects.visible_to(request.user).filter(item=item):
+            if disclosure.unit_id in rows:
+                rows[disclosure.unit_id]["disclosures"].append(disclosure)
+    context = {
+        "item": item,
+        "hidden": hidden,
+        "rows": list(rows.values()),
+        "forms": item.forms.all(),
+    }
+    return render(request, "catalog/item_detail.html", context)

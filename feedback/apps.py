@@ -8,21 +8,44 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("回音壁")
 
     def ready(self):
+        from core import content, documents, events, roles, security
+        from disclosure.roles import TOWN_ADMIN, UNIT_EDITOR
+
+        from . import models, services
+
+        security.guard_model_fields(self)
+        # A new case is not public until accepted: creating one leaves cached
+        # pages as they are (their summary counts catch up within
+        # PAGE_CACHE_SECONDS); every later change shows at once.
+        content.public(models.Submission, new_rows_wait=True)
+        content.public(models.Tag)
+        # A case's staff trail; the public page shows the case's own fields.
+        content.private(models.SubmissionEvent, models.AnswerTemplate)
+        content.cached_views("feedback", "wall", "detail")
+        documents.register(models.Submission)
+        roles.grant(TOWN_ADMIN, "feedback.*")
+        # The 回音壁 of their units (scoped in feedback/admin.py).
+        roles.grant(
+            UNIT_EDITOR,
+            "feedback.view_submission",
+            "feedback.add_submission",
+            "feedback.change_submission",
+            "feedback.view_submissionevent",
+            "feedback.view_tag",
+            "feedback.view_answertemplate",
+        )
         # A case about something that becomes 党内 later (its item, whichever
         # way it is changed, or its disclosure alone) leaves the wall like a
-        # case that was 党内 from the start. Item.save() is atomic, and the
-        # bulk ways of changing an item's scope save item by item.
-        from django.db.models.signals import post_save
-
-        from . import services
-
-        post_save.connect(
+        # case that was 党内 from the start.
+        events.listen(
             services.on_item_saved,
-            sender="catalog.Item",
-            dispatch_uid="feedback.hold_back_on_item",
+            model="catalog.Item",
+            names=["saved"],
+            uid="feedback.hold_back_on_item",
         )
-        post_save.connect(
+        events.listen(
             services.on_disclosure_saved,
-            sender="disclosure.Disclosure",
-            dispatch_uid="feedback.hold_back_on_disclosure",
+            model="disclosure.Disclosure",
+            names=["saved"],
+            uid="feedback.hold_back_on_disclosure",
         )

@@ -430,6 +430,20 @@ class Submission(models.Model):
             "inner_party": False,
         }
 
+    def search_document(self) -> dict:
+        """What the site's search keeps of this row (core/documents.py): the
+        question and, once answered, the answer (what the wall may show), never
+        the submitter's name or phone, nor the internal hiding reason."""
+        parts = [self.text]
+        if self.is_answered:
+            parts.append(self.answer_text)
+        return {
+            "title": self.title,
+            "body": "\n\n".join(p for p in parts if p),
+            "date": self.answered_at or self.received_at,
+            **self.visibility_facts(),
+        }
+
     @property
     def is_on_wall(self) -> bool:
         """This row's part of `on_wall()`."""

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Department, Scope
+from core import events
 from disclosure.models import Disclosure, can_see_inner_party
 
 from .models import (
@@ -41,6 +42,7 @@ def _log(
         note=note,
         at=at or timezone.now(),
     )
+    events.announce(kind, Submission, [submission.pk])
 
 
 def _require(condition: bool, message: str) -> None:
@@ -175,16 +177,19 @@ def hold_back_inner_party_cases(cases) -> int:
     return held
 
 
-def on_item_saved(sender, instance, raw: bool = False, **kwargs) -> None:
-    if not raw and instance.scope == Scope.INNER_PARTY:
+def on_item_saved(event: events.Event) -> None:
+    item = event.instance
+    if not event.raw and item.scope == Scope.INNER_PARTY:
         hold_back_inner_party_cases(
-            Submission.objects.filter(Q(item=instance) | Q(disclosure__item=instance))
+            Submission.objects.filter(Q(item=item) | Q(disclosure__item=item))
         )
 
 
-def on_disclosure_saved(sender, instance, raw: bool = False, **kwargs) -> None:
-    if not raw and instance.is_inner_party:
-        hold_back_inner_party_cases(Submission.objects.filter(disclosure=instance))
+def on_disclosure_saved(event: events.Event) -> None:
+    if not event.raw and event.instance.is_inner_party:
+        hold_back_inner_party_cases(
+            Submission.objects.filter(disclosure=event.instance)
+        )
 
 
 @transaction.atomic

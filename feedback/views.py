@@ -16,7 +16,7 @@ from .forms import RatingForm, SubmissionForm, TrackForm
 from .models import Submission, normalize_tracking_code
 
 # The thanks page's tracking code, in a signed cookie rather than the session:
-# no session row to write on the busiest POST (issue 7).
+# no session row to write on the busiest POST.
 THANKS_COOKIE = "feedback_thanks"
 THANKS_COOKIE_SALT = "feedback.thanks"
 THANKS_COOKIE_MAX_AGE = 24 * 3600
@@ -65,6 +65,11 @@ def submission_create(request):
         )
         form.prepare_retry(token_spent=True)
         return render(request, FORM_TEMPLATE, {"form": form})
+    except Exception:
+        # Nothing was saved (the database went away): the resident's retry
+        # must not find their own failed attempt counted against them.
+        limit.give_back(key)
+        raise
     if not created:
         limit.give_back(key)
         messages.info(request, _("这条意见已经收到，无需重复提交。"))

@@ -1,19 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from catalog import urls as catalog_urls
-from composition import views as portal_views
-
-# A catalog item's page shows what each unit published under it, so it is a
-# composition view in portal; it still lives under the catalog namespace.
-catalog_patterns = [
-    *catalog_urls.urlpatterns,
-    path("<str:code>/", portal_views.catalog_item, name="item"),
-]
-
 urlpatterns = [
     path("", include("composition.urls")),
-    path("catalog/", include((catalog_patterns, "catalog"))),
+    path("catalog/", include("catalog.urls")),
     path("", include("disclosure.urls")),
     path("feedback/", include("feedback.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

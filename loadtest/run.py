@@ -1,4 +1,4 @@
-"""Load and fault test of the 回音壁 on PostgreSQL behind gunicorn (issue 8).
+"""Load and fault test of the 回音壁 on PostgreSQL behind gunicorn.
 
     .venv/bin/python loadtest/run.py          # 2,000 submissions, 50 clients
     .venv/bin/python loadtest/run.py --fault  # + kill a worker, restart PostgreSQL

@@ -11,15 +11,7 @@ def _test_settings(settings, tmp_path):
     caching.reset_local()
     # Every test starts with clean counts (rate limits, throttles, pages).
     cache.clear()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
-    # No collectstatic in tests: plain static storage instead of the manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
 
 
 @pytest.fixture

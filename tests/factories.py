@@ -125,7 +125,7 @@ class SuperuserFactory(UserFactory):
 
 def staff_user(*, username: str, group: str, units=()):
     """A back-office user in one role group, bound to the given units."""
-    from disclosure.roles import sync_role_groups
+    from core.roles import sync_role_groups
 
     sync_role_groups()
     user = UserFactory(username=username, is_staff=True)
@@ -173,7 +173,7 @@ class AnswerTemplateFactory(factory.django.DjangoModelFactory):
     text = "您咨询的事项已在公开栏公布，欢迎查阅。"
 
 
-# Following by email (issue 6) -------------------------------------------------
+# Following by email ---------------------------------------------------------
 
 
 class SubscriptionFactory(factory.django.DjangoModelFactory):

@@ -1,4 +1,4 @@
-"""Visibility facts on SearchEntry, so that a search reads one table (issue 7).
+"""Visibility facts on SearchEntry, so that a search reads one table.
 
 The facts are those of `Disclosure.visibility_facts()` and
 `Submission.visibility_facts()` at the time of this migration. Existing rows

@@ -220,7 +220,8 @@ class Disclosure(models.Model):
             ),
             models.Index(fields=["period"], name="disclosure_period_idx"),
             # The newest first across every unit (list, feeds, home), read in
-            # index order until a page is full (issue 7, EXPLAIN at county scale).
+            # index order until a page is full (EXPLAIN at county scale:
+            # docs/PERFORMANCE.md).
             models.Index(
                 fields=["status", "-published_at", "-id"],
                 name="disclosure_recent_idx",
@@ -287,6 +288,16 @@ class Disclosure(models.Model):
             "live": self.status == self.Status.PUBLISHED,
             "visible_from": self.published_at,
             "inner_party": self.is_inner_party,
+        }
+
+    def search_document(self) -> dict:
+        """What the site's search keeps of this row (core/documents.py)."""
+        return {
+            "title": self.title,
+            # The index number (索引号) is searchable too, as on government sites.
+            "body": "\n\n".join(p for p in [self.body, self.index_number] if p),
+            "date": self.published_at or self.created_at,
+            **self.visibility_facts(),
         }
 
     @property

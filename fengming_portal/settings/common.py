@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,6 +83,11 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "fengming_portal.urls"
+# A catalog item's page lists what the units published under it, so it is the
+# disclosure app's; the catalog does not know it.
+ABSOLUTE_URL_OVERRIDES = {
+    "catalog.item": lambda item: reverse("disclosure:catalog_item", args=[item.code]),
+}
 
 TEMPLATES = [
     {

@@ -1,5 +1,5 @@
 """The visibility facts stored on SearchEntry follow their source, and a search
-answers exactly what `visible_to` / `published()` would (issue 7)."""
+answers exactly what `visible_to` / `published()` would."""
 
 import random
 from datetime import timedelta
@@ -184,7 +184,8 @@ def test_hiding_reason_and_name_are_never_indexed(wenli):
 
 
 def old_visible(user):
-    """The definition before issue 7: visibility decided by the apps' querysets."""
+    """The definition before the index kept the facts: visibility decided
+    by the apps' querysets."""
     return SearchEntry.objects.filter(
         Q(disclosure__in=Disclosure.objects.visible_to(user))
         | Q(submission__in=Submission.objects.published())
@@ -315,9 +316,9 @@ def test_seed_scale_writes_the_same_facts_as_the_hooks():
     assert entries.filter(live=False).exists()  # drafts and the like, hidden
     for entry in entries:
         if entry.disclosure:
-            expected = search.disclosure_fields(entry.disclosure)
+            expected = entry.disclosure.search_document()
         else:
-            expected = search.submission_fields(entry.submission)
+            expected = entry.submission.search_document()
         assert {name: getattr(entry, name) for name in expected} == expected
 
 

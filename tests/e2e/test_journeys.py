@@ -1,4 +1,4 @@
-"""The three journeys of issue 9, in a real browser, as people use the portal."""
+"""Three journeys, in a real browser, as people use the portal."""
 
 import re
 

@@ -53,7 +53,7 @@ def admin_user():
 
 @pytest.fixture
 def wenli_editor(wenli):
-    # The real role group, so the test also covers ROLE_PERMISSIONS.
+    # The real role group, so the test also covers the granted permissions.
     return staff_user(username="wenli_editor", group=roles.UNIT_EDITOR, units=[wenli])
 
 

@@ -1,4 +1,4 @@
-"""The 回音壁 POST (issue 7): a bounded number of queries, every check kept.
+"""The 回音壁 POST: a bounded number of queries, every check kept.
 
 A valid POST without a disclosure ran 22 queries on PostgreSQL and 24 on
 SQLite; now 12 and 14: the unit; in one transaction the earlier submission of

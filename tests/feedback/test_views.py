@@ -237,6 +237,29 @@ def test_rate_limit_per_client_address(client, wenli, settings):
     assert response.status_code == 302
 
 
+def test_a_submission_the_server_failed_to_save_is_not_counted(
+    client, wenli, settings, monkeypatch
+):
+    """The database went away mid-post (a 500): the resident's retry, once it
+    is back, must not be refused for an attempt that saved nothing."""
+    from django.db import OperationalError
+
+    settings.FEEDBACK_RATE_LIMIT = 1
+    submit = services.submit
+
+    def database_down(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "submit", database_down)
+    client.raise_request_exception = False
+    data = form_data(wenli, token=token(nonce="1" * 32), text="停水了")
+    assert client.post("/feedback/new/", data).status_code == 500
+    monkeypatch.setattr(services, "submit", submit)
+    data = form_data(wenli, token=token(nonce="2" * 32), text="停水了")
+    assert client.post("/feedback/new/", data).status_code == 302
+    assert Submission.objects.get().text == "停水了"
+
+
 def test_thanks_page_without_a_submission_goes_to_tracking(client):
     response = client.get("/feedback/thanks/")
     assert response["Location"] == "/feedback/track/"

@@ -3,7 +3,7 @@
 Each page is fetched at two data sizes, the second about ten times the first
 (tests/perf/builders.py), with `django_assert_max_num_queries`: a query per row
 (an N+1) breaks the budget at the larger size. The budgets are the counts
-measured after the fixes of issue 7 plus a little headroom; the second test of
+measured after the query fixes plus a little headroom; the second test of
 each kind checks the count itself does not move with the data.
 """
 

@@ -499,9 +499,7 @@ def judge_user(change, user) -> str | None:
     if after["is_superuser"] or after["user_permissions"]:
         return "superuser status or a single permission was given"
     role_groups = set(
-        Group.objects.filter(name__in=roles.ROLE_PERMISSIONS).values_list(
-            "pk", flat=True
-        )
+        Group.objects.filter(name__in=roles.ROLE_NAMES).values_list("pk", flat=True)
     )
     if set(after["groups"]) - role_groups:
         return "a group beyond the roles was given"

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from catalog.loading import load_catalog, read
 from catalog.models import Catalog
+from core.roles import sync_role_groups
 from disclosure import demo, demo_data, roles
 from disclosure.models import Unit
 from feedback import demo as feedback_demo
@@ -76,7 +77,7 @@ class Command(BaseCommand):
                 note="示例目录，可在后台修改。",
                 order=order,
             )
-        roles.sync_role_groups()
+        sync_role_groups()
         units = demo.seed_units(demo_data.UNITS)
         new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
         nil = demo.seed_nil_returns(units)

@@ -1,4 +1,4 @@
-"""A county-sized data set for query budgets, EXPLAIN and the benchmark (issue 7).
+"""A county-sized data set for query budgets, EXPLAIN and the benchmark.
 
     python manage.py seed_scale --towns 30 --units-per-town 16 --years 10
 
@@ -242,10 +242,7 @@ class Command(BaseCommand):
         created = Disclosure.objects.bulk_create(rows, batch_size=BATCH)
         # The same fields, visibility facts included, as the post_save hook.
         self.index(
-            [
-                SearchEntry(disclosure_id=d.pk, **search.disclosure_fields(d))
-                for d in created
-            ]
+            [SearchEntry(disclosure_id=d.pk, **d.search_document()) for d in created]
         )
         return len(created)
 
@@ -262,7 +259,7 @@ class Command(BaseCommand):
                 rows.append(self.submission(unit, received_on, rng))
         created = Submission.objects.bulk_create(rows, batch_size=BATCH)
         # Only what the wall publishes (the hook indexes the rest too, hidden).
-        fields = [search.submission_fields(s) for s in created]
+        fields = [s.search_document() for s in created]
         self.index(
             [
                 SearchEntry(submission_id=s.pk, **f)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from disclosure.roles import sync_role_groups
+from core.roles import sync_role_groups
 
 
 class Command(BaseCommand):

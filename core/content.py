@@ -1,0 +1,93 @@
+"""What the public pages are made of, as each app declares it in `ready()`.
+
+- `public(Model, ...)`: rows that an anonymous page can show (or that decide
+  what it shows). Every change to them becomes a row event (core.events), so
+  the page cache and the search index follow whichever path changed them.
+  `new_rows_wait=True`: a new row may show up to PAGE_CACHE_SECONDS late (a
+  new 回音壁 case: not public until accepted), so creating one does not make
+  every cached page stale; changing one does.
+- `private(Model, ...)`: rows no anonymous page shows (staff notes, logs,
+  subscriptions). Declared so that a test can tell a forgotten model from a
+  private one: every model of ours is one or the other.
+- `cached_views("namespace", "name", ...)`: URL names whose anonymous pages
+  the page cache may keep (core/caching.py says which responses it keeps).
+"""
+
+from dataclasses import dataclass
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from . import events
+
+
+@dataclass(frozen=True)
+class Declared:
+    label: str
+    new_rows_wait: bool = False
+
+
+public_models: dict[str, Declared] = {}
+private_models: set[str] = set()
+cached_view_names: set[str] = set()
+
+
+def public(*models, new_rows_wait: bool = False) -> None:
+    from django.apps import apps
+
+    for model in models:
+        label = model._meta.label
+        public_models[label] = Declared(label, new_rows_wait=new_rows_wait)
+        # A row saved through a proxy (a review queue) is sent as the proxy.
+        for sender in apps.get_models():
+            if sender._meta.concrete_model is not model:
+                continue
+            uid = sender._meta.label
+            post_save.connect(_saved, sender=sender, dispatch_uid=f"content:save:{uid}")
+            post_delete.connect(
+                _deleted, sender=sender, dispatch_uid=f"content:delete:{uid}"
+            )
+        for m2m in model._meta.local_many_to_many:
+            through = m2m.remote_field.through
+            m2m_changed.connect(
+                _linked,
+                sender=through,
+                dispatch_uid=f"content:m2m:{through._meta.label}",
+            )
+
+
+def private(*models) -> None:
+    private_models.update(model._meta.label for model in models)
+
+
+def cached_views(namespace: str, *names: str) -> None:
+    cached_view_names.update(f"{namespace}:{name}" for name in names)
+
+
+def waits_for_new_rows(label: str) -> bool:
+    declared = public_models.get(label)
+    return bool(declared and declared.new_rows_wait)
+
+
+def _concrete(model):
+    return model._meta.concrete_model
+
+
+def _saved(sender, instance, created=False, raw=False, **kwargs) -> None:
+    events.announce(
+        "saved",
+        _concrete(sender),
+        [instance.pk],
+        created=created,
+        raw=raw,
+        instance=instance,
+    )
+
+
+def _deleted(sender, instance, **kwargs) -> None:
+    events.announce("deleted", _concrete(sender), [instance.pk], instance=instance)
+
+
+def _linked(sender, instance, action, **kwargs) -> None:
+    if action.startswith("post_"):
+        model = _concrete(type(instance))
+        events.announce("linked", model, [instance.pk], instance=instance)

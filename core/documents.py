@@ -1,0 +1,19 @@
+"""Searchable documents, as each app declares them in `ready()`.
+
+`register(Model)` makes every row of the model a document of the site's
+search: the model gives `search_document()`, a dict of its `title`, `body`,
+`date` and the visibility facts (`live`, `visible_from`, `inner_party`) that
+mirror the querysets deciding who may see it. The search index
+(composition/search.py) keeps one entry per document, written on every row
+event of the model, and reads nothing else of it.
+"""
+
+document_models: dict[str, type] = {}
+
+FIELDS = {"title", "body", "date", "live", "visible_from", "inner_party"}
+
+
+def register(model) -> None:
+    if not callable(getattr(model, "search_document", None)):
+        raise TypeError(f"{model._meta.label} has no search_document()")
+    document_models[model._meta.label] = model
