@@ -2,15 +2,21 @@
 (a <title> and <desc>, and the page shows the same numbers in a table).
 
 Pure: data in, markup out. Colours come from CSS classes (`series-N` in
-`portal/static/portal/finding.css`), never from style attributes.
+`composition/static/portal/finding.css`), never from style attributes.
 """
 
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 Number = int | float | None
+MONTHS = range(1, 13)
+
+
+def month_labels() -> list[str]:
+    return [_("%(m)d月") % {"m": m} for m in MONTHS]
 
 
 @dataclass

@@ -8,8 +8,9 @@ class DisclosureConfig(AppConfig):
     verbose_name = _("公开栏与公开内容")
 
     def ready(self):
-        from core import content, documents, events, security
+        from core import content, documents, events, figures, security
 
+        from . import figures as disclosure_figures
         from . import models, roles, services
 
         security.guard_model_fields(self)
@@ -37,6 +38,7 @@ class DisclosureConfig(AppConfig):
             "compliance_unit",
         )
         documents.register(models.Disclosure)
+        figures.register(disclosure_figures.figures)
         roles.grant_permissions()
         # A disclosure of a 党内 item is 党内: also those made before the item
         # became 党内, whichever way the item was changed (admin, loader, shell).

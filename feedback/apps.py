@@ -8,9 +8,10 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("回音壁")
 
     def ready(self):
-        from core import content, documents, events, roles, security
+        from core import content, documents, events, figures, roles, security
         from disclosure.roles import TOWN_ADMIN, UNIT_EDITOR
 
+        from . import figures as feedback_figures
         from . import models, services
 
         security.guard_model_fields(self)
@@ -23,6 +24,7 @@ class FeedbackConfig(AppConfig):
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         content.cached_views("feedback", "wall", "detail")
         documents.register(models.Submission)
+        figures.register(feedback_figures.figures)
         roles.grant(TOWN_ADMIN, "feedback.*")
         # The 回音壁 of their units (scoped in feedback/admin.py).
         roles.grant(

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from composition import search
 from composition.models import SearchEntry
-from core import caching, content, documents, events, roles
+from core import caching, content, documents, events, figures, roles
 from disclosure.models import Disclosure, Unit
 from feedback.models import Submission
 from tests.factories import SubmissionFactory, UnitFactory
@@ -48,6 +48,11 @@ def test_every_model_is_declared_public_or_private():
 
 def test_every_registry_names_what_exists(db):
     assert content.cached_view_names
+    # The statistics page shows the disclosure app's figures, then the 回音壁's.
+    assert [p.__module__ for p in figures.providers] == [
+        "disclosure.figures",
+        "feedback.figures",
+    ]
     for name in content.cached_view_names:
         namespace, _, view = name.partition(":")
         assert namespace and view, name

@@ -1,0 +1,135 @@
+"""The statistics page's figures about disclosures (composition/stats.py
+shows them with every app's; registered in DisclosureConfig.ready()).
+
+Counts are aggregated in the database (a handful of GROUP BY queries); the
+on-time share per unit comes from the compliance engine, as on /compliance/.
+"""
+
+from django.db.models import Count, F
+from django.db.models.functions import ExtractMonth
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from catalog.models import Catalog
+from core.charts import MONTHS, Chart, month_labels
+from core.figures import Figures
+
+from . import compliance
+from .models import Disclosure, Unit
+
+
+def figures(user, *, year: int, unit: Unit | None = None) -> Figures:
+    disclosures = disclosures_for(user, year=year, unit=unit)
+    charts = [
+        disclosures_by_month(disclosures),
+        disclosures_by_category(disclosures),
+    ]
+    if unit is None:
+        charts.append(disclosures_by_unit(disclosures))
+    charts.append(on_time_disclosure_by_unit(year=year, unit=unit))
+    total = disclosures.count()
+    return Figures(
+        charts=charts,
+        values={"disclosure_total": total},
+        totals=[(_("公开内容总数"), total)],
+    )
+
+
+def disclosures_for(user, *, year: int, unit: Unit | None = None):
+    # Information only: 本期无此事项 filings are not notices (as on the home page).
+    qs = (
+        Disclosure.objects.visible_to(user)
+        .information()
+        .filter(published_at__year=year)
+    )
+    return qs.for_unit(unit) if unit else qs
+
+
+def disclosures_by_month(disclosures) -> Chart:
+    counts = {
+        (row["month"], row["kind"]): row["n"]
+        for row in disclosures.annotate(month=ExtractMonth("published_at"))
+        .values("month", kind=F("item__category__catalog__kind"))
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return Chart(
+        key="disclosures-month",
+        title=_("每月发布的公开内容"),
+        description=_("按月份和公开类别（党务、政务、村务）统计的公开内容条数。"),
+        labels=month_labels(),
+        series=[
+            (label, [counts.get((m, kind), 0) for m in MONTHS])
+            for kind, label in Catalog.Kind.choices
+        ],
+    )
+
+
+def disclosures_by_category(disclosures) -> Chart:
+    rows = (
+        disclosures.values(
+            "item__category_id",
+            name=F("item__category__name"),
+            kind=F("item__category__catalog__kind"),
+        )
+        .annotate(n=Count("id"))
+        .order_by("item__category__catalog__order", "item__category__order", "name")
+    )
+    kind_labels = dict(Catalog.Kind.choices)
+    return Chart(
+        key="disclosures-category",
+        title=_("各公开类别的公开内容"),
+        description=_("按公开目录类别统计的公开内容条数。"),
+        labels=[f"{kind_labels.get(r['kind'], '')}·{r['name']}" for r in rows],
+        series=[(_("条数"), [r["n"] for r in rows])],
+        horizontal=True,
+    )
+
+
+def disclosures_by_unit(disclosures) -> Chart:
+    rows = (
+        disclosures.values("unit_id", name=F("unit__name"))
+        .annotate(n=Count("id"))
+        .order_by("unit__order", "unit_id")
+    )
+    return Chart(
+        key="disclosures-unit",
+        title=_("各单位的公开内容"),
+        description=_("按单位统计的公开内容条数，只是条数，不是排名。"),
+        labels=[r["name"] for r in rows],
+        series=[(_("条数"), [r["n"] for r in rows])],
+        horizontal=True,
+    )
+
+
+def on_time_disclosure_by_unit(*, year: int, unit: Unit | None = None) -> Chart:
+    """Each unit's share of due catalog obligations met on time, from the
+    compliance engine (`disclosure/compliance.py`, the same as /compliance/)."""
+    if unit is not None:
+        units = [unit]
+    else:
+        town = Unit.objects.towns().order_by("parent_id", "order", "id").first()
+        units = [town, *town.children.order_by("order", "id")] if town else []
+    as_of = compliance.reference_date()
+    obligations, _items = compliance.load(units=units, year=year, as_of=as_of)
+    tallies = compliance.tally(obligations, lambda o: o.unit_id)
+    labels, rates = [], []
+    for u in units:
+        t = tallies.get(u.pk)
+        due = t.due if t else 0
+        labels.append(_("%(unit)s（%(n)d项）") % {"unit": u.name, "n": due})
+        rates.append(round(100 * t.rate) if t and t.rate is not None else None)
+    return Chart(
+        key="compliance-unit",
+        title=_("各单位按时公开率"),
+        description=_(
+            "截至%(as_of)s已到期的公开事项中按时公开（含按时报“本期无”）的百分比，"
+            "括号内为已到期事项数；与“公开情况一览”页面的计算相同。"
+        )
+        % {"as_of": date_format(as_of, "Y年n月j日")},
+        labels=labels,
+        series=[(_("按时公开率"), rates)],
+        horizontal=True,
+        unit="%",
+        max_value=100,
+    )

@@ -1,0 +1,87 @@
+"""The statistics page's figures about the 回音壁 (composition/stats.py shows
+them with every app's; registered in FeedbackConfig.ready()).
+
+The on-time share and median days come from `SubmissionQuerySet.summary()`,
+where the on-time rule lives: one call for the year, one per month.
+"""
+
+from django.db.models import Count
+from django.db.models.functions import ExtractMonth
+from django.utils.translation import gettext as _
+
+from core.charts import MONTHS, Chart, month_labels
+from core.figures import Figures
+from disclosure.models import Unit
+
+from .models import ANSWERED_COUNT, ON_TIME_COUNT, Kind, Submission
+
+
+def figures(user, *, year: int, unit: Unit | None = None) -> Figures:
+    submissions = submissions_for(year=year, unit=unit)
+    on_time, summary = on_time_by_month(submissions)
+    return Figures(
+        charts=[submissions_by_month(submissions), on_time],
+        values={"feedback": summary},
+        totals=[
+            (_("回音壁收到"), summary["received"]),
+            (_("回音壁已答复"), summary["answered"]),
+            (_("回音壁按期答复"), summary["on_time"]),
+            (_("答复用时中位数（天）"), summary["median_days"]),
+        ],
+    )
+
+
+def submissions_for(*, year: int, unit: Unit | None = None):
+    # Every case received counts (also those not yet accepted or shown without
+    # their text); hidden ones (不予公开) do not.
+    qs = Submission.objects.on_record().filter(received_at__year=year)
+    return qs.filter(unit=unit) if unit else qs
+
+
+def submissions_by_month(submissions) -> Chart:
+    counts = {
+        (row["month"], row["kind"]): row["n"]
+        for row in submissions.annotate(month=ExtractMonth("received_at"))
+        .values("month", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return Chart(
+        key="feedback-month",
+        title=_("回音壁每月收到的意见"),
+        description=_("按收到月份和类型统计的回音壁记录条数。"),
+        labels=month_labels(),
+        series=[
+            (label, [counts.get((m, kind), 0) for m in MONTHS])
+            for kind, label in Kind.choices
+        ],
+    )
+
+
+def on_time_by_month(submissions) -> tuple[Chart, dict]:
+    """The share answered on time per month of receipt, and the year's summary."""
+    by_month = {
+        row["month"]: row
+        for row in submissions.with_local_dates()
+        .annotate(month=ExtractMonth("received_at"))
+        .values("month")
+        .annotate(answered=ANSWERED_COUNT, on_time=ON_TIME_COUNT)
+        .order_by()
+    }
+    empty = {"answered": 0, "on_time": 0}
+    shares = [
+        round(100 * s["on_time"] / s["answered"]) if s["answered"] else None
+        for s in (by_month.get(m, empty) for m in MONTHS)
+    ]
+    chart = Chart(
+        key="feedback-on-time",
+        title=_("回音壁按期答复率"),
+        description=_(
+            "按收到月份统计，已答复的意见中在答复期限内答复的百分比；没有答复的月份不计。"
+        ),
+        labels=month_labels(),
+        series=[(_("按期答复率"), shares)],
+        unit="%",
+        max_value=100,
+    )
+    return chart, submissions.summary()
