@@ -15,8 +15,11 @@ from django.db import models
 from core.dates import DateRangeField, validate_date
 from core.security import refuse_control_characters
 
-APPS = ("catalog", "disclosure", "feedback", "portal")
+APPS = ("catalog", "disclosure", "feedback", "portal")  # app labels
 GUARDED_APPS = (*APPS, "auth")
+# Python packages whose forms and filters are checked (composition's label is
+# "portal"; core and operations have no models but may have forms).
+PACKAGES = ("core", "catalog", "disclosure", "feedback", "composition", "operations")
 
 # Form fields whose own check already refuses anything but a narrow format.
 OWN_FORMAT = {
@@ -29,9 +32,9 @@ OWN_FORMAT = {
 
 def import_all() -> None:
     """Import every module of the apps, so that every form class exists."""
-    for label in APPS:
-        package = importlib.import_module(label)
-        for module in pkgutil.walk_packages(package.__path__, f"{label}."):
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        for module in pkgutil.walk_packages(package.__path__, f"{name}."):
             if ".migrations" not in module.name:
                 importlib.import_module(module.name)
 
@@ -49,7 +52,7 @@ def project_forms() -> list[type]:
     return [
         cls
         for cls in set(subclasses(forms.BaseForm))
-        if cls.__module__.split(".")[0] in APPS
+        if cls.__module__.split(".")[0] in PACKAGES
     ]
 
 
@@ -111,7 +114,7 @@ def test_every_date_field_of_every_form_and_filter_is_bounded():
                 continue
             unbounded.append((form_class.__name__, name))
     for filterset in subclasses(django_filters.FilterSet):
-        if filterset.__module__.split(".")[0] not in APPS:
+        if filterset.__module__.split(".")[0] not in PACKAGES:
             continue
         for name, f in filterset.base_filters.items():
             kind = f.field_class
