@@ -5,7 +5,7 @@ from django.db import transaction
 
 from catalog.loading import load_catalog, read
 from catalog.models import Catalog
-from disclosure import demo, demo_data, roles
+from disclosure import demo, roles
 from disclosure.models import Unit
 from feedback import demo as feedback_demo
 
@@ -52,6 +52,8 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        # The file is checked before anything is written.
+        town = demo.read_town()
         load_catalog(
             read("party_catalog.json"),
             kind=Catalog.Kind.PARTY,
@@ -77,10 +79,10 @@ class Command(BaseCommand):
                 order=order,
             )
         roles.sync_role_groups()
-        units = demo.seed_units(demo_data.UNITS)
-        new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
-        nil = demo.seed_nil_returns(units)
-        attached = demo.seed_attachments()
+        units = demo.seed_units(town["units"])
+        new = demo.seed_disclosures(town["disclosures"], units)
+        nil = demo.seed_nil_returns(units, town["nil_returns"])
+        attached = demo.seed_attachments(town["attachments"])
         feedback_demo.seed_feedback()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
