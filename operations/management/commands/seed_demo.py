@@ -52,8 +52,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        # The file is checked before anything is written.
+        # Both files are checked before anything is written.
         town = demo.read_town()
+        cases = feedback_demo.read_feedback()
         load_catalog(
             read("party_catalog.json"),
             kind=Catalog.Kind.PARTY,
@@ -83,7 +84,7 @@ class Command(BaseCommand):
         new = demo.seed_disclosures(town["disclosures"], units)
         nil = demo.seed_nil_returns(units, town["nil_returns"])
         attached = demo.seed_attachments(town["attachments"])
-        feedback_demo.seed_feedback()
+        feedback_demo.seed_feedback(cases)
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
             f"new disclosures: {new}, new 本期无 filings: {nil}, "
