@@ -1,9 +1,14 @@
-"""Load the demo town (disclosure/demo_data.py): its units, boards and notices.
+"""Load the demo town (disclosure/data/demo_town.json): its units, boards,
+notices, 本期无 filings and attachments.
 
+The file holds the literal records; what is computed (workflow trails, index
+numbers, the filings due, the files drawn by demo_files) is done here.
 Get-or-create throughout: loading twice changes nothing.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,17 +16,121 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import DisclosureForm, Item
+from catalog.periods import InvalidPeriod, Period
+from core.datafiles import (
+    DataFileError,
+    entries,
+    iso_date,
+    one_of,
+    read_json,
+    require,
+    source_name,
+)
 
 from . import demo_files
 from .models import Attachment, Disclosure, DisclosureEvent, NoticeBoard, Unit
 from .services import approval_body, next_index_number
 
-NOTICE_OBJECTIONS = {
-    "文理村抗旱救灾物资发放情况公示": (
-        "公示期间收到村民反映 1 条，称个别缺水困难户未列入发放名单。"
-        "经村两委入户核实，已补充列入并重新张榜公示。"
-    ),
+TOWN_FILE = Path(__file__).resolve().parent / "data" / "demo_town.json"
+
+# The functions of demo_files an attachment entry may name as "drawn_by".
+DRAWINGS: dict[str, Callable[[], bytes]] = {
+    make.__name__: make
+    for make in [
+        demo_files.notice_board_photo,
+        demo_files.water_delivery_photo,
+        demo_files.finance_statement_pdf,
+    ]
 }
+
+
+def read_town(path: Path | None = None) -> dict:
+    """The demo town's file, checked: each entry has its keys, dates are dates,
+    kinds are known and names refer to entries that exist."""
+    path = path or TOWN_FILE
+    data = read_json(path)
+    source = source_name(path)
+    units: set[str] = set()
+    for where, unit in entries(
+        data,
+        "units",
+        source=source,
+        required=["name", "kind", "parent", "boards", "description"],
+        optional=["liaison", "placeholder"],
+        label="name",
+    ):
+        require(unit["name"] not in units, where, "name used twice")
+        one_of(unit["kind"], Unit.Kind.values, where, "kind")
+        require(
+            unit["parent"] is None or unit["parent"] in units,
+            where,
+            f"parent {unit['parent']!r} is not a unit listed before it",
+        )
+        require(
+            isinstance(unit["boards"], list)
+            and all(
+                isinstance(board, list)
+                and len(board) == 2
+                and isinstance(board[0], str)
+                and isinstance(board[1], int)
+                for board in unit["boards"]
+            ),
+            where,
+            "boards must be a list of [location, count]",
+        )
+        units.add(unit["name"])
+    titles: set[str] = set()
+    for where, spec in entries(
+        data,
+        "disclosures",
+        source=source,
+        required=["unit", "item", "period", "published", "title", "body", "forms"],
+        optional=["display_until", "event_date"],
+    ):
+        require(spec["unit"] in units, where, f"unknown unit {spec['unit']!r}")
+        try:
+            Period.parse(str(spec["period"]))
+        except InvalidPeriod:
+            raise DataFileError(
+                f"{where}: period {spec['period']!r} is not a period key"
+            ) from None
+        iso_date(spec["published"], where, "published")
+        for key in ["display_until", "event_date"]:
+            if spec.get(key) is not None:
+                iso_date(spec[key], where, key)
+        require(
+            isinstance(spec["forms"], list) and bool(spec["forms"]),
+            where,
+            "forms must be a non-empty list of form names",
+        )
+        titles.add(spec["title"])
+    where = f"{source}: nil_returns"
+    plan = data.get("nil_returns")
+    require(isinstance(plan, dict), where, "must be an object")
+    iso_date(plan.get("as_of"), where, "as_of")
+    require(
+        isinstance(plan.get("filed_until"), dict),
+        where,
+        "filed_until must be an object",
+    )
+    for name, until in plan["filed_until"].items():
+        require(name in units, where, f"unknown unit {name!r}")
+        iso_date(until, where, f"filed_until[{name!r}]")
+    for where, spec in entries(
+        data,
+        "attachments",
+        source=source,
+        required=["disclosure", "kind", "caption", "file_name", "drawn_by"],
+        label="caption",
+    ):
+        require(
+            spec["disclosure"] in titles,
+            where,
+            f"no disclosure titled {spec['disclosure']!r}",
+        )
+        one_of(spec["kind"], Attachment.Kind.values, where, "kind")
+        one_of(spec["drawn_by"], DRAWINGS, where, "drawn_by")
+    return data
 
 
 def aware(day: str) -> datetime:
@@ -39,12 +148,12 @@ def seed_units(specs: list[dict]) -> dict[str, Unit]:
             defaults={
                 "kind": spec["kind"],
                 "is_liaison_point": spec.get("liaison", False),
-                "description": spec.get("description", ""),
+                "description": spec["description"],
                 "order": order,
             },
         )
         if created:
-            for location, count in spec.get("boards", []):
+            for location, count in spec["boards"]:
                 NoticeBoard.objects.create(unit=unit, location=location, count=count)
         units[unit.name] = unit
     return units
@@ -55,6 +164,16 @@ def seed_disclosures(specs: list[dict], units: dict[str, Unit]) -> int:
     """Create the published demo notices; returns how many were new."""
     items = {item.code: item for item in Item.objects.all()}
     forms = {form.name: form for form in DisclosureForm.objects.all()}
+    for spec in specs:
+        # The catalogs are loaded before: a code or form they lack is the file's.
+        if spec["item"] not in items:
+            raise DataFileError(
+                f"demo disclosure {spec['title']!r}: no catalog item {spec['item']!r}"
+            )
+        if unknown := [name for name in spec["forms"] if name not in forms]:
+            raise DataFileError(
+                f"demo disclosure {spec['title']!r}: no disclosure form {unknown[0]!r}"
+            )
     created_count = 0
     for spec in specs:
         disclosure, created = Disclosure.objects.get_or_create(
@@ -126,27 +245,21 @@ def add_demo_trail(disclosure: Disclosure) -> None:
     )
 
 
-# The demo's compliance picture on 2011-10-01: the two liaison points
-# filed everything due, two villages kept up until mid-year, the rest are behind.
-# What a village had nothing to disclose for is filed as 本期无此事项, as real
-# boards do; these filings are not counted among the article's 50 notices.
-NIL_RETURNS_AS_OF = date(2011, 10, 1)
-NIL_RETURNS_UNTIL = {
-    "文理村": date(2011, 10, 1),
-    "茅山村": date(2011, 10, 1),
-    "凤凰村": date(2011, 7, 1),
-    "金龙湖村": date(2011, 7, 1),
-}
-
-
 @transaction.atomic
-def seed_nil_returns(units: dict[str, Unit]) -> int:
+def seed_nil_returns(units: dict[str, Unit], plan: dict) -> int:
+    """File 本期无此事项 for what each unit of `plan` had nothing to disclose,
+    up to its "filed_until" day, as real boards do.
+
+    The demo's compliance picture on plan's "as_of" day: the two liaison points
+    filed everything due, two villages kept up until mid-year, the rest are
+    behind. These filings are not counted among the article's 50 notices.
+    """
     from . import compliance
 
-    chosen = [units[name] for name in NIL_RETURNS_UNTIL]
-    obligations, items = compliance.load(
-        units=chosen, year=NIL_RETURNS_AS_OF.year, as_of=NIL_RETURNS_AS_OF
-    )
+    as_of = date.fromisoformat(plan["as_of"])
+    until = {name: date.fromisoformat(day) for name, day in plan["filed_until"].items()}
+    chosen = [units[name] for name in until]
+    obligations, items = compliance.load(units=chosen, year=as_of.year, as_of=as_of)
     item_by_id = {item.pk: item for item in items}
     unit_by_id = {unit.pk: unit for unit in chosen}
     created_count = 0
@@ -154,7 +267,7 @@ def seed_nil_returns(units: dict[str, Unit]) -> int:
         unit = unit_by_id[obligation.unit_id]
         if obligation.state != compliance.State.MISSING:
             continue
-        if obligation.due >= NIL_RETURNS_UNTIL[unit.name]:
+        if obligation.due >= until[unit.name]:
             continue
         item = item_by_id[obligation.item_id]
         period = obligation.period
@@ -180,46 +293,22 @@ def seed_nil_returns(units: dict[str, Unit]) -> int:
     return created_count
 
 
-# Photos and a PDF on a few notices, so that a visitor can try attachments.
-# (disclosure title, kind, caption, file name, how the file is made)
-ATTACHMENTS = [
-    (
-        "文理村抗旱救灾物资发放情况公示",
-        Attachment.Kind.POSTING_PHOTO,
-        "公示张贴照片（文理村村务公开栏）",
-        "board.jpg",
-        demo_files.notice_board_photo,
-    ),
-    (
-        "茅山村党员志愿服务队抗旱送水帮扶情况",
-        Attachment.Kind.PHOTO,
-        "送水现场",
-        "water.jpg",
-        demo_files.water_delivery_photo,
-    ),
-    (
-        "文理村2011年6月村级财务收支情况公开",
-        Attachment.Kind.DOCUMENT,
-        "2011年6月村级财务收支明细表",
-        "statement.pdf",
-        demo_files.finance_statement_pdf,
-    ),
-]
-
-
-def seed_attachments() -> int:
-    """Attach the demo files through the admin's upload form, so that they are
-    checked and cleaned exactly as an uploaded file; returns how many were new."""
+def seed_attachments(specs: list[dict]) -> int:
+    """Attach photos and a PDF to a few notices, so that a visitor can try
+    attachments: the files are drawn by demo_files and go through the admin's
+    upload form, so that they are checked and cleaned exactly as an uploaded
+    file; returns how many were new."""
     from .forms import AttachmentForm
 
     created_count = 0
-    for title, kind, caption, filename, make in ATTACHMENTS:
-        disclosure = Disclosure.objects.filter(title=title).first()
+    for spec in specs:
+        caption, filename = spec["caption"], spec["file_name"]
+        disclosure = Disclosure.objects.filter(title=spec["disclosure"]).first()
         if disclosure is None or disclosure.attachments.filter(title=caption).exists():
             continue
         form = AttachmentForm(
-            data={"kind": kind, "title": caption},
-            files={"file": SimpleUploadedFile(filename, make())},
+            data={"kind": spec["kind"], "title": caption},
+            files={"file": SimpleUploadedFile(filename, DRAWINGS[spec["drawn_by"]]())},
             instance=Attachment(disclosure=disclosure),
         )
         if not form.is_valid():

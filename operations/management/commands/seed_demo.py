@@ -6,7 +6,7 @@ from django.db import transaction
 from catalog.loading import load_catalog, read
 from catalog.models import Catalog
 from core.roles import sync_role_groups
-from disclosure import demo, demo_data, roles
+from disclosure import demo, roles
 from disclosure.models import Unit
 from feedback import demo as feedback_demo
 
@@ -53,6 +53,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        # Both files are checked before anything is written.
+        town = demo.read_town()
+        cases = feedback_demo.read_feedback()
         load_catalog(
             read("party_catalog.json"),
             kind=Catalog.Kind.PARTY,
@@ -78,11 +81,11 @@ class Command(BaseCommand):
                 order=order,
             )
         sync_role_groups()
-        units = demo.seed_units(demo_data.UNITS)
-        new = demo.seed_disclosures(demo_data.DISCLOSURES, units)
-        nil = demo.seed_nil_returns(units)
-        attached = demo.seed_attachments()
-        feedback_demo.seed_feedback()
+        units = demo.seed_units(town["units"])
+        new = demo.seed_disclosures(town["disclosures"], units)
+        nil = demo.seed_nil_returns(units, town["nil_returns"])
+        attached = demo.seed_attachments(town["attachments"])
+        feedback_demo.seed_feedback(cases)
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
             f"new disclosures: {new}, new 本期无 filings: {nil}, "

@@ -1,0 +1,88 @@
+"""The demo town's data file: read and checked before anything is written."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from core.datafiles import DataFileError
+from disclosure import demo
+from disclosure.models import Unit
+
+
+def town() -> dict:
+    return json.loads(demo.TOWN_FILE.read_text(encoding="utf-8"))
+
+
+def write(tmp_path, data: dict):
+    path = tmp_path / "demo_town.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_file_holds_the_articles_town():
+    data = demo.read_town()
+    assert len(data["units"]) == 17
+    assert len(data["disclosures"]) == 50
+    assert len(data["attachments"]) == 3
+
+
+def test_a_missing_key_names_the_file_and_the_entry(tmp_path):
+    data = town()
+    del data["disclosures"][3]["period"]
+    title = data["disclosures"][3]["title"]
+    with pytest.raises(DataFileError) as error:
+        demo.read_town(write(tmp_path, data))
+    message = str(error.value)
+    assert "demo_town.json: disclosures[3]" in message
+    assert title in message and "missing key 'period'" in message
+
+
+def test_a_misspelt_key_is_refused_not_ignored(tmp_path):
+    data = town()
+    data["units"][1]["liason"] = data["units"][1].pop("liaison")
+    with pytest.raises(
+        DataFileError, match=r"units\[1\] '梁都坝村': unknown key 'liason'"
+    ):
+        demo.read_town(write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["units"][1].update(parent="凤鸣县"), "parent '凤鸣县'"),
+        (lambda d: d["units"][1].update(kind="city"), "kind must be one of"),
+        (lambda d: d["units"][1].update(boards=[["村口", "一"]]), "boards must be"),
+        (lambda d: d["disclosures"][0].update(unit="凤鸣乡"), "unknown unit '凤鸣乡'"),
+        (lambda d: d["disclosures"][0].update(period="2011-13"), "period '2011-13'"),
+        (lambda d: d["disclosures"][0].update(published="2011/01/27"), "published"),
+        (lambda d: d["nil_returns"]["filed_until"].update(某村="2011-10-01"), "某村"),
+        (lambda d: d["attachments"][0].update(drawn_by="open"), "drawn_by"),
+        (lambda d: d["attachments"][0].update(disclosure="无此公开"), "无此公开"),
+    ],
+)
+def test_a_wrong_value_names_the_entry_and_the_key(tmp_path, change, expected):
+    data = town()
+    change(data)
+    with pytest.raises(DataFileError, match=expected):
+        demo.read_town(write(tmp_path, data))
+
+
+def test_invalid_json_names_the_file(tmp_path):
+    path = tmp_path / "demo_town.json"
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(DataFileError, match="demo_town.json"):
+        demo.read_town(path)
+
+
+@pytest.mark.django_db
+def test_an_item_code_the_catalogs_lack_stops_the_seed_and_writes_nothing(
+    tmp_path, monkeypatch
+):
+    data = town()
+    data["disclosures"][5]["item"] = "ZZ99"
+    monkeypatch.setattr(demo, "TOWN_FILE", write(tmp_path, data))
+    with pytest.raises(DataFileError, match=r"no catalog item 'ZZ99'"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not Unit.objects.exists()
