@@ -98,11 +98,13 @@ def test_production_settings_values():
         "from django.conf import settings as s;"
         "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS,"
         " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY,"
+        " s.CSRF_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE,"
         " s.X_FRAME_OPTIONS, s.LOG_FORMAT)"
     )
     result = manage("shell", "-v", "0", "-c", code, DEBUG="1", **PRODUCTION_ENV)
     assert result.stdout.split() == [
-        "False", "True", "31536000", "True", "True", "True", "DENY", "json",
+        "False", "True", "31536000", "True", "True", "True", "True", "Lax", "Lax",
+        "DENY", "json",
     ]  # fmt: skip
 
 
