@@ -14,6 +14,18 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _module_rows_asked_for(request):
+    from tests.module_db import HOLDER
+
+    holder = getattr(request.module, HOLDER, None)
+    if holder and holder not in request.fixturenames:
+        pytest.fail(
+            f"{holder} holds rows for this module and this test would see them:"
+            " ask for it, or move the test to another module (tests/module_db.py)"
+        )
+
+
 @pytest.fixture
 def party_member(db):
     from tests.factories import PartyMemberFactory
@@ -25,3 +37,30 @@ def party_member(db):
 def party_client(client, party_member):
     client.force_login(party_member)
     return client
+
+
+@pytest.fixture(scope="module")
+def _demo_town(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """`manage.py seed_demo` once per module (it takes seconds): its files go
+    to a directory of their own, which `demo` makes the MEDIA_ROOT."""
+    import io
+
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from tests.module_db import rows_for_the_module
+
+    media = tmp_path_factory.mktemp("demo-media")
+
+    def seed():
+        with override_settings(MEDIA_ROOT=media):
+            call_command("seed_demo", stdout=io.StringIO())
+        return media
+
+    yield from rows_for_the_module(request, django_db_blocker, seed)
+
+
+@pytest.fixture
+def demo(_demo_town, db, settings):
+    """The demo town; what a test writes is rolled back after it."""
+    settings.MEDIA_ROOT = _demo_town

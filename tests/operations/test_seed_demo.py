@@ -9,6 +9,9 @@ from disclosure.models import Attachment, Disclosure, NoticeBoard, Unit
 
 pytestmark = pytest.mark.django_db
 
+# `demo` (tests/conftest.py) seeds the town once for this module; a seed from
+# an empty database is in test_seed_demo_uploads.py.
+
 VILLAGES = [
     *"梁都坝 牌坊 新胜 双凤 海棠 文理 九层 瓦窑".split(),
     *"凤凰 金龙湖 茅山 朝阳 新洋 黄金湾 农化".split(),
@@ -25,11 +28,6 @@ def counts():
         "disclosures": Disclosure.objects.count(),
         "forms": Disclosure.forms.through.objects.count(),
     }
-
-
-@pytest.fixture
-def demo(db):
-    call_command("seed_demo", stdout=io.StringIO())
 
 
 def test_party_catalog_has_7_categories_and_64_items(demo):
@@ -168,18 +166,3 @@ def test_a_second_seed_adds_no_attachment(demo):
     before = sorted(Attachment.objects.values_list("disclosure_id", "title"))
     call_command("seed_demo", stdout=io.StringIO())
     assert sorted(Attachment.objects.values_list("disclosure_id", "title")) == before
-
-
-def test_demo_attachments_are_cleaned_as_uploads_are(db, monkeypatch):
-    from disclosure import forms
-
-    cleaned = []
-    original = forms.clean_upload
-
-    def spy(upload):
-        cleaned.append(upload.name)
-        return original(upload)
-
-    monkeypatch.setattr(forms, "clean_upload", spy)
-    call_command("seed_demo", stdout=io.StringIO())
-    assert len(cleaned) == Attachment.objects.count() >= 3
