@@ -24,13 +24,14 @@ services, not from the admin's code:
 
 import json
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import connection, transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import Scope
@@ -60,9 +61,11 @@ from tests.factories import (
     UnitFactory,
     staff_user,
 )
+from tests.module_db import rows_for_the_module
 
 from .admin_walk import (
     AdminUrl,
+    WriteWatch,
     changes,
     form_data,
     model_urls,
@@ -84,6 +87,7 @@ ROLES = [
     "superuser",
 ]
 STAFF_ROLES = ROLES[2:]
+FORM = "application/x-www-form-urlencoded"
 TARGET_STATUS = {
     "submit": Status.SUBMITTED,
     "approve": Status.APPROVED,
@@ -152,8 +156,29 @@ class World:
     beyond_roles: Group
 
 
+@pytest.fixture(scope="module")
+def _world(request, django_db_setup, django_db_blocker):
+    # Every role walks the same rows: built once for the module.
+    yield from rows_for_the_module(request, django_db_blocker, build_world)
+
+
 @pytest.fixture
-def world(db) -> World:
+def world(_world, db) -> World:
+    """The module's rows as fresh instances: no permission cache or changed
+    attribute carries over from one test to the next."""
+    return World(
+        users={role: User.objects.get(pk=u.pk) for role, u in _world.users.items()},
+        disclosures={
+            name: Disclosure.objects.get(pk=d.pk)
+            for name, d in _world.disclosures.items()
+        },
+        wenli=Unit.objects.get(pk=_world.wenli.pk),
+        maoshan=Unit.objects.get(pk=_world.maoshan.pk),
+        beyond_roles=Group.objects.get(pk=_world.beyond_roles.pk),
+    )
+
+
+def build_world() -> World:
     town = TownFactory()
     wenli = UnitFactory(name="文理村", parent=town)
     maoshan = UnitFactory(name="茅山村", parent=town)
@@ -577,9 +602,14 @@ def test_admin_walk(client, world, role):
         if role not in STAFF_ROLES or url.model is None or url.kind == "query":
             continue
         for payload in payloads(world, url, response, body):
-            with transaction.atomic():
-                response = client.post(url.url, payload)
-                after = snapshot(watched)
+            watch = WriteWatch()
+            with transaction.atomic(), connection.execute_wrapper(watch):
+                # Form-encoded: request.POST is the same as with multipart,
+                # and a hostile payload carries every permission's id.
+                response = client.post(
+                    url.url, urlencode(payload, doseq=True), content_type=FORM
+                )
+                after = snapshot(watched) if watch.wrote else base
                 transaction.set_rollback(True)
             # A password change moves the session to a new key, rolled back too.
             client.cookies[settings.SESSION_COOKIE_NAME] = session.value
