@@ -12,6 +12,9 @@ def _test_settings(settings, tmp_path):
     # Every test starts with clean counts (rate limits, throttles, pages).
     cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Whitenoise otherwise lists and stats every static file each time a test
+    # client builds its middleware (most tests): look a file up when asked.
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +27,16 @@ def _module_rows_asked_for(request):
             f"{holder} holds rows for this module and this test would see them:"
             " ask for it, or move the test to another module (tests/module_db.py)"
         )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as a deployment has it after `manage.py setup_roles`:
+    the role groups with exactly their permissions (staff_user needs them)."""
+    from core.roles import sync_role_groups
+
+    with django_db_blocker.unblock():
+        sync_role_groups()
 
 
 @pytest.fixture

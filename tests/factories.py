@@ -127,7 +127,10 @@ def staff_user(*, username: str, group: str, units=()):
     """A back-office user in one role group, bound to the given units."""
     from core.roles import sync_role_groups
 
-    sync_role_groups()
+    # The test database starts with the role groups (tests/conftest.py); a
+    # transactional test's flush removes them.
+    if not Group.objects.filter(name=group).exists():
+        sync_role_groups()
     user = UserFactory(username=username, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     for unit in units:
