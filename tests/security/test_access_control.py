@@ -6,12 +6,16 @@ notice is fetched anonymously and must neither show it nor say it exists.
 """
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import get_resolver, resolve, reverse
 
-from .conftest import SECRET_TITLE, url_or_none
+from feedback import services
+from tests.factories import DepartmentFactory, SubmissionFactory, UserFactory
+
+from .conftest import SECRET_TITLE
 
 pytestmark = pytest.mark.django_db
 
@@ -98,59 +102,165 @@ def test_editor_is_refused_models_outside_the_role(client, town, wenli_editor):
 
 # 党内 objects, anonymously --------------------------------------------------------
 
+# The public site: every URL name in these namespaces is a page type the leak
+# test below must fetch, or be listed in NO_DISCLOSURE_CONTENT.
+PUBLIC_NAMESPACES = ["portal", "catalog", "disclosure", "feedback"]
 
-def inner_party_urls(town) -> list[tuple[str, bool]]:
-    """(url, must_be_refused): refused pages 404; others must not show it."""
+# Public pages that show no disclosure content at all, so no 党内 notice either.
+NO_DISCLOSURE_CONTENT = {
+    "portal:healthz",  # a status line for the load balancer
+    "portal:favicon",  # the icon
+    "portal:robots",  # robots.txt: the sitemap's address
+    "portal:elder",  # the 长辈模式 switch: a cookie and a redirect
+    "portal:follow",  # the following form: units to choose, no notices
+    "portal:follow_confirm",  # confirming a subscription by its token
+    "portal:unfollow",  # ending a subscription by its token
+    "disclosure:board_print_page_css",  # the printed board's page size, CSS
+    "feedback:thanks",  # the tracking code of what the visitor just sent
+    "feedback:track",  # the form asking for a tracking code
+}
+
+
+def public_url_names() -> set[str]:
+    """Every named URL of the public namespaces, from the URL resolver."""
+    resolver = get_resolver()
+    names = set()
+    for namespace in PUBLIC_NAMESPACES:
+        _prefix, namespace_resolver = resolver.namespace_dict[namespace]
+        names |= {
+            f"{namespace}:{name}"
+            for name in namespace_resolver.reverse_dict
+            if isinstance(name, str)
+        }
+    return names
+
+
+@pytest.fixture
+def answered_by_inner(town):
+    """A 点题 request on the wall that staff answered with the 党内 notice: the
+    回音壁's pages would show the notice's title and link if they leaked it."""
+    staff = UserFactory(username="answerer", is_staff=True)
+    department = DepartmentFactory()
+    request = SubmissionFactory(
+        kind="request", unit=town.wenli, title="请公开文理村党务"
+    )
+    services.accept(request, by=staff, department=department)
+    return services.answer(
+        request,
+        by=staff,
+        department=department,
+        text="已答复。",
+        fulfilled_by=town.inner,
+    )
+
+
+def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
+    """URL name: the (url, must_be_refused) that would show the 党内 notice
+    if that page type leaked it. Refused pages 404; others must not show it."""
     inner, attachment = town.inner, town.inner_attachment
-    wenli = town.wenli.slug
-    urls = [
-        (f"/disclosures/{inner.pk}/", True),
-        (f"/attachments/{attachment.pk}/", True),
-        (f"/attachments/{attachment.pk}/thumbnail/", True),
-        ("/", False),
-        ("/disclosures/", False),
-        (f"/disclosures/?item={inner.item.code}", False),
-        (f"/disclosures/?period={inner.period}", False),
-        (f"/boards/{wenli}/", False),
-        (f"/boards/{wenli}/?period={inner.period}", False),
-        (f"/catalog/{inner.item.code}/", False),
-        ("/catalog/", False),
-        (f"/feedback/new/?disclosure={inner.pk}", False),
-    ]
-    optional = [
-        ("disclosure:board_print", [wenli]),
-        ("disclosure:board_print_pdf", [wenli]),
-        ("disclosure:compliance", []),
-        ("disclosure:compliance_unit", [wenli]),
-        ("portal:feed_latest", []),
-        ("portal:feed_board", [wenli]),
-        ("portal:sitemap", []),
-        ("portal:stats", []),
-        ("portal:stats_csv", []),
-    ]
-    for name, args in optional:
-        url = url_or_none(name, *args)
-        if url:
-            urls.append((url, False))
-    search = url_or_none("portal:search")
-    if search:
-        urls.append((f"{search}?q=密件", False))
-    return urls
+    wenli, code, period = [town.wenli.slug], inner.item.code, inner.period
+    year = period[:4]
+
+    def url(name, *args, query=""):
+        return reverse(name, args=args) + (f"?{query}" if query else "")
+
+    return {
+        "disclosure:detail": [(url("disclosure:detail", inner.pk), True)],
+        "disclosure:attachment": [(url("disclosure:attachment", attachment.pk), True)],
+        "disclosure:attachment_thumbnail": [
+            (url("disclosure:attachment_thumbnail", attachment.pk), True)
+        ],
+        "portal:home": [(url("portal:home"), False)],
+        "disclosure:list": [
+            (url("disclosure:list"), False),
+            (url("disclosure:list", query=f"item={code}"), False),
+            (url("disclosure:list", query=f"period={period}"), False),
+        ],
+        "disclosure:boards": [(url("disclosure:boards"), False)],
+        "disclosure:board": [
+            (url("disclosure:board", *wenli), False),
+            (url("disclosure:board", *wenli, query=f"period={period}"), False),
+        ],
+        "disclosure:board_print": [(url("disclosure:board_print", *wenli), False)],
+        "disclosure:board_print_pdf": [
+            (url("disclosure:board_print_pdf", *wenli), False)
+        ],
+        "disclosure:catalog_item": [(url("disclosure:catalog_item", code), False)],
+        "catalog:index": [(url("catalog:index"), False)],
+        "disclosure:compliance": [
+            (url("disclosure:compliance"), False),
+            (url("disclosure:compliance", query=f"year={year}"), False),
+        ],
+        "disclosure:compliance_unit": [
+            (url("disclosure:compliance_unit", *wenli), False),
+            (url("disclosure:compliance_unit", *wenli, query=f"year={year}"), False),
+        ],
+        "portal:search": [
+            (url("portal:search", query="q=密件"), False),
+            (url("portal:search", query="q=党内密件标题"), False),
+        ],
+        "portal:feed_latest": [(url("portal:feed_latest"), False)],
+        "portal:feed_board": [(url("portal:feed_board", *wenli), False)],
+        "portal:feed_feedback": [(url("portal:feed_feedback"), False)],
+        "portal:sitemap": [(url("portal:sitemap"), False)],
+        "portal:stats": [
+            (url("portal:stats"), False),
+            (url("portal:stats", query=f"year={year}"), False),
+        ],
+        "portal:stats_csv": [
+            (url("portal:stats_csv"), False),
+            (url("portal:stats_csv", query=f"year={year}"), False),
+        ],
+        "feedback:wall": [(url("feedback:wall"), False)],
+        "feedback:detail": [(url("feedback:detail", answered.pk), False)],
+        "feedback:track_code": [
+            (url("feedback:track_code", answered.tracking_code), False)
+        ],
+        "feedback:create": [
+            (url("feedback:create", query=f"disclosure={inner.pk}"), False)
+        ],
+    }
 
 
-def test_inner_party_objects_are_invisible_to_anonymous_visitors(client, town):
+def test_the_leak_test_fetches_every_public_page_type(town, answered_by_inner):
+    # A new namespace of pages (an app's urls.py) is public until listed here.
+    assert set(get_resolver().namespace_dict) - {"admin"} == set(PUBLIC_NAMESPACES)
+    pages = inner_party_pages(town, answered_by_inner)
+    public = public_url_names()
+    unchecked = public - set(pages) - NO_DISCLOSURE_CONTENT
+    assert not unchecked, f"add to inner_party_pages(): {sorted(unchecked)}"
+    gone = (set(pages) | NO_DISCLOSURE_CONTENT) - public
+    assert not gone, f"no longer public URL names: {sorted(gone)}"
+    assert not set(pages) & NO_DISCLOSURE_CONTENT
+    for name, urls in pages.items():
+        for url, _refused in urls:
+            assert resolve(urlsplit(url).path).view_name == name, url
+
+
+def test_inner_party_objects_are_invisible_to_anonymous_visitors(
+    client, town, answered_by_inner
+):
     missing = client.get("/disclosures/999999/")
-    for url, refused in inner_party_urls(town):
-        response = client.get(url)
-        assert response.status_code < 500, url
-        body = response.content.decode("utf-8", "replace")
-        assert SECRET_TITLE not in body, url
-        # (The log-in link's ?next= repeats the requested URL: not a leak.)
-        assert f'href="/disclosures/{town.inner.pk}/"' not in body, url
-        assert f"<loc>http://testserver/disclosures/{town.inner.pk}/" not in body
-        assert f'"/attachments/{town.inner_attachment.pk}/' not in body, url
-        if refused:
-            assert response.status_code == 404, url
+    shown = set()
+    pages = inner_party_pages(town, answered_by_inner)
+    for name, urls in pages.items():
+        for url, refused in urls:
+            response = client.get(url)
+            assert response.status_code < 500, url
+            body = response.content.decode("utf-8", "replace")
+            assert SECRET_TITLE not in body, url
+            # (The log-in link's ?next= repeats the requested URL: not a leak.)
+            assert f'href="/disclosures/{town.inner.pk}/"' not in body, url
+            assert f"<loc>http://testserver/disclosures/{town.inner.pk}/" not in body
+            assert f'"/attachments/{town.inner_attachment.pk}/' not in body, url
+            if refused:
+                assert response.status_code == 404, url
+            elif response.status_code == 200:
+                shown.add(name)
+    # Each page type that is not refused was seen as a page, not only as an
+    # error (a filter refuses the 党内 item's code with a 400).
+    refused_types = {name for name, urls in pages.items() if all(r for _, r in urls)}
+    assert set(pages) - refused_types - shown == set()
     # A 党内 notice's page is indistinguishable from one that does not exist.
     response = client.get(f"/disclosures/{town.inner.pk}/")
     assert without_next(response.content) == without_next(missing.content)
@@ -164,6 +274,19 @@ def test_party_member_sees_the_inner_party_notice(client, town, member):
     client.force_login(member)
     assert SECRET_TITLE in client.get(f"/disclosures/{town.inner.pk}/").text
     assert client.get(f"/attachments/{town.inner_attachment.pk}/").status_code == 200
+
+
+def test_party_member_sees_the_inner_notice_that_answered_a_request(
+    client, town, member, answered_by_inner
+):
+    # What the anonymous leak test looks for on the 回音壁 pages is there.
+    client.force_login(member)
+    for url in (
+        answered_by_inner.get_absolute_url(),
+        answered_by_inner.get_tracking_url(),
+        "/feedback/",
+    ):
+        assert SECRET_TITLE in client.get(url).text, url
 
 
 def test_withdrawn_inner_party_notice_is_404_not_410_for_anonymous(client, town):
