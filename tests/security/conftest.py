@@ -9,7 +9,6 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import override_settings
-from django.urls import NoReverseMatch, reverse
 from PIL import Image
 
 from catalog.models import Scope
@@ -27,14 +26,6 @@ from tests.factories import (
 )
 
 SECRET_TITLE = "党内密件标题甲乙丙"
-
-
-def url_or_none(name: str, *args) -> str | None:
-    """The URL if another issue's page exists yet, else None (tests skip)."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 def jpeg() -> bytes:
