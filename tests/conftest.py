@@ -22,7 +22,11 @@ def _module_rows_asked_for(request):
     from tests.module_db import HOLDER
 
     holder = getattr(request.module, HOLDER, None)
-    if holder and holder not in request.fixturenames:
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if holder and uses_db and holder not in request.fixturenames:
         pytest.fail(
             f"{holder} holds rows for this module and this test would see them:"
             " ask for it, or move the test to another module (tests/module_db.py)"
@@ -52,28 +56,44 @@ def party_client(client, party_member):
     return client
 
 
+@pytest.fixture(scope="session")
+def _copies():
+    """Databases built once and copied in where asked (tests/module_db.py)."""
+    copies = {}
+    yield copies
+    for _value, copy in copies.values():
+        copy.close()
+
+
 @pytest.fixture(scope="module")
-def _demo_town(request, django_db_setup, django_db_blocker, tmp_path_factory):
-    """`manage.py seed_demo` once per module (it takes seconds): its files go
-    to a directory of their own, which `demo` makes the MEDIA_ROOT."""
+def _demo_town(request, django_db_setup, django_db_blocker, tmp_path_factory, _copies):
+    """`manage.py seed_demo` (it takes seconds) once per session on SQLite,
+    else once per module: its files go to a directory of their own."""
     import io
 
     from django.core.management import call_command
     from django.test import override_settings
 
-    from tests.module_db import rows_for_the_module
-
-    media = tmp_path_factory.mktemp("demo-media")
+    from tests import module_db
 
     def seed():
+        media = tmp_path_factory.mktemp("demo-media")
         with override_settings(MEDIA_ROOT=media):
             call_command("seed_demo", stdout=io.StringIO())
         return media
 
-    yield from rows_for_the_module(request, django_db_blocker, seed)
+    if module_db.can_copy():
+        yield from module_db.copied_rows_for_the_module(
+            request, django_db_blocker, seed, _copies
+        )
+    else:
+        yield from module_db.rows_for_the_module(request, django_db_blocker, seed)
 
 
 @pytest.fixture
-def demo(_demo_town, db, settings):
-    """The demo town; what a test writes is rolled back after it."""
-    settings.MEDIA_ROOT = _demo_town
+def demo(_demo_town, db, settings, tmp_path):
+    """The demo town; what a test writes is rolled back after it, and its
+    files are a copy of their own."""
+    import shutil
+
+    settings.MEDIA_ROOT = shutil.copytree(_demo_town, tmp_path / "demo-media")

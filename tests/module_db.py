@@ -1,25 +1,42 @@
 """Rows built once for a whole test module instead of once per test.
 
-`build()` runs inside a transaction opened for the module; each test of the
-module runs in a savepoint within it (pytest-django's `db`), so what a test
-writes is rolled back after the test, and the module's rows after the module.
-A test of that module that does not ask for the fixture would still see the
-rows: tests/conftest.py fails it. Not for modules using `transactional_db`
-(its flush would remove the rows).
+`rows_for_the_module` runs `build()` inside a transaction opened for the
+module; each test of the module runs in a savepoint within it (pytest-django's
+`db`), so what a test writes is rolled back after the test, and the module's
+rows after the module. `copied_rows_for_the_module` does the same on SQLite's
+in-memory test database by copying (sqlite3's backup API): the rows built the
+first time are copied in for each module that asks, and the database as it was
+is copied back after the module, so an expensive build runs once a session.
+
+A test of such a module that uses the database without asking for the fixture
+would still see the rows: tests/conftest.py fails it. Not for modules using
+`transactional_db` (its flush would remove the rows).
 
     @pytest.fixture(scope="module")
     def _world(request, django_db_setup, django_db_blocker):
         yield from rows_for_the_module(request, django_db_blocker, build_world)
 """
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
 
 T = TypeVar("T")
 # Set on a test module while one of its fixtures holds rows for it.
 HOLDER = "_rows_for_the_module"
+
+
+@contextmanager
+def _held_for(request) -> Iterator[None]:
+    setattr(request.module, HOLDER, request.fixturename)
+    try:
+        yield
+    finally:
+        delattr(request.module, HOLDER)
 
 
 def rows_for_the_module(
@@ -34,11 +51,54 @@ def rows_for_the_module(
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
             raise
-    setattr(request.module, HOLDER, request.fixturename)
     try:
-        yield value
+        with _held_for(request):
+            yield value
     finally:
-        delattr(request.module, HOLDER)
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+def can_copy() -> bool:
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
+
+
+def _copy_of(source: sqlite3.Connection) -> sqlite3.Connection:
+    copy = sqlite3.connect(":memory:", check_same_thread=False)
+    source.backup(copy)
+    return copy
+
+
+def _restore(copy: sqlite3.Connection) -> None:
+    copy.backup(connection.connection)
+    # Cached rows that the copy may hold under other ids.
+    ContentType.objects.clear_cache()
+
+
+def copied_rows_for_the_module(
+    request, django_db_blocker, build: Callable[[], T], copies: dict
+) -> Iterator[T]:
+    """`copies` lives for the session: it keeps the built database."""
+    key = request.fixturename
+    with django_db_blocker.unblock():
+        connection.ensure_connection()
+        before = _copy_of(connection.connection)
+        try:
+            if key in copies:
+                value, built = copies[key]
+                _restore(built)
+            else:
+                value = build()
+                copies[key] = value, _copy_of(connection.connection)
+        except BaseException:
+            _restore(before)
+            before.close()
+            raise
+    try:
+        with _held_for(request):
+            yield value
+    finally:
+        with django_db_blocker.unblock():
+            _restore(before)
+            before.close()

@@ -6,7 +6,6 @@ into the git-ignored .vendor/, and runs on java (.ci/run installs Debian's
 default-jre-headless). Without them the test is skipped, unless CI=true.
 """
 
-import io
 import json
 import os
 import shutil
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import Item
@@ -79,9 +77,8 @@ def publish_through_the_workflow() -> Disclosure:
     return services.publish(disclosure, by=reviewer)
 
 
-def test_pages_after_a_publication_have_no_markup_errors(client, tmp_path):
+def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path):
     command = vnu_command()
-    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
     disclosure = publish_through_the_workflow()
     answered = Submission.objects.published().answered().first()
     pages = {

@@ -129,14 +129,9 @@ def test_every_date_field_of_every_form_and_filter_is_bounded():
     assert not unbounded
 
 
-def test_the_demo_town_passes_the_checks_it_would_meet_in_the_admin(db):
+def test_the_demo_town_passes_the_checks_it_would_meet_in_the_admin(demo):
     # The demo loaders write without a form: their data must be what a form
     # would accept, or the demo town would hold what staff could not enter.
-    import io
-
-    from django.core.management import call_command
-
-    call_command("seed_demo", stdout=io.StringIO())
     refused = []
     for label in APPS:
         for model in apps.get_app_config(label).get_models():
