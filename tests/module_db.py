@@ -17,13 +17,14 @@ would still see the rows: tests/conftest.py fails it. Not for modules using
         yield from rows_for_the_module(request, django_db_blocker, build_world)
 """
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 T = TypeVar("T")
 # Set on a test module while one of its fixtures holds rows for it.
@@ -58,6 +59,24 @@ def rows_for_the_module(
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+def fresh(value: T) -> T:
+    """The same rows as new instances (for a dataclass of rows, or a dict of
+    them): nothing a test set on an instance, or cached on it (a user's
+    permissions), reaches the next test."""
+    if isinstance(value, models.Model):
+        return type(value)._base_manager.get(pk=value.pk)
+    if isinstance(value, dict):
+        return {key: fresh(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(
+            value,
+            **{
+                f.name: fresh(getattr(value, f.name)) for f in dataclasses.fields(value)
+            },
+        )
+    return value
 
 
 def can_copy() -> bool:

@@ -56,6 +56,10 @@ def _clean_cache():
 
 @pytest.fixture
 def town(db) -> Town:
+    return build_town()
+
+
+def build_town() -> Town:
     fengming = TownFactory()
     wenli = UnitFactory(name="文理村", parent=fengming)
     maoshan = UnitFactory(name="茅山村", parent=fengming)

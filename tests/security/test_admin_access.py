@@ -61,7 +61,7 @@ from tests.factories import (
     UnitFactory,
     staff_user,
 )
-from tests.module_db import rows_for_the_module
+from tests.module_db import fresh, rows_for_the_module
 
 from .admin_walk import (
     AdminUrl,
@@ -164,18 +164,7 @@ def _world(request, django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def world(_world, db) -> World:
-    """The module's rows as fresh instances: no permission cache or changed
-    attribute carries over from one test to the next."""
-    return World(
-        users={role: User.objects.get(pk=u.pk) for role, u in _world.users.items()},
-        disclosures={
-            name: Disclosure.objects.get(pk=d.pk)
-            for name, d in _world.disclosures.items()
-        },
-        wenli=Unit.objects.get(pk=_world.wenli.pk),
-        maoshan=Unit.objects.get(pk=_world.maoshan.pk),
-        beyond_roles=Group.objects.get(pk=_world.beyond_roles.pk),
-    )
+    return fresh(_world)
 
 
 def build_world() -> World:

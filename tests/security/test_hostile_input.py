@@ -8,14 +8,16 @@ import re
 from urllib.parse import quote
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from feedback import services
 from feedback.models import Submission
 from tests.factories import DepartmentFactory, UserFactory
 from tests.feedback.test_views import form_data, token
+from tests.module_db import fresh, rows_for_the_module
 
+from .conftest import Town, build_town
 from .payloads import (
     ALL,
     CONTROL,
@@ -28,6 +30,25 @@ from .payloads import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def _town(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    # Some 150 tests attack the same small town: built once for the module.
+    media = tmp_path_factory.mktemp("town-media")
+
+    def build():
+        with override_settings(MEDIA_ROOT=media):
+            return build_town(), media
+
+    yield from rows_for_the_module(request, django_db_blocker, build)
+
+
+@pytest.fixture
+def town(_town, db, settings) -> Town:
+    town, settings.MEDIA_ROOT = _town
+    return fresh(town)
+
 
 MARKUP = set("<>\"'")
 
