@@ -353,6 +353,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         # changed); never the other way: clearing is a decision of its own.
         if not obj.concerns_inner_party and services.concerns_inner_party(obj):
             obj.concerns_inner_party = True
+        if "kind" in form.changed_data:  # a 点题公开 request has a decision due
+            services.set_deadlines(obj)
         if "consent_to_publish" in form.changed_data:  # only ever withdrawn
             services.withdraw_consent(obj, by=request.user)
         else:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.models import Department
 from disclosure.models import Disclosure, Unit
 
+from . import services
 from .models import AnswerTemplate, Channel, Kind, Rating, Status, Submission, Tag
 
 FIRE, DROUGHT = "森林防火", "抗旱救灾"
@@ -281,6 +282,17 @@ def aware(day: str, hour: int = 10) -> datetime:
     return timezone.make_aware(datetime.combine(date.fromisoformat(day), time(hour)))
 
 
+def _get_or_create(*, unit: Unit, title: str, defaults: dict) -> bool:
+    """A case by its unit and title, else created with its deadlines filled as
+    the workflow fills them; True if it was created."""
+    if Submission.objects.filter(unit=unit, title=title).exists():
+        return False
+    submission = Submission(unit=unit, title=title, **defaults)
+    services.set_deadlines(submission)
+    submission.save()
+    return True
+
+
 @transaction.atomic
 def seed_feedback() -> int:
     """Create the demo submissions; returns how many were new."""
@@ -296,7 +308,7 @@ def seed_feedback() -> int:
     created_count = 0
     for number, row in enumerate(ANSWERED, start=1):
         unit, kind, tag, channel, received, answered, dept, title, text, answer = row
-        _, created = Submission.objects.get_or_create(
+        created = _get_or_create(
             unit=units[unit],
             title=title,
             defaults={
@@ -332,7 +344,7 @@ def _seed_request(units: dict[str, Unit], departments: dict) -> int:
     fulfilment = Disclosure.objects.filter(
         unit=units["文理村"], title__contains="点题公开答复"
     ).first()
-    _, created = Submission.objects.get_or_create(
+    created = _get_or_create(
         unit=units["文理村"],
         title="请公开去年村道维护资金使用情况",
         defaults={
@@ -400,7 +412,7 @@ def _seed_open(units: dict[str, Unit], tags: dict[str, Tag], departments) -> int
     created_count = 0
     for number, (unit, kind, tag, received_at, title, text) in enumerate(rows):
         department = departments.get(accepted_by.get(number, ""))
-        _, created = Submission.objects.get_or_create(
+        created = _get_or_create(
             unit=units[unit],
             title=title,
             defaults={

@@ -4,7 +4,8 @@ Each function changes one submission, writes its event row and returns it;
 an action that the submission's state does not allow raises ValidationError.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,6 +15,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import workdays
 from catalog.models import Department, Scope
 from disclosure.models import Disclosure, can_see_inner_party
 
@@ -46,6 +48,46 @@ def _log(
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValidationError(message)
+
+
+# Deadlines -----------------------------------------------------------------------
+
+
+@cache
+def _add_workdays(start: date, days: int) -> date:
+    # chinese-calendar scans its whole holiday table for each day it checks
+    # (about 0.4 ms per deadline): a deadline depends only on the day received,
+    # and a few thousand days cover years of cases.
+    return workdays.add_workdays(start, days)
+
+
+def deadlines(
+    received_on: date, *, kind: str, extended: bool = False
+) -> tuple[date, date | None]:
+    """答复期限, and a 点题公开 request's 决定期限 (3 working days, 10 once
+    extended; None for other kinds), in Chinese working days after the day
+    received."""
+    due = _add_workdays(received_on, settings.FEEDBACK_ANSWER_WORKDAYS)
+    if kind != Kind.REQUEST:
+        return due, None
+    days = (
+        settings.FEEDBACK_REQUEST_EXTENDED_WORKDAYS
+        if extended
+        else settings.FEEDBACK_REQUEST_DECISION_WORKDAYS
+    )
+    return due, _add_workdays(received_on, days)
+
+
+def set_deadlines(submission: Submission) -> Submission:
+    """Fill a case's deadlines from its day received, its kind and whether its
+    decision was extended: where a case is entered, reclassified or extended,
+    the only changes they follow (the received time is fixed once entered)."""
+    submission.due_date, submission.decision_due = deadlines(
+        timezone.localdate(submission.received_at),
+        kind=submission.kind,
+        extended=bool(submission.extension_reason),
+    )
+    return submission
 
 
 class FormAlreadySent(Exception):
@@ -141,6 +183,7 @@ def submit(
                 submission.concerns_inner_party = concerns_inner_party(
                     submission, by=by
                 )
+                set_deadlines(submission)
                 submission.save()
                 _log(submission, Event.RECEIVED, note=submission.get_channel_display())
             return submission, True
@@ -192,6 +235,7 @@ def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submissio
     """Staff enter a submission that came by box, phone, reception day or meeting."""
     submission.created_by = by
     submission.concerns_inner_party = concerns_inner_party(submission)
+    set_deadlines(submission)
     submission.save()
     _log(submission, Event.RECEIVED, by=by, note=submission.get_channel_display())
     return submission
@@ -242,6 +286,7 @@ def extend_decision(
     _require(not submission.extension_reason, _("点题公开申请只能延期一次。"))
     _require(bool(reason.strip()), _("延期必须填写理由。"))
     submission.extension_reason = reason.strip()
+    set_deadlines(submission)
     submission.save()
     _log(submission, Event.EXTENDED, by=by, note=submission.extension_reason)
     return submission
