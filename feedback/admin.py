@@ -1,3 +1,5 @@
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -13,25 +15,42 @@ from .models import (
     RESIDENT_FIELDS,
     AnswerTemplate,
     Channel,
-    Kind,
-    Status,
     Submission,
     SubmissionEvent,
     Tag,
 )
 
-# The workflow buttons of the change form (feedback/templates/admin/…), by the
-# name of the submit button pressed.
-ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND, CLEAR = (
-    "_accept",
-    "_answer",
-    "_close",
-    "_hide",
-    "_refuse",
-    "_extend",
-    "_clear",
-)
-WORKFLOW_BUTTONS = [ACCEPT, ANSWER, CLOSE, HIDE, REFUSE, EXTEND, CLEAR]
+# The function that takes each step of services.ACTIONS.
+STEP_CALLS = {
+    "accept": services.accept,
+    "extend": services.extend_decision,
+    "refuse": services.refuse_request,
+    "answer": services.answer,
+    "close": services.close,
+    "clear": services.clear_for_wall,
+    "hide": services.hide,
+}
+# Where the change form takes what each workflow step is given (services.ACTIONS
+# says which of these a step needs): the step function's keyword -> the form
+# fields, the first one filled wins; an error goes on the first.
+STEP_FIELDS = {
+    "accept": {"department": ["department"]},
+    "extend": {"reason": ["reason"]},
+    "refuse": {"reason": ["reason"], "department": ["department"]},
+    "answer": {
+        "department": ["answered_by", "department"],
+        "text": ["answer_text"],
+        "fulfilled_by": ["fulfilled_by"],
+    },
+    "hide": {"reason": ["reason"]},
+}
+# What the form says beside a field left blank, where it words it otherwise
+# than the step function.
+BLANK_FIELD_PROMPTS = {
+    "reason": _("请填写理由。"),
+    "answer_text": _("请填写答复内容。"),
+    "answered_by": _("请选择答复部门。"),
+}
 # Fixed once a case is answered, refused or hidden: what the public answer says
 # and what it answered. A 不满意 rating reopens the case, and them.
 DECIDED_FIELDS = ["kind", "unit", "answer_text", "answered_by", "fulfilled_by"]
@@ -82,8 +101,10 @@ class SubmissionAdminForm(forms.ModelForm):
             "（内部原因）时必填。"
         ),
     )
-    # Which workflow button was pressed; set by SubmissionAdmin.get_form.
+    # The workflow step whose button was pressed ("" for a plain save) and who
+    # pressed it; set by SubmissionAdmin.get_form.
     action = ""
+    user = None
 
     class Meta:
         model = Submission
@@ -139,36 +160,44 @@ class SubmissionAdminForm(forms.ModelForm):
         if answer_open and template and not cleaned.get("answer_text", "").strip():
             cleaned["answer_text"] = template.text
             self.instance.answer_text = template.text
-        original = self.instance if self.instance.pk else None
-        if not self.action or original is None:
-            return cleaned
-        status = original.status  # read-only in the form: the stored state
-        reason = cleaned.get("reason", "").strip()
-        if self.action in (HIDE, REFUSE, EXTEND) and not reason:
-            self.add_error("reason", _("请填写理由。"))
-        if self.action == ACCEPT:
-            if status != Status.RECEIVED:
-                raise ValidationError(_("只有“已收到”的事项可以受理。"))
-            if not cleaned.get("department"):
-                self.add_error("department", _("受理时必须指定承办部门。"))
-        if self.action in (ANSWER, REFUSE) and status not in OPEN_STATUSES:
-            raise ValidationError(_("该事项已答复或不予公开。"))
-        if self.action == ANSWER:
-            if not cleaned.get("answer_text", "").strip():
-                self.add_error("answer_text", _("请填写答复内容。"))
-            if not (cleaned.get("answered_by") or cleaned.get("department")):
-                self.add_error("answered_by", _("请选择答复部门。"))
-            if cleaned.get("fulfilled_by") and cleaned.get("kind") != Kind.REQUEST:
-                self.add_error(
-                    "fulfilled_by", _("只有点题公开申请可以关联答复它的公开内容。")
-                )
-        if self.action in (REFUSE, EXTEND) and cleaned.get("kind") != Kind.REQUEST:
-            raise ValidationError(_("只有点题公开申请可以延期决定或不予公开。"))
-        if self.action == CLOSE and status != Status.ANSWERED:
-            raise ValidationError(_("只有已答复的事项可以办结。"))
-        if self.action == CLEAR and not original.is_held_back:
-            raise ValidationError(_("该事项不涉及党内事项，或已确认可以公开。"))
+        if self.action and self.instance.pk:
+            self._check_step(cleaned)
         return cleaned
+
+    def step_inputs(self, cleaned: dict) -> dict:
+        """The keywords the pressed step's function is given, from the form."""
+        return {
+            keyword: next(
+                (cleaned.get(name) for name in names if cleaned.get(name)), None
+            )
+            for keyword, names in STEP_FIELDS.get(self.action, {}).items()
+        }
+
+    def _check_step(self, cleaned: dict) -> None:
+        """The checks of services.ACTIONS, before anything is saved: a blank
+        input beside its field, then what the case's state refuses."""
+        step = services.ACTIONS[self.action]
+        inputs = self.step_inputs(cleaned)
+        for keyword, message in step.required.items():
+            if services.is_blank(inputs[keyword]):
+                field = STEP_FIELDS[self.action][keyword][0]
+                if field in self.fields:
+                    self.add_error(field, BLANK_FIELD_PROMPTS.get(field, message))
+                else:  # read-only now: the case's state refuses the step too
+                    self.add_error(None, message)
+        # The stored case, with the kind as this form would save it: a case may
+        # be reclassified as a 点题公开 request and decided in one go.
+        case = copy.copy(self.instance)
+        case.kind = cleaned.get("kind", case.kind)
+        try:
+            services.check_action(self.action, case, user=self.user)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        if self.action == "answer":
+            try:
+                services.check_fulfilment(case, inputs["fulfilled_by"])
+            except ValidationError as exc:
+                self.add_error("fulfilled_by", exc)
 
     class Media:
         js = ["feedback/answer_template.js"]
@@ -342,8 +371,22 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        pressed = next((b for b in WORKFLOW_BUTTONS if b in request.POST), "")
-        return type(form.__name__, (form,), {"action": pressed})
+        # A step's button is named after it: "_accept" for "accept".
+        pressed = next((n for n in services.ACTIONS if f"_{n}" in request.POST), "")
+        return type(form.__name__, (form,), {"action": pressed, "user": request.user})
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        # The buttons of the steps this user may take now, and only those.
+        steps = []
+        if obj is not None and obj.pk:
+            steps = [
+                (f"_{name}", services.ACTIONS[name].label_for(obj))
+                for name in services.allowed_actions(obj, request.user)
+            ]
+        context["workflow_steps"] = steps
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -353,6 +396,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         # changed); never the other way: clearing is a decision of its own.
         if not obj.concerns_inner_party and services.concerns_inner_party(obj):
             obj.concerns_inner_party = True
+        if "kind" in form.changed_data:  # a 点题公开 request has a decision due
+            services.set_deadlines(obj)
         if "consent_to_publish" in form.changed_data:  # only ever withdrawn
             services.withdraw_consent(obj, by=request.user)
         else:
@@ -361,39 +406,18 @@ class SubmissionAdmin(admin.ModelAdmin):
             self._run_workflow(request, obj, form)
 
     def _run_workflow(self, request, obj, form):
-        data = form.cleaned_data
-        reason = data.get("reason", "")
-        by = request.user
+        inputs = form.step_inputs(form.cleaned_data)
         try:
-            if form.action == ACCEPT:
-                services.accept(obj, by=by, department=data["department"])
-            elif form.action == ANSWER:
-                services.answer(
-                    obj,
-                    by=by,
-                    department=data.get("answered_by") or data["department"],
-                    text=obj.answer_text,
-                    fulfilled_by=data.get("fulfilled_by"),
-                )
-            elif form.action == CLOSE:
-                services.close(obj, by=by)
-            elif form.action == HIDE:
-                services.hide(obj, by=by, reason=reason)
-            elif form.action == REFUSE:
-                services.refuse_request(
-                    obj, by=by, reason=reason, department=data.get("department")
-                )
-            elif form.action == EXTEND:
-                services.extend_decision(obj, by=by, reason=reason)
-            elif form.action == CLEAR:
-                services.clear_for_wall(obj, by=by)
+            STEP_CALLS[form.action](obj, by=request.user, **inputs)
         except ValidationError as exc:
+            # Overtaken by another step on the case since the form was checked.
             self.message_user(request, "；".join(exc.messages), messages.ERROR)
 
     @admin.action(description=_("办结所选的已答复事项"), permissions=["change"])
     def close_selected(self, request, queryset):
         done = 0
-        for submission in queryset.filter(status=Status.ANSWERED):
-            services.close(submission, by=request.user)
-            done += 1
+        for submission in queryset:
+            if "close" in services.allowed_actions(submission, request.user):
+                services.close(submission, by=request.user)
+                done += 1
         self.message_user(request, _("已办结 %(n)d 条。") % {"n": done})

@@ -1,9 +1,13 @@
 """The 回音壁's defences against bots and guessing, in one place.
 
+- A field people never see: a bot fills it in.
 - The form token: signed, it says when the form was shown and carries a
   one-time id (a second post of the same form is the same submission). The
   challenge's numbers are derived from that id with the secret key, so the
-  page's hidden field does not give the answer away.
+  page's hidden field does not give the answer away. A form sent back
+  faster than a person fills it in, or older than FEEDBACK_FORM_MAX_AGE, is
+  refused; a rejected form gets a new question where a bot could otherwise
+  try every answer on one.
 - Per-client limits, counted before anything is accepted (fengming_portal
   .throttle): submissions per hour, and wrong tracking codes (guessing).
 """
@@ -14,6 +18,7 @@ import time
 from django.conf import settings
 from django.core import signing
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from core.throttle import Throttle
 from core.throttle import client_key as _client_key
@@ -65,6 +70,48 @@ def challenge_question(nonce: str) -> dict:
 
 def form_age(token: dict) -> float:
     return time.time() - token["t"]
+
+
+def is_expired(token: dict) -> bool:
+    return form_age(token) > settings.FEEDBACK_FORM_MAX_AGE
+
+
+# A posted form ---------------------------------------------------------------------
+
+
+def form_refusal(token: dict | None, *, trap: str) -> str | None:
+    """Why a posted form is refused as a whole, or None: the field people
+    never see was filled in, the token is not ours or has expired, or the form
+    came back faster than a person fills it in."""
+    if trap:
+        return _("提交未成功，请稍后再试。")
+    if token is None or is_expired(token):
+        return _("页面已过期，请重新填写验证后提交。")
+    if form_age(token) < settings.FEEDBACK_MIN_FORM_SECONDS:
+        return _("提交太快了，请稍候几秒再提交。")
+    return None
+
+
+def answer_refusal(token: dict, answer: int | None) -> str | None:
+    """Why the challenge's answer is refused, or None (None if not given)."""
+    if answer is not None and answer != challenge_answer(token["n"]):
+        return _("计算结果不对，请重新计算。")
+    return None
+
+
+def retry_token(
+    token: dict | None, *, spent: bool = False, answer_refused: bool = False
+) -> str | None:
+    """The token a rejected form is shown again with: None to keep its own
+    (and its question and answer) while it can still be used; else a new one,
+    with a new question, after a refused answer (a bot may not try every
+    answer on one question), an expired or forged token, or one already used
+    for a submission. A form still in use keeps the time it was first shown:
+    the resident has not just opened it."""
+    usable = token is not None and not is_expired(token)
+    if usable and not spent and not answer_refused:
+        return None
+    return new_form_token(token["t"] if usable else None)
 
 
 # Per-client limits ---------------------------------------------------------------

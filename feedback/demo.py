@@ -28,6 +28,7 @@ from core.datafiles import (
 )
 from disclosure.models import Disclosure, Unit
 
+from . import services
 from .models import AnswerTemplate, Channel, Kind, Rating, Status, Submission, Tag
 
 FEEDBACK_FILE = Path(__file__).resolve().parent / "data" / "demo_feedback.json"
@@ -124,6 +125,17 @@ def lookup(names: dict, name: str, what: str, where: str):
     return names[name]
 
 
+def _get_or_create(*, unit: Unit, title: str, defaults: dict) -> bool:
+    """A case by its unit and title, else created with its deadlines filled as
+    the workflow fills them; True if it was created."""
+    if Submission.objects.filter(unit=unit, title=title).exists():
+        return False
+    submission = Submission(unit=unit, title=title, **defaults)
+    services.set_deadlines(submission)
+    submission.save()
+    return True
+
+
 @transaction.atomic
 def seed_feedback(data: dict) -> int:
     """Create the demo submissions of `data` (as read by read_feedback);
@@ -146,7 +158,7 @@ def seed_feedback(data: dict) -> int:
     created_count = 0
     for number, row in enumerate(data["answered"], start=1):
         department = lookup(departments, row["department"], "department", row["title"])
-        _, created = Submission.objects.get_or_create(
+        created = _get_or_create(
             unit=lookup(units, row["unit"], "unit", row["title"]),
             title=row["title"],
             defaults={
@@ -185,7 +197,7 @@ def _seed_request(row: dict, units: dict[str, Unit], departments: dict) -> int:
     fulfilment = Disclosure.objects.filter(
         unit=unit, title__contains=row["fulfilled_by_title_containing"]
     ).first()
-    _, created = Submission.objects.get_or_create(
+    created = _get_or_create(
         unit=unit,
         title=row["title"],
         defaults={
@@ -225,7 +237,7 @@ def _seed_open(
             else None
         )
         received_at = now - timedelta(days=row["received_days_ago"])
-        _, created = Submission.objects.get_or_create(
+        created = _get_or_create(
             unit=lookup(units, row["unit"], "unit", row["title"]),
             title=row["title"],
             defaults={

@@ -174,24 +174,21 @@ class SubmissionForm(forms.ModelForm):
         ]
 
     def prepare_retry(self, *, token_spent: bool = False) -> None:
-        """Before showing a rejected form again: what was typed stays, and so
-        do the token and the answer while they can still be used. A wrong
-        answer, an expired form or a token already used for a submission gets
-        a new question (a bot may not try every answer on one question); the
-        question shown matches the new token."""
-        usable = self.token_value and not self._token_expired()
-        if usable and not token_spent and "challenge" not in self.errors:
+        """Before showing a rejected form again: what was typed stays; the
+        token and its answer stay or give way to a new question as
+        antiabuse.retry_token decides, and the question shown matches the
+        token."""
+        token = antiabuse.retry_token(
+            self.token_value,
+            spent=token_spent,
+            answer_refused="challenge" in self.errors,
+        )
+        if token is None:
             return
-        # A new question for a form still in use keeps the time it was first
-        # shown: the resident has not just opened it.
-        shown_at = self.token_value["t"] if usable else None
         self.data = self.data.copy()
-        self.data[self.add_prefix("token")] = antiabuse.new_form_token(shown_at)
+        self.data[self.add_prefix("token")] = token
         self.data[self.add_prefix("challenge")] = ""
         self._read_token()
-
-    def _token_expired(self) -> bool:
-        return antiabuse.form_age(self.token_value) > settings.FEEDBACK_FORM_MAX_AGE
 
     def clean_title(self):
         title = refuse_markup(self.cleaned_data["title"]).strip()
@@ -224,16 +221,14 @@ class SubmissionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("website"):
-            raise forms.ValidationError(_("提交未成功，请稍后再试。"))
-        token = self.token_value
-        if token is None or self._token_expired():
-            raise forms.ValidationError(_("页面已过期，请重新填写验证后提交。"))
-        if antiabuse.form_age(token) < settings.FEEDBACK_MIN_FORM_SECONDS:
-            raise forms.ValidationError(_("提交太快了，请稍候几秒再提交。"))
-        answer = cleaned.get("challenge")
-        if answer is not None and answer != antiabuse.challenge_answer(token["n"]):
-            self.add_error("challenge", _("计算结果不对，请重新计算。"))
+        refusal = antiabuse.form_refusal(
+            self.token_value, trap=cleaned.get("website", "")
+        )
+        if refusal:
+            raise forms.ValidationError(refusal)
+        wrong = antiabuse.answer_refusal(self.token_value, cleaned.get("challenge"))
+        if wrong:
+            self.add_error("challenge", wrong)
         unit, disclosure = cleaned.get("unit"), cleaned.get("disclosure")
         if unit and disclosure and disclosure.unit_id != unit.pk:
             self.add_error("disclosure", _("所选公开内容不属于所选单位，请重新选择。"))

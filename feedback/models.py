@@ -9,7 +9,6 @@ import secrets
 import statistics
 from collections import Counter
 from datetime import date
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
@@ -19,8 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog import workdays
-
 # No 0/O, 1/I/L: a code read out over the phone or copied from paper stays right.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TRACKING_LENGTH = 8
@@ -28,13 +25,6 @@ TRACKING_LENGTH = 8
 
 def new_tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
-
-
-@lru_cache(maxsize=256)
-def _add_workdays(start: date, days: int) -> date:
-    # chinese-calendar scans its whole holiday table for each day it checks
-    # (about 0.4 ms per deadline): a deadline depends only on the day received.
-    return workdays.add_workdays(start, days)
 
 
 def normalize_tracking_code(raw: str) -> str:
@@ -389,23 +379,10 @@ class Submission(models.Model):
         return f"{self.tracking_code} {self.title}"
 
     def save(self, *args, **kwargs):
-        # Derived fields only: the tracking code and the deadlines.
+        # A derived field only. The deadlines are the workflow's
+        # (services.set_deadlines, where a case is entered or extended).
         if not self.tracking_code:
             self.tracking_code = self._free_tracking_code()
-        received_on = timezone.localdate(self.received_at)
-        self.due_date = _add_workdays(received_on, settings.FEEDBACK_ANSWER_WORKDAYS)
-        if self.kind == Kind.REQUEST:
-            self.decision_due = _add_workdays(
-                received_on,
-                settings.FEEDBACK_REQUEST_EXTENDED_WORKDAYS
-                if self.extension_reason
-                else settings.FEEDBACK_REQUEST_DECISION_WORKDAYS,
-            )
-        else:
-            self.decision_due = None
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "due_date", "decision_due"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

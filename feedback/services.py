@@ -1,19 +1,30 @@
 """The 回音壁 workflow: receive → accept → answer → close, or hide; ratings.
 
-Each function changes one submission, writes its event row and returns it;
-an action that the submission's state does not allow raises ValidationError.
+Each function changes one submission, writes its event row and returns it.
+The steps staff take on a case are listed once, in ACTIONS: the admin offers
+the ones `allowed_actions` gives, and each step's function checks its own with
+`check_action` before it changes anything, so both refuse in the same words.
+Entering a case (`record_offline`) and withdrawing consent at the resident's
+request are not in the table: they come with a save of the case's form, in
+any state.
 """
 
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from catalog import workdays
 from catalog.models import Department, Scope
 from core import events
 from disclosure.models import Disclosure, can_see_inner_party
@@ -48,6 +59,200 @@ def _log(
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValidationError(message)
+
+
+# Deadlines -----------------------------------------------------------------------
+
+
+@cache
+def _add_workdays(start: date, days: int) -> date:
+    # chinese-calendar scans its whole holiday table for each day it checks
+    # (about 0.4 ms per deadline): a deadline depends only on the day received,
+    # and a few thousand days cover years of cases.
+    return workdays.add_workdays(start, days)
+
+
+def deadlines(
+    received_on: date, *, kind: str, extended: bool = False
+) -> tuple[date, date | None]:
+    """答复期限, and a 点题公开 request's 决定期限 (3 working days, 10 once
+    extended; None for other kinds), in Chinese working days after the day
+    received."""
+    due = _add_workdays(received_on, settings.FEEDBACK_ANSWER_WORKDAYS)
+    if kind != Kind.REQUEST:
+        return due, None
+    days = (
+        settings.FEEDBACK_REQUEST_EXTENDED_WORKDAYS
+        if extended
+        else settings.FEEDBACK_REQUEST_DECISION_WORKDAYS
+    )
+    return due, _add_workdays(received_on, days)
+
+
+def set_deadlines(submission: Submission) -> Submission:
+    """Fill a case's deadlines from its day received, its kind and whether its
+    decision was extended: where a case is entered, reclassified or extended,
+    the only changes they follow (the received time is fixed once entered)."""
+    submission.due_date, submission.decision_due = deadlines(
+        timezone.localdate(submission.received_at),
+        kind=submission.kind,
+        extended=bool(submission.extension_reason),
+    )
+    return submission
+
+
+# The steps staff take, and when each is open ---------------------------------------
+
+
+def _check_accept(submission: Submission) -> None:
+    _require(submission.status == Status.RECEIVED, _("只有“已收到”的事项可以受理。"))
+
+
+def _check_extend(submission: Submission) -> None:
+    _require(submission.kind == Kind.REQUEST, _("只有点题公开申请可以延期决定。"))
+    _require(submission.status == Status.RECEIVED, _("已作出决定的申请不能延期。"))
+    _require(not submission.extension_reason, _("点题公开申请只能延期一次。"))
+
+
+def _check_refuse(submission: Submission) -> None:
+    _require(submission.kind == Kind.REQUEST, _("只有点题公开申请可以不予公开。"))
+    _require(submission.status in OPEN_STATUSES, _("该申请已办理，不能再作决定。"))
+
+
+def _check_answer(submission: Submission) -> None:
+    _require(submission.status in OPEN_STATUSES, _("该事项已答复或不予公开。"))
+
+
+def _check_close(submission: Submission) -> None:
+    _require(submission.status == Status.ANSWERED, _("只有已答复的事项可以办结。"))
+
+
+def _check_clear(submission: Submission) -> None:
+    # A hidden case never returns to the wall: nothing to clear it for.
+    _require(submission.status != Status.NOT_PUBLISHED, _("该事项已设为不予公开。"))
+    _require(submission.is_held_back, _("该事项不涉及党内事项，或已确认可以公开。"))
+
+
+def _check_hide(submission: Submission) -> None:
+    _require(submission.status != Status.NOT_PUBLISHED, _("该事项已设为不予公开。"))
+
+
+@dataclass(frozen=True)
+class Action:
+    """A step staff take on a case, from the buttons of its admin page."""
+
+    name: str
+    label: Promise
+    # The case's state allows the step, else ValidationError saying why.
+    check: Callable[[Submission], None]
+    # What the step must be given (its function's keywords), and what is said
+    # when one is left blank.
+    required: Mapping[str, Promise] = field(default_factory=dict)
+    # Who may take it; the admin scopes cases to the units a user works on.
+    permission: str = "feedback.change_submission"
+    # The label on a case held back as a 党内 matter, where it differs.
+    held_back_label: Promise | None = None
+
+    def label_for(self, submission: Submission) -> Promise:
+        if submission.is_held_back and self.held_back_label:
+            return self.held_back_label
+        return self.label
+
+
+# In the order the admin shows the buttons.
+ACTIONS = {
+    action.name: action
+    for action in [
+        Action(
+            "accept",
+            gettext_lazy("受理（须选承办部门；受理后列入回音壁）"),
+            _check_accept,
+            {"department": gettext_lazy("受理时必须指定承办部门。")},
+            held_back_label=gettext_lazy("受理（须选承办部门）"),
+        ),
+        Action(
+            "extend",
+            gettext_lazy("延期决定（须填理由）"),
+            _check_extend,
+            {"reason": gettext_lazy("延期必须填写理由。")},
+        ),
+        Action(
+            "refuse",
+            gettext_lazy("不予公开（须填书面理由）"),
+            _check_refuse,
+            {"reason": gettext_lazy("不予公开必须书面说明理由。")},
+        ),
+        Action(
+            "answer",
+            gettext_lazy("答复并在回音壁公开"),
+            _check_answer,
+            {
+                "department": gettext_lazy("答复时必须指定答复部门。"),
+                "text": gettext_lazy("答复内容不能为空。"),
+            },
+            held_back_label=gettext_lazy("答复（涉及党内事项，不在回音壁公开）"),
+        ),
+        Action("close", gettext_lazy("办结"), _check_close),
+        Action(
+            "clear",
+            gettext_lazy("确认可在回音壁公开（涉及党内事项）"),
+            _check_clear,
+        ),
+        Action(
+            "hide",
+            gettext_lazy("不在回音壁公开（须填原因）"),
+            _check_hide,
+            {"reason": gettext_lazy("设为不予公开必须填写原因。")},
+        ),
+    ]
+}
+
+
+def is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check_action(
+    name: str, submission: Submission, *, user: AbstractBaseUser | None = None, **given
+) -> None:
+    """Raise unless step `name` may be taken on `submission` now.
+
+    ValidationError, with the message staff are shown, when the case's state
+    does not allow it or a required input among `given` is blank; with a user,
+    PermissionDenied when they lack the step's permission. The step functions
+    check without a user: who may act is their caller's to settle (the admin
+    lets in only users with the permission, and only to their units' cases).
+    """
+    action = ACTIONS[name]
+    if user is not None and not user.has_perm(action.permission):
+        raise PermissionDenied
+    action.check(submission)
+    for key, message in action.required.items():
+        if key in given and is_blank(given[key]):
+            raise ValidationError(message)
+
+
+def allowed_actions(submission: Submission, user: AbstractBaseUser) -> list[str]:
+    """The steps this user may take on this case now, in the buttons' order."""
+    names = []
+    for name in ACTIONS:
+        try:
+            check_action(name, submission, user=user)
+        except (PermissionDenied, ValidationError):
+            continue
+        names.append(name)
+    return names
+
+
+def check_fulfilment(submission: Submission, fulfilled_by: Disclosure | None) -> None:
+    """Only a 点题公开 request is answered by linking the disclosure it asked for."""
+    _require(
+        fulfilled_by is None or submission.kind == Kind.REQUEST,
+        _("只有点题公开申请可以关联答复它的公开内容。"),
+    )
+
+
+# Receiving -----------------------------------------------------------------------
 
 
 class FormAlreadySent(Exception):
@@ -143,6 +348,7 @@ def submit(
                 submission.concerns_inner_party = concerns_inner_party(
                     submission, by=by
                 )
+                set_deadlines(submission)
                 submission.save()
                 _log(submission, Event.RECEIVED, note=submission.get_channel_display())
             return submission, True
@@ -197,6 +403,7 @@ def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submissio
     """Staff enter a submission that came by box, phone, reception day or meeting."""
     submission.created_by = by
     submission.concerns_inner_party = concerns_inner_party(submission)
+    set_deadlines(submission)
     submission.save()
     _log(submission, Event.RECEIVED, by=by, note=submission.get_channel_display())
     return submission
@@ -216,7 +423,7 @@ def withdraw_consent(submission: Submission, *, by: AbstractBaseUser) -> Submiss
 @transaction.atomic
 def clear_for_wall(submission: Submission, *, by: AbstractBaseUser) -> Submission:
     """Staff decide that a case about 党内 matters may be on the public wall."""
-    _require(submission.is_held_back, _("该事项不涉及党内事项，或已确认可以公开。"))
+    check_action("clear", submission)
     submission.inner_party_cleared_at = timezone.now()
     submission.save()
     _log(submission, Event.CLEARED, by=by)
@@ -227,8 +434,7 @@ def clear_for_wall(submission: Submission, *, by: AbstractBaseUser) -> Submissio
 def accept(
     submission: Submission, *, by: AbstractBaseUser, department: Department
 ) -> Submission:
-    _require(submission.status == Status.RECEIVED, _("只有“已收到”的事项可以受理。"))
-    _require(department is not None, _("受理时必须指定承办部门。"))
+    check_action("accept", submission, department=department)
     submission.status = Status.ACCEPTED
     submission.department = department
     submission.accepted_at = timezone.now()
@@ -242,11 +448,9 @@ def extend_decision(
     submission: Submission, *, by: AbstractBaseUser, reason: str
 ) -> Submission:
     """A 点题公开 decision may be extended once, from 3 to 10 working days."""
-    _require(submission.kind == Kind.REQUEST, _("只有点题公开申请可以延期决定。"))
-    _require(submission.status == Status.RECEIVED, _("已作出决定的申请不能延期。"))
-    _require(not submission.extension_reason, _("点题公开申请只能延期一次。"))
-    _require(bool(reason.strip()), _("延期必须填写理由。"))
+    check_action("extend", submission, reason=reason)
     submission.extension_reason = reason.strip()
+    set_deadlines(submission)
     submission.save()
     _log(submission, Event.EXTENDED, by=by, note=submission.extension_reason)
     return submission
@@ -261,9 +465,7 @@ def refuse_request(
     department: Department | None = None,
 ) -> Submission:
     """Decline a 点题公开 request; the written reason is its public answer."""
-    _require(submission.kind == Kind.REQUEST, _("只有点题公开申请可以不予公开。"))
-    _require(submission.status in OPEN_STATUSES, _("该申请已办理，不能再作决定。"))
-    _require(bool(reason.strip()), _("不予公开必须书面说明理由。"))
+    check_action("refuse", submission, reason=reason)
     now = timezone.now()
     submission.refusal_reason = reason.strip()
     submission.answer_text = reason.strip()
@@ -286,13 +488,8 @@ def answer(
     answered_at: datetime | None = None,
 ) -> Submission:
     """Publish the answer; a 点题公开 request may be answered by a disclosure."""
-    _require(submission.status in OPEN_STATUSES, _("该事项已答复或不予公开。"))
-    _require(department is not None, _("答复时必须指定答复部门。"))
-    _require(bool(text.strip()), _("答复内容不能为空。"))
-    _require(
-        fulfilled_by is None or submission.kind == Kind.REQUEST,
-        _("只有点题公开申请可以关联答复它的公开内容。"),
-    )
+    check_action("answer", submission, department=department, text=text)
+    check_fulfilment(submission, fulfilled_by)
     submission.answer_text = text.strip()
     submission.answered_by = department
     submission.department = submission.department or department
@@ -307,7 +504,7 @@ def answer(
 
 @transaction.atomic
 def close(submission: Submission, *, by: AbstractBaseUser) -> Submission:
-    _require(submission.status == Status.ANSWERED, _("只有已答复的事项可以办结。"))
+    check_action("close", submission)
     submission.status = Status.CLOSED
     submission.closed_at = timezone.now()
     submission.save()
@@ -318,8 +515,7 @@ def close(submission: Submission, *, by: AbstractBaseUser) -> Submission:
 @transaction.atomic
 def hide(submission: Submission, *, by: AbstractBaseUser, reason: str) -> Submission:
     """Take off the wall (abuse, spam, a personal matter); never deleted."""
-    _require(submission.status != Status.NOT_PUBLISHED, _("该事项已设为不予公开。"))
-    _require(bool(reason.strip()), _("设为不予公开必须填写原因。"))
+    check_action("hide", submission, reason=reason)
     submission.status = Status.NOT_PUBLISHED
     submission.hidden_reason = reason.strip()
     submission.save()

@@ -147,6 +147,16 @@ def test_staff_enter_an_offline_submission_with_its_channel(admin_client, wenli)
     assert submission.events.get().kind == "received"
 
 
+def test_reclassifying_a_case_as_a_request_gives_it_a_decision_due(admin_client, wenli):
+    submission = SubmissionFactory(unit=wenli, received_at=aware(date(2011, 9, 28)))
+    assert submission.decision_due is None
+    data = change_data(submission, kind=Kind.REQUEST)
+    assert admin_client.post(change_url(submission), data).status_code == 302
+    submission.refresh_from_db()
+    assert submission.due_date == date(2011, 10, 17)
+    assert submission.decision_due == date(2011, 10, 8)
+
+
 def test_accept_then_answer_with_a_template_then_close(admin_client, wenli, department):
     submission = SubmissionFactory(unit=wenli)
     response = admin_client.post(

@@ -57,6 +57,16 @@ def test_request_decision_due_in_3_working_days_extendable_once_to_10(staff):
         services.extend_decision(request, by=staff, reason="再次延期")
 
 
+def test_deadlines_count_chinese_working_days_from_the_day_received():
+    received = date(2011, 9, 28)  # the National Day week follows
+    question = services.deadlines(received, kind=Kind.QUESTION)
+    assert question == (date(2011, 10, 17), None)
+    request = services.deadlines(received, kind=Kind.REQUEST)
+    assert request == (date(2011, 10, 17), date(2011, 10, 8))
+    extended = services.deadlines(received, kind=Kind.REQUEST, extended=True)
+    assert extended == (date(2011, 10, 17), date(2011, 10, 17))
+
+
 def test_extension_needs_a_reason(staff):
     request = SubmissionFactory(kind=Kind.REQUEST)
     with pytest.raises(ValidationError):

@@ -13,15 +13,13 @@ with bulk_create: no history versions, workflow events or post_save hooks.
 
 import random
 from datetime import date, datetime, time, timedelta
-from functools import cache
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from catalog import periods, workdays
+from catalog import periods
 from catalog.loading import load_catalog, read
 from catalog.models import Catalog, Department, Item, Scope
 from composition import search
@@ -38,6 +36,7 @@ from feedback.models import (
     Submission,
     Tag,
 )
+from feedback.services import deadlines
 
 CATALOGS = [
     (Catalog.Kind.PARTY, "party_catalog.json", "党务公开目录"),
@@ -277,7 +276,7 @@ class Command(BaseCommand):
         )[0]
         title, text = rng.choice(QUESTIONS)
         received = self.at(received_on, rng)
-        due = due_date(received_on, settings.FEEDBACK_ANSWER_WORKDAYS)
+        due, decision_due = deadlines(received_on, kind=kind)
         answered_at = None
         status = Status.RECEIVED
         department = rng.choice(self.departments)
@@ -301,7 +300,7 @@ class Command(BaseCommand):
             hidden_reason="涉及个人隐私。" if hidden else "",
             received_at=received,
             due_date=due,
-            decision_due=due_date(received_on, 3) if kind == Kind.REQUEST else None,
+            decision_due=decision_due,
             department=department if answered_at else None,
             accepted_at=received + timedelta(hours=4) if answered_at else None,
             answered_by=department if answered_at else None,
@@ -338,8 +337,3 @@ class Command(BaseCommand):
                     "VALUES (%s, %s, %s)",
                     [(e.pk, e.title, e.body) for e in created],
                 )
-
-
-@cache
-def due_date(received_on: date, days: int) -> date:
-    return workdays.add_workdays(received_on, days)
