@@ -6,10 +6,13 @@ the CSV lists. The page (composition/stats.py) shows every provider's in
 registration order, which is the apps' order in INSTALLED_APPS.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .charts import Chart
+from django.db.models import Count, F
+from django.db.models.functions import ExtractMonth
+
+from .charts import MONTHS, Chart
 
 
 @dataclass
@@ -35,3 +38,21 @@ def collect(user, **selection) -> Figures:
         collected.values.update(found.values)
         collected.totals += found.totals
     return collected
+
+
+def monthly_series(
+    queryset, *, date_field: str, kind_field: str, choices: Iterable
+) -> list[tuple[str, list[int]]]:
+    """Rows per month of `date_field`, one series per kind (`choices`: the
+    kind's value and label), counted in one GROUP BY; months without rows 0."""
+    counts = {
+        (row["month"], row["of_kind"]): row["n"]
+        for row in queryset.annotate(month=ExtractMonth(date_field))
+        # An alias no model field has: an annotation may not shadow a field.
+        .values("month", of_kind=F(kind_field))
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return [
+        (label, [counts.get((m, kind), 0) for m in MONTHS]) for kind, label in choices
+    ]

@@ -6,13 +6,12 @@ on-time share per unit comes from the compliance engine, as on /compliance/.
 """
 
 from django.db.models import Count, F
-from django.db.models.functions import ExtractMonth
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Catalog
-from core.charts import MONTHS, Chart, month_labels
-from core.figures import Figures
+from core.charts import Chart, month_labels
+from core.figures import Figures, monthly_series
 
 from . import compliance
 from .models import Disclosure, Unit
@@ -46,22 +45,17 @@ def disclosures_for(user, *, year: int, unit: Unit | None = None):
 
 
 def disclosures_by_month(disclosures) -> Chart:
-    counts = {
-        (row["month"], row["kind"]): row["n"]
-        for row in disclosures.annotate(month=ExtractMonth("published_at"))
-        .values("month", kind=F("item__category__catalog__kind"))
-        .annotate(n=Count("id"))
-        .order_by()
-    }
     return Chart(
         key="disclosures-month",
         title=_("每月发布的公开内容"),
         description=_("按月份和公开类别（党务、政务、村务）统计的公开内容条数。"),
         labels=month_labels(),
-        series=[
-            (label, [counts.get((m, kind), 0) for m in MONTHS])
-            for kind, label in Catalog.Kind.choices
-        ],
+        series=monthly_series(
+            disclosures,
+            date_field="published_at",
+            kind_field="item__category__catalog__kind",
+            choices=Catalog.Kind.choices,
+        ),
     )
 
 

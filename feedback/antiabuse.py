@@ -8,8 +8,8 @@
   faster than a person fills it in, or older than FEEDBACK_FORM_MAX_AGE, is
   refused; a rejected form gets a new question where a bot could otherwise
   try every answer on one.
-- Per-client limits, counted before anything is accepted (fengming_portal
-  .throttle): submissions per hour, and wrong tracking codes (guessing).
+- Per-client limits, counted before anything is accepted (core/throttle.py):
+  submissions per hour, and wrong tracking codes (guessing).
 """
 
 import secrets

@@ -5,12 +5,11 @@ The on-time share and median days come from `SubmissionQuerySet.summary()`,
 where the on-time rule lives: one call for the year, one per month.
 """
 
-from django.db.models import Count
 from django.db.models.functions import ExtractMonth
 from django.utils.translation import gettext as _
 
 from core.charts import MONTHS, Chart, month_labels
-from core.figures import Figures
+from core.figures import Figures, monthly_series
 from disclosure.models import Unit
 
 from .models import ANSWERED_COUNT, ON_TIME_COUNT, Kind, Submission
@@ -39,22 +38,17 @@ def submissions_for(*, year: int, unit: Unit | None = None):
 
 
 def submissions_by_month(submissions) -> Chart:
-    counts = {
-        (row["month"], row["kind"]): row["n"]
-        for row in submissions.annotate(month=ExtractMonth("received_at"))
-        .values("month", "kind")
-        .annotate(n=Count("id"))
-        .order_by()
-    }
     return Chart(
         key="feedback-month",
         title=_("回音壁每月收到的意见"),
         description=_("按收到月份和类型统计的回音壁记录条数。"),
         labels=month_labels(),
-        series=[
-            (label, [counts.get((m, kind), 0) for m in MONTHS])
-            for kind, label in Kind.choices
-        ],
+        series=monthly_series(
+            submissions,
+            date_field="received_at",
+            kind_field="kind",
+            choices=Kind.choices,
+        ),
     )
 
 
