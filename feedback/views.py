@@ -38,8 +38,10 @@ def submission_create(request):
     key = antiabuse.client_key(request)
     limit = antiabuse.submissions()
     # Counted before the submission is saved, in one atomic step: concurrent
-    # posts cannot all pass a check that none of them has counted yet.
-    if not limit.take(key):
+    # posts cannot all pass a check that none of them has counted yet. A
+    # resent form (same one-time token) is counted once.
+    slot = limit.take_once(key, form.form_token)
+    if slot is None:
         security_event("rate_limited", request, form="feedback")
         form.prepare_retry()
         context = {"form": form, "rate_limited": True}
@@ -54,7 +56,7 @@ def submission_create(request):
     except services.FormAlreadySent as sent:
         # Back to a form already sent, with another matter on it: kept, on a
         # fresh form (a new question; the time it was first shown stays).
-        limit.give_back(key)
+        slot.give_back()
         form.add_error(
             None,
             _(
@@ -68,10 +70,10 @@ def submission_create(request):
     except Exception:
         # Nothing was saved (the database went away): the resident's retry
         # must not find their own failed attempt counted against them.
-        limit.give_back(key)
+        slot.give_back()
         raise
     if not created:
-        limit.give_back(key)
+        slot.give_back()
         messages.info(request, _("这条意见已经收到，无需重复提交。"))
         return redirect(submission.get_tracking_url())
     response = redirect("feedback:thanks")

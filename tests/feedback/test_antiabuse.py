@@ -194,6 +194,33 @@ def test_a_double_post_does_not_use_up_the_limit(client, wenli, settings):
     assert client.post("/feedback/new/", other).status_code == 302
 
 
+class WorkerKilled(BaseException):
+    """A SIGKILLed worker: nothing after this point runs, no give_back."""
+
+
+def test_a_post_lost_with_its_worker_does_not_cost_the_resend_its_place(
+    client, wenli, settings, monkeypatch
+):
+    settings.FEEDBACK_RATE_LIMIT = 1
+    data = form_data(wenli, token=token(nonce="3" * 32), text="工人进程被杀")
+    real_submit = services.submit
+
+    def killed(**kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(services, "submit", killed)
+    with pytest.raises(WorkerKilled):
+        client.post("/feedback/new/", data)
+    monkeypatch.setattr(services, "submit", real_submit)
+    resent = client.post("/feedback/new/", data)
+    assert resent.status_code == 302
+    assert Submission.objects.filter(text="工人进程被杀").count() == 1
+    # The lost post and its resend were one form, counted once: a new form
+    # from the same client is over the limit of one.
+    other = form_data(wenli, token=token(nonce="4" * 32), text="另一件事")
+    assert client.post("/feedback/new/", other).status_code == 429
+
+
 def test_throttle_holds_across_threads():
     limit = Throttle("test-threads", limit=5, period=60)
     results = []
