@@ -6,8 +6,25 @@ from . import periods
 
 
 class Scope(models.TextChoices):
+    """Who may read (党务公开条例 2017, art. 8)."""
+
     PUBLIC = "public", _("社会公开")
-    INNER_PARTY = "inner", _("党内公开")
+    INNER_PARTY = "inner", _("党内公开")  # every party member of the town
+    BRANCH = "branch", _("党组织内部公开")  # the members of one organisation
+
+
+class BodyKind(models.TextChoices):
+    """The kinds of body that draft, review, approve and publish: each unit
+    has its own (disclosure.Organisation); a catalog's procedure names kinds."""
+
+    PARTY_COMMITTEE = "party_committee", _("党委")
+    DISCIPLINE = "discipline", _("纪委")
+    OFFICE = "office", _("党政办")
+    GOVERNMENT = "government", _("人民政府")
+    PARTY_BRANCH = "party_branch", _("党支部")
+    VILLAGE_COMMITTEE = "village_committee", _("村（居）民委员会")
+    SUPERVISION = "supervision", _("村（居）务监督委员会")
+    JOINT_MEETING = "joint_meeting", _("两委联席会议")
 
 
 class Department(models.Model):

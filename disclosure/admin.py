@@ -29,6 +29,7 @@ from .models import (
     Disclosure,
     DisclosureEvent,
     NoticeBoard,
+    Organisation,
     PendingDisclosure,
     Unit,
 )
@@ -62,6 +63,14 @@ def _count(status):
     return Count("disclosures", filter=Q(disclosures__status=status))
 
 
+class OrganisationInline(admin.TabularInline):
+    """The unit's bodies and who acts for each (审核, 审批 by membership)."""
+
+    model = Organisation
+    extra = 0
+    fields = ["kind", "name", "members", "order"]
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
     """Also the editors' per-unit overview: what is in each state."""
@@ -80,7 +89,7 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     filter_horizontal = ["editors"]
-    inlines = [NoticeBoardInline]
+    inlines = [OrganisationInline, NoticeBoardInline]
 
     def get_queryset(self, request):
         Status = Disclosure.Status

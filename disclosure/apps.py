@@ -17,6 +17,7 @@ class DisclosureConfig(AppConfig):
         content.public(
             models.Unit,
             models.NoticeBoard,
+            models.Organisation,  # named on the public trail
             models.Disclosure,
             models.DisclosureEvent,
             models.Attachment,

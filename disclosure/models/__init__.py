@@ -9,6 +9,7 @@ from .disclosures import (
     PendingDisclosure,
     can_see_inner_party,
 )
+from .organisations import Organisation, add_standard_bodies
 from .reminders import ReminderLog
 from .units import NoticeBoard, Unit, UnitQuerySet
 
@@ -22,9 +23,11 @@ __all__ = [
     "DisclosureQuerySet",
     "NoticeBoard",
     "NoticeOutcome",
+    "Organisation",
     "PendingDisclosure",
     "ReminderLog",
     "Unit",
     "UnitQuerySet",
+    "add_standard_bodies",
     "can_see_inner_party",
 ]

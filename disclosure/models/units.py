@@ -88,7 +88,12 @@ class Unit(models.Model):
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = self._free_slug()
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if adding:  # a new village has its committees by law, from its first day
+            from .organisations import add_standard_bodies
+
+            add_standard_bodies(self)
 
     def get_absolute_url(self):
         return reverse("disclosure:board", args=[self.slug])
