@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Catalog, Category, Department, DisclosureForm, Item, ScheduleRule
+from .models import (
+    Catalog,
+    Category,
+    Department,
+    DisclosureForm,
+    Item,
+    ProcedureRule,
+    ScheduleRule,
+)
 
 
 @admin.register(Department)
@@ -27,10 +35,18 @@ class ScheduleRuleInline(admin.StackedInline):
     can_delete = False
 
 
+class ProcedureRuleInline(admin.TabularInline):
+    """Which body drafts, reviews, approves and publishes, at each level."""
+
+    model = ProcedureRule
+    extra = 0
+    max_num = len(ProcedureRule.Level)
+
+
 @admin.register(Catalog)
 class CatalogAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "document", "adopted_on"]
-    inlines = [ScheduleRuleInline, CategoryInline]
+    inlines = [ScheduleRuleInline, ProcedureRuleInline, CategoryInline]
 
 
 @admin.register(Category)

@@ -23,4 +23,6 @@ class CatalogConfig(AppConfig):
             models.Department,
             models.DisclosureForm,
         )
+        # Read by the workflow when a step is taken; the trail keeps what was done.
+        content.private(models.ProcedureRule)
         content.cached_views("catalog", "index")

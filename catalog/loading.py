@@ -6,6 +6,7 @@ passes its fields' checks, as in the admin (no control characters in a name,
 lengths): a file with a bad value loads nothing and says which.
 """
 
+import functools
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .models import (
     Department,
     DisclosureForm,
     Item,
+    ProcedureRule,
     ScheduleRule,
     Scope,
 )
@@ -61,6 +63,33 @@ def checked(row: models.Model, created: bool) -> models.Model:
     return row
 
 
+def add_procedure(catalog: Catalog, procedure: dict) -> None:
+    """The catalog's ProcedureRule per level, as a catalog file gives it
+    ("procedure": {"town": {...}, "village": {...}}); edits are kept."""
+    for level, rule in procedure.items():
+        checked(
+            *ProcedureRule.objects.get_or_create(
+                catalog=catalog,
+                level=level,
+                defaults={
+                    "draft_body": rule["draft"],
+                    "review_body": rule["review"],
+                    "review_by_town": rule["review_by_town"],
+                    "approve_body": rule["approve"],
+                    "approve_by_town": rule["approve_by_town"],
+                    "publish_body": rule["publish"],
+                    "publish_by_town": rule["publish_by_town"],
+                },
+            )
+        )
+
+
+@functools.cache
+def standard_procedure(kind: str) -> dict:
+    """The procedure shipped for a kind of catalog (its data file's)."""
+    return read(f"{kind}_catalog.json").get("procedure", {})
+
+
 @transaction.atomic
 def load_catalog(
     data: dict,
@@ -83,6 +112,7 @@ def load_catalog(
         )
     )
     ScheduleRule.objects.get_or_create(catalog=catalog)
+    add_procedure(catalog, data.get("procedure", {}))
     for cat_order, cat in enumerate(data["categories"], start=1):
         category = checked(
             *Category.objects.get_or_create(

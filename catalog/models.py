@@ -279,3 +279,49 @@ class ScheduleRule(models.Model):
 
     def __str__(self):
         return str(self.catalog)
+
+
+class ProcedureRule(models.Model):
+    """Which kind of body drafts, reviews (审核, with the 保密审查), approves
+    (审批) and publishes a catalog's disclosures at one level (党务公开条例
+    2017, art. 15; for 村务 the 村民委员会组织法, arts. 5, 30–32). Edited by
+    the town administrator on the catalog's admin page; the bodies themselves
+    are each unit's (disclosure.Organisation), or the town's where marked."""
+
+    class Level(models.TextChoices):
+        TOWN = "town", _("镇级")
+        VILLAGE = "village", _("村（社区）级")
+
+    catalog = models.ForeignKey(
+        Catalog,
+        on_delete=models.CASCADE,
+        related_name="procedure_rules",
+        verbose_name=_("目录"),
+    )
+    level = models.CharField(_("层级"), max_length=10, choices=Level.choices)
+    draft_body = models.CharField(
+        _("提出"), max_length=20, choices=BodyKind.choices, help_text=_("本单位的")
+    )
+    review_body = models.CharField(_("审核"), max_length=20, choices=BodyKind.choices)
+    review_by_town = models.BooleanField(
+        _("由镇审核"), default=False, help_text=_("不勾选则由本单位的该组织审核。")
+    )
+    approve_body = models.CharField(_("审批"), max_length=20, choices=BodyKind.choices)
+    approve_by_town = models.BooleanField(
+        _("由镇审批"), default=False, help_text=_("不勾选则由本单位的该组织审批。")
+    )
+    publish_body = models.CharField(_("发布"), max_length=20, choices=BodyKind.choices)
+    publish_by_town = models.BooleanField(_("由镇发布"), default=False)
+
+    class Meta:
+        ordering = ["catalog", "level"]
+        verbose_name = _("公开程序")
+        verbose_name_plural = _("公开程序")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["catalog", "level"], name="procedure_rule_unique_level"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.catalog} · {self.get_level_display()}"

@@ -36,13 +36,21 @@ from .models import (
 
 TRANSITION_LABELS = {
     "submit": _("提交审核（提出）"),
-    "approve": _("审核审批"),
+    "review": _("审核（含保密审查）"),
+    "approve": _("审批"),
     "return": _("退回修改"),
     "publish": _("发布"),
     "withdraw": _("撤回"),
 }
 TRANSITION_CALLS = {
     "submit": lambda d, by, data: services.submit(d, by=by),
+    "review": lambda d, by, data: services.review(
+        d,
+        by=by,
+        secrecy_checked=data.get("secrecy_checked", False),
+        secrecy_conclusion=data.get("secrecy_conclusion", ""),
+        comment=data.get("comment", ""),
+    ),
     "approve": lambda d, by, data: services.approve(
         d, by=by, comment=data.get("comment", ""), publish_at=data.get("publish_at")
     ),
@@ -81,6 +89,7 @@ class UnitAdmin(admin.ModelAdmin):
         "is_liaison_point",
         "drafts",
         "pending",
+        "reviewed",
         "approved",
         "published",
         "slug",
@@ -102,6 +111,7 @@ class UnitAdmin(admin.ModelAdmin):
             .annotate(
                 n_drafts=_count(Status.DRAFT),
                 n_pending=_count(Status.SUBMITTED),
+                n_reviewed=_count(Status.REVIEWED),
                 n_approved=_count(Status.APPROVED),
                 n_published=_count(Status.PUBLISHED),
             )
@@ -120,6 +130,10 @@ class UnitAdmin(admin.ModelAdmin):
     @admin.display(description=_("待审核"), ordering="n_pending")
     def pending(self, unit):
         return self._link(unit, Disclosure.Status.SUBMITTED, unit.n_pending)
+
+    @admin.display(description=_("待审批"), ordering="n_reviewed")
+    def reviewed(self, unit):
+        return self._link(unit, Disclosure.Status.REVIEWED, unit.n_reviewed)
 
     @admin.display(description=_("待发布"), ordering="n_approved")
     def approved(self, unit):
@@ -196,6 +210,9 @@ class EventInline(admin.TabularInline):
         "actor",
         "acting_body",
         "comment",
+        "secrecy_reviewed",
+        "secrecy_conclusion",
+        "migrated",
     ]
     readonly_fields = fields
     verbose_name_plural = _("办理记录（提出、审核、审批、发布）")
@@ -247,6 +264,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         "published_at",
         "index_number",
         "submitted_by",
+        "reviewed_by",
         "withdrawal_reason",
         "withdrawn_at",
         "corrected_at",
@@ -277,13 +295,14 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             }
         return disclosure.get_status_display()
 
-    # Scope: editors see their units' disclosures only; reviewers see all.
+    # Scope: editors and village bodies see their units' disclosures only;
+    # town reviewers see all.
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).within_scope(request.user)
         if roles.is_reviewer(request.user):
             return qs
-        return qs.filter(unit__in=roles.units_for(request.user))
+        return qs.filter(unit__in=roles.units_overseen(request.user))
 
     def _in_scope(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
@@ -448,7 +467,8 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     def submit_selected(self, request, queryset):
         self._bulk(request, queryset, "submit")
 
-    @admin.action(description=_("审核审批所选内容"))
+    # No bulk 审核: each record's secrecy review is a judgement of its own.
+    @admin.action(description=_("审批所选内容（已审核）"))
     def approve_selected(self, request, queryset):
         self._bulk(request, queryset, "approve")
 
@@ -467,7 +487,9 @@ class PendingDisclosureAdmin(DisclosureAdmin):
         return (
             super()
             .get_queryset(request)
-            .filter(status=Disclosure.Status.SUBMITTED)
+            .filter(
+                status__in=[Disclosure.Status.SUBMITTED, Disclosure.Status.REVIEWED]
+            )
             .order_by("updated_at")
         )
 

@@ -205,6 +205,9 @@ def _record(disclosure: Disclosure, history: list[dict], files: dict) -> dict:
                 "acting_body": event.acting_body,
                 "actor": _username(event.actor),
                 "comment": event.comment,
+                "secrecy_reviewed": event.secrecy_reviewed,
+                "secrecy_conclusion": event.secrecy_conclusion,
+                "migrated": event.migrated,
             }
             for event in disclosure.events.all()
         ],

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -27,10 +26,12 @@ from core.datafiles import (
     source_name,
 )
 
-from . import demo_files
+from . import demo_files, procedure
 from .models import Attachment, Disclosure, DisclosureEvent, NoticeBoard, Unit
-from .services import approval_body, next_index_number
+from .services import next_index_number
 
+# What the demo's reviewers recorded on each 保密审查 (a record's content).
+SECRECY_CONCLUSION = "经保密审查，不涉及国家秘密、工作秘密和个人隐私，同意公开。"
 TOWN_FILE = Path(__file__).resolve().parent / "data" / "demo_town.json"
 
 # The functions of demo_files an attachment entry may name as "drawn_by".
@@ -212,25 +213,17 @@ def seed_disclosures(specs: list[dict], units: dict[str, Unit]) -> int:
 
 
 def add_demo_trail(disclosure: Disclosure) -> None:
-    """The 提出 → 审核审批 → 发布 steps a 2011 notice would have gone through."""
+    """The 提出 → 审核 (with the 保密审查) → 审批 → 发布 steps a 2011 notice
+    would have gone through, by the bodies its catalog's procedure names for
+    its unit: the same resolution the workflow uses, no name written here."""
     Status, Action = Disclosure.Status, DisclosureEvent.Action
     published = disclosure.published_at
+    bodies = procedure.bodies_for(disclosure)
     steps = [
-        (Action.SUBMITTED, Status.DRAFT, Status.SUBMITTED, disclosure.unit.name, 3),
-        (
-            Action.APPROVED,
-            Status.SUBMITTED,
-            Status.APPROVED,
-            approval_body(),
-            1,
-        ),
-        (
-            Action.PUBLISHED,
-            Status.APPROVED,
-            Status.PUBLISHED,
-            settings.DISCLOSURE_APPROVAL_BODY,
-            0,
-        ),
+        (Action.SUBMITTED, Status.DRAFT, Status.SUBMITTED, bodies.draft, 3),
+        (Action.REVIEWED, Status.SUBMITTED, Status.REVIEWED, bodies.review, 2),
+        (Action.APPROVED, Status.REVIEWED, Status.APPROVED, bodies.approve, 1),
+        (Action.PUBLISHED, Status.APPROVED, Status.PUBLISHED, bodies.publish, 0),
     ]
     DisclosureEvent.objects.bulk_create(
         DisclosureEvent(
@@ -238,7 +231,10 @@ def add_demo_trail(disclosure: Disclosure) -> None:
             action=action,
             from_status=old,
             to_status=new,
-            acting_body=body,
+            body=body,
+            acting_body=body.name,
+            secrecy_reviewed=action == Action.REVIEWED,
+            secrecy_conclusion=SECRECY_CONCLUSION if action == Action.REVIEWED else "",
             at=published - timedelta(days=days_before),
         )
         for action, old, new, body, days_before in steps

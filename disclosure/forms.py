@@ -61,10 +61,36 @@ class TransitionForm(forms.Form):
         validators=[validate_date],
     )
 
+    secrecy_checked = forms.BooleanField(
+        label=_("已进行保密审查"),
+        required=False,
+        help_text=_(
+            "确认内容不涉及国家秘密、工作秘密、商业秘密和个人隐私"
+            "（如身份证号、电话、家庭住址、病情）。"
+        ),
+    )
+    secrecy_conclusion = forms.CharField(
+        label=_("保密审查意见"),
+        required=False,
+        initial=_("经保密审查，不涉及国家秘密、工作秘密和个人隐私，同意公开。"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_control_characters],
+    )
+
     def __init__(self, *args, transition: str, **kwargs):
         super().__init__(*args, **kwargs)
         if transition != "approve":
             del self.fields["publish_at"]
+        if transition == "review":
+            self.fields["secrecy_checked"].required = True
+            self.fields["secrecy_checked"].error_messages["required"] = _(
+                "审核须先完成保密审查，并勾选确认。"
+            )
+            self.fields["secrecy_conclusion"].required = True
+            self.fields["comment"].label = _("审核意见")
+        else:
+            del self.fields["secrecy_checked"]
+            del self.fields["secrecy_conclusion"]
         if transition in ("return", "withdraw"):
             self.fields["comment"].required = True
             self.fields["comment"].label = (

@@ -1,11 +1,16 @@
 """Who may do what in the back office: the roles, as Django groups.
 
-镇管理员 (town administrator) sees and manages everything; 审核人 (reviewer)
-reviews and approves; 村务管理员 (unit editor) works on the units they are bound
-to (Unit.editors); 党员 (party member) reads 党内 items on the public site.
+镇管理员 (town administrator) sees and manages everything; 审核人 (town
+reviewer) sees every unit's records in the back office; 村务管理员 (unit
+editor) works on the units they are bound to (Unit.editors); 村务监督委员 and
+村级审批人 see their own village's records; 党员 (party member) reads 党内 items
+on the public site. Which record a person may review (审核) or approve (审批)
+is decided by the bodies they act for (Organisation.members,
+disclosure/procedure.py), not by the group.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
 
 from .models import Unit, UnitQuerySet
 
@@ -13,6 +18,8 @@ TOWN_ADMIN = "镇管理员"
 REVIEWER = "审核人"
 UNIT_EDITOR = "村务管理员"
 PARTY_MEMBER = "党员"
+SUPERVISOR = "村务监督委员"  # a member of a village's 村务监督委员会
+VILLAGE_APPROVER = "村级审批人"  # acts for a village's 两委 or party branch
 
 
 def in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
@@ -41,7 +48,28 @@ def units_for(user) -> UnitQuerySet:
     return Unit.objects.filter(editors=user)
 
 
-ROLE_NAMES = (TOWN_ADMIN, REVIEWER, UNIT_EDITOR, PARTY_MEMBER)
+def units_overseen(user) -> UnitQuerySet:
+    """The units whose records this staff member may read in the back office:
+    those they edit, and those with a body they act for (a village's
+    村务监督委员会 reviews its records without editing them)."""
+    if is_reviewer(user):
+        return Unit.objects.all()
+    if not user.is_authenticated:
+        return Unit.objects.none()
+    acted_for = Unit.objects.filter(organisations__members=user).values("pk")
+    return Unit.objects.filter(
+        models.Q(pk__in=units_for(user).values("pk")) | models.Q(pk__in=acted_for)
+    )
+
+
+ROLE_NAMES = (
+    TOWN_ADMIN,
+    REVIEWER,
+    UNIT_EDITOR,
+    SUPERVISOR,
+    VILLAGE_APPROVER,
+    PARTY_MEMBER,
+)
 
 
 def grant_permissions() -> None:
@@ -80,4 +108,14 @@ def grant_permissions() -> None:
         "disclosure.view_unit",
         "catalog.view_item",
     )
+    # Village bodies review or approve in the admin; they never edit content.
+    village_review = (
+        "disclosure.view_disclosure",
+        "disclosure.view_pendingdisclosure",
+        "disclosure.view_attachment",
+        "disclosure.view_unit",
+        "catalog.view_item",
+    )
+    grant(SUPERVISOR, *village_review)
+    grant(VILLAGE_APPROVER, *village_review, "disclosure.view_inner_party")
     grant(PARTY_MEMBER, "disclosure.view_inner_party")

@@ -1,4 +1,5 @@
-"""The publishing workflow: 提出 → 审核/审批 → 发布, with return and 撤回.
+"""The publishing workflow: 提出 → 审核 (with the 保密审查) → 审批 → 发布, with
+return and 撤回. Which bodies act comes from disclosure/procedure.py.
 
 Each transition checks who may make it, changes the status and records a
 DisclosureEvent, in one transaction. The admin's buttons and actions call
@@ -7,7 +8,6 @@ these functions and nothing else changes a disclosure's status.
 
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy
 from catalog.models import Item, Scope
 from core import events
 
-from . import archives, roles
-from .models import Disclosure, DisclosureEvent, Unit
+from . import archives, procedure, roles
+from .models import Disclosure, DisclosureEvent, Organisation, Unit
 
 Status = Disclosure.Status
 Action = DisclosureEvent.Action
@@ -81,12 +81,6 @@ def _require_status(disclosure: Disclosure, *statuses: str) -> None:
         )
 
 
-def approval_body() -> str:
-    """Who 审核 and 审批 on the public trail, e.g. 镇纪委审核、镇党委审批."""
-    review = settings.DISCLOSURE_REVIEW_BODY
-    return f"{review}审核、{settings.DISCLOSURE_APPROVAL_BODY}审批"
-
-
 def _check_submit(disclosure: Disclosure, user) -> None:
     _require_status(disclosure, Status.DRAFT)
     if archives.is_sealed(disclosure):
@@ -95,31 +89,78 @@ def _check_submit(disclosure: Disclosure, user) -> None:
         roles.units_for(user).filter(pk=disclosure.unit_id).exists(),
         _("只能提交本单位的公开内容。"),
     )
+    procedure.bodies_for(disclosure)  # the procedure is set, or say so now
 
 
-def _check_approve(disclosure: Disclosure, user) -> None:
+def _check_review(disclosure: Disclosure, user) -> None:
     _require_status(disclosure, Status.SUBMITTED)
-    _require(roles.is_reviewer(user), _("只有审核人可以审核审批。"))
+    body = procedure.bodies_for(disclosure).review
+    _require(
+        procedure.acts_for(user, body),
+        _("该内容由%(body)s审核，您不是其经办人员。") % {"body": body.full_name},
+    )
     _require(disclosure.submitted_by_id != user.pk, _("不能审核自己提交的公开内容。"))
 
 
+def _check_approve(disclosure: Disclosure, user) -> None:
+    _require_status(disclosure, Status.REVIEWED)
+    body = procedure.bodies_for(disclosure).approve
+    _require(
+        procedure.acts_for(user, body),
+        _("该内容由%(body)s审批，您不是其经办人员。") % {"body": body.full_name},
+    )
+    _require(disclosure.submitted_by_id != user.pk, _("不能审批自己提交的公开内容。"))
+    _require(
+        disclosure.reviewed_by_id != user.pk,
+        _("审核和审批须由不同的人进行：您已审核过该内容。"),
+    )
+
+
+def _may_return(disclosure: Disclosure, user) -> bool:
+    """The reviewing and approving bodies; and the town's reviewers, who see
+    every unit's records and may send one back (a secrecy concern) though
+    they do not approve a village's own affairs."""
+    bodies = procedure.bodies_for(disclosure)
+    return (
+        roles.is_reviewer(user)
+        or procedure.acts_for(user, bodies.review)
+        or procedure.acts_for(user, bodies.approve)
+    )
+
+
 def _check_return(disclosure: Disclosure, user) -> None:
-    _require_status(disclosure, Status.SUBMITTED, Status.APPROVED)
-    _require(roles.is_reviewer(user), _("只有审核人可以退回。"))
+    _require_status(disclosure, Status.SUBMITTED, Status.REVIEWED, Status.APPROVED)
+    _require(_may_return(disclosure, user), _("只有审核、审批机构的经办人员可以退回。"))
+
+
+def _may_publish(disclosure: Disclosure, user) -> bool:
+    """The publishing body (the village itself for its own affairs), its
+    approver scheduling the publication, or the unit's editors posting it."""
+    bodies = procedure.bodies_for(disclosure)
+    return (
+        procedure.acts_for(user, bodies.publish)
+        or procedure.acts_for(user, bodies.approve)
+        or roles.units_for(user).filter(pk=disclosure.unit_id).exists()
+    )
 
 
 def _check_publish(disclosure: Disclosure, user) -> None:
     _require_status(disclosure, Status.APPROVED)
-    _require(roles.is_reviewer(user), _("只有审核人或镇管理员可以发布。"))
+    _require(_may_publish(disclosure, user), _("只有发布单位或审批机构可以发布。"))
 
 
 def _check_withdraw(disclosure: Disclosure, user) -> None:
     _require_status(disclosure, Status.PUBLISHED, Status.APPROVED)
-    _require(roles.is_reviewer(user), _("只有审核人或镇管理员可以撤回。"))
+    bodies = procedure.bodies_for(disclosure)
+    _require(
+        roles.is_town_admin(user) or procedure.acts_for(user, bodies.approve),
+        _("只有审批机构或镇管理员可以撤回。"),
+    )
 
 
 CHECKS = {
     "submit": _check_submit,
+    "review": _check_review,
     "approve": _check_approve,
     "return": _check_return,
     "publish": _check_publish,
@@ -133,9 +174,10 @@ def _move(
     to: str,
     action: str,
     by: AbstractBaseUser,
-    body: str,
+    body: Organisation,
     comment: str = "",
     fields: tuple[str, ...] = (),
+    **recorded,
 ) -> Disclosure:
     event = DisclosureEvent(
         disclosure=disclosure,
@@ -143,8 +185,10 @@ def _move(
         from_status=disclosure.status,
         to_status=to,
         actor=by,
-        acting_body=body,
+        body=body,
+        acting_body=body.name,
         comment=comment,
+        **recorded,
     )
     disclosure.status = to
     disclosure._change_reason = str(DisclosureEvent.Action(action).label)
@@ -164,6 +208,7 @@ def _locked(disclosure: Disclosure) -> Disclosure:
 
 @transaction.atomic
 def submit(disclosure: Disclosure, *, by: AbstractBaseUser) -> Disclosure:
+    """提出, by the unit's drafting body (its editor)."""
     disclosure = _locked(disclosure)
     _check_submit(disclosure, by)
     disclosure.full_clean()
@@ -173,8 +218,38 @@ def submit(disclosure: Disclosure, *, by: AbstractBaseUser) -> Disclosure:
         to=Status.SUBMITTED,
         action=Action.SUBMITTED,
         by=by,
-        body=disclosure.unit.name,
+        body=procedure.bodies_for(disclosure).draft,
         fields=("submitted_by",),
+    )
+
+
+@transaction.atomic
+def review(
+    disclosure: Disclosure,
+    *,
+    by: AbstractBaseUser,
+    secrecy_checked: bool,
+    secrecy_conclusion: str,
+    comment: str = "",
+) -> Disclosure:
+    """审核, with the 保密审查 recorded: nothing goes on to approval without it."""
+    if not secrecy_checked:
+        raise ValidationError(_("审核须先完成保密审查，并勾选确认。"))
+    if not secrecy_conclusion.strip():
+        raise ValidationError(_("请填写保密审查意见。"))
+    disclosure = _locked(disclosure)
+    _check_review(disclosure, by)
+    disclosure.reviewed_by = by
+    return _move(
+        disclosure,
+        to=Status.REVIEWED,
+        action=Action.REVIEWED,
+        by=by,
+        body=procedure.bodies_for(disclosure).review,
+        comment=comment,
+        fields=("reviewed_by",),
+        secrecy_reviewed=True,
+        secrecy_conclusion=secrecy_conclusion.strip(),
     )
 
 
@@ -186,7 +261,7 @@ def approve(
     comment: str = "",
     publish_at: datetime | None = None,
 ) -> Disclosure:
-    """审核 and 审批; with publish_at the disclosure is also scheduled."""
+    """审批, by the approving body; with publish_at also scheduled."""
     disclosure = _locked(disclosure)
     _check_approve(disclosure, by)
     _move(
@@ -194,12 +269,24 @@ def approve(
         to=Status.APPROVED,
         action=Action.APPROVED,
         by=by,
-        body=approval_body(),
+        body=procedure.bodies_for(disclosure).approve,
         comment=comment,
     )
     if publish_at is not None:
         return publish(disclosure, by=by, at=publish_at)
     return disclosure
+
+
+def _acting_body(disclosure: Disclosure, user, *steps: str) -> Organisation:
+    """The first of the procedure's bodies (in `steps` order) the user acts
+    for; else the first one (a town administrator or reviewer acts for the
+    town's oversight, recorded under the step's body)."""
+    bodies = procedure.bodies_for(disclosure)
+    candidates = [getattr(bodies, step) for step in steps]
+    for body in candidates:
+        if procedure.acts_for(user, body):
+            return body
+    return candidates[0]
 
 
 @transaction.atomic
@@ -215,7 +302,7 @@ def return_for_changes(
         to=Status.DRAFT,
         action=Action.RETURNED,
         by=by,
-        body=settings.DISCLOSURE_REVIEW_BODY,
+        body=_acting_body(disclosure, by, "review", "approve"),
         comment=comment,
     )
 
@@ -236,7 +323,7 @@ def publish(
         to=Status.PUBLISHED,
         action=Action.PUBLISHED,
         by=by,
-        body=settings.DISCLOSURE_APPROVAL_BODY,
+        body=procedure.bodies_for(disclosure).publish,
         fields=("published_at", "index_number"),
     )
 
@@ -257,7 +344,7 @@ def withdraw(
         to=Status.WITHDRAWN,
         action=Action.WITHDRAWN,
         by=by,
-        body=settings.DISCLOSURE_APPROVAL_BODY,
+        body=_acting_body(disclosure, by, "approve", "publish"),
         comment=reason,
         fields=("withdrawal_reason", "withdrawn_at"),
     )
@@ -274,13 +361,15 @@ def record_edit(
         return
     disclosure.corrected_at = timezone.now()
     disclosure.save(update_fields=["corrected_at"])
+    body = _acting_body(disclosure, by, "publish", "approve")
     DisclosureEvent.objects.create(
         disclosure=disclosure,
         action=Action.CORRECTED,
         from_status=Status.PUBLISHED,
         to_status=Status.PUBLISHED,
         actor=by,
-        acting_body=settings.DISCLOSURE_APPROVAL_BODY,
+        body=body,
+        acting_body=body.name,
         comment=", ".join(sorted(content)),
     )
     events.announce(Action.CORRECTED, Disclosure, [disclosure.pk])

@@ -281,13 +281,17 @@ def staff_loop(stop: threading.Event, counts: Counter, deadline: float) -> None:
         from django.contrib.auth import get_user_model
 
         users = get_user_model().objects
-        return users.get(username="load_editor"), users.get(username="load_reviewer")
+        return (
+            users.get(username="load_editor"),
+            users.get(username="load_reviewer"),
+            users.get(username="load_approver"),
+        )
 
     n = 0
     while not stop.is_set() and time.monotonic() < deadline:
         try:
             close_old_connections()
-            editor, reviewer = objects()
+            editor, reviewer, approver = objects()
             department = DepartmentFactory(name="综治办")
             for submission in Submission.objects.filter(status=Status.RECEIVED)[:10]:
                 feedback_services.answer(
@@ -305,8 +309,14 @@ def staff_loop(stop: threading.Event, counts: Counter, deadline: float) -> None:
                 title=f"负载测试公开 {n}",
             )
             disclosure_services.submit(draft, by=editor)
-            disclosure_services.approve(draft, by=reviewer)
-            disclosure_services.publish(draft, by=reviewer)
+            disclosure_services.review(
+                draft,
+                by=reviewer,
+                secrecy_checked=True,
+                secrecy_conclusion="不涉密，同意公开。",
+            )
+            disclosure_services.approve(draft, by=approver)
+            disclosure_services.publish(draft, by=approver)
             counts["published"] += 1
             n += 1
         except Exception as exc:  # the database may be down in the fault run
@@ -337,14 +347,20 @@ def seed() -> str:
         ItemFactory,
         TownFactory,
         UnitFactory,
+        acting_for,
         staff_user,
     )
 
     town = TownFactory()
     village = UnitFactory(name="文理村", parent=town)
-    DisclosureFactory(unit=village, item=ItemFactory(), title="负载测试起始公开")
+    first = DisclosureFactory(
+        unit=village, item=ItemFactory(), title="负载测试起始公开"
+    )
     staff_user(username="load_editor", group=roles.TOWN_ADMIN, units=[village])
-    staff_user(username="load_reviewer", group=roles.REVIEWER)
+    reviewer = staff_user(username="load_reviewer", group=roles.REVIEWER)
+    approver = staff_user(username="load_approver", group=roles.REVIEWER)
+    acting_for(reviewer, first, "review")
+    acting_for(approver, first, "approve")
     return village.slug
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from catalog.loading import add_procedure, standard_procedure
 from catalog.models import Catalog, Category, Department, DisclosureForm, Item, Scope
 from disclosure.models import Disclosure, NoticeBoard, Unit
 
@@ -31,9 +32,16 @@ class CatalogFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Catalog
         django_get_or_create = ["kind"]
+        skip_postgeneration_save = True
 
     kind = Catalog.Kind.PARTY
     name = factory.LazyAttribute(lambda o: f"{o.kind}目录")
+
+    @factory.post_generation
+    def procedure(self, create, extracted, **kwargs):
+        # The procedure its data file ships: who reviews and approves.
+        if create:
+            add_procedure(self, standard_procedure(self.kind))
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -200,3 +208,35 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     last_sent_on = factory.LazyFunction(
         lambda: timezone.localdate() - timedelta(days=1)
     )
+
+
+def acting_for(user, disclosure, *steps: str):
+    """Make `user` a member of the bodies that take these steps of the
+    disclosure's procedure ("review", "approve", "publish", "draft")."""
+    from disclosure import procedure
+
+    bodies = procedure.bodies_for(disclosure)
+    for step in steps:
+        getattr(bodies, step).members.add(user)
+    return user
+
+
+def review_and_approve(disclosure, *, reviewer, approver=None, publish_at=None):
+    """审核 (with its 保密审查) by `reviewer`, then 审批 by `approver` (another
+    person, made if not given), each acting for the procedure's body; the
+    reviewer also acts for the publishing body, so may publish it next."""
+    from disclosure import services
+
+    if approver is None:
+        approver = staff_user(
+            username=f"approver_of_{reviewer.username}", group="审核人"
+        )
+    acting_for(reviewer, disclosure, "review", "publish")
+    acting_for(approver, disclosure, "approve")
+    services.review(
+        disclosure,
+        by=reviewer,
+        secrecy_checked=True,
+        secrecy_conclusion="不涉及秘密和个人隐私，同意公开。",
+    )
+    return services.approve(disclosure, by=approver, publish_at=publish_at)

@@ -86,6 +86,7 @@ class Disclosure(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("待审核")
+        REVIEWED = "reviewed", _("已审核待审批")
         APPROVED = "approved", _("已审批待发布")
         PUBLISHED = "published", _("已发布")
         WITHDRAWN = "withdrawn", _("已撤回")
@@ -187,6 +188,16 @@ class Disclosure(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("提交人"),
+        editable=False,
+    )
+    # Who reviewed the current submission: its approver must be someone else.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审核人"),
         editable=False,
     )
     created_by = models.ForeignKey(
@@ -365,7 +376,8 @@ class DisclosureEvent(models.Model):
     class Action(models.TextChoices):
         SUBMITTED = "submitted", _("提出")
         RETURNED = "returned", _("退回修改")
-        APPROVED = "approved", _("审核审批")
+        REVIEWED = "reviewed", _("审核")
+        APPROVED = "approved", _("审批")
         PUBLISHED = "published", _("发布")
         CORRECTED = "corrected", _("发布后更正")
         WITHDRAWN = "withdrawn", _("撤回")
@@ -373,6 +385,7 @@ class DisclosureEvent(models.Model):
     # Shown on the public page (by body, never by person).
     PUBLIC_ACTIONS = (
         Action.SUBMITTED,
+        Action.REVIEWED,
         Action.APPROVED,
         Action.PUBLISHED,
         Action.CORRECTED,
@@ -400,12 +413,33 @@ class DisclosureEvent(models.Model):
         related_name="+",
         verbose_name=_("操作人"),
     )
+    # The body that acted, and its name as it was then: the public trail shows
+    # the name recorded, so renaming a body later rewrites no history.
+    body = models.ForeignKey(
+        "disclosure.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("经办组织"),
+    )
     acting_body = models.CharField(
         _("经办单位"),
         max_length=50,
-        help_text=_("公开页面上显示的单位，如 文理村、镇纪委。"),
+        help_text=_("公开页面上显示的单位，如 村民委员会、镇纪委。"),
     )
     comment = models.TextField(_("意见或原因"), blank=True)
+    secrecy_reviewed = models.BooleanField(
+        _("已保密审查"),
+        default=False,
+        help_text=_("审核时确认：不涉及国家秘密、工作秘密、商业秘密和个人隐私。"),
+    )
+    secrecy_conclusion = models.TextField(_("保密审查意见"), blank=True)
+    migrated = models.BooleanField(
+        _("迁移记录"),
+        default=False,
+        help_text=_("由旧的“审核审批”一步记录拆分而来，当时未单独记录保密审查。"),
+    )
     at = models.DateTimeField(_("时间"), default=timezone.now)
 
     class Meta:

@@ -171,10 +171,6 @@ ATTACHMENT_X_ACCEL_PREFIX = os.environ.get("ATTACHMENT_X_ACCEL_PREFIX", "")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# The bodies named on the public review trail (审核 and 审批), recorded with
-# each step so that a later change of names does not rewrite history.
-DISCLOSURE_REVIEW_BODY = os.environ.get("DISCLOSURE_REVIEW_BODY", "镇纪委")
-DISCLOSURE_APPROVAL_BODY = os.environ.get("DISCLOSURE_APPROVAL_BODY", "镇党委")
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # 回音壁 (feedback) -----------------------------------------------------------

@@ -33,6 +33,7 @@ from tests.factories import (
     TownFactory,
     UnitFactory,
     UserFactory,
+    review_and_approve,
     staff_user,
 )
 
@@ -78,7 +79,7 @@ def titles_found(client, query: str = "防火") -> list[str]:
 def test_publication_makes_the_entry_live(client, workflow):
     draft, reviewer = workflow
     assert not entry_of(draft).live
-    services.approve(draft, by=reviewer)
+    review_and_approve(draft, reviewer=reviewer)
     assert not entry_of(draft).live
     assert titles_found(client) == []
 
@@ -90,7 +91,7 @@ def test_publication_makes_the_entry_live(client, workflow):
 
 def test_withdrawal_takes_the_entry_out_of_search(client, workflow):
     draft, reviewer = workflow
-    services.approve(draft, by=reviewer)
+    review_and_approve(draft, reviewer=reviewer)
     services.publish(draft, by=reviewer)
     services.withdraw(draft, by=reviewer, reason="数字有误")
     assert not entry_of(draft).live
@@ -103,7 +104,9 @@ def test_scheduled_publication_is_found_from_its_time_on_without_a_save(
     draft, reviewer = workflow
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        services.approve(draft, by=reviewer, publish_at=start + timedelta(hours=2))
+        review_and_approve(
+            draft, reviewer=reviewer, publish_at=start + timedelta(hours=2)
+        )
         entry = entry_of(draft)
         assert entry.live and entry.visible_from == start + timedelta(hours=2)
         assert titles_found(client) == []

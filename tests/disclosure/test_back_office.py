@@ -11,6 +11,7 @@ from tests.factories import (
     PartyMemberFactory,
     TownFactory,
     UnitFactory,
+    review_and_approve,
     staff_user,
 )
 
@@ -34,7 +35,13 @@ def world():
             username="maoshan_editor", group=roles.UNIT_EDITOR, units=[maoshan]
         ),
         "party_member": PartyMemberFactory(),
+        "branch_approver": staff_user(
+            username="branch_approver", group=roles.VILLAGE_APPROVER
+        ),
     }
+    # A village's 党务: the town's 镇党委 reviews, the village branch approves.
+    town.organisations.get(name="镇党委").members.add(users["reviewer"])
+    wenli.organisations.get(name="村党支部").members.add(users["branch_approver"])
     item = ItemFactory(code="A09")
     return {"town": town, "wenli": wenli, "maoshan": maoshan, "item": item, **users}
 
@@ -205,26 +212,59 @@ def test_submit_by_role(client, world, who, status, result):
 @pytest.mark.parametrize(
     ("who", "status", "result"),
     [
-        ("reviewer", 302, "approved"),
-        ("town_admin", 302, "approved"),
+        ("reviewer", 302, "reviewed"),  # acts for the 镇党委
+        ("town_admin", 403, "submitted"),  # not a member of the reviewing body
+        ("branch_approver", 403, "submitted"),
         ("wenli_editor", 403, "submitted"),
         ("maoshan_editor", 404, "submitted"),
+    ],
+)
+def test_review_by_role(client, world, who, status, result):
+    disclosure = draft(world)
+    services.submit(disclosure, by=world["wenli_editor"])
+    response = transition(
+        as_user(client, world, who),
+        disclosure,
+        "review",
+        secrecy_checked="on",
+        secrecy_conclusion="不涉密",
+    )
+    assert response.status_code == status
+    disclosure.refresh_from_db()
+    assert disclosure.status == result
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "result"),
+    [
+        ("branch_approver", 302, "approved"),
+        ("reviewer", 403, "reviewed"),  # reviewed it, and not of the branch
+        ("town_admin", 403, "reviewed"),
+        ("wenli_editor", 403, "reviewed"),
+        ("maoshan_editor", 404, "reviewed"),
     ],
 )
 def test_approve_by_role(client, world, who, status, result):
     disclosure = draft(world)
     services.submit(disclosure, by=world["wenli_editor"])
+    services.review(
+        disclosure, by=world["reviewer"], secrecy_checked=True, secrecy_conclusion="无"
+    )
     response = transition(as_user(client, world, who), disclosure, "approve")
     assert response.status_code == status
     disclosure.refresh_from_db()
     assert disclosure.status == result
 
 
-def test_reviewer_cannot_approve_own_submission(client, world):
+def test_reviewer_cannot_review_own_submission(client, world):
     disclosure = draft(world)
+    world["town"].organisations.get(name="镇党委").members.add(world["town_admin"])
     services.submit(disclosure, by=world["town_admin"])
     client.force_login(world["town_admin"])
-    assert transition(client, disclosure, "approve").status_code == 403
+    response = transition(
+        client, disclosure, "review", secrecy_checked="on", secrecy_conclusion="无"
+    )
+    assert response.status_code == 403
     disclosure.refresh_from_db()
     assert disclosure.status == Disclosure.Status.SUBMITTED
 
@@ -245,12 +285,16 @@ def test_return_for_changes_needs_a_comment_and_goes_back_to_draft(client, world
 
 @pytest.mark.parametrize(
     ("who", "status", "result"),
-    [("reviewer", 302, "published"), ("wenli_editor", 403, "approved")],
+    [
+        ("reviewer", 302, "published"),
+        ("wenli_editor", 302, "published"),  # the village posts its own
+        ("maoshan_editor", 404, "approved"),
+    ],
 )
 def test_publish_by_role(client, world, who, status, result):
     disclosure = draft(world)
     services.submit(disclosure, by=world["wenli_editor"])
-    services.approve(disclosure, by=world["reviewer"])
+    review_and_approve(disclosure, reviewer=world["reviewer"])
     response = transition(as_user(client, world, who), disclosure, "publish")
     assert response.status_code == status
     disclosure.refresh_from_db()
@@ -260,8 +304,9 @@ def test_publish_by_role(client, world, who, status, result):
 @pytest.mark.parametrize(
     ("who", "status", "result"),
     [
-        ("reviewer", 302, "withdrawn"),
+        ("branch_approver", 302, "withdrawn"),
         ("town_admin", 302, "withdrawn"),
+        ("reviewer", 403, "published"),  # reviews, does not approve
         ("wenli_editor", 403, "published"),
     ],
 )
@@ -277,7 +322,7 @@ def test_withdraw_by_role(client, world, who, status, result):
 
 def test_withdrawal_needs_a_reason_and_keeps_the_record(client, world):
     disclosure = DisclosureFactory(unit=world["wenli"], item=world["item"])
-    client.force_login(world["reviewer"])
+    client.force_login(world["town_admin"])
     assert transition(client, disclosure, "withdraw", comment=" ").status_code == 200
     disclosure.refresh_from_db()
     assert disclosure.status == Disclosure.Status.PUBLISHED
@@ -339,20 +384,34 @@ def test_every_transition_is_recorded(world):
     services.submit(disclosure, by=world["wenli_editor"])
     services.return_for_changes(disclosure, by=world["reviewer"], comment="补充")
     services.submit(disclosure, by=world["wenli_editor"])
-    services.approve(disclosure, by=world["reviewer"])
+    services.review(
+        disclosure, by=world["reviewer"], secrecy_checked=True, secrecy_conclusion="无"
+    )
+    services.approve(disclosure, by=world["branch_approver"])
     services.publish(disclosure, by=world["town_admin"])
-    services.withdraw(disclosure, by=world["reviewer"], reason="重复")
+    services.withdraw(disclosure, by=world["branch_approver"], reason="重复")
     assert disclosure.status == "withdrawn"  # the caller's instance is kept current
     steps = list(disclosure.events.values_list("action", "from_status", "to_status"))
     assert steps == [
         ("submitted", "draft", "submitted"),
         ("returned", "submitted", "draft"),
         ("submitted", "draft", "submitted"),
-        ("approved", "submitted", "approved"),
+        ("reviewed", "submitted", "reviewed"),
+        ("approved", "reviewed", "approved"),
         ("published", "approved", "published"),
         ("withdrawn", "published", "withdrawn"),
     ]
-    assert DisclosureEvent.objects.filter(actor=world["reviewer"]).count() == 3
+    assert DisclosureEvent.objects.filter(actor=world["reviewer"]).count() == 2
+    bodies = list(disclosure.events.values_list("acting_body", flat=True))
+    assert bodies == [
+        "村党支部",
+        "镇党委",
+        "村党支部",
+        "镇党委",
+        "村党支部",
+        "村党支部",
+        "村党支部",
+    ]
 
 
 def test_history_keeps_the_earlier_version_after_an_edit(client, world):
@@ -415,7 +474,7 @@ def test_markup_in_a_disclosure_is_refused_not_stripped(client, world):
 def published_notice(world, **kwargs):
     notice = draft(world, **kwargs)
     services.submit(notice, by=world["wenli_editor"])
-    services.approve(notice, by=world["reviewer"])
+    review_and_approve(notice, reviewer=world["reviewer"])
     services.publish(notice, by=world["reviewer"])
     notice.refresh_from_db()
     return notice

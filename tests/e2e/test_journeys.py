@@ -19,6 +19,8 @@ pytestmark = pytest.mark.e2e
 DEMO_PASSWORDS = {
     "wenli_editor": "fengming-wenli-2011",
     "reviewer": "fengming-review-2011",
+    "wenli_supervisor": "fengming-wenli-supervise-2011",
+    "wenli_approver": "fengming-wenli-approve-2011",
     "party_member": "fengming-party-2011",
 }
 
@@ -141,7 +143,7 @@ def step(page, label: str) -> None:
     page.wait_for_selector(f".messagelist >> text=已完成：{label}")
 
 
-def test_editor_drafts_reviewer_publishes_resident_and_party_member_read(
+def test_village_drafts_supervisor_reviews_two_committees_approve_all_read(
     demo, page, new_page, tmp_path
 ):
     photo = tmp_path / "cundao.png"
@@ -168,12 +170,25 @@ def test_editor_drafts_reviewer_publishes_resident_and_party_member_read(
     disclosure = Disclosure.objects.get(title=title)
     assert disclosure.status == Disclosure.Status.SUBMITTED
 
-    reviewer = new_page(DESKTOP)
-    log_in_to_admin(reviewer, "reviewer")
-    reviewer.goto(f"/admin/disclosure/disclosure/{disclosure.pk}/change/")
-    step(reviewer, "审核审批")
-    step(reviewer, "发布")
-    final_screenshot(reviewer, "journey-3-reviewer-published")
+    # 村务: the 村务监督委员会 reviews, first forgetting the secrecy review.
+    supervisor = new_page(DESKTOP)
+    log_in_to_admin(supervisor, "wenli_supervisor")
+    supervisor.goto(f"/admin/disclosure/disclosure/{disclosure.pk}/change/")
+    supervisor.locator(".object-tools a", has_text="审核（含保密审查）").click()
+    supervisor.locator("input[type=submit]").click()
+    supervisor.wait_for_selector("text=审核须先完成保密审查")
+    supervisor.get_by_label("已进行保密审查").check()
+    supervisor.locator("input[type=submit]").click()
+    supervisor.wait_for_selector(".messagelist >> text=已完成：审核（含保密审查）")
+
+    # The 村两委 approves; the village publishes its own affairs.
+    approver = new_page(DESKTOP)
+    log_in_to_admin(approver, "wenli_approver")
+    approver.goto(f"/admin/disclosure/disclosure/{disclosure.pk}/change/")
+    step(approver, "审批")
+    editor.goto(f"/admin/disclosure/disclosure/{disclosure.pk}/change/")
+    step(editor, "发布")
+    final_screenshot(editor, "journey-3-village-published")
 
     # The resident, on a phone, finds it on the board with its photo.
     page.goto("/boards/wenli/")

@@ -23,6 +23,7 @@ from disclosure import demo_files, services
 from disclosure.forms import AttachmentForm
 from disclosure.models import Attachment, Disclosure, Unit
 from feedback.models import Submission
+from tests.factories import review_and_approve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.vnu]
 
@@ -73,7 +74,7 @@ def publish_through_the_workflow() -> Disclosure:
     assert form.is_valid(), form.errors
     form.save()
     services.submit(disclosure, by=editor)
-    services.approve(disclosure, by=reviewer)
+    review_and_approve(disclosure, reviewer=reviewer)
     return services.publish(disclosure, by=reviewer)
 
 

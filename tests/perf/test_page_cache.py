@@ -18,6 +18,7 @@ from tests.factories import (
     ItemFactory,
     TownFactory,
     UnitFactory,
+    acting_for,
     staff_user,
 )
 
@@ -131,6 +132,7 @@ def test_publishing_shows_at_once_for_visitors(
         status=Disclosure.Status.APPROVED,
         published_at=None,
     )
+    acting_for(reviewer, draft, "approve")
     visitor = Client()
     visitor.get(f"/boards/{village.slug}/")
     assert visitor.get(f"/boards/{village.slug}/").headers["X-Page-Cache"] == "hit"

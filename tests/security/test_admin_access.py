@@ -59,6 +59,7 @@ from tests.factories import (
     TagFactory,
     TownFactory,
     UnitFactory,
+    review_and_approve,
     staff_user,
 )
 from tests.module_db import fresh, rows_for_the_module
@@ -82,6 +83,8 @@ ROLES = [
     "party_member",
     "wenli_editor",
     "maoshan_editor",
+    "wenli_supervisor",
+    "wenli_approver",
     "reviewer",
     "town_admin",
     "superuser",
@@ -90,6 +93,7 @@ STAFF_ROLES = ROLES[2:]
 FORM = "application/x-www-form-urlencoded"
 TARGET_STATUS = {
     "submit": Status.SUBMITTED,
+    "review": Status.REVIEWED,
     "approve": Status.APPROVED,
     "return": Status.DRAFT,
     "publish": Status.PUBLISHED,
@@ -141,6 +145,9 @@ FORBIDDEN = {
     "party_member": WENLI_TEXT + MAOSHAN_TEXT,
     "wenli_editor": MAOSHAN_TEXT,
     "maoshan_editor": WENLI_TEXT,
+    # Not a party member: the 党内 notice is not theirs to read.
+    "wenli_supervisor": MAOSHAN_TEXT + WENLI_CONTACT + ["党内标题甲乙丙"],
+    "wenli_approver": MAOSHAN_TEXT + WENLI_CONTACT,
     "reviewer": WENLI_CONTACT + MAOSHAN_CONTACT,
     "town_admin": [],
     "superuser": [],
@@ -183,7 +190,19 @@ def build_world() -> World:
             username="maoshan_editor", group=roles.UNIT_EDITOR, units=[maoshan]
         ),
         "party_member": PartyMemberFactory(),
+        # Village bodies: they review or approve 文理村's records, nothing else.
+        "wenli_supervisor": staff_user(
+            username="wenli_supervisor", group=roles.SUPERVISOR
+        ),
+        "wenli_approver": staff_user(
+            username="wenli_approver", group=roles.VILLAGE_APPROVER
+        ),
     }
+    wenli.organisations.get(name="村务监督委员会").members.add(
+        users["wenli_supervisor"]
+    )
+    wenli.organisations.get(name="村党支部").members.add(users["wenli_approver"])
+    wenli.organisations.get(name="村两委").members.add(users["wenli_approver"])
     editor, reviewer = users["wenli_editor"], users["reviewer"]
     item = ItemFactory(code="A09")
     inner_item = ItemFactory(code="P99", scope=Scope.INNER_PARTY)
@@ -196,7 +215,7 @@ def build_world() -> World:
     def published(**kwargs):
         disclosure = draft(**kwargs)
         services.submit(disclosure, by=editor)
-        services.approve(disclosure, by=reviewer)
+        review_and_approve(disclosure, reviewer=reviewer)
         services.publish(disclosure, by=users["town_admin"])
         return disclosure
 
@@ -206,7 +225,7 @@ def build_world() -> World:
     submitted = draft(title="文理草稿待审")
     services.submit(submitted, by=editor)
     withdrawn = published(title="文理草稿已撤回")
-    services.withdraw(withdrawn, by=reviewer, reason="数据有误")
+    services.withdraw(withdrawn, by=users["town_admin"], reason="数据有误")
     disclosures = {
         "draft": first,
         "submitted": submitted,
@@ -376,8 +395,8 @@ def object_in_reach(user, obj) -> bool:
         unit_id = obj.unit_id
     else:
         return True
-    if isinstance(obj, Disclosure) and roles.is_reviewer(user):
-        return True
+    if isinstance(obj, Disclosure):
+        return roles.units_overseen(user).filter(pk=unit_id).exists()
     return unit_id is None or roles.units_for(user).filter(pk=unit_id).exists()
 
 

@@ -21,6 +21,7 @@ from tests.factories import (
     ItemFactory,
     TownFactory,
     UnitFactory,
+    review_and_approve,
     staff_user,
 )
 
@@ -65,7 +66,7 @@ def published(world, **kwargs) -> Disclosure:
     """Through the real workflow, so the history holds every step."""
     disclosure = draft(world, **kwargs)
     services.submit(disclosure, by=world["wenli_editor"])
-    services.approve(disclosure, by=world["reviewer"])
+    review_and_approve(disclosure, reviewer=world["reviewer"])
     services.publish(disclosure, by=world["town_admin"])
     return disclosure
 
@@ -385,7 +386,7 @@ def test_restore_leaves_published_at_alone_for_a_scheduled_publication(world):
     disclosure.save()
     services.submit(disclosure, by=world["wenli_editor"])
     later = timezone.now() + timedelta(days=3)
-    services.approve(disclosure, by=world["reviewer"], publish_at=later)
+    review_and_approve(disclosure, reviewer=world["reviewer"], publish_at=later)
     before = workflow_state(disclosure)
     services.restore_version(
         disclosure, version=versions(disclosure)[0], by=world["town_admin"]

@@ -11,7 +11,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from disclosure import roles
-from tests.factories import SuperuserFactory, UnitFactory, staff_user
+from tests.factories import (
+    SuperuserFactory,
+    TownFactory,
+    UnitFactory,
+    review_and_approve,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +27,7 @@ GROUPS = "/admin/auth/group/"
 
 @pytest.fixture
 def people():
-    wenli = UnitFactory(name="文理村")
+    wenli = UnitFactory(name="文理村", parent=TownFactory())
     return {
         "superuser": SuperuserFactory(),
         "town_admin": staff_user(username="town_admin", group=roles.TOWN_ADMIN),
@@ -204,7 +210,7 @@ def acted_in_every_record(editor, town_admin):
     draft.title = "改过的标题"
     draft.save()
     disclosure_services.submit(draft, by=editor)
-    disclosure_services.approve(draft, by=town_admin)
+    review_and_approve(draft, reviewer=town_admin)
     disclosure_services.publish(draft, by=town_admin)
     case = SubmissionFactory(unit=unit)
     feedback_services.accept(case, by=town_admin, department=DepartmentFactory())
@@ -226,7 +232,7 @@ def test_a_staff_account_that_acted_cannot_be_deleted(client, people):
     with pytest.raises(ProtectedError):
         editor.delete()
     actors = set(draft.events.values_list("actor__username", flat=True))
-    assert actors == {"wenli_editor", "town_admin"}
+    assert actors == {"wenli_editor", "town_admin", "approver_of_town_admin"}
     assert case.events.get().user == town_admin
     assert {v.history_user for v in draft.history.all()} >= {editor}
 

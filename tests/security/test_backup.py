@@ -20,7 +20,12 @@ from django.db import connection
 from disclosure import services
 from feedback import services as feedback_services
 from tests.deployed import SERVER
-from tests.factories import DepartmentFactory, DisclosureFactory, SuperuserFactory
+from tests.factories import (
+    DepartmentFactory,
+    DisclosureFactory,
+    SuperuserFactory,
+    review_and_approve,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -80,7 +85,7 @@ def portal_data(town):
         unit=town.wenli, status="draft", published_at=None, title="备份测试通知"
     )
     services.submit(notice, by=admin)
-    services.approve(notice, by=SuperuserFactory(username="admin2"))
+    review_and_approve(notice, reviewer=SuperuserFactory(username="admin2"))
     services.publish(notice, by=admin)
     notice.title = "备份测试通知（更正）"
     notice.save()

@@ -261,18 +261,24 @@ def test_every_admin_list_filter_survives_hostile_values(
 
 def test_scheduled_publication_time_out_of_range_is_a_form_error(client, town):
     from disclosure import services
-    from tests.factories import SuperuserFactory
+    from tests.factories import SuperuserFactory, acting_for
 
     draft = town.maoshan_draft
     services.submit(draft, by=SuperuserFactory(username="someone"))
-    client.force_login(SuperuserFactory())
+    services.review(
+        draft,
+        by=acting_for(SuperuserFactory(username="reviewing"), draft, "review"),
+        secrecy_checked=True,
+        secrecy_conclusion="不涉密",
+    )
+    client.force_login(acting_for(SuperuserFactory(), draft, "approve"))
     url = f"/admin/disclosure/disclosure/{draft.pk}/transition/approve/"
     for value in ("0001-01-01T00:00", "9999-12-31T23:59"):
         response = client.post(url, {"publish_at": value, "comment": ""})
         assert response.status_code == 200, value
         assert "超出范围" in response.text
     draft.refresh_from_db()
-    assert draft.status == "submitted"
+    assert draft.status == "reviewed"
 
 
 # Cookies and headers -------------------------------------------------------------

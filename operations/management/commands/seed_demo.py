@@ -7,7 +7,7 @@ from catalog.loading import load_catalog, read
 from catalog.models import Catalog
 from core.roles import sync_role_groups
 from disclosure import demo, roles
-from disclosure.models import Unit
+from disclosure.models import Organisation, Unit
 from feedback import demo as feedback_demo
 
 # Demo-only credentials, also listed in the README. Never use them in production.
@@ -18,10 +18,31 @@ DEMO_USERS = [
         "password": "fengming-town-2011",
         "group": roles.TOWN_ADMIN,
     },
+    # Who acts for which body ("acts_for": (unit, body name)) decides who may
+    # review (审核) and approve (审批) what (disclosure/procedure.py).
     {
         "username": "reviewer",
         "password": "fengming-review-2011",
         "group": roles.REVIEWER,
+        "acts_for": [("凤鸣镇", "镇纪委"), ("凤鸣镇", "党政办")],
+    },
+    {
+        "username": "town_approver",
+        "password": "fengming-approve-2011",
+        "group": roles.REVIEWER,
+        "acts_for": [("凤鸣镇", "镇党委"), ("凤鸣镇", "镇人民政府")],
+    },
+    {
+        "username": "wenli_supervisor",
+        "password": "fengming-wenli-supervise-2011",
+        "group": roles.SUPERVISOR,
+        "acts_for": [("文理村", "村务监督委员会")],
+    },
+    {
+        "username": "wenli_approver",
+        "password": "fengming-wenli-approve-2011",
+        "group": roles.VILLAGE_APPROVER,
+        "acts_for": [("文理村", "村两委"), ("文理村", "村党支部")],
     },
     {
         "username": "wenli_editor",
@@ -112,4 +133,8 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=spec["group"]))
             if spec.get("unit"):
                 Unit.objects.get(name=spec["unit"]).editors.add(user)
+            for unit_name, body_name in spec.get("acts_for", []):
+                Organisation.objects.get(
+                    unit__name=unit_name, name=body_name
+                ).members.add(user)
             self.stdout.write(f"  {spec['username']} / {spec['password']}")

@@ -1,0 +1,85 @@
+"""Which bodies act on a disclosure, and who acts for them: the procedure of
+党务公开条例 2017 art. 15 (提出、审核、审批、实施), and for village affairs the
+村民委员会组织法 (the village committee discloses, the 村务监督委员会 oversees,
+the town guides but does not approve).
+
+A catalog's `ProcedureRule` names the kinds of body at each level; this module
+resolves them to the unit's own organisations (or the town's, where the rule
+says so). Nothing here is a fixed name: the trail records what it finds.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from catalog.models import ProcedureRule
+
+from .models import Disclosure, Organisation, Unit
+
+
+@dataclass(frozen=True)
+class Bodies:
+    draft: Organisation
+    review: Organisation
+    approve: Organisation
+    publish: Organisation
+
+
+def town_of(unit: Unit) -> Unit:
+    """The town a unit belongs to (itself for a town)."""
+    while unit.kind != Unit.Kind.TOWN and unit.parent_id:
+        unit = unit.parent
+    return unit
+
+
+def rule_for(disclosure: Disclosure) -> ProcedureRule:
+    level = disclosure.unit.board_level
+    catalog = disclosure.item.category.catalog
+    rule = ProcedureRule.objects.filter(catalog=catalog, level=level).first()
+    if rule is None:
+        raise ValidationError(
+            _(
+                "“%(catalog)s”尚未设置%(level)s公开程序（审核、审批机构），请联系镇管理员。"
+            )
+            % {"catalog": catalog, "level": ProcedureRule.Level(level).label}
+        )
+    return rule
+
+
+def _body(unit: Unit, kind: str, step: str) -> Organisation:
+    body = unit.organisations.filter(kind=kind).order_by("order", "id").first()
+    if body is None:
+        raise ValidationError(
+            _("%(unit)s没有负责“%(step)s”的组织（%(kind)s），请联系镇管理员设置。")
+            % {
+                "unit": unit.name,
+                "step": step,
+                "kind": Organisation(kind=kind).get_kind_display(),
+            }
+        )
+    return body
+
+
+def bodies_for(disclosure: Disclosure) -> Bodies:
+    """The bodies that draft, review, approve and publish this disclosure."""
+    rule = rule_for(disclosure)
+    unit = disclosure.unit
+    town = town_of(unit)
+    return Bodies(
+        draft=_body(unit, rule.draft_body, _("提出")),
+        review=_body(
+            town if rule.review_by_town else unit, rule.review_body, _("审核")
+        ),
+        approve=_body(
+            town if rule.approve_by_town else unit, rule.approve_body, _("审批")
+        ),
+        publish=_body(
+            town if rule.publish_by_town else unit, rule.publish_body, _("发布")
+        ),
+    )
+
+
+def acts_for(user, body: Organisation) -> bool:
+    """Whether this staff member acts for the body (its members, in the admin)."""
+    return bool(user.is_authenticated and body.members.filter(pk=user.pk).exists())
