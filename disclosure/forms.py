@@ -87,7 +87,8 @@ class TransitionForm(forms.Form):
                 "审核须先完成保密审查，并勾选确认。"
             )
             self.fields["secrecy_conclusion"].required = True
-            self.fields["comment"].label = _("审核意见")
+            self.fields["comment"].label = _("审核意见（可不填）")
+            self.order_fields(["secrecy_checked", "secrecy_conclusion", "comment"])
         else:
             del self.fields["secrecy_checked"]
             del self.fields["secrecy_conclusion"]

@@ -62,7 +62,20 @@ def _body(unit: Unit, kind: str, step: str) -> Organisation:
 
 
 def bodies_for(disclosure: Disclosure) -> Bodies:
-    """The bodies that draft, review, approve and publish this disclosure."""
+    """The bodies that draft, review, approve and publish this disclosure.
+
+    Kept on the instance for its unit and item: a workflow page asks for each
+    step's check (allowed_transitions), and they all need the same bodies."""
+    key = (disclosure.unit_id, disclosure.item_id)
+    cached = getattr(disclosure, "_procedure_bodies", None)
+    if cached and cached[0] == key:
+        return cached[1]
+    bodies = _resolve(disclosure)
+    disclosure._procedure_bodies = (key, bodies)
+    return bodies
+
+
+def _resolve(disclosure: Disclosure) -> Bodies:
     rule = rule_for(disclosure)
     unit = disclosure.unit
     town = town_of(unit)
