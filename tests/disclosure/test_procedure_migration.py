@@ -1,4 +1,4 @@
-"""Migration disclosure/0011 carries the one-step approvals over: each becomes
+"""Migration disclosure/0013 carries the one-step approvals over: each becomes
 a 审核 and a 审批 by the bodies the old record named, marked as migrated, and
 claims no secrecy review the records never made."""
 
@@ -7,8 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("disclosure", "0010_organisations"), ("catalog", "0004_branch_scope")]
-AFTER = [("disclosure", "0011_review_and_approval")]
+BEFORE = [("disclosure", "0011_standard_bodies"), ("catalog", "0004_branch_scope")]
+AFTER = [("disclosure", "0013_split_approvals")]
 
 
 @pytest.fixture
