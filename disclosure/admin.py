@@ -258,7 +258,16 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         (None, {"fields": ["unit", "item", "title", "body", "period", "event_date"]}),
         (
             _("公开方式"),
-            {"fields": ["scope", "forms", "display_until", "is_nil_return"]},
+            {
+                "fields": [
+                    "scope",
+                    "branch",
+                    "public_from",
+                    "forms",
+                    "display_until",
+                    "is_nil_return",
+                ]
+            },
         ),
         (_("公示结果"), {"fields": ["notice_outcome", "notice_outcome_text"]}),
         (_("实体公开栏张贴"), {"fields": ["posted_on", "taken_down_on"]}),
@@ -280,9 +289,10 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     # Scope: editors see their units' disclosures only; reviewers see all.
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).within_scope(request.user)
+        qs = super().get_queryset(request)
         if roles.is_reviewer(request.user):
-            return qs
+            return qs.within_scope(request.user)
+        # Editors draft their units' records, 党组织内部 ones included.
         return qs.filter(unit__in=roles.units_for(request.user))
 
     def _in_scope(self, request, obj) -> bool:
@@ -315,6 +325,12 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "unit":
             kwargs["queryset"] = roles.units_for(request.user)
+        if db_field.name == "branch":
+            kwargs["queryset"] = (
+                Organisation.objects.branches()
+                .filter(unit__in=roles.units_for(request.user))
+                .select_related("unit")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):

@@ -19,7 +19,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
 from . import roles
-from .models import Disclosure
+from .models import Disclosure, Organisation, PartyMembership
 
 # Fields of Django's UserAdmin only a superuser may set.
 SUPERUSER_ONLY_FIELDS = {"is_superuser", "user_permissions"}
@@ -27,7 +27,29 @@ SUPERUSER_ONLY_FIELDS = {"is_superuser", "user_permissions"}
 User = get_user_model()
 
 
+class PartyMembershipInline(admin.StackedInline):
+    """A party member's branch (党组织关系): set, or moved to another branch, by
+    the town administrator (disclosure.*); it decides which 党组织内部 items
+    the member reads."""
+
+    model = PartyMembership
+    extra = 0
+    max_num = 1
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "branch":
+            kwargs["queryset"] = Organisation.objects.branches().select_related("unit")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class RoleUserAdmin(UserAdmin):
+    inlines = [PartyMembershipInline]
+
+    def get_inlines(self, request, obj):
+        # Not on the add form (username and password only): a branch is set
+        # on the account's own page.
+        return self.inlines if obj is not None else []
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:

@@ -18,6 +18,7 @@ from .models import (
     Attachment,
     Disclosure,
     DisclosureEvent,
+    Reader,
     Unit,
     can_see_inner_party,
 )
@@ -137,7 +138,7 @@ def disclosure_list(request):
             f.qs.for_listing(),
             20,
             count=lambda: caching.cached(
-                f"list-count:{can_see_inner_party(request.user)}:"
+                f"list-count:{Reader.of(request.user).key}:"
                 f"{caching.selection(request)}",
                 f.qs.count,
             ),
@@ -226,7 +227,7 @@ def catalog_item(request, code):
     """A catalog item's page: what it asks for, and what each unit it applies
     to has published under it."""
     item = get_object_or_404(Item.objects.with_related(), code=code)
-    hidden = item.is_inner_party and not can_see_inner_party(request.user)
+    hidden = not item.is_public and not can_see_inner_party(request.user)
     units = Unit.objects.none()
     if item.for_town:
         units = units | Unit.objects.towns()
