@@ -400,6 +400,17 @@ class Disclosure(models.Model):
         return bool(self.public_from and self.public_from > timezone.now())
 
     @property
+    def members_only_label(self) -> str:
+        """The badge of a disclosure not (yet) for the public; '' otherwise."""
+        if self.scope == Scope.INNER_PARTY:
+            return _("党内公开")
+        if self.scope == Scope.BRANCH:
+            return _("党组织内部公开")
+        if self.is_party_first:
+            return _("先党内后党外")
+        return ""
+
+    @property
     def notice_ends_on(self):
         """For a 公示: the last day objections are taken."""
         if not (self.item.notice_days and self.published_at):
