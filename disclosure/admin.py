@@ -286,14 +286,11 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             }
         return disclosure.get_status_display()
 
-    # Scope: editors see their units' disclosures only; reviewers see all.
+    # Scope: editors see their units' disclosures only; reviewers those in
+    # their scope (roles.staff_disclosures).
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if roles.is_reviewer(request.user):
-            return qs.within_scope(request.user)
-        # Editors draft their units' records, 党组织内部 ones included.
-        return qs.filter(unit__in=roles.units_for(request.user))
+        return roles.staff_disclosures(request.user, super().get_queryset(request))
 
     def _in_scope(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()

@@ -7,7 +7,13 @@ to (Unit.editors); 党员 (party member) reads 党内 items on the public site.
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from .models import Unit, UnitQuerySet
+from .models import (
+    Disclosure,
+    DisclosureQuerySet,
+    Unit,
+    UnitQuerySet,
+    can_see_inner_party,
+)
 
 TOWN_ADMIN = "镇管理员"
 REVIEWER = "审核人"
@@ -39,6 +45,21 @@ def units_for(user) -> UnitQuerySet:
     if not user.is_authenticated:
         return Unit.objects.none()
     return Unit.objects.filter(editors=user)
+
+
+def staff_disclosures(user, records: DisclosureQuerySet | None = None):
+    """The records a staff member sees in the back office: a reviewer those
+    within their scope (DisclosureQuerySet.within_scope); an editor their
+    units', 党组织内部 ones included (they draft them), 党内 ones only with
+    the 党内 permission."""
+    if records is None:
+        records = Disclosure.objects.all()
+    if is_reviewer(user):
+        return records.within_scope(user)
+    records = records.filter(unit__in=units_for(user))
+    if can_see_inner_party(user):
+        return records
+    return records.within_scope(user)
 
 
 ROLE_NAMES = (TOWN_ADMIN, REVIEWER, UNIT_EDITOR, PARTY_MEMBER)
