@@ -135,6 +135,8 @@ class DisclosureAdminForm(forms.ModelForm):
 
     def clean_public_from(self):
         public_from = self.cleaned_data["public_from"]
+        if public_from:
+            validate_date(public_from)  # the range first, as for every date
         if self._was_published() and public_from != self.instance.public_from:
             raise forms.ValidationError(
                 _(
