@@ -308,3 +308,19 @@ def test_an_item_made_branch_only_takes_its_disclosures_into_their_branches(town
 
     entry = SearchEntry.objects.get(disclosure=notices[0])
     assert entry.inner_party and entry.branch == notices[0].branch_id
+
+
+def test_catalog_migration_gives_the_catalogs_exceptions_to_loaded_items():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("catalog.migrations.0005_item_scope_exceptions")
+    dues = ItemFactory(code="C07", scope=Scope.INNER_PARTY)
+    plan = ItemFactory(code="A02")
+    other = ItemFactory(code="A09", scope=Scope.INNER_PARTY)
+    migration.set_flags(apps, None)
+    for item in (dues, plan, other):
+        item.refresh_from_db()
+    assert dues.branch_scope_allowed and plan.party_first_allowed
+    assert not (other.branch_scope_allowed or other.party_first_allowed)
