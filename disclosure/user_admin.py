@@ -27,29 +27,27 @@ SUPERUSER_ONLY_FIELDS = {"is_superuser", "user_permissions"}
 User = get_user_model()
 
 
-class PartyMembershipInline(admin.StackedInline):
-    """A party member's branch (党组织关系): set, or moved to another branch, by
-    the town administrator (disclosure.*); it decides which 党组织内部 items
-    the member reads."""
+@admin.register(PartyMembership)
+class PartyMembershipAdmin(admin.ModelAdmin):
+    """A party member's branch (党员组织关系): set, or moved to another branch,
+    by the town administrator (disclosure.*, the only role given these
+    permissions); it decides which 党组织内部 items the member reads."""
 
-    model = PartyMembership
-    extra = 0
-    max_num = 1
+    list_display = ["user", "branch"]
+    list_select_related = ["user", "branch__unit"]
+    search_fields = ["user__username"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "branch":
             kwargs["queryset"] = Organisation.objects.branches().select_related("unit")
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(
+                groups__name=roles.PARTY_MEMBER
+            ).order_by("username")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class RoleUserAdmin(UserAdmin):
-    inlines = [PartyMembershipInline]
-
-    def get_inlines(self, request, obj):
-        # Not on the add form (username and password only): a branch is set
-        # on the account's own page.
-        return self.inlines if obj is not None else []
-
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:

@@ -30,6 +30,7 @@ BOARD_ENTRY_FIELDS = (
     "id",
     "title",
     "scope",
+    "public_from",  # the 先党内后党外 badge
     "period",
     "published_at",
     "posted_on",

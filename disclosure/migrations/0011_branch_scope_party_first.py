@@ -76,4 +76,10 @@ class Migration(migrations.Migration):
             name='user',
             field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='party_membership', to=settings.AUTH_USER_MODEL, verbose_name='党员'),
         ),
+
+        migrations.AddField(
+            model_name='partymembership',
+            name='updated_at',
+            field=models.DateTimeField(auto_now=True, verbose_name='变更时间'),
+        ),
     ]

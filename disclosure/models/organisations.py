@@ -126,6 +126,8 @@ class PartyMembership(models.Model):
         limit_choices_to={"kind": BodyKind.PARTY_BRANCH},
         verbose_name=_("所在党支部"),
     )
+    # When the member joined or was last moved (a move is an edit of this row).
+    updated_at = models.DateTimeField(_("变更时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("党员组织关系")

@@ -151,13 +151,21 @@ def test_counts_differ_by_branch(client, town):
 
 def test_town_admin_sets_and_moves_a_members_branch_in_the_admin(client, town):
     member = town["maoshan_member"]
+    membership = PartyMembership.objects.get(user=member)
+    url = f"/admin/disclosure/partymembership/{membership.pk}/change/"
+    wenli_branch = town["wenli"].organisations.branches().get()
+    client.force_login(town["reviewer"])
+    assert client.get(url).status_code == 403
+    response = client.post(url, {"user": member.pk, "branch": wenli_branch.pk})
+    assert response.status_code == 403
     client.force_login(town["town_admin"])
-    url = f"/admin/auth/user/{member.pk}/change/"
     response = client.get(url)
     assert response.status_code == 200
     assert "所在党支部" in response.text
-    client.force_login(town["reviewer"])
-    assert client.get(url).status_code in (302, 403)
+    response = client.post(url, {"user": member.pk, "branch": wenli_branch.pk})
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert membership.branch == wenli_branch
 
 
 # 先党内后党外 -----------------------------------------------------------------
