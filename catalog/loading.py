@@ -34,7 +34,11 @@ FREQUENCIES = {
     "yearly": Item.Frequency.YEARLY,
 }
 NOTICE_DAYS = 5
-SCOPES = {"public": Scope.PUBLIC, "inner-party": Scope.INNER_PARTY}
+SCOPES = {
+    "public": Scope.PUBLIC,
+    "inner-party": Scope.INNER_PARTY,
+    "branch": Scope.BRANCH,
+}
 
 
 def read(name: str) -> dict:
@@ -136,6 +140,8 @@ def load_catalog(
                     "name": raw["name"],
                     "frequency": FREQUENCIES[raw["frequency"]],
                     "scope": SCOPES[raw["scope"]],
+                    "party_first_allowed": raw.get("party_first", False),
+                    "branch_scope_allowed": raw.get("branch_scope", False),
                     "department": department,
                     # A 公示 stays up for objections at least 3 days (local rules).
                     "notice_days": NOTICE_DAYS if "公示" in raw["forms"] else None,

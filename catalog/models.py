@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,10 @@ class Scope(models.TextChoices):
     PUBLIC = "public", _("社会公开")
     INNER_PARTY = "inner", _("党内公开")  # every party member of the town
     BRANCH = "branch", _("党组织内部公开")  # the members of one organisation
+
+
+# From widest to narrowest: a disclosure's scope is never wider than its item's.
+SCOPE_WIDTH = {Scope.PUBLIC: 0, Scope.INNER_PARTY: 1, Scope.BRANCH: 2}
 
 
 class BodyKind(models.TextChoices):
@@ -176,6 +181,21 @@ class Item(models.Model):
     scope = models.CharField(
         _("公开范围"), max_length=10, choices=Scope.choices, default=Scope.PUBLIC
     )
+    # The two exceptions an item may allow to "scope comes from the item"
+    # (Disclosure.clean): 先党内后党外 (2010 opinion) for a public item, and
+    # 党组织内部 (条例 art. 8) for a 党内 one.
+    party_first_allowed = models.BooleanField(
+        _("可先党内后党外"),
+        default=False,
+        help_text=_("社会公开事项：可先在党内公开，到指定日期再向社会公开。"),
+    )
+    branch_scope_allowed = models.BooleanField(
+        _("可在党组织内部公开"),
+        default=False,
+        help_text=_(
+            "党内公开事项：可仅在本党支部内部公开（如党费收缴、民主评议党员）。"
+        ),
+    )
     forms = models.ManyToManyField(
         DisclosureForm, related_name="items", verbose_name=_("公开形式"), blank=True
     )
@@ -218,9 +238,31 @@ class Item(models.Model):
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
 
+    def clean(self):
+        errors = {}
+        if self.party_first_allowed and self.scope != Scope.PUBLIC:
+            errors["party_first_allowed"] = _("只有社会公开事项可以先党内后党外。")
+        if self.branch_scope_allowed and self.scope != Scope.INNER_PARTY:
+            errors["branch_scope_allowed"] = _(
+                "只有党内公开事项可以允许党组织内部公开。"
+            )
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def is_inner_party(self) -> bool:
         return self.scope == Scope.INNER_PARTY
+
+    @property
+    def is_public(self) -> bool:
+        return self.scope == Scope.PUBLIC
+
+    def allowed_scopes(self) -> list[str]:
+        """The scopes a disclosure of this item may have: the item's own, and
+        党组织内部 where the item allows it. Editors never choose a wider one."""
+        if self.scope == Scope.INNER_PARTY and self.branch_scope_allowed:
+            return [Scope.INNER_PARTY, Scope.BRANCH]
+        return [self.scope]
 
     @property
     def period_kind(self) -> str | None:

@@ -38,10 +38,14 @@ class SearchEntry(models.Model):
     date = models.DateTimeField(_("时间"), null=True, db_index=True)
     # Visibility facts (see the class docstring): published, or on the wall
     # with consent; hidden before `visible_from` (a scheduled publication);
-    # 党内 scope, for those `can_see_inner_party` only.
+    # not for the public (党内 or 党组织内部); the branch of a 党组织内部 one,
+    # for its members only; a 先党内后党外 one's public date (read as in
+    # `DisclosureQuerySet.within_scope`, through `disclosure.models.Reader`).
     live = models.BooleanField(_("已公开"), default=False)
     visible_from = models.DateTimeField(_("公开时间"), null=True, blank=True)
     inner_party = models.BooleanField(_("党内公开"), default=False)
+    branch = models.PositiveIntegerField(_("所属党组织"), null=True, blank=True)
+    public_from = models.DateTimeField(_("社会公开时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("检索条目")

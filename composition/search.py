@@ -14,11 +14,12 @@ characters, so a query with a shorter word scans only the most recent
 `SHORT_QUERY_SCAN` visible items, and the page says so.
 
 Who may see a hit: each entry carries its source's visibility facts (`live`,
-`visible_from`, `inner_party`), written with its text on every save of the
-document from its `search_document()` (registered in its app's ready(),
-core/documents.py), whose facts sit next to the querysets whose rule they
-mirror (`published()`, `within_scope()`). `visible_entries(user)` reads
-them, and `can_see_inner_party` still decides who sees 党内 entries. A
+`visible_from`, `inner_party`, `branch`, `public_from`), written with its
+text on every save of the document from its `search_document()`
+(registered in its app's ready(), core/documents.py), whose facts sit next
+to the querysets whose rule they mirror (`published()`, `within_scope()`).
+`visible_entries(user)` reads them, and `disclosure.models.Reader` (as
+`within_scope`) decides who sees 党内, 党组织内部 and 先党内后党外 entries. A
 scheduled publication is stored as its time, so it shows by itself. The unit
 and kind filters read the source rows, from the small side (a unit's few
 hundred rows; the item of each match), never a join over every disclosure.
@@ -60,7 +61,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Item
 from core import documents, events
-from disclosure.models import Disclosure, can_see_inner_party
+from disclosure.models import Disclosure, Reader
 from disclosure.services import MADE_INNER_PARTY
 
 from .models import SearchEntry
@@ -150,10 +151,18 @@ def on_event(event: events.Event) -> None:
         index(event.instance, created=event.created)
     elif event.name == MADE_INNER_PARTY:
         # Set-based like the change it follows (follow_item_scope): of the
-        # facts, only `inner_party` changed, to what visibility_facts() says.
+        # facts, only the scope's changed, to what visibility_facts() says.
         SearchEntry.objects.filter(
             **{f"{source_field(model)}_id__in": event.ids}
-        ).update(inner_party=True)
+        ).update(
+            inner_party=True,
+            branch=Subquery(
+                Disclosure.objects.filter(
+                    pk=OuterRef(f"{source_field(model)}_id")
+                ).values("branch_id")[:1]
+            ),
+            public_from=None,
+        )
 
 
 def on_entry_deleted(sender, instance, **kwargs) -> None:
@@ -183,9 +192,16 @@ def visible_entries(user) -> QuerySet:
         Q(visible_from__isnull=True) | Q(visible_from__lte=timezone.now()),
         live=True,
     )
-    if not can_see_inner_party(user):
-        entries = entries.filter(inner_party=False)
-    return entries
+    # As DisclosureQuerySet.within_scope, on the facts stored.
+    reader = Reader.of(user)
+    if reader.every_branch:
+        return entries
+    if reader.party_member:
+        return entries.filter(Q(branch__isnull=True) | Q(branch=reader.branch_id))
+    return entries.filter(
+        Q(public_from__isnull=True) | Q(public_from__lte=timezone.now()),
+        inner_party=False,
+    )
 
 
 def search(query: str, *, user, unit=None, kind: str = "") -> Results:

@@ -31,7 +31,7 @@ class CatalogItemSitemap(Sitemap):
     changefreq = "weekly"
 
     def items(self):
-        return Item.objects.exclude(scope=Scope.INNER_PARTY).order_by("code")
+        return Item.objects.filter(scope=Scope.PUBLIC).order_by("code")
 
 
 class BoardSitemap(Sitemap):

@@ -12,7 +12,7 @@ from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog
 from core import caching
-from disclosure.models import Disclosure, Unit, can_see_inner_party
+from disclosure.models import Disclosure, Reader, Unit
 from feedback.models import Submission
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def home(request):
             "liaison_points": boards.filter(is_liaison_point=True).count(),
             # Counted over the town's ten years: kept between requests.
             "disclosures": caching.cached(
-                f"home-count:{town.pk}:{can_see_inner_party(request.user)}",
+                f"home-count:{town.pk}:{Reader.of(request.user).key}",
                 visible.information().count,
             ),
         },

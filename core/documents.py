@@ -2,7 +2,8 @@
 
 `register(Model)` makes every row of the model a document of the site's
 search: the model gives `search_document()`, a dict of its `title`, `body`,
-`date` and the visibility facts (`live`, `visible_from`, `inner_party`) that
+`date` and the visibility facts (`live`, `visible_from`, `inner_party`,
+`branch`, `public_from`) that
 mirror the querysets deciding who may see it. The search index
 (composition/search.py) keeps one entry per document, written on every row
 event of the model, and reads nothing else of it.
@@ -10,7 +11,16 @@ event of the model, and reads nothing else of it.
 
 document_models: dict[str, type] = {}
 
-FIELDS = {"title", "body", "date", "live", "visible_from", "inner_party"}
+FIELDS = {
+    "title",
+    "body",
+    "date",
+    "live",
+    "visible_from",
+    "inner_party",
+    "branch",
+    "public_from",
+}
 
 
 def register(model) -> None:

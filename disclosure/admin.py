@@ -276,7 +276,16 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         (None, {"fields": ["unit", "item", "title", "body", "period", "event_date"]}),
         (
             _("公开方式"),
-            {"fields": ["scope", "forms", "display_until", "is_nil_return"]},
+            {
+                "fields": [
+                    "scope",
+                    "branch",
+                    "public_from",
+                    "forms",
+                    "display_until",
+                    "is_nil_return",
+                ]
+            },
         ),
         (_("公示结果"), {"fields": ["notice_outcome", "notice_outcome_text"]}),
         (_("实体公开栏张贴"), {"fields": ["posted_on", "taken_down_on"]}),
@@ -296,13 +305,10 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         return disclosure.get_status_display()
 
     # Scope: editors and village bodies see their units' disclosures only;
-    # town reviewers see all.
+    # town reviewers those in their scope (roles.staff_disclosures).
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).within_scope(request.user)
-        if roles.is_reviewer(request.user):
-            return qs
-        return qs.filter(unit__in=roles.units_overseen(request.user))
+        return roles.staff_disclosures(request.user, super().get_queryset(request))
 
     def _in_scope(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
@@ -334,6 +340,12 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "unit":
             kwargs["queryset"] = roles.units_for(request.user)
+        if db_field.name == "branch":
+            kwargs["queryset"] = (
+                Organisation.objects.branches()
+                .filter(unit__in=roles.units_for(request.user))
+                .select_related("unit")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):

@@ -26,6 +26,7 @@ class DisclosureConfig(AppConfig):
             models.ClosedYear,  # the archive pages that show it are not cached
             models.ArchiveExport,
             models.ReminderLog,
+            models.PartyMembership,  # read by logged-in pages only
             models.Disclosure.history.model,
         )
         content.cached_views(

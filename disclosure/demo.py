@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import DisclosureForm, Item
+from catalog.models import DisclosureForm, Item, Scope
 from catalog.periods import InvalidPeriod, Period
 from core.datafiles import (
     DataFileError,
@@ -86,9 +86,11 @@ def read_town(path: Path | None = None) -> dict:
         "disclosures",
         source=source,
         required=["unit", "item", "period", "published", "title", "body", "forms"],
-        optional=["display_until", "event_date"],
+        optional=["display_until", "event_date", "scope", "public_from"],
     ):
         require(spec["unit"] in units, where, f"unknown unit {spec['unit']!r}")
+        if "scope" in spec:
+            one_of(spec["scope"], Scope.values, where, "scope")
         try:
             Period.parse(str(spec["period"]))
         except InvalidPeriod:
@@ -96,7 +98,7 @@ def read_town(path: Path | None = None) -> dict:
                 f"{where}: period {spec['period']!r} is not a period key"
             ) from None
         iso_date(spec["published"], where, "published")
-        for key in ["display_until", "event_date"]:
+        for key in ["display_until", "event_date", "public_from"]:
             if spec.get(key) is not None:
                 iso_date(spec[key], where, key)
         require(
@@ -186,6 +188,12 @@ def seed_disclosures(specs: list[dict], units: dict[str, Unit]) -> int:
                 "body": spec["body"],
                 "status": Disclosure.Status.PUBLISHED,
                 "published_at": aware(spec["published"]),
+                # 党组织内部 where the item allows it; otherwise the item's
+                # scope (Disclosure.derive_scope); 先党内后党外 from a later day.
+                "scope": spec.get("scope", Scope.PUBLIC),
+                "public_from": (
+                    aware(spec["public_from"]) if spec.get("public_from") else None
+                ),
                 "display_until": (
                     date.fromisoformat(spec["display_until"])
                     if spec.get("display_until")

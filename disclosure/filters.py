@@ -13,7 +13,7 @@ from core.widgets import (
     labelled_date_range,
 )
 
-from .models import Disclosure, Unit, can_see_inner_party
+from .models import Disclosure, Reader, Unit, can_see_inner_party
 
 
 def unit_options() -> list:
@@ -99,7 +99,7 @@ class DisclosureFilter(django_filters.FilterSet):
         # A DISTINCT over every visible row: kept between requests at county
         # scale (as long as a cached page, same invalidation).
         keys = caching.cached(
-            f"period-choices:{party}",
+            f"period-choices:{Reader.of(user).key}",
             lambda: list(
                 self.queryset.order_by("-period_start", "period")
                 .values_list("period", flat=True)

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
-from catalog.models import Scope
+from catalog.models import SCOPE_WIDTH
 from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
@@ -138,24 +138,40 @@ class DisclosureAdminForm(forms.ModelForm):
             )
         return period
 
-    def clean_scope(self):
-        scope = self.cleaned_data["scope"]
-        was_published = self.instance.pk and self.instance.status in (
+    def _was_published(self) -> bool:
+        return bool(self.instance.pk) and self.instance.status in (
             Disclosure.Status.PUBLISHED,
             Disclosure.Status.WITHDRAWN,
         )
+
+    # Which scopes the item allows is the model's rule (Disclosure.clean);
+    # here, what was published is read by those it was reviewed for, no more.
+    def clean_scope(self):
+        scope = self.cleaned_data["scope"]
         if (
-            was_published
-            and self.instance.is_inner_party
-            and scope != (Scope.INNER_PARTY)
+            self._was_published()
+            and SCOPE_WIDTH[scope] < SCOPE_WIDTH[self.instance.scope]
         ):
             raise forms.ValidationError(
                 _(
-                    "已发布的党内公开内容不能改为社会公开。如需向社会公开，"
+                    "已发布的公开内容不能扩大公开范围。如需扩大，"
                     "请撤回后重新提交审核、发布。"
                 )
             )
         return scope
+
+    def clean_public_from(self):
+        public_from = self.cleaned_data["public_from"]
+        if public_from:
+            validate_date(public_from)  # the range first, as for every date
+        if self._was_published() and public_from != self.instance.public_from:
+            raise forms.ValidationError(
+                _(
+                    "已发布内容的社会公开时间不能更改。如需更改，"
+                    "请撤回后重新提交审核、发布。"
+                )
+            )
+        return public_from
 
     def clean(self):
         data = super().clean()

@@ -12,7 +12,13 @@ disclosure/procedure.py), not by the group.
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
-from .models import Unit, UnitQuerySet
+from .models import (
+    Disclosure,
+    DisclosureQuerySet,
+    Unit,
+    UnitQuerySet,
+    can_see_inner_party,
+)
 
 TOWN_ADMIN = "镇管理员"
 REVIEWER = "审核人"
@@ -60,6 +66,21 @@ def units_overseen(user) -> UnitQuerySet:
     return Unit.objects.filter(
         models.Q(pk__in=units_for(user).values("pk")) | models.Q(pk__in=acted_for)
     )
+
+
+def staff_disclosures(user, records: DisclosureQuerySet | None = None):
+    """The records a staff member sees in the back office: a reviewer those
+    within their scope (DisclosureQuerySet.within_scope); an editor or a
+    village body their units' (units_overseen), 党组织内部 ones included (they
+    draft them), 党内 ones only with the 党内 permission."""
+    if records is None:
+        records = Disclosure.objects.all()
+    if is_reviewer(user):
+        return records.within_scope(user)
+    records = records.filter(unit__in=units_overseen(user))
+    if can_see_inner_party(user):
+        return records
+    return records.within_scope(user)
 
 
 ROLE_NAMES = (

@@ -11,11 +11,12 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.models import Item, Scope
+from catalog.models import SCOPE_WIDTH, Item, Scope
 from core import events
 
 from . import archives, procedure, roles
@@ -384,8 +385,9 @@ SCOPE_BATCH = 1000
 
 @transaction.atomic
 def follow_item_scope(item: Item) -> int:
-    """Make every disclosure of a 党内 item 党内, whatever its state, each with
-    a history version saying why; returns how many changed.
+    """Make every disclosure of a 党内 item 党内 (of a 党组织内部 item, its
+    branch's), whatever its state, each with a history version saying why;
+    returns how many changed.
 
     Never the other way: an item made public again leaves its disclosures 党内,
     since publishing them is a decision for the workflow. Called on every save
@@ -394,16 +396,28 @@ def follow_item_scope(item: Item) -> int:
     rows take about 11 s on PostgreSQL (most of it the search index's trigram
     indexes), against 24 s with simple-history's bulk_history_create.
     """
-    if not item.is_inner_party:
+    if item.is_public:
         return 0
+    # A 党组织内部 item's disclosures become its unit's branch's (derive_scope);
+    # any as narrow as the item already stay as they are.
+    as_narrow = [s for s, w in SCOPE_WIDTH.items() if w >= SCOPE_WIDTH[item.scope]]
     ids = list(
         Disclosure.objects.filter(item=item)
-        .exclude(scope=Scope.INNER_PARTY)
+        .exclude(scope__in=as_narrow)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    reason = _("公开事项“%(item)s”改为党内公开，其公开内容随之改为党内公开。") % {
-        "item": item
+    branch = None
+    if item.scope == Scope.BRANCH:
+        branch = Subquery(
+            Organisation.objects.branches()
+            .filter(unit=OuterRef("unit"))
+            .order_by("order", "id")
+            .values("pk")[:1]
+        )
+    reason = _("公开事项“%(item)s”改为%(scope)s，其公开内容随之改为%(scope)s。") % {
+        "item": item,
+        "scope": item.get_scope_display(),
     }
     history = Disclosure.history.model
     user = history.get_default_history_user(item)  # the admin user, if any
@@ -411,7 +425,7 @@ def follow_item_scope(item: Item) -> int:
     for start in range(0, len(ids), SCOPE_BATCH):
         batch = ids[start : start + SCOPE_BATCH]
         Disclosure.objects.filter(pk__in=batch).update(
-            scope=Scope.INNER_PARTY, updated_at=now
+            scope=item.scope, branch=branch, public_from=None, updated_at=now
         )
         _record_history(batch, reason=reason, at=now, user=user)
         # An UPDATE sends no post_save: the event is the only news of it.

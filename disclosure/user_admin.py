@@ -19,12 +19,32 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
 from . import roles
-from .models import Disclosure
+from .models import Disclosure, Organisation, PartyMembership
 
 # Fields of Django's UserAdmin only a superuser may set.
 SUPERUSER_ONLY_FIELDS = {"is_superuser", "user_permissions"}
 
 User = get_user_model()
+
+
+@admin.register(PartyMembership)
+class PartyMembershipAdmin(admin.ModelAdmin):
+    """A party member's branch (党员组织关系): set, or moved to another branch,
+    by the town administrator (disclosure.*, the only role given these
+    permissions); it decides which 党组织内部 items the member reads."""
+
+    list_display = ["user", "branch"]
+    list_select_related = ["user", "branch__unit"]
+    search_fields = ["user__username"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "branch":
+            kwargs["queryset"] = Organisation.objects.branches().select_related("unit")
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(
+                groups__name=roles.PARTY_MEMBER
+            ).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class RoleUserAdmin(UserAdmin):

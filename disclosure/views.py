@@ -18,6 +18,7 @@ from .models import (
     Attachment,
     Disclosure,
     DisclosureEvent,
+    Reader,
     Unit,
     can_see_inner_party,
 )
@@ -29,6 +30,7 @@ BOARD_ENTRY_FIELDS = (
     "id",
     "title",
     "scope",
+    "public_from",  # the 先党内后党外 badge
     "period",
     "published_at",
     "posted_on",
@@ -137,7 +139,7 @@ def disclosure_list(request):
             f.qs.for_listing(),
             20,
             count=lambda: caching.cached(
-                f"list-count:{can_see_inner_party(request.user)}:"
+                f"list-count:{Reader.of(request.user).key}:"
                 f"{caching.selection(request)}",
                 f.qs.count,
             ),
@@ -180,13 +182,15 @@ def disclosure_detail(request, pk):
 
 def attachment(request, pk, thumbnail=False):
     """Serve an attachment to whoever may see its disclosure, and no one else."""
+    # Staff open unpublished ones (previews) as in the admin.
+    staff = Disclosure.objects.none()
+    if request.user.is_staff:
+        staff = roles.staff_disclosures(request.user)
     found = (
         Attachment.objects.filter(
             pk=pk, disclosure__in=Disclosure.objects.visible_to(request.user)
         ).first()
-        or Attachment.objects.filter(
-            pk=pk, disclosure__unit__in=staff_units(request.user)
-        ).first()
+        or Attachment.objects.filter(pk=pk, disclosure__in=staff.values("pk")).first()
     )
     if found is None:
         raise Http404(_("没有找到该附件。"))
@@ -213,20 +217,11 @@ def attachment(request, pk, thumbnail=False):
     return response
 
 
-def staff_units(user):
-    """Units whose unpublished attachments a staff member may open (previews)."""
-    if not user.is_staff:
-        return Unit.objects.none()
-    if roles.is_reviewer(user):
-        return Unit.objects.all()
-    return roles.units_for(user)
-
-
 def catalog_item(request, code):
     """A catalog item's page: what it asks for, and what each unit it applies
     to has published under it."""
     item = get_object_or_404(Item.objects.with_related(), code=code)
-    hidden = item.is_inner_party and not can_see_inner_party(request.user)
+    hidden = not item.is_public and not can_see_inner_party(request.user)
     units = Unit.objects.none()
     if item.for_town:
         units = units | Unit.objects.towns()

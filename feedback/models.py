@@ -405,6 +405,8 @@ class Submission(models.Model):
             "live": self.is_on_wall and self.consent_to_publish,
             "visible_from": None,
             "inner_party": False,
+            "branch": None,
+            "public_from": None,
         }
 
     def search_document(self) -> dict:

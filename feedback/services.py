@@ -302,14 +302,20 @@ def find_earlier(
 
 
 def concerns_inner_party(submission: Submission, *, by=None) -> bool:
-    """Raised from a 党内 disclosure, or by a party member about a 党内 item:
-    such a case is not public by default (staff may clear it, warned)."""
-    if submission.disclosure_id and submission.disclosure.scope == Scope.INNER_PARTY:
+    """Raised from a disclosure not (yet) for the public (党内, 党组织内部, or
+    先党内后党外 before its public date), or by a party member about an item
+    not for the public: such a case is not public by default (staff may clear
+    it, warned)."""
+    if submission.disclosure_id and not is_for_the_public(submission.disclosure):
         return True
     by_member = submission.is_party_member or can_see_inner_party(by)
     return bool(
-        by_member and submission.item_id and submission.item.scope == Scope.INNER_PARTY
+        by_member and submission.item_id and submission.item.scope != Scope.PUBLIC
     )
+
+
+def is_for_the_public(disclosure: Disclosure) -> bool:
+    return disclosure.scope == Scope.PUBLIC and not disclosure.is_party_first
 
 
 def submit(
@@ -385,14 +391,14 @@ def hold_back_inner_party_cases(cases) -> int:
 
 def on_item_saved(event: events.Event) -> None:
     item = event.instance
-    if not event.raw and item.scope == Scope.INNER_PARTY:
+    if not event.raw and item.scope != Scope.PUBLIC:
         hold_back_inner_party_cases(
             Submission.objects.filter(Q(item=item) | Q(disclosure__item=item))
         )
 
 
 def on_disclosure_saved(event: events.Event) -> None:
-    if not event.raw and event.instance.is_inner_party:
+    if not event.raw and not is_for_the_public(event.instance):
         hold_back_inner_party_cases(
             Submission.objects.filter(disclosure=event.instance)
         )

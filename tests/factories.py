@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.loading import add_procedure, standard_procedure
 from catalog.models import Catalog, Category, Department, DisclosureForm, Item, Scope
-from disclosure.models import Disclosure, NoticeBoard, Unit
+from disclosure.models import Disclosure, NoticeBoard, PartyMembership, Unit
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -123,6 +123,15 @@ class PartyMemberFactory(UserFactory):
     def party_group(self, create, extracted, **kwargs):
         if create:
             self.groups.add(Group.objects.get(name="党员"))
+
+    @factory.post_generation
+    def branch_of(self, create, extracted, **kwargs):
+        """`branch_of=unit`: a member of that unit's party branch."""
+        if create and extracted is not None:
+            PartyMembership.objects.update_or_create(
+                user=self,
+                defaults={"branch": extracted.organisations.branches().get()},
+            )
 
 
 class SuperuserFactory(UserFactory):

@@ -1,20 +1,25 @@
 from .archives import ArchiveExport, ClosedYear
 from .attachments import Attachment
 from .disclosures import (
+    EVERY_BRANCH_PERMISSION,
     INNER_PARTY_PERMISSION,
+    PUBLIC_READER,
     Disclosure,
     DisclosureEvent,
     DisclosureQuerySet,
     NoticeOutcome,
     PendingDisclosure,
+    Reader,
     can_see_inner_party,
 )
-from .organisations import Organisation, add_standard_bodies
+from .organisations import Organisation, PartyMembership, add_standard_bodies
 from .reminders import ReminderLog
 from .units import NoticeBoard, Unit, UnitQuerySet
 
 __all__ = [
+    "EVERY_BRANCH_PERMISSION",
     "INNER_PARTY_PERMISSION",
+    "PUBLIC_READER",
     "ArchiveExport",
     "Attachment",
     "ClosedYear",
@@ -24,7 +29,9 @@ __all__ = [
     "NoticeBoard",
     "NoticeOutcome",
     "Organisation",
+    "PartyMembership",
     "PendingDisclosure",
+    "Reader",
     "ReminderLog",
     "Unit",
     "UnitQuerySet",

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,11 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from catalog import periods
-from catalog.models import Item, Scope
+from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope
 
+from .organisations import Organisation
 from .units import Unit
 
 INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
+# Every branch's 党组织内部 items: the town administrator (disclosure.*) and
+# superusers; the town party committee's staff read them by membership.
+EVERY_BRANCH_PERMISSION = "disclosure.view_every_branch"
 
 
 class DisclosureQuerySet(models.QuerySet):
@@ -34,11 +39,24 @@ class DisclosureQuerySet(models.QuerySet):
         return self.withdrawn().filter(published_at__lte=models.F("withdrawn_at"))
 
     def within_scope(self, user) -> "DisclosureQuerySet":
-        """Drop 党内 rows unless the user may read them: the one place of that rule."""
+        """The rows whose scope lets this user read them: the one place of that
+        rule (党务公开条例 art. 8). The public reads 社会公开 rows, a 先党内后党外
+        one from its `public_from`; party members also 党内 rows and their own
+        branch's 党组织内部 rows; the town party committee's staff every row."""
         # Mirrored row by row in Disclosure.visibility_facts() (search index).
-        if can_see_inner_party(user):
+        reader = Reader.of(user)
+        if reader.every_branch:
             return self
-        return self.exclude(scope=Scope.INNER_PARTY)
+        if reader.party_member:
+            members = models.Q(scope__in=[Scope.PUBLIC, Scope.INNER_PARTY])
+            if reader.branch_id:
+                members |= models.Q(scope=Scope.BRANCH, branch_id=reader.branch_id)
+            return self.filter(members)
+        now = timezone.now()
+        return self.filter(
+            models.Q(public_from__isnull=True) | models.Q(public_from__lte=now),
+            scope=Scope.PUBLIC,
+        )
 
     def visible_to(self, user) -> "DisclosureQuerySet":
         """What this user may read on the public site."""
@@ -75,6 +93,57 @@ def can_see_inner_party(user) -> bool:
     return bool(
         user and user.is_authenticated and user.has_perm(INNER_PARTY_PERMISSION)
     )
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What of the scopes a user reads (see `within_scope`)."""
+
+    party_member: bool = False  # 党内 rows, and 先党内后党外 ones at once
+    branch_id: int | None = None  # the own branch's 党组织内部 rows
+    every_branch: bool = False  # every row: the town party committee's staff
+
+    @classmethod
+    def of(cls, user) -> "Reader":
+        if not (user and user.is_authenticated):
+            return PUBLIC_READER
+        # At most one query per request: kept on the user, like its groups.
+        if not hasattr(user, "_reader"):
+            user._reader = cls._look_up(user)
+        return user._reader
+
+    @classmethod
+    def _look_up(cls, user) -> "Reader":
+        if user.has_perm(EVERY_BRANCH_PERMISSION):
+            return cls(party_member=True, every_branch=True)
+        rows = Organisation.objects.filter(
+            models.Q(party_members__user=user)
+            | models.Q(
+                members=user,
+                kind=BodyKind.PARTY_COMMITTEE,
+                unit__parent__isnull=True,
+            )
+        ).values_list("pk", "kind")
+        branch_id = None
+        for pk, kind in rows:
+            if kind == BodyKind.PARTY_COMMITTEE:
+                return cls(party_member=True, every_branch=True)
+            branch_id = pk
+        if not user.has_perm(INNER_PARTY_PERMISSION):
+            return PUBLIC_READER
+        return cls(party_member=True, branch_id=branch_id)
+
+    @property
+    def key(self) -> str:
+        """For caches of counts: readers with the same key see the same rows."""
+        if self.every_branch:
+            return "all"
+        if self.party_member:
+            return f"party:{self.branch_id or ''}"
+        return "public"
+
+
+PUBLIC_READER = Reader()
 
 
 class NoticeOutcome(models.TextChoices):
@@ -133,7 +202,29 @@ class Disclosure(models.Model):
         max_length=10,
         choices=Scope.choices,
         default=Scope.PUBLIC,
-        help_text=_("党内公开事项下的内容一律为党内公开。"),
+        help_text=_(
+            "由公开事项决定：社会公开事项的内容社会公开，党内公开事项的内容党内公开"
+            "（事项允许时可仅在本党支部内部公开）。"
+        ),
+    )
+    branch = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="branch_disclosures",
+        limit_choices_to={"kind": BodyKind.PARTY_BRANCH},
+        verbose_name=_("所属党组织"),
+        help_text=_("党组织内部公开时适用，留空为本单位党支部。"),
+    )
+    public_from = models.DateTimeField(
+        _("社会公开时间"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "先党内后党外：发布后先在党内公开，自此时间起向社会公开。"
+            "仅事项允许时填写，须晚于发布时间。"
+        ),
     )
     forms = models.ManyToManyField(
         "catalog.DisclosureForm",
@@ -220,7 +311,10 @@ class Disclosure(models.Model):
         ordering = ["-published_at", "-id"]
         verbose_name = _("公开内容")
         verbose_name_plural = _("公开内容")
-        permissions = [("view_inner_party", _("可查看党内公开内容"))]
+        permissions = [
+            ("view_inner_party", _("可查看党内公开内容")),
+            ("view_every_branch", _("可查看各党组织内部公开内容")),
+        ]
         indexes = [
             models.Index(
                 fields=["status", "scope", "-published_at"],
@@ -249,24 +343,55 @@ class Disclosure(models.Model):
                 | ~models.Q(withdrawal_reason=""),
                 name="withdrawn_disclosure_has_reason",
             ),
+            models.CheckConstraint(
+                condition=models.Q(scope="branch", branch__isnull=False)
+                | (~models.Q(scope="branch") & models.Q(branch__isnull=True)),
+                name="branch_scope_has_branch",
+                violation_error_message=_("党组织内部公开须有所属党支部。"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(public_from__isnull=True) | models.Q(scope="public"),
+                name="party_first_is_public",
+                violation_error_message=_("只有社会公开的内容可以先党内后党外。"),
+            ),
         ]
 
     def __str__(self):
         return self.title
 
     def save(self, *args, **kwargs):
-        # Derived fields only: the period's dates, and the item's 党内 scope.
+        # Derived fields only: the period's dates, and the scope's parts.
         try:
             period = periods.Period.parse(self.period)
         except periods.InvalidPeriod as exc:
             raise ValueError(f"invalid period {self.period!r}") from exc
         self.period_start, self.period_end = period.start, period.end
-        if self.item_id and self.item.is_inner_party:
-            self.scope = Scope.INNER_PARTY
+        self.derive_scope()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("disclosure:detail", args=[self.pk])
+
+    def derive_scope(self) -> None:
+        """Never wider than the item's scope (a 党内 item's disclosures are
+        党内); a 党组织内部 one belongs to a branch, by default the unit's; only
+        a 社会公开 one may open to the public later."""
+        if self.item_id and SCOPE_WIDTH[self.scope] < SCOPE_WIDTH[self.item.scope]:
+            self.scope = self.item.scope
+        if self.scope != Scope.BRANCH:
+            self.branch = None
+        elif self.branch_id is None and self.unit_id:
+            self.branch = self.unit.organisations.branches().first()
+        if self.scope != Scope.PUBLIC:
+            self.public_from = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # A stored scope is judged when it was set (clean()), not on every edit:
+        # the item's rule may have changed since, and a scope is never widened.
+        instance._stored_scope = instance.__dict__.get("scope")
+        return instance
 
     @property
     def period_label(self) -> str:
@@ -275,6 +400,26 @@ class Disclosure(models.Model):
     @property
     def is_inner_party(self) -> bool:
         return self.scope == Scope.INNER_PARTY
+
+    @property
+    def is_branch_only(self) -> bool:
+        return self.scope == Scope.BRANCH
+
+    @property
+    def is_party_first(self) -> bool:
+        """先党内后党外 and still before its public date: read as 党内."""
+        return bool(self.public_from and self.public_from > timezone.now())
+
+    @property
+    def members_only_label(self) -> str:
+        """The badge of a disclosure not (yet) for the public; '' otherwise."""
+        if self.scope == Scope.INNER_PARTY:
+            return _("党内公开")
+        if self.scope == Scope.BRANCH:
+            return _("党组织内部公开")
+        if self.is_party_first:
+            return _("先党内后党外")
+        return ""
 
     @property
     def notice_ends_on(self):
@@ -294,11 +439,15 @@ class Disclosure(models.Model):
     def visibility_facts(self) -> dict:
         """This row's part of `visible_to()`, for the copy the search index keeps
         (composition/search.py): `published()` is `live` and `visible_from` passed,
-        `within_scope()` hides `inner_party` rows. Change them together."""
+        `within_scope()` is read from `inner_party` (not for the public: 党内
+        or 党组织内部), `branch` (the 党组织内部 row's branch) and `public_from`
+        (先党内后党外). Change them together."""
         return {
             "live": self.status == self.Status.PUBLISHED,
             "visible_from": self.published_at,
-            "inner_party": self.is_inner_party,
+            "inner_party": self.scope != Scope.PUBLIC,
+            "branch": self.branch_id if self.scope == Scope.BRANCH else None,
+            "public_from": self.public_from if self.scope == Scope.PUBLIC else None,
         }
 
     def search_document(self) -> dict:
@@ -338,6 +487,7 @@ class Disclosure(models.Model):
                 errors["item"] = _("该事项不适用于镇级。")
             if self.unit.board_level == "village" and not self.item.for_village:
                 errors["item"] = _("该事项不适用于村（社区）。")
+            errors.update(self._scope_errors())
         if (
             self.display_until
             and self.published_at
@@ -359,6 +509,46 @@ class Disclosure(models.Model):
             errors["notice_outcome_text"] = _("请写明收到的异议及处理情况。")
         if errors:
             raise ValidationError(errors)
+
+    def _scope_errors(self) -> dict:
+        """The scope comes from the item; editors never narrow it beyond what
+        the item allows (党组织内部, 先党内后党外)."""
+        self.derive_scope()
+        errors = {}
+        item = self.item
+        changed = self._state.adding or getattr(self, "_stored_scope", None) != (
+            self.scope
+        )
+        if self.is_nil_return:
+            allowed = [item.scope]
+        else:
+            allowed = item.allowed_scopes()
+        if changed and self.scope not in allowed:
+            if self.is_nil_return:
+                message = _("本期无此事项说明的公开范围与事项相同（%(scope)s）。")
+            elif self.scope == Scope.BRANCH:
+                message = _("该事项不允许党组织内部公开，公开范围为“%(scope)s”。")
+            else:
+                message = _("该事项的公开范围为“%(scope)s”，不能缩小公开范围。")
+            errors["scope"] = message % {"scope": item.get_scope_display()}
+        if self.scope == Scope.BRANCH:
+            if self.branch is None:
+                errors["branch"] = _("本单位没有党支部，不能党组织内部公开。")
+            elif (
+                self.branch.kind != BodyKind.PARTY_BRANCH
+                or self.branch.unit_id != self.unit_id
+            ):
+                errors["branch"] = _("所属党组织须为本单位的党支部。")
+        if self.public_from:
+            if self.is_nil_return:
+                errors["public_from"] = _("本期无此事项说明不能先党内后党外。")
+            elif not item.party_first_allowed:
+                errors["public_from"] = _(
+                    "该事项不允许先党内后党外，请留空社会公开时间。"
+                )
+            elif self.published_at and self.public_from <= self.published_at:
+                errors["public_from"] = _("社会公开时间须晚于发布时间。")
+        return errors
 
 
 class PendingDisclosure(Disclosure):

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -105,3 +106,36 @@ def add_standard_bodies(unit: Unit) -> None:
         for n, (kind, name) in enumerate(STANDARD_BODIES.get(unit.kind, []))
         if name not in have
     )
+
+
+class PartyMembership(models.Model):
+    """The branch a party member belongs to (one per member), set by the town
+    administrator; moving a member is changing it. It decides which
+    党组织内部 disclosures the member reads (DisclosureQuerySet.within_scope)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="party_membership",
+        verbose_name=_("党员"),
+    )
+    branch = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="party_members",
+        limit_choices_to={"kind": BodyKind.PARTY_BRANCH},
+        verbose_name=_("所在党支部"),
+    )
+    # When the member joined or was last moved (a move is an edit of this row).
+    updated_at = models.DateTimeField(_("变更时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("党员组织关系")
+        verbose_name_plural = _("党员组织关系")
+
+    def __str__(self):
+        return f"{self.user} · {self.branch}"
+
+    def clean(self):
+        if self.branch_id and self.branch.kind != BodyKind.PARTY_BRANCH:
+            raise ValidationError({"branch": _("党员只能隶属于党支部。")})

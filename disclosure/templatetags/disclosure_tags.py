@@ -68,8 +68,10 @@ def disclosure_entry(
             ),
         )
     badge = (
-        format_html('<span class="badge badge-inner">{}</span>', _("党内"))
-        if disclosure.is_inner_party
+        format_html(
+            '<span class="badge badge-inner">{}</span>', disclosure.members_only_label
+        )
+        if disclosure.members_only_label
         else ""
     )
     meta = [disclosure.unit.name] if show_unit else []

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Catalog, Scope
+from catalog.models import BodyKind, Catalog, Scope
 from composition import search
 from composition.models import SearchEntry
 from disclosure import roles, services
@@ -216,8 +216,9 @@ def mixed_data(rng: random.Random, now) -> dict:
         category=CategoryFactory(catalog=CatalogFactory(kind=Catalog.Kind.VILLAGE))
     )
     items = [
-        ItemFactory(),  # 党务, public
-        ItemFactory(scope=Scope.INNER_PARTY),
+        ItemFactory(party_first_allowed=True),  # 党务, public
+        ItemFactory(scope=Scope.INNER_PARTY, branch_scope_allowed=True),
+        ItemFactory(scope=Scope.BRANCH),
         village,
     ]
     when = {
@@ -231,6 +232,10 @@ def mixed_data(rng: random.Random, now) -> dict:
         published_at = None
         if status in ("published", "withdrawn") or rng.random() < 0.2:
             published_at = when[rng.choice(list(when))]
+        # 先党内后党外: public from a moment before, between or after the others.
+        public_from = None
+        if rng.random() < 0.3:
+            public_from = when[rng.choice(list(when))] + timedelta(hours=1)
         DisclosureFactory(
             unit=rng.choice([wenli, maoshan]),
             item=rng.choice(items),
@@ -238,7 +243,8 @@ def mixed_data(rng: random.Random, now) -> dict:
             body=rng.choice(["森林防火", "抗旱救灾", ""]) or "无",
             status=status,
             published_at=published_at,
-            scope=rng.choice([Scope.PUBLIC, Scope.INNER_PARTY]),
+            scope=rng.choice(Scope.values),
+            public_from=public_from,
             withdrawal_reason="有误" if status == "withdrawn" else "",
         )
     for n in range(25):
@@ -259,23 +265,41 @@ def mixed_data(rng: random.Random, now) -> dict:
     return {"units": [wenli, maoshan]}
 
 
+def readers(units) -> dict:
+    """Every kind of reader of the scopes: the public, members of each branch,
+    a member of none, the town party committee's staff."""
+    wenli, maoshan = units
+    committee = staff_user(username="committee", group=roles.REVIEWER)
+    wenli.parent.organisations.get(kind=BodyKind.PARTY_COMMITTEE).members.add(committee)
+    return {
+        "visitor": AnonymousUser(),
+        "resident": UserFactory(username="resident"),
+        "party member": PartyMemberFactory(),
+        "wenli member": PartyMemberFactory(username="wenli_member", branch_of=wenli),
+        "maoshan member": PartyMemberFactory(
+            username="maoshan_member", branch_of=maoshan
+        ),
+        "party committee": committee,
+        "reviewer": staff_user(username="reviewer", group=roles.REVIEWER),
+        "town admin": staff_user(username="town_admin", group=roles.TOWN_ADMIN),
+    }
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_search_answers_exactly_what_the_querysets_allow(seed):
     rng = random.Random(seed)
     now = timezone.now()
     with time_machine.travel(now, tick=False):
         data = mixed_data(rng, now)
-    users = {
-        "visitor": AnonymousUser(),
-        "resident": UserFactory(username="resident"),
-        "party member": PartyMemberFactory(),
-    }
+    users = readers(data["units"])
     filters = [{}, {"kind": "feedback"}, {"kind": "village"}, {"kind": "party"}]
     filters += [{"unit": unit} for unit in data["units"]]
-    # Now, then after the first and the second scheduled publications are due.
+    # Now, then after the first and the second scheduled publications (and
+    # public dates) are due.
     for moment in (now, now + timedelta(hours=3), now + timedelta(days=6)):
         with time_machine.travel(moment, tick=False):
             for name, user in users.items():
+                user.__dict__.pop("_reader", None)  # a new request
                 visible = search.visible_entries(user).values_list("pk", flat=True)
                 expected = old_visible(user).values_list("pk", flat=True)
                 assert set(visible) == set(expected), name
@@ -290,11 +314,13 @@ def test_search_answers_exactly_what_the_querysets_allow(seed):
 def test_migration_backfill_gives_the_same_visibility():
     now = timezone.now()
     with time_machine.travel(now, tick=False):
-        mixed_data(random.Random(4), now)
-    users = [AnonymousUser(), PartyMemberFactory()]
-    # As the migration's AddField leaves existing rows: every row live, no
-    # scope, no time; then its set-based backfill.
-    SearchEntry.objects.update(live=True, inner_party=False, visible_from=None)
+        data = mixed_data(random.Random(4), now)
+    users = list(readers(data["units"]).values())
+    # As the migrations' AddFields leave existing rows: every row live, no
+    # scope, no time; then their set-based backfills.
+    SearchEntry.objects.update(
+        live=True, inner_party=False, visible_from=None, branch=None, public_from=None
+    )
     migration = import_module("composition.migrations.0003_search_entry_visibility")
     editor = SimpleNamespace(
         connection=connection, execute=lambda sql: connection.cursor().execute(sql)
@@ -302,12 +328,17 @@ def test_migration_backfill_gives_the_same_visibility():
     later = import_module(
         "composition.migrations.0005_submission_entries_follow_the_wall"
     )
+    scopes = import_module(
+        "composition.migrations.0006_search_entry_branch_public_from"
+    )
     with time_machine.travel(now, tick=False):
         migration.backfill(apps, editor)
         later.hide_unlisted_cases(apps, editor)
+        scopes.backfill(apps, editor)
     for moment in (now, now + timedelta(hours=3), now + timedelta(days=6)):
         with time_machine.travel(moment, tick=False):
             for user in users:
+                user.__dict__.pop("_reader", None)
                 assert set(
                     search.visible_entries(user).values_list("pk", flat=True)
                 ) == set(old_visible(user).values_list("pk", flat=True))

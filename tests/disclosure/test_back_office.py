@@ -507,21 +507,41 @@ def test_a_correction_keeps_the_unit_and_item_it_was_published_under(client, wor
     assert second.item == other_item
 
 
-def test_a_published_inner_party_notice_is_never_widened_to_the_public(client, world):
-    """Who may read it was reviewed: narrowing to 党内 is a correction, making
-    it public again is a new review and publication."""
-    notice = published_notice(world, title="党内通知")
+def test_an_editor_cannot_narrow_a_public_items_notice(client, world):
+    """Scope comes from the item: a 社会公开 item's notice is public, full stop
+    (the old narrowing of a published one to 党内 is gone with it)."""
+    notice = published_notice(world, title="公开通知")
     client.force_login(world["town_admin"])
     form = {**add_form(world, world["wenli"]), "title": notice.title}
     inner = {**form, "scope": Scope.INNER_PARTY}
-    assert client.post(f"{ADMIN}{notice.pk}/change/", inner).status_code == 302
-    notice.refresh_from_db()
-    assert notice.scope == Scope.INNER_PARTY
-    response = client.post(f"{ADMIN}{notice.pk}/change/", form)
+    response = client.post(f"{ADMIN}{notice.pk}/change/", inner)
     assert response.status_code == 200
-    assert "不能改为社会公开" in response.text
+    assert "不能缩小公开范围" in response.text
     notice.refresh_from_db()
-    assert notice.scope == Scope.INNER_PARTY
+    assert notice.scope == Scope.PUBLIC
+    client.force_login(world["wenli_editor"])
+    response = client.post(ADMIN + "add/", {**add_form(world, world["wenli"]), **inner})
+    assert response.status_code == 200
+    assert "不能缩小公开范围" in response.text
+
+
+def test_a_published_branch_notice_is_never_widened_to_the_party(client, world):
+    """Who may read it was reviewed: making a 党组织内部 notice 党内 is a new
+    review and publication."""
+    world["item"].scope = Scope.INNER_PARTY
+    world["item"].branch_scope_allowed = True
+    world["item"].save()
+    notice = published_notice(world, title="党费收缴情况", scope=Scope.BRANCH)
+    assert notice.branch == world["wenli"].organisations.branches().get()
+    client.force_login(world["town_admin"])
+    form = {**add_form(world, world["wenli"]), "title": notice.title}
+    response = client.post(
+        f"{ADMIN}{notice.pk}/change/", {**form, "scope": Scope.INNER_PARTY}
+    )
+    assert response.status_code == 200
+    assert "不能扩大公开范围" in response.text
+    notice.refresh_from_db()
+    assert notice.scope == Scope.BRANCH
     client.logout()
     assert client.get(f"/disclosures/{notice.pk}/").status_code == 404
 

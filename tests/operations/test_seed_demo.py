@@ -72,6 +72,7 @@ def test_demo_has_50_published_disclosures_of_2011_some_inner_party(demo):
     assert set(published.values_list("period_start__year", flat=True)) <= {2010, 2011}
     assert published.filter(published_at__year=2011).count() == 50
     assert 0 < published.filter(scope=Scope.INNER_PARTY).count() < 50
+    assert published.filter(scope=Scope.BRANCH).count() == 3
     for disclosure in published:
         disclosure.full_clean()
 
@@ -89,9 +90,28 @@ def test_home_headline_figures_for_superuser_and_anonymous(demo, client, admin_c
     assert client.get("/").context["figures"]["disclosures"] == public
 
 
-def test_party_member_account_sees_all_50(demo, client):
+def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
+    """party_member belongs to 文理村党支部: of the 50, not 茅山村党支部's two
+    党组织内部 notices (党费, 民主评议); maoshan_member not 文理村's one."""
     assert client.login(username="party_member", password="fengming-party-2011")
-    assert client.get("/").context["figures"]["disclosures"] == 50
+    assert client.get("/").context["figures"]["disclosures"] == 48
+    wenli_own = Disclosure.objects.get(scope=Scope.BRANCH, unit__slug="wenli")
+    assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 200
+    for other in Disclosure.objects.filter(scope=Scope.BRANCH, unit__slug="maoshan"):
+        assert client.get(f"/disclosures/{other.pk}/").status_code == 404
+    client.logout()
+    assert client.login(
+        username="maoshan_member", password="fengming-maoshan-member-2011"
+    )
+    assert client.get("/").context["figures"]["disclosures"] == 49
+    assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 404
+
+
+def test_demo_party_first_notice_is_for_members_first(demo, client):
+    notice = Disclosure.objects.get(public_from__isnull=False)
+    assert notice.item.code == "A02"
+    assert notice.public_from.date().isoformat() == "2011-02-25"
+    assert notice.published_at < notice.public_from
 
 
 @pytest.mark.parametrize(
@@ -125,7 +145,7 @@ def test_every_board_of_the_demo_answers_with_the_unified_columns(demo, client):
 def test_every_public_demo_disclosure_has_a_page(demo, client):
     for disclosure in Disclosure.objects.filter(scope=Scope.PUBLIC).information():
         assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 200
-    for disclosure in Disclosure.objects.filter(scope=Scope.INNER_PARTY):
+    for disclosure in Disclosure.objects.exclude(scope=Scope.PUBLIC):
         assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 404
 
 

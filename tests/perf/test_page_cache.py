@@ -16,6 +16,7 @@ from disclosure.models import Disclosure
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
+    PartyMemberFactory,
     TownFactory,
     UnitFactory,
     acting_for,
@@ -242,3 +243,28 @@ def test_values_are_copies_each_caller_may_change():
     first = caching.cached("test-list", lambda: [1, 2])
     first.append(3)
     assert caching.cached("test-list", lambda: [9]) == [1, 2]
+
+
+def test_a_party_first_notice_reaches_visitors_from_its_public_date(village):
+    """先党内后党外: members read it on its publication day; a cached anonymous
+    page shows it from its public date, within the cache bound."""
+    now = timezone.now()
+    DisclosureFactory(
+        unit=village,
+        item=ItemFactory(party_first_allowed=True),
+        title="先党内后党外的工作要点",
+        published_at=now - timedelta(hours=1),
+        public_from=now + timedelta(days=7),
+    )
+    visitor = Client()
+    member = Client()
+    member.force_login(PartyMemberFactory())
+    pages = [f"/boards/{village.slug}/", "/", "/disclosures/", "/feeds/latest/"]
+    with time_machine.travel(now, tick=False):
+        for url in pages:
+            assert "先党内后党外的工作要点" not in visitor.get(url).text, url
+        for url in pages[:-1]:  # feeds are written for the public
+            assert "先党内后党外的工作要点" in member.get(url).text, url
+    with time_machine.travel(now + timedelta(days=7, seconds=BOUND + 1), tick=False):
+        for url in pages:
+            assert "先党内后党外的工作要点" in visitor.get(url).text, url

@@ -12,8 +12,14 @@ import pytest
 from django.contrib import admin
 from django.urls import get_resolver, resolve, reverse
 
+from catalog.models import Scope
 from feedback import services
-from tests.factories import DepartmentFactory, SubmissionFactory, UserFactory
+from tests.factories import (
+    DepartmentFactory,
+    PartyMemberFactory,
+    SubmissionFactory,
+    UserFactory,
+)
 
 from .conftest import SECRET_TITLE
 
@@ -237,9 +243,27 @@ def test_the_leak_test_fetches_every_public_page_type(town, answered_by_inner):
             assert resolve(urlsplit(url).path).view_name == name, url
 
 
+def make_branch_only(town) -> None:
+    """The 党内 notice becomes 文理村党支部's own (党组织内部公开)."""
+    item = town.inner.item
+    item.branch_scope_allowed = True
+    item.save()
+    town.inner.scope = Scope.BRANCH
+    town.inner.save()
+    assert town.inner.branch.full_name == "文理村党支部"
+
+
+@pytest.mark.parametrize("reader", ["anonymous", "member of another branch"])
 def test_inner_party_objects_are_invisible_to_anonymous_visitors(
-    client, town, answered_by_inner
+    client, town, answered_by_inner, reader
 ):
+    """Anonymously, a 党内 notice; as a member of 茅山村党支部, a notice of
+    文理村党支部 for its members only: neither shown nor said to exist."""
+    if reader != "anonymous":
+        make_branch_only(town)
+        client.force_login(
+            PartyMemberFactory(username="maoshan", branch_of=town.maoshan)
+        )
     missing = client.get("/disclosures/999999/")
     shown = set()
     pages = inner_party_pages(town, answered_by_inner)
@@ -267,6 +291,8 @@ def test_inner_party_objects_are_invisible_to_anonymous_visitors(
 
 
 def without_next(content: bytes) -> bytes:
+    # (And a logged-in page's CSRF token, masked anew on every page.)
+    content = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]*"', b"", content)
     return re.sub(rb"\?next=[^\"]*", b"", content)
 
 
@@ -274,6 +300,18 @@ def test_party_member_sees_the_inner_party_notice(client, town, member):
     client.force_login(member)
     assert SECRET_TITLE in client.get(f"/disclosures/{town.inner.pk}/").text
     assert client.get(f"/attachments/{town.inner_attachment.pk}/").status_code == 200
+
+
+def test_only_the_branchs_members_see_its_own_notice(client, town):
+    make_branch_only(town)
+    wenli = PartyMemberFactory(username="wenli", branch_of=town.wenli)
+    maoshan = PartyMemberFactory(username="maoshan", branch_of=town.maoshan)
+    for user, status in [(wenli, 200), (maoshan, 404)]:
+        client.force_login(user)
+        response = client.get(f"/disclosures/{town.inner.pk}/")
+        assert response.status_code == status
+        attachment = client.get(f"/attachments/{town.inner_attachment.pk}/")
+        assert attachment.status_code == status
 
 
 def test_party_member_sees_the_inner_notice_that_answered_a_request(

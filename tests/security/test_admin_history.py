@@ -159,21 +159,26 @@ def test_posting_an_old_version_does_not_bring_back_a_withdrawn_disclosure(
 
 
 @pytest.mark.parametrize("who", ["wenli_editor", "reviewer", "town_admin"])
-def test_posting_a_public_version_of_an_inner_party_disclosure_keeps_it_inner_party(
+def test_posting_a_wider_version_of_a_branch_disclosure_keeps_it_in_the_branch(
     client, world, who
 ):
-    disclosure = published(world, title="曾经公开的通知")
+    item = world["item"]
+    item.scope, item.branch_scope_allowed = Scope.INNER_PARTY, True
+    item.save()
+    disclosure = published(world, title="曾经党内公开的通知")
     old = version_of(disclosure, Status.PUBLISHED)
     client.force_login(world["town_admin"])
     client.post(
         f"{ADMIN}{disclosure.pk}/change/",
-        edit_form(disclosure, scope=Scope.INNER_PARTY),
+        edit_form(disclosure, scope=Scope.BRANCH),
     )
     disclosure.refresh_from_db()
-    assert disclosure.scope == Scope.INNER_PARTY
+    assert disclosure.scope == Scope.BRANCH
     before = workflow_state(disclosure)
     client.force_login(world[who])
-    client.post(version_url(disclosure, old), version_form(old, scope=Scope.PUBLIC))
+    client.post(
+        version_url(disclosure, old), version_form(old, scope=Scope.INNER_PARTY)
+    )
     assert workflow_state(disclosure) == before
     client.logout()
     assert client.get(f"/disclosures/{disclosure.pk}/").status_code == 404
@@ -265,13 +270,14 @@ def test_a_version_page_is_read_only(client, world, who):
 
 
 def test_editor_restores_the_text_of_an_earlier_version_of_own_draft(client, world):
+    item = world["item"]
+    item.scope, item.branch_scope_allowed = Scope.INNER_PARTY, True
+    item.save()
     disclosure = draft(world, title="第一版", body="第一版正文")
     client.force_login(world["wenli_editor"])
     client.post(
         f"{ADMIN}{disclosure.pk}/change/",
-        edit_form(
-            disclosure, title="第二版", body="第二版正文", scope=Scope.INNER_PARTY
-        ),
+        edit_form(disclosure, title="第二版", body="第二版正文", scope=Scope.BRANCH),
     )
     first = versions(disclosure)[0]
     response = client.post(version_url(disclosure, first), {"_restore": "1"})
@@ -280,7 +286,7 @@ def test_editor_restores_the_text_of_an_earlier_version_of_own_draft(client, wor
     disclosure.refresh_from_db()
     assert (disclosure.title, disclosure.body) == ("第一版", "第一版正文")
     # Only the text comes back; the scope chosen since stays.
-    assert disclosure.scope == Scope.INNER_PARTY
+    assert disclosure.scope == Scope.BRANCH
     assert disclosure.status == Status.DRAFT
     assert not disclosure.events.filter(action=DisclosureEvent.Action.CORRECTED)
     assert versions(disclosure)[-1].history_user == world["wenli_editor"]

@@ -7,7 +7,7 @@ from catalog.loading import load_catalog, read
 from catalog.models import Catalog
 from core.roles import sync_role_groups
 from disclosure import demo, roles
-from disclosure.models import Organisation, Unit
+from disclosure.models import Organisation, PartyMembership, Unit
 from feedback import demo as feedback_demo
 
 # Demo-only credentials, also listed in the README. Never use them in production.
@@ -60,6 +60,13 @@ DEMO_USERS = [
         "username": "party_member",
         "password": "fengming-party-2011",
         "group": roles.PARTY_MEMBER,
+        "branch": "文理村",
+    },
+    {
+        "username": "maoshan_member",
+        "password": "fengming-maoshan-member-2011",
+        "group": roles.PARTY_MEMBER,
+        "branch": "茅山村",
     },
 ]
 
@@ -137,4 +144,14 @@ class Command(BaseCommand):
                 Organisation.objects.get(
                     unit__name=unit_name, name=body_name
                 ).members.add(user)
+            if spec.get("branch"):
+                # Set once: the town administrator may move the member later.
+                PartyMembership.objects.get_or_create(
+                    user=user,
+                    defaults={
+                        "branch": Unit.objects.get(name=spec["branch"])
+                        .organisations.branches()
+                        .get()
+                    },
+                )
             self.stdout.write(f"  {spec['username']} / {spec['password']}")

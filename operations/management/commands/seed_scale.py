@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from catalog import periods
 from catalog.loading import load_catalog, read
-from catalog.models import Catalog, Department, Item, Scope
+from catalog.models import Catalog, Department, Item
 from composition import search
 from composition.models import SearchEntry
 from core import caching
@@ -229,7 +229,7 @@ class Command(BaseCommand):
                     period_start=period.start,
                     period_end=period.end,
                     event_date=event,
-                    scope=Scope.INNER_PARTY if item.is_inner_party else Scope.PUBLIC,
+                    scope=item.scope,
                     status=status,
                     published_at=None if status == "draft" else published,
                     index_number=index,
