@@ -40,7 +40,7 @@ def test_an_inner_party_entry_is_badged_and_posting_dates_are_shown():
         taken_down_on=date(2011, 9, 20),
     )
     html = disclosure_entry(disclosure)
-    assert '<span class="badge badge-inner">党内</span>' in html
+    assert '<span class="badge badge-inner">党内公开</span>' in html
     assert "张贴于 9月5日 – 9月20日" in html
     disclosure.taken_down_on = None
     assert "9月5日 起张贴" in disclosure_entry(disclosure)
