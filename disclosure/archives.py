@@ -71,6 +71,8 @@ CSV_COLUMNS = [
     "period_end",
     "event_date",
     "scope",
+    "branch",
+    "public_from",
     "status",
     "is_nil_return",
     "published_at",
@@ -126,7 +128,13 @@ def archive_queryset(year: int, unit: Unit | None = None):
     because the archive is the office's record, never a public page."""
     qs = (
         Disclosure.objects.filter(period_start__year=year)
-        .select_related("unit", "item__category__catalog", "created_by", "submitted_by")
+        .select_related(
+            "unit",
+            "item__category__catalog",
+            "created_by",
+            "submitted_by",
+            "branch__unit",
+        )
         .prefetch_related("forms", "attachments", "events__actor")
         .order_by("unit__order", "unit_id", "period_start", "item__code", "id")
     )
@@ -180,6 +188,9 @@ def _record(disclosure: Disclosure, history: list[dict], files: dict) -> dict:
         "event_date": disclosure.event_date,
         "scope": disclosure.get_scope_display(),
         "scope_code": disclosure.scope,
+        # 党组织内部: whose; 先党内后党外: from when the public may read it.
+        "branch": disclosure.branch.full_name if disclosure.branch_id else "",
+        "public_from": disclosure.public_from,
         "status": disclosure.get_status_display(),
         "status_code": disclosure.status,
         "is_nil_return": disclosure.is_nil_return,

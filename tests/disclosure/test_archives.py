@@ -491,3 +491,19 @@ def test_a_title_that_looks_like_a_formula_is_inert_in_the_csv(tmp_path, world):
     assert '\'=HYPERLINK("http://x")' in titles
     # The record itself keeps the title exactly as published.
     assert any(d["title"] == '=HYPERLINK("http://x")' for d in data["disclosures"])
+
+
+def test_the_archive_records_whose_branch_and_from_when_public(tmp_path, world):
+    branch_item = ItemFactory(code="B04", scope=Scope.BRANCH)
+    DisclosureFactory(
+        unit=world["notice"].unit,
+        item=branch_item,
+        title="文理村党支部三会一课",
+        published_at=PUBLISHED_2011,
+    )
+    path, _output = export(tmp_path, year=2011)
+    with zipfile.ZipFile(path) as zf:
+        rows = {row["title"]: row for row in read_csv(zf)}
+    assert rows["文理村党支部三会一课"]["scope"] == "党组织内部公开"
+    assert rows["文理村党支部三会一课"]["branch"] == "文理村党支部"
+    assert rows["文理村村道维护资金（更正）"]["branch"] == ""
