@@ -58,8 +58,25 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "category", "frequency", "scope", "department"]
-    list_filter = ["category__catalog", "category", "frequency", "scope", "department"]
+    list_display = [
+        "code",
+        "name",
+        "category",
+        "frequency",
+        "timing",
+        "nil_allowed",
+        "scope",
+        "department",
+    ]
+    list_filter = [
+        "category__catalog",
+        "category",
+        "frequency",
+        "timing",
+        "nil_allowed",
+        "scope",
+        "department",
+    ]
     list_select_related = ["category__catalog", "department"]
     search_fields = ["code", "name"]
     filter_horizontal = ["forms"]

@@ -22,6 +22,7 @@ from .models import (
     ProcedureRule,
     ScheduleRule,
     Scope,
+    Timing,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -33,12 +34,17 @@ FREQUENCIES = {
     "half-yearly": Item.Frequency.HALF_YEARLY,
     "yearly": Item.Frequency.YEARLY,
 }
-NOTICE_DAYS = 5
 SCOPES = {
     "public": Scope.PUBLIC,
     "inner-party": Scope.INNER_PARTY,
     "branch": Scope.BRANCH,
 }
+
+
+def default_timing(frequency: str) -> str:
+    """A catalog file without timings: as-needed items by event, the rest
+    after the period ends."""
+    return Timing.EVENT if frequency == "immediately" else Timing.PERIOD_END
 
 
 def read(name: str) -> dict:
@@ -143,8 +149,11 @@ def load_catalog(
                     "party_first_allowed": raw.get("party_first", False),
                     "branch_scope_allowed": raw.get("branch_scope", False),
                     "department": department,
-                    # A 公示 stays up for objections at least 3 days (local rules).
-                    "notice_days": NOTICE_DAYS if "公示" in raw["forms"] else None,
+                    "timing": raw.get("timing", default_timing(raw["frequency"])),
+                    "nil_allowed": raw.get("nil_allowed", True),
+                    # Only a real 公示 (发展对象, 任前 …) has a notice period,
+                    # in working days; "公示" among the forms is not one.
+                    "notice_days": raw.get("notice_days"),
                     "for_town": "town" in raw["levels"],
                     "for_village": "village" in raw["levels"],
                     "order": item_order,

@@ -147,6 +147,21 @@ class ItemQuerySet(models.QuerySet):
         return len(objs)
 
 
+class Timing(models.TextChoices):
+    """When an item's disclosure is due (domain.md "Timing in practice")."""
+
+    PERIOD_END = "period_end", _("期末（期间结束后）")
+    YEAR_START = "year_start", _("年初（计划类）")
+    STANDING = "standing", _("长期（常设，每年确认）")
+    EVENT = "event", _("随时（事项发生后）")
+    BEFORE = "before", _("事前（决定之前）")
+    PHASE = "phase", _("逐段（项目各阶段）")
+
+
+# Timings whose obligations come from events (a decision, a project phase).
+EVENT_TIMINGS = (Timing.EVENT, Timing.BEFORE, Timing.PHASE)
+
+
 class Item(models.Model):
     class Frequency(models.TextChoices):
         IMMEDIATELY = "immediately", _("随时")
@@ -205,12 +220,31 @@ class Item(models.Model):
         related_name="items",
         verbose_name=_("责任部门"),
     )
+    timing = models.CharField(
+        _("公开时机"),
+        max_length=20,
+        choices=Timing.choices,
+        default=Timing.PERIOD_END,
+        help_text=_(
+            "期末：期间结束后按统一时限公开；年初：计划类，一季度内公开；"
+            "长期：常设内容须一直在公开栏展示，每年确认；随时：事项发生后几个工作日内；"
+            "事前：须在决定之前公开；逐段：项目每个阶段公开。"
+        ),
+    )
+    nil_allowed = models.BooleanField(
+        _("可报“本期无此事项”"),
+        default=True,
+        help_text=_("按其性质每期必有内容的事项（如每月村级财务收支）不勾选。"),
+    )
     notice_days = models.PositiveSmallIntegerField(
-        _("公示期（天）"),
+        _("公示期（工作日）"),
         null=True,
         blank=True,
         validators=[MinValueValidator(3)],
-        help_text=_("公示类事项填写，至少 3 天；公示期内群众可提出异议。"),
+        help_text=_(
+            "仅公示类事项填写（如发展对象公示、任前公示），至少 3 个工作日，"
+            "从张贴日起算；公示期内群众可提出异议，期满后公布结果。"
+        ),
     )
     for_town = models.BooleanField(_("适用于镇"), default=True)
     for_village = models.BooleanField(_("适用于村（社区）"), default=True)
@@ -245,6 +279,15 @@ class Item(models.Model):
         if self.branch_scope_allowed and self.scope != Scope.INNER_PARTY:
             errors["branch_scope_allowed"] = _(
                 "只有党内公开事项可以允许党组织内部公开。"
+            )
+        # Event-driven timings owe a disclosure per event, periodic ones per
+        # period: the frequency must say the same.
+        immediate = self.frequency == self.Frequency.IMMEDIATELY
+        if self.timing in EVENT_TIMINGS and not immediate:
+            errors["timing"] = _("随时、事前、逐段事项的公开时限应为“随时”。")
+        if self.timing in (Timing.PERIOD_END, Timing.YEAR_START) and immediate:
+            errors["timing"] = _(
+                "公开时限为“随时”的事项，公开时机应为随时、事前、逐段或长期。"
             )
         if errors:
             raise ValidationError(errors)
@@ -305,6 +348,16 @@ class ScheduleRule(models.Model):
         default=5,
         help_text=_("事项发生后几个工作日内公开（节假日和调休按国家安排计算）。"),
     )
+    plan_due_month = models.PositiveSmallIntegerField(
+        _("年初事项截止月份"),
+        default=3,
+        help_text=_("计划类（年初）事项当年几月底前公开，1 至 3 月。"),
+    )
+    outcome_workdays = models.PositiveSmallIntegerField(
+        _("公示结果时限（工作日）"),
+        default=5,
+        help_text=_("公示期满后几个工作日内公布结果。"),
+    )
 
     class Meta:
         verbose_name = _("公开时限规则")
@@ -314,7 +367,8 @@ class ScheduleRule(models.Model):
                 condition=models.Q(monthly_due_day__gte=1, monthly_due_day__lte=28)
                 & models.Q(quarterly_due_day__gte=1, quarterly_due_day__lte=28)
                 & models.Q(half_yearly_due_day__gte=1, half_yearly_due_day__lte=28)
-                & models.Q(yearly_due_day__gte=1, yearly_due_day__lte=31),
+                & models.Q(yearly_due_day__gte=1, yearly_due_day__lte=31)
+                & models.Q(plan_due_month__gte=1, plan_due_month__lte=3),
                 name="schedule_due_days_in_month",
             )
         ]

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import EVENT_TIMINGS, Item
 from core.history_admin import ReadOnlyHistoryAdmin
 
 from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
@@ -29,6 +30,7 @@ from .models import (
     Disclosure,
     DisclosureEvent,
     NoticeBoard,
+    ObligationEvent,
     Organisation,
     PendingDisclosure,
     Unit,
@@ -529,6 +531,43 @@ class PendingDisclosureAdmin(DisclosureAdmin):
 
 # Yearly archives (统一公开资料档案): closing a year and downloading its archive.
 # Both are the town administrator's alone (roles.is_town_admin).
+
+
+@admin.register(ObligationEvent)
+class ObligationEventAdmin(admin.ModelAdmin):
+    """事项登记: staff register the events 随时, 事前 and 逐段 items owe a
+    disclosure for, each for the units they work on (roles.units_for)."""
+
+    list_display = ["event_date", "unit", "item", "description", "disclosure"]
+    list_filter = [UnitScopedFilter, "item__category__catalog"]
+    list_select_related = ["unit", "item", "disclosure"]
+    search_fields = ["description", "item__code", "item__name"]
+    date_hierarchy = "event_date"
+    autocomplete_fields = ["disclosure"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).filter(unit__in=roles.units_for(request.user))
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["queryset"] = roles.units_for(request.user)
+        if db_field.name == "item":
+            kwargs["queryset"] = Item.objects.filter(
+                timing__in=EVENT_TIMINGS
+            ).select_related("category")
+        if db_field.name == "disclosure":
+            kwargs["queryset"] = Disclosure.objects.filter(
+                unit__in=roles.units_for(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 class TownAdminOnly:

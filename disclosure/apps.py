@@ -21,6 +21,7 @@ class DisclosureConfig(AppConfig):
             models.Disclosure,
             models.DisclosureEvent,
             models.Attachment,
+            models.ObligationEvent,  # 逾期未公开 on the compliance pages
         )
         content.private(
             models.ClosedYear,  # the archive pages that show it are not cached

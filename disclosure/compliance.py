@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
-from catalog.models import Item, ScheduleRule
+from catalog.models import Item, ScheduleRule, Timing
 from catalog.periods import Period
 from catalog.workdays import add_workdays
 from core import caching
 
-from .models import Disclosure, Unit
+from .models import Disclosure, ObligationEvent, Unit
 
 # How far ahead "due soon" looks, for reminders and the editors' start page.
 DUE_SOON_DAYS = 7
@@ -37,17 +38,43 @@ class State(StrEnum):
     MISSING = "missing"
     NOT_DUE = "not_due"
     NIL = "nil"
+    # A 长期 item with nothing of it on the board on the check date.
+    OFF_BOARD = "off_board"
+    # A 公示 whose window ended without its outcome recorded in time.
+    OUTCOME_OVERDUE = "outcome_overdue"
 
 
+# As inspectors say it (按时公开, 逾期公开, 逾期未公开).
 LABELS = {
-    State.ON_TIME: _("按时"),
-    State.LATE: _("逾期"),
-    State.MISSING: _("未公开"),
+    State.ON_TIME: _("按时公开"),
+    State.LATE: _("逾期公开"),
+    State.MISSING: _("逾期未公开"),
     State.NOT_DUE: _("未到期"),
     State.NIL: _("本期无"),
+    State.OFF_BOARD: _("长期事项未在栏"),
+    State.OUTCOME_OVERDUE: _("公示结果逾期未公布"),
 }
 # A cell that holds several obligations shows the most urgent state.
-PRECEDENCE = [State.MISSING, State.LATE, State.ON_TIME, State.NIL, State.NOT_DUE]
+PRECEDENCE = [
+    State.MISSING,
+    State.OFF_BOARD,
+    State.OUTCOME_OVERDUE,
+    State.LATE,
+    State.ON_TIME,
+    State.NIL,
+    State.NOT_DUE,
+]
+# Failures still open: what reminders and the editors' start page chase.
+OVERDUE = (State.MISSING, State.OFF_BOARD, State.OUTCOME_OVERDUE)
+
+# Item timings (catalog.models.Timing), as plain strings: the engine takes
+# plain values.
+PERIOD_END = "period_end"
+YEAR_START = "year_start"
+STANDING = "standing"
+EVENT = "event"
+BEFORE = "before"
+PHASE = "phase"
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,9 @@ class Rule:
     half_yearly_due_day: int = 15
     yearly_due_day: int = 31
     immediate_workdays: int = 5
+    plan_due_month: int = 3  # 年初 items: by the end of this month
+    outcome_workdays: int = 5  # a 公示's outcome: after its window ends
+    adopted_on: date | None = None  # the catalog's: nothing is owed before
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,19 @@ class ItemSpec:
     category_id: int
     for_town: bool
     for_village: bool
+    timing: str = ""  # "": 随时 items by event, the others after the period
+    nil_allowed: bool = True
+    notice_days: int | None = None  # a 公示's window, in working days
+
+    @property
+    def period_kind(self) -> str | None:
+        return Item.PERIOD_KIND[self.frequency]
+
+    @property
+    def rule(self) -> str:
+        if self.timing:
+            return self.timing
+        return EVENT if self.period_kind is None else PERIOD_END
 
 
 @dataclass(frozen=True)
@@ -85,17 +128,44 @@ class Filing:
     published_on: date
     event_date: date | None = None
     nil: bool = False
+    display_until: date | None = None  # None: on the board until withdrawn
+    posted_on: date | None = None  # a 公示's posting day (else published_on)
+    outcome: bool = False  # a 公示's outcome recorded
+
+    def on_display(self, day: date) -> bool:
+        return self.published_on <= day and (
+            self.display_until is None or self.display_until >= day
+        )
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """An event registered by staff (disclosure.ObligationEvent)."""
+
+    id: int
+    unit_id: int
+    item_id: int
+    event_date: date
+    disclosure_id: int | None = None
+    description: str = ""
 
 
 @dataclass
 class Obligation:
     unit_id: int
     item_id: int
-    period: Period | None  # None: a 随时 item, owed because of an event
+    period: Period | None  # None: owed because of an event, a check or a 公示
     due: date
     state: State
     filing: Filing | None = None
     days_late: int = 0
+    # What the obligation comes from: "period", "event" (随时/事前/逐段),
+    # "standing" (on the board on `checked_on`) or "outcome" (a 公示's result).
+    kind: str = "period"
+    event_date: date | None = None
+    event: EventSpec | None = None
+    checked_on: date | None = None
+    rule: str = PERIOD_END
 
     @property
     def label(self):
@@ -105,6 +175,10 @@ class Obligation:
     def met(self) -> bool:
         return self.state in (State.ON_TIME, State.NIL)
 
+    @property
+    def overdue(self) -> bool:
+        return self.state in OVERDUE
+
 
 def month_after(year: int, month: int, day: int) -> date:
     """`day` of the month after (year, month), clamped to that month's length."""
@@ -112,15 +186,43 @@ def month_after(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
-def due_date(period: Period, rule: Rule) -> date:
-    last_month = period.months[1]
-    day = {
+def kind_due_day(kind: str, rule: Rule) -> int:
+    return {
         periods.MONTH: rule.monthly_due_day,
         periods.QUARTER: rule.quarterly_due_day,
         periods.HALF: rule.half_yearly_due_day,
         periods.YEAR: rule.yearly_due_day,
-    }[period.kind]
-    return month_after(period.year, last_month, day)
+    }[kind]
+
+
+def due_date(period: Period, rule: Rule, timing: str = PERIOD_END) -> date:
+    """期末: the kind's due day of the month after the period. 年初 (plans): a
+    yearly plan by the end of `plan_due_month`; a shorter period's plan by
+    the kind's due day of its own first month."""
+    if timing == YEAR_START:
+        if period.kind == periods.YEAR:
+            month = rule.plan_due_month
+            return date(period.year, month, calendar.monthrange(period.year, month)[1])
+        first = period.months[0]
+        last_day = calendar.monthrange(period.year, first)[1]
+        return date(period.year, first, min(kind_due_day(period.kind, rule), last_day))
+    return month_after(period.year, period.months[1], kind_due_day(period.kind, rule))
+
+
+def event_due(event_date: date, timing: str, rule: Rule) -> date:
+    """事前: published before the decision (the day before at the latest);
+    随时 and 逐段: within N working days of the event or phase."""
+    if timing == BEFORE:
+        return event_date - timedelta(days=1)
+    return add_workdays(event_date, rule.immediate_workdays)
+
+
+def outcome_due(filing: Filing, notice_days: int, rule: Rule) -> date:
+    """A 公示 runs `notice_days` working days from its posting (the posting
+    day counts if it is one); its outcome is due `outcome_workdays` later."""
+    start = filing.posted_on or filing.published_on
+    ends = add_workdays(start - timedelta(days=1), notice_days)
+    return add_workdays(ends, rule.outcome_workdays)
 
 
 def periods_of(year: int, kind: str) -> list[Period]:
@@ -133,12 +235,14 @@ def applies(item: ItemSpec, unit: UnitSpec) -> bool:
 
 
 def judge(filing: Filing | None, due: date, as_of: date) -> tuple[State, int]:
+    """A filing, 本期无 included, is on time by its due date or late; a 本期无
+    filed late is 逾期公开 like any late disclosure."""
     if filing is None:
         return (State.MISSING if as_of > due else State.NOT_DUE), 0
-    if filing.nil:
-        return State.NIL, 0
     late = (filing.published_on - due).days
-    return (State.LATE, late) if late > 0 else (State.ON_TIME, 0)
+    if late > 0:
+        return State.LATE, late
+    return (State.NIL if filing.nil else State.ON_TIME), 0
 
 
 def evaluate(
@@ -150,53 +254,231 @@ def evaluate(
     year: int,
     as_of: date,
     within: Period | None = None,
+    events: Iterable[EventSpec] = (),
 ) -> list[Obligation]:
     """Every obligation of `year` as it stood at the end of `as_of`.
 
-    Periodic items owe one disclosure per period that has begun by `as_of`;
-    随时 items owe one per event, within N working days. Only filings published
-    by `as_of` count. `within` narrows to periods inside one period (a quarter).
+    By the item's timing: 期末 and 年初 items owe one disclosure per period
+    that has begun by `as_of`; 长期 items must have one on display on the
+    check day (`as_of`, or the year's end) besides their periodic
+    re-confirmation; 随时, 事前 and 逐段 items owe one per event, registered
+    (`events`) or given by a disclosure's event date; a 公示 owes its outcome
+    when its window ends. Only filings published by `as_of` count, and a
+    本期无 of an item that may not be nil counts for nothing. Nothing is owed
+    for periods or events before the catalog's adoption. `within` narrows to
+    periods inside one period (a quarter).
     """
     units, items = list(units), list(items)
-    first: dict[tuple[int, int, str], Filing] = {}
-    events: list[Filing] = []
-    for filing in sorted(filings, key=lambda f: f.published_on):
-        if filing.published_on > as_of:
-            continue
-        first.setdefault((filing.unit_id, filing.item_id, filing.period), filing)
-        if filing.event_date and filing.event_date.year == year:
-            events.append(filing)
     item_by_id = {item.id: item for item in items}
     unit_ids = {unit.id for unit in units}
+    published = sorted(
+        (f for f in filings if f.published_on <= as_of), key=lambda f: f.published_on
+    )
+    first: dict[tuple[int, int, str], Filing] = {}
+    by_unit_item: dict[tuple[int, int], list[Filing]] = defaultdict(list)
+    for filing in published:
+        item = item_by_id.get(filing.item_id)
+        if filing.nil and item is not None and not item.nil_allowed:
+            continue  # refused by nature (Disclosure.clean): not counted as met
+        first.setdefault((filing.unit_id, filing.item_id, filing.period), filing)
+        by_unit_item[filing.unit_id, filing.item_id].append(filing)
+
+    def rule_of(item: ItemSpec) -> Rule:
+        return rules.get(item.catalog_kind, Rule())
+
+    def before_adoption(item: ItemSpec, day: date) -> bool:
+        adopted = rule_of(item).adopted_on
+        return adopted is not None and day < adopted
+
+    def in_window(day: date) -> bool:
+        return within is None or within.start <= day <= within.end
+
     result = []
     for unit in units:
         for item in items:
-            kind = Item.PERIOD_KIND[item.frequency]
-            if kind is None or not applies(item, unit):
+            if not applies(item, unit):
                 continue
-            rule = rules.get(item.catalog_kind, Rule())
-            for period in periods_of(year, kind):
-                if period.start > as_of or (within and not inside(period, within)):
-                    continue
-                due = due_date(period, rule)
-                filing = first.get((unit.id, item.id, period.key))
-                state, late = judge(filing, due, as_of)
-                result.append(
-                    Obligation(unit.id, item.id, period, due, state, filing, late)
+            rule, timing, kind = rule_of(item), item.rule, item.period_kind
+            if kind is not None and timing in (PERIOD_END, YEAR_START, STANDING):
+                for period in periods_of(year, kind):
+                    if period.start > as_of or (within and not inside(period, within)):
+                        continue
+                    if before_adoption(item, period.end):
+                        continue
+                    due = due_date(period, rule, timing)
+                    filing = first.get((unit.id, item.id, period.key))
+                    state, late = judge(filing, due, as_of)
+                    result.append(
+                        Obligation(
+                            unit.id,
+                            item.id,
+                            period,
+                            due,
+                            state,
+                            filing,
+                            late,
+                            rule=timing,
+                        )
+                    )
+            if timing == STANDING:
+                standing = standing_check(
+                    unit, item, by_unit_item, rule, year, as_of, within
                 )
-    for filing in events:
-        item = item_by_id.get(filing.item_id)
-        if item is None or filing.unit_id not in unit_ids:
+                if standing is not None:
+                    result.append(standing)
+
+    # Events: registered ones first, each met by its linked disclosure or by
+    # one of the same unit and item with the same event date; then the
+    # disclosures' own event dates (an event nobody registered).
+    used: set[int] = set()
+    by_id = {f.id: f for f in published}
+    for event in sorted(events, key=lambda e: (e.event_date, e.id)):
+        item = item_by_id.get(event.item_id)
+        if item is None or item.period_kind is not None:
             continue
-        if within and not within.start <= filing.event_date <= within.end:
+        if event.unit_id not in unit_ids or event.event_date.year != year:
             continue
-        rule = rules.get(item.catalog_kind, Rule())
-        due = add_workdays(filing.event_date, rule.immediate_workdays)
-        state, late = judge(filing, due, as_of)
+        if not in_window(event.event_date) or event.event_date > as_of:
+            continue
+        if before_adoption(item, event.event_date):
+            continue
+        filing = by_id.get(event.disclosure_id) if event.disclosure_id else None
+        if filing is None:
+            filing = next(
+                (
+                    f
+                    for f in by_unit_item[event.unit_id, event.item_id]
+                    if f.event_date == event.event_date and f.id not in used
+                ),
+                None,
+            )
+        if filing is not None:
+            used.add(filing.id)
         result.append(
-            Obligation(filing.unit_id, item.id, None, due, state, filing, late)
+            event_obligation(
+                item,
+                event.unit_id,
+                event.event_date,
+                filing,
+                rule_of(item),
+                as_of,
+                event,
+            )
+        )
+    for filing in published:
+        item = item_by_id.get(filing.item_id)
+        if item is None or item.period_kind is not None or filing.id in used:
+            continue
+        if filing.unit_id not in unit_ids or not filing.event_date:
+            continue
+        if filing.event_date.year != year or not in_window(filing.event_date):
+            continue
+        if before_adoption(item, filing.event_date):
+            continue
+        if filing.nil and not item.nil_allowed:
+            continue
+        result.append(
+            event_obligation(
+                item, filing.unit_id, filing.event_date, filing, rule_of(item), as_of
+            )
+        )
+
+    # 公示: the outcome of each notice of the year, once its window ends.
+    for filing in published:
+        item = item_by_id.get(filing.item_id)
+        if item is None or not item.notice_days or filing.nil:
+            continue
+        if filing.unit_id not in unit_ids or filing.published_on.year != year:
+            continue
+        if not in_window(filing.published_on):
+            continue
+        due = outcome_due(filing, item.notice_days, rule_of(item))
+        if filing.outcome:
+            state = State.ON_TIME
+        else:
+            state = State.OUTCOME_OVERDUE if as_of > due else State.NOT_DUE
+        result.append(
+            Obligation(
+                filing.unit_id,
+                item.id,
+                None,
+                due,
+                state,
+                filing,
+                kind="outcome",
+                rule=item.rule,
+            )
         )
     return result
+
+
+def event_obligation(
+    item: ItemSpec,
+    unit_id: int,
+    event_date: date,
+    filing: Filing | None,
+    rule: Rule,
+    as_of: date,
+    event: EventSpec | None = None,
+) -> Obligation:
+    due = event_due(event_date, item.rule, rule)
+    state, late = judge(filing, due, as_of)
+    return Obligation(
+        unit_id,
+        item.id,
+        None,
+        due,
+        state,
+        filing,
+        late,
+        kind="event",
+        event_date=event_date,
+        event=event,
+        rule=item.rule,
+    )
+
+
+def standing_check(
+    unit: UnitSpec,
+    item: ItemSpec,
+    by_unit_item: dict,
+    rule: Rule,
+    year: int,
+    as_of: date,
+    within: Period | None,
+) -> Obligation | None:
+    """A 长期 item must be on the board (published, not withdrawn, on display)
+    on the check day: `as_of`, or the end of the year (or of `within`) if
+    earlier. Owed from the year's start, or a week of working days after the
+    catalog's adoption that year."""
+    first_day = date(year, 1, 1) if within is None else within.start
+    check = min(as_of, date(year, 12, 31) if within is None else within.end)
+    adopted = rule.adopted_on
+    if check < first_day or (adopted and check < adopted):
+        return None
+    due = first_day
+    if adopted and adopted > first_day:
+        due = add_workdays(adopted, rule.immediate_workdays)
+    shown = [
+        f
+        for f in by_unit_item.get((unit.id, item.id), [])
+        if not f.nil and f.on_display(check)
+    ]
+    if shown:
+        state, filing = State.ON_TIME, shown[-1]
+    else:
+        state, filing = (State.OFF_BOARD if check > due else State.NOT_DUE), None
+    return Obligation(
+        unit.id,
+        item.id,
+        None,
+        due,
+        state,
+        filing,
+        kind="standing",
+        checked_on=check,
+        rule=STANDING,
+    )
 
 
 def inside(period: Period, outer: Period) -> bool:
@@ -225,9 +507,13 @@ class Tally:
 
     @property
     def rate(self) -> float | None:
-        """Share met on time (a timely 本期无 filing counts as met)."""
+        """按时公开率: the share met on time (a timely 本期无 counts as met)."""
         met = self.counts[State.ON_TIME] + self.counts[State.NIL]
         return met / self.due if self.due else None
+
+    @property
+    def overdue(self) -> int:
+        return sum(self.counts[s] for s in OVERDUE)
 
     def __getitem__(self, state: str) -> int:
         return self.counts[State(state)]
@@ -251,6 +537,9 @@ def load_rules() -> dict[str, Rule]:
             rule.half_yearly_due_day,
             rule.yearly_due_day,
             rule.immediate_workdays,
+            rule.plan_due_month,
+            rule.outcome_workdays,
+            rule.catalog.adopted_on,
         )
         for rule in ScheduleRule.objects.select_related("catalog")
     }
@@ -272,14 +561,23 @@ def item_spec(item: Item) -> ItemSpec:
         item.category_id,
         item.for_town,
         item.for_village,
+        item.timing,
+        item.nil_allowed,
+        item.notice_days,
     )
 
 
 def load_filings(year: int, unit_ids: Iterable[int]) -> list[Filing]:
-    """Published disclosures of that year, all scopes (党内 ones count too)."""
+    """Published disclosures of that year, all scopes (党内 ones count too),
+    and the 长期 items' earlier ones still on the board (withdrawn ones are
+    not published)."""
+    standing_before = Q(item__timing=Timing.STANDING, period_start__year__lt=year) & (
+        Q(display_until__isnull=True) | Q(display_until__year__gte=year)
+    )
     rows = (
         Disclosure.objects.published()
-        .filter(unit_id__in=list(unit_ids), period_start__year=year)
+        .filter(Q(period_start__year=year) | standing_before)
+        .filter(unit_id__in=list(unit_ids))
         .values_list(
             "pk",
             "unit_id",
@@ -288,12 +586,47 @@ def load_filings(year: int, unit_ids: Iterable[int]) -> list[Filing]:
             "published_at",
             "event_date",
             "is_nil_return",
+            "display_until",
+            "posted_on",
+            "notice_outcome",
         )
     )
     return [
-        Filing(pk, unit, item, period, timezone.localdate(at), event, nil)
-        for pk, unit, item, period, at, event, nil in rows
+        Filing(
+            pk,
+            unit,
+            item,
+            period,
+            timezone.localdate(at),
+            event,
+            nil,
+            display_until,
+            posted_on,
+            bool(outcome),
+        )
+        for (
+            pk,
+            unit,
+            item,
+            period,
+            at,
+            event,
+            nil,
+            display_until,
+            posted_on,
+            outcome,
+        ) in rows
     ]
+
+
+def load_events(year: int, unit_ids: Iterable[int]) -> list[EventSpec]:
+    """The events registered for these units in that year (事项登记)."""
+    rows = ObligationEvent.objects.filter(
+        unit_id__in=list(unit_ids), event_date__year=year
+    ).values_list(
+        "pk", "unit_id", "item_id", "event_date", "disclosure_id", "description"
+    )
+    return [EventSpec(*row) for row in rows]
 
 
 def unit_spec(unit: Unit) -> UnitSpec:
@@ -313,6 +646,7 @@ def load(
         units=[unit_spec(u) for u in units],
         items=[item_spec(i) for i in items],
         filings=load_filings(year, [u.pk for u in units]),
+        events=load_events(year, [u.pk for u in units]),
         rules=load_rules(),
         year=year,
         as_of=as_of,
@@ -330,10 +664,10 @@ def attention(units: list[Unit], as_of: date) -> list[Obligation]:
     soon = [
         o
         for o in obligations
-        if o.state == State.MISSING
+        if o.overdue
         or (o.state == State.NOT_DUE and (o.due - as_of).days <= DUE_SOON_DAYS)
     ]
-    return sorted(soon, key=lambda o: (o.state != State.MISSING, o.due))
+    return sorted(soon, key=lambda o: (not o.overdue, o.due))
 
 
 # Which year and day the pages open on ----------------------------------------

@@ -36,6 +36,11 @@ class ComplianceQuery(forms.Form):
         max_length=7,
         help_text=_("可选，如 2011-Q3、2011-H2、2011-09。"),
     )
+    nil = forms.BooleanField(
+        label=_("只看“本期无此事项”说明"),
+        required=False,
+        help_text=_("督查时核对各单位报送的“本期无此事项”及其理由。"),
+    )
 
     def clean(self):
         data = super().clean()
@@ -125,6 +130,10 @@ def unit_obligations(request, slug):
         units=[unit], year=q["year"], as_of=q["as_of"], within=q["within"]
     )
     item_by_id = {item.pk: item for item in items}
+    nil_count = sum(1 for o in obligations if o.filing and o.filing.nil)
+    total = compliance.tally(obligations, lambda o: "all").get("all")
+    if q["nil"]:  # an inspector's list of the unit's 本期无 filings
+        obligations = [o for o in obligations if o.filing and o.filing.nil]
     titles = filing_titles(request, obligations)
     state_order = {state: n for n, state in enumerate(compliance.PRECEDENCE)}
     rows = sorted(
@@ -148,7 +157,8 @@ def unit_obligations(request, slug):
         "years": compliance.year_choice(q["year"]),
         "unit": unit,
         "rows": rows,
-        "total": compliance.tally(obligations, lambda o: "all").get("all"),
+        "nil_count": nil_count,
+        "total": total,
     }
     return render(request, "disclosure/compliance_unit.html", context)
 

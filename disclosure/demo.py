@@ -27,7 +27,14 @@ from core.datafiles import (
 )
 
 from . import demo_files, procedure
-from .models import Attachment, Disclosure, DisclosureEvent, NoticeBoard, Unit
+from .models import (
+    Attachment,
+    Disclosure,
+    DisclosureEvent,
+    NoticeBoard,
+    ObligationEvent,
+    Unit,
+)
 from .services import next_index_number
 
 # What the demo's reviewers recorded on each 保密审查 (a record's content).
@@ -119,6 +126,24 @@ def read_town(path: Path | None = None) -> dict:
     for name, until in plan["filed_until"].items():
         require(name in units, where, f"unknown unit {name!r}")
         iso_date(until, where, f"filed_until[{name!r}]")
+    for late_where, late in entries(
+        plan,
+        "late",
+        source=where,
+        required=["unit", "item", "period", "filed"],
+        label="item",
+    ):
+        require(late["unit"] in units, late_where, f"unknown unit {late['unit']!r}")
+        iso_date(late["filed"], late_where, "filed")
+    for where, spec in entries(
+        data,
+        "events",
+        source=source,
+        required=["unit", "item", "event_date", "description"],
+        label="description",
+    ):
+        require(spec["unit"] in units, where, f"unknown unit {spec['unit']!r}")
+        iso_date(spec["event_date"], where, "event_date")
     for where, spec in entries(
         data,
         "attachments",
@@ -255,13 +280,20 @@ def seed_nil_returns(units: dict[str, Unit], plan: dict) -> int:
     up to its "filed_until" day, as real boards do.
 
     The demo's compliance picture on plan's "as_of" day: the two liaison points
-    filed everything due, two villages kept up until mid-year, the rest are
-    behind. These filings are not counted among the article's 50 notices.
+    filed a 本期无 for everything due that may be nil (not for what always has
+    content, such as the monthly finances), plan's "late" ones months late;
+    two villages kept up until mid-year, the rest are behind. These filings
+    are not counted among the article's 50 notices.
     """
     from . import compliance
 
     as_of = date.fromisoformat(plan["as_of"])
     until = {name: date.fromisoformat(day) for name, day in plan["filed_until"].items()}
+    # A few filed months late, as inspectors find them: 逾期公开, not 按时.
+    late = {
+        (spec["unit"], spec["item"], spec["period"]): date.fromisoformat(spec["filed"])
+        for spec in plan["late"]
+    }
     chosen = [units[name] for name in until]
     obligations, items = compliance.load(units=chosen, year=as_of.year, as_of=as_of)
     item_by_id = {item.pk: item for item in items}
@@ -269,12 +301,19 @@ def seed_nil_returns(units: dict[str, Unit], plan: dict) -> int:
     created_count = 0
     for obligation in obligations:
         unit = unit_by_id[obligation.unit_id]
-        if obligation.state != compliance.State.MISSING:
-            continue
-        if obligation.due >= until[unit.name]:
+        if obligation.state != compliance.State.MISSING or obligation.period is None:
             continue
         item = item_by_id[obligation.item_id]
         period = obligation.period
+        # Items that always have content (monthly finances, 三会一课) are
+        # never nil: left 逾期未公开 where nothing was published.
+        if not item.nil_allowed:
+            continue
+        filed = late.get((unit.name, item.code, period.key))
+        if filed is None:
+            if obligation.due >= until[unit.name]:
+                continue
+            filed = obligation.due - timedelta(days=2)
         disclosure, created = Disclosure.objects.get_or_create(
             unit=unit,
             item=item,
@@ -282,11 +321,12 @@ def seed_nil_returns(units: dict[str, Unit], plan: dict) -> int:
             is_nil_return=True,
             defaults={
                 "title": f"{unit.name}{period.label}“{item.name}”：本期无此事项",
-                "body": "本期无此事项，特此说明。",
+                "body": f"{period.label}本单位未发生“{item.name}”相关事项，"
+                "无应公开内容，特此说明。",
                 "status": Disclosure.Status.PUBLISHED,
-                "published_at": aware((obligation.due - timedelta(days=2)).isoformat()),
+                "published_at": aware(filed.isoformat()),
                 # Posted for a month, then kept in the archive by period.
-                "display_until": obligation.due + timedelta(days=28),
+                "display_until": filed + timedelta(days=30),
             },
         )
         if created:
@@ -294,6 +334,22 @@ def seed_nil_returns(units: dict[str, Unit], plan: dict) -> int:
             disclosure.save(update_fields=["index_number"])
             add_demo_trail(disclosure)
             created_count += 1
+    return created_count
+
+
+@transaction.atomic
+def seed_events(specs: list[dict], units: dict[str, Unit]) -> int:
+    """Register the demo's events (事项登记) that 随时 or 事前 items owe a
+    disclosure for; one with nothing published shows as 逾期未公开."""
+    created_count = 0
+    for spec in specs:
+        _event, created = ObligationEvent.objects.get_or_create(
+            unit=units[spec["unit"]],
+            item=Item.objects.get(code=spec["item"]),
+            event_date=date.fromisoformat(spec["event_date"]),
+            defaults={"description": spec["description"]},
+        )
+        created_count += created
     return created_count
 
 

@@ -66,7 +66,7 @@ def send_reminders(*, as_of: date) -> list[str]:
                 "summary": [
                     (
                         unit,
-                        counts[compliance.State.MISSING],
+                        sum(counts[state] for state in compliance.OVERDUE),
                         counts[compliance.State.NOT_DUE],
                     )
                     for unit, counts in summary
@@ -80,7 +80,7 @@ def send_reminders(*, as_of: date) -> list[str]:
 
 
 def _send(user, as_of: date, template: str, context: dict, obligations) -> bool:
-    overdue = sum(o.state == compliance.State.MISSING for o in obligations)
+    overdue = sum(o.overdue for o in obligations)
     try:
         with transaction.atomic():
             ReminderLog.objects.create(

@@ -12,6 +12,7 @@ from .disclosures import (
     Reader,
     can_see_inner_party,
 )
+from .obligations import ObligationEvent
 from .organisations import Organisation, PartyMembership, add_standard_bodies
 from .reminders import ReminderLog
 from .units import NoticeBoard, Unit, UnitQuerySet
@@ -28,6 +29,7 @@ __all__ = [
     "DisclosureQuerySet",
     "NoticeBoard",
     "NoticeOutcome",
+    "ObligationEvent",
     "Organisation",
     "PartyMembership",
     "PendingDisclosure",

@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from catalog import periods
 from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope
+from catalog.workdays import add_workdays, workdays_between
 
 from .organisations import Organisation
 from .units import Unit
@@ -423,18 +424,21 @@ class Disclosure(models.Model):
 
     @property
     def notice_ends_on(self):
-        """For a 公示: the last day objections are taken."""
-        if not (self.item.notice_days and self.published_at):
+        """For a 公示: the last day objections are taken, `notice_days`
+        working days from the posting (the posting day counts if it is one)."""
+        if self.is_nil_return or not (self.item.notice_days and self.published_at):
             return None
-        start = timezone.localdate(self.published_at)
-        return start + timedelta(days=self.item.notice_days - 1)
+        start = self.posted_on or timezone.localdate(self.published_at)
+        return add_workdays(start - timedelta(days=1), self.item.notice_days)
 
     @property
     def notice_days_left(self) -> int | None:
+        """Working days of the 公示 left, today included if it is one."""
         ends = self.notice_ends_on
         if ends is None:
             return None
-        return max((ends - timezone.localdate()).days + 1, 0)
+        today = timezone.localdate()
+        return workdays_between(today - timedelta(days=1), ends)
 
     def visibility_facts(self) -> dict:
         """This row's part of `visible_to()`, for the copy the search index keeps
@@ -482,6 +486,12 @@ class Disclosure(models.Model):
                 errors["period"] = _("该事项公开时限为“%(freq)s”，期间应与之对应。") % {
                     "freq": self.item.get_frequency_display()
                 }
+        if self.is_nil_return and self.item_id and not self.item.nil_allowed:
+            errors["is_nil_return"] = _(
+                "“%(item)s”每期必有内容，不能报“本期无此事项”，请如实公开。"
+            ) % {"item": self.item.name}
+        if self.is_nil_return and not (self.body or "").strip():
+            errors["body"] = _("请在正文中写明本期无此事项的原因。")
         if self.item_id and self.unit_id:
             if self.unit.board_level == "town" and not self.item.for_town:
                 errors["item"] = _("该事项不适用于镇级。")

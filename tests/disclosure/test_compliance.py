@@ -221,7 +221,7 @@ def test_matrix_page_shows_each_state_with_a_text_label(client, town_data):
     assert wenli_cell.counts[State.ON_TIME] == 2  # August, and the 党内 Q2 filing
     assert wenli_cell.counts[State.LATE] == 1
     assert rows["茅山村"]["cells"][0][1].state == State.MISSING
-    for label in ["按时", "逾期", "未公开", "未到期"]:
+    for label in ["按时公开", "逾期公开", "逾期未公开", "未到期", "按时公开率"]:
         assert label in response.text
 
 
@@ -335,3 +335,207 @@ def test_editor_start_page_opens_when_the_data_ends(client, town_data):
     assert "截至 2011年9月3日" in box
     assert "2011年9月" in box  # September's notice, due 5 October: soon due
     assert str(timezone.localdate().year) not in box
+
+
+# Timing rules (issue 16) -----------------------------------------------------
+
+EventSpec = compliance.EventSpec
+
+
+def timed(frequency, timing, *, id=10, nil_allowed=True, notice_days=None):
+    return ItemSpec(
+        id, f"X{id}", frequency, "party", 1, True, True, timing, nil_allowed,
+        notice_days,
+    )  # fmt: skip
+
+
+def test_year_start_plan_is_due_by_the_end_of_march():
+    plan = [timed(Item.Frequency.YEARLY, "year_start")]
+    (o,) = run(plan, [], date(2011, 3, 31))
+    assert (o.due, o.state) == (date(2011, 3, 31), State.NOT_DUE)
+    (o,) = run(plan, [filing("2011", date(2011, 12, 30))], date(2012, 1, 5))
+    assert (o.state, o.days_late) == (State.LATE, 274)  # a plan in December
+    rules = {"party": Rule(plan_due_month=2)}
+    (o,) = evaluate(
+        units=[VILLAGE], items=plan, filings=[], rules=rules, year=2011,
+        as_of=date(2011, 3, 1),
+    )  # fmt: skip
+    assert (o.due, o.state) == (date(2011, 2, 28), State.MISSING)
+
+
+def test_year_end_report_keeps_31_january():
+    (o,) = run([timed(Item.Frequency.YEARLY, "period_end")], [], date(2011, 12, 31))
+    assert o.due == date(2012, 1, 31)
+
+
+def test_standing_item_must_be_on_the_board_on_the_check_day():
+    standing = [timed(Item.Frequency.IMMEDIATELY, "standing")]
+    (o,) = run(standing, [], date(2011, 6, 1))
+    assert (o.kind, o.state, o.checked_on) == (
+        "standing",
+        State.OFF_BOARD,
+        date(2011, 6, 1),
+    )
+    # Published in an earlier year and still displayed: on the board.
+    old = filing("2009", date(2009, 3, 1))
+    (o,) = run(standing, [old], date(2011, 6, 1))
+    assert o.state == State.ON_TIME and o.filing == old
+    # Taken down (display_until passed): missing from the board again.
+    down = filing("2009", date(2009, 3, 1), display_until=date(2011, 5, 31))
+    assert run(standing, [down], date(2011, 6, 1))[0].state == State.OFF_BOARD
+    # A past year is checked on its last day.
+    (o,) = run(standing, [old], date(2012, 6, 1))
+    assert o.checked_on == date(2011, 12, 31)
+
+
+def test_standing_yearly_item_is_also_reconfirmed_each_year():
+    standing = [timed(Item.Frequency.YEARLY, "standing")]
+    result = run(standing, [filing("2011", date(2011, 2, 1))], date(2012, 2, 1))
+    by_kind = {o.kind: o for o in result}
+    assert by_kind["period"].due == date(2012, 1, 31)
+    assert by_kind["period"].state == State.ON_TIME
+    assert by_kind["standing"].state == State.ON_TIME
+
+
+def test_registered_event_with_nothing_published_is_missing():
+    as_needed = [timed(Item.Frequency.IMMEDIATELY, "event")]
+    event = EventSpec(1, 1, 10, date(2011, 7, 12), None, "村民代表会议决定")
+    (o,) = run(as_needed, [], date(2011, 8, 1), events=[event])
+    assert (o.kind, o.state, o.due) == ("event", State.MISSING, date(2011, 7, 19))
+    assert o.event == event
+    (o,) = run(as_needed, [], date(2011, 7, 15), events=[event])
+    assert o.state == State.NOT_DUE
+
+
+def test_registered_event_is_met_by_its_disclosure_once():
+    as_needed = [timed(Item.Frequency.IMMEDIATELY, "event")]
+    met = filing("2011-07", date(2011, 7, 14), event_date=date(2011, 7, 12))
+    event = EventSpec(1, 1, 10, date(2011, 7, 12))
+    (o,) = run(as_needed, [met], date(2011, 8, 1), events=[event])
+    assert (o.state, o.filing, o.event) == (State.ON_TIME, met, event)
+    # Linked explicitly, even with another event date.
+    other = filing("2011-07", date(2011, 7, 25), event_date=date(2011, 7, 20))
+    linked = EventSpec(1, 1, 10, date(2011, 7, 12), disclosure_id=99)
+    (o,) = run(as_needed, [other], date(2011, 8, 1), events=[linked])
+    assert (o.state, o.days_late) == (State.LATE, 6)
+
+
+def test_unregistered_event_of_a_disclosure_still_counts():
+    as_needed = [timed(Item.Frequency.IMMEDIATELY, "event")]
+    own = filing("2011-07", date(2011, 7, 14), event_date=date(2011, 7, 12))
+    (o,) = run(as_needed, [own], date(2011, 8, 1))
+    assert (o.kind, o.state, o.event) == ("event", State.ON_TIME, None)
+
+
+def test_before_items_must_be_published_before_the_decision():
+    before = [timed(Item.Frequency.IMMEDIATELY, "before")]
+    decision = date(2011, 7, 12)
+    ahead = filing("2011-07", date(2011, 7, 5), event_date=decision)
+    (o,) = run(before, [ahead], date(2011, 8, 1))
+    assert (o.due, o.state) == (date(2011, 7, 11), State.ON_TIME)
+    same_day = filing("2011-07", decision, event_date=decision)
+    (o,) = run(before, [same_day], date(2011, 8, 1))
+    assert (o.state, o.days_late) == (State.LATE, 1)
+    event = EventSpec(1, 1, 10, decision)
+    assert run(before, [], date(2011, 7, 12), events=[event])[0].state == State.MISSING
+
+
+def test_phase_items_owe_one_disclosure_per_phase():
+    phases = [timed(Item.Frequency.IMMEDIATELY, "phase")]
+    events = [
+        EventSpec(1, 1, 10, date(2011, 3, 1), None, "立项"),
+        EventSpec(2, 1, 10, date(2011, 5, 3), None, "招投标"),
+    ]
+    first = filing("2011-03", date(2011, 3, 2), event_date=date(2011, 3, 1))
+    result = run(phases, [first], date(2011, 6, 1), events=events)
+    assert [(o.event.description, o.state) for o in result] == [
+        ("立项", State.ON_TIME),
+        ("招投标", State.MISSING),
+    ]
+
+
+def test_event_working_days_skip_holidays():
+    as_needed = [timed(Item.Frequency.IMMEDIATELY, "event")]
+    # 2011-09-30, before the National Day week: five working days, counting
+    # the make-up weekend of 8–9 October, is 12 October.
+    event = EventSpec(1, 1, 10, date(2011, 9, 30))
+    (o,) = run(as_needed, [], date(2011, 10, 12), events=[event])
+    assert (o.due, o.state) == (date(2011, 10, 12), State.NOT_DUE)
+
+
+def test_late_nil_return_is_late_not_met():
+    quarterly = [timed(Item.Frequency.QUARTERLY, "period_end")]
+    late_nil = filing("2011-Q1", date(2011, 8, 26), nil=True)
+    result = run(quarterly, [late_nil], date(2011, 10, 1))
+    (q1,) = [o for o in result if o.period.key == "2011-Q1"]
+    assert (q1.state, q1.days_late, q1.met) == (State.LATE, 138, False)
+
+
+def test_nil_return_of_an_item_never_nil_counts_for_nothing():
+    finances = [timed(Item.Frequency.MONTHLY, "period_end", nil_allowed=False)]
+    nil = filing("2011-08", date(2011, 9, 1), nil=True)
+    result = states(run(finances, [nil], date(2011, 10, 1)))
+    assert result["2011-08"] == State.MISSING
+    real = filing("2011-08", date(2011, 9, 3))
+    assert states(run(finances, [nil, real], date(2011, 10, 1)))["2011-08"] == (
+        State.ON_TIME
+    )
+
+
+def test_nothing_is_owed_before_the_catalog_was_adopted():
+    monthly = [timed(Item.Frequency.MONTHLY, "period_end")]
+    rules = {"party": Rule(adopted_on=date(2011, 7, 15))}
+    result = evaluate(
+        units=[VILLAGE], items=monthly, filings=[], rules=rules, year=2011,
+        as_of=date(2011, 10, 1),
+    )  # fmt: skip
+    assert [o.period.key for o in result] == [
+        "2011-07",
+        "2011-08",
+        "2011-09",
+        "2011-10",
+    ]
+    standing = [timed(Item.Frequency.IMMEDIATELY, "standing")]
+    event = EventSpec(1, 1, 10, date(2011, 7, 1))
+    as_needed = [timed(Item.Frequency.IMMEDIATELY, "event", id=11)]
+    events = [event, EventSpec(2, 1, 11, date(2011, 7, 1))]
+    early = evaluate(
+        units=[VILLAGE], items=standing + as_needed, filings=[], rules=rules,
+        year=2011, as_of=date(2011, 7, 10), events=events,
+    )  # fmt: skip
+    assert early == []  # the check day is before the adoption; so is the event
+    (o,) = evaluate(
+        units=[VILLAGE], items=standing, filings=[], rules=rules, year=2011,
+        as_of=date(2011, 7, 18),
+    )  # fmt: skip
+    assert (o.due, o.state) == (date(2011, 7, 22), State.NOT_DUE)
+
+
+def test_notice_outcome_is_due_after_the_window_in_working_days():
+    notice = [timed(Item.Frequency.IMMEDIATELY, "before", notice_days=5)]
+    posted = filing(
+        "2011-09", date(2011, 9, 26), event_date=date(2011, 10, 20),
+        posted_on=date(2011, 9, 26),
+    )  # fmt: skip
+    result = run(notice, [posted], date(2011, 10, 20))
+    (outcome,) = [o for o in result if o.kind == "outcome"]
+    # Five working days from Monday 26 September: 26–30; five more for the
+    # outcome after the National Day holiday, with its make-up Saturday and
+    # Sunday (8 and 9 October): 12 October.
+    assert (outcome.due, outcome.state) == (date(2011, 10, 12), State.OUTCOME_OVERDUE)
+    recorded = filing(
+        "2011-09", date(2011, 9, 26), event_date=date(2011, 10, 20), outcome=True
+    )
+    result = run(notice, [recorded], date(2011, 10, 20))
+    assert [o.state for o in result if o.kind == "outcome"] == [State.ON_TIME]
+
+
+def test_new_states_have_labels_and_precedence():
+    for state in State:
+        assert state in compliance.LABELS and state in compliance.PRECEDENCE
+    assert str(compliance.LABELS[State.MISSING]) == "逾期未公开"
+    assert str(compliance.LABELS[State.LATE]) == "逾期公开"
+    tally = compliance.Tally()
+    for state in [State.ON_TIME, State.OFF_BOARD, State.OUTCOME_OVERDUE]:
+        tally.add(compliance.Obligation(1, 1, None, date(2011, 1, 1), state))
+    assert (tally.overdue, tally.state) == (2, State.OFF_BOARD)

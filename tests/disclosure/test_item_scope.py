@@ -101,6 +101,8 @@ def test_changing_the_scope_in_the_admin_makes_disclosures_inner_party(
             "name": item.name,
             "description": "",
             "frequency": item.frequency,
+            "timing": item.timing,
+            "nil_allowed": "on",
             "scope": Scope.INNER_PARTY,
             "forms": [f.pk for f in item.forms.all()],
             "department": item.department_id,

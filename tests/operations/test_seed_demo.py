@@ -153,12 +153,22 @@ def test_demo_compliance_shows_every_state_on_2011_10_01(demo, client):
     response = client.get("/compliance/?year=2011&as_of=2011-10-01")
     assert response.status_code == 200
     rates = {row["unit"].slug: row["total"].rate for row in response.context["rows"]}
-    assert rates["wenli"] > 0.95 and rates["maoshan"] > 0.95  # the liaison points
-    assert 0.3 < rates["fenghuang"] < 0.8  # kept up until mid-year
+    # The liaison points filed what could be nil, not monthly finances and
+    # standing items (issue 16): ahead of the others, far from perfect.
+    assert rates["wenli"] > rates["fenghuang"] > rates["paifang"]
     assert rates["paifang"] < 0.1  # behind
     overall = response.context["overall"].counts
     assert all(
-        overall[state] for state in ["on_time", "late", "missing", "not_due", "nil"]
+        overall[state]
+        for state in [
+            "on_time",
+            "late",
+            "missing",
+            "not_due",
+            "nil",
+            "off_board",
+            "outcome_overdue",
+        ]
     )
 
 

@@ -51,13 +51,18 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "search": ("/search/?q=防火资金", 5),
         "search short word": ("/search/?q=防火", 5),
         "search in a unit": (f"/search/?q=防火资金&unit={village.slug}", 6),
-        "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 8),
+        # compliance.load(): items, rules, filings and registered events.
+        "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 9),
         "compliance of a unit": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31",
-            6,
+            7,
         ),
-        "stats": (f"/stats/?year={YEAR}", 27),
-        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 25),
+        "compliance: a unit's nil filings": (
+            f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31&nil=1",
+            7,
+        ),
+        "stats": (f"/stats/?year={YEAR}", 28),
+        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 26),
         "feed latest": ("/feeds/latest/", 4),
         "feed board": (f"/feeds/boards/{village.slug}/", 5),
         "feed feedback": ("/feeds/feedback/", 4),
@@ -70,6 +75,7 @@ ADMIN_PAGES = {
     "pending changelist": ("/admin/disclosure/pendingdisclosure/", 13),
     "submission changelist": ("/admin/feedback/submission/", 11),
     "unit changelist": ("/admin/disclosure/unit/", 7),
+    "event changelist": ("/admin/disclosure/obligationevent/", 9),
 }
 
 

@@ -111,6 +111,7 @@ class Command(BaseCommand):
         sync_role_groups()
         units = demo.seed_units(town["units"])
         new = demo.seed_disclosures(town["disclosures"], units)
+        demo.seed_events(town["events"], units)
         nil = demo.seed_nil_returns(units, town["nil_returns"])
         attached = demo.seed_attachments(town["attachments"])
         feedback_demo.seed_feedback(cases)

@@ -1,0 +1,69 @@
+"""The compliance pages on the demo town, as an inspector reads them (issue 16's
+done-when lines): /compliance/wenli/?year=2011."""
+
+from datetime import date
+
+from disclosure.compliance import State
+
+URL = "/compliance/wenli/?year=2011&as_of=2011-10-01"
+
+
+def obligations(response, code, kind=None):
+    return [
+        r["obligation"]
+        for r in response.context["rows"]
+        if r["item"].code == code and kind in (None, r["obligation"].kind)
+    ]
+
+
+def test_wenli_shows_each_timing_rule_as_inspectors_say_it(demo, client):
+    response = client.get(URL)
+    assert response.status_code == 200
+    # A 本期无 filed months late is 逾期公开, not on time.
+    (late_nil,) = [
+        o for o in obligations(response, "CW02") if o.period.key == "2011-Q1"
+    ]
+    assert late_nil.state == State.LATE and late_nil.filing.nil
+    assert late_nil.days_late > 100
+    # An event registered (事项登记) with nothing published: 逾期未公开.
+    (event,) = obligations(response, "CW05", "event")
+    assert event.state == State.MISSING and event.event is not None
+    # A standing item (村规民约) not on the board: a failure.
+    (standing,) = obligations(response, "CW07", "standing")
+    assert standing.state == State.OFF_BOARD
+    # The annual plan (年度目标责任) is due in Q1, not on 31 January next year.
+    (plan,) = obligations(response, "D03")
+    assert plan.due == date(2011, 3, 31) and plan.state == State.ON_TIME
+    # Items that are never nil (monthly finances) have no 本期无 to hide behind.
+    finances = obligations(response, "CW01")
+    assert not any(o.filing and o.filing.nil for o in finances)
+    assert sum(o.state == State.MISSING for o in finances) >= 6
+    text = response.text
+    for words in [
+        "按时公开率",
+        "逾期公开",
+        "逾期未公开",
+        "长期事项未在栏",
+        "事项日",
+        "3月31日",
+    ]:
+        assert words in text
+    assert "按时率" not in text
+
+
+def test_wenli_score_is_no_longer_near_perfect(demo, client):
+    response = client.get("/compliance/?year=2011&as_of=2011-10-01")
+    rates = {row["unit"].slug: row["total"].rate for row in response.context["rows"]}
+    assert rates["wenli"] < 0.9
+
+
+def test_an_inspector_lists_the_units_nil_filings(demo, client):
+    response = client.get(URL + "&nil=1")
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert rows and all(r["obligation"].filing.nil for r in rows)
+    assert len(rows) == response.context["nil_count"]
+    assert "显示全部事项" in response.text
+    # The figures above the list stay the unit's whole picture.
+    everything = client.get(URL)
+    assert response.context["total"].counts == everything.context["total"].counts
