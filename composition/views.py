@@ -27,12 +27,11 @@ def home_unit() -> Unit | None:
     return towns.order_by("parent_id", "order", "id").first()
 
 
-def year_figures(town: Unit, year: int) -> dict:
+def year_figures(units: list[int], year: int) -> dict:
     """The article's figures for a year, from the records: information
     published per catalog kind (党务 apart from 政务 and 村务; 本期无 filings are
     not information), and the 反映 and 咨询 the liaison points' 回音壁 received
     ("收到群众反映5条，党员干部和群众咨询15条")."""
-    units = [town.pk, *town.children.values_list("pk", flat=True)]
     published = (
         Disclosure.objects.published()
         .information()
@@ -73,7 +72,8 @@ def home(request):
         return render(request, "portal/home_empty.html")
     boards = town.children.order_by("order", "id")
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
-    in_town = Q(unit__in=[town.pk, *boards.values_list("pk", flat=True)])
+    unit_ids = [town.pk, *boards.values_list("pk", flat=True)]
+    in_town = Q(unit__in=unit_ids)
     visible = Disclosure.objects.visible_to(request.user).filter(in_town)
     party_catalog = (
         Catalog.objects.filter(kind=Catalog.Kind.PARTY)
@@ -93,7 +93,7 @@ def home(request):
             # Kept between requests; counts of every scope (a count reveals
             # no 党内 content), so the article's "50" reads the same for all.
             **caching.cached(
-                f"home-figures:{town.pk}:{year}", lambda: year_figures(town, year)
+                f"home-figures:{town.pk}:{year}", lambda: year_figures(unit_ids, year)
             ),
         },
         "feedback": caching.cached(

@@ -101,40 +101,49 @@ def test_the_pdf_renders_with_the_figures(demo, client):
 
 
 def test_free_text_shows_and_is_the_town_admins_to_write(demo, client):
+    seeded = AnnualReport.objects.get(town=town(), year=2011)
+    assert (
+        seeded.overview.splitlines()[0]
+        in client.get("/reports/fengming/2011/").content.decode()
+    )
     admin = staff_user(username="town_admin_r", group=TOWN_ADMIN)
     client.force_login(admin)
     response = client.post(
-        "/admin/portal/annualreport/add/",
+        f"/admin/portal/annualreport/{seeded.pk}/change/",
         {
-            "town": town().pk,
-            "year": 2011,
             "overview": "全年党务公开工作有序推进。",
             "problems": "个别村公开不及时。",
             "plans": "加强联系点建设。",
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
-    saved = AnnualReport.objects.get(town=town(), year=2011)
-    assert saved.overview == "全年党务公开工作有序推进。"
+    seeded.refresh_from_db()
+    assert seeded.overview == "全年党务公开工作有序推进。"
+    response = client.post(
+        "/admin/portal/annualreport/add/",
+        {"town": town().pk, "year": 2010, "overview": "上一年度。"},
+    )
+    assert response.status_code == 302
     client.logout()
     html = client.get("/reports/fengming/2011/").content.decode()
     assert "全年党务公开工作有序推进。" in html
     assert "加强联系点建设。" in html
+    assert "上一年度。" in client.get("/reports/2010/").content.decode()
 
 
 def test_markup_in_free_text_is_refused(demo, client):
     client.force_login(staff_user(username="town_admin_m", group=TOWN_ADMIN))
     response = client.post(
         "/admin/portal/annualreport/add/",
-        {"town": town().pk, "year": 2011, "overview": "<script>x</script>"},
+        {"town": town().pk, "year": 2010, "overview": "<script>x</script>"},
     )
     assert response.status_code == 200
-    assert not AnnualReport.objects.exists()
+    assert not AnnualReport.objects.filter(year=2010).exists()
 
 
 @pytest.mark.parametrize("group", [REVIEWER, UNIT_EDITOR])
 def test_other_roles_cannot_edit_the_report(demo, client, group):
-    AnnualReport.objects.create(town=town(), year=2011, overview="原文")
+    AnnualReport.objects.filter(year=2011).update(overview="原文")
     user = staff_user(username=f"u_{len(group)}", group=group, units=[town()])
     client.force_login(user)
     assert client.get("/admin/portal/annualreport/add/").status_code == 403
@@ -142,6 +151,8 @@ def test_other_roles_cannot_edit_the_report(demo, client, group):
     url = f"/admin/portal/annualreport/{report_row.pk}/change/"
     assert client.post(url, {"overview": "改写"}).status_code == 403
     assert AnnualReport.objects.get().overview == "原文"
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
 
 
 def test_the_figures_are_not_editable_fields():
