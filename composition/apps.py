@@ -13,7 +13,8 @@ class CompositionConfig(AppConfig):
     verbose_name = _("门户")
 
     def ready(self):
-        from core import content, events, security
+        from core import content, events, roles, security
+        from disclosure.roles import TOWN_ADMIN
 
         from . import models, search
 
@@ -21,6 +22,7 @@ class CompositionConfig(AppConfig):
         # The search page reads the index. An entry is made with its
         # document, whose own event decides whether pages are stale.
         content.public(models.SearchEntry, new_rows_wait=True)
+        content.public(models.AnnualReport)
         content.private(models.Subscription)
         content.cached_views(
             "portal",
@@ -31,6 +33,16 @@ class CompositionConfig(AppConfig):
             "feed_board",
             "feed_feedback",
             "sitemap",
+            "reports",
+            "report",
+            "report_town",
+        )
+        # The yearly report's free text is the town administrator's to write.
+        roles.grant(
+            TOWN_ADMIN,
+            "portal.view_annualreport",
+            "portal.add_annualreport",
+            "portal.change_annualreport",
         )
         # The search index follows its documents, whichever path changed them.
         events.listen(search.on_event, uid="composition.search")

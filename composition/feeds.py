@@ -142,7 +142,7 @@ class FeedbackFeed(PlainTextFeed):
             Submission.objects.published()
             .answered()
             .filter(status__in=[Submission.Status.ANSWERED, Submission.Status.CLOSED])
-            .select_related("unit", "answered_by")
+            .select_related("unit", "answered_by", "answering_body__unit")
             .order_by("-answered_at", "-id")[:FEED_SIZE]
         )
 
@@ -166,7 +166,7 @@ class FeedbackFeed(PlainTextFeed):
         return item.answered_at
 
     def item_author_name(self, item):
-        return item.answered_by.name if item.answered_by else item.unit.name
+        return item.answerer or item.unit.name
 
     def item_categories(self, item):
         return [item.unit.name, item.get_kind_display()]

@@ -2,9 +2,12 @@
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from core.dates import validate_year
 
 
 class SearchEntry(models.Model):
@@ -122,3 +125,51 @@ class Subscription(models.Model):
 
     def get_unsubscribe_url(self) -> str:
         return reverse("portal:unfollow", args=[self.token])
+
+
+class AnnualReport(models.Model):
+    """The free-text parts of a town's yearly 党务公开 report.
+
+    The report's figures are computed from the records on every view
+    (composition/report.py); only the town administrator's words are stored
+    here, so nobody can type a figure over what the data says.
+    """
+
+    town = models.ForeignKey(
+        "disclosure.Unit",
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"kind": "town"},
+        verbose_name=_("镇"),
+    )
+    year = models.PositiveSmallIntegerField(_("年度"), validators=[validate_year])
+    overview = models.TextField(
+        _("工作概述"), blank=True, help_text=_("纯文本；空行分段。")
+    )
+    problems = models.TextField(
+        _("存在的问题"), blank=True, help_text=_("纯文本；空行分段。")
+    )
+    plans = models.TextField(
+        _("下一年度工作打算"), blank=True, help_text=_("纯文本；空行分段。")
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        ordering = ["-year", "town__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["town", "year"], name="portal_annual_report_town_year"
+            )
+        ]
+        verbose_name = _("党务公开年度报告")
+        verbose_name_plural = _("党务公开年度报告")
+
+    def __str__(self):
+        return f"{self.town} {self.year}"
+
+    def get_absolute_url(self):
+        return reverse("portal:report_town", args=[self.town.slug, self.year])
+
+    def clean(self):
+        if self.town_id and self.town.kind != "town":
+            raise ValidationError({"town": _("年度报告按镇编写。")})

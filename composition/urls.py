@@ -4,7 +4,7 @@ from django.views.decorators.http import condition
 
 from core import elder
 
-from . import feeds, follow_views, search_views, stats_views, views
+from . import feeds, follow_views, report_views, search_views, stats_views, views
 from .sitemaps import SITEMAPS, robots_txt
 
 app_name = "portal"
@@ -37,5 +37,18 @@ urlpatterns = [
     path("follow/unsubscribe/<str:token>/", follow_views.unfollow, name="unfollow"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/csv/", stats_views.stats_csv, name="stats_csv"),
-    path("elder/", elder.switch, name="elder"),  # 长辈模式 on/off
+    path("elder/", elder.switch, name="elder"),
+    # The yearly 党务公开 report of each town
+    path("reports/", report_views.report_list, name="reports"),
+    path("reports/<int:year>/", report_views.report_year, name="report"),
+    path(
+        "reports/<slug:town>/<int:year>/",
+        report_views.report_town,
+        name="report_town",
+    ),
+    path(
+        "reports/<slug:town>/<int:year>/pdf/",
+        report_views.report_pdf,
+        name="report_pdf",
+    ),  # 长辈模式 on/off
 ]

@@ -8,12 +8,14 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog
 from core import caching
-from disclosure.models import Disclosure, Reader, Unit
-from feedback.models import Submission
+from disclosure import compliance
+from disclosure.models import Disclosure, Unit
+from feedback.models import Kind, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +27,53 @@ def home_unit() -> Unit | None:
     return towns.order_by("parent_id", "order", "id").first()
 
 
+def year_figures(units: list[int], year: int) -> dict:
+    """The article's figures for a year, from the records: information
+    published per catalog kind (党务 apart from 政务 and 村务; 本期无 filings are
+    not information), and the 反映 and 咨询 the liaison points' 回音壁 received
+    ("收到群众反映5条，党员干部和群众咨询15条")."""
+    published = (
+        Disclosure.objects.published()
+        .information()
+        .filter(unit__in=units, published_at__year=year)
+    )
+    by_kind = dict(
+        published.values_list("item__category__catalog__kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    liaison = (
+        Submission.objects.on_record()
+        .filter(
+            unit__in=units,
+            unit__is_liaison_point=True,
+            received_at__year=year,
+            kind__in=[Kind.REPORT, Kind.QUESTION],
+        )
+        .aggregate(
+            reports=Count("id", filter=Q(kind=Kind.REPORT)),
+            questions=Count("id", filter=Q(kind=Kind.QUESTION)),
+        )
+    )
+    return {
+        "year": year,
+        "party": by_kind.get(Catalog.Kind.PARTY, 0),
+        "government": by_kind.get(Catalog.Kind.GOVERNMENT, 0),
+        "village": by_kind.get(Catalog.Kind.VILLAGE, 0),
+        "liaison_reports": liaison["reports"],
+        "liaison_questions": liaison["questions"],
+        "liaison_feedback": liaison["reports"] + liaison["questions"],
+    }
+
+
 def home(request):
     town = home_unit()
     if town is None:
         return render(request, "portal/home_empty.html")
     boards = town.children.order_by("order", "id")
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
-    in_town = Q(unit__in=[town.pk, *boards.values_list("pk", flat=True)])
+    unit_ids = [town.pk, *boards.values_list("pk", flat=True)]
+    in_town = Q(unit__in=unit_ids)
     visible = Disclosure.objects.visible_to(request.user).filter(in_town)
     party_catalog = (
         Catalog.objects.filter(kind=Catalog.Kind.PARTY)
@@ -39,6 +81,7 @@ def home(request):
         .annotate(item_count=Count("categories__items"))
         .first()
     )
+    year = compliance.latest_year_with_data() or timezone.localdate().year
     context = {
         "town": town,
         "boards": boards,
@@ -47,10 +90,10 @@ def home(request):
         "figures": {
             "boards": boards.count(),
             "liaison_points": boards.filter(is_liaison_point=True).count(),
-            # Counted over the town's ten years: kept between requests.
-            "disclosures": caching.cached(
-                f"home-count:{town.pk}:{Reader.of(request.user).key}",
-                visible.information().count,
+            # Kept between requests; counts of every scope (a count reveals
+            # no 党内 content), so the article's "50" reads the same for all.
+            **caching.cached(
+                f"home-figures:{town.pk}:{year}", lambda: year_figures(unit_ids, year)
             ),
         },
         "feedback": caching.cached(

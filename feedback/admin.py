@@ -53,7 +53,14 @@ BLANK_FIELD_PROMPTS = {
 }
 # Fixed once a case is answered, refused or hidden: what the public answer says
 # and what it answered. A 不满意 rating reopens the case, and them.
-DECIDED_FIELDS = ["kind", "unit", "answer_text", "answered_by", "fulfilled_by"]
+DECIDED_FIELDS = [
+    "kind",
+    "unit",
+    "answer_text",
+    "answered_by",
+    "answering_body",
+    "fulfilled_by",
+]
 
 
 @admin.register(Tag)
@@ -125,6 +132,7 @@ class SubmissionAdminForm(forms.ModelForm):
             "department",
             "answer_text",
             "answered_by",
+            "answering_body",
             "fulfilled_by",
         ]
 
@@ -312,6 +320,7 @@ class SubmissionAdmin(admin.ModelAdmin):
                     "answer_template",
                     "answer_text",
                     "answered_by",
+                    "answering_body",
                     "answered_at",
                     "fulfilled_by",
                     "closed_at",

@@ -26,7 +26,8 @@ from core.datafiles import (
     require,
     source_name,
 )
-from disclosure.models import Disclosure, Unit
+from disclosure.models import Disclosure, Organisation, Unit
+from disclosure.models.organisations import STANDARD_BODIES
 
 from . import services
 from .models import AnswerTemplate, Channel, Kind, Rating, Status, Submission, Tag
@@ -58,7 +59,9 @@ def read_feedback(path: Path | None = None) -> dict:
         "answered",
         source=source,
         required=[*case, "kind", "tag", "received", "answered", "department", "answer"],
+        optional=["answered_by_body"],
     ):
+        _check_body(row, where)
         one_of(row["kind"], Kind.values, where, "kind")
         one_of(row["tag"], tags, where, "tag")
         one_of(row["channel"], Channel.values, where, "channel")
@@ -79,7 +82,9 @@ def read_feedback(path: Path | None = None) -> dict:
             "answer",
             "fulfilled_by_title_containing",
         ],
+        optional=["answered_by_body"],
     ):
+        _check_body(row, where)
         one_of(row["channel"], Channel.values, where, "channel")
         for key in steps:
             local_time(row[key], where, key)
@@ -98,6 +103,26 @@ def read_feedback(path: Path | None = None) -> dict:
             "received_days_ago must be a whole number of days",
         )
     return data
+
+
+# The bodies a village answers through (村务: its own, not a town office).
+VILLAGE_BODIES = [name for _kind, name in STANDARD_BODIES[Unit.Kind.VILLAGE]]
+
+
+def _check_body(row: dict, where: str) -> None:
+    if "answered_by_body" in row:
+        one_of(row["answered_by_body"], VILLAGE_BODIES, where, "answered_by_body")
+
+
+def answering_body(unit: Unit, row: dict) -> Organisation | None:
+    """The village body named by the case, of the case's own village."""
+    name = row.get("answered_by_body")
+    if not name:
+        return None
+    body = Organisation.objects.filter(unit=unit, name=name).first()
+    if body is None:
+        raise DataFileError(f"{row['title']}: {unit.name} has no body {name!r}")
+    return body
 
 
 def local_time(value: object, where: str, key: str) -> datetime:
@@ -158,8 +183,9 @@ def seed_feedback(data: dict) -> int:
     created_count = 0
     for number, row in enumerate(data["answered"], start=1):
         department = lookup(departments, row["department"], "department", row["title"])
+        unit = lookup(units, row["unit"], "unit", row["title"])
         created = _get_or_create(
-            unit=lookup(units, row["unit"], "unit", row["title"]),
+            unit=unit,
             title=row["title"],
             defaults={
                 "kind": row["kind"],
@@ -175,6 +201,7 @@ def seed_feedback(data: dict) -> int:
                 "accepted_at": aware(row["received"], 15),
                 "department": department,
                 "answered_by": department,
+                "answering_body": answering_body(unit, row),
                 "answer_text": row["answer"],
                 "answered_at": aware(row["answered"], 16),
                 "closed_at": aware(row["answered"], 17),
@@ -212,6 +239,7 @@ def _seed_request(row: dict, units: dict[str, Unit], departments: dict) -> int:
             "accepted_at": local_time(row["accepted_at"], row["title"], "accepted_at"),
             "department": department,
             "answered_by": department,
+            "answering_body": answering_body(unit, row),
             "answer_text": row["answer"],
             "answered_at": local_time(row["answered_at"], row["title"], "answered_at"),
             "closed_at": local_time(row["closed_at"], row["title"], "closed_at"),

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.db.models.functions import TruncDate
@@ -130,7 +131,12 @@ class SubmissionQuerySet(models.QuerySet):
 
     def with_related(self) -> "SubmissionQuerySet":
         return self.select_related(
-            "unit", "tag", "answered_by", "department", "fulfilled_by"
+            "unit",
+            "tag",
+            "answered_by",
+            "answering_body__unit",
+            "department",
+            "fulfilled_by",
         )
 
     def newest_answered_first(self) -> "SubmissionQuerySet":
@@ -314,6 +320,17 @@ class Submission(models.Model):
         related_name="answered_submissions",
         verbose_name=_("答复部门"),
     )
+    # A 村务 matter is answered by the village's own bodies (村民委员会, 村两委…;
+    # 村民委员会组织法 art. 30), not by a town office: shown as the answerer.
+    answering_body = models.ForeignKey(
+        "disclosure.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answered_submissions",
+        verbose_name=_("答复单位（村、社区组织）"),
+        help_text=_("村务事项由本村（社区）组织答复时选择，如 村民委员会。"),
+    )
     answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     fulfilled_by = models.ForeignKey(
         "disclosure.Disclosure",
@@ -388,6 +405,17 @@ class Submission(models.Model):
     def get_absolute_url(self):
         return reverse("feedback:detail", args=[self.pk])
 
+    def clean(self):
+        super().clean()
+        if (
+            self.answering_body_id
+            and self.unit_id
+            and self.answering_body.unit_id != self.unit_id
+        ):
+            raise ValidationError(
+                {"answering_body": _("答复单位须是本村（社区）的组织。")}
+            )
+
     def get_tracking_url(self):
         return reverse("feedback:track_code", args=[self.tracking_code])
 
@@ -422,6 +450,13 @@ class Submission(models.Model):
             "date": self.answered_at or self.received_at,
             **self.visibility_facts(),
         }
+
+    @property
+    def answerer(self) -> str:
+        """Who answered, as the wall shows it: the village body, else the office."""
+        if self.answering_body_id:
+            return self.answering_body.full_name
+        return self.answered_by.name if self.answered_by_id else ""
 
     @property
     def is_on_wall(self) -> bool:

@@ -13,9 +13,11 @@ def test_home_without_any_town_explains_what_to_do(client):
     assert "seed_demo" in response.text
 
 
-def test_home_counts_boards_liaison_points_and_visible_disclosures(
+def test_home_counts_boards_liaison_points_and_disclosures_of_every_scope(
     client, party_client
 ):
+    """Counts cover every scope (the compliance matrix shows every filing
+    too); titles stay per reader."""
     town = TownFactory()
     wenli = UnitFactory(name="文理村", parent=town, is_liaison_point=True)
     UnitFactory(name="牌坊村", parent=town)
@@ -24,15 +26,14 @@ def test_home_counts_boards_liaison_points_and_visible_disclosures(
         unit=wenli, item=ItemFactory(scope=Scope.INNER_PARTY), title="党内的"
     )
 
-    party_response = party_client.get("/")
-    assert party_response.context["figures"] == {
-        "boards": 2,
-        "liaison_points": 1,
-        "disclosures": 2,
-    }
+    figures = party_client.get("/").context["figures"]
+    assert figures["boards"] == 2
+    assert figures["liaison_points"] == 1
+    assert figures["party"] == 2
+    assert (figures["government"], figures["village"]) == (0, 0)
     party_client.logout()
     anonymous = client.get("/")
-    assert anonymous.context["figures"]["disclosures"] == 1
+    assert anonymous.context["figures"]["party"] == 2
     assert "党内的" not in anonymous.text
     assert "公开的" in anonymous.text
 

@@ -34,6 +34,8 @@ def cached_pages() -> dict[str, str]:
         "disclosure:detail": [disclosure.pk],
         "disclosure:catalog_item": [disclosure.item.code],
         "feedback:detail": [submission.pk],
+        "portal:report": [2011],
+        "portal:report_town": ["fengming", 2011],
     }
     query = {"portal:search": "?q=公开"}
     return {

@@ -141,12 +141,15 @@ def test_moving_a_member_moves_what_they_read(client, town):
     assert client.get(f"/disclosures/{town['own'].pk}/").status_code == 200
 
 
-def test_counts_differ_by_branch(client, town):
-    """Cached counts are kept per kind of reader, never shared across branches."""
+def test_home_counts_are_the_same_for_every_branch_titles_are_not(client, town):
+    """The home page counts every scope (as the compliance matrix shows every
+    filing); what a reader may open stays per branch."""
     client.force_login(town["wenli_member"])
-    assert client.get("/").context["figures"]["disclosures"] == 1
+    wenli = client.get("/").context["figures"]["party"]
+    assert client.get(f"/disclosures/{town['own'].pk}/").status_code == 200
     client.force_login(town["maoshan_member"])
-    assert client.get("/").context["figures"]["disclosures"] == 0
+    assert client.get("/").context["figures"]["party"] == wenli
+    assert client.get(f"/disclosures/{town['own'].pk}/").status_code == 404
 
 
 def test_town_admin_sets_and_moves_a_members_branch_in_the_admin(client, town):

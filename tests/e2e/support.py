@@ -104,5 +104,6 @@ def public_pages() -> dict[str, str]:
         "stats": "/stats/?year=2011",
         "compliance": "/compliance/?year=2011&as_of=2011-10-01",
         "compliance_unit": "/compliance/wenli/?year=2011&as_of=2011-10-01",
+        "report": "/reports/fengming/2011/",
         "login": "/accounts/login/",
     }

@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from disclosure.models import Organisation
 from feedback.models import Kind, Submission
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +43,37 @@ def test_home_page_figures_come_from_the_demo(demo, client):
     response = client.get("/")
     assert response.context["feedback"]["received"] == Submission.objects.count()
     assert response.context["feedback"]["answered"] == 21
+
+
+def test_fire_questions_fall_in_the_spring_fire_season_drought_in_summer(demo):
+    """The demo's own 通告 ends the 戒严 on 30 April; the drought is summer's."""
+    fire = Submission.objects.filter(tag__name="森林防火", answered_at__year=2011)
+    assert fire.count() == 6
+    for case in fire:
+        assert 2 <= case.received_at.month <= 4, case.title
+    drought = Submission.objects.filter(tag__name="抗旱救灾", answered_at__year=2011)
+    assert drought.count() == 14
+    for case in drought:
+        assert 6 <= case.received_at.month <= 9, case.title
+
+
+def test_village_matters_are_answered_by_the_villages_own_bodies(demo, client):
+    answered = Submission.objects.filter(answering_body__isnull=False)
+    assert answered.count() == 10
+    for case in answered.select_related("answering_body"):
+        assert case.answering_body.unit_id == case.unit_id
+        assert case.answering_body.name in ("村民委员会", "村两委", "村党支部")
+    case = answered.filter(
+        unit__slug="wenli", answering_body__name="村民委员会", consent_to_publish=True
+    ).first()
+    assert case.answerer == "文理村民委员会"
+    assert "文理村民委员会" in client.get(f"/feedback/{case.pk}/").content.decode()
+
+
+def test_a_body_of_another_village_cannot_answer(demo):
+    case = Submission.objects.filter(unit__slug="wenli").first()
+    case.answering_body = Organisation.objects.get(
+        unit__slug="maoshan", name="村民委员会"
+    )
+    with pytest.raises(Exception, match="本村"):
+        case.full_clean()

@@ -43,6 +43,10 @@ def test_the_shipped_file_holds_the_articles_cases():
         (lambda d: d["requests"][0].update(answered_at="2011-05-19"), "answered_at"),
         (lambda d: d["answer_templates"][0].update(kind="praise"), "kind"),
         (lambda d: d.update(tags=["森林防火", "森林防火"]), "tags"),
+        (
+            lambda d: d["answered"][0].update(answered_by_body="社会事务办"),
+            r"answered\[0\] .*answered_by_body must be one of",
+        ),
     ],
 )
 def test_a_wrong_entry_is_named_with_its_key(tmp_path, change, expected):

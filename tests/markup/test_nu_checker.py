@@ -94,6 +94,8 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
         "search-no-hits": "/search/?q=没有这样的内容",
         "compliance": "/compliance/",
         "stats": "/stats/",
+        "reports": "/reports/",
+        "report": "/reports/fengming/2011/",
         "login": "/accounts/login/",
     }
     files = []

@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from django.contrib import auth
 from django.core.management import call_command
 from PIL import Image
 
@@ -64,14 +65,19 @@ def test_demo_town_has_15_villages_1_community_and_2_liaison_points(demo):
     assert town.notice_boards.get().count == 2
 
 
-def test_demo_has_50_published_disclosures_of_2011_some_inner_party(demo):
+def test_demo_has_50_party_disclosures_of_2011_some_inner_party(demo):
+    """The article's 公开党务信息50条: 党务 only; 政务 and 村务 on top."""
     published = Disclosure.objects.filter(
         status=Disclosure.Status.PUBLISHED
     ).information()
-    assert published.count() == 50
+    party = published.filter(item__category__catalog__kind=Catalog.Kind.PARTY)
+    assert party.count() == 50
+    assert party.filter(published_at__year=2011).count() == 50
+    assert published.filter(item__category__catalog__kind="government").count() == 5
+    assert published.filter(item__category__catalog__kind="village").count() == 7
     assert set(published.values_list("period_start__year", flat=True)) <= {2010, 2011}
-    assert published.filter(published_at__year=2011).count() == 50
-    assert 0 < published.filter(scope=Scope.INNER_PARTY).count() < 50
+    assert published.filter(published_at__year=2011).count() == published.count()
+    assert 0 < party.filter(scope=Scope.INNER_PARTY).count() < 50
     assert published.filter(scope=Scope.BRANCH).count() == 3
     for disclosure in published:
         disclosure.full_clean()
@@ -83,18 +89,34 @@ def test_seed_demo_twice_changes_nothing(demo):
     assert counts() == before
 
 
-def test_home_headline_figures_for_superuser_and_anonymous(demo, client, admin_client):
+def test_home_headline_figures_are_the_articles(demo, client, admin_client):
+    """50 党务 items and the liaison points' 5 反映 + 15 咨询 (20) in 2011, the
+    same for every reader (counts of every scope)."""
     figures = admin_client.get("/").context["figures"]
-    assert figures == {"boards": 16, "liaison_points": 2, "disclosures": 50}
-    public = Disclosure.objects.filter(scope=Scope.PUBLIC).information().count()
-    assert client.get("/").context["figures"]["disclosures"] == public
+    assert figures == {
+        "boards": 16,
+        "liaison_points": 2,
+        "year": 2011,
+        "party": 50,
+        "government": 5,
+        "village": 7,
+        "liaison_reports": 5,
+        "liaison_questions": 15,
+        "liaison_feedback": 20,
+    }
+    response = client.get("/")
+    assert response.context["figures"] == figures
+    html = response.content.decode()
+    assert "2011年公开党务信息（条）" in html
+    assert "反映5条，咨询15条" in html
 
 
 def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
-    """party_member belongs to 文理村党支部: of the 50, not 茅山村党支部's two
+    """party_member belongs to 文理村党支部: of the 62, not 茅山村党支部's two
     党组织内部 notices (党费, 民主评议); maoshan_member not 文理村's one."""
     assert client.login(username="party_member", password="fengming-party-2011")
-    assert client.get("/").context["figures"]["disclosures"] == 48
+    member = auth.get_user(client)
+    assert Disclosure.objects.visible_to(member).information().count() == 60
     wenli_own = Disclosure.objects.get(scope=Scope.BRANCH, unit__slug="wenli")
     assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 200
     for other in Disclosure.objects.filter(scope=Scope.BRANCH, unit__slug="maoshan"):
@@ -103,7 +125,8 @@ def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
     assert client.login(
         username="maoshan_member", password="fengming-maoshan-member-2011"
     )
-    assert client.get("/").context["figures"]["disclosures"] == 49
+    member = auth.get_user(client)
+    assert Disclosure.objects.visible_to(member).information().count() == 61
     assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 404
 
 

@@ -27,7 +27,8 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
     """Name: (URL, query budget)."""
     village, item = county.village, county.public_item
     return {
-        "home": ("/", 13),
+        # + the year's figures: 党务/政务/村务 and the liaison points' 回音壁.
+        "home": ("/", 16),
         "boards": ("/boards/", 4),
         "board": (f"/boards/{village.slug}/", 9),
         "board of a period": (f"/boards/{village.slug}/?period={YEAR}-01", 9),
@@ -67,6 +68,9 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "feed board": (f"/feeds/boards/{village.slug}/", 5),
         "feed feedback": ("/feeds/feedback/", 4),
         "sitemap": ("/sitemap.xml", 10),
+        "reports": ("/reports/", 4),
+        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 21),
+        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 21),
     }
 
 

@@ -213,6 +213,14 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
             (url("portal:stats"), False),
             (url("portal:stats", query=f"year={year}"), False),
         ],
+        "portal:reports": [(url("portal:reports"), False)],
+        "portal:report": [(url("portal:report", int(year)), False)],
+        "portal:report_town": [
+            (url("portal:report_town", town.wenli.parent.slug, int(year)), False)
+        ],
+        "portal:report_pdf": [
+            (url("portal:report_pdf", town.wenli.parent.slug, int(year)), False)
+        ],
         "portal:stats_csv": [
             (url("portal:stats_csv"), False),
             (url("portal:stats_csv", query=f"year={year}"), False),
@@ -354,6 +362,7 @@ def logged_in_pages(town) -> list[str]:
         "/search/?q=密件",
         "/stats/",
         "/compliance/",
+        "/reports/2011/",
         "/feeds/latest/",
         "/no-such-page/",
     ]

@@ -76,6 +76,7 @@ GET_PARAMS = [
     ("/feedback/new/", "unit"),
     ("/feedback/new/", "disclosure"),
     ("/feedback/track/", "code"),
+    ("/reports/2011/", "town"),
     ("/accounts/login/", "next"),
     ("/admin/login/", "next"),
 ]
@@ -115,6 +116,8 @@ def test_search_never_finds_inner_party_text_anonymously(client, town):
         "/feedback/{}/",
         "/compliance/{}/",
         "/feeds/boards/{}/",
+        "/reports/{}/2011/",
+        "/reports/{}/2011/pdf/",
     ],
 )
 def test_path_segments_survive_hostile_values(client, town, path):

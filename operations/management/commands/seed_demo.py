@@ -5,6 +5,7 @@ from django.db import transaction
 
 from catalog.loading import load_catalog, read
 from catalog.models import Catalog
+from composition import demo as report_demo
 from core.roles import sync_role_groups
 from disclosure import demo, roles
 from disclosure.models import Organisation, PartyMembership, Unit
@@ -115,6 +116,7 @@ class Command(BaseCommand):
         nil = demo.seed_nil_returns(units, town["nil_returns"])
         attached = demo.seed_attachments(town["attachments"])
         feedback_demo.seed_feedback(cases)
+        report_demo.seed_report()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
             f"new disclosures: {new}, new 本期无 filings: {nil}, "
