@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from core.history_admin import ReadOnlyHistoryAdmin
 
-from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
+from . import (  # noqa: F401 (registers User)
+    archives,
+    inspection_admin,
+    roles,
+    services,
+    user_admin,
+)
 from .forms import (
     AttachmentForm,
     DisclosureAdminForm,

@@ -21,6 +21,9 @@ class DisclosureConfig(AppConfig):
             models.Disclosure,
             models.DisclosureEvent,
             models.Attachment,
+            # Counted on /county/ and a unit's compliance page (no names shown).
+            models.Inspection,
+            models.Rectification,
         )
         content.private(
             models.ClosedYear,  # the archive pages that show it are not cached

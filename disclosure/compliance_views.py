@@ -1,4 +1,6 @@
-"""The public compliance pages: /compliance/ and /compliance/<unit>/."""
+"""The public compliance pages: /compliance/ and /compliance/<unit>/, and
+the same tables as Excel (compliance_export.py). `?town=<slug>` chooses the
+town on every one (default: the first town, as the home page)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -9,7 +11,7 @@ from catalog import periods
 from catalog.models import Catalog, Category
 from core.dates import validate_date, validate_year
 
-from . import compliance
+from . import compliance, inspections
 from .models import Disclosure, Unit
 
 
@@ -30,6 +32,14 @@ class ComplianceQuery(forms.Form):
     kind = forms.ChoiceField(
         label=_("公开类别"), choices=Catalog.Kind.choices, required=False
     )
+    town = forms.ModelChoiceField(
+        label=_("乡镇"),
+        queryset=Unit.objects.towns().order_by("parent_id", "order", "id"),
+        to_field_name="slug",
+        required=False,
+        empty_label=None,
+        error_messages={"invalid_choice": _("没有这个乡镇。")},
+    )
     period = forms.CharField(
         label=_("期间"),
         required=False,
@@ -48,6 +58,7 @@ class ComplianceQuery(forms.Form):
             data.get("year") or compliance.latest_year_with_data() or data["as_of"].year
         )
         data["kind"] = data.get("kind") or Catalog.Kind.PARTY
+        data["town"] = data.get("town") or default_town()
         key = data.get("period")
         data["within"] = None
         if key:
@@ -60,11 +71,23 @@ class ComplianceQuery(forms.Form):
         return data
 
 
-def home_units() -> list[Unit]:
-    town = Unit.objects.towns().order_by("parent_id", "order", "id").first()
+def default_town() -> Unit | None:
+    return Unit.objects.ordered_towns().first()
+
+
+def home_units(town: Unit | None = None) -> list[Unit]:
+    town = town or default_town()
     if town is None:
         return []
     return [town, *town.children.order_by("order", "id")]
+
+
+def town_of(unit: Unit) -> Unit | None:
+    """The town whose matrix lists this unit (the breadcrumb's link)."""
+    if unit.kind == Unit.Kind.TOWN:
+        return unit
+    parent = unit.parent
+    return parent if parent and parent.kind == Unit.Kind.TOWN else None
 
 
 def matrix(request):
@@ -74,7 +97,14 @@ def matrix(request):
             request, "disclosure/compliance_matrix.html", {"query": query}, status=400
         )
     q = query.cleaned_data
-    units = home_units()
+    context = matrix_context(q)
+    context["query"] = query
+    return render(request, "disclosure/compliance_matrix.html", context)
+
+
+def matrix_context(q: dict) -> dict:
+    """The matrix of q["town"]: one row per unit, one column per category."""
+    units = home_units(q["town"])
     obligations, items = compliance.load(
         units=units,
         year=q["year"],
@@ -99,9 +129,9 @@ def matrix(request):
         }
         for unit in units
     ]
-    context = {
-        "query": query,
+    return {
         "q": q,
+        "town": q["town"],
         "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
@@ -111,16 +141,24 @@ def matrix(request):
             (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
         ],
     }
-    return render(request, "disclosure/compliance_matrix.html", context)
 
 
 def unit_obligations(request, slug):
-    unit = get_object_or_404(Unit, slug=slug)
+    unit = get_object_or_404(
+        Unit.objects.with_boards().select_related("parent"), slug=slug
+    )
     query = ComplianceQuery(request.GET)
     if not query.is_valid():
         context = {"query": query, "unit": unit}
         return render(request, "disclosure/compliance_unit.html", context, status=400)
     q = query.cleaned_data
+    context = unit_context(request, unit, q)
+    context["query"] = query
+    return render(request, "disclosure/compliance_unit.html", context)
+
+
+def unit_context(request, unit: Unit, q: dict) -> dict:
+    """A unit's obligations of the year, most urgent first."""
     obligations, items = compliance.load(
         units=[unit], year=q["year"], as_of=q["as_of"], within=q["within"]
     )
@@ -142,15 +180,18 @@ def unit_obligations(request, slug):
             r["item"].code,
         ),
     )
-    context = {
-        "query": query,
+    town = town_of(unit)
+    return {
         "q": q,
         "years": compliance.year_choice(q["year"]),
         "unit": unit,
+        "town": town,
         "rows": rows,
         "total": compliance.tally(obligations, lambda o: "all").get("all"),
+        "inspections": inspections.summary([unit], year=q["year"], as_of=q["as_of"])[
+            unit.pk
+        ],
     }
-    return render(request, "disclosure/compliance_unit.html", context)
 
 
 def filing_titles(request, obligations) -> dict[int, str | None]:

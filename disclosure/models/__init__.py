@@ -12,6 +12,7 @@ from .disclosures import (
     Reader,
     can_see_inner_party,
 )
+from .inspections import CRITERIA, Inspection, Rectification
 from .organisations import Organisation, PartyMembership, add_standard_bodies
 from .reminders import ReminderLog
 from .units import NoticeBoard, Unit, UnitQuerySet
@@ -20,18 +21,21 @@ __all__ = [
     "EVERY_BRANCH_PERMISSION",
     "INNER_PARTY_PERMISSION",
     "PUBLIC_READER",
+    "CRITERIA",
     "ArchiveExport",
     "Attachment",
     "ClosedYear",
     "Disclosure",
     "DisclosureEvent",
     "DisclosureQuerySet",
+    "Inspection",
     "NoticeBoard",
     "NoticeOutcome",
     "Organisation",
     "PartyMembership",
     "PendingDisclosure",
     "Reader",
+    "Rectification",
     "ReminderLog",
     "Unit",
     "UnitQuerySet",

@@ -121,7 +121,8 @@ class Reader:
             | models.Q(
                 members=user,
                 kind=BodyKind.PARTY_COMMITTEE,
-                unit__parent__isnull=True,
+                # A town's (or the county's) committee, not a village's.
+                unit__kind__in=[Unit.Kind.TOWN, Unit.Kind.COUNTY],
             )
         ).values_list("pk", "kind")
         branch_id = None
