@@ -54,6 +54,9 @@ class InspectionAdmin(InspectedUnits, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("inspector")
+            # Ordered explicitly: with the count's GROUP BY, Meta.ordering is
+            # not applied, and the autocomplete paginates.
+            .order_by("-inspected_on", "-id")
             .annotate(
                 n_open=Count(
                     "rectifications",
