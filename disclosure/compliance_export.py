@@ -112,7 +112,7 @@ def unit_xlsx(request, slug):
     unit = get_object_or_404(
         Unit.objects.with_boards().select_related("parent"), slug=slug
     )
-    query = ComplianceQuery(request.GET)
+    query = ComplianceQuery(request.GET, with_town=False)
     if not query.is_valid():
         context = {"query": query, "unit": unit}
         return render(request, "disclosure/compliance_unit.html", context, status=400)

@@ -32,12 +32,10 @@ class ComplianceQuery(forms.Form):
     kind = forms.ChoiceField(
         label=_("公开类别"), choices=Catalog.Kind.choices, required=False
     )
-    town = forms.ModelChoiceField(
+    # Choices filled in __init__ from one query (also the default town).
+    town = forms.ChoiceField(
         label=_("乡镇"),
-        queryset=Unit.objects.towns().order_by("parent_id", "order", "id"),
-        to_field_name="slug",
         required=False,
-        empty_label=None,
         error_messages={"invalid_choice": _("没有这个乡镇。")},
     )
     period = forms.CharField(
@@ -47,8 +45,22 @@ class ComplianceQuery(forms.Form):
         help_text=_("可选，如 2011-Q3、2011-H2、2011-09。"),
     )
 
+    def __init__(self, *args, with_town: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.towns: dict[str, Unit] = {}
+        if not with_town:  # a unit's page: the unit decides the town
+            del self.fields["town"]
+            return
+        self.towns = {town.slug: town for town in Unit.objects.ordered_towns()}
+        self.fields["town"].choices = [
+            (slug, town.name) for slug, town in self.towns.items()
+        ]
+
     def clean(self):
         data = super().clean()
+        if "town" in self.fields:
+            chosen = self.towns.get(data.get("town") or "")
+            data["town"] = chosen or next(iter(self.towns.values()), None)
         # By default the latest year with data, as of today (or, for an
         # archive such as the 2011 demo, as of its last publication).
         if data.get("as_of") and not data.get("year"):
@@ -58,7 +70,6 @@ class ComplianceQuery(forms.Form):
             data.get("year") or compliance.latest_year_with_data() or data["as_of"].year
         )
         data["kind"] = data.get("kind") or Catalog.Kind.PARTY
-        data["town"] = data.get("town") or default_town()
         key = data.get("period")
         data["within"] = None
         if key:
@@ -147,7 +158,7 @@ def unit_obligations(request, slug):
     unit = get_object_or_404(
         Unit.objects.with_boards().select_related("parent"), slug=slug
     )
-    query = ComplianceQuery(request.GET)
+    query = ComplianceQuery(request.GET, with_town=False)
     if not query.is_valid():
         context = {"query": query, "unit": unit}
         return render(request, "disclosure/compliance_unit.html", context, status=400)

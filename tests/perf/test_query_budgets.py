@@ -26,6 +26,7 @@ SIZES = {
 def public_pages(county) -> dict[str, tuple[str, int]]:
     """Name: (URL, query budget)."""
     village, item = county.village, county.public_item
+    other = county.other_town
     return {
         "home": ("/", 13),
         "boards": ("/boards/", 4),
@@ -54,9 +55,23 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 8),
         "compliance of a unit": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31",
-            6,
+            8,  # with the two counts of its 督查 records
         ),
+        "compliance of a town": (
+            f"/compliance/?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
+            9,
+        ),
+        "compliance as Excel": (
+            f"/compliance/export.xlsx?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
+            9,
+        ),
+        "compliance of a unit as Excel": (
+            f"/compliance/{village.slug}/export.xlsx?year={YEAR}&as_of={YEAR}-12-31",
+            9,
+        ),
+        "county": (f"/county/?year={YEAR}", 15),
         "stats": (f"/stats/?year={YEAR}", 27),
+        "stats of a town": (f"/stats/?year={YEAR}&town={other.slug}", 27),
         "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 25),
         "feed latest": ("/feeds/latest/", 4),
         "feed board": (f"/feeds/boards/{village.slug}/", 5),
@@ -70,6 +85,8 @@ ADMIN_PAGES = {
     "pending changelist": ("/admin/disclosure/pendingdisclosure/", 13),
     "submission changelist": ("/admin/feedback/submission/", 11),
     "unit changelist": ("/admin/disclosure/unit/", 7),
+    "inspection changelist": ("/admin/disclosure/inspection/", 9),
+    "rectification changelist": ("/admin/disclosure/rectification/", 7),
 }
 
 
