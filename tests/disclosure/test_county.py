@@ -447,3 +447,34 @@ def test_export_cells_cannot_start_a_formula(client, county):
     )
     titles = [r[6] for r in book["应公开事项"].iter_rows(min_row=2, values_only=True)]
     assert '\'=HYPERLINK("http://evil")' in titles
+
+
+def test_unit_export_hides_inner_party_titles_as_the_page_does(party_client, county):
+    from django.test import Client
+
+    from catalog.models import Scope
+
+    inner = ItemFactory(
+        category=county["item"].category,
+        code="C05",
+        frequency=Item.Frequency.QUARTERLY,
+        scope=Scope.INNER_PARTY,
+        for_town=False,
+    )
+    DisclosureFactory(
+        unit=county["wenli"],
+        item=inner,
+        period="2011-Q2",
+        title="党内季度通报甲乙",
+        published_at=at(date(2011, 7, 5)),
+    )
+    url = f"/compliance/{county['wenli'].slug}/export.xlsx?year=2011&{AS_OF}"
+
+    def titles(c):
+        sheet = workbook(c.get(url))["应公开事项"]
+        return [r[6] for r in sheet.iter_rows(min_row=2, values_only=True)]
+
+    anonymous = Client()
+    assert "党内季度通报甲乙" not in titles(anonymous)
+    assert "党内公开内容（仅党员可见）" in titles(anonymous)
+    assert "党内季度通报甲乙" in titles(party_client)
