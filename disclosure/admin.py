@@ -345,7 +345,8 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "unit":
-            kwargs["queryset"] = roles.units_for(request.user)
+            # A county has no board: nothing is disclosed in its name.
+            kwargs["queryset"] = roles.units_for(request.user).with_boards()
         if db_field.name == "branch":
             kwargs["queryset"] = (
                 Organisation.objects.branches()

@@ -483,6 +483,8 @@ class Disclosure(models.Model):
                 errors["period"] = _("该事项公开时限为“%(freq)s”，期间应与之对应。") % {
                     "freq": self.item.get_frequency_display()
                 }
+        if self.unit_id and self.unit.kind == Unit.Kind.COUNTY:
+            errors["unit"] = _("县没有公开栏，请选择乡镇或村（社区）。")
         if self.item_id and self.unit_id:
             if self.unit.board_level == "town" and not self.item.for_town:
                 errors["item"] = _("该事项不适用于镇级。")

@@ -96,6 +96,18 @@ def test_a_county_has_its_bodies_and_no_board(client, county):
     ]
 
 
+def test_nothing_is_disclosed_in_a_countys_name(client, county):
+    from django.core.exceptions import ValidationError
+
+    disclosure = DisclosureFactory.build(unit=county["county"], item=county["item"])
+    with pytest.raises(ValidationError) as error:
+        disclosure.full_clean()
+    assert "unit" in error.value.message_dict
+    page = client.get("/disclosures/").text
+    assert f'value="{county["county"].slug}"' not in page
+    assert f'value="{county["wenli"].slug}"' in page
+
+
 def test_the_home_page_is_still_the_first_towns(client, county):
     page = client.get("/").text
     assert "凤鸣镇" in page
