@@ -30,7 +30,7 @@ class SearchForm(forms.Form):
     # cache (the list page's select), not a widget template each.
     unit = ListedModelChoiceField(
         label=_("单位"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全部单位"),
@@ -58,7 +58,7 @@ class SubscriptionForm(forms.Form):
     )
     unit = forms.ModelChoiceField(
         label=_("关注"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全镇（所有单位）"),
@@ -94,7 +94,7 @@ class StatsForm(forms.Form):
     )
     unit = forms.ModelChoiceField(
         label=_("单位"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全镇"),
