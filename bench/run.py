@@ -374,7 +374,7 @@ def scale_out(database_url: str, logdir: Path, bound: int) -> dict:
     reviewer.set_password(password)
     reviewer.save()
     reviewer.groups.add(Group.objects.get(name=roles.REVIEWER))
-    village = Unit.objects.exclude(kind=Unit.Kind.TOWN).order_by("id").first()
+    village = Unit.objects.boards().order_by("id").first()
     template = Disclosure.objects.visible_to(None).filter(unit=village).first()
     title = f"扩展测试公开 {secrets.token_hex(3)}"
     draft = Disclosure.objects.create(

@@ -29,6 +29,7 @@ class CompositionConfig(AppConfig):
             "home",
             "search",
             "stats",
+            "county",
             "feed_latest",
             "feed_board",
             "feed_feedback",

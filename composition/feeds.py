@@ -109,7 +109,7 @@ class LatestDisclosuresFeed(PlainTextFeed):
 
 class BoardFeed(LatestDisclosuresFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Unit, slug=slug)
+        return get_object_or_404(Unit.objects.with_boards(), slug=slug)
 
     def title(self, obj):
         return _("%(unit)s公开栏") % {"unit": obj.name}

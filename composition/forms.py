@@ -30,7 +30,7 @@ class SearchForm(forms.Form):
     # cache (the list page's select), not a widget template each.
     unit = ListedModelChoiceField(
         label=_("单位"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全部单位"),
@@ -58,7 +58,7 @@ class SubscriptionForm(forms.Form):
     )
     unit = forms.ModelChoiceField(
         label=_("关注"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全镇（所有单位）"),
@@ -70,6 +70,13 @@ class SubscriptionForm(forms.Form):
 
 
 FIRST_YEAR = 2001
+
+
+def town_of_unit(unit: Unit) -> Unit | None:
+    if unit.kind == Unit.Kind.TOWN:
+        return unit
+    parent = unit.parent
+    return parent if parent and parent.kind == Unit.Kind.TOWN else None
 
 
 class StatsForm(forms.Form):
@@ -87,12 +94,33 @@ class StatsForm(forms.Form):
     )
     unit = forms.ModelChoiceField(
         label=_("单位"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全镇"),
         error_messages={"invalid_choice": _("没有这个单位。")},
     )
+    # The town whose units are counted (default: the first town, as the home
+    # page); a unit chosen under another town is refused.
+    town = forms.ModelChoiceField(
+        label=_("乡镇"),
+        queryset=Unit.objects.ordered_towns(),
+        to_field_name="slug",
+        required=False,
+        empty_label=None,
+        error_messages={"invalid_choice": _("没有这个乡镇。")},
+    )
+
+    def clean(self):
+        data = super().clean()
+        town, unit = data.get("town"), data.get("unit")
+        if unit is not None and town is None and "town" not in self.errors:
+            data["town"] = town_of_unit(unit)
+        elif town is None and "town" not in self.errors:
+            data["town"] = Unit.objects.ordered_towns().first()
+        elif unit is not None and town_of_unit(unit) != town:
+            self.add_error("unit", _("这个单位不属于所选乡镇。"))
+        return data
 
     def __init__(self, *args, default_year: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -38,7 +38,7 @@ class BoardSitemap(Sitemap):
     changefreq = "daily"
 
     def items(self):
-        return Unit.objects.order_by("order", "id")
+        return Unit.objects.with_boards().order_by("order", "id")
 
 
 class DisclosureSitemap(Sitemap):

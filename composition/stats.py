@@ -12,8 +12,11 @@ from core.security import spreadsheet_safe
 from disclosure.models import Unit
 
 
-def figures(user, *, year: int, unit: Unit | None = None) -> dict:
-    collected = registry.collect(user, year=year, unit=unit)
+def figures(
+    user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> dict:
+    """`unit`: one unit's figures; else `town`: its own and its villages'."""
+    collected = registry.collect(user, year=year, unit=unit, town=town)
     return {
         "charts": collected.charts,
         "totals": collected.totals,

@@ -18,12 +18,14 @@ def stats_page(request):
     if not form.is_valid():
         return render(request, "portal/stats.html", {"form": form}, status=400)
     year, unit = form.cleaned_data["year"], form.cleaned_data["unit"]
+    town = form.cleaned_data["town"]
     context = {
         "form": form,
         "year": year,
         "years": compliance.year_choice(year),
         "unit": unit,
-        **stats.figures(request.user, year=year, unit=unit),
+        "town": town,
+        **stats.figures(request.user, year=year, unit=unit, town=town),
     }
     return render(request, "portal/stats.html", context)
 
@@ -34,11 +36,13 @@ def stats_csv(request):
         # The page with the form's message: a person clicked the link.
         return render(request, "portal/stats.html", {"form": form}, status=400)
     year, unit = form.cleaned_data["year"], form.cleaned_data["unit"]
-    data = stats.figures(request.user, year=year, unit=unit)
-    name = f"fengming-stats-{year}{'-' + unit.slug if unit else ''}.csv"
+    town = form.cleaned_data["town"]
+    data = stats.figures(request.user, year=year, unit=unit, town=town)
+    where = unit or town
+    name = f"fengming-stats-{year}{'-' + where.slug if where else ''}.csv"
     # A byte-order mark so that spreadsheet programs read the Chinese as UTF-8.
     response = HttpResponse(
-        "\ufeff" + stats.as_csv(data, year=year, unit=unit),
+        "\ufeff" + stats.as_csv(data, year=year, unit=unit or town),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -4,7 +4,15 @@ from django.views.decorators.http import condition
 
 from core import elder
 
-from . import feeds, follow_views, report_views, search_views, stats_views, views
+from . import (
+    county_views,
+    feeds,
+    follow_views,
+    report_views,
+    search_views,
+    stats_views,
+    views,
+)
 from .sitemaps import SITEMAPS, robots_txt
 
 app_name = "portal"
@@ -35,6 +43,7 @@ urlpatterns = [
     path("follow/", follow_views.follow, name="follow"),
     path("follow/confirm/<str:token>/", follow_views.confirm, name="follow_confirm"),
     path("follow/unsubscribe/<str:token>/", follow_views.unfollow, name="unfollow"),
+    path("county/", county_views.county, name="county"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/csv/", stats_views.stats_csv, name="stats_csv"),
     path("elder/", elder.switch, name="elder"),

@@ -16,7 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import EVENT_TIMINGS, Item
 from core.history_admin import ReadOnlyHistoryAdmin
 
-from . import archives, roles, services, user_admin  # noqa: F401 (registers User)
+from . import (  # noqa: F401 (registers User)
+    archives,
+    inspection_admin,
+    roles,
+    services,
+    user_admin,
+)
 from .forms import (
     AttachmentForm,
     DisclosureAdminForm,
@@ -341,7 +347,8 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "unit":
-            kwargs["queryset"] = roles.units_for(request.user)
+            # A county has no board: nothing is disclosed in its name.
+            kwargs["queryset"] = roles.units_for(request.user).with_boards()
         if db_field.name == "branch":
             kwargs["queryset"] = (
                 Organisation.objects.branches()

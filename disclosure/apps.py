@@ -22,6 +22,9 @@ class DisclosureConfig(AppConfig):
             models.DisclosureEvent,
             models.Attachment,
             models.ObligationEvent,  # 逾期未公开 on the compliance pages
+            # Counted on /county/ and a unit's compliance page (no names shown).
+            models.Inspection,
+            models.Rectification,
         )
         content.private(
             models.ClosedYear,  # the archive pages that show it are not cached

@@ -1,4 +1,6 @@
-"""The public compliance pages: /compliance/ and /compliance/<unit>/."""
+"""The public compliance pages: /compliance/ and /compliance/<unit>/, and
+the same tables as Excel (compliance_export.py). `?town=<slug>` chooses the
+town on every one (default: the first town, as the home page)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -9,7 +11,7 @@ from catalog import periods
 from catalog.models import Catalog, Category
 from core.dates import validate_date, validate_year
 
-from . import compliance
+from . import compliance, inspections
 from .models import Disclosure, Unit
 
 
@@ -30,6 +32,12 @@ class ComplianceQuery(forms.Form):
     kind = forms.ChoiceField(
         label=_("公开类别"), choices=Catalog.Kind.choices, required=False
     )
+    # Choices filled in __init__ from one query (also the default town).
+    town = forms.ChoiceField(
+        label=_("乡镇"),
+        required=False,
+        error_messages={"invalid_choice": _("没有这个乡镇。")},
+    )
     period = forms.CharField(
         label=_("期间"),
         required=False,
@@ -42,8 +50,22 @@ class ComplianceQuery(forms.Form):
         help_text=_("督查时核对各单位报送的“本期无此事项”及其理由。"),
     )
 
+    def __init__(self, *args, with_town: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.towns: dict[str, Unit] = {}
+        if not with_town:  # a unit's page: the unit decides the town
+            del self.fields["town"]
+            return
+        self.towns = {town.slug: town for town in Unit.objects.ordered_towns()}
+        self.fields["town"].choices = [
+            (slug, town.name) for slug, town in self.towns.items()
+        ]
+
     def clean(self):
         data = super().clean()
+        if "town" in self.fields:
+            chosen = self.towns.get(data.get("town") or "")
+            data["town"] = chosen or next(iter(self.towns.values()), None)
         # By default the latest year with data, as of today (or, for an
         # archive such as the 2011 demo, as of its last publication).
         if data.get("as_of") and not data.get("year"):
@@ -65,11 +87,23 @@ class ComplianceQuery(forms.Form):
         return data
 
 
-def home_units() -> list[Unit]:
-    town = Unit.objects.towns().order_by("parent_id", "order", "id").first()
+def default_town() -> Unit | None:
+    return Unit.objects.ordered_towns().first()
+
+
+def home_units(town: Unit | None = None) -> list[Unit]:
+    town = town or default_town()
     if town is None:
         return []
     return [town, *town.children.order_by("order", "id")]
+
+
+def town_of(unit: Unit) -> Unit | None:
+    """The town whose matrix lists this unit (the breadcrumb's link)."""
+    if unit.kind == Unit.Kind.TOWN:
+        return unit
+    parent = unit.parent
+    return parent if parent and parent.kind == Unit.Kind.TOWN else None
 
 
 def matrix(request):
@@ -79,7 +113,14 @@ def matrix(request):
             request, "disclosure/compliance_matrix.html", {"query": query}, status=400
         )
     q = query.cleaned_data
-    units = home_units()
+    context = matrix_context(q)
+    context["query"] = query
+    return render(request, "disclosure/compliance_matrix.html", context)
+
+
+def matrix_context(q: dict) -> dict:
+    """The matrix of q["town"]: one row per unit, one column per category."""
+    units = home_units(q["town"])
     obligations, items = compliance.load(
         units=units,
         year=q["year"],
@@ -104,9 +145,9 @@ def matrix(request):
         }
         for unit in units
     ]
-    context = {
-        "query": query,
+    return {
         "q": q,
+        "town": q["town"],
         "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
@@ -116,16 +157,24 @@ def matrix(request):
             (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
         ],
     }
-    return render(request, "disclosure/compliance_matrix.html", context)
 
 
 def unit_obligations(request, slug):
-    unit = get_object_or_404(Unit, slug=slug)
-    query = ComplianceQuery(request.GET)
+    unit = get_object_or_404(
+        Unit.objects.with_boards().select_related("parent"), slug=slug
+    )
+    query = ComplianceQuery(request.GET, with_town=False)
     if not query.is_valid():
         context = {"query": query, "unit": unit}
         return render(request, "disclosure/compliance_unit.html", context, status=400)
     q = query.cleaned_data
+    context = unit_context(request, unit, q)
+    context["query"] = query
+    return render(request, "disclosure/compliance_unit.html", context)
+
+
+def unit_context(request, unit: Unit, q: dict) -> dict:
+    """A unit's obligations of the year, most urgent first."""
     obligations, items = compliance.load(
         units=[unit], year=q["year"], as_of=q["as_of"], within=q["within"]
     )
@@ -151,16 +200,19 @@ def unit_obligations(request, slug):
             r["item"].code,
         ),
     )
-    context = {
-        "query": query,
+    town = town_of(unit)
+    return {
         "q": q,
         "years": compliance.year_choice(q["year"]),
         "unit": unit,
+        "town": town,
         "rows": rows,
         "nil_count": nil_count,
         "total": total,
+        "inspections": inspections.summary([unit], year=q["year"], as_of=q["as_of"])[
+            unit.pk
+        ],
     }
-    return render(request, "disclosure/compliance_unit.html", context)
 
 
 def filing_titles(request, obligations) -> dict[int, str | None]:

@@ -27,12 +27,15 @@ from core.datafiles import (
 )
 
 from . import demo_files, procedure
+from . import inspections as inspection_figures
 from .models import (
     Attachment,
     Disclosure,
     DisclosureEvent,
+    Inspection,
     NoticeBoard,
     ObligationEvent,
+    Rectification,
     Unit,
 )
 from .services import next_index_number
@@ -170,9 +173,15 @@ def aware(day: str) -> datetime:
 def seed_units(specs: list[dict]) -> dict[str, Unit]:
     units: dict[str, Unit] = {}
     for order, spec in enumerate(specs, start=1):
+        parent = units.get(spec["parent"]) if spec.get("parent") else None
+        if parent is not None:
+            # A demo seeded before the county existed: its town moves under it.
+            Unit.objects.filter(
+                name=spec["name"], kind=spec["kind"], parent__isnull=True
+            ).update(parent=parent)
         unit, created = Unit.objects.get_or_create(
             name=spec["name"],
-            parent=units.get(spec["parent"]) if spec.get("parent") else None,
+            parent=parent,
             defaults={
                 "kind": spec["kind"],
                 "is_liaison_point": spec.get("liaison", False),
@@ -376,3 +385,72 @@ def seed_attachments(specs: list[dict]) -> int:
         form.save()
         created_count += 1
     return created_count
+
+
+INSPECTIONS_FILE = Path(__file__).resolve().parent / "data" / "demo_inspections.json"
+CRITERIA_KEYS = {"complete", "form", "procedure", "timeliness", "feedback"}
+
+
+def read_inspections(path: Path | None = None) -> dict:
+    """The demo's 督查 records, checked like the town's file."""
+    path = path or INSPECTIONS_FILE
+    data = read_json(path)
+    source = source_name(path)
+    for where, spec in entries(
+        data,
+        "inspections",
+        source=source,
+        required=["unit", "inspected_on", "findings", "scores", "rectifications"],
+        label="unit",
+    ):
+        iso_date(spec["inspected_on"], where, "inspected_on")
+        require(
+            isinstance(spec["scores"], dict)
+            and set(spec["scores"]) <= CRITERIA_KEYS
+            and all(
+                isinstance(v, int) and 0 <= v <= 100 for v in spec["scores"].values()
+            ),
+            where,
+            "scores must map criteria to 0–100",
+        )
+        for n, fix in enumerate(spec["rectifications"]):
+            there = f"{where}: rectifications[{n}]"
+            for key in ("unit", "issue", "deadline"):
+                require(key in fix, there, f"missing {key!r}")
+            iso_date(fix["deadline"], there, "deadline")
+            if fix.get("completed_on"):
+                iso_date(fix["completed_on"], there, "completed_on")
+    return data
+
+
+@transaction.atomic
+def seed_inspections(data: dict, *, inspector) -> int:
+    """Create the demo's checks (once: matched by unit and day); returns how
+    many were new. Timeliness and feedback are computed from the data."""
+    made = 0
+    for spec in data["inspections"]:
+        unit = Unit.objects.get(name=spec["unit"])
+        day = date.fromisoformat(spec["inspected_on"])
+        if Inspection.objects.filter(unit=unit, inspected_on=day).exists():
+            continue
+        inspection = Inspection(
+            unit=unit,
+            inspected_on=day,
+            inspector=inspector,
+            findings=spec["findings"],
+            **{f"score_{k}": v for k, v in spec["scores"].items()},
+        )
+        inspection_figures.prefill(inspection)
+        inspection.save()
+        for fix in spec["rectifications"]:
+            done = fix.get("completed_on")
+            Rectification.objects.create(
+                unit=Unit.objects.get(name=fix["unit"]),
+                inspection=inspection,
+                issue=fix["issue"],
+                deadline=date.fromisoformat(fix["deadline"]),
+                completed_on=date.fromisoformat(done) if done else None,
+                completion_note=fix.get("completion_note", ""),
+            )
+        made += 1
+    return made

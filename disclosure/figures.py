@@ -17,15 +17,17 @@ from . import compliance
 from .models import Disclosure, Unit
 
 
-def figures(user, *, year: int, unit: Unit | None = None) -> Figures:
-    disclosures = disclosures_for(user, year=year, unit=unit)
+def figures(
+    user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> Figures:
+    disclosures = disclosures_for(user, year=year, unit=unit, town=town)
     charts = [
         disclosures_by_month(disclosures),
         disclosures_by_category(disclosures),
     ]
     if unit is None:
         charts.append(disclosures_by_unit(disclosures))
-    charts.append(on_time_disclosure_by_unit(year=year, unit=unit))
+    charts.append(on_time_disclosure_by_unit(year=year, unit=unit, town=town))
     total = disclosures.count()
     return Figures(
         charts=charts,
@@ -34,14 +36,18 @@ def figures(user, *, year: int, unit: Unit | None = None) -> Figures:
     )
 
 
-def disclosures_for(user, *, year: int, unit: Unit | None = None):
+def disclosures_for(
+    user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+):
     # Information only: 本期无此事项 filings are not notices (as on the home page).
     qs = (
         Disclosure.objects.visible_to(user)
         .information()
         .filter(published_at__year=year)
     )
-    return qs.for_unit(unit) if unit else qs
+    if unit:
+        return qs.for_unit(unit)
+    return qs.filter(unit__in=Unit.objects.of_town(town)) if town else qs
 
 
 def disclosures_by_month(disclosures) -> Chart:
@@ -96,13 +102,15 @@ def disclosures_by_unit(disclosures) -> Chart:
     )
 
 
-def on_time_disclosure_by_unit(*, year: int, unit: Unit | None = None) -> Chart:
+def on_time_disclosure_by_unit(
+    *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> Chart:
     """Each unit's share of due catalog obligations met on time, from the
     compliance engine (`disclosure/compliance.py`, the same as /compliance/)."""
     if unit is not None:
         units = [unit]
     else:
-        town = Unit.objects.towns().order_by("parent_id", "order", "id").first()
+        town = town or Unit.objects.ordered_towns().first()
         units = [town, *town.children.order_by("order", "id")] if town else []
     as_of = compliance.reference_date()
     obligations, _items = compliance.load(units=units, year=year, as_of=as_of)

@@ -4,9 +4,11 @@
 reviewer) sees every unit's records in the back office; 村务管理员 (unit
 editor) works on the units they are bound to (Unit.editors); 村务监督委员 and
 村级审批人 see their own village's records; 党员 (party member) reads 党内 items
-on the public site. Which record a person may review (审核) or approve (审批)
-is decided by the bodies they act for (Organisation.members,
-disclosure/procedure.py), not by the group.
+on the public site; 督查员 (the county's inspector) reads every unit's
+records and keeps the 督查 records (Inspection, Rectification), editing no
+content and taking no workflow step. Which record a person may review
+(审核) or approve (审批) is decided by the bodies they act for
+(Organisation.members, disclosure/procedure.py), not by the group.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,6 +28,7 @@ UNIT_EDITOR = "村务管理员"
 PARTY_MEMBER = "党员"
 SUPERVISOR = "村务监督委员"  # a member of a village's 村务监督委员会
 VILLAGE_APPROVER = "村级审批人"  # acts for a village's 两委 or party branch
+INSPECTOR = "督查员"  # the county's 督查 (read-only on content)
 
 
 def in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
@@ -45,6 +48,19 @@ def is_reviewer(user) -> bool:
     return is_town_admin(user) or in_group(user, REVIEWER)
 
 
+def is_inspector(user) -> bool:
+    return in_group(user, INSPECTOR)
+
+
+def units_inspected(user) -> UnitQuerySet:
+    """The units whose 督查 records (inspections, 整改通知) this staff member
+    reads in the admin: the inspector's all; the town's administrators and
+    reviewers all (one town per site today: its units)."""
+    if is_reviewer(user) or is_inspector(user):
+        return Unit.objects.all()
+    return Unit.objects.none()
+
+
 def units_for(user) -> UnitQuerySet:
     """The units whose records this staff member may work on."""
     if is_town_admin(user):
@@ -58,7 +74,7 @@ def units_overseen(user) -> UnitQuerySet:
     """The units whose records this staff member may read in the back office:
     those they edit, and those with a body they act for (a village's
     村务监督委员会 reviews its records without editing them)."""
-    if is_reviewer(user):
+    if is_reviewer(user) or is_inspector(user):
         return Unit.objects.all()
     if not user.is_authenticated:
         return Unit.objects.none()
@@ -90,6 +106,7 @@ ROLE_NAMES = (
     SUPERVISOR,
     VILLAGE_APPROVER,
     PARTY_MEMBER,
+    INSPECTOR,
 )
 
 
@@ -115,6 +132,8 @@ def grant_permissions() -> None:
         "disclosure.view_attachment",
         "disclosure.view_inner_party",
         "disclosure.view_unit",
+        "disclosure.view_inspection",
+        "disclosure.view_rectification",
         "catalog.view_item",
     )
     grant(
@@ -143,3 +162,20 @@ def grant_permissions() -> None:
     grant(SUPERVISOR, *village_review)
     grant(VILLAGE_APPROVER, *village_review, "disclosure.view_inner_party")
     grant(PARTY_MEMBER, "disclosure.view_inner_party")
+    # Reads every record (党内 ones too: the 督查 checks them), edits only
+    # its own 督查 records; services.CHECKS refuse it every workflow step.
+    grant(
+        INSPECTOR,
+        "disclosure.view_disclosure",
+        "disclosure.view_attachment",
+        "disclosure.view_inner_party",
+        "disclosure.view_unit",
+        "disclosure.view_noticeboard",
+        "disclosure.view_inspection",
+        "disclosure.add_inspection",
+        "disclosure.change_inspection",
+        "disclosure.view_rectification",
+        "disclosure.add_rectification",
+        "disclosure.change_rectification",
+        "catalog.view_item",
+    )

@@ -1,10 +1,20 @@
 from django.urls import path
 
-from . import compliance_views, views, views_print
+from . import compliance_export, compliance_views, views, views_print
 
 app_name = "disclosure"
 urlpatterns = [
     path("compliance/", compliance_views.matrix, name="compliance"),
+    path(
+        "compliance/export.xlsx",
+        compliance_export.matrix_xlsx,
+        name="compliance_xlsx",
+    ),
+    path(
+        "compliance/<slug:slug>/export.xlsx",
+        compliance_export.unit_xlsx,
+        name="compliance_unit_xlsx",
+    ),
     path(
         "compliance/<slug:slug>/",
         compliance_views.unit_obligations,

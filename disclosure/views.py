@@ -39,7 +39,11 @@ BOARD_ENTRY_FIELDS = (
 
 
 def board_list(request):
-    units = Unit.objects.select_related("parent").prefetch_related("notice_boards")
+    units = (
+        Unit.objects.with_boards()
+        .select_related("parent")
+        .prefetch_related("notice_boards")
+    )
     return render(request, "disclosure/unit_list.html", {"units": units})
 
 
@@ -61,7 +65,9 @@ def board_etag(request, slug) -> str | None:
 
 @condition(etag_func=board_etag)
 def board(request, slug):
-    unit = get_object_or_404(Unit.objects.select_related("parent"), slug=slug)
+    unit = get_object_or_404(
+        Unit.objects.with_boards().select_related("parent"), slug=slug
+    )
     visible = Disclosure.objects.visible_to(request.user).for_unit(unit)
     period_key = request.GET.get("period", "")
     period = None

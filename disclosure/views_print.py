@@ -98,7 +98,9 @@ def board_print_context(request, unit: Unit) -> dict:
 
 
 def board_print(request, slug):
-    unit = get_object_or_404(Unit.objects.select_related("parent"), slug=slug)
+    unit = get_object_or_404(
+        Unit.objects.with_boards().select_related("parent"), slug=slug
+    )
     response = render(
         request, "disclosure/board_print.html", board_print_context(request, unit)
     )
@@ -114,7 +116,9 @@ def board_print_page_css(request):
 
 
 def board_print_pdf(request, slug):
-    unit = get_object_or_404(Unit.objects.select_related("parent"), slug=slug)
+    unit = get_object_or_404(
+        Unit.objects.with_boards().select_related("parent"), slug=slug
+    )
     context = board_print_context(request, unit)
     html = render_to_string("disclosure/board_print.html", context, request=request)
     pdf = render_pdf(html, base_url=request.build_absolute_uri("/"))

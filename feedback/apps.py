@@ -25,6 +25,9 @@ class FeedbackConfig(AppConfig):
         content.cached_views("feedback", "wall", "detail")
         documents.register(models.Submission)
         figures.register(feedback_figures.figures)
+        from disclosure import inspections
+
+        inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
         roles.grant(TOWN_ADMIN, "feedback.*")
         # The 回音壁 of their units (scoped in feedback/admin.py).
         roles.grant(

@@ -5,6 +5,7 @@ The on-time share and median days come from `SubmissionQuerySet.summary()`,
 where the on-time rule lives: one call for the year, one per month.
 """
 
+from django.db.models import Count
 from django.db.models.functions import ExtractMonth
 from django.utils.translation import gettext as _
 
@@ -15,8 +16,10 @@ from disclosure.models import Unit
 from .models import ANSWERED_COUNT, ON_TIME_COUNT, Kind, Submission
 
 
-def figures(user, *, year: int, unit: Unit | None = None) -> Figures:
-    submissions = submissions_for(year=year, unit=unit)
+def figures(
+    user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> Figures:
+    submissions = submissions_for(year=year, unit=unit, town=town)
     on_time, summary = on_time_by_month(submissions)
     return Figures(
         charts=[submissions_by_month(submissions), on_time],
@@ -30,11 +33,13 @@ def figures(user, *, year: int, unit: Unit | None = None) -> Figures:
     )
 
 
-def submissions_for(*, year: int, unit: Unit | None = None):
+def submissions_for(*, year: int, unit: Unit | None = None, town: Unit | None = None):
     # Every case received counts (also those not yet accepted or shown without
     # their text); hidden ones (不予公开) do not.
     qs = Submission.objects.on_record().filter(received_at__year=year)
-    return qs.filter(unit=unit) if unit else qs
+    if unit:
+        return qs.filter(unit=unit)
+    return qs.filter(unit__in=Unit.objects.of_town(town)) if town else qs
 
 
 def submissions_by_month(submissions) -> Chart:
@@ -79,3 +84,25 @@ def on_time_by_month(submissions) -> tuple[Chart, dict]:
         max_value=100,
     )
     return chart, submissions.summary()
+
+
+def answered_by_unit(unit_ids, *, year: int) -> dict[int, dict]:
+    """Per unit: cases received in `year` and answered, and answered within the
+    deadline (the wall's rule, ON_TIME_COUNT). One grouped query."""
+    return {
+        row["unit_id"]: row
+        for row in Submission.objects.on_record()
+        .filter(unit_id__in=list(unit_ids), received_at__year=year)
+        .with_local_dates()
+        .values("unit_id")
+        .annotate(received=Count("id"), answered=ANSWERED_COUNT, on_time=ON_TIME_COUNT)
+        .order_by()
+    }
+
+
+def answered_on_time_rate(unit_ids, year: int, as_of) -> float | None:
+    """The share of answered cases answered on time (the 督查 criterion 意见处理,
+    pre-filled on an inspection: disclosure/inspections.py)."""
+    rows = answered_by_unit(unit_ids, year=year).values()
+    answered = sum(r["answered"] for r in rows)
+    return sum(r["on_time"] for r in rows) / answered if answered else None

@@ -16,7 +16,7 @@ class SubmissionFilter(django_filters.FilterSet):
     )
     unit = ListedModelChoiceFilter(
         label=_("单位"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         empty_label=_("全部单位"),
         options=unit_options,

@@ -38,7 +38,7 @@ class SubmissionForm(forms.ModelForm):
 
     unit = forms.ModelChoiceField(
         label=_("所涉单位"),
-        queryset=Unit.objects.all(),
+        queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         empty_label=_("请选择村（社区）或镇"),
         error_messages={

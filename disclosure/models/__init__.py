@@ -12,6 +12,7 @@ from .disclosures import (
     Reader,
     can_see_inner_party,
 )
+from .inspections import CRITERIA, Inspection, Rectification
 from .obligations import ObligationEvent
 from .organisations import Organisation, PartyMembership, add_standard_bodies
 from .reminders import ReminderLog
@@ -21,12 +22,14 @@ __all__ = [
     "EVERY_BRANCH_PERMISSION",
     "INNER_PARTY_PERMISSION",
     "PUBLIC_READER",
+    "CRITERIA",
     "ArchiveExport",
     "Attachment",
     "ClosedYear",
     "Disclosure",
     "DisclosureEvent",
     "DisclosureQuerySet",
+    "Inspection",
     "NoticeBoard",
     "NoticeOutcome",
     "ObligationEvent",
@@ -34,6 +37,7 @@ __all__ = [
     "PartyMembership",
     "PendingDisclosure",
     "Reader",
+    "Rectification",
     "ReminderLog",
     "Unit",
     "UnitQuerySet",

@@ -122,7 +122,8 @@ class Reader:
             | models.Q(
                 members=user,
                 kind=BodyKind.PARTY_COMMITTEE,
-                unit__parent__isnull=True,
+                # A town's (or the county's) committee, not a village's.
+                unit__kind__in=[Unit.Kind.TOWN, Unit.Kind.COUNTY],
             )
         ).values_list("pk", "kind")
         branch_id = None
@@ -492,6 +493,8 @@ class Disclosure(models.Model):
             ) % {"item": self.item.name}
         if self.is_nil_return and not (self.body or "").strip():
             errors["body"] = _("请在正文中写明本期无此事项的原因。")
+        if self.unit_id and self.unit.kind == Unit.Kind.COUNTY:
+            errors["unit"] = _("县没有公开栏，请选择乡镇或村（社区）。")
         if self.item_id and self.unit_id:
             if self.unit.board_level == "town" and not self.item.for_town:
                 errors["item"] = _("该事项不适用于镇级。")

@@ -11,6 +11,11 @@ from .units import Unit
 # the party's branch), created with the unit and editable in the admin.
 # Names are short, as the trail shows them; `full_name` adds the unit.
 STANDARD_BODIES = {
+    # The county's bodies that inspect the towns' disclosure (督查考核).
+    Unit.Kind.COUNTY: [
+        (BodyKind.PARTY_COMMITTEE, "县委"),
+        (BodyKind.DISCIPLINE, "县纪委"),
+    ],
     Unit.Kind.TOWN: [
         (BodyKind.PARTY_COMMITTEE, "镇党委"),
         (BodyKind.DISCIPLINE, "镇纪委"),
@@ -32,6 +37,7 @@ STANDARD_BODIES = {
     ],
 }
 LEVEL_PREFIX = {
+    Unit.Kind.COUNTY: "县",
     Unit.Kind.TOWN: "镇",
     Unit.Kind.VILLAGE: "村",
     Unit.Kind.COMMUNITY: "社区",

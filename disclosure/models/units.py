@@ -10,7 +10,12 @@ from ..slugs import candidate_slugs
 class UnitQuerySet(models.QuerySet):
     def choice_rows(self) -> list[tuple[str, str, str]]:
         """(town, slug, name) for a select: each town, then its villages."""
-        rows = list(self.values_list("pk", "slug", "name", "kind", "parent_id"))
+        # A county has no board or records of its own: not a choice.
+        rows = list(
+            self.exclude(kind=Unit.Kind.COUNTY).values_list(
+                "pk", "slug", "name", "kind", "parent_id"
+            )
+        )
         towns = {pk: name for pk, _, name, kind, _ in rows if kind == Unit.Kind.TOWN}
         order = {pk: n for n, pk in enumerate(towns)}
         unplaced = len(order)
@@ -28,16 +33,34 @@ class UnitQuerySet(models.QuerySet):
 
     def boards(self) -> "UnitQuerySet":
         """Villages and communities: the units with a village-level notice board."""
-        return self.exclude(kind=Unit.Kind.TOWN)
+        return self.exclude(kind__in=[Unit.Kind.TOWN, Unit.Kind.COUNTY])
 
     def towns(self) -> "UnitQuerySet":
         return self.filter(kind=Unit.Kind.TOWN)
 
+    def counties(self) -> "UnitQuerySet":
+        return self.filter(kind=Unit.Kind.COUNTY)
+
+    def with_boards(self) -> "UnitQuerySet":
+        """Towns, villages and communities: a county has no notice board."""
+        return self.exclude(kind=Unit.Kind.COUNTY)
+
+    def of_town(self, town: "Unit") -> "UnitQuerySet":
+        """The town and the villages and communities under it."""
+        return self.filter(models.Q(pk=town.pk) | models.Q(parent_id=town.pk))
+
+    def ordered_towns(self) -> "UnitQuerySet":
+        """Towns in the order of the town choices: the first is the default."""
+        return self.towns().order_by("parent_id", "order", "id")
+
 
 class Unit(models.Model):
-    """A town, village or community; units form a tree so a county fits too."""
+    """A county, town, village or community: a tree. A county (合江县) sits
+    above its towns and compares them (/county/); it has no notice board or
+    disclosures of its own."""
 
     class Kind(models.TextChoices):
+        COUNTY = "county", _("县")
         TOWN = "town", _("镇")
         VILLAGE = "village", _("村")
         COMMUNITY = "community", _("社区")
@@ -96,7 +119,13 @@ class Unit(models.Model):
             add_standard_bodies(self)
 
     def get_absolute_url(self):
+        if self.kind == self.Kind.COUNTY:
+            return reverse("portal:county")
         return reverse("disclosure:board", args=[self.slug])
+
+    @property
+    def has_board(self) -> bool:
+        return self.kind != self.Kind.COUNTY
 
     @property
     def feedback_url(self) -> str:

@@ -161,6 +161,16 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # The unit whose page is the site's home page; by default the first town.
 PORTAL_HOME_UNIT_SLUG = os.environ.get("PORTAL_HOME_UNIT_SLUG", "")
 PORTAL_SITE_NAME = os.environ.get("PORTAL_SITE_NAME", "")
+# The weights of the five 督查 criteria in an inspection's total score
+# (disclosure/models/inspections.py): complete and true, form, procedure,
+# timeliness, feedback handled. Relative weights; the total stays 0–100.
+COMPLIANCE_CRITERIA_WEIGHTS = {
+    "complete": 30,
+    "form": 15,
+    "procedure": 15,
+    "timeliness": 25,
+    "feedback": 15,
+}
 
 # Attachments. Files are served through a view that checks the
 # visibility rule; in production nginx can send them with X-Accel-Redirect.

@@ -23,12 +23,25 @@ def write(tmp_path, data: dict):
 
 def test_the_shipped_file_holds_the_articles_town():
     data = demo.read_town()
-    assert len(data["units"]) == 17
+    # 合江县, 凤鸣镇, its 15 villages and 1 community.
+    assert len(data["units"]) == 18
+    assert [u["kind"] for u in data["units"][:2]] == ["county", "town"]
     # The article's 50 党务 items, and the town's 政务 and villages' 村务 on top.
     party = [d for d in data["disclosures"] if not d["item"].startswith(("ZW", "CW"))]
     assert len(party) == 50
     assert len(data["disclosures"]) == 62
     assert len(data["attachments"]) == 3
+
+
+def test_the_shipped_inspections_file_is_checked(tmp_path):
+    data = demo.read_inspections()
+    assert [i["unit"] for i in data["inspections"]] == ["文理村"]
+    assert len(data["inspections"][0]["rectifications"]) == 1
+    data["inspections"][0]["scores"]["looks"] = 100
+    path = tmp_path / "demo_inspections.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(DataFileError, match="scores"):
+        demo.read_inspections(path)
 
 
 def test_a_missing_key_names_the_file_and_the_entry(tmp_path):
@@ -44,9 +57,9 @@ def test_a_missing_key_names_the_file_and_the_entry(tmp_path):
 
 def test_a_misspelt_key_is_refused_not_ignored(tmp_path):
     data = town()
-    data["units"][1]["liason"] = data["units"][1].pop("liaison")
+    data["units"][2]["liason"] = data["units"][2].pop("liaison")
     with pytest.raises(
-        DataFileError, match=r"units\[1\] '梁都坝村': unknown key 'liason'"
+        DataFileError, match=r"units\[2\] '梁都坝村': unknown key 'liason'"
     ):
         demo.read_town(write(tmp_path, data))
 

@@ -93,6 +93,8 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
         "search": "/search/?q=收支情况",
         "search-no-hits": "/search/?q=没有这样的内容",
         "compliance": "/compliance/",
+        "compliance-unit": "/compliance/wenli/",
+        "county": "/county/",
         "stats": "/stats/",
         "reports": "/reports/",
         "report": "/reports/fengming/2011/",

@@ -149,6 +149,9 @@ def test_demo_party_first_notice_is_for_members_first(demo, client):
         "/disclosures/",
         "/disclosures/?kind=party&unit=wenli",
         "/healthz",
+        "/county/",
+        "/compliance/export.xlsx?year=2011",
+        "/compliance/wenli/export.xlsx?year=2011",
     ],
 )
 def test_public_pages_answer_200_on_the_demo(demo, client, url):
@@ -157,7 +160,7 @@ def test_public_pages_answer_200_on_the_demo(demo, client, url):
 
 def test_every_board_of_the_demo_answers_with_the_unified_columns(demo, client):
     columns = {}
-    for unit in Unit.objects.all():
+    for unit in Unit.objects.with_boards():
         response = client.get(f"/boards/{unit.slug}/")
         assert response.status_code == 200
         columns[unit.slug] = [c["category"].pk for c in response.context["columns"]]
@@ -219,3 +222,24 @@ def test_a_second_seed_adds_no_attachment(demo):
     before = sorted(Attachment.objects.values_list("disclosure_id", "title"))
     call_command("seed_demo", stdout=io.StringIO())
     assert sorted(Attachment.objects.values_list("disclosure_id", "title")) == before
+
+
+def test_the_demo_has_a_county_an_inspector_and_a_check(demo, client):
+    from disclosure import roles
+    from disclosure.models import Inspection, Rectification
+
+    county = Unit.objects.counties().get()
+    assert county.name == "合江县"
+    assert Unit.objects.get(name="凤鸣镇").parent == county
+    assert client.get(f"/boards/{county.slug}/").status_code == 404
+    check = Inspection.objects.get()
+    assert check.unit.name == "文理村" and check.inspector.username == "inspector"
+    assert check.inspector.groups.filter(name=roles.INSPECTOR).exists()
+    assert check.score_timeliness is not None  # computed from the data
+    assert Rectification.objects.get().completed_on is not None
+    page = client.get("/county/?year=2011")
+    assert page.status_code == 200 and "凤鸣镇" in page.text
+    fengming = page.context["rows"][0]
+    assert fengming["inspections"]["inspections"] == 1
+    unit_page = client.get("/compliance/wenli/?year=2011").text
+    assert "本年度督查 1 次" in unit_page and "inspector" not in unit_page

@@ -8,12 +8,12 @@ every branch that issues queries. `grow()` adds as much again, or more.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 
 from catalog.models import Catalog, Item, Scope
-from disclosure.models import Disclosure, Unit
+from disclosure.models import Disclosure, Inspection, Rectification, Unit
 from feedback import services
 from feedback.models import Kind
 from tests.factories import (
@@ -42,6 +42,7 @@ class County:
     disclosure: Disclosure | None = None
     inner_disclosure: Disclosure | None = None
     submission: object = None
+    other_town: Unit | None = None
 
     @property
     def village(self) -> Unit:
@@ -51,8 +52,9 @@ class County:
 def build_county(*, villages: int, per_unit: int) -> County:
     party = CatalogFactory(kind=Catalog.Kind.PARTY)
     village_catalog = CatalogFactory(kind=Catalog.Kind.VILLAGE)
+    hejiang = UnitFactory(name="合江县", kind=Unit.Kind.COUNTY)
     county = County(
-        town=TownFactory(),
+        town=TownFactory(parent=hejiang),
         public_item=ItemFactory(category=CategoryFactory(catalog=party)),
         inner_item=ItemFactory(
             category=CategoryFactory(catalog=party),
@@ -65,6 +67,8 @@ def build_county(*, villages: int, per_unit: int) -> County:
             for_town=False,
         ),
     )
+    # A second town for /county/ to compare (grown with the first).
+    county.other_town = TownFactory(name="白米镇", parent=hejiang)
     grow(county, villages=villages, per_unit=per_unit)
     return county
 
@@ -74,6 +78,8 @@ def grow(county: County, *, villages: int, per_unit: int) -> County:
     town = county.town
     for _ in range(villages):
         UnitFactory(parent=town)
+        if county.other_town:
+            UnitFactory(parent=county.other_town)
     units = [town, *town.children.all()]
     published = timezone.now() - timedelta(days=3)
     for unit in units:
@@ -104,6 +110,14 @@ def grow(county: County, *, villages: int, per_unit: int) -> County:
         withdrawal_reason="有误",
     )
     staff = UserFactory(username="perf_staff", is_staff=True)
+    others = list(Unit.objects.of_town(county.other_town)) if county.other_town else []
+    for unit in units + others:  # a 督查 check of every board, with a 整改
+        check = Inspection.objects.create(
+            unit=unit, inspector=staff, inspected_on=date(YEAR, 11, 15)
+        )
+        Rectification.objects.create(
+            unit=unit, inspection=check, issue="补公开", deadline=date(YEAR, 11, 30)
+        )
     department = DepartmentFactory(name="综治办")
     tag = TagFactory()
     for unit in units:

@@ -26,6 +26,7 @@ SIZES = {
 def public_pages(county) -> dict[str, tuple[str, int]]:
     """Name: (URL, query budget)."""
     village, item = county.village, county.public_item
+    other = county.other_town
     return {
         # + the year's figures: 党务/政务/村务 and the liaison points' 回音壁.
         "home": ("/", 16),
@@ -56,13 +57,27 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 9),
         "compliance of a unit": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31",
-            7,
+            9,  # with the events it owes and the two counts of its 督查 records
         ),
         "compliance: a unit's nil filings": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31&nil=1",
-            7,
+            9,
         ),
+        "compliance of a town": (
+            f"/compliance/?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
+            10,
+        ),
+        "compliance as Excel": (
+            f"/compliance/export.xlsx?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
+            10,
+        ),
+        "compliance of a unit as Excel": (
+            f"/compliance/{village.slug}/export.xlsx?year={YEAR}&as_of={YEAR}-12-31",
+            10,
+        ),
+        "county": (f"/county/?year={YEAR}", 16),
         "stats": (f"/stats/?year={YEAR}", 28),
+        "stats of a town": (f"/stats/?year={YEAR}&town={other.slug}", 28),
         "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 26),
         "feed latest": ("/feeds/latest/", 4),
         "feed board": (f"/feeds/boards/{village.slug}/", 5),
@@ -80,6 +95,8 @@ ADMIN_PAGES = {
     "submission changelist": ("/admin/feedback/submission/", 11),
     "unit changelist": ("/admin/disclosure/unit/", 7),
     "event changelist": ("/admin/disclosure/obligationevent/", 9),
+    "inspection changelist": ("/admin/disclosure/inspection/", 9),
+    "rectification changelist": ("/admin/disclosure/rectification/", 7),
 }
 
 

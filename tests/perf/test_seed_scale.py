@@ -18,7 +18,10 @@ def test_seed_scale_builds_a_county_once():
     call_command("seed_scale", no_progress=True, **SMALL)
     counts = (Disclosure.objects.count(), Submission.objects.count())
     assert Unit.objects.towns().count() == 2
-    assert Unit.objects.filter(parent__isnull=False).count() == 4
+    # One county above the towns, their villages under them.
+    assert Unit.objects.counties().count() == 1
+    assert Unit.objects.towns().filter(parent__kind=Unit.Kind.COUNTY).count() == 2
+    assert Unit.objects.boards().count() == 4
     assert counts[0] > 100 and counts[1] > 50
 
     call_command("seed_scale", no_progress=True, **SMALL)

@@ -201,6 +201,18 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
             (url("disclosure:compliance_unit", *wenli), False),
             (url("disclosure:compliance_unit", *wenli, query=f"year={year}"), False),
         ],
+        # Compressed (xlsx): fetched here; their cells are read back for the
+        # 党内 title in tests/disclosure/test_county.py.
+        "disclosure:compliance_xlsx": [
+            (url("disclosure:compliance_xlsx", query=f"year={year}"), False)
+        ],
+        "disclosure:compliance_unit_xlsx": [
+            (
+                url("disclosure:compliance_unit_xlsx", *wenli, query=f"year={year}"),
+                False,
+            )
+        ],
+        "portal:county": [(url("portal:county", query=f"year={year}"), False)],
         "portal:search": [
             (url("portal:search", query="q=密件"), False),
             (url("portal:search", query="q=党内密件标题"), False),

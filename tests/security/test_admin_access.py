@@ -43,6 +43,8 @@ from disclosure.models import (
     ClosedYear,
     Disclosure,
     DisclosureEvent,
+    Inspection,
+    Rectification,
     Unit,
 )
 from feedback import services as feedback_services
@@ -86,6 +88,7 @@ ROLES = [
     "wenli_supervisor",
     "wenli_approver",
     "reviewer",
+    "inspector",
     "town_admin",
     "superuser",
 ]
@@ -149,6 +152,8 @@ FORBIDDEN = {
     "wenli_supervisor": MAOSHAN_TEXT + WENLI_CONTACT + ["党内标题甲乙丙"],
     "wenli_approver": MAOSHAN_TEXT + WENLI_CONTACT,
     "reviewer": WENLI_CONTACT + MAOSHAN_CONTACT,
+    # Reads every unit's records (drafts, 党内), never the 回音壁's.
+    "inspector": WENLI_CONTACT + MAOSHAN_CONTACT + ["文理来信", "茅山来信甲乙丙"],
     "town_admin": [],
     "superuser": [],
 }
@@ -183,6 +188,7 @@ def build_world() -> World:
         "superuser": SuperuserFactory(),
         "town_admin": staff_user(username="town_admin", group=roles.TOWN_ADMIN),
         "reviewer": staff_user(username="reviewer", group=roles.REVIEWER),
+        "inspector": staff_user(username="inspector", group=roles.INSPECTOR),
         "wenli_editor": staff_user(
             username="wenli_editor", group=roles.UNIT_EDITOR, units=[wenli]
         ),
@@ -242,6 +248,12 @@ def build_world() -> World:
         filename="wenli-2010.zip",
         manifest_sha256="0" * 64,
         created_by=users["town_admin"],
+    )
+    check = Inspection.objects.create(
+        unit=wenli, inspector=users["inspector"], findings="栏目统一", score_form=80
+    )
+    Rectification.objects.create(
+        unit=wenli, inspection=check, issue="补公开收支", deadline="2011-11-30"
     )
     TagFactory()
     AnswerTemplateFactory()
@@ -397,7 +409,13 @@ def object_in_reach(user, obj) -> bool:
         return True
     if isinstance(obj, Disclosure):
         return roles.units_overseen(user).filter(pk=unit_id).exists()
+    if isinstance(obj, INSPECTION_MODELS):
+        return roles.units_inspected(user).filter(pk=unit_id).exists()
     return unit_id is None or roles.units_for(user).filter(pk=unit_id).exists()
+
+
+# The 督查 records: read by the town and the inspector (roles.units_inspected).
+INSPECTION_MODELS = (Inspection, Rectification)
 
 
 # Judging a POST's effect -------------------------------------------------------------
@@ -411,6 +429,7 @@ class Facts:
     editable: dict
     deletable: dict
     units: set
+    inspected: set
 
 
 def facts_for(user) -> Facts:
@@ -421,7 +440,8 @@ def facts_for(user) -> Facts:
         editable[disclosure.pk] = services.can_edit_content(disclosure, user)
         deletable[disclosure.pk] = services.can_delete(disclosure, user)
     units = set(roles.units_for(user).values_list("pk", flat=True))
-    return Facts(targets, editable, deletable, units)
+    inspected = set(roles.units_inspected(user).values_list("pk", flat=True))
+    return Facts(targets, editable, deletable, units, inspected)
 
 
 def has_model_perm(user, model, action) -> bool:
@@ -446,7 +466,8 @@ def judge(change, user, url: AdminUrl, facts: Facts) -> str | None:
         return f"no {action} permission"
     row = change.after or change.before
     unit_id = row.get("unit_id", row["id"] if model is Unit else None)
-    if unit_id is not None and not user.is_superuser and unit_id not in facts.units:
+    reach = facts.inspected if model in INSPECTION_MODELS else facts.units
+    if unit_id is not None and not user.is_superuser and unit_id not in reach:
         return "another unit's row"
     if "disclosure_id" in row and not facts.editable.get(row["disclosure_id"], True):
         return "a row of a disclosure this user may not edit"

@@ -57,6 +57,13 @@ DEMO_USERS = [
         "group": roles.UNIT_EDITOR,
         "unit": "茅山村",
     },
+    # The county's 督查 (县纪委): reads every unit's records, keeps the 督查 records.
+    {
+        "username": "inspector",
+        "password": "fengming-inspect-2011",
+        "group": roles.INSPECTOR,
+        "acts_for": [("合江县", "县纪委")],
+    },
     {
         "username": "party_member",
         "password": "fengming-party-2011",
@@ -85,6 +92,7 @@ class Command(BaseCommand):
         # Both files are checked before anything is written.
         town = demo.read_town()
         cases = feedback_demo.read_feedback()
+        checks = demo.read_inspections()
         load_catalog(
             read("party_catalog.json"),
             kind=Catalog.Kind.PARTY,
@@ -123,6 +131,9 @@ class Command(BaseCommand):
             f"new attachments: {attached}"
         )
         self.create_users()
+        inspector = get_user_model().objects.get(username="inspector")
+        checked = demo.seed_inspections(checks, inspector=inspector)
+        self.stdout.write(f"New 督查 records: {checked}")
 
     def create_users(self):
         User = get_user_model()

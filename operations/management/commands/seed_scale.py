@@ -135,17 +135,26 @@ class Command(BaseCommand):
                 load_catalog(data, kind=kind, name=data.get("name", name), order=order)
 
     def units(self, towns: int, per_town: int) -> list[Unit]:
-        """The towns and their villages (the last one a community), by slug."""
+        """The towns under one county, and their villages (the last one a
+        community), by slug. The county has no board: it is not returned."""
+        county, _ = Unit.objects.get_or_create(
+            slug="scale-county",
+            defaults={"name": "样例县", "kind": Unit.Kind.COUNTY, "order": 100},
+        )
         units = []
         for t in range(1, towns + 1):
             town, _ = Unit.objects.get_or_create(
                 slug=f"scale-t{t:02d}",
                 defaults={
+                    "parent": county,
                     "name": f"样例{t:02d}镇",
                     "kind": Unit.Kind.TOWN,
                     "order": 100 + t,
                 },
             )
+            if town.parent_id is None:  # seeded before the county existed
+                town.parent = county
+                town.save(update_fields=["parent"])
             units.append(town)
             for v in range(1, per_town + 1):
                 community = v == per_town
