@@ -566,7 +566,8 @@ class ObligationEventAdmin(admin.ModelAdmin):
                 timing__in=EVENT_TIMINGS
             ).select_related("category")
         if db_field.name == "disclosure":
-            kwargs["queryset"] = Disclosure.objects.filter(
+            # Titles offered go through the back office's visibility rule.
+            kwargs["queryset"] = roles.staff_disclosures(request.user).filter(
                 unit__in=roles.units_for(request.user)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -5,7 +5,7 @@ and a unit's obligations, with the same filters and figures as the pages
 import io
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -15,8 +15,7 @@ from openpyxl.utils import get_column_letter
 from core.security import spreadsheet_safe
 
 from . import compliance
-from .compliance_views import ComplianceQuery, matrix_context, unit_context
-from .models import Unit
+from .compliance_views import ComplianceQuery, matrix_context, unit_context, unit_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATES = compliance.PRECEDENCE
@@ -109,13 +108,9 @@ def matrix_xlsx(request):
 
 
 def unit_xlsx(request, slug):
-    unit = get_object_or_404(
-        Unit.objects.with_boards().select_related("parent"), slug=slug
-    )
-    query = ComplianceQuery(request.GET, with_town=False)
-    if not query.is_valid():
-        context = {"query": query, "unit": unit}
-        return render(request, "disclosure/compliance_unit.html", context, status=400)
+    unit, query, refusal = unit_query(request, slug)
+    if refusal:
+        return refusal
     q = query.cleaned_data
     context = unit_context(request, unit, q)
     rows = []

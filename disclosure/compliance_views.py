@@ -159,16 +159,28 @@ def matrix_context(q: dict) -> dict:
     }
 
 
-def unit_obligations(request, slug):
+def unit_query(request, slug):
+    """The unit of a compliance URL and its checked query; with a 400 page
+    (the form's messages) when the query is bad, shared by the page and its
+    Excel export."""
     unit = get_object_or_404(
         Unit.objects.with_boards().select_related("parent"), slug=slug
     )
     query = ComplianceQuery(request.GET, with_town=False)
     if not query.is_valid():
         context = {"query": query, "unit": unit}
-        return render(request, "disclosure/compliance_unit.html", context, status=400)
-    q = query.cleaned_data
-    context = unit_context(request, unit, q)
+        refusal = render(
+            request, "disclosure/compliance_unit.html", context, status=400
+        )
+        return unit, query, refusal
+    return unit, query, None
+
+
+def unit_obligations(request, slug):
+    unit, query, refusal = unit_query(request, slug)
+    if refusal:
+        return refusal
+    context = unit_context(request, unit, query.cleaned_data)
     context["query"] = query
     return render(request, "disclosure/compliance_unit.html", context)
 

@@ -109,3 +109,63 @@ def test_registered_event_missed_shows_on_the_unit_page(client, units):
     assert page.status_code == 200
     assert "逾期未公开" in page.text and "村道" in page.text
     assert Disclosure.objects.count() == 0
+
+
+def test_the_disclosures_offered_for_an_event_follow_the_visibility_rule(client, units):
+    """A staff member without the 党内 permission is neither offered a 党内
+    title (nor another unit's) for an event, nor can post one's id."""
+    from django.contrib.auth.models import Permission
+
+    from catalog.models import Scope
+
+    wenli, maoshan = units
+    item = ItemFactory(timing=Timing.EVENT, frequency=Item.Frequency.IMMEDIATELY)
+    public = DisclosureFactory(unit=wenli, item=item, title="文理村公开通知")
+    inner = DisclosureFactory(
+        unit=wenli,
+        item=ItemFactory(scope=Scope.INNER_PARTY),
+        title="文理村党内通报甲乙",
+    )
+    DisclosureFactory(unit=maoshan, title="茅山村公开通知")
+    clerk = staff_user(username="clerk", group=roles.UNIT_EDITOR, units=[wenli])
+    clerk.groups.clear()  # single permissions: no 党内 reading
+    clerk.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="disclosure",
+            codename__in=[
+                "view_obligationevent",
+                "add_obligationevent",
+                "view_disclosure",
+            ],
+        )
+    )
+    client.force_login(clerk)
+    offered = client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "disclosure",
+            "model_name": "obligationevent",
+            "field_name": "disclosure",
+            "term": "通",
+        },
+    ).json()
+    titles = [r["text"] for r in offered["results"]]
+    assert titles == ["文理村公开通知"]
+    form = {
+        "unit": wenli.pk,
+        "item": item.pk,
+        "event_date": "2011-08-01",
+        "description": "村两委会议决定",
+    }
+    refused = client.post(
+        "/admin/disclosure/obligationevent/add/", {**form, "disclosure": inner.pk}
+    )
+    assert refused.status_code == 200 and not ObligationEvent.objects.exists()
+    errors = refused.context["adminform"].form.errors["disclosure"]
+    assert "选择一个有效的选项" in errors[0]  # not offered, so not accepted
+    # Corrected with a disclosure the clerk may read: saved.
+    saved = client.post(
+        "/admin/disclosure/obligationevent/add/", {**form, "disclosure": public.pk}
+    )
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert ObligationEvent.objects.get().disclosure == public
