@@ -54,7 +54,8 @@ class KindFigures:
     on_time: int = 0
     late: int = 0
     missing: int = 0
-    rate: int | None = None
+    rate: int | None = None  # 按事项 (each item weighs the same)
+    count_rate: int | None = None  # 按期次
 
 
 @dataclass
@@ -163,10 +164,13 @@ def _on_time(kinds: dict, units: list[Unit], year: int, as_of: date) -> None:
     for kind, t in compliance.tally(obligations, lambda o: kind_of[o.item_id]).items():
         figures = kinds[kind]
         figures.due = t.due
-        figures.on_time = round(t.rate * t.due) if t.rate is not None else 0
+        figures.on_time = t.met
         figures.late = _count(t, "late")
         figures.missing = _count(t, "missing")
         figures.rate = round(100 * t.rate) if t.rate is not None else None
+        figures.count_rate = (
+            round(100 * t.count_rate) if t.count_rate is not None else None
+        )
 
 
 def _count(tally, state: str) -> int:

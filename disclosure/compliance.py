@@ -487,10 +487,25 @@ def inside(period: Period, outer: Period) -> bool:
 
 @dataclass
 class Tally:
+    """Counts of states, and the 按时公开率 weighted by catalog item.
+
+    The headline rate gives every (unit, item) pair the same weight, whatever
+    its frequency: a unit's twelve monthly finance statements weigh as much as
+    its one yearly report, not twelve times as much. The plain share of
+    obligations (`count_rate`, 按期次) is shown beside it."""
+
     counts: Counter = field(default_factory=Counter)
+    # (unit_id, item_id) -> [met, due] of the obligations whose time has come
+    per_item: dict = field(default_factory=dict)
 
     def add(self, obligation: Obligation) -> None:
         self.counts[obligation.state] += 1
+        if obligation.state != State.NOT_DUE:
+            pair = self.per_item.setdefault(
+                (obligation.unit_id, obligation.item_id), [0, 0]
+            )
+            pair[0] += obligation.met
+            pair[1] += 1
 
     @property
     def state(self) -> State | None:
@@ -506,10 +521,29 @@ class Tally:
         return sum(n for s, n in self.counts.items() if s != State.NOT_DUE)
 
     @property
+    def met(self) -> int:
+        """Met on time (a timely 本期无 counts as met)."""
+        return self.counts[State.ON_TIME] + self.counts[State.NIL]
+
+    @property
     def rate(self) -> float | None:
-        """按时公开率: the share met on time (a timely 本期无 counts as met)."""
-        met = self.counts[State.ON_TIME] + self.counts[State.NIL]
-        return met / self.due if self.due else None
+        """按时公开率 (按事项): the mean over the unit's items of each item's
+        share met on time."""
+        if not self.per_item:
+            return None
+        return sum(met / due for met, due in self.per_item.values()) / len(
+            self.per_item
+        )
+
+    @property
+    def count_rate(self) -> float | None:
+        """按时公开率 (按期次): the plain share of obligations met on time."""
+        return self.met / self.due if self.due else None
+
+    @property
+    def items(self) -> int:
+        """(unit, item) pairs with something due: the weighted rate's base."""
+        return len(self.per_item)
 
     @property
     def overdue(self) -> int:
