@@ -48,6 +48,12 @@ def add_workdays(start: date, days: int) -> date:
     return day
 
 
+def notice_ends(posted: date, notice_days: int) -> date:
+    """The last day of a 公示 (objections taken up to it): `notice_days`
+    working days from the posting, the posting day counted if it is one."""
+    return add_workdays(posted - timedelta(days=1), notice_days)
+
+
 def workdays_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (0 if end <= start)."""
     count = 0

@@ -131,6 +131,10 @@ def unit_xlsx(request, slug):
         if filing:
             title = row["title"] or _("党内公开内容（仅党员可见）")
         period = o.period.label if o.period else _("随时")
+        if o.request:  # the public title only, as on the page
+            period = _("点题公开：%(title)s") % {
+                "title": o.request.title or _("点题公开申请")
+            }
         rows.append(
             [
                 row["item"].code,

@@ -7,7 +7,7 @@ from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
-from .models import Attachment, Disclosure
+from .models import Attachment, Disclosure, NoticeOutcome
 from .services import RESTORABLE_FIELDS
 from .uploads import clean_upload
 
@@ -195,3 +195,21 @@ class RestoredTextForm(DisclosureAdminForm):
     def _post_clean(self):
         # Model.clean() judges the whole row, which a restore does not change.
         pass
+
+
+class OutcomeForm(forms.Form):
+    """A 公示's outcome, recorded once its window has ended."""
+
+    outcome = forms.ChoiceField(
+        label=_("公示结果"),
+        choices=NoticeOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择公示结果。")},
+    )
+    text = forms.CharField(
+        label=_("异议及处理情况"),
+        required=False,
+        help_text=_("收到异议时，写明异议和处理结果。"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[refuse_control_characters],
+    )

@@ -76,3 +76,20 @@ def test_an_inspector_lists_the_units_nil_filings(demo, client):
     # The figures above the list stay the unit's whole picture.
     everything = client.get(URL)
     assert response.context["total"].counts == everything.context["total"].counts
+
+
+def test_the_demo_request_is_judged_by_the_walls_deadline(demo, client):
+    """文理村's 点题公开 request (accepted 17 May 2011) is one obligation, due
+    on the answer deadline the 回音壁 shows, met by its F02 answer; that
+    answer is not judged again by the 随时 rule (5 working days)."""
+    from feedback.models import Submission
+
+    request = Submission.objects.get(kind="request", unit__slug="wenli")
+    response = client.get(URL)
+    (answer,) = obligations(response, "F02")
+    assert answer.kind == "request" and answer.request.id == request.pk
+    assert answer.due == request.due_date == date(2011, 5, 30)
+    assert answer.state == State.ON_TIME
+    assert answer.filing.id == request.fulfilled_by_id
+    assert "点题公开（5月17日 受理）：请公开去年村道维护资金使用情况" in response.text
+    assert request.name not in response.text
