@@ -84,8 +84,9 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "feed feedback": ("/feeds/feedback/", 4),
         "sitemap": ("/sitemap.xml", 10),
         "reports": ("/reports/", 4),
-        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 21),
-        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 21),
+        # + the 督查 section: the checks' scores and the notices' counts.
+        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 23),
+        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 23),
     }
 
 
