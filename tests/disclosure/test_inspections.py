@@ -501,3 +501,32 @@ def test_the_inspection_figures_count_the_records(db, settings):
         "open": 2,
         "overdue": 1,
     }
+
+
+def test_a_reviewer_reads_only_and_a_superuser_changes_anything(client, w):
+    fix, check = w["fix"], w["check"]
+    client.force_login(w["reviewer"])
+    url = f"{RECTIFICATIONS}{fix.pk}/change/"
+    assert client.get(url).status_code == 200
+    assert (
+        client.post(url, rectification_form(fix, completed_on="2011-12-01")).status_code
+        == 403
+    )
+    fix.refresh_from_db()
+    assert fix.completed_on is None
+    client.force_login(w["superuser"])
+    response = client.post(
+        url, rectification_form(fix, issue="改写", deadline="2011-12-15")
+    )
+    assert response.status_code == 302
+    response = client.post(
+        f"{INSPECTIONS}{check.pk}/change/", inspection_form(check, score_form=70)
+    )
+    assert response.status_code == 302
+    fix.refresh_from_db()
+    check.refresh_from_db()
+    assert (fix.issue, fix.deadline, check.score_form) == (
+        "改写",
+        date(2011, 12, 15),
+        70,
+    )
