@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from catalog.models import Catalog
-from disclosure import compliance
+from disclosure import compliance, inspections
 from disclosure.models import Disclosure, NoticeOutcome, Unit
 from feedback.models import Kind, Submission
 
@@ -72,6 +72,7 @@ class ReportFigures:
     public_notices: list = field(default_factory=list)
     feedback: dict = field(default_factory=dict)
     feedback_kinds: list[dict] = field(default_factory=list)
+    inspections: dict = field(default_factory=dict)
     units: int = 0
 
     @property
@@ -154,6 +155,7 @@ def figures(town: Unit, year: int) -> ReportFigures:
         {"kind": value, "label": label, "n": by_kind.get(value, 0)}
         for value, label in Kind.choices
     ]
+    report.inspections = inspections.year_figures(units, year=year, as_of=as_of)
     return report
 
 

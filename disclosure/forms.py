@@ -7,9 +7,9 @@ from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
-from .models import Attachment, Disclosure, NoticeOutcome
+from .models import Attachment, Disclosure, InspectionPhoto, NoticeOutcome
 from .services import RESTORABLE_FIELDS
-from .uploads import clean_upload
+from .uploads import clean_photo, clean_upload
 
 
 class AttachmentForm(forms.ModelForm):
@@ -42,6 +42,40 @@ class AttachmentForm(forms.ModelForm):
         if commit:
             attachment.save()
         return attachment
+
+
+class InspectionPhotoForm(forms.ModelForm):
+    """A photo of a check: only a picture, cleaned as an attachment's photo is."""
+
+    class Meta:
+        model = InspectionPhoto
+        fields = ["image", "caption"]
+        # No "currently: <link>": the file is served only through
+        # disclosure.views.inspection_photo (the preview column links it).
+        widgets = {"image": forms.FileInput(attrs={"accept": "image/*"})}
+        help_texts = {
+            "image": _(
+                "JPEG、PNG 或 WebP 照片；保存前去除拍摄地点、设备等信息并重新编码。"
+            )
+        }
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        if upload and upload != self.initial.get("image"):
+            self._clean = clean_photo(upload)
+        return upload
+
+    def save(self, commit=True):
+        photo = super().save(commit=False)
+        cleaned = getattr(self, "_clean", None)
+        if cleaned is not None:
+            name = self.cleaned_data["image"].name
+            photo.image.save(name, cleaned.content, save=False)
+            photo.content_type = cleaned.content_type
+            photo.thumbnail.save("thumb.jpg", cleaned.thumbnail, save=False)
+        if commit:
+            photo.save()
+        return photo
 
 
 class TransitionForm(forms.Form):

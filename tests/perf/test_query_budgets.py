@@ -85,8 +85,10 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "feed feedback": ("/feeds/feedback/", 4),
         "sitemap": ("/sitemap.xml", 10),
         "reports": ("/reports/", 4),
-        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 22),
-        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 22),
+        # + the 督查 section (the checks' scores, the notices' counts) and
+        # the 点题 requests owed (compliance.load).
+        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 23),
+        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 23),
     }
 
 
