@@ -341,20 +341,30 @@ def evaluate(
     def in_window(day: date) -> bool:
         return within is None or within.start <= day <= within.end
 
+    # The periods an item owes and their due dates are the same for every
+    # unit: worked out once per item (the county page has hundreds of units).
+    schedule: dict[int, list[tuple[Period, str, date]]] = {}
+    for item in items:
+        timing, kind = item.rule, item.period_kind
+        if kind is None or timing not in (PERIOD_END, YEAR_START, STANDING):
+            continue
+        schedule[item.id] = [
+            (period, period.key, due_date(period, rule_of(item), timing))
+            for period in periods_of(year, kind)
+            if period.start <= as_of
+            and not (within and not inside(period, within))
+            and not before_adoption(item, period.end)
+        ]
+
     result = []
     for unit in units:
         for item in items:
             if not applies(item, unit):
                 continue
-            rule, timing, kind = rule_of(item), item.rule, item.period_kind
-            if kind is not None and timing in (PERIOD_END, YEAR_START, STANDING):
-                for period in periods_of(year, kind):
-                    if period.start > as_of or (within and not inside(period, within)):
-                        continue
-                    if before_adoption(item, period.end):
-                        continue
-                    due = due_date(period, rule, timing)
-                    filing = first.get((unit.id, item.id, period.key))
+            rule, timing = rule_of(item), item.rule
+            if item.id in schedule:
+                for period, key, due in schedule[item.id]:
+                    filing = first.get((unit.id, item.id, key))
                     state, late = judge(filing, due, as_of)
                     result.append(
                         Obligation(
@@ -734,13 +744,16 @@ def load_filings(year: int, unit_ids: Iterable[int]) -> list[Filing]:
             "notice_outcome",
         )
     )
+    # One time zone look-up, not one per row (timezone.localdate's cost
+    # dominates at county scale).
+    zone = timezone.get_current_timezone()
     return [
         Filing(
             pk,
             unit,
             item,
             period,
-            timezone.localdate(at),
+            at.astimezone(zone).date(),
             event,
             nil,
             display_until,
