@@ -172,10 +172,15 @@ def latest_answered(unit: Unit, limit: int = COLUMN_SIZE) -> list[Submission]:
 def board_column(unit: Unit) -> dict:
     """The column feedback adds to a unit's board page (disclosure.board_extras)."""
     current = Month.current()
+    cases = latest_answered(unit)
+    months = [current, current.previous]
+    if cases:  # and the month of the latest answer, if an older one
+        latest = Month(timezone.localdate(cases[0].answered_at).replace(day=1))
+        if latest not in months:
+            months.append(latest)
     return {
         "template": "feedback/board_column.html",
         "unit": unit,
-        "cases": latest_answered(unit),
-        "this_month": current,
-        "last_month": current.previous,
+        "cases": cases,
+        "months": months,
     }

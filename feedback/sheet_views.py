@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -74,6 +74,18 @@ def wall_print(request, slug, month):
     except sheet.BadSheet as error:
         return _bad_sheet(request, slug, error)
     return render(request, SHEET_TEMPLATE, context)
+
+
+def wall_print_month(request, slug):
+    """The month chosen in the sheet's form (?month=YYYY-MM): to its page."""
+    unit = _unit(slug)
+    try:
+        month = sheet.parse_month(request.GET.get("month", "").strip())
+        size = sheet.parse_size(request.GET.get("size"))
+    except sheet.BadSheet as error:
+        return _bad_sheet(request, slug, error)
+    url = reverse("feedback:print", args=[unit.slug, month.key])
+    return redirect(url if size == "a4" else f"{url}?size={size}")
 
 
 def wall_print_pdf(request, slug, month):

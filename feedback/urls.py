@@ -11,6 +11,7 @@ urlpatterns = [
     path("track/", views.track, name="track"),
     path("track/<str:code>/", views.track_code, name="track_code"),
     path("mine/", sheet_views.mine, name="mine"),
+    path("print/<slug:slug>/", sheet_views.wall_print_month, name="print_month"),
     path("print/<slug:slug>/<str:month>/", sheet_views.wall_print, name="print"),
     path(
         "print/<slug:slug>/<str:month>.pdf",

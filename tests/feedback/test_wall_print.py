@@ -3,7 +3,7 @@ the 回音壁 column of a board page: the public wall's cases only, in full."""
 
 import io
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import pypdf
 import pytest
@@ -380,3 +380,42 @@ def test_a_refused_request_prints_its_reason(client, world, month):
     page = client.get(sheet_url(world["wenli"], month)).text
     assert "请公开修路合同" in page
     assert "不予公开，理由如下：" in page and "合同涉及商业秘密。" in page
+
+
+def test_the_month_form_leads_to_the_months_sheet_without_javascript(
+    client, world, month
+):
+    page = client.get(sheet_url(world["wenli"], month)).text
+    assert 'action="/feedback/print/wenli/"' in page and 'name="month"' in page
+    response = client.get("/feedback/print/wenli/", {"month": month.key})
+    assert response.status_code == 302
+    assert response["Location"] == f"/feedback/print/wenli/{month.key}/"
+    response = client.get("/feedback/print/wenli/", {"month": "2011-08", "size": "a3"})
+    assert response["Location"] == "/feedback/print/wenli/2011-08/?size=a3"
+    for bad in ({}, {"month": "八月"}, {"month": "2011-08", "size": "b5"}):
+        response = client.get("/feedback/print/wenli/", bad)
+        assert response.status_code == 400, bad
+        assert 'name="month"' in response.text  # the form again, to correct it
+    assert (
+        client.get("/feedback/print/nowhere/", {"month": "2011-08"}).status_code == 404
+    )
+
+
+def test_board_links_the_month_of_its_latest_answer(client, world):
+    office, staff = world["office"], world["staff"]
+    shiba = UnitFactory(name="石坝村", slug="shiba", parent=world["wenli"].parent)
+    old = SubmissionFactory(
+        unit=shiba,
+        title="二〇一一年的问题",
+        received_at=at(Month(date(2011, 8, 1)), 3),
+    )
+    services.answer(
+        old,
+        by=staff,
+        department=office,
+        text="已答复",
+        answered_at=at(Month(date(2011, 8, 1)), 5),
+    )
+    column = column_of(client.get("/boards/shiba/").text)
+    assert 'href="/feedback/print/shiba/2011-08/"' in column
+    assert "2011年8月" in column
