@@ -419,3 +419,18 @@ def test_board_links_the_month_of_its_latest_answer(client, world):
     column = column_of(client.get("/boards/shiba/").text)
     assert 'href="/feedback/print/shiba/2011-08/"' in column
     assert "2011年8月" in column
+
+
+def test_the_demo_shows_a_sheet_a_column_and_a_members_own_cases(demo, client):
+    """On the demo town: 文理村's August 2011 sheet with its answers in full,
+    the board's column, and party_member's own cases (an answered, an open)."""
+    answered = Submission.objects.published().get(title="抽水设备怎么安排")
+    response = client.get("/feedback/print/wenli/2011-08/")
+    assert response.status_code == 200
+    assert answered.answer_text in response.text
+    column = column_of(client.get("/boards/wenli/").text)
+    assert 'href="/feedback/print/wenli/2011-08/"' in column
+    assert client.login(username="party_member", password="fengming-party-2011")
+    page = client.get("/feedback/mine/").text
+    assert "抽水设备怎么安排" in page and "建议公开栏增加夜间照明" in page
+    assert "送水安排" not in page  # maoshan_member's
