@@ -12,7 +12,7 @@ from catalog.models import Category, Item
 from core import caching
 from core.pagination import BadPage, paginate
 
-from . import roles
+from . import board_extras, roles
 from .filters import DisclosureFilter
 from .models import (
     Attachment,
@@ -108,6 +108,8 @@ def board(request, slug):
         "archive": archive,
         "error": error,
         "notice_boards": unit.notice_boards.all(),
+        # What other apps add (the 回音壁's latest answers): the current board only.
+        "extra_columns": [] if period else board_extras.columns(unit),
     }
     return render(request, "disclosure/unit_board.html", context, status=status)
 

@@ -9,10 +9,11 @@ class FeedbackConfig(AppConfig):
 
     def ready(self):
         from core import content, documents, events, figures, roles, security
+        from disclosure import board_extras, compliance, inspections
         from disclosure.roles import TOWN_ADMIN, UNIT_EDITOR
 
         from . import figures as feedback_figures
-        from . import models, services
+        from . import models, obligations, services, sheet
 
         security.guard_model_fields(self)
         # A new case is not public until accepted: creating one leaves cached
@@ -22,16 +23,16 @@ class FeedbackConfig(AppConfig):
         content.public(models.Tag)
         # A case's staff trail; the public page shows the case's own fields.
         content.private(models.SubmissionEvent, models.AnswerTemplate)
-        content.cached_views("feedback", "wall", "detail")
+        # The monthly sheet shows the public wall only, the same for everyone.
+        content.cached_views("feedback", "wall", "detail", "print")
         documents.register(models.Submission)
         figures.register(feedback_figures.figures)
-        from disclosure import compliance, inspections
-
-        from . import obligations
-
         inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
         # An accepted 点题公开 request is an obligation to disclose.
         compliance.register_requests(obligations.accepted_requests)
+        # The 回音壁 column of a board page (its rows are public Submissions,
+        # whose every change bumps the board's cached page).
+        board_extras.register(sheet.board_column)
         roles.grant(TOWN_ADMIN, "feedback.*")
         # The 回音壁 of their units (scoped in feedback/admin.py).
         roles.grant(

@@ -282,3 +282,35 @@ def _seed_open(
         )
         created_count += created
     return created_count
+
+
+# The demo party members sent these from the website while logged in, so
+# /feedback/mine/ shows them their own questions (an answered and an open one).
+MEMBER_CASES = {
+    "party_member": ("文理村", ["抽水设备怎么安排", "建议公开栏增加夜间照明"]),
+    "maoshan_member": ("茅山村", ["送水安排", "党员活动日能否改到周末"]),
+}
+
+
+def link_member_cases() -> int:
+    """Link the demo members' website cases to their accounts (after the
+    accounts exist); a case already linked is left alone. Returns how many."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.in_bulk(MEMBER_CASES, field_name="username")
+    linked = 0
+    for username, (unit, titles) in MEMBER_CASES.items():
+        if username not in users:
+            continue
+        for title in titles:
+            case = Submission.objects.filter(
+                unit__name=unit,
+                title=title,
+                channel=Channel.WEBSITE,
+                submitter__isnull=True,
+            ).first()
+            if case:
+                case.submitter = users[username]
+                case.save()  # a row event, like every demo change
+                linked += 1
+    return linked

@@ -363,6 +363,17 @@ class Submission(models.Model):
         related_name="+",
         verbose_name=_("录入人"),
     )
+    # The account that sent it from the website, when logged in: their own
+    # list (/feedback/mine/). Private like the name; anonymous sending stays.
+    submitter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("提交账号"),
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

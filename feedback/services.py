@@ -350,6 +350,7 @@ def submit(
                     client_key=client_key,
                     form_token=form_token,
                     tracking_code=new_tracking_code(),
+                    submitter=by if by is not None and by.is_authenticated else None,
                 )
                 submission.concerns_inner_party = concerns_inner_party(
                     submission, by=by

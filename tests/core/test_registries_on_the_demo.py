@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from composition import search
 from core import content, events
@@ -34,6 +35,10 @@ def cached_pages() -> dict[str, str]:
         "disclosure:detail": [disclosure.pk],
         "disclosure:catalog_item": [disclosure.item.code],
         "feedback:detail": [submission.pk],
+        "feedback:print": [
+            submission.unit.slug,
+            f"{timezone.localtime(submission.received_at):%Y-%m}",
+        ],
         "portal:report": [2011],
         "portal:report_town": ["fengming", 2011],
     }

@@ -581,6 +581,8 @@ def test_name_and_phone_never_appear_on_any_public_page(
                 "/disclosures/",
                 wenli.get_absolute_url(),
                 "/boards/",
+                # The monthly sheet and its PDF's source.
+                f"/feedback/print/{wenli.slug}/{timezone.localdate():%Y-%m}/",
             ]
         ),
     ]

@@ -82,6 +82,7 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
     command = vnu_command()
     disclosure = publish_through_the_workflow()
     answered = Submission.objects.published().answered().first()
+    month = f"{timezone.localtime(answered.answered_at):%Y-%m}"
     pages = {
         "disclosure": disclosure.get_absolute_url(),
         "board": disclosure.unit.get_absolute_url(),
@@ -89,6 +90,9 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
         "home": "/",
         "wall": "/feedback/",
         "wall-item": answered.get_absolute_url(),
+        "wall-print": f"/feedback/print/{answered.unit.slug}/{month}/",
+        "wall-print-a3": f"/feedback/print/{answered.unit.slug}/{month}/?size=a3",
+        "wall-print-empty": "/feedback/print/wenli/1990-01/",
         "feedback-form": disclosure.unit.feedback_url,
         "search": "/search/?q=收支情况",
         "search-no-hits": "/search/?q=没有这样的内容",

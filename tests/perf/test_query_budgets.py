@@ -11,7 +11,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from feedback.models import Submission
 from tests.factories import PartyMemberFactory, SuperuserFactory
 from tests.perf.builders import YEAR, build_county, grow
 
@@ -27,11 +29,13 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
     """Name: (URL, query budget)."""
     village, item = county.village, county.public_item
     other = county.other_town
+    this_month = f"{timezone.localdate():%Y-%m}"  # the builders' cases are new
     return {
         # + the year's figures: 党务/政务/村务 and the liaison points' 回音壁.
         "home": ("/", 16),
         "boards": ("/boards/", 4),
-        "board": (f"/boards/{village.slug}/", 9),
+        # + the 回音壁 column (feedback's, through disclosure.board_extras).
+        "board": (f"/boards/{village.slug}/", 10),
         "board of a period": (f"/boards/{village.slug}/?period={YEAR}-01", 9),
         "catalog": ("/catalog/", 7),
         "catalog item": (f"/catalog/{item.code}/", 6),
@@ -50,6 +54,9 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "wall": ("/feedback/", 9),
         "wall by unit": (f"/feedback/?unit={village.slug}&status=answered", 9),
         "wall detail": (f"/feedback/{county.submission.pk}/", 3),
+        # The month's cases, their public fulfilments and the month's figures.
+        "wall print": (f"/feedback/print/{village.slug}/{this_month}/", 5),
+        "wall print a3": (f"/feedback/print/{village.slug}/{this_month}/?size=a3", 5),
         "search": ("/search/?q=防火资金", 5),
         "search short word": ("/search/?q=防火", 5),
         "search in a unit": (f"/search/?q=防火资金&unit={village.slug}", 6),
@@ -170,3 +177,20 @@ def test_query_counts_do_not_grow_with_the_data():
     after = measure()
     grown = {n: (before[n], after[n]) for n in before if after[n] > before[n]}
     assert not grown, grown
+
+
+def test_a_members_own_cases_page_stays_within_budget(party_client, party_member):
+    """/feedback/mine/ at two sizes: the same count, within its budget."""
+    county = build_county(**SIZES["small"])
+
+    def theirs():
+        Submission.objects.filter(submitter__isnull=True).update(submitter=party_member)
+
+    theirs()
+    count_queries(party_client, "/feedback/mine/")  # warm the per-process caches
+    before = count_queries(party_client, "/feedback/mine/")
+    grow(county, villages=6, per_unit=10)
+    theirs()
+    after = count_queries(party_client, "/feedback/mine/")
+    # The session and user, the count and the page (with what a case shows).
+    assert before == after <= 4

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib import admin
 from django.urls import get_resolver, resolve, reverse
+from django.utils import timezone
 
 from catalog.models import Scope
 from feedback import services
@@ -185,6 +186,7 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
     inner, attachment = town.inner, town.inner_attachment
     photo = inspection_photo(town)
     wenli, code, period = [town.wenli.slug], inner.item.code, inner.period
+    sheet_month = timezone.localdate(answered.received_at).strftime("%Y-%m")
     year = period[:4]
 
     def url(name, *args, query=""):
@@ -271,6 +273,14 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
         "feedback:create": [
             (url("feedback:create", query=f"disclosure={inner.pk}"), False)
         ],
+        # The monthly sheet of the month the case answered by the 党内 notice
+        # was received, and a member's own cases (log-in first).
+        "feedback:print": [(url("feedback:print", *wenli, sheet_month), False)],
+        "feedback:print_pdf": [(url("feedback:print_pdf", *wenli, sheet_month), False)],
+        "feedback:print_month": [
+            (url("feedback:print_month", *wenli, query=f"month={sheet_month}"), False)
+        ],
+        "feedback:mine": [(url("feedback:mine"), False)],
     }
 
 
@@ -299,6 +309,9 @@ def make_branch_only(town) -> None:
     assert town.inner.branch.full_name == "文理村党支部"
 
 
+REDIRECTING = {"feedback:print_month", "feedback:mine"}
+
+
 @pytest.mark.parametrize("reader", ["anonymous", "member of another branch"])
 def test_inner_party_objects_are_invisible_to_anonymous_visitors(
     client, town, answered_by_inner, reader
@@ -315,7 +328,8 @@ def test_inner_party_objects_are_invisible_to_anonymous_visitors(
     pages = inner_party_pages(town, answered_by_inner)
     for name, urls in pages.items():
         for url, refused in urls:
-            response = client.get(url)
+            # The sheet's month form and a member's own cases (log-in) redirect.
+            response = client.get(url, follow=name in REDIRECTING)
             assert response.status_code < 500, url
             body = response.content.decode("utf-8", "replace")
             assert SECRET_TITLE not in body, url

@@ -131,6 +131,7 @@ class Command(BaseCommand):
             f"new attachments: {attached}"
         )
         self.create_users()
+        feedback_demo.link_member_cases()  # /feedback/mine/ of the demo members
         inspector = get_user_model().objects.get(username="inspector")
         checked = demo.seed_inspections(checks, inspector=inspector)
         self.stdout.write(f"New 督查 records: {checked}")
