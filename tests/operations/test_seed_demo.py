@@ -103,6 +103,7 @@ def test_home_headline_figures_are_the_articles(demo, client, admin_client):
         "liaison_reports": 5,
         "liaison_questions": 15,
         "liaison_feedback": 20,
+        "feedback_received": 20,
     }
     response = client.get("/")
     assert response.context["figures"] == figures
