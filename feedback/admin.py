@@ -3,6 +3,8 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import validate_date
@@ -11,7 +13,7 @@ from disclosure.models import Disclosure
 from disclosure.roles import units_for
 
 from . import services
-from .confidential import is_discipline_member, staff_submissions
+from .confidential import discipline_body, is_discipline_member, staff_submissions
 from .models import (
     OPEN_STATUSES,
     RESIDENT_FIELDS,
@@ -550,6 +552,26 @@ class SubmissionAdmin(admin.ModelAdmin):
             ]
         context["workflow_steps"] = steps
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # A 举报 entered by someone who may not read it (a village's clerk
+        # logging the 意见箱): it went to 镇纪委; back to the list, saying so.
+        if (
+            obj.is_confidential
+            and not staff_submissions(request.user).filter(pk=obj.pk).exists()
+        ):
+            body = discipline_body(obj.unit)
+            self.message_user(
+                request,
+                _("已登记（查询码 %(code)s），举报转%(body)s办理，您无权查看。")
+                % {
+                    "code": obj.tracking_code,
+                    "body": body.full_name if body else _("镇纪委"),
+                },
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:feedback_submission_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     def save_model(self, request, obj, form, change):
         if not change:

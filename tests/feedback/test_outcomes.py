@@ -434,3 +434,30 @@ def test_the_home_page_counts_cases_of_every_kind_of_the_year(client, town, wenl
     if figures["year"] == year:
         assert figures["feedback_received"] == 4
     assert "回音壁收到意见建议（件）" in response.text
+
+
+def test_a_clerk_logs_a_denunciation_by_letter_and_it_goes_to_the_committee(
+    client, town, wenli
+):
+    clerk = staff_user(username="clerk", group=roles.UNIT_EDITOR, units=[wenli])
+    client.force_login(clerk)
+    data = change_data(
+        Submission(
+            kind=Kind.DENUNCIATION,
+            channel="letter",
+            unit=wenli,
+            title="来信举报",
+            text="反映村干部违规。",
+            received_at=timezone.now(),
+        ),
+        _continue="1",
+    )
+    response = client.post(f"{LIST_URL}add/", data, follow=True)
+    assert response.redirect_chain[-1][0] == LIST_URL
+    case = Submission.objects.get()
+    assert case.channel == "letter" and case.created_by == clerk
+    assert (
+        f"已登记（查询码 {case.tracking_code}），举报转凤鸣镇纪委办理" in response.text
+    )
+    assert "来信举报" not in response.text
+    assert "凤鸣镇纪委" in case.events.get().note
