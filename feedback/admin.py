@@ -15,6 +15,7 @@ from disclosure.roles import units_for
 from . import services
 from .confidential import discipline_body, is_discipline_member, staff_submissions
 from .models import (
+    CONFIDENTIAL_KINDS,
     OPEN_STATUSES,
     RESIDENT_FIELDS,
     AnswerTemplate,
@@ -225,6 +226,10 @@ class SubmissionAdminForm(forms.ModelForm):
     def clean_answer_text(self):
         return refuse_markup(self.cleaned_data["answer_text"])
 
+    def clean_new_outcome_reason(self):
+        # Public with the answer: no markup either.
+        return refuse_markup(self.cleaned_data["new_outcome_reason"])
+
     def clean(self):
         cleaned = super().clean()
         template = cleaned.get("answer_template")
@@ -232,6 +237,10 @@ class SubmissionAdminForm(forms.ModelForm):
         if answer_open and template and not cleaned.get("answer_text", "").strip():
             cleaned["answer_text"] = template.text
             self.instance.answer_text = template.text
+        if not self.instance.pk and cleaned.get("kind") in CONFIDENTIAL_KINDS:
+            # A 举报 entered is never published, whatever the paper said (one
+            # reclassified later keeps its consent: withdrawn only on record).
+            cleaned["consent_to_publish"] = False
         if self.action and self.instance.pk:
             self._check_step(cleaned)
         step_only = [

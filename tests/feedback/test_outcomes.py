@@ -211,6 +211,7 @@ def test_a_reception_day_case_is_rated_by_staff_after_a_phone_call(client, wenli
     assert done.status_code == 302
     case.refresh_from_db()
     assert (case.rating, case.rating_channel) == ("satisfied", "phone")
+    assert case.rated_at.date() == today
     assert case.rated_by == clerk and case.rated_by_staff
     event = case.events.get(kind="rated")
     assert event.note == "电话回访（工作人员记录）：满意：已修好"
@@ -375,7 +376,10 @@ def test_only_the_discipline_committee_and_town_admin_read_a_denunciation(
     listing = client.get(LIST_URL)
     assert listing.status_code == 200
     assert denunciation.title in listing.text and question.title not in listing.text
-    assert client.get(case_url).status_code == 200
+    page = client.get(case_url)
+    assert page.status_code == 200
+    assert "这是一件举报，由镇纪委办理" in page.text
+    assert "feedback-workflow" not in page.text  # reads, takes no step
     assert client.get(history).status_code == 200
     assert client.get(change_url(question)).status_code == 302
 
@@ -449,6 +453,7 @@ def test_a_clerk_logs_a_denunciation_by_letter_and_it_goes_to_the_committee(
             title="来信举报",
             text="反映村干部违规。",
             received_at=timezone.now(),
+            consent_to_publish=True,
         ),
         _continue="1",
     )
@@ -456,8 +461,56 @@ def test_a_clerk_logs_a_denunciation_by_letter_and_it_goes_to_the_committee(
     assert response.redirect_chain[-1][0] == LIST_URL
     case = Submission.objects.get()
     assert case.channel == "letter" and case.created_by == clerk
+    assert not case.consent_to_publish
     assert (
         f"已登记（查询码 {case.tracking_code}），举报转凤鸣镇纪委办理" in response.text
     )
     assert "来信举报" not in response.text
     assert "凤鸣镇纪委" in case.events.get().note
+
+
+def test_an_outcome_reason_with_markup_is_refused(admin_client, wenli):
+    case = answered(wenli, kind=Kind.SUGGESTION)
+    response = admin_client.post(
+        change_url(case),
+        change_data(
+            case,
+            new_outcome="not_adopted",
+            new_outcome_reason="<script>alert(1)</script>",
+            _outcome="1",
+        ),
+    )
+    assert response.status_code == 200
+    case.refresh_from_db()
+    assert case.outcome == ""
+
+
+def test_a_follow_up_dated_before_the_answer_is_refused(admin_client, wenli):
+    case = answered(wenli)
+    day_before = timezone.localdate(case.answered_at) - timedelta(days=1)
+    response = admin_client.post(
+        change_url(case),
+        change_data(
+            case,
+            follow_up_rating="fairly",
+            follow_up_channel="visit",
+            follow_up_on=day_before,
+            _follow_up=1,
+        ),
+    )
+    assert "回访日期不能早于答复日期。" in errors_of(response)
+    case.refresh_from_db()
+    assert case.rating == ""
+    corrected = admin_client.post(
+        change_url(case),
+        change_data(
+            case,
+            follow_up_rating="fairly",
+            follow_up_channel="visit",
+            follow_up_on=timezone.localdate(),
+            _follow_up=1,
+        ),
+    )
+    assert corrected.status_code == 302
+    case.refresh_from_db()
+    assert (case.rating, case.rating_channel) == ("fairly", "visit")
