@@ -34,19 +34,24 @@ def discipline_body(unit: Unit) -> Organisation | None:
     )
 
 
-def discipline_towns(user: AbstractBaseUser):
-    """The towns whose discipline committee this user acts for."""
+def discipline_towns(user: AbstractBaseUser) -> list[int]:
+    """The ids of the towns whose discipline committee this user acts for
+    (one query per request: kept on the user, as roles.in_group does)."""
     if not user.is_authenticated:
-        return Unit.objects.none()
-    return Unit.objects.filter(
-        kind=Unit.Kind.TOWN,
-        organisations__kind=BodyKind.DISCIPLINE,
-        organisations__members=user,
-    )
+        return []
+    if not hasattr(user, "_discipline_towns"):
+        user._discipline_towns = list(
+            Unit.objects.filter(
+                kind=Unit.Kind.TOWN,
+                organisations__kind=BodyKind.DISCIPLINE,
+                organisations__members=user,
+            ).values_list("pk", flat=True)
+        )
+    return user._discipline_towns
 
 
 def is_discipline_member(user: AbstractBaseUser) -> bool:
-    return discipline_towns(user).exists()
+    return bool(discipline_towns(user))
 
 
 def staff_submissions(
@@ -59,7 +64,7 @@ def staff_submissions(
     if is_town_admin(user):
         return cases
     confidential = Q(kind__in=CONFIDENTIAL_KINDS)
-    towns = list(discipline_towns(user).values_list("pk", flat=True))
+    towns = discipline_towns(user)
     readable = Q(unit__in=units_for(user)) & ~confidential
     if towns:
         readable |= confidential & (Q(unit__in=towns) | Q(unit__parent__in=towns))

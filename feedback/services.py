@@ -167,6 +167,8 @@ class Action:
     held_back_label: Promise | None = None
 
     def label_for(self, submission: Submission) -> Promise:
+        if submission.is_confidential and self.name in CONFIDENTIAL_LABELS:
+            return CONFIDENTIAL_LABELS[self.name]
         if submission.is_held_back and self.held_back_label:
             return self.held_back_label
         return self.label
@@ -626,6 +628,12 @@ def _check_follow_up_step(submission: Submission) -> None:
     _require(submission.is_answered, _("答复之后才能记录回访评价。"))
     _require(not submission.rating, _("这条答复已经评价过。"))
 
+
+# A 举报 is never on the wall: its buttons say so.
+CONFIDENTIAL_LABELS = {
+    "accept": gettext_lazy("受理（举报，不在回音壁公开）"),
+    "answer": gettext_lazy("答复（举报，仅提交人凭查询码可见）"),
+}
 
 # After the table's other steps (their buttons come last).
 ACTIONS["outcome"] = Action(

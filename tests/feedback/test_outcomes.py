@@ -391,6 +391,10 @@ def test_only_the_discipline_committee_and_town_admin_read_a_denunciation(
 
     client.force_login(staff_user(username="boss", group=roles.TOWN_ADMIN))
     assert client.get(case_url).status_code == 200
+    fresh = SubmissionFactory(unit=wenli, kind=Kind.DENUNCIATION)
+    buttons = client.get(change_url(fresh)).text
+    assert "受理（举报，不在回音壁公开）" in buttons
+    assert "答复（举报，仅提交人凭查询码可见）" in buttons
     client.force_login(SuperuserFactory())
     assert denunciation.title in client.get(LIST_URL).text
 
