@@ -4,7 +4,9 @@ figures and a few open cases.
 The file holds the literal cases: "answered" the closed 反映 and 咨询 of the
 2011 drought and fire season, "requests" the 点题公开 answered by a demo notice
 (found by a part of its title), "open" the cases still open, received some days
-before the seeding day and accepted (受理) by a department or not yet. What
+before the seeding day and accepted (受理) by a department or not yet, "loop"
+the rest of the practice (a 建议 partly adopted with its reason, a 接待日 case
+rated by staff after a 电话回访, a 举报 that never reaches the wall). What
 varies from case to case without being a fact of it (invented submitters,
 ratings, the hours of each step) is computed here.
 Get-or-create throughout: loading twice changes nothing.
