@@ -30,8 +30,9 @@ def home_unit() -> Unit | None:
 def year_figures(units: list[int], year: int) -> dict:
     """The article's figures for a year, from the records: information
     published per catalog kind (党务 apart from 政务 and 村务; 本期无 filings are
-    not information), and the 反映 and 咨询 the liaison points' 回音壁 received
-    ("收到群众反映5条，党员干部和群众咨询15条")."""
+    not information), the 反映 and 咨询 the liaison points' 回音壁 received
+    ("收到群众反映5条，党员干部和群众咨询15条"), and the 意见建议 of every kind
+    the 回音壁 received."""
     published = (
         Disclosure.objects.published()
         .information()
@@ -42,17 +43,16 @@ def year_figures(units: list[int], year: int) -> dict:
         .annotate(n=Count("id"))
         .order_by()
     )
+    # One query: the liaison points' 反映 and 咨询, and the 意见建议 of every
+    # kind the town's units received (a 举报 counted, never listed).
+    at_liaison = Q(unit__is_liaison_point=True)
     liaison = (
         Submission.objects.on_record()
-        .filter(
-            unit__in=units,
-            unit__is_liaison_point=True,
-            received_at__year=year,
-            kind__in=[Kind.REPORT, Kind.QUESTION],
-        )
+        .filter(unit__in=units, received_at__year=year)
         .aggregate(
-            reports=Count("id", filter=Q(kind=Kind.REPORT)),
-            questions=Count("id", filter=Q(kind=Kind.QUESTION)),
+            reports=Count("id", filter=at_liaison & Q(kind=Kind.REPORT)),
+            questions=Count("id", filter=at_liaison & Q(kind=Kind.QUESTION)),
+            received=Count("id"),
         )
     )
     return {
@@ -63,6 +63,7 @@ def year_figures(units: list[int], year: int) -> dict:
         "liaison_reports": liaison["reports"],
         "liaison_questions": liaison["questions"],
         "liaison_feedback": liaison["reports"] + liaison["questions"],
+        "feedback_received": liaison["received"],
     }
 
 

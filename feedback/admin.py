@@ -3,18 +3,25 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 from disclosure.models import Disclosure
-from disclosure.roles import is_town_admin, units_for
+from disclosure.roles import units_for
 
 from . import services
+from .confidential import discipline_body, is_discipline_member, staff_submissions
 from .models import (
+    CONFIDENTIAL_KINDS,
     OPEN_STATUSES,
     RESIDENT_FIELDS,
     AnswerTemplate,
     Channel,
+    Outcome,
+    Rating,
     Submission,
     SubmissionEvent,
     Tag,
@@ -29,6 +36,8 @@ STEP_CALLS = {
     "close": services.close,
     "clear": services.clear_for_wall,
     "hide": services.hide,
+    "outcome": services.record_outcome,
+    "follow_up": services.record_follow_up,
 }
 # Where the change form takes what each workflow step is given (services.ACTIONS
 # says which of these a step needs): the step function's keyword -> the form
@@ -43,6 +52,13 @@ STEP_FIELDS = {
         "fulfilled_by": ["fulfilled_by"],
     },
     "hide": {"reason": ["reason"]},
+    "outcome": {"outcome": ["new_outcome"], "reason": ["new_outcome_reason"]},
+    "follow_up": {
+        "rating": ["follow_up_rating"],
+        "channel": ["follow_up_channel"],
+        "on": ["follow_up_on"],
+        "comment": ["follow_up_comment"],
+    },
 }
 # What the form says beside a field left blank, where it words it otherwise
 # than the step function.
@@ -50,6 +66,10 @@ BLANK_FIELD_PROMPTS = {
     "reason": _("请填写理由。"),
     "answer_text": _("请填写答复内容。"),
     "answered_by": _("请选择答复部门。"),
+    "new_outcome": _("请选择采纳情况。"),
+    "follow_up_rating": _("请选择回访评价。"),
+    "follow_up_channel": _("请选择回访方式。"),
+    "follow_up_on": _("请填写回访日期。"),
 }
 # Fixed once a case is answered, refused or hidden: what the public answer says
 # and what it answered. A 不满意 rating reopens the case, and them.
@@ -108,6 +128,51 @@ class SubmissionAdminForm(forms.ModelForm):
             "（内部原因）时必填。"
         ),
     )
+    # 采纳情况 (意见、建议), recorded with the answer or by its own step.
+    new_outcome = forms.ChoiceField(
+        label=_("采纳情况"),
+        choices=[("", "---------"), *Outcome.choices],
+        required=False,
+        help_text=_(
+            "意见、建议答复时（或答复后点击“记录采纳情况”）填写，在回音壁公开。"
+        ),
+    )
+    new_outcome_reason = forms.CharField(
+        label=_("采纳情况说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_control_characters],
+        help_text=_("部分采纳、暂不采纳时必填，在回音壁公开。"),
+    )
+    # 回访: the resident's satisfaction, asked by phone or on a visit.
+    follow_up_rating = forms.ChoiceField(
+        label=_("回访评价"),
+        choices=[("", "---------"), *Rating.choices],
+        required=False,
+    )
+    follow_up_channel = forms.ChoiceField(
+        label=_("回访方式"),
+        choices=[
+            ("", "---------"),
+            *((c.value, c.label) for c in services.FOLLOW_UP_CHANNELS),
+        ],
+        required=False,
+    )
+    follow_up_on = forms.DateField(
+        label=_("回访日期"),
+        required=False,
+        validators=[validate_date],
+        help_text=_("格式：2011-08-15。"),
+        error_messages={"invalid": _("请按 2011-08-15 的格式填写日期。")},
+    )
+    follow_up_comment = forms.CharField(
+        label=_("回访记录的意见"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_control_characters],
+        help_text=_("选择“不满意”时，该事项重新办理。"),
+    )
     # The workflow step whose button was pressed ("" for a plain save) and who
     # pressed it; set by SubmissionAdmin.get_form.
     action = ""
@@ -161,6 +226,10 @@ class SubmissionAdminForm(forms.ModelForm):
     def clean_answer_text(self):
         return refuse_markup(self.cleaned_data["answer_text"])
 
+    def clean_new_outcome_reason(self):
+        # Public with the answer: no markup either.
+        return refuse_markup(self.cleaned_data["new_outcome_reason"])
+
     def clean(self):
         cleaned = super().clean()
         template = cleaned.get("answer_template")
@@ -168,8 +237,23 @@ class SubmissionAdminForm(forms.ModelForm):
         if answer_open and template and not cleaned.get("answer_text", "").strip():
             cleaned["answer_text"] = template.text
             self.instance.answer_text = template.text
+        if not self.instance.pk and cleaned.get("kind") in CONFIDENTIAL_KINDS:
+            # A 举报 entered is never published, whatever the paper said (one
+            # reclassified later keeps its consent: withdrawn only on record).
+            cleaned["consent_to_publish"] = False
         if self.action and self.instance.pk:
             self._check_step(cleaned)
+        step_only = [
+            name
+            for name in ("new_outcome", "follow_up_rating", "follow_up_channel")
+            if cleaned.get(name)
+        ]
+        if step_only and self.action not in ("answer", "outcome", "follow_up"):
+            # Recorded by their buttons only, never by a plain save.
+            self.add_error(
+                step_only[0],
+                _("请点击下方“记录采纳情况”或“记录回访评价”按钮保存。"),
+            )
         return cleaned
 
     def step_inputs(self, cleaned: dict) -> dict:
@@ -206,6 +290,34 @@ class SubmissionAdminForm(forms.ModelForm):
                 services.check_fulfilment(case, inputs["fulfilled_by"])
             except ValidationError as exc:
                 self.add_error("fulfilled_by", exc)
+        self._check_outcome(case, cleaned)
+        if self.action == "follow_up" and not self.errors:
+            try:
+                services.check_follow_up(
+                    case,
+                    channel=inputs["channel"],
+                    on=inputs["on"],
+                )
+            except ValidationError as exc:
+                self.add_error("follow_up_on", exc)
+
+    def _check_outcome(self, case: Submission, cleaned: dict) -> None:
+        """An outcome given with the answer, or by its own step: for 意见、建议,
+        with a reason unless 采纳."""
+        outcome = cleaned.get("new_outcome")
+        if self.action not in ("answer", "outcome") or not outcome:
+            return
+        try:
+            services.check_outcome(
+                case, outcome=outcome, reason=cleaned.get("new_outcome_reason", "")
+            )
+        except ValidationError as exc:
+            field = (
+                "new_outcome"
+                if case.kind not in services.OUTCOME_KINDS
+                else ("new_outcome_reason")
+            )
+            self.add_error(field, exc)
 
     class Media:
         js = ["feedback/answer_template.js"]
@@ -253,7 +365,16 @@ class SubmissionAdmin(admin.ModelAdmin):
         "overdue_display",
     ]
     list_display_links = ["tracking_code", "title"]
-    list_filter = ["status", "kind", "channel", "unit", "tag", OverdueFilter]
+    list_filter = [
+        "status",
+        "kind",
+        "channel",
+        "outcome",
+        "rating_channel",
+        "unit",
+        "tag",
+        OverdueFilter,
+    ]
     search_fields = ["tracking_code", "title", "text", "name", "phone"]
     list_select_related = ["unit", "tag"]
     date_hierarchy = "received_at"
@@ -275,6 +396,10 @@ class SubmissionAdmin(admin.ModelAdmin):
         "rating",
         "rating_comment",
         "rated_at",
+        "rating_channel",
+        "rated_by",
+        "outcome",
+        "outcome_reason",
         "created_by",
     ]
     fieldsets = [
@@ -332,7 +457,33 @@ class SubmissionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("评价"), {"fields": ["rating", "rating_comment", "rated_at"]}),
+        (
+            _("采纳情况（意见、建议）"),
+            {
+                "fields": [
+                    "outcome",
+                    "outcome_reason",
+                    "new_outcome",
+                    "new_outcome_reason",
+                ]
+            },
+        ),
+        (
+            _("评价与回访"),
+            {
+                "fields": [
+                    "rating",
+                    "rating_comment",
+                    "rated_at",
+                    "rating_channel",
+                    "rated_by",
+                    "follow_up_rating",
+                    "follow_up_channel",
+                    "follow_up_on",
+                    "follow_up_comment",
+                ]
+            },
+        ),
     ]
 
     @admin.display(description=_("超期"), boolean=True, ordering="overdue_flag")
@@ -344,9 +495,23 @@ class SubmissionAdmin(admin.ModelAdmin):
         qs = Submission.objects.with_overdue_flag().order_by(
             *self.get_ordering(request)
         )
-        if is_town_admin(request.user):
-            return qs
-        return qs.filter(unit__in=units_for(request.user))
+        # Every path (list, change, history, search, autocomplete, actions)
+        # comes through here: 举报 only for the discipline committee.
+        return staff_submissions(request.user, qs)
+
+    def has_view_permission(self, request, obj=None):
+        # A 镇纪委 member reads the 举报 about the town (staff_submissions),
+        # without a role for the rest of the 回音壁.
+        return super().has_view_permission(request, obj) or (
+            request.user.is_active
+            and request.user.is_staff
+            and is_discipline_member(request.user)
+        )
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or self.has_view_permission(
+            request
+        )
 
     def get_ordering(self, request):
         # Overdue first, then the nearest deadline.
@@ -397,6 +562,26 @@ class SubmissionAdmin(admin.ModelAdmin):
         context["workflow_steps"] = steps
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def response_add(self, request, obj, post_url_continue=None):
+        # A 举报 entered by someone who may not read it (a village's clerk
+        # logging the 意见箱): it went to 镇纪委; back to the list, saying so.
+        if (
+            obj.is_confidential
+            and not staff_submissions(request.user).filter(pk=obj.pk).exists()
+        ):
+            body = discipline_body(obj.unit)
+            self.message_user(
+                request,
+                _("已登记（查询码 %(code)s），举报转%(body)s办理，您无权查看。")
+                % {
+                    "code": obj.tracking_code,
+                    "body": body.full_name if body else _("镇纪委"),
+                },
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:feedback_submission_changelist"))
+        return super().response_add(request, obj, post_url_continue)
+
     def save_model(self, request, obj, form, change):
         if not change:
             services.record_offline(obj, by=request.user)
@@ -418,6 +603,14 @@ class SubmissionAdmin(admin.ModelAdmin):
         inputs = form.step_inputs(form.cleaned_data)
         try:
             STEP_CALLS[form.action](obj, by=request.user, **inputs)
+            outcome = form.cleaned_data.get("new_outcome")
+            if form.action == "answer" and outcome:  # 采纳情况 with the answer
+                services.record_outcome(
+                    obj,
+                    by=request.user,
+                    outcome=outcome,
+                    reason=form.cleaned_data.get("new_outcome_reason", ""),
+                )
         except ValidationError as exc:
             # Overtaken by another step on the case since the form was checked.
             self.message_user(request, "；".join(exc.messages), messages.ERROR)

@@ -4,7 +4,9 @@ figures and a few open cases.
 The file holds the literal cases: "answered" the closed 反映 and 咨询 of the
 2011 drought and fire season, "requests" the 点题公开 answered by a demo notice
 (found by a part of its title), "open" the cases still open, received some days
-before the seeding day and accepted (受理) by a department or not yet. What
+before the seeding day and accepted (受理) by a department or not yet, "loop"
+the rest of the practice (a 建议 partly adopted with its reason, a 接待日 case
+rated by staff after a 电话回访, a 举报 that never reaches the wall). What
 varies from case to case without being a fact of it (invented submitters,
 ratings, the hours of each step) is computed here.
 Get-or-create throughout: loading twice changes nothing.
@@ -30,7 +32,19 @@ from disclosure.models import Disclosure, Organisation, Unit
 from disclosure.models.organisations import STANDARD_BODIES
 
 from . import services
-from .models import AnswerTemplate, Channel, Kind, Rating, Status, Submission, Tag
+from .models import (
+    CONFIDENTIAL_KINDS,
+    OUTCOME_KINDS,
+    AnswerTemplate,
+    Channel,
+    Kind,
+    Outcome,
+    Rating,
+    RatingChannel,
+    Status,
+    Submission,
+    Tag,
+)
 
 FEEDBACK_FILE = Path(__file__).resolve().parent / "data" / "demo_feedback.json"
 
@@ -88,6 +102,43 @@ def read_feedback(path: Path | None = None) -> dict:
         one_of(row["channel"], Channel.values, where, "channel")
         for key in steps:
             local_time(row[key], where, key)
+    for where, row in entries(
+        data,
+        "loop",
+        source=source,
+        required=[*case, "kind", "tag", "received", "answered", "department", "answer"],
+        optional=[
+            "outcome",
+            "outcome_reason",
+            "rating",
+            "rating_channel",
+            "rated",
+            "rating_comment",
+        ],
+    ):
+        one_of(row["kind"], Kind.values, where, "kind")
+        one_of(row["tag"], tags, where, "tag")
+        one_of(row["channel"], Channel.values, where, "channel")
+        iso_date(row["received"], where, "received")
+        iso_date(row["answered"], where, "answered")
+        if "outcome" in row:
+            one_of(row["outcome"], Outcome.values, where, "outcome")
+            require(
+                row["kind"] in OUTCOME_KINDS,
+                where,
+                "an outcome is for an opinion or a suggestion",
+            )
+            require(
+                row["outcome"] == Outcome.ADOPTED or bool(row.get("outcome_reason")),
+                where,
+                "outcome_reason is required unless adopted",
+            )
+        if "rating" in row:
+            one_of(row["rating"], Rating.values, where, "rating")
+            one_of(
+                row.get("rating_channel"), RatingChannel.values, where, "rating_channel"
+            )
+            iso_date(row.get("rated"), where, "rated")
     for where, row in entries(
         data,
         "open",
@@ -174,7 +225,7 @@ def seed_feedback(data: dict) -> int:
             title=template["title"],
             defaults={"text": template["text"]},
         )
-    cases = [*data["answered"], *data["requests"], *data["open"]]
+    cases = [*data["answered"], *data["requests"], *data["open"], *data["loop"]]
     units = {
         u.name: u
         for u in Unit.objects.filter(name__in={case["unit"] for case in cases})
@@ -208,9 +259,12 @@ def seed_feedback(data: dict) -> int:
                 "rating": [Rating.SATISFIED, Rating.SATISFIED, Rating.FAIRLY, ""][
                     number % 4
                 ],
+                "rating_channel": ["", RatingChannel.ONLINE][bool(number % 4)],
             },
         )
         created_count += created
+    for row in data["loop"]:
+        created_count += _seed_loop(row, units, tags, departments)
     for row in data["requests"]:
         created_count += _seed_request(row, units, departments)
     created_count += _seed_open(data["open"], units, tags, departments)
@@ -245,6 +299,43 @@ def _seed_request(row: dict, units: dict[str, Unit], departments: dict) -> int:
             "closed_at": local_time(row["closed_at"], row["title"], "closed_at"),
             "fulfilled_by": fulfilment,
             "item": fulfilment.item if fulfilment else None,
+        },
+    )
+    return int(created)
+
+
+def _seed_loop(
+    row: dict, units: dict[str, Unit], tags: dict[str, Tag], departments: dict
+) -> int:
+    """An answered case showing the rest of the practice: its 采纳 outcome, a
+    rating recorded by staff on a 回访, or a 举报 (never on the wall)."""
+    unit = lookup(units, row["unit"], "unit", row["title"])
+    department = lookup(departments, row["department"], "department", row["title"])
+    rating = row.get("rating", "")
+    created = _get_or_create(
+        unit=unit,
+        title=row["title"],
+        defaults={
+            "kind": row["kind"],
+            "channel": row["channel"],
+            "tag": tags[row["tag"]],
+            "text": row["text"],
+            "name": "示例群众",
+            "consent_to_publish": row["kind"] not in CONFIDENTIAL_KINDS,
+            "status": Status.CLOSED,
+            "received_at": aware(row["received"]),
+            "accepted_at": aware(row["received"], 15),
+            "department": department,
+            "answered_by": department,
+            "answer_text": row["answer"],
+            "answered_at": aware(row["answered"], 16),
+            "closed_at": aware(row["answered"], 17),
+            "outcome": row.get("outcome", ""),
+            "outcome_reason": row.get("outcome_reason", ""),
+            "rating": rating,
+            "rating_channel": row.get("rating_channel", ""),
+            "rating_comment": row.get("rating_comment", ""),
+            "rated_at": aware(row["rated"], 11) if rating else None,
         },
     )
     return int(created)

@@ -29,6 +29,12 @@ def figures(
             (_("回音壁已答复"), summary["answered"]),
             (_("回音壁按期答复"), summary["on_time"]),
             (_("答复用时中位数（天）"), summary["median_days"]),
+            *(
+                (_("意见建议%(outcome)s") % {"outcome": o["label"]}, o["count"])
+                for o in summary["outcomes"]
+            ),
+            (_("回音壁评价"), summary["rated"]),
+            (_("其中电话、上门回访评价"), summary["rated_by_staff"]),
         ],
     )
 

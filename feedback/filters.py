@@ -7,12 +7,24 @@ from core.widgets import ListedModelChoiceFilter, labelled_date_range
 from disclosure.filters import unit_options
 from disclosure.models import Unit
 
-from .models import WALL_STATUSES, Channel, Kind, Status, Submission, Tag
+from .models import (
+    CONFIDENTIAL_KINDS,
+    WALL_STATUSES,
+    Channel,
+    Kind,
+    Outcome,
+    Status,
+    Submission,
+    Tag,
+)
 
 
 class SubmissionFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
-        label=_("类型"), choices=Kind.choices, empty_label=_("全部类型")
+        label=_("类型"),
+        # 举报 is never listed: no choice to look for it.
+        choices=[(k.value, k.label) for k in Kind if k not in CONFIDENTIAL_KINDS],
+        empty_label=_("全部类型"),
     )
     unit = ListedModelChoiceFilter(
         label=_("单位"),
@@ -42,6 +54,11 @@ class SubmissionFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(
         label=_("来源渠道"), choices=Channel.choices, empty_label=_("全部渠道")
     )
+    outcome = django_filters.ChoiceFilter(
+        label=_("采纳情况"),
+        choices=Outcome.choices,
+        empty_label=_("全部（意见、建议）"),
+    )
     received = DateFromToRangeFilter(
         label=_("提交日期"),
         field_name="received_at__date",
@@ -50,4 +67,4 @@ class SubmissionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Submission
-        fields = ["kind", "unit", "tag", "status", "channel", "received"]
+        fields = ["kind", "unit", "tag", "status", "channel", "outcome", "received"]

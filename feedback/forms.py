@@ -12,7 +12,14 @@ from core.widgets import LazyChoices
 from disclosure.models import Disclosure, Unit
 
 from . import antiabuse
-from .models import Kind, Rating, Submission, Tag, normalize_tracking_code
+from .models import (
+    CONFIDENTIAL_KINDS,
+    Kind,
+    Rating,
+    Submission,
+    Tag,
+    normalize_tracking_code,
+)
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
@@ -117,6 +124,14 @@ class SubmissionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", _("请选择类型")), *Kind.choices]
         self.fields["kind"].error_messages["required"] = _("请选择类型。")
+        self.fields["kind"].error_messages["invalid_choice"] = _(
+            "所选类型不存在，请重新选择。"
+        )
+        # 举报 is offered online (a villager may not dare say it in person): it
+        # goes to the town's discipline committee and is never published.
+        self.fields["kind"].help_text = _(
+            "举报党员干部违纪违法问题请选“举报”：转镇纪委办理，不在回音壁公开。"
+        )
         self.fields["item"].queryset = Item.objects.select_related("category")
         self.fields["item"].empty_label = _("不限")
         # Only disclosures the visitor may read (the 党内 rule); with the item,
@@ -234,6 +249,9 @@ class SubmissionForm(forms.ModelForm):
             self.add_error("disclosure", _("所选公开内容不属于所选单位，请重新选择。"))
         if disclosure and not cleaned.get("item"):
             cleaned["item"] = disclosure.item
+        if cleaned.get("kind") in CONFIDENTIAL_KINDS:
+            # Never published, whatever was ticked.
+            cleaned["consent_to_publish"] = False
         return cleaned
 
     @property

@@ -53,6 +53,9 @@ class Kind(models.TextChoices):
     REPORT = "report", _("反映")
     QUESTION = "question", _("咨询")
     REQUEST = "request", _("点题公开")
+    # About the conduct of cadres: for the town's discipline committee (镇纪委)
+    # alone, never on the wall (see CONFIDENTIAL_KINDS).
+    DENUNCIATION = "denunciation", _("举报")
 
 
 class Channel(models.TextChoices):
@@ -61,6 +64,8 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("电话")
     RECEPTION = "reception", _("接待日")
     MEETING = "meeting", _("会议")
+    LETTER = "letter", _("来信")
+    SMS = "sms", _("短信")
 
 
 class Status(models.TextChoices):
@@ -77,6 +82,29 @@ class Rating(models.TextChoices):
     UNSATISFIED = "unsatisfied", _("不满意")
 
 
+class Outcome(models.TextChoices):
+    """What became of an opinion or a suggestion (意见、建议)."""
+
+    ADOPTED = "adopted", _("采纳")
+    PARTLY = "partly", _("部分采纳")
+    NOT_ADOPTED = "not_adopted", _("暂不采纳")
+
+
+class RatingChannel(models.TextChoices):
+    """How the rating was given: online by the resident, or asked by staff."""
+
+    ONLINE = "online", _("网上")
+    PHONE = "phone", _("电话回访")
+    VISIT = "visit", _("上门回访")
+
+
+# The kinds that get an outcome (采纳 …) recorded with their answer.
+OUTCOME_KINDS = [Kind.OPINION, Kind.SUGGESTION]
+# Kinds never on the wall, in a feed, search or the sitemap (counted only);
+# in the back office read by the discipline committee and the town
+# administrator alone (feedback.confidential).
+CONFIDENTIAL_KINDS = [Kind.DENUNCIATION]
+
 OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
 # What a resident wrote and chose on the website is theirs: staff never change
 # it (their consent to publish staff may only withdraw, at their request).
@@ -89,7 +117,11 @@ WALL_STATUSES = [Status.ACCEPTED, Status.ANSWERED, Status.CLOSED]
 HELD_BACK = Q(concerns_inner_party=True, inner_party_cleared_at__isnull=True)
 # Written as the states it leaves out: a NOT IN cannot use the status index,
 # so SQLite reads the wall's first page from its order index instead.
-ON_WALL = ~Q(status__in=[Status.RECEIVED, Status.NOT_PUBLISHED]) & ~HELD_BACK
+ON_WALL = (
+    ~Q(status__in=[Status.RECEIVED, Status.NOT_PUBLISHED])
+    & ~HELD_BACK
+    & ~Q(kind__in=CONFIDENTIAL_KINDS)
+)
 
 
 # Answered on time: on or before the due date (after with_local_dates()).
@@ -187,6 +219,16 @@ class SubmissionQuerySet(models.QuerySet):
                 filter=Q(status=Status.RECEIVED)
                 & self._overdue_q(timezone.localdate()),
             ),
+            # In the same query: 采纳 outcomes and ratings taken on a 回访.
+            **{
+                f"outcome_{value}": Count("id", filter=Q(outcome=value))
+                for value in Outcome.values
+            },
+            rated_by_staff=Count(
+                "id",
+                filter=Q(rating_channel__in=[RatingChannel.PHONE, RatingChannel.VISIT])
+                & ~Q(rating=""),
+            ),
         )
         days = Counter()
         for received_on, answered_on, n in (
@@ -218,6 +260,12 @@ class SubmissionQuerySet(models.QuerySet):
                 for value, label in Rating.choices
             ],
             "satisfied_percent": round(100 * satisfied / rated) if rated else None,
+            "rated_by_staff": totals["rated_by_staff"],
+            "outcomes": [
+                {"value": value, "label": label, "count": totals[f"outcome_{value}"]}
+                for value, label in Outcome.choices
+            ],
+            "with_outcome": sum(totals[f"outcome_{v}"] for v in Outcome.values),
         }
 
 
@@ -233,6 +281,8 @@ class Submission(models.Model):
     Channel = Channel
     Status = Status
     Rating = Rating
+    Outcome = Outcome
+    RatingChannel = RatingChannel
 
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     channel = models.CharField(
@@ -349,6 +399,28 @@ class Submission(models.Model):
     )
     rating_comment = models.TextField(_("评价意见"), blank=True)
     rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+    rating_channel = models.CharField(
+        _("评价方式"), max_length=20, choices=RatingChannel.choices, blank=True
+    )
+    # Who recorded a rating given on a follow-up call or visit (回访): the
+    # office's to know; the public page says only that staff recorded it.
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("回访记录人"),
+    )
+    # 意见、建议 only (OUTCOME_KINDS): recorded with the answer or after it.
+    outcome = models.CharField(
+        _("采纳情况"), max_length=20, choices=Outcome.choices, blank=True
+    )
+    outcome_reason = models.TextField(
+        _("采纳情况说明"),
+        blank=True,
+        help_text=_("部分采纳、暂不采纳时必填，在回音壁公开。"),
+    )
     # Anti-abuse: a keyed hash of the client address (never the address itself)
     # and the one-time token of the form that sent it.
     client_key = models.CharField(max_length=64, blank=True, editable=False)
@@ -400,6 +472,14 @@ class Submission(models.Model):
                 condition=~Q(status__in=["answered", "closed"])
                 | Q(answered_at__isnull=False),
                 name="answered_submission_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(outcome="adopted") | ~Q(outcome_reason=""),
+                name="outcome_not_adopted_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(kind__in=["opinion", "suggestion"]),
+                name="outcome_only_for_opinions",
             ),
         ]
 
@@ -472,7 +552,25 @@ class Submission(models.Model):
     @property
     def is_on_wall(self) -> bool:
         """This row's part of `on_wall()`."""
-        return self.status in WALL_STATUSES and not self.is_held_back
+        return (
+            self.status in WALL_STATUSES
+            and not self.is_held_back
+            and not self.is_confidential
+        )
+
+    @property
+    def is_confidential(self) -> bool:
+        """A 举报: for the discipline committee, never on the wall."""
+        return self.kind in CONFIDENTIAL_KINDS
+
+    @property
+    def takes_outcome(self) -> bool:
+        return self.kind in OUTCOME_KINDS
+
+    @property
+    def rated_by_staff(self) -> bool:
+        """Rated on a follow-up call or visit, recorded by staff."""
+        return self.rating_channel in (RatingChannel.PHONE, RatingChannel.VISIT)
 
     @property
     def is_held_back(self) -> bool:
@@ -545,6 +643,7 @@ class SubmissionEvent(models.Model):
         CLEARED = "cleared", _("确认可公开（涉及党内事项）")
         HELD_BACK = "held_back", _("所涉事项改为党内公开，暂不在回音壁公开")
         CONSENT_WITHDRAWN = "consent_withdrawn", _("应提交人要求撤回公开同意")
+        OUTCOME = "outcome", _("采纳情况")
 
     submission = models.ForeignKey(
         Submission,

@@ -11,7 +11,7 @@ any state.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -29,10 +29,14 @@ from catalog.models import Department, Scope
 from core import events
 from disclosure.models import Disclosure, can_see_inner_party
 
+from .confidential import discipline_body
 from .models import (
     OPEN_STATUSES,
+    OUTCOME_KINDS,
     Kind,
+    Outcome,
     Rating,
+    RatingChannel,
     Status,
     Submission,
     SubmissionEvent,
@@ -78,7 +82,7 @@ def deadlines(
     """答复期限, and a 点题公开 request's 决定期限 (3 working days, 10 once
     extended; None for other kinds), in Chinese working days after the day
     received."""
-    due = _add_workdays(received_on, settings.FEEDBACK_ANSWER_WORKDAYS)
+    due = _add_workdays(received_on, answer_workdays(kind))
     if kind != Kind.REQUEST:
         return due, None
     days = (
@@ -87,6 +91,15 @@ def deadlines(
         else settings.FEEDBACK_REQUEST_DECISION_WORKDAYS
     )
     return due, _add_workdays(received_on, days)
+
+
+def answer_workdays(kind: str) -> int:
+    """The working days a kind of case is answered in (settings, per kind); a
+    kind the setting leaves out takes the longest deadline there."""
+    days = settings.FEEDBACK_ANSWER_WORKDAYS
+    if isinstance(days, int):  # an override written the old way
+        return days
+    return days.get(kind) or max(days.values())
 
 
 def set_deadlines(submission: Submission) -> Submission:
@@ -154,6 +167,8 @@ class Action:
     held_back_label: Promise | None = None
 
     def label_for(self, submission: Submission) -> Promise:
+        if submission.is_confidential and self.name in CONFIDENTIAL_LABELS:
+            return CONFIDENTIAL_LABELS[self.name]
         if submission.is_held_back and self.held_back_label:
             return self.held_back_label
         return self.label
@@ -357,7 +372,7 @@ def submit(
                 )
                 set_deadlines(submission)
                 submission.save()
-                _log(submission, Event.RECEIVED, note=submission.get_channel_display())
+                _log(submission, Event.RECEIVED, note=route_note(submission))
             return submission, True
         except IntegrityError:
             # A concurrent post of the same form won the race on form_token.
@@ -412,7 +427,7 @@ def record_offline(submission: Submission, *, by: AbstractBaseUser) -> Submissio
     submission.concerns_inner_party = concerns_inner_party(submission)
     set_deadlines(submission)
     submission.save()
-    _log(submission, Event.RECEIVED, by=by, note=submission.get_channel_display())
+    _log(submission, Event.RECEIVED, by=by, note=route_note(submission))
     return submission
 
 
@@ -531,22 +546,162 @@ def hide(submission: Submission, *, by: AbstractBaseUser, reason: str) -> Submis
 
 
 @transaction.atomic
-def rate(submission: Submission, *, rating: str, comment: str = "") -> Submission:
-    """The submitter rates the answer, once; 不满意 reopens it for the office."""
+def rate(
+    submission: Submission,
+    *,
+    rating: str,
+    comment: str = "",
+    channel: str = RatingChannel.ONLINE,
+    by: AbstractBaseUser | None = None,
+    rated_at: datetime | None = None,
+) -> Submission:
+    """The submitter rates the answer, once; 不满意 reopens it for the office.
+    Online by the resident, or recorded by staff after a 回访 (record_follow_up)."""
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
     _require(submission.is_answered, _("答复之后才能评价。"))
     _require(not submission.rating, _("每条答复只能评价一次。"))
     _require(rating in Rating.values, _("请选择评价。"))
     submission.rating = rating
     submission.rating_comment = comment.strip()
-    submission.rated_at = timezone.now()
+    submission.rated_at = rated_at or timezone.now()
+    submission.rating_channel = channel
+    submission.rated_by = by if channel != RatingChannel.ONLINE else None
     note = submission.get_rating_display()
     if submission.rating_comment:
         note = f"{note}：{submission.rating_comment}"
-    _log(submission, Event.RATED, note=note)
+    if submission.rated_by_staff:
+        # The trail says staff recorded it, and how; never who (the user
+        # column, for the office only, does).
+        note = _("%(channel)s（工作人员记录）：%(note)s") % {
+            "channel": submission.get_rating_channel_display(),
+            "note": note,
+        }
+    _log(submission, Event.RATED, note=note, by=by, at=submission.rated_at)
     if rating == Rating.UNSATISFIED:
         submission.status = Status.ACCEPTED
         submission.closed_at = None
         _log(submission, Event.REOPENED, note=submission.rating_comment)
     submission.save()
     return submission
+
+
+# 采纳 outcomes and 回访 ---------------------------------------------------------
+
+
+def check_outcome(submission: Submission, *, outcome: str, reason: str) -> None:
+    """An outcome is for an opinion or a suggestion, answered (or being
+    answered: the caller checks the answer first); a reason unless 采纳."""
+    _require(submission.kind in OUTCOME_KINDS, _("只有意见、建议可以记录采纳情况。"))
+    _require(outcome in Outcome.values, _("请选择采纳情况。"))
+    _require(
+        outcome == Outcome.ADOPTED or not is_blank(reason),
+        _("部分采纳或暂不采纳时必须说明理由。"),
+    )
+
+
+@transaction.atomic
+def record_outcome(
+    submission: Submission, *, by: AbstractBaseUser, outcome: str, reason: str = ""
+) -> Submission:
+    """采纳 / 部分采纳 / 暂不采纳, with the answer or after it; shown on the wall.
+    Recorded again if it changes (each time in the trail)."""
+    check_action("outcome", submission, outcome=outcome)
+    check_outcome(submission, outcome=outcome, reason=reason)
+    submission.outcome = outcome
+    submission.outcome_reason = (reason or "").strip()
+    submission.save()
+    note = submission.get_outcome_display()
+    if submission.outcome_reason:
+        note = f"{note}：{submission.outcome_reason}"
+    _log(submission, Event.OUTCOME, by=by, note=note)
+    return submission
+
+
+FOLLOW_UP_CHANNELS = [RatingChannel.PHONE, RatingChannel.VISIT]
+
+
+def _check_outcome_step(submission: Submission) -> None:
+    _require(submission.kind in OUTCOME_KINDS, _("只有意见、建议可以记录采纳情况。"))
+    _require(submission.is_answered, _("答复时或答复之后才能记录采纳情况。"))
+
+
+def _check_follow_up_step(submission: Submission) -> None:
+    _require(submission.is_answered, _("答复之后才能记录回访评价。"))
+    _require(not submission.rating, _("这条答复已经评价过。"))
+
+
+# A 举报 is never on the wall: its buttons say so.
+CONFIDENTIAL_LABELS = {
+    "accept": gettext_lazy("受理（举报，不在回音壁公开）"),
+    "answer": gettext_lazy("答复（举报，仅提交人凭查询码可见）"),
+}
+
+# After the table's other steps (their buttons come last).
+ACTIONS["outcome"] = Action(
+    "outcome",
+    gettext_lazy("记录采纳情况（意见、建议）"),
+    _check_outcome_step,
+    {"outcome": gettext_lazy("请选择采纳情况。")},
+)
+ACTIONS["follow_up"] = Action(
+    "follow_up",
+    gettext_lazy("记录回访评价（电话、上门）"),
+    _check_follow_up_step,
+    {
+        "rating": gettext_lazy("请选择回访评价。"),
+        "channel": gettext_lazy("请选择回访方式（电话回访或上门回访）。"),
+        "on": gettext_lazy("请填写回访日期。"),
+    },
+)
+
+
+def check_follow_up(submission: Submission, *, channel: str, on: date) -> None:
+    check_action("follow_up", submission)
+    _require(channel in FOLLOW_UP_CHANNELS, _("请选择回访方式（电话回访或上门回访）。"))
+    _require(on is not None, _("请填写回访日期。"))
+    _require(on <= timezone.localdate(), _("回访日期不能晚于今天。"))
+    _require(
+        on >= timezone.localdate(submission.answered_at),
+        _("回访日期不能早于答复日期。"),
+    )
+
+
+def record_follow_up(
+    submission: Submission,
+    *,
+    by: AbstractBaseUser,
+    rating: str,
+    channel: str,
+    on: date,
+    comment: str = "",
+) -> Submission:
+    """Staff record the resident's satisfaction after a phone call or a visit
+    (回访): offline cases are rated too. A 不满意 reopens the case as the
+    resident's own rating does."""
+    check_follow_up(submission, channel=channel, on=on)
+    # The day of the call or visit; the time it was recorded when that is today.
+    now = timezone.localtime()
+    at = (
+        now if on == now.date() else timezone.make_aware(datetime.combine(on, time(12)))
+    )
+    return rate(
+        submission,
+        rating=rating,
+        comment=comment or "",
+        channel=channel,
+        by=by,
+        rated_at=at,
+    )
+
+
+def route_note(submission: Submission) -> str:
+    """The received event's note: the channel, and for a 举报 where it goes."""
+    note = submission.get_channel_display()
+    if submission.is_confidential:
+        body = discipline_body(submission.unit)
+        name = body.full_name if body else _("纪委")
+        note = _("%(channel)s；举报，转%(body)s办理，不在回音壁公开") % {
+            "channel": note,
+            "body": name,
+        }
+    return note

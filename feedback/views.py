@@ -11,6 +11,7 @@ from core.security import security_event
 from disclosure.models import Disclosure, Unit
 
 from . import antiabuse, services
+from .confidential import discipline_body
 from .filters import SubmissionFilter
 from .forms import RatingForm, SubmissionForm, TrackForm
 from .models import Submission, normalize_tracking_code
@@ -122,9 +123,11 @@ def submission_thanks(request):
     submission = Submission.objects.filter(tracking_code=code).first()
     if submission is None:
         return redirect("feedback:track")
-    return render(
-        request, "feedback/submission_thanks.html", {"submission": submission}
-    )
+    context = {"submission": submission}
+    if submission.is_confidential:
+        body = discipline_body(submission.unit)
+        context["discipline_body"] = body.full_name if body else None
+    return render(request, "feedback/submission_thanks.html", context)
 
 
 # Tracking --------------------------------------------------------------------

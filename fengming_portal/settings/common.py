@@ -199,7 +199,22 @@ CACHES = {
     )
 }
 # Deadlines, in Chinese working days (holidays and 调休 make-up days counted).
-FEEDBACK_ANSWER_WORKDAYS = int(os.environ.get("FEEDBACK_ANSWER_WORKDAYS", "10"))
+# Working days to answer, per kind of case (feedback.models.Kind); each from
+# FEEDBACK_ANSWER_WORKDAYS_<KIND> (e.g. _DENUNCIATION), else FEEDBACK_ANSWER_WORKDAYS.
+_ANSWER_WORKDAYS = int(os.environ.get("FEEDBACK_ANSWER_WORKDAYS", "10"))
+FEEDBACK_ANSWER_WORKDAYS = {
+    kind: int(
+        os.environ.get(f"FEEDBACK_ANSWER_WORKDAYS_{kind.upper()}", _ANSWER_WORKDAYS)
+    )
+    for kind in [
+        "opinion",
+        "suggestion",
+        "report",
+        "question",
+        "request",
+        "denunciation",
+    ]
+}
 FEEDBACK_REQUEST_DECISION_WORKDAYS = 3  # 点题公开: accept or refuse within …
 FEEDBACK_REQUEST_EXTENDED_WORKDAYS = 10  # … or this many, once extended
 # The catalog item an accepted 点题公开 request is counted under on the

@@ -58,6 +58,12 @@ def make_case(state: str, unit) -> Submission:
             "accepted_at": now,
         },
         "answered": {"status": Status.ANSWERED, **answered},
+        "answered suggestion": {
+            "kind": Kind.SUGGESTION,
+            "status": Status.ANSWERED,
+            **answered,
+        },
+        "rated answered": {"status": Status.ANSWERED, "rating": "fairly", **answered},
         "closed": {"status": Status.CLOSED, "closed_at": now, **answered},
         "not published": {"status": Status.NOT_PUBLISHED, "hidden_reason": "广告"},
         "held back received": held_back,
@@ -79,11 +85,13 @@ OPEN_STEPS = {
     "extended request": ["accept", "refuse", "answer", "hide"],
     "accepted question": ["answer", "hide"],
     "accepted request": ["refuse", "answer", "hide"],
-    "answered": ["close", "hide"],
-    "closed": ["hide"],
+    "answered": ["close", "hide", "follow_up"],
+    "answered suggestion": ["close", "hide", "outcome", "follow_up"],
+    "rated answered": ["close", "hide"],
+    "closed": ["hide", "follow_up"],
     "not published": [],
     "held back received": ["accept", "answer", "clear", "hide"],
-    "held back answered": ["close", "clear", "hide"],
+    "held back answered": ["close", "clear", "hide", "follow_up"],
     "held back not published": [],
 }
 
@@ -145,6 +153,7 @@ def test_a_held_back_case_says_it_stays_off_the_wall_on_its_buttons(
 
 # A step the table refuses: the same words from the admin and the function ---------
 
+TODAY = timezone.localdate()
 # What each step is given, all filled in (True: the department), by its function
 # and by the change form.
 SERVICE_INPUTS = {
@@ -153,6 +162,8 @@ SERVICE_INPUTS = {
     "refuse": {"reason": "涉及秘密"},
     "answer": {"department": True, "text": "答复"},
     "hide": {"reason": "广告"},
+    "outcome": {"outcome": "adopted"},
+    "follow_up": {"rating": "satisfied", "channel": "phone", "on": TODAY},
 }
 FORM_INPUTS = {
     "accept": {"department": True},
@@ -160,6 +171,12 @@ FORM_INPUTS = {
     "refuse": {"reason": "涉及秘密"},
     "answer": {"department": True, "answer_text": "答复"},
     "hide": {"reason": "广告"},
+    "outcome": {"new_outcome": "adopted"},
+    "follow_up": {
+        "follow_up_rating": "satisfied",
+        "follow_up_channel": "phone",
+        "follow_up_on": TODAY.isoformat(),
+    },
 }
 
 

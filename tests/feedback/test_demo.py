@@ -42,7 +42,9 @@ def test_demo_feedback_is_idempotent_and_submitters_are_fake(demo):
 def test_home_page_figures_come_from_the_demo(demo, client):
     response = client.get("/")
     assert response.context["feedback"]["received"] == Submission.objects.count()
-    assert response.context["feedback"]["answered"] == 21
+    # The article's 20, the 点题公开 request, and the loop's three (a 建议
+    # partly adopted, a 反映 rated on a 电话回访, a 举报).
+    assert response.context["feedback"]["answered"] == 24
 
 
 def test_fire_questions_fall_in_the_spring_fire_season_drought_in_summer(demo):
@@ -77,3 +79,16 @@ def test_a_body_of_another_village_cannot_answer(demo):
     )
     with pytest.raises(Exception, match="本村"):
         case.full_clean()
+
+
+def test_demo_shows_an_outcome_a_follow_up_and_a_hidden_denunciation(demo, client):
+    suggestion = Submission.objects.get(kind=Kind.SUGGESTION, outcome="partly")
+    page = client.get(f"/feedback/{suggestion.pk}/").text
+    assert "部分采纳" in page and suggestion.outcome_reason in page
+    followed = Submission.objects.get(channel="reception", rating_channel="phone")
+    assert followed.rated_by_staff and followed.rating == "satisfied"
+    page = client.get(f"/feedback/{followed.pk}/").text
+    assert "满意（电话回访，工作人员记录）" in page
+    denunciation = Submission.objects.get(kind=Kind.DENUNCIATION)
+    assert client.get(f"/feedback/{denunciation.pk}/").status_code == 404
+    assert denunciation.title not in client.get("/feedback/").text

@@ -28,6 +28,11 @@ def test_the_shipped_file_holds_the_articles_cases():
     assert len(data["answered"]) == 20
     assert len(data["requests"]) == 1
     assert len(data["open"]) == 4
+    assert [row["kind"] for row in data["loop"]] == [
+        "suggestion",
+        "report",
+        "denunciation",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,10 @@ def test_the_shipped_file_holds_the_articles_cases():
             lambda d: d["answered"][0].update(answered_by_body="社会事务办"),
             r"answered\[0\] .*answered_by_body must be one of",
         ),
+        (lambda d: d["loop"][0].pop("outcome_reason"), r"loop\[0\] .*outcome_reason"),
+        (lambda d: d["loop"][1].update(outcome="adopted"), r"loop\[1\] .*outcome"),
+        (lambda d: d["loop"][1].update(rating_channel="email"), "rating_channel"),
+        (lambda d: d["loop"][1].update(rated="30 Sept"), "rated"),
     ],
 )
 def test_a_wrong_entry_is_named_with_its_key(tmp_path, change, expected):

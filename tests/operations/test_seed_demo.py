@@ -104,12 +104,16 @@ def test_home_headline_figures_are_the_articles(demo, client, admin_client):
         "liaison_reports": 5,
         "liaison_questions": 15,
         "liaison_feedback": 20,
+        # 意见建议 of every kind: the 20, the 点题公开 request and the three
+        # "loop" cases (建议 部分采纳, 反映 rated on a 电话回访, 举报).
+        "feedback_received": 24,
     }
     response = client.get("/")
     assert response.context["figures"] == figures
     html = response.content.decode()
     assert "2011年公开党务信息（条）" in html
     assert "反映5条，咨询15条" in html
+    assert "2011年回音壁收到意见建议（件）" in html
 
 
 def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
