@@ -3,11 +3,12 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.security import refuse_control_characters, refuse_markup
-from disclosure.models import Disclosure
-from disclosure.roles import is_town_admin, units_for
+from disclosure.models import Disclosure, Organisation
+from disclosure.roles import units_for
 
 from . import services
 from .models import (
@@ -23,6 +24,7 @@ from .models import (
 # The function that takes each step of services.ACTIONS.
 STEP_CALLS = {
     "accept": services.accept,
+    "assign": services.assign,
     "extend": services.extend_decision,
     "refuse": services.refuse_request,
     "answer": services.answer,
@@ -35,12 +37,18 @@ STEP_CALLS = {
 # fields, the first one filled wins; an error goes on the first.
 STEP_FIELDS = {
     "accept": {"department": ["department"]},
+    "assign": {
+        "body": ["assign_body"],
+        "to_cadre": ["assign_cadre"],
+        "workdays": ["assign_workdays"],
+    },
     "extend": {"reason": ["reason"]},
     "refuse": {"reason": ["reason"], "department": ["department"]},
     "answer": {
         "department": ["answered_by", "department"],
         "text": ["answer_text"],
         "fulfilled_by": ["fulfilled_by"],
+        "body": ["answering_body"],
     },
     "hide": {"reason": ["reason"]},
 }
@@ -108,6 +116,30 @@ class SubmissionAdminForm(forms.ModelForm):
             "（内部原因）时必填。"
         ),
     )
+    # 交办: the inputs of the "assign" step (services.assign).
+    assign_body = forms.ModelChoiceField(
+        label=_("交办单位"),
+        queryset=Organisation.objects.none(),
+        required=False,
+        help_text=_("本村（社区）或本镇的组织，如 村民委员会、党政办、镇纪委。"),
+    )
+    assign_cadre = forms.BooleanField(
+        label=_("交办给本村包村干部"),
+        required=False,
+        help_text=_("与交办单位二选一；回音壁上只显示“包村干部”，不显示姓名。"),
+    )
+    assign_workdays = forms.IntegerField(
+        label=_("办理期限（工作日）"),
+        required=False,
+        min_value=1,
+        max_value=services.MAX_ASSIGN_WORKDAYS,
+        help_text=_("从交办之日起计算；留空则沿用原答复期限。"),
+        error_messages={
+            "invalid": _("办理期限须为整数个工作日。"),
+            "min_value": _("办理期限至少 1 个工作日。"),
+            "max_value": _("办理期限最多 %(limit_value)s 个工作日。"),
+        },
+    )
     # The workflow step whose button was pressed ("" for a plain save) and who
     # pressed it; set by SubmissionAdmin.get_form.
     action = ""
@@ -134,6 +166,7 @@ class SubmissionAdminForm(forms.ModelForm):
             "answered_by",
             "answering_body",
             "fulfilled_by",
+            "concerns_conduct",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -145,6 +178,16 @@ class SubmissionAdminForm(forms.ModelForm):
                 for choice in self.fields["channel"].choices
                 if choice[0] != Channel.WEBSITE
             ]
+        # The bodies of the case's unit and town: the only ones that may be
+        # given it or answer it (services.check_assignment).
+        bodies = (
+            services.assignable_bodies(self.instance)
+            if self.instance.pk
+            else Organisation.objects.none()
+        )
+        for name in ("assign_body", "answering_body"):
+            if name in self.fields:
+                self.fields[name].queryset = bodies
         if self.instance.pk and "consent_to_publish" in self.fields:
             self.fields["consent_to_publish"].help_text = _(
                 "只能应提交人要求撤回同意（记入办理记录）；工作人员不能代提交人同意。"
@@ -206,6 +249,11 @@ class SubmissionAdminForm(forms.ModelForm):
                 services.check_fulfilment(case, inputs["fulfilled_by"])
             except ValidationError as exc:
                 self.add_error("fulfilled_by", exc)
+        if self.action == "assign":
+            try:
+                services.check_assignment(case, **inputs)
+            except ValidationError as exc:
+                self.add_error("assign_body", exc)
 
     class Media:
         js = ["feedback/answer_template.js"]
@@ -220,6 +268,38 @@ class SubmissionEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class InboxFilter(admin.SimpleListFilter):
+    """The staff member's inbox: what they must answer, and what was
+    escalated to them (services.inbox / services.escalated_to)."""
+
+    title = _("我的待办")
+    parameter_name = "inbox"
+
+    def lookups(self, request, model_admin):
+        return [("todo", _("待我办理")), ("escalated", _("督办给我"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "todo":
+            return queryset.filter(pk__in=services.inbox(request.user).values("pk"))
+        if self.value() == "escalated":
+            mine = services.escalated_to(request.user).values("pk")
+            return queryset.filter(pk__in=mine)
+        return queryset
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    title = _("督办")
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("督办中"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.escalated()
+        return queryset
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -251,9 +331,19 @@ class SubmissionAdmin(admin.ModelAdmin):
         "received_at",
         "due_date",
         "overdue_display",
+        "escalated_display",
     ]
     list_display_links = ["tracking_code", "title"]
-    list_filter = ["status", "kind", "channel", "unit", "tag", OverdueFilter]
+    list_filter = [
+        InboxFilter,
+        "status",
+        "kind",
+        "channel",
+        "unit",
+        "tag",
+        OverdueFilter,
+        EscalatedFilter,
+    ]
     search_fields = ["tracking_code", "title", "text", "name", "phone"]
     list_select_related = ["unit", "tag"]
     date_hierarchy = "received_at"
@@ -276,6 +366,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         "rating_comment",
         "rated_at",
         "created_by",
+        "assigned_body",
+        "assigned_cadre",
+        "assigned_at",
+        "round",
+        "escalated_at",
+        "escalated_to",
+        "rounds_display",
     ]
     fieldsets = [
         (
@@ -332,21 +429,95 @@ class SubmissionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("评价"), {"fields": ["rating", "rating_comment", "rated_at"]}),
+        (
+            _("交办与督办"),
+            {
+                "fields": [
+                    "assigned_body",
+                    "assigned_cadre",
+                    "assigned_at",
+                    "assign_body",
+                    "assign_cadre",
+                    "assign_workdays",
+                    "concerns_conduct",
+                    "escalated_at",
+                    "escalated_to",
+                ]
+            },
+        ),
+        (_("评价"), {"fields": ["round", "rating", "rating_comment", "rated_at"]}),
+        (_("此前各轮"), {"fields": ["rounds_display"]}),
     ]
+    # Only who may assign (交办) sees the step's inputs.
+    ASSIGN_INPUTS = ["assign_body", "assign_cadre", "assign_workdays"]
 
     @admin.display(description=_("超期"), boolean=True, ordering="overdue_flag")
     def overdue_display(self, obj):
         return bool(obj.overdue_flag)
 
+    @admin.display(description=_("督办中"), boolean=True)
+    def escalated_display(self, obj):
+        return obj.is_escalated
+
+    @admin.display(description=_("此前各轮答复和评价"))
+    def rounds_display(self, obj):
+        if obj is None or obj.round == 1:
+            return "-"
+        return format_html_join(
+            "",
+            "<p>第{}轮（期限 {}）：{} {} 答复：{}<br>评价：{} {}</p>",
+            (
+                (
+                    r.number,
+                    f"{r.due_date:%Y-%m-%d}",
+                    r.answerer,
+                    f"{r.answered_at:%Y-%m-%d}",
+                    r.answer_text,
+                    r.get_rating_display(),
+                    r.rating_comment,
+                )
+                for r in obj.rounds.all()
+            ),
+        ) or format_html("-")
+
     def get_queryset(self, request):
         # Not super(): it orders before the annotation the ordering needs exists.
-        qs = Submission.objects.with_overdue_flag().order_by(
-            *self.get_ordering(request)
+        # Who reads which case: services.cases_for (their units', assigned to
+        # them, escalated to them).
+        return (
+            services.cases_for(request.user)
+            .with_overdue_flag()
+            .order_by(*self.get_ordering(request))
         )
-        if is_town_admin(request.user):
-            return qs
-        return qs.filter(unit__in=units_for(request.user))
+
+    def has_change_permission(self, request, obj=None):
+        # A 联系领导 or 镇纪委 reads a case escalated to them; acting on it is
+        # for who may handle it (services.can_handle).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or services.can_handle(request.user, obj))
+
+    def changelist_view(self, request, extra_context=None):
+        # The daily escalation (manage.py escalate_overdue), caught up when
+        # staff open the list: one query when nothing is due.
+        services.escalate_overdue()
+        return super().changelist_view(request, extra_context)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("feedback.assign_submission"):
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **opts,
+                    "fields": [
+                        f for f in opts["fields"] if f not in self.ASSIGN_INPUTS
+                    ],
+                },
+            )
+            for name, opts in fieldsets
+        ]
 
     def get_ordering(self, request):
         # Overdue first, then the nearest deadline.
