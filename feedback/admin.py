@@ -59,6 +59,9 @@ BLANK_FIELD_PROMPTS = {
     "answer_text": _("请填写答复内容。"),
     "answered_by": _("请选择答复部门。"),
 }
+# How many overdue cases opening the list escalates at most (the daily
+# escalate_overdue command does the rest).
+ESCALATE_ON_OPEN = 50
 # Fixed once a case is answered, refused or hidden: what the public answer says
 # and what it answered. A 不满意 rating reopens the case, and them.
 DECIDED_FIELDS = [
@@ -499,7 +502,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         # The daily escalation (manage.py escalate_overdue), caught up when
         # staff open the list: one query when nothing is due.
-        services.escalate_overdue()
+        services.escalate_overdue(limit=ESCALATE_ON_OPEN)
         return super().changelist_view(request, extra_context)
 
     def get_fieldsets(self, request, obj=None):

@@ -670,15 +670,19 @@ def escalate(submission: Submission, *, why: str, by=None) -> Submission:
     return submission
 
 
-def escalate_overdue(as_of: date | None = None) -> list[Submission]:
+def escalate_overdue(
+    as_of: date | None = None, *, limit: int | None = None
+) -> list[Submission]:
     """督办 every open case past its deadline not yet escalated in its round:
-    run daily (manage.py escalate_overdue) and when staff open the list."""
+    run daily (manage.py escalate_overdue), and when staff open the list (at
+    most `limit` there: a backlog is the daily command's)."""
     as_of = as_of or timezone.localdate()
     due = (
         Submission.objects.overdue(as_of)
         .exclude(escalated_round=F("round"))
         .select_related("unit__parent__contact_leader", "unit__contact_leader")
-    )
+        .order_by("due_date", "id")
+    )[:limit]
     done = []
     for submission in due:
         with transaction.atomic():
