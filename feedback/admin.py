@@ -59,6 +59,23 @@ BLANK_FIELD_PROMPTS = {
     "answer_text": _("请填写答复内容。"),
     "answered_by": _("请选择答复部门。"),
 }
+# What only the town and the unit's editors change (services.keeps_record).
+RECORD_FIELDS = [
+    "kind",
+    "channel",
+    "unit",
+    "item",
+    "disclosure",
+    "tag",
+    "title",
+    "text",
+    "name",
+    "phone",
+    "is_party_member",
+    "consent_to_publish",
+    "department",
+    "concerns_conduct",
+]
 # How many overdue cases opening the list escalates at most (the daily
 # escalate_overdue command does the rest).
 ESCALATE_ON_OPEN = 50
@@ -550,7 +567,10 @@ class SubmissionAdmin(admin.ModelAdmin):
             if obj.status not in OPEN_STATUSES:
                 # Given by the answer (services.answer / refuse_request).
                 fields.extend(DECIDED_FIELDS)
-        return fields
+            if not services.keeps_record(request.user, obj):
+                # Assigned to a body they act for: they answer, nothing else.
+                fields.extend(RECORD_FIELDS)
+        return list(dict.fromkeys(fields))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -139,6 +139,15 @@ def can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
     return units_for(user).filter(pk=submission.unit_id).exists()
 
 
+def keeps_record(user: AbstractBaseUser, submission: Submission) -> bool:
+    """May edit what the case is (its unit, kind, text as entered, 承办部门):
+    the town's administrators and its unit's editors. A body it was assigned
+    to answers it and no more."""
+    if is_town_admin(user):
+        return True
+    return units_for(user).filter(pk=submission.unit_id).exists()
+
+
 def cases_for(user: AbstractBaseUser):
     """The cases a staff member reads in the back office: those they may
     handle (can_handle), and those escalated to them (督办: the villages they
