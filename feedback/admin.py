@@ -75,6 +75,7 @@ RECORD_FIELDS = [
     "consent_to_publish",
     "department",
     "concerns_conduct",
+    "answering_body",  # the body it was assigned to answers as itself
 ]
 # How many overdue cases opening the list escalates at most (the daily
 # escalate_overdue command does the rest).
@@ -236,13 +237,25 @@ class SubmissionAdminForm(forms.ModelForm):
         return cleaned
 
     def step_inputs(self, cleaned: dict) -> dict:
-        """The keywords the pressed step's function is given, from the form."""
+        """The keywords the pressed step's function is given, from the form
+        (the 承办部门 from the case where it is read-only: a body's member
+        answering a case the town accepted)."""
         return {
             keyword: next(
-                (cleaned.get(name) for name in names if cleaned.get(name)), None
+                (
+                    self._input(cleaned, name)
+                    for name in names
+                    if self._input(cleaned, name)
+                ),
+                None,
             )
             for keyword, names in STEP_FIELDS.get(self.action, {}).items()
         }
+
+    def _input(self, cleaned: dict, name: str):
+        if name == "department" and name not in self.fields:
+            return self.instance.department
+        return cleaned.get(name)
 
     def _check_step(self, cleaned: dict) -> None:
         """The checks of services.ACTIONS, before anything is saved: a blank

@@ -695,9 +695,14 @@ def escalate_overdue(
     done = []
     for submission in due:
         with transaction.atomic():
-            why = _("超过答复期限（%(due)s）未答复") % {
-                "due": f"{submission.due_date:%Y-%m-%d}"
-            }
+            if submission.due_date < as_of:
+                why = _("超过答复期限（%(due)s）未答复") % {
+                    "due": f"{submission.due_date:%Y-%m-%d}"
+                }
+            else:  # a 点题公开 request not decided in time
+                why = _("超过决定期限（%(due)s）未作决定") % {
+                    "due": f"{submission.decision_due:%Y-%m-%d}"
+                }
             done.append(escalate(submission, why=why))
     return done
 

@@ -394,3 +394,26 @@ def test_a_second_unsatisfied_rating_escalates(wenli, leader, department):
     assert list(case.rounds.values_list("number", flat=True)) == [1, 2]
     assert "督办中" in Client().get(f"/feedback/{case.pk}/").text
     assert "督办中" in Client().get(case.get_tracking_url()).text
+
+
+def test_the_committee_answers_as_itself_under_the_towns_office(
+    town, wenli, committee, committee_member, town_admin, department
+):
+    case = SubmissionFactory(unit=wenli, title="水渠漏水")
+    services.accept(case, by=town_admin, department=department)
+    services.assign(case, by=town_admin, body=committee)
+    member, url = login(committee_member), change_url(case)
+    party_committee = Organisation.objects.get(unit=town, name="镇党委")
+    blank = member.post(url, change_data(case, _answer="1"))
+    assert blank.status_code == 200
+    assert "请填写答复内容" in errors_of(blank)
+    data = change_data(
+        case, _answer="1", answer_text="已组织维修。", answering_body=party_committee.pk
+    )
+    assert member.post(url, data).status_code == 302
+    case.refresh_from_db()
+    assert (case.status, case.answering_body, case.answered_by) == (
+        Status.ANSWERED,
+        committee,
+        department,
+    )
