@@ -417,3 +417,16 @@ def test_the_committee_answers_as_itself_under_the_towns_office(
         committee,
         department,
     )
+
+
+def test_the_start_page_counts_the_inbox_and_the_escalations(
+    wenli, committee, committee_member, leader, town_admin
+):
+    case = SubmissionFactory(unit=wenli)
+    services.assign(case, by=town_admin, body=committee)
+    overdue_case(wenli)
+    services.escalate_overdue()
+    assert "待我办理 1 件" in login(committee_member).get("/admin/").text
+    assert "督办给我 1 件" in login(leader).get("/admin/").text
+    anonymous = Client().get("/admin/")
+    assert anonymous.status_code == 302
