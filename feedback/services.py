@@ -122,7 +122,21 @@ def _bodies_of(user):
 def can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
     """May take the case's steps (with the step's permission): the town's
     administrators; the editors of its unit; the members of the body it was
-    assigned to, or its 包村干部. A village editor never another village's."""
+    assigned to, or its 包村干部. A village editor never another village's.
+    Kept on the case for the facts it depends on (the buttons ask per step)."""
+    key = (
+        user.pk,
+        submission.unit_id,
+        submission.assigned_body_id,
+        submission.assigned_cadre_id,
+    )
+    known = submission.__dict__.setdefault("_can_handle", {})
+    if key not in known:
+        known[key] = _can_handle(user, submission)
+    return known[key]
+
+
+def _can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
     if is_town_admin(user):
         return True
     if not user.is_authenticated:
