@@ -462,6 +462,9 @@ def pages() -> tuple[dict[str, str], str]:
         "disclosure": f"/disclosures/{disclosure.pk}/",
         "回音壁": "/feedback/",
         "search": "/search/?q=" + urllib.parse.quote(SEARCH_TERM),
+        # Every town's units through the compliance engine in one request.
+        "county": "/county/",
+        "compliance": f"/compliance/?town={town.slug}",
     }, Unit.objects.filter(pk=village.pk).values_list("slug", flat=True)[0]
 
 

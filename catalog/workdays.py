@@ -24,6 +24,9 @@ def _warn_uncovered(year: int) -> None:
     )
 
 
+# Pure functions of dates, called for every obligation of every unit (the
+# county page evaluates hundreds of units): memoised per process.
+@cache
 def is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
@@ -32,6 +35,7 @@ def is_workday(day: date) -> bool:
         return day.weekday() < 5
 
 
+@cache
 def add_workdays(start: date, days: int) -> date:
     """The `days`-th working day after `start` (the start day itself not counted)."""
     if days < 0:
@@ -42,6 +46,12 @@ def add_workdays(start: date, days: int) -> date:
         if is_workday(day):
             days -= 1
     return day
+
+
+def notice_ends(posted: date, notice_days: int) -> date:
+    """The last day of a 公示 (objections taken up to it): `notice_days`
+    working days from the posting, the posting day counted if it is one."""
+    return add_workdays(posted - timedelta(days=1), notice_days)
 
 
 def workdays_between(start: date, end: date) -> int:

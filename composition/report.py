@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from catalog.models import Catalog
-from disclosure import compliance
+from disclosure import compliance, inspections
 from disclosure.models import Disclosure, NoticeOutcome, Unit
 from feedback.models import Kind, Submission
 
@@ -54,7 +54,8 @@ class KindFigures:
     on_time: int = 0
     late: int = 0
     missing: int = 0
-    rate: int | None = None
+    rate: int | None = None  # 按事项 (each item weighs the same)
+    count_rate: int | None = None  # 按期次
 
 
 @dataclass
@@ -71,6 +72,7 @@ class ReportFigures:
     public_notices: list = field(default_factory=list)
     feedback: dict = field(default_factory=dict)
     feedback_kinds: list[dict] = field(default_factory=list)
+    inspections: dict = field(default_factory=dict)
     units: int = 0
 
     @property
@@ -153,6 +155,7 @@ def figures(town: Unit, year: int) -> ReportFigures:
         {"kind": value, "label": label, "n": by_kind.get(value, 0)}
         for value, label in Kind.choices
     ]
+    report.inspections = inspections.year_figures(units, year=year, as_of=as_of)
     return report
 
 
@@ -163,10 +166,13 @@ def _on_time(kinds: dict, units: list[Unit], year: int, as_of: date) -> None:
     for kind, t in compliance.tally(obligations, lambda o: kind_of[o.item_id]).items():
         figures = kinds[kind]
         figures.due = t.due
-        figures.on_time = round(t.rate * t.due) if t.rate is not None else 0
+        figures.on_time = t.met
         figures.late = _count(t, "late")
         figures.missing = _count(t, "missing")
         figures.rate = round(100 * t.rate) if t.rate is not None else None
+        figures.count_rate = (
+            round(100 * t.count_rate) if t.count_rate is not None else None
+        )
 
 
 def _count(tally, state: str) -> int:

@@ -26,6 +26,7 @@ from . import (  # noqa: F401 (registers User)
 from .forms import (
     AttachmentForm,
     DisclosureAdminForm,
+    OutcomeForm,
     RestoredTextForm,
     TransitionForm,
 )
@@ -377,6 +378,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 (name, TRANSITION_LABELS[name])
                 for name in services.allowed_transitions(obj, request.user)
             ],
+            "may_record_outcome": services.can_record_outcome(obj, request.user),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -430,6 +432,11 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 self.admin_site.admin_view(self.transition_view),
                 name="{}_{}_transition".format(*info),
             ),
+            path(
+                "<path:object_id>/outcome/",
+                self.admin_site.admin_view(self.outcome_view),
+                name="{}_{}_outcome".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -465,6 +472,46 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             "form": form,
             "step": TRANSITION_LABELS[name],
             "title": TRANSITION_LABELS[name],
+        }
+        return TemplateResponse(request, "admin/disclosure/transition.html", context)
+
+    def outcome_view(self, request, object_id):
+        """Record a 公示's outcome (services.record_outcome): the unit's
+        editors may, though the published text is not theirs to change."""
+        obj = self.get_queryset(request).filter(pk=object_id).first()
+        if obj is None:
+            raise Http404(_("没有找到该公开内容，或不属于您负责的单位。"))
+        if not services.can_record_outcome(obj, request.user):
+            raise PermissionDenied(services.CANNOT_RECORD_OUTCOME)
+        initial = {"outcome": obj.notice_outcome, "text": obj.notice_outcome_text}
+        form = OutcomeForm(
+            request.POST if request.method == "POST" else None, initial=initial
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.record_outcome(
+                    obj,
+                    by=request.user,
+                    outcome=form.cleaned_data["outcome"],
+                    text=form.cleaned_data["text"],
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(request, _("已登记公示结果。"))
+                return redirect(
+                    reverse("admin:disclosure_disclosure_change", args=[obj.pk])
+                )
+        step = _("登记公示结果")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "form": form,
+            "step": step,
+            "title": step,
+            "notice_ends_on": obj.notice_ends_on,
         }
         return TemplateResponse(request, "admin/disclosure/transition.html", context)
 

@@ -31,6 +31,7 @@ class DisclosureConfig(AppConfig):
             models.ArchiveExport,
             models.ReminderLog,
             models.PartyMembership,  # read by logged-in pages only
+            models.InspectionPhoto,  # staff only (views.inspection_photo)
             models.Disclosure.history.model,
         )
         content.cached_views(
@@ -42,6 +43,13 @@ class DisclosureConfig(AppConfig):
             "catalog_item",
             "compliance",
             "compliance_unit",
+        )
+        from django.db.models.signals import post_delete
+
+        post_delete.connect(
+            models.inspections.remove_photo_files,
+            sender=models.InspectionPhoto,
+            dispatch_uid="disclosure.remove_photo_files",
         )
         documents.register(models.Disclosure)
         figures.register(disclosure_figures.figures)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog import periods
 from catalog.models import Item, ScheduleRule, Timing
 from catalog.periods import Period
-from catalog.workdays import add_workdays
+from catalog.workdays import add_workdays, notice_ends
 from core import caching
 
 from .models import Disclosure, ObligationEvent, Unit
@@ -54,6 +54,8 @@ LABELS = {
     State.OFF_BOARD: _("长期事项未在栏"),
     State.OUTCOME_OVERDUE: _("公示结果逾期未公布"),
 }
+# What staff are told of a 公示 awaiting its outcome (start page, reminders).
+OUTCOME_PROMPT = _("公示期已满，请公布结果")
 # A cell that holds several obligations shows the most urgent state.
 PRECEDENCE = [
     State.MISSING,
@@ -150,6 +152,39 @@ class EventSpec:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class RequestSpec:
+    """A 点题公开 request accepted (受理): the unit owes the disclosure asked
+    for by the case's answer deadline, the one the 回音壁 shows. Given by the
+    feedback app, a layer above (register_requests). Never the submitter's
+    name or phone: `title` is the case's public title, "" when its text is
+    not public (no consent, held back, hidden)."""
+
+    id: int
+    unit_id: int
+    item_id: int | None  # the catalog's item for 点题 answers (F02), else the case's
+    accepted_on: date
+    due: date
+    disclosure_id: int | None = None  # the disclosure that answers it
+    disclosed_on: date | None = None  # its publication day, once published
+    refused_on: date | None = None  # refused, with a written reason, that day
+    title: str = ""
+    url: str = ""  # the case on the 回音壁, when public
+    admin_url: str = ""  # the case in the back office
+
+
+# (unit ids, year) -> the requests accepted that year by these units: one
+# query each. Filled by the feedback app (FeedbackConfig.ready()), as
+# inspections.register_feedback_rate is: disclosure never imports feedback.
+RequestSource = Callable[[list[int], int], list[RequestSpec]]
+request_sources: list[RequestSource] = []
+
+
+def register_requests(source: RequestSource) -> None:
+    if source not in request_sources:
+        request_sources.append(source)
+
+
 @dataclass
 class Obligation:
     unit_id: int
@@ -160,12 +195,20 @@ class Obligation:
     filing: Filing | None = None
     days_late: int = 0
     # What the obligation comes from: "period", "event" (随时/事前/逐段),
-    # "standing" (on the board on `checked_on`) or "outcome" (a 公示's result).
+    # "request" (a 点题公开 request accepted on `event_date`), "standing" (on
+    # the board on `checked_on`) or "outcome" (a 公示's result).
     kind: str = "period"
     event_date: date | None = None
     event: EventSpec | None = None
     checked_on: date | None = None
     rule: str = PERIOD_END
+    request: RequestSpec | None = None
+    # A 公示 whose window has ended, its outcome not yet recorded nor overdue:
+    # staff are prompted to record it (公示期已满，请公布结果).
+    window_ends: date | None = None
+    awaiting_outcome: bool = False
+    # A request refused in writing, no disclosure made: judged by that day.
+    refused: bool = False
 
     @property
     def label(self):
@@ -217,12 +260,15 @@ def event_due(event_date: date, timing: str, rule: Rule) -> date:
     return add_workdays(event_date, rule.immediate_workdays)
 
 
+def window_ends(filing: Filing, notice_days: int) -> date:
+    """A 公示's last day, as its page shows it (Disclosure.notice_ends_on)."""
+    return notice_ends(filing.posted_on or filing.published_on, notice_days)
+
+
 def outcome_due(filing: Filing, notice_days: int, rule: Rule) -> date:
     """A 公示 runs `notice_days` working days from its posting (the posting
     day counts if it is one); its outcome is due `outcome_workdays` later."""
-    start = filing.posted_on or filing.published_on
-    ends = add_workdays(start - timedelta(days=1), notice_days)
-    return add_workdays(ends, rule.outcome_workdays)
+    return add_workdays(window_ends(filing, notice_days), rule.outcome_workdays)
 
 
 def periods_of(year: int, kind: str) -> list[Period]:
@@ -255,6 +301,7 @@ def evaluate(
     as_of: date,
     within: Period | None = None,
     events: Iterable[EventSpec] = (),
+    requests: Iterable[RequestSpec] = (),
 ) -> list[Obligation]:
     """Every obligation of `year` as it stood at the end of `as_of`.
 
@@ -262,11 +309,12 @@ def evaluate(
     that has begun by `as_of`; 长期 items must have one on display on the
     check day (`as_of`, or the year's end) besides their periodic
     re-confirmation; 随时, 事前 and 逐段 items owe one per event, registered
-    (`events`) or given by a disclosure's event date; a 公示 owes its outcome
-    when its window ends. Only filings published by `as_of` count, and a
-    本期无 of an item that may not be nil counts for nothing. Nothing is owed
-    for periods or events before the catalog's adoption. `within` narrows to
-    periods inside one period (a quarter).
+    (`events`) or given by a disclosure's event date; a 点题公开 request
+    accepted (`requests`) owes the disclosure asked for by its 回音壁 deadline;
+    a 公示 owes its outcome when its window ends. Only filings published by
+    `as_of` count, and a 本期无 of an item that may not be nil counts for
+    nothing. Nothing is owed for periods or events before the catalog's
+    adoption. `within` narrows to periods inside one period (a quarter).
     """
     units, items = list(units), list(items)
     item_by_id = {item.id: item for item in items}
@@ -327,11 +375,27 @@ def evaluate(
                 if standing is not None:
                     result.append(standing)
 
+    used: set[int] = set()
+    by_id = {f.id: f for f in published}
+    # 点题公开 requests accepted: the disclosure answering one is judged by the
+    # request's deadline, not again by its own event date.
+    for request in sorted(requests, key=lambda r: (r.accepted_on, r.id)):
+        item = item_by_id.get(request.item_id)
+        if item is None or request.unit_id not in unit_ids:
+            continue
+        accepted = request.accepted_on
+        if accepted.year != year or not in_window(accepted) or accepted > as_of:
+            continue
+        if before_adoption(item, accepted):
+            continue
+        obligation = request_obligation(request, item, by_id, as_of)
+        if obligation.filing is not None:
+            used.add(obligation.filing.id)
+        result.append(obligation)
+
     # Events: registered ones first, each met by its linked disclosure or by
     # one of the same unit and item with the same event date; then the
     # disclosures' own event dates (an event nobody registered).
-    used: set[int] = set()
-    by_id = {f.id: f for f in published}
     for event in sorted(events, key=lambda e: (e.event_date, e.id)):
         item = item_by_id.get(event.item_id)
         if item is None or item.period_kind is not None:
@@ -392,6 +456,7 @@ def evaluate(
             continue
         if not in_window(filing.published_on):
             continue
+        ends = window_ends(filing, item.notice_days)
         due = outcome_due(filing, item.notice_days, rule_of(item))
         if filing.outcome:
             state = State.ON_TIME
@@ -407,9 +472,53 @@ def evaluate(
                 filing,
                 kind="outcome",
                 rule=item.rule,
+                window_ends=ends,
+                # From the day after its last day (when its page stops
+                # counting the days left) until the outcome is overdue.
+                awaiting_outcome=state == State.NOT_DUE and as_of > ends,
             )
         )
     return result
+
+
+def request_obligation(
+    request: RequestSpec, item: ItemSpec, by_id: dict[int, Filing], as_of: date
+) -> Obligation:
+    """Met by the disclosure answering the request, published by its due
+    date, or by a refusal explained in writing by then (domain.md: a refusal
+    is explained in writing); an answer without the disclosure meets nothing."""
+    filing = None
+    disclosed = request.disclosed_on
+    if request.disclosure_id and disclosed and disclosed <= as_of:
+        # Its disclosure may be of another year, or not loaded: the request
+        # says when it was published.
+        filing = by_id.get(request.disclosure_id) or Filing(
+            request.disclosure_id, request.unit_id, item.id, "", disclosed
+        )
+    refused = filing is None and bool(
+        request.refused_on and request.refused_on <= as_of
+    )
+    if filing is not None:
+        state, late = judge(filing, request.due, as_of)
+    elif refused:
+        late = max((request.refused_on - request.due).days, 0)
+        state = State.LATE if late else State.ON_TIME
+    else:
+        state, late = judge(None, request.due, as_of)
+    return Obligation(
+        request.unit_id,
+        item.id,
+        None,
+        request.due,
+        state,
+        filing,
+        late,
+        kind="request",
+        event_date=request.accepted_on,
+        rule=EVENT,
+        request=request,
+        refused=refused,
+    )
 
 
 def event_obligation(
@@ -487,10 +596,25 @@ def inside(period: Period, outer: Period) -> bool:
 
 @dataclass
 class Tally:
+    """Counts of states, and the 按时公开率 weighted by catalog item.
+
+    The headline rate gives every (unit, item) pair the same weight, whatever
+    its frequency: a unit's twelve monthly finance statements weigh as much as
+    its one yearly report, not twelve times as much. The plain share of
+    obligations (`count_rate`, 按期次) is shown beside it."""
+
     counts: Counter = field(default_factory=Counter)
+    # (unit_id, item_id) -> [met, due] of the obligations whose time has come
+    per_item: dict = field(default_factory=dict)
 
     def add(self, obligation: Obligation) -> None:
         self.counts[obligation.state] += 1
+        if obligation.state != State.NOT_DUE:
+            pair = self.per_item.setdefault(
+                (obligation.unit_id, obligation.item_id), [0, 0]
+            )
+            pair[0] += obligation.met
+            pair[1] += 1
 
     @property
     def state(self) -> State | None:
@@ -506,10 +630,29 @@ class Tally:
         return sum(n for s, n in self.counts.items() if s != State.NOT_DUE)
 
     @property
+    def met(self) -> int:
+        """Met on time (a timely 本期无 counts as met)."""
+        return self.counts[State.ON_TIME] + self.counts[State.NIL]
+
+    @property
     def rate(self) -> float | None:
-        """按时公开率: the share met on time (a timely 本期无 counts as met)."""
-        met = self.counts[State.ON_TIME] + self.counts[State.NIL]
-        return met / self.due if self.due else None
+        """按时公开率 (按事项): the mean over the unit's items of each item's
+        share met on time."""
+        if not self.per_item:
+            return None
+        return sum(met / due for met, due in self.per_item.values()) / len(
+            self.per_item
+        )
+
+    @property
+    def count_rate(self) -> float | None:
+        """按时公开率 (按期次): the plain share of obligations met on time."""
+        return self.met / self.due if self.due else None
+
+    @property
+    def items(self) -> int:
+        """(unit, item) pairs with something due: the weighted rate's base."""
+        return len(self.per_item)
 
     @property
     def overdue(self) -> int:
@@ -629,6 +772,13 @@ def load_events(year: int, unit_ids: Iterable[int]) -> list[EventSpec]:
     return [EventSpec(*row) for row in rows]
 
 
+def load_requests(year: int, unit_ids: Iterable[int]) -> list[RequestSpec]:
+    """The 点题公开 requests these units accepted in that year, from the
+    sources registered (the feedback app's: one query)."""
+    ids = list(unit_ids)
+    return [request for source in request_sources for request in source(ids, year)]
+
+
 def unit_spec(unit: Unit) -> UnitSpec:
     return UnitSpec(unit.pk, unit.board_level)
 
@@ -647,6 +797,7 @@ def load(
         items=[item_spec(i) for i in items],
         filings=load_filings(year, [u.pk for u in units]),
         events=load_events(year, [u.pk for u in units]),
+        requests=load_requests(year, [u.pk for u in units]),
         rules=load_rules(),
         year=year,
         as_of=as_of,
@@ -665,6 +816,7 @@ def attention(units: list[Unit], as_of: date) -> list[Obligation]:
         o
         for o in obligations
         if o.overdue
+        or o.awaiting_outcome
         or (o.state == State.NOT_DUE and (o.due - as_of).days <= DUE_SOON_DAYS)
     ]
     return sorted(soon, key=lambda o: (not o.overdue, o.due))

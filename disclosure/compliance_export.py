@@ -43,12 +43,21 @@ def _sheet(workbook, title: str, header: list, rows: list[list]) -> None:
 
 def _rate_row(t) -> list:
     counts = [t[s] if t else 0 for s in STATES]
-    rate = t.rate if t else None
-    return [t.due if t else 0, *counts, None if rate is None else round(rate, 4)]
+    rates = [t.rate, t.count_rate] if t else [None, None]
+    return [
+        t.due if t else 0,
+        *counts,
+        *[None if rate is None else round(rate, 4) for rate in rates],
+    ]
 
 
 def _rate_header() -> list:
-    return [_("已到期"), *[compliance.LABELS[s] for s in STATES], _("按时公开率")]
+    return [
+        _("已到期"),
+        *[compliance.LABELS[s] for s in STATES],
+        _("按时公开率（按事项）"),
+        _("按时公开率（按期次）"),
+    ]
 
 
 def _percent(sheet, column: int) -> None:
@@ -88,7 +97,8 @@ def matrix_xlsx(request):
         [[row["unit"].name, *_rate_row(row["total"])] for row in context["rows"]]
         + [[_("合计"), *_rate_row(context["overall"])]],
     )
-    _percent(workbook[_("各单位")], 3 + len(STATES))
+    for column in (3 + len(STATES), 4 + len(STATES)):
+        _percent(workbook[_("各单位")], column)
     categories = context["categories"]
     _sheet(
         workbook,
@@ -121,6 +131,10 @@ def unit_xlsx(request, slug):
         if filing:
             title = row["title"] or _("党内公开内容（仅党员可见）")
         period = o.period.label if o.period else _("随时")
+        if o.request:  # the public title only, as on the page
+            period = _("点题公开：%(title)s") % {
+                "title": o.request.title or _("点题公开申请")
+            }
         rows.append(
             [
                 row["item"].code,
@@ -159,5 +173,6 @@ def unit_xlsx(request, slug):
         [_("单位"), *_rate_header()],
         [[unit.name, *_rate_row(context["total"])]],
     )
-    _percent(workbook[_("合计")], 3 + len(STATES))
+    for column in (3 + len(STATES), 4 + len(STATES)):
+        _percent(workbook[_("合计")], column)
     return _response(workbook, f"compliance-{unit.slug}-{_filters(q)}.xlsx")

@@ -90,6 +90,10 @@ def read_town(path: Path | None = None) -> dict:
             "boards must be a list of [location, count]",
         )
         units.add(unit["name"])
+    data["disclosures"] = [
+        *data.get("disclosures", []),
+        *routine_disclosures(data, source, units),
+    ]
     titles: set[str] = set()
     for where, spec in entries(
         data,
@@ -162,6 +166,63 @@ def read_town(path: Path | None = None) -> dict:
         one_of(spec["kind"], Attachment.Kind.values, where, "kind")
         one_of(spec["drawn_by"], DRAWINGS, where, "drawn_by")
     return data
+
+
+def routine_disclosures(data: dict, source: str, units: set[str]) -> list[dict]:
+    """The liaison points' routine 村务 notices (monthly finance statements,
+    quarterly allowances, the village rules kept on the board), written once
+    as a pattern per item: one notice per unit and period, on the day the
+    pattern gives, unless the file lists that unit's notice for the period
+    itself. 村务, so outside the article's 50 党务 notices."""
+    listed = {
+        (spec.get("unit"), spec.get("item"), str(spec.get("period")))
+        for spec in data.get("disclosures", [])
+        if isinstance(spec, dict)
+    }
+    made = []
+    for where, spec in entries(
+        data,
+        "routine",
+        source=source,
+        required=["units", "item", "published", "title", "body", "forms"],
+        optional=["display_until"],
+        label="item",
+    ):
+        require(
+            isinstance(spec["units"], list) and bool(spec["units"]),
+            where,
+            "units must be a non-empty list of unit names",
+        )
+        require(
+            isinstance(spec["published"], dict) and bool(spec["published"]),
+            where,
+            "published must map period keys to publication days",
+        )
+        for name in spec["units"]:
+            require(name in units, where, f"unknown unit {name!r}")
+            for key, day in spec["published"].items():
+                try:
+                    period = Period.parse(key)
+                except InvalidPeriod:
+                    raise DataFileError(
+                        f"{where}: period {key!r} is not a period key"
+                    ) from None
+                if (name, spec["item"], key) in listed:
+                    continue
+                words = {"unit": name, "period": period.label}
+                made.append(
+                    {
+                        "unit": name,
+                        "item": spec["item"],
+                        "period": key,
+                        "published": day,
+                        "title": spec["title"].format(**words),
+                        "body": spec["body"].format(**words),
+                        "forms": spec["forms"],
+                        "display_until": spec.get("display_until"),
+                    }
+                )
+    return made
 
 
 def aware(day: str) -> datetime:

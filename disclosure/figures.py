@@ -125,8 +125,9 @@ def on_time_disclosure_by_unit(
         key="compliance-unit",
         title=_("各单位按时公开率"),
         description=_(
-            "截至%(as_of)s已到期的公开事项中按时公开（含按时报“本期无”）的百分比，"
-            "括号内为已到期事项数；与“公开情况一览”页面的计算相同。"
+            "截至%(as_of)s已到期的公开事项按时公开（含按时报“本期无”）的百分比，"
+            "按事项计算（每个事项权重相同），括号内为已到期期次数；"
+            "与“公开情况一览”页面的计算相同。"
         )
         % {"as_of": date_format(as_of, "Y年n月j日")},
         labels=labels,

@@ -7,9 +7,9 @@ from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
-from .models import Attachment, Disclosure
+from .models import Attachment, Disclosure, InspectionPhoto, NoticeOutcome
 from .services import RESTORABLE_FIELDS
-from .uploads import clean_upload
+from .uploads import clean_photo, clean_upload
 
 
 class AttachmentForm(forms.ModelForm):
@@ -42,6 +42,40 @@ class AttachmentForm(forms.ModelForm):
         if commit:
             attachment.save()
         return attachment
+
+
+class InspectionPhotoForm(forms.ModelForm):
+    """A photo of a check: only a picture, cleaned as an attachment's photo is."""
+
+    class Meta:
+        model = InspectionPhoto
+        fields = ["image", "caption"]
+        # No "currently: <link>": the file is served only through
+        # disclosure.views.inspection_photo (the preview column links it).
+        widgets = {"image": forms.FileInput(attrs={"accept": "image/*"})}
+        help_texts = {
+            "image": _(
+                "JPEG、PNG 或 WebP 照片；保存前去除拍摄地点、设备等信息并重新编码。"
+            )
+        }
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        if upload and upload != self.initial.get("image"):
+            self._clean = clean_photo(upload)
+        return upload
+
+    def save(self, commit=True):
+        photo = super().save(commit=False)
+        cleaned = getattr(self, "_clean", None)
+        if cleaned is not None:
+            name = self.cleaned_data["image"].name
+            photo.image.save(name, cleaned.content, save=False)
+            photo.content_type = cleaned.content_type
+            photo.thumbnail.save("thumb.jpg", cleaned.thumbnail, save=False)
+        if commit:
+            photo.save()
+        return photo
 
 
 class TransitionForm(forms.Form):
@@ -195,3 +229,21 @@ class RestoredTextForm(DisclosureAdminForm):
     def _post_clean(self):
         # Model.clean() judges the whole row, which a restore does not change.
         pass
+
+
+class OutcomeForm(forms.Form):
+    """A 公示's outcome, recorded once its window has ended."""
+
+    outcome = forms.ChoiceField(
+        label=_("公示结果"),
+        choices=NoticeOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择公示结果。")},
+    )
+    text = forms.CharField(
+        label=_("异议及处理情况"),
+        required=False,
+        help_text=_("收到异议时，写明异议和处理结果。"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[refuse_control_characters],
+    )

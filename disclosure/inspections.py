@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from . import compliance
-from .models import Inspection, Rectification, Unit
+from .models import CRITERIA, Inspection, Rectification, Unit
+from .models.inspections import weighted_total
 
 # (unit ids, year, as_of) -> share of 回音壁 cases answered on time, or None.
 FeedbackRate = Callable[[list[int], int, date], float | None]
@@ -95,3 +96,35 @@ def add_up(counters: Iterable[Counter]) -> Counter:
     for c in counters:
         total.update(c)
     return total
+
+
+def year_figures(units: Iterable[Unit], *, year: int, as_of: date) -> dict:
+    """For the yearly report: the checks of `year` in these units, their
+    average weighted score (weighted_total, over the checks scored), and the
+    整改通知 they gave: issued, completed (of which after the deadline), and
+    not completed, of which past the deadline on `as_of`, as summary() counts
+    them for the compliance pages. Counts only, no names; two queries."""
+    ids = [u.pk for u in units]
+    keys = [key for key, _label in CRITERIA]
+    rows = Inspection.objects.filter(
+        unit_id__in=ids, inspected_on__year=year
+    ).values_list(*(f"score_{key}" for key in keys))
+    totals = [weighted_total(dict(zip(keys, row, strict=True))) for row in rows]
+    scored = [t for t in totals if t is not None]
+    done = Q(completed_on__isnull=False)
+    still_open = Q(completed_on__isnull=True)
+    notices = Rectification.objects.filter(
+        unit_id__in=ids, inspection__inspected_on__year=year
+    ).aggregate(
+        issued=Count("id"),
+        completed=Count("id", filter=done),
+        completed_late=Count("id", filter=done & Q(completed_on__gt=F("deadline"))),
+        open=Count("id", filter=still_open),
+        overdue=Count("id", filter=still_open & Q(deadline__lt=as_of)),
+    )
+    return {
+        "inspections": len(totals),
+        "scored": len(scored),
+        "average": round(sum(scored) / len(scored), 1) if scored else None,
+        **notices,
+    }

@@ -8,12 +8,43 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from catalog.models import Item
 
 from . import compliance, roles
-from .models import ReminderLog, Unit
+from .models import Disclosure, ReminderLog, Unit
+
+
+def outcome_prompts(obligations) -> dict[int, tuple[str, str]]:
+    """For each 公示 awaiting its outcome (compliance.Obligation.awaiting_outcome):
+    its disclosure's title and the back-office page where the outcome is
+    recorded (services.record_outcome). One query, none when there is none."""
+    ids = [o.filing.id for o in obligations if o.awaiting_outcome]
+    if not ids:
+        return {}
+    return {
+        pk: (title, reverse("admin:disclosure_disclosure_outcome", args=[pk]))
+        for pk, title in Disclosure.objects.filter(pk__in=ids).values_list(
+            "pk", "title"
+        )
+    }
+
+
+def rows_of(obligations, units: dict, items: dict) -> list[tuple]:
+    """(unit, item, obligation, prompt) rows: `prompt` is the (title, admin
+    path) of a 公示 awaiting its outcome, else None."""
+    prompts = outcome_prompts(obligations)
+    return [
+        (
+            units[o.unit_id],
+            items[o.item_id],
+            o,
+            prompts.get(o.filing.id) if o.awaiting_outcome else None,
+        )
+        for o in obligations
+    ]
 
 
 def send_reminders(*, as_of: date) -> list[str]:
@@ -43,8 +74,10 @@ def send_reminders(*, as_of: date) -> list[str]:
             "disclosure/email/reminder.txt",
             {
                 "user": editor,
-                "rows": [(units[o.unit_id], items[o.item_id], o) for o in mine],
+                "rows": rows_of(mine, units, items),
                 "as_of": as_of,
+                "base_url": settings.PORTAL_BASE_URL.rstrip("/"),
+                "outcome_prompt": compliance.OUTCOME_PROMPT,
             },
             mine,
         ):

@@ -5,8 +5,10 @@ reviewer) sees every unit's records in the back office; 村务管理员 (unit
 editor) works on the units they are bound to (Unit.editors); 村务监督委员 and
 村级审批人 see their own village's records; 党员 (party member) reads 党内 items
 on the public site; 督查员 (the county's inspector) reads every unit's
-records and keeps the 督查 records (Inspection, Rectification), editing no
-content and taking no workflow step. Which record a person may review
+records and keeps the 督查 records (Inspection, Rectification, their photos),
+editing no content and taking no workflow step; of a 整改通知, the town
+administrator and the unit's editors record the completion only
+(disclosure/inspection_rules.py). Which record a person may review
 (审核) or approve (审批) is decided by the bodies they act for
 (Organisation.members, disclosure/procedure.py), not by the group.
 """
@@ -53,12 +55,29 @@ def is_inspector(user) -> bool:
 
 
 def units_inspected(user) -> UnitQuerySet:
-    """The units whose 督查 records (inspections, 整改通知) this staff member
-    reads in the admin: the inspector's all; the town's administrators and
-    reviewers all (one town per site today: its units)."""
+    """The units whose 督查 records (inspections, 整改通知, photos) this staff
+    member reads in the admin: the inspector's all; the town's administrators
+    and reviewers all (one town per site today: its units); a unit's editors
+    their units' (they record a 整改's completion). Who may change which:
+    disclosure/inspection_rules.py."""
     if is_reviewer(user) or is_inspector(user):
         return Unit.objects.all()
-    return Unit.objects.none()
+    return units_for(user)
+
+
+def inspections_seen(user):
+    """The checks (and so their photos) this staff member may read: with the
+    permission to view checks, those of units_inspected."""
+    from .models import Inspection
+
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return Inspection.objects.none()
+    if not (
+        user.has_perm("disclosure.view_inspection")
+        or user.has_perm("disclosure.change_inspection")
+    ):
+        return Inspection.objects.none()
+    return Inspection.objects.filter(unit__in=units_inspected(user))
 
 
 def units_for(user) -> UnitQuerySet:
@@ -134,6 +153,7 @@ def grant_permissions() -> None:
         "disclosure.view_unit",
         "disclosure.view_inspection",
         "disclosure.view_rectification",
+        "disclosure.view_inspectionphoto",
         "catalog.view_item",
     )
     grant(
@@ -149,6 +169,12 @@ def grant_permissions() -> None:
         "disclosure.change_obligationevent",
         "disclosure.view_inner_party",
         "disclosure.view_unit",
+        # Their units' 督查 records; of a 整改 they record the completion only
+        # (inspection_rules.rectification_fields).
+        "disclosure.view_inspection",
+        "disclosure.view_inspectionphoto",
+        "disclosure.view_rectification",
+        "disclosure.change_rectification",
         "catalog.view_item",
     )
     # Village bodies review or approve in the admin; they never edit content.
@@ -177,5 +203,10 @@ def grant_permissions() -> None:
         "disclosure.view_rectification",
         "disclosure.add_rectification",
         "disclosure.change_rectification",
+        # The photos of its own checks (inspection_rules.may_change_photos).
+        "disclosure.view_inspectionphoto",
+        "disclosure.add_inspectionphoto",
+        "disclosure.change_inspectionphoto",
+        "disclosure.delete_inspectionphoto",
         "catalog.view_item",
     )

@@ -20,7 +20,7 @@ from catalog.models import SCOPE_WIDTH, Item, Scope
 from core import events
 
 from . import archives, procedure, roles
-from .models import Disclosure, DisclosureEvent, Organisation, Unit
+from .models import Disclosure, DisclosureEvent, NoticeOutcome, Organisation, Unit
 
 Status = Disclosure.Status
 Action = DisclosureEvent.Action
@@ -496,6 +496,51 @@ def restore_version(
     disclosure.save(update_fields=[*changed, "updated_at"])
     record_edit(disclosure, by=by, changed=changed)
     return changed
+
+
+# 公示 outcomes -------------------------------------------------------------------
+
+CANNOT_RECORD_OUTCOME = gettext_lazy("只能在公示期满后登记本单位已发布公示的结果。")
+
+
+def can_record_outcome(disclosure: Disclosure, user: AbstractBaseUser) -> bool:
+    """A published 公示's outcome (公示结果) is recorded once its window has
+    ended, by its unit's editors or the town administrator: a fact about the
+    notice, not a change of its text (no correction), so the editors who are
+    prompted for it may record it. A closed year is sealed but for the town."""
+    if disclosure.status != Status.PUBLISHED:
+        return False
+    ends = disclosure.notice_ends_on
+    if ends is None or timezone.localdate() <= ends:  # objections still taken
+        return False
+    if roles.is_town_admin(user):
+        return True
+    if archives.is_sealed(disclosure):
+        return False
+    return roles.units_for(user).filter(pk=disclosure.unit_id).exists()
+
+
+@transaction.atomic
+def record_outcome(
+    disclosure: Disclosure, *, by: AbstractBaseUser, outcome: str, text: str = ""
+) -> Disclosure:
+    """Record a 公示's outcome: no objection, or objections and how they were
+    handled. Kept in the disclosure's history."""
+    if not can_record_outcome(disclosure, by):
+        raise PermissionDenied(CANNOT_RECORD_OUTCOME)
+    disclosure.notice_outcome = outcome
+    disclosure.notice_outcome_text = (text or "").strip()
+    errors = disclosure.outcome_errors()
+    if outcome not in NoticeOutcome.values:
+        errors["notice_outcome"] = _("请选择公示结果。")
+    if errors:
+        raise ValidationError(errors)
+    disclosure._history_user = by
+    disclosure._change_reason = _("登记公示结果")
+    disclosure.save(
+        update_fields=["notice_outcome", "notice_outcome_text", "updated_at"]
+    )
+    return disclosure
 
 
 def next_index_number(disclosure: Disclosure) -> str:

@@ -46,13 +46,17 @@ def max_bytes() -> int:
     return settings.ATTACHMENT_MAX_MB * 1024 * 1024
 
 
-def clean_upload(upload) -> CleanFile:
-    """Validate an upload and return a safe copy, or raise ValidationError."""
+def _check_size(upload) -> None:
     if upload.size > max_bytes():
         raise ValidationError(
             _("文件过大（%(size).1f MB），单个附件不能超过 %(max)s MB。")
             % {"size": upload.size / 1024 / 1024, "max": settings.ATTACHMENT_MAX_MB}
         )
+
+
+def clean_upload(upload) -> CleanFile:
+    """Validate an upload and return a safe copy, or raise ValidationError."""
+    _check_size(upload)
     upload.seek(0)
     head = upload.read(5)
     upload.seek(0)
@@ -61,9 +65,19 @@ def clean_upload(upload) -> CleanFile:
     return _clean_image(upload)
 
 
-def _clean_image(upload) -> CleanFile:
+def clean_photo(upload) -> CleanFile:
+    """A photo only (a 督查 photo of a board), checked and cleaned as an
+    attachment's photo is; a PDF or any other file is refused."""
+    _check_size(upload)
+    upload.seek(0)
+    return _clean_image(
+        upload, _("只能上传 JPEG、PNG 或 WebP 格式的照片，该文件不是可识别的图片。")
+    )
+
+
+def _clean_image(upload, unrecognised: str | None = None) -> CleanFile:
     error = ValidationError(
-        _("只能上传 JPEG、PNG、WebP 图片或 PDF 文件，该文件无法识别。")
+        unrecognised or _("只能上传 JPEG、PNG、WebP 图片或 PDF 文件，该文件无法识别。")
     )
     try:
         with Image.open(upload) as probe:

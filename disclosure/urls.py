@@ -45,4 +45,16 @@ urlpatterns = [
         {"thumbnail": True},
         name="attachment_thumbnail",
     ),
+    # Staff only (never cached: not a registered cached view).
+    path(
+        "inspections/photos/<int:pk>/",
+        views.inspection_photo,
+        name="inspection_photo",
+    ),
+    path(
+        "inspections/photos/<int:pk>/thumbnail/",
+        views.inspection_photo,
+        {"thumbnail": True},
+        name="inspection_photo_thumbnail",
+    ),
 ]

@@ -18,6 +18,7 @@ from .models import (
     Attachment,
     Disclosure,
     DisclosureEvent,
+    InspectionPhoto,
     Reader,
     Unit,
     can_see_inner_party,
@@ -204,12 +205,7 @@ def attachment(request, pk, thumbnail=False):
     if not field:
         raise Http404(_("没有找到该附件。"))
     content_type = "image/jpeg" if thumbnail else found.content_type
-    if settings.ATTACHMENT_X_ACCEL_PREFIX:
-        response = HttpResponse(content_type=content_type)
-        response["X-Accel-Redirect"] = settings.ATTACHMENT_X_ACCEL_PREFIX + field.name
-    else:
-        response = FileResponse(field.open("rb"), content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
+    response = _file_response(field, content_type)
     response["Content-Disposition"] = "inline"
     if not request.user.is_authenticated:
         # The visitor's browser keeps it an hour; a shared cache no longer than
@@ -220,6 +216,34 @@ def attachment(request, pk, thumbnail=False):
         )
     else:
         response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _file_response(field, content_type: str) -> HttpResponse:
+    if settings.ATTACHMENT_X_ACCEL_PREFIX:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.ATTACHMENT_X_ACCEL_PREFIX + field.name
+    else:
+        try:
+            response = FileResponse(field.open("rb"), content_type=content_type)
+        except FileNotFoundError:
+            raise Http404(_("没有找到该文件。")) from None
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def inspection_photo(request, pk, thumbnail=False):
+    """A 督查 photo, to the staff who may read its check (roles.inspections_seen)
+    and no one else: never public, never kept by a shared cache."""
+    found = InspectionPhoto.objects.filter(
+        pk=pk, inspection__in=roles.inspections_seen(request.user)
+    ).first()
+    field = None if found is None else found.thumbnail if thumbnail else found.image
+    if not field:
+        raise Http404(_("没有找到该照片。"))
+    response = _file_response(field, "image/jpeg" if thumbnail else found.content_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -30,9 +30,13 @@ class FeedbackConfig(AppConfig):
         content.cached_views("feedback", "wall", "detail")
         documents.register(models.Submission)
         figures.register(feedback_figures.figures)
-        from disclosure import inspections
+        from disclosure import compliance, inspections
+
+        from . import obligations
 
         inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
+        # An accepted 点题公开 request is an obligation to disclose.
+        compliance.register_requests(obligations.accepted_requests)
         roles.grant(TOWN_ADMIN, "feedback.*")
         # The 回音壁 of their units (scoped in feedback/admin.py).
         roles.grant(

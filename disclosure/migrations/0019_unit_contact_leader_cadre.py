@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('disclosure', '0016_county_and_inspections'),
+        ('disclosure', '0017_inspection_photos'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,7 +12,7 @@ from .disclosures import (
     Reader,
     can_see_inner_party,
 )
-from .inspections import CRITERIA, Inspection, Rectification
+from .inspections import CRITERIA, Inspection, InspectionPhoto, Rectification
 from .obligations import ObligationEvent
 from .organisations import Organisation, PartyMembership, add_standard_bodies
 from .reminders import ReminderLog
@@ -30,6 +30,7 @@ __all__ = [
     "DisclosureEvent",
     "DisclosureQuerySet",
     "Inspection",
+    "InspectionPhoto",
     "NoticeBoard",
     "NoticeOutcome",
     "ObligationEvent",

@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from catalog import periods
 from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope
-from catalog.workdays import add_workdays, workdays_between
+from catalog.workdays import notice_ends, workdays_between
 
 from .organisations import Organisation
 from .units import Unit
@@ -430,7 +430,7 @@ class Disclosure(models.Model):
         if self.is_nil_return or not (self.item.notice_days and self.published_at):
             return None
         start = self.posted_on or timezone.localdate(self.published_at)
-        return add_workdays(start - timedelta(days=1), self.item.notice_days)
+        return notice_ends(start, self.item.notice_days)
 
     @property
     def notice_days_left(self) -> int | None:
@@ -515,13 +515,19 @@ class Disclosure(models.Model):
             and self.taken_down_on < self.posted_on
         ):
             errors["taken_down_on"] = _("撤下日期不能早于张贴日期。")
-        if (
-            self.notice_outcome == NoticeOutcome.HANDLED
-            and not self.notice_outcome_text
-        ):
-            errors["notice_outcome_text"] = _("请写明收到的异议及处理情况。")
+        errors.update(self.outcome_errors())
         if errors:
             raise ValidationError(errors)
+
+    def outcome_errors(self) -> dict:
+        """A 公示's outcome with objections says what they were and how they
+        were handled (here and where the outcome is recorded on its own)."""
+        if (
+            self.notice_outcome == NoticeOutcome.HANDLED
+            and not self.notice_outcome_text.strip()
+        ):
+            return {"notice_outcome_text": _("请写明收到的异议及处理情况。")}
+        return {}
 
     def _scope_errors(self) -> dict:
         """The scope comes from the item; editors never narrow it beyond what

@@ -3,15 +3,21 @@
 rectification notices (整改通知) it gives, with their completion.
 
 The town sees them in the admin; the public pages show only their counts
-(checks, open and overdue 整改), never the inspector's name.
+(checks, open and overdue 整改), never the inspector's name. The photos of a
+check (InspectionPhoto) are served to the staff who may read the check
+(disclosure.views.inspection_photo), never from a public URL. Who may change
+what: disclosure/inspection_rules.py.
 """
 
+import uuid
 from datetime import date
+from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,3 +147,57 @@ class Rectification(models.Model):
     def is_overdue(self, as_of: date | None = None) -> bool:
         as_of = as_of or timezone.localdate()
         return self.completed_on is None and self.deadline < as_of
+
+
+def photo_path(instance, filename: str) -> str:
+    # Random names: an uploader's file name may carry personal data.
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"inspections/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+def photo_thumbnail_path(instance, filename: str) -> str:
+    return f"inspections/thumbnails/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
+class InspectionPhoto(models.Model):
+    """A photo of the board taken at a check, cleaned as attachments are
+    (disclosure.uploads.clean_photo: no EXIF or GPS, re-encoded)."""
+
+    inspection = models.ForeignKey(
+        Inspection,
+        on_delete=models.CASCADE,
+        related_name="photos",
+        verbose_name=_("督查记录"),
+    )
+    image = models.FileField(_("照片"), upload_to=photo_path)
+    thumbnail = models.ImageField(
+        _("缩略图"), upload_to=photo_thumbnail_path, blank=True, editable=False
+    )
+    content_type = models.CharField(_("文件类型"), max_length=50, editable=False)
+    caption = models.CharField(_("说明"), max_length=100, blank=True)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("督查照片")
+        verbose_name_plural = _("督查照片")
+
+    def __str__(self):
+        return self.caption or str(_("督查照片"))
+
+    def get_absolute_url(self):
+        return reverse("disclosure:inspection_photo", args=[self.pk])
+
+    @property
+    def thumbnail_url(self) -> str:
+        return reverse("disclosure:inspection_photo_thumbnail", args=[self.pk])
+
+
+def remove_photo_files(sender, instance: InspectionPhoto, **kwargs) -> None:
+    """A photo removed (a wrong one may show a person) leaves no file behind,
+    once the deletion is committed (connected in DisclosureConfig.ready())."""
+    files = [f for f in (instance.image, instance.thumbnail) if f]
+    names = [(f.storage, f.name) for f in files]
+    transaction.on_commit(
+        lambda: [storage.delete(name) for storage, name in names], robust=True
+    )

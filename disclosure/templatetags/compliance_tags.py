@@ -1,7 +1,7 @@
 from django import template
 
 from catalog.models import Item
-from disclosure import compliance
+from disclosure import compliance, reminders
 from disclosure.models import Unit
 
 register = template.Library()
@@ -18,14 +18,14 @@ def editor_attention(context):
         return {"units": []}
     as_of = compliance.reference_date()
     obligations = compliance.attention(units, as_of)
-    items = Item.objects.in_bulk({o.item_id for o in obligations[:SHOWN]})
+    shown = obligations[:SHOWN]
+    items = Item.objects.in_bulk({o.item_id for o in shown})
     unit_by_id = {u.pk: u for u in units}
     return {
         "units": units,
         "as_of": as_of,
         "years": compliance.year_choice(as_of.year),
-        "rows": [
-            (unit_by_id[o.unit_id], items[o.item_id], o) for o in obligations[:SHOWN]
-        ],
+        "rows": reminders.rows_of(shown, unit_by_id, items),
+        "outcome_prompt": compliance.OUTCOME_PROMPT,
         "more": max(len(obligations) - SHOWN, 0),
     }

@@ -202,6 +202,9 @@ CACHES = {
 FEEDBACK_ANSWER_WORKDAYS = int(os.environ.get("FEEDBACK_ANSWER_WORKDAYS", "10"))
 FEEDBACK_REQUEST_DECISION_WORKDAYS = 3  # 点题公开: accept or refuse within …
 FEEDBACK_REQUEST_EXTENDED_WORKDAYS = 10  # … or this many, once extended
+# The catalog item an accepted 点题公开 request is counted under on the
+# compliance pages (党员群众“点题公开”事项答复).
+FEEDBACK_REQUEST_ITEM_CODE = os.environ.get("FEEDBACK_REQUEST_ITEM_CODE", "F02")
 # Anti-abuse on the public form.
 FEEDBACK_RATE_LIMIT = int(os.environ.get("FEEDBACK_RATE_LIMIT", "5"))  # per client
 FEEDBACK_RATE_PERIOD = 3600  # seconds

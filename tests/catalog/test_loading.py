@@ -47,3 +47,12 @@ def test_the_shipped_catalogs_pass_the_checks():
         data = read(name)
         load_catalog(data, kind=kind, name=data.get("name", name), order=order)
     assert Item.objects.count() > 50
+
+
+def test_the_shipped_party_catalog_refuses_nil_for_what_always_has_content():
+    load_catalog(read("party_catalog.json"), kind=Catalog.Kind.PARTY, name="党务")
+    never = set(Item.objects.filter(nil_allowed=False).values_list("code", flat=True))
+    # Monthly branch decisions, 三会一课, 党费, the year's plans, standing items
+    # and the yearly exercises the rules require.
+    assert {"A06", "B04", "C07", "A02", "C01", "C09", "D05", "D06", "G03"} <= never
+    assert "A01" not in never and "C08" not in never

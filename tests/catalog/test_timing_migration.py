@@ -62,3 +62,39 @@ def test_existing_items_get_the_shipped_timings(back_to_the_latest_afterwards):
         "C05": ("before", True, 5),
         "X99": ("event", True, None),
     }
+
+
+def test_yearly_exercises_the_rules_require_are_never_nil(
+    back_to_the_latest_afterwards,
+):
+    """catalog/0010: 民主评议党员, 民主生活会, 年度考核 … always have a result."""
+    before = [("catalog", "0009_item_timings_data")]
+    after = [("catalog", "0010_annual_exercises_never_nil")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    Catalog = old.get_model("catalog", "Catalog")
+    Category = old.get_model("catalog", "Category")
+    Department = old.get_model("catalog", "Department")
+    Item = old.get_model("catalog", "Item")
+    department = Department.objects.create(name="组织办")
+    category = Category.objects.create(
+        catalog=Catalog.objects.create(name="党务", kind="party"), code="C", name="C"
+    )
+    for code in ("C09", "D05", "C08"):
+        Item.objects.create(
+            category=category,
+            code=code,
+            name=code,
+            frequency="yearly",
+            department=department,
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    never = set(
+        new.get_model("catalog", "Item")
+        .objects.filter(nil_allowed=False)
+        .values_list("code", flat=True)
+    )
+    assert never == {"C09", "D05"}

@@ -198,3 +198,36 @@ def test_reports_are_cached_for_anonymous_visitors():
     assert {"portal:reports", "portal:report", "portal:report_town"} <= (
         cached_view_names
     )
+
+
+# 督查与整改 ----------------------------------------------------------------------
+
+
+def test_the_demo_report_has_its_inspections_from_the_records(demo, client):
+    from disclosure.models import Inspection, Rectification
+
+    response = client.get("/reports/fengming/2011/")
+    figures = response.context["figures"].inspections
+    units = [town(), *town().children.all()]
+    checks = Inspection.objects.filter(unit__in=units, inspected_on__year=2011)
+    assert figures["inspections"] == checks.count() == 1
+    assert figures["average"] == checks.get().total
+    fixes = Rectification.objects.filter(unit__in=units)
+    assert figures["issued"] == fixes.count() == 1
+    assert figures["completed"] == 1 and figures["open"] == figures["overdue"] == 0
+    html = response.content.decode()
+    assert "五、督查与整改" in html
+    assert f"平均加权得分{checks.get().total}分" in html
+    assert "下发整改通知1份，已完成整改1份（其中逾期完成0份）" in html
+    # Counts only: no inspector's name, no findings.
+    inspector = checks.get().inspector
+    assert inspector.username not in html
+    assert checks.get().findings[:10] not in html
+
+
+def test_the_pdf_has_the_inspections_section(demo, client):
+    response = client.get("/reports/fengming/2011/pdf/")
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
+    assert "督查与整改" in text
+    assert "下发整改通知1份" in text

@@ -164,6 +164,29 @@ def test_tally_headline_and_rate():
     assert tally.rate == 0.5
 
 
+def test_the_rate_weighs_every_item_the_same_whatever_its_frequency():
+    """Twelve monthly statements on time and one yearly report missed read
+    50 % (each item half), not 92 % (12 of 13 periods)."""
+    tally = compliance.Tally()
+    for _month in range(12):
+        tally.add(compliance.Obligation(1, 1, None, date(2011, 1, 1), State.ON_TIME))
+    tally.add(compliance.Obligation(1, 2, None, date(2011, 1, 1), State.MISSING))
+    tally.add(compliance.Obligation(1, 3, None, date(2011, 1, 1), State.NOT_DUE))
+    assert tally.items == 2
+    assert tally.rate == 0.5
+    assert tally.count_rate == 12 / 13
+    assert tally.met == 12
+    # The same item in two units is two items of the tally.
+    tally.add(compliance.Obligation(2, 2, None, date(2011, 1, 1), State.LATE))
+    assert tally.items == 3 and tally.rate == 1 / 3
+
+
+def test_a_tally_with_nothing_due_has_no_rate():
+    tally = compliance.Tally()
+    tally.add(compliance.Obligation(1, 1, None, date(2011, 1, 1), State.NOT_DUE))
+    assert tally.rate is None and tally.count_rate is None and tally.items == 0
+
+
 # Pages ---------------------------------------------------------------------
 
 

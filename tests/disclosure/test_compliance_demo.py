@@ -28,16 +28,25 @@ def test_wenli_shows_each_timing_rule_as_inspectors_say_it(demo, client):
     # An event registered (事项登记) with nothing published: 逾期未公开.
     (event,) = obligations(response, "CW05", "event")
     assert event.state == State.MISSING and event.event is not None
-    # A standing item (村规民约) not on the board: a failure.
-    (standing,) = obligations(response, "CW07", "standing")
+    # A standing item not on the board (信访举报途径): a failure; the 村规民约
+    # posted in January is still on the board: met.
+    (standing,) = obligations(response, "G06", "standing")
     assert standing.state == State.OFF_BOARD
+    (rules,) = obligations(response, "CW07", "standing")
+    assert rules.state == State.ON_TIME and rules.checked_on == date(2011, 10, 1)
     # The annual plan (年度目标责任) is due in Q1, not on 31 January next year.
     (plan,) = obligations(response, "D03")
     assert plan.due == date(2011, 3, 31) and plan.state == State.ON_TIME
-    # Items that are never nil (monthly finances) have no 本期无 to hide behind.
+    # Items that are never nil (monthly finances) have no 本期无 to hide
+    # behind: the liaison point publishes the statement every month, on time
+    # but for June's (published 10 July).
     finances = obligations(response, "CW01")
     assert not any(o.filing and o.filing.nil for o in finances)
-    assert sum(o.state == State.MISSING for o in finances) >= 6
+    assert [o.period.key for o in finances if o.state == State.LATE] == ["2011-06"]
+    assert sum(o.state == State.ON_TIME for o in finances) == 7
+    # A monthly item never nil, with nothing published: 逾期未公开 each month.
+    decisions = obligations(response, "A06")
+    assert {o.state for o in decisions if o.due < date(2011, 10, 1)} == {State.MISSING}
     text = response.text
     for words in [
         "按时公开率",
@@ -67,3 +76,20 @@ def test_an_inspector_lists_the_units_nil_filings(demo, client):
     # The figures above the list stay the unit's whole picture.
     everything = client.get(URL)
     assert response.context["total"].counts == everything.context["total"].counts
+
+
+def test_the_demo_request_is_judged_by_the_walls_deadline(demo, client):
+    """文理村's 点题公开 request (accepted 17 May 2011) is one obligation, due
+    on the answer deadline the 回音壁 shows, met by its F02 answer; that
+    answer is not judged again by the 随时 rule (5 working days)."""
+    from feedback.models import Submission
+
+    request = Submission.objects.get(kind="request", unit__slug="wenli")
+    response = client.get(URL)
+    (answer,) = obligations(response, "F02")
+    assert answer.kind == "request" and answer.request.id == request.pk
+    assert answer.due == request.due_date == date(2011, 5, 30)
+    assert answer.state == State.ON_TIME
+    assert answer.filing.id == request.fulfilled_by_id
+    assert "点题公开（5月17日 受理）：请公开去年村道维护资金使用情况" in response.text
+    assert request.name not in response.text

@@ -244,6 +244,8 @@ def test_an_inspection_is_recorded_and_prefilled_from_the_data(
             "score_procedure": "70",
             "score_timeliness": "",
             "score_feedback": "",
+            "photos-TOTAL_FORMS": "0",
+            "photos-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -315,8 +317,10 @@ def test_the_town_sees_and_completes_a_rectification(client, county, inspector):
     client.force_login(reviewer)
     assert client.get(url).status_code == 200
     assert client.get("/admin/disclosure/inspection/").status_code == 200
+    # The unit's editor reads it too, and records completion only
+    # (tests/disclosure/test_inspections.py).
     client.force_login(editor)
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 200
     client.force_login(town_admin)
     response = client.post(
         url,
@@ -374,14 +378,17 @@ def test_matrix_export_has_the_figures_of_the_page(client, county):
     book = workbook(client.get(f"/compliance/export.xlsx?{query}"))
     sheet = book["各单位"]
     header = [c.value for c in sheet[1]]
-    assert header[:2] == ["单位", "已到期"] and header[-1] == "按时公开率"
+    assert header[:2] == ["单位", "已到期"]
+    assert header[-2:] == ["按时公开率（按事项）", "按时公开率（按期次）"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     for row in page.context["rows"]:
         t = row["total"]
         got = rows[row["unit"].name]
         assert got[1] == (t.due if t else 0)
-        expected_rate = None if not t or t.rate is None else round(t.rate, 4)
-        assert got[-1] == expected_rate
+        for got_rate, rate in zip(
+            got[-2:], [t.rate, t.count_rate] if t else [None] * 2, strict=True
+        ):
+            assert got_rate == (None if rate is None else round(rate, 4))
     overall = page.context["overall"]
     assert rows["合计"][1] == overall.due
     cells = book["各栏目"]
@@ -490,3 +497,18 @@ def test_unit_export_hides_inner_party_titles_as_the_page_does(party_client, cou
     assert "党内季度通报甲乙" not in titles(anonymous)
     assert "党内公开内容（仅党员可见）" in titles(anonymous)
     assert "党内季度通报甲乙" in titles(party_client)
+
+
+def test_every_page_links_to_the_county_comparison_and_the_reports(client, county):
+    """The county comparison and the yearly reports are reached from any page
+    (the footer), not only from the matrix."""
+    for path in [
+        "/",
+        "/feedback/",
+        "/disclosures/",
+        f"/boards/{county['wenli'].slug}/",
+    ]:
+        text = client.get(path).text
+        assert 'href="/county/"' in text and 'href="/reports/"' in text, path
+    assert client.get("/county/").status_code == 200
+    assert client.get("/reports/").status_code == 200

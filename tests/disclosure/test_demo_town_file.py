@@ -29,7 +29,18 @@ def test_the_shipped_file_holds_the_articles_town():
     # The article's 50 党务 items, and the town's 政务 and villages' 村务 on top.
     party = [d for d in data["disclosures"] if not d["item"].startswith(("ZW", "CW"))]
     assert len(party) == 50
-    assert len(data["disclosures"]) == 62
+    # 12 written out, 21 from the liaison points' routine patterns (the June
+    # finance statement of 文理村 is written out, so not made twice).
+    assert len(data["disclosures"]) == 83
+    routine = [d for d in data["disclosures"] if d["item"] in ("CW01", "CW04")]
+    assert {(d["unit"], d["period"]) for d in routine} >= {
+        ("文理村", "2011-01"),
+        ("茅山村", "2011-08"),
+        ("文理村", "2011-Q2"),
+    }
+    assert [d["title"] for d in routine].count(
+        "文理村2011年6月村级财务收支情况公开"
+    ) == 1
     assert len(data["attachments"]) == 3
 
 
@@ -75,6 +86,17 @@ def test_a_misspelt_key_is_refused_not_ignored(tmp_path):
         (lambda d: d["disclosures"][0].update(published="2011/01/27"), "published"),
         (lambda d: d["nil_returns"]["filed_until"].update(某村="2011-10-01"), "某村"),
         (lambda d: d["attachments"][0].update(drawn_by="open"), "drawn_by"),
+        (lambda d: d["routine"][0].update(units=["某村"]), r"routine\[0\].*某村"),
+        (
+            lambda d: d["routine"][0].update(published={"2011-13": "2011-02-03"}),
+            "2011-13",
+        ),
+        (lambda d: d["routine"][0].update(published=[]), "published must map"),
+        (lambda d: d["routine"][0].update(units="文理村"), "units must be"),
+        (
+            lambda d: d["routine"][0]["published"].update({"2011-02": "2011/03/03"}),
+            "published",
+        ),
         (lambda d: d["attachments"][0].update(disclosure="无此公开"), "无此公开"),
     ],
 )

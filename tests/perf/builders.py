@@ -8,7 +8,7 @@ every branch that issues queries. `grow()` adds as much again, or more.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -132,6 +132,17 @@ def grow(county: County, *, villages: int, per_unit: int) -> County:
             else:  # in hand: on the wall, not answered yet
                 services.accept(submission, by=staff, department=department)
             county.submission = submission
+        # A 点题公开 request accepted in YEAR, half of them answered by a
+        # disclosure: compliance obligations (feedback/obligations.py).
+        SubmissionFactory(
+            unit=unit,
+            kind=Kind.REQUEST,
+            item=county.public_item,
+            received_at=datetime(YEAR, 6, 1, 9, tzinfo=UTC),
+            status="accepted",
+            accepted_at=datetime(YEAR, 6, 2, 9, tzinfo=UTC),
+            fulfilled_by=county.disclosure if unit.pk % 2 else None,
+        )
     request = SubmissionFactory(
         unit=units[1], kind=Kind.REQUEST, title="请公开防火资金", tag=tag
     )

@@ -53,39 +53,42 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "search": ("/search/?q=防火资金", 5),
         "search short word": ("/search/?q=防火", 5),
         "search in a unit": (f"/search/?q=防火资金&unit={village.slug}", 6),
-        # compliance.load(): items, rules, filings and registered events.
-        "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 9),
+        # compliance.load(): items, rules, filings, registered events and the
+        # 点题公开 requests accepted (one query, from feedback/obligations.py).
+        "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 10),
         "compliance of a unit": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31",
-            9,  # with the events it owes and the two counts of its 督查 records
+            10,  # with the events it owes and the two counts of its 督查 records
         ),
         "compliance: a unit's nil filings": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31&nil=1",
-            9,
+            10,
         ),
         "compliance of a town": (
             f"/compliance/?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
-            10,
+            11,
         ),
         "compliance as Excel": (
             f"/compliance/export.xlsx?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
-            10,
+            11,
         ),
         "compliance of a unit as Excel": (
             f"/compliance/{village.slug}/export.xlsx?year={YEAR}&as_of={YEAR}-12-31",
-            10,
+            11,
         ),
-        "county": (f"/county/?year={YEAR}", 16),
-        "stats": (f"/stats/?year={YEAR}", 28),
-        "stats of a town": (f"/stats/?year={YEAR}&town={other.slug}", 28),
-        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 26),
+        "county": (f"/county/?year={YEAR}", 17),
+        "stats": (f"/stats/?year={YEAR}", 29),
+        "stats of a town": (f"/stats/?year={YEAR}&town={other.slug}", 29),
+        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 27),
         "feed latest": ("/feeds/latest/", 4),
         "feed board": (f"/feeds/boards/{village.slug}/", 5),
         "feed feedback": ("/feeds/feedback/", 4),
         "sitemap": ("/sitemap.xml", 10),
         "reports": ("/reports/", 4),
-        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 21),
-        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 21),
+        # + the 督查 section (the checks' scores, the notices' counts) and
+        # the 点题 requests owed (compliance.load).
+        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 23),
+        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 23),
     }
 
 

@@ -160,10 +160,30 @@ def answered_by_inner(town):
     )
 
 
+def inspection_photo(town):
+    """A 督查 photo: staff only (tests/disclosure/test_inspections.py), refused
+    to anyone else like a 党内 notice's attachment."""
+    from django.core.files.base import ContentFile
+
+    from disclosure.models import Inspection, InspectionPhoto
+
+    from .conftest import jpeg
+
+    check = Inspection.objects.create(
+        unit=town.wenli, inspector=UserFactory(username="insp", is_staff=True)
+    )
+    photo = InspectionPhoto(inspection=check, content_type="image/jpeg")
+    photo.image.save("board.jpg", ContentFile(jpeg()), save=False)
+    photo.thumbnail.save("thumb.jpg", ContentFile(jpeg()), save=False)
+    photo.save()
+    return photo
+
+
 def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
     """URL name: the (url, must_be_refused) that would show the 党内 notice
     if that page type leaked it. Refused pages 404; others must not show it."""
     inner, attachment = town.inner, town.inner_attachment
+    photo = inspection_photo(town)
     wenli, code, period = [town.wenli.slug], inner.item.code, inner.period
     year = period[:4]
 
@@ -175,6 +195,12 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
         "disclosure:attachment": [(url("disclosure:attachment", attachment.pk), True)],
         "disclosure:attachment_thumbnail": [
             (url("disclosure:attachment_thumbnail", attachment.pk), True)
+        ],
+        "disclosure:inspection_photo": [
+            (url("disclosure:inspection_photo", photo.pk), True)
+        ],
+        "disclosure:inspection_photo_thumbnail": [
+            (url("disclosure:inspection_photo_thumbnail", photo.pk), True)
         ],
         "portal:home": [(url("portal:home"), False)],
         "disclosure:list": [

@@ -36,7 +36,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import Scope
 from core.history_admin import ReadOnlyHistoryAdmin
-from disclosure import roles, services
+from disclosure import inspection_rules, roles, services
 from disclosure.admin import TRANSITION_CALLS
 from disclosure.models import (
     ArchiveExport,
@@ -44,6 +44,7 @@ from disclosure.models import (
     Disclosure,
     DisclosureEvent,
     Inspection,
+    InspectionPhoto,
     Rectification,
     Unit,
 )
@@ -255,6 +256,9 @@ def build_world() -> World:
     Rectification.objects.create(
         unit=wenli, inspection=check, issue="补公开收支", deadline="2011-11-30"
     )
+    InspectionPhoto.objects.create(
+        inspection=check, image="inspections/walk.jpg", caption="公开栏全景"
+    )
     TagFactory()
     AnswerTemplateFactory()
     department = DepartmentFactory()
@@ -414,7 +418,8 @@ def object_in_reach(user, obj) -> bool:
     return unit_id is None or roles.units_for(user).filter(pk=unit_id).exists()
 
 
-# The 督查 records: read by the town and the inspector (roles.units_inspected).
+# The 督查 records: read by the town, the units' editors and the inspector
+# (roles.units_inspected); changed as disclosure/inspection_rules.py says.
 INSPECTION_MODELS = (Inspection, Rectification)
 
 
@@ -461,6 +466,8 @@ def judge(change, user, url: AdminUrl, facts: Facts) -> str | None:
     if model in (DisclosureEvent, SubmissionEvent):
         # A step writes its row; rows are never edited or removed.
         return None if change.kind == "created" else "an event row was altered"
+    if model in (*INSPECTION_MODELS, InspectionPhoto):
+        return judge_inspection_record(change, user)
     action = {"created": "add", "changed": "change", "deleted": "delete"}[change.kind]
     if not has_model_perm(user, model, action):
         return f"no {action} permission"
@@ -471,6 +478,37 @@ def judge(change, user, url: AdminUrl, facts: Facts) -> str | None:
         return "another unit's row"
     if "disclosure_id" in row and not facts.editable.get(row["disclosure_id"], True):
         return "a row of a disclosure this user may not edit"
+    return None
+
+
+def judge_inspection_record(change, user) -> str | None:
+    """A 督查 record changed only as inspection_rules allows: checks and notices
+    by their inspector (the town: a notice's completion), deleted by a
+    superuser; photos by whoever may change their check."""
+    model = change.model
+    before = change.before and model(**change.before)
+    after = change.after and model(**change.after)
+    if model is InspectionPhoto:
+        check = Inspection.objects.get(pk=(before or after).inspection_id)
+        ok = inspection_rules.may_change_photos(user, check)
+        return None if ok else "a photo of a check this user may not change"
+    if change.kind == "deleted":
+        return None if inspection_rules.may_delete(user) else "deleted"
+    if change.kind == "created":
+        if not inspection_rules.may_issue(user):
+            return "created by a user who may not issue"
+        if model is Rectification and not inspection_rules.may_choose_inspection(
+            user, after.inspection
+        ):
+            return "a notice on another inspector's check"
+        return None
+    fields = {model._meta.get_field(f).name for f in change.fields}
+    if model is Inspection:
+        allowed = inspection_rules.inspection_fields(user, before)
+    else:
+        allowed = inspection_rules.rectification_fields(user, before)
+    if fields - allowed:
+        return f"fields {sorted(fields - allowed)} changed against inspection_rules"
     return None
 
 

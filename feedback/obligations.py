@@ -1,0 +1,96 @@
+"""点题公开 requests as compliance obligations: a request accepted (受理)
+obliges its unit to disclose what was asked for, by the answer deadline the
+回音壁 shows (`Submission.due_date`, set by services.set_deadlines: one rule).
+
+Registered with the compliance engine (disclosure/compliance.py,
+`register_requests`) in FeedbackConfig.ready(): disclosure, a layer below,
+never imports feedback.
+"""
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Item
+from disclosure.compliance import RequestSpec
+from disclosure.models import Disclosure
+
+from .models import Kind, Submission
+
+
+def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
+    """The requests of these units accepted in `year` (local time), hidden
+    ones too: one query whatever their number. Their title only where the
+    wall publishes it (`published()`); never the submitter's name or phone."""
+    # The catalog's item for 点题 answers (F02) counts them; without it, the
+    # item the case is about, else the one of the disclosure answering it.
+    request_item = Item.objects.filter(code=settings.FEEDBACK_REQUEST_ITEM_CODE)
+    rows = (
+        Submission.objects.filter(
+            kind=Kind.REQUEST,
+            unit_id__in=unit_ids,
+            accepted_at__isnull=False,
+            accepted_at__year=year,
+        )
+        .annotate(
+            counted_as=Coalesce(
+                Subquery(request_item.values("pk")[:1]),
+                "item_id",
+                "fulfilled_by__item_id",
+            ),
+            public=Exists(Submission.objects.published().filter(pk=OuterRef("pk"))),
+            disclosed=Exists(
+                Disclosure.objects.published().filter(pk=OuterRef("fulfilled_by_id"))
+            ),
+        )
+        .order_by()
+        .values_list(
+            "pk",
+            "unit_id",
+            "counted_as",
+            "accepted_at",
+            "due_date",
+            "fulfilled_by_id",
+            "fulfilled_by__published_at",
+            "disclosed",
+            "refusal_reason",
+            "answered_at",
+            "title",
+            "public",
+        )
+    )
+    return [
+        RequestSpec(
+            id=pk,
+            unit_id=unit_id,
+            item_id=item_id,
+            accepted_on=timezone.localdate(accepted_at),
+            due=due,
+            disclosure_id=disclosure_id,
+            disclosed_on=timezone.localdate(published_at) if disclosed else None,
+            refused_on=(
+                timezone.localdate(answered_at)
+                if refusal_reason and answered_at
+                else None
+            ),
+            title=title if public else "",
+            url=reverse("feedback:detail", args=[pk]) if public else "",
+            admin_url=reverse("admin:feedback_submission_change", args=[pk]),
+        )
+        for (
+            pk,
+            unit_id,
+            item_id,
+            accepted_at,
+            due,
+            disclosure_id,
+            published_at,
+            disclosed,
+            refusal_reason,
+            answered_at,
+            title,
+            public,
+        ) in rows
+    ]
