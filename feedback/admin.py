@@ -77,9 +77,6 @@ RECORD_FIELDS = [
     "concerns_conduct",
     "answering_body",  # the body it was assigned to answers as itself
 ]
-# How many overdue cases opening the list escalates at most (the daily
-# escalate_overdue command does the rest).
-ESCALATE_ON_OPEN = 50
 # Fixed once a case is answered, refused or hidden: what the public answer says
 # and what it answered. A 不满意 rating reopens the case, and them.
 DECIDED_FIELDS = [
@@ -528,12 +525,6 @@ class SubmissionAdmin(admin.ModelAdmin):
         # for who may handle it (services.can_handle).
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or services.can_handle(request.user, obj))
-
-    def changelist_view(self, request, extra_context=None):
-        # The daily escalation (manage.py escalate_overdue), caught up when
-        # staff open the list: one query when nothing is due.
-        services.escalate_overdue(limit=ESCALATE_ON_OPEN)
-        return super().changelist_view(request, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -42,6 +42,7 @@ from .models import (
     Status,
     Submission,
     SubmissionEvent,
+    SubmissionQuerySet,
     new_tracking_code,
 )
 
@@ -178,6 +179,7 @@ def cases_for(user: AbstractBaseUser):
         | Q(assigned_cadre=user)
         | Q(escalated_to__in=bodies)
         | Q(unit__in=leader_units(user).values("pk"))
+        | Q(pk__in=escalated_to(user).values("pk"))
     )
 
 
@@ -205,12 +207,24 @@ def inbox(user: AbstractBaseUser):
     )
 
 
-def escalated_to(user: AbstractBaseUser):
+def escalated_to(user: AbstractBaseUser, as_of: date | None = None):
     """督办给我: cases 督办中 of the villages the user leads, or escalated to a
-    body they act for (镇纪委)."""
-    return Submission.objects.filter(ESCALATED).filter(
-        Q(unit__in=leader_units(user).values("pk"))
-        | Q(escalated_to__in=_bodies_of(user))
+    body they act for (镇纪委); and those due for it, past their deadline and
+    not yet escalated by the daily run (escalate_overdue), so that a leader's
+    inbox never waits for it. Reading only: recording 督办 is the command's."""
+    as_of = as_of or timezone.localdate()
+    led = Q(unit__in=leader_units(user).values("pk"))
+    discipline = Organisation.objects.filter(
+        members=user, kind=BodyKind.DISCIPLINE
+    ).values("unit_id")
+    conduct = Q(kind=Kind.REPORT, concerns_conduct=True) & (
+        Q(unit__in=discipline) | Q(unit__parent__in=discipline)
+    )
+    not_yet = Q(escalated_round__isnull=True) | ~Q(escalated_round=F("round"))
+    due = SubmissionQuerySet._overdue_q(as_of) & not_yet
+    return Submission.objects.filter(
+        (ESCALATED & (led | Q(escalated_to__in=_bodies_of(user))))
+        | (due & (led | conduct))
     )
 
 
@@ -694,18 +708,18 @@ def escalate(submission: Submission, *, why: str, by=None) -> Submission:
 
 
 def escalate_overdue(
-    as_of: date | None = None, *, limit: int | None = None
+    as_of: date | None = None,
 ) -> list[Submission]:
     """督办 every open case past its deadline not yet escalated in its round:
-    run daily (manage.py escalate_overdue), and when staff open the list (at
-    most `limit` there: a backlog is the daily command's)."""
+    run daily (manage.py escalate_overdue). Not when a page opens: recording
+    a backlog costs queries per case; escalated_to() lists those due already."""
     as_of = as_of or timezone.localdate()
     due = (
         Submission.objects.overdue(as_of)
         .exclude(escalated_round=F("round"))
         .select_related("unit__parent__contact_leader", "unit__contact_leader")
         .order_by("due_date", "id")
-    )[:limit]
+    )
     done = []
     for submission in due:
         with transaction.atomic():

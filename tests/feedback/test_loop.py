@@ -313,13 +313,29 @@ def test_a_report_about_conduct_is_escalated_to_the_discipline_committee_too(
     assert "路灯不亮" not in inbox
 
 
-def test_opening_the_list_escalates_what_is_overdue(wenli, leader, town_admin):
-    case = overdue_case(wenli)
-    response = login(town_admin).get(LIST_URL + "?escalated=yes")
-    assert response.status_code == 200
+def test_the_leaders_inbox_lists_an_overdue_case_before_the_daily_run(
+    town, wenli, leader, town_admin
+):
+    case = overdue_case(wenli, title="未督办的超期咨询")
+    conduct = overdue_case(
+        wenli, kind=Kind.REPORT, concerns_conduct=True, title="超期作风反映"
+    )
+    discipline = Organisation.objects.get(unit=town, name="镇纪委")
+    jiwei = staff_user(username="jiwei", group=roles.REVIEWER)
+    discipline.members.add(jiwei)
+    inbox = login(leader).get(LIST_URL + "?inbox=escalated").text
+    assert "未督办的超期咨询" in inbox and "超期作风反映" in inbox
+    inbox = login(jiwei).get(LIST_URL + "?inbox=escalated").text
+    assert "超期作风反映" in inbox and "未督办的超期咨询" not in inbox
+    # Reading records nothing: 督办 is the daily command's.
     case.refresh_from_db()
-    assert case.is_escalated
-    assert case.title in response.text
+    conduct.refresh_from_db()
+    assert not case.is_escalated and not conduct.is_escalated
+    listed = login(town_admin).get(LIST_URL + "?escalated=yes").text
+    assert "未督办的超期咨询" not in listed
+    services.escalate_overdue()
+    listed = login(town_admin).get(LIST_URL + "?escalated=yes").text
+    assert "未督办的超期咨询" in listed
 
 
 def test_escalated_cases_count_against_the_feedback_criterion(
