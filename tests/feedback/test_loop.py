@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import workdays
@@ -446,3 +448,23 @@ def test_the_start_page_counts_the_inbox_and_the_escalations(
     assert "督办给我 1 件" in login(leader).get("/admin/").text
     anonymous = Client().get("/admin/")
     assert anonymous.status_code == 302
+
+
+def test_a_reopened_cases_page_costs_the_same_whatever_its_rounds(
+    wenli, leader, department
+):
+    def reopened(times: int) -> Submission:
+        case = SubmissionFactory(unit=wenli, accepted=True)
+        for n in range(times):
+            services.answer(case, by=leader, department=department, text=f"答复{n}")
+            case = services.rate(case, rating=Rating.UNSATISFIED)
+        return case
+
+    def queries(case: Submission) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert Client().get(f"/feedback/{case.pk}/").status_code == 200
+        return len(captured)
+
+    plain = queries(SubmissionFactory(unit=wenli, accepted=True))
+    once, thrice = queries(reopened(1)), queries(reopened(3))
+    assert once == thrice <= plain + 1
