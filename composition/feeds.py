@@ -142,7 +142,7 @@ class FeedbackFeed(PlainTextFeed):
             Submission.objects.published()
             .answered()
             .filter(status__in=[Submission.Status.ANSWERED, Submission.Status.CLOSED])
-            .select_related("unit", "answered_by", "answering_body__unit")
+            .select_related("unit__parent", "answered_by", "answering_body__unit")
             .order_by("-answered_at", "-id")[:FEED_SIZE]
         )
 

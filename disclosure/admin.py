@@ -107,6 +107,8 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     filter_horizontal = ["editors"]
+    # At county scale a select of every account would be thousands long.
+    raw_id_fields = ["contact_leader", "village_cadre"]
     inlines = [OrganisationInline, NoticeBoardInline]
 
     def get_queryset(self, request):

@@ -5,11 +5,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
-from disclosure.models import Disclosure
+from disclosure.models import Disclosure, Organisation
 from disclosure.roles import units_for
 
 from . import services
@@ -30,6 +31,7 @@ from .models import (
 # The function that takes each step of services.ACTIONS.
 STEP_CALLS = {
     "accept": services.accept,
+    "assign": services.assign,
     "extend": services.extend_decision,
     "refuse": services.refuse_request,
     "answer": services.answer,
@@ -44,12 +46,18 @@ STEP_CALLS = {
 # fields, the first one filled wins; an error goes on the first.
 STEP_FIELDS = {
     "accept": {"department": ["department"]},
+    "assign": {
+        "body": ["assign_body"],
+        "to_cadre": ["assign_cadre"],
+        "workdays": ["assign_workdays"],
+    },
     "extend": {"reason": ["reason"]},
     "refuse": {"reason": ["reason"], "department": ["department"]},
     "answer": {
         "department": ["answered_by", "department"],
         "text": ["answer_text"],
         "fulfilled_by": ["fulfilled_by"],
+        "body": ["answering_body"],
     },
     "hide": {"reason": ["reason"]},
     "outcome": {"outcome": ["new_outcome"], "reason": ["new_outcome_reason"]},
@@ -71,6 +79,24 @@ BLANK_FIELD_PROMPTS = {
     "follow_up_channel": _("请选择回访方式。"),
     "follow_up_on": _("请填写回访日期。"),
 }
+# What only the town and the unit's editors change (services.keeps_record).
+RECORD_FIELDS = [
+    "kind",
+    "channel",
+    "unit",
+    "item",
+    "disclosure",
+    "tag",
+    "title",
+    "text",
+    "name",
+    "phone",
+    "is_party_member",
+    "consent_to_publish",
+    "department",
+    "concerns_conduct",
+    "answering_body",  # the body it was assigned to answers as itself
+]
 # Fixed once a case is answered, refused or hidden: what the public answer says
 # and what it answered. A 不满意 rating reopens the case, and them.
 DECIDED_FIELDS = [
@@ -173,6 +199,30 @@ class SubmissionAdminForm(forms.ModelForm):
         validators=[refuse_control_characters],
         help_text=_("选择“不满意”时，该事项重新办理。"),
     )
+    # 交办: the inputs of the "assign" step (services.assign).
+    assign_body = forms.ModelChoiceField(
+        label=_("交办单位"),
+        queryset=Organisation.objects.none(),
+        required=False,
+        help_text=_("本村（社区）或本镇的组织，如 村民委员会、党政办、镇纪委。"),
+    )
+    assign_cadre = forms.BooleanField(
+        label=_("交办给本村包村干部"),
+        required=False,
+        help_text=_("与交办单位二选一；回音壁上只显示“包村干部”，不显示姓名。"),
+    )
+    assign_workdays = forms.IntegerField(
+        label=_("办理期限（工作日）"),
+        required=False,
+        min_value=1,
+        max_value=services.MAX_ASSIGN_WORKDAYS,
+        help_text=_("从交办之日起计算；留空则沿用原答复期限。"),
+        error_messages={
+            "invalid": _("办理期限须为整数个工作日。"),
+            "min_value": _("办理期限至少 1 个工作日。"),
+            "max_value": _("办理期限最多 %(limit_value)s 个工作日。"),
+        },
+    )
     # The workflow step whose button was pressed ("" for a plain save) and who
     # pressed it; set by SubmissionAdmin.get_form.
     action = ""
@@ -199,6 +249,7 @@ class SubmissionAdminForm(forms.ModelForm):
             "answered_by",
             "answering_body",
             "fulfilled_by",
+            "concerns_conduct",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -210,6 +261,16 @@ class SubmissionAdminForm(forms.ModelForm):
                 for choice in self.fields["channel"].choices
                 if choice[0] != Channel.WEBSITE
             ]
+        # The bodies of the case's unit and town: the only ones that may be
+        # given it or answer it (services.check_assignment).
+        bodies = (
+            services.assignable_bodies(self.instance)
+            if self.instance.pk
+            else Organisation.objects.none()
+        )
+        for name in ("assign_body", "answering_body"):
+            if name in self.fields:
+                self.fields[name].queryset = bodies
         if self.instance.pk and "consent_to_publish" in self.fields:
             self.fields["consent_to_publish"].help_text = _(
                 "只能应提交人要求撤回同意（记入办理记录）；工作人员不能代提交人同意。"
@@ -257,13 +318,25 @@ class SubmissionAdminForm(forms.ModelForm):
         return cleaned
 
     def step_inputs(self, cleaned: dict) -> dict:
-        """The keywords the pressed step's function is given, from the form."""
+        """The keywords the pressed step's function is given, from the form
+        (the 承办部门 from the case where it is read-only: a body's member
+        answering a case the town accepted)."""
         return {
             keyword: next(
-                (cleaned.get(name) for name in names if cleaned.get(name)), None
+                (
+                    self._input(cleaned, name)
+                    for name in names
+                    if self._input(cleaned, name)
+                ),
+                None,
             )
             for keyword, names in STEP_FIELDS.get(self.action, {}).items()
         }
+
+    def _input(self, cleaned: dict, name: str):
+        if name == "department" and name not in self.fields:
+            return self.instance.department
+        return cleaned.get(name)
 
     def _check_step(self, cleaned: dict) -> None:
         """The checks of services.ACTIONS, before anything is saved: a blank
@@ -300,6 +373,11 @@ class SubmissionAdminForm(forms.ModelForm):
                 )
             except ValidationError as exc:
                 self.add_error("follow_up_on", exc)
+        if self.action == "assign":
+            try:
+                services.check_assignment(case, **inputs)
+            except ValidationError as exc:
+                self.add_error("assign_body", exc)
 
     def _check_outcome(self, case: Submission, cleaned: dict) -> None:
         """An outcome given with the answer, or by its own step: for 意见、建议,
@@ -334,6 +412,38 @@ class SubmissionEventInline(admin.TabularInline):
         return False
 
 
+class InboxFilter(admin.SimpleListFilter):
+    """The staff member's inbox: what they must answer, and what was
+    escalated to them (services.inbox / services.escalated_to)."""
+
+    title = _("我的待办")
+    parameter_name = "inbox"
+
+    def lookups(self, request, model_admin):
+        return [("todo", _("待我办理")), ("escalated", _("督办给我"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "todo":
+            return queryset.filter(pk__in=services.inbox(request.user).values("pk"))
+        if self.value() == "escalated":
+            mine = services.escalated_to(request.user).values("pk")
+            return queryset.filter(pk__in=mine)
+        return queryset
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    title = _("督办")
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("督办中"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.escalated()
+        return queryset
+
+
 class OverdueFilter(admin.SimpleListFilter):
     title = _("是否超期")
     parameter_name = "overdue"
@@ -363,9 +473,11 @@ class SubmissionAdmin(admin.ModelAdmin):
         "received_at",
         "due_date",
         "overdue_display",
+        "escalated_display",
     ]
     list_display_links = ["tracking_code", "title"]
     list_filter = [
+        InboxFilter,
         "status",
         "kind",
         "channel",
@@ -374,6 +486,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         "unit",
         "tag",
         OverdueFilter,
+        EscalatedFilter,
     ]
     search_fields = ["tracking_code", "title", "text", "name", "phone"]
     list_select_related = ["unit", "tag"]
@@ -401,6 +514,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         "outcome",
         "outcome_reason",
         "created_by",
+        "assigned_body",
+        "assigned_cadre",
+        "assigned_at",
+        "round",
+        "escalated_at",
+        "escalated_to",
+        "rounds_display",
     ]
     fieldsets = [
         (
@@ -469,9 +589,26 @@ class SubmissionAdmin(admin.ModelAdmin):
             },
         ),
         (
+            _("交办与督办"),
+            {
+                "fields": [
+                    "assigned_body",
+                    "assigned_cadre",
+                    "assigned_at",
+                    "assign_body",
+                    "assign_cadre",
+                    "assign_workdays",
+                    "concerns_conduct",
+                    "escalated_at",
+                    "escalated_to",
+                ]
+            },
+        ),
+        (
             _("评价与回访"),
             {
                 "fields": [
+                    "round",
                     "rating",
                     "rating_comment",
                     "rated_at",
@@ -484,20 +621,49 @@ class SubmissionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (_("此前各轮"), {"fields": ["rounds_display"]}),
     ]
+    # Only who may assign (交办) sees the step's inputs.
+    ASSIGN_INPUTS = ["assign_body", "assign_cadre", "assign_workdays"]
 
     @admin.display(description=_("超期"), boolean=True, ordering="overdue_flag")
     def overdue_display(self, obj):
         return bool(obj.overdue_flag)
 
+    @admin.display(description=_("督办中"), boolean=True)
+    def escalated_display(self, obj):
+        return obj.is_escalated
+
+    @admin.display(description=_("此前各轮答复和评价"))
+    def rounds_display(self, obj):
+        if obj is None or obj.round == 1:
+            return "-"
+        return format_html_join(
+            "",
+            "<p>第{}轮（期限 {}）：{} {} 答复：{}<br>评价：{} {}</p>",
+            (
+                (
+                    r.number,
+                    f"{r.due_date:%Y-%m-%d}",
+                    r.answerer,
+                    f"{r.answered_at:%Y-%m-%d}",
+                    r.answer_text,
+                    r.get_rating_display(),
+                    r.rating_comment,
+                )
+                for r in obj.rounds.all()
+            ),
+        ) or format_html("-")
+
     def get_queryset(self, request):
         # Not super(): it orders before the annotation the ordering needs exists.
-        qs = Submission.objects.with_overdue_flag().order_by(
-            *self.get_ordering(request)
+        # Who reads which case: services.cases_for (their units', assigned to
+        # them, escalated to them).
+        return (
+            services.cases_for(request.user)
+            .with_overdue_flag()
+            .order_by(*self.get_ordering(request))
         )
-        # Every path (list, change, history, search, autocomplete, actions)
-        # comes through here: 举报 only for the discipline committee.
-        return staff_submissions(request.user, qs)
 
     def has_view_permission(self, request, obj=None):
         # A 镇纪委 member reads the 举报 about the town (staff_submissions),
@@ -512,6 +678,29 @@ class SubmissionAdmin(admin.ModelAdmin):
         return super().has_module_permission(request) or self.has_view_permission(
             request
         )
+
+    def has_change_permission(self, request, obj=None):
+        # A 联系领导 or 镇纪委 reads a case escalated to them; acting on it is
+        # for who may handle it (services.can_handle).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or services.can_handle(request.user, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("feedback.assign_submission"):
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **opts,
+                    "fields": [
+                        f for f in opts["fields"] if f not in self.ASSIGN_INPUTS
+                    ],
+                },
+            )
+            for name, opts in fieldsets
+        ]
 
     def get_ordering(self, request):
         # Overdue first, then the nearest deadline.
@@ -541,7 +730,10 @@ class SubmissionAdmin(admin.ModelAdmin):
             if obj.status not in OPEN_STATUSES:
                 # Given by the answer (services.answer / refuse_request).
                 fields.extend(DECIDED_FIELDS)
-        return fields
+            if not services.keeps_record(request.user, obj):
+                # Assigned to a body they act for: they answer, nothing else.
+                fields.extend(RECORD_FIELDS)
+        return list(dict.fromkeys(fields))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -10,7 +10,12 @@ class FeedbackConfig(AppConfig):
     def ready(self):
         from core import content, documents, events, figures, roles, security
         from disclosure import board_extras, compliance, inspections
-        from disclosure.roles import TOWN_ADMIN, UNIT_EDITOR
+        from disclosure.roles import (
+            REVIEWER,
+            TOWN_ADMIN,
+            UNIT_EDITOR,
+            VILLAGE_APPROVER,
+        )
 
         from . import figures as feedback_figures
         from . import models, obligations, services, sheet
@@ -20,7 +25,7 @@ class FeedbackConfig(AppConfig):
         # pages as they are (their summary counts catch up within
         # PAGE_CACHE_SECONDS); every later change shows at once.
         content.public(models.Submission, new_rows_wait=True)
-        content.public(models.Tag)
+        content.public(models.Tag, models.AnswerRound)
         # A case's staff trail; the public page shows the case's own fields.
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         # The monthly sheet shows the public wall only, the same for everyone.
@@ -44,6 +49,18 @@ class FeedbackConfig(AppConfig):
             "feedback.view_tag",
             "feedback.view_answertemplate",
         )
+        # The town's staff who act for a body (a town office, 镇纪委; a town
+        # leader) and a village's 两委: the cases assigned or escalated to
+        # them (services.cases_for, can_handle).
+        case_work = (
+            "feedback.view_submission",
+            "feedback.change_submission",
+            "feedback.view_submissionevent",
+            "feedback.view_tag",
+            "feedback.view_answertemplate",
+        )
+        roles.grant(REVIEWER, *case_work)
+        roles.grant(VILLAGE_APPROVER, *case_work)
         # A case about something that becomes 党内 later (its item, whichever
         # way it is changed, or its disclosure alone) leaves the wall like a
         # case that was 党内 from the start.

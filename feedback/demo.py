@@ -35,6 +35,7 @@ from . import services
 from .models import (
     CONFIDENTIAL_KINDS,
     OUTCOME_KINDS,
+    AnswerRound,
     AnswerTemplate,
     Channel,
     Kind,
@@ -73,9 +74,13 @@ def read_feedback(path: Path | None = None) -> dict:
         "answered",
         source=source,
         required=[*case, "kind", "tag", "received", "answered", "department", "answer"],
-        optional=["answered_by_body"],
+        optional=["answered_by_body", "assigned_to_body", "second_round"],
     ):
         _check_body(row, where)
+        if "assigned_to_body" in row:
+            one_of(row["assigned_to_body"], VILLAGE_BODIES, where, "assigned_to_body")
+        if "second_round" in row:
+            _check_second_round(row, where)
         one_of(row["kind"], Kind.values, where, "kind")
         one_of(row["tag"], tags, where, "tag")
         one_of(row["channel"], Channel.values, where, "channel")
@@ -158,6 +163,22 @@ def read_feedback(path: Path | None = None) -> dict:
 
 # The bodies a village answers through (村务: its own, not a town office).
 VILLAGE_BODIES = [name for _kind, name in STANDARD_BODIES[Unit.Kind.VILLAGE]]
+SECOND_ROUND_KEYS = {"unsatisfied_on", "comment", "answered", "answer"}
+
+
+def _check_second_round(row: dict, where: str) -> None:
+    second = row["second_round"]
+    require(
+        isinstance(second, dict) and set(second) == SECOND_ROUND_KEYS,
+        where,
+        f"second_round must have exactly {sorted(SECOND_ROUND_KEYS)}",
+    )
+    days = [
+        iso_date(row["answered"], where, "answered"),
+        iso_date(second["unsatisfied_on"], where, "second_round.unsatisfied_on"),
+        iso_date(second["answered"], where, "second_round.answered"),
+    ]
+    require(days == sorted(days), where, "second_round must follow the first answer")
 
 
 def _check_body(row: dict, where: str) -> None:
@@ -165,9 +186,11 @@ def _check_body(row: dict, where: str) -> None:
         one_of(row["answered_by_body"], VILLAGE_BODIES, where, "answered_by_body")
 
 
-def answering_body(unit: Unit, row: dict) -> Organisation | None:
+def answering_body(
+    unit: Unit, row: dict, key: str = "answered_by_body"
+) -> Organisation | None:
     """The village body named by the case, of the case's own village."""
-    name = row.get("answered_by_body")
+    name = row.get(key)
     if not name:
         return None
     body = Organisation.objects.filter(unit=unit, name=name).first()
@@ -259,9 +282,15 @@ def seed_feedback(data: dict) -> int:
                 "rating": [Rating.SATISFIED, Rating.SATISFIED, Rating.FAIRLY, ""][
                     number % 4
                 ],
-                "rating_channel": ["", RatingChannel.ONLINE][bool(number % 4)],
+                "rating_channel": RatingChannel.ONLINE if number % 4 != 3 else "",
+                "assigned_body": answering_body(unit, row, "assigned_to_body"),
+                "assigned_at": aware(row["received"], 15)
+                if row.get("assigned_to_body")
+                else None,
             },
         )
+        if created and "second_round" in row:
+            _second_round(Submission.objects.get(unit=unit, title=row["title"]), row)
         created_count += created
     for row in data["loop"]:
         created_count += _seed_loop(row, units, tags, departments)
@@ -269,6 +298,41 @@ def seed_feedback(data: dict) -> int:
         created_count += _seed_request(row, units, departments)
     created_count += _seed_open(data["open"], units, tags, departments)
     return created_count
+
+
+def _second_round(submission: Submission, row: dict) -> None:
+    """A case rated 不满意 after its first answer: that round kept, a new
+    deadline from the day it was reopened, a second answer, rated again."""
+    second = row["second_round"]
+    reopened_on = date.fromisoformat(second["unsatisfied_on"])
+    AnswerRound.objects.create(
+        submission=submission,
+        number=1,
+        due_date=submission.due_date,
+        answer_text=submission.answer_text,
+        answerer=submission.answerer,
+        answered_at=submission.answered_at,
+        rating=Rating.UNSATISFIED,
+        rating_comment=second["comment"],
+        rated_at=aware(second["unsatisfied_on"], 9),
+        rating_channel=RatingChannel.ONLINE,
+    )
+    submission.round = 2
+    submission.deadline_from = reopened_on
+    services.set_deadlines(submission)
+    submission.answer_text = second["answer"]
+    submission.answered_at = aware(second["answered"], 16)
+    submission.closed_at = aware(second["answered"], 17)
+    submission.rating = Rating.SATISFIED
+    submission.rated_at = aware(second["answered"], 20)
+    submission.rating_channel = RatingChannel.ONLINE
+    submission.save()
+
+
+def seed_escalations() -> int:
+    """督办 the demo's open cases past their deadline (once the 联系领导 are
+    set: operations' seed_demo, after the accounts); get-or-create too."""
+    return len(services.escalate_overdue())
 
 
 def _seed_request(row: dict, units: dict[str, Unit], departments: dict) -> int:

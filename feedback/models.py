@@ -124,6 +124,12 @@ ON_WALL = (
 )
 
 
+# 督办中: open, and escalated in its current round (services.escalate).
+ESCALATED = Q(status__in=OPEN_STATUSES, escalated_round=F("round"))
+# Escalated at some time (its latest round's escalation is kept).
+EVER_ESCALATED = Q(escalated_round__isnull=False)
+
+
 # Answered on time: on or before the due date (after with_local_dates()).
 ON_TIME_COUNT = Count("id", filter=Q(answered_on__lte=F("due_date")))
 ANSWERED_COUNT = Count("id", filter=Q(answered_at__isnull=False))
@@ -158,12 +164,16 @@ class SubmissionQuerySet(models.QuerySet):
     def overdue(self, as_of: date | None = None) -> "SubmissionQuerySet":
         return self.filter(self._overdue_q(as_of or timezone.localdate()))
 
+    def escalated(self) -> "SubmissionQuerySet":
+        """督办中: open, past its deadline or rated 不满意 twice, and escalated."""
+        return self.filter(ESCALATED)
+
     def for_units(self, units) -> "SubmissionQuerySet":
         return self.filter(unit__in=units)
 
     def with_related(self) -> "SubmissionQuerySet":
         return self.select_related(
-            "unit",
+            "unit__parent",
             "tag",
             "answered_by",
             "answering_body__unit",
@@ -214,6 +224,8 @@ class SubmissionQuerySet(models.QuerySet):
             on_time=ON_TIME_COUNT,
             listed=Count("id", filter=ON_WALL),
             waiting=Count("id", filter=Q(status=Status.RECEIVED)),
+            escalating=Count("id", filter=ESCALATED),
+            escalated=Count("id", filter=EVER_ESCALATED),
             waiting_overdue=Count(
                 "id",
                 filter=Q(status=Status.RECEIVED)
@@ -251,6 +263,8 @@ class SubmissionQuerySet(models.QuerySet):
             "listed": totals["listed"],
             "waiting": totals["waiting"],
             "waiting_overdue": totals["waiting_overdue"],
+            "escalating": totals["escalating"],
+            "escalated": totals["escalated"],
             "answered": answered,
             "on_time": totals["on_time"],
             "median_days": _median(days) if answered else None,
@@ -370,16 +384,69 @@ class Submission(models.Model):
         related_name="answered_submissions",
         verbose_name=_("答复部门"),
     )
-    # A 村务 matter is answered by the village's own bodies (村民委员会, 村两委…;
-    # 村民委员会组织法 art. 30), not by a town office: shown as the answerer.
+    # The body that answered, shown as the answerer: a body of the case's unit
+    # or of its town (a 村务 matter by the village's own: 村民委员会组织法
+    # art. 30; a town office; 镇纪委). Given by the answer, from the 交办.
     answering_body = models.ForeignKey(
         "disclosure.Organisation",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="answered_submissions",
-        verbose_name=_("答复单位（村、社区组织）"),
-        help_text=_("村务事项由本村（社区）组织答复时选择，如 村民委员会。"),
+        verbose_name=_("答复单位"),
+        help_text=_(
+            "本村（社区）或本镇的组织，如 村民委员会、党政办；留空则为交办单位。"
+        ),
+    )
+    # 交办: the body that must answer, or the village's 包村干部 (a person:
+    # staff see who; the wall says 包村干部, never the name).
+    assigned_body = models.ForeignKey(
+        "disclosure.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_submissions",
+        verbose_name=_("交办单位"),
+        editable=False,
+    )
+    assigned_cadre = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_submissions",
+        verbose_name=_("交办包村干部"),
+        editable=False,
+    )
+    assigned_at = models.DateTimeField(_("交办时间"), null=True, editable=False)
+    # The current round's deadline counts from this day (a 交办 with its own
+    # term, a reopening after 不满意) instead of the day received.
+    deadline_from = models.DateField(_("期限起算日"), null=True, editable=False)
+    deadline_workdays = models.PositiveSmallIntegerField(
+        _("办理期限（工作日）"), null=True, editable=False
+    )
+    # 1 until a 不满意 reopens the case; the earlier rounds are AnswerRound rows.
+    round = models.PositiveSmallIntegerField(_("办理轮次"), default=1, editable=False)
+    # The latest 督办 (escalated_round: the round it was for; 督办中 while that
+    # round is open): to the village's 联系领导, and to the body below when the
+    # matter is a cadre's conduct.
+    escalated_at = models.DateTimeField(_("督办时间"), null=True, editable=False)
+    escalated_round = models.PositiveSmallIntegerField(
+        _("督办轮次"), null=True, editable=False
+    )
+    escalated_to = models.ForeignKey(
+        "disclosure.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalated_submissions",
+        verbose_name=_("督办单位"),
+        editable=False,
+    )
+    concerns_conduct = models.BooleanField(
+        _("反映干部作风问题"),
+        default=False,
+        help_text=_("反映干部作风、纪律问题的，超期时同时向镇纪委督办。"),
     )
     answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     fulfilled_by = models.ForeignKey(
@@ -455,6 +522,7 @@ class Submission(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name = _("意见建议")
         verbose_name_plural = _("意见建议")
+        permissions = [("assign_submission", _("可以交办意见建议"))]
         indexes = [
             models.Index(fields=["status", "-answered_at"], name="feedback_wall_idx"),
             models.Index(fields=["unit", "status"], name="feedback_unit_idx"),
@@ -501,11 +569,15 @@ class Submission(models.Model):
         if (
             self.answering_body_id
             and self.unit_id
-            and self.answering_body.unit_id != self.unit_id
+            and not self.is_own_body(self.answering_body)
         ):
             raise ValidationError(
-                {"answering_body": _("答复单位须是本村（社区）的组织。")}
+                {"answering_body": _("答复单位须是本村（社区）或本镇的组织。")}
             )
+
+    def is_own_body(self, body) -> bool:
+        """A body that may answer this case: of its unit or of its town."""
+        return body.unit_id in (self.unit_id, self.unit.parent_id)
 
     def get_tracking_url(self):
         return reverse("feedback:track_code", args=[self.tracking_code])
@@ -544,10 +616,23 @@ class Submission(models.Model):
 
     @property
     def answerer(self) -> str:
-        """Who answered, as the wall shows it: the village body, else the office."""
+        """Who answered, as the wall shows it: a body, never a person (a
+        包村干部's answer is the town's 包村干部), else the town office."""
         if self.answering_body_id:
             return self.answering_body.full_name
+        if self.assigned_cadre_id:
+            return _("%(town)s包村干部") % {"town": self.town_name}
         return self.answered_by.name if self.answered_by_id else ""
+
+    @property
+    def town_name(self) -> str:
+        unit = self.unit
+        return unit.parent.name if unit.parent_id and unit.kind != "town" else unit.name
+
+    @property
+    def is_escalated(self) -> bool:
+        """督办中: this row's part of `escalated()`."""
+        return self.is_open and self.escalated_round == self.round
 
     @property
     def is_on_wall(self) -> bool:
@@ -640,6 +725,8 @@ class SubmissionEvent(models.Model):
         HIDDEN = "hidden", _("不在回音壁公开")
         RATED = "rated", _("评价")
         REOPENED = "reopened", _("重新办理")
+        ASSIGNED = "assigned", _("交办")
+        ESCALATED = "escalated", _("督办")
         CLEARED = "cleared", _("确认可公开（涉及党内事项）")
         HELD_BACK = "held_back", _("所涉事项改为党内公开，暂不在回音壁公开")
         CONSENT_WITHDRAWN = "consent_withdrawn", _("应提交人要求撤回公开同意")
@@ -671,6 +758,43 @@ class SubmissionEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AnswerRound(models.Model):
+    """An earlier round of a case: its answer and its rating, kept when a
+    不满意 reopened the case (the case's own fields hold the current round).
+    Public as the case is: the wall's page shows every round, by body."""
+
+    submission = models.ForeignKey(
+        Submission,
+        on_delete=models.CASCADE,
+        related_name="rounds",
+        verbose_name=_("意见建议"),
+    )
+    number = models.PositiveSmallIntegerField(_("轮次"))
+    due_date = models.DateField(_("答复期限"))
+    answer_text = models.TextField(_("答复内容"))
+    answerer = models.CharField(_("答复单位"), max_length=100, blank=True)
+    answered_at = models.DateTimeField(_("答复时间"))
+    rating = models.CharField(_("满意度"), max_length=20, choices=Rating.choices)
+    rating_comment = models.TextField(_("评价意见"), blank=True)
+    rated_at = models.DateTimeField(_("评价时间"), null=True)
+    rating_channel = models.CharField(
+        _("评价方式"), max_length=20, choices=RatingChannel.choices, blank=True
+    )
+
+    class Meta:
+        ordering = ["submission", "number"]
+        verbose_name = _("办理轮次")
+        verbose_name_plural = _("办理轮次")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "number"], name="answer_round_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.submission.tracking_code} #{self.number}"
 
 
 class AnswerTemplate(models.Model):

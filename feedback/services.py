@@ -1,4 +1,7 @@
-"""The 回音壁 workflow: receive → accept → answer → close, or hide; ratings.
+"""The 回音壁 workflow: receive → accept → assign (交办) → answer → close, or
+hide; ratings, a 不满意 reopening the case for another round; escalation
+(督办) of what passes its deadline. Who may act on a case (`can_handle`) and
+who may read it in the back office (`cases_for`) are decided here too.
 
 Each function changes one submission, writes its event row and returns it.
 The steps staff take on a case are listed once, in ACTIONS: the admin offers
@@ -18,21 +21,25 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog import workdays
-from catalog.models import Department, Scope
+from catalog.models import BodyKind, Department, Scope
 from core import events
-from disclosure.models import Disclosure, can_see_inner_party
+from disclosure.models import Disclosure, Organisation, Unit, can_see_inner_party
+from disclosure.roles import is_town_admin, units_for
 
-from .confidential import discipline_body
+from .confidential import discipline_body, discipline_towns
 from .models import (
+    CONFIDENTIAL_KINDS,
+    ESCALATED,
     OPEN_STATUSES,
     OUTCOME_KINDS,
+    AnswerRound,
     Kind,
     Outcome,
     Rating,
@@ -40,6 +47,7 @@ from .models import (
     Status,
     Submission,
     SubmissionEvent,
+    SubmissionQuerySet,
     new_tracking_code,
 )
 
@@ -105,13 +113,150 @@ def answer_workdays(kind: str) -> int:
 def set_deadlines(submission: Submission) -> Submission:
     """Fill a case's deadlines from its day received, its kind and whether its
     decision was extended: where a case is entered, reclassified or extended,
-    the only changes they follow (the received time is fixed once entered)."""
+    the only changes they follow (the received time is fixed once entered).
+    A round that counts from another day (a 交办 with its own term, a reopening
+    after 不满意) keeps that day and term."""
     submission.due_date, submission.decision_due = deadlines(
         timezone.localdate(submission.received_at),
         kind=submission.kind,
         extended=bool(submission.extension_reason),
     )
+    if submission.deadline_from:
+        days = submission.deadline_workdays or answer_workdays(submission.kind)
+        submission.due_date = _add_workdays(submission.deadline_from, days)
     return submission
+
+
+# Who may act on a case, and who reads it -------------------------------------------
+
+
+def _bodies_of(user):
+    return Organisation.objects.filter(members=user).values("pk")
+
+
+def can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
+    """May take the case's steps (with the step's permission): the town's
+    administrators; the editors of its unit; the members of the body it was
+    assigned to, or its 包村干部. A village editor never another village's.
+    Kept on the case for the facts it depends on (the buttons ask per step)."""
+    key = (
+        user.pk,
+        submission.unit_id,
+        submission.assigned_body_id,
+        submission.assigned_cadre_id,
+    )
+    known = submission.__dict__.setdefault("_can_handle", {})
+    if key not in known:
+        known[key] = _can_handle(user, submission)
+    return known[key]
+
+
+def _can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
+    if is_town_admin(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    if submission.assigned_cadre_id == user.pk:
+        return True
+    if (
+        submission.assigned_body_id
+        and Organisation.objects.filter(
+            pk=submission.assigned_body_id, members=user
+        ).exists()
+    ):
+        return True
+    return units_for(user).filter(pk=submission.unit_id).exists()
+
+
+def keeps_record(user: AbstractBaseUser, submission: Submission) -> bool:
+    """May edit what the case is (its unit, kind, text as entered, 承办部门):
+    the town's administrators and its unit's editors. A body it was assigned
+    to answers it and no more."""
+    if is_town_admin(user):
+        return True
+    return units_for(user).filter(pk=submission.unit_id).exists()
+
+
+def cases_for(user: AbstractBaseUser):
+    """The cases a staff member reads in the back office: those they may
+    handle (can_handle), and those escalated to them (督办: the villages they
+    are 联系领导 of, the bodies they act for)."""
+    cases = Submission.objects.all()
+    if is_town_admin(user):
+        return cases
+    if not user.is_authenticated:
+        return cases.none()
+    bodies = _bodies_of(user)
+    handled = (
+        Q(unit__in=units_for(user).values("pk"))
+        | Q(assigned_body__in=bodies)
+        | Q(assigned_cadre=user)
+        | Q(escalated_to__in=bodies)
+        | Q(unit__in=leader_units(user).values("pk"))
+        | Q(pk__in=escalated_to(user).values("pk"))
+    )
+    # A 举报 only for the discipline committee's members of its town (and
+    # the town administrator, above), whoever else it names.
+    confidential = Q(kind__in=CONFIDENTIAL_KINDS)
+    readable = handled & ~confidential
+    if towns := discipline_towns(user):
+        readable |= confidential & (Q(unit__in=towns) | Q(unit__parent__in=towns))
+    return cases.filter(readable)
+
+
+def leader_units(user: AbstractBaseUser):
+    """The units whose 联系领导 this user is: their own, and a town's villages
+    that have none of their own."""
+    return Unit.objects.filter(
+        Q(contact_leader=user) | Q(parent__contact_leader=user, contact_leader=None)
+    )
+
+
+def inbox(user: AbstractBaseUser):
+    """待我办理: open cases assigned to a body the user acts for or to them as
+    包村干部, or of a unit they edit and assigned to no one else."""
+    bodies = _bodies_of(user)
+    own_units = units_for(user).values("pk") if not is_town_admin(user) else []
+    return Submission.objects.open().filter(
+        Q(assigned_body__in=bodies)
+        | Q(assigned_cadre=user)
+        | Q(
+            unit__in=own_units,
+            assigned_body__isnull=True,
+            assigned_cadre__isnull=True,
+        )
+    )
+
+
+def escalated_to(user: AbstractBaseUser, as_of: date | None = None):
+    """督办给我: cases 督办中 of the villages the user leads, or escalated to a
+    body they act for (镇纪委); and those due for it, past their deadline and
+    not yet escalated by the daily run (escalate_overdue), so that a leader's
+    inbox never waits for it. Reading only: recording 督办 is the command's."""
+    as_of = as_of or timezone.localdate()
+    # A 举报 never reaches a leader, only 镇纪委 (escalation_targets).
+    led = Q(unit__in=leader_units(user).values("pk")) & ~Q(kind__in=CONFIDENTIAL_KINDS)
+    discipline = Organisation.objects.filter(
+        members=user, kind=BodyKind.DISCIPLINE
+    ).values("unit_id")
+    conduct = (
+        Q(kind=Kind.REPORT, concerns_conduct=True) | Q(kind__in=CONFIDENTIAL_KINDS)
+    ) & (Q(unit__in=discipline) | Q(unit__parent__in=discipline))
+    not_yet = Q(escalated_round__isnull=True) | ~Q(escalated_round=F("round"))
+    due = SubmissionQuerySet._overdue_q(as_of) & not_yet
+    return Submission.objects.filter(
+        (ESCALATED & (led | Q(escalated_to__in=_bodies_of(user))))
+        | (due & (led | conduct))
+    )
+
+
+def assignable_bodies(submission: Submission):
+    """The bodies a case may be assigned to or answered by: its unit's and
+    its town's (a village's 两委 or 村委会, a town office, 镇纪委)."""
+    unit = submission.unit
+    return Organisation.objects.filter(
+        unit_id__in=[pk for pk in (unit.pk, unit.parent_id) if pk]
+    ).select_related("unit")
 
 
 # The steps staff take, and when each is open ---------------------------------------
@@ -134,6 +279,12 @@ def _check_refuse(submission: Submission) -> None:
 
 def _check_answer(submission: Submission) -> None:
     _require(submission.status in OPEN_STATUSES, _("该事项已答复或不予公开。"))
+
+
+def _check_assign(submission: Submission) -> None:
+    _require(
+        submission.status in OPEN_STATUSES, _("该事项已答复或不予公开，不能交办。")
+    )
 
 
 def _check_close(submission: Submission) -> None:
@@ -186,6 +337,12 @@ ACTIONS = {
             held_back_label=gettext_lazy("受理（须选承办部门）"),
         ),
         Action(
+            "assign",
+            gettext_lazy("交办（选交办单位或包村干部，可定办理期限）"),
+            _check_assign,
+            permission="feedback.assign_submission",
+        ),
+        Action(
             "extend",
             gettext_lazy("延期决定（须填理由）"),
             _check_extend,
@@ -234,12 +391,14 @@ def check_action(
 
     ValidationError, with the message staff are shown, when the case's state
     does not allow it or a required input among `given` is blank; with a user,
-    PermissionDenied when they lack the step's permission. The step functions
-    check without a user: who may act is their caller's to settle (the admin
-    lets in only users with the permission, and only to their units' cases).
+    PermissionDenied when they lack the step's permission or may not handle
+    the case (can_handle). The step functions check without a user: who may
+    act is their caller's to settle (the admin asks with the user).
     """
     action = ACTIONS[name]
-    if user is not None and not user.has_perm(action.permission):
+    if user is not None and not (
+        user.has_perm(action.permission) and can_handle(user, submission)
+    ):
         raise PermissionDenied
     action.check(submission)
     for key, message in action.required.items():
@@ -257,6 +416,47 @@ def allowed_actions(submission: Submission, user: AbstractBaseUser) -> list[str]
             continue
         names.append(name)
     return names
+
+
+MAX_ASSIGN_WORKDAYS = 60
+
+
+def check_assignment(
+    submission: Submission,
+    *,
+    body: Organisation | None,
+    to_cadre: bool = False,
+    workdays: int | None = None,
+) -> None:
+    """One body of the case's unit or town, or the village's 包村干部; a term
+    of 1 to 60 working days, or none (the usual term, from the day received)."""
+    _require(
+        bool(body) != bool(to_cadre),
+        _("请选择一个交办单位，或交办给本村包村干部（二者选一）。"),
+    )
+    if body is not None:
+        _require(
+            submission.is_own_body(body),
+            _("交办单位须是本村（社区）或本镇的组织。"),
+        )
+    if to_cadre:
+        _require(
+            submission.unit.village_cadre_id is not None,
+            _("%(unit)s尚未设置包村干部，请先在单位中设置。")
+            % {"unit": submission.unit.name},
+        )
+    if workdays is not None:
+        _require(
+            1 <= workdays <= MAX_ASSIGN_WORKDAYS,
+            _("办理期限须为 1 至 %(n)d 个工作日。") % {"n": MAX_ASSIGN_WORKDAYS},
+        )
+
+
+def check_answering_body(submission: Submission, body: Organisation | None) -> None:
+    _require(
+        body is None or submission.is_own_body(body),
+        _("答复单位须是本村（社区）或本镇的组织。"),
+    )
 
 
 def check_fulfilment(submission: Submission, fulfilled_by: Disclosure | None) -> None:
@@ -466,6 +666,108 @@ def accept(
 
 
 @transaction.atomic
+def assign(
+    submission: Submission,
+    *,
+    by: AbstractBaseUser,
+    body: Organisation | None = None,
+    to_cadre: bool = False,
+    workdays: int | None = None,
+) -> Submission:
+    """交办: the body that must answer (or the village's 包村干部), and a term
+    in working days from today if given. Assigning again replaces it."""
+    check_action("assign", submission)
+    check_assignment(submission, body=body, to_cadre=to_cadre, workdays=workdays)
+    submission.assigned_body = body
+    submission.assigned_cadre = submission.unit.village_cadre if to_cadre else None
+    submission.assigned_at = timezone.now()
+    if workdays:
+        submission.deadline_from = timezone.localdate()
+        submission.deadline_workdays = workdays
+        set_deadlines(submission)
+    submission.save()
+    to = body.full_name if body else _("包村干部")
+    note = _("交办%(to)s，答复期限 %(due)s") % {
+        "to": to,
+        "due": f"{submission.due_date:%Y-%m-%d}",
+    }
+    _log(submission, Event.ASSIGNED, by=by, note=note)
+    return submission
+
+
+def escalation_targets(submission: Submission):
+    """(联系领导, body): the village's 联系领导 (else its town's), and for a
+    反映 about a cadre's conduct the town's 镇纪委; a 举报 to 镇纪委 alone
+    (the leader may be the cadre it is about)."""
+    unit = submission.unit
+    leader = unit.contact_leader or (
+        unit.parent.contact_leader if unit.parent else None
+    )
+    if submission.is_confidential:
+        leader = None
+    body = None
+    if submission.is_confidential or (
+        submission.kind == Kind.REPORT and submission.concerns_conduct
+    ):
+        town = unit if unit.kind == Unit.Kind.TOWN else unit.parent
+        body = (
+            Organisation.objects.filter(unit=town, kind=BodyKind.DISCIPLINE).first()
+            if town
+            else None
+        )
+    return leader, body
+
+
+def escalate(submission: Submission, *, why: str, by=None) -> Submission:
+    """督办 the current round: recorded with to whom and why (the staff trail
+    names the leader; the wall says only 督办中)."""
+    leader, body = escalation_targets(submission)
+    submission.escalated_at = timezone.now()
+    submission.escalated_round = submission.round
+    submission.escalated_to = body
+    submission.save()
+    to = []
+    if leader:
+        to.append(
+            _("联系领导 %(name)s") % {"name": leader.get_full_name() or leader.username}
+        )
+    elif not submission.is_confidential:
+        to.append(_("联系领导（未设置，请镇管理员督办）"))
+    if body:
+        to.append(body.full_name)
+    _log(submission, Event.ESCALATED, by=by, note=f"{why}；{'、'.join(to)}")
+    return submission
+
+
+def escalate_overdue(
+    as_of: date | None = None,
+) -> list[Submission]:
+    """督办 every open case past its deadline not yet escalated in its round:
+    run daily (manage.py escalate_overdue). Not when a page opens: recording
+    a backlog costs queries per case; escalated_to() lists those due already."""
+    as_of = as_of or timezone.localdate()
+    due = (
+        Submission.objects.overdue(as_of)
+        .exclude(escalated_round=F("round"))
+        .select_related("unit__parent__contact_leader", "unit__contact_leader")
+        .order_by("due_date", "id")
+    )
+    done = []
+    for submission in due:
+        with transaction.atomic():
+            if submission.due_date < as_of:
+                why = _("超过答复期限（%(due)s）未答复") % {
+                    "due": f"{submission.due_date:%Y-%m-%d}"
+                }
+            else:  # a 点题公开 request not decided in time
+                why = _("超过决定期限（%(due)s）未作决定") % {
+                    "due": f"{submission.decision_due:%Y-%m-%d}"
+                }
+            done.append(escalate(submission, why=why))
+    return done
+
+
+@transaction.atomic
 def extend_decision(
     submission: Submission, *, by: AbstractBaseUser, reason: str
 ) -> Submission:
@@ -508,10 +810,16 @@ def answer(
     text: str,
     fulfilled_by: Disclosure | None = None,
     answered_at: datetime | None = None,
+    body: Organisation | None = None,
 ) -> Submission:
-    """Publish the answer; a 点题公开 request may be answered by a disclosure."""
+    """Publish the answer; a 点题公开 request may be answered by a disclosure.
+    The answering body is the one given, else the one the case was assigned
+    to (a village's 村委会 answers as itself; the office stays 承办部门)."""
     check_action("answer", submission, department=department, text=text)
     check_fulfilment(submission, fulfilled_by)
+    body = body or submission.answering_body or submission.assigned_body
+    check_answering_body(submission, body)
+    submission.answering_body = body
     submission.answer_text = text.strip()
     submission.answered_by = department
     submission.department = submission.department or department
@@ -520,7 +828,7 @@ def answer(
     submission.fulfilled_by = fulfilled_by or submission.fulfilled_by
     submission.status = Status.ANSWERED
     submission.save()
-    _log(submission, Event.ANSWERED, by=by, note=department.name)
+    _log(submission, Event.ANSWERED, by=by, note=submission.answerer)
     return submission
 
 
@@ -555,8 +863,9 @@ def rate(
     by: AbstractBaseUser | None = None,
     rated_at: datetime | None = None,
 ) -> Submission:
-    """The submitter rates the answer, once; 不满意 reopens it for the office.
-    Online by the resident, or recorded by staff after a 回访 (record_follow_up)."""
+    """The submitter rates the answer, once a round: online by the resident,
+    or recorded by staff after a 回访 (record_follow_up). 不满意 reopens it
+    for another round (reopen), and a 不满意 in a second round escalates it."""
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
     _require(submission.is_answered, _("答复之后才能评价。"))
     _require(not submission.rating, _("每条答复只能评价一次。"))
@@ -578,9 +887,7 @@ def rate(
         }
     _log(submission, Event.RATED, note=note, by=by, at=submission.rated_at)
     if rating == Rating.UNSATISFIED:
-        submission.status = Status.ACCEPTED
-        submission.closed_at = None
-        _log(submission, Event.REOPENED, note=submission.rating_comment)
+        return reopen(submission)
     submission.save()
     return submission
 
@@ -705,3 +1012,47 @@ def route_note(submission: Submission) -> str:
             "body": name,
         }
     return note
+
+
+def reopen(submission: Submission) -> Submission:
+    """A 不满意 starts a new round: the answer and rating are kept as an
+    AnswerRound; a new deadline counts from today (working days); a second
+    answer and a second rating follow. Not satisfied twice: 督办."""
+    comment = submission.rating_comment
+    AnswerRound.objects.create(
+        submission=submission,
+        number=submission.round,
+        due_date=submission.due_date,
+        answer_text=submission.answer_text,
+        answerer=submission.answerer,
+        answered_at=submission.answered_at,
+        rating=submission.rating,
+        rating_comment=submission.rating_comment,
+        rated_at=submission.rated_at,
+        rating_channel=submission.rating_channel,
+    )
+    submission.round += 1
+    submission.status = Status.ACCEPTED
+    submission.closed_at = None
+    for name in (
+        "answer_text",
+        "refusal_reason",
+        "rating",
+        "rating_comment",
+        "rating_channel",
+    ):
+        setattr(submission, name, "")
+    submission.answered_at = submission.rated_at = None
+    submission.answered_by = submission.answering_body = submission.rated_by = None
+    submission.deadline_from = timezone.localdate()
+    submission.deadline_workdays = None
+    set_deadlines(submission)
+    submission.save()
+    note = _("第%(n)d轮办理，答复期限 %(due)s") % {
+        "n": submission.round,
+        "due": f"{submission.due_date:%Y-%m-%d}",
+    }
+    _log(submission, Event.REOPENED, note=f"{comment}（{note}）" if comment else note)
+    if submission.round > 2:
+        escalate(submission, why=_("提交人再次不满意"))
+    return submission

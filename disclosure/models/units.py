@@ -92,6 +92,27 @@ class Unit(models.Model):
         verbose_name=_("村务管理员"),
         help_text=_("可为本单位起草、提交公开内容的工作人员。"),
     )
+    # The 回音壁's people of a village (feedback/services.py): a case may be
+    # assigned (交办) to its 包村干部, and one past its deadline is escalated
+    # (督办) to its 联系领导. Staff only: the public pages name bodies, never them.
+    contact_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_units",
+        verbose_name=_("联系领导"),
+        help_text=_("联系本村（社区）的镇领导：超期未答复的意见建议向其督办。"),
+    )
+    village_cadre = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cadre_units",
+        verbose_name=_("包村干部"),
+        help_text=_("负责本村（社区）的镇干部：意见建议可交办给其办理。"),
+    )
 
     objects = UnitQuerySet.as_manager()
 

@@ -1,9 +1,13 @@
 import io
+from datetime import date
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from catalog import workdays
 from disclosure.models import Organisation
+from feedback import services
 from feedback.models import Kind, Submission
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +96,34 @@ def test_demo_shows_an_outcome_a_follow_up_and_a_hidden_denunciation(demo, clien
     denunciation = Submission.objects.get(kind=Kind.DENUNCIATION)
     assert client.get(f"/feedback/{denunciation.pk}/").status_code == 404
     assert denunciation.title not in client.get("/feedback/").text
+
+
+def test_demo_report_assigned_to_wenlis_committee_is_answered_by_it(demo, client):
+    case = Submission.objects.get(title="三组人畜饮水困难")
+    assert case.kind == Kind.REPORT
+    assert case.assigned_body.full_name == "文理村民委员会"
+    assert case.answering_body == case.assigned_body
+    assert "文理村民委员会" in client.get(f"/feedback/{case.pk}/").text
+
+
+def test_demo_overdue_question_is_escalated_to_the_town_leader(demo, client):
+    case = Submission.objects.get(title="护林员补贴标准")
+    assert case.kind == Kind.QUESTION and case.is_escalated
+    page = client.get(f"/feedback/{case.pk}/").text
+    assert "督办中" in page and "town_approver" not in page
+    client.force_login(get_user_model().objects.get(username="town_approver"))
+    inbox = client.get("/admin/feedback/submission/?inbox=escalated").text
+    assert "护林员补贴标准" in inbox
+
+
+def test_demo_unsatisfied_case_has_a_new_deadline_and_a_second_answer(demo, client):
+    case = Submission.objects.get(title="送水车几点到")
+    assert case.round == 2
+    [first] = case.rounds.all()
+    assert first.rating == "unsatisfied"
+    assert case.due_date == workdays.add_workdays(
+        date(2011, 8, 16), services.answer_workdays(case.kind)
+    )
+    assert case.answered_on_time
+    page = client.get(f"/feedback/{case.pk}/").text
+    assert page.index(first.answer_text) < page.index(case.answer_text)

@@ -253,7 +253,9 @@ def test_unsatisfied_on_a_visit_reopens_the_case(admin_client, wenli):
     )
     assert response.status_code == 302
     case.refresh_from_db()
-    assert case.status == Status.ACCEPTED and case.rating_channel == "visit"
+    # A new round: the visit's rating is kept with the first round's answer.
+    assert (case.status, case.round, case.rating_channel) == (Status.ACCEPTED, 2, "")
+    assert case.rounds.get().rating_channel == "visit"
     assert [e.kind for e in case.events.all()] == ["rated", "reopened"]
 
 

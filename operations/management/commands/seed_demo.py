@@ -32,6 +32,8 @@ DEMO_USERS = [
         "password": "fengming-approve-2011",
         "group": roles.REVIEWER,
         "acts_for": [("凤鸣镇", "镇党委"), ("凤鸣镇", "镇人民政府")],
+        # The town leader linked to the liaison points: 督办 goes to them.
+        "leads": ["文理村", "茅山村"],
     },
     {
         "username": "wenli_supervisor",
@@ -135,6 +137,8 @@ class Command(BaseCommand):
         inspector = get_user_model().objects.get(username="inspector")
         checked = demo.seed_inspections(checks, inspector=inspector)
         self.stdout.write(f"New 督查 records: {checked}")
+        escalated = feedback_demo.seed_escalations()
+        self.stdout.write(f"回音壁 cases escalated (督办): {escalated}")
 
     def create_users(self):
         User = get_user_model()
@@ -155,6 +159,12 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=spec["group"]))
             if spec.get("unit"):
                 Unit.objects.get(name=spec["unit"]).editors.add(user)
+            # Set only where none is: the town administrator may change it.
+            for unit in Unit.objects.filter(
+                name__in=spec.get("leads", []), contact_leader=None
+            ):
+                unit.contact_leader = user
+                unit.save(update_fields=["contact_leader"])
             for unit_name, body_name in spec.get("acts_for", []):
                 Organisation.objects.get(
                     unit__name=unit_name, name=body_name
