@@ -6,7 +6,8 @@ for an anonymous reader: no 党内 item, whoever asks.
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from core import caching
 from core.security import without_control_characters
 from disclosure.models import Disclosure, Unit
-from feedback.models import Submission
+from feedback.models import ESCALATED, Submission
 
 FEED_SIZE = 30
 
@@ -128,45 +129,79 @@ class BoardFeed(LatestDisclosuresFeed):
 
 
 class FeedbackFeed(PlainTextFeed):
-    """Answered items whose submitter agreed to publication; never name or phone."""
+    """Answered items whose submitter agreed to publication, and those 督办中
+    (escalated past their deadline); each answer names its round and a 采纳
+    outcome. Never a name or phone, nor who a case was escalated to."""
 
     feed_type = Atom1Feed
     title = _("凤鸣镇回音壁：最新答复")
-    subtitle = _("党员群众的意见建议及其答复。")
+    subtitle = _("党员群众的意见建议及其答复，超期督办中的事项。")
 
     def link(self):
         return reverse("feedback:wall")
 
     def items(self):
+        answered = Q(
+            answered_at__isnull=False,
+            status__in=[Submission.Status.ANSWERED, Submission.Status.CLOSED],
+        )
+        # A reopened case has no answer in its open round: its 督办 is its news.
         return (
             Submission.objects.published()
-            .answered()
-            .filter(status__in=[Submission.Status.ANSWERED, Submission.Status.CLOSED])
+            .filter(answered | ESCALATED)
             .select_related("unit__parent", "answered_by", "answering_body__unit")
-            .order_by("-answered_at", "-id")[:FEED_SIZE]
+            .annotate(news_at=Coalesce("answered_at", "escalated_at"))
+            .order_by("-news_at", "-id")[:FEED_SIZE]
         )
 
     def item_title(self, item):
+        if item.is_escalated:
+            return f"[{_('督办中')}][{item.get_kind_display()}] {item.title}"
         return f"[{item.get_kind_display()}] {item.title}"
 
     def item_description(self, item):
-        return _("问：%(question)s\n答：%(answer)s") % {
-            "question": Truncator(item.text).chars(300),
+        question = Truncator(item.text).chars(300)
+        if item.is_escalated:
+            text = _("问：%(question)s\n督办中：第%(round)d轮办理，答复期限 %(due)s。")
+            return text % {
+                "question": question,
+                "round": item.round,
+                "due": f"{item.due_date:%Y-%m-%d}",
+            }
+        text = _("问：%(question)s\n答（第%(round)d轮答复）：%(answer)s") % {
+            "question": question,
+            "round": item.round,
             "answer": Truncator(item.answer_text).chars(500),
         }
+        if item.outcome:
+            text += "\n" + _("采纳情况：%(outcome)s") % {
+                "outcome": item.get_outcome_display()
+            }
+            if item.outcome_reason:
+                text += _("（%(reason)s）") % {
+                    "reason": Truncator(item.outcome_reason).chars(200)
+                }
+        return text
 
     def item_link(self, item):
         return item.get_absolute_url()
 
     def item_pubdate(self, item):
-        return item.answered_at
+        return item.news_at
 
     def item_updateddate(self, item):
         # Atom requires <updated> in every entry; Django writes it only from this.
-        return item.answered_at
+        return item.news_at
 
     def item_author_name(self, item):
+        # A body (never a person: Submission.answerer), else the unit.
         return item.answerer or item.unit.name
 
     def item_categories(self, item):
-        return [item.unit.name, item.get_kind_display()]
+        if item.is_escalated:
+            states = [_("督办中")]
+        else:
+            states = [_("第%(n)d轮答复") % {"n": item.round}]
+        if item.outcome:
+            states.append(item.get_outcome_display())
+        return [item.unit.name, item.get_kind_display(), *states]

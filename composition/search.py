@@ -42,7 +42,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     F,
@@ -144,6 +144,9 @@ def rebuild() -> int:
 
 def on_event(event: events.Event) -> None:
     """Keep the index as the documents change (listens to core.events)."""
+    if event.model in documents.document_parts:
+        _on_part_event(event)
+        return
     model = documents.document_models.get(event.model)
     if model is None:
         return
@@ -163,6 +166,27 @@ def on_event(event: events.Event) -> None:
             ),
             public_from=None,
         )
+
+
+def _on_part_event(event: events.Event) -> None:
+    """A part of a document (a case's earlier round) changed: write its
+    document again. A part deleted may go with its document (a CASCADE):
+    written again after the commit, if the document is still there."""
+    if event.instance is None or event.name not in ("saved", "deleted"):
+        return
+    fk = documents.document_parts[event.model]
+    field = type(event.instance)._meta.get_field(fk)
+    document_id = getattr(event.instance, field.attname)
+    model = field.related_model
+
+    def write() -> None:
+        if document := model.objects.filter(pk=document_id).first():
+            index(document)
+
+    if event.name == "saved":
+        write()
+    else:
+        transaction.on_commit(write)
 
 
 def on_entry_deleted(sender, instance, **kwargs) -> None:

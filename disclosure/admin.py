@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
@@ -110,6 +111,14 @@ class UnitAdmin(admin.ModelAdmin):
     # At county scale a select of every account would be thousands long.
     raw_id_fields = ["contact_leader", "village_cadre"]
     inlines = [OrganisationInline, NoticeBoardInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # 联系领导 and 包村干部 are town staff: a resident's account is refused.
+        if db_field.name in ("contact_leader", "village_cadre"):
+            kwargs["queryset"] = get_user_model().objects.filter(
+                is_staff=True, is_active=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         Status = Disclosure.Status

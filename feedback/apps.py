@@ -30,7 +30,8 @@ class FeedbackConfig(AppConfig):
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         # The monthly sheet shows the public wall only, the same for everyone.
         content.cached_views("feedback", "wall", "detail", "print")
-        documents.register(models.Submission)
+        # A case's document holds its earlier rounds' answers too.
+        documents.register(models.Submission, parts={models.AnswerRound: "submission"})
         figures.register(feedback_figures.figures)
         inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
         # An accepted 点题公开 request is an obligation to disclose.

@@ -33,7 +33,7 @@ def figures(
                 (_("意见建议%(outcome)s") % {"outcome": o["label"]}, o["count"])
                 for o in summary["outcomes"]
             ),
-            (_("回音壁评价"), summary["rated"]),
+            (_("回音壁评价（各轮合计）"), summary["rated"]),
             (_("其中电话、上门回访评价"), summary["rated_by_staff"]),
             (_("回音壁督办"), summary["escalated"]),
             (_("回音壁督办中"), summary["escalating"]),

@@ -59,6 +59,13 @@ class SubmissionFilter(django_filters.FilterSet):
         choices=Outcome.choices,
         empty_label=_("全部（意见、建议）"),
     )
+    # 督办中: open past its deadline (or not satisfied twice) and escalated.
+    escalated = django_filters.ChoiceFilter(
+        label=_("督办"),
+        choices=[("1", _("督办中"))],
+        empty_label=_("全部"),
+        method="filter_escalated",
+    )
     received = DateFromToRangeFilter(
         label=_("提交日期"),
         field_name="received_at__date",
@@ -67,4 +74,16 @@ class SubmissionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Submission
-        fields = ["kind", "unit", "tag", "status", "channel", "outcome", "received"]
+        fields = [
+            "kind",
+            "unit",
+            "tag",
+            "status",
+            "channel",
+            "outcome",
+            "escalated",
+            "received",
+        ]
+
+    def filter_escalated(self, queryset, name, value):
+        return queryset.escalated() if value else queryset

@@ -98,6 +98,8 @@ class RatingChannel(models.TextChoices):
     VISIT = "visit", _("上门回访")
 
 
+# A rating asked for by staff on a follow-up call or visit (回访).
+FOLLOW_UP_CHANNELS = [RatingChannel.PHONE, RatingChannel.VISIT]
 # The kinds that get an outcome (采纳 …) recorded with their answer.
 OUTCOME_KINDS = [Kind.OPINION, Kind.SUGGESTION]
 # Kinds never on the wall, in a feed, search or the sitemap (counted only);
@@ -214,7 +216,8 @@ class SubmissionQuerySet(models.QuerySet):
     def summary(self) -> dict:
         """The wall's figures for this selection, counted in the database.
 
-        Three grouped queries whose results are small whatever the number of
+        Three grouped queries (the ratings of every round, the current and
+        the earlier ones, in one) whose results are small whatever the number of
         rows (days to answer and ratings take a few dozen values), so the wall
         costs the same at county scale as for one town.
         """
@@ -231,16 +234,11 @@ class SubmissionQuerySet(models.QuerySet):
                 filter=Q(status=Status.RECEIVED)
                 & self._overdue_q(timezone.localdate()),
             ),
-            # In the same query: 采纳 outcomes and ratings taken on a 回访.
+            # In the same query: 采纳 outcomes.
             **{
                 f"outcome_{value}": Count("id", filter=Q(outcome=value))
                 for value in Outcome.values
             },
-            rated_by_staff=Count(
-                "id",
-                filter=Q(rating_channel__in=[RatingChannel.PHONE, RatingChannel.VISIT])
-                & ~Q(rating=""),
-            ),
         )
         days = Counter()
         for received_on, answered_on, n in (
@@ -250,11 +248,28 @@ class SubmissionQuerySet(models.QuerySet):
             .order_by()
         ):
             days[(answered_on - received_on).days] += n
+        # Every round's rating counts: a 不满意 that reopened a case (kept in
+        # its AnswerRound) stays counted once the case is answered again.
+        # One query: the current ratings and the earlier rounds' together.
         ratings = dict.fromkeys(Rating.values, 0)
-        for rating, n in (
-            rows.exclude(rating="").values_list("rating").annotate(n=Count("id"))
-        ):
+        by_staff = 0
+        current = (
+            rows.exclude(rating="")
+            .values_list("rating", "rating_channel")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        earlier = (
+            AnswerRound.objects.filter(submission__in=rows.values("pk"))
+            .exclude(rating="")
+            .values_list("rating", "rating_channel")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for rating, channel, n in current.union(earlier, all=True):
             ratings[rating] += n
+            if channel in FOLLOW_UP_CHANNELS:
+                by_staff += n
         answered = sum(days.values())
         rated = sum(ratings.values())
         satisfied = ratings[Rating.SATISFIED] + ratings[Rating.FAIRLY]
@@ -274,7 +289,7 @@ class SubmissionQuerySet(models.QuerySet):
                 for value, label in Rating.choices
             ],
             "satisfied_percent": round(100 * satisfied / rated) if rated else None,
-            "rated_by_staff": totals["rated_by_staff"],
+            "rated_by_staff": by_staff,
             "outcomes": [
                 {"value": value, "label": label, "count": totals[f"outcome_{value}"]}
                 for value, label in Outcome.choices
@@ -602,9 +617,13 @@ class Submission(models.Model):
 
     def search_document(self) -> dict:
         """What the site's search keeps of this row (core/documents.py): the
-        question and, once answered, the answer (what the wall may show), never
-        the submitter's name or phone, nor the internal hiding reason."""
+        question, the earlier rounds' answers of a reopened case and, once
+        answered, the current answer (what the wall may show), never the
+        submitter's name or phone, the ratings' comments, nor the internal
+        hiding reason. Written again when a round is saved (its `parts`)."""
         parts = [self.text]
+        if self.round > 1:  # a case never reopened has no rounds: no query
+            parts += [r.answer_text for r in self.rounds.all()]
         if self.is_answered:
             parts.append(self.answer_text)
         return {
@@ -655,7 +674,7 @@ class Submission(models.Model):
     @property
     def rated_by_staff(self) -> bool:
         """Rated on a follow-up call or visit, recorded by staff."""
-        return self.rating_channel in (RatingChannel.PHONE, RatingChannel.VISIT)
+        return self.rating_channel in FOLLOW_UP_CHANNELS
 
     @property
     def is_held_back(self) -> bool:

@@ -12,6 +12,7 @@ request are not in the table: they come with a save of the case's form, in
 any state.
 """
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -20,8 +21,11 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -37,6 +41,7 @@ from .confidential import discipline_body, discipline_towns
 from .models import (
     CONFIDENTIAL_KINDS,
     ESCALATED,
+    FOLLOW_UP_CHANNELS,
     OPEN_STATUSES,
     OUTCOME_KINDS,
     AnswerRound,
@@ -52,6 +57,7 @@ from .models import (
 )
 
 Event = SubmissionEvent.Kind
+logger = logging.getLogger(__name__)
 TRACKING_CODE_ATTEMPTS = 5
 
 
@@ -736,7 +742,43 @@ def escalate(submission: Submission, *, why: str, by=None) -> Submission:
     if body:
         to.append(body.full_name)
     _log(submission, Event.ESCALATED, by=by, note=f"{why}；{'、'.join(to)}")
+    mail_escalation(submission, why=why, leader=leader, body=body)
     return submission
+
+
+def mail_escalation(submission: Submission, *, why: str, leader, body) -> list[str]:
+    """Mail the 督办 to the 联系领导 and the members of the body it went to
+    (镇纪委): the case's code, title, unit, deadline and its back-office page,
+    never the submitter's name or phone. A mail server down does not undo
+    the 督办: it is recorded, and the inboxes list it (escalated_to)."""
+    recipients = [leader] if leader else []
+    if body:
+        recipients += list(body.members.filter(is_active=True))
+    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
+        "admin:feedback_submission_change", args=[submission.pk]
+    )
+    subject = _("【回音壁督办】%(code)s %(title)s") % {
+        "code": submission.tracking_code,
+        "title": submission.title,
+    }
+    sent = []
+    for user in {u.pk: u for u in recipients if u.is_active and u.email}.values():
+        message = render_to_string(
+            "feedback/email/escalated.txt",
+            {"user": user, "submission": submission, "why": why, "link": link},
+        )
+        try:
+            send_mail(
+                subject=subject,
+                message=message,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[user.email],
+            )
+        except OSError:  # smtplib's errors are OSErrors
+            logger.exception("督办 mail to %s failed", user.pk)
+            continue
+        sent.append(user.email)
+    return sent
 
 
 def escalate_overdue(
@@ -922,9 +964,6 @@ def record_outcome(
         note = f"{note}：{submission.outcome_reason}"
     _log(submission, Event.OUTCOME, by=by, note=note)
     return submission
-
-
-FOLLOW_UP_CHANNELS = [RatingChannel.PHONE, RatingChannel.VISIT]
 
 
 def _check_outcome_step(submission: Submission) -> None:
