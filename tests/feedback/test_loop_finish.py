@@ -7,8 +7,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from disclosure import roles
@@ -294,3 +297,45 @@ def test_a_village_editor_cannot_set_them(town, wenli, clerk):
     assert client.post(unit_url(wenli), data).status_code == 403
     wenli.refresh_from_db()
     assert wenli.contact_leader is None and wenli.village_cadre is None
+
+
+# Query counts ----------------------------------------------------------------------
+
+
+def test_rounds_and_escalations_cost_no_query_per_case(town, wenli, clerk, leader):
+    """The wall, its 督办中 filter, the statistics, the report and the feed:
+    the same count with one reopened and escalated case as with five."""
+    department = DepartmentFactory()
+    year = timezone.localdate().year
+    urls = [
+        "/feedback/",
+        "/feedback/?escalated=1",
+        f"/stats/?year={year}",
+        f"/reports/fengming/{year}/",
+        "/feeds/feedback/",
+    ]
+
+    def add_cases(n: int) -> None:
+        for _ in range(n):
+            case = SubmissionFactory(unit=wenli, accepted=True)
+            services.answer(case, by=clerk, department=department, text="答复")
+            case = services.rate(case, rating=Rating.UNSATISFIED)
+            services.answer(case, by=clerk, department=department, text="再答复")
+            services.rate(case, rating=Rating.SATISFIED)
+            overdue_case(wenli)
+        services.escalate_overdue()
+
+    def measure() -> dict[str, int]:
+        counts = {}
+        for url in urls:
+            cache.clear()  # the wall's summary is kept between requests
+            with CaptureQueriesContext(connection) as captured:
+                assert Client().get(url).status_code == 200, url
+            counts[url] = len(captured)
+        return counts
+
+    add_cases(1)
+    measure()  # warm the per-process caches
+    before = measure()
+    add_cases(4)
+    assert measure() == before

@@ -53,6 +53,7 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "detail": (f"/disclosures/{county.disclosure.pk}/", 7),
         "wall": ("/feedback/", 9),
         "wall by unit": (f"/feedback/?unit={village.slug}&status=answered", 9),
+        "wall under escalation": ("/feedback/?escalated=1", 9),
         "wall detail": (f"/feedback/{county.submission.pk}/", 3),
         # The month's cases, their public fulfilments and the month's figures.
         "wall print": (f"/feedback/print/{village.slug}/{this_month}/", 5),
