@@ -122,7 +122,7 @@ def test_the_wall_filters_the_cases_under_escalation(client, wenli, leader):
     services.escalate_overdue()
     page = client.get("/feedback/")
     assert page.context["summary"]["escalating"] == 1
-    assert "其中 1 条超过答复期限，督办中。" in page.text
+    assert "其中 1 条督办中（超过答复期限，或提交人再次不满意）。" in page.text
     assert "只看督办中" in page.text
 
     filtered = client.get("/feedback/", {"escalated": "1"})
@@ -188,6 +188,19 @@ def test_a_denunciation_is_mailed_to_the_committee_never_the_leader(
     overdue_case(wenli, kind=Kind.DENUNCIATION, title="举报某干部")
     services.escalate_overdue()
     assert [m.to for m in mail.outbox] == [["jiwei@x.example"]]
+
+
+def test_a_second_unsatisfied_rating_mails_the_leader(wenli, leader, clerk):
+    case = SubmissionFactory(unit=wenli, accepted=True, title="送水车几点到")
+    resident = Client()
+    for text in ("九点到二组。", "改为八点。"):
+        services.answer(case, by=clerk, department=DepartmentFactory(), text=text)
+        response = resident.post(case.get_tracking_url(), {"rating": "unsatisfied"})
+        assert response.status_code == 302
+        case.refresh_from_db()
+    (message,) = mail.outbox
+    assert message.to == ["zhang@fengming.example"]
+    assert "提交人再次不满意" in message.body and "第3轮办理" in message.body
 
 
 def test_no_address_no_mail_and_the_escalation_is_recorded(wenli, leader):
