@@ -13,7 +13,17 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -260,7 +270,11 @@ class SubmissionQuerySet(models.QuerySet):
             .order_by()
         )
         earlier = (
-            AnswerRound.objects.filter(submission__in=rows.values("pk"))
+            # Checked round by round (few) against the selection by its key,
+            # not the selection (the county's every case) listed for an IN.
+            AnswerRound.objects.filter(
+                Exists(rows.filter(pk=OuterRef("submission_id")))
+            )
             .exclude(rating="")
             .values_list("rating", "rating_channel")
             .annotate(n=Count("id"))
