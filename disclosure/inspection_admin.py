@@ -80,8 +80,22 @@ class InspectionPhotoInline(admin.TabularInline):
         return "—"
 
 
+class DeletedOnlyByRule:
+    """Deleting a check or a notice, one or in bulk: inspection_rules.may_delete."""
+
+    def delete_model(self, request, obj):
+        if not rules.may_delete(request.user):
+            raise rules.refused()
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if not rules.may_delete(request.user):
+            raise rules.refused()
+        super().delete_queryset(request, queryset)
+
+
 @admin.register(Inspection)
-class InspectionAdmin(InspectedUnits, admin.ModelAdmin):
+class InspectionAdmin(InspectedUnits, DeletedOnlyByRule, admin.ModelAdmin):
     inlines = [InspectionPhotoInline]
     list_display = ["unit", "inspected_on", "total_display", "open_count"]
     list_filter = ["inspected_on"]
@@ -155,19 +169,9 @@ class InspectionAdmin(InspectedUnits, admin.ModelAdmin):
             rules.check_photos(request.user, form.instance)
         super().save_formset(request, form, formset, change)
 
-    def delete_model(self, request, obj):
-        if not rules.may_delete(request.user):
-            raise rules.refused()
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        if not rules.may_delete(request.user):
-            raise rules.refused()
-        super().delete_queryset(request, queryset)
-
 
 @admin.register(Rectification)
-class RectificationAdmin(InspectedUnits, admin.ModelAdmin):
+class RectificationAdmin(InspectedUnits, DeletedOnlyByRule, admin.ModelAdmin):
     list_display = ["unit", "deadline", "completed_on", "overdue"]
     list_filter = ["completed_on", "deadline"]
     search_fields = ["unit__name", "issue"]
@@ -217,13 +221,3 @@ class RectificationAdmin(InspectedUnits, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         rules.check_rectification(request.user, obj)
         super().save_model(request, obj, form, change)
-
-    def delete_model(self, request, obj):
-        if not rules.may_delete(request.user):
-            raise rules.refused()
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        if not rules.may_delete(request.user):
-            raise rules.refused()
-        super().delete_queryset(request, queryset)
