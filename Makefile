@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 
 .PHONY: install system-deps run test loadtest lint format migrate demo vendor clean \
-	seed-scale bench bench-smoke pageweight vendor-axe vendor-vnu
+	seed-scale bench bench-smoke pageweight vendor-axe vendor-vnu messages
 
 system-deps:
 	@if command -v dpkg >/dev/null && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
@@ -122,3 +122,9 @@ vendor-vnu:
 	cp $$tmp/package/build/dist/vnu.jar $(VNU_JAR).part && \
 	cp $$tmp/package/LICENSE $(dir $(VNU_JAR))LICENSE && \
 	mv $(VNU_JAR).part $(VNU_JAR) && rm -rf $$tmp && echo "Nu HTML Checker: $(VNU_JAR)"
+
+# Our overrides of Django's Chinese catalogs (locale/zh_Hans: the admin's
+# wording and the strings its catalog lacks). The .mo files are committed, so
+# only who edits a .po needs gettext's msgfmt.
+messages:
+	for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po"; done

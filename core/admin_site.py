@@ -6,11 +6,13 @@ Installed as the default site through `PortalAdminConfig` (INSTALLED_APPS), the
 way Django documents for overriding the default admin site.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignObjectRel
+from django.utils.translation import gettext as _
 
 from .dates import DateLookupsInRange
 
@@ -28,6 +30,18 @@ class AutocompleteView(AutocompleteJsonView):
 
 
 class PortalAdminSite(admin.AdminSite):
+    # The portal's name, never "Django" (staff read it on every page).
+    @property
+    def site_header(self):
+        site = settings.PORTAL_SITE_NAME or _("凤鸣镇公开网")
+        return _("%(site)s后台") % {"site": site}
+
+    site_title = site_header
+
+    @property
+    def index_title(self):
+        return _("后台首页")
+
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, DateLookupsInRange):
