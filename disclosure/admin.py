@@ -120,6 +120,23 @@ class UnitAdmin(admin.ModelAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # A unit's 村务管理员 are staff holding that role, not every account
+        # (party members, reviewers): give the role first (用户 → 用户组).
+        if db_field.name == "editors":
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(
+                    is_staff=True, is_active=True, groups__name=roles.UNIT_EDITOR
+                )
+                .distinct()
+                .order_by("username")
+            )
+            kwargs["help_text"] = _(
+                "只列出具有“村务管理员”角色的工作人员；先在“用户”中为其设置该角色。"
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     def get_queryset(self, request):
         Status = Disclosure.Status
         # Ordered explicitly: with the counts' GROUP BY, Meta.ordering is not

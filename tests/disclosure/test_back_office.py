@@ -1,6 +1,7 @@
 """The back office's permission matrix, through the admin's real URLs."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from catalog.models import Scope
 from disclosure import roles, services
@@ -575,3 +576,21 @@ def test_a_malformed_period_on_a_published_notice_is_told_what_is_wrong(client, 
     assert "期间格式" in response.text
     notice.refresh_from_db()
     assert notice.period == "2011-09"
+
+
+def test_the_units_editor_picker_offers_only_unit_editors(client, world):
+    """Issue 18: the 村务管理员 picker listed every account, the party member
+    and the reviewer included."""
+    client.force_login(world["town_admin"])
+    page = client.get(f"/admin/disclosure/unit/{world['wenli'].pk}/change/")
+    assert page.status_code == 200
+    offered = {
+        u.username for u in page.context["adminform"].form.fields["editors"].queryset
+    }
+    assert offered == {"wenli_editor", "maoshan_editor"}
+    # The choices are the validation too: a reviewer's id posted by hand is
+    # not a valid choice.
+    field = page.context["adminform"].form.fields["editors"]
+    with pytest.raises(ValidationError):
+        field.clean([world["reviewer"].pk])
+    assert "“村务管理员”角色" in page.text
