@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -337,7 +338,9 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     def status_label(self, disclosure):
         if disclosure.is_scheduled:
             return _("定时发布：%(at)s") % {
-                "at": disclosure.published_at.strftime("%Y-%m-%d %H:%M")
+                "at": timezone.localtime(disclosure.published_at).strftime(
+                    "%Y-%m-%d %H:%M"
+                )
             }
         return disclosure.get_status_display()
 

@@ -790,7 +790,8 @@ class SubmissionEvent(models.Model):
         verbose_name_plural = _("办理记录")
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+        # The caption of each row of the 办理记录 inline, beside local times.
+        return f"{self.get_kind_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class AnswerRound(models.Model):

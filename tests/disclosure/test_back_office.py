@@ -594,3 +594,19 @@ def test_the_units_editor_picker_offers_only_unit_editors(client, world):
     with pytest.raises(ValidationError):
         field.clean([world["reviewer"].pk])
     assert "“村务管理员”角色" in page.text
+
+
+def test_a_scheduled_publication_shows_its_local_time_in_the_list(client, world):
+    """The list said 定时发布 in UTC (eight hours early) beside local times."""
+    from datetime import UTC, datetime
+
+    DisclosureFactory(
+        unit=world["wenli"],
+        item=world["item"],
+        title="定时发布的通知",
+        status=Disclosure.Status.PUBLISHED,
+        published_at=datetime(2099, 1, 1, 1, 30, tzinfo=UTC),
+    )
+    client.force_login(world["town_admin"])
+    page = client.get(ADMIN).text
+    assert "定时发布：2099-01-01 09:30" in page

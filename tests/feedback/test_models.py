@@ -221,3 +221,15 @@ def test_days_to_answer_and_on_time(staff, department):
     )
     assert submission.days_to_answer == 19
     assert submission.answered_on_time
+
+
+def test_a_trail_rows_caption_is_in_local_time():
+    """Issue 18: the 办理记录 inline's captions were in UTC beside local times."""
+    from datetime import UTC, datetime
+
+    from feedback.models import SubmissionEvent
+
+    event = SubmissionEvent(
+        kind="accepted", at=datetime(2011, 8, 15, 1, 30, tzinfo=UTC)
+    )
+    assert str(event) == "受理 2011-08-15 09:30"
