@@ -163,6 +163,27 @@ def disclosure_detail(request, pk):
     disclosure = (
         Disclosure.objects.visible_to(request.user).with_related().filter(pk=pk).first()
     )
+    if disclosure is None and request.user.is_staff:
+        # 在站点上查看 a draft or one under review: staff who may open it in
+        # the back office preview it as it will look, marked as a preview.
+        Status = Disclosure.Status
+        preview = (
+            roles.staff_disclosures(request.user)
+            .exclude(status=Status.WITHDRAWN)
+            .exclude(status=Status.PUBLISHED, published_at__lte=timezone.now())
+            .with_related()
+            .filter(pk=pk)
+            .first()
+        )
+        if preview is not None:
+            response = render(
+                request,
+                "disclosure/disclosure_detail.html",
+                {**detail_context(preview), "preview": True},
+            )
+            response["Cache-Control"] = "private, no-store"
+            response["X-Robots-Tag"] = "noindex"
+            return response
     if disclosure is None:
         withdrawn = (
             Disclosure.objects.once_public()
@@ -178,7 +199,13 @@ def disclosure_detail(request, pk):
             {"disclosure": withdrawn},
             status=410,
         )
-    context = {
+    return render(
+        request, "disclosure/disclosure_detail.html", detail_context(disclosure)
+    )
+
+
+def detail_context(disclosure: Disclosure) -> dict:
+    return {
         "disclosure": disclosure,
         "forms": disclosure.forms.all(),
         "attachments": disclosure.attachments.all(),
@@ -186,7 +213,6 @@ def disclosure_detail(request, pk):
         # 点题公开 requests this disclosure answered (reverse FK from feedback).
         "answered_requests": disclosure.fulfilled_requests.on_wall(),
     }
-    return render(request, "disclosure/disclosure_detail.html", context)
 
 
 def attachment(request, pk, thumbnail=False):

@@ -610,3 +610,35 @@ def test_a_scheduled_publication_shows_its_local_time_in_the_list(client, world)
     client.force_login(world["town_admin"])
     page = client.get(ADMIN).text
     assert "定时发布：2099-01-01 09:30" in page
+
+
+def test_view_on_site_previews_a_draft_for_who_may_open_it(client, world):
+    """Issue 18: 在站点上查看 on a draft or a submitted item was a 404."""
+    item = draft(world, title="起草中的通知")
+    url = f"/disclosures/{item.pk}/"
+    client.force_login(world["wenli_editor"])
+    admin_page = client.get(f"{ADMIN}{item.pk}/change/").text
+    assert "在站点上查看" in admin_page
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "预览：本内容尚未发布（草稿）" in page.text and "起草中的通知" in page.text
+    assert page["Cache-Control"] == "private, no-store"
+    assert page["X-Robots-Tag"] == "noindex"
+    # Submitted: the editor and the town's reviewer preview it.
+    services.submit(item, by=world["wenli_editor"])
+    assert client.get(url).status_code == 200
+    client.force_login(world["reviewer"])
+    assert "预览" in client.get(url).text
+    # Nobody else: another village's editor, a party member, a visitor.
+    for who in ["maoshan_editor", "party_member"]:
+        client.force_login(world[who])
+        assert client.get(url).status_code == 404, who
+    client.logout()
+    assert client.get(url).status_code == 404
+
+
+def test_a_published_disclosure_shows_no_preview_note(client, world):
+    item = DisclosureFactory(unit=world["wenli"], item=world["item"])
+    client.force_login(world["wenli_editor"])
+    page = client.get(f"/disclosures/{item.pk}/")
+    assert page.status_code == 200 and "预览" not in page.text
