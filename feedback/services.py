@@ -35,6 +35,7 @@ from disclosure.roles import is_town_admin, units_for
 
 from .confidential import discipline_body, discipline_towns
 from .models import (
+    CONFIDENTIAL_BODY_MESSAGE,
     CONFIDENTIAL_KINDS,
     ESCALATED,
     OPEN_STATUSES,
@@ -214,16 +215,21 @@ def leader_units(user: AbstractBaseUser):
 
 def inbox(user: AbstractBaseUser):
     """待我办理: open cases assigned to a body the user acts for or to them as
-    包村干部, or of a unit they edit and assigned to no one else."""
+    包村干部, or of a unit they edit and assigned to no one else; among those
+    they read (cases_for: never a 举报 outside 镇纪委, not even as a count)."""
     bodies = _bodies_of(user)
     own_units = units_for(user).values("pk") if not is_town_admin(user) else []
-    return Submission.objects.open().filter(
-        Q(assigned_body__in=bodies)
-        | Q(assigned_cadre=user)
-        | Q(
-            unit__in=own_units,
-            assigned_body__isnull=True,
-            assigned_cadre__isnull=True,
+    return (
+        cases_for(user)
+        .open()
+        .filter(
+            Q(assigned_body__in=bodies)
+            | Q(assigned_cadre=user)
+            | Q(
+                unit__in=own_units,
+                assigned_body__isnull=True,
+                assigned_cadre__isnull=True,
+            )
         )
     )
 
@@ -254,9 +260,12 @@ def assignable_bodies(submission: Submission):
     """The bodies a case may be assigned to or answered by: its unit's and
     its town's (a village's 两委 or 村委会, a town office, 镇纪委)."""
     unit = submission.unit
-    return Organisation.objects.filter(
+    bodies = Organisation.objects.filter(
         unit_id__in=[pk for pk in (unit.pk, unit.parent_id) if pk]
     ).select_related("unit")
+    if submission.is_confidential:  # 镇纪委 alone (Submission.is_own_body)
+        return bodies.filter(kind=BodyKind.DISCIPLINE, unit_id=submission.town_id)
+    return bodies
 
 
 # The steps staff take, and when each is open ---------------------------------------
@@ -437,9 +446,13 @@ def check_assignment(
     if body is not None:
         _require(
             submission.is_own_body(body),
-            _("交办单位须是本村（社区）或本镇的组织。"),
+            str(CONFIDENTIAL_BODY_MESSAGE)
+            if submission.is_confidential
+            else _("交办单位须是本村（社区）或本镇的组织。"),
         )
     if to_cadre:
+        # A 举报 may be about the cadre: 镇纪委 alone (is_own_body).
+        _require(not submission.is_confidential, str(CONFIDENTIAL_BODY_MESSAGE))
         _require(
             submission.unit.village_cadre_id is not None,
             _("%(unit)s尚未设置包村干部，请先在单位中设置。")
@@ -455,7 +468,7 @@ def check_assignment(
 def check_answering_body(submission: Submission, body: Organisation | None) -> None:
     _require(
         body is None or submission.is_own_body(body),
-        _("答复单位须是本村（社区）或本镇的组织。"),
+        str(submission.own_body_message()),
     )
 
 

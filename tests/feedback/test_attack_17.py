@@ -1,0 +1,183 @@
+"""Attacks on the 回音壁 loop (issue 17): a 举报 stays with 镇纪委 whatever
+path staff take (inbox counts, 交办, the answering body), and hostile input
+gets a Chinese answer, never a 500."""
+
+import pytest
+from django.test import Client
+
+from disclosure import roles
+from disclosure.models import Organisation
+from feedback import services
+from feedback.models import Kind, Submission
+from tests.factories import (
+    DepartmentFactory,
+    SubmissionFactory,
+    TownFactory,
+    UnitFactory,
+    UserFactory,
+    staff_user,
+)
+from tests.feedback.test_admin import change_data, change_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def town():
+    return TownFactory()
+
+
+@pytest.fixture
+def wenli(town):
+    return UnitFactory(name="文理村", parent=town, slug="wenli")
+
+
+@pytest.fixture
+def town_admin():
+    return staff_user(username="town_admin", group=roles.TOWN_ADMIN)
+
+
+@pytest.fixture
+def wenli_editor(wenli):
+    return staff_user(username="wenli_editor", group=roles.UNIT_EDITOR, units=[wenli])
+
+
+@pytest.fixture
+def committee(wenli):
+    return Organisation.objects.get(unit=wenli, name="村民委员会")
+
+
+@pytest.fixture
+def discipline(town):
+    return Organisation.objects.get(unit=town, name="镇纪委")
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def denunciation(unit, **fields) -> Submission:
+    return SubmissionFactory(
+        unit=unit,
+        kind=Kind.DENUNCIATION,
+        title="村主任优亲厚友",
+        consent_to_publish=False,
+        accepted=True,
+        **fields,
+    )
+
+
+def errors_of(response) -> str:
+    form = response.context["adminform"].form
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+# A 举报's existence ------------------------------------------------------------------
+
+
+def test_the_start_page_never_counts_a_denunciation_for_whom_may_not_read_it(
+    wenli, wenli_editor, committee, town_admin
+):
+    """The village's editor reads none of its 举报: their 待我办理 count and
+    list agree (the inbox is drawn from cases_for)."""
+    denunciation(wenli)
+    member = staff_user(username="wenli_committee", group=roles.VILLAGE_APPROVER)
+    committee.members.add(member)
+    # Assigned to the committee before it was reclassified as a 举报.
+    assigned = SubmissionFactory(unit=wenli, accepted=True, assigned_body=committee)
+    assigned.kind = Kind.DENUNCIATION
+    assigned.save()
+    for user in (wenli_editor, member):
+        assert not services.inbox(user).exists()
+        page = login(user).get("/admin/")
+        assert "待我办理 0 件" in page.text
+    # The town administrator still reads both.
+    assert services.cases_for(town_admin).count() == 2
+
+
+# 交办 and the answering body of a 举报: 镇纪委 only ---------------------------------
+
+
+def test_a_denunciation_is_assigned_to_the_discipline_committee_only(
+    wenli, town_admin, committee, discipline
+):
+    wenli.village_cadre = UserFactory(username="cadre_li", is_staff=True)
+    wenli.save()
+    case = denunciation(wenli)
+    staff, url = login(town_admin), change_url(case)
+
+    page = staff.get(url)
+    choices = list(page.context["adminform"].form.fields["assign_body"].queryset)
+    assert choices == [discipline]
+
+    refused = staff.post(url, change_data(case, _assign="1", assign_body=committee.pk))
+    assert refused.status_code == 200
+    assert "assign_body" in refused.context["adminform"].form.errors
+    refused = staff.post(url, change_data(case, _assign="1", assign_cadre="on"))
+    assert refused.status_code == 200
+    assert "举报只能交办镇纪委" in errors_of(refused)
+    case.refresh_from_db()
+    assert case.assigned_body is None and case.assigned_cadre is None
+
+    # The service refuses alike, whoever calls it.
+    with pytest.raises(services.ValidationError):
+        services.assign(case, by=town_admin, body=committee)
+    with pytest.raises(services.ValidationError):
+        services.assign(case, by=town_admin, to_cadre=True)
+
+    done = staff.post(url, change_data(case, _assign="1", assign_body=discipline.pk))
+    assert done.status_code == 302
+    case.refresh_from_db()
+    assert case.assigned_body == discipline
+
+
+def test_a_denunciation_is_never_answered_as_a_village_body(
+    wenli, town_admin, committee, discipline
+):
+    case = denunciation(wenli)
+    department = DepartmentFactory(name="党政办")
+    with pytest.raises(services.ValidationError):
+        services.answer(
+            case, by=town_admin, department=department, text="已查实", body=committee
+        )
+    staff, url = login(town_admin), change_url(case)
+    data = change_data(
+        case,
+        _answer="1",
+        answered_by=department.pk,
+        answer_text="已查实。",
+        answering_body=committee.pk,
+    )
+    refused = staff.post(url, data)
+    assert refused.status_code == 200
+    case.refresh_from_db()
+    assert not case.is_answered
+    data["answering_body"] = discipline.pk
+    assert staff.post(url, data).status_code == 302
+    case.refresh_from_db()
+    assert case.answering_body == discipline
+
+
+def test_reclassifying_an_assigned_case_as_a_denunciation_is_refused(
+    wenli, town_admin, committee
+):
+    """Else the 举报 would stay with the village body (which may not read it)."""
+    case = SubmissionFactory(unit=wenli, accepted=True)
+    services.assign(case, by=town_admin, body=committee)
+    response = login(town_admin).post(
+        change_url(case), change_data(case, kind=Kind.DENUNCIATION)
+    )
+    assert response.status_code == 200
+    assert "举报只能交办镇纪委" in errors_of(response)
+    case.refresh_from_db()
+    assert case.kind == Kind.QUESTION
+
+
+def test_another_towns_committee_is_no_answering_body(wenli, town_admin):
+    other = TownFactory(name="先市镇")
+    case = denunciation(wenli)
+    foreign = Organisation.objects.get(unit=other, name="镇纪委")
+    with pytest.raises(services.ValidationError):
+        services.assign(case, by=town_admin, body=foreign)
