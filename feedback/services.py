@@ -170,12 +170,18 @@ def _can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
 
 
 def keeps_record(user: AbstractBaseUser, submission: Submission) -> bool:
-    """May edit what the case is (its unit, kind, text as entered, 承办部门):
-    the town's administrators and its unit's editors. A body it was assigned
-    to answers it and no more."""
-    if is_town_admin(user):
-        return True
-    return units_for(user).filter(pk=submission.unit_id).exists()
+    """May edit what the case is (its unit, kind, text as entered, 承办部门)
+    and take the steps that decide about it (Action.record_keeper): the
+    town's administrators and its unit's editors. A body it was assigned to
+    answers it and no more. Kept on the case, as can_handle."""
+    key = (user.pk, submission.unit_id)
+    known = submission.__dict__.setdefault("_keeps_record", {})
+    if key not in known:
+        known[key] = is_town_admin(user) or (
+            user.is_authenticated
+            and units_for(user).filter(pk=submission.unit_id).exists()
+        )
+    return known[key]
 
 
 def cases_for(user: AbstractBaseUser):
@@ -325,6 +331,11 @@ class Action:
     permission: str = "feedback.change_submission"
     # The label on a case held back as a 党内 matter, where it differs.
     held_back_label: Promise | None = None
+    # A decision about the case (受理, off the wall or onto it, 办结, a
+    # deadline, the 回访 rating of its answer): for who keeps its record
+    # (keeps_record), not the body or 包村干部 it was assigned to, who answer
+    # it (and might otherwise hide, close or rate their own answer).
+    record_keeper: bool = True
 
     def label_for(self, submission: Submission) -> Promise:
         if submission.is_confidential and self.name in CONFIDENTIAL_LABELS:
@@ -362,6 +373,7 @@ ACTIONS = {
             gettext_lazy("不予公开（须填书面理由）"),
             _check_refuse,
             {"reason": gettext_lazy("不予公开必须书面说明理由。")},
+            record_keeper=False,
         ),
         Action(
             "answer",
@@ -372,6 +384,7 @@ ACTIONS = {
                 "text": gettext_lazy("答复内容不能为空。"),
             },
             held_back_label=gettext_lazy("答复（涉及党内事项，不在回音壁公开）"),
+            record_keeper=False,
         ),
         Action("close", gettext_lazy("办结"), _check_close),
         Action(
@@ -400,13 +413,17 @@ def check_action(
 
     ValidationError, with the message staff are shown, when the case's state
     does not allow it or a required input among `given` is blank; with a user,
-    PermissionDenied when they lack the step's permission or may not handle
-    the case (can_handle). The step functions check without a user: who may
-    act is their caller's to settle (the admin asks with the user).
+    PermissionDenied when they lack the step's permission, may not handle
+    the case (can_handle) or, for a decision about it, do not keep its record
+    (keeps_record: the body it was assigned to only answers). The step
+    functions check without a user: who may act is their caller's to settle
+    (the admin asks with the user).
     """
     action = ACTIONS[name]
     if user is not None and not (
-        user.has_perm(action.permission) and can_handle(user, submission)
+        user.has_perm(action.permission)
+        and can_handle(user, submission)
+        and (not action.record_keeper or keeps_record(user, submission))
     ):
         raise PermissionDenied
     action.check(submission)
@@ -962,6 +979,7 @@ ACTIONS["outcome"] = Action(
     gettext_lazy("记录采纳情况（意见、建议）"),
     _check_outcome_step,
     {"outcome": gettext_lazy("请选择采纳情况。")},
+    record_keeper=False,
 )
 ACTIONS["follow_up"] = Action(
     "follow_up",

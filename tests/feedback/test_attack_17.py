@@ -181,3 +181,96 @@ def test_another_towns_committee_is_no_answering_body(wenli, town_admin):
     foreign = Organisation.objects.get(unit=other, name="镇纪委")
     with pytest.raises(services.ValidationError):
         services.assign(case, by=town_admin, body=foreign)
+
+
+# A body it was assigned to answers, and decides nothing else ------------------------
+
+
+@pytest.fixture
+def committee_member(committee):
+    user = staff_user(username="wenli_committee", group=roles.VILLAGE_APPROVER)
+    committee.members.add(user)
+    return user
+
+
+def test_the_assigned_body_neither_hides_clears_closes_nor_rates_its_own_answer(
+    wenli, town_admin, committee, committee_member, wenli_editor
+):
+    """A village committee given a complaint (about itself, maybe) answers it:
+    taking it off the wall, clearing a 党内 matter for it, closing it or
+    recording the resident's satisfaction after a 回访 stay the town's and
+    the village editors' (services.keeps_record)."""
+    department = DepartmentFactory(name="党政办")
+    case = SubmissionFactory(unit=wenli, accepted=True, concerns_inner_party=True)
+    services.assign(case, by=town_admin, body=committee)
+    assert services.allowed_actions(case, committee_member) == ["answer"]
+    member, url = login(committee_member), change_url(case)
+    for step, extra in [
+        ("_hide", {"reason": "与本村无关"}),
+        ("_clear", {}),
+    ]:
+        response = member.post(url, change_data(case, **{step: "1"}, **extra))
+        assert response.status_code == 403, step
+    case.refresh_from_db()
+    assert case.status == "accepted" and case.is_held_back
+
+    assert (
+        member.post(
+            url,
+            {
+                **change_data(case),
+                "_answer": "1",
+                "answered_by": department.pk,
+                "answer_text": "已解决。",
+            },
+        ).status_code
+        == 302
+    )
+    case.refresh_from_db()
+    assert services.allowed_actions(case, committee_member) == []
+    today = case.answered_at.date().isoformat()
+    refused = member.post(
+        url,
+        change_data(
+            case,
+            _follow_up="1",
+            follow_up_rating="satisfied",
+            follow_up_channel="phone",
+            follow_up_on=today,
+        ),
+    )
+    assert refused.status_code == 403
+    assert member.post(url, change_data(case, _close="1")).status_code == 403
+    case.refresh_from_db()
+    assert case.status == "answered" and not case.rating
+    # The village's editor and the town still take them.
+    assert "follow_up" in services.allowed_actions(case, wenli_editor)
+    assert "hide" in services.allowed_actions(case, town_admin)
+
+
+# The monthly sheet's month: ASCII "YYYY-MM" only, echoed without controls ---------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "٢٠٢٦-١١",  # Arabic-Indic digits: \d matches them
+        "2026-11%0A",  # a trailing newline: $ matches before it
+        "２０２６-１１",  # full-width digits
+    ],
+)
+def test_a_month_in_other_digits_or_with_a_newline_is_a_chinese_400(client, wenli, key):
+    for suffix in ("/", ".pdf"):
+        response = client.get(f"/feedback/print/wenli/{key}{suffix}")
+        assert response.status_code == 400, (key, suffix)
+        assert "无效" in response.text
+    # The month form strips what was typed around it, and leads to the one URL.
+    chosen = client.get(f"/feedback/print/wenli/?month={key}")
+    assert chosen.status_code == 400 or chosen["Location"].endswith("/2026-11/")
+
+
+def test_a_bad_month_is_not_echoed_with_its_bidi_override(client, wenli):
+    response = client.get("/feedback/print/wenli/%E2%80%AE2026-11/")
+    assert response.status_code == 400
+    assert "\u202e" not in response.text
+    assert "月份“2026-11”无效" in response.text
