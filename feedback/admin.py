@@ -346,6 +346,8 @@ class SubmissionAdminForm(forms.ModelForm):
         for keyword, message in step.required.items():
             if services.is_blank(inputs[keyword]):
                 field = STEP_FIELDS[self.action][keyword][0]
+                if field in self.errors:
+                    continue  # filled in wrongly, and told so: not blank
                 if field in self.fields:
                     self.add_error(field, BLANK_FIELD_PROMPTS.get(field, message))
                 else:  # read-only now: the case's state refuses the step too

@@ -1017,11 +1017,13 @@ def record_follow_up(
     (回访): offline cases are rated too. A 不满意 reopens the case as the
     resident's own rating does."""
     check_follow_up(submission, channel=channel, on=on)
-    # The day of the call or visit; the time it was recorded when that is today.
+    # The day of the call or visit; the time it was recorded when that is today,
+    # and never before the answer (a call on the day of a late answer).
     now = timezone.localtime()
     at = (
         now if on == now.date() else timezone.make_aware(datetime.combine(on, time(12)))
     )
+    at = max(at, submission.answered_at)
     return rate(
         submission,
         rating=rating,

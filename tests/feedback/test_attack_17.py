@@ -274,3 +274,61 @@ def test_a_bad_month_is_not_echoed_with_its_bidi_override(client, wenli):
     assert response.status_code == 400
     assert "\u202e" not in response.text
     assert "月份“2026-11”无效" in response.text
+
+
+# 回访: one clear message per bad input, and never rated before the answer ---------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("follow_up_on", "9999-12-31", "日期超出范围"),
+        ("follow_up_on", "2026-02-30", "请按 2011-08-15 的格式填写日期。"),
+        ("follow_up_on", "\u202e2026", "请按 2011-08-15 的格式填写日期。"),
+        ("follow_up_channel", "online", "不在可用的选项中"),
+        ("follow_up_rating", "delighted", "不在可用的选项中"),
+    ],
+)
+def test_a_bad_follow_up_input_gets_one_message(
+    wenli, town_admin, field, value, message
+):
+    case = SubmissionFactory(unit=wenli, accepted=True)
+    services.answer(
+        case, by=town_admin, department=DepartmentFactory(name="党政办"), text="好"
+    )
+    data = change_data(
+        case,
+        _follow_up="1",
+        follow_up_rating="satisfied",
+        follow_up_channel="phone",
+        follow_up_on=case.answered_at.date().isoformat(),
+    )
+    data[field] = value
+    response = login(town_admin).post(change_url(case), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors[field]
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_a_follow_up_on_the_answers_day_is_not_dated_before_the_answer(
+    wenli, town_admin
+):
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    day = timezone.localdate() - timedelta(days=3)
+    late = timezone.make_aware(datetime.combine(day, time(17, 30)))
+    case = SubmissionFactory(unit=wenli, accepted=True)
+    services.answer(
+        case,
+        by=town_admin,
+        department=DepartmentFactory(name="党政办"),
+        text="好",
+        answered_at=late,
+    )
+    services.record_follow_up(
+        case, by=town_admin, rating="satisfied", channel="phone", on=day
+    )
+    case.refresh_from_db()
+    assert case.rated_at >= case.answered_at
