@@ -143,6 +143,7 @@ def can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
     key = (
         user.pk,
         submission.unit_id,
+        submission.kind,
         submission.assigned_body_id,
         submission.assigned_cadre_id,
     )
@@ -156,6 +157,10 @@ def _can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
     if is_town_admin(user):
         return True
     if not user.is_authenticated:
+        return False
+    if submission.is_confidential and submission.town_id not in discipline_towns(user):
+        # A 举报: 镇纪委's alone, as cases_for reads it (the village's editor
+        # may be the cadre it is about).
         return False
     if submission.assigned_cadre_id == user.pk:
         return True

@@ -332,3 +332,19 @@ def test_a_follow_up_on_the_answers_day_is_not_dated_before_the_answer(
     )
     case.refresh_from_db()
     assert case.rated_at >= case.answered_at
+
+
+def test_who_may_not_read_a_denunciation_may_take_no_step_on_it(
+    wenli, wenli_editor, town_admin, discipline
+):
+    """can_handle agrees with cases_for: the village's editor takes no step
+    on its 举报, whatever path reaches the services (a bulk action, a script)."""
+    case = denunciation(wenli)
+    assert not services.can_handle(wenli_editor, case)
+    assert services.allowed_actions(case, wenli_editor) == []
+    with pytest.raises(services.PermissionDenied):
+        services.check_action("hide", case, user=wenli_editor)
+    jiwei = staff_user(username="jiwei", group=roles.REVIEWER)
+    discipline.members.add(jiwei)
+    services.assign(case, by=town_admin, body=discipline)
+    assert services.allowed_actions(case, jiwei) == ["answer"]
