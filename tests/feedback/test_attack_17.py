@@ -348,3 +348,21 @@ def test_who_may_not_read_a_denunciation_may_take_no_step_on_it(
     discipline.members.add(jiwei)
     services.assign(case, by=town_admin, body=discipline)
     assert services.allowed_actions(case, jiwei) == ["answer"]
+
+
+def test_a_discipline_member_without_a_role_sees_what_was_escalated_to_them(
+    wenli, discipline
+):
+    """镇纪委's member reads its 举报 without a 回音壁 role: the start page
+    counts what was escalated to them as the list shows it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    jiwei = UserFactory(username="jiwei", is_staff=True)
+    discipline.members.add(jiwei)
+    denunciation(wenli, received_at=timezone.now() - timedelta(days=40))
+    services.escalate_overdue()
+    page = login(jiwei).get("/admin/")
+    assert "督办给我 1 件" in page.text
+    assert "待我办理 0 件" in page.text
