@@ -759,22 +759,40 @@ class SubmissionAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         # A 举报 entered by someone who may not read it (a village's clerk
         # logging the 意见箱): it went to 镇纪委; back to the list, saying so.
+        gone = self._gone_to_discipline(
+            request,
+            obj,
+            _("已登记（查询码 %(code)s），举报转%(body)s办理，您无权查看。"),
+        )
+        return gone or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        # Reclassified as a 举报 by someone who may not read it: not "it may
+        # have been deleted" on the page it left, but where it went.
+        gone = self._gone_to_discipline(
+            request,
+            obj,
+            _("已保存（查询码 %(code)s），举报转%(body)s办理，您无权查看。"),
+        )
+        return gone or super().response_change(request, obj)
+
+    def _gone_to_discipline(self, request, obj, message):
         if (
-            obj.is_confidential
-            and not staff_submissions(request.user).filter(pk=obj.pk).exists()
+            not obj.is_confidential
+            or staff_submissions(request.user).filter(pk=obj.pk).exists()
         ):
-            body = discipline_body(obj.unit)
-            self.message_user(
-                request,
-                _("已登记（查询码 %(code)s），举报转%(body)s办理，您无权查看。")
-                % {
-                    "code": obj.tracking_code,
-                    "body": body.full_name if body else _("镇纪委"),
-                },
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:feedback_submission_changelist"))
-        return super().response_add(request, obj, post_url_continue)
+            return None
+        body = discipline_body(obj.unit)
+        self.message_user(
+            request,
+            message
+            % {
+                "code": obj.tracking_code,
+                "body": body.full_name if body else _("镇纪委"),
+            },
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:feedback_submission_changelist"))
 
     def save_model(self, request, obj, form, change):
         if not change:

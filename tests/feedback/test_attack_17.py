@@ -366,3 +366,21 @@ def test_a_discipline_member_without_a_role_sees_what_was_escalated_to_them(
     page = login(jiwei).get("/admin/")
     assert "督办给我 1 件" in page.text
     assert "待我办理 0 件" in page.text
+
+
+def test_an_editor_who_reclassifies_a_case_as_a_denunciation_is_told_where_it_went(
+    wenli, wenli_editor
+):
+    """Not "may have been deleted": it went to 镇纪委, whom it is for."""
+    case = SubmissionFactory(unit=wenli, accepted=True, channel="box")
+    response = login(wenli_editor).post(
+        change_url(case),
+        change_data(case, kind=Kind.DENUNCIATION, _continue="1"),
+        follow=True,
+    )
+    assert response.redirect_chain == [("/admin/feedback/submission/", 302)]
+    said = [str(m) for m in response.context["messages"]]
+    assert any("举报转凤鸣镇纪委办理，您无权查看" in m for m in said), said
+    assert not any("不存在" in m for m in said)
+    case.refresh_from_db()
+    assert case.kind == Kind.DENUNCIATION
