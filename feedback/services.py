@@ -849,10 +849,13 @@ def answer(
 ) -> Submission:
     """Publish the answer; a 点题公开 request may be answered by a disclosure.
     The answering body is the one given, else the one the case was assigned
-    to (a village's 村委会 answers as itself; the office stays 承办部门)."""
+    to (a village's 村委会 answers as itself; the office stays 承办部门); a
+    举报's is its town's 镇纪委."""
     check_action("answer", submission, department=department, text=text)
     check_fulfilment(submission, fulfilled_by)
     body = body or submission.answering_body or submission.assigned_body
+    if body is None and submission.is_confidential:
+        body = discipline_body(submission.unit)  # a 举报 is 镇纪委's to answer
     check_answering_body(submission, body)
     submission.answering_body = body
     submission.answer_text = text.strip()

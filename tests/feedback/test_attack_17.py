@@ -384,3 +384,18 @@ def test_an_editor_who_reclassifies_a_case_as_a_denunciation_is_told_where_it_we
     assert not any("不存在" in m for m in said)
     case.refresh_from_db()
     assert case.kind == Kind.DENUNCIATION
+
+
+def test_a_denunciation_answered_without_a_body_is_answered_as_the_committee(
+    client, wenli, town_admin, discipline
+):
+    """Its tracking page says 镇纪委 handles it: the answer says so too, not
+    the office picked as 答复部门."""
+    case = denunciation(wenli)
+    services.answer(
+        case, by=town_admin, department=DepartmentFactory(name="党政办"), text="已核查"
+    )
+    case.refresh_from_db()
+    assert case.answering_body == discipline
+    page = client.get(case.get_tracking_url()).text
+    assert discipline.full_name in page
