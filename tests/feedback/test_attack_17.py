@@ -399,3 +399,24 @@ def test_a_denunciation_answered_without_a_body_is_answered_as_the_committee(
     assert case.answering_body == discipline
     page = client.get(case.get_tracking_url()).text
     assert discipline.full_name in page
+
+
+def test_the_daily_run_refuses_a_day_not_yet_come(wenli):
+    """A typo in --as-of would record 督办 (public, counted) of cases whose
+    deadline has not passed."""
+    import io
+    from datetime import timedelta
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    case = SubmissionFactory(unit=wenli, accepted=True)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    for day in (tomorrow.isoformat(), "2099-01-01", "0001-01-01"):
+        with pytest.raises(CommandError):
+            call_command("escalate_overdue", as_of=day, stdout=io.StringIO())
+    case.refresh_from_db()
+    assert case.escalated_at is None
+    call_command(
+        "escalate_overdue", as_of=timezone.localdate().isoformat(), stdout=io.StringIO()
+    )
