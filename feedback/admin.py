@@ -375,7 +375,9 @@ class SubmissionAdminForm(forms.ModelForm):
                 )
             except ValidationError as exc:
                 self.add_error("follow_up_on", exc)
-        if self.action == "assign":
+        if self.action == "assign" and not any(
+            name in self.errors for name in SubmissionAdmin.ASSIGN_INPUTS
+        ):  # an input filled in wrongly was told so already
             try:
                 services.check_assignment(case, **inputs)
             except ValidationError as exc:

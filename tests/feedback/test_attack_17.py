@@ -420,3 +420,14 @@ def test_the_daily_run_refuses_a_day_not_yet_come(wenli):
     call_command(
         "escalate_overdue", as_of=timezone.localdate().isoformat(), stdout=io.StringIO()
     )
+
+
+def test_a_crafted_body_for_a_denunciation_gets_one_message(
+    wenli, town_admin, committee
+):
+    case = denunciation(wenli)
+    response = login(town_admin).post(
+        change_url(case), change_data(case, _assign="1", assign_body=committee.pk)
+    )
+    errors = response.context["adminform"].form.errors["assign_body"]
+    assert len(errors) == 1 and "有效" in errors[0], errors
