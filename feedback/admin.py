@@ -346,6 +346,8 @@ class SubmissionAdminForm(forms.ModelForm):
         for keyword, message in step.required.items():
             if services.is_blank(inputs[keyword]):
                 field = STEP_FIELDS[self.action][keyword][0]
+                if field in self.errors:
+                    continue  # filled in wrongly, and told so: not blank
                 if field in self.fields:
                     self.add_error(field, BLANK_FIELD_PROMPTS.get(field, message))
                 else:  # read-only now: the case's state refuses the step too
@@ -373,7 +375,9 @@ class SubmissionAdminForm(forms.ModelForm):
                 )
             except ValidationError as exc:
                 self.add_error("follow_up_on", exc)
-        if self.action == "assign":
+        if self.action == "assign" and not any(
+            name in self.errors for name in SubmissionAdmin.ASSIGN_INPUTS
+        ):  # an input filled in wrongly was told so already
             try:
                 services.check_assignment(case, **inputs)
             except ValidationError as exc:
@@ -757,22 +761,40 @@ class SubmissionAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         # A 举报 entered by someone who may not read it (a village's clerk
         # logging the 意见箱): it went to 镇纪委; back to the list, saying so.
+        gone = self._gone_to_discipline(
+            request,
+            obj,
+            _("已登记（查询码 %(code)s），举报转%(body)s办理，您无权查看。"),
+        )
+        return gone or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        # Reclassified as a 举报 by someone who may not read it: not "it may
+        # have been deleted" on the page it left, but where it went.
+        gone = self._gone_to_discipline(
+            request,
+            obj,
+            _("已保存（查询码 %(code)s），举报转%(body)s办理，您无权查看。"),
+        )
+        return gone or super().response_change(request, obj)
+
+    def _gone_to_discipline(self, request, obj, message):
         if (
-            obj.is_confidential
-            and not staff_submissions(request.user).filter(pk=obj.pk).exists()
+            not obj.is_confidential
+            or staff_submissions(request.user).filter(pk=obj.pk).exists()
         ):
-            body = discipline_body(obj.unit)
-            self.message_user(
-                request,
-                _("已登记（查询码 %(code)s），举报转%(body)s办理，您无权查看。")
-                % {
-                    "code": obj.tracking_code,
-                    "body": body.full_name if body else _("镇纪委"),
-                },
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:feedback_submission_changelist"))
-        return super().response_add(request, obj, post_url_continue)
+            return None
+        body = discipline_body(obj.unit)
+        self.message_user(
+            request,
+            message
+            % {
+                "code": obj.tracking_code,
+                "body": body.full_name if body else _("镇纪委"),
+            },
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:feedback_submission_changelist"))
 
     def save_model(self, request, obj, form, change):
         if not change:

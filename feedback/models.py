@@ -29,6 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import BodyKind
+
 # No 0/O, 1/I/L: a code read out over the phone or copied from paper stays right.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TRACKING_LENGTH = 8
@@ -116,6 +118,7 @@ OUTCOME_KINDS = [Kind.OPINION, Kind.SUGGESTION]
 # in the back office read by the discipline committee and the town
 # administrator alone (feedback.confidential).
 CONFIDENTIAL_KINDS = [Kind.DENUNCIATION]
+CONFIDENTIAL_BODY_MESSAGE = _("举报只能交办镇纪委，由镇纪委答复。")
 
 OPEN_STATUSES = [Status.RECEIVED, Status.ACCEPTED]
 # What a resident wrote and chose on the website is theirs: staff never change
@@ -600,13 +603,47 @@ class Submission(models.Model):
             and self.unit_id
             and not self.is_own_body(self.answering_body)
         ):
+            raise ValidationError({"answering_body": self.own_body_message()})
+        if self.unit_id and self.is_confidential:
+            # Reclassified as a 举报 after a 交办: the body or 包村干部 it was
+            # given to may not read it (feedback.services.cases_for).
+            if self.assigned_cadre_id or (
+                self.assigned_body_id and not self.is_own_body(self.assigned_body)
+            ):
+                raise ValidationError(CONFIDENTIAL_BODY_MESSAGE)
+        elif (
+            self.unit_id
+            and self.assigned_body_id
+            and not self.is_own_body(self.assigned_body)
+        ):
+            # Moved to another village after a 交办: the old village's body
+            # would keep a case that is no longer its own.
             raise ValidationError(
-                {"answering_body": _("答复单位须是本村（社区）或本镇的组织。")}
+                {
+                    "unit": _(
+                        "该事项已交办给原单位的组织，不能直接改到其他单位；"
+                        "请由镇管理员重新交办后再修改。"
+                    )
+                }
             )
 
     def is_own_body(self, body) -> bool:
-        """A body that may answer this case: of its unit or of its town."""
+        """A body that may be given this case (交办) or answer it: of its unit
+        or of its town; a 举报 its town's 镇纪委 alone (the one rule, read by
+        the 交办 and answer steps and by clean())."""
+        if self.is_confidential:
+            return body.kind == BodyKind.DISCIPLINE and body.unit_id == self.town_id
         return body.unit_id in (self.unit_id, self.unit.parent_id)
+
+    def own_body_message(self) -> str:
+        if self.is_confidential:
+            return CONFIDENTIAL_BODY_MESSAGE
+        return _("答复单位须是本村（社区）或本镇的组织。")
+
+    @property
+    def town_id(self) -> int:
+        unit = self.unit
+        return unit.pk if unit.kind == "town" or not unit.parent_id else unit.parent_id
 
     def get_tracking_url(self):
         return reverse("feedback:track_code", args=[self.tracking_code])

@@ -39,6 +39,7 @@ from disclosure.roles import is_town_admin, units_for
 
 from .confidential import discipline_body, discipline_towns
 from .models import (
+    CONFIDENTIAL_BODY_MESSAGE,
     CONFIDENTIAL_KINDS,
     ESCALATED,
     FOLLOW_UP_CHANNELS,
@@ -148,6 +149,7 @@ def can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
     key = (
         user.pk,
         submission.unit_id,
+        submission.kind,
         submission.assigned_body_id,
         submission.assigned_cadre_id,
     )
@@ -162,6 +164,10 @@ def _can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
         return True
     if not user.is_authenticated:
         return False
+    if submission.is_confidential and submission.town_id not in discipline_towns(user):
+        # A 举报: 镇纪委's alone, as cases_for reads it (the village's editor
+        # may be the cadre it is about).
+        return False
     if submission.assigned_cadre_id == user.pk:
         return True
     if (
@@ -175,12 +181,18 @@ def _can_handle(user: AbstractBaseUser, submission: Submission) -> bool:
 
 
 def keeps_record(user: AbstractBaseUser, submission: Submission) -> bool:
-    """May edit what the case is (its unit, kind, text as entered, 承办部门):
-    the town's administrators and its unit's editors. A body it was assigned
-    to answers it and no more."""
-    if is_town_admin(user):
-        return True
-    return units_for(user).filter(pk=submission.unit_id).exists()
+    """May edit what the case is (its unit, kind, text as entered, 承办部门)
+    and take the steps that decide about it (Action.record_keeper): the
+    town's administrators and its unit's editors. A body it was assigned to
+    answers it and no more. Kept on the case, as can_handle."""
+    key = (user.pk, submission.unit_id)
+    known = submission.__dict__.setdefault("_keeps_record", {})
+    if key not in known:
+        known[key] = is_town_admin(user) or (
+            user.is_authenticated
+            and units_for(user).filter(pk=submission.unit_id).exists()
+        )
+    return known[key]
 
 
 def cases_for(user: AbstractBaseUser):
@@ -220,16 +232,21 @@ def leader_units(user: AbstractBaseUser):
 
 def inbox(user: AbstractBaseUser):
     """待我办理: open cases assigned to a body the user acts for or to them as
-    包村干部, or of a unit they edit and assigned to no one else."""
+    包村干部, or of a unit they edit and assigned to no one else; among those
+    they read (cases_for: never a 举报 outside 镇纪委, not even as a count)."""
     bodies = _bodies_of(user)
     own_units = units_for(user).values("pk") if not is_town_admin(user) else []
-    return Submission.objects.open().filter(
-        Q(assigned_body__in=bodies)
-        | Q(assigned_cadre=user)
-        | Q(
-            unit__in=own_units,
-            assigned_body__isnull=True,
-            assigned_cadre__isnull=True,
+    return (
+        cases_for(user)
+        .open()
+        .filter(
+            Q(assigned_body__in=bodies)
+            | Q(assigned_cadre=user)
+            | Q(
+                unit__in=own_units,
+                assigned_body__isnull=True,
+                assigned_cadre__isnull=True,
+            )
         )
     )
 
@@ -260,9 +277,12 @@ def assignable_bodies(submission: Submission):
     """The bodies a case may be assigned to or answered by: its unit's and
     its town's (a village's 两委 or 村委会, a town office, 镇纪委)."""
     unit = submission.unit
-    return Organisation.objects.filter(
+    bodies = Organisation.objects.filter(
         unit_id__in=[pk for pk in (unit.pk, unit.parent_id) if pk]
     ).select_related("unit")
+    if submission.is_confidential:  # 镇纪委 alone (Submission.is_own_body)
+        return bodies.filter(kind=BodyKind.DISCIPLINE, unit_id=submission.town_id)
+    return bodies
 
 
 # The steps staff take, and when each is open ---------------------------------------
@@ -322,6 +342,11 @@ class Action:
     permission: str = "feedback.change_submission"
     # The label on a case held back as a 党内 matter, where it differs.
     held_back_label: Promise | None = None
+    # A decision about the case (受理, off the wall or onto it, 办结, a
+    # deadline, the 回访 rating of its answer): for who keeps its record
+    # (keeps_record), not the body or 包村干部 it was assigned to, who answer
+    # it (and might otherwise hide, close or rate their own answer).
+    record_keeper: bool = True
 
     def label_for(self, submission: Submission) -> Promise:
         if submission.is_confidential and self.name in CONFIDENTIAL_LABELS:
@@ -359,6 +384,7 @@ ACTIONS = {
             gettext_lazy("不予公开（须填书面理由）"),
             _check_refuse,
             {"reason": gettext_lazy("不予公开必须书面说明理由。")},
+            record_keeper=False,
         ),
         Action(
             "answer",
@@ -369,6 +395,7 @@ ACTIONS = {
                 "text": gettext_lazy("答复内容不能为空。"),
             },
             held_back_label=gettext_lazy("答复（涉及党内事项，不在回音壁公开）"),
+            record_keeper=False,
         ),
         Action("close", gettext_lazy("办结"), _check_close),
         Action(
@@ -397,13 +424,17 @@ def check_action(
 
     ValidationError, with the message staff are shown, when the case's state
     does not allow it or a required input among `given` is blank; with a user,
-    PermissionDenied when they lack the step's permission or may not handle
-    the case (can_handle). The step functions check without a user: who may
-    act is their caller's to settle (the admin asks with the user).
+    PermissionDenied when they lack the step's permission, may not handle
+    the case (can_handle) or, for a decision about it, do not keep its record
+    (keeps_record: the body it was assigned to only answers). The step
+    functions check without a user: who may act is their caller's to settle
+    (the admin asks with the user).
     """
     action = ACTIONS[name]
     if user is not None and not (
-        user.has_perm(action.permission) and can_handle(user, submission)
+        user.has_perm(action.permission)
+        and can_handle(user, submission)
+        and (not action.record_keeper or keeps_record(user, submission))
     ):
         raise PermissionDenied
     action.check(submission)
@@ -443,9 +474,13 @@ def check_assignment(
     if body is not None:
         _require(
             submission.is_own_body(body),
-            _("交办单位须是本村（社区）或本镇的组织。"),
+            str(CONFIDENTIAL_BODY_MESSAGE)
+            if submission.is_confidential
+            else _("交办单位须是本村（社区）或本镇的组织。"),
         )
     if to_cadre:
+        # A 举报 may be about the cadre: 镇纪委 alone (is_own_body).
+        _require(not submission.is_confidential, str(CONFIDENTIAL_BODY_MESSAGE))
         _require(
             submission.unit.village_cadre_id is not None,
             _("%(unit)s尚未设置包村干部，请先在单位中设置。")
@@ -461,7 +496,7 @@ def check_assignment(
 def check_answering_body(submission: Submission, body: Organisation | None) -> None:
     _require(
         body is None or submission.is_own_body(body),
-        _("答复单位须是本村（社区）或本镇的组织。"),
+        str(submission.own_body_message()),
     )
 
 
@@ -856,10 +891,13 @@ def answer(
 ) -> Submission:
     """Publish the answer; a 点题公开 request may be answered by a disclosure.
     The answering body is the one given, else the one the case was assigned
-    to (a village's 村委会 answers as itself; the office stays 承办部门)."""
+    to (a village's 村委会 answers as itself; the office stays 承办部门); a
+    举报's is its town's 镇纪委."""
     check_action("answer", submission, department=department, text=text)
     check_fulfilment(submission, fulfilled_by)
     body = body or submission.answering_body or submission.assigned_body
+    if body is None and submission.is_confidential:
+        body = discipline_body(submission.unit)  # a 举报 is 镇纪委's to answer
     check_answering_body(submission, body)
     submission.answering_body = body
     submission.answer_text = text.strip()
@@ -988,6 +1026,7 @@ ACTIONS["outcome"] = Action(
     gettext_lazy("记录采纳情况（意见、建议）"),
     _check_outcome_step,
     {"outcome": gettext_lazy("请选择采纳情况。")},
+    record_keeper=False,
 )
 ACTIONS["follow_up"] = Action(
     "follow_up",
@@ -1025,11 +1064,13 @@ def record_follow_up(
     (回访): offline cases are rated too. A 不满意 reopens the case as the
     resident's own rating does."""
     check_follow_up(submission, channel=channel, on=on)
-    # The day of the call or visit; the time it was recorded when that is today.
+    # The day of the call or visit; the time it was recorded when that is today,
+    # and never before the answer (a call on the day of a late answer).
     now = timezone.localtime()
     at = (
         now if on == now.date() else timezone.make_aware(datetime.combine(on, time(12)))
     )
+    at = max(at, submission.answered_at)
     return rate(
         submission,
         rating=rating,

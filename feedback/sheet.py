@@ -17,11 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import FIRST_YEAR, LAST_YEAR
+from core.security import without_control_characters
 from disclosure.models import Disclosure, Unit
 
 from .models import ON_WALL, Status, Submission
 
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only (\d also matches ٢٠٢٦ and ２０２６), the whole text (a "$"
+# lets a trailing newline through): one URL per month's sheet.
+MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
 # Paper sizes of the sheet: A4 portrait in one column, A3 portrait in two.
 SIZES = {"a4": "A4", "a3": "A3"}
 # A month of a village has a handful of cases; a sheet longer than this points
@@ -77,11 +80,13 @@ def _local_midnight(day: date) -> datetime:
 def parse_month(text: str) -> Month:
     """`2026-11` → the month; not begun yet, out of 1949–2100 or not a month:
     BadSheet with the reason in Chinese."""
-    match = MONTH_RE.match(text)
+    match = MONTH_RE.fullmatch(text)
     if not match or not 1 <= int(match[2]) <= 12:
+        # Echoed without control characters (a bidi override would turn the
+        # message around).
         raise BadSheet(
             _("月份“%(value)s”无效：请按“年-月”的格式填写，如 2026-11。")
-            % {"value": text[:20]}
+            % {"value": without_control_characters(text)[:20]}
         )
     year = int(match[1])
     if not FIRST_YEAR <= year <= LAST_YEAR:

@@ -493,3 +493,25 @@ def test_a_denunciation_is_escalated_to_the_discipline_committee_never_the_leade
     assert case in services.cases_for(jiwei)
     assert login(leader).get(change_url(case)).status_code in (302, 404)
     assert "村主任优亲厚友举报" not in login(leader).get(LIST_URL).text
+
+
+def test_a_case_assigned_to_a_village_body_is_not_moved_to_another_village(
+    wenli, maoshan, committee, town_admin
+):
+    """A case moved to 茅山村 while assigned to 文理村's 村民委员会 kept its
+    assignment: the old village's body would answer another village's case."""
+    case = SubmissionFactory(unit=wenli, accepted=True, title="交办后改单位")
+    services.assign(case, by=town_admin, body=committee, workdays=5)
+    boss = login(town_admin)
+    refused = boss.post(change_url(case), change_data(case, unit=maoshan.pk))
+    assert refused.status_code == 200
+    assert "请由镇管理员重新交办后再修改" in errors_of(refused)
+    case.refresh_from_db()
+    assert case.unit == wenli
+    # Assigned to a town office instead, the case may move within the town.
+    office = Organisation.objects.get(unit=wenli.parent, name="党政办")
+    services.assign(case, by=town_admin, body=office, workdays=5)
+    moved = boss.post(change_url(case), change_data(case, unit=maoshan.pk))
+    assert moved.status_code == 302
+    case.refresh_from_db()
+    assert case.unit == maoshan and case.assigned_body == office
