@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
 from core.history_admin import ReadOnlyHistoryAdmin
+from core.widgets import ListedModelChoiceField, grouped
 
 from . import (  # noqa: F401 (registers User)
     archives,
@@ -262,6 +263,26 @@ class EventInline(admin.TabularInline):
         return False
 
 
+def item_options() -> list:
+    """The catalog's items grouped by catalog and column, for the item select."""
+    rows = (
+        Item.objects.select_related("category__catalog")
+        .order_by("category__catalog__order", "category__order", "code")
+        .values_list(
+            "category__catalog__name",
+            "category__code",
+            "category__name",
+            "pk",
+            "code",
+            "name",
+        )
+    )
+    return grouped(
+        (f"{catalog} · {code} {category}", pk, f"{item_code} {name}")
+        for catalog, code, category, pk, item_code, name in rows
+    )
+
+
 @admin.register(Disclosure)
 class DisclosureAdmin(ReadOnlyHistoryAdmin):
     form = DisclosureAdminForm
@@ -285,7 +306,6 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     ]
     list_select_related = ["unit", "item"]
     search_fields = ["title", "body", "index_number"]
-    raw_id_fields = ["item"]
     filter_horizontal = ["forms"]
     date_hierarchy = "published_at"
     history_list_display = ["status"]
@@ -381,6 +401,12 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         if db_field.name == "unit":
             # A county has no board: nothing is disclosed in its name.
             kwargs["queryset"] = roles.units_for(request.user).with_boards()
+        if db_field.name == "item":
+            # A list by catalog and column, "A09 为民办实事…", not a raw id to
+            # type or look up in a pop-up; works without JavaScript too.
+            kwargs["queryset"] = Item.objects.all()
+            kwargs["form_class"] = ListedModelChoiceField
+            kwargs["options"] = item_options
         if db_field.name == "branch":
             kwargs["queryset"] = (
                 Organisation.objects.branches()
@@ -388,6 +414,15 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 .select_related("unit")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if "unit" not in initial:
+            # An editor of one village writes for it: preselected.
+            units = list(roles.units_for(request.user).with_boards()[:2])
+            if len(units) == 1:
+                initial["unit"] = units[0].pk
+        return initial
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status in (

@@ -642,3 +642,25 @@ def test_a_published_disclosure_shows_no_preview_note(client, world):
     client.force_login(world["wenli_editor"])
     page = client.get(f"/disclosures/{item.pk}/")
     assert page.status_code == 200 and "预览" not in page.text
+
+
+def test_an_editor_of_one_village_finds_it_chosen_and_items_by_name(client, world):
+    """Issue 18: 公开事项 was a raw-ID box and 单位 was not preselected."""
+    client.force_login(world["wenli_editor"])
+    page = client.get(ADMIN + "add/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert form.initial["unit"] == world["wenli"].pk
+    assert "vForeignKeyRawIdAdminField" not in page.text
+    item = world["item"]
+    assert f'<option value="{item.pk}">{item.code} {item.name}</option>' in page.text
+    # Posting the chosen item works as before; an unknown one is refused.
+    data = add_form(world, world["wenli"])
+    assert client.post(ADMIN + "add/", {**data, "item": "999999"}).status_code == 200
+    assert client.post(ADMIN + "add/", data).status_code == 302
+
+
+def test_the_town_administrator_chooses_the_unit(client, world):
+    client.force_login(world["town_admin"])
+    form = client.get(ADMIN + "add/").context["adminform"].form
+    assert "unit" not in form.initial

@@ -8,7 +8,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from catalog.models import Item
-from disclosure.models import Disclosure
+from disclosure.models import Disclosure, Unit
 from feedback.models import Submission
 
 from .conftest import DESKTOP
@@ -154,8 +154,11 @@ def test_village_drafts_supervisor_reviews_two_committees_approve_all_read(
     editor = new_page(DESKTOP)
     log_in_to_admin(editor, "wenli_editor")
     editor.goto("/admin/disclosure/disclosure/add/")
-    editor.locator("#id_unit").select_option(label="文理村")
-    editor.locator("#id_item").fill(str(item.pk))
+    # The one village the editor writes for is chosen already; the item is
+    # picked from the catalog's list by its code and name.
+    wenli = Unit.objects.get(name="文理村")
+    assert editor.locator("#id_unit").input_value() == str(wenli.pk)
+    editor.locator("#id_item").select_option(label=f"{item.code} {item.name}")
     editor.locator("#id_title").fill(title)
     editor.locator("#id_body").fill(
         "收入：上级转移支付 12000 元。\n支出：村道维修 8000 元。"
