@@ -14,28 +14,29 @@ from django.utils.translation import gettext as _
 from catalog.models import Item
 
 from . import compliance, roles
-from .models import Disclosure, ReminderLog, Unit
+from .models import ReminderLog, Unit
 
 
-def outcome_prompts(obligations) -> dict[int, tuple[str, str]]:
-    """For each 公示 awaiting its outcome (compliance.Obligation.awaiting_outcome):
-    its disclosure's title and the back-office page where the outcome is
-    recorded (services.record_outcome). One query, none when there is none."""
+def outcome_prompts(obligations, user) -> dict[int, tuple[str, str]]:
+    """For each 公示 awaiting its outcome (compliance.Obligation.awaiting_outcome)
+    that `user` may open in the back office (roles.staff_disclosures): its
+    title and the page where the outcome is recorded (services.record_outcome).
+    One query, none when there is none."""
     ids = [o.filing.id for o in obligations if o.awaiting_outcome]
     if not ids:
         return {}
     return {
         pk: (title, reverse("admin:disclosure_disclosure_outcome", args=[pk]))
-        for pk, title in Disclosure.objects.filter(pk__in=ids).values_list(
-            "pk", "title"
-        )
+        for pk, title in roles.staff_disclosures(user)
+        .filter(pk__in=ids)
+        .values_list("pk", "title")
     }
 
 
-def rows_of(obligations, units: dict, items: dict) -> list[tuple]:
+def rows_of(obligations, units: dict, items: dict, user) -> list[tuple]:
     """(unit, item, obligation, prompt) rows: `prompt` is the (title, admin
-    path) of a 公示 awaiting its outcome, else None."""
-    prompts = outcome_prompts(obligations)
+    path) of a 公示 awaiting its outcome that `user` may open, else None."""
+    prompts = outcome_prompts(obligations, user)
     return [
         (
             units[o.unit_id],
@@ -74,7 +75,7 @@ def send_reminders(*, as_of: date) -> list[str]:
             "disclosure/email/reminder.txt",
             {
                 "user": editor,
-                "rows": rows_of(mine, units, items),
+                "rows": rows_of(mine, units, items, editor),
                 "as_of": as_of,
                 "base_url": settings.PORTAL_BASE_URL.rstrip("/"),
                 "outcome_prompt": compliance.OUTCOME_PROMPT,

@@ -25,7 +25,7 @@ def editor_attention(context):
         "units": units,
         "as_of": as_of,
         "years": compliance.year_choice(as_of.year),
-        "rows": reminders.rows_of(shown, unit_by_id, items),
+        "rows": reminders.rows_of(shown, unit_by_id, items, user),
         "outcome_prompt": compliance.OUTCOME_PROMPT,
         "more": max(len(obligations) - SHOWN, 0),
     }

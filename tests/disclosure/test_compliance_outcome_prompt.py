@@ -147,3 +147,18 @@ def test_the_reminder_mail_carries_the_prompt_and_the_link(notice, settings):
     (reminder,) = [m for m in mail.outbox if m.to == ["wenli@example.org"]]
     assert PROMPT in reminder.body and notice.title in reminder.body
     assert f"https://dangwu.example.org{outcome_path(notice)}" in reminder.body
+
+
+def test_a_prompts_title_goes_only_to_who_may_open_the_disclosure(notice):
+    """The prompt's title comes through the back office's visibility rule
+    (roles.staff_disclosures), not from every disclosure by id."""
+    from disclosure import compliance, reminders
+
+    editor = notice.unit.editors.get()
+    other = staff_user(username="maoshan_editor", group=roles.UNIT_EDITOR)
+    with time_machine.travel(datetime(2011, 9, 26, 10, tzinfo=CST), tick=False):
+        obligations = compliance.attention([notice.unit], compliance.reference_date())
+    waiting = [o for o in obligations if o.awaiting_outcome]
+    assert waiting
+    assert reminders.outcome_prompts(waiting, editor)[notice.pk][0] == notice.title
+    assert reminders.outcome_prompts(waiting, other) == {}
