@@ -1,3 +1,4 @@
+import json
 import tempfile
 
 from django import forms
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
 from core.history_admin import ReadOnlyHistoryAdmin
-from core.widgets import ListedModelChoiceField, grouped
+from core.widgets import ListedModelChoiceField, QuickSelect, grouped
 
 from . import (  # noqa: F401 (registers User)
     archives,
@@ -263,10 +264,21 @@ class EventInline(admin.TabularInline):
         return False
 
 
-def item_options() -> list:
+def items_for_levels(levels: set[str]):
+    """The items that apply to any of these unit levels ("town", "village")."""
+    items = Item.objects.all()
+    if levels == {"town"}:
+        return items.filter(for_town=True)
+    if levels == {"village"}:
+        return items.filter(for_village=True)
+    return items if levels else items.none()
+
+
+def item_options(items=None) -> list:
     """The catalog's items grouped by catalog and column, for the item select."""
     rows = (
-        Item.objects.select_related("category__catalog")
+        (Item.objects.all() if items is None else items)
+        .select_related("category__catalog")
         .order_by("category__catalog__order", "category__order", "code")
         .values_list(
             "category__catalog__name",
@@ -281,6 +293,41 @@ def item_options() -> list:
         (f"{catalog} · {code} {category}", pk, f"{item_code} {name}")
         for catalog, code, category, pk, item_code, name in rows
     )
+
+
+class ItemSelect(QuickSelect):
+    """The item select, carrying for static/js/disclosure_entry.js what each
+    item applies to and the period it is most likely entered for, and the
+    level of each unit offered: the script narrows the items to the chosen
+    unit and the periods to the chosen item. Read when rendered."""
+
+    def __init__(self, *args, facts, **kwargs):
+        self.facts = facts
+        super().__init__(*args, **kwargs)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        units, items = self.facts()
+        attrs = {
+            **(attrs or {}),
+            "data-unit-levels": json.dumps(units),
+            "data-items": json.dumps(items),
+        }
+        return super().render(name, value, attrs, renderer)
+
+
+def entry_facts(user, items) -> tuple[dict, dict]:
+    """({unit pk: level}, {item pk: [levels "t"/"v", current period key]})."""
+    today = timezone.localdate()
+    units = {
+        str(pk): ("town" if kind == Unit.Kind.TOWN else "village")
+        for pk, kind in roles.units_for(user).with_boards().values_list("pk", "kind")
+    }
+    facts = {}
+    for item in items.only("pk", "for_town", "for_village", "frequency", "timing"):
+        current = item.current_period(today)
+        levels = ("t" if item.for_town else "") + ("v" if item.for_village else "")
+        facts[str(item.pk)] = [levels, current.key if current else ""]
+    return units, facts
 
 
 @admin.register(Disclosure)
@@ -403,10 +450,24 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             kwargs["queryset"] = roles.units_for(request.user).with_boards()
         if db_field.name == "item":
             # A list by catalog and column, "A09 为民办实事…", not a raw id to
-            # type or look up in a pop-up; works without JavaScript too.
-            kwargs["queryset"] = Item.objects.all()
+            # type or look up in a pop-up; works without JavaScript too. Only
+            # the items of the levels of the units the user writes for (a
+            # village editor sees no town-only item); Disclosure.clean()
+            # checks the chosen unit's level.
+            levels = {
+                "town" if kind == Unit.Kind.TOWN else "village"
+                for kind in roles.units_for(request.user)
+                .with_boards()
+                .values_list("kind", flat=True)
+                .distinct()
+            }
+            items = items_for_levels(levels)
+            kwargs["queryset"] = items
             kwargs["form_class"] = ListedModelChoiceField
-            kwargs["options"] = item_options
+            kwargs["options"] = lambda: item_options(items)
+            kwargs["widget"] = ItemSelect(
+                facts=lambda: entry_facts(request.user, items)
+            )
         if db_field.name == "branch":
             kwargs["queryset"] = (
                 Organisation.objects.branches()
@@ -414,6 +475,9 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 .select_related("unit")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    class Media:
+        js = ["js/disclosure_entry.js"]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
