@@ -5,7 +5,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
@@ -84,12 +83,48 @@ def _count(status):
     return Count("disclosures", filter=Q(disclosures__status=status))
 
 
+class OrganisationForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        # Who acts for a body holds a role that fits it (roles.ROLE_BODIES).
+        if not (self.instance.unit_id and data.get("kind")):
+            return data
+        body = Organisation(unit=self.instance.unit, kind=data["kind"])
+        fitting = roles.roles_for_body(body)
+        misfits = [
+            user.get_username()
+            for user in data.get("members") or []
+            if not any(roles.in_group(user, role) for role in fitting)
+        ]
+        if misfits:
+            self.add_error(
+                "members",
+                _("%(users)s的角色不能代表该组织（可选角色：%(roles)s）。")
+                % {"users": "、".join(misfits), "roles": "、".join(fitting) or "—"},
+            )
+        return data
+
+
 class OrganisationInline(admin.TabularInline):
     """The unit's bodies and who acts for each (审核, 审批 by membership)."""
 
     model = Organisation
+    form = OrganisationForm
     extra = 0
     fields = ["kind", "name", "members", "order"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._unit = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Offered: the staff whose role may act for a body of this unit (a
+        # village's cadres, the town's reviewers), never a party member.
+        if db_field.name == "members":
+            unit = getattr(self, "_unit", None)
+            fitting = roles.roles_for_unit_bodies(unit) if unit else []
+            kwargs["queryset"] = roles.staff_in(*fitting)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Unit)
@@ -111,30 +146,20 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     filter_horizontal = ["editors"]
-    # At county scale a select of every account would be thousands long.
-    raw_id_fields = ["contact_leader", "village_cadre"]
     inlines = [OrganisationInline, NoticeBoardInline]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # 联系领导 and 包村干部 are town staff: a resident's account is refused.
+        # 联系领导 and 包村干部 are the town's staff (镇管理员, 审核人): a
+        # select of those, not a pop-up of every account.
         if db_field.name in ("contact_leader", "village_cadre"):
-            kwargs["queryset"] = get_user_model().objects.filter(
-                is_staff=True, is_active=True
-            )
+            kwargs["queryset"] = roles.town_staff()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # A unit's 村务管理员 are staff holding that role, not every account
         # (party members, reviewers): give the role first (用户 → 用户组).
         if db_field.name == "editors":
-            kwargs["queryset"] = (
-                get_user_model()
-                .objects.filter(
-                    is_staff=True, is_active=True, groups__name=roles.UNIT_EDITOR
-                )
-                .distinct()
-                .order_by("username")
-            )
+            kwargs["queryset"] = roles.staff_in(roles.UNIT_EDITOR)
             kwargs["help_text"] = _(
                 "只列出具有“村务管理员”角色的工作人员；先在“用户”中为其设置该角色。"
             )

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import SCOPE_WIDTH, Item
-from core.dates import FIRST_YEAR, validate_date
+from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
@@ -234,9 +234,7 @@ class PeriodField(forms.MultiValueField):
         groups = [
             (label, [(part, self._label(part)) for part in self._parts(group_kind)])
             for group_kind, label in PART_GROUPS
-            if not kind
-            or group_kind == kind
-            or kept_part in self._parts(group_kind)
+            if not kind or group_kind == kind or kept_part in self._parts(group_kind)
         ]
         if len(groups) == 1:
             groups = groups[0][1]
@@ -382,11 +380,12 @@ class DisclosureAdminForm(forms.ModelForm):
                 raise forms.ValidationError(SEALED_MESSAGE)
         return data
 
-
     def _check_forms(self, data) -> None:
         """Only the forms the item allows (五统一: unified form); a record
         keeps those it had, should the item's list have changed since."""
-        item = data.get("item") or (self.instance.item if self.instance.item_id else None)
+        item = data.get("item") or (
+            self.instance.item if self.instance.item_id else None
+        )
         chosen = data.get("forms")
         if item is None or not chosen:
             return
@@ -402,7 +401,9 @@ class DisclosureAdminForm(forms.ModelForm):
                 % {
                     "item": item.name,
                     "refused": "、".join(f.name for f in refused),
-                    "allowed": "、".join(f.name for f in sorted(allowed, key=lambda f: (f.order, f.name))),
+                    "allowed": "、".join(
+                        f.name for f in sorted(allowed, key=lambda f: (f.order, f.name))
+                    ),
                 },
             )
 
