@@ -176,13 +176,9 @@ class PeriodWidget(forms.MultiWidget):
     value ("2011-09", as scripts and older forms post it) is read too."""
 
     def __init__(self, attrs=None):
-        year = forms.Select(attrs={"aria-label": _("年份")})
-        part = forms.Select(
-            attrs={
-                "aria-label": _("期间（全年、半年、季度或月份）"),
-                "data-period-part": "",
-            }
-        )
+        # The year is named by the field's label (所属期间); the part by its own.
+        year = forms.Select()
+        part = forms.Select(attrs={"aria-label": _("所属期间：全年、半年、季度或月份")})
         super().__init__([year, part], attrs)
 
     def decompress(self, value):
@@ -279,10 +275,8 @@ class DisclosureAdminForm(forms.ModelForm):
     def _chosen_item(self) -> Item | None:
         """The item as posted, else the record's or the form's initial one."""
         key = (
-            self.data.get("item")
-            if self.is_bound
-            else self.initial.get("item") or self.instance.item_id
-        )
+            self.data.get("item") if self.is_bound else self.initial.get("item")
+        ) or self.instance.item_id
         if key and str(key).isdecimal() and len(str(key)) < 19:
             return Item.objects.filter(pk=key).first()
         return None
