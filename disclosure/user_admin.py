@@ -201,7 +201,7 @@ def send_invitation(request, user) -> None:
         )
     )
     send_mail(
-        gettext("凤鸣镇党务公开后台：请设置您的密码"),
+        gettext("%(site)s：请设置您的密码") % {"site": admin.site.site_header},
         gettext(
             "您好，镇管理员为您开设了后台账号（用户名：%(username)s）。"
             "请打开以下链接设置密码：\n\n%(link)s\n\n"

@@ -134,6 +134,7 @@ def test_an_invitation_instead_of_a_password(client, world):
     assert not user.has_usable_password()
     (message,) = mail.outbox
     assert message.to == ["li@example.org"]
+    assert message.subject == "凤鸣镇公开网后台：请设置您的密码"
     link = next(
         line for line in message.body.splitlines() if "/accounts/reset/" in line
     )
