@@ -321,8 +321,8 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         "published_on",
     ]
     list_filter = [
-        WorkFilter,
         UnitScopedFilter,
+        WorkFilter,
         "status",
         "scope",
         "item__category__catalog",
