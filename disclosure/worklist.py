@@ -136,8 +136,10 @@ def start_page(user) -> worklist.Section | None:
         lines.append(
             _line(_("退回修改的草稿 %(n)d 条"), n, f"{changelist}?todo={RETURNED}")
         )
-    if procedure.bodies_acted_for(user) or user.has_perm(
-        "disclosure.view_pendingdisclosure"
+    # Only who may open the list (a 镇纪委 member without a role may not).
+    if user.has_perm("disclosure.view_disclosure") and (
+        procedure.bodies_acted_for(user)
+        or user.has_perm("disclosure.view_pendingdisclosure")
     ):
         steps = waiting_steps(user, records)
         lines.append(
