@@ -656,8 +656,12 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("标题"), ordering="title")
     def title_display(self, obj):
+        # The status again, for a phone, where its column is not shown.
         return format_html(
-            '{}<span class="list-code">{}</span>', obj.title, obj.tracking_code
+            '{}<span class="list-code">{}<span class="list-status"> · {}</span></span>',
+            obj.title,
+            obj.tracking_code,
+            obj.get_status_display(),
         )
 
     @admin.display(description=_("收到"), ordering="received_at")
