@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from catalog import periods
-from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope
+from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope, Timing
 from catalog.workdays import notice_ends, workdays_between
 
 from .organisations import Organisation
@@ -20,6 +20,26 @@ INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
 # Every branch's 党组织内部 items: the town administrator (disclosure.*) and
 # superusers; the town party committee's staff read them by membership.
 EVERY_BRANCH_PERMISSION = "disclosure.view_every_branch"
+
+# A disclosure without its own 展示至 stays on the board one period of its
+# item's frequency after publication (a 随时 one a quarter: the village law's
+# "at least quarterly", art. 30), until the next one replaces it; a 长期 item's
+# stays (always on the board, re-confirmed yearly, as compliance.py judges it).
+DEFAULT_DISPLAY_DAYS = {
+    Item.Frequency.IMMEDIATELY: 92,
+    Item.Frequency.MONTHLY: 31,
+    Item.Frequency.QUARTERLY: 92,
+    Item.Frequency.HALF_YEARLY: 183,
+    Item.Frequency.YEARLY: 366,
+}
+
+
+def default_display_until(item: Item, published_on: date) -> date | None:
+    """The 展示至 of a disclosure of `item` published that day that has none of
+    its own (None: on the board for good). `on_display()` is the same rule."""
+    if item.timing == Timing.STANDING:
+        return None
+    return published_on + timedelta(days=DEFAULT_DISPLAY_DAYS[item.frequency])
 
 
 class DisclosureQuerySet(models.QuerySet):
@@ -68,10 +88,19 @@ class DisclosureQuerySet(models.QuerySet):
         return self.filter(is_nil_return=False)
 
     def on_display(self, today=None) -> "DisclosureQuerySet":
-        """Still on the board: no 'display until' date, or one not yet passed."""
+        """Still on the board (the board page and its print): a 展示至 not yet
+        passed or, without one, `default_display_until()` not yet passed, so a
+        record of an earlier year is not mixed into the current board."""
         today = today or timezone.localdate()
+        zone = timezone.get_current_timezone()
+        by_default = models.Q(item__timing=Timing.STANDING)
+        for frequency, days in DEFAULT_DISPLAY_DAYS.items():
+            # published_on + days >= today, as a range on the indexed column.
+            since = datetime.combine(today - timedelta(days=days), time(), zone)
+            by_default |= models.Q(item__frequency=frequency, published_at__gte=since)
         return self.filter(
-            models.Q(display_until__isnull=True) | models.Q(display_until__gte=today)
+            models.Q(display_until__gte=today)
+            | (models.Q(display_until__isnull=True) & by_default)
         )
 
     def for_unit(self, unit: Unit) -> "DisclosureQuerySet":
@@ -422,6 +451,15 @@ class Disclosure(models.Model):
         if self.is_party_first:
             return _("先党内后党外")
         return ""
+
+    @property
+    def display_ends_on(self) -> date | None:
+        """The last day on the board: its 展示至, else the default from its
+        item's frequency (None: 长期)."""
+        if self.display_until or not self.published_at:
+            return self.display_until
+        published_on = timezone.localdate(self.published_at)
+        return default_display_until(self.item, published_on)
 
     @property
     def notice_ends_on(self):

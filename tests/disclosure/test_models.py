@@ -5,8 +5,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from catalog.models import Item, Scope
-from disclosure.models import Disclosure, Unit
+from catalog.models import Item, Scope, Timing
+from disclosure.models import Disclosure, Unit, default_display_until
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
@@ -116,3 +116,24 @@ def test_an_edited_slug_is_kept():
     unit = UnitFactory(name="文理村", slug="wenli-village")
     unit.save()
     assert unit.slug == "wenli-village"
+
+
+def test_without_a_display_end_a_disclosure_stays_one_period_of_its_frequency():
+    today = timezone.localdate()
+    quarterly = ItemFactory(frequency=Item.Frequency.QUARTERLY)
+    standing = ItemFactory(frequency=Item.Frequency.YEARLY, timing=Timing.STANDING)
+
+    def published(title, item, days_ago):
+        at = timezone.now() - timedelta(days=days_ago)
+        return DisclosureFactory(title=title, item=item, published_at=at)
+
+    shown = published("本季度", quarterly, 92)
+    gone = published("上季度", quarterly, 93)
+    kept = published("长期", standing, 3000)
+    titles = set(Disclosure.objects.on_display().values_list("title", flat=True))
+    assert titles == {"本季度", "长期"}
+    # The page's 展示至 says the same as the board's rule.
+    assert shown.display_ends_on == today
+    assert gone.display_ends_on == today - timedelta(days=1)
+    assert kept.display_ends_on is None
+    assert default_display_until(quarterly, today) == today + timedelta(days=92)
