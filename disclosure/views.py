@@ -114,7 +114,9 @@ def board(request, slug):
     return render(request, "disclosure/unit_board.html", context, status=status)
 
 
-def board_columns(unit: Unit, disclosures, size: int | None = COLUMN_SIZE) -> list[dict]:
+def board_columns(
+    unit: Unit, disclosures, size: int | None = COLUMN_SIZE
+) -> list[dict]:
     """The unified columns (统一栏目): every category at the unit's level, in order.
 
     Each disclosure carries its category's id as `column` (an annotation);

@@ -235,7 +235,10 @@ def test_entries_beyond_the_boards_column_are_printed_on_continuation_sheets(
     item = ItemFactory(category=CategoryFactory(name="村务管理"))
     for n in range(COLUMN_SIZE + 2):
         DisclosureFactory(
-            unit=world["wenli"], item=item, title=f"村务通知{n:02d}", body=f"正文{n:02d}"
+            unit=world["wenli"],
+            item=item,
+            title=f"村务通知{n:02d}",
+            body=f"正文{n:02d}",
         )
     page = print_page(client, world["wenli"]).content.decode()
     for n in range(COLUMN_SIZE + 2):
@@ -264,9 +267,7 @@ def test_print_page_has_a_main_landmark(client, world):
     assert "print-title" in main and "print-columns" in main
 
 
-def test_earlier_years_items_without_a_display_end_are_not_on_the_print(
-    client, world
-):
+def test_earlier_years_items_without_a_display_end_are_not_on_the_print(client, world):
     wenli, now = world["wenli"], timezone.now()
     monthly = ItemFactory(category=CategoryFactory(name="村务管理"))
     standing = ItemFactory(
