@@ -20,10 +20,14 @@ const fake = {
   cancel() { window.__speech.calls.push("cancel"); },
   getVoices() { return []; },
 };
-Object.defineProperty(window, "speechSynthesis", {get: () => fake, configurable: true});
+Object.defineProperty(
+  window, "speechSynthesis", {get: () => fake, configurable: true}
+);
 """
 NO_SPEECH = """
-Object.defineProperty(window, "speechSynthesis", {get: () => undefined, configurable: true});
+Object.defineProperty(
+  window, "speechSynthesis", {get: () => undefined, configurable: true}
+);
 """
 
 
