@@ -1,3 +1,4 @@
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -21,17 +22,24 @@ INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
 # superusers; the town party committee's staff read them by membership.
 EVERY_BRANCH_PERMISSION = "disclosure.view_every_branch"
 
-# A disclosure without its own 展示至 stays on the board one period of its
-# item's frequency after publication (a 随时 one a quarter: the village law's
-# "at least quarterly", art. 30), until the next one replaces it; a 长期 item's
-# stays (always on the board, re-confirmed yearly, as compliance.py judges it).
-DEFAULT_DISPLAY_DAYS = {
-    Item.Frequency.IMMEDIATELY: 92,
-    Item.Frequency.MONTHLY: 31,
-    Item.Frequency.QUARTERLY: 92,
-    Item.Frequency.HALF_YEARLY: 183,
-    Item.Frequency.YEARLY: 366,
+# A disclosure without its own 展示至 stays on the board one cycle of its item's
+# frequency after publication, until the next period's replaces it (a 随时 one
+# a month); a 长期 item's stays (always on the board, re-confirmed yearly, as
+# compliance.py judges it). The same table as the entry form's default.
+DISPLAY_MONTHS = {
+    Item.Frequency.IMMEDIATELY: 1,
+    Item.Frequency.MONTHLY: 1,
+    Item.Frequency.QUARTERLY: 3,
+    Item.Frequency.HALF_YEARLY: 6,
+    Item.Frequency.YEARLY: 12,
 }
+
+
+def _months_later(day: date, months: int) -> date:
+    """The same day `months` later (earlier if negative), or that month's last."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def default_display_until(item: Item, published_on: date) -> date | None:
@@ -39,7 +47,15 @@ def default_display_until(item: Item, published_on: date) -> date | None:
     its own (None: on the board for good). `on_display()` is the same rule."""
     if item.timing == Timing.STANDING:
         return None
-    return published_on + timedelta(days=DEFAULT_DISPLAY_DAYS[item.frequency])
+    return _months_later(published_on, DISPLAY_MONTHS[item.frequency])
+
+
+def _first_day_on_display(today: date, months: int) -> date:
+    """The earliest publication day whose default 展示至 is today or later."""
+    day = _months_later(today, -months)
+    # Clamped to a shorter month's end (31 March → 28 February): that day's
+    # 展示至 falls before today, the next day's (1 March) after it.
+    return day if day.day == today.day else day + timedelta(days=1)
 
 
 class DisclosureQuerySet(models.QuerySet):
@@ -94,9 +110,10 @@ class DisclosureQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         zone = timezone.get_current_timezone()
         by_default = models.Q(item__timing=Timing.STANDING)
-        for frequency, days in DEFAULT_DISPLAY_DAYS.items():
-            # published_on + days >= today, as a range on the indexed column.
-            since = datetime.combine(today - timedelta(days=days), time(), zone)
+        for frequency, months in DISPLAY_MONTHS.items():
+            # default_display_until() >= today, as a range on published_at.
+            first = _first_day_on_display(today, months)
+            since = datetime.combine(first, time(), zone)
             by_default |= models.Q(item__frequency=frequency, published_at__gte=since)
         return self.filter(
             models.Q(display_until__gte=today)
