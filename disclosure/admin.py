@@ -1,10 +1,10 @@
+import json
 import tempfile
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
 from core.history_admin import ReadOnlyHistoryAdmin
-from core.widgets import ListedModelChoiceField, grouped
+from core.widgets import ListedModelChoiceField, QuickSelect, grouped
 
 from . import (  # noqa: F401 (registers User)
     archives,
@@ -83,12 +83,48 @@ def _count(status):
     return Count("disclosures", filter=Q(disclosures__status=status))
 
 
+class OrganisationForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        # Who acts for a body holds a role that fits it (roles.ROLE_BODIES).
+        if not (self.instance.unit_id and data.get("kind")):
+            return data
+        body = Organisation(unit=self.instance.unit, kind=data["kind"])
+        fitting = roles.roles_for_body(body)
+        misfits = [
+            user.get_username()
+            for user in data.get("members") or []
+            if not any(roles.in_group(user, role) for role in fitting)
+        ]
+        if misfits:
+            self.add_error(
+                "members",
+                _("%(users)s的角色不能代表该组织（可选角色：%(roles)s）。")
+                % {"users": "、".join(misfits), "roles": "、".join(fitting) or "—"},
+            )
+        return data
+
+
 class OrganisationInline(admin.TabularInline):
     """The unit's bodies and who acts for each (审核, 审批 by membership)."""
 
     model = Organisation
+    form = OrganisationForm
     extra = 0
     fields = ["kind", "name", "members", "order"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._unit = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Offered: the staff whose role may act for a body of this unit (a
+        # village's cadres, the town's reviewers), never a party member.
+        if db_field.name == "members":
+            unit = getattr(self, "_unit", None)
+            fitting = roles.roles_for_unit_bodies(unit) if unit else []
+            kwargs["queryset"] = roles.staff_in(*fitting)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Unit)
@@ -110,30 +146,20 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     filter_horizontal = ["editors"]
-    # At county scale a select of every account would be thousands long.
-    raw_id_fields = ["contact_leader", "village_cadre"]
     inlines = [OrganisationInline, NoticeBoardInline]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # 联系领导 and 包村干部 are town staff: a resident's account is refused.
+        # 联系领导 and 包村干部 are the town's staff (镇管理员, 审核人): a
+        # select of those, not a pop-up of every account.
         if db_field.name in ("contact_leader", "village_cadre"):
-            kwargs["queryset"] = get_user_model().objects.filter(
-                is_staff=True, is_active=True
-            )
+            kwargs["queryset"] = roles.town_staff()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # A unit's 村务管理员 are staff holding that role, not every account
         # (party members, reviewers): give the role first (用户 → 用户组).
         if db_field.name == "editors":
-            kwargs["queryset"] = (
-                get_user_model()
-                .objects.filter(
-                    is_staff=True, is_active=True, groups__name=roles.UNIT_EDITOR
-                )
-                .distinct()
-                .order_by("username")
-            )
+            kwargs["queryset"] = roles.staff_in(roles.UNIT_EDITOR)
             kwargs["help_text"] = _(
                 "只列出具有“村务管理员”角色的工作人员；先在“用户”中为其设置该角色。"
             )
@@ -263,10 +289,21 @@ class EventInline(admin.TabularInline):
         return False
 
 
-def item_options() -> list:
+def items_for_levels(levels: set[str]):
+    """The items that apply to any of these unit levels ("town", "village")."""
+    items = Item.objects.all()
+    if levels == {"town"}:
+        return items.filter(for_town=True)
+    if levels == {"village"}:
+        return items.filter(for_village=True)
+    return items if levels else items.none()
+
+
+def item_options(items=None) -> list:
     """The catalog's items grouped by catalog and column, for the item select."""
     rows = (
-        Item.objects.select_related("category__catalog")
+        (Item.objects.all() if items is None else items)
+        .select_related("category__catalog")
         .order_by("category__catalog__order", "category__order", "code")
         .values_list(
             "category__catalog__name",
@@ -281,6 +318,41 @@ def item_options() -> list:
         (f"{catalog} · {code} {category}", pk, f"{item_code} {name}")
         for catalog, code, category, pk, item_code, name in rows
     )
+
+
+class ItemSelect(QuickSelect):
+    """The item select, carrying for static/js/disclosure_entry.js what each
+    item applies to and the period it is most likely entered for, and the
+    level of each unit offered: the script narrows the items to the chosen
+    unit and the periods to the chosen item. Read when rendered."""
+
+    def __init__(self, *args, facts, **kwargs):
+        self.facts = facts
+        super().__init__(*args, **kwargs)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        units, items = self.facts()
+        attrs = {
+            **(attrs or {}),
+            "data-unit-levels": json.dumps(units),
+            "data-items": json.dumps(items),
+        }
+        return super().render(name, value, attrs, renderer)
+
+
+def entry_facts(user, items) -> tuple[dict, dict]:
+    """({unit pk: level}, {item pk: [levels "t"/"v", current period key]})."""
+    today = timezone.localdate()
+    units = {
+        str(pk): ("town" if kind == Unit.Kind.TOWN else "village")
+        for pk, kind in roles.units_for(user).with_boards().values_list("pk", "kind")
+    }
+    facts = {}
+    for item in items.only("pk", "for_town", "for_village", "frequency", "timing"):
+        current = item.current_period(today)
+        levels = ("t" if item.for_town else "") + ("v" if item.for_village else "")
+        facts[str(item.pk)] = [levels, current.key if current else ""]
+    return units, facts
 
 
 @admin.register(Disclosure)
@@ -403,10 +475,24 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             kwargs["queryset"] = roles.units_for(request.user).with_boards()
         if db_field.name == "item":
             # A list by catalog and column, "A09 为民办实事…", not a raw id to
-            # type or look up in a pop-up; works without JavaScript too.
-            kwargs["queryset"] = Item.objects.all()
+            # type or look up in a pop-up; works without JavaScript too. Only
+            # the items of the levels of the units the user writes for (a
+            # village editor sees no town-only item); Disclosure.clean()
+            # checks the chosen unit's level.
+            levels = {
+                "town" if kind == Unit.Kind.TOWN else "village"
+                for kind in roles.units_for(request.user)
+                .with_boards()
+                .values_list("kind", flat=True)
+                .distinct()
+            }
+            items = items_for_levels(levels)
+            kwargs["queryset"] = items
             kwargs["form_class"] = ListedModelChoiceField
-            kwargs["options"] = item_options
+            kwargs["options"] = lambda: item_options(items)
+            kwargs["widget"] = ItemSelect(
+                facts=lambda: entry_facts(request.user, items)
+            )
         if db_field.name == "branch":
             kwargs["queryset"] = (
                 Organisation.objects.branches()
@@ -414,6 +500,9 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 .select_related("unit")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    class Media:
+        js = ["js/disclosure_entry.js"]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

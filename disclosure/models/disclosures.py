@@ -487,6 +487,28 @@ class Disclosure(models.Model):
         start = self.posted_on or timezone.localdate(self.published_at)
         return notice_ends(start, self.item.notice_days)
 
+    # How long a notice stays on the board when no end is given: one cycle
+    # of its item's frequency from its publication (until the next period's
+    # replaces it), a 随时 one a month.
+    DISPLAY_MONTHS = {
+        Item.Frequency.IMMEDIATELY: 1,
+        Item.Frequency.MONTHLY: 1,
+        Item.Frequency.QUARTERLY: 3,
+        Item.Frequency.HALF_YEARLY: 6,
+        Item.Frequency.YEARLY: 12,
+    }
+
+    def default_display_until(self):
+        """The display end of a notice published without one (applied by
+        services.publish): see DISPLAY_MONTHS; a 公示 at least until its
+        window ends; a standing (长期) item's stays on the board (None)."""
+        if self.item.timing == Timing.STANDING or self.published_at is None:
+            return None
+        published_on = timezone.localdate(self.published_at)
+        end = periods.add_months(published_on, self.DISPLAY_MONTHS[self.item.frequency])
+        notice_end = self.notice_ends_on
+        return max(end, notice_end) if notice_end else end
+
     @property
     def notice_days_left(self) -> int | None:
         """Working days of the 公示 left, today included if it is one."""

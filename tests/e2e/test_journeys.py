@@ -163,7 +163,9 @@ def test_village_drafts_supervisor_reviews_two_committees_approve_all_read(
     editor.locator("#id_body").fill(
         "收入：上级转移支付 12000 元。\n支出：村道维修 8000 元。"
     )
-    editor.locator("#id_period").fill("2011-10")
+    # The period is chosen: the year, then the month the item allows.
+    editor.locator("#id_period_0").select_option("2011")
+    editor.locator("#id_period_1").select_option("10")
     editor.locator("#id_attachments-0-kind").select_option("photo")
     editor.locator("#id_attachments-0-title").fill("村道维修现场")
     editor.locator("#id_attachments-0-file").set_input_files(photo)
