@@ -11,7 +11,6 @@ from .disclosures import (
     PendingDisclosure,
     Reader,
     can_see_inner_party,
-    default_display_until,
 )
 from .inspections import CRITERIA, Inspection, InspectionPhoto, Rectification
 from .obligations import ObligationEvent
@@ -45,5 +44,4 @@ __all__ = [
     "UnitQuerySet",
     "add_standard_bodies",
     "can_see_inner_party",
-    "default_display_until",
 ]

@@ -1,4 +1,3 @@
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -22,37 +21,11 @@ INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
 # superusers; the town party committee's staff read them by membership.
 EVERY_BRANCH_PERMISSION = "disclosure.view_every_branch"
 
-# A disclosure without its own 展示至 stays on the board one cycle of its item's
-# frequency after publication, until the next period's replaces it (a 随时 one
-# a month); a 长期 item's stays (always on the board, re-confirmed yearly, as
-# compliance.py judges it). The same table as the entry form's default.
-DISPLAY_MONTHS = {
-    Item.Frequency.IMMEDIATELY: 1,
-    Item.Frequency.MONTHLY: 1,
-    Item.Frequency.QUARTERLY: 3,
-    Item.Frequency.HALF_YEARLY: 6,
-    Item.Frequency.YEARLY: 12,
-}
-
-
-def _months_later(day: date, months: int) -> date:
-    """The same day `months` later (earlier if negative), or that month's last."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def default_display_until(item: Item, published_on: date) -> date | None:
-    """The 展示至 of a disclosure of `item` published that day that has none of
-    its own (None: on the board for good). `on_display()` is the same rule."""
-    if item.timing == Timing.STANDING:
-        return None
-    return _months_later(published_on, DISPLAY_MONTHS[item.frequency])
-
 
 def _first_day_on_display(today: date, months: int) -> date:
-    """The earliest publication day whose default 展示至 is today or later."""
-    day = _months_later(today, -months)
+    """The earliest publication day whose default 展示至 (`months` later, as
+    `Disclosure.default_display_until`) is today or later."""
+    day = periods.add_months(today, -months)
     # Clamped to a shorter month's end (31 March → 28 February): that day's
     # 展示至 falls before today, the next day's (1 March) after it.
     return day if day.day == today.day else day + timedelta(days=1)
@@ -105,12 +78,14 @@ class DisclosureQuerySet(models.QuerySet):
 
     def on_display(self, today=None) -> "DisclosureQuerySet":
         """Still on the board (the board page and its print): a 展示至 not yet
-        passed or, without one, `default_display_until()` not yet passed, so a
-        record of an earlier year is not mixed into the current board."""
+        passed or, without one (a record from before publication set it), the
+        default from its item's frequency (`Disclosure.default_display_until`,
+        but for a 公示's window, which ends within the month) not yet passed,
+        so a record of an earlier year is not mixed into the current board."""
         today = today or timezone.localdate()
         zone = timezone.get_current_timezone()
         by_default = models.Q(item__timing=Timing.STANDING)
-        for frequency, months in DISPLAY_MONTHS.items():
+        for frequency, months in Disclosure.DISPLAY_MONTHS.items():
             # default_display_until() >= today, as a range on published_at.
             first = _first_day_on_display(today, months)
             since = datetime.combine(first, time(), zone)
@@ -473,10 +448,7 @@ class Disclosure(models.Model):
     def display_ends_on(self) -> date | None:
         """The last day on the board: its 展示至, else the default from its
         item's frequency (None: 长期)."""
-        if self.display_until or not self.published_at:
-            return self.display_until
-        published_on = timezone.localdate(self.published_at)
-        return default_display_until(self.item, published_on)
+        return self.display_until or self.default_display_until()
 
     @property
     def notice_ends_on(self):

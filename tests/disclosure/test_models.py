@@ -5,9 +5,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from catalog import periods
 from catalog.models import Item, Scope, Timing
-from disclosure.models import Disclosure, Unit, default_display_until
-from disclosure.models.disclosures import _first_day_on_display, _months_later
+from disclosure.models import Disclosure, Unit
+from disclosure.models.disclosures import _first_day_on_display
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
@@ -137,7 +138,7 @@ def test_without_a_display_end_a_disclosure_stays_one_period_of_its_frequency():
     # The page's 展示至 says the same as the board's rule.
     assert shown.display_ends_on >= today > gone.display_ends_on
     assert kept.display_ends_on is None
-    assert shown.display_ends_on == default_display_until(quarterly, cutoff)
+    assert shown.display_ends_on == shown.default_display_until()
 
 
 @pytest.mark.parametrize(
@@ -153,5 +154,5 @@ def test_without_a_display_end_a_disclosure_stays_one_period_of_its_frequency():
 def test_the_boards_query_and_the_display_end_agree_at_month_ends(today, months, first):
     assert _first_day_on_display(today, months) == first
     # The first day is on display, the day before is not: exactly the rule.
-    assert _months_later(first, months) >= today
-    assert _months_later(first - timedelta(days=1), months) < today
+    assert periods.add_months(first, months) >= today
+    assert periods.add_months(first - timedelta(days=1), months) < today
