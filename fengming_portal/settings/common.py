@@ -82,6 +82,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+
+def with_compression(middleware: list[str]) -> list[str]:
+    """MIDDLEWARE with text compressed (core/compression.py, production's):
+    above the page cache, which keeps pages as they are, so that one cached
+    page serves a browser with gzip and one without."""
+    at = middleware.index("django.middleware.security.SecurityMiddleware") + 1
+    return [*middleware[:at], "core.compression.TextGZipMiddleware", *middleware[at:]]
+
+
 ROOT_URLCONF = "fengming_portal.urls"
 # A catalog item's page lists what the units published under it, so it is the
 # disclosure app's; the catalog does not know it.

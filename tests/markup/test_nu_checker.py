@@ -86,6 +86,7 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
     pages = {
         "disclosure": disclosure.get_absolute_url(),
         "board": disclosure.unit.get_absolute_url(),
+        "board-print": f"/boards/{disclosure.unit.slug}/print/",
         "list": "/disclosures/",
         "home": "/",
         "wall": "/feedback/",
