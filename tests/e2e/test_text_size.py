@@ -1,0 +1,103 @@
+"""Text size steps (标准 / 大 / 特大) and the phone layout of every public page
+type at 360 px: text, line and paragraph spacing, touch targets, no sideways
+scrolling (tests/e2e/support.py LAYOUT_CHECKS; README "Accessibility")."""
+
+import pytest
+
+from .conftest import PHONE
+from .support import axe_violations, layout_problems, public_pages
+
+pytestmark = pytest.mark.e2e
+
+STEPS = {"标准": None, "大": "1", "特大": "2"}
+
+
+def set_step(page, live_server, value) -> None:
+    if value is None:
+        page.context.clear_cookies(name="elder")
+    else:
+        page.context.add_cookies(
+            [{"name": "elder", "value": value, "url": live_server.url}]
+        )
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_page_type_meets_the_layout_rules_in_each_step(
+    demo, page, live_server, step
+):
+    set_step(page, live_server, STEPS[step])
+    problems = {}
+    for name, url in public_pages().items():
+        assert page.goto(url).status == 200, name
+        assert (page.locator("html.elder").count() == 1) is (step != "标准")
+        found = layout_problems(page, elder=step != "标准")
+        if found:
+            problems[name] = found
+    assert problems == {}, "\n".join(
+        f"{name}: {problem}" for name, found in problems.items() for problem in found
+    )
+
+
+def test_the_size_form_switches_steps_without_javascript(demo, new_page):
+    page = new_page(PHONE, java_script_enabled=False)
+    page.goto("/catalog/")
+    size = page.locator("form.text-size")
+    assert size.get_by_role("button", name="标准").get_attribute("aria-pressed") == (
+        "true"
+    )
+    body = 16
+    for step, html_class in [("大", "elder"), ("特大", "elder-xl")]:
+        size.get_by_role("button", name=step, exact=True).click()
+        page.wait_for_selector(f"html.{html_class}")
+        assert page.url.endswith("/catalog/")
+        larger = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert larger > body
+        body = larger
+        button = size.get_by_role("button", name=step, exact=True)
+        assert button.get_attribute("aria-pressed") == "true"
+    size.get_by_role("button", name="标准").click()
+    page.wait_for_url("**/catalog/")
+    assert page.locator("html.elder").count() == 0
+
+
+@pytest.mark.parametrize("name", ["home", "catalog", "compliance_unit", "wall_item"])
+def test_largest_step_has_no_wcag_violations(demo, page, live_server, name):
+    set_step(page, live_server, "2")
+    assert page.goto(public_pages()[name]).status == 200
+    assert page.locator("html.elder-xl").count() == 1
+    assert axe_violations(page) == []
+
+
+MENU = ["公开栏", "公开情况", "搜索", "党员登录"]
+
+
+def test_the_phone_menu_opens_without_javascript_on_every_page(demo, new_page):
+    page = new_page(PHONE, java_script_enabled=False)
+    for name, url in public_pages().items():
+        page.goto(url)
+        nav = page.get_by_role("navigation", name="主导航")
+        assert not nav.get_by_role("link", name="公开栏").is_visible(), name
+        nav.locator("summary", has_text="菜单").click()
+        for label in MENU:
+            assert nav.get_by_role("link", name=label).is_visible(), (name, label)
+    nav.get_by_role("link", name="公开情况").click()
+    page.wait_for_url("**/compliance/")
+
+
+def test_a_member_logs_in_and_out_from_the_phone_menu_without_javascript(
+    demo, new_page
+):
+    page = new_page(PHONE, java_script_enabled=False)
+    page.goto("/boards/wenli/")
+    nav = page.get_by_role("navigation", name="主导航")
+    nav.locator("summary").click()
+    nav.get_by_role("link", name="党员登录").click()
+    page.get_by_label("用户名").fill("party_member")
+    page.get_by_label("密码").fill("fengming-party-2011")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/boards/wenli/")
+    nav.locator("summary").click()
+    nav.get_by_role("button", name="退出").click()
+    page.wait_for_load_state()
+    nav.locator("summary").click()
+    assert nav.get_by_role("link", name="党员登录").is_visible()
