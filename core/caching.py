@@ -185,8 +185,7 @@ def selection(request) -> str:
 def etag(request, *parts) -> str:
     """An ETag from cheap values, the cache version, the page and text size."""
     raw = "|".join(
-        str(p)
-        for p in (version(), text_size(request), request.get_full_path(), *parts)
+        str(p) for p in (version(), text_size(request), request.get_full_path(), *parts)
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
