@@ -35,6 +35,12 @@
     }
   }
 
+  // Fields: their text too (no text node to walk).
+  for (const field of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    const size = parseFloat(getComputedStyle(field).fontSize);
+    if (elder && field.getClientRects().length && size < 17.95) problems.push(`field text ${size}px: ${name(field)}`);
+  }
+
   // Paragraph spacing: from one paragraph's last line to the next one's first,
   // at least 1.3 times the line spacing.
   for (const p of document.querySelectorAll("main p + p")) {

@@ -12,6 +12,12 @@ pytestmark = pytest.mark.e2e
 STEPS = {"标准": None, "大": "1", "特大": "2"}
 
 
+def font_size(page, selector: str) -> float:
+    return page.eval_on_selector(
+        selector, "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+
+
 def set_step(page, live_server, value) -> None:
     if value is None:
         page.context.clear_cookies(name="elder")
@@ -21,16 +27,27 @@ def set_step(page, live_server, value) -> None:
         )
 
 
+# A form with its error messages (crispy's invalid-feedback), a 400.
+FORM_ERRORS = "/compliance/?year=abc&as_of=2011-13-01"
+
+
 @pytest.mark.parametrize("step", STEPS)
 def test_every_page_type_meets_the_layout_rules_in_each_step(
     demo, page, live_server, step
 ):
+    elder = step != "标准"
     set_step(page, live_server, STEPS[step])
     problems = {}
-    for name, url in public_pages().items():
-        assert page.goto(url).status == 200, name
-        assert (page.locator("html.elder").count() == 1) is (step != "标准")
-        found = layout_problems(page, elder=step != "标准")
+    pages = {**public_pages(), "form_errors": FORM_ERRORS}
+    for name, url in pages.items():
+        assert page.goto(url).status == (400 if url == FORM_ERRORS else 200), name
+        assert (page.locator("html.elder").count() == 1) is elder
+        if elder:
+            # The menu open without a button, headings larger than the text.
+            nav = page.get_by_role("navigation", name="主导航")
+            assert nav.get_by_role("link", name="回音壁").is_visible(), name
+            assert font_size(page, "h1") > font_size(page, "body") >= 18, name
+        found = layout_problems(page, elder=elder)
         if found:
             problems[name] = found
     assert problems == {}, "\n".join(
