@@ -4,7 +4,7 @@ scrolling (tests/e2e/support.py LAYOUT_CHECKS; README "Accessibility")."""
 
 import pytest
 
-from .conftest import PHONE
+from .conftest import DESKTOP, PHONE
 from .support import axe_violations, layout_problems, public_pages
 
 pytestmark = pytest.mark.e2e
@@ -118,3 +118,51 @@ def test_a_member_logs_in_and_out_from_the_phone_menu_without_javascript(
     page.wait_for_load_state()
     nav.locator("summary").click()
     assert nav.get_by_role("link", name="党员登录").is_visible()
+
+
+def ax_roles(page) -> set[str]:
+    """The roles in chromium's own accessibility tree (what a screen reader
+    gets), not Playwright's reading of the markup."""
+    session = page.context.new_cdp_session(page)
+    nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    return {node.get("role", {}).get("value") for node in nodes}
+
+
+@pytest.mark.parametrize("name", ["catalog", "compliance", "compliance_unit"])
+def test_tables_become_cards_on_a_phone_and_stay_tables(demo, new_page, name):
+    page = new_page(PHONE)
+    page.goto(public_pages()[name])
+    table = page.locator("table.stack-table").first
+    assert table.locator("caption").count() == 1
+    rows = table.locator("tbody tr")
+    assert rows.count() > 0
+    assert rows.count() == table.locator("tbody tr > th[scope=row]").count()
+    cells = table.locator("tbody td")
+    assert cells.count() == table.locator("tbody td[data-label]").count()
+    assert rows.first.evaluate("e => getComputedStyle(e).display") == "block"
+    label = cells.first.evaluate(
+        "e => getComputedStyle(e, '::before').content.split(' / ')[0]"
+    )
+    assert cells.first.get_attribute("data-label") in label
+    assert {"table", "row", "rowheader", "cell"} <= ax_roles(page)
+
+    page.set_viewport_size(DESKTOP)
+    assert rows.first.evaluate("e => getComputedStyle(e).display") == "table-row"
+
+
+def test_charts_are_legible_where_drawn_and_tables_on_a_phone(demo, new_page):
+    page = new_page(DESKTOP)
+    page.goto(public_pages()["stats"])
+    charts = page.locator(".stats-chart svg")
+    assert charts.count() > 0 and charts.first.is_visible()
+    assert [p for p in layout_problems(page, elder=False) if "chart" in p] == []
+    sizes = page.eval_on_selector_all(
+        ".stats-chart text",
+        "all => all.map(t => parseFloat(getComputedStyle(t).fontSize)"
+        " * t.getScreenCTM().a)",
+    )
+    assert min(sizes) >= 12
+
+    page.set_viewport_size(PHONE)
+    assert not charts.first.is_visible()
+    assert page.locator(".stats-figure table").first.is_visible()
