@@ -27,8 +27,16 @@ def set_step(page, live_server, value) -> None:
         )
 
 
-# A form with its error messages (crispy's invalid-feedback), a 400.
+# A form with its error messages (crispy's invalid-feedback), a 400, and the
+# page types public_pages() leaves out.
 FORM_ERRORS = "/compliance/?year=abc&as_of=2011-13-01"
+MORE_PAGES = {
+    "form_errors": (FORM_ERRORS, 400),
+    "not_found": ("/boards/no-such-village/", 404),
+    "county": ("/county/?year=2011", 200),
+    "reports": ("/reports/", 200),
+    "follow": ("/follow/", 200),
+}
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -38,9 +46,9 @@ def test_every_page_type_meets_the_layout_rules_in_each_step(
     elder = step != "标准"
     set_step(page, live_server, STEPS[step])
     problems = {}
-    pages = {**public_pages(), "form_errors": FORM_ERRORS}
-    for name, url in pages.items():
-        assert page.goto(url).status == (400 if url == FORM_ERRORS else 200), name
+    pages = {name: (url, 200) for name, url in public_pages().items()} | MORE_PAGES
+    for name, (url, status) in pages.items():
+        assert page.goto(url).status == status, name
         assert (page.locator("html.elder").count() == 1) is elder
         if elder:
             # The menu open without a button, headings larger than the text.
