@@ -159,7 +159,8 @@ def matrix_context(q: dict) -> dict:
         "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
-        "column_totals": [by_category.get(c.pk) for c in categories],
+        # (category, tally): the footer names each total's column.
+        "column_totals": [(c, by_category.get(c.pk)) for c in categories],
         "overall": compliance.tally(obligations, lambda o: "all").get("all"),
         "states": [
             (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
