@@ -1,0 +1,210 @@
+"""A town's 政府信息公开工作年度报告 (政府信息公开条例 2019, arts. 49–50), in
+the national format in force (国办公开办函〔2021〕30号): its tables, computed
+from the records on each view.
+
+- 二、主动公开政府信息情况: a cell the portal has records for counts the
+  town's published 政务 disclosures of the matching catalog items in the
+  year (`COUNTED`, one disclosure one document or decision); the others are
+  the figures staff entered on the `GovernmentReport` (`ENTERED`), shown as
+  填报, or as not entered: never a default.
+- 三 and 四: the 依申请公开 tables of `govinfo.figures`; without that app the
+  page says the figures are unavailable.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from disclosure.models import Disclosure, Unit
+
+from . import report
+from .models import GovernmentReport
+
+try:  # the 依申请公开 app; the report says so when it is missing
+    from govinfo import figures as govinfo_figures
+except ImportError:  # pragma: no cover - only before govinfo is installed
+    govinfo_figures = None
+
+# Which 政务 catalog items' disclosures count for a cell (catalog/data/
+# government_catalog.json, migration catalog/0011): 条例 art. 20 (一) the town's
+# normative documents, (五) licences (宅基地审批 is one), (六) penalties.
+COUNTED = {
+    "normative_issued": ("ZW15",),
+    "licensing": ("ZW16", "ZW23"),
+    "penalties": ("ZW17",),
+}
+ENTERED = (
+    "rules_issued",
+    "rules_repealed",
+    "rules_in_force",
+    "normative_repealed",
+    "normative_in_force",
+    "coercion_decisions",
+    "fees_amount",
+)
+
+
+@dataclass
+class Cell:
+    value: int | Decimal | None
+    entered: bool = False  # typed in by staff, not counted from the records
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None
+
+
+@dataclass
+class ProactiveTable:
+    """One of table 二's four blocks: a heading (the article's item), the
+    column labels after 信息内容, and rows of (label, cells)."""
+
+    key: str
+    heading: str
+    columns: list[str]
+    rows: list[tuple[str, list[Cell]]]
+
+
+@dataclass
+class GovernmentFigures:
+    year: int
+    proactive: list[ProactiveTable] = field(default_factory=list)
+    applications: dict | None = None  # table 三, None when unavailable
+    remedies: dict | None = None  # table 四, None when unavailable
+
+
+def counted(town: Unit, year: int) -> dict[str, int]:
+    """The town's published disclosures of each `COUNTED` cell's items in
+    the year, every scope (a count reveals nothing), 本期无 filings not."""
+    codes = {code for codes in COUNTED.values() for code in codes}
+    filed = (
+        Disclosure.objects.published()
+        .information()
+        .filter(unit=town, published_at__year=year, item__code__in=codes)
+    )
+    counts = filed.aggregate(
+        **{
+            key: Count("pk", filter=Q(item__code__in=codes))
+            for key, codes in COUNTED.items()
+        }
+    )
+    return {key: counts[key] or 0 for key in COUNTED}
+
+
+def _entered(text: GovernmentReport | None, name: str) -> Cell:
+    return Cell(getattr(text, name) if text else None, entered=True)
+
+
+def proactive_tables(
+    town: Unit, year: int, text: GovernmentReport | None
+) -> list[ProactiveTable]:
+    n = counted(town, year)
+    return [
+        ProactiveTable(
+            "art20-1",
+            str(_("第二十条第（一）项")),
+            [str(_("本年制发件数")), str(_("本年废止件数")), str(_("现行有效件数"))],
+            [
+                (
+                    str(_("规章")),
+                    [
+                        _entered(text, "rules_issued"),
+                        _entered(text, "rules_repealed"),
+                        _entered(text, "rules_in_force"),
+                    ],
+                ),
+                (
+                    str(_("行政规范性文件")),
+                    [
+                        Cell(n["normative_issued"]),
+                        _entered(text, "normative_repealed"),
+                        _entered(text, "normative_in_force"),
+                    ],
+                ),
+            ],
+        ),
+        ProactiveTable(
+            "art20-5",
+            str(_("第二十条第（五）项")),
+            [str(_("本年处理决定数量"))],
+            [(str(_("行政许可")), [Cell(n["licensing"])])],
+        ),
+        ProactiveTable(
+            "art20-6",
+            str(_("第二十条第（六）项")),
+            [str(_("本年处理决定数量"))],
+            [
+                (str(_("行政处罚")), [Cell(n["penalties"])]),
+                (str(_("行政强制")), [_entered(text, "coercion_decisions")]),
+            ],
+        ),
+        ProactiveTable(
+            "art20-8",
+            str(_("第二十条第（八）项")),
+            [str(_("本年收费金额（单位：万元）"))],
+            [(str(_("行政事业性收费")), [_entered(text, "fees_amount")])],
+        ),
+    ]
+
+
+def application_rows(table: dict) -> list[dict]:
+    """Table 三's rows for the template: label, values, indent level and the
+    heading (三、本年度办理结果) to put before a row, if any."""
+    levels = table.get("levels") or [0] * len(table["rows"])
+    headings = {int(k): v for k, v in (table.get("headings") or {}).items()}
+    return [
+        {
+            "label": label,
+            "values": list(values),
+            "level": level,
+            "heading": headings.get(n, ""),
+        }
+        for n, ((label, values), level) in enumerate(
+            zip(table["rows"], levels, strict=True)
+        )
+    ]
+
+
+def remedy_groups(table: dict) -> list[tuple[str, list[str]]]:
+    """Table 四's three groups of columns: (group, its sub-columns)."""
+    groups: list[tuple[str, list[str]]] = []
+    for label in table["columns"]:
+        group, _sep, sub = label.partition("：")
+        if not groups or groups[-1][0] != group:
+            groups.append((group, []))
+        groups[-1][1].append(sub or group)
+    return groups
+
+
+def figures(town: Unit, year: int, text: GovernmentReport | None) -> GovernmentFigures:
+    result = GovernmentFigures(year=year, proactive=proactive_tables(town, year, text))
+    if govinfo_figures is not None:
+        result.applications = govinfo_figures.application_table(town, year)
+        result.remedies = govinfo_figures.review_litigation_table(town, year)
+    return result
+
+
+def deadline(year: int) -> date:
+    """条例 art. 49: published by 31 January of the next year."""
+    return report.final_from(year)
+
+
+def report_years(town: Unit, *, staff: bool) -> list[int]:
+    """The years a reader may open: published reports; staff also every year
+    a report may be drafted for (those with data, and the last one)."""
+    published = set(
+        GovernmentReport.objects.published()
+        .filter(town=town)
+        .values_list("year", flat=True)
+    )
+    if not staff:
+        return sorted(published, reverse=True)
+    today = timezone.localdate()
+    return sorted(
+        published | {y for y in report.report_years() if y < today.year},
+        reverse=True,
+    )
