@@ -75,7 +75,9 @@ def seed_government_report(town_name: str = "凤鸣镇", year: int = 2011) -> in
     facts, once (a second seed keeps any edit)."""
     town = Unit.objects.towns().get(name=town_name)
     month, day = DEMO_GOVERNMENT_REPORT_PUBLISHED
-    published = timezone.make_aware(datetime(year + 1, month, day, 10))
+    published = datetime(
+        year + 1, month, day, 10, tzinfo=timezone.get_current_timezone()
+    )
     _, created = GovernmentReport.objects.get_or_create(
         town=town,
         year=year,

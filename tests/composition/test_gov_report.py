@@ -25,7 +25,7 @@ def town():
 
 
 def at(year, month, day):
-    return timezone.make_aware(datetime(year, month, day, 10))
+    return datetime(year, month, day, 10, tzinfo=timezone.get_current_timezone())
 
 
 def cells(html: str, table_id: str) -> list[str]:
@@ -66,7 +66,8 @@ def test_counted_cells_are_the_towns_published_disclosures_of_the_items(demo, cl
     item = {code: Item.objects.get(code=code) for code in ("ZW15", "ZW16", "ZW23")}
     ZW17 = Item.objects.get(code="ZW17")
 
-    def filed(item, *, unit=fengming, when=at(2011, 6, 1), **fields):
+    def filed(item, *, unit=fengming, when=None, **fields):
+        when = when or at(2011, 6, 1)
         fields = {"status": Disclosure.Status.PUBLISHED, "published_at": when} | fields
         return Disclosure.objects.create(
             unit=unit, item=item, title="公开", body="正文", period="2011-06", **fields
@@ -189,7 +190,9 @@ def test_application_and_remedy_tables_add_up(demo, client):
         a + b for a, b in zip(total, forward, strict=True)
     ]
     # (七) is the sum of (一)–(六).
-    results = [r["values"] for r in rows if r["level"] == 1 and r["label"] != "（七）总计"]
+    results = [
+        r["values"] for r in rows if r["level"] == 1 and r["label"] != "（七）总计"
+    ]
     assert [sum(col) for col in zip(*results, strict=True)] == total
     # Table 四: each group's 总计 is its four outcomes.
     values = figures.remedies["values"]

@@ -190,7 +190,7 @@ def published_government_report(town_unit, year: int):
     return GovernmentReport.objects.create(
         town=town_unit,
         year=year,
-        published_at=timezone.make_aware(datetime(year + 1, 1, 20)),
+        published_at=datetime(year + 1, 1, 20, tzinfo=timezone.get_current_timezone()),
     )
 
 
