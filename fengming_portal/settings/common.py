@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "catalog",
     "disclosure",
     "feedback",
+    "govinfo",
     "composition",
     "operations",
     "axes",
