@@ -111,7 +111,7 @@ def test_editor_is_refused_models_outside_the_role(client, town, wenli_editor):
 
 # The public site: every URL name in these namespaces is a page type the leak
 # test below must fetch, or be listed in NO_DISCLOSURE_CONTENT.
-PUBLIC_NAMESPACES = ["portal", "catalog", "disclosure", "feedback"]
+PUBLIC_NAMESPACES = ["portal", "catalog", "disclosure", "feedback", "govinfo"]
 
 # Public pages that show no disclosure content at all, so no 党内 notice either.
 NO_DISCLOSURE_CONTENT = {
@@ -127,6 +127,14 @@ NO_DISCLOSURE_CONTENT = {
     "feedback:track",  # the form asking for a tracking code
     "portal:gov_guide",  # 政府信息公开指南: the office's contact facts, the law
     "portal:affairs_guide",  # 党务、村务公开指南: the leading group, the days
+    # 依申请公开: the application, its tracking and answer letter (no
+    # disclosure content; no applicant data: tests/govinfo/test_privacy.py).
+    "govinfo:apply",
+    "govinfo:thanks",
+    "govinfo:track",
+    "govinfo:track_code",
+    "govinfo:letter",
+    "govinfo:letter_pdf",
 }
 
 
