@@ -7,8 +7,8 @@ from the records on each view.
   year (`COUNTED`, one disclosure one document or decision); the others are
   the figures staff entered on the `GovernmentReport` (`ENTERED`), shown as
   填报, or as not entered: never a default.
-- 三 and 四: the 依申请公开 tables of `govinfo.figures`; without that app the
-  page says the figures are unavailable.
+- 三 and 四: the 依申请公开 tables of `govinfo.figures` (national order and
+  labels there).
 """
 
 from dataclasses import dataclass, field
@@ -20,14 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Disclosure, Unit
+from govinfo import figures as govinfo_figures
 
 from . import report
 from .models import GovernmentReport
-
-try:  # the 依申请公开 app; the report says so when it is missing
-    from govinfo import figures as govinfo_figures
-except ImportError:  # pragma: no cover - only before govinfo is installed
-    govinfo_figures = None
 
 # Which 政务 catalog items' disclosures count for a cell (catalog/data/
 # government_catalog.json, migration catalog/0011): 条例 art. 20 (一) the town's
@@ -73,8 +69,8 @@ class ProactiveTable:
 class GovernmentFigures:
     year: int
     proactive: list[ProactiveTable] = field(default_factory=list)
-    applications: dict | None = None  # table 三, None when unavailable
-    remedies: dict | None = None  # table 四, None when unavailable
+    applications: dict = field(default_factory=dict)  # table 三
+    remedies: dict = field(default_factory=dict)  # table 四
 
 
 def counted(town: Unit, year: int) -> dict[str, int]:
@@ -181,11 +177,12 @@ def remedy_groups(table: dict) -> list[tuple[str, list[str]]]:
 
 
 def figures(town: Unit, year: int, text: GovernmentReport | None) -> GovernmentFigures:
-    result = GovernmentFigures(year=year, proactive=proactive_tables(town, year, text))
-    if govinfo_figures is not None:
-        result.applications = govinfo_figures.application_table(town, year)
-        result.remedies = govinfo_figures.review_litigation_table(town, year)
-    return result
+    return GovernmentFigures(
+        year=year,
+        proactive=proactive_tables(town, year, text),
+        applications=govinfo_figures.application_table(town, year),
+        remedies=govinfo_figures.review_litigation_table(town, year),
+    )
 
 
 def deadline(year: int) -> date:

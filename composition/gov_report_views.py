@@ -63,16 +63,8 @@ def _context(request, town: Unit, year: int) -> dict:
         "draft": not published,
         "deadline": gov_report.deadline(year),
         "figures": figures,
-        "application_rows": (
-            gov_report.application_rows(figures.applications)
-            if figures.applications is not None
-            else None
-        ),
-        "remedy_groups": (
-            gov_report.remedy_groups(figures.remedies)
-            if figures.remedies is not None
-            else None
-        ),
+        "application_rows": gov_report.application_rows(figures.applications),
+        "remedy_groups": gov_report.remedy_groups(figures.remedies),
     }
 
 

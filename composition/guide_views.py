@@ -8,7 +8,7 @@ schedules; a fact not entered is said to be not yet given."""
 
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from catalog.models import BodyKind, Catalog, ScheduleRule
@@ -27,14 +27,6 @@ def _chosen_town(request) -> Unit:
             raise Http404(_("没有这个镇。"))
         return town
     return _town(slug)
-
-
-def apply_url() -> str | None:
-    """The online application form (the govinfo app), if installed."""
-    try:
-        return reverse("govinfo:apply")
-    except NoReverseMatch:
-        return None
 
 
 def _common(town: Unit) -> dict:
@@ -65,7 +57,11 @@ def gov_guide(request):
         request,
         "portal/guide_government.html",
         _common(town)
-        | {"apply_url": apply_url(), "county": county, "latest_report": latest},
+        | {
+            "apply_url": reverse("govinfo:apply"),
+            "county": county,
+            "latest_report": latest,
+        },
     )
 
 

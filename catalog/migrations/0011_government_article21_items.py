@@ -39,7 +39,7 @@ def add_items(apps, schema_editor):
     last = max(catalog.categories.values_list("order", flat=True), default=0)
     for n, (code, name) in enumerate(CATEGORIES.items(), start=1):
         Category.objects.get_or_create(
-            catalog=catalog, code=code, defaults={{"name": name, "order": last + n}}
+            catalog=catalog, code=code, defaults={"name": name, "order": last + n}
         )
     for category_code, order, code, name, timing, department, forms in ITEMS:
         if Item.objects.filter(code=code).exists():
