@@ -9,12 +9,19 @@ from the records on each view.
   填报, or as not entered: never a default.
 - 三 and 四: the 依申请公开 tables of `govinfo.figures` (national order and
   labels there).
+
+A draft shows them live; publication freezes them on the report
+(`snapshot`, `GovernmentReport.figures`), and the page of a published report
+shows what was published, whatever the records do later. A change after
+publication is a 更正 (`save` with a note): the figures are taken again and
+the page says when and why.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -92,7 +99,12 @@ def counted(town: Unit, year: int) -> dict[str, int]:
 
 
 def _entered(text: GovernmentReport | None, name: str) -> Cell:
-    return Cell(getattr(text, name) if text else None, entered=True)
+    value = getattr(text, name) if text else None
+    field = GovernmentReport._meta.get_field(name)
+    if value is not None and field.get_internal_type() == "DecimalField":
+        # As stored (an amount typed as 0 is 0.00), even before a reload.
+        value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
+    return Cell(value, entered=True)
 
 
 def proactive_tables(
@@ -183,6 +195,115 @@ def figures(town: Unit, year: int, text: GovernmentReport | None) -> GovernmentF
         applications=govinfo_figures.application_table(town, year),
         remedies=govinfo_figures.review_litigation_table(town, year),
     )
+
+
+def snapshot(figures: GovernmentFigures) -> dict:
+    """The figures as JSON, to keep on a published report."""
+    return {
+        "taken_at": timezone.now().isoformat(),
+        "proactive": [
+            {
+                "key": block.key,
+                "heading": block.heading,
+                "columns": block.columns,
+                "rows": [
+                    [
+                        label,
+                        [
+                            [None if c.value is None else str(c.value), c.entered]
+                            for c in cells
+                        ],
+                    ]
+                    for label, cells in block.rows
+                ],
+            }
+            for block in figures.proactive
+        ],
+        "applications": {
+            **figures.applications,
+            "rows": [[label, list(v)] for label, v in figures.applications["rows"]],
+        },
+        "remedies": figures.remedies,
+    }
+
+
+def _value(text: str | None) -> int | Decimal | None:
+    if text is None:
+        return None
+    return Decimal(text) if "." in text else int(text)
+
+
+def from_snapshot(year: int, data: dict) -> GovernmentFigures:
+    return GovernmentFigures(
+        year=year,
+        proactive=[
+            ProactiveTable(
+                block["key"],
+                block["heading"],
+                block["columns"],
+                [
+                    (label, [Cell(_value(v), entered) for v, entered in cells])
+                    for label, cells in block["rows"]
+                ],
+            )
+            for block in data["proactive"]
+        ],
+        applications=data["applications"],
+        remedies=data["remedies"],
+    )
+
+
+def shown_figures(report: GovernmentReport | None, town: Unit, year: int):
+    """What the page shows: a published report's frozen figures, else the
+    live ones (a draft's, or a year with no report yet)."""
+    if report is not None and report.figures is not None:
+        return from_snapshot(year, report.figures)
+    return figures(town, year, report)
+
+
+def freeze(report: GovernmentReport) -> None:
+    report.figures = snapshot(figures(report.town, report.year, report))
+
+
+def correction_needed(before: GovernmentReport | None) -> bool:
+    """Whether a change to this stored report is a 更正: it is public."""
+    return before is not None and before.pk is not None and before.is_published
+
+
+def save(report: GovernmentReport, *, correction: str = "") -> None:
+    """Store the report by the publication rule: a draft keeps no figures;
+    setting `published_at` freezes them; once public, a change is saved only
+    as a 更正 with a note (its date and note go on the page, the figures are
+    taken again), and the publication date stays."""
+    before = (
+        GovernmentReport.objects.filter(pk=report.pk).first() if report.pk else None
+    )
+    correction = correction.strip()
+    if correction_needed(before):
+        if report.published_at != before.published_at:
+            raise ValidationError(
+                {"published_at": _("已发布的报告不能撤回或改动发布时间。")}
+            )
+        if not correction:
+            raise ValidationError(
+                {"correction": _("报告已发布，修改须作为更正，请填写更正说明。")}
+            )
+        report.corrections = [
+            *before.corrections,
+            {"on": timezone.localdate().isoformat(), "note": correction},
+        ]
+        freeze(report)
+    elif report.published_at is not None:
+        freeze(report)
+    else:
+        report.figures = None
+    report.save()
+
+
+def corrections(report: GovernmentReport | None) -> list[tuple[date, str]]:
+    if report is None:
+        return []
+    return [(date.fromisoformat(c["on"]), c["note"]) for c in report.corrections]
 
 
 def deadline(year: int) -> date:

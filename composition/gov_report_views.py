@@ -1,7 +1,8 @@
 """The 政府信息公开工作年度报告 pages: /reports/gov/<year>/ (?town=),
 /reports/gov/<town>/<year>/ and its PDF. A report is public once the town
-administrator has published it; before, a draft its staff preview (private,
-not indexed); to anyone else it does not exist (404)."""
+administrator has published it, with the figures frozen then
+(composition/gov_report.py); before, a draft with live figures its staff
+preview (private, not indexed); to anyone else it does not exist (404)."""
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.dates import FIRST_YEAR
 from disclosure.models import Unit
+from disclosure.roles import units_for
 from disclosure.views_print import render_pdf
 
 from . import gov_report
@@ -53,19 +55,32 @@ def _context(request, town: Unit, year: int) -> dict:
         raise Http404(_("没有这一年度的报告。"))
     text = GovernmentReport.objects.filter(town=town, year=year).first()
     published = text is not None and text.is_published
-    if not published and not request.user.has_perm(DRAFT_PERMISSION):
+    if not published and not _may_preview(request.user, town):
         raise Http404(_("这一年度的报告尚未发布。"))
-    figures = gov_report.figures(town, year, text)
+    if published and text.figures is None:
+        # Published outside gov_report.save (a shell, a fixture): frozen now,
+        # so that it does not change from here on.
+        gov_report.freeze(text)
+        GovernmentReport.objects.filter(pk=text.pk).update(figures=text.figures)
+    figures = gov_report.shown_figures(text, town, year)
     return {
         "town": town,
         "year": year,
         "text": text,
         "draft": not published,
         "deadline": gov_report.deadline(year),
+        "corrections": gov_report.corrections(text) if published else [],
         "figures": figures,
         "application_rows": gov_report.application_rows(figures.applications),
         "remedy_groups": gov_report.remedy_groups(figures.remedies),
     }
+
+
+def _may_preview(user, town: Unit) -> bool:
+    """A draft is for the staff who write reports, of their towns."""
+    return (
+        user.has_perm(DRAFT_PERMISSION) and units_for(user).filter(pk=town.pk).exists()
+    )
 
 
 def _private_if_draft(response, context):

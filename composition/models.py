@@ -188,10 +188,12 @@ class GovernmentReport(models.Model):
     """What staff write and enter for a town's 政府信息公开工作年度报告
     (条例 2019 arts. 49–50, format of 国办公开办函〔2021〕30号).
 
-    The figures the portal has records for are counted on every view
-    (`composition/gov_report.py`); only the text parts and the figures it has
-    no source for are stored, each shown as 填报. A report is a draft, seen by
-    staff only, until the town administrator publishes it (`published_at`).
+    The figures the portal has records for are counted
+    (`composition/gov_report.py`): live on a draft, seen by staff only; frozen
+    into `figures` when the town administrator publishes it (`published_at`),
+    so a published report never changes silently: a later change is a 更正,
+    dated and explained on the page (`corrections`). The text parts and the
+    figures the portal has no source for are stored, each shown as 填报.
     """
 
     town = models.ForeignKey(
@@ -250,7 +252,21 @@ class GovernmentReport(models.Model):
         _("发布时间"),
         null=True,
         blank=True,
-        help_text=_("留空为草稿，仅工作人员可见；应于次年1月31日前发布。"),
+        help_text=_(
+            "留空为草稿，仅工作人员可见；应于次年1月31日前发布。"
+            "发布后报告中的数字即固定，此后的修改须作为更正并注明说明。"
+        ),
+    )
+    # The tables as published (gov_report.snapshot): frozen when the report
+    # is published, replaced only by a 更正; empty for a draft, which shows
+    # the live figures.
+    figures = models.JSONField(
+        _("发布时的统计数字"), null=True, blank=True, editable=False
+    )
+    # Each 更正 after publication: [{"on": "YYYY-MM-DD", "note": "…"}], shown
+    # on the page (gov_report.save).
+    corrections = models.JSONField(
+        _("更正记录"), default=list, blank=True, editable=False
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

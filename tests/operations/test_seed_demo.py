@@ -99,7 +99,7 @@ def test_home_headline_figures_are_the_articles(demo, client, admin_client):
         "liaison_points": 2,
         "year": 2011,
         "party": 50,
-        "government": 5,
+        "government": 9,
         "village": 28,
         "liaison_reports": 5,
         "liaison_questions": 15,
@@ -117,11 +117,11 @@ def test_home_headline_figures_are_the_articles(demo, client, admin_client):
 
 
 def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
-    """party_member belongs to 文理村党支部: of the 83, not 茅山村党支部's two
+    """party_member belongs to 文理村党支部: of the 87, not 茅山村党支部's two
     党组织内部 notices (党费, 民主评议); maoshan_member not 文理村's one."""
     assert client.login(username="party_member", password="fengming-party-2011")
     member = auth.get_user(client)
-    assert Disclosure.objects.visible_to(member).information().count() == 81
+    assert Disclosure.objects.visible_to(member).information().count() == 85
     wenli_own = Disclosure.objects.get(scope=Scope.BRANCH, unit__slug="wenli")
     assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 200
     for other in Disclosure.objects.filter(scope=Scope.BRANCH, unit__slug="maoshan"):
@@ -131,7 +131,7 @@ def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
         username="maoshan_member", password="fengming-maoshan-member-2011"
     )
     member = auth.get_user(client)
-    assert Disclosure.objects.visible_to(member).information().count() == 82
+    assert Disclosure.objects.visible_to(member).information().count() == 86
     assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 404
 
 
