@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.security import refuse_markup
+from core.security import refuse_control_characters, refuse_markup
 from disclosure import roles
 
 from . import gov_report
@@ -46,7 +46,7 @@ class GovernmentReportForm(forms.ModelForm):
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        validators=[refuse_markup],
+        validators=[refuse_markup, refuse_control_characters],
         help_text=_(
             "报告已发布：任何修改都作为更正保存，更正日期和说明在报告页面上公布，"
             "统计数字按当前记录重新统计。不修改则留空。"

@@ -73,8 +73,15 @@ def test_demo_has_50_party_disclosures_of_2011_some_inner_party(demo):
     party = published.filter(item__category__catalog__kind=Catalog.Kind.PARTY)
     assert party.count() == 50
     assert party.filter(published_at__year=2011).count() == 50
-    assert published.filter(item__category__catalog__kind="government").count() == 5
-    # The 12 written-out 村务 notices plus the liaison points' routine ones.
+    government = published.filter(item__category__catalog__kind="government")
+    assert government.count() == 9
+    # 4 of them the decisions the 政府信息公开 report counts (table 二).
+    assert sorted(
+        government.filter(item__code__in=["ZW15", "ZW16", "ZW17", "ZW23"]).values_list(
+            "item__code", flat=True
+        )
+    ) == ["ZW15", "ZW16", "ZW17", "ZW23"]
+    # The 7 written-out 村务 notices plus the liaison points' 21 routine ones.
     assert published.filter(item__category__catalog__kind="village").count() == 28
     assert set(published.values_list("period_start__year", flat=True)) <= {2010, 2011}
     assert published.filter(published_at__year=2011).count() == published.count()
