@@ -114,6 +114,17 @@ def test_unit_slug_clash_adds_the_suffix_then_a_number():
     assert other.slug == "fengming-cun"
 
 
+def test_a_slug_never_takes_a_reserved_path_word():
+    """/reports/gov/<year>/ sits beside /reports/<town>/<year>/: a town
+    slugged "gov" would lose its 党务 report's address."""
+    town = UnitFactory(name="Gov镇", kind=Unit.Kind.TOWN)
+    assert town.slug == "gov-zhen"
+    assert UnitFactory(name="Pdf村", parent=town).slug != "pdf"
+    typed = Unit(name="某镇", kind=Unit.Kind.TOWN, slug="gov")
+    with pytest.raises(ValidationError, match="保留词"):
+        typed.full_clean()
+
+
 def test_an_edited_slug_is_kept():
     unit = UnitFactory(name="文理村", slug="wenli-village")
     unit.save()

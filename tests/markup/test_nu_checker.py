@@ -103,6 +103,9 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
         "stats": "/stats/",
         "reports": "/reports/",
         "report": "/reports/fengming/2011/",
+        "gov-report": "/reports/gov/fengming/2011/",
+        "gov-guide": "/guide/",
+        "affairs-guide": "/guide/affairs/",
         "login": "/accounts/login/",
     }
     files = []

@@ -127,6 +127,7 @@ class Command(BaseCommand):
         attached = demo.seed_attachments(town["attachments"])
         feedback_demo.seed_feedback(cases)
         report_demo.seed_report()
+        report_demo.seed_government_report()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
             f"new disclosures: {new}, new 本期无 filings: {nil}, "
