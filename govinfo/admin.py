@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -204,7 +205,12 @@ class InfoRequestAdmin(admin.ModelAdmin):
         return services.requests_for(request.user).select_related("unit").queue_order()
 
     def get_ordering(self, request):
-        return []
+        # Open first, the earliest deadline on top (overdue ones first).
+        return [
+            F("answered_on").desc(nulls_first=True),
+            F("due_on").asc(nulls_last=True),
+            "received_on",
+        ]
 
     def has_view_permission(self, request, obj=None):
         allowed = super().has_view_permission(request, obj)
@@ -301,7 +307,8 @@ class InfoRequestAdmin(admin.ModelAdmin):
                 "ground": obj.ground,
                 "answer_text": obj.answer_text,
             }
-        form = StepForm(request.POST or None, step=name, initial=initial)
+        data = request.POST if request.method == "POST" else None
+        form = StepForm(data, step=name, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
                 self._take_step(obj, name, form.cleaned_data, request.user)
