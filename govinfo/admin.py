@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
+from core.dates import validate_date
+from core.security import refuse_control_characters, refuse_markup
 from disclosure.roles import is_reviewer, is_town_admin, units_for
 
 from . import letters, services
@@ -50,10 +52,15 @@ def allowed_steps(obj: InfoRequest, user) -> list[str]:
 
 
 class StepForm(forms.Form):
-    on = forms.DateField(label=_("日期"), initial=timezone.localdate)
+    on = forms.DateField(
+        label=_("日期"), initial=timezone.localdate, validators=[validate_date]
+    )
     days = forms.IntegerField(label=_("延长工作日数"), min_value=1, max_value=20)
     note = forms.CharField(
-        label=_("说明"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("说明"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        validators=[refuse_control_characters, refuse_markup],
     )
     result = forms.ChoiceField(label=_("答复类型"), choices=Result.choices)
     ground = forms.ChoiceField(
@@ -62,10 +69,16 @@ class StepForm(forms.Form):
         required=False,
     )
     answer_text = forms.CharField(
-        label=_("答复内容"), widget=forms.Textarea(attrs={"rows": 8})
+        label=_("答复内容"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        validators=[refuse_control_characters, refuse_markup],
     )
     item = forms.ModelChoiceField(label=_("公开事项（政务）"), queryset=Item.objects)
-    title = forms.CharField(label=_("标题"), max_length=200)
+    title = forms.CharField(
+        label=_("标题"),
+        max_length=200,
+        validators=[refuse_control_characters, refuse_markup],
+    )
 
     FIELDS = {
         "correction": ["on", "note"],
