@@ -169,3 +169,35 @@ def test_the_queue_puts_overdue_first(client, gov_town, office):
     body = page.content.decode()
     assert body.index(overdue.code) < body.index(later.code)
     assert "已超期" in body
+
+
+def test_staff_enter_a_letter_with_the_day_it_was_signed_for(client, gov_town, office):
+    client.force_login(office)
+    response = client.post(
+        reverse("admin:govinfo_inforequest_add"),
+        {
+            "unit": gov_town.pk,
+            "channel": "letter",
+            "received_on": "2026-09-30",
+            "applicant_kind": "citizen",
+            "name": NAME,
+            "id_number": "",
+            "credit_code": "",
+            "contact_person": "",
+            "phone": "",
+            "address": "凤鸣镇茅山村",
+            "email": "",
+            "description": "茅山村2026年道路维修经费",
+            "document_number": "",
+            "purpose": "",
+            "delivery": "paper",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    info = InfoRequest.objects.get()
+    assert info.channel == "letter" and info.received_on == date(2026, 9, 30)
+    assert info.due_on == date(2026, 11, 3)
+    event = info.events.get()
+    assert event.kind == "received" and event.user == office
