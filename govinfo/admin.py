@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,6 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
+from core.dates import validate_date
+from core.security import refuse_control_characters, refuse_markup
 from disclosure.roles import is_reviewer, is_town_admin, units_for
 
 from . import letters, services
@@ -49,10 +52,15 @@ def allowed_steps(obj: InfoRequest, user) -> list[str]:
 
 
 class StepForm(forms.Form):
-    on = forms.DateField(label=_("日期"), initial=timezone.localdate)
+    on = forms.DateField(
+        label=_("日期"), initial=timezone.localdate, validators=[validate_date]
+    )
     days = forms.IntegerField(label=_("延长工作日数"), min_value=1, max_value=20)
     note = forms.CharField(
-        label=_("说明"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("说明"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        validators=[refuse_control_characters, refuse_markup],
     )
     result = forms.ChoiceField(label=_("答复类型"), choices=Result.choices)
     ground = forms.ChoiceField(
@@ -61,10 +69,16 @@ class StepForm(forms.Form):
         required=False,
     )
     answer_text = forms.CharField(
-        label=_("答复内容"), widget=forms.Textarea(attrs={"rows": 8})
+        label=_("答复内容"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        validators=[refuse_control_characters, refuse_markup],
     )
     item = forms.ModelChoiceField(label=_("公开事项（政务）"), queryset=Item.objects)
-    title = forms.CharField(label=_("标题"), max_length=200)
+    title = forms.CharField(
+        label=_("标题"),
+        max_length=200,
+        validators=[refuse_control_characters, refuse_markup],
+    )
 
     FIELDS = {
         "correction": ["on", "note"],
@@ -204,7 +218,12 @@ class InfoRequestAdmin(admin.ModelAdmin):
         return services.requests_for(request.user).select_related("unit").queue_order()
 
     def get_ordering(self, request):
-        return []
+        # Open first, the earliest deadline on top (overdue ones first).
+        return [
+            F("answered_on").desc(nulls_first=True),
+            F("due_on").asc(nulls_last=True),
+            "received_on",
+        ]
 
     def has_view_permission(self, request, obj=None):
         allowed = super().has_view_permission(request, obj)
@@ -301,7 +320,8 @@ class InfoRequestAdmin(admin.ModelAdmin):
                 "ground": obj.ground,
                 "answer_text": obj.answer_text,
             }
-        form = StepForm(request.POST or None, step=name, initial=initial)
+        data = request.POST if request.method == "POST" else None
+        form = StepForm(data, step=name, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
                 self._take_step(obj, name, form.cleaned_data, request.user)

@@ -107,6 +107,9 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
         "gov-guide": "/guide/",
         "affairs-guide": "/guide/affairs/",
         "login": "/accounts/login/",
+        "apply": "/yishenqing/",
+        "apply-track": "/yishenqing/track/SQ2011A002/",
+        "apply-letter": "/yishenqing/track/SQ2011A002/letter/",
     }
     files = []
     for name, url in pages.items():
