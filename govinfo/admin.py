@@ -44,6 +44,9 @@ def allowed_steps(obj: InfoRequest, user) -> list[str]:
     steps = [n for n, (_l, who, st) in STEPS.items() if may[who] and obj.status in st]
     if "extend" in steps and obj.extended_days:
         steps.remove("extend")
+    if "correction" in steps and obj.events.filter(kind=Kind.CORRECTION).exists():
+        # Art. 30: 补正 is asked once (services.record_step says why not).
+        steps.remove("correction")
     if "release" in steps and (
         obj.released_as_id or obj.result not in (Result.DISCLOSED, Result.PARTLY)
     ):
@@ -225,16 +228,28 @@ class InfoRequestAdmin(admin.ModelAdmin):
             "received_on",
         ]
 
+    def has_module_permission(self, request):
+        return services.handles_applications(request.user)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            services.handles_applications(request.user)
+        )
+
     def has_view_permission(self, request, obj=None):
         allowed = super().has_view_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
+        if not (allowed and services.handles_applications(request.user)):
+            return False
+        if obj is None:
+            return True
         return services.requests_for(request.user).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
+        if not (allowed and services.handles_applications(request.user)):
+            return False
+        if obj is None:
+            return True
         return services.can_handle(obj, request.user)
 
     def has_delete_permission(self, request, obj=None):
@@ -375,6 +390,14 @@ class RemedyAdmin(admin.ModelAdmin):
     list_display = ["kind", "filed_on", "outcome", "decided_on", "request"]
     list_filter = ["kind", "outcome"]
     raw_id_fields = ["request"]
+
+    def has_module_permission(self, request):
+        return services.handles_applications(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            services.handles_applications(request.user)
+        )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("request")
