@@ -190,3 +190,13 @@ def test_the_letter_cites_the_right_articles():
     assert letters.GROUND_ARTICLES[Ground.PUBLICATION] == "第三十九条第二款"
     assert letters.GROUND_ARTICLES.get(Ground.CONFIRM, "") == ""
     assert letters.ARTICLES[Result.PARTLY].startswith("第三十七条")
+
+
+# Reachable from the site --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/guide/", "/feedback/", "/catalog/"])
+def test_the_application_and_tracking_are_linked_from_every_page(client, gov_town, url):
+    html = client.get(url).content.decode()
+    assert 'href="/yishenqing/"' in html
+    assert 'href="/yishenqing/track/"' in html
