@@ -448,7 +448,9 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     ]
 
     class Media:
+        # One Media per class: a second definition (a merge) replaced this one.
         css = {"all": ["css/admin_lists.css"]}
+        js = ["js/disclosure_entry.js"]
 
     @admin.display(description=_("事项"), ordering="item__code")
     def item_code(self, disclosure):
@@ -554,9 +556,6 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 .select_related("unit")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    class Media:
-        js = ["js/disclosure_entry.js"]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

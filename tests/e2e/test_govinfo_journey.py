@@ -31,7 +31,9 @@ def test_resident_applies_with_mistakes_on_a_phone_without_javascript(
     # notice not confirmed.
     page.get_by_label("姓名或组织名称").fill("王某某")
     page.get_by_label("身份证号码（公民填写）").fill("510722198001011232")
-    page.get_by_label("所需政府信息的内容描述").fill("2011年文理村道路硬化工程的招标文件")
+    page.get_by_label("所需政府信息的内容描述").fill(
+        "2011年文理村道路硬化工程的招标文件"
+    )
     page.get_by_role("button", name="提交申请").click()
     page.wait_for_load_state()
     main = page.locator("main").inner_text()

@@ -200,3 +200,16 @@ def test_the_application_and_tracking_are_linked_from_every_page(client, gov_tow
     html = client.get(url).content.decode()
     assert 'href="/yishenqing/"' in html
     assert 'href="/yishenqing/track/"' in html
+
+
+def test_the_disclosure_admin_keeps_both_its_stylesheet_and_script(
+    client, gov_town, office
+):
+    """A merge left two `class Media` in DisclosureAdmin: the second one
+    dropped the list's stylesheet."""
+    from django.contrib import admin as django_admin
+
+    from disclosure.models import Disclosure
+
+    media = str(django_admin.site._registry[Disclosure].media)
+    assert "css/admin_lists.css" in media and "js/disclosure_entry.js" in media
