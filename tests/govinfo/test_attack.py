@@ -213,3 +213,50 @@ def test_the_disclosure_admin_keeps_both_its_stylesheet_and_script(
 
     media = str(django_admin.site._registry[Disclosure].media)
     assert "css/admin_lists.css" in media and "js/disclosure_entry.js" in media
+
+
+def _letter_post(gov_town, received_on):
+    return {
+        "unit": gov_town.pk,
+        "channel": "letter",
+        "received_on": received_on,
+        "applicant_kind": "citizen",
+        "name": "来信人",
+        "id_number": "",
+        "credit_code": "",
+        "contact_person": "",
+        "phone": "",
+        "address": "凤鸣镇茅山村",
+        "email": "",
+        "description": "道路维修经费",
+        "document_number": "",
+        "purpose": "",
+        "delivery": "paper",
+        "events-TOTAL_FORMS": "0",
+        "events-INITIAL_FORMS": "0",
+    }
+
+
+def test_a_letter_received_in_the_future_is_refused(client, gov_town, office):
+    """A receipt date after today ran the clock and the year's table from a
+    day that has not come."""
+    client.force_login(office)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = client.post(
+        reverse("admin:govinfo_inforequest_add"), _letter_post(gov_town, tomorrow)
+    )
+    assert response.status_code == 200
+    assert "收到申请日期不能晚于今天" in response.content.decode()
+    assert not services.InfoRequest.objects.exists()
+
+
+def test_a_remedy_names_an_application_of_its_own_town(gov_town):
+    from govinfo.models import Remedy
+
+    other_town = UnitFactory(slug="other-town2", name="另镇", kind="town")
+    theirs = received(other_town, date(2026, 9, 18))
+    remedy = Remedy(
+        unit=gov_town, request=theirs, kind="review", filed_on=date(2026, 10, 9)
+    )
+    with pytest.raises(ValidationError, match="不是该机关受理"):
+        remedy.full_clean()
