@@ -260,3 +260,27 @@ def test_a_remedy_names_an_application_of_its_own_town(gov_town):
     )
     with pytest.raises(ValidationError, match="不是该机关受理"):
         remedy.full_clean()
+
+
+def test_a_published_government_report_is_never_deleted(client, gov_town):
+    from datetime import datetime
+
+    from composition import gov_report
+    from composition.models import GovernmentReport
+    from tests.factories import SuperuserFactory
+
+    report = GovernmentReport(
+        town=gov_town,
+        year=2025,
+        published_at=timezone.make_aware(datetime(2026, 1, 20, 10)),
+    )
+    gov_report.save(report)
+    client.force_login(SuperuserFactory())
+    delete = reverse("admin:portal_governmentreport_delete", args=[report.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    changelist = reverse("admin:portal_governmentreport_changelist")
+    client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [report.pk], "post": "yes"},
+    )
+    assert GovernmentReport.objects.filter(pk=report.pk).exists()
