@@ -16,7 +16,15 @@ from core.security import refuse_control_characters, refuse_markup
 from disclosure.roles import is_reviewer, is_town_admin, units_for
 
 from . import letters, services
-from .models import GROUNDS, Ground, InfoRequest, InfoRequestEvent, Remedy, Result
+from .models import (
+    GROUNDS,
+    Channel,
+    Ground,
+    InfoRequest,
+    InfoRequestEvent,
+    Remedy,
+    Result,
+)
 
 Kind = InfoRequestEvent.Kind
 Status = InfoRequest.Status
@@ -199,7 +207,9 @@ class InfoRequestAdmin(admin.ModelAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == Status.ANSWERED:
+        # Answered, or its answer with the reviewer: the application the
+        # letter answers stays as it was (the reviewer returns it to change).
+        if obj is not None and obj.status in (Status.SUBMITTED, Status.ANSWERED):
             return [
                 *self.readonly_fields,
                 "unit",
@@ -208,6 +218,9 @@ class InfoRequestAdmin(admin.ModelAdmin):
                 *APPLICANT_FIELDS,
                 *REQUEST_FIELDS,
             ]
+        if obj is not None and obj.channel == Channel.ONLINE:
+            # Sent through the portal: its channel is a fact, not an entry.
+            return [*self.readonly_fields, "unit", "received_on", "channel"]
         if obj is not None:
             return [*self.readonly_fields, "unit", "received_on"]
         return self.readonly_fields

@@ -245,6 +245,9 @@ def abandon(request: InfoRequest, *, by: AbstractBaseUser, on: date | None = Non
         if not can_handle(request, by):
             raise PermissionDenied
         _require(request.status == Status.CORRECTION, _("该申请没有待补正的告知。"))
+        # A date to come would close the case now, before the time to correct
+        # has run out.
+        _require(on <= timezone.localdate(), _("日期不能晚于今天。"))
         state = clock_of(request)
         _require(
             on > state.correction_due,

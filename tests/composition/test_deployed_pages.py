@@ -106,8 +106,8 @@ def test_an_application_as_deployed_csrf_checked_and_never_cached(demo, settings
     info = InfoRequest.objects.get(name="部署测试人")
     thanks = resident.get(sent["Location"], **headers)
     assert info.code in thanks.text
-    assert "no-store" in thanks["Cache-Control"] or "no-cache" in (
-        thanks["Cache-Control"]
+    assert (
+        "no-store" in thanks["Cache-Control"] or "no-cache" in (thanks["Cache-Control"])
     )
 
     other = Client()

@@ -272,7 +272,7 @@ def test_a_published_government_report_is_never_deleted(client, gov_town):
     report = GovernmentReport(
         town=gov_town,
         year=2025,
-        published_at=timezone.make_aware(datetime(2026, 1, 20, 10)),
+        published_at=datetime(2026, 1, 20, 10, tzinfo=timezone.get_current_timezone()),
     )
     gov_report.save(report)
     client.force_login(SuperuserFactory())
@@ -284,3 +284,27 @@ def test_a_published_government_report_is_never_deleted(client, gov_town):
         {"action": "delete_selected", "_selected_action": [report.pk], "post": "yes"},
     )
     assert GovernmentReport.objects.filter(pk=report.pk).exists()
+
+
+def test_no_abandonment_dated_in_the_future(gov_town, office):
+    """视为放弃 dated after the time to correct, but recorded today, closed
+    the case before the applicant's time had run out."""
+    today = timezone.localdate()
+    info = received(gov_town, today - timedelta(days=1))
+    services.record_step(info, "correction", by=office, on=today, note="请写明村名")
+    with pytest.raises(ValidationError, match="不能晚于今天"):
+        services.abandon(info, by=office, on=today + timedelta(days=60))
+    info.refresh_from_db()
+    assert info.status == "correction" and info.answered_on is None
+
+
+def test_the_application_is_fixed_while_its_answer_is_reviewed(
+    client, gov_town, office
+):
+    info = received(gov_town, timezone.localdate() - timedelta(days=2))
+    services.draft_answer(info, by=office, result="disclosed", text="见附件。")
+    client.force_login(office)
+    url = reverse("admin:govinfo_inforequest_change", args=[info.pk])
+    client.post(url, {**_letter_post(gov_town, info.received_on), "name": "改名"})
+    info.refresh_from_db()
+    assert info.name != "改名" and info.description == "某村低保名单"
