@@ -55,7 +55,7 @@ class Step:
 class Clock:
     """Where an application's clock stands after its steps."""
 
-    due_on: date | None  # None while stopped
+    due_on: date | None  # None while 补正 stops it; the latest while consulting
     stopped_by: str = ""  # CORRECTION or CONSULT while stopped
     correction_due: date | None = None  # 补正 expected by
     consultation_due: date | None = None  # the third party answers by
@@ -65,7 +65,7 @@ class Clock:
 
     @property
     def running(self) -> bool:
-        return self.due_on is not None
+        return not self.stopped_by
 
 
 def receipt_date(channel: str, sent_on: date, confirmed_on: date | None = None) -> date:
@@ -106,7 +106,16 @@ def run(received_on: date, steps: list[Step]) -> Clock:
             extended += step.days
             extensions += 1
             left += step.days
-    due = None if stopped_by else add_workdays(start, max(left, 0))
+    if stopped_by == CONSULT:
+        # The latest the answer may come: the third party's 15 days, then the
+        # days left. An earlier answer from it brings the deadline forward;
+        # meanwhile the queue has a date, and a silent third party does not
+        # hide the case at the end of it.
+        due = add_workdays(consultation_due, max(left, 0))
+    elif stopped_by:
+        due = None
+    else:
+        due = add_workdays(start, max(left, 0))
     return Clock(
         due_on=due,
         stopped_by=stopped_by,

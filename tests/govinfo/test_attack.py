@@ -308,3 +308,29 @@ def test_the_application_is_fixed_while_its_answer_is_reviewed(
     client.post(url, {**_letter_post(gov_town, info.received_on), "name": "改名"})
     info.refresh_from_db()
     assert info.name != "改名" and info.description == "某村低保名单"
+
+
+def test_a_consultation_has_its_latest_deadline_and_a_silent_third_party_tops_the_queue(
+    client, gov_town, office
+):
+    """While a third party is consulted the deadline is the latest possible
+    (its 15 working days, then the days left): a case whose third party never
+    answered came last in the queue, with no deadline, for ever."""
+    state = clock.run(date(2026, 3, 2), [clock.Step(clock.CONSULT, date(2026, 3, 9))])
+    assert state.stopped_by == clock.CONSULT and not state.running
+    assert state.due_on == clock.add_workdays(date(2026, 3, 30), 15)
+
+    today = timezone.localdate()
+    fresh = received(gov_town, today - timedelta(days=1))
+    silent = received(gov_town, date(2026, 3, 2))
+    services.record_step(silent, "consult", by=office, on=date(2026, 3, 9), note="x")
+    silent.refresh_from_db()
+    assert silent.status == "consulting" and silent.is_overdue()
+    client.force_login(office)
+    body = client.get(reverse("admin:govinfo_inforequest_changelist")).text
+    assert body.index(silent.code) < body.index(fresh.code)
+    track = client.get(silent.get_tracking_url()).text
+    assert "最迟答复日期" in track
+    # No extension while the clock is paused.
+    with pytest.raises(ValidationError, match="只有办理中"):
+        services.record_step(silent, "extend", by=office, days=5, note="x")
