@@ -334,3 +334,32 @@ def test_a_consultation_has_its_latest_deadline_and_a_silent_third_party_tops_th
     # No extension while the clock is paused.
     with pytest.raises(ValidationError, match="只有办理中"):
         services.record_step(silent, "extend", by=office, days=5, note="x")
+
+
+@pytest.mark.parametrize(
+    ("step", "data"),
+    [
+        ("correction", {"on": "2026-13-45", "note": "x"}),
+        ("correction", {"on": "0001-01-01", "note": "x"}),
+        ("correction", {"on": "", "note": "a\x00b"}),
+        ("correction", {"on": "today", "note": "a\u202eb"}),
+        ("extend", {"days": "1e9", "note": "x"}),
+        ("extend", {"days": "-1", "note": "<script>x</script>"}),
+        ("draft", {"result": "nonsense", "ground": "", "answer_text": "x"}),
+        ("draft", {"result": "refused", "ground": "repeated", "answer_text": "x"}),
+        ("draft", {"result": "refused", "ground": "", "answer_text": "x" * 100000}),
+        ("consult", {"on": "\x00", "note": ""}),
+        ("abandon", {"on": "9999-12-31"}),
+        ("nonexistent", {}),
+    ],
+)
+def test_hostile_input_in_the_step_pages_is_a_message_not_a_500(
+    client, gov_town, office, step, data
+):
+    info = received(gov_town, timezone.localdate() - timedelta(days=1))
+    client.force_login(office)
+    url = reverse("admin:govinfo_inforequest_step", args=[info.pk, step])
+    response = client.post(url, data)
+    assert response.status_code in (200, 403), response.status_code
+    info.refresh_from_db()
+    assert info.status == "received"
