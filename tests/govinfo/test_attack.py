@@ -363,3 +363,20 @@ def test_hostile_input_in_the_step_pages_is_a_message_not_a_500(
     assert response.status_code in (200, 403), response.status_code
     info.refresh_from_db()
     assert info.status == "received"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/guide/?town=%00",
+        "/guide/affairs/?town=a%00b",
+        "/reports/gov/2011/?town=%00",
+        "/reports/gov/2011/?town=" + "x" * 3000,
+        "/guide/?town=%E2%80%AE",
+        "/reports/gov/99999999999999999999/",
+        "/yishenqing/track/?code=%00",
+    ],
+)
+def test_hostile_query_strings_on_the_new_pages(client, gov_town, url):
+    response = client.get(url)
+    assert response.status_code in (200, 302, 400, 404), url
