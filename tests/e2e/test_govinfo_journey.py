@@ -90,3 +90,18 @@ def test_the_govinfo_pages_pass_axe_in_the_largest_step(demo, page, live_server,
 def test_the_answer_letter_passes_axe(demo, page):
     assert page.goto("/yishenqing/track/SQ2011A002/letter/").status == 200
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize(("step", "least"), [("1", 20), ("2", 24)])
+def test_the_answer_letter_follows_the_text_size_step(
+    demo, new_page, live_server, step, least
+):
+    """The letter is a page of its own (A4 for print): it took no text size
+    step, so a resident in 长辈模式 read it at 16 px."""
+    page = new_page(PHONE)
+    page.context.add_cookies([{"name": "elder", "value": step, "url": live_server.url}])
+    assert page.goto("/yishenqing/track/SQ2011A002/letter/").status == 200
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= least
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert axe_violations(page) == []
