@@ -380,3 +380,20 @@ def test_hostile_input_in_the_step_pages_is_a_message_not_a_500(
 def test_hostile_query_strings_on_the_new_pages(client, gov_town, url):
     response = client.get(url)
     assert response.status_code in (200, 302, 400, 404), url
+
+
+@pytest.mark.parametrize("role", ["党员", "督查员", "村务监督委员", "村级审批人"])
+def test_other_roles_never_reach_the_applications(client, gov_town, role):
+    info = received(gov_town, date(2026, 9, 18))
+    user = staff_user(username=f"r-{len(role)}", group=role)
+    client.force_login(user)
+    for url in [
+        reverse("admin:govinfo_inforequest_changelist"),
+        reverse("admin:govinfo_inforequest_change", args=[info.pk]),
+        reverse("admin:govinfo_inforequest_letter", args=[info.pk]),
+        reverse("admin:govinfo_inforequest_step", args=[info.pk, "draft"]),
+        reverse("admin:govinfo_remedy_changelist"),
+    ]:
+        response = client.get(url, follow=True)
+        assert response.status_code in (200, 403, 404), url
+        assert info.code not in response.text and "申请人甲某" not in response.text
