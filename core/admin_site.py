@@ -9,9 +9,12 @@ way Django documents for overriding the default admin site.
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignObjectRel
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from .dates import DateLookupsInRange
@@ -54,5 +57,21 @@ class PortalAdminSite(admin.AdminSite):
         return AutocompleteView.as_view(admin_site=self)(request)
 
 
+def boolean_icon(value):
+    """Django's yes/no icon with its text in Chinese: Django gives it the alt
+    text "True" or "False", which a screen reader reads out in English."""
+    icon = {True: "yes", False: "no", None: "unknown"}[value]
+    text = {True: _("是"), False: _("否"), None: _("未知")}[value]
+    return format_html(
+        '<img src="{}" alt="{}">', static(f"admin/img/icon-{icon}.svg"), text
+    )
+
+
 class PortalAdminConfig(AdminConfig):
     default_site = "core.admin_site.PortalAdminSite"
+
+    def ready(self):
+        super().ready()
+        # The list, the read-only fields and display_for_field import it from
+        # admin_list each time they draw an icon.
+        admin_list._boolean_icon = boolean_icon

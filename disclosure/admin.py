@@ -308,7 +308,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     search_fields = ["title", "body", "index_number"]
     filter_horizontal = ["forms"]
     date_hierarchy = "published_at"
-    history_list_display = ["status"]
+    history_list_display = ["history_status"]
     restore_label = _("恢复此版本的标题和正文")
     restore_help = _(
         "只恢复标题和正文；状态、公开范围、事项、单位、索引号和日期不随版本改变。"
@@ -363,6 +363,10 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 )
             }
         return disclosure.get_status_display()
+
+    @admin.display(description=_("状态"))
+    def history_status(self, version):
+        return version.get_status_display()
 
     # Scope: editors and village bodies see their units' disclosures only;
     # town reviewers those in their scope (roles.staff_disclosures).

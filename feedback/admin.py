@@ -691,20 +691,23 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.has_perm("feedback.assign_submission"):
+        hidden = set()
+        if not request.user.has_perm("feedback.assign_submission"):
+            hidden.update(self.ASSIGN_INPUTS)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read only: a step's inputs (the form's own fields) hold nothing
+            # and would show under their English names.
+            hidden.update(self.step_input_names())
+        if not hidden:
             return fieldsets
         return [
-            (
-                name,
-                {
-                    **opts,
-                    "fields": [
-                        f for f in opts["fields"] if f not in self.ASSIGN_INPUTS
-                    ],
-                },
-            )
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
             for name, opts in fieldsets
         ]
+
+    def step_input_names(self) -> set[str]:
+        model_fields = {field.name for field in Submission._meta.get_fields()}
+        return set(self.form.declared_fields) - model_fields
 
     def get_ordering(self, request):
         # Overdue first, then the nearest deadline.
