@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
+from core.admin_site import LabelledTabularInline
 from core.history_admin import ReadOnlyHistoryAdmin
 from core.widgets import ListedModelChoiceField, grouped
 
@@ -74,7 +75,7 @@ TRANSITION_CALLS = {
 }
 
 
-class NoticeBoardInline(admin.TabularInline):
+class NoticeBoardInline(LabelledTabularInline):
     model = NoticeBoard
     extra = 0
 
@@ -83,7 +84,7 @@ def _count(status):
     return Count("disclosures", filter=Q(disclosures__status=status))
 
 
-class OrganisationInline(admin.TabularInline):
+class OrganisationInline(LabelledTabularInline):
     """The unit's bodies and who acts for each (审核, 审批 by membership)."""
 
     model = Organisation
@@ -202,7 +203,7 @@ class UnitScopedFilter(admin.SimpleListFilter):
         return queryset.filter(unit_id=value)
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(LabelledTabularInline):
     model = Attachment
     form = AttachmentForm
     extra = 1
@@ -237,7 +238,7 @@ class AttachmentInline(admin.TabularInline):
         return "—"
 
 
-class EventInline(admin.TabularInline):
+class EventInline(LabelledTabularInline):
     model = DisclosureEvent
     extra = 0
     can_delete = False

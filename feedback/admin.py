@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_site import LabelledTabularInline
 from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 from disclosure.models import Disclosure, Organisation
@@ -405,7 +406,7 @@ class SubmissionAdminForm(forms.ModelForm):
         js = ["feedback/answer_template.js"]
 
 
-class SubmissionEventInline(admin.TabularInline):
+class SubmissionEventInline(LabelledTabularInline):
     model = SubmissionEvent
     extra = 0
     can_delete = False
