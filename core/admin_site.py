@@ -72,9 +72,16 @@ class LabelledTabularInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        for name, field in formset.form.base_fields.items():
-            field.widget.attrs.setdefault("aria-label", str(field.label or name))
-        return formset
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)  # the 删除 box comes from here
+                for name, field in form.fields.items():
+                    label = str(field.label or name)
+                    field.widget.attrs.setdefault("aria-label", label)
+
+        LabelledFormSet.__name__ = formset.__name__
+        return LabelledFormSet
 
 
 def boolean_icon(value):

@@ -27,8 +27,8 @@ ROLES = [
     "town_admin",  # 镇管理员
     "inspector",  # 督查员
 ]
-# Latin words staff may meet that are names: file types, a key, the feeds.
-ALLOWED = {"pdf", "jpg", "jpeg", "png", "webp", "csv", "xlsx", "zip", "ctrl", "atom"}
+# Latin words staff may meet that are names: file types, the feeds.
+ALLOWED = {"pdf", "jpg", "jpeg", "png", "webp", "csv", "xlsx", "zip", "atom"}
 # An object's own data (usernames, file names, e-mail addresses, codes) is not
 # the interface's language.
 DATA = re.compile(
