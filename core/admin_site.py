@@ -76,9 +76,9 @@ class LabelledTabularInline(admin.TabularInline):
         class LabelledFormSet(formset):
             def add_fields(self, form, index):
                 super().add_fields(form, index)  # the 删除 box comes from here
-                for name, field in form.fields.items():
-                    label = str(field.label or name)
-                    field.widget.attrs.setdefault("aria-label", label)
+                for field in form.fields.values():
+                    if field.label and not field.widget.is_hidden:
+                        field.widget.attrs.setdefault("aria-label", str(field.label))
 
         LabelledFormSet.__name__ = formset.__name__
         return LabelledFormSet
