@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
+from core.admin_site import LabelledTabularInline
 from core.history_admin import ReadOnlyHistoryAdmin
 from core.widgets import ListedModelChoiceField, QuickSelect, grouped
 
@@ -81,7 +82,7 @@ TRANSITION_CALLS = {
 }
 
 
-class NoticeBoardInline(admin.TabularInline):
+class NoticeBoardInline(LabelledTabularInline):
     model = NoticeBoard
     extra = 0
 
@@ -112,7 +113,7 @@ class OrganisationForm(forms.ModelForm):
         return data
 
 
-class OrganisationInline(admin.TabularInline):
+class OrganisationInline(LabelledTabularInline):
     """The unit's bodies and who acts for each (审核, 审批 by membership)."""
 
     model = Organisation
@@ -252,7 +253,7 @@ class WorkFilter(admin.SimpleListFilter):
         return worklist.filtered(request.user, queryset, self.value())
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(LabelledTabularInline):
     model = Attachment
     form = AttachmentForm
     extra = 1
@@ -287,7 +288,7 @@ class AttachmentInline(admin.TabularInline):
         return "—"
 
 
-class EventInline(admin.TabularInline):
+class EventInline(LabelledTabularInline):
     model = DisclosureEvent
     extra = 0
     can_delete = False
@@ -405,7 +406,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     search_fields = ["title", "body", "index_number"]
     filter_horizontal = ["forms"]
     date_hierarchy = "published_at"
-    history_list_display = ["status"]
+    history_list_display = ["history_status"]
     restore_label = _("恢复此版本的标题和正文")
     restore_help = _(
         "只恢复标题和正文；状态、公开范围、事项、单位、索引号和日期不随版本改变。"
@@ -449,6 +450,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
 
     class Media:
         css = {"all": ["css/admin_lists.css"]}
+        js = ["js/disclosure_entry.js"]
 
     @admin.display(description=_("事项"), ordering="item__code")
     def item_code(self, disclosure):
@@ -489,6 +491,10 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 )
             }
         return disclosure.get_status_display()
+
+    @admin.display(description=_("状态"))
+    def history_status(self, version):
+        return version.get_status_display()
 
     # Scope: editors and village bodies see their units' disclosures only;
     # town reviewers those in their scope (roles.staff_disclosures).
@@ -554,9 +560,6 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 .select_related("unit")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    class Media:
-        js = ["js/disclosure_entry.js"]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
