@@ -77,6 +77,7 @@ def board_print_context(request, unit: Unit) -> dict:
         .for_unit(unit)
         .on_display()
         .with_related()
+        .prefetch_related("tables")
         .annotate(column=F("item__category_id"))
     )
     disclosures = list(shown[:500])
@@ -84,9 +85,14 @@ def board_print_context(request, unit: Unit) -> dict:
     period_labels = [p.label for p in sorted(on_board, key=lambda p: (p.start, p.end))]
     board_url = request.build_absolute_uri(unit.get_absolute_url())
     feedback_url = request.build_absolute_uri(unit.feedback_url)
+    columns = board_columns(unit, disclosures)
     return {
         "unit": unit,
-        "columns": board_columns(unit, disclosures),
+        "columns": columns,
+        # Tables are printed in full below the columns, too wide for one.
+        "with_tables": [
+            d for column in columns for d in column["disclosures"] if d.tables.all()
+        ],
         "period_labels": period_labels,
         "printed_on": timezone.localdate(),
         "board_url": board_url,
