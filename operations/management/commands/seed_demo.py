@@ -125,6 +125,7 @@ class Command(BaseCommand):
         demo.seed_events(town["events"], units)
         nil = demo.seed_nil_returns(units, town["nil_returns"])
         attached = demo.seed_attachments(town["attachments"])
+        demo.seed_tables(town["tables"])
         feedback_demo.seed_feedback(cases)
         report_demo.seed_report()
         self.stdout.write(
