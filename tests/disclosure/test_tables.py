@@ -83,7 +83,7 @@ def test_a_chinese_excel_csv_reads_with_thousands_separators_and_yuan():
     text = (
         "茅山村2011年7月收支明细表\n"
         + HEADER
-        + "2011/7/3,记01,收入,\"1,200.5\",,村会计\n"
+        + '2011/7/3,记01,收入,"1,200.5",,村会计\n'
         + "7月9日,记02,支出,,￥300元,报账员\n"
         + ",,合计,1200.50,300,\n"
         + "制表人：村会计\n"
@@ -150,7 +150,7 @@ def test_an_amount_column_named_without_yuan_says_yuan():
         (b"\xd0\xcf\x11\xe0" + b"\0" * 100, "不支持旧版 Excel（.xls）"),
         (b"PK\x03\x04broken", "无法读取该 Excel 文件"),
         (b"\x89PNG\r\n\x1a\n\0\0\0", "无法识别该文件"),
-        ("\n\n".encode(), "文件是空的"),
+        (b"\n\n", "文件是空的"),
         (HEADER.encode(), "只有表头"),
         ("只有一行标题\n".encode(), "没有找到表头"),
     ],
