@@ -48,10 +48,19 @@ class DisclosureTableInline(admin.StackedInline):
     model = DisclosureTable
     form = DisclosureTableForm
     formset = TableFormSet
-    extra = 0
     max_num = 5
     fields = ["caption", "file", "summary"]
     readonly_fields = ["summary"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # A blank form when there is none yet: adding one needs no JavaScript.
+        return 0 if obj is not None and obj.tables.exists() else 1
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only: no link to the original (media is never served).
+            return ["caption", "summary"]
+        return super().get_fields(request, obj)
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and (

@@ -306,6 +306,34 @@ def test_the_admin_form_links_the_template_which_reads_back(client, setup):
     assert client.get(url).status_code == 302  # to the login page
 
 
+def test_an_editor_removes_a_drafts_table(client, setup):
+    _, editor, draft = setup
+    table = add_table(draft)
+    client.force_login(editor)
+    form = change_form(draft, existing=table)
+    form["tables-0-DELETE"] = "on"
+    assert post(client, draft, form).status_code == 302
+    assert not draft.tables.exists()
+
+
+def test_a_blank_table_form_is_there_without_javascript(client, setup):
+    _, editor, draft = setup
+    client.force_login(editor)
+    page = client.get(f"{ADMIN}{draft.pk}/change/").text
+    assert 'name="tables-0-file"' in page
+
+
+def test_the_original_file_is_never_linked(client, setup):
+    wenli, editor, _ = setup
+    published = DisclosureFactory(unit=wenli)
+    add_table(published)
+    client.force_login(editor)
+    page = client.get(f"{ADMIN}{published.pk}/change/").text
+    inline = page.split('id="tables-group"', 1)[1].split("</fieldset>", 1)[0]
+    assert "3 行；收入（元） 18,000.00；支出（元） 7,686.50" in page
+    assert "/media/" not in inline and "tables/" not in inline
+
+
 def test_after_publication_an_editor_cannot_add_a_table(client, setup):
     wenli, editor, _ = setup
     published = DisclosureFactory(unit=wenli)
