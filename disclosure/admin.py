@@ -518,6 +518,13 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 name="{}_{}_table_template".format(*info),
             ),
             path(
+                "import/",
+                self.admin_site.admin_view(
+                    lambda request: table_admin.import_view(self, request)
+                ),
+                name="{}_{}_import".format(*info),
+            ),
+            path(
                 "<path:object_id>/transition/<str:name>/",
                 self.admin_site.admin_view(self.transition_view),
                 name="{}_{}_transition".format(*info),

@@ -1,21 +1,25 @@
-"""Tables in the disclosure admin: the inline that uploads a spreadsheet
-(read and checked by disclosure.tables) and the template to fill in. The
+"""Spreadsheets in the disclosure admin: the inline that uploads a table
+(read and checked by disclosure.tables), the template to fill in, and the
+bulk import of drafts (disclosure.bulk_import). The
 workflow rules are the attachments': a draft's tables are for whoever may
 edit it; once published, only the town administrator replaces a table (or
 adds one), which is a public correction (DisclosureAdmin.save_related), the
 earlier table kept in its history; a published table is never deleted."""
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import services, tables
+from . import bulk_import, services, tables
 from .forms import DisclosureTableForm
 from .models import Disclosure, DisclosureTable
 
@@ -110,3 +114,50 @@ def template_view(model_admin, request):
         True, gettext("村级财务收支明细表模板.xlsx")
     )
     return response
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("导入表"),
+        widget=forms.FileInput(attrs={"accept": ".xlsx,.csv"}),
+        help_text=_(
+            "Excel（.xlsx）或 CSV 文件，每行一条：单位、事项编号、所属期间、标题、"
+            "正文、本期无此事项（是/否）。全部无误才导入，导入后为草稿。"
+        ),
+    )
+
+
+def import_view(model_admin, request):
+    """批量导入: a period's routine disclosures from one sheet, as drafts."""
+    if not model_admin.has_add_permission(request):
+        raise PermissionDenied
+    if request.GET.get("template"):
+        response = HttpResponse(bulk_import.template_workbook(), content_type=XLSX)
+        response["Content-Disposition"] = content_disposition_header(
+            True, gettext("公开内容批量导入表.xlsx")
+        )
+        return response
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = bulk_import.import_disclosures(
+                form.cleaned_data["file"], by=request.user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("file", message)
+        else:
+            model_admin.message_user(
+                request,
+                gettext("已导入 %(n)d 条公开内容，均为草稿，请逐条核对后提交审核。")
+                % {"n": len(made)},
+            )
+            url = reverse("admin:disclosure_disclosure_changelist")
+            return redirect(f"{url}?status={Disclosure.Status.DRAFT}")
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "form": form,
+        "title": gettext("从表格批量导入公开内容"),
+    }
+    return TemplateResponse(request, "admin/disclosure/disclosure/import.html", context)

@@ -128,6 +128,19 @@ def _short(text: str) -> str:
 
 def parse_table(upload) -> ParsedTable:
     """Read and check an uploaded spreadsheet, or raise ValidationError."""
+    errors = TableErrors()
+    try:
+        table = _check(read_cells(upload, errors), errors)
+        errors.raise_any()
+    except TableErrors as exc:
+        raise ValidationError(exc.messages) from None
+    return table
+
+
+def read_cells(upload, errors: TableErrors) -> list[tuple[int, list]]:
+    """The first sheet's rows, each with its number as the spreadsheet shows
+    it; a file that is no spreadsheet, or too large, is a ValidationError,
+    a formula without its value a message in `errors`."""
     if upload.size == 0:
         raise ValidationError(_("文件是空的，请选择填好的表格文件。"))
     if upload.size > MAX_BYTES:
@@ -138,24 +151,16 @@ def parse_table(upload) -> ParsedTable:
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
-    errors = TableErrors()
-    try:
-        if data.startswith(XLSX_MAGIC):
-            cells = _xlsx_rows(data, errors)
-        elif data.startswith(OLE_MAGIC):
-            raise ValidationError(
-                _(
-                    "不支持旧版 Excel（.xls）文件：请在 WPS 或 Excel 中“另存为” "
-                    ".xlsx 或 CSV 后再上传。"
-                )
+    if data.startswith(XLSX_MAGIC):
+        return _xlsx_rows(data, errors)
+    if data.startswith(OLE_MAGIC):
+        raise ValidationError(
+            _(
+                "不支持旧版 Excel（.xls）文件：请在 WPS 或 Excel 中“另存为” "
+                ".xlsx 或 CSV 后再上传。"
             )
-        else:
-            cells = _csv_rows(data, errors)
-        table = _check(cells, errors)
-        errors.raise_any()
-    except TableErrors as exc:
-        raise ValidationError(exc.messages) from None
-    return table
+        )
+    return _csv_rows(data, errors)
 
 
 def _xlsx_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
@@ -267,11 +272,11 @@ def _csv_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
 # Checking the cells -----------------------------------------------------------
 
 
-def _filled(row: list) -> list[int]:
-    return [i for i, value in enumerate(row) if _text(value) != ""]
+def filled(row: list) -> list[int]:
+    return [i for i, value in enumerate(row) if cell_text(value) != ""]
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -283,8 +288,8 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _checked_text(value, where: str, errors: TableErrors) -> str:
-    text = _text(value)
+def checked_text(value, where: str, errors: TableErrors) -> str:
+    text = cell_text(value)
     found = CONTROL_CHARACTERS.search(text)
     if found:
         errors.add(
@@ -352,7 +357,7 @@ def _parse_date(value) -> str:
         from openpyxl.utils.datetime import from_excel  # an unformatted date cell
 
         return from_excel(value).date().isoformat()
-    text = _text(value)
+    text = cell_text(value)
     for pattern in DATE_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -373,16 +378,16 @@ def format_amount(text: str) -> str:
 
 def _check(cells: list[tuple[int, list]], errors: TableErrors) -> ParsedTable:
     table = ParsedTable()
-    rows = [(number, row) for number, row in cells if _filled(row)]
+    rows = [(number, row) for number, row in cells if filled(row)]
     if not rows:
         raise ValidationError(_("表格中没有内容。"))
     # Title lines, then the header.
     position = 0
-    while position < len(rows) and len(_filled(rows[position][1])) < 2:
+    while position < len(rows) and len(filled(rows[position][1])) < 2:
         number, row = rows[position]
-        index = _filled(row)[0]
+        index = filled(row)[0]
         table.title_lines.append(
-            _checked_text(row[index], _("第%(row)d行") % {"row": number}, errors)
+            checked_text(row[index], _("第%(row)d行") % {"row": number}, errors)
         )
         position += 1
     if position == len(rows):
@@ -390,7 +395,7 @@ def _check(cells: list[tuple[int, list]], errors: TableErrors) -> ParsedTable:
             _("没有找到表头：表头行应有两列以上的列名，如“日期、摘要、收入（元）”。")
         )
     header_number, header = rows[position]
-    width = max(_filled(header)) + 1
+    width = max(filled(header)) + 1
     if width > MAX_COLUMNS:
         raise ValidationError(
             _("表格列数过多（%(n)d 列），一张表最多 %(max)d 列。")
@@ -398,7 +403,7 @@ def _check(cells: list[tuple[int, list]], errors: TableErrors) -> ParsedTable:
         )
     reported = len(errors.messages)
     for index in range(width):
-        label = _checked_text(
+        label = checked_text(
             header[index], _("表头第%(column)d列") % {"column": index + 1}, errors
         )
         if not label:
@@ -422,12 +427,12 @@ def _check(cells: list[tuple[int, list]], errors: TableErrors) -> ParsedTable:
             # After 合计: notes such as 制表人, 审核人 (their cells joined).
             table.notes.append(
                 "  ".join(
-                    _checked_text(row[i], _("第%(row)d行") % {"row": number}, errors)
-                    for i in _filled(row)
+                    checked_text(row[i], _("第%(row)d行") % {"row": number}, errors)
+                    for i in filled(row)
                 )
             )
             continue
-        beyond = [i for i in _filled(row) if i >= width]
+        beyond = [i for i in filled(row) if i >= width]
         if beyond:
             errors.add(
                 _("第%(row)d行第%(column)d列在表头之外：请删除，或为该列填写列名。")
@@ -457,30 +462,34 @@ def _row_values(number: int, row: list, columns: list[Column], errors) -> list[s
     for index, column in enumerate(columns):
         value = row[index] if index < len(row) else None
         where = _where(number, column.label)
-        if _text(value).startswith("="):
+        if cell_text(value).startswith("="):
             values.append("")  # a formula without its value: reported already
-        elif column.kind == AMOUNT and _text(value) not in TOTAL_LABELS:
+        elif column.kind == AMOUNT and cell_text(value) not in TOTAL_LABELS:
             try:
                 amount = parse_amount(value)
             except (ValueError, InvalidOperation):
                 errors.add(
                     _("%(where)s：“%(value)s”不是金额（如 1234.50，最多两位小数）")
-                    % {"where": where, "value": _short(_text(value))}
+                    % {"where": where, "value": _short(cell_text(value))}
                 )
                 values.append("")
                 continue
             values.append("" if amount is None else str(amount))
-        elif column.kind == DATE and _text(value) and _text(value) not in TOTAL_LABELS:
+        elif (
+            column.kind == DATE
+            and cell_text(value)
+            and cell_text(value) not in TOTAL_LABELS
+        ):
             try:
                 values.append(_parse_date(value))
             except ValueError:
                 errors.add(
                     _("%(where)s：“%(value)s”不是日期（如 2026-01-05）")
-                    % {"where": where, "value": _short(_text(value))}
+                    % {"where": where, "value": _short(cell_text(value))}
                 )
                 values.append("")
         else:
-            values.append(_checked_text(value, where, errors))
+            values.append(checked_text(value, where, errors))
     return values
 
 
