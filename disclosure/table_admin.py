@@ -80,7 +80,9 @@ class DisclosureTableInline(admin.StackedInline):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "file":
             field.help_text = format_html(
-                '{} <a href="{}" download>{}</a>',
+                # A block of its own: a link inside the help text's sentence
+                # would be told apart by colour alone (axe link-in-text-block).
+                '{}<div class="table-template"><a href="{}" download>{}</a></div>',
                 field.help_text,
                 reverse(TEMPLATE_URL_NAME),
                 gettext("下载村级财务收支明细表模板（.xlsx）"),
