@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
@@ -310,6 +312,20 @@ class Item(models.Model):
     @property
     def period_kind(self) -> str | None:
         return self.PERIOD_KIND[self.frequency]
+
+    def current_period(self, today: date) -> periods.Period | None:
+        """The period a disclosure of this item is most likely entered for
+        today, offered first: the one just ended for an item disclosed after
+        its period (last month's finances, early this month), the one under
+        way for a plan (年初) or a standing item; none for a 随时 item, whose
+        period is the event's."""
+        kind = self.period_kind
+        if kind is None:
+            return None
+        current = periods.Period.containing(today, kind)
+        if self.timing in (Timing.YEAR_START, Timing.STANDING):
+            return current
+        return current.previous()
 
     @property
     def levels_label(self) -> str:

@@ -68,6 +68,18 @@ class Period:
             return cls(day.year, HALF, 1 if day.month <= 6 else 2)
         return cls(day.year, YEAR, 1)
 
+    def previous(self) -> Period:
+        """The period of the same kind just before this one."""
+        count = {YEAR: 1, HALF: 2, QUARTER: 4, MONTH: 12}[self.kind]
+        if self.number > 1:
+            return Period(self.year, self.kind, self.number - 1)
+        return Period(self.year - 1, self.kind, count)
+
+    @property
+    def part(self) -> str:
+        """The key without its year: "" (the year), "H2", "Q3", "09"."""
+        return self.key[5:]
+
     @property
     def key(self) -> str:
         if self.kind == HALF:
@@ -115,6 +127,37 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+# The parts of a year a period may be, by kind, for a two-step choice (the
+# year, then the part): "" is the whole year.
+PARTS = {
+    YEAR: [""],
+    HALF: ["H1", "H2"],
+    QUARTER: ["Q1", "Q2", "Q3", "Q4"],
+    MONTH: [f"{m:02d}" for m in range(1, 13)],
+}
+
+
+def part_label(part: str) -> str:
+    """全年, 上半年, 第三季度, 9月: the part of a key after its year."""
+    if not part:
+        return _("全年")
+    label = Period.parse(f"2000-{part}").label
+    return label.removeprefix(_("%(year)s年") % {"year": 2000})
+
+
+def kind_of_part(part: str) -> str:
+    if not part:
+        return YEAR
+    return Period.parse(f"2000-{part}").kind
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day if it has none."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class Labelled(NamedTuple):

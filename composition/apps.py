@@ -23,6 +23,8 @@ class CompositionConfig(AppConfig):
         # document, whose own event decides whether pages are stale.
         content.public(models.SearchEntry, new_rows_wait=True)
         content.public(models.AnnualReport)
+        content.public(models.GovernmentReport)
+        content.public(models.DisclosureGuide)
         content.private(models.Subscription)
         content.cached_views(
             "portal",
@@ -37,6 +39,10 @@ class CompositionConfig(AppConfig):
             "reports",
             "report",
             "report_town",
+            "gov_report",
+            "gov_report_town",
+            "gov_guide",
+            "affairs_guide",
         )
         # The yearly report's free text is the town administrator's to write.
         roles.grant(
@@ -44,6 +50,14 @@ class CompositionConfig(AppConfig):
             "portal.view_annualreport",
             "portal.add_annualreport",
             "portal.change_annualreport",
+            # The 政府信息公开 report (its text, entered figures, publication)
+            # and the 公开指南's contact facts.
+            "portal.view_governmentreport",
+            "portal.add_governmentreport",
+            "portal.change_governmentreport",
+            "portal.view_disclosureguide",
+            "portal.add_disclosureguide",
+            "portal.change_disclosureguide",
         )
         # The search index follows its documents, whichever path changed them.
         events.listen(search.on_event, uid="composition.search")

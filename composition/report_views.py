@@ -1,4 +1,5 @@
-"""The yearly 党务公开 report pages: /reports/, /reports/<year>/ (?town=),
+"""The yearly 党务公开 report pages: /reports/ (with the published
+政府信息公开 reports, composition/gov_report_views.py), /reports/<year>/ (?town=),
 /reports/<town>/<year>/ and its PDF (rendered as the printed boards are)."""
 
 from django.http import Http404, HttpResponse
@@ -11,7 +12,7 @@ from disclosure.models import Unit
 from disclosure.views_print import render_pdf
 
 from . import report
-from .models import AnnualReport
+from .models import AnnualReport, GovernmentReport
 from .views import home_unit
 
 
@@ -25,6 +26,12 @@ def report_list(request):
             "towns": towns,
             "years": years,
             "final": {y: report.is_final(y) for y in years},
+            # Published 政府信息公开 reports only (a draft is staff's).
+            "gov_reports": list(
+                GovernmentReport.objects.published()
+                .select_related("town")
+                .order_by("-year")
+            ),
         },
     )
 

@@ -8,6 +8,8 @@ from . import (
     county_views,
     feeds,
     follow_views,
+    gov_report_views,
+    guide_views,
     report_views,
     search_views,
     stats_views,
@@ -50,6 +52,20 @@ urlpatterns = [
     # The yearly 党务公开 report of each town
     path("reports/", report_views.report_list, name="reports"),
     path("reports/<int:year>/", report_views.report_year, name="report"),
+    # The 政府信息公开工作年度报告 (before the town's: "gov" is no town)
+    path(
+        "reports/gov/<int:year>/", gov_report_views.gov_report_year, name="gov_report"
+    ),
+    path(
+        "reports/gov/<slug:town>/<int:year>/",
+        gov_report_views.gov_report_town,
+        name="gov_report_town",
+    ),
+    path(
+        "reports/gov/<slug:town>/<int:year>/pdf/",
+        gov_report_views.gov_report_pdf,
+        name="gov_report_pdf",
+    ),
     path(
         "reports/<slug:town>/<int:year>/",
         report_views.report_town,
@@ -59,5 +75,8 @@ urlpatterns = [
         "reports/<slug:town>/<int:year>/pdf/",
         report_views.report_pdf,
         name="report_pdf",
-    ),  # 长辈模式 on/off
+    ),
+    # 公开指南: 政府信息公开 (依申请公开), and 党务、村务
+    path("guide/", guide_views.gov_guide, name="gov_guide"),
+    path("guide/affairs/", guide_views.affairs_guide, name="affairs_guide"),
 ]

@@ -12,7 +12,7 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   forms, tracking pages, following, log-in and the admin are not there),
   only a 200 that sets no cookie and holds no CSRF token (so the 回音壁 form,
   whose token is per render, is never kept even if it were listed);
-- keyed by host, path and query, the elder-mode flag and a version number
+- keyed by host, path and query, the text size step (长辈模式) and a version number
   that every change to a public model or workflow event bumps (`on_event`,
   listening to core.events); entries live
   `PAGE_CACHE_SECONDS` (60 in production), which bounds how late a scheduled
@@ -45,7 +45,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import urlencode
 
 from . import content, events
-from .elder import is_elder
+from .elder import text_size
 
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
@@ -183,9 +183,9 @@ def selection(request) -> str:
 
 
 def etag(request, *parts) -> str:
-    """An ETag from cheap values, the cache version, the page and elder mode."""
+    """An ETag from cheap values, the cache version, the page and text size."""
     raw = "|".join(
-        str(p) for p in (version(), is_elder(request), request.get_full_path(), *parts)
+        str(p) for p in (version(), text_size(request), request.get_full_path(), *parts)
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -218,7 +218,7 @@ def _storable(response) -> bool:
 def page_key(request) -> str:
     target = f"{request.get_host()}{request.get_full_path()}"
     digest = hashlib.sha256(target.encode()).hexdigest()[:40]
-    return f"pagecache:{version()}:{int(is_elder(request))}:{digest}"
+    return f"pagecache:{version()}:{text_size(request)}:{digest}"
 
 
 class AnonymousPageCacheMiddleware:

@@ -1,42 +1,72 @@
-"""长辈模式 (elder mode): larger text, higher contrast, one column.
+"""长辈模式 (elder mode): text size steps, higher contrast, one column.
 
-The choice is a cookie, so it works without JavaScript: a link in the header
-goes to `elder/?next=<page>&on=1`, which sets or clears the cookie and sends
-the visitor back. A page looks different with the cookie, so anything that
-caches whole pages must key on `is_elder(request)` (docs/ARCHITECTURE.md).
+Three steps, as the MIIT 《互联网网站适老化通用设计规范》 asks for adjustable
+text: 标准 (0), 大 (1, the first 长辈模式) and 特大 (2). The step is a cookie,
+so it is remembered without logging in and works without JavaScript: the
+header's form sends a GET to `elder/?next=<page>&size=<step>`, which sets or
+clears the cookie and sends the visitor back (the older links,
+`elder/?next=<page>&on=1|0`, still work: 大 or 标准).
+
+A GET, not a POST, on purpose: the header is on cached pages, which never
+hold a CSRF token (core/caching.py), and the switch changes nothing on the
+server; another site linking to it can only change the visitor's own text
+size, and `next` never leads off the site. A cookie value other than a known
+step is ignored (标准). A page looks different per step, so anything that
+caches whole pages must key on `text_size(request)` (docs/ARCHITECTURE.md).
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 COOKIE_NAME = "elder"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+STANDARD, LARGE, EXTRA_LARGE = 0, 1, 2
+STEPS = {STANDARD: _("标准"), LARGE: _("大"), EXTRA_LARGE: _("特大")}
+
+
+def _step(value: str | None) -> int | None:
+    return int(value) if value in ("1", "2", "0") else None
+
+
+def text_size(request: HttpRequest) -> int:
+    """The one place that decides a request's text size step (0, 1 or 2)."""
+    return _step(request.COOKIES.get(COOKIE_NAME)) or STANDARD
 
 
 def is_elder(request: HttpRequest) -> bool:
-    """The one place that decides whether a request is in elder mode."""
-    return request.COOKIES.get(COOKIE_NAME) == "1"
+    """长辈模式: either larger step (one column, darker text, larger targets)."""
+    return text_size(request) != STANDARD
 
 
 def context_processor(request: HttpRequest) -> dict:
-    return {"elder_mode": is_elder(request)}
+    size = text_size(request)
+    return {
+        "elder_mode": size != STANDARD,
+        "text_size": size,
+        "text_size_steps": list(STEPS.items()),
+    }
 
 
 @never_cache
 def switch(request: HttpRequest) -> HttpResponseRedirect:
-    """Turn elder mode on (?on=1) or off (?on=0), then go back to ?next=."""
+    """Set the text size (?size=0|1|2, or the older ?on=1|0), then go back to
+    ?next=."""
     target = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = "/"
+    size = _step(request.GET.get("size"))
+    if size is None:
+        size = LARGE if request.GET.get("on") == "1" else STANDARD
     response = HttpResponseRedirect(target)
-    if request.GET.get("on") == "1":
+    if size != STANDARD:
         response.set_cookie(
             COOKIE_NAME,
-            "1",
+            str(size),
             max_age=COOKIE_MAX_AGE,
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,

@@ -1,12 +1,12 @@
+import json
 import tempfile
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
 from core.history_admin import ReadOnlyHistoryAdmin
-from core.widgets import ListedModelChoiceField, grouped
+from core.widgets import ListedModelChoiceField, QuickSelect, grouped
 
 from . import (  # noqa: F401 (registers User)
     archives,
@@ -26,6 +26,7 @@ from . import (  # noqa: F401 (registers User)
     services,
     table_admin,
     user_admin,
+    worklist,
 )
 from .forms import (
     AttachmentForm,
@@ -48,6 +49,12 @@ from .models import (
     Unit,
 )
 
+IN_PROGRESS = [
+    Disclosure.Status.DRAFT,
+    Disclosure.Status.SUBMITTED,
+    Disclosure.Status.REVIEWED,
+    Disclosure.Status.APPROVED,
+]
 TRANSITION_LABELS = {
     "submit": _("提交审核（提出）"),
     "review": _("审核（含保密审查）"),
@@ -85,12 +92,48 @@ def _count(status):
     return Count("disclosures", filter=Q(disclosures__status=status))
 
 
+class OrganisationForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        # Who acts for a body holds a role that fits it (roles.ROLE_BODIES).
+        if not (self.instance.unit_id and data.get("kind")):
+            return data
+        body = Organisation(unit=self.instance.unit, kind=data["kind"])
+        fitting = roles.roles_for_body(body)
+        misfits = [
+            user.get_username()
+            for user in data.get("members") or []
+            if not any(roles.in_group(user, role) for role in fitting)
+        ]
+        if misfits:
+            self.add_error(
+                "members",
+                _("%(users)s的角色不能代表该组织（可选角色：%(roles)s）。")
+                % {"users": "、".join(misfits), "roles": "、".join(fitting) or "—"},
+            )
+        return data
+
+
 class OrganisationInline(admin.TabularInline):
     """The unit's bodies and who acts for each (审核, 审批 by membership)."""
 
     model = Organisation
+    form = OrganisationForm
     extra = 0
     fields = ["kind", "name", "members", "order"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._unit = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Offered: the staff whose role may act for a body of this unit (a
+        # village's cadres, the town's reviewers), never a party member.
+        if db_field.name == "members":
+            unit = getattr(self, "_unit", None)
+            fitting = roles.roles_for_unit_bodies(unit) if unit else []
+            kwargs["queryset"] = roles.staff_in(*fitting)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Unit)
@@ -112,30 +155,20 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     filter_horizontal = ["editors"]
-    # At county scale a select of every account would be thousands long.
-    raw_id_fields = ["contact_leader", "village_cadre"]
     inlines = [OrganisationInline, NoticeBoardInline]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # 联系领导 and 包村干部 are town staff: a resident's account is refused.
+        # 联系领导 and 包村干部 are the town's staff (镇管理员, 审核人): a
+        # select of those, not a pop-up of every account.
         if db_field.name in ("contact_leader", "village_cadre"):
-            kwargs["queryset"] = get_user_model().objects.filter(
-                is_staff=True, is_active=True
-            )
+            kwargs["queryset"] = roles.town_staff()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # A unit's 村务管理员 are staff holding that role, not every account
         # (party members, reviewers): give the role first (用户 → 用户组).
         if db_field.name == "editors":
-            kwargs["queryset"] = (
-                get_user_model()
-                .objects.filter(
-                    is_staff=True, is_active=True, groups__name=roles.UNIT_EDITOR
-                )
-                .distinct()
-                .order_by("username")
-            )
+            kwargs["queryset"] = roles.staff_in(roles.UNIT_EDITOR)
             kwargs["help_text"] = _(
                 "只列出具有“村务管理员”角色的工作人员；先在“用户”中为其设置该角色。"
             )
@@ -204,6 +237,23 @@ class UnitScopedFilter(admin.SimpleListFilter):
         return queryset.filter(unit_id=value)
 
 
+class WorkFilter(admin.SimpleListFilter):
+    """我的待办: what the start page counts (disclosure/worklist.py)."""
+
+    title = _("我的待办")
+    parameter_name = "todo"
+
+    def lookups(self, request, model_admin):
+        return worklist.CHOICES
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        if self.value() not in dict(worklist.CHOICES):
+            raise IncorrectLookupParameters(_("待办参数不正确。"))
+        return worklist.filtered(request.user, queryset, self.value())
+
+
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     form = AttachmentForm
@@ -265,10 +315,21 @@ class EventInline(admin.TabularInline):
         return False
 
 
-def item_options() -> list:
+def items_for_levels(levels: set[str]):
+    """The items that apply to any of these unit levels ("town", "village")."""
+    items = Item.objects.all()
+    if levels == {"town"}:
+        return items.filter(for_town=True)
+    if levels == {"village"}:
+        return items.filter(for_village=True)
+    return items if levels else items.none()
+
+
+def item_options(items=None) -> list:
     """The catalog's items grouped by catalog and column, for the item select."""
     rows = (
-        Item.objects.select_related("category__catalog")
+        (Item.objects.all() if items is None else items)
+        .select_related("category__catalog")
         .order_by("category__catalog__order", "category__order", "code")
         .values_list(
             "category__catalog__name",
@@ -285,21 +346,57 @@ def item_options() -> list:
     )
 
 
+class ItemSelect(QuickSelect):
+    """The item select, carrying for static/js/disclosure_entry.js what each
+    item applies to and the period it is most likely entered for, and the
+    level of each unit offered: the script narrows the items to the chosen
+    unit and the periods to the chosen item. Read when rendered."""
+
+    def __init__(self, *args, facts, **kwargs):
+        self.facts = facts
+        super().__init__(*args, **kwargs)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        units, items = self.facts()
+        attrs = {
+            **(attrs or {}),
+            "data-unit-levels": json.dumps(units),
+            "data-items": json.dumps(items),
+        }
+        return super().render(name, value, attrs, renderer)
+
+
+def entry_facts(user, items) -> tuple[dict, dict]:
+    """({unit pk: level}, {item pk: [levels "t"/"v", current period key]})."""
+    today = timezone.localdate()
+    units = {
+        str(pk): ("town" if kind == Unit.Kind.TOWN else "village")
+        for pk, kind in roles.units_for(user).with_boards().values_list("pk", "kind")
+    }
+    facts = {}
+    for item in items.only("pk", "for_town", "for_village", "frequency", "timing"):
+        current = item.current_period(today)
+        levels = ("t" if item.for_town else "") + ("v" if item.for_village else "")
+        facts[str(item.pk)] = [levels, current.key if current else ""]
+    return units, facts
+
+
 @admin.register(Disclosure)
 class DisclosureAdmin(ReadOnlyHistoryAdmin):
     form = DisclosureAdminForm
+    # Sized for 1366 and 360 px (static/css/admin_lists.css): 公开范围 and
+    # 索引号 are a filter and a search, not columns.
     list_display = [
         "title",
         "unit",
         "item_code",
         "period",
         "status_label",
-        "scope",
-        "published_at",
-        "index_number",
+        "published_on",
     ]
     list_filter = [
         UnitScopedFilter,
+        WorkFilter,
         "status",
         "scope",
         "item__category__catalog",
@@ -352,9 +449,38 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         (_("流程（由审核、发布、撤回操作改变）"), {"fields": workflow_fields}),
     ]
 
+    class Media:
+        css = {"all": ["css/admin_lists.css"]}
+
     @admin.display(description=_("事项"), ordering="item__code")
     def item_code(self, disclosure):
         return disclosure.item.code
+
+    @admin.display(description=_("发布日期"), ordering="published_at")
+    def published_on(self, disclosure):
+        if disclosure.published_at is None:
+            return None
+        return timezone.localdate(disclosure.published_at)
+
+    def get_list_display(self, request):
+        # An editor of one village: every row is of that unit.
+        if not roles.is_town_admin(request.user) and (
+            Unit.objects.filter(editors=request.user).count() == 1
+        ):
+            return [f for f in self.list_display if f != "unit"]
+        return self.list_display
+
+    def get_ordering(self, request):
+        # Work in progress first (草稿 to 待发布), then the newest.
+        return [
+            Case(
+                When(status__in=IN_PROGRESS, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ).asc(),
+            F("published_at").desc(nulls_first=True),
+            "-id",
+        ]
 
     @admin.display(description=_("状态"), ordering="status")
     def status_label(self, disclosure):
@@ -405,10 +531,24 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             kwargs["queryset"] = roles.units_for(request.user).with_boards()
         if db_field.name == "item":
             # A list by catalog and column, "A09 为民办实事…", not a raw id to
-            # type or look up in a pop-up; works without JavaScript too.
-            kwargs["queryset"] = Item.objects.all()
+            # type or look up in a pop-up; works without JavaScript too. Only
+            # the items of the levels of the units the user writes for (a
+            # village editor sees no town-only item); Disclosure.clean()
+            # checks the chosen unit's level.
+            levels = {
+                "town" if kind == Unit.Kind.TOWN else "village"
+                for kind in roles.units_for(request.user)
+                .with_boards()
+                .values_list("kind", flat=True)
+                .distinct()
+            }
+            items = items_for_levels(levels)
+            kwargs["queryset"] = items
             kwargs["form_class"] = ListedModelChoiceField
-            kwargs["options"] = item_options
+            kwargs["options"] = lambda: item_options(items)
+            kwargs["widget"] = ItemSelect(
+                facts=lambda: entry_facts(request.user, items)
+            )
         if db_field.name == "branch":
             kwargs["queryset"] = (
                 Organisation.objects.branches()
@@ -416,6 +556,9 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 .select_related("unit")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    class Media:
+        js = ["js/disclosure_entry.js"]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -659,6 +802,9 @@ class PendingDisclosureAdmin(DisclosureAdmin):
             )
             .order_by("updated_at")
         )
+
+    def get_ordering(self, request):
+        return ["updated_at", "id"]  # the oldest waiting first
 
     # The queue's object pages are the disclosure's own (which check scope).
 

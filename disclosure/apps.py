@@ -8,10 +8,11 @@ class DisclosureConfig(AppConfig):
     verbose_name = _("公开栏与公开内容")
 
     def ready(self):
-        from core import content, documents, events, figures, security
+        from core import content, documents, events, figures, security, worklist
 
         from . import figures as disclosure_figures
         from . import models, roles, services
+        from . import worklist as disclosure_worklist
 
         security.guard_model_fields(self)
         content.public(
@@ -56,6 +57,7 @@ class DisclosureConfig(AppConfig):
         documents.register(models.Disclosure)
         figures.register(disclosure_figures.figures)
         roles.grant_permissions()
+        worklist.register(disclosure_worklist.start_page)
         # A disclosure of a 党内 item is 党内: also those made before the item
         # became 党内, whichever way the item was changed (admin, loader, shell).
         events.listen(

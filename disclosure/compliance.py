@@ -835,6 +835,28 @@ def attention(units: list[Unit], as_of: date) -> list[Obligation]:
     return sorted(soon, key=lambda o: (not o.overdue, o.due))
 
 
+# What a unit's page lists with ?show= and the start page counts (worklist.py).
+SHOW_CHOICES = [("overdue", _("逾期未办")), ("due", _("本月到期"))]
+
+
+def month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def waiting(obligations: Iterable[Obligation], show: str, as_of: date) -> list:
+    """ "overdue": failures still open (OVERDUE); "due": not yet due, falling
+    due by the end of as_of's month."""
+    if show == "overdue":
+        return [o for o in obligations if o.overdue]
+    if show == "due":
+        return [
+            o
+            for o in obligations
+            if o.state == State.NOT_DUE and o.due <= month_end(as_of)
+        ]
+    raise ValueError(show)
+
+
 # Which year and day the pages open on ----------------------------------------
 
 # A portal whose last publication is older than this is an archive (or the

@@ -50,12 +50,20 @@ class ComplianceQuery(forms.Form):
         help_text=_("督查时核对各单位报送的“本期无此事项”及其理由。"),
     )
 
+    show = forms.ChoiceField(
+        label=_("只看"),
+        choices=[("", _("全部事项")), *compliance.SHOW_CHOICES],
+        required=False,
+        help_text=_("逾期未办：逾期未公开、长期事项未在栏、公示结果逾期未公布。"),
+    )
+
     def __init__(self, *args, with_town: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.towns: dict[str, Unit] = {}
         if not with_town:  # a unit's page: the unit decides the town
             del self.fields["town"]
             return
+        del self.fields["show"]  # a unit's page lists obligations; the matrix counts
         self.towns = {town.slug: town for town in Unit.objects.ordered_towns()}
         self.fields["town"].choices = [
             (slug, town.name) for slug, town in self.towns.items()
@@ -151,7 +159,8 @@ def matrix_context(q: dict) -> dict:
         "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
-        "column_totals": [by_category.get(c.pk) for c in categories],
+        # (category, tally): the footer names each total's column.
+        "column_totals": [(c, by_category.get(c.pk)) for c in categories],
         "overall": compliance.tally(obligations, lambda o: "all").get("all"),
         "states": [
             (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
@@ -195,6 +204,8 @@ def unit_context(request, unit: Unit, q: dict) -> dict:
     total = compliance.tally(obligations, lambda o: "all").get("all")
     if q["nil"]:  # an inspector's list of the unit's 本期无 filings
         obligations = [o for o in obligations if o.filing and o.filing.nil]
+    if q.get("show"):  # the start page's counts (disclosure/worklist.py)
+        obligations = compliance.waiting(obligations, q["show"], q["as_of"])
     titles = filing_titles(request, obligations)
     state_order = {state: n for n, state in enumerate(compliance.PRECEDENCE)}
     rows = sorted(

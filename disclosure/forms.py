@@ -1,8 +1,9 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
-from catalog.models import SCOPE_WIDTH
+from catalog.models import SCOPE_WIDTH, Item
 from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
@@ -29,6 +30,26 @@ class AttachmentForm(forms.ModelForm):
                 "或含脚本、内嵌文件、数字签名的 PDF 不能上传。"
             )
         }
+
+    # A photo is taken with the phone's camera (capture) or chosen among
+    # pictures; a PDF among files. static/js/disclosure_entry.js switches
+    # these when the row's kind is changed.
+    PHOTO_INPUT = {"accept": "image/*", "capture": "environment"}
+    DOCUMENT_INPUT = {"accept": "application/pdf,.pdf"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kind = (
+            self.data.get(self.add_prefix("kind"))
+            if self.is_bound
+            else self.initial.get("kind") or self.instance.kind
+        )
+        widget = self.fields["file"].widget
+        widget.attrs["data-attachment-file"] = ""
+        if kind == Attachment.Kind.DOCUMENT:
+            widget.attrs.update(self.DOCUMENT_INPUT)
+        else:
+            widget.attrs.update(self.PHOTO_INPUT)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -183,11 +204,145 @@ class TransitionForm(forms.Form):
             del self.fields["comment"]
 
 
+# The part of the year a period covers, in the period's select: "Y" is the
+# whole year (the stored key is the year alone, "" in periods.PARTS).
+WHOLE_YEAR = "Y"
+PART_GROUPS = [
+    (periods.YEAR, _("年度")),
+    (periods.HALF, _("半年")),
+    (periods.QUARTER, _("季度")),
+    (periods.MONTH, _("月份")),
+]
+# The years offered before the current one: older records keep theirs.
+OLDEST_YEAR_OFFERED = 2000
+
+
+class PeriodWidget(forms.MultiWidget):
+    """所属期间 chosen, not typed: a year, then the part of it (全年, 上半年,
+    第三季度, 9月). Works without JavaScript; static/js/disclosure_entry.js
+    narrows the parts to the chosen item's frequency. A single `period`
+    value ("2011-09", as scripts and older forms post it) is read too."""
+
+    def __init__(self, attrs=None):
+        # The year is named by the field's label (所属期间); the part by its own.
+        year = forms.Select()
+        part = forms.Select(attrs={"aria-label": _("所属期间：全年、半年、季度或月份")})
+        super().__init__([year, part], attrs)
+
+    def decompress(self, value):
+        try:
+            period = periods.Period.parse(value)
+        except periods.InvalidPeriod:
+            return [None, None]
+        return [str(period.year), period.part or WHOLE_YEAR]
+
+    def value_from_datadict(self, data, files, name):
+        if f"{name}_0" not in data and name in data:
+            year, _sep, part = str(data[name]).partition("-")
+            return [year, part or WHOLE_YEAR]
+        return super().value_from_datadict(data, files, name)
+
+
+class PeriodField(forms.MultiValueField):
+    widget = PeriodWidget
+
+    def __init__(self, **kwargs):
+        message = _("请选择所属期间：年份和期间。")
+        super().__init__(
+            fields=[forms.CharField(), forms.CharField()],
+            require_all_fields=True,
+            error_messages={"required": message, "incomplete": message},
+            **kwargs,
+        )
+
+    def compress(self, data_list):
+        if not data_list:
+            return ""
+        year, part = data_list
+        return year if part == WHOLE_YEAR else f"{year}-{part}"
+
+    def offer(self, *, kind: str | None, keep: str = "", today=None) -> None:
+        """The years (this one first) and the parts of a year the item's
+        frequency allows (every kind for a 随时 item, or none chosen yet);
+        a record's own period stays offered whatever it is."""
+        today = today or timezone.localdate()
+        years = list(range(today.year, OLDEST_YEAR_OFFERED - 1, -1))
+        kept_year, kept_part = PeriodWidget().decompress(keep)
+        if kept_year and int(kept_year) not in years:
+            years = sorted([*years, int(kept_year)], reverse=True)
+        year_select, part_select = self.widget.widgets
+        year_select.choices = [
+            ("", _("选择年份")),
+            *((str(y), _("%(year)s年") % {"year": y}) for y in years),
+        ]
+        groups = [
+            (label, [(part, self._label(part)) for part in self._parts(group_kind)])
+            for group_kind, label in PART_GROUPS
+            if not kind or group_kind == kind or kept_part in self._parts(group_kind)
+        ]
+        if len(groups) == 1:
+            groups = groups[0][1]
+        part_select.choices = [("", _("选择期间")), *groups]
+
+    @staticmethod
+    def _label(part: str) -> str:
+        return periods.part_label("" if part == WHOLE_YEAR else part)
+
+    @staticmethod
+    def _parts(kind: str) -> list[str]:
+        return [p or WHOLE_YEAR for p in periods.PARTS[kind]]
+
+
 class DisclosureAdminForm(forms.ModelForm):
     class Meta:
         model = Disclosure
         # The admin's fieldsets decide the fields shown; these are the ones read here.
         fields = ["unit", "item", "title", "body", "period"]
+        help_texts = {
+            "display_until": _(
+                "留空则发布时按公开时限确定：每月和随时事项展示一个月，每季度三个月，"
+                "每半年六个月，每年一年，公示至少到公示期满；长期事项一直展示。"
+            ),
+            "forms": _("只能选择该公开事项规定的公开形式。"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        item = self._chosen_item()
+        if "period" in self.fields:
+            self._choose_period(item)
+        if "forms" in self.fields and item is not None and not self.is_bound:
+            # Offered: the forms the item allows, and those the record has.
+            # A posted form is judged by clean_forms, with its own message.
+            allowed = item.forms.all()
+            if self.instance.pk:
+                allowed = allowed | self.instance.forms.all()
+            if item.forms.exists():
+                self.fields["forms"].queryset = allowed.distinct()
+
+    def _chosen_item(self) -> Item | None:
+        """The item as posted, else the record's or the form's initial one."""
+        key = (
+            self.data.get("item") if self.is_bound else self.initial.get("item")
+        ) or self.instance.item_id
+        if key and str(key).isdecimal() and len(str(key)) < 19:
+            return Item.objects.filter(pk=key).first()
+        return None
+
+    def _choose_period(self, item: Item | None) -> None:
+        field = PeriodField(
+            label=self.fields["period"].label,
+            help_text=_(
+                "先选年份，再选全年、半年、季度或月份；须与事项的公开时限一致。"
+            ),
+        )
+        kind = item.period_kind if item else None
+        field.offer(kind=kind, keep=self.instance.period or "")
+        self.fields["period"] = field
+        if not self.instance.pk and not self.is_bound and item is not None:
+            current = item.current_period(timezone.localdate())
+            if current is not None and "period" not in self.initial:
+                self.initial["period"] = current.key
 
     def clean_title(self):
         return refuse_markup(self.cleaned_data["title"])
@@ -257,6 +412,7 @@ class DisclosureAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        self._check_forms(data)
         # A closed year takes no new records (统一公开资料档案).
         if not self.instance.pk and data.get("period"):
             probe = Disclosure(period=data["period"])
@@ -265,6 +421,33 @@ class DisclosureAdminForm(forms.ModelForm):
 
                 raise forms.ValidationError(SEALED_MESSAGE)
         return data
+
+    def _check_forms(self, data) -> None:
+        """Only the forms the item allows (五统一: unified form); a record
+        keeps those it had, should the item's list have changed since."""
+        item = data.get("item") or (
+            self.instance.item if self.instance.item_id else None
+        )
+        chosen = data.get("forms")
+        if item is None or not chosen:
+            return
+        allowed = set(item.forms.all())
+        if not allowed:
+            return
+        kept = set(self.instance.forms.all()) if self.instance.pk else set()
+        refused = [form for form in chosen if form not in allowed | kept]
+        if refused:
+            self.add_error(
+                "forms",
+                _("“%(item)s”不能采用“%(refused)s”公开，可选的公开形式：%(allowed)s。")
+                % {
+                    "item": item.name,
+                    "refused": "、".join(f.name for f in refused),
+                    "allowed": "、".join(
+                        f.name for f in sorted(allowed, key=lambda f: (f.order, f.name))
+                    ),
+                },
+            )
 
 
 class RestoredTextForm(DisclosureAdminForm):

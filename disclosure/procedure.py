@@ -93,6 +93,46 @@ def _resolve(disclosure: Disclosure) -> Bodies:
     )
 
 
+def bodies_in_bulk(disclosures) -> dict[int, Bodies]:
+    """bodies_for of many disclosures in three queries (the start page's
+    counts): the same rule and the same first body of each kind. A disclosure
+    whose procedure is not set is left out, as bodies_for refuses it.
+    Give them with `unit__parent__parent` and `item__category` loaded."""
+    disclosures = list(disclosures)
+    if not disclosures:
+        return {}
+    rules = {(r.catalog_id, r.level): r for r in ProcedureRule.objects.all()}
+    towns = {d.unit_id: town_of(d.unit) for d in disclosures}
+    unit_ids = set(towns) | {town.pk for town in towns.values()}
+    first: dict[tuple[int, str], Organisation] = {}
+    for body in Organisation.objects.filter(unit_id__in=unit_ids).order_by(
+        "order", "id"
+    ):
+        first.setdefault((body.unit_id, body.kind), body)
+    found = {}
+    for d in disclosures:
+        rule = rules.get((d.item.category.catalog_id, d.unit.board_level))
+        if rule is None:
+            continue
+        unit, town = d.unit_id, towns[d.unit_id].pk
+        steps = [
+            first.get((unit, rule.draft_body)),
+            first.get((town if rule.review_by_town else unit, rule.review_body)),
+            first.get((town if rule.approve_by_town else unit, rule.approve_body)),
+            first.get((town if rule.publish_by_town else unit, rule.publish_body)),
+        ]
+        if None not in steps:
+            found[d.pk] = Bodies(*steps)
+    return found
+
+
+def bodies_acted_for(user) -> set[int]:
+    """The ids of the bodies this staff member acts for (acts_for, at once)."""
+    if not user.is_authenticated:
+        return set()
+    return set(Organisation.objects.filter(members=user).values_list("pk", flat=True))
+
+
 def acts_for(user, body: Organisation) -> bool:
     """Whether this staff member acts for the body (its members, in the admin)."""
     return bool(user.is_authenticated and body.members.filter(pk=user.pk).exists())

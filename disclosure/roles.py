@@ -13,12 +13,16 @@ administrator and the unit's editors record the completion only
 (Organisation.members, disclosure/procedure.py), not by the group.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db import models, transaction
+
+from catalog.models import BodyKind
 
 from .models import (
     Disclosure,
     DisclosureQuerySet,
+    Organisation,
     Unit,
     UnitQuerySet,
     can_see_inner_party,
@@ -216,3 +220,82 @@ def grant_permissions() -> None:
         "disclosure.delete_inspectionphoto",
         "catalog.view_item",
     )
+
+
+# Who acts for which bodies (Organisation.members), by role: the unit kinds
+# and body kinds a member of the role may act for (None: any kind). A unit
+# editor drafts for its units (Unit.editors) and acts for no body; a party
+# member is no staff. Read by the staff form, the member pickers and checks.
+TOWN_LEVEL = (Unit.Kind.TOWN, Unit.Kind.COUNTY)
+VILLAGE_LEVEL = (Unit.Kind.VILLAGE, Unit.Kind.COMMUNITY)
+ROLE_BODIES = {
+    TOWN_ADMIN: (TOWN_LEVEL, None),
+    REVIEWER: ((Unit.Kind.TOWN,), None),
+    INSPECTOR: ((Unit.Kind.COUNTY,), None),
+    SUPERVISOR: (VILLAGE_LEVEL, (BodyKind.SUPERVISION,)),
+    VILLAGE_APPROVER: (
+        VILLAGE_LEVEL,
+        (BodyKind.PARTY_BRANCH, BodyKind.VILLAGE_COMMITTEE, BodyKind.JOINT_MEETING),
+    ),
+}
+# The roles that need a body to act for, or units to edit, to do anything.
+NEEDS_BODIES = (REVIEWER, SUPERVISOR, VILLAGE_APPROVER)
+NEEDS_UNITS = (UNIT_EDITOR,)
+# The roles the staff form gives; 镇管理员 only a superuser.
+STAFF_ROLES = (REVIEWER, UNIT_EDITOR, SUPERVISOR, VILLAGE_APPROVER, INSPECTOR)
+
+
+def bodies_for_role(role: str):
+    """The bodies a member of this role may act for."""
+    if role not in ROLE_BODIES:
+        return Organisation.objects.none()
+    unit_kinds, body_kinds = ROLE_BODIES[role]
+    bodies = Organisation.objects.filter(unit__kind__in=unit_kinds)
+    if body_kinds is not None:
+        bodies = bodies.filter(kind__in=body_kinds)
+    return bodies
+
+
+def roles_for_body(body: Organisation) -> list[str]:
+    """The roles whose members may act for this body."""
+    return [
+        role
+        for role, (unit_kinds, body_kinds) in ROLE_BODIES.items()
+        if body.unit.kind in unit_kinds
+        and (body_kinds is None or body.kind in body_kinds)
+    ]
+
+
+def roles_for_unit_bodies(unit: Unit) -> list[str]:
+    """The roles whose members may act for some body of a unit of this kind."""
+    return [
+        role
+        for role, (unit_kinds, _kinds) in ROLE_BODIES.items()
+        if unit.kind in unit_kinds
+    ]
+
+
+def staff_in(*role_names: str):
+    """Active staff accounts holding one of these roles."""
+    return (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True, groups__name__in=role_names)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def town_staff():
+    """Who may be a village's 联系领导 or 包村干部: the town's staff."""
+    return staff_in(TOWN_ADMIN, REVIEWER)
+
+
+@transaction.atomic
+def appoint(user, *, role: str, units=(), bodies=()) -> None:
+    """Give a new staff member a role, the units they edit and the bodies
+    they act for (the staff form's one step)."""
+    user.groups.set([Group.objects.get(name=role)])
+    for unit in units:
+        unit.editors.add(user)
+    for body in bodies:
+        body.members.add(user)

@@ -319,13 +319,16 @@ def publish(
     disclosure.published_at = at or timezone.now()
     if not disclosure.index_number:
         disclosure.index_number = next_index_number(disclosure)
+    if disclosure.display_until is None:
+        # Left empty by the editor: from the item's frequency (the model's rule).
+        disclosure.display_until = disclosure.default_display_until()
     return _move(
         disclosure,
         to=Status.PUBLISHED,
         action=Action.PUBLISHED,
         by=by,
         body=procedure.bodies_for(disclosure).publish,
-        fields=("published_at", "index_number"),
+        fields=("published_at", "index_number", "display_until"),
     )
 
 

@@ -9,6 +9,16 @@ load_phrases_dict({"朝阳": [["cháo"], ["yáng"]], "都坝": [["dū"], ["bà"]
 # Suffixes dropped from the slug, longest first; kept as a tiebreaker on clashes.
 SUFFIXES = ("街道", "社区", "村", "镇", "乡", "县")
 
+# Fixed words of URLs that take a unit's slug in the same place
+# (composition/urls.py: /reports/gov/<year>/ beside /reports/<town>/<year>/):
+# a unit named 共 (gong) is fine, one whose slug were "gov" would lose its
+# 党务 report's address to the 政府信息公开 report.
+RESERVED = frozenset({"gov", "pdf", "guide", "affairs"})
+
+
+def is_reserved(slug: str) -> bool:
+    return slug in RESERVED
+
 
 def split_suffix(name: str) -> tuple[str, str]:
     for suffix in SUFFIXES:
@@ -22,7 +32,13 @@ def pinyin_slug(text: str) -> str:
 
 
 def candidate_slugs(name: str, parent_slug: str = ""):
-    """Slugs to try in order until one is free."""
+    """Slugs to try in order until one is free; never a `RESERVED` word."""
+    for slug in _candidates(name, parent_slug):
+        if not is_reserved(slug):
+            yield slug
+
+
+def _candidates(name: str, parent_slug: str):
     stem, suffix = split_suffix(name.strip())
     base = pinyin_slug(stem)
     yield base

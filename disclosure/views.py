@@ -114,10 +114,13 @@ def board(request, slug):
     return render(request, "disclosure/unit_board.html", context, status=status)
 
 
-def board_columns(unit: Unit, disclosures) -> list[dict]:
+def board_columns(
+    unit: Unit, disclosures, size: int | None = COLUMN_SIZE
+) -> list[dict]:
     """The unified columns (统一栏目): every category at the unit's level, in order.
 
-    Each disclosure carries its category's id as `column` (an annotation)."""
+    Each disclosure carries its category's id as `column` (an annotation);
+    a column holds `size` of them (None: all)."""
     categories = (
         Category.objects.select_related("catalog")
         .filter(**{f"items__for_{unit.board_level}": True})
@@ -129,8 +132,8 @@ def board_columns(unit: Unit, disclosures) -> list[dict]:
     return [
         {
             "category": category,
-            "disclosures": by_category.get(category.pk, [])[:COLUMN_SIZE],
-            "more": len(by_category.get(category.pk, [])) > COLUMN_SIZE,
+            "disclosures": by_category.get(category.pk, [])[:size],
+            "more": size is not None and len(by_category.get(category.pk, [])) > size,
         }
         for category in categories
     ]

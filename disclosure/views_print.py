@@ -3,7 +3,9 @@
 The print page and its PDF show a unit's current board, through the same
 visibility rule and the same unified columns as the board page, on a fixed
 page size (settings.BOARD_PRINT_PAGE_SIZE), with QR codes to the online board
-and to the unit's feedback form.
+and to the unit's feedback form. A paper board carries the full text: what does
+not fit on the board sheet (a long body's rest, a column's entries beyond the
+board's) follows on continuation sheets (续页), numbered from the board sheet.
 """
 
 import mimetypes
@@ -24,11 +26,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from catalog import periods
 
 from .models import Disclosure, Unit
-from .views import board_columns
+from .views import COLUMN_SIZE, board_columns
 
 # "A3 landscape", "A4 portrait", "420mm 297mm": letters, digits, spaces, dots.
 PAGE_SIZE_RE = re.compile(r"^[A-Za-z0-9. ]{1,40}$")
@@ -39,6 +42,70 @@ def page_size() -> str:
     if not PAGE_SIZE_RE.match(size):
         raise ImproperlyConfigured(f"BOARD_PRINT_PAGE_SIZE {size!r} is not a size.")
     return size
+
+
+# How much of a body the board sheet shows before its 续页 takes over.
+SHEET_CHARS = 160
+SENTENCE_ENDS = "。！？；\n"
+ORIENTATIONS = {"landscape": _lazy("横向"), "portrait": _lazy("纵向")}
+UNITS = {"mm": _lazy("毫米"), "cm": _lazy("厘米"), "in": _lazy("英寸")}
+LENGTH_RE = re.compile(r"^(\d+(?:\.\d+)?)(mm|cm|in)$")
+
+
+def page_size_label(size: str) -> str:
+    """The paper in Chinese: "A3 landscape" is "A3 横向", "420mm 297mm" is
+    "420×297 毫米" (the setting is CSS, the page says it to residents)."""
+    lengths, unit, words = [], "", []
+    for word in size.split():
+        length = LENGTH_RE.match(word.lower())
+        if length:
+            lengths.append(length[1])
+            unit = str(UNITS[length[2]])
+        elif word.lower() in ORIENTATIONS:
+            words.append(str(ORIENTATIONS[word.lower()]))
+        else:
+            words.insert(0, word.upper())
+    if lengths:
+        words.insert(0, "×".join(lengths) + " " + unit)
+    return " ".join(words)
+
+
+def split_body(text: str, limit: int = SHEET_CHARS) -> tuple[str, str]:
+    """The part of `text` the board sheet shows and the rest for its 续页: cut
+    after the last sentence end within `limit`, else at `limit`; nothing is
+    dropped (head + rest is the text, but for the spaces at the cut)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text, ""
+    cut = max(text.rfind(end, 0, limit) for end in SENTENCE_ENDS) + 1
+    if cut < limit // 2:
+        cut = limit
+    return text[:cut].rstrip(), text[cut:].strip()
+
+
+def print_sheets(columns: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The board sheet's columns (each entry with the head of its body) and
+    the 续页 pieces, numbered in the board's order: the rest of a long body,
+    then a column's entries beyond the board's COLUMN_SIZE, in full."""
+    sheet, continued = [], []
+
+    def add(disclosure, text: str, *, first_part: bool) -> int:
+        piece = {"number": len(continued) + 1, "disclosure": disclosure}
+        continued.append({**piece, "text": text, "first_part": first_part})
+        return piece["number"]
+
+    for column in columns:
+        entries = []
+        for disclosure in column["disclosures"][:COLUMN_SIZE]:
+            head, rest = split_body(disclosure.body)
+            number = add(disclosure, rest, first_part=False) if rest else None
+            entries.append({"disclosure": disclosure, "head": head, "number": number})
+        more = [
+            add(disclosure, disclosure.body.strip(), first_part=True)
+            for disclosure in column["disclosures"][COLUMN_SIZE:]
+        ]
+        sheet.append({**column, "entries": entries, "more": more})
+    return sheet, continued
 
 
 def page_css() -> str:
@@ -85,13 +152,15 @@ def board_print_context(request, unit: Unit) -> dict:
     period_labels = [p.label for p in sorted(on_board, key=lambda p: (p.start, p.end))]
     board_url = request.build_absolute_uri(unit.get_absolute_url())
     feedback_url = request.build_absolute_uri(unit.feedback_url)
-    columns = board_columns(unit, disclosures)
+    board = board_columns(unit, disclosures, size=None)
+    columns, continued = print_sheets(board)
     return {
         "unit": unit,
         "columns": columns,
-        # Tables are printed in full below the columns, too wide for one.
+        "continued": continued,
+        # Tables are printed in full after the sheet, too wide for a column.
         "with_tables": [
-            d for column in columns for d in column["disclosures"] if d.tables.all()
+            d for column in board for d in column["disclosures"] if d.tables.all()
         ],
         "period_labels": period_labels,
         "printed_on": timezone.localdate(),
@@ -99,7 +168,7 @@ def board_print_context(request, unit: Unit) -> dict:
         "feedback_url": feedback_url,
         "board_qr": qr_svg(board_url, label=_("扫码查看网上公开栏")),
         "feedback_qr": qr_svg(feedback_url, label=_("扫码提意见建议")),
-        "page_size": page_size(),
+        "page_size_label": page_size_label(page_size()),
     }
 
 

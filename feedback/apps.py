@@ -8,7 +8,7 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("回音壁")
 
     def ready(self):
-        from core import content, documents, events, figures, roles, security
+        from core import content, documents, events, figures, roles, security, worklist
         from disclosure import board_extras, compliance, inspections
         from disclosure.roles import (
             REVIEWER,
@@ -19,6 +19,7 @@ class FeedbackConfig(AppConfig):
 
         from . import figures as feedback_figures
         from . import models, obligations, services, sheet
+        from . import worklist as feedback_worklist
 
         security.guard_model_fields(self)
         # A new case is not public until accepted: creating one leaves cached
@@ -39,6 +40,8 @@ class FeedbackConfig(AppConfig):
         # The 回音壁 column of a board page (its rows are public Submissions,
         # whose every change bumps the board's cached page).
         board_extras.register(sheet.board_column)
+        # The start page's 回音壁 counts (admin index, core.worklist).
+        worklist.register(feedback_worklist.start_page)
         roles.grant(TOWN_ADMIN, "feedback.*")
         # The 回音壁 of their units (scoped in feedback/admin.py).
         roles.grant(

@@ -6,6 +6,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("", include("disclosure.urls")),
     path("feedback/", include("feedback.urls")),
+    path("yishenqing/", include("govinfo.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from catalog import periods
-from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope
+from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope, Timing
 from catalog.workdays import notice_ends, workdays_between
 
 from .organisations import Organisation
@@ -20,6 +20,15 @@ INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
 # Every branch's 党组织内部 items: the town administrator (disclosure.*) and
 # superusers; the town party committee's staff read them by membership.
 EVERY_BRANCH_PERMISSION = "disclosure.view_every_branch"
+
+
+def _first_day_on_display(today: date, months: int) -> date:
+    """The earliest publication day whose default 展示至 (`months` later, as
+    `Disclosure.default_display_until`) is today or later."""
+    day = periods.add_months(today, -months)
+    # Clamped to a shorter month's end (31 March → 28 February): that day's
+    # 展示至 falls before today, the next day's (1 March) after it.
+    return day if day.day == today.day else day + timedelta(days=1)
 
 
 class DisclosureQuerySet(models.QuerySet):
@@ -68,10 +77,22 @@ class DisclosureQuerySet(models.QuerySet):
         return self.filter(is_nil_return=False)
 
     def on_display(self, today=None) -> "DisclosureQuerySet":
-        """Still on the board: no 'display until' date, or one not yet passed."""
+        """Still on the board (the board page and its print): a 展示至 not yet
+        passed or, without one (a record from before publication set it), the
+        default from its item's frequency (`Disclosure.default_display_until`,
+        but for a 公示's window, which ends within the month) not yet passed,
+        so a record of an earlier year is not mixed into the current board."""
         today = today or timezone.localdate()
+        zone = timezone.get_current_timezone()
+        by_default = models.Q(item__timing=Timing.STANDING)
+        for frequency, months in Disclosure.DISPLAY_MONTHS.items():
+            # default_display_until() >= today, as a range on published_at.
+            first = _first_day_on_display(today, months)
+            since = datetime.combine(first, time(), zone)
+            by_default |= models.Q(item__frequency=frequency, published_at__gte=since)
         return self.filter(
-            models.Q(display_until__isnull=True) | models.Q(display_until__gte=today)
+            models.Q(display_until__gte=today)
+            | (models.Q(display_until__isnull=True) & by_default)
         )
 
     def for_unit(self, unit: Unit) -> "DisclosureQuerySet":
@@ -425,6 +446,12 @@ class Disclosure(models.Model):
         return ""
 
     @property
+    def display_ends_on(self) -> date | None:
+        """The last day on the board: its 展示至, else the default from its
+        item's frequency (None: 长期)."""
+        return self.display_until or self.default_display_until()
+
+    @property
     def notice_ends_on(self):
         """For a 公示: the last day objections are taken, `notice_days`
         working days from the posting (the posting day counts if it is one)."""
@@ -432,6 +459,28 @@ class Disclosure(models.Model):
             return None
         start = self.posted_on or timezone.localdate(self.published_at)
         return notice_ends(start, self.item.notice_days)
+
+    # How long a notice stays on the board when no end is given: one cycle
+    # of its item's frequency from its publication (until the next period's
+    # replaces it), a 随时 one a month.
+    DISPLAY_MONTHS = {
+        Item.Frequency.IMMEDIATELY: 1,
+        Item.Frequency.MONTHLY: 1,
+        Item.Frequency.QUARTERLY: 3,
+        Item.Frequency.HALF_YEARLY: 6,
+        Item.Frequency.YEARLY: 12,
+    }
+
+    def default_display_until(self):
+        """The display end of a notice published without one (applied by
+        services.publish): see DISPLAY_MONTHS; a 公示 at least until its
+        window ends; a standing (长期) item's stays on the board (None)."""
+        if self.item.timing == Timing.STANDING or self.published_at is None:
+            return None
+        published_on = timezone.localdate(self.published_at)
+        end = periods.add_months(published_on, self.DISPLAY_MONTHS[self.item.frequency])
+        notice_end = self.notice_ends_on
+        return max(end, notice_end) if notice_end else end
 
     @property
     def notice_days_left(self) -> int | None:

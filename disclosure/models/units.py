@@ -1,10 +1,11 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from ..slugs import candidate_slugs
+from ..slugs import candidate_slugs, is_reserved
 
 
 class UnitQuerySet(models.QuerySet):
@@ -143,6 +144,15 @@ class Unit(models.Model):
         if self.kind == self.Kind.COUNTY:
             return reverse("portal:county")
         return reverse("disclosure:board", args=[self.slug])
+
+    def clean(self):
+        if self.slug and is_reserved(self.slug):
+            raise ValidationError(
+                {
+                    "slug": _("“%(slug)s”是网站地址的保留词，请换一个网址名。")
+                    % {"slug": self.slug}
+                }
+            )
 
     @property
     def has_board(self) -> bool:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "catalog",
     "disclosure",
     "feedback",
+    "govinfo",
     "composition",
     "operations",
     "axes",
@@ -81,6 +82,15 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a lock-out into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
+
+
+def with_compression(middleware: list[str]) -> list[str]:
+    """MIDDLEWARE with text compressed (core/compression.py, production's):
+    above the page cache, which keeps pages as they are, so that one cached
+    page serves a browser with gzip and one without."""
+    at = middleware.index("django.middleware.security.SecurityMiddleware") + 1
+    return [*middleware[:at], "core.compression.TextGZipMiddleware", *middleware[at:]]
+
 
 ROOT_URLCONF = "fengming_portal.urls"
 # A catalog item's page lists what the units published under it, so it is the
@@ -230,6 +240,14 @@ FEEDBACK_TEXT_MAX_LENGTH = 2000
 # Wrong tracking codes per client before it must wait (guessing codes).
 FEEDBACK_TRACK_MISS_LIMIT = int(os.environ.get("FEEDBACK_TRACK_MISS_LIMIT", "10"))
 FEEDBACK_TRACK_MISS_PERIOD = 15 * 60  # seconds
+
+# 依申请公开 (govinfo): the application form's limits, as the 回音壁's.
+GOVINFO_RATE_LIMIT = int(os.environ.get("GOVINFO_RATE_LIMIT", "5"))  # per client
+GOVINFO_RATE_PERIOD = 3600  # seconds
+GOVINFO_MIN_FORM_SECONDS = 3  # faster than this is a bot
+GOVINFO_FORM_MAX_AGE = 6 * 3600  # a long form: more time than the 回音壁's
+GOVINFO_TRACK_MISS_LIMIT = int(os.environ.get("GOVINFO_TRACK_MISS_LIMIT", "10"))
+GOVINFO_TRACK_MISS_PERIOD = 15 * 60  # seconds
 
 # Security -----------------------------------------------------------------------
 # Helpers live in core/security.py; README "Security" says what each

@@ -7,7 +7,14 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .common import *  # noqa: F403
-from .common import DATABASES, SILENCED_SYSTEM_CHECKS, env_bool, logging_config
+from .common import (
+    DATABASES,
+    MIDDLEWARE,
+    SILENCED_SYSTEM_CHECKS,
+    env_bool,
+    logging_config,
+    with_compression,
+)
 
 _missing = [n for n in ("SECRET_KEY", "ALLOWED_HOSTS") if not os.environ.get(n)]
 if _missing:
@@ -27,6 +34,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = False
+# HTML, feeds and CSV gzipped by the portal, with Django's BREACH padding
+# (core/compression.py says why); static files are compressed by collectstatic.
+MIDDLEWARE = with_compression(MIDDLEWARE)
 
 HTTPS = env_bool("DJANGO_HTTPS", True)
 SECURE_SSL_REDIRECT = HTTPS

@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from core.elder import is_elder
+from core.elder import is_elder, text_size
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +34,64 @@ def test_switch_never_redirects_off_the_site(client, target):
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("1", True), ("0", False), ("", False)]
+    ("value", "size", "elder"),
+    [
+        ("1", 1, True),
+        ("2", 2, True),
+        ("0", 0, False),
+        ("", 0, False),
+        ("3", 0, False),
+        ("-1", 0, False),
+        ("1 ", 0, False),
+        ("２", 0, False),
+        ("<script>", 0, False),
+    ],
 )
-def test_is_elder_reads_only_the_cookie(value, expected):
+def test_the_step_reads_only_the_cookie_and_ignores_any_other_value(value, size, elder):
     request = RequestFactory().get("/")
     request.COOKIES["elder"] = value
-    assert is_elder(request) is expected
+    assert text_size(request) == size
+    assert is_elder(request) is elder
 
 
-def test_pages_carry_the_class_and_a_toggle_back_to_themselves(client):
-    page = client.get("/catalog/").content.decode()
+@pytest.mark.parametrize(("size", "cookie"), [("1", "1"), ("2", "2")])
+def test_the_size_form_sets_a_step_and_goes_back(client, size, cookie):
+    response = client.get("/elder/", {"size": size, "next": "/catalog/?x=1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/catalog/?x=1"
+    assert response.cookies["elder"].value == cookie
+    assert response.cookies["elder"]["httponly"]
+
+
+@pytest.mark.parametrize("size", ["0", "9", "x", ""])
+def test_the_standard_step_or_a_bad_one_deletes_the_cookie(client, size):
+    client.cookies["elder"] = "2"
+    response = client.get("/elder/", {"size": size, "next": "/catalog/"})
+    assert response["Location"] == "/catalog/"
+    assert response.cookies["elder"]["max-age"] == 0
+
+
+def test_the_switch_is_a_get_only_and_sets_nothing_on_a_post(client):
+    # A GET on purpose (the header sits on cached pages, which hold no CSRF
+    # token); a POST from another site is refused by the CSRF check.
+    client = type(client)(enforce_csrf_checks=True)
+    response = client.post("/elder/", {"size": "2", "next": "/"})
+    assert response.status_code == 403
+    assert "elder" not in response.cookies
+
+
+def test_pages_carry_the_class_and_a_size_form_back_to_themselves(client):
+    page = client.get("/catalog/?q=1").content.decode()
     assert '<html lang="zh-Hans">' in page
-    assert 'href="/elder/?next=/catalog/&amp;on=1"' in page
+    assert 'action="/elder/"' in page and 'method="get"' in page
+    assert 'name="next" value="/catalog/?q=1"' in page
+    assert 'value="0" class="text-size-step" aria-pressed="true"' in page
+    assert "csrfmiddlewaretoken" not in page
     client.cookies["elder"] = "1"
     page = client.get("/catalog/").content.decode()
     assert '<html lang="zh-Hans" class="elder">' in page
-    assert 'href="/elder/?next=/catalog/&amp;on=0"' in page
-    assert "退出长辈模式" in page
+    assert 'value="1" class="text-size-step" aria-pressed="true"' in page
+    client.cookies["elder"] = "2"
+    page = client.get("/catalog/").content.decode()
+    assert '<html lang="zh-Hans" class="elder elder-xl">' in page
+    assert 'value="2" class="text-size-step" aria-pressed="true"' in page

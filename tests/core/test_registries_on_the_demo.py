@@ -41,6 +41,8 @@ def cached_pages() -> dict[str, str]:
         ],
         "portal:report": [2011],
         "portal:report_town": ["fengming", 2011],
+        "portal:gov_report": [2011],
+        "portal:gov_report_town": ["fengming", 2011],
     }
     query = {"portal:search": "?q=公开"}
     return {

@@ -1,12 +1,14 @@
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from catalog.models import Item, Scope
+from catalog import periods
+from catalog.models import Item, Scope, Timing
 from disclosure.models import Disclosure, Unit
+from disclosure.models.disclosures import _first_day_on_display
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
@@ -112,7 +114,56 @@ def test_unit_slug_clash_adds_the_suffix_then_a_number():
     assert other.slug == "fengming-cun"
 
 
+def test_a_slug_never_takes_a_reserved_path_word():
+    """/reports/gov/<year>/ sits beside /reports/<town>/<year>/: a town
+    slugged "gov" would lose its 党务 report's address."""
+    town = UnitFactory(name="Gov镇", kind=Unit.Kind.TOWN)
+    assert town.slug == "gov-zhen"
+    assert UnitFactory(name="Pdf村", parent=town).slug != "pdf"
+    typed = Unit(name="某镇", kind=Unit.Kind.TOWN, slug="gov")
+    with pytest.raises(ValidationError, match="保留词"):
+        typed.full_clean()
+
+
 def test_an_edited_slug_is_kept():
     unit = UnitFactory(name="文理村", slug="wenli-village")
     unit.save()
     assert unit.slug == "wenli-village"
+
+
+def test_without_a_display_end_a_disclosure_stays_one_period_of_its_frequency():
+    today = timezone.localdate()
+    quarterly = ItemFactory(frequency=Item.Frequency.QUARTERLY)
+    standing = ItemFactory(frequency=Item.Frequency.YEARLY, timing=Timing.STANDING)
+    cutoff = _first_day_on_display(today, 3)
+
+    def published(title, item, day):
+        at = timezone.make_aware(datetime.combine(day, time(12)))
+        return DisclosureFactory(title=title, item=item, published_at=at)
+
+    shown = published("本季度", quarterly, cutoff)
+    gone = published("上季度", quarterly, cutoff - timedelta(days=1))
+    kept = published("长期", standing, today - timedelta(days=3000))
+    titles = set(Disclosure.objects.on_display().values_list("title", flat=True))
+    assert titles == {"本季度", "长期"}
+    # The page's 展示至 says the same as the board's rule.
+    assert shown.display_ends_on >= today > gone.display_ends_on
+    assert kept.display_ends_on is None
+    assert shown.display_ends_on == shown.default_display_until()
+
+
+@pytest.mark.parametrize(
+    ("today", "months", "first"),
+    [
+        (date(2024, 5, 15), 3, date(2024, 2, 15)),
+        (date(2024, 3, 31), 1, date(2024, 3, 1)),  # no 31 February
+        (date(2023, 3, 29), 1, date(2023, 3, 1)),
+        (date(2024, 1, 31), 12, date(2023, 1, 31)),
+        (date(2024, 2, 29), 12, date(2023, 3, 1)),
+    ],
+)
+def test_the_boards_query_and_the_display_end_agree_at_month_ends(today, months, first):
+    assert _first_day_on_display(today, months) == first
+    # The first day is on display, the day before is not: exactly the rule.
+    assert periods.add_months(first, months) >= today
+    assert periods.add_months(first - timedelta(days=1), months) < today

@@ -3,6 +3,7 @@ the visibility rule on the page and in its PDF."""
 
 import io
 import re
+from datetime import timedelta
 
 import pypdf
 import pytest
@@ -10,9 +11,10 @@ import qrcode
 from django.test import Client
 from django.utils import timezone
 
-from catalog.models import Catalog, Scope
+from catalog.models import Catalog, Item, Scope, Timing
 from disclosure.models import Disclosure
-from disclosure.views import board_columns
+from disclosure.views import COLUMN_SIZE, board_columns
+from disclosure.views_print import SHEET_CHARS, split_body
 from tests.factories import (
     CatalogFactory,
     CategoryFactory,
@@ -189,3 +191,126 @@ def test_pdf_is_the_board_on_a3_landscape_without_inner_party_items(client, worl
 def test_party_member_pdf_has_inner_party_items(party_client, world):
     text = text_of(pdf_of(party_client, world["wenli"]))
     assert "文理村党内情况通报" in text
+
+
+# The full text, 续页, Chinese only, landmarks (issue 19) ----------------------------
+
+LONG_BODY = "\n\n".join(
+    f"第{n}段：本村按照有关规定公开第{n}项内容，村民可在公开之日起十日内提出意见。"
+    for n in range(1, 13)
+)
+
+
+def visible_text(page: str) -> str:
+    """The words a reader sees: tags, URLs and index numbers left out."""
+    page = re.sub(r"<svg.*?</svg>|<head>.*?</head>", " ", page, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", page)
+    text = re.sub(r"https?://\S+", " ", text)
+    return re.sub(r"\b[A-Z]+-\d{4}-[A-Z0-9]+-\d+\b", " ", text)
+
+
+def test_long_body_is_printed_in_full_with_its_rest_on_a_continuation_sheet(
+    client, world
+):
+    DisclosureFactory(
+        unit=world["wenli"],
+        item=ItemFactory(category=CategoryFactory(name="村务管理")),
+        title="文理村长篇公告",
+        body=LONG_BODY,
+    )
+    page = print_page(client, world["wenli"]).content.decode()
+    assert "…" not in page
+    for n in range(1, 13):
+        assert f"第{n}段：本村按照有关规定公开第{n}项内容" in page
+    sheet, continued = page.split('<section class="print-continuation"')
+    assert "第1段" in sheet and "第12段" not in sheet
+    assert "（下转续页第1条）" in sheet
+    assert "续页第1条" in continued and "第12段" in continued
+    assert "上接公开栏正页" in continued
+
+
+def test_entries_beyond_the_boards_column_are_printed_on_continuation_sheets(
+    client, world
+):
+    item = ItemFactory(category=CategoryFactory(name="村务管理"))
+    for n in range(COLUMN_SIZE + 2):
+        DisclosureFactory(
+            unit=world["wenli"],
+            item=item,
+            title=f"村务通知{n:02d}",
+            body=f"正文{n:02d}",
+        )
+    page = print_page(client, world["wenli"]).content.decode()
+    for n in range(COLUMN_SIZE + 2):
+        assert f"村务通知{n:02d}" in page and f"正文{n:02d}" in page
+    assert "本栏另有 2 条，全文见续页第1至2条。" in page
+    assert "本栏更多内容请扫码" not in page
+
+
+def test_print_page_says_nothing_in_english(client, world, settings):
+    for size, label in [
+        ("A3 landscape", "纸张：A3 横向"),
+        ("A4 portrait", "纸张：A4 纵向"),
+        ("420mm 297mm", "纸张：420×297 毫米"),
+    ]:
+        settings.BOARD_PRINT_PAGE_SIZE = size
+        page = print_page(client, world["wenli"]).content.decode()
+        assert label in page
+        words = set(re.findall(r"[A-Za-z]{2,}", visible_text(page)))
+        assert words <= {"PDF"}, words
+
+
+def test_print_page_has_a_main_landmark(client, world):
+    page = print_page(client, world["wenli"]).content.decode()
+    assert page.count("<main") == 1
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "print-title" in main and "print-columns" in main
+
+
+def test_earlier_years_items_without_a_display_end_are_not_on_the_print(client, world):
+    wenli, now = world["wenli"], timezone.now()
+    monthly = ItemFactory(category=CategoryFactory(name="村务管理"))
+    standing = ItemFactory(
+        category=CategoryFactory(name="村务制度"),
+        frequency=Item.Frequency.YEARLY,
+        timing=Timing.STANDING,
+    )
+    old = now - timedelta(days=400)
+    DisclosureFactory(unit=wenli, item=monthly, title="前年的月报", published_at=old)
+    DisclosureFactory(
+        unit=wenli,
+        item=monthly,
+        title="仍在展示期的旧通知",
+        published_at=old,
+        display_until=timezone.localdate() + timedelta(days=3),
+    )
+    DisclosureFactory(unit=wenli, item=standing, title="村务公开制度", published_at=old)
+    for url in [f"/boards/{wenli.slug}/print/", f"/boards/{wenli.slug}/"]:
+        page = client.get(url).content.decode()
+        assert "前年的月报" not in page
+        assert "仍在展示期的旧通知" in page
+        assert "村务公开制度" in page  # a 长期 item stays on the board
+
+
+def test_split_body_keeps_every_character():
+    head, rest = split_body(LONG_BODY)
+    assert len(head) <= SHEET_CHARS and head.endswith("。")
+    assert re.sub(r"\s", "", head + rest) == re.sub(r"\s", "", LONG_BODY)
+    assert split_body("短文。") == ("短文。", "")
+    # No sentence end early enough: cut at the limit.
+    head, rest = split_body("字" * 300)
+    assert (len(head), len(rest)) == (SHEET_CHARS, 300 - SHEET_CHARS)
+
+
+def test_pdf_carries_the_full_text_on_a_continuation_page(client, world):
+    DisclosureFactory(
+        unit=world["wenli"],
+        item=ItemFactory(category=CategoryFactory(name="村务管理")),
+        title="文理村长篇公告",
+        body=LONG_BODY,
+    )
+    reader = pdf_of(client, world["wenli"])
+    assert len(reader.pages) >= 2
+    assert "第1段" in text_of(reader)
+    later = re.sub(r"\s+", "", "".join(p.extract_text() for p in reader.pages[1:]))
+    assert "续页" in later and "第12段" in later

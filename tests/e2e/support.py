@@ -107,3 +107,13 @@ def public_pages() -> dict[str, str]:
         "report": "/reports/fengming/2011/",
         "login": "/accounts/login/",
     }
+
+
+LAYOUT_JS = Path(__file__).resolve().parent / "layout_checks.js"
+
+
+def layout_problems(page, *, elder: bool) -> list[str]:
+    """The MIIT 适老化 and WCAG 2.2 layout rules on the current page
+    (layout_checks.js): text size, line and paragraph spacing, targets and
+    overflow; one line per problem."""
+    return page.evaluate(LAYOUT_JS.read_text(encoding="utf-8"), elder)

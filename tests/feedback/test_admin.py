@@ -92,7 +92,9 @@ def test_admin_list_boundaries(client, wenli):
     assert client.get(LIST_URL).status_code == 200
 
 
-def test_overdue_submissions_come_first(admin_client, wenli):
+def test_open_cases_come_first_newest_at_the_top(admin_client, wenli):
+    """Not overdue first and then years of closed cases: the open ones, the
+    newest first, then the closed ones; 超期 is a column and a filter."""
     today = timezone.localdate()
     fresh = SubmissionFactory(unit=wenli, title="新来的", received_at=timezone.now())
     late = SubmissionFactory(
@@ -105,10 +107,17 @@ def test_overdue_submissions_come_first(admin_client, wenli):
         status=Status.ANSWERED,
         answered_at=aware(today - timedelta(days=85)),
     )
+    answered_recent = SubmissionFactory(
+        unit=wenli,
+        title="刚答复",
+        received_at=aware(today - timedelta(days=5)),
+        status=Status.ANSWERED,
+        answered_at=aware(today - timedelta(days=1)),
+    )
     response = admin_client.get(LIST_URL)
     result = list(response.context["cl"].result_list)
-    assert result[0] == late
-    assert set(result[1:]) == {fresh, answered_old}
+    assert result == [fresh, late, answered_recent, answered_old]
+    assert "超期" in response.text and "答复期限" in response.text
     overdue_only = admin_client.get(LIST_URL, {"overdue": "yes"})
     assert list(overdue_only.context["cl"].result_list) == [late]
 

@@ -421,6 +421,17 @@ def test_board_links_the_month_of_its_latest_answer(client, world):
     assert "2011年8月" in column
 
 
+def test_sheet_has_a_main_landmark_and_no_english(client, world, month):
+    page = client.get(sheet_url(world["wenli"], month)).text
+    assert page.count("<main") == 1
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "sheet-title" in main and "三组送水车几点到" in main
+    text = re.sub(r"<svg.*?</svg>|<head>.*?</head>|<[^>]+>", " ", page, flags=re.S)
+    text = re.sub(r"https?://\S+", " ", text)
+    assert set(re.findall(r"[A-Za-z]{2,}", text)) <= {"PDF"}
+    assert "纸张：A4" in page
+
+
 def test_the_demo_shows_a_sheet_a_column_and_a_members_own_cases(demo, client):
     """On the demo town: 文理村's August 2011 sheet with its answers in full,
     the board's column, and party_member's own cases (an answered, an open)."""

@@ -112,7 +112,7 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
     pages = {
         "disclosure": disclosure.get_absolute_url(),
         "board": disclosure.unit.get_absolute_url(),
-        "board-print": f"{disclosure.unit.get_absolute_url()}print/",
+        "board-print": f"/boards/{disclosure.unit.slug}/print/",
         "list": "/disclosures/",
         "home": "/",
         "wall": "/feedback/",
@@ -129,7 +129,13 @@ def test_pages_after_a_publication_have_no_markup_errors(demo, client, tmp_path)
         "stats": "/stats/",
         "reports": "/reports/",
         "report": "/reports/fengming/2011/",
+        "gov-report": "/reports/gov/fengming/2011/",
+        "gov-guide": "/guide/",
+        "affairs-guide": "/guide/affairs/",
         "login": "/accounts/login/",
+        "apply": "/yishenqing/",
+        "apply-track": "/yishenqing/track/SQ2011A002/",
+        "apply-letter": "/yishenqing/track/SQ2011A002/letter/",
     }
     files = []
     for name, url in pages.items():

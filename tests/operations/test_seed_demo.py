@@ -73,8 +73,15 @@ def test_demo_has_50_party_disclosures_of_2011_some_inner_party(demo):
     party = published.filter(item__category__catalog__kind=Catalog.Kind.PARTY)
     assert party.count() == 50
     assert party.filter(published_at__year=2011).count() == 50
-    assert published.filter(item__category__catalog__kind="government").count() == 5
-    # The 12 written-out 村务 notices plus the liaison points' routine ones.
+    government = published.filter(item__category__catalog__kind="government")
+    assert government.count() == 9
+    # 4 of them the decisions the 政府信息公开 report counts (table 二).
+    assert sorted(
+        government.filter(item__code__in=["ZW15", "ZW16", "ZW17", "ZW23"]).values_list(
+            "item__code", flat=True
+        )
+    ) == ["ZW15", "ZW16", "ZW17", "ZW23"]
+    # The 7 written-out 村务 notices plus the liaison points' 21 routine ones.
     assert published.filter(item__category__catalog__kind="village").count() == 28
     assert set(published.values_list("period_start__year", flat=True)) <= {2010, 2011}
     assert published.filter(published_at__year=2011).count() == published.count()
@@ -99,7 +106,7 @@ def test_home_headline_figures_are_the_articles(demo, client, admin_client):
         "liaison_points": 2,
         "year": 2011,
         "party": 50,
-        "government": 5,
+        "government": 9,
         "village": 28,
         "liaison_reports": 5,
         "liaison_questions": 15,
@@ -117,11 +124,11 @@ def test_home_headline_figures_are_the_articles(demo, client, admin_client):
 
 
 def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
-    """party_member belongs to 文理村党支部: of the 83, not 茅山村党支部's two
+    """party_member belongs to 文理村党支部: of the 87, not 茅山村党支部's two
     党组织内部 notices (党费, 民主评议); maoshan_member not 文理村's one."""
     assert client.login(username="party_member", password="fengming-party-2011")
     member = auth.get_user(client)
-    assert Disclosure.objects.visible_to(member).information().count() == 81
+    assert Disclosure.objects.visible_to(member).information().count() == 85
     wenli_own = Disclosure.objects.get(scope=Scope.BRANCH, unit__slug="wenli")
     assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 200
     for other in Disclosure.objects.filter(scope=Scope.BRANCH, unit__slug="maoshan"):
@@ -131,7 +138,7 @@ def test_party_member_account_sees_all_but_the_other_branchs_own(demo, client):
         username="maoshan_member", password="fengming-maoshan-member-2011"
     )
     member = auth.get_user(client)
-    assert Disclosure.objects.visible_to(member).information().count() == 82
+    assert Disclosure.objects.visible_to(member).information().count() == 86
     assert client.get(f"/disclosures/{wenli_own.pk}/").status_code == 404
 
 

@@ -113,12 +113,22 @@ def test_a_response_that_sets_a_cookie_is_not_stored(rf, village):
     assert middleware(rf.get("/")).get("X-Page-Cache") is None
 
 
-def test_elder_mode_is_cached_apart(village):
+def test_each_text_size_step_is_cached_apart(village):
     Client().get("/")
-    elder = Client()
-    elder.cookies["elder"] = "1"
-    assert elder.get("/").headers["X-Page-Cache"] == "miss"
-    assert elder.get("/").headers["X-Page-Cache"] == "hit"
+    for step, html in [("1", 'class="elder"'), ("2", 'class="elder elder-xl"')]:
+        elder = Client()
+        elder.cookies["elder"] = step
+        response = elder.get("/")
+        assert response.headers["X-Page-Cache"] == "miss"
+        response = elder.get("/")
+        assert response.headers["X-Page-Cache"] == "hit"
+        assert html in response.text
+    # A value that is no step is the standard page, from the same entry.
+    odd = Client()
+    odd.cookies["elder"] = "7"
+    response = odd.get("/")
+    assert response.headers["X-Page-Cache"] == "hit"
+    assert "elder" not in response.text.split("<body", 1)[0]
 
 
 def test_publishing_shows_at_once_for_visitors(

@@ -111,7 +111,7 @@ def test_editor_is_refused_models_outside_the_role(client, town, wenli_editor):
 
 # The public site: every URL name in these namespaces is a page type the leak
 # test below must fetch, or be listed in NO_DISCLOSURE_CONTENT.
-PUBLIC_NAMESPACES = ["portal", "catalog", "disclosure", "feedback"]
+PUBLIC_NAMESPACES = ["portal", "catalog", "disclosure", "feedback", "govinfo"]
 
 # Public pages that show no disclosure content at all, so no 党内 notice either.
 NO_DISCLOSURE_CONTENT = {
@@ -125,6 +125,16 @@ NO_DISCLOSURE_CONTENT = {
     "disclosure:board_print_page_css",  # the printed board's page size, CSS
     "feedback:thanks",  # the tracking code of what the visitor just sent
     "feedback:track",  # the form asking for a tracking code
+    "portal:gov_guide",  # 政府信息公开指南: the office's contact facts, the law
+    "portal:affairs_guide",  # 党务、村务公开指南: the leading group, the days
+    # 依申请公开: the application, its tracking and answer letter (no
+    # disclosure content; no applicant data: tests/govinfo/test_privacy.py).
+    "govinfo:apply",
+    "govinfo:thanks",
+    "govinfo:track",
+    "govinfo:track_code",
+    "govinfo:letter",
+    "govinfo:letter_pdf",
 }
 
 
@@ -180,6 +190,18 @@ def inspection_photo(town):
     return photo
 
 
+def published_government_report(town_unit, year: int):
+    from datetime import datetime
+
+    from composition.models import GovernmentReport
+
+    return GovernmentReport.objects.create(
+        town=town_unit,
+        year=year,
+        published_at=datetime(year + 1, 1, 20, tzinfo=timezone.get_current_timezone()),
+    )
+
+
 def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
     """URL name: the (url, must_be_refused) that would show the 党内 notice
     if that page type leaked it. Refused pages 404; others must not show it."""
@@ -188,6 +210,7 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
     wenli, code, period = [town.wenli.slug], inner.item.code, inner.period
     sheet_month = timezone.localdate(answered.received_at).strftime("%Y-%m")
     year = period[:4]
+    gov_report = published_government_report(town.wenli.parent, int(year))
 
     def url(name, *args, query=""):
         return reverse(name, args=args) + (f"?{query}" if query else "")
@@ -260,6 +283,12 @@ def inner_party_pages(town, answered) -> dict[str, list[tuple[str, bool]]]:
         ],
         "portal:report_pdf": [
             (url("portal:report_pdf", town.wenli.parent.slug, int(year)), False)
+        ],
+        # The 政府信息公开 report (counts only), published for the 党内 notice's year.
+        "portal:gov_report": [(url("portal:gov_report", gov_report.year), False)],
+        "portal:gov_report_town": [(gov_report.get_absolute_url(), False)],
+        "portal:gov_report_pdf": [
+            (url("portal:gov_report_pdf", gov_report.town.slug, gov_report.year), False)
         ],
         "portal:stats_csv": [
             (url("portal:stats_csv"), False),

@@ -55,6 +55,15 @@ def test_nginx_sends_the_header_the_settings_read():
     assert "proxy_set_header X-Real-IP $remote_addr;" in nginx
 
 
+def test_nginx_compresses_text_in_the_portals_server_block():
+    nginx = (DEPLOY / "nginx-fengming.conf").read_text()
+    server = nginx.split("listen 443 ssl;", 1)[1]
+    for line in ["gzip on;", "gzip_vary on;", "gzip_proxied any;"]:
+        assert f"\n    {line}" in server, line
+    types = re.search(r"^\s*gzip_types([^;]*);", server, re.M).group(1).split()
+    assert {"application/atom+xml", "text/csv", "application/json"} <= set(types)
+
+
 def test_gunicorn_config_is_valid():
     gunicorn = Path(sys.executable).parent / "gunicorn"
     result = subprocess.run(

@@ -15,17 +15,28 @@ from django.db import models
 from core.dates import DateRangeField, validate_date
 from core.security import refuse_control_characters
 
-APPS = ("catalog", "disclosure", "feedback", "portal")  # app labels
+APPS = ("catalog", "disclosure", "feedback", "govinfo", "portal")  # app labels
 GUARDED_APPS = (*APPS, "auth")
 # Python packages whose forms and filters are checked (composition's label is
 # "portal"; core and operations have no models but may have forms).
-PACKAGES = ("core", "catalog", "disclosure", "feedback", "composition", "operations")
+PACKAGES = (
+    "core",
+    "catalog",
+    "disclosure",
+    "feedback",
+    "govinfo",
+    "composition",
+    "operations",
+)
 
 # Form fields whose own check already refuses anything but a narrow format.
 OWN_FORMAT = {
     ("feedback.forms.SubmissionForm", "token"): "a signed value, checked",
     ("feedback.forms.SubmissionForm", "website"): "a honeypot: any value refused",
     ("feedback.forms.TrackForm", "code"): "letters and digits only",
+    ("govinfo.forms.ApplicationForm", "token"): "a signed value, checked",
+    ("govinfo.forms.ApplicationForm", "website"): "a honeypot: any value refused",
+    ("govinfo.forms.TrackForm", "code"): "letters and digits only",
     ("disclosure.compliance_views.ComplianceQuery", "period"): "a period key",
 }
 

@@ -10,6 +10,7 @@ from core.roles import sync_role_groups
 from disclosure import demo, roles
 from disclosure.models import Organisation, PartyMembership, Unit
 from feedback import demo as feedback_demo
+from govinfo import demo as govinfo_demo
 
 # Demo-only credentials, also listed in the README. Never use them in production.
 DEMO_USERS = [
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         town = demo.read_town()
         cases = feedback_demo.read_feedback()
         checks = demo.read_inspections()
+        applications = govinfo_demo.read_demo()
         load_catalog(
             read("party_catalog.json"),
             kind=Catalog.Kind.PARTY,
@@ -127,11 +129,13 @@ class Command(BaseCommand):
         attached = demo.seed_attachments(town["attachments"])
         demo.seed_tables(town["tables"])
         feedback_demo.seed_feedback(cases)
+        applied = govinfo_demo.seed_govinfo(applications)
         report_demo.seed_report()
+        report_demo.seed_government_report()
         self.stdout.write(
             f"Catalogs: {Catalog.objects.count()}, units: {len(units)}, "
             f"new disclosures: {new}, new 本期无 filings: {nil}, "
-            f"new attachments: {attached}"
+            f"new attachments: {attached}, new 依申请公开 applications: {applied}"
         )
         self.create_users()
         feedback_demo.link_member_cases()  # /feedback/mine/ of the demo members
