@@ -1,16 +1,20 @@
 """A disclosure's table (收支明细表) on a phone: the page does not overflow,
 the table scrolls in its own labelled region, and axe finds no violation."""
 
+from datetime import timedelta
+
 import openpyxl
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from catalog.models import Item
 from disclosure.models import Disclosure, Unit
 
 from .conftest import DESKTOP
-from .support import AXE_TAGS, AXE_URL, axe_violations
+from .support import AXE_TAGS, AXE_URL, axe_violations, layout_problems
 from .test_journeys import log_in_to_admin
+from .test_text_size import STEPS, set_step
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +42,14 @@ def test_a_finance_table_reads_on_a_phone(demo, page, live_server):
     page.keyboard.press("ArrowRight")
     assert region.evaluate("el => el.scrollLeft") > 0
     assert axe_violations(page) == [], "phone"
+    assert layout_problems(page, elder=False) == []
+    for step in STEPS.values():  # 长辈模式's steps: large text, targets
+        if step:
+            set_step(page, live_server, step)
+            page.reload()
+            assert layout_problems(page, elder=True) == [], step
+            assert page_overflow(page) <= 0, step
+    set_step(page, live_server, None)
     page.set_viewport_size(DESKTOP)
     page.reload()
     assert axe_violations(page) == [], "desktop"
@@ -45,9 +57,10 @@ def test_a_finance_table_reads_on_a_phone(demo, page, live_server):
 
 def test_the_printed_board_shows_the_table(demo, page):
     disclosure = Disclosure.objects.get(title=TITLE)
-    disclosure.unit.disclosures.exclude(pk=disclosure.pk).filter(
-        item=disclosure.item
-    ).update(display_until="2011-01-01")  # June's statement the newest on display
+    # A 2011 notice is off the board by now unless its 展示至 says otherwise.
+    Disclosure.objects.filter(pk=disclosure.pk).update(
+        display_until=timezone.localdate() + timedelta(days=30)
+    )
     assert page.goto(f"/boards/{disclosure.unit.slug}/print/").status == 200
     assert (
         page.locator(".print-tables caption")
