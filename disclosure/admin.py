@@ -25,6 +25,7 @@ from . import (  # noqa: F401 (registers User)
     inspection_admin,
     roles,
     services,
+    table_admin,
     user_admin,
     worklist,
 )
@@ -41,6 +42,7 @@ from .models import (
     ClosedYear,
     Disclosure,
     DisclosureEvent,
+    DisclosureTable,
     NoticeBoard,
     ObligationEvent,
     Organisation,
@@ -412,7 +414,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
         "只恢复标题和正文；状态、公开范围、事项、单位、索引号和日期不随版本改变。"
         "已发布的内容恢复后记为一次更正，在公开页面上注明。"
     )
-    inlines = [AttachmentInline, EventInline]
+    inlines = [AttachmentInline, table_admin.DisclosureTableInline, EventInline]
     actions = ["submit_selected", "approve_selected", "publish_selected"]
     change_form_template = "admin/disclosure/disclosure/change_form.html"
     workflow_fields = [
@@ -597,6 +599,13 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is DisclosureTable:
+            for table_form in formset.forms:
+                if table_form.has_changed():
+                    table_form.instance.uploaded_by = request.user
+        super().save_formset(request, form, formset, change)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if change:
@@ -605,7 +614,17 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 for formset in formsets
                 if formset.model is Attachment
             )
-            changed = [*form.changed_data, *(["attachments"] if added else [])]
+            # A table added or replaced (its caption too) after publication.
+            tables = any(
+                formset.new_objects or formset.changed_objects
+                for formset in formsets
+                if formset.model is DisclosureTable
+            )
+            changed = [
+                *form.changed_data,
+                *(["attachments"] if added else []),
+                *(["tables"] if tables else []),
+            ]
             services.record_edit(form.instance, by=request.user, changed=changed)
 
     # A version gives back its text only, as an edit (services.restore_version).
@@ -637,6 +656,20 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
+            path(
+                "table-template/",
+                self.admin_site.admin_view(
+                    lambda request: table_admin.template_view(self, request)
+                ),
+                name="{}_{}_table_template".format(*info),
+            ),
+            path(
+                "import/",
+                self.admin_site.admin_view(
+                    lambda request: table_admin.import_view(self, request)
+                ),
+                name="{}_{}_import".format(*info),
+            ),
             path(
                 "<path:object_id>/transition/<str:name>/",
                 self.admin_site.admin_view(self.transition_view),
@@ -761,7 +794,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
 class PendingDisclosureAdmin(DisclosureAdmin):
     """待审核: the reviewers' queue, oldest submission first."""
 
-    inlines = [AttachmentInline, EventInline]
+    inlines = [AttachmentInline, table_admin.DisclosureTableInline, EventInline]
 
     def get_queryset(self, request):
         return (
