@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category
+from core import caching
 from core.dates import validate_date, validate_year
 
 from . import compliance, inspections
@@ -127,7 +128,36 @@ def matrix(request):
 
 
 def matrix_context(q: dict) -> dict:
-    """The matrix of q["town"]: one row per unit, one column per category."""
+    """The matrix of q["town"]: one row per unit, one column per category.
+
+    Kept in the value cache per town, year, day, kind and period, made stale
+    by every change to the data (`caching.cached`). The same for every reader:
+    the engine counts filings of every scope and the matrix shows no title."""
+    town, within = q["town"], q["within"]
+    name = ":".join(
+        str(part)
+        for part in (
+            "compliance:matrix",
+            town.pk if town else "",
+            q["year"],
+            q["as_of"].isoformat(),
+            q["kind"],
+            within.key if within else "",
+        )
+    )
+    figures = caching.cached(name, lambda: matrix_figures(q))
+    return {
+        "q": q,
+        "town": town,
+        "years": compliance.year_choice(q["year"]),
+        **figures,
+        "states": [
+            (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
+        ],
+    }
+
+
+def matrix_figures(q: dict) -> dict:
     units = home_units(q["town"])
     obligations, items = compliance.load(
         units=units,
@@ -154,17 +184,11 @@ def matrix_context(q: dict) -> dict:
         for unit in units
     ]
     return {
-        "q": q,
-        "town": q["town"],
-        "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
         # (category, tally): the footer names each total's column.
         "column_totals": [(c, by_category.get(c.pk)) for c in categories],
         "overall": compliance.tally(obligations, lambda o: "all").get("all"),
-        "states": [
-            (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
-        ],
     }
 
 
