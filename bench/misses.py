@@ -67,9 +67,7 @@ def party_member():
     user.groups.add(Group.objects.get(name="党员"))
     branch = village.organisations.branches().first()
     if branch is not None:
-        PartyMembership.objects.update_or_create(
-            user=user, defaults={"branch": branch}
-        )
+        PartyMembership.objects.update_or_create(user=user, defaults={"branch": branch})
     return user
 
 
@@ -119,16 +117,13 @@ def main() -> None:
                         client, path, repeat=args.repeat, cold=mode == "cold"
                     )
             rows.append(row)
-            print(
-                f"{name:<16} "
-                + "  ".join(f"{k} {v:>7}" for k, v in row.items() if k[0] in "vm"),
-                flush=True,
-            )
-    print(
+            cells = "  ".join(f"{k} {v:>7}" for k, v in row.items() if k[0] in "vm")
+            print(f"{name:<16} {cells}", flush=True)  # noqa: T201
+    print(  # noqa: T201
         "MISSES_JSON "
         + json.dumps(
             {
-                "date": time.strftime("%Y-%m-%d"),
+                "date": time.strftime("%Y-%m-%d", time.gmtime()),
                 "database": django.db.connection.vendor,
                 "loadavg": [round(x, 2) for x in os.getloadavg()],
                 "repeat": args.repeat,

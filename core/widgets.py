@@ -25,9 +25,10 @@ class QuickSelect(forms.Select):
 
     Django renders every <option> through the widget templates; the county's
     unit choice has 510 of them and took about 100 ms a page. The markup is
-    the same: the widget's attributes, optgroups, and the first matching
-    option selected; only the whitespace between tags differs. Escaped with the standard library's `html.escape` (the
-    same five characters as Django's, without its lazy-string wrapper).
+    the same: the name, then the widget's attributes in order, optgroups, and
+    the first matching option selected; only the whitespace between tags
+    differs. Escaped with the standard library's `html.escape` (the same five
+    characters as Django's, without its lazy-string wrapper).
     """
 
     def render(self, name, value, attrs=None, renderer=None):

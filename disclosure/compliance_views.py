@@ -5,6 +5,8 @@ town on every one (default: the first town, as the home page)."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
@@ -124,17 +126,20 @@ def matrix(request):
     q = query.cleaned_data
     context = matrix_context(q)
     context["query"] = query
+    # The table alone is a few hundred template nodes a cell: rendered once
+    # for these figures and kept beside them.
+    table = "disclosure/includes/compliance_matrix_table.html"
+    context["matrix_table"] = caching.cached(
+        f"{matrix_key(q)}:table:{get_language()}",
+        lambda: render_to_string(table, context),
+    )
     return render(request, "disclosure/compliance_matrix.html", context)
 
 
-def matrix_context(q: dict) -> dict:
-    """The matrix of q["town"]: one row per unit, one column per category.
-
-    Kept in the value cache per town, year, day, kind and period, made stale
-    by every change to the data (`caching.cached`). The same for every reader:
-    the engine counts filings of every scope and the matrix shows no title."""
+def matrix_key(q: dict) -> str:
+    """What the matrix's figures depend on: town, year, day, kind, period."""
     town, within = q["town"], q["within"]
-    name = ":".join(
+    return ":".join(
         str(part)
         for part in (
             "compliance:matrix",
@@ -145,10 +150,18 @@ def matrix_context(q: dict) -> dict:
             within.key if within else "",
         )
     )
-    figures = caching.cached(name, lambda: matrix_figures(q))
+
+
+def matrix_context(q: dict) -> dict:
+    """The matrix of q["town"]: one row per unit, one column per category.
+
+    Kept in the value cache per town, year, day, kind and period, made stale
+    by every change to the data (`caching.cached`). The same for every reader:
+    the engine counts filings of every scope and the matrix shows no title."""
+    figures = caching.cached(matrix_key(q), lambda: matrix_figures(q))
     return {
         "q": q,
-        "town": town,
+        "town": q["town"],
         "years": compliance.year_choice(q["year"]),
         **figures,
         "states": [

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
-from core.security import refuse_control_characters, refuse_markup
 from core import caching
+from core.security import refuse_control_characters, refuse_markup
 from core.widgets import LazyChoices, QuickSelect
 from disclosure.filters import board_unit_options
 from disclosure.models import Disclosure, Reader, Unit

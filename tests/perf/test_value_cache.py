@@ -96,9 +96,7 @@ def test_stats_figures_are_kept_per_audience(town, party_client, monkeypatch):
     assert len(calls) == 4
 
 
-def test_stats_figures_follow_a_publication(
-    town, django_capture_on_commit_callbacks
-):
+def test_stats_figures_follow_a_publication(town, django_capture_on_commit_callbacks):
     visitor = Client()
     assert visitor.get("/stats/").context["disclosure_total"] == 1
     reviewer = staff_user(username="reviewer", group="审核人")
@@ -210,3 +208,40 @@ def test_chart_totals_are_worked_out_once():
     assert chart.totals == [3, None]
     assert chart.totals is chart.totals
     assert [row["total"] for row in chart.rows] == [3, None]
+
+
+def test_kept_filter_forms_never_cross_audiences(town, party_client):
+    ItemFactory(code="Z99", name="党内专项事项", scope=Scope.INNER_PARTY)
+    assert "党内专项事项" in party_client.get("/disclosures/").text
+    for _ in range(2):
+        assert "党内专项事项" not in Client().get("/disclosures/").text
+    assert "党内专项事项" in party_client.get("/disclosures/").text
+
+
+def _steady(html: str) -> str:
+    """Without the 回音壁 form's one-time tokens and its question."""
+    html = re.sub(r'name="(token|csrfmiddlewaretoken)" value="[^"]*"', "", html)
+    return re.sub(r"验证：[^<]*？", "", html)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/compliance/?kind=village",
+        "/compliance/?kind=party&town=fengming",
+        "/stats/",
+        "/stats/?unit=wenli",
+        "/feedback/",
+        "/feedback/?kind=question&unit=wenli",
+        "/feedback/new/?unit=maoshan",
+        "/disclosures/?unit=wenli",
+    ],
+)
+def test_pages_are_the_same_from_kept_values(town, settings, url):
+    settings.VALUE_CACHE_SECONDS = 0
+    fresh = Client().get(url)
+    assert fresh.status_code == 200
+    settings.VALUE_CACHE_SECONDS = 60
+    Client().get(url)
+    kept = Client().get(url)
+    assert _steady(kept.text) == _steady(fresh.text)
