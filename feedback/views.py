@@ -94,7 +94,8 @@ def submission_create(request):
 def _preset(request) -> dict:
     """?unit=<slug> or ?disclosure=<id> from a board or a disclosure's page."""
     initial = {}
-    unit = Unit.objects.filter(slug=request.GET.get("unit", "")[:60]).first()
+    slug = request.GET.get("unit", "")[:60]
+    unit = Unit.objects.filter(slug=slug).first() if slug else None
     if unit:
         initial["unit"] = unit.slug
     disclosure_id = request.GET.get("disclosure", "")
