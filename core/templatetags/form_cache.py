@@ -31,7 +31,9 @@ def _choices(field) -> list:
 def form_key(form) -> str:
     parts = [type(form).__module__, type(form).__qualname__, str(form.prefix)]
     data = form.data if form.is_bound else form.initial
-    parts += [f"{k}={v}" for k, v in sorted((str(k), str(v)) for k, v in data.items())]
+    # Every value of a repeated parameter (a QueryDict's lists).
+    pairs = data.lists() if hasattr(data, "lists") else data.items()
+    parts += sorted(f"{k}={v!r}" for k, v in pairs)
     for name, field in form.fields.items():
         parts += [
             name,
