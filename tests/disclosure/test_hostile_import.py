@@ -2,15 +2,23 @@
 another level, a hostile cell, a double submit; nothing saved, Chinese text."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from disclosure import roles
+from disclosure import bulk_import, roles
 from disclosure.models import Disclosure
-from tests.disclosure.test_bulk_import import URL, sheet, world  # noqa: F401
-from tests.factories import ItemFactory, TownFactory, UnitFactory, staff_user
+from tests.disclosure import test_bulk_import as base
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    TownFactory,
+    UnitFactory,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
+
+URL, sheet = base.URL, base.sheet
+world = base.world
+ROW = "文理村,CW01,2011-06,六月,正文,否\n"
 
 
 def test_a_reviewer_or_approver_may_not_import(client, world):
@@ -63,22 +71,28 @@ def test_hostile_cells_are_named_and_nothing_is_saved(client, world):
     assert not Disclosure.objects.exists()
 
 
-def test_the_repeat_check_and_the_saving_hold_the_units_lock(client, world):
-    # Two clicks on 导入 (or two tabs) must not both pass the check for
-    # repeats before either is saved: the check runs under a row lock.
+def test_a_double_submit_saves_the_drafts_once(client, world, monkeypatch):
+    # Two clicks on 导入 (or two tabs): the other request saves its drafts
+    # just after this one checked for repeats. The check runs again in the
+    # saving transaction, under a lock on the units' rows.
+    checks = []
+    original = bulk_import._refuse_repeats
+
+    def then_the_other_request_saves(forms, errors):
+        original(forms, errors)
+        if not checks:
+            form = forms[0][1]
+            DisclosureFactory(
+                unit=world["wenli"],
+                item=world["item"],
+                period=form.instance.period,
+                title=form.instance.title,
+            )
+        checks.append(True)
+
+    monkeypatch.setattr(bulk_import, "_refuse_repeats", then_the_other_request_saves)
     client.force_login(world["editor"])
-    with CaptureQueriesContext(connection) as queries:
-        response = client.post(
-            URL, {"file": sheet("文理村,CW01,2011-06,六月,正文,否\n")}
-        )
-    assert response.status_code == 302
-    sql = [q["sql"] for q in queries.captured_queries]
-    locked = next(i for i, s in enumerate(sql) if "FOR UPDATE" in s)
-    # The check for repeats (a query on disclosures) comes after the lock.
-    checked = max(
-        i
-        for i, s in enumerate(sql)
-        if s.startswith('SELECT 1 AS "a" FROM "disclosure_disclosure"')
-    )
-    assert locked < checked
+    response = client.post(URL, {"file": sheet(ROW)})
+    assert response.status_code == 200
+    assert "第2行：“六月”已经在系统中，未重复导入。" in response.text
     assert Disclosure.objects.count() == 1
