@@ -102,8 +102,34 @@ def test_a_nul_byte_or_a_huge_cell_or_ten_thousand_columns():
     ]
     assert "一格最多 200 字" in messages(upload(one_row(summary="长" * 100000)))[0]
     wide = ",".join(f"列{i}" for i in range(10000)) + "\n"
-    assert messages(upload(wide)) == ["表格列数过多（10000 列），一张表最多 12 列。"]
+    assert messages(upload(wide)) == ["第1行第65列超出表格范围：一张表最多 12 列。"]
 
 
 def test_amounts_keep_their_value_to_the_cent():
     assert tables.parse_amount("1,234.5元") == Decimal("1234.50")
+
+
+def test_an_xlsx_declaring_16384_columns_is_read_quickly():
+    import io
+    import time
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["日期", "摘要", "收入（元）"])
+    for _ in range(500):
+        sheet.append(["2011-06-03", "收到拨款", 1])
+    sheet.append(["", "合计", 500])
+    # One cell in the last column: every row was padded to 16,384 cells.
+    sheet.cell(row=1, column=16384, value="x")
+    out = io.BytesIO()
+    book.save(out)
+    started = time.monotonic()
+    table = tables.parse_table(SimpleUploadedFile("明细.xlsx", out.getvalue()))
+    assert time.monotonic() - started < 2
+    assert len(table.rows) == 500 and table.totals[2] == "500.00"
+
+
+def test_a_csv_line_of_a_hundred_thousand_cells_is_cut_and_named():
+    far = ",".join(["日期", "摘要", "收入（元）"] + [""] * 100000 + ["x"])
+    text = far + "\n2011-06-03,收到,1\n,合计,1\n"
+    assert messages(upload(text)) == ["第1行第100004列超出表格范围：一张表最多 12 列。"]
