@@ -277,14 +277,13 @@ def _csv_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
                     _("表格行数过多：一张表最多 %(max)d 行。") % {"max": MAX_ROWS}
                 )
             if len(row) > READ_COLUMNS:  # a line of a million commas
-                far = next((i for i in range(READ_COLUMNS, len(row)) if row[i]), None)
-                if far is not None:
-                    errors.add(
+                if any(row[READ_COLUMNS:]):
+                    raise ValidationError(
                         _(
-                            "第%(row)d行第%(column)d列超出表格范围："
+                            "表格列数过多：第%(row)d行有 %(n)d 列，"
                             "一张表最多 %(max)d 列。"
                         )
-                        % {"row": number, "column": far + 1, "max": MAX_COLUMNS}
+                        % {"row": number, "n": len(row), "max": MAX_COLUMNS}
                     )
                 row = row[:READ_COLUMNS]
             for index, value in enumerate(row):
