@@ -255,13 +255,17 @@ class PeriodField(forms.MultiValueField):
             # message, not the period column's length and character checks.
             fields=[
                 forms.CharField(
-                    validators=[RegexValidator(r"^\d{4}\Z", _("请从列表中选择年份。"))],
+                    validators=[
+                        RegexValidator(
+                            r"^\d{4}\Z", _("期间格式不正确：请从列表中选择年份。")
+                        )
+                    ],
                 ),
                 forms.CharField(
                     validators=[
                         RegexValidator(
                             rf"^(\d{{2}}|Q[1-4]|H[12]|{WHOLE_YEAR})\Z",
-                            _("请从列表中选择期间。"),
+                            _("期间格式不正确：请从列表中选择期间。"),
                         )
                     ],
                 ),
