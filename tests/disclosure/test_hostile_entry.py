@@ -57,3 +57,15 @@ def test_forged_forms_items_and_units_are_refused(client, world):
     ):
         (field,) = forged
         assert "选择一个有效的选项" in errors(client, world, **forged)[field][0]
+
+
+def test_a_form_with_errors_has_a_chinese_page_title(client, world):
+    # Django's zh_Hans catalog lacks "Error:": the tab read "Error: 增加 公开内容".
+    client.force_login(world["editor"])
+    response = client.post(base.ADD, base.entry(world, title=""))
+    assert response.status_code == 200
+    title = response.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("错误：") and "Error" not in title
+    client.logout()
+    login = client.post("/admin/login/", {"username": "x", "password": "y"})
+    assert "<title>错误：" in login.text
