@@ -53,6 +53,10 @@ class AttachmentForm(forms.ModelForm):
         else:
             widget.attrs.update(self.PHOTO_INPUT)
 
+    def clean_caption(self):
+        # Plain text like the cells and the title: markup is refused.
+        return refuse_markup(self.cleaned_data["caption"])
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload and upload != self.initial.get("file"):
@@ -97,6 +101,10 @@ class DisclosureTableForm(forms.ModelForm):
                 "原文件只存档，不公开。"
             )
         }
+
+    def clean_caption(self):
+        # Plain text like the cells and the title: markup is refused.
+        return refuse_markup(self.cleaned_data["caption"])
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

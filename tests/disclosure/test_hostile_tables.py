@@ -137,3 +137,17 @@ def test_a_csv_line_of_a_hundred_thousand_cells_is_cut_and_named():
     assert messages(upload(text)) == [
         "表格列数过多：第1行有 100004 列，一张表最多 12 列。"
     ]
+
+
+@pytest.mark.django_db
+def test_a_tables_caption_with_markup_is_refused():
+    from disclosure.forms import DisclosureTableForm
+
+    form = DisclosureTableForm(
+        data={"caption": "<script>alert(1)</script>收支表"},
+        files={"file": upload(one_row())},
+    )
+    assert not form.is_valid()
+    assert form.errors["caption"] == [
+        "内容中含有网页标记（如 <script>、<a>），请删除后再提交。"
+    ]
