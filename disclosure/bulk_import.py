@@ -18,7 +18,7 @@ from catalog.models import Item
 
 from . import roles, tables
 from .forms import DisclosureAdminForm
-from .models import Disclosure
+from .models import Disclosure, Unit
 
 MAX_ROWS = 500
 COLUMNS = {
@@ -122,10 +122,20 @@ def import_disclosures(upload, *, by) -> list[Disclosure]:
         ]
         _refuse_repeats(forms, errors)
         errors.raise_any()
+        with transaction.atomic():
+            # The units' rows locked: a second click on 导入 (or a second tab)
+            # waits here, then finds the first one's drafts as repeats.
+            list(
+                Unit.objects.select_for_update()
+                .filter(pk__in={form.instance.unit_id for _n, form in forms})
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            _refuse_repeats(forms, errors)  # again, under the lock
+            errors.raise_any()
+            return [form.save() for _number, form in forms]
     except tables.TableErrors as exc:
         raise ValidationError(exc.messages) from None
-    with transaction.atomic():
-        return [form.save() for _number, form in forms]
 
 
 def _row_form(number, row, positions, units, by, errors):

@@ -1,4 +1,6 @@
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +53,10 @@ class AttachmentForm(forms.ModelForm):
         else:
             widget.attrs.update(self.PHOTO_INPUT)
 
+    def clean_caption(self):
+        # Plain text like the cells and the title: markup is refused.
+        return refuse_markup(self.cleaned_data["caption"])
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload and upload != self.initial.get("file"):
@@ -95,6 +101,10 @@ class DisclosureTableForm(forms.ModelForm):
                 "原文件只存档，不公开。"
             )
         }
+
+    def clean_caption(self):
+        # Plain text like the cells and the title: markup is refused.
+        return refuse_markup(self.cleaned_data["caption"])
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -249,7 +259,25 @@ class PeriodField(forms.MultiValueField):
     def __init__(self, **kwargs):
         message = _("请选择所属期间：年份和期间。")
         super().__init__(
-            fields=[forms.CharField(), forms.CharField()],
+            # A forged value (9999-Q5, markup, a page of text) gets one
+            # message, not the period column's length and character checks.
+            fields=[
+                forms.CharField(
+                    validators=[
+                        RegexValidator(
+                            r"^\d{4}\Z", _("期间格式不正确：请从列表中选择年份。")
+                        )
+                    ],
+                ),
+                forms.CharField(
+                    validators=[
+                        RegexValidator(
+                            rf"^(\d{{2}}|Q[1-4]|H[12]|{WHOLE_YEAR})\Z",
+                            _("期间格式不正确：请从列表中选择期间。"),
+                        )
+                    ],
+                ),
+            ],
             require_all_fields=True,
             error_messages={"required": message, "incomplete": message},
             **kwargs,
@@ -409,6 +437,17 @@ class DisclosureAdminForm(forms.ModelForm):
                 )
             )
         return public_from
+
+    def _update_errors(self, errors):
+        # Model.clean() judges the row with the old period when the form has
+        # refused the new one (a forged value): one message, not two.
+        if hasattr(errors, "error_dict"):
+            refused = set(self._errors) - {NON_FIELD_ERRORS}
+            for name in [n for n in errors.error_dict if n in refused]:
+                del errors.error_dict[name]
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
 
     def clean(self):
         data = super().clean()

@@ -25,6 +25,7 @@ limited before anything is parsed.
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,6 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from core.security import CONTROL_CHARACTERS, sanitise
 
@@ -40,6 +42,10 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_UNPACKED_BYTES = 40 * 1024 * 1024
 MAX_ROWS = 1000
 MAX_COLUMNS = 12
+# An xlsx may declare 16,384 columns with one cell far out: read-only
+# openpyxl pads every row to the declared width (a 16 KB file took 5 s and
+# 450 MB). Columns past this one are not read (a table has at most 12).
+READ_COLUMNS = 64
 MAX_CELL_CHARS = 200
 MAX_AMOUNT = Decimal("1000000000000")  # 1 万亿元: more is a typing error
 MAX_ERRORS = 10
@@ -55,9 +61,18 @@ TEMPLATE_HEADERS = [
     "经手人",
     "备注",
 ]
+# Invisible in a cell yet part of its text: zero-width spaces and joiners,
+# the bidirectional marks, a byte-order mark pasted in (core.security's
+# CONTROL_CHARACTERS holds the C0/C1 controls and the bidi overrides). A
+# table is figures checked by eye: what a resident cannot see is refused.
+INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2060-\u2064\ufeff]")
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, .doc: the old binary formats
 
+FORMULA_TEXT = _lazy(
+    "第%(row)d行第%(column)d列以“=”开头，表格软件会把它当作公式："
+    "请删去“=”，或在前面加上文字后再上传。"
+)
 AMOUNT = "amount"
 DATE = "date"
 TEXT = "text"
@@ -186,8 +201,10 @@ def _xlsx_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
         )
         formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
         sheet, formula_sheet = values.worksheets[0], formulas.worksheets[0]
-        value_rows = _limited(sheet.iter_rows(values_only=True))
-        formula_rows = _limited(formula_sheet.iter_rows(values_only=True))
+        value_rows = _limited(sheet.iter_rows(values_only=True, max_col=READ_COLUMNS))
+        formula_rows = _limited(
+            formula_sheet.iter_rows(values_only=True, max_col=READ_COLUMNS)
+        )
         values.close()
         formulas.close()
     except ValidationError:
@@ -208,6 +225,10 @@ def _xlsx_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
                     )
                     % {"row": number, "column": index + 1}
                 )
+            elif isinstance(value, str) and value.strip().startswith("="):
+                # Text typed as ="…" (or with a leading apostrophe): it would be
+                # a formula again in any spreadsheet made from the table.
+                errors.add(FORMULA_TEXT % {"row": number, "column": index + 1})
         rows.append((number, row))
     return rows
 
@@ -227,7 +248,11 @@ def _limited(rows) -> list[tuple]:
 
 def _csv_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
     # WPS and Excel on Chinese Windows save CSV as GB18030 (GBK); others UTF-8.
-    for encoding in ("utf-8-sig", "gb18030"):
+    # Excel's "Unicode 文本" is UTF-16 with its byte-order mark.
+    encodings = ("utf-8-sig", "gb18030")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encodings = ("utf-16",)
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
             break
@@ -241,8 +266,7 @@ def _csv_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
             if text.strip()
             else _("文件是空的，请选择填好的表格文件。")
         )
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
+    delimiter = _delimiter(text)
     rows = []
     try:
         for number, row in enumerate(
@@ -252,6 +276,16 @@ def _csv_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
                 raise ValidationError(
                     _("表格行数过多：一张表最多 %(max)d 行。") % {"max": MAX_ROWS}
                 )
+            if len(row) > READ_COLUMNS:  # a line of a million commas
+                if any(row[READ_COLUMNS:]):
+                    raise ValidationError(
+                        _(
+                            "表格列数过多：第%(row)d行有 %(n)d 列，"
+                            "一张表最多 %(max)d 列。"
+                        )
+                        % {"row": number, "n": len(row), "max": MAX_COLUMNS}
+                    )
+                row = row[:READ_COLUMNS]
             for index, value in enumerate(row):
                 if value.strip().startswith("="):
                     errors.add(
@@ -267,6 +301,16 @@ def _csv_rows(data: bytes, errors: TableErrors) -> list[tuple[int, list]]:
             _("CSV 文件格式不正确（引号不成对等）：请在 WPS 或 Excel 中另存后再上传。")
         ) from None
     return rows
+
+
+def _delimiter(text: str) -> str:
+    """Comma, tab (Excel's Unicode text) or semicolon (a spreadsheet set to a
+    European locale): the one the first lines use most; a title line above
+    the header holds none."""
+    head = text.splitlines()[:5]
+    counts = {d: sum(line.count(d) for line in head) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
 
 
 # Checking the cells -----------------------------------------------------------
@@ -294,6 +338,13 @@ def checked_text(value, where: str, errors: TableErrors) -> str:
     if found:
         errors.add(
             _("%(where)s含有不可见的控制字符（%(code)s），请删除后再上传。")
+            % {"where": where, "code": f"U+{ord(found.group()):04X}"}
+        )
+        return ""
+    found = INVISIBLE.search(text)
+    if found:
+        errors.add(
+            _("%(where)s含有看不见的字符（%(code)s），请删除后再上传。")
             % {"where": where, "code": f"U+{ord(found.group()):04X}"}
         )
         return ""
@@ -338,14 +389,17 @@ def parse_amount(value) -> Decimal | None:
             raise ValueError
         amount = rounded
     else:
-        text = str(value).strip().replace(",", "").replace("，", "")
-        text = text.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
-        if not re.fullmatch(r"-?\d+(\.\d{1,2})?", text):
+        # 全角 digits and points (１２．５０), the minus sign, spaces as
+        # thousands separators: as typed in a Chinese input method.
+        text = unicodedata.normalize("NFKC", str(value)).replace("\u2212", "-")
+        text = re.sub(r"[,\s]", "", text)
+        text = text.removeprefix("¥").removesuffix("元")
+        if not re.fullmatch(r"-?\d+(\.\d{1,2})?", text, re.ASCII):
             raise ValueError
         amount = Decimal(text).quantize(CENT)
     if abs(amount) >= MAX_AMOUNT:
         raise ValueError
-    return amount
+    return amount + 0  # -0.00 is 0.00
 
 
 def _parse_date(value) -> str:
