@@ -18,7 +18,7 @@ from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
 
 from . import clock
-from .models import Channel, InfoRequest, InfoRequestEvent, Result
+from .models import Channel, Ground, InfoRequest, InfoRequestEvent, Result
 
 Kind = InfoRequestEvent.Kind
 Status = InfoRequest.Status
@@ -67,6 +67,13 @@ def can_approve(request: InfoRequest, user) -> bool:
         and request.drafted_by_id != user.pk
         and can_handle(request, user)
     )
+
+
+def can_extend(request: InfoRequest, user) -> bool:
+    """Art. 33: an extension needs the consent of the head of the disclosure
+    office. The reviewer (负责人) who may approve answers grants it; the event
+    is recorded in their name, so the trail shows who agreed."""
+    return user.has_perm("govinfo.approve_inforequest") and can_handle(request, user)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -182,7 +189,11 @@ STEP_RULES = {
     Kind.CORRECTED: ((Status.CORRECTION,), _("该申请没有待补正的告知。")),
     Kind.CONSULT: ((Status.RECEIVED,), _("只有办理中的申请可以征求第三方意见。")),
     Kind.CONSULTED: ((Status.CONSULTING,), _("该申请没有在征求第三方意见。")),
-    Kind.EXTEND: ((Status.RECEIVED,), _("只有办理中的申请可以延期。")),
+    # Also while the answer is with the reviewer: the term still runs.
+    Kind.EXTEND: (
+        (Status.RECEIVED, Status.SUBMITTED),
+        _("只有办理中的申请可以延期。"),
+    ),
 }
 
 
@@ -196,11 +207,13 @@ def record_step(
     note: str = "",
 ) -> clock.Clock:
     """告知补正 / 收到补正 / 征求第三方意见 / 意见返回 / 延期, with the day it
-    happened; an extension needs its working days (1–20, once) and reason."""
+    happened; an extension needs its working days (1–20, once) and reason,
+    and is granted by a reviewer (can_extend)."""
     on = on or timezone.localdate()
     with transaction.atomic():
         request = _locked(request)
-        if not can_handle(request, by):
+        allowed = can_extend if kind == Kind.EXTEND else can_handle
+        if not allowed(request, by):
             raise PermissionDenied
         statuses, message = STEP_RULES[kind]
         _require(request.status in statuses, str(message))
@@ -276,7 +289,12 @@ def draft_answer(
     result: str,
     ground: str = "",
     text: str,
+    responsible_body: str = "",
+    responsible_contact: str = "",
 ) -> InfoRequest:
+    """The handler's draft of the answer, for the reviewer. For 非本机关负责
+    (art. 36(五)) the responsible body and its contact, when known, are named
+    in the letter; for any other ground they are dropped."""
     with transaction.atomic():
         request = _locked(request)
         if not can_handle(request, by):
@@ -286,6 +304,10 @@ def draft_answer(
             _("只有办理中的申请可以拟定答复（补正或征求意见期间不能）。"),
         )
         request.result, request.ground, request.answer_text = result, ground, text
+        if ground != Ground.NOT_THIS_BODY:
+            responsible_body = responsible_contact = ""
+        request.responsible_body = responsible_body.strip()
+        request.responsible_contact = responsible_contact.strip()
         _require(bool(text.strip()), _("请填写答复内容。"))
         request.full_clean(exclude=["unit", "name"])
         request.status = Status.SUBMITTED
@@ -334,12 +356,26 @@ def release_items():
     )
 
 
+def release_title(item: Item, on: date | None = None) -> str:
+    """A neutral title for released information: the catalog item and the
+    year. Never the applicant's description, which may name them or others."""
+    on = on or timezone.localdate()
+    return _("%(item)s（%(year)s年）") % {"item": item.name, "year": on.year}
+
+
 def release(
-    request: InfoRequest, *, by: AbstractBaseUser, item: Item, title: str
+    request: InfoRequest,
+    *,
+    by: AbstractBaseUser,
+    item: Item,
+    body: str,
+    title: str = "",
 ) -> Disclosure:
     """Information released on request that others may need: a 主动公开 draft
     of the town, which then goes through the normal workflow (submit, review,
-    approve, publish). No applicant's particulars are copied."""
+    approve, publish). Its title and body are written by staff for the public
+    (an empty title: the item and year); nothing of the application or the
+    letter to the applicant is copied."""
     with transaction.atomic():
         request = _locked(request)
         if not can_handle(request, by):
@@ -349,13 +385,15 @@ def release(
             _("只有予以公开或部分公开的信息可以转为主动公开。"),
         )
         _require(request.released_as_id is None, _("该申请的信息已转为主动公开。"))
+        _require(bool(body.strip()), _("请填写拟主动公开的信息内容。"))
         kind = item.period_kind or periods.MONTH
+        today = timezone.localdate()
         disclosure = Disclosure(
             unit=request.unit,
             item=item,
-            title=title.strip(),
-            body=request.answer_text,
-            period=periods.Period.containing(timezone.localdate(), kind).key,
+            title=title.strip() or release_title(item, today),
+            body=body.strip(),
+            period=periods.Period.containing(today, kind).key,
             status=Disclosure.Status.DRAFT,
             created_by=by,
         )

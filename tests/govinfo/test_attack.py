@@ -79,16 +79,16 @@ def test_a_step_dated_before_the_last_one_is_refused(gov_town, office):
     assert info.status == "received" and info.due_on is not None
 
 
-def test_no_extension_once_the_term_has_run_out(gov_town, office):
+def test_no_extension_once_the_term_has_run_out(gov_town, reviewer):
     """Art. 33: the term is extended before it ends, not after it was missed."""
     info = received(gov_town, date(2026, 9, 18))
     assert info.due_on == date(2026, 10, 22)
     with pytest.raises(ValidationError, match="已过"):
         services.record_step(
-            info, "extend", by=office, on=date(2026, 10, 23), days=5, note="晚了"
+            info, "extend", by=reviewer, on=date(2026, 10, 23), days=5, note="晚了"
         )
     services.record_step(
-        info, "extend", by=office, on=date(2026, 10, 22), days=5, note="最后一天"
+        info, "extend", by=reviewer, on=date(2026, 10, 22), days=5, note="最后一天"
     )
 
 
@@ -311,7 +311,7 @@ def test_the_application_is_fixed_while_its_answer_is_reviewed(
 
 
 def test_a_consultation_has_its_latest_deadline_and_a_silent_third_party_tops_the_queue(
-    client, gov_town, office
+    client, gov_town, office, reviewer
 ):
     """While a third party is consulted the deadline is the latest possible
     (its 15 working days, then the days left): a case whose third party never
@@ -333,7 +333,7 @@ def test_a_consultation_has_its_latest_deadline_and_a_silent_third_party_tops_th
     assert "最迟答复日期" in track
     # No extension while the clock is paused.
     with pytest.raises(ValidationError, match="只有办理中"):
-        services.record_step(silent, "extend", by=office, days=5, note="x")
+        services.record_step(silent, "extend", by=reviewer, days=5, note="x")
 
 
 @pytest.mark.parametrize(
