@@ -28,7 +28,8 @@ def set_step(page, live_server, value) -> None:
 
 
 # A form with its error messages (crispy's invalid-feedback), a 400, and the
-# page types public_pages() leaves out.
+# page types public_pages() leaves out (those it lists later are not checked
+# twice: `extra_pages`).
 FORM_ERRORS = "/compliance/?year=abc&as_of=2011-13-01"
 MORE_PAGES = {
     "form_errors": (FORM_ERRORS, 400),
@@ -36,6 +37,56 @@ MORE_PAGES = {
     "county": ("/county/?year=2011", 200),
     "reports": ("/reports/", 200),
     "follow": ("/follow/", 200),
+    "follow_bad_link": ("/follow/confirm/no-such-token/", 404),
+    "search_none": ("/search/?q=没有这样的内容", 200),
+    "board_print": ("/boards/wenli/print/", 200),
+    "feedback_sheet": ("/feedback/print/wenli/2011-08/", 200),
+    "apply": ("/yishenqing/", 200),
+    "apply_track_form": ("/yishenqing/track/", 200),
+    "gov_guide": ("/guide/", 200),
+    "affairs_guide": ("/guide/affairs/", 200),
+}
+
+
+def extra_pages() -> dict[str, tuple[str, int]]:
+    from govinfo.models import InfoRequest
+
+    listed = set(public_pages().values())
+    pages = MORE_PAGES | {
+        "apply_tracking": (
+            f"/yishenqing/track/{InfoRequest.objects.first().code}/",
+            200,
+        )
+    }
+    return {name: page for name, page in pages.items() if page[0] not in listed}
+
+
+# Forms sent back with their errors: filled as a visitor would, then sent.
+def feedback_form_with_errors(page):
+    page.goto("/feedback/new/?unit=wenli")
+    page.locator("#id_title").fill("路灯")
+    page.locator("form.feedback-form button[type=submit]").click()
+    page.wait_for_selector(".invalid-feedback")
+
+
+def login_with_errors(page):
+    page.goto("/accounts/login/")
+    page.get_by_label("用户名").fill("nobody")
+    page.get_by_label("密码").fill("not-the-password")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector(".alert-danger, .errorlist, .invalid-feedback")
+
+
+def apply_form_with_errors(page):
+    page.goto("/yishenqing/")
+    page.locator("main form [type=submit]").last.click()
+    page.wait_for_selector(".invalid-feedback, .alert-danger")
+
+
+SENT_FORMS = {
+    "feedback_form_errors": feedback_form_with_errors,
+    "login_errors": login_with_errors,
+    "apply_errors": apply_form_with_errors,
 }
 
 
@@ -46,21 +97,28 @@ def test_every_page_type_meets_the_layout_rules_in_each_step(
     elder = step != "标准"
     set_step(page, live_server, STEPS[step])
     problems = {}
-    pages = {name: (url, 200) for name, url in public_pages().items()} | MORE_PAGES
+    pages = {name: (url, 200) for name, url in public_pages().items()} | extra_pages()
     for name, (url, status) in pages.items():
         assert page.goto(url).status == status, name
-        assert (page.locator("html.elder").count() == 1) is elder
-        if elder:
-            # The menu open without a button, headings larger than the text.
-            nav = page.get_by_role("navigation", name="主导航")
-            assert nav.get_by_role("link", name="回音壁").is_visible(), name
-            assert font_size(page, "h1") > font_size(page, "body") >= 18, name
-        found = layout_problems(page, elder=elder)
-        if found:
-            problems[name] = found
+        check_layout(page, name, elder, problems)
+    for name, send in SENT_FORMS.items():
+        send(page)
+        check_layout(page, name, elder, problems)
     assert problems == {}, "\n".join(
         f"{name}: {problem}" for name, found in problems.items() for problem in found
     )
+
+
+def check_layout(page, name: str, elder: bool, problems: dict) -> None:
+    assert (page.locator("html.elder").count() == 1) is elder, name
+    nav = page.get_by_role("navigation", name="主导航")
+    if elder and nav.count():  # not on the print pages
+        # The menu open without a button, headings larger than the text.
+        assert nav.get_by_role("link", name="回音壁").is_visible(), name
+        assert font_size(page, "h1") > font_size(page, "body") >= 18, name
+    found = layout_problems(page, elder=elder)
+    if found:
+        problems[name] = found
 
 
 def test_the_size_form_switches_steps_without_javascript(demo, new_page):
