@@ -134,7 +134,10 @@ def test_the_size_control_and_the_menu_by_keyboard_alone(demo, page):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "标准"
     page.keyboard.press("Space")
-    page.wait_for_function("!document.documentElement.classList.contains('elder')")
+    page.wait_for_selector("html:not(.elder)", state="attached")
+    assert size.get_by_role("button", name="标准").get_attribute("aria-pressed") == (
+        "true"
+    )
 
 
 def ax_expanded(page, name: str) -> bool | None:
