@@ -46,6 +46,8 @@ MORE_PAGES = {
     "apply_track_form": ("/yishenqing/track/", 200),
     "gov_guide": ("/guide/", 200),
     "affairs_guide": ("/guide/affairs/", 200),
+    "gov_report": ("/reports/gov/fengming/2011/", 200),
+    "sheet_bad_month": ("/feedback/print/wenli/2011-13/", 400),
 }
 
 
@@ -53,11 +55,11 @@ def extra_pages() -> dict[str, tuple[str, int]]:
     from govinfo.models import InfoRequest
 
     listed = set(public_pages().values())
+    answered = InfoRequest.objects.filter(status=InfoRequest.Status.ANSWERED)
+    code = answered.first().code
     pages = MORE_PAGES | {
-        "apply_tracking": (
-            f"/yishenqing/track/{InfoRequest.objects.first().code}/",
-            200,
-        )
+        "apply_tracking": (f"/yishenqing/track/{code}/", 200),
+        "apply_letter": (f"/yishenqing/track/{code}/letter/", 200),
     }
     return {name: page for name, page in pages.items() if page[0] not in listed}
 
@@ -173,6 +175,8 @@ def test_the_phone_menu_opens_without_javascript_on_every_page(demo, new_page):
         nav.locator("summary", has_text="菜单").click()
         for label in MENU:
             assert nav.get_by_role("link", name=label).is_visible(), (name, label)
+    page.goto("/")
+    nav.locator("summary", has_text="菜单").click()
     nav.get_by_role("link", name="公开情况").click()
     page.wait_for_url("**/compliance/")
 
