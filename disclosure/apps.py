@@ -22,6 +22,7 @@ class DisclosureConfig(AppConfig):
             models.Disclosure,
             models.DisclosureEvent,
             models.Attachment,
+            models.DisclosureTable,  # shown on the disclosure's page and board
             models.ObligationEvent,  # 逾期未公开 on the compliance pages
             # Counted on /county/ and a unit's compliance page (no names shown).
             models.Inspection,
@@ -34,6 +35,7 @@ class DisclosureConfig(AppConfig):
             models.PartyMembership,  # read by logged-in pages only
             models.InspectionPhoto,  # staff only (views.inspection_photo)
             models.Disclosure.history.model,
+            models.DisclosureTable.history.model,  # the archive's record only
         )
         content.cached_views(
             "disclosure",

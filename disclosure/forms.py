@@ -8,8 +8,15 @@ from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
-from .models import Attachment, Disclosure, InspectionPhoto, NoticeOutcome
+from .models import (
+    Attachment,
+    Disclosure,
+    DisclosureTable,
+    InspectionPhoto,
+    NoticeOutcome,
+)
 from .services import RESTORABLE_FIELDS
+from .tables import parse_table
 from .uploads import clean_photo, clean_upload
 
 
@@ -63,6 +70,47 @@ class AttachmentForm(forms.ModelForm):
         if commit:
             attachment.save()
         return attachment
+
+
+class DisclosureTableForm(forms.ModelForm):
+    """A table uploaded as a spreadsheet, read and checked on upload
+    (disclosure.tables); the file itself is kept for the record only."""
+
+    class Meta:
+        model = DisclosureTable
+        fields = ["caption", "file"]
+        # No "currently: <link>": the original is never served.
+        widgets = {
+            "file": forms.FileInput(
+                attrs={
+                    "accept": ".xlsx,.csv,application/vnd.openxmlformats-"
+                    "officedocument.spreadsheetml.sheet,text/csv"
+                }
+            )
+        }
+        help_texts = {
+            "file": _(
+                "Excel（.xlsx）或 CSV 文件，读取第一张工作表：表头一行，"
+                "金额列的列名注明“（元）”，最后一行为“合计”。网页上显示为表格；"
+                "原文件只存档，不公开。"
+            )
+        }
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload and upload != self.initial.get("file"):
+            self._parsed = parse_table(upload)
+        return upload
+
+    def save(self, commit=True):
+        table = super().save(commit=False)
+        parsed = getattr(self, "_parsed", None)
+        if parsed is not None:
+            table.data = parsed.as_data()
+            table.size = self.cleaned_data["file"].size
+        if commit:
+            table.save()
+        return table
 
 
 class InspectionPhotoForm(forms.ModelForm):
