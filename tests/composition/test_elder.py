@@ -176,6 +176,8 @@ def test_print_pages_on_screen_take_the_step_but_paper_does_not(
 ):
     import disclosure.views_print
     import feedback.sheet_views
+    import govinfo.letters
+    from govinfo.models import InfoRequest
 
     sent_to_paper = []
 
@@ -185,10 +187,14 @@ def test_print_pages_on_screen_take_the_step_but_paper_does_not(
 
     monkeypatch.setattr(disclosure.views_print, "render_pdf", fake_pdf)
     monkeypatch.setattr(feedback.sheet_views, "render_pdf", fake_pdf)
+    monkeypatch.setattr(govinfo.letters, "render_pdf", fake_pdf)
+    answered = InfoRequest.objects.filter(status=InfoRequest.Status.ANSWERED)
+    letter = f"/yishenqing/track/{answered.first().code}/letter"
     client.cookies["elder"] = "2"
     for screen, paper in [
         ("/boards/wenli/print/", "/boards/wenli/print.pdf"),
         ("/feedback/print/wenli/2011-08/", "/feedback/print/wenli/2011-08.pdf"),
+        (f"{letter}/", f"{letter}.pdf"),
     ]:
         page = client.get(screen)
         assert '<html lang="zh-Hans" class="elder elder-xl">' in page.text
