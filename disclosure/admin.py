@@ -451,6 +451,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     ]
 
     class Media:
+        # One Media per class: a second definition (a merge) replaced this one.
         css = {"all": ["css/admin_lists.css"]}
         js = ["js/disclosure_entry.js"]
 

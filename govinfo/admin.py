@@ -16,7 +16,15 @@ from core.security import refuse_control_characters, refuse_markup
 from disclosure.roles import is_reviewer, is_town_admin, units_for
 
 from . import letters, services
-from .models import GROUNDS, Ground, InfoRequest, InfoRequestEvent, Remedy, Result
+from .models import (
+    GROUNDS,
+    Channel,
+    Ground,
+    InfoRequest,
+    InfoRequestEvent,
+    Remedy,
+    Result,
+)
 
 Kind = InfoRequestEvent.Kind
 Status = InfoRequest.Status
@@ -44,6 +52,9 @@ def allowed_steps(obj: InfoRequest, user) -> list[str]:
     steps = [n for n, (_l, who, st) in STEPS.items() if may[who] and obj.status in st]
     if "extend" in steps and obj.extended_days:
         steps.remove("extend")
+    if "correction" in steps and obj.events.filter(kind=Kind.CORRECTION).exists():
+        # Art. 30: 补正 is asked once (services.record_step says why not).
+        steps.remove("correction")
     if "release" in steps and (
         obj.released_as_id or obj.result not in (Result.DISCLOSED, Result.PARTLY)
     ):
@@ -196,7 +207,9 @@ class InfoRequestAdmin(admin.ModelAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == Status.ANSWERED:
+        # Answered, or its answer with the reviewer: the application the
+        # letter answers stays as it was (the reviewer returns it to change).
+        if obj is not None and obj.status in (Status.SUBMITTED, Status.ANSWERED):
             return [
                 *self.readonly_fields,
                 "unit",
@@ -205,6 +218,9 @@ class InfoRequestAdmin(admin.ModelAdmin):
                 *APPLICANT_FIELDS,
                 *REQUEST_FIELDS,
             ]
+        if obj is not None and obj.channel == Channel.ONLINE:
+            # Sent through the portal: its channel is a fact, not an entry.
+            return [*self.readonly_fields, "unit", "received_on", "channel"]
         if obj is not None:
             return [*self.readonly_fields, "unit", "received_on"]
         return self.readonly_fields
@@ -225,16 +241,28 @@ class InfoRequestAdmin(admin.ModelAdmin):
             "received_on",
         ]
 
+    def has_module_permission(self, request):
+        return services.handles_applications(request.user)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            services.handles_applications(request.user)
+        )
+
     def has_view_permission(self, request, obj=None):
         allowed = super().has_view_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
+        if not (allowed and services.handles_applications(request.user)):
+            return False
+        if obj is None:
+            return True
         return services.requests_for(request.user).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
+        if not (allowed and services.handles_applications(request.user)):
+            return False
+        if obj is None:
+            return True
         return services.can_handle(obj, request.user)
 
     def has_delete_permission(self, request, obj=None):
@@ -375,6 +403,14 @@ class RemedyAdmin(admin.ModelAdmin):
     list_display = ["kind", "filed_on", "outcome", "decided_on", "request"]
     list_filter = ["kind", "outcome"]
     raw_id_fields = ["request"]
+
+    def has_module_permission(self, request):
+        return services.handles_applications(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            services.handles_applications(request.user)
+        )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("request")

@@ -32,9 +32,11 @@ GROUND_ARTICLES = {
     Ground.STILL_UNCLEAR: "第三十条",
     Ground.PETITION: "第三十九条第一款",
     Ground.REPEATED: "第三十六条第（六）项",
-    Ground.PUBLICATION: "第三十六条第（五）项",
+    # Art. 39(2): 公开出版物 (art. 36(5) is "not this body's information").
+    Ground.PUBLICATION: "第三十九条第二款",
     Ground.MASS: "第三十五条",
-    Ground.CONFIRM: "第三十九条第二款",
+    # 要求确认或重新出具: no article of the 条例 names it (a category of the
+    # national form); the letter cites the 条例 without one.
     Ground.NO_CORRECTION: "第三十条",
     Ground.NO_FEE: "第四十二条",
 }

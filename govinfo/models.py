@@ -297,6 +297,9 @@ class InfoRequest(models.Model):
             errors["ground"] = _("所选理由不属于该答复类型。")
         if self.result and GROUNDS[self.result] and not self.ground:
             errors["ground"] = _("请选择理由。")
+        if self.received_on and self.received_on > timezone.localdate():
+            # The clock and the year's statistics count from it (art. 31).
+            errors["received_on"] = _("收到申请日期不能晚于今天。")
         if errors:
             raise ValidationError(errors)
 
@@ -423,6 +426,10 @@ class Remedy(models.Model):
         return f"{self.get_kind_display()} {self.filed_on}"
 
     def clean(self):
+        if self.request_id and self.unit_id and self.request.unit_id != self.unit_id:
+            # Table 四 counts a town's cases: one about another town's answer
+            # would be counted in the wrong report.
+            raise ValidationError({"request": _("所涉申请不是该机关受理的申请。")})
         if (self.outcome == self.Outcome.PENDING) != (self.decided_on is None):
             raise ValidationError(
                 {"decided_on": _("已审结的须填写审结日期；尚未审结的不填。")}

@@ -27,17 +27,30 @@ Status = InfoRequest.Status
 # Who may do what ---------------------------------------------------------------
 
 
+def handles_applications(user) -> bool:
+    """Whether the back office shows this staff member the applications at
+    all: the town's administrators and reviewers, and the editors of a town
+    (its office). A village's editors share the editors' role group, and so
+    its permissions, but applications go to the town government only: they
+    never see the section."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if not user.has_perm("govinfo.view_inforequest"):
+        return False
+    if is_town_admin(user) or user.has_perm("govinfo.approve_inforequest"):
+        return True
+    return units_for(user).towns().exists()
+
+
 def requests_for(user) -> "InfoRequest.objects":
     """The applications a staff member handles or reads: the town's
-    administrators and reviewers all; a unit's editors (the town office)
-    their units'."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return InfoRequest.objects.none()
-    if not user.has_perm("govinfo.view_inforequest"):
+    administrators and reviewers all; a town's editors (the town office)
+    their towns'."""
+    if not handles_applications(user):
         return InfoRequest.objects.none()
     if is_town_admin(user) or user.has_perm("govinfo.approve_inforequest"):
         return InfoRequest.objects.all()
-    return InfoRequest.objects.filter(unit__in=units_for(user))
+    return InfoRequest.objects.filter(unit__in=units_for(user).towns())
 
 
 def can_handle(request: InfoRequest, user) -> bool:
@@ -47,7 +60,13 @@ def can_handle(request: InfoRequest, user) -> bool:
 
 
 def can_approve(request: InfoRequest, user) -> bool:
-    return user.has_perm("govinfo.approve_inforequest") and can_handle(request, user)
+    """A reviewer approves (or returns) an answer someone else drafted: the
+    drafter never approves their own letter."""
+    return (
+        user.has_perm("govinfo.approve_inforequest")
+        and request.drafted_by_id != user.pk
+        and can_handle(request, user)
+    )
 
 
 def _require(condition: bool, message: str) -> None:
@@ -73,12 +92,15 @@ def _locked(request: InfoRequest) -> InfoRequest:
 # The clock --------------------------------------------------------------------
 
 
-def clock_of(request: InfoRequest) -> clock.Clock:
-    steps = [
+def clock_steps(request: InfoRequest) -> list[clock.Step]:
+    return [
         clock.Step(e.kind, e.on, e.days)
         for e in request.events.filter(kind__in=clock.CLOCK_STEPS)
     ]
-    return clock.run(request.received_on, steps)
+
+
+def clock_of(request: InfoRequest) -> clock.Clock:
+    return clock.run(request.received_on, clock_steps(request))
 
 
 def refresh_clock(request: InfoRequest) -> clock.Clock:
@@ -184,13 +206,24 @@ def record_step(
         _require(request.status in statuses, str(message))
         _require(on >= request.received_on, _("日期不能早于收到申请的日期。"))
         _require(on <= timezone.localdate(), _("日期不能晚于今天。"))
+        steps = clock_steps(request)
+        # The clock takes the steps in date order: one dated before the last
+        # (收到补正 before 告知补正) would leave it stopped for good.
+        last = max((step.on for step in steps), default=request.received_on)
+        _require(
+            on >= last,
+            _("日期不能早于上一个办理步骤的日期（%(day)s）。") % {"day": last},
+        )
         if kind == Kind.EXTEND:
-            refusal = clock.check_extension(clock_of(request), days)
+            state = clock.run(request.received_on, steps)
+            refusal = clock.check_extension(state, days, on)
             _require(not refusal, refusal)
             _require(bool(note.strip()), _("延期须写明理由，并告知申请人。"))
             request.extension_reason = note.strip()
             request.save(update_fields=["extension_reason"])
         elif kind == Kind.CORRECTION:
+            refusal = clock.check_correction(request.received_on, steps, on)
+            _require(not refusal, refusal)
             _require(bool(note.strip()), _("请写明需要补正的事项和合理的补正期限。"))
         _log(
             request,
@@ -212,6 +245,9 @@ def abandon(request: InfoRequest, *, by: AbstractBaseUser, on: date | None = Non
         if not can_handle(request, by):
             raise PermissionDenied
         _require(request.status == Status.CORRECTION, _("该申请没有待补正的告知。"))
+        # A date to come would close the case now, before the time to correct
+        # has run out.
+        _require(on <= timezone.localdate(), _("日期不能晚于今天。"))
         state = clock_of(request)
         _require(
             on > state.correction_due,

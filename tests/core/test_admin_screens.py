@@ -27,8 +27,22 @@ ROLES = [
     "town_admin",  # 镇管理员
     "inspector",  # 督查员
 ]
-# Latin words staff may meet that are names: file types, the feeds.
-ALLOWED = {"pdf", "jpg", "jpeg", "png", "webp", "csv", "xlsx", "zip", "atom"}
+# Latin words staff may meet that are names: file types, the feeds, office
+# software (Excel, WPS).
+ALLOWED = {
+    "pdf",
+    "jpg",
+    "jpeg",
+    "png",
+    "webp",
+    "csv",
+    "xlsx",
+    "xls",
+    "zip",
+    "atom",
+    "excel",
+    "wps",
+}
 # An object's own data (usernames, file names, e-mail addresses, codes) is not
 # the interface's language.
 DATA = re.compile(

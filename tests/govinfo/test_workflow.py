@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Catalog
 from disclosure.models import Disclosure
@@ -19,14 +20,25 @@ def test_staff_extend_once_with_a_reason(gov_town, office):
     info = received(gov_town, date(2026, 9, 18))
     assert info.due_on == date(2026, 10, 22)
     with pytest.raises(ValidationError, match="理由"):
-        services.record_step(info, "extend", by=office, days=10, note=" ")
-    services.record_step(info, "extend", by=office, days=10, note="涉及多个村的档案")
+        services.record_step(
+            info, "extend", by=office, on=date(2026, 10, 20), days=10, note=" "
+        )
+    services.record_step(
+        info,
+        "extend",
+        by=office,
+        on=date(2026, 10, 20),
+        days=10,
+        note="涉及多个村的档案",
+    )
     info.refresh_from_db()
     # 23, 26–30 Oct, 2–5 Nov.
     assert info.due_on == date(2026, 11, 5)
     assert info.extended_days == 10 and info.extension_reason == "涉及多个村的档案"
     with pytest.raises(ValidationError, match="不能再次延期"):
-        services.record_step(info, "extend", by=office, days=5, note="再延")
+        services.record_step(
+            info, "extend", by=office, on=date(2026, 10, 21), days=5, note="再延"
+        )
     assert info.events.filter(kind="extend").count() == 1
 
 
@@ -143,7 +155,8 @@ def test_admin_boundaries(client, gov_town, office, reviewer, outsider):
 
 
 def test_admin_steps_through_the_case(client, gov_town, office, reviewer):
-    info = received(gov_town, date(2026, 9, 18))
+    # Received lately: an extension is granted before the term runs out.
+    info = received(gov_town, timezone.localdate() - timedelta(days=3))
     client.force_login(office)
     step = reverse("admin:govinfo_inforequest_step", args=[info.pk, "extend"])
     response = client.post(step, {"days": 25, "note": "太长"})
