@@ -10,13 +10,15 @@ clears the cookie and sends the visitor back (the older links,
 A GET, not a POST, on purpose: the header is on cached pages, which never
 hold a CSRF token (core/caching.py), and the switch changes nothing on the
 server; another site linking to it can only change the visitor's own text
-size, and `next` never leads off the site. A cookie value other than a known
+size, and `next` never leads off the site (nor comes back longer than
+`MAX_NEXT_BYTES`). A cookie value other than a known
 step is ignored (标准). A page looks different per step, so anything that
 caches whole pages must key on `text_size(request)` (docs/ARCHITECTURE.md).
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -25,6 +27,11 @@ COOKIE_NAME = "elder"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 STANDARD, LARGE, EXTRA_LARGE = 0, 1, 2
 STEPS = {STANDARD: _("标准"), LARGE: _("大"), EXTRA_LARGE: _("特大")}
+# The longest `next` sent back, as it goes on the wire (percent-encoded: a
+# Chinese character is 9 bytes). nginx's default proxy_buffer_size is 4 KB: a
+# longer Location header is its 502, not our redirect. A page's own address
+# is far shorter.
+MAX_NEXT_BYTES = 2000
 
 
 def _step(value: str | None) -> int | None:
@@ -55,8 +62,13 @@ def switch(request: HttpRequest) -> HttpResponseRedirect:
     """Set the text size (?size=0|1|2, or the older ?on=1|0), then go back to
     ?next=."""
     target = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        not url_has_allowed_host_and_scheme(
+            target,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
+        or len(iri_to_uri(target)) > MAX_NEXT_BYTES
     ):
         target = "/"
     size = _step(request.GET.get("size"))

@@ -194,7 +194,7 @@ def board_print_pdf(request, slug):
     unit = get_object_or_404(
         Unit.objects.with_boards().select_related("parent"), slug=slug
     )
-    context = board_print_context(request, unit)
+    context = board_print_context(request, unit) | {"paper": True}
     html = render_to_string("disclosure/board_print.html", context, request=request)
     pdf = render_pdf(html, base_url=request.build_absolute_uri("/"))
     response = HttpResponse(pdf, content_type="application/pdf")

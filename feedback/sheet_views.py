@@ -93,6 +93,7 @@ def wall_print_pdf(request, slug, month):
         context = _sheet_context(request, slug, month)
     except sheet.BadSheet as error:
         return _bad_sheet(request, slug, error)
+    context["paper"] = True  # no text size step on paper
     html = render_to_string(SHEET_TEMPLATE, context, request=request)
     pdf = render_pdf(html, base_url=request.build_absolute_uri("/"))
     response = HttpResponse(pdf, content_type="application/pdf")

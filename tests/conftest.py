@@ -107,3 +107,20 @@ def demo(_demo_town, db, settings, tmp_path):
     import shutil
 
     settings.MEDIA_ROOT = shutil.copytree(_demo_town, tmp_path / "demo-media")
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory):
+    """A STATIC_ROOT after `collectstatic`, as a deployed server has it: the
+    hashed names and their manifest (Django's manifest storage, which
+    whitenoise's compressed one extends, without its 20 s of compression)."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("static")
+    manifest = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+    with override_settings(
+        STATIC_ROOT=root, STORAGES={"staticfiles": {"BACKEND": manifest}}
+    ):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    return root

@@ -6,6 +6,7 @@ import pytest
 
 from .conftest import DESKTOP, PHONE
 from .support import axe_violations, layout_problems, public_pages
+from .test_accessibility import PAGE_TYPES as AXE_PAGE_TYPES
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +29,8 @@ def set_step(page, live_server, value) -> None:
 
 
 # A form with its error messages (crispy's invalid-feedback), a 400, and the
-# page types public_pages() leaves out.
+# page types public_pages() leaves out (those it lists later are not checked
+# twice: `extra_pages`).
 FORM_ERRORS = "/compliance/?year=abc&as_of=2011-13-01"
 MORE_PAGES = {
     "form_errors": (FORM_ERRORS, 400),
@@ -36,6 +38,61 @@ MORE_PAGES = {
     "county": ("/county/?year=2011", 200),
     "reports": ("/reports/", 200),
     "follow": ("/follow/", 200),
+    "follow_bad_link": ("/follow/confirm/no-such-token/", 404),
+    "search_none": ("/search/?q=没有这样的内容", 200),
+    "board_print": ("/boards/wenli/print/", 200),
+    "feedback_sheet": ("/feedback/print/wenli/2011-08/", 200),
+    "apply": ("/yishenqing/", 200),
+    "apply_track_form": ("/yishenqing/track/", 200),
+    "gov_guide": ("/guide/", 200),
+    "affairs_guide": ("/guide/affairs/", 200),
+    "gov_report": ("/reports/gov/fengming/2011/", 200),
+    "sheet_bad_month": ("/feedback/print/wenli/2011-13/", 400),
+}
+
+
+def extra_pages() -> dict[str, tuple[str, int]]:
+    from govinfo.models import InfoRequest
+
+    listed = set(public_pages().values())
+    answered = InfoRequest.objects.filter(status=InfoRequest.Status.ANSWERED)
+    code = answered.first().code
+    pages = MORE_PAGES | {
+        "apply_tracking": (f"/yishenqing/track/{code}/", 200),
+        "apply_letter": (f"/yishenqing/track/{code}/letter/", 200),
+    }
+    return {name: page for name, page in pages.items() if page[0] not in listed}
+
+
+# Forms sent back with their errors: filled as a visitor would, then sent.
+def feedback_form_with_errors(page):
+    page.goto("/feedback/new/?unit=wenli")
+    page.locator("#id_title").fill("路灯")
+    with page.expect_navigation():
+        page.locator("form.feedback-form button[type=submit]").click()
+    page.wait_for_selector(".invalid-feedback")
+
+
+def login_with_errors(page):
+    page.goto("/accounts/login/")
+    page.get_by_label("用户名").fill("nobody")
+    page.get_by_label("密码").fill("not-the-password")
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
+    page.wait_for_selector(".alert-danger, .errorlist, .invalid-feedback")
+
+
+def apply_form_with_errors(page):
+    page.goto("/yishenqing/")
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").last.click()
+    page.wait_for_selector(".invalid-feedback, .alert-danger")
+
+
+SENT_FORMS = {
+    "feedback_form_errors": feedback_form_with_errors,
+    "login_errors": login_with_errors,
+    "apply_errors": apply_form_with_errors,
 }
 
 
@@ -43,24 +100,35 @@ MORE_PAGES = {
 def test_every_page_type_meets_the_layout_rules_in_each_step(
     demo, page, live_server, step
 ):
-    elder = step != "标准"
     set_step(page, live_server, STEPS[step])
     problems = {}
-    pages = {name: (url, 200) for name, url in public_pages().items()} | MORE_PAGES
+    pages = {name: (url, 200) for name, url in public_pages().items()} | extra_pages()
     for name, (url, status) in pages.items():
         assert page.goto(url).status == status, name
-        assert (page.locator("html.elder").count() == 1) is elder
-        if elder:
-            # The menu open without a button, headings larger than the text.
-            nav = page.get_by_role("navigation", name="主导航")
-            assert nav.get_by_role("link", name="回音壁").is_visible(), name
-            assert font_size(page, "h1") > font_size(page, "body") >= 18, name
-        found = layout_problems(page, elder=elder)
-        if found:
-            problems[name] = found
+        check_layout(page, name, step, problems)
+    for name, send in SENT_FORMS.items():
+        send(page)
+        check_layout(page, name, step, problems)
     assert problems == {}, "\n".join(
         f"{name}: {problem}" for name, found in problems.items() for problem in found
     )
+
+
+def check_layout(page, name: str, step: str, problems: dict) -> None:
+    elder = step != "标准"
+    assert (page.locator("html.elder").count() == 1) is elder, name
+    nav = page.get_by_role("navigation", name="主导航")
+    if elder and nav.count():  # not on the print pages
+        # The menu open without a button, headings larger than the text.
+        assert nav.get_by_role("link", name="回音壁").is_visible(), name
+        assert font_size(page, "h1") > font_size(page, "body") >= 18, name
+    found = layout_problems(page, elder=elder)
+    # axe here on the pages test_accessibility.py does not visit, in the
+    # smallest and largest steps (大 lies between: its time is saved).
+    if name not in AXE_PAGE_TYPES and step != "大":
+        found += [f"axe {v}" for v in axe_violations(page)]
+    if found:
+        problems[name] = found
 
 
 def test_the_size_form_switches_steps_without_javascript(demo, new_page):
@@ -98,13 +166,18 @@ MENU = ["公开栏", "公开情况", "搜索", "党员登录"]
 
 def test_the_phone_menu_opens_without_javascript_on_every_page(demo, new_page):
     page = new_page(PHONE, java_script_enabled=False)
-    for name, url in public_pages().items():
-        page.goto(url)
+    urls = [*public_pages().values(), *(url for url, _ in extra_pages().values())]
+    for name in urls:
+        page.goto(name)
         nav = page.get_by_role("navigation", name="主导航")
+        if not nav.count():  # a print page: no menu
+            continue
         assert not nav.get_by_role("link", name="公开栏").is_visible(), name
         nav.locator("summary", has_text="菜单").click()
         for label in MENU:
             assert nav.get_by_role("link", name=label).is_visible(), (name, label)
+    page.goto("/")
+    nav.locator("summary", has_text="菜单").click()
     nav.get_by_role("link", name="公开情况").click()
     page.wait_for_url("**/compliance/")
 

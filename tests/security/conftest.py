@@ -7,8 +7,6 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.management import call_command
-from django.test import override_settings
 from PIL import Image
 
 from catalog.models import Scope
@@ -90,17 +88,3 @@ def wenli_editor(town):
 @pytest.fixture
 def member(db):
     return PartyMemberFactory()
-
-
-@pytest.fixture(scope="session")
-def collected_static(tmp_path_factory):
-    """A STATIC_ROOT after `collectstatic`, as a deployed server has it: the
-    hashed names and their manifest (Django's manifest storage, which
-    whitenoise's compressed one extends, without its 20 s of compression)."""
-    root = tmp_path_factory.mktemp("static")
-    manifest = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
-    with override_settings(
-        STATIC_ROOT=root, STORAGES={"staticfiles": {"BACKEND": manifest}}
-    ):
-        call_command("collectstatic", interactive=False, verbosity=0)
-    return root
