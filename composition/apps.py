@@ -20,8 +20,9 @@ class CompositionConfig(AppConfig):
 
         security.guard_model_fields(self)
         # The search page reads the index. An entry is made with its
-        # document, whose own event decides whether pages are stale.
-        content.public(models.SearchEntry, new_rows_wait=True)
+        # document, whose own event decides whether pages are stale (and
+        # which: the entry's own event names no page).
+        content.public(models.SearchEntry, new_rows_wait=True, scopes=lambda e: [])
         content.public(models.AnnualReport)
         content.public(models.GovernmentReport)
         content.public(models.DisclosureGuide)
