@@ -41,18 +41,17 @@ never reused while copies made under it may still be around.
 
 import hashlib
 import pickle
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-import re
-from datetime import datetime, timedelta
-
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
@@ -344,9 +343,12 @@ def _look_up(key: str):
     stored = _local.get(key)
     if stored is None:
         stored = cache.get(key)
-        if stored is not None and len(stored) == 5:
-            _local.put(key, stored, expires=stored[4], size=len(stored[2]))
-    return stored if stored is not None and len(stored) == 5 else None
+        # Its own expiry too, not only the shared cache's timeout: a scheduled
+        # change is due at that time by this server's clock.
+        if stored is None or len(stored) != 5 or stored[4] <= time.time():
+            return None
+        _local.put(key, stored, expires=stored[4], size=len(stored[2]))
+    return stored
 
 
 def _response(request, stored, content: bytes | None = None):

@@ -67,9 +67,14 @@ def test_a_new_case_leaves_cached_pages_as_they_are_a_changed_one_not(
     PAGE_CACHE_SECONDS; creating one must not empty the cache of every page
     (its search entry included), while any later change does."""
     unit = UnitFactory()
-    with django_capture_on_commit_callbacks() as callbacks:
+    before = caching.content_version()
+    board = caching.scope_versions([f"unit:{unit.slug}"])
+    with django_capture_on_commit_callbacks(execute=True):
         submission = SubmissionFactory(unit=unit)
-    assert caching._bump not in callbacks
-    with django_capture_on_commit_callbacks() as callbacks:
+    assert caching.content_version() == before
+    assert caching.scope_versions([f"unit:{unit.slug}"]) == board
+    with django_capture_on_commit_callbacks(execute=True):
         submission.save()
-    assert caching._bump in callbacks
+    # Every page naming no scope, and its unit's board (the 回音壁 column).
+    assert caching.content_version() != before
+    assert caching.scope_versions([f"unit:{unit.slug}"]) != board

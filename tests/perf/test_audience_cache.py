@@ -68,7 +68,12 @@ def logged_in(user) -> Client:
 
 def pages(wenli) -> list[str]:
     branch = Disclosure.objects.get(title=BRANCH_TITLE)
-    return ["/", f"/boards/{wenli.slug}/", f"/disclosures/{branch.pk}/", "/disclosures/"]
+    return [
+        "/",
+        f"/boards/{wenli.slug}/",
+        f"/disclosures/{branch.pk}/",
+        "/disclosures/",
+    ]
 
 
 def test_a_branch_title_never_reaches_another_audience(units):
@@ -129,14 +134,15 @@ def test_a_members_name_and_token_never_reach_another_member(units):
     assert "wenli_first" in mine.text and "@@fm-" not in mine.text
     theirs = second.get(url)
     assert theirs.headers["X-Page-Cache"] == "hit"
+    assert "private" in theirs.headers["Cache-Control"]  # for no shared cache
     assert "wenli_second" in theirs.text
     assert "wenli_first" not in theirs.text and "@@fm-" not in theirs.text
     assert BRANCH_TITLE in theirs.text
-    assert tokens(theirs.text) and not set(tokens(theirs.text)) & set(
-        tokens(mine.text)
-    )
+    assert tokens(theirs.text) and not set(tokens(theirs.text)) & set(tokens(mine.text))
     # The filled-in token is the second member's own: its log-out form works.
-    logout = second.post("/accounts/logout/", {"csrfmiddlewaretoken": tokens(theirs.text)[0]})
+    logout = second.post(
+        "/accounts/logout/", {"csrfmiddlewaretoken": tokens(theirs.text)[0]}
+    )
     assert logout.status_code in (200, 302)
     assert "wenli_second" not in second.get(url).text
 
@@ -190,6 +196,32 @@ def test_staff_pages_are_never_cached(units):
     for _ in range(2):
         response = reviewer.get(f"/boards/{wenli.slug}/")
         assert "X-Page-Cache" not in response.headers
+
+
+def test_a_user_with_more_than_an_audiences_permissions_is_never_cached(units):
+    from django.contrib.auth.models import Permission
+
+    wenli, _ = units
+    user = PartyMemberFactory(username="wenli_a", branch_of=wenli)
+    user.user_permissions.add(Permission.objects.get(codename="view_submission"))
+    client = logged_in(user)
+    for _ in range(2):
+        response = client.get(f"/boards/{wenli.slug}/")
+        assert "X-Page-Cache" not in response.headers
+        assert "wenli_a" in response.text
+
+
+def test_a_shared_entry_past_its_expiry_is_not_served(units):
+    wenli, _ = units
+    visitor = Client()
+    url = f"/boards/{wenli.slug}/"
+    key = caching.page_key(visitor.get(url).wsgi_request)
+    made, status, body, headers, _expires = cache.get(key)
+    # Still in the shared cache, past its own expiry (a scheduled publication
+    # due by this server's clock); another worker, without a local copy.
+    cache.set(key, (made, status, body, headers, made - 1))
+    caching.reset_local()
+    assert visitor.get(url).headers["X-Page-Cache"] == "miss"
 
 
 def test_a_publication_stales_its_units_pages_only(
