@@ -3,16 +3,17 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fengming_h20c \\
         .venv/bin/python bench/mixed.py --reads 20000 --writes 300 --hours 6
 
-One simulated day (or `--hours` of it, at the same rates), in this process through Django's test client (the whole
-middleware stack, the page caches on, Redis as the shared cache): `--reads`
-page views spread evenly over the day (the clock, time-machine's, moves on
-by 86,400 / reads seconds before each), and `--writes` changes at random
-moments between them: a third publications (a new notice of a unit,
-published), a third answers (a 回音壁 case answered), a third drafts (a
-draft saved twice). Readers: 80 % anonymous visitors, 20 % logged-in party
-members of a dozen branches (the audience cache). Pages drawn with a
-Zipf-like skew over units and disclosures (the recent ones, a few boards
-read most). Needs seed_scale data (a unit with disclosures) in the database.
+One simulated day (or `--hours` of it, at the same rates), in this process
+through Django's test client (the whole middleware stack, the page caches
+on, Redis as the shared cache): `--reads` page views a day, evenly spread
+(the clock, time-machine's, moves on by 86,400 / reads seconds before
+each), and `--writes` changes a day at random moments between them: a
+third publications (a new notice of a unit, published), a third answers (a
+回音壁 case answered), a third drafts (a draft saved twice). Readers: 80 %
+anonymous visitors, 20 % logged-in party members of a dozen branches (the
+audience cache). Pages drawn with a Zipf-like skew over units and
+disclosures (the recent ones, a few boards read most). Needs seed_scale
+data in the database.
 
 Reports, per page type, the share served from the cache (`X-Page-Cache:
 hit`) and p50/p99 of the time in this process (wall clock, not the
@@ -96,8 +97,9 @@ class Writer:
             .values("unit_id", "item_id", "period", "scope", "branch_id")[:500]
         )
         self.open_cases = list(
-            Submission.objects.filter(status="received", unit__in=units)
-            .values_list("pk", flat=True)[:2000]
+            Submission.objects.filter(status="received", unit__in=units).values_list(
+                "pk", flat=True
+            )[:2000]
         )
         self.counts = defaultdict(int)
 
@@ -150,7 +152,8 @@ def main() -> int:
     parser.add_argument("--members", type=float, default=0.2, help="logged-in share")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument(
-        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+        "--redis",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
     )
     args = parser.parse_args()
     setup(args.redis)
@@ -266,9 +269,7 @@ def main() -> int:
         "disclosures": Disclosure.objects.count(),
         "units": len(units),
         "overall_hit_ratio": round(total_hits / reads, 3),
-        "by_audience": {
-            k: round(h / t, 3) for k, (h, t) in by_audience.items() if t
-        },
+        "by_audience": {k: round(h / t, 3) for k, (h, t) in by_audience.items() if t},
         "p50_ms": round(statistics.median(every), 1),
         "p99_ms": round(p(every, 0.99), 1),
         "seconds": round(elapsed, 1),
