@@ -67,6 +67,7 @@ T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
 SCOPE_KEY = "pagecache:scope:"
 ANY = "any"  # the scope of a page that names none: bumped by every scoped change
+LOCAL_SCOPES = 20_000  # scope versions a process keeps (about 3 MB)
 # Cookies that make a request personal: a session (anyone logged in) or a
 # message waiting to be shown.
 PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
@@ -166,11 +167,14 @@ def scope_versions(scopes: list[str]) -> list[int]:
     PAGE_CACHE_VERSION_SECONDS (one round trip for all that are due)."""
     now = time.monotonic()
     fresh = settings.PAGE_CACHE_VERSION_SECONDS
-    due = [
-        s
-        for s in scopes
-        if s not in _local.scopes or now - _local.scopes[s][1] >= fresh
-    ]
+    if len(_local.scopes) > LOCAL_SCOPES:  # bounded: read again when needed
+        _local.scopes.clear()
+    known = {}
+    for scope in scopes:
+        entry = _local.scopes.get(scope)
+        if entry is not None and now - entry[1] < fresh:
+            known[scope] = entry[0]
+    due = [s for s in scopes if s not in known]
     if due:
         found = cache.get_many([SCOPE_KEY + s for s in due])
         for scope in due:
@@ -178,8 +182,9 @@ def scope_versions(scopes: list[str]) -> list[int]:
             if current is None:
                 cache.add(SCOPE_KEY + scope, _new_version(), timeout=None)
                 current = cache.get(SCOPE_KEY + scope) or _new_version()
+            known[scope] = current
             _local.scopes[scope] = (current, now)
-    return [_local.scopes[s][0] for s in scopes]
+    return [known[s] for s in scopes]
 
 
 def _bump_scopes(scopes: list[str]) -> None:
