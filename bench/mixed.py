@@ -169,17 +169,21 @@ def main() -> int:
     from feedback.models import Submission
 
     rng = random.Random(args.seed)
+    # The simulated day starts at midnight: what was visible then.
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     units = list(
         Unit.objects.with_boards().filter(disclosures__isnull=False).distinct()[:600]
     )
     rng.shuffle(units)
     recent = list(
         Disclosure.objects.visible_to(None)
+        .filter(published_at__lte=start, public_from__isnull=True)
         .order_by("-published_at")
         .values_list("pk", flat=True)[:3000]
     )
     cases = list(
         Submission.objects.published()
+        .filter(received_at__lte=start)
         .order_by("-received_at")
         .values_list("pk", flat=True)[:3000]
     )
@@ -216,7 +220,6 @@ def main() -> int:
     reads, writes = round(args.reads * share), round(args.writes * share)
     write_at = sorted(rng.sample(range(reads), min(writes, reads)))
     step = 86400 / args.reads
-    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     times, hits = defaultdict(list), defaultdict(lambda: [0, 0])
     by_audience = defaultdict(lambda: [0, 0])
     began = time.perf_counter()

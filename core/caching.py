@@ -66,7 +66,7 @@ from .elder import text_size
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
 SCOPE_KEY = "pagecache:scope:"
-ANY = "any"  # the scope of a page that names none: bumped by every scoped change
+ANY = content.ANY  # every page naming no scope: bumped by every scoped change
 LOCAL_SCOPES = 20_000  # scope versions a process keeps (about 3 MB)
 # Cookies that make a request personal: a session (anyone logged in) or a
 # message waiting to be shown.
@@ -213,12 +213,15 @@ def content_version() -> str:
 def on_event(event: events.Event) -> None:
     """A change makes the pages showing it stale at once: those of its scopes
     and every page that names none; an event with no known scope, every page.
-    A new row an app lets wait (a new 回音壁 case, not public until accepted)
-    leaves every page alone (those naming no scope show it within
-    PAGE_CACHE_SECONDS)."""
-    if event.created and content.waits_for_new_rows(event.model):
-        return
+    A new row an app lets wait (a new 回音壁 case, not public until accepted:
+    only counted) stales the pages that may show anything (ANY), not those
+    of its scopes (a board lists answered cases) nor the rest; one that no
+    page shows by itself (a search entry: its document's event does), none."""
     scopes = content.event_scopes(event)
+    if event.created and content.waits_for_new_rows(event.model):
+        if scopes is None or scopes:
+            bump_scopes([ANY])
+        return
     if scopes is None:
         bump_version()
     elif scopes:
@@ -325,10 +328,15 @@ class Page:
         """Seconds from now (on a miss: runs the scheduled-change queries)."""
         if self.scopes is None:
             return settings.PAGE_CACHE_SECONDS
+        if self.scopes == [ANY]:
+            # County-wide: shared by every such page until anything changes.
+            due = cached("next-change:any", lambda: content.next_change([ANY]))
+        else:
+            due = content.next_change(self.scopes)
         until = min(
             t
             for t in (
-                content.next_change(self.scopes),
+                due,
                 _next_midnight(),
                 timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
             )

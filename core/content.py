@@ -100,6 +100,16 @@ def event_scopes(event) -> list[str] | None:
     return None if found is None else sorted(set(found))
 
 
+ANY = "any"
+
+
+def everything(request, kwargs) -> list[str]:
+    """The scope of a page that may show anything (the home page, the wall):
+    stale after any change, living until then or the next scheduled change
+    anywhere (a page registered without `scope` lives PAGE_CACHE_SECONDS)."""
+    return [ANY]
+
+
 def scheduled(fn: Callable) -> None:
     schedules.append(fn)
 

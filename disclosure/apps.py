@@ -56,6 +56,7 @@ class DisclosureConfig(AppConfig):
             "catalog_item",
             "compliance",
             "compliance_unit",
+            scope=content.everything,
         )
         content.cached_views("disclosure", "board", scope=page_scopes.unit_scope)
         content.cached_views("disclosure", "detail", scope=page_scopes.detail_scope)

@@ -32,7 +32,9 @@ class FeedbackConfig(AppConfig):
         # A case's staff trail; the public page shows the case's own fields.
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         # The monthly sheet shows the public wall only, the same for everyone.
-        content.cached_views("feedback", "wall", "detail", "print")
+        content.cached_views(
+            "feedback", "wall", "detail", "print", scope=content.everything
+        )
         # A case's document holds its earlier rounds' answers too.
         documents.register(models.Submission, parts={models.AnswerRound: "submission"})
         figures.register(feedback_figures.figures)

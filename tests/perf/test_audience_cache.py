@@ -293,6 +293,23 @@ def test_a_scoped_page_lives_until_the_next_scheduled_publication(units):
         assert "十二点发布的公开" in visitor.get(url).text
 
 
+def test_a_page_showing_anything_lives_until_any_change(
+    units, django_capture_on_commit_callbacks
+):
+    from tests.factories import SubmissionFactory
+
+    wenli, _ = units
+    visitor = Client()
+    at = timezone.now().replace(hour=10, minute=0)  # far from midnight
+    with time_machine.travel(at, tick=False):
+        visitor.get("/")
+    with time_machine.travel(at + timedelta(minutes=30), tick=False):
+        assert visitor.get("/").headers["X-Page-Cache"] == "hit"
+        with django_capture_on_commit_callbacks(execute=True):
+            SubmissionFactory(unit=wenli)  # a new case: counted on the home page
+        assert visitor.get("/").headers["X-Page-Cache"] == "miss"
+
+
 def test_a_pending_message_bypasses_the_audience_cache(units, rf):
     from django.contrib.messages.storage.base import Message
     from django.contrib.messages.storage.cookie import CookieStorage
