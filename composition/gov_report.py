@@ -328,9 +328,9 @@ def report_years(town: Unit, *, staff: bool) -> list[int]:
     )
 
 
-def next_publication(scopes):
+def next_publication(scopes, after):
     """When the next report scheduled for publication shows by itself: a
     cached page's lifetime (core.content.scheduled; any scope, the table is
     small)."""
-    found = GovernmentReport.objects.filter(published_at__gt=timezone.now())
+    found = GovernmentReport.objects.filter(published_at__gt=after)
     return found.aggregate(at=Min("published_at"))["at"]

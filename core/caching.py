@@ -313,6 +313,9 @@ class Page:
     """Where a page is kept and until when (see the module docstring)."""
 
     def __init__(self, request, match, audience: str = ""):
+        # What the page shows was read after this: a change due later is
+        # not in it (lifetime).
+        self.started = timezone.now()
         scopes = content.page_scopes(match.view_name, request, match.kwargs)
         self.scopes = scopes
         depends = [ANY] if scopes is None else scopes
@@ -330,9 +333,11 @@ class Page:
             return settings.PAGE_CACHE_SECONDS
         if self.scopes == [ANY]:
             # County-wide: shared by every such page until anything changes.
-            due = cached("next-change:any", lambda: content.next_change([ANY]))
+            due = cached(
+                "next-change:any", lambda: content.next_change([ANY], self.started)
+            )
         else:
-            due = content.next_change(self.scopes)
+            due = content.next_change(self.scopes, self.started)
         until = min(
             t
             for t in (

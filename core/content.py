@@ -19,8 +19,9 @@
 - `public(Model, ..., scopes=fn)`: `scopes(event)` names the scopes a row
   event or verb of the model changes; None: unknown (every page is stale);
   []: no public page shows it (a draft).
-- `scheduled(fn)`: `fn(scopes)` gives the next time something in those
-  scopes changes with no save (a scheduled publication), or None.
+- `scheduled(fn)`: `fn(scopes, after)` gives the first time after `after`
+  that something in those scopes changes with no save (a scheduled
+  publication), or None.
 """
 
 from collections.abc import Callable
@@ -114,9 +115,10 @@ def scheduled(fn: Callable) -> None:
     schedules.append(fn)
 
 
-def next_change(scopes: list[str]):
-    """The earliest scheduled change in these scopes (a datetime) or None."""
-    times = [t for t in (fn(scopes) for fn in schedules) if t is not None]
+def next_change(scopes: list[str], after):
+    """The earliest scheduled change in these scopes after `after` (a
+    datetime) or None."""
+    times = [t for t in (fn(scopes, after) for fn in schedules) if t is not None]
     return min(times, default=None)
 
 

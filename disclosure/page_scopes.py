@@ -9,7 +9,6 @@ announced without a scope and makes every page stale.
 """
 
 from django.db.models import Min
-from django.utils import timezone
 
 from .models import Disclosure, Unit
 
@@ -77,7 +76,7 @@ def detail_scope(request, kwargs) -> list[str]:
     return [f"disclosure:{kwargs['pk']}"]
 
 
-def next_change(scopes: list[str]):
+def next_change(scopes: list[str], after):
     """The next scheduled publication or public date (先党内后党外) in these
     scopes: when a page showing them changes with no save."""
     units = [s.split(":", 1)[1] for s in scopes if s.startswith("unit:")]
@@ -91,10 +90,9 @@ def next_change(scopes: list[str]):
         if pks:
             pks = [int(p) for p in pks if p.isdigit()]
             rows = rows | Disclosure.objects.filter(pk__in=pks)
-    now = timezone.now()
     found = rows.filter(status=Disclosure.Status.PUBLISHED)
     times = [
-        found.filter(published_at__gt=now).aggregate(t=Min("published_at"))["t"],
-        found.filter(public_from__gt=now).aggregate(t=Min("public_from"))["t"],
+        found.filter(published_at__gt=after).aggregate(t=Min("published_at"))["t"],
+        found.filter(public_from__gt=after).aggregate(t=Min("public_from"))["t"],
     ]
     return min((t for t in times if t is not None), default=None)
