@@ -65,6 +65,7 @@ DATA_DIR = BASE_DIR / "bench" / ".data"
 SEARCH_TERM = "危房改造"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 T0 = time.monotonic()
+SECRET_KEY = "bench-" + "k" * 50  # the servers': a member's session is signed by it
 
 
 def log(message: str) -> None:
@@ -95,7 +96,7 @@ def server_env(database_url: str, port: int, *, cache_seconds: int) -> dict:
         **os.environ,
         "DJANGO_ENV": "production",
         "DJANGO_HTTPS": "off",
-        "SECRET_KEY": "bench-" + "k" * 50,
+        "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
@@ -541,6 +542,7 @@ def run(args) -> int:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
+    os.environ["SECRET_KEY"] = SECRET_KEY  # a member's session as the servers check it
     setup_django(database_url)
     from disclosure.models import Disclosure
     from feedback.models import Submission
