@@ -336,6 +336,9 @@ class Page:
             due = cached(
                 "next-change:any", lambda: content.next_change([ANY], self.started)
             )
+            if due is not None and due <= self.started:
+                # It came due since it was kept: the one after it, from the data.
+                due = content.next_change([ANY], self.started)
         else:
             due = content.next_change(self.scopes, self.started)
         until = min(

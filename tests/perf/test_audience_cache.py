@@ -328,3 +328,24 @@ def test_a_pending_message_bypasses_the_audience_cache(units, rf):
     response = member.get("/")
     assert response.headers["X-Page-Cache"] == "hit"
     assert "已保存设置" not in response.text
+
+
+def test_a_kept_next_change_that_came_due_is_worked_out_again(units):
+    """The county-wide next scheduled change is kept as a value; once it came
+    due, pages are stored again until the one after it, not left uncached."""
+    wenli, _ = units
+    at = timezone.now().replace(hour=10, minute=0)
+    DisclosureFactory(
+        unit=wenli, title="定时甲", published_at=at + timedelta(seconds=30)
+    )
+    DisclosureFactory(unit=wenli, title="定时乙", published_at=at + timedelta(hours=3))
+    visitor = Client()
+    with time_machine.travel(at, tick=False):
+        assert "定时甲" not in visitor.get("/").text
+    with time_machine.travel(at + timedelta(seconds=31), tick=False):
+        response = visitor.get("/")
+        assert response.headers["X-Page-Cache"] == "miss"
+        assert "定时甲" in response.text
+        assert visitor.get("/").headers["X-Page-Cache"] == "hit"
+    with time_machine.travel(at + timedelta(hours=3, seconds=1), tick=False):
+        assert "定时乙" in visitor.get("/").text
