@@ -187,6 +187,13 @@ class GovernmentReportAdmin(TownScoped, admin.ModelAdmin):
                     field.validators.append(refuse_markup)
         return form
 
+    def has_delete_permission(self, request, obj=None):
+        # A report once published (or scheduled) is archived with its year,
+        # even for a superuser; the bulk action asks this per report too.
+        if obj is not None and obj.published_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         # The publication rule (freeze, 更正) is gov_report.save's; the form
         # has checked the note already. A published report saved unchanged

@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Catalog
 from core.security import refuse_control_characters
-from core.widgets import ListedModelChoiceField
+from core.widgets import ListedModelChoiceField, QuickSelect
 from disclosure import compliance
-from disclosure.filters import unit_options
+from disclosure.filters import board_unit_options, town_options, unit_options
 from disclosure.models import Unit
 
 from .search import MAX_QUERY_LENGTH
@@ -85,29 +85,33 @@ class StatsForm(forms.Form):
         label=_("年份"),
         required=False,
         min_value=FIRST_YEAR,
-        widget=forms.Select,
+        widget=QuickSelect,
         error_messages={
             "invalid": _("年份无效。"),
             "min_value": _("年份无效。"),
             "max_value": _("年份无效。"),
         },
     )
-    unit = forms.ModelChoiceField(
+    # Options written at once from the value cache (core.widgets), not a
+    # widget template each of the county's 510.
+    unit = ListedModelChoiceField(
         label=_("单位"),
         queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         required=False,
         empty_label=_("全镇"),
+        options=board_unit_options,
         error_messages={"invalid_choice": _("没有这个单位。")},
     )
     # The town whose units are counted (default: the first town, as the home
     # page); a unit chosen under another town is refused.
-    town = forms.ModelChoiceField(
+    town = ListedModelChoiceField(
         label=_("乡镇"),
         queryset=Unit.objects.ordered_towns(),
         to_field_name="slug",
         required=False,
         empty_label=None,
+        options=town_options,
         error_messages={"invalid_choice": _("没有这个乡镇。")},
     )
 

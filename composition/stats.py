@@ -5,23 +5,39 @@ the same figures as CSV."""
 import csv
 import io
 
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core import caching
 from core import figures as registry
 from core.security import spreadsheet_safe
-from disclosure.models import Unit
+from disclosure.models import Reader, Unit
 
 
 def figures(
     user, *, year: int, unit: Unit | None = None, town: Unit | None = None
 ) -> dict:
-    """`unit`: one unit's figures; else `town`: its own and its villages'."""
-    collected = registry.collect(user, year=year, unit=unit, town=town)
-    return {
-        "charts": collected.charts,
-        "totals": collected.totals,
-        **collected.values,
-    }
+    """`unit`: one unit's figures; else `town`: its own and its villages'.
+
+    Kept in the value cache per year, unit or town and audience (`Reader.key`:
+    the rows a reader may see, so a party member's counts never reach a
+    visitor), made stale by every change to the data (`caching.cached`)."""
+
+    def compute() -> dict:
+        collected = registry.collect(user, year=year, unit=unit, town=town)
+        return {
+            "charts": collected.charts,
+            "totals": collected.totals,
+            **collected.values,
+        }
+
+    audience = Reader.of(user).key
+    where = f"{unit.pk if unit else ''}:{town.pk if town else ''}"
+    # The day: the on-time shares are worked out as of today.
+    day = timezone.localdate().isoformat()
+    name = f"stats:{year}:{where}:{audience}:{day}:{get_language()}"
+    return caching.cached(name, compute)
 
 
 def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:

@@ -8,10 +8,15 @@ way Django documents for overriding the default admin site.
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin import options, widgets
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import ForeignObjectRel
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from .dates import DateLookupsInRange
@@ -54,5 +59,51 @@ class PortalAdminSite(admin.AdminSite):
         return AutocompleteView.as_view(admin_site=self)(request)
 
 
+class LabelledSplitDateTime(widgets.AdminSplitDateTime):
+    """The date and time inputs labelled 日期 and 时间 (Django writes these as
+    plain text beside them, so the inputs had no accessible name)."""
+
+    template_name = "core/widgets/labelled_split_datetime.html"
+
+
+class LabelledTabularInline(admin.TabularInline):
+    """Django's tabular inline with each input named after its column: the
+    column's header is no <label>, so a screen reader met unnamed inputs."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)  # the 删除 box comes from here
+                for field in form.fields.values():
+                    if field.label and not field.widget.is_hidden:
+                        field.widget.attrs.setdefault("aria-label", str(field.label))
+
+        LabelledFormSet.__name__ = formset.__name__
+        return LabelledFormSet
+
+
+def boolean_icon(value):
+    """Django's yes/no icon with its text in Chinese: Django gives it the alt
+    text "True" or "False", which a screen reader reads out in English."""
+    icon = {True: "yes", False: "no", None: "unknown"}[value]
+    text = {True: _("是"), False: _("否"), None: _("未知")}[value]
+    return format_html(
+        '<img src="{}" alt="{}">', static(f"admin/img/icon-{icon}.svg"), text
+    )
+
+
 class PortalAdminConfig(AdminConfig):
     default_site = "core.admin_site.PortalAdminSite"
+
+    def ready(self):
+        # Before the admin modules load: each ModelAdmin copies the defaults.
+        options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.DateTimeField] = {
+            **options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.DateTimeField],
+            "widget": LabelledSplitDateTime,
+        }
+        super().ready()
+        # The list, the read-only fields and display_for_field import it from
+        # admin_list each time they draw an icon.
+        admin_list._boolean_icon = boolean_icon

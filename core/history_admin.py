@@ -15,7 +15,12 @@ Every SimpleHistoryAdmin of the project is a ReadOnlyHistoryAdmin
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.utils import (
+    display_for_field,
+    flatten_fieldsets,
+    label_for_field,
+    unquote,
+)
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -23,9 +28,22 @@ from django.utils.html import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_history_manager_for_model
 
 READ_ONLY_MESSAGE = gettext_lazy("历史版本只能查看，不能保存。")
+
+
+class ChangesInWords(HistoricalRecordContextHelper):
+    """A version's changes as the change page shows values: a choice's label,
+    a local time, 是/否 and a dash for nothing (not "published", UTC, "None")."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.many_to_many or field.is_relation:
+            value = super().prepare_delta_change_value(change, value)
+            return value if value not in (None, []) else "—"
+        return display_for_field(value, field, "—")
 
 
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
@@ -52,8 +70,18 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         return obj
 
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ChangesInWords(self.model, historical_record)
+
     def history_view(self, request, object_id, extra_context=None):
         self.scoped_object(request, object_id)
+        # The extra columns headed by their labels, not their names
+        # (templates/simple_history/object_history_list.html).
+        columns = [
+            (name, label_for_field(name, self.model, self))
+            for name in self.get_history_list_display(request)
+        ]
+        extra_context = {"history_columns": columns, **(extra_context or {})}
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):

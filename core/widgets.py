@@ -1,7 +1,6 @@
 from html import escape as quote
 
 from django import forms
-from django.forms.utils import flatatt
 from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
 from django_filters.fields import ModelChoiceField
@@ -26,14 +25,15 @@ class QuickSelect(forms.Select):
 
     Django renders every <option> through the widget templates; the county's
     unit choice has 510 of them and took about 100 ms a page. The markup is
-    the same: the widget's attributes, optgroups, and the first matching
-    option selected. Escaped with the standard library's `html.escape` (the
-    same five characters as Django's, without its lazy-string wrapper).
+    the same: the name, then the widget's attributes in order, optgroups, and
+    the first matching option selected; only the whitespace between tags
+    differs. Escaped with the standard library's `html.escape` (the same five
+    characters as Django's, without its lazy-string wrapper).
     """
 
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, attrs)
-        final["name"] = name
+        final.pop("name", None)
         wanted = set(self.format_value(value))
         found = False
 
@@ -47,7 +47,14 @@ class QuickSelect(forms.Select):
                 f"{quote(str(label))}</option>"
             )
 
-        parts = [f"<select{flatatt(final)}>"]
+        # The name first, then the attributes in order: Django's select.html
+        # and attrs.html (a True value bare, a False one left out).
+        written = "".join(
+            f" {key}" if value is True else f' {key}="{quote(str(value))}"'
+            for key, value in final.items()
+            if value is not False and value is not None
+        )
+        parts = [f'<select name="{quote(name)}"{written}>']
         for key, label in self.choices:
             if isinstance(label, (list, tuple)):
                 parts.append(f'<optgroup label="{quote(str(key))}">')

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import EVENT_TIMINGS, Item
+from core.admin_site import LabelledTabularInline
 from core.history_admin import ReadOnlyHistoryAdmin
 from core.widgets import ListedModelChoiceField, QuickSelect, grouped
 
@@ -24,6 +25,7 @@ from . import (  # noqa: F401 (registers User)
     inspection_admin,
     roles,
     services,
+    table_admin,
     user_admin,
     worklist,
 )
@@ -40,6 +42,7 @@ from .models import (
     ClosedYear,
     Disclosure,
     DisclosureEvent,
+    DisclosureTable,
     NoticeBoard,
     ObligationEvent,
     Organisation,
@@ -81,7 +84,7 @@ TRANSITION_CALLS = {
 }
 
 
-class NoticeBoardInline(admin.TabularInline):
+class NoticeBoardInline(LabelledTabularInline):
     model = NoticeBoard
     extra = 0
 
@@ -112,7 +115,7 @@ class OrganisationForm(forms.ModelForm):
         return data
 
 
-class OrganisationInline(admin.TabularInline):
+class OrganisationInline(LabelledTabularInline):
     """The unit's bodies and who acts for each (审核, 审批 by membership)."""
 
     model = Organisation
@@ -252,7 +255,7 @@ class WorkFilter(admin.SimpleListFilter):
         return worklist.filtered(request.user, queryset, self.value())
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(LabelledTabularInline):
     model = Attachment
     form = AttachmentForm
     extra = 1
@@ -287,7 +290,7 @@ class AttachmentInline(admin.TabularInline):
         return "—"
 
 
-class EventInline(admin.TabularInline):
+class EventInline(LabelledTabularInline):
     model = DisclosureEvent
     extra = 0
     can_delete = False
@@ -405,13 +408,13 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     search_fields = ["title", "body", "index_number"]
     filter_horizontal = ["forms"]
     date_hierarchy = "published_at"
-    history_list_display = ["status"]
+    history_list_display = ["history_status"]
     restore_label = _("恢复此版本的标题和正文")
     restore_help = _(
         "只恢复标题和正文；状态、公开范围、事项、单位、索引号和日期不随版本改变。"
         "已发布的内容恢复后记为一次更正，在公开页面上注明。"
     )
-    inlines = [AttachmentInline, EventInline]
+    inlines = [AttachmentInline, table_admin.DisclosureTableInline, EventInline]
     actions = ["submit_selected", "approve_selected", "publish_selected"]
     change_form_template = "admin/disclosure/disclosure/change_form.html"
     workflow_fields = [
@@ -448,7 +451,9 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     ]
 
     class Media:
+        # One Media per class: a second definition (a merge) replaced this one.
         css = {"all": ["css/admin_lists.css"]}
+        js = ["js/disclosure_entry.js"]
 
     @admin.display(description=_("事项"), ordering="item__code")
     def item_code(self, disclosure):
@@ -489,6 +494,10 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 )
             }
         return disclosure.get_status_display()
+
+    @admin.display(description=_("状态"))
+    def history_status(self, version):
+        return version.get_status_display()
 
     # Scope: editors and village bodies see their units' disclosures only;
     # town reviewers those in their scope (roles.staff_disclosures).
@@ -555,9 +564,6 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    class Media:
-        js = ["js/disclosure_entry.js"]
-
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         if "unit" not in initial:
@@ -594,6 +600,13 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is DisclosureTable:
+            for table_form in formset.forms:
+                if table_form.has_changed():
+                    table_form.instance.uploaded_by = request.user
+        super().save_formset(request, form, formset, change)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if change:
@@ -602,7 +615,17 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
                 for formset in formsets
                 if formset.model is Attachment
             )
-            changed = [*form.changed_data, *(["attachments"] if added else [])]
+            # A table added or replaced (its caption too) after publication.
+            tables = any(
+                formset.new_objects or formset.changed_objects
+                for formset in formsets
+                if formset.model is DisclosureTable
+            )
+            changed = [
+                *form.changed_data,
+                *(["attachments"] if added else []),
+                *(["tables"] if tables else []),
+            ]
             services.record_edit(form.instance, by=request.user, changed=changed)
 
     # A version gives back its text only, as an edit (services.restore_version).
@@ -634,6 +657,20 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
+            path(
+                "table-template/",
+                self.admin_site.admin_view(
+                    lambda request: table_admin.template_view(self, request)
+                ),
+                name="{}_{}_table_template".format(*info),
+            ),
+            path(
+                "import/",
+                self.admin_site.admin_view(
+                    lambda request: table_admin.import_view(self, request)
+                ),
+                name="{}_{}_import".format(*info),
+            ),
             path(
                 "<path:object_id>/transition/<str:name>/",
                 self.admin_site.admin_view(self.transition_view),
@@ -758,7 +795,7 @@ class DisclosureAdmin(ReadOnlyHistoryAdmin):
 class PendingDisclosureAdmin(DisclosureAdmin):
     """待审核: the reviewers' queue, oldest submission first."""
 
-    inlines = [AttachmentInline, EventInline]
+    inlines = [AttachmentInline, table_admin.DisclosureTableInline, EventInline]
 
     def get_queryset(self, request):
         return (

@@ -36,6 +36,9 @@ class DisclosureConfig(AppConfig):
             models.Unit,
             models.NoticeBoard,
             models.Organisation,  # named on the public trail
+            # Shown on the disclosure's page and board (every page stale on a
+            # change: its scopes are not named yet).
+            models.DisclosureTable,
             models.ObligationEvent,  # 逾期未公开 on the compliance pages
             # Counted on /county/ and a unit's compliance page (no names shown).
             models.Inspection,
@@ -48,6 +51,7 @@ class DisclosureConfig(AppConfig):
             models.PartyMembership,  # read by logged-in pages only
             models.InspectionPhoto,  # staff only (views.inspection_photo)
             models.Disclosure.history.model,
+            models.DisclosureTable.history.model,  # the archive's record only
         )
         content.cached_views(
             "disclosure",

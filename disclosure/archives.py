@@ -29,7 +29,14 @@ from django.utils.translation import gettext as _
 from catalog import periods
 from core.security import spreadsheet_safe
 
-from .models import ArchiveExport, Attachment, ClosedYear, Disclosure, Unit
+from .models import (
+    ArchiveExport,
+    Attachment,
+    ClosedYear,
+    Disclosure,
+    DisclosureTable,
+    Unit,
+)
 
 MANIFEST = "MANIFEST.sha256"
 CHUNK = 1024 * 1024
@@ -87,6 +94,7 @@ CSV_COLUMNS = [
     "events",
     "history_versions",
     "attachments",
+    "tables",
 ]
 
 Progress = Callable[[Iterable, int], Iterable]
@@ -135,7 +143,7 @@ def archive_queryset(year: int, unit: Unit | None = None):
             "submitted_by",
             "branch__unit",
         )
-        .prefetch_related("forms", "attachments", "events__actor")
+        .prefetch_related("forms", "attachments", "tables", "events__actor")
         .order_by("unit__order", "unit_id", "period_start", "item__code", "id")
     )
     return qs.filter(unit=unit) if unit else qs
@@ -149,6 +157,11 @@ def _attachment_name(attachment: Attachment) -> str:
     suffix = PurePosixPath(attachment.file.name).suffix.lower()
     disclosure = attachment.disclosure
     return f"attachments/{disclosure.unit.slug}/{disclosure.pk}/{attachment.pk}{suffix}"
+
+
+def _table_name(table: DisclosureTable, disclosure: Disclosure) -> str:
+    suffix = PurePosixPath(table.file.name).suffix.lower()
+    return f"tables/{disclosure.unit.slug}/{disclosure.pk}/{table.pk}{suffix}"
 
 
 def _history_by_disclosure(ids: list[int]) -> dict[int, list[dict]]:
@@ -168,7 +181,9 @@ def _history_by_disclosure(ids: list[int]) -> dict[int, list[dict]]:
     return versions
 
 
-def _record(disclosure: Disclosure, history: list[dict], files: dict) -> dict:
+def _record(
+    disclosure: Disclosure, history: list[dict], files: dict, tables: dict
+) -> dict:
     item = disclosure.item
     return {
         "id": disclosure.pk,
@@ -224,6 +239,7 @@ def _record(disclosure: Disclosure, history: list[dict], files: dict) -> dict:
         ],
         "history": history,
         "attachments": [files[a.pk] for a in disclosure.attachments.all()],
+        "tables": [tables[t.pk] for t in disclosure.tables.all()],
     }
 
 
@@ -250,6 +266,7 @@ def _csv(records: list[dict]) -> bytes:
             "attachments": ";".join(
                 a["path"] or "" for a in record["attachments"] if a["path"]
             ),
+            "tables": ";".join(t["path"] for t in record["tables"] if t["path"]),
         }
         writer.writerow([_csv_value(row[name]) for name in CSV_COLUMNS])
     # With a BOM, so that a spreadsheet opens the Chinese text correctly.
@@ -273,6 +290,7 @@ def write_archive(
     history = _history_by_disclosure([d.pk for d in disclosures])
     warnings: list[str] = []
     files: dict[int, dict] = {}
+    tables: dict[int, dict] = {}
     stamp = timezone.localtime(now).timetuple()[:6]
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         archive = _Zip(zf, stamp)
@@ -301,7 +319,11 @@ def write_archive(
                     entry["path"] = name
                     entry["sha256"] = archive.sums[name]
                 files[attachment.pk] = entry
-        records = [_record(d, history.get(d.pk, []), files) for d in disclosures]
+            for table in disclosure.tables.all():
+                tables[table.pk] = _archive_table(archive, table, disclosure, warnings)
+        records = [
+            _record(d, history.get(d.pk, []), files, tables) for d in disclosures
+        ]
         archive.write_bytes("disclosures.csv", _csv(records))
         archive.write_bytes(
             "disclosures.json",
@@ -317,6 +339,14 @@ def write_archive(
                 indent=1,
             ).encode(),
         )
+        # The index shows each table as the public page does (not in the JSON).
+        for record, disclosure in zip(records, disclosures, strict=True):
+            record["tables_html"] = [
+                render_to_string(
+                    "disclosure/includes/disclosure_table.html", {"table": table}
+                )
+                for table in disclosure.tables.all()
+            ]
         index = render_to_string(
             "disclosure/archive_index.html",
             {
@@ -342,6 +372,33 @@ def write_archive(
         created_by=by,
     )
     return record, warnings
+
+
+def _archive_table(
+    archive: _Zip, table: DisclosureTable, disclosure: Disclosure, warnings: list
+) -> dict:
+    """A table's checked cells for the JSON, and its original file in the ZIP."""
+    entry = {
+        "id": table.pk,
+        "caption": table.caption_text,
+        "uploaded_at": table.uploaded_at,
+        "data": table.data,
+        "path": None,
+        "versions": table.history.count(),
+    }
+    name = _table_name(table, disclosure)
+    try:
+        with table.file.open("rb") as source:
+            archive.write_stream(name, source)
+    except (FileNotFoundError, ValueError):
+        warnings.append(
+            _("表格原文件缺失：%(file)s（公开内容 %(id)s）")
+            % {"file": table.file.name, "id": disclosure.pk}
+        )
+    else:
+        entry["path"] = name
+        entry["sha256"] = archive.sums[name]
+    return entry
 
 
 # Verifying --------------------------------------------------------------------

@@ -5,10 +5,13 @@ town on every one (default: the first town, as the home page)."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category
+from core import caching
 from core.dates import validate_date, validate_year
 
 from . import compliance, inspections
@@ -123,11 +126,51 @@ def matrix(request):
     q = query.cleaned_data
     context = matrix_context(q)
     context["query"] = query
+    # The table alone is a few hundred template nodes a cell: rendered once
+    # for these figures and kept beside them.
+    table = "disclosure/includes/compliance_matrix_table.html"
+    context["matrix_table"] = caching.cached(
+        f"{matrix_key(q)}:table:{get_language()}",
+        lambda: render_to_string(table, context),
+    )
     return render(request, "disclosure/compliance_matrix.html", context)
 
 
+def matrix_key(q: dict) -> str:
+    """What the matrix's figures depend on: town, year, day, kind, period."""
+    town, within = q["town"], q["within"]
+    return ":".join(
+        str(part)
+        for part in (
+            "compliance:matrix",
+            town.pk if town else "",
+            q["year"],
+            q["as_of"].isoformat(),
+            q["kind"],
+            within.key if within else "",
+        )
+    )
+
+
 def matrix_context(q: dict) -> dict:
-    """The matrix of q["town"]: one row per unit, one column per category."""
+    """The matrix of q["town"]: one row per unit, one column per category.
+
+    Kept in the value cache per town, year, day, kind and period, made stale
+    by every change to the data (`caching.cached`). The same for every reader:
+    the engine counts filings of every scope and the matrix shows no title."""
+    figures = caching.cached(matrix_key(q), lambda: matrix_figures(q))
+    return {
+        "q": q,
+        "town": q["town"],
+        "years": compliance.year_choice(q["year"]),
+        **figures,
+        "states": [
+            (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
+        ],
+    }
+
+
+def matrix_figures(q: dict) -> dict:
     units = home_units(q["town"])
     obligations, items = compliance.load(
         units=units,
@@ -154,17 +197,11 @@ def matrix_context(q: dict) -> dict:
         for unit in units
     ]
     return {
-        "q": q,
-        "town": q["town"],
-        "years": compliance.year_choice(q["year"]),
         "categories": categories,
         "rows": rows,
         # (category, tally): the footer names each total's column.
         "column_totals": [(c, by_category.get(c.pk)) for c in categories],
         "overall": compliance.tally(obligations, lambda o: "all").get("all"),
-        "states": [
-            (state, compliance.LABELS[state]) for state in compliance.PRECEDENCE
-        ],
     }
 
 

@@ -1,5 +1,5 @@
 """Load the demo town (disclosure/data/demo_town.json): its units, boards,
-notices, 本期无 filings and attachments.
+notices, 本期无 filings, attachments and tables.
 
 The file holds the literal records; what is computed (workflow trails, index
 numbers, the filings due, the files drawn by demo_files) is done here.
@@ -26,12 +26,13 @@ from core.datafiles import (
     source_name,
 )
 
-from . import demo_files, procedure
+from . import demo_files, procedure, tables
 from . import inspections as inspection_figures
 from .models import (
     Attachment,
     Disclosure,
     DisclosureEvent,
+    DisclosureTable,
     Inspection,
     NoticeBoard,
     ObligationEvent,
@@ -165,6 +166,24 @@ def read_town(path: Path | None = None) -> dict:
         )
         one_of(spec["kind"], Attachment.Kind.values, where, "kind")
         one_of(spec["drawn_by"], DRAWINGS, where, "drawn_by")
+    for where, spec in entries(
+        data,
+        "tables",
+        source=source,
+        required=["disclosure", "title", "rows"],
+        label="title",
+    ):
+        require(
+            spec["disclosure"] in titles,
+            where,
+            f"no disclosure titled {spec['disclosure']!r}",
+        )
+        require(
+            isinstance(spec["rows"], list)
+            and all(isinstance(r, list) and len(r) == 7 for r in spec["rows"]),
+            where,
+            "rows must be lists of the template's 7 columns",
+        )
     return data
 
 
@@ -443,6 +462,30 @@ def seed_attachments(specs: list[dict]) -> int:
         )
         if not form.is_valid():
             raise ValueError(f"demo attachment {filename}: {form.errors.as_text()}")
+        form.save()
+        created_count += 1
+    return created_count
+
+
+def seed_tables(specs: list[dict]) -> int:
+    """Give a few finance notices their 收支明细表: written into the template
+    spreadsheet and uploaded through the admin's form, so that they are read
+    and checked exactly as an editor's file; returns how many were new."""
+    from .forms import DisclosureTableForm
+
+    created_count = 0
+    for spec in specs:
+        disclosure = Disclosure.objects.filter(title=spec["disclosure"]).first()
+        if disclosure is None or disclosure.tables.exists():
+            continue
+        content = tables.template_workbook(title=spec["title"], rows=spec["rows"])
+        form = DisclosureTableForm(
+            data={"caption": ""},
+            files={"file": SimpleUploadedFile("收支明细表.xlsx", content)},
+            instance=DisclosureTable(disclosure=disclosure),
+        )
+        if not form.is_valid():
+            raise ValueError(f"demo table {spec['title']}: {form.errors.as_text()}")
         form.save()
         created_count += 1
     return created_count

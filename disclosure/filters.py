@@ -24,6 +24,27 @@ def unit_options() -> list:
     )
 
 
+def board_unit_options() -> list:
+    """Every unit with a board, flat, as `Unit.objects.with_boards()` lists
+    them (the 回音壁 form's and the statistics page's select)."""
+    return caching.cached(
+        "board-unit-options",
+        lambda: [
+            (u.slug, str(u)) for u in Unit.objects.with_boards().only("slug", "name")
+        ],
+    )
+
+
+def town_options() -> list:
+    """The towns, in the order of the town choices (the first is the default)."""
+    return caching.cached(
+        "town-options",
+        lambda: [
+            (u.slug, str(u)) for u in Unit.objects.ordered_towns().only("slug", "name")
+        ],
+    )
+
+
 class DisclosureFilter(django_filters.FilterSet):
     unit = ListedModelChoiceFilter(
         label=_("单位"),

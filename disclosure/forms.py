@@ -1,4 +1,6 @@
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -8,8 +10,15 @@ from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 
 from . import archives
-from .models import Attachment, Disclosure, InspectionPhoto, NoticeOutcome
+from .models import (
+    Attachment,
+    Disclosure,
+    DisclosureTable,
+    InspectionPhoto,
+    NoticeOutcome,
+)
 from .services import RESTORABLE_FIELDS
+from .tables import parse_table
 from .uploads import clean_photo, clean_upload
 
 
@@ -44,6 +53,10 @@ class AttachmentForm(forms.ModelForm):
         else:
             widget.attrs.update(self.PHOTO_INPUT)
 
+    def clean_caption(self):
+        # Plain text like the cells and the title: markup is refused.
+        return refuse_markup(self.cleaned_data["caption"])
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload and upload != self.initial.get("file"):
@@ -63,6 +76,51 @@ class AttachmentForm(forms.ModelForm):
         if commit:
             attachment.save()
         return attachment
+
+
+class DisclosureTableForm(forms.ModelForm):
+    """A table uploaded as a spreadsheet, read and checked on upload
+    (disclosure.tables); the file itself is kept for the record only."""
+
+    class Meta:
+        model = DisclosureTable
+        fields = ["caption", "file"]
+        # No "currently: <link>": the original is never served.
+        widgets = {
+            "file": forms.FileInput(
+                attrs={
+                    "accept": ".xlsx,.csv,application/vnd.openxmlformats-"
+                    "officedocument.spreadsheetml.sheet,text/csv"
+                }
+            )
+        }
+        help_texts = {
+            "file": _(
+                "Excel（.xlsx）或 CSV 文件，读取第一张工作表：表头一行，"
+                "金额列的列名注明“（元）”，最后一行为“合计”。网页上显示为表格；"
+                "原文件只存档，不公开。"
+            )
+        }
+
+    def clean_caption(self):
+        # Plain text like the cells and the title: markup is refused.
+        return refuse_markup(self.cleaned_data["caption"])
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload and upload != self.initial.get("file"):
+            self._parsed = parse_table(upload)
+        return upload
+
+    def save(self, commit=True):
+        table = super().save(commit=False)
+        parsed = getattr(self, "_parsed", None)
+        if parsed is not None:
+            table.data = parsed.as_data()
+            table.size = self.cleaned_data["file"].size
+        if commit:
+            table.save()
+        return table
 
 
 class InspectionPhotoForm(forms.ModelForm):
@@ -201,7 +259,25 @@ class PeriodField(forms.MultiValueField):
     def __init__(self, **kwargs):
         message = _("请选择所属期间：年份和期间。")
         super().__init__(
-            fields=[forms.CharField(), forms.CharField()],
+            # A forged value (9999-Q5, markup, a page of text) gets one
+            # message, not the period column's length and character checks.
+            fields=[
+                forms.CharField(
+                    validators=[
+                        RegexValidator(
+                            r"^\d{4}\Z", _("期间格式不正确：请从列表中选择年份。")
+                        )
+                    ],
+                ),
+                forms.CharField(
+                    validators=[
+                        RegexValidator(
+                            rf"^(\d{{2}}|Q[1-4]|H[12]|{WHOLE_YEAR})\Z",
+                            _("期间格式不正确：请从列表中选择期间。"),
+                        )
+                    ],
+                ),
+            ],
             require_all_fields=True,
             error_messages={"required": message, "incomplete": message},
             **kwargs,
@@ -361,6 +437,17 @@ class DisclosureAdminForm(forms.ModelForm):
                 )
             )
         return public_from
+
+    def _update_errors(self, errors):
+        # Model.clean() judges the row with the old period when the form has
+        # refused the new one (a forged value): one message, not two.
+        if hasattr(errors, "error_dict"):
+            refused = set(self._errors) - {NON_FIELD_ERRORS}
+            for name in [n for n in errors.error_dict if n in refused]:
+                del errors.error_dict[name]
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
 
     def clean(self):
         data = super().clean()

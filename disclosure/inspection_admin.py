@@ -10,6 +10,8 @@ from django.db.models import Count, Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_site import LabelledTabularInline
+
 from . import inspection_rules as rules
 from . import inspections, roles
 from .forms import InspectionPhotoForm
@@ -35,7 +37,7 @@ class InspectedUnits:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class InspectionPhotoInline(admin.TabularInline):
+class InspectionPhotoInline(LabelledTabularInline):
     model = InspectionPhoto
     form = InspectionPhotoForm
     fields = ["image", "caption", "preview"]

@@ -212,6 +212,7 @@ def detail_context(disclosure: Disclosure) -> dict:
         "disclosure": disclosure,
         "forms": disclosure.forms.all(),
         "attachments": disclosure.attachments.all(),
+        "tables": disclosure.tables.all(),
         "trail": disclosure.events.filter(action__in=DisclosureEvent.PUBLIC_ACTIONS),
         # 点题公开 requests this disclosure answered (reverse FK from feedback).
         "answered_requests": disclosure.fulfilled_requests.on_wall(),

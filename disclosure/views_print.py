@@ -144,6 +144,7 @@ def board_print_context(request, unit: Unit) -> dict:
         .for_unit(unit)
         .on_display()
         .with_related()
+        .prefetch_related("tables")
         .annotate(column=F("item__category_id"))
     )
     disclosures = list(shown[:500])
@@ -151,11 +152,16 @@ def board_print_context(request, unit: Unit) -> dict:
     period_labels = [p.label for p in sorted(on_board, key=lambda p: (p.start, p.end))]
     board_url = request.build_absolute_uri(unit.get_absolute_url())
     feedback_url = request.build_absolute_uri(unit.feedback_url)
-    columns, continued = print_sheets(board_columns(unit, disclosures, size=None))
+    board = board_columns(unit, disclosures, size=None)
+    columns, continued = print_sheets(board)
     return {
         "unit": unit,
         "columns": columns,
         "continued": continued,
+        # Tables are printed in full after the sheet, too wide for a column.
+        "with_tables": [
+            d for column in board for d in column["disclosures"] if d.tables.all()
+        ],
         "period_labels": period_labels,
         "printed_on": timezone.localdate(),
         "board_url": board_url,

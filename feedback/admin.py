@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_site import LabelledTabularInline
 from core.dates import validate_date
 from core.security import refuse_control_characters, refuse_markup
 from disclosure.models import Disclosure, Organisation, Unit
@@ -407,7 +408,7 @@ class SubmissionAdminForm(forms.ModelForm):
         js = ["feedback/answer_template.js"]
 
 
-class SubmissionEventInline(admin.TabularInline):
+class SubmissionEventInline(LabelledTabularInline):
     model = SubmissionEvent
     extra = 0
     can_delete = False
@@ -744,20 +745,23 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.has_perm("feedback.assign_submission"):
+        hidden = set()
+        if not request.user.has_perm("feedback.assign_submission"):
+            hidden.update(self.ASSIGN_INPUTS)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read only: a step's inputs (the form's own fields) hold nothing
+            # and would show under their English names.
+            hidden.update(self.step_input_names())
+        if not hidden:
             return fieldsets
         return [
-            (
-                name,
-                {
-                    **opts,
-                    "fields": [
-                        f for f in opts["fields"] if f not in self.ASSIGN_INPUTS
-                    ],
-                },
-            )
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
             for name, opts in fieldsets
         ]
+
+    def step_input_names(self) -> set[str]:
+        model_fields = {field.name for field in Submission._meta.get_fields()}
+        return set(self.form.declared_fields) - model_fields
 
     def get_ordering(self, request):
         # Open cases first, the newest at the top; then the closed, newest

@@ -7,9 +7,11 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
+from core import caching
 from core.security import refuse_control_characters, refuse_markup
-from core.widgets import LazyChoices
-from disclosure.models import Disclosure, Unit
+from core.widgets import LazyChoices, QuickSelect
+from disclosure.filters import board_unit_options
+from disclosure.models import Disclosure, Reader, Unit
 
 from . import antiabuse
 from .models import (
@@ -140,12 +142,11 @@ class SubmissionForm(forms.ModelForm):
             user
         ).select_related("item")
         self.fields["disclosure"].empty_label = _("不限")
-        # Built only when the form is shown: a valid POST never renders it.
-        self.fields["disclosure"].widget.choices = LazyChoices(
-            self._recent_disclosure_choices
-        )
         self.fields["tag"].queryset = Tag.objects.all()
         self.fields["tag"].empty_label = _("不限")
+        self._audience = Reader.of(user).key
+        self._disclosure_choices = None
+        self._quick_selects()
         self.fields["text"].max_length = settings.FEEDBACK_TEXT_MAX_LENGTH
         self.fields["text"].widget.attrs["maxlength"] = (
             settings.FEEDBACK_TEXT_MAX_LENGTH
@@ -168,25 +169,59 @@ class SubmissionForm(forms.ModelForm):
         for name in ("token", "challenge"):
             self._bound_fields_cache.pop(name, None)
 
+    def _quick_selects(self) -> None:
+        """The selects written in Python (`QuickSelect`) from choices kept in
+        the value cache, built only when the form is shown: a valid POST never
+        renders them. The markup is Django's; a submitted value is still
+        checked against each field's queryset."""
+        for name, options in (
+            ("kind", None),
+            ("unit", board_unit_options),
+            ("item", _item_options),
+            ("disclosure", self._recent_disclosure_choices),
+            ("tag", _tag_options),
+        ):
+            field = self.fields[name]
+            widget = QuickSelect(attrs=field.widget.attrs)
+            widget.is_required = field.required
+            if options is None:
+                widget.choices = field.choices
+            elif name == "disclosure":
+                widget.choices = LazyChoices(options)
+            else:
+                widget.choices = LazyChoices(_with_empty(field.empty_label, options))
+            field.widget = widget
+
     def _recent_disclosure_choices(self) -> list:
         """The newest visible disclosures and the chosen one; any is accepted.
 
         A county has hundreds of thousands: the select offers the newest
         DISCLOSURE_CHOICES (all of them for one town) and the one preset from a
         disclosure's page; validation still takes any the visitor may read.
+        The newest are kept in the value cache per audience (`Reader.key`:
+        a party member's 党内 titles never reach a visitor's form).
         """
+        # Asked twice a render (Select.use_required_attribute, then render).
+        if self._disclosure_choices is not None:
+            return self._disclosure_choices
         field = self.fields["disclosure"]
         visible = field.queryset.select_related(None).select_related("unit")
         visible = visible.only("title", "published_at", "unit__name", "unit__order")
-        offered = list(visible.order_by("-published_at")[:DISCLOSURE_CHOICES])
+        offered = caching.cached(
+            f"feedback:form:disclosures:{self._audience}",
+            lambda: _disclosure_rows(
+                visible.order_by("-published_at")[:DISCLOSURE_CHOICES]
+            ),
+        )
         chosen = self.data.get("disclosure") or self.initial.get("disclosure")
-        if str(chosen).isdigit() and all(d.pk != int(chosen) for d in offered):
-            offered += list(visible.filter(pk=chosen))
-        offered.sort(key=lambda d: (d.unit.order, -d.published_at.timestamp()))
-        return [
+        if str(chosen).isdigit() and all(row[0] != int(chosen) for row in offered):
+            offered += _disclosure_rows(visible.filter(pk=chosen))
+        offered.sort(key=lambda row: (row[1], -row[2]))
+        self._disclosure_choices = [
             ("", field.empty_label),
-            *((d.pk, f"{d.unit.name} · {d.title}") for d in offered),
+            *((row[0], row[3]) for row in offered),
         ]
+        return self._disclosure_choices
 
     def prepare_retry(self, *, token_spent: bool = False) -> None:
         """Before showing a rejected form again: what was typed stays; the
@@ -272,6 +307,40 @@ class SubmissionForm(forms.ModelForm):
             for name in FOREIGN_KEYS
             if isinstance(self.cleaned_data.get(name), models.Model)
         }
+
+
+def _disclosure_rows(disclosures) -> list[tuple]:
+    """(pk, unit order, published timestamp, label): what the select shows."""
+    return [
+        (d.pk, d.unit.order, d.published_at.timestamp(), f"{d.unit.name} · {d.title}")
+        for d in disclosures
+    ]
+
+
+def _with_empty(empty_label, options):
+    def choices() -> list:
+        rows = options()
+        return rows if empty_label is None else [("", empty_label), *rows]
+
+    return choices
+
+
+# The choices of the form's selects, as each field's queryset lists them
+# (order and labels: the models' ordering and __str__), kept in the value cache.
+
+
+def _item_options() -> list:
+    return caching.cached(
+        "feedback:form:items",
+        lambda: [(i.pk, str(i)) for i in Item.objects.only("code", "name")],
+    )
+
+
+def _tag_options() -> list:
+    return caching.cached(
+        "feedback:form:tags",
+        lambda: [(t.pk, str(t)) for t in Tag.objects.all()],
+    )
 
 
 class TrackForm(forms.Form):

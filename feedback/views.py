@@ -26,6 +26,13 @@ THANKS_COOKIE_MAX_AGE = 24 * 3600
 # Submitting ------------------------------------------------------------------
 
 FORM_TEMPLATE = "feedback/submission_form.html"
+WALL_CARD_DEFERRED = (
+    "name",
+    "phone",
+    "fulfilled_by__body",
+    "fulfilled_by__notice_outcome_text",
+    "fulfilled_by__withdrawal_reason",
+)
 
 
 def submission_create(request):
@@ -94,7 +101,8 @@ def submission_create(request):
 def _preset(request) -> dict:
     """?unit=<slug> or ?disclosure=<id> from a board or a disclosure's page."""
     initial = {}
-    unit = Unit.objects.filter(slug=request.GET.get("unit", "")[:60]).first()
+    slug = request.GET.get("unit", "")[:60]
+    unit = Unit.objects.filter(slug=slug).first() if slug else None
     if unit:
         initial["unit"] = unit.slug
     disclosure_id = request.GET.get("disclosure", "")
@@ -223,7 +231,12 @@ def wall(request):
     try:
         page = paginate(
             request,
-            f.qs.on_wall().with_related().newest_answered_first(),
+            f.qs.on_wall()
+            .with_related()
+            # Neither the private contact nor a linked disclosure's long
+            # texts are shown on a card.
+            .defer(*WALL_CARD_DEFERRED)
+            .newest_answered_first(),
             20,
             # The summary counted the selection already (a COUNT over the
             # county's 200,000 rows costs 100 ms).

@@ -16,7 +16,15 @@ from core.security import refuse_control_characters, refuse_markup
 from disclosure.roles import is_reviewer, is_town_admin, units_for
 
 from . import letters, services
-from .models import GROUNDS, Ground, InfoRequest, InfoRequestEvent, Remedy, Result
+from .models import (
+    GROUNDS,
+    Channel,
+    Ground,
+    InfoRequest,
+    InfoRequestEvent,
+    Remedy,
+    Result,
+)
 
 Kind = InfoRequestEvent.Kind
 Status = InfoRequest.Status
@@ -28,7 +36,9 @@ STEPS = {
     "abandon": (_("逾期未补正，视为放弃"), "handle", (Status.CORRECTION,)),
     "consult": (_("征求第三方意见"), "handle", (Status.RECEIVED,)),
     "consulted": (_("第三方意见返回"), "handle", (Status.CONSULTING,)),
-    "extend": (_("延长答复期限"), "handle", (Status.RECEIVED,)),
+    # Art. 33: granted by the reviewer (负责人), also while the answer is with
+    # them; services.record_step refuses it once the term has run out.
+    "extend": (_("延长答复期限"), "extend", (Status.RECEIVED, Status.SUBMITTED)),
     "draft": (_("拟定答复"), "handle", (Status.RECEIVED,)),
     "approve": (_("审核通过并答复"), "approve", (Status.SUBMITTED,)),
     "return": (_("退回修改"), "approve", (Status.SUBMITTED,)),
@@ -40,10 +50,14 @@ def allowed_steps(obj: InfoRequest, user) -> list[str]:
     may = {
         "handle": services.can_handle(obj, user),
         "approve": services.can_approve(obj, user),
+        "extend": services.can_extend(obj, user),
     }
     steps = [n for n, (_l, who, st) in STEPS.items() if may[who] and obj.status in st]
-    if "extend" in steps and obj.extended_days:
+    if "extend" in steps and (obj.extended_days or obj.is_overdue()):
         steps.remove("extend")
+    if "correction" in steps and obj.events.filter(kind=Kind.CORRECTION).exists():
+        # Art. 30: 补正 is asked once (services.record_step says why not).
+        steps.remove("correction")
     if "release" in steps and (
         obj.released_as_id or obj.result not in (Result.DISCLOSED, Result.PARTLY)
     ):
@@ -68,6 +82,19 @@ class StepForm(forms.Form):
         choices=[("", "—"), *Ground.choices],
         required=False,
     )
+    responsible_body = forms.CharField(
+        label=_("负责公开该信息的行政机关（选填）"),
+        max_length=100,
+        required=False,
+        help_text=_("仅用于“不属于本机关负责公开”：能够确定的，填写该机关名称。"),
+        validators=[refuse_control_characters, refuse_markup],
+    )
+    responsible_contact = forms.CharField(
+        label=_("该机关的联系方式（选填）"),
+        max_length=200,
+        required=False,
+        validators=[refuse_control_characters, refuse_markup],
+    )
     answer_text = forms.CharField(
         label=_("答复内容"),
         widget=forms.Textarea(attrs={"rows": 8}),
@@ -75,8 +102,19 @@ class StepForm(forms.Form):
     )
     item = forms.ModelChoiceField(label=_("公开事项（政务）"), queryset=Item.objects)
     title = forms.CharField(
-        label=_("标题"),
+        label=_("标题（选填）"),
         max_length=200,
+        required=False,
+        help_text=_("留空则用公开事项名称和年份。不得写入申请人的姓名等个人信息。"),
+        validators=[refuse_control_characters, refuse_markup],
+    )
+    body = forms.CharField(
+        label=_("正文"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "面向公众写明公开的信息内容；不要照抄申请或答复书，"
+            "不得包含申请人的姓名、联系方式等个人信息。"
+        ),
         validators=[refuse_control_characters, refuse_markup],
     )
 
@@ -87,10 +125,16 @@ class StepForm(forms.Form):
         "consult": ["on", "note"],
         "consulted": ["on", "note"],
         "extend": ["days", "note"],
-        "draft": ["result", "ground", "answer_text"],
+        "draft": [
+            "result",
+            "ground",
+            "responsible_body",
+            "responsible_contact",
+            "answer_text",
+        ],
         "approve": [],
         "return": ["note"],
-        "release": ["item", "title"],
+        "release": ["item", "title", "body"],
     }
 
     def __init__(self, *args, step: str, **kwargs):
@@ -102,6 +146,9 @@ class StepForm(forms.Form):
             self.fields["item"].queryset = services.release_items()
         if step == "extend":
             self.fields["note"].label = _("延期理由（将告知申请人）")
+            self.fields["note"].help_text = _(
+                "由政府信息公开工作机构负责人同意并记录（条例第三十三条）。"
+            )
         if step == "correction":
             self.fields["note"].label = _("需补正的事项和合理的补正期限")
 
@@ -155,6 +202,8 @@ class InfoRequestAdmin(admin.ModelAdmin):
         "extension_reason",
         "result",
         "ground",
+        "responsible_body",
+        "responsible_contact",
         "answer_text",
         "answered_on",
         "drafted_by",
@@ -183,6 +232,8 @@ class InfoRequestAdmin(admin.ModelAdmin):
                                 "extension_reason",
                                 "result",
                                 "ground",
+                                "responsible_body",
+                                "responsible_contact",
                                 "answer_text",
                                 "drafted_by",
                                 "approved_by",
@@ -196,7 +247,9 @@ class InfoRequestAdmin(admin.ModelAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == Status.ANSWERED:
+        # Answered, or its answer with the reviewer: the application the
+        # letter answers stays as it was (the reviewer returns it to change).
+        if obj is not None and obj.status in (Status.SUBMITTED, Status.ANSWERED):
             return [
                 *self.readonly_fields,
                 "unit",
@@ -205,6 +258,9 @@ class InfoRequestAdmin(admin.ModelAdmin):
                 *APPLICANT_FIELDS,
                 *REQUEST_FIELDS,
             ]
+        if obj is not None and obj.channel == Channel.ONLINE:
+            # Sent through the portal: its channel is a fact, not an entry.
+            return [*self.readonly_fields, "unit", "received_on", "channel"]
         if obj is not None:
             return [*self.readonly_fields, "unit", "received_on"]
         return self.readonly_fields
@@ -225,16 +281,28 @@ class InfoRequestAdmin(admin.ModelAdmin):
             "received_on",
         ]
 
+    def has_module_permission(self, request):
+        return services.handles_applications(request.user)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            services.handles_applications(request.user)
+        )
+
     def has_view_permission(self, request, obj=None):
         allowed = super().has_view_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
+        if not (allowed and services.handles_applications(request.user)):
+            return False
+        if obj is None:
+            return True
         return services.requests_for(request.user).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
+        if not (allowed and services.handles_applications(request.user)):
+            return False
+        if obj is None:
+            return True
         return services.can_handle(obj, request.user)
 
     def has_delete_permission(self, request, obj=None):
@@ -312,12 +380,14 @@ class InfoRequestAdmin(admin.ModelAdmin):
         if name not in allowed_steps(obj, request.user):
             raise PermissionDenied
         initial = {}
-        if name == "release":
-            initial["title"] = obj.document_number or obj.description[:60]
+        # 转为主动公开 pre-fills nothing: the application and the letter may
+        # carry personal details (services.release_title when left empty).
         if name == "draft":
             initial = {
                 "result": obj.result,
                 "ground": obj.ground,
+                "responsible_body": obj.responsible_body,
+                "responsible_contact": obj.responsible_contact,
                 "answer_text": obj.answer_text,
             }
         data = request.POST if request.method == "POST" else None
@@ -361,13 +431,17 @@ class InfoRequestAdmin(admin.ModelAdmin):
                 result=data["result"],
                 ground=data["ground"],
                 text=data["answer_text"],
+                responsible_body=data["responsible_body"],
+                responsible_contact=data["responsible_contact"],
             )
         elif name == "approve":
             services.approve(obj, by=user)
         elif name == "return":
             services.return_answer(obj, by=user, note=data["note"])
         elif name == "release":
-            services.release(obj, by=user, item=data["item"], title=data["title"])
+            services.release(
+                obj, by=user, item=data["item"], title=data["title"], body=data["body"]
+            )
 
 
 @admin.register(Remedy)
@@ -375,6 +449,14 @@ class RemedyAdmin(admin.ModelAdmin):
     list_display = ["kind", "filed_on", "outcome", "decided_on", "request"]
     list_filter = ["kind", "outcome"]
     raw_id_fields = ["request"]
+
+    def has_module_permission(self, request):
+        return services.handles_applications(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            services.handles_applications(request.user)
+        )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("request")

@@ -8,7 +8,8 @@ Counting rules (each application of the town: `InfoRequest.unit == town`):
 - 二、上年结转: received before the year and not concluded before it;
 - 三、本年度办理结果: concluded (`answered_on`, the answer sent or the
   application closed as 视为放弃) in the year, by result and ground;
-  部分公开 counts only as 部分公开;
+  部分公开 counts only as 部分公开; 非本机关负责 (art. 36(五)) in the row
+  1.本机关不掌握相关政府信息 (models.COUNTED_AS);
 - 四、结转下年度继续办理: received by 31 December, not concluded by then.
 So 一 + 二 = 三(七)总计 + 四, column by column.
 
@@ -20,7 +21,15 @@ from datetime import date
 
 from django.db.models import Count, Q
 
-from .models import GROUNDS, ApplicantKind, Ground, InfoRequest, Remedy, Result
+from .models import (
+    COUNTED_AS,
+    GROUNDS,
+    ApplicantKind,
+    Ground,
+    InfoRequest,
+    Remedy,
+    Result,
+)
 
 COLUMNS = [
     "自然人",
@@ -84,6 +93,12 @@ REMEDY_GROUPS = ["行政复议", "行政诉讼（未经复议直接起诉）", "
 REMEDY_SUBCOLUMNS = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
 
 
+def table_grounds(result: Result) -> list[Ground]:
+    """The numbered rows under a result: its grounds but those the national
+    table counts in another row (COUNTED_AS)."""
+    return [g for g in GROUNDS[result] if g not in COUNTED_AS]
+
+
 def _by_kind(queryset, *groupings: tuple[str, Q]) -> dict[str, list[int]]:
     """For each (key, condition): the count per applicant column and the total,
     all in one query."""
@@ -127,9 +142,10 @@ def application_table(town, year: int) -> dict:
     ]
     for result, _label in RESULT_LABELS:
         groupings.append((result.value, concluded & Q(result=result)))
-        for ground in GROUNDS[result]:
+        for ground in table_grounds(result):
             key = f"{result.value}.{ground.value}"
-            groupings.append((key, concluded & Q(result=result, ground=ground)))
+            counted = [ground, *(g for g, row in COUNTED_AS.items() if row == ground)]
+            groupings.append((key, concluded & Q(result=result, ground__in=counted)))
     counts = _by_kind(requests, *groupings)
 
     rows = [(NEW, counts["new"]), (CARRIED, counts["carried"])]
@@ -141,7 +157,7 @@ def application_table(town, year: int) -> dict:
         total = [a + b for a, b in zip(total, values, strict=True)]
         rows.append((label, values))
         levels.append(1)
-        for ground in GROUNDS[result]:
+        for ground in table_grounds(result):
             key = f"{result.value}.{ground.value}"
             rows.append((GROUND_LABELS[ground], counts[key]))
             levels.append(2)

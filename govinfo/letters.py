@@ -28,13 +28,16 @@ GROUND_ARTICLES = {
     Ground.ENFORCEMENT: "第十六条第二款",
     Ground.QUERY: "第三十六条第（三）项",
     Ground.NOT_HELD: "第三十六条第（四）项",
+    Ground.NOT_THIS_BODY: "第三十六条第（五）项",
     Ground.NEEDS_MAKING: "第三十八条",
     Ground.STILL_UNCLEAR: "第三十条",
     Ground.PETITION: "第三十九条第一款",
     Ground.REPEATED: "第三十六条第（六）项",
-    Ground.PUBLICATION: "第三十六条第（五）项",
+    # Art. 39(2): 公开出版物 (art. 36(5) is NOT_THIS_BODY).
+    Ground.PUBLICATION: "第三十九条第二款",
     Ground.MASS: "第三十五条",
-    Ground.CONFIRM: "第三十九条第二款",
+    # 要求确认或重新出具: no article of the 条例 names it (a category of the
+    # national form); the letter cites the 条例 without one.
     Ground.NO_CORRECTION: "第三十条",
     Ground.NO_FEE: "第四十二条",
 }

@@ -80,6 +80,9 @@ class Ground(models.TextChoices):
     ENFORCEMENT = "enforcement", _("属于行政执法案卷")
     QUERY = "query", _("属于行政查询事项")
     NOT_HELD = "not_held", _("本机关不掌握相关政府信息")
+    # Art. 36(五): held by, or to be disclosed by, another body. The national
+    # table has no row of its own for it: counted under NOT_HELD (COUNTED_AS).
+    NOT_THIS_BODY = "not_this_body", _("不属于本机关负责公开")
     NEEDS_MAKING = "needs_making", _("没有现成信息需要另行制作")
     STILL_UNCLEAR = "still_unclear", _("补正后申请内容仍不明确")
     PETITION = "petition", _("信访举报投诉类申请")
@@ -111,7 +114,12 @@ GROUNDS = {
         Ground.ENFORCEMENT,
         Ground.QUERY,
     ],
-    Result.UNAVAILABLE: [Ground.NOT_HELD, Ground.NEEDS_MAKING, Ground.STILL_UNCLEAR],
+    Result.UNAVAILABLE: [
+        Ground.NOT_HELD,
+        Ground.NOT_THIS_BODY,
+        Ground.NEEDS_MAKING,
+        Ground.STILL_UNCLEAR,
+    ],
     Result.NOT_PROCESSED: [
         Ground.PETITION,
         Ground.REPEATED,
@@ -121,6 +129,11 @@ GROUNDS = {
     ],
     Result.OTHER: [Ground.NO_CORRECTION, Ground.NO_FEE, Ground.OTHER],
 }
+
+
+# Grounds the national table (国办公开办函〔2021〕30号, table 三) counts in
+# another ground's row: 非本机关负责 is reported as 本机关不掌握相关政府信息.
+COUNTED_AS = {Ground.NOT_THIS_BODY: Ground.NOT_HELD}
 
 
 class InfoRequestQuerySet(models.QuerySet):
@@ -220,6 +233,13 @@ class InfoRequest(models.Model):
     ground = models.CharField(
         _("理由（国家统计表分类）"), max_length=16, choices=Ground.choices, blank=True
     )
+    # Art. 36(五): the body responsible for the information, if it is known.
+    responsible_body = models.CharField(
+        _("负责公开该信息的行政机关"), max_length=100, blank=True, editable=False
+    )
+    responsible_contact = models.CharField(
+        _("该机关的联系方式"), max_length=200, blank=True, editable=False
+    )
     answer_text = models.TextField(
         _("答复内容"),
         blank=True,
@@ -297,6 +317,11 @@ class InfoRequest(models.Model):
             errors["ground"] = _("所选理由不属于该答复类型。")
         if self.result and GROUNDS[self.result] and not self.ground:
             errors["ground"] = _("请选择理由。")
+        if self.responsible_contact and not self.responsible_body:
+            errors["responsible_body"] = _("填写联系方式时请同时填写该机关的名称。")
+        if self.received_on and self.received_on > timezone.localdate():
+            # The clock and the year's statistics count from it (art. 31).
+            errors["received_on"] = _("收到申请日期不能晚于今天。")
         if errors:
             raise ValidationError(errors)
 
@@ -423,6 +448,10 @@ class Remedy(models.Model):
         return f"{self.get_kind_display()} {self.filed_on}"
 
     def clean(self):
+        if self.request_id and self.unit_id and self.request.unit_id != self.unit_id:
+            # Table 四 counts a town's cases: one about another town's answer
+            # would be counted in the wrong report.
+            raise ValidationError({"request": _("所涉申请不是该机关受理的申请。")})
         if (self.outcome == self.Outcome.PENDING) != (self.decided_on is None):
             raise ValidationError(
                 {"decided_on": _("已审结的须填写审结日期；尚未审结的不填。")}

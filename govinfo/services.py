@@ -18,7 +18,7 @@ from disclosure.models import Disclosure
 from disclosure.roles import is_town_admin, units_for
 
 from . import clock
-from .models import Channel, InfoRequest, InfoRequestEvent, Result
+from .models import Channel, Ground, InfoRequest, InfoRequestEvent, Result
 
 Kind = InfoRequestEvent.Kind
 Status = InfoRequest.Status
@@ -27,17 +27,30 @@ Status = InfoRequest.Status
 # Who may do what ---------------------------------------------------------------
 
 
+def handles_applications(user) -> bool:
+    """Whether the back office shows this staff member the applications at
+    all: the town's administrators and reviewers, and the editors of a town
+    (its office). A village's editors share the editors' role group, and so
+    its permissions, but applications go to the town government only: they
+    never see the section."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if not user.has_perm("govinfo.view_inforequest"):
+        return False
+    if is_town_admin(user) or user.has_perm("govinfo.approve_inforequest"):
+        return True
+    return units_for(user).towns().exists()
+
+
 def requests_for(user) -> "InfoRequest.objects":
     """The applications a staff member handles or reads: the town's
-    administrators and reviewers all; a unit's editors (the town office)
-    their units'."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return InfoRequest.objects.none()
-    if not user.has_perm("govinfo.view_inforequest"):
+    administrators and reviewers all; a town's editors (the town office)
+    their towns'."""
+    if not handles_applications(user):
         return InfoRequest.objects.none()
     if is_town_admin(user) or user.has_perm("govinfo.approve_inforequest"):
         return InfoRequest.objects.all()
-    return InfoRequest.objects.filter(unit__in=units_for(user))
+    return InfoRequest.objects.filter(unit__in=units_for(user).towns())
 
 
 def can_handle(request: InfoRequest, user) -> bool:
@@ -47,6 +60,19 @@ def can_handle(request: InfoRequest, user) -> bool:
 
 
 def can_approve(request: InfoRequest, user) -> bool:
+    """A reviewer approves (or returns) an answer someone else drafted: the
+    drafter never approves their own letter."""
+    return (
+        user.has_perm("govinfo.approve_inforequest")
+        and request.drafted_by_id != user.pk
+        and can_handle(request, user)
+    )
+
+
+def can_extend(request: InfoRequest, user) -> bool:
+    """Art. 33: an extension needs the consent of the head of the disclosure
+    office. The reviewer (负责人) who may approve answers grants it; the event
+    is recorded in their name, so the trail shows who agreed."""
     return user.has_perm("govinfo.approve_inforequest") and can_handle(request, user)
 
 
@@ -73,12 +99,15 @@ def _locked(request: InfoRequest) -> InfoRequest:
 # The clock --------------------------------------------------------------------
 
 
-def clock_of(request: InfoRequest) -> clock.Clock:
-    steps = [
+def clock_steps(request: InfoRequest) -> list[clock.Step]:
+    return [
         clock.Step(e.kind, e.on, e.days)
         for e in request.events.filter(kind__in=clock.CLOCK_STEPS)
     ]
-    return clock.run(request.received_on, steps)
+
+
+def clock_of(request: InfoRequest) -> clock.Clock:
+    return clock.run(request.received_on, clock_steps(request))
 
 
 def refresh_clock(request: InfoRequest) -> clock.Clock:
@@ -160,7 +189,11 @@ STEP_RULES = {
     Kind.CORRECTED: ((Status.CORRECTION,), _("该申请没有待补正的告知。")),
     Kind.CONSULT: ((Status.RECEIVED,), _("只有办理中的申请可以征求第三方意见。")),
     Kind.CONSULTED: ((Status.CONSULTING,), _("该申请没有在征求第三方意见。")),
-    Kind.EXTEND: ((Status.RECEIVED,), _("只有办理中的申请可以延期。")),
+    # Also while the answer is with the reviewer: the term still runs.
+    Kind.EXTEND: (
+        (Status.RECEIVED, Status.SUBMITTED),
+        _("只有办理中的申请可以延期。"),
+    ),
 }
 
 
@@ -174,23 +207,36 @@ def record_step(
     note: str = "",
 ) -> clock.Clock:
     """告知补正 / 收到补正 / 征求第三方意见 / 意见返回 / 延期, with the day it
-    happened; an extension needs its working days (1–20, once) and reason."""
+    happened; an extension needs its working days (1–20, once) and reason,
+    and is granted by a reviewer (can_extend)."""
     on = on or timezone.localdate()
     with transaction.atomic():
         request = _locked(request)
-        if not can_handle(request, by):
+        allowed = can_extend if kind == Kind.EXTEND else can_handle
+        if not allowed(request, by):
             raise PermissionDenied
         statuses, message = STEP_RULES[kind]
         _require(request.status in statuses, str(message))
         _require(on >= request.received_on, _("日期不能早于收到申请的日期。"))
         _require(on <= timezone.localdate(), _("日期不能晚于今天。"))
+        steps = clock_steps(request)
+        # The clock takes the steps in date order: one dated before the last
+        # (收到补正 before 告知补正) would leave it stopped for good.
+        last = max((step.on for step in steps), default=request.received_on)
+        _require(
+            on >= last,
+            _("日期不能早于上一个办理步骤的日期（%(day)s）。") % {"day": last},
+        )
         if kind == Kind.EXTEND:
-            refusal = clock.check_extension(clock_of(request), days)
+            state = clock.run(request.received_on, steps)
+            refusal = clock.check_extension(state, days, on)
             _require(not refusal, refusal)
             _require(bool(note.strip()), _("延期须写明理由，并告知申请人。"))
             request.extension_reason = note.strip()
             request.save(update_fields=["extension_reason"])
         elif kind == Kind.CORRECTION:
+            refusal = clock.check_correction(request.received_on, steps, on)
+            _require(not refusal, refusal)
             _require(bool(note.strip()), _("请写明需要补正的事项和合理的补正期限。"))
         _log(
             request,
@@ -212,6 +258,9 @@ def abandon(request: InfoRequest, *, by: AbstractBaseUser, on: date | None = Non
         if not can_handle(request, by):
             raise PermissionDenied
         _require(request.status == Status.CORRECTION, _("该申请没有待补正的告知。"))
+        # A date to come would close the case now, before the time to correct
+        # has run out.
+        _require(on <= timezone.localdate(), _("日期不能晚于今天。"))
         state = clock_of(request)
         _require(
             on > state.correction_due,
@@ -240,7 +289,12 @@ def draft_answer(
     result: str,
     ground: str = "",
     text: str,
+    responsible_body: str = "",
+    responsible_contact: str = "",
 ) -> InfoRequest:
+    """The handler's draft of the answer, for the reviewer. For 非本机关负责
+    (art. 36(五)) the responsible body and its contact, when known, are named
+    in the letter; for any other ground they are dropped."""
     with transaction.atomic():
         request = _locked(request)
         if not can_handle(request, by):
@@ -250,6 +304,10 @@ def draft_answer(
             _("只有办理中的申请可以拟定答复（补正或征求意见期间不能）。"),
         )
         request.result, request.ground, request.answer_text = result, ground, text
+        if ground != Ground.NOT_THIS_BODY:
+            responsible_body = responsible_contact = ""
+        request.responsible_body = responsible_body.strip()
+        request.responsible_contact = responsible_contact.strip()
         _require(bool(text.strip()), _("请填写答复内容。"))
         request.full_clean(exclude=["unit", "name"])
         request.status = Status.SUBMITTED
@@ -298,12 +356,26 @@ def release_items():
     )
 
 
+def release_title(item: Item, on: date | None = None) -> str:
+    """A neutral title for released information: the catalog item and the
+    year. Never the applicant's description, which may name them or others."""
+    on = on or timezone.localdate()
+    return _("%(item)s（%(year)s年）") % {"item": item.name, "year": on.year}
+
+
 def release(
-    request: InfoRequest, *, by: AbstractBaseUser, item: Item, title: str
+    request: InfoRequest,
+    *,
+    by: AbstractBaseUser,
+    item: Item,
+    body: str,
+    title: str = "",
 ) -> Disclosure:
     """Information released on request that others may need: a 主动公开 draft
     of the town, which then goes through the normal workflow (submit, review,
-    approve, publish). No applicant's particulars are copied."""
+    approve, publish). Its title and body are written by staff for the public
+    (an empty title: the item and year); nothing of the application or the
+    letter to the applicant is copied."""
     with transaction.atomic():
         request = _locked(request)
         if not can_handle(request, by):
@@ -313,13 +385,15 @@ def release(
             _("只有予以公开或部分公开的信息可以转为主动公开。"),
         )
         _require(request.released_as_id is None, _("该申请的信息已转为主动公开。"))
+        _require(bool(body.strip()), _("请填写拟主动公开的信息内容。"))
         kind = item.period_kind or periods.MONTH
+        today = timezone.localdate()
         disclosure = Disclosure(
             unit=request.unit,
             item=item,
-            title=title.strip(),
-            body=request.answer_text,
-            period=periods.Period.containing(timezone.localdate(), kind).key,
+            title=title.strip() or release_title(item, today),
+            body=body.strip(),
+            period=periods.Period.containing(today, kind).key,
             status=Disclosure.Status.DRAFT,
             created_by=by,
         )

@@ -24,7 +24,9 @@ def id_check_char(first17: str) -> str:
 
 def is_valid_id_number(raw: str) -> bool:
     value = raw.strip().upper()
-    if len(value) != 18 or not value[:17].isdigit():
+    # ASCII digits only: str.isdigit() also passes "²" or "①", which int()
+    # then refuses.
+    if len(value) != 18 or not (value[:17].isascii() and value[:17].isdigit()):
         return False
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

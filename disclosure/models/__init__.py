@@ -17,6 +17,7 @@ from .inspections import CRITERIA, Inspection, InspectionPhoto, Rectification
 from .obligations import ObligationEvent
 from .organisations import Organisation, PartyMembership, add_standard_bodies
 from .reminders import ReminderLog
+from .tables import DisclosureTable
 from .units import NoticeBoard, Unit, UnitQuerySet
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Disclosure",
     "DisclosureEvent",
     "DisclosureQuerySet",
+    "DisclosureTable",
     "Inspection",
     "InspectionPhoto",
     "NoticeBoard",

@@ -200,8 +200,9 @@ class Disclosure(models.Model):
         WITHDRAWN = "withdrawn", _("已撤回")
 
     # Edits to these after publication are corrections, shown to residents
-    # ("attachments": a file added; published files are never changed).
-    CONTENT_FIELDS = ("title", "body", "period", "event_date", "attachments")
+    # ("attachments": a file added; published files are never changed;
+    # "tables": a table added or replaced, the earlier one kept in its history).
+    CONTENT_FIELDS = ("title", "body", "period", "event_date", "attachments", "tables")
     # What a disclosure was published under, fixed from then on: its index
     # number names the unit and the item (moving one is withdrawing it and
     # publishing anew). Its scope may be narrowed to 党内, never widened

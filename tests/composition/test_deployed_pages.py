@@ -23,6 +23,16 @@ PAGES = {
     "/feedback/print/wenli/2011-08.pdf": "application/pdf",
     "/feedback/print/wenli/2011-08/?size=a3": "text/html",
     "/stats/": "text/html",
+    # 依申请公开 and the 政府信息公开 pages (issue 21).
+    "/yishenqing/": "text/html",
+    "/yishenqing/track/": "text/html",
+    "/yishenqing/track/SQ2011A002/": "text/html",
+    "/yishenqing/track/SQ2011A002/letter/": "text/html",
+    "/yishenqing/track/SQ2011A002/letter.pdf": "application/pdf",
+    "/guide/": "text/html",
+    "/guide/affairs/": "text/html",
+    "/reports/gov/2011/": "text/html",
+    "/reports/gov/fengming/2011/pdf/": "application/pdf",
 }
 
 
@@ -59,3 +69,50 @@ def test_bad_input_on_the_new_pages_is_a_clear_answer_as_deployed(
         response = client.get(path, **headers)
         assert response.status_code == status, path
         assert "Traceback" not in response.text
+
+
+def test_an_application_as_deployed_csrf_checked_and_never_cached(demo, settings):
+    """Production settings with the page cache on: the form refuses a post
+    without its CSRF token (a clear page, not a 500); with it, the resident's
+    case is saved, and neither the form's token nor the case reaches another
+    visitor through the cache."""
+    import re
+
+    from django.core.cache import cache
+    from django.test import Client
+
+    from govinfo.models import InfoRequest
+    from tests.govinfo.conftest import form_data
+
+    headers = apply_deployed_settings(settings)
+    assert settings.PAGE_CACHE_SECONDS > 0
+    settings.GOVINFO_MIN_FORM_SECONDS = 0
+    cache.clear()
+    resident = Client(enforce_csrf_checks=True)
+    data = form_data(name="部署测试人", token="")
+    refused = resident.post("/yishenqing/", data, **headers)
+    assert refused.status_code == 403 and "Traceback" not in refused.text
+
+    page = resident.get("/yishenqing/", **headers)
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    sent = resident.post(
+        "/yishenqing/",
+        {**data, "token": token, "csrfmiddlewaretoken": csrf.group(1)},
+        HTTP_REFERER="https://gongkai.fengming.example/yishenqing/",
+        **headers,
+    )
+    assert sent.status_code == 302, sent.text[:500]
+    info = InfoRequest.objects.get(name="部署测试人")
+    thanks = resident.get(sent["Location"], **headers)
+    assert info.code in thanks.text
+    assert (
+        "no-store" in thanks["Cache-Control"] or "no-cache" in (thanks["Cache-Control"])
+    )
+
+    other = Client()
+    for path in ["/yishenqing/", "/yishenqing/thanks/", "/", "/guide/"]:
+        response = other.get(path, **headers)
+        assert "部署测试人" not in response.text and info.code not in response.text
+    again = other.get("/yishenqing/", **headers).text
+    assert token not in again  # each visitor's form has its own token

@@ -46,3 +46,24 @@ def test_the_two_box_selector_has_every_string_in_chinese(staff_client):
         "Choose all": "全选",  # Django's own stays
     }.items():
         assert catalog[msgid] == text
+
+
+def test_the_history_list_shows_labels_and_local_times(staff_client):
+    from datetime import UTC, datetime
+
+    from tests.factories import DisclosureFactory
+
+    disclosure = DisclosureFactory(published_at=datetime(2011, 10, 5, 1, 0, tzinfo=UTC))
+    disclosure.published_at = datetime(2011, 10, 6, 2, 30, tzinfo=UTC)
+    disclosure.save()
+    page = staff_client.get(f"/admin/disclosure/disclosure/{disclosure.pk}/history/")
+    text = page.text
+    assert "已发布" in text and ">published<" not in text
+    # Asia/Shanghai: 01:00 and 02:30 UTC are 09:00 and 10:30.
+    assert "2011年10月5日 09:00" in text and "2011年10月6日 10:30" in text
+    assert "+00:00" not in text and "None" not in text and "Changes" not in text
+
+
+def test_yes_and_no_icons_are_read_out_in_chinese(staff_client):
+    page = staff_client.get("/admin/auth/user/").text
+    assert 'alt="是"' in page and 'alt="True"' not in page

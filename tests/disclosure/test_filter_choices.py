@@ -13,7 +13,7 @@ def test_quick_select_writes_the_markup_djangos_select_would():
     choices = [("", "全部"), ("a", "甲 <b>"), ("组", [("b", "乙 & 丙"), ("c", "丁")])]
     quick = QuickSelect(choices=choices, attrs={"class": "form-select"})
     html = quick.render("unit", "b", attrs={"id": "id_unit"})
-    assert html.startswith('<select class="form-select" id="id_unit" name="unit">')
+    assert html.startswith('<select name="unit" class="form-select" id="id_unit">')
     assert '<option value="a">甲 &lt;b&gt;</option>' in html
     group = '<optgroup label="组"><option value="b" selected>乙 &amp; 丙</option>'
     assert group in html

@@ -106,6 +106,14 @@ def public_pages() -> dict[str, str]:
         "compliance_unit": "/compliance/wenli/?year=2011&as_of=2011-10-01",
         "report": "/reports/fengming/2011/",
         "login": "/accounts/login/",
+        # 依申请公开 and the 政府信息公开 pages (issue 21); the demo's answered
+        # application of 2011 (govinfo/data/demo_govinfo.json).
+        "govinfo_form": "/yishenqing/",
+        "govinfo_track_form": "/yishenqing/track/",
+        "govinfo_tracking": "/yishenqing/track/SQ2011A002/",
+        "gov_guide": "/guide/",
+        "affairs_guide": "/guide/affairs/",
+        "gov_report": "/reports/gov/2011/",
     }
 
 

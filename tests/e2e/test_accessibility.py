@@ -26,6 +26,12 @@ PAGE_TYPES = [
     "compliance",
     "compliance_unit",
     "login",
+    "govinfo_form",
+    "govinfo_track_form",
+    "govinfo_tracking",
+    "gov_guide",
+    "affairs_guide",
+    "gov_report",
 ]
 
 

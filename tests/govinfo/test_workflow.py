@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Catalog
 from disclosure.models import Disclosure
@@ -15,18 +16,29 @@ from .conftest import ID_NUMBER, NAME, received
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_extend_once_with_a_reason(gov_town, office):
+def test_staff_extend_once_with_a_reason(gov_town, reviewer):
     info = received(gov_town, date(2026, 9, 18))
     assert info.due_on == date(2026, 10, 22)
     with pytest.raises(ValidationError, match="理由"):
-        services.record_step(info, "extend", by=office, days=10, note=" ")
-    services.record_step(info, "extend", by=office, days=10, note="涉及多个村的档案")
+        services.record_step(
+            info, "extend", by=reviewer, on=date(2026, 10, 20), days=10, note=" "
+        )
+    services.record_step(
+        info,
+        "extend",
+        by=reviewer,
+        on=date(2026, 10, 20),
+        days=10,
+        note="涉及多个村的档案",
+    )
     info.refresh_from_db()
     # 23, 26–30 Oct, 2–5 Nov.
     assert info.due_on == date(2026, 11, 5)
     assert info.extended_days == 10 and info.extension_reason == "涉及多个村的档案"
     with pytest.raises(ValidationError, match="不能再次延期"):
-        services.record_step(info, "extend", by=office, days=5, note="再延")
+        services.record_step(
+            info, "extend", by=reviewer, on=date(2026, 10, 21), days=5, note="再延"
+        )
     assert info.events.filter(kind="extend").count() == 1
 
 
@@ -112,11 +124,13 @@ def test_released_information_becomes_a_disclosure_draft(gov_town, office, revie
     info = received(gov_town, date(2026, 9, 18))
     services.draft_answer(info, by=office, result="disclosed", text="招标公告全文。")
     services.approve(info, by=reviewer)
-    disclosure = services.release(info, by=office, item=item, title="道路工程招标公告")
+    disclosure = services.release(
+        info, by=office, item=item, title="道路工程招标公告", body="招标公告全文。"
+    )
     assert disclosure.status == Disclosure.Status.DRAFT
     assert disclosure.unit == gov_town and NAME not in disclosure.body
     with pytest.raises(ValidationError):
-        services.release(info, by=office, item=item, title="再次")
+        services.release(info, by=office, item=item, title="再次", body="x")
 
 
 # The back office ---------------------------------------------------------------
@@ -143,13 +157,17 @@ def test_admin_boundaries(client, gov_town, office, reviewer, outsider):
 
 
 def test_admin_steps_through_the_case(client, gov_town, office, reviewer):
-    info = received(gov_town, date(2026, 9, 18))
-    client.force_login(office)
+    # Received lately: an extension is granted before the term runs out.
+    info = received(gov_town, timezone.localdate() - timedelta(days=3))
     step = reverse("admin:govinfo_inforequest_step", args=[info.pk, "extend"])
+    client.force_login(office)
+    assert client.get(step).status_code == 403  # the reviewer grants it (art. 33)
+    client.force_login(reviewer)
     response = client.post(step, {"days": 25, "note": "太长"})
     assert response.status_code == 200  # 1–20 only: the form says so
     client.post(step, {"days": 5, "note": "档案在县档案馆"})
     assert client.get(step).status_code == 403  # once
+    client.force_login(office)
     draft = reverse("admin:govinfo_inforequest_step", args=[info.pk, "draft"])
     client.post(draft, {"result": "partly", "ground": "", "answer_text": "见附件。"})
     client.force_login(reviewer)

@@ -19,9 +19,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from catalog.models import Item
-from disclosure import demo_files, services
-from disclosure.forms import AttachmentForm
-from disclosure.models import Attachment, Disclosure, Unit
+from disclosure import demo_files, services, tables
+from disclosure.forms import AttachmentForm, DisclosureTableForm
+from disclosure.models import Attachment, Disclosure, DisclosureTable, Unit
 from feedback.models import Submission
 from tests.factories import review_and_approve
 
@@ -73,6 +73,32 @@ def publish_through_the_workflow() -> Disclosure:
     )
     assert form.is_valid(), form.errors
     form.save()
+    table = DisclosureTableForm(
+        data={"caption": ""},
+        files={
+            "file": SimpleUploadedFile(
+                "明细.xlsx",
+                tables.template_workbook(
+                    title="文理村上月村级财务收支明细表",
+                    rows=[
+                        [
+                            "2011-06-03",
+                            "记01",
+                            "收到运转经费",
+                            18000,
+                            None,
+                            "村会计",
+                            "",
+                        ],
+                        ["2011-06-10", "记02", "办公用品", None, 486.5, "报账员", ""],
+                    ],
+                ),
+            )
+        },
+        instance=DisclosureTable(disclosure=disclosure, uploaded_by=editor),
+    )
+    assert table.is_valid(), table.errors
+    table.save()
     services.submit(disclosure, by=editor)
     review_and_approve(disclosure, reviewer=reviewer)
     return services.publish(disclosure, by=reviewer)

@@ -172,12 +172,15 @@ def test_users_are_added_with_no_more_than_a_role(client, people):
             "password1": "clerk-pass-2011!",
             "password2": "clerk-pass-2011!",
             "usable_password": "true",
+            "role": roles.INSPECTOR,
             "is_superuser": "on",
+            "groups": [Group.objects.get(name=roles.TOWN_ADMIN).pk],
         },
     )
     assert response.status_code == 302
     clerk = get_user_model().objects.get(username="new_clerk")
     assert not clerk.is_superuser
+    assert [g.name for g in clerk.groups.all()] == [roles.INSPECTOR]
 
 
 def test_an_account_with_more_than_a_role_is_left_to_superusers(client, people):

@@ -38,6 +38,9 @@ OWN_FORMAT = {
     ("govinfo.forms.ApplicationForm", "website"): "a honeypot: any value refused",
     ("govinfo.forms.TrackForm", "code"): "letters and digits only",
     ("disclosure.compliance_views.ComplianceQuery", "period"): "a period key",
+    # Hashed, never shown; NUL is refused for every request by the middleware.
+    ("disclosure.user_admin.StaffCreationForm", "password1"): "a password",
+    ("disclosure.user_admin.StaffCreationForm", "password2"): "a password",
 }
 
 

@@ -127,6 +127,7 @@ class Command(BaseCommand):
         demo.seed_events(town["events"], units)
         nil = demo.seed_nil_returns(units, town["nil_returns"])
         attached = demo.seed_attachments(town["attachments"])
+        demo.seed_tables(town["tables"])
         feedback_demo.seed_feedback(cases)
         applied = govinfo_demo.seed_govinfo(applications)
         report_demo.seed_report()

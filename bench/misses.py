@@ -1,0 +1,138 @@
+"""What a page costs when the page cache misses: in this process, one request
+at a time, Django's test client, median milliseconds a page.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fengming_scale \\
+        .venv/bin/python bench/misses.py [--repeat 7] [--pages "stats,compliance"]
+
+The data must be there (`manage.py seed_scale`). The page cache is off
+(every request renders); the value cache (choice lists, counts, figures) is
+on, in this process's memory. Three columns a page, for a visitor and for a
+party member of the first village's branch:
+
+- warm: the value cache holds what an earlier request put there (a page
+  miss between two changes of the data);
+- cold: every cached value is dropped before each request, as right after a
+  publication or any other change (`caching.bump_version`).
+
+Prints a table and a line `MISSES_JSON {...}`.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fengming_portal.settings")
+os.environ.pop("REDIS_URL", None)  # the value cache in this process's memory
+
+SEARCH_TERM = "危房改造"
+
+
+def pages() -> dict[str, str]:
+    from composition.views import home_unit
+    from disclosure.models import Disclosure
+
+    town = home_unit()
+    village = town.children.order_by("order", "id").first()
+    disclosure = Disclosure.objects.visible_to(None).filter(unit=village).first()
+    return {
+        "home": "/",
+        "board": f"/boards/{village.slug}/",
+        "list by unit": f"/disclosures/?unit={village.slug}",
+        "disclosure": f"/disclosures/{disclosure.pk}/",
+        "回音壁": "/feedback/",
+        "search": "/search/?q=" + urllib.parse.quote(SEARCH_TERM),
+        "compliance": f"/compliance/?town={town.slug}",
+        "stats": "/stats/",
+        "回音壁 form GET": "/feedback/new/",
+    }
+
+
+def party_member():
+    """A member of the first village's branch (made once, kept)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from composition.views import home_unit
+    from disclosure.models import PartyMembership
+
+    village = home_unit().children.order_by("order", "id").first()
+    user, _ = get_user_model().objects.get_or_create(username="bench_party_member")
+    user.groups.add(Group.objects.get(name="党员"))
+    branch = village.organisations.branches().first()
+    if branch is not None:
+        PartyMembership.objects.update_or_create(user=user, defaults={"branch": branch})
+    return user
+
+
+def timed(client, path: str, *, repeat: int, cold: bool) -> float:
+    from core import caching
+
+    samples = []
+    client.get(path)  # imports, compiled templates, the value cache filled
+    for _ in range(repeat):
+        if cold:
+            caching._bump()  # every cached value is stale
+        start = time.perf_counter()
+        response = client.get(path)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return round(statistics.median(samples), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--pages", default="", help="comma-separated page names")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+    from django.test.utils import override_settings, setup_test_environment
+
+    setup_test_environment()
+    settings.ALLOWED_HOSTS = ["testserver"]
+    chosen = pages()
+    if args.pages:
+        wanted = {p.strip() for p in args.pages.split(",")}
+        chosen = {k: v for k, v in chosen.items() if k in wanted}
+    visitor, member = Client(), Client()
+    member.force_login(party_member())
+    rows = []
+    with override_settings(PAGE_CACHE_SECONDS=0, VALUE_CACHE_SECONDS=60):
+        for name, path in chosen.items():
+            row = {"page": name, "path": path}
+            for who, client in (("visitor", visitor), ("member", member)):
+                for mode in ("warm", "cold"):
+                    row[f"{who} {mode}"] = timed(
+                        client, path, repeat=args.repeat, cold=mode == "cold"
+                    )
+            rows.append(row)
+            cells = "  ".join(f"{k} {v:>7}" for k, v in row.items() if k[0] in "vm")
+            print(f"{name:<16} {cells}", flush=True)  # noqa: T201
+    print(  # noqa: T201
+        "MISSES_JSON "
+        + json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d", time.gmtime()),
+                "database": django.db.connection.vendor,
+                "loadavg": [round(x, 2) for x in os.getloadavg()],
+                "repeat": args.repeat,
+                "rows": rows,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
