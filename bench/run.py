@@ -65,6 +65,7 @@ DATA_DIR = BASE_DIR / "bench" / ".data"
 SEARCH_TERM = "危房改造"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 T0 = time.monotonic()
+SECRET_KEY = "bench-" + "k" * 50  # the servers': a member's session is signed by it
 
 
 def log(message: str) -> None:
@@ -95,7 +96,7 @@ def server_env(database_url: str, port: int, *, cache_seconds: int) -> dict:
         **os.environ,
         "DJANGO_ENV": "production",
         "DJANGO_HTTPS": "off",
-        "SECRET_KEY": "bench-" + "k" * 50,
+        "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
@@ -188,11 +189,15 @@ LATENCY_RE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(binary: str, url: str, *, seconds: float, connections: int) -> dict:
+def wrk(
+    binary: str, url: str, *, seconds: float, connections: int, cookie: str = ""
+) -> dict:
     cmd = [
         binary, "-t", "2", "-c", str(connections), "-d", f"{seconds:g}s",
         "--timeout", "60s", "--latency", url,
     ]  # fmt: skip
+    if cookie:
+        cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     text = out.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
@@ -313,7 +318,9 @@ def post_feedback(base: str, unit: str, *, count: int, clients: int) -> dict:
 # Queries per request (test client, in this process) -------------------------------
 
 
-def count_queries(paths: dict[str, str], unit_slug: str) -> dict[str, dict]:
+def count_queries(
+    paths: dict[str, str], unit_slug: str, cookie: str = ""
+) -> dict[str, dict]:
     from django.core import signing
     from django.db import connection
     from django.test import Client
@@ -321,7 +328,7 @@ def count_queries(paths: dict[str, str], unit_slug: str) -> dict[str, dict]:
 
     from feedback.antiabuse import TOKEN_SALT, challenge_answer
 
-    def measure(path: str) -> int:
+    def measure(path: str, client) -> int:
         client.get(path)
         with CaptureQueriesContext(connection) as queries:
             client.get(path)
@@ -329,11 +336,16 @@ def count_queries(paths: dict[str, str], unit_slug: str) -> dict[str, dict]:
 
     counts: dict[str, dict] = {}
     client = Client()
+    member = Client()
+    if cookie:
+        name, value = cookie.split("=", 1)
+        member.cookies[name] = value
     for name, path in paths.items():
+        who = member if name.endswith("(member)") else client
         with override_settings(PAGE_CACHE_SECONDS=0):
-            uncached = measure(path)
+            uncached = measure(path, who)
         with override_settings(PAGE_CACHE_SECONDS=60):
-            cached = measure(path)
+            cached = measure(path, who)
         counts[name] = {"uncached": uncached, "cached": cached}
     nonce = secrets.token_hex(16)
     token = signing.dumps({"t": time.time() - 10, "n": nonce}, salt=TOKEN_SALT)
@@ -465,7 +477,35 @@ def pages() -> tuple[dict[str, str], str]:
         # Every town's units through the compliance engine in one request.
         "county": "/county/",
         "compliance": f"/compliance/?town={town.slug}",
+        # A party member of the village's branch, logged in: the audience cache.
+        "home (member)": "/",
+        "board (member)": f"/boards/{village.slug}/",
     }, Unit.objects.filter(pk=village.pk).values_list("slug", flat=True)[0]
+
+
+def member_cookie() -> str:
+    """The session cookie of a party member of the first village's branch, as
+    a log-in leaves it (the audience is worked out on the first page)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from composition.views import home_unit
+    from disclosure.models import PartyMembership
+
+    village = home_unit().children.order_by("order", "id").first()
+    user, _ = User.objects.get_or_create(username="bench_member")
+    user.groups.add(Group.objects.get(name="党员"))
+    branch = village.organisations.branches().first()
+    if branch is not None:
+        PartyMembership.objects.update_or_create(user=user, defaults={"branch": branch})
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
 def machine() -> dict:
@@ -502,6 +542,7 @@ def run(args) -> int:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
+    os.environ["SECRET_KEY"] = SECRET_KEY  # a member's session as the servers check it
     setup_django(database_url)
     from disclosure.models import Disclosure
     from feedback.models import Submission
@@ -512,7 +553,8 @@ def run(args) -> int:
         f"{vendor}: {Disclosure.objects.count()} disclosures, "
         f"{Submission.objects.count()} submissions"
     )
-    queries = count_queries(paths, unit_slug)
+    cookie = member_cookie()
+    queries = count_queries(paths, unit_slug, cookie)
 
     logdir = Path(tempfile.mkdtemp(prefix="fengming-bench-"))
     ports = [free_port() for _ in range(3)]
@@ -534,10 +576,13 @@ def run(args) -> int:
 
         workers = int(os.environ.get("BENCH_WORKERS", "2"))
 
-        def load(server: Server, path: str, connections: int = conns) -> dict:
+        def load(
+            server: Server, path: str, connections: int = conns, cookie: str = ""
+        ) -> dict:
             url = server.base + path
-            wrk(wrk_bin, url, seconds=min(2, seconds), connections=connections)
-            result = wrk(wrk_bin, url, seconds=seconds, connections=connections)
+            timing = {"connections": connections, "cookie": cookie}
+            wrk(wrk_bin, url, seconds=min(2, seconds), **timing)
+            result = wrk(wrk_bin, url, seconds=seconds, **timing)
             server.drain()
             return result
 
@@ -548,7 +593,8 @@ def run(args) -> int:
             for name, path in paths.items():
                 if args.pages and name not in args.pages.split(","):
                     continue
-                result = load(servers[mode], path)
+                member = cookie if name.endswith("(member)") else ""
+                result = load(servers[mode], path, cookie=member)
                 failed |= bool(result["non_2xx"])
                 rows.append(
                     {"page": name, "mode": mode, "path": path, **result,

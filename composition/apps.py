@@ -16,22 +16,27 @@ class CompositionConfig(AppConfig):
         from core import content, events, roles, security
         from disclosure.roles import TOWN_ADMIN
 
-        from . import models, search
+        from . import gov_report, models, search
 
         security.guard_model_fields(self)
         # The search page reads the index. An entry is made with its
-        # document, whose own event decides whether pages are stale.
-        content.public(models.SearchEntry, new_rows_wait=True)
+        # document, whose own event decides whether pages are stale (and
+        # which: the entry's own event names no page).
+        content.public(models.SearchEntry, new_rows_wait=True, scopes=lambda e: [])
         content.public(models.AnnualReport)
         content.public(models.GovernmentReport)
         content.public(models.DisclosureGuide)
         content.private(models.Subscription)
+        # Pages that may show anything, living until any change (or the next
+        # scheduled one: a disclosure's, a report's publication).
+        content.cached_views(
+            "portal", "home", "stats", "county", scope=content.everything
+        )
+        content.scheduled(gov_report.next_publication)
+        # Kept PAGE_CACHE_SECONDS (search ranks the recent higher by the clock).
         content.cached_views(
             "portal",
-            "home",
             "search",
-            "stats",
-            "county",
             "feed_latest",
             "feed_board",
             "feed_feedback",

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -326,3 +326,11 @@ def report_years(town: Unit, *, staff: bool) -> list[int]:
         published | {y for y in report.report_years() if y < today.year},
         reverse=True,
     )
+
+
+def next_publication(scopes, after):
+    """When the next report scheduled for publication shows by itself: a
+    cached page's lifetime (core.content.scheduled; any scope, the table is
+    small)."""
+    found = GovernmentReport.objects.filter(published_at__gt=after)
+    return found.aggregate(at=Min("published_at"))["at"]

@@ -1,4 +1,5 @@
-"""The anonymous page cache and the cheap keys of conditional GET.
+"""The page caches (anonymous visitors, audiences of logged-in members) and
+the cheap keys of conditional GET.
 
 `AnonymousPageCacheMiddleware` keeps whole public pages in Django's cache
 (Redis in production) for visitors who are not logged in. What keeps a 党内
@@ -12,11 +13,21 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   forms, tracking pages, following, log-in and the admin are not there),
   only a 200 that sets no cookie and holds no CSRF token (so the 回音壁 form,
   whose token is per render, is never kept even if it were listed);
-- keyed by host, path and query, the text size step (长辈模式) and a version number
-  that every change to a public model or workflow event bumps (`on_event`,
-  listening to core.events); entries live
-  `PAGE_CACHE_SECONDS` (60 in production), which bounds how late a scheduled
-  publication, a new 回音壁 submission or a board's date change shows.
+- keyed by host, path and query, the text size step (长辈模式) and versions:
+  the global one (a change no scope names: a unit, the catalog) and, for a
+  page that names its scopes (`content.cached_views(..., scope=)`), one per
+  scope ("unit:wenli", "disclosure:17"); a page naming none depends on
+  "any", bumped by every scoped change. `on_event` bumps them from
+  core.events. A page without scopes lives `PAGE_CACHE_SECONDS` (60 in
+  production); a scoped one until its scopes change, the next scheduled
+  change in them (`content.next_change`: a publication or public date coming
+  due), the next midnight (what is on display is a matter of dates) or
+  `PAGE_CACHE_MAX_SECONDS`, whichever comes first.
+
+`AudiencePageCacheMiddleware` does the same for logged-in users who are not
+staff, keyed by their audience (core/audiences.py) instead of their account:
+the name in the header and the CSRF tokens are left out of the stored copy
+(placeholders) and filled in for each request.
 
 Each worker process keeps a copy of what it last read from the shared cache
 (`_Local`), so that a hit costs no round trip to Redis: the version is read
@@ -30,29 +41,37 @@ never reused while copies made under it may still be around.
 
 import hashlib
 import pickle
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.html import escape
 from django.utils.http import urlencode
 
-from . import content, events
+from . import audiences, content, events
 from .elder import text_size
 
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
+SCOPE_KEY = "pagecache:scope:"
+ANY = content.ANY  # every page naming no scope: bumped by every scoped change
+LOCAL_SCOPES = 20_000  # scope versions a process keeps (about 3 MB)
 # Cookies that make a request personal: a session (anyone logged in) or a
 # message waiting to be shown.
 PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
-STORED_HEADERS_SKIP = {"set-cookie"}
+STORED_HEADERS_SKIP = {"set-cookie", "content-length", "x-page-cache"}
 
 
 class _Local:
@@ -65,6 +84,7 @@ class _Local:
     def reset(self) -> None:
         self.version: int | None = None
         self.version_read_at = 0.0
+        self.scopes: dict[str, tuple[int, float]] = {}
         self.entries: OrderedDict[str, tuple[float, object, int]] = OrderedDict()
         self.size = 0
 
@@ -142,13 +162,70 @@ def bump_version() -> None:
     transaction.on_commit(_bump)
 
 
+def scope_versions(scopes: list[str]) -> list[int]:
+    """The versions of these scopes, read again at most every
+    PAGE_CACHE_VERSION_SECONDS (one round trip for all that are due)."""
+    now = time.monotonic()
+    fresh = settings.PAGE_CACHE_VERSION_SECONDS
+    if len(_local.scopes) > LOCAL_SCOPES:  # bounded: read again when needed
+        _local.scopes.clear()
+    known = {}
+    for scope in scopes:
+        entry = _local.scopes.get(scope)
+        if entry is not None and now - entry[1] < fresh:
+            known[scope] = entry[0]
+    due = [s for s in scopes if s not in known]
+    if due:
+        found = cache.get_many([SCOPE_KEY + s for s in due])
+        for scope in due:
+            current = found.get(SCOPE_KEY + scope)
+            if current is None:
+                cache.add(SCOPE_KEY + scope, _new_version(), timeout=None)
+                current = cache.get(SCOPE_KEY + scope) or _new_version()
+            known[scope] = current
+            _local.scopes[scope] = (current, now)
+    return [known[s] for s in scopes]
+
+
+def _bump_scopes(scopes: list[str]) -> None:
+    now = time.monotonic()
+    for scope in scopes:
+        try:
+            current = cache.incr(SCOPE_KEY + scope)
+        except ValueError:
+            current = _new_version()
+            cache.set(SCOPE_KEY + scope, current, timeout=None)
+        _local.scopes[scope] = (current, now)
+
+
+def bump_scopes(scopes: list[str]) -> None:
+    """Pages showing these scopes become stale (after the transaction commits)."""
+    scopes = list(scopes)
+    transaction.on_commit(lambda: _bump_scopes(scopes))
+
+
+def content_version() -> str:
+    """What changes with any public change: the global and the "any" version
+    (values and ETags that may read anything)."""
+    return f"{version()}.{scope_versions([ANY])[0]}"
+
+
 def on_event(event: events.Event) -> None:
-    """Any change to what public pages show makes them stale at once, but for
-    new rows an app lets wait (a new 回音壁 case shows within
-    PAGE_CACHE_SECONDS, once accepted)."""
+    """A change makes the pages showing it stale at once: those of its scopes
+    and every page that names none; an event with no known scope, every page.
+    A new row an app lets wait (a new 回音壁 case, not public until accepted:
+    only counted) stales the pages that may show anything (ANY), not those
+    of its scopes (a board lists answered cases) nor the rest; one that no
+    page shows by itself (a search entry: its document's event does), none."""
+    scopes = content.event_scopes(event)
     if event.created and content.waits_for_new_rows(event.model):
+        if scopes is None or scopes:
+            bump_scopes([ANY])
         return
-    bump_version()
+    if scopes is None:
+        bump_version()
+    elif scopes:
+        bump_scopes([*scopes, ANY])
 
 
 def cached(name: str, compute: Callable[[], T]) -> T:
@@ -158,7 +235,7 @@ def cached(name: str, compute: Callable[[], T]) -> T:
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
     digest = hashlib.sha256(name.encode()).hexdigest()[:40]
-    key = f"pagecache:{version()}:value:{digest}"
+    key = f"pagecache:{content_version()}:value:{digest}"
     # Kept pickled here too: each caller gets its own copy to change.
     stored = _local.get(key)
     if stored is None:
@@ -185,23 +262,34 @@ def selection(request) -> str:
 def etag(request, *parts) -> str:
     """An ETag from cheap values, the cache version, the page and text size."""
     raw = "|".join(
-        str(p) for p in (version(), text_size(request), request.get_full_path(), *parts)
+        str(p)
+        for p in (
+            content_version(),
+            text_size(request),
+            request.get_full_path(),
+            *parts,
+        )
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _cacheable_request(request) -> bool:
+def _cached_view(request):
+    """The URL match of a GET of a registered page, or None."""
     if request.method != "GET" or settings.PAGE_CACHE_SECONDS <= 0:
-        return False
-    if any(name in request.COOKIES for name in PERSONAL_COOKIES):
-        return False
+        return None
     if "HTTP_AUTHORIZATION" in request.META:
-        return False
+        return None
     try:
         match = resolve(request.path_info)
     except Resolver404:
-        return False
-    return match.view_name in content.cached_view_names
+        return None
+    return match if match.view_name in content.cached_view_names else None
+
+
+def _cacheable_request(request):
+    if any(name in request.COOKIES for name in PERSONAL_COOKIES):
+        return None
+    return _cached_view(request)
 
 
 def _storable(response) -> bool:
@@ -215,10 +303,99 @@ def _storable(response) -> bool:
     )
 
 
+def _next_midnight() -> datetime:
+    today = timezone.localdate()
+    zone = timezone.get_current_timezone()
+    return datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+
+
+class Page:
+    """Where a page is kept and until when (see the module docstring)."""
+
+    def __init__(self, request, match, audience: str = ""):
+        # What the page shows was read after this: a change due later is
+        # not in it (lifetime).
+        self.started = timezone.now()
+        scopes = content.page_scopes(match.view_name, request, match.kwargs)
+        self.scopes = scopes
+        depends = [ANY] if scopes is None else scopes
+        versions = ".".join(map(str, scope_versions(depends)))
+        target = "|".join(
+            (request.get_host(), request.get_full_path(), ",".join(depends), versions)
+        )
+        digest = hashlib.sha256(target.encode()).hexdigest()[:40]
+        who = f"aud:{audience}" if audience else "anon"
+        self.key = f"pagecache:{version()}:{text_size(request)}:{who}:{digest}"
+
+    def lifetime(self) -> float:
+        """Seconds from now (on a miss: runs the scheduled-change queries)."""
+        if self.scopes is None:
+            return settings.PAGE_CACHE_SECONDS
+        if self.scopes == [ANY]:
+            # County-wide: shared by every such page until anything changes.
+            due = cached(
+                "next-change:any", lambda: content.next_change([ANY], self.started)
+            )
+            if due is not None and due <= self.started:
+                # It came due since it was kept: the one after it, from the data.
+                due = content.next_change([ANY], self.started)
+        else:
+            due = content.next_change(self.scopes, self.started)
+        until = min(
+            t
+            for t in (
+                due,
+                _next_midnight(),
+                timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
+            )
+            if t is not None
+        )
+        return max((until - timezone.now()).total_seconds(), 0.0)
+
+
 def page_key(request) -> str:
-    target = f"{request.get_host()}{request.get_full_path()}"
-    digest = hashlib.sha256(target.encode()).hexdigest()[:40]
-    return f"pagecache:{version()}:{text_size(request)}:{digest}"
+    match = _cached_view(request)
+    if match is None:
+        raise ValueError("not a cached page")
+    return Page(request, match).key
+
+
+def _look_up(key: str):
+    stored = _local.get(key)
+    if stored is None:
+        stored = cache.get(key)
+        # Its own expiry too, not only the shared cache's timeout: a scheduled
+        # change is due at that time by this server's clock.
+        if stored is None or len(stored) != 5 or stored[4] <= time.time():
+            return None
+        _local.put(key, stored, expires=stored[4], size=len(stored[2]))
+    return stored
+
+
+def _response(request, stored, content: bytes | None = None):
+    _made, status, body, headers, _expires = stored
+    response = HttpResponse(body if content is None else content, status=status)
+    for name, value in headers:
+        response[name] = value
+    response["X-Page-Cache"] = "hit"
+    return get_conditional_response(
+        request, etag=response.get("ETag"), last_modified=None, response=response
+    )
+
+
+def _store(key: str, page: Page, response, content: bytes) -> None:
+    lifetime = page.lifetime()
+    if lifetime < 1:
+        return
+    headers = [
+        (name, value)
+        for name, value in response.items()
+        if name.lower() not in STORED_HEADERS_SKIP
+    ]
+    made = time.time()
+    stored = (made, response.status_code, content, headers, made + lifetime)
+    cache.set(key, stored, timeout=max(int(lifetime), 1))
+    _local.put(key, stored, expires=made + lifetime, size=len(content))
 
 
 class AnonymousPageCacheMiddleware:
@@ -233,48 +410,113 @@ class AnonymousPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not _cacheable_request(request):
+        match = _cacheable_request(request)
+        if match is None:
             return self.get_response(request)
-        key = page_key(request)
-        stored = _local.get(key)
-        if stored is None:
-            stored = cache.get(key)
-            if stored is not None and len(stored) == 4:
-                _local.put(
-                    key,
-                    stored,
-                    expires=stored[0] + settings.PAGE_CACHE_SECONDS,
-                    size=len(stored[2]),
-                )
-        if stored is not None and len(stored) == 4:
-            _made, status, content, headers = stored
-            response = HttpResponse(content, status=status)
-            for name, value in headers:
-                response[name] = value
-            response["X-Page-Cache"] = "hit"
-            return get_conditional_response(
-                request,
-                etag=response.get("ETag"),
-                last_modified=None,
-                response=response,
-            )
+        page = Page(request, match)
+        stored = _look_up(page.key)
+        if stored is not None:
+            return _response(request, stored)
         response = self.get_response(request)
         if _storable(response):
-            headers = [
-                (name, value)
-                for name, value in response.items()
-                if name.lower() not in STORED_HEADERS_SKIP
-            ]
-            stored = (time.time(), response.status_code, response.content, headers)
-            cache.set(key, stored, timeout=settings.PAGE_CACHE_SECONDS)
-            _local.put(
-                key,
-                stored,
-                expires=stored[0] + settings.PAGE_CACHE_SECONDS,
-                size=len(response.content),
-            )
+            _store(page.key, page, response, response.content)
             response["X-Page-Cache"] = "miss"
         return response
+
+
+# Filled in for each request from an audience's copy: the user's name, and
+# every CSRF token (Django renders a new mask of the secret each time).
+NAME_SLOT = b"@@fm-user-name@@"
+CSRF_SLOT = b"@@fm-csrf-token@@"
+_CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
+_CSRF_STORED = b'name="csrfmiddlewaretoken" value="' + CSRF_SLOT + b'"'
+
+
+def _without_user(body: bytes) -> bytes | None:
+    """The page with its CSRF tokens replaced by the slot; None if a token
+    is left in a form the pattern does not know (then it is not kept)."""
+    body = _CSRF_INPUT.sub(_CSRF_STORED, body)
+    if body.count(b"csrfmiddlewaretoken") != body.count(_CSRF_STORED):
+        return None
+    return body
+
+
+def _for_user(request, body: bytes) -> bytes:
+    if NAME_SLOT in body:
+        name = escape(request.user.get_username()).encode()
+        body = body.replace(NAME_SLOT, name)
+    if CSRF_SLOT in body:
+        body = body.replace(CSRF_SLOT, get_token(request).encode())
+    return body
+
+
+def _pending_messages(request) -> bool:
+    storage = getattr(request, "_messages", None)
+    return storage is not None and len(storage) > 0
+
+
+class AudiencePageCacheMiddleware:
+    """Logged-in users who are not staff get the cached page of their audience
+    (core/audiences.py), with their own name and CSRF token filled in.
+
+    After AuthenticationMiddleware and MessageMiddleware (it reads the session,
+    the user and the pending messages), inside CsrfViewMiddleware (which sets
+    the CSRF cookie a filled-in token needs). Not cached: staff, a user the
+    audience function turns down (None), a pending message, a response that
+    sets a cookie or says private/no-store (a view's own choice, e.g. a
+    print with 党内 items), and a CSRF token in a form not recognised.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def _audience(self, request) -> str | None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None  # an anonymous visitor: the anonymous cache's
+        if not audiences.registered():
+            return None
+        user = request.user
+        if not user.is_authenticated or user.is_staff or user.is_superuser:
+            return None
+        if _pending_messages(request):
+            return None
+        return audiences.of_request(request)
+
+    def __call__(self, request):
+        match = _cached_view(request)
+        audience = self._audience(request) if match is not None else None
+        if audience is None:
+            return self.get_response(request)
+        page = Page(request, match, audience=audience)
+        stored = _look_up(page.key)
+        if stored is not None:
+            return _response(request, stored, _for_user(request, stored[2]))
+        request.page_audience = audience  # the header writes NAME_SLOT
+        response = self.get_response(request)
+        if response.streaming:
+            return response
+        body = response.content
+        if _storable_for_audience(request, response):
+            stored = _without_user(body)
+            if stored is not None:
+                _store(page.key, page, response, stored)
+                body = stored
+                response["X-Page-Cache"] = "miss"
+        # Kept or not, this user's page gets this user's name.
+        response.content = _for_user(request, body)
+        return response
+
+
+def _storable_for_audience(request, response) -> bool:
+    # A CSRF token is expected here (the log-out form): _without_user takes it.
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "private" not in response.get("Cache-Control", "")
+        and "no-store" not in response.get("Cache-Control", "")
+        and not _pending_messages(request)
+    )
 
 
 class PrivateForUsersMiddleware:

@@ -9,10 +9,22 @@
 - `private(Model, ...)`: rows no anonymous page shows (staff notes, logs,
   subscriptions). Declared so that a test can tell a forgotten model from a
   private one: every model of ours is one or the other.
-- `cached_views("namespace", "name", ...)`: URL names whose anonymous pages
+- `cached_views("namespace", "name", ..., scope=fn)`: URL names whose pages
   the page cache may keep (core/caching.py says which responses it keeps).
+  `scope(request, kwargs)` names the scopes a page shows ("unit:wenli",
+  "disclosure:17"), from the URL alone (no query): the page lives until one
+  of them changes or something scheduled in them comes due. None, or no
+  `scope`: the page shows anything, and is stale after any change (and
+  lives PAGE_CACHE_SECONDS).
+- `public(Model, ..., scopes=fn)`: `scopes(event)` names the scopes a row
+  event or verb of the model changes; None: unknown (every page is stale);
+  []: no public page shows it (a draft).
+- `scheduled(fn)`: `fn(scopes, after)` gives the first time after `after`
+  that something in those scopes changes with no save (a scheduled
+  publication), or None.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -24,19 +36,24 @@ from . import events
 class Declared:
     label: str
     new_rows_wait: bool = False
+    scopes: Callable | None = None
 
 
 public_models: dict[str, Declared] = {}
 private_models: set[str] = set()
 cached_view_names: set[str] = set()
+view_scopes: dict[str, Callable] = {}
+schedules: list[Callable] = []
 
 
-def public(*models, new_rows_wait: bool = False) -> None:
+def public(*models, new_rows_wait: bool = False, scopes: Callable | None = None):
     from django.apps import apps
 
     for model in models:
         label = model._meta.label
-        public_models[label] = Declared(label, new_rows_wait=new_rows_wait)
+        public_models[label] = Declared(
+            label, new_rows_wait=new_rows_wait, scopes=scopes
+        )
         # A row saved through a proxy (a review queue) is sent as the proxy.
         for sender in apps.get_models():
             if sender._meta.concrete_model is not model:
@@ -59,8 +76,50 @@ def private(*models) -> None:
     private_models.update(model._meta.label for model in models)
 
 
-def cached_views(namespace: str, *names: str) -> None:
-    cached_view_names.update(f"{namespace}:{name}" for name in names)
+def cached_views(namespace: str, *names: str, scope: Callable | None = None) -> None:
+    for name in names:
+        cached_view_names.add(f"{namespace}:{name}")
+        if scope is not None:
+            view_scopes[f"{namespace}:{name}"] = scope
+
+
+def page_scopes(view_name: str, request, kwargs) -> list[str] | None:
+    """The scopes a cached page shows; None: any."""
+    scope = view_scopes.get(view_name)
+    if scope is None:
+        return None
+    found = scope(request, kwargs)
+    return None if found is None else sorted(set(found))
+
+
+def event_scopes(event) -> list[str] | None:
+    """The scopes an event changes; None: unknown, so every page."""
+    declared = public_models.get(event.model)
+    if declared is None or declared.scopes is None:
+        return None
+    found = declared.scopes(event)
+    return None if found is None else sorted(set(found))
+
+
+ANY = "any"
+
+
+def everything(request, kwargs) -> list[str]:
+    """The scope of a page that may show anything (the home page, the wall):
+    stale after any change, living until then or the next scheduled change
+    anywhere (a page registered without `scope` lives PAGE_CACHE_SECONDS)."""
+    return [ANY]
+
+
+def scheduled(fn: Callable) -> None:
+    schedules.append(fn)
+
+
+def next_change(scopes: list[str], after):
+    """The earliest scheduled change in these scopes after `after` (a
+    datetime) or None."""
+    times = [t for t in (fn(scopes, after) for fn in schedules) if t is not None]
+    return min(times, default=None)
 
 
 def waits_for_new_rows(label: str) -> bool:

@@ -8,21 +8,37 @@ class DisclosureConfig(AppConfig):
     verbose_name = _("公开栏与公开内容")
 
     def ready(self):
-        from core import content, documents, events, figures, security, worklist
+        from django.contrib.auth.models import Group, User
+
+        from core import (
+            audiences,
+            content,
+            documents,
+            events,
+            figures,
+            security,
+            worklist,
+        )
 
         from . import figures as disclosure_figures
-        from . import models, roles, services
+        from . import models, page_scopes, roles, services
         from . import worklist as disclosure_worklist
 
         security.guard_model_fields(self)
+        # A change to these names the pages it changes (page_scopes.py); the
+        # rest below make every page stale.
+        content.public(models.Disclosure, scopes=page_scopes.disclosure_scopes)
+        content.public(
+            models.DisclosureEvent, models.Attachment, scopes=page_scopes.part_scopes
+        )
+        content.scheduled(page_scopes.next_change)
         content.public(
             models.Unit,
             models.NoticeBoard,
             models.Organisation,  # named on the public trail
-            models.Disclosure,
-            models.DisclosureEvent,
-            models.Attachment,
-            models.DisclosureTable,  # shown on the disclosure's page and board
+            # Shown on the disclosure's page and board (every page stale on a
+            # change: its scopes are not named yet).
+            models.DisclosureTable,
             models.ObligationEvent,  # 逾期未公开 on the compliance pages
             # Counted on /county/ and a unit's compliance page (no names shown).
             models.Inspection,
@@ -40,12 +56,29 @@ class DisclosureConfig(AppConfig):
         content.cached_views(
             "disclosure",
             "boards",
-            "board",
             "list",
-            "detail",
             "catalog_item",
             "compliance",
             "compliance_unit",
+            scope=content.everything,
+        )
+        content.cached_views("disclosure", "board", scope=page_scopes.unit_scope)
+        content.cached_views("disclosure", "detail", scope=page_scopes.detail_scope)
+        # Logged-in members get their audience's cached pages: the audience is
+        # the scope rule's (`page_audience`, by `Reader`); these changes may
+        # move a user to another one.
+        audiences.register(
+            models.page_audience,
+            depends_on=[
+                models.PartyMembership,
+                models.Organisation,
+                models.Organisation.members.through,
+                User,
+                User.groups.through,
+                User.user_permissions.through,
+                Group,
+                Group.permissions.through,
+            ],
         )
         from django.db.models.signals import post_delete
 

@@ -18,19 +18,23 @@ class FeedbackConfig(AppConfig):
         )
 
         from . import figures as feedback_figures
-        from . import models, obligations, services, sheet
+        from . import models, obligations, page_scopes, services, sheet
         from . import worklist as feedback_worklist
 
         security.guard_model_fields(self)
         # A new case is not public until accepted: creating one leaves cached
         # pages as they are (their summary counts catch up within
         # PAGE_CACHE_SECONDS); every later change shows at once.
-        content.public(models.Submission, new_rows_wait=True)
+        content.public(
+            models.Submission, new_rows_wait=True, scopes=page_scopes.submission_scopes
+        )
         content.public(models.Tag, models.AnswerRound)
         # A case's staff trail; the public page shows the case's own fields.
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         # The monthly sheet shows the public wall only, the same for everyone.
-        content.cached_views("feedback", "wall", "detail", "print")
+        content.cached_views(
+            "feedback", "wall", "detail", "print", scope=content.everything
+        )
         # A case's document holds its earlier rounds' answers too.
         documents.register(models.Submission, parts={models.AnswerRound: "submission"})
         figures.register(feedback_figures.figures)

@@ -596,6 +596,16 @@ class Submission(models.Model):
     def get_absolute_url(self):
         return reverse("feedback:detail", args=[self.pk])
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        row = super().from_db(db, field_names, values)
+        # Where it was shown as loaded: a change's page cache scopes (page_scopes.py).
+        row._loaded_scope = (
+            row.__dict__.get("unit_id"),
+            row.__dict__.get("fulfilled_by_id"),
+        )
+        return row
+
     def clean(self):
         super().clean()
         if (

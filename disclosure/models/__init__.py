@@ -11,6 +11,7 @@ from .disclosures import (
     PendingDisclosure,
     Reader,
     can_see_inner_party,
+    page_audience,
 )
 from .inspections import CRITERIA, Inspection, InspectionPhoto, Rectification
 from .obligations import ObligationEvent
@@ -46,4 +47,5 @@ __all__ = [
     "UnitQuerySet",
     "add_standard_bodies",
     "can_see_inner_party",
+    "page_audience",
 ]

@@ -169,6 +169,22 @@ class Reader:
 PUBLIC_READER = Reader()
 
 
+def page_audience(user) -> str | None:
+    """The page cache's audience of a logged-in user (core.audiences): users
+    with the same one see the same rows on every page, by `Reader.key`. None
+    (never from the cache) for staff and for anyone holding a permission
+    beyond reading 党内 items, whose pages may show more than their scope;
+    and for the town party committee's staff, who read every branch."""
+    if not user.is_authenticated or user.is_staff or user.is_superuser:
+        return None
+    if user.get_all_permissions() - {INNER_PARTY_PERMISSION}:
+        return None
+    reader = Reader.of(user)
+    if reader.every_branch:
+        return None
+    return f"member:{reader.key}"
+
+
 class NoticeOutcome(models.TextChoices):
     NO_OBJECTION = "no_objection", _("公示期满无异议")
     HANDLED = "handled", _("收到异议，已处理")
@@ -415,6 +431,11 @@ class Disclosure(models.Model):
         # A stored scope is judged when it was set (clean()), not on every edit:
         # the item's rule may have changed since, and a scope is never widened.
         instance._stored_scope = instance.__dict__.get("scope")
+        # Where it was as loaded: a change's page cache scopes (page_scopes.py).
+        instance._loaded_scope = (
+            instance.__dict__.get("unit_id"),
+            instance.__dict__.get("status"),
+        )
         return instance
 
     @property

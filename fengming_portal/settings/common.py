@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Logged-in members' pages from their audience's copy (core/audiences.py):
+    # after the session, user and messages, inside the CSRF middleware.
+    "core.caching.AudiencePageCacheMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a lock-out into its 429 page.
@@ -395,6 +398,9 @@ VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "0"))
 # through another server shows here within that time (core/caching.py).
 PAGE_CACHE_LOCAL_BYTES = int(os.environ.get("PAGE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024))
 PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "1"))
+# A page that names its scopes lives until they change, something scheduled
+# in them comes due or midnight; this bounds what no event announces.
+PAGE_CACHE_MAX_SECONDS = int(os.environ.get("PAGE_CACHE_MAX_SECONDS", "86400"))
 # PostgreSQL: no JIT compilation. The portal's queries are short; at county
 # scale the planner's cost estimates for a search or a count pass JIT's
 # threshold and compiling took longer (about 300 ms) than running the query.

@@ -63,13 +63,19 @@ def test_a_new_case_leaves_cached_pages_as_they_are_a_changed_one_not(
     db, django_capture_on_commit_callbacks
 ):
     """The one exception the registry allows (new_rows_wait): a new 回音壁
-    case is not public until accepted, and the wall catches up within
-    PAGE_CACHE_SECONDS; creating one must not empty the cache of every page
-    (its search entry included), while any later change does."""
+    case is not public until accepted, only counted; creating one stales the
+    pages that may show anything (the wall's and home page's counts, scope
+    "any"), not the global version nor its unit's board (its search entry
+    included), while any later change stales those too."""
     unit = UnitFactory()
-    with django_capture_on_commit_callbacks() as callbacks:
+    board = [f"unit:{unit.slug}"]
+    before = caching.version(), caching.scope_versions(board)
+    anything = caching.scope_versions([caching.ANY])
+    with django_capture_on_commit_callbacks(execute=True):
         submission = SubmissionFactory(unit=unit)
-    assert caching._bump not in callbacks
-    with django_capture_on_commit_callbacks() as callbacks:
+    assert (caching.version(), caching.scope_versions(board)) == before
+    assert caching.scope_versions([caching.ANY]) != anything
+    with django_capture_on_commit_callbacks(execute=True):
         submission.save()
-    assert caching._bump in callbacks
+    # Its unit's board (the 回音壁 column) too.
+    assert caching.scope_versions(board) != before[1]
