@@ -229,6 +229,12 @@ class PeriodWidget(forms.MultiWidget):
         part = forms.Select(attrs={"aria-label": _("所属期间：全年、半年、季度或月份")})
         super().__init__([year, part], attrs)
 
+    def id_for_label(self, id_):
+        # The field's label names the year's select (Django's MultiWidget
+        # gives its label no target, which leaves the select unnamed: axe
+        # select-name); the part's select has its own aria-label.
+        return f"{id_}_0" if id_ else id_
+
     def decompress(self, value):
         try:
             period = periods.Period.parse(value)
