@@ -20,10 +20,39 @@ from .tables import parse_table
 from .uploads import clean_photo, clean_upload
 
 
+def stored_file_text(file) -> str:
+    """A stored file as staff read it: its type, not its storage path
+    ("attachments/2026/12/<random>.jpg" is neither Chinese nor meaningful)."""
+    _stem, dot, ext = file.name.rpartition(".")
+    if dot and ext.isalnum():
+        return str(_("已上传的文件（%(type)s）") % {"type": ext.upper()})
+    return str(_("已上传的文件"))
+
+
+class StoredFile:
+    """What ClearableFileInput shows of the current file: its URL, our text."""
+
+    def __init__(self, file):
+        self.url = file.url
+        self.text = stored_file_text(file)
+
+    def __str__(self):
+        return self.text
+
+
+class StoredFileInput(forms.ClearableFileInput):
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if context["widget"]["is_initial"]:
+            context["widget"]["value"] = StoredFile(value)
+        return context
+
+
 class AttachmentForm(forms.ModelForm):
     class Meta:
         model = Attachment
         fields = ["kind", "title", "file"]
+        widgets = {"file": StoredFileInput}
         help_texts = {
             "file": _(
                 "照片和 PDF 先去除作者、软件、拍摄地点等信息再保存；加密、损坏，"
@@ -39,6 +68,8 @@ class AttachmentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "file" not in self.fields:  # read-only (AttachmentInline.get_fields)
+            return
         kind = (
             self.data.get(self.add_prefix("kind"))
             if self.is_bound

@@ -211,7 +211,9 @@ def from_start_page(journey: Journey, username: str, count: str, disclosure) -> 
     expect(rows).to_have_count(1)
     rows.get_by_role("link", name=journey.title).click()
     # The list's filter is kept (?_changelist_filters=…) for the way back.
-    page.wait_for_url(re.compile(rf"/admin/disclosure/disclosure/{disclosure.pk}/change/"))
+    page.wait_for_url(
+        re.compile(rf"/admin/disclosure/disclosure/{disclosure.pk}/change/")
+    )
     journey.check(page, f"change, {username}")
 
 
@@ -242,7 +244,9 @@ def test_editor_drafts_a_finance_table_on_a_phone_bodies_approve_resident_reads(
     preview(journey, disclosure)
     take_step(journey, "wenli_editor", disclosure, "提交审核（提出）")
     from_start_page(journey, "wenli_supervisor", "待我审核", disclosure)
-    take_step(journey, "wenli_supervisor", disclosure, "审核（含保密审查）", opened=True)
+    take_step(
+        journey, "wenli_supervisor", disclosure, "审核（含保密审查）", opened=True
+    )
     from_start_page(journey, "wenli_approver", "待我审批", disclosure)
     take_step(journey, "wenli_approver", disclosure, "审批", opened=True)
     take_step(journey, "wenli_editor", disclosure, "发布")
