@@ -35,6 +35,7 @@ from .forms import (
     OutcomeForm,
     RestoredTextForm,
     TransitionForm,
+    stored_file_text,
 )
 from .models import (
     ArchiveExport,
@@ -260,7 +261,24 @@ class AttachmentInline(LabelledTabularInline):
     form = AttachmentForm
     extra = 1
     fields = ["kind", "title", "file", "preview"]
-    readonly_fields = ["preview"]
+    readonly_fields = ["preview", "stored_file"]
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not services.can_edit_content(obj, request.user):
+            # Read-only for this person (the record's page is): the file named
+            # by its type, not its storage path.
+            return ["kind", "title", "stored_file", "preview"]
+        return super().get_fields(request, obj)
+
+    @admin.display(description=_("文件"))
+    def stored_file(self, attachment):
+        if not attachment.file:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            attachment.file.url,
+            stored_file_text(attachment.file),
+        )
 
     # What was published stays as it was: once a disclosure is published (or
     # withdrawn) its files are neither changed nor removed; one added then is

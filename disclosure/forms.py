@@ -22,10 +22,39 @@ from .tables import parse_table
 from .uploads import clean_photo, clean_upload
 
 
+def stored_file_text(file) -> str:
+    """A stored file as staff read it: its type, not its storage path
+    ("attachments/2026/12/<random>.jpg" is neither Chinese nor meaningful)."""
+    _stem, dot, ext = file.name.rpartition(".")
+    if dot and ext.isalnum():
+        return str(_("已上传的文件（%(type)s）") % {"type": ext.upper()})
+    return str(_("已上传的文件"))
+
+
+class StoredFile:
+    """What ClearableFileInput shows of the current file: its URL, our text."""
+
+    def __init__(self, file):
+        self.url = file.url
+        self.text = stored_file_text(file)
+
+    def __str__(self):
+        return self.text
+
+
+class StoredFileInput(forms.ClearableFileInput):
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if context["widget"]["is_initial"]:
+            context["widget"]["value"] = StoredFile(value)
+        return context
+
+
 class AttachmentForm(forms.ModelForm):
     class Meta:
         model = Attachment
         fields = ["kind", "title", "file"]
+        widgets = {"file": StoredFileInput}
         help_texts = {
             "file": _(
                 "照片和 PDF 先去除作者、软件、拍摄地点等信息再保存；加密、损坏，"
@@ -41,6 +70,8 @@ class AttachmentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "file" not in self.fields:  # read-only (AttachmentInline.get_fields)
+            return
         kind = (
             self.data.get(self.add_prefix("kind"))
             if self.is_bound
@@ -238,6 +269,12 @@ class PeriodWidget(forms.MultiWidget):
         year = forms.Select()
         part = forms.Select(attrs={"aria-label": _("所属期间：全年、半年、季度或月份")})
         super().__init__([year, part], attrs)
+
+    def id_for_label(self, id_):
+        # The field's label names the year's select (Django's MultiWidget
+        # gives its label no target, which leaves the select unnamed: axe
+        # select-name); the part's select has its own aria-label.
+        return f"{id_}_0" if id_ else id_
 
     def decompress(self, value):
         try:

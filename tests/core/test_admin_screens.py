@@ -211,3 +211,133 @@ def test_the_login_page_and_logging_out_speak_chinese(demo, client):
     client.force_login(get_user_model().objects.get(username="wenli_editor"))
     response = client.post("/admin/logout/", follow=True)
     assert foreign_words(response.text, frozenset(data_words())) == set()
+
+
+def phone_journey_draft(client) -> tuple[Disclosure, list[tuple[str, str]]]:
+    """The editor's part of tests/e2e/test_admin_phone.py by the test client:
+    the start page, the add page (the table inline and its template link),
+    the template downloaded through that link and filled in, the draft saved
+    with a photo and the table, its change page. Returns the draft and the
+    (URL, HTML) of each page."""
+    import io
+
+    import openpyxl
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+    from PIL import Image
+
+    from catalog.models import Item
+
+    item = Item.objects.get(code="CW01")
+    period = item.current_period(timezone.localdate())
+    title = f"文理村{period.label}村级财务收支明细"
+    seen = [("/admin/", client.get("/admin/").text)]
+    add = "/admin/disclosure/disclosure/add/"
+    seen.append((add, client.get(add).text))
+    template = re.search(
+        r'<a href="([^"]+)" download>下载村级财务收支明细表模板（\.xlsx）</a>',
+        seen[-1][1],
+    )
+    assert template, "the table inline links the template"
+    book = openpyxl.load_workbook(io.BytesIO(client.get(template[1]).content))
+    sheet = book.active
+    sheet["A1"] = f"{title}表"
+    sheet["A3"], sheet["C3"], sheet["D3"] = period.start, "收到上级转移支付", 12000
+    sheet["A4"], sheet["C4"], sheet["E4"] = period.start, "村道维修材料费", 8000
+    sheet["D6"], sheet["E6"] = 12000, 8000
+    spreadsheet, photo = io.BytesIO(), io.BytesIO()
+    book.save(spreadsheet)
+    Image.new("RGB", (80, 60), (90, 140, 60)).save(photo, "JPEG")
+    year, part = period.key.split("-")
+    response = client.post(
+        add,
+        {
+            "unit": Unit.objects.get(slug="wenli").pk,
+            "item": item.pk,
+            "title": title,
+            "body": "现将本月村级财务收支明细公开如下。",
+            "period_0": year,
+            "period_1": part,
+            "scope": item.scope,
+            "forms": list(item.forms.values_list("pk", flat=True)),
+            "attachments-TOTAL_FORMS": 1,
+            "attachments-INITIAL_FORMS": 0,
+            "attachments-0-kind": "photo",
+            "attachments-0-title": "村道维修现场",
+            "attachments-0-file": SimpleUploadedFile("IMG_0001.jpg", photo.getvalue()),
+            "tables-TOTAL_FORMS": 1,
+            "tables-INITIAL_FORMS": 0,
+            "tables-0-caption": "",
+            "tables-0-file": SimpleUploadedFile("明细.xlsx", spreadsheet.getvalue()),
+            "events-TOTAL_FORMS": 0,
+            "events-INITIAL_FORMS": 0,
+            "_continue": "1",
+        },
+        follow=True,
+    )
+    draft = Disclosure.objects.get(title=title)
+    assert response.redirect_chain[-1][0].endswith(f"/{draft.pk}/change/")
+    assert draft.tables.get().row_count == 2
+    assert draft.attachments.filter(kind="photo").count() == 1
+    # The change page: the table's summary, the photo, the template link.
+    assert "2 行；收入（元） 12,000.00；支出（元） 8,000.00" in response.text
+    assert "下载村级财务收支明细表模板（.xlsx）" in response.text
+    # The photo named by its type, not by "attachments/2026/12/<random>.jpg".
+    assert "已上传的文件（JPG）" in response.text
+    seen.append((response.redirect_chain[-1][0], response.text))
+    return draft, seen
+
+
+def take_step(client, draft, name: str, data=None) -> list[tuple[str, str]]:
+    """A workflow step's page, then the record's page with its message."""
+    url = f"/admin/disclosure/disclosure/{draft.pk}/transition/{name}/"
+    seen = [(url, client.get(url).text)]
+    response = client.post(url, data or {}, follow=True)
+    assert response.status_code == 200
+    assert "已完成" in response.text, name
+    seen.append((f"{url} (done)", response.text))
+    return seen
+
+
+def from_start_page(client, draft, count: str) -> list[tuple[str, str]]:
+    """The start page's count, the list it opens, the record from the list."""
+    index = client.get("/admin/").text
+    link = re.search(rf'<a href="([^"]+)">{count} 1 条</a>', index)
+    assert link, count
+    listed = client.get(link[1].replace("&amp;", "&")).text
+    assert draft.title in listed
+    change = f"/admin/disclosure/disclosure/{draft.pk}/change/"
+    return [("/admin/", index), (link[1], listed), (change, client.get(change).text)]
+
+
+def test_the_phone_journeys_pages_speak_chinese(demo, client):
+    """Every back-office page tests/e2e/test_admin_phone.py walks, each as its
+    person sees it at that step, scanned as the crawl above scans (the crawl
+    does not follow the start page's counts: their lists have a query)."""
+    users = get_user_model().objects.in_bulk(
+        ["wenli_editor", "wenli_supervisor", "wenli_approver"], field_name="username"
+    )
+    client.force_login(users["wenli_editor"])
+    draft, seen = phone_journey_draft(client)
+    seen += take_step(client, draft, "submit")
+    client.force_login(users["wenli_supervisor"])
+    seen += from_start_page(client, draft, "待我审核")
+    seen += take_step(
+        client,
+        draft,
+        "review",
+        {"secrecy_checked": "on", "secrecy_conclusion": "经保密审查，同意公开。"},
+    )
+    client.force_login(users["wenli_approver"])
+    seen += from_start_page(client, draft, "待我审批")
+    seen += take_step(client, draft, "approve")
+    client.force_login(users["wenli_editor"])
+    seen += take_step(client, draft, "publish")
+    draft.refresh_from_db()
+    assert draft.status == Disclosure.Status.PUBLISHED
+    allowed = frozenset(data_words())
+    found = {
+        url: words for url, html in seen if (words := foreign_words(html, allowed))
+    }
+    assert found == {}
+    assert len(seen) == 17

@@ -101,6 +101,9 @@ def test_the_period_is_chosen_from_a_year_and_the_items_parts(client, world):
     page = client.get(ADD)
     assert 'name="period_0"' in page.text and 'name="period_1"' in page.text
     assert 'type="text" name="period"' not in page.text
+    # The label names the year's select (axe select-name); the part has its own.
+    assert re.search(r'<label[^>]*for="id_period_0"[^>]*>所属期间', page.text)
+    assert re.search(r'<select name="period_1"[^>]*aria-label="所属期间', page.text)
     # No item chosen yet: every kind of part, grouped; this year first.
     field = page.context["adminform"].form.fields["period"]
     years, parts = (w.choices for w in field.widget.widgets)
