@@ -94,6 +94,11 @@ class DisclosureConfig(AppConfig):
         # A disclosure of a 党内 item is 党内: also those made before the item
         # became 党内, whichever way the item was changed (admin, loader, shell).
         events.listen(
+            page_scopes.forget_slugs,
+            model="disclosure.Unit",
+            uid="disclosure.page_scopes.forget_slugs",
+        )
+        events.listen(
             services.on_item_saved,
             model="catalog.Item",
             names=["saved"],

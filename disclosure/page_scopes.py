@@ -8,18 +8,41 @@ none. What a page shows of other things (the unit's name, the catalog) is
 announced without a scope and makes every page stale.
 """
 
+import time
+
 from django.db.models import Min
 
 from .models import Disclosure, Unit
 
 PUBLIC_STATUSES = {Disclosure.Status.PUBLISHED, Disclosure.Status.WITHDRAWN}
 
+# Unit id -> (slug, its town's slug), read on every change (a 回音壁 POST
+# included) and changed almost never: kept per process, forgotten on any
+# unit's row event (`forget_slugs`) and at most SLUGS_SECONDS old, so that a
+# slug changed by another process is not followed for long (a unit's save
+# makes every page stale meanwhile).
+SLUGS_SECONDS = 60
+_slugs: dict[int, tuple[str, str | None]] = {}
+_slugs_since = [0.0]
+
+
+def forget_slugs(event=None) -> None:
+    _slugs.clear()
+    _slugs_since[0] = time.monotonic()
+
 
 def unit_scopes(unit_ids) -> list[str]:
+    ids = set(unit_ids) - {None}
+    if time.monotonic() - _slugs_since[0] > SLUGS_SECONDS:
+        forget_slugs()
+    if missing := ids - _slugs.keys():
+        for pk, slug, town in Unit.objects.filter(pk__in=missing).values_list(
+            "pk", "slug", "parent__slug"
+        ):
+            _slugs[pk] = (slug, town)
     scopes = []
-    for slug, town in Unit.objects.filter(pk__in=set(unit_ids) - {None}).values_list(
-        "slug", "parent__slug"
-    ):
+    for pk in sorted(ids & _slugs.keys()):
+        slug, town = _slugs[pk]
         scopes.append(f"unit:{slug}")
         if town:
             scopes.append(f"town:{town}")

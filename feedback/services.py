@@ -72,7 +72,8 @@ def _log(
         note=note,
         at=at or timezone.now(),
     )
-    events.announce(kind, Submission, [submission.pk])
+    # With the row: its page scopes (feedback.page_scopes) need no query.
+    events.announce(kind, Submission, [submission.pk], instance=submission)
 
 
 def _require(condition: bool, message: str) -> None:
