@@ -228,26 +228,47 @@ def on_event(event: events.Event) -> None:
         bump_scopes([*scopes, ANY])
 
 
-def cached(name: str, compute: Callable[[], T]) -> T:
+def cached(
+    name: str,
+    compute: Callable[[], T],
+    *,
+    scopes: list[str] | None = None,
+    seconds: int | None = None,
+) -> T:
     """A costly figure derived from the data (a DISTINCT or a summary over every
-    row), kept VALUE_CACHE_SECONDS under the same version as the pages, also
-    when pages are not cached (logged-in visitors, PAGE_CACHE_SECONDS=0)."""
+    row), kept VALUE_CACHE_SECONDS, also when pages are not cached (logged-in
+    visitors, PAGE_CACHE_SECONDS=0).
+
+    `scopes`: the page-cache scopes the figure reads ("unit:wenli",
+    "town:fengming", "wall"); it is kept until one of them (or the global
+    version: a change no scope names) moves, so a change elsewhere in the
+    county does not drop it. None: it may read anything, and follows every
+    change (the "any" version), like a page naming no scope. `seconds`: how
+    long at most (default VALUE_CACHE_SECONDS); a figure that the clock
+    changes (what is due today) puts the day in its name."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
-    digest = hashlib.sha256(name.encode()).hexdigest()[:40]
-    key = f"pagecache:{content_version()}:value:{digest}"
+    keep = settings.VALUE_CACHE_SECONDS if seconds is None else seconds
+    if scopes is None:
+        kept_under = content_version()
+    else:
+        depends = sorted(set(scopes))
+        versions = ".".join(map(str, scope_versions(depends)))
+        kept_under = f"{version()}.{','.join(depends)}.{versions}"
+    digest = hashlib.sha256(f"{kept_under}|{name}".encode()).hexdigest()[:40]
+    key = f"pagecache:{version()}:value:{digest}"
     # Kept pickled here too: each caller gets its own copy to change.
     stored = _local.get(key)
     if stored is None:
         stored = cache.get(key)
         if stored is None:
             stored = (time.time(), pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL))
-            cache.set(key, stored, timeout=settings.VALUE_CACHE_SECONDS)
+            cache.set(key, stored, timeout=keep)
         made, data = stored
         _local.put(
             key,
             stored,
-            expires=made + settings.VALUE_CACHE_SECONDS,
+            expires=made + keep,
             size=len(data),
         )
     return pickle.loads(stored[1])
