@@ -3,13 +3,15 @@ from django.db.models import Count, F, Max, Window
 from django.db.models.functions import RowNumber
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition
 
 from catalog import periods
 from catalog.models import Category, Item
-from core import caching
+from core import caching, fragments
 from core.pagination import BadPage, paginate
 
 from . import board_extras, roles
@@ -82,7 +84,35 @@ def board(request, slug):
                 "key": period_key[:20]
             }
             status = 400
-    shown = visible.filter(period=period.key) if period else visible.on_display()
+    reader = Reader.of(request.user)
+    today = timezone.localdate()
+    scopes = [f"unit:{unit.slug}"]
+    # The columns and the archive, kept until the unit's scope changes, a
+    # scheduled publication in it comes due or the day ends (core/fragments.py);
+    # per audience: a party member's board shows 党内 notices.
+    board_body = fragments.kept(
+        f"board:{unit.slug}:{period.key if period else ''}:{reader.key}:"
+        f"{today}:{get_language()}",
+        scopes,
+        lambda: render_to_string(
+            "disclosure/includes/board_body.html",
+            board_body_context(unit, visible, period, today),
+        ),
+        lifetime=lambda: fragments.until_due(scopes),
+    )
+    context = {
+        "unit": unit,
+        "period": period,
+        "error": error,
+        "notice_boards": unit.notice_boards.all(),
+        "board_body": board_body,
+    }
+    return render(request, "disclosure/unit_board.html", context, status=status)
+
+
+def board_body_context(unit: Unit, visible, period, today) -> dict:
+    """What a board's columns and archive show (includes/board_body.html)."""
+    shown = visible.filter(period=period.key) if period else visible.on_display(today)
     # Only what the columns show (and one more, for their "more" link), ranked
     # in the database: a unit's ten years are hundreds of rows.
     shown = shown.annotate(
@@ -95,23 +125,18 @@ def board(request, slug):
     # A board shows about 130 rows: only what an entry needs, and the column
     # from the item without loading items, categories and catalogs.
     shown = shown.only(*BOARD_ENTRY_FIELDS).annotate(column=F("item__category_id"))
-    columns = board_columns(unit, shown.prefetch_related("attachments"))
-    archive = periods.labelled(
-        visible.order_by("-period_start", "period")
-        .values_list("period", flat=True)
-        .distinct()
-    )
-    context = {
+    return {
         "unit": unit,
-        "columns": columns,
         "period": period,
-        "archive": archive,
-        "error": error,
-        "notice_boards": unit.notice_boards.all(),
+        "columns": board_columns(unit, shown.prefetch_related("attachments")),
+        "archive": periods.labelled(
+            visible.order_by("-period_start", "period")
+            .values_list("period", flat=True)
+            .distinct()
+        ),
         # What other apps add (the 回音壁's latest answers): the current board only.
         "extra_columns": [] if period else board_extras.columns(unit),
     }
-    return render(request, "disclosure/unit_board.html", context, status=status)
 
 
 def board_columns(

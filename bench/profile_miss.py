@@ -1,0 +1,97 @@
+"""Where a page miss spends its time: cProfile and the queries of warm misses.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fengming_scale \\
+        .venv/bin/python bench/profile_miss.py board [--member] [--repeat 20] [--top 40]
+
+The page names are bench/misses.py's. Prints the wall time a request
+(median), the SQL time from the captured queries, and cProfile's top
+functions by cumulative and own time over the repeats.
+"""
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import misses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("page")
+    parser.add_argument("--member", action="store_true")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="cumulative,tottime")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import (
+        CaptureQueriesContext,
+        override_settings,
+        setup_test_environment,
+    )
+
+    setup_test_environment()
+    settings.ALLOWED_HOSTS = ["testserver"]
+    path = misses.pages()[args.page]
+    client = Client()
+    if args.member:
+        client.force_login(misses.party_member())
+    with override_settings(PAGE_CACHE_SECONDS=0, VALUE_CACHE_SECONDS=60):
+        for _ in range(3):
+            client.get(path)
+        samples, sql = [], []
+        for _ in range(args.repeat):
+            with CaptureQueriesContext(connection) as queries:
+                start = time.perf_counter()
+                client.get(path)
+                samples.append((time.perf_counter() - start) * 1000)
+            sql.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
+        print(  # noqa: T201
+            f"{args.page} {'member' if args.member else 'visitor'}: "
+            f"{statistics.median(samples):.1f} ms a request, SQL "
+            f"{statistics.median(sql):.1f} ms in {len(queries.captured_queries)} "
+            "queries"
+        )
+        for q in queries.captured_queries:
+            print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][:160]}")  # noqa: T201
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.repeat):
+            client.get(path)
+        profile.disable()
+    stats = pstats.Stats(profile)
+    parts = {
+        "request (test client)": ("django/test/client.py", "request"),
+        "view": ("django/core/handlers/base.py", "_get_response"),
+        "template render": ("django/template/backends/django.py", "render"),
+        "SQL compile (as_sql)": ("django/db/models/sql/compiler.py", "as_sql"),
+        "SQL execute (psycopg)": ("psycopg/cursor.py", "execute"),
+        "rows to models": ("django/db/models/query.py", "__iter__"),
+    }
+    for label, (file, func) in parts.items():
+        total = sum(
+            row[3]
+            for (f, _line, name), row in stats.stats.items()
+            if f.endswith(file) and name == func
+        )
+        print(f"  {label:<24} {total * 1000 / args.repeat:7.1f} ms")  # noqa: T201
+    for key in args.sort.split(","):
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats(key).print_stats(args.top)
+        print(out.getvalue())  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Pieces of a page kept as HTML between requests (a board's columns, a
+回音壁 card), so that a page miss renders only what changed.
+
+A fragment is kept under its name, which holds everything its HTML depends
+on besides the scopes (the audience if it shows anything audience-specific,
+the language, the day if it shows what is on display or overdue), and the
+versions of the scopes it reads (`caching.scope_versions`, "unit:wenli",
+"submission:17") and the global one: a change announced in them makes it
+stale at once, like a page naming those scopes (core/caching.py). What
+changes with no save (a scheduled publication coming due) is the caller's
+`lifetime`. Kept in the shared cache and in this process's copies
+(`caching._local`), only while the value cache is on (VALUE_CACHE_SECONDS);
+many fragments are fetched in one round trip (`kept_many`).
+"""
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from . import caching, content
+
+
+def _key(name: str, scopes: Sequence[str], versions: dict[str, int]) -> str:
+    depends = sorted(set(scopes))
+    target = "|".join((name, ",".join(depends), *(str(versions[s]) for s in depends)))
+    digest = hashlib.sha256(target.encode()).hexdigest()[:40]
+    return f"pagecache:{caching.version()}:fragment:{digest}"
+
+
+def enabled() -> bool:
+    return settings.VALUE_CACHE_SECONDS > 0
+
+
+def kept_many(
+    wanted: dict[str, Sequence[str]],
+    render: Callable[[list[str]], dict[str, str]],
+    *,
+    lifetime: Callable[[list[str]], float] | None = None,
+) -> dict[str, SafeString]:
+    """The HTML of each fragment named in `wanted` (name -> the scopes it
+    reads). `render(names)` makes those not kept (name -> HTML, safe);
+    `lifetime(names)` says how many seconds they stay right at most (default
+    PAGE_CACHE_MAX_SECONDS). One round trip for the versions, one for the
+    fragments and one to keep the new ones."""
+    if not enabled() or not wanted:
+        return {n: mark_safe(h) for n, h in render(list(wanted)).items()}
+    every_scope = sorted({s for scopes in wanted.values() for s in scopes})
+    versions = dict(zip(every_scope, caching.scope_versions(every_scope), strict=True))
+    keys = {name: _key(name, scopes, versions) for name, scopes in wanted.items()}
+    now = time.time()
+    found: dict[str, str] = {}
+    shared = []
+    for name, key in keys.items():
+        stored = caching._local.get(key)
+        if stored is None:
+            shared.append(key)
+        else:
+            found[name] = stored[1]
+    if shared:
+        from_shared = cache.get_many(shared)
+        for name, key in keys.items():
+            stored = from_shared.get(key)
+            if stored is not None and stored[0] > now:
+                caching._local.put(key, stored, expires=stored[0], size=len(stored[1]))
+                found[name] = stored[1]
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        made = render(missing)
+        seconds = settings.PAGE_CACHE_MAX_SECONDS
+        if lifetime is not None:
+            seconds = min(seconds, lifetime(missing))
+        if seconds >= 1:
+            expires = now + seconds
+            new = {keys[name]: (expires, str(made[name])) for name in missing}
+            cache.set_many(new, timeout=int(seconds))
+            for key, stored in new.items():
+                caching._local.put(key, stored, expires=expires, size=len(stored[1]))
+        found.update(made)
+    return {name: mark_safe(found[name]) for name in wanted}
+
+
+def kept(
+    name: str,
+    scopes: Sequence[str],
+    render: Callable[[], str],
+    *,
+    lifetime: Callable[[], float] | None = None,
+) -> SafeString:
+    """One fragment (see `kept_many`)."""
+    return kept_many(
+        {name: scopes},
+        lambda names: {name: render()},
+        lifetime=None if lifetime is None else (lambda names: lifetime()),
+    )[name]
+
+
+def until_due(scopes: list[str]) -> float:
+    """Seconds until something scheduled in these scopes comes due (a
+    publication, a public date) or midnight (what is on display, what is
+    overdue): how long a fragment showing them stays right with no save."""
+    now = timezone.now()
+    due = content.next_change(scopes, now)
+    midnight = caching._next_midnight()
+    until = midnight if due is None else min(due, midnight)
+    return (until - now).total_seconds()

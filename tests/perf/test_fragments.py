@@ -1,0 +1,171 @@
+"""Fragments (core/fragments.py): a page made from kept pieces is the same
+bytes as the page rendered whole, a change shows at once, and a piece kept
+for one audience never reaches another."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from catalog.models import Scope
+from core import caching
+from disclosure import services
+from disclosure import views as disclosure_views
+from disclosure.models import Disclosure
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    PartyMemberFactory,
+    TownFactory,
+    UnitFactory,
+    UserFactory,
+    acting_for,
+    staff_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+BRANCH_TITLE = "文理村党支部内部通报甲"
+INNER_TITLE = "党内通报会议纪要乙"
+
+
+@pytest.fixture(autouse=True)
+def fragments_on(settings):
+    settings.PAGE_CACHE_SECONDS = 0  # every page renders: only fragments kept
+    settings.VALUE_CACHE_SECONDS = 60
+    cache.clear()
+    caching.reset_local()
+    yield
+    cache.clear()
+    caching.reset_local()
+
+
+@pytest.fixture
+def wenli(db):
+    wenli = UnitFactory(name="文理村", slug="wenli", parent=TownFactory())
+    DisclosureFactory(unit=wenli, title="村务公开财务收支")
+    DisclosureFactory(
+        unit=wenli, item=ItemFactory(scope=Scope.BRANCH), title=BRANCH_TITLE
+    )
+    DisclosureFactory(
+        unit=wenli, item=ItemFactory(scope=Scope.INNER_PARTY), title=INNER_TITLE
+    )
+    return wenli
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def counting(monkeypatch, module, name) -> list:
+    calls = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def page(client, url) -> bytes:
+    """The page's bytes, but the CSRF token (a new mask each render)."""
+    body = client.get(url).content
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]*"', b"TOKEN", body)
+
+
+def board_urls(unit) -> list[str]:
+    period = Disclosure.objects.filter(unit=unit).first().period
+    return [f"/boards/{unit.slug}/", f"/boards/{unit.slug}/?period={period}"]
+
+
+def test_a_board_from_its_kept_body_is_the_same_page(wenli, settings, monkeypatch):
+    clients = {
+        "visitor": Client(),
+        "member": logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli)),
+    }
+    rendered = counting(monkeypatch, disclosure_views, "board_body_context")
+    for who, client in clients.items():
+        for url in board_urls(wenli):
+            settings.VALUE_CACHE_SECONDS = 0
+            whole = page(client, url)
+            settings.VALUE_CACHE_SECONDS = 60
+            made = page(client, url)
+            calls = len(rendered)
+            kept = page(client, url)
+            assert len(rendered) == calls, (who, url)  # the body was kept
+            assert whole == made == kept, (who, url)
+            assert b"disclosure-entry" in kept
+
+
+def test_a_board_shows_a_publication_and_an_edit_at_once(
+    wenli, django_capture_on_commit_callbacks
+):
+    reviewer = staff_user(username="reviewer", group="审核人")
+    draft = DisclosureFactory(
+        unit=wenli,
+        title="新发布的村务公开",
+        status=Disclosure.Status.APPROVED,
+        published_at=None,
+    )
+    acting_for(reviewer, draft, "approve")
+    url = f"/boards/{wenli.slug}/"
+    visitor = Client()
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    for client in (visitor, member):
+        assert "新发布的村务公开" not in client.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish(draft, by=reviewer)
+    for client in (visitor, member):
+        assert "新发布的村务公开" in client.get(url).text
+    shown = Disclosure.objects.get(title="村务公开财务收支")
+    with django_capture_on_commit_callbacks(execute=True):
+        shown.title = "村务公开财务收支（更正）"
+        shown.save()
+    for client in (visitor, member):
+        assert "村务公开财务收支（更正）" in client.get(url).text
+
+
+def test_a_kept_board_body_follows_a_scheduled_publication(wenli):
+    at = timezone.now().replace(hour=10, minute=0)  # far from midnight
+    DisclosureFactory(
+        unit=wenli, title="十二点发布的公开", published_at=at + timedelta(hours=2)
+    )
+    visitor = Client()
+    url = f"/boards/{wenli.slug}/"
+    with time_machine.travel(at, tick=False):
+        assert "十二点发布的公开" not in visitor.get(url).text
+    with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
+        assert "十二点发布的公开" in visitor.get(url).text
+
+
+def test_a_kept_board_body_never_reaches_another_audience(wenli):
+    own = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    maoshan = UnitFactory(name="茅山村", slug="maoshan", parent=wenli.parent)
+    for url in board_urls(wenli):
+        own.get(url)
+        assert BRANCH_TITLE in own.get(url).text
+    others = {
+        "other branch": logged_in(
+            PartyMemberFactory(username="maoshan_a", branch_of=maoshan)
+        ),
+        "no branch": logged_in(PartyMemberFactory(username="member_nb")),
+        "resident": logged_in(UserFactory(username="resident")),
+        "visitor": Client(),
+    }
+    for who, client in others.items():
+        for _ in range(2):  # the first keeps its own body, the second reads it
+            for url in board_urls(wenli):
+                text = client.get(url).text
+                assert BRANCH_TITLE not in text, (who, url)
+                if who in ("resident", "visitor"):
+                    assert INNER_TITLE not in text, (who, url)
+                else:
+                    assert INNER_TITLE in text, (who, url)
