@@ -16,10 +16,15 @@ from core import caching
 from disclosure import services
 from disclosure import views as disclosure_views
 from disclosure.models import Disclosure
+from feedback import services as feedback_services
+from feedback.models import Kind, Submission
+from feedback.templatetags import wall_tags
 from tests.factories import (
+    DepartmentFactory,
     DisclosureFactory,
     ItemFactory,
     PartyMemberFactory,
+    SubmissionFactory,
     TownFactory,
     UnitFactory,
     UserFactory,
@@ -169,3 +174,73 @@ def test_a_kept_board_body_never_reaches_another_audience(wenli):
                     assert INNER_TITLE not in text, (who, url)
                 else:
                     assert INNER_TITLE in text, (who, url)
+
+
+@pytest.fixture
+def wall(wenli):
+    """Cases on the wall: one open, two answered, one of them by a 党内 notice."""
+    staff = UserFactory(username="staff", is_staff=True)
+    department = DepartmentFactory(name="综治办")
+    SubmissionFactory(unit=wenli, title="路灯坏了", accepted=True)
+    public = DisclosureFactory(unit=wenli, title="村道维护资金使用情况")
+    inner = Disclosure.objects.get(title=INNER_TITLE)
+    for title, disclosure in (("请公开村道资金", public), ("请公开党内名单", inner)):
+        feedback_services.answer(
+            SubmissionFactory(unit=wenli, kind=Kind.REQUEST, title=title),
+            by=staff,
+            department=department,
+            text="已公开。",
+            fulfilled_by=disclosure,
+        )
+    return {"staff": staff, "department": department}
+
+
+def test_the_wall_from_kept_cards_is_the_same_page(wall, wenli, settings, monkeypatch):
+    rendered = counting(monkeypatch, wall_tags, "card_rows")
+    clients = {
+        "visitor": Client(),
+        "member": logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli)),
+    }
+    for who, client in clients.items():
+        for url in ("/feedback/", f"/feedback/?unit={wenli.slug}"):
+            settings.VALUE_CACHE_SECONDS = 0
+            whole = page(client, url)
+            settings.VALUE_CACHE_SECONDS = 60
+            made = page(client, url)
+            calls = len(rendered)
+            kept = page(client, url)
+            assert len(rendered) == calls, (who, url)  # every card was kept
+            assert whole == made == kept, (who, url)
+            assert kept.count(b'class="wall-entry"') == 3
+
+
+def test_a_wall_card_shows_a_change_at_once(
+    wall, wenli, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    open_case = Submission.objects.get(title="路灯坏了")
+    assert "路灯已修好" not in visitor.get("/feedback/").text
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_services.answer(
+            open_case,
+            by=wall["staff"],
+            department=wall["department"],
+            text="路灯已修好。",
+        )
+    assert "路灯已修好" in visitor.get("/feedback/").text
+    shown = Disclosure.objects.get(title="村道维护资金使用情况")
+    with django_capture_on_commit_callbacks(execute=True):
+        shown.title = "村道维护资金使用情况（更正）"
+        shown.save()
+    assert "村道维护资金使用情况（更正）" in visitor.get("/feedback/").text
+
+
+def test_a_kept_card_never_shows_a_visitor_a_party_notice(wall, wenli):
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    for _ in range(2):
+        assert INNER_TITLE in member.get("/feedback/").text
+    for _ in range(2):  # the first keeps the visitor's cards, the second reads them
+        for client in (Client(), logged_in(UserFactory(username="resident"))):
+            text = client.get("/feedback/").text
+            assert INNER_TITLE not in text
+            assert "请公开党内名单" in text  # the case itself is public
