@@ -227,9 +227,21 @@ def disclosure_detail(request, pk):
             {"disclosure": withdrawn},
             status=410,
         )
-    return render(
-        request, "disclosure/disclosure_detail.html", detail_context(disclosure)
+    context = detail_context(disclosure)
+    scopes = [f"disclosure:{disclosure.pk}"]
+    # The article (forms, tables, attachments, trail, the requests it
+    # answered: five queries) kept until the disclosure's scope changes,
+    # something in it comes due or the day ends (公示 days left), per audience.
+    context["article"] = fragments.kept(
+        f"article:{disclosure.pk}:{Reader.of(request.user).key}:"
+        f"{timezone.localdate()}:{get_language()}",
+        scopes,
+        lambda: render_to_string(
+            "disclosure/includes/disclosure_article.html", context
+        ),
+        lifetime=lambda: fragments.until_due(scopes),
     )
+    return render(request, "disclosure/disclosure_detail.html", context)
 
 
 def detail_context(disclosure: Disclosure) -> dict:

@@ -244,3 +244,62 @@ def test_a_kept_card_never_shows_a_visitor_a_party_notice(wall, wenli):
             text = client.get("/feedback/").text
             assert INNER_TITLE not in text
             assert "请公开党内名单" in text  # the case itself is public
+
+
+def test_a_disclosure_from_its_kept_article_is_the_same_page(
+    wall, wenli, settings, monkeypatch
+):
+    rendered = counting(monkeypatch, disclosure_views, "render_to_string")
+    answered = Disclosure.objects.get(title="村道维护资金使用情况")
+    inner = Disclosure.objects.get(title=INNER_TITLE)
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    for who, client, disclosure in (
+        ("visitor", Client(), answered),
+        ("member", member, answered),
+        ("member", member, inner),
+    ):
+        url = disclosure.get_absolute_url()
+        settings.VALUE_CACHE_SECONDS = 0
+        whole = page(client, url)
+        settings.VALUE_CACHE_SECONDS = 60
+        made = page(client, url)
+        calls = len(rendered)
+        kept = page(client, url)
+        assert len(rendered) == calls, (who, url)  # the article was kept
+        assert whole == made == kept, (who, url)
+        assert "请公开".encode() in kept  # the request it answered
+
+
+def test_a_disclosure_page_shows_a_change_at_once(
+    wall, wenli, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    disclosure = Disclosure.objects.get(title="村道维护资金使用情况")
+    url = disclosure.get_absolute_url()
+    assert "村道资金第二次申请" not in visitor.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_services.answer(
+            SubmissionFactory(
+                unit=wenli, kind=Kind.REQUEST, title="村道资金第二次申请"
+            ),
+            by=wall["staff"],
+            department=wall["department"],
+            text="已公开。",
+            fulfilled_by=disclosure,
+        )
+    assert "村道资金第二次申请" in visitor.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        disclosure.body = "更正后的正文"
+        disclosure.save()
+    assert "更正后的正文" in visitor.get(url).text
+
+
+def test_a_kept_article_never_reaches_a_visitor(wenli):
+    inner = Disclosure.objects.get(title=INNER_TITLE)
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    for _ in range(2):
+        assert INNER_TITLE in member.get(inner.get_absolute_url()).text
+    for client in (Client(), logged_in(UserFactory(username="resident"))):
+        response = client.get(inner.get_absolute_url())
+        assert response.status_code == 404
+        assert INNER_TITLE not in response.text
