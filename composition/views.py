@@ -7,14 +7,16 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog
-from core import caching
+from core import caching, fragments
 from disclosure import compliance
-from disclosure.models import Disclosure, Unit
+from disclosure.models import Disclosure, Reader, Unit
 from feedback.models import Kind, Submission
 
 logger = logging.getLogger(__name__)
@@ -67,10 +69,8 @@ def year_figures(units: list[int], year: int) -> dict:
     }
 
 
-def home(request):
-    town = home_unit()
-    if town is None:
-        return render(request, "portal/home_empty.html")
+def home_context(request, town: Unit) -> dict:
+    """What the home page's content shows (portal/includes/home_body.html)."""
     boards = town.children.order_by("order", "id")
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
     unit_ids = [town.pk, *boards.values_list("pk", flat=True)]
@@ -83,7 +83,7 @@ def home(request):
         .first()
     )
     year = compliance.latest_year_with_data() or timezone.localdate().year
-    context = {
+    return {
         "town": town,
         "boards": boards,
         "latest": visible.information().for_listing()[:8],
@@ -102,6 +102,24 @@ def home(request):
             Submission.objects.on_record().filter(in_town).summary,
         ),
     }
+
+
+def home(request):
+    town = home_unit()
+    if town is None:
+        return render(request, "portal/home_empty.html")
+    # The content, kept until any change (it may show anything) or the next
+    # scheduled one anywhere, per audience (the latest notices) and day.
+    home_body = fragments.kept(
+        f"home:{town.pk}:{Reader.of(request.user).key}:{timezone.localdate()}:"
+        f"{get_language()}",
+        [caching.ANY],
+        lambda: render_to_string(
+            "portal/includes/home_body.html", home_context(request, town)
+        ),
+        lifetime=lambda: fragments.until_due([caching.ANY]),
+    )
+    context = {"town": town, "home_body": home_body}
     return render(request, "portal/home.html", context)
 
 

@@ -303,3 +303,47 @@ def test_a_kept_article_never_reaches_a_visitor(wenli):
         response = client.get(inner.get_absolute_url())
         assert response.status_code == 404
         assert INNER_TITLE not in response.text
+
+
+def test_the_home_page_from_its_kept_content_is_the_same_page(
+    wall, wenli, settings, monkeypatch
+):
+    from composition import views as composition_views
+
+    rendered = counting(monkeypatch, composition_views, "home_context")
+    clients = {
+        "visitor": Client(),
+        "member": logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli)),
+    }
+    for who, client in clients.items():
+        settings.VALUE_CACHE_SECONDS = 0
+        whole = page(client, "/")
+        settings.VALUE_CACHE_SECONDS = 60
+        made = page(client, "/")
+        calls = len(rendered)
+        kept = page(client, "/")
+        assert len(rendered) == calls, who  # the content was kept
+        assert whole == made == kept, who
+        assert (INNER_TITLE.encode() in kept) == (who == "member"), who
+
+
+def test_the_home_page_shows_a_change_at_once(
+    wall, wenli, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    assert "首页上的新公开" not in visitor.get("/").text
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=wenli, title="首页上的新公开")
+    assert "首页上的新公开" in visitor.get("/").text
+
+
+def test_kept_home_content_follows_a_scheduled_publication(wenli):
+    at = timezone.now().replace(hour=10, minute=0)  # far from midnight
+    DisclosureFactory(
+        unit=wenli, title="十二点发布的公开", published_at=at + timedelta(hours=2)
+    )
+    visitor = Client()
+    with time_machine.travel(at, tick=False):
+        assert "十二点发布的公开" not in visitor.get("/").text
+    with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
+        assert "十二点发布的公开" in visitor.get("/").text
