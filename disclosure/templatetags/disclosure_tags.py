@@ -9,11 +9,14 @@ The texts go through gettext as the template's did (same message ids).
 from datetime import datetime
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core import fragments
 from disclosure.models import Disclosure
 
 register = template.Library()
@@ -98,3 +101,41 @@ def disclosure_entry(
         time_tag,
         posting,
     )
+
+
+@register.simple_tag
+def disclosure_entries(disclosures, show_unit: bool = False) -> SafeString:
+    """The entries of these disclosures (a list's page), each kept as a
+    fragment (core/fragments.py) until its disclosure's scope changes: the
+    same for every reader who may see the disclosure (the page's query chose
+    which), so keyed by disclosure, not by audience. Only `pk` is read of
+    the rows given; the rows of entries not kept are loaded in one query."""
+    language = get_language()
+    pks = {f"entry:{d.pk}:{int(show_unit)}:{language}": d.pk for d in disclosures}
+    wanted = {name: [f"disclosure:{pk}"] for name, pk in pks.items()}
+    loaded: dict[int, Disclosure] = {}
+
+    def render(names: list[str]) -> dict[str, str]:
+        loaded.update(Disclosure.objects.for_listing().in_bulk(pks[n] for n in names))
+        return {
+            name: disclosure_entry(loaded[pks[name]], show_unit)
+            if pks[name] in loaded
+            else ""  # deleted since the page was listed
+            for name in names
+        }
+
+    def lifetime(names: list[str]) -> float:
+        # A 先党内后党外 badge goes at its public date; nothing else in an
+        # entry changes without a save.
+        now = timezone.now()
+        coming = [
+            d.public_from
+            for d in loaded.values()
+            if d.public_from is not None and d.public_from > now
+        ]
+        if not coming:
+            return settings.PAGE_CACHE_MAX_SECONDS
+        return (min(coming) - now).total_seconds()
+
+    entries = fragments.kept_many(wanted, render, lifetime=lifetime)
+    return SafeString("".join(entries[name] for name in pks))

@@ -347,3 +347,60 @@ def test_kept_home_content_follows_a_scheduled_publication(wenli):
         assert "十二点发布的公开" not in visitor.get("/").text
     with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
         assert "十二点发布的公开" in visitor.get("/").text
+
+
+def test_a_list_from_kept_entries_is_the_same_page(wenli, settings, monkeypatch):
+    from disclosure.templatetags import disclosure_tags
+
+    rendered = counting(monkeypatch, disclosure_tags, "disclosure_entry")
+    clients = {
+        "visitor": Client(),
+        "member": logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli)),
+    }
+    for who, client in clients.items():
+        for url in ("/disclosures/", f"/disclosures/?unit={wenli.slug}"):
+            settings.VALUE_CACHE_SECONDS = 0
+            whole = page(client, url)
+            settings.VALUE_CACHE_SECONDS = 60
+            made = page(client, url)
+            calls = len(rendered)
+            kept = page(client, url)
+            assert len(rendered) == calls, (who, url)  # every entry was kept
+            assert whole == made == kept, (who, url)
+            assert (INNER_TITLE.encode() in kept) == (who == "member"), (who, url)
+
+
+def test_a_list_shows_an_edit_and_a_withdrawal_at_once(
+    wenli, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    url = f"/disclosures/?unit={wenli.slug}"
+    shown = Disclosure.objects.get(title="村务公开财务收支")
+    assert "村务公开财务收支" in visitor.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        shown.title = "村务公开财务收支（更正）"
+        shown.save()
+    assert "村务公开财务收支（更正）" in visitor.get(url).text
+    reviewer = staff_user(username="reviewer", group="审核人")
+    acting_for(reviewer, shown, "approve")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.withdraw(shown, by=reviewer, reason="有误")
+    assert "村务公开财务收支" not in visitor.get(url).text
+
+
+def test_a_kept_entry_loses_its_party_first_badge_at_its_public_date(wenli):
+    at = timezone.now().replace(hour=10, minute=0)  # far from midnight
+    DisclosureFactory(
+        unit=wenli,
+        title="先党内后党外的公开",
+        published_at=at - timedelta(hours=1),
+        public_from=at + timedelta(hours=2),
+    )
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    url = f"/disclosures/?unit={wenli.slug}"
+    with time_machine.travel(at, tick=False):
+        assert "先党内后党外</span>" in member.get(url).text
+        assert "先党内后党外的公开" not in Client().get(url).text
+    with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
+        assert "先党内后党外</span>" not in member.get(url).text
+        assert "先党内后党外的公开" in Client().get(url).text
