@@ -23,6 +23,13 @@ logger = logging.getLogger(__name__)
 
 
 def home_unit() -> Unit | None:
+    # Read on every home page; a unit's change (no scope) drops it.
+    return caching.cached(
+        f"home-unit:{settings.PORTAL_HOME_UNIT_SLUG}", _find_home_unit, scopes=[]
+    )
+
+
+def _find_home_unit() -> Unit | None:
     towns = Unit.objects.towns()
     if settings.PORTAL_HOME_UNIT_SLUG:
         return towns.filter(slug=settings.PORTAL_HOME_UNIT_SLUG).first()

@@ -404,3 +404,15 @@ def test_a_kept_entry_loses_its_party_first_badge_at_its_public_date(wenli):
     with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
         assert "先党内后党外</span>" not in member.get(url).text
         assert "先党内后党外的公开" in Client().get(url).text
+
+
+def test_the_home_page_shows_its_towns_new_name_at_once(
+    wenli, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    town = wenli.parent
+    assert town.name in visitor.get("/").text
+    with django_capture_on_commit_callbacks(execute=True):
+        town.name = "凤鸣新镇"
+        town.save()
+    assert "凤鸣新镇党务政务村务公开" in visitor.get("/").text
