@@ -111,20 +111,22 @@ def disclosure_entries(disclosures, show_unit: bool = False) -> SafeString:
     which), so keyed by disclosure, not by audience. Only `pk` is read of
     the rows given; the rows of entries not kept are loaded in one query."""
     language = get_language()
-    pks = {f"entry:{d.pk}:{int(show_unit)}:{language}": d.pk for d in disclosures}
+    rows = list(disclosures)
+    names = [f"entry:{d.pk}:{int(show_unit)}:{language}" for d in rows]
+    pks = dict(zip(names, (d.pk for d in rows), strict=True))
     wanted = {name: [f"disclosure:{pk}"] for name, pk in pks.items()}
     loaded: dict[int, Disclosure] = {}
 
-    def render(names: list[str]) -> dict[str, str]:
-        loaded.update(Disclosure.objects.for_listing().in_bulk(pks[n] for n in names))
+    def render(missing: list[str]) -> dict[str, str]:
+        loaded.update(Disclosure.objects.for_listing().in_bulk(pks[n] for n in missing))
         return {
             name: disclosure_entry(loaded[pks[name]], show_unit)
             if pks[name] in loaded
             else ""  # deleted since the page was listed
-            for name in names
+            for name in missing
         }
 
-    def lifetime(names: list[str]) -> float:
+    def lifetime(missing: list[str]) -> float:
         # A 先党内后党外 badge goes at its public date; nothing else in an
         # entry changes without a save.
         now = timezone.now()
@@ -138,4 +140,4 @@ def disclosure_entries(disclosures, show_unit: bool = False) -> SafeString:
         return (min(coming) - now).total_seconds()
 
     entries = fragments.kept_many(wanted, render, lifetime=lifetime)
-    return SafeString("".join(entries[name] for name in pks))
+    return SafeString("".join(entries[name] for name in names))

@@ -40,19 +40,20 @@ def wall_cards(cases) -> list[str]:
     `visible_fulfilment_id`: the disclosure that answered it if the reader
     may see it, else None (feedback.views.wall)."""
     today, language = timezone.localdate(), get_language()
-    shown, wanted = {}, {}
+    names, shown, wanted = [], {}, {}
     for case in cases:
         answer = case.visible_fulfilment_id
         name = f"wall-card:{case.pk}:{answer or ''}:{today}:{language}"
+        names.append(name)
         shown[name] = (case.pk, answer)
         wanted[name] = [f"submission:{case.pk}"]
         if answer is not None:
             wanted[name].append(f"disclosure:{answer}")
 
-    def render(names: list[str]) -> dict[str, str]:
-        rows = card_rows([shown[name][0] for name in names])
+    def render(missing: list[str]) -> dict[str, str]:
+        rows = card_rows([shown[name][0] for name in missing])
         cards = {}
-        for name in names:
+        for name in missing:
             submission = rows.get(shown[name][0])
             if submission is None:  # deleted since the page was listed
                 cards[name] = ""
@@ -70,4 +71,4 @@ def wall_cards(cases) -> list[str]:
         return cards
 
     cards = fragments.kept_many(wanted, render)
-    return [cards[name] for name in shown]
+    return [cards[name] for name in names]
