@@ -104,15 +104,7 @@ def until_due(scopes: list[str]) -> float:
     publication, a public date) or midnight (what is on display, what is
     overdue): how long a fragment showing them stays right with no save."""
     now = timezone.now()
-    if scopes == [caching.ANY]:
-        # The whole county's: kept as the pages that may show anything keep it.
-        due = caching.cached(
-            "next-change:any", lambda: content.next_change(scopes, now)
-        )
-        if due is not None and due <= now:
-            due = content.next_change(scopes, now)
-    else:
-        due = content.next_change(scopes, now)
+    due = content.next_change(scopes, now)
     midnight = caching._next_midnight()
     until = midnight if due is None else min(due, midnight)
     return (until - now).total_seconds()
