@@ -17,6 +17,8 @@ from disclosure import compliance
 from disclosure.models import Disclosure, Unit
 from feedback.models import Kind, Submission
 
+from . import stats
+
 logger = logging.getLogger(__name__)
 
 
@@ -93,13 +95,18 @@ def home(request):
             "liaison_points": boards.filter(is_liaison_point=True).count(),
             # Kept between requests; counts of every scope (a count reveals
             # no 党内 content), so the article's "50" reads the same for all.
+            # Kept until a change in the town (stats.kept).
             **caching.cached(
-                f"home-figures:{town.pk}:{year}", lambda: year_figures(unit_ids, year)
+                f"home-figures:{town.pk}:{year}",
+                lambda: year_figures(unit_ids, year),
+                **stats.kept(town),
             ),
         },
+        # The day: overdue counts are as of today.
         "feedback": caching.cached(
-            f"home-feedback:{town.pk}",
+            f"home-feedback:{town.pk}:{timezone.localdate().isoformat()}",
             Submission.objects.on_record().filter(in_town).summary,
+            **stats.kept(town),
         ),
     }
     return render(request, "portal/home.html", context)

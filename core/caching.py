@@ -233,7 +233,7 @@ def cached(
     compute: Callable[[], T],
     *,
     scopes: list[str] | None = None,
-    seconds: int | None = None,
+    seconds: int | Callable[[], float] | None = None,
 ) -> T:
     """A costly figure derived from the data (a DISTINCT or a summary over every
     row), kept VALUE_CACHE_SECONDS, also when pages are not cached (logged-in
@@ -244,11 +244,13 @@ def cached(
     version: a change no scope names) moves, so a change elsewhere in the
     county does not drop it. None: it may read anything, and follows every
     change (the "any" version), like a page naming no scope. `seconds`: how
-    long at most (default VALUE_CACHE_SECONDS); a figure that the clock
-    changes (what is due today) puts the day in its name."""
+    long at most (default VALUE_CACHE_SECONDS), or a function giving it
+    once the value is computed (until the next scheduled change it reads);
+    a figure that the clock changes (what is due today) puts the day in its
+    name."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
-    keep = settings.VALUE_CACHE_SECONDS if seconds is None else seconds
+    keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
     if scopes is None:
         kept_under = content_version()
     else:
@@ -262,16 +264,29 @@ def cached(
     if stored is None:
         stored = cache.get(key)
         if stored is None:
-            stored = (time.time(), pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL))
-            cache.set(key, stored, timeout=keep)
-        made, data = stored
-        _local.put(
-            key,
-            stored,
-            expires=made + keep,
-            size=len(data),
-        )
+            made = time.time()
+            data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
+            if callable(seconds):
+                keep = max(min(seconds(), settings.PAGE_CACHE_MAX_SECONDS), 1)
+            stored = (made, data, made + keep)
+            cache.set(key, stored, timeout=max(int(keep), 1))
+        _local.put(key, stored, expires=_expires(stored, keep), size=len(stored[1]))
     return pickle.loads(stored[1])
+
+
+def _expires(stored: tuple, keep: float) -> float:
+    # (made, data, expires); (made, data) as kept before lifetimes were own.
+    return stored[2] if len(stored) > 2 else stored[0] + keep
+
+
+def until(moment: datetime | None, *, midnight: bool = True) -> float:
+    """Seconds from now to `moment` (a scheduled change; None: none) or, if
+    sooner, the next midnight: the lifetime of a value that the clock changes
+    (`cached(..., seconds=lambda: until(...))`)."""
+    ends = [t for t in (moment, _next_midnight() if midnight else None) if t]
+    if not ends:
+        return float(settings.PAGE_CACHE_MAX_SECONDS)
+    return max((min(ends) - timezone.now()).total_seconds(), 0.0)
 
 
 def _value_key(name: str, scopes: list[str] | None, versions: dict) -> str:
@@ -318,13 +333,17 @@ def cached_many(
             if stored is not None:
                 found[name] = stored
                 _local.put(
-                    keys[name], stored, expires=stored[0] + keep, size=len(stored[1])
+                    keys[name],
+                    stored,
+                    expires=_expires(stored, keep),
+                    size=len(stored[1]),
                 )
     if missing := [n for n in wanted if n not in found]:
         made = time.time()
         fresh = {}
         for name, value in compute(missing).items():
-            stored = (made, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            stored = (made, data, made + keep)
             fresh[keys[name]] = found[name] = stored
             _local.put(keys[name], stored, expires=made + keep, size=len(stored[1]))
         cache.set_many(fresh, timeout=keep)
