@@ -13,6 +13,7 @@ them all. Their sum is kept until any case changes ("wall") or comes in
 ("cases"). The day is in the names: overdue counts follow the date.
 """
 
+from django.conf import settings
 from django.utils import timezone
 
 from core import caching, events
@@ -31,13 +32,14 @@ def _groups() -> list[tuple[str, list[int], list[str]]]:
     every change of their cases names one, disclosure.page_scopes)."""
 
     def group_them() -> list:
-        units = list(Unit.objects.order_by("pk").values_list("pk", "slug", "kind"))
-        parents = dict(Unit.objects.values_list("pk", "parent_id"))
-        slug = {pk: s for pk, s, _kind in units}
-        towns = {pk for pk, _slug, kind in units if kind == Unit.Kind.TOWN}
+        units = Unit.objects.order_by("pk").values_list(
+            "pk", "slug", "kind", "parent_id"
+        )
+        slug = {pk: s for pk, s, _kind, _parent in units}
+        towns = {pk for pk, _slug, kind, _parent in units if kind == Unit.Kind.TOWN}
         groups: dict[int, list[int]] = {}
-        for pk, _slug, _kind in units:
-            town = pk if pk in towns else parents[pk]
+        for pk, _slug, _kind, parent in units:
+            town = pk if pk in towns else parent
             groups.setdefault(town if town in towns else pk, []).append(pk)
         found = []
         for head, members in groups.items():
@@ -58,6 +60,8 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
     keys; `unit`: the one unit it is filtered to, if any), from the kept
     counts of each town (or unit under none) and those recomputed for the
     towns that changed."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return queryset.summary()
     day = timezone.localdate().isoformat()
 
     def add_up() -> dict:
