@@ -17,7 +17,12 @@ data in the database.
 
 Reports, per page type, the share served from the cache (`X-Page-Cache:
 hit`) and p50/p99 of the time in this process (wall clock, not the
-simulated one), and the overall hit ratio; `BENCH_MIXED_JSON {...}` last.
+simulated one), and the overall hit ratio; then why each miss happened,
+per page type: "first" (this page, size and audience never kept before),
+"changed" (kept before, under scope versions that have moved since: a
+change), "expired" (its lifetime ran out: midnight, a scheduled change,
+PAGE_CACHE_SECONDS) or "not kept" (the response was not storable), and
+the scopes each kind of write bumped; `BENCH_MIXED_JSON {...}` last.
 """
 
 import argparse
@@ -125,6 +130,7 @@ class Writer:
         kind = self.rng.choice(["publication", "answer", "draft"])
         if kind == "answer" and not self.open_cases:
             kind = "draft"
+        self.kind = kind  # what the page cache's bumps are for (Causes)
         if kind == "publication":
             row = self._new(Disclosure.Status.PUBLISHED, timezone.now())
             events.announce("published", Disclosure, [row.pk])
@@ -140,6 +146,66 @@ class Writer:
             row.title += "（改）"
             row.save()
         self.counts[kind] += 1
+
+
+class Causes:
+    """Why each miss happened (see the module docstring), from what the page
+    cache looked up and stored."""
+
+    def __init__(self):
+        from core import caching
+
+        self.page_of: dict[str, tuple] = {}  # key -> (path, size, audience)
+        self.stored: dict[tuple, str] = {}  # page -> the last key stored
+        self.looked_up: tuple | None = None
+        self.bumped = defaultdict(lambda: defaultdict(int))
+        self.writing = None  # the Writer while it writes
+        init, store, bump = caching.Page.__init__, caching._store, caching._bump_scopes
+        causes = self
+
+        def page_init(page, request, match, audience=""):
+            init(page, request, match, audience)
+            who = (request.get_full_path(), caching.text_size(request), audience)
+            causes.page_of[page.key] = who
+            causes.looked_up = (page.key, causes.stored.get(who))
+
+        def stored(key, page, response, content):
+            store(key, page, response, content)
+            causes.stored[causes.page_of[key]] = key
+
+        def bumped(scopes):
+            bump(scopes)
+            for scope in scopes:
+                kind = scope.split(":", 1)[0]
+                causes.bumped[causes.kind()][kind] += 1
+
+        def global_bump():
+            caching._bump_unwrapped()
+            causes.bumped[causes.kind()]["GLOBAL"] += 1
+
+        caching.Page.__init__ = page_init
+        caching._store = stored
+        caching._bump_scopes = bumped
+        caching._bump_unwrapped = caching._bump
+        caching._bump = global_bump
+
+    def kind(self) -> str:
+        return self.writing.kind if self.writing is not None else "other"
+
+    def start(self) -> None:
+        self.looked_up = None
+
+    def miss(self) -> str:
+        if self.looked_up is None:
+            return "not cached"
+        key, last = self.looked_up  # the key, the last one stored before
+        if last is None:
+            cause = "first"
+        elif last == key:
+            cause = "expired"
+        else:
+            cause = "changed"
+        return cause
 
 
 def main() -> int:
@@ -194,6 +260,8 @@ def main() -> int:
         readers.append(client)
     visitors, logged_in = readers[:20], readers[20:]
     writer = Writer(rng, units)
+    causes = Causes()
+    why = defaultdict(lambda: defaultdict(int))
     cache.clear()
     caching.reset_local()
 
@@ -228,15 +296,23 @@ def main() -> int:
         for n in range(reads):
             clock.move_to(start + timedelta(seconds=n * step))
             while w < len(write_at) and write_at[w] == n:
+                causes.writing = writer
                 writer.write()
+                causes.writing = None
                 w += 1
             page = rng.choices(names, weights)[0]
             member = rng.random() < args.members
             client = rng.choice(logged_in if member else visitors)
             t0 = time.perf_counter()
+            causes.start()
             response = client.get(url_of(page))
             times[page].append((time.perf_counter() - t0) * 1000)
             hit = response.headers.get("X-Page-Cache") == "hit"
+            if not hit:
+                cause = causes.miss()
+                if response.headers.get("X-Page-Cache") != "miss":
+                    cause = "not kept"
+                why[page][cause] += 1
             hits[page][0] += hit
             hits[page][1] += 1
             by_audience["member" if member else "visitor"][0] += hit
@@ -277,6 +353,8 @@ def main() -> int:
         "p99_ms": round(p(every, 0.99), 1),
         "seconds": round(elapsed, 1),
         "pages": rows,
+        "misses": {page: dict(why[page]) for page in names},
+        "bumped": {k: dict(v) for k, v in causes.bumped.items()},
     }
     print("| page | reads | hit ratio | p50 ms | p99 ms |")  # noqa: T201
     print("|---|---:|---:|---:|---:|")  # noqa: T201
@@ -289,6 +367,17 @@ def main() -> int:
         f"| all | {reads} | {result['overall_hit_ratio']:.1%} | "
         f"{result['p50_ms']} | {result['p99_ms']} |"
     )
+    kinds = ["first", "changed", "expired", "not kept", "not cached"]
+    print()  # noqa: T201
+    print("| misses | " + " | ".join(kinds) + " |")  # noqa: T201
+    print("|---|" + "---:|" * len(kinds))  # noqa: T201
+    for page in names:
+        counts = " | ".join(str(why[page][k]) for k in kinds)
+        print(f"| {page} | {counts} |")  # noqa: T201
+    print()  # noqa: T201
+    for kind, scopes in sorted(causes.bumped.items()):
+        bumped = ", ".join(f"{s} {n}" for s, n in sorted(scopes.items()))
+        print(f"{kind} ({writer.counts.get(kind, 0)}): {bumped}")  # noqa: T201
     print("BENCH_MIXED_JSON " + json.dumps(result, ensure_ascii=False))  # noqa: T201
     return 0
 

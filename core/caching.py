@@ -214,13 +214,14 @@ def on_event(event: events.Event) -> None:
     """A change makes the pages showing it stale at once: those of its scopes
     and every page that names none; an event with no known scope, every page.
     A new row an app lets wait (a new 回音壁 case, not public until accepted:
-    only counted) stales the pages that may show anything (ANY), not those
-    of its scopes (a board lists answered cases) nor the rest; one that no
-    page shows by itself (a search entry: its document's event does), none."""
+    only counted) stales the pages that may show anything (ANY) and those
+    that count it (`new_row_scopes`: the wall's figures), not those of its
+    scopes (a board lists answered cases) nor the rest; one that no page
+    shows by itself (a search entry: its document's event does), none."""
     scopes = content.event_scopes(event)
     if event.created and content.waits_for_new_rows(event.model):
         if scopes is None or scopes:
-            bump_scopes([ANY])
+            bump_scopes([ANY, *content.new_row_scopes(event.model)])
         return
     if scopes is None:
         bump_version()

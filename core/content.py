@@ -5,14 +5,17 @@
   the page cache and the search index follow whichever path changed them.
   `new_rows_wait=True`: a new row may show up to PAGE_CACHE_SECONDS late (a
   new 回音壁 case: not public until accepted), so creating one does not make
-  every cached page stale; changing one does.
+  every cached page stale; changing one does. `new_row_scopes`: the scopes
+  whose pages count new rows at once all the same (the 回音壁 wall's figures
+  count cases received): creating one bumps them and "any".
 - `private(Model, ...)`: rows no anonymous page shows (staff notes, logs,
   subscriptions). Declared so that a test can tell a forgotten model from a
   private one: every model of ours is one or the other.
 - `cached_views("namespace", "name", ..., scope=fn)`: URL names whose pages
   the page cache may keep (core/caching.py says which responses it keeps).
   `scope(request, kwargs)` names the scopes a page shows ("unit:wenli",
-  "disclosure:17"), from the URL alone (no query): the page lives until one
+  "disclosure:17"), from the URL (a query only where it narrows the page
+  to a known part, the list's `?unit=`): the page lives until one
   of them changes or something scheduled in them comes due. None, or no
   `scope`: the page shows anything, and is stale after any change (and
   lives PAGE_CACHE_SECONDS).
@@ -37,6 +40,7 @@ class Declared:
     label: str
     new_rows_wait: bool = False
     scopes: Callable | None = None
+    new_row_scopes: tuple[str, ...] = ()
 
 
 public_models: dict[str, Declared] = {}
@@ -46,13 +50,21 @@ view_scopes: dict[str, Callable] = {}
 schedules: list[Callable] = []
 
 
-def public(*models, new_rows_wait: bool = False, scopes: Callable | None = None):
+def public(
+    *models,
+    new_rows_wait: bool = False,
+    scopes: Callable | None = None,
+    new_row_scopes: tuple[str, ...] = (),
+):
     from django.apps import apps
 
     for model in models:
         label = model._meta.label
         public_models[label] = Declared(
-            label, new_rows_wait=new_rows_wait, scopes=scopes
+            label,
+            new_rows_wait=new_rows_wait,
+            scopes=scopes,
+            new_row_scopes=tuple(new_row_scopes),
         )
         # A row saved through a proxy (a review queue) is sent as the proxy.
         for sender in apps.get_models():
@@ -125,6 +137,12 @@ def next_change(scopes: list[str], after):
 def waits_for_new_rows(label: str) -> bool:
     declared = public_models.get(label)
     return bool(declared and declared.new_rows_wait)
+
+
+def new_row_scopes(label: str) -> list[str]:
+    """The scopes a new row that waits bumps besides "any" (`public`)."""
+    declared = public_models.get(label)
+    return list(declared.new_row_scopes) if declared else []
 
 
 def _concrete(model):

@@ -53,14 +53,18 @@ class DisclosureConfig(AppConfig):
             models.Disclosure.history.model,
             models.DisclosureTable.history.model,  # the archive's record only
         )
+        # The list filtered to one unit: that unit's (page_scopes.list_scope).
+        content.cached_views("disclosure", "list", scope=page_scopes.list_scope)
+        # The compliance pages: their town's or unit's rows and cases, and
+        # what they read of the county (page_scopes.compliance_facts).
         content.cached_views(
             "disclosure",
-            "boards",
-            "list",
-            "catalog_item",
             "compliance",
             "compliance_unit",
-            scope=content.everything,
+            scope=page_scopes.compliance_scope,
+        )
+        content.cached_views(
+            "disclosure", "boards", "catalog_item", scope=content.everything
         )
         content.cached_views("disclosure", "board", scope=page_scopes.unit_scope)
         content.cached_views("disclosure", "detail", scope=page_scopes.detail_scope)

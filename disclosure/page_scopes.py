@@ -6,11 +6,27 @@ board, its feed, the list filtered to it), "town:<slug>", "disclosure:<pk>"
 public page shows (a draft, a notice under review, never published) changes
 none. What a page shows of other things (the unit's name, the catalog) is
 announced without a scope and makes every page stale.
+
+Two more: "periods", the county's set of periods that the list's filter
+offers (a DISTINCT over every visible row, whichever unit the list shows):
+named only when a change may add or remove one, i.e. when no other row
+that visitors see (hence everyone: members see more) holds the row's period
+now or as loaded. A `QuerySet.update()` of `period` would escape that
+(none exists: a period is set on the row's form). And what the 回音壁 shows
+of a disclosure (a case's answer or subject, `register_links`): the cases
+linking it ("wall", "submission:<pk>").
 """
 
+import re
 import time
+from collections.abc import Callable
 
-from django.db.models import Min
+from django.conf import settings
+from django.db.models import Exists, Min, OuterRef, Q
+from django.utils import timezone
+
+from core import caching
+from core.content import ANY
 
 from .models import Disclosure, Unit
 
@@ -49,31 +65,66 @@ def unit_scopes(unit_ids) -> list[str]:
     return scopes
 
 
-def _row_scopes(rows) -> list[str]:
-    """rows: (pk, unit ids it is or was in, status now and as loaded, years)."""
-    scopes, units = [], []
-    for pk, unit_ids, statuses, years in rows:
+PERIODS = "periods"
+# A unit's slug taken from a query string, as the URLs' <slug:> (a page with
+# anything else names no scope: no version kept for made-up names).
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
+# (scopes_of, shown): scopes_of(disclosure pks) -> the scopes of the pages
+# that show those disclosures from elsewhere (feedback: the cases answered by
+# or about them); shown(scope) -> a Q of the disclosures such a page shows
+# (for their scheduled publications), None if the scope is not that app's.
+_links: list[tuple[Callable, Callable | None]] = []
+
+
+def register_links(scopes_of: Callable, shown: Callable | None = None) -> None:
+    _links.append((scopes_of, shown))
+
+
+def _row_scopes(rows, *, whole: bool = True) -> list[str]:
+    """rows: (pk, unit ids it is or was in, status now and as loaded, years,
+    period now and as loaded). `whole`: the row itself changed (not a part:
+    an attachment, a trail event), so its period and links may have."""
+    scopes, units, pks, periods = [], [], [], set()
+    for pk, unit_ids, statuses, years, row_periods in rows:
         if not PUBLIC_STATUSES & set(statuses):
             continue  # never on a public page, before nor after
         scopes.append(f"disclosure:{pk}")
         scopes += [f"year:{y}" for y in years if y]
         units += unit_ids
+        pks.append(pk)
+        periods.update(p for p in row_periods if p)
+    if whole and pks:
+        if _period_may_change(pks, periods):
+            scopes.append(PERIODS)
+        for scopes_of, _shown in _links:
+            scopes += scopes_of(pks)
     return scopes + unit_scopes(units) if units else scopes
+
+
+def _period_may_change(pks, periods) -> bool:
+    """Whether the set of periods on offer may change: a period of these rows
+    that no other row visible to visitors holds."""
+    others = Disclosure.objects.visible_to(None).exclude(pk__in=pks)
+    return any(not others.filter(period=p).exists() for p in sorted(periods))
 
 
 def _from_instance(row: Disclosure):
     loaded_unit, loaded_status = getattr(row, "_loaded_scope", (None, None))
     years = [row.period_start and row.period_start.year]
     years.append(row.published_at and row.published_at.year)
-    return (row.pk, [row.unit_id, loaded_unit], [row.status, loaded_status], years)
+    periods = [row.period, getattr(row, "_loaded_period", None)]
+    statuses = [row.status, loaded_status]
+    return (row.pk, [row.unit_id, loaded_unit], statuses, years, periods)
 
 
 def _from_ids(ids):
     return [
-        (pk, [unit_id], [status], [start and start.year, at and at.year])
-        for pk, unit_id, status, start, at in Disclosure.objects.filter(
+        (pk, [unit_id], [status], [start and start.year, at and at.year], [period])
+        for pk, unit_id, status, start, at, period in Disclosure.objects.filter(
             pk__in=ids
-        ).values_list("pk", "unit_id", "status", "period_start", "published_at")
+        ).values_list(
+            "pk", "unit_id", "status", "period_start", "published_at", "period"
+        )
     ]
 
 
@@ -88,11 +139,20 @@ def part_scopes(event) -> list[str] | None:
     row = event.instance
     if row is None or getattr(row, "disclosure_id", None) is None:
         return None
-    return _row_scopes(_from_ids([row.disclosure_id]))
+    return _row_scopes(_from_ids([row.disclosure_id]), whole=False)
 
 
 def unit_scope(request, kwargs) -> list[str]:
     return [f"unit:{kwargs['slug']}"]
+
+
+def list_scope(request, kwargs) -> list[str]:
+    """The list filtered to one unit (its other filters only narrow it): that
+    unit's rows and the periods its filter offers; else anything."""
+    units = request.GET.getlist("unit")
+    if len(units) == 1 and SLUG.fullmatch(units[0]):
+        return [f"unit:{units[0]}", PERIODS]
+    return [ANY]
 
 
 def detail_scope(request, kwargs) -> list[str]:
@@ -101,21 +161,115 @@ def detail_scope(request, kwargs) -> list[str]:
 
 def next_change(scopes: list[str], after):
     """The next scheduled publication or public date (先党内后党外) in these
-    scopes: when a page showing them changes with no save."""
-    units = [s.split(":", 1)[1] for s in scopes if s.startswith("unit:")]
-    pks = [s.split(":", 1)[1] for s in scopes if s.startswith("disclosure:")]
-    if len(units) + len(pks) != len(scopes):
-        rows = Disclosure.objects.all()  # a town or a year: the whole county
-    else:
-        rows = Disclosure.objects.none()
-        if units:
-            rows = rows | Disclosure.objects.filter(unit__slug__in=units)
-        if pks:
-            pks = [int(p) for p in pks if p.isdigit()]
-            rows = rows | Disclosure.objects.filter(pk__in=pks)
+    scopes: when a page showing them changes with no save.
+
+    Each scope narrows the rows looked at: a unit's, a town's units', a
+    disclosure; the periods on offer (a row bringing a period nobody sees
+    yet); the publication span (a row outside its years); the disclosures
+    another app's pages show (`register_links`: the cases' answers). Any
+    other (a year, "any"): the whole county."""
+    rows, times = Q(pk__in=[]), []
+    for scope in scopes:
+        kind, _, key = scope.partition(":")
+        if kind == "unit":
+            rows |= Q(unit__slug=key)
+        elif kind == "town":
+            rows |= Q(unit__parent__slug=key)
+        elif kind == "disclosure" and key.isdigit():
+            rows |= Q(pk=int(key))
+        elif scope == PERIODS:
+            times.append(_next_new_period(after))
+        elif kind == "span":
+            first, _, last = key.partition("-")
+            rows |= Q(published_at__year__lt=int(first))
+            rows |= Q(published_at__year__gt=int(last))
+        elif kind == "asof":
+            times.append(_asof_change(key, after))
+        elif (shown := _shown_by_links(scope)) is not None:
+            rows |= shown
+        else:
+            rows = Q()  # the whole county
+            break
+    times += _first_scheduled(Disclosure.objects.filter(rows), after)
+    return min((t for t in times if t is not None), default=None)
+
+
+def _first_scheduled(rows, after) -> list:
     found = rows.filter(status=Disclosure.Status.PUBLISHED)
-    times = [
+    return [
         found.filter(published_at__gt=after).aggregate(t=Min("published_at"))["t"],
         found.filter(public_from__gt=after).aggregate(t=Min("public_from"))["t"],
     ]
-    return min((t for t in times if t is not None), default=None)
+
+
+def _shown_by_links(scope: str):
+    for _scopes_of, shown in _links:
+        if shown is not None and (found := shown(scope)) is not None:
+            return found
+    return None
+
+
+def _next_new_period(after):
+    """The first scheduled row (a publication, a public date) whose period no
+    row visible to visitors holds: the periods on offer change then. Kept
+    until any change, worked out again once it came due."""
+
+    def work_out():
+        held = Disclosure.objects.visible_to(None).filter(period=OuterRef("period"))
+        rows = Disclosure.objects.exclude(Exists(held))
+        return min((t for t in _first_scheduled(rows, after) if t), default=None)
+
+    due = caching.cached("next-change:periods", work_out)
+    if due is not None and due <= after:
+        due = work_out()
+    return due
+
+
+def _asof_change(key: str, after):
+    """The compliance pages' default day (compliance.reference_date): today
+    for a live portal until a year after its last publication; an archive's
+    last publication day, moved by any publication."""
+    from . import compliance
+
+    span = compliance.publication_span()
+    if span is None or key != timezone.localdate().isoformat():
+        return min(
+            (t for t in _first_scheduled(Disclosure.objects.all(), after) if t),
+            default=None,
+        )
+    return span[1] + compliance.ARCHIVE_AFTER
+
+
+def compliance_facts() -> list[str]:
+    """What every compliance page reads from the whole county: the years
+    with data (the choice of years, the default one) and the default day
+    (compliance.reference_date), as scope names: a page is kept apart for
+    each, and lives until a scheduled change could move them."""
+    from . import compliance
+
+    years = compliance.years_with_data()
+    span = f"span:{years[-1]}-{years[0]}" if years else "span:0-0"
+    return [span, f"asof:{compliance.reference_date().isoformat()}"]
+
+
+def compliance_scope(request, kwargs) -> list[str]:
+    """A unit's compliance page: the unit; the matrix: the town chosen
+    (`?town=`, else the first), its own rows and its units'."""
+    if "slug" in kwargs:
+        return [f"unit:{kwargs['slug']}", *compliance_facts()]
+    town = request.GET.get("town") or _default_town()
+    if town is None or not SLUG.fullmatch(town):
+        return [ANY]
+    return [f"town:{town}", f"unit:{town}", *compliance_facts()]
+
+
+def _default_town() -> str | None:
+    """The first town (ComplianceQuery's default): kept until a change no
+    scope names (a unit's)."""
+    seconds = settings.PAGE_CACHE_MAX_SECONDS
+    return caching.cached(
+        "compliance:default-town",
+        lambda: Unit.objects.ordered_towns().values_list("slug", flat=True).first(),
+        scopes=[],
+        seconds=seconds,
+    )

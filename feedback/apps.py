@@ -10,6 +10,7 @@ class FeedbackConfig(AppConfig):
     def ready(self):
         from core import content, documents, events, figures, roles, security, worklist
         from disclosure import board_extras, compliance, inspections
+        from disclosure import page_scopes as disclosure_page_scopes
         from disclosure.roles import (
             REVIEWER,
             TOWN_ADMIN,
@@ -25,15 +26,23 @@ class FeedbackConfig(AppConfig):
         # A new case is not public until accepted: creating one leaves cached
         # pages as they are (their summary counts catch up within
         # PAGE_CACHE_SECONDS); every later change shows at once.
+        # The wall's and the monthly sheet's figures count it at once ("wall").
         content.public(
-            models.Submission, new_rows_wait=True, scopes=page_scopes.submission_scopes
+            models.Submission,
+            new_rows_wait=True,
+            scopes=page_scopes.submission_scopes,
+            new_row_scopes=("wall",),
         )
         content.public(models.Tag, models.AnswerRound)
         # A case's staff trail; the public page shows the case's own fields.
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         # The monthly sheet shows the public wall only, the same for everyone.
-        content.cached_views(
-            "feedback", "wall", "detail", "print", scope=content.everything
+        # They read cases and what a case shows of its disclosures
+        # (page_scopes.py): a case's change, or a linked disclosure's.
+        content.cached_views("feedback", "wall", "print", scope=page_scopes.wall_scope)
+        content.cached_views("feedback", "detail", scope=page_scopes.case_scope)
+        disclosure_page_scopes.register_links(
+            page_scopes.linked_cases, page_scopes.shown_disclosures
         )
         # A case's document holds its earlier rounds' answers too.
         documents.register(models.Submission, parts={models.AnswerRound: "submission"})

@@ -2,14 +2,57 @@
 
 A case shows on its unit's board (the 回音壁 column) and on the page of the
 disclosure that answered it (`fulfilled_by`), where it is now or was when
-loaded; every page naming no scope (the wall, its own page, the home page)
-follows any change. "wall" (any case) and "submission:<pk>" (this one) are
-named too, for pages and kept figures that read only cases.
+loaded; every page naming no scope (the home page) follows any change.
+"wall" (any case) and "submission:<pk>" (this one) are named too, for the
+pages that read only cases: the wall and the unit's monthly sheet ("wall"),
+a case's own page ("submission:<pk>").
+
+What those pages show besides the cases: the disclosure that answered a
+case or that it is about (its title, whether this reader may see it), named
+by that disclosure's changes (`linked_cases`, registered with
+disclosure.page_scopes); units, tags and answer rounds, announced without a
+scope (every page stale). A new case is counted at once on the wall and the
+sheet ("wall" is among its `new_row_scopes`); it is listed only once
+accepted, which is a change of the case.
 """
+
+from django.db.models import Q
 
 from disclosure.page_scopes import unit_scopes
 
 from .models import Submission
+
+
+def wall_scope(request, kwargs) -> list[str]:
+    return ["wall"]
+
+
+def case_scope(request, kwargs) -> list[str]:
+    return [f"submission:{kwargs['pk']}"]
+
+
+def shown_disclosures(scope: str) -> Q | None:
+    """The disclosures the pages of a case scope show (their scheduled
+    publications change those pages): those answering or concerned by the
+    cases; None for another app's scope."""
+    if scope == "wall":
+        cases = Submission.objects.all()
+    elif scope.startswith("submission:") and scope[11:].isdigit():
+        cases = Submission.objects.filter(pk=int(scope[11:]))
+    else:
+        return None
+    answers = cases.exclude(fulfilled_by=None).values("fulfilled_by")
+    subjects = cases.exclude(disclosure=None).values("disclosure")
+    return Q(pk__in=answers) | Q(pk__in=subjects)
+
+
+def linked_cases(disclosure_pks) -> list[str]:
+    """The scopes of the cases answered by or about these disclosures."""
+    cases = Submission.objects.filter(
+        Q(fulfilled_by__in=disclosure_pks) | Q(disclosure__in=disclosure_pks)
+    ).values_list("pk", flat=True)
+    scopes = [f"submission:{pk}" for pk in cases]
+    return ["wall", *scopes] if scopes else []
 
 
 def submission_scopes(event) -> list[str] | None:

@@ -436,6 +436,7 @@ class Disclosure(models.Model):
             instance.__dict__.get("unit_id"),
             instance.__dict__.get("status"),
         )
+        instance._loaded_period = instance.__dict__.get("period")
         return instance
 
     @property
