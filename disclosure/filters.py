@@ -17,6 +17,7 @@ from core.widgets import (
 )
 
 from .models import Disclosure, Reader, Unit, can_see_inner_party
+from .page_scopes import PERIODS
 
 
 def unit_options() -> list:
@@ -83,11 +84,12 @@ def period_keys(visible, reader: str) -> list[str]:
     """The periods of the rows `visible` (those of readers with the key
     `reader`), newest first: the list's 所属期间 choices.
 
-    Kept per year under "year:<y>" (every disclosure event names its
-    period's year), so a publication recomputes its year's periods only; the
-    span of years follows any change (two index reads). Visibility is also a
-    matter of the clock (a scheduled publication): each is kept at most
-    VALUE_CACHE_SECONDS, as before."""
+    Kept until a change may add or remove a period ("periods": a row's
+    period that no other row visible to visitors holds, now or as loaded,
+    disclosure.page_scopes); a publication in a period already on offer
+    changes nothing. Visibility is also a matter of the clock (a scheduled
+    publication): kept at most VALUE_CACHE_SECONDS, as before, and then
+    scanned year by year (the span of years: two index reads)."""
     if settings.VALUE_CACHE_SECONDS <= 0:  # nothing kept: one scan
         return sorted(_first_periods(visible, "", "\uffff"), key=_newest_first)
     span = caching.cached(
@@ -96,6 +98,7 @@ def period_keys(visible, reader: str) -> list[str]:
             visible.order_by("period").values_list("period", flat=True).first(),
             visible.order_by("-period").values_list("period", flat=True).first(),
         ),
+        scopes=[PERIODS],
     )
     if span[0] is None:
         return []
@@ -114,9 +117,7 @@ def period_keys(visible, reader: str) -> list[str]:
             for name in missing
         }
 
-    found = caching.cached_many(
-        {name: [f"year:{year}"] for name, year in names.items()}, compute
-    )
+    found = caching.cached_many({name: [PERIODS] for name in names}, compute)
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 
