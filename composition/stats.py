@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from core import caching
 from core import figures as registry
 from core.security import spreadsheet_safe
+from disclosure import compliance
 from disclosure.models import Reader, Unit
 
 
@@ -22,7 +23,7 @@ def figures(
 
     Kept in the value cache per year, unit or town and audience (`Reader.key`:
     the rows a reader may see, so a party member's counts never reach a
-    visitor), made stale by every change to the data (`caching.cached`)."""
+    visitor) until a change in that unit or town (`kept`)."""
 
     def compute() -> dict:
         collected = registry.collect(user, year=year, unit=unit, town=town)
@@ -37,7 +38,32 @@ def figures(
     # The day: the on-time shares are worked out as of today.
     day = timezone.localdate().isoformat()
     name = f"stats:{year}:{where}:{audience}:{day}:{get_language()}"
-    return caching.cached(name, compute)
+    return caching.cached(name, compute, **kept(unit or town))
+
+
+def kept(where: Unit | None) -> dict:
+    """How long a unit's or a town's figures are kept (`caching.cached`'s
+    scopes and seconds): until a change in it (a unit's rows name
+    "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
+    "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; the
+    catalog, the units and obligation events move the global version), the
+    next publication scheduled in it (or a 先党内后党外 row coming out) or
+    midnight (the day is in the name). Without either: any change."""
+    if where is None:
+        return {}
+    started = timezone.now()
+    if where.kind == Unit.Kind.TOWN:
+        units = Unit.objects.of_town(where)
+        scopes = [f"{kind}:{where.slug}" for kind in ("unit", "town")]
+    else:
+        units = Unit.objects.filter(pk=where.pk)
+        scopes = [f"unit:{where.slug}"]
+    return {
+        "scopes": [*scopes, *(f"cases-{scope}" for scope in scopes)],
+        "seconds": lambda: caching.until(
+            compliance.next_scheduled(units, started, public_from=True)
+        ),
+    }
 
 
 def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:

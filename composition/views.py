@@ -19,6 +19,8 @@ from disclosure import compliance
 from disclosure.models import Disclosure, Reader, Unit
 from feedback.models import Kind, Submission
 
+from . import stats
+
 logger = logging.getLogger(__name__)
 
 
@@ -104,13 +106,18 @@ def home_context(request, town: Unit) -> dict:
             "liaison_points": boards.filter(is_liaison_point=True).count(),
             # Kept between requests; counts of every scope (a count reveals
             # no 党内 content), so the article's "50" reads the same for all.
+            # Kept until a change in the town (stats.kept).
             **caching.cached(
-                f"home-figures:{town.pk}:{year}", lambda: year_figures(unit_ids, year)
+                f"home-figures:{town.pk}:{year}",
+                lambda: year_figures(unit_ids, year),
+                **stats.kept(town),
             ),
         },
+        # The day: overdue counts are as of today.
         "feedback": caching.cached(
-            f"home-feedback:{town.pk}",
+            f"home-feedback:{town.pk}:{timezone.localdate().isoformat()}",
             Submission.objects.on_record().filter(in_town).summary,
+            **stats.kept(town),
         ),
     }
 

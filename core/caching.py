@@ -234,7 +234,7 @@ def cached(
     compute: Callable[[], T],
     *,
     scopes: list[str] | None = None,
-    seconds: int | None = None,
+    seconds: int | Callable[[], float] | None = None,
 ) -> T:
     """A costly figure derived from the data (a DISTINCT or a summary over every
     row), kept VALUE_CACHE_SECONDS, also when pages are not cached (logged-in
@@ -245,11 +245,13 @@ def cached(
     version: a change no scope names) moves, so a change elsewhere in the
     county does not drop it. None: it may read anything, and follows every
     change (the "any" version), like a page naming no scope. `seconds`: how
-    long at most (default VALUE_CACHE_SECONDS); a figure that the clock
-    changes (what is due today) puts the day in its name."""
+    long at most (default VALUE_CACHE_SECONDS), or a function giving it
+    once the value is computed (until the next scheduled change it reads);
+    a figure that the clock changes (what is due today) puts the day in its
+    name."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
-    keep = settings.VALUE_CACHE_SECONDS if seconds is None else seconds
+    keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
     if scopes is None:
         kept_under = content_version()
     else:
@@ -263,16 +265,90 @@ def cached(
     if stored is None:
         stored = cache.get(key)
         if stored is None:
-            stored = (time.time(), pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL))
-            cache.set(key, stored, timeout=keep)
-        made, data = stored
-        _local.put(
-            key,
-            stored,
-            expires=made + keep,
-            size=len(data),
-        )
+            made = time.time()
+            data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
+            if callable(seconds):
+                keep = max(min(seconds(), settings.PAGE_CACHE_MAX_SECONDS), 1)
+            stored = (made, data, made + keep)
+            cache.set(key, stored, timeout=max(int(keep), 1))
+        _local.put(key, stored, expires=_expires(stored, keep), size=len(stored[1]))
     return pickle.loads(stored[1])
+
+
+def _expires(stored: tuple, keep: float) -> float:
+    # (made, data, expires); (made, data) as kept before lifetimes were own.
+    return stored[2] if len(stored) > 2 else stored[0] + keep
+
+
+def until(moment: datetime | None, *, midnight: bool = True) -> float:
+    """Seconds from now to `moment` (a scheduled change; None: none) or, if
+    sooner, the next midnight: the lifetime of a value that the clock changes
+    (`cached(..., seconds=lambda: until(...))`)."""
+    ends = [t for t in (moment, _next_midnight() if midnight else None) if t]
+    if not ends:
+        return float(settings.PAGE_CACHE_MAX_SECONDS)
+    return max((min(ends) - timezone.now()).total_seconds(), 0.0)
+
+
+def _value_key(name: str, scopes: list[str] | None, versions: dict) -> str:
+    if scopes is None:
+        kept_under = versions[None]
+    else:
+        depends = sorted(set(scopes))
+        current = ".".join(str(versions[s]) for s in depends)
+        kept_under = f"{versions['']}.{','.join(depends)}.{current}"
+    digest = hashlib.sha256(f"{kept_under}|{name}".encode()).hexdigest()[:40]
+    return f"pagecache:{versions['']}:value:{digest}"
+
+
+def cached_many(
+    wanted: dict[str, list[str]],
+    compute: Callable[[list[str]], dict[str, T]],
+    *,
+    seconds: int | None = None,
+) -> dict[str, T]:
+    """Many kept values at once, each under its own scopes (`cached`): one
+    read of the shared cache for those this process does not hold, and one
+    `compute(missing names)` (which gives a value for each) for the rest.
+
+    For a figure summed from parts (the 回音壁's counts per unit): a change
+    in one part's scopes recomputes that part alone."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return compute(list(wanted))
+    keep = settings.VALUE_CACHE_SECONDS if seconds is None else seconds
+    every = sorted({s for scopes in wanted.values() for s in scopes})
+    versions = dict(zip(every, scope_versions(every), strict=True))
+    versions[""] = version()
+    keys = {name: _value_key(name, scopes, versions) for name, scopes in wanted.items()}
+    found, shared = {}, []
+    for name, key in keys.items():
+        stored = _local.get(key)
+        if stored is None:
+            shared.append(name)
+        else:
+            found[name] = stored
+    if shared:
+        got = cache.get_many([keys[n] for n in shared])
+        for name in shared:
+            stored = got.get(keys[name])
+            if stored is not None:
+                found[name] = stored
+                _local.put(
+                    keys[name],
+                    stored,
+                    expires=_expires(stored, keep),
+                    size=len(stored[1]),
+                )
+    if missing := [n for n in wanted if n not in found]:
+        made = time.time()
+        fresh = {}
+        for name, value in compute(missing).items():
+            data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            stored = (made, data, made + keep)
+            fresh[keys[name]] = found[name] = stored
+            _local.put(keys[name], stored, expires=made + keep, size=len(stored[1]))
+        cache.set_many(fresh, timeout=keep)
+    return {name: pickle.loads(found[name][1]) for name in wanted}
 
 
 def selection(request) -> str:

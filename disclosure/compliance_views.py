@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -132,6 +133,7 @@ def matrix(request):
     context["matrix_table"] = caching.cached(
         f"{matrix_key(q)}:table:{get_language()}",
         lambda: render_to_string(table, context),
+        **matrix_kept(q),
     )
     return render(request, "disclosure/compliance_matrix.html", context)
 
@@ -152,13 +154,32 @@ def matrix_key(q: dict) -> str:
     )
 
 
+def matrix_kept(q: dict) -> dict:
+    """How long the matrix of q["town"] is kept (`caching.cached`'s scopes and
+    seconds): until a change in the town (its own rows name "unit:<town>",
+    its villages' "town:<town>": disclosures, 回音壁 requests; the catalog,
+    the rules and obligation events move the global version), the next
+    publication scheduled in it (what counts as filed is a matter of the
+    clock) or midnight (the day is in the key)."""
+    town = q["town"]
+    if town is None:
+        return {}
+    started = timezone.now()
+    return {
+        "scopes": [f"town:{town.slug}", f"unit:{town.slug}"],
+        "seconds": lambda: caching.until(
+            compliance.next_scheduled(Unit.objects.of_town(town), started)
+        ),
+    }
+
+
 def matrix_context(q: dict) -> dict:
     """The matrix of q["town"]: one row per unit, one column per category.
 
-    Kept in the value cache per town, year, day, kind and period, made stale
-    by every change to the data (`caching.cached`). The same for every reader:
-    the engine counts filings of every scope and the matrix shows no title."""
-    figures = caching.cached(matrix_key(q), lambda: matrix_figures(q))
+    Kept in the value cache per town, year, day, kind and period until the
+    town's data changes (`matrix_kept`). The same for every reader: the
+    engine counts filings of every scope and the matrix shows no title."""
+    figures = caching.cached(matrix_key(q), lambda: matrix_figures(q), **matrix_kept(q))
     return {
         "q": q,
         "town": q["town"],

@@ -1,5 +1,8 @@
 import django_filters
 from django import forms
+from django.conf import settings
+from django.db import connections, models
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
@@ -14,13 +17,16 @@ from core.widgets import (
 )
 
 from .models import Disclosure, Reader, Unit, can_see_inner_party
+from .page_scopes import PERIODS
 
 
 def unit_options() -> list:
-    """Every unit, grouped by town at county scale: kept with the cache version."""
+    """Every unit, grouped by town at county scale: kept until a unit changes
+    (the global version: a unit's row names no scope)."""
     return caching.cached(
         "unit-options",
         lambda: grouped(Unit.objects.order_by("order", "id").choice_rows()),
+        scopes=[],
     )
 
 
@@ -32,6 +38,7 @@ def board_unit_options() -> list:
         lambda: [
             (u.slug, str(u)) for u in Unit.objects.with_boards().only("slug", "name")
         ],
+        scopes=[],  # units and notice boards: the global version
     )
 
 
@@ -42,7 +49,76 @@ def town_options() -> list:
         lambda: [
             (u.slug, str(u)) for u in Unit.objects.ordered_towns().only("slug", "name")
         ],
+        scopes=[],
     )
+
+
+def _first_periods(visible, first: str, last: str) -> list[str]:
+    """The distinct periods from `first` up to (not including) `last` that
+    have a row in `visible`: a loose index scan (a recursive query asking
+    disclosure_period_idx for the next period after each one, about 20 a
+    year), not a DISTINCT over every row (250 ms at county scale)."""
+    seen = RawSQL('"seen"."period"', (), output_field=models.CharField())
+    in_range = visible.filter(period__gte=first, period__lt=last).order_by("period")
+    start = in_range.values("period")[:1].query.sql_with_params()
+    step = in_range.filter(period__gt=seen).values("period")[:1].query.sql_with_params()
+    sql = (
+        f'WITH RECURSIVE "seen" ("period") AS (SELECT ({start[0]}) UNION ALL '
+        f'SELECT ({step[0]}) FROM "seen" WHERE "seen"."period" IS NOT NULL) '
+        'SELECT "period" FROM "seen" WHERE "period" IS NOT NULL'
+    )
+    with connections[visible.db].cursor() as cursor:
+        cursor.execute(sql, (*start[1], *step[1]))
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _newest_first(key: str) -> tuple:
+    # As ordered by (-period_start, period): a key's start is its Period's.
+    try:
+        return (-periods.Period.parse(key).start.toordinal(), key)
+    except periods.InvalidPeriod:
+        return (0, key)
+
+
+def period_keys(visible, reader: str) -> list[str]:
+    """The periods of the rows `visible` (those of readers with the key
+    `reader`), newest first: the list's 所属期间 choices.
+
+    Kept until a change may add or remove a period ("periods": a row's
+    period that no other row visible to visitors holds, now or as loaded,
+    disclosure.page_scopes); a publication in a period already on offer
+    changes nothing. Visibility is also a matter of the clock (a scheduled
+    publication): kept at most VALUE_CACHE_SECONDS, as before, and then
+    scanned year by year (the span of years: two index reads)."""
+    if settings.VALUE_CACHE_SECONDS <= 0:  # nothing kept: one scan
+        return sorted(_first_periods(visible, "", "\uffff"), key=_newest_first)
+    span = caching.cached(
+        f"period-span:{reader}",
+        lambda: (
+            visible.order_by("period").values_list("period", flat=True).first(),
+            visible.order_by("-period").values_list("period", flat=True).first(),
+        ),
+        scopes=[PERIODS],
+    )
+    if span[0] is None:
+        return []
+    if not (span[0][:4].isdigit() and span[1][:4].isdigit()):  # never saved so
+        return list(
+            visible.order_by("-period_start", "period")
+            .values_list("period", flat=True)
+            .distinct()
+        )
+    years = range(int(span[0][:4]), int(span[1][:4]) + 1)
+    names = {f"period-choices:{reader}:{y}": y for y in years}
+
+    def compute(missing: list[str]) -> dict:
+        return {
+            name: _first_periods(visible, str(names[name]), str(names[name] + 1))
+            for name in missing
+        }
+
+    found = caching.cached_many({name: [PERIODS] for name in names}, compute)
+    return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 
 class DisclosureFilter(django_filters.FilterSet):
@@ -72,6 +148,7 @@ class DisclosureFilter(django_filters.FilterSet):
                     "catalog__name", "pk", "code", "name"
                 )
             ),
+            scopes=[],  # the catalog: the global version
         ),
     )
     item = ListedModelChoiceFilter(
@@ -116,16 +193,8 @@ class DisclosureFilter(django_filters.FilterSet):
                     "category__catalog__name", "code", "name"
                 )
             ),
+            scopes=[],
         )
-        # A DISTINCT over every visible row: kept between requests at county
-        # scale (as long as a cached page, same invalidation).
-        keys = caching.cached(
-            f"period-choices:{Reader.of(user).key}",
-            lambda: list(
-                self.queryset.order_by("-period_start", "period")
-                .values_list("period", flat=True)
-                .distinct()
-            ),
-        )
+        keys = period_keys(self.queryset, Reader.of(user).key)
         self.filters["period"].extra["choices"] = periods.labelled(keys)
         self.filters["period"].extra["widget"] = QuickSelect

@@ -164,6 +164,15 @@ def board_columns(
     ]
 
 
+def count_scopes(chosen: dict) -> list[str] | None:
+    """What a list's count reads: one unit's rows ("unit:<slug>"), or one
+    period's (its year's: a disclosure names its period's year), or any."""
+    if chosen.get("unit"):
+        return [f"unit:{chosen['unit'].slug}"]
+    period = chosen.get("period") or ""
+    return [f"year:{period[:4]}"] if period[:4].isdigit() else None
+
+
 def disclosure_list(request):
     visible = Disclosure.objects.visible_to(request.user)
     f = DisclosureFilter(request.GET, queryset=visible, user=request.user)
@@ -180,6 +189,7 @@ def disclosure_list(request):
                 f"list-count:{Reader.of(request.user).key}:"
                 f"{caching.selection(request)}",
                 f.qs.count,
+                scopes=count_scopes(f.form.cleaned_data),
             ),
         )
     except BadPage:

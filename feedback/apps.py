@@ -19,7 +19,7 @@ class FeedbackConfig(AppConfig):
         )
 
         from . import figures as feedback_figures
-        from . import models, obligations, page_scopes, services, sheet
+        from . import models, obligations, page_scopes, services, sheet, summary
         from . import worklist as feedback_worklist
 
         security.guard_model_fields(self)
@@ -81,6 +81,13 @@ class FeedbackConfig(AppConfig):
         # A case about something that becomes 党内 later (its item, whichever
         # way it is changed, or its disclosure alone) leaves the wall like a
         # case that was 党内 from the start.
+        # A new case is counted at once (the wall's summary per unit).
+        events.listen(
+            summary.on_new_case,
+            model="feedback.Submission",
+            names=["saved"],
+            uid="feedback.summary",
+        )
         events.listen(
             services.on_item_saved,
             model="catalog.Item",

@@ -43,6 +43,7 @@ class SubmissionFilter(django_filters.FilterSet):
                 (str(pk), str(name))
                 for pk, name in Tag.objects.values_list("pk", "name")
             ],
+            scopes=[],  # a tag's row names no scope: the global version
         ),
     )
     status = django_filters.ChoiceFilter(

@@ -333,6 +333,7 @@ def _item_options() -> list:
     return caching.cached(
         "feedback:form:items",
         lambda: [(i.pk, str(i)) for i in Item.objects.only("code", "name")],
+        scopes=[],  # the catalog: the global version
     )
 
 
@@ -340,6 +341,7 @@ def _tag_options() -> list:
     return caching.cached(
         "feedback:form:tags",
         lambda: [(t.pk, str(t)) for t in Tag.objects.all()],
+        scopes=[],
     )
 
 

@@ -6,7 +6,6 @@ or export shows them (see docs/ARCHITECTURE.md).
 """
 
 import secrets
-import statistics
 from collections import Counter
 from datetime import date
 
@@ -234,41 +233,59 @@ class SubmissionQuerySet(models.QuerySet):
         rows (days to answer and ratings take a few dozen values), so the wall
         costs the same at county scale as for one town.
         """
+        return summary_of(self.summary_parts().values())
+
+    def summary_parts(self, *, by_unit: bool = False) -> dict:
+        """What `summary_of` adds up: the counts of this selection (key None),
+        or of each unit's cases in it (key: the unit's id; a unit without
+        cases is not there). The same three grouped queries either way."""
+        today = timezone.localdate()
         rows = self.order_by().with_local_dates()
-        totals = rows.aggregate(
-            received=Count("id"),
-            on_time=ON_TIME_COUNT,
-            listed=Count("id", filter=ON_WALL),
-            waiting=Count("id", filter=Q(status=Status.RECEIVED)),
-            escalating=Count("id", filter=ESCALATED),
-            escalated=Count("id", filter=EVER_ESCALATED),
-            waiting_overdue=Count(
-                "id",
-                filter=Q(status=Status.RECEIVED)
-                & self._overdue_q(timezone.localdate()),
+        by = ["unit_id"] if by_unit else []
+
+        def part(key) -> dict:
+            return parts.setdefault(key, empty_part())
+
+        parts: dict = {}
+        totals = rows.values(*by) if by_unit else rows
+        counts = {
+            "received": Count("id"),
+            "on_time": ON_TIME_COUNT,
+            "listed": Count("id", filter=ON_WALL),
+            "waiting": Count("id", filter=Q(status=Status.RECEIVED)),
+            "escalating": Count("id", filter=ESCALATED),
+            "escalated": Count("id", filter=EVER_ESCALATED),
+            "waiting_overdue": Count(
+                "id", filter=Q(status=Status.RECEIVED) & self._overdue_q(today)
             ),
             # In the same query: 采纳 outcomes.
             **{
                 f"outcome_{value}": Count("id", filter=Q(outcome=value))
                 for value in Outcome.values
             },
-        )
-        days = Counter()
-        for received_on, answered_on, n in (
+        }
+        if by_unit:
+            found = totals.annotate(**counts).order_by()
+            for row in found:
+                part(row.pop("unit_id"))["totals"].update(row)
+        else:
+            part(None)["totals"].update(totals.aggregate(**counts))
+        # Days to answer, counted by the database (a few dozen values a unit).
+        for *key, took, n in (
             rows.filter(answered_at__isnull=False)
-            .values_list("received_on", "answered_on")
+            .annotate(took=F("answered_on") - F("received_on"))
+            .values_list(*by, "took")
             .annotate(n=Count("id"))
             .order_by()
         ):
-            days[(answered_on - received_on).days] += n
+            days = part(key[0] if by_unit else None)["days"]
+            days[took.days] = days.get(took.days, 0) + n
         # Every round's rating counts: a 不满意 that reopened a case (kept in
         # its AnswerRound) stays counted once the case is answered again.
         # One query: the current ratings and the earlier rounds' together.
-        ratings = dict.fromkeys(Rating.values, 0)
-        by_staff = 0
         current = (
             rows.exclude(rating="")
-            .values_list("rating", "rating_channel")
+            .values_list(*by, "rating", "rating_channel")
             .annotate(n=Count("id"))
             .order_by()
         )
@@ -279,47 +296,86 @@ class SubmissionQuerySet(models.QuerySet):
                 Exists(rows.filter(pk=OuterRef("submission_id")))
             )
             .exclude(rating="")
-            .values_list("rating", "rating_channel")
+            .values_list(
+                *(["submission__unit_id"] if by_unit else []),
+                "rating",
+                "rating_channel",
+            )
             .annotate(n=Count("id"))
             .order_by()
         )
-        for rating, channel, n in current.union(earlier, all=True):
-            ratings[rating] += n
+        for *key, rating, channel, n in current.union(earlier, all=True):
+            counted = part(key[0] if by_unit else None)
+            counted["ratings"][rating] = counted["ratings"].get(rating, 0) + n
             if channel in FOLLOW_UP_CHANNELS:
-                by_staff += n
-        answered = sum(days.values())
-        rated = sum(ratings.values())
-        satisfied = ratings[Rating.SATISFIED] + ratings[Rating.FAIRLY]
-        return {
-            "received": totals["received"],
-            "listed": totals["listed"],
-            "waiting": totals["waiting"],
-            "waiting_overdue": totals["waiting_overdue"],
-            "escalating": totals["escalating"],
-            "escalated": totals["escalated"],
-            "answered": answered,
-            "on_time": totals["on_time"],
-            "median_days": _median(days) if answered else None,
-            "rated": rated,
-            "ratings": [
-                {"label": label, "count": ratings[value]}
-                for value, label in Rating.choices
-            ],
-            "satisfied_percent": round(100 * satisfied / rated) if rated else None,
-            "rated_by_staff": by_staff,
-            "outcomes": [
-                {"value": value, "label": label, "count": totals[f"outcome_{value}"]}
-                for value, label in Outcome.choices
-            ],
-            "with_outcome": sum(totals[f"outcome_{v}"] for v in Outcome.values),
-        }
+                counted["by_staff"] += n
+        if not by_unit:
+            part(None)
+        return parts
+
+
+def empty_part() -> dict:
+    return {"totals": Counter(), "days": {}, "ratings": {}, "by_staff": 0}
+
+
+def add_parts(parts) -> dict:
+    """One part of the counts of several (`summary_parts`)."""
+    totals, days, ratings, by_staff = Counter(), Counter(), Counter(), 0
+    for part in parts:
+        totals.update(part["totals"])
+        days.update(part["days"])
+        ratings.update(part["ratings"])
+        by_staff += part["by_staff"]
+    return {"totals": totals, "days": days, "ratings": ratings, "by_staff": by_staff}
+
+
+def summary_of(parts) -> dict:
+    """The wall's figures from the counts of `summary_parts` (of one selection
+    or of its units): sums, and the median of the days added up."""
+    part = add_parts(parts)
+    totals, days, by_staff = part["totals"], part["days"], part["by_staff"]
+    ratings = {value: part["ratings"][value] for value in Rating.values}
+    answered = sum(days.values())
+    rated = sum(ratings.values())
+    satisfied = ratings[Rating.SATISFIED] + ratings[Rating.FAIRLY]
+    return {
+        "received": totals["received"],
+        "listed": totals["listed"],
+        "waiting": totals["waiting"],
+        "waiting_overdue": totals["waiting_overdue"],
+        "escalating": totals["escalating"],
+        "escalated": totals["escalated"],
+        "answered": answered,
+        "on_time": totals["on_time"],
+        "median_days": _median(days) if answered else None,
+        "rated": rated,
+        "ratings": [
+            {"label": label, "count": ratings[value]} for value, label in Rating.choices
+        ],
+        "satisfied_percent": round(100 * satisfied / rated) if rated else None,
+        "rated_by_staff": by_staff,
+        "outcomes": [
+            {"value": value, "label": label, "count": totals[f"outcome_{value}"]}
+            for value, label in Outcome.choices
+        ],
+        "with_outcome": sum(totals[f"outcome_{v}"] for v in Outcome.values),
+    }
 
 
 def _median(counts: Counter) -> float:
-    """statistics.median of a multiset given as {value: how many}."""
-    return statistics.median(
-        value for value, n in sorted(counts.items()) for _ in range(n)
-    )
+    """statistics.median of a multiset given as {value: how many}, without
+    writing out its members (200,000 at county scale)."""
+    size = sum(counts.values())
+    wanted = [(size - 1) // 2, size // 2]  # the middle one, or the two
+    found, seen = [], 0
+    for value, n in sorted(counts.items()):
+        while wanted and wanted[0] < seen + n:
+            found.append(value)
+            wanted.pop(0)
+        seen += n
+    if size % 2:
+        return found[0]
+    return (found[0] + found[1]) / 2
 
 
 class Submission(models.Model):

@@ -15,6 +15,7 @@ from .confidential import discipline_body
 from .filters import SubmissionFilter
 from .forms import RatingForm, SubmissionForm, TrackForm
 from .models import CONFIDENTIAL_KINDS, Submission, normalize_tracking_code
+from .summary import wall_summary
 
 # The thanks page's tracking code, in a signed cookie rather than the session:
 # no session row to write on the busiest POST.
@@ -217,9 +218,9 @@ def wall(request):
     context = {"filter": f, "page": None, "bad_page": False, "summary": None}
     if not f.is_valid():
         return render(request, "feedback/submission_list.html", context, status=400)
-    # A summary over every matching row: kept between requests (caching.cached).
-    context["summary"] = caching.cached(
-        f"wall-summary:{caching.selection(request)}", f.qs.summary
+    # A summary over every matching row: kept per unit between requests.
+    context["summary"] = wall_summary(
+        f.qs, caching.selection(request), unit=f.form.cleaned_data.get("unit")
     )
     try:
         page = paginate(

@@ -55,6 +55,10 @@ def crispy_kept(form):
 
     if settings.VALUE_CACHE_SECONDS <= 0 or (form.is_bound and form.errors):
         return as_crispy_form(form)
+    # The key holds everything the markup shows: kept until the global
+    # version moves (a deployment's templates: at most VALUE_CACHE_SECONDS).
     return caching.cached(
-        f"form:{get_language()}:{form_key(form)}", lambda: as_crispy_form(form)
+        f"form:{get_language()}:{form_key(form)}",
+        lambda: as_crispy_form(form),
+        scopes=[],
     )

@@ -20,6 +20,8 @@ from feedback.models import Submission
 # of the search entries (composition/search.py keeps it with SearchEntry).
 DERIVED_TABLES = {search.FTS_TABLE: "portal.SearchEntry"}
 TABLE = re.compile(r'(?:FROM|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
+# A common table expression's name (the period choices' loose index scan).
+CTE = re.compile(r'WITH\s+(?:RECURSIVE\s+)?"?(\w+)"?', re.IGNORECASE)
 
 
 def cached_pages() -> dict[str, str]:
@@ -52,7 +54,7 @@ def cached_pages() -> dict[str, str]:
 
 
 def tables_read(sql: str) -> set[str]:
-    return set(TABLE.findall(sql))
+    return set(TABLE.findall(sql)) - set(CTE.findall(sql))
 
 
 def owner(table: str) -> str | None:

@@ -1,0 +1,106 @@
+"""The wall's summary, kept per unit and added up (docs/PERFORMANCE.md,
+"Cold misses: scoped values").
+
+Counting the county's 200,000 cases takes 0.5–1 s; a change to one case
+changes one town's counts. Each town's counts of a selection (its own and
+its villages' cases; a unit under no town alone) are kept under its scopes:
+"unit:<slug>" and "town:<slug>" (every change of its cases but a new one,
+feedback.page_scopes) and "cases-unit:…", "cases-town:…" (`on_new_case`: a
+new case is counted at once, though its unit's pages wait for it to be
+accepted). The
+global version (a unit renamed, an item made 党内, an AnswerRound) drops
+them all. Their sum is kept until any case changes ("wall") or comes in
+("cases"). The day is in the names: overdue counts follow the date.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+
+from core import caching, events
+from disclosure.models import Unit
+from disclosure.page_scopes import unit_scopes
+
+from .models import Submission, add_parts, summary_of
+
+# Kept until their scopes move or the day ends (at most a day).
+PART_SECONDS = 24 * 3600
+
+
+def _groups() -> list[tuple[str, list[int], list[str]]]:
+    """The units in groups whose counts are kept together: a town with its
+    villages, or a unit under no town alone. Each: (key, unit ids, scopes:
+    every change of their cases names one, disclosure.page_scopes)."""
+
+    def group_them() -> list:
+        units = Unit.objects.order_by("pk").values_list(
+            "pk", "slug", "kind", "parent_id"
+        )
+        slug = {pk: s for pk, s, _kind, _parent in units}
+        towns = {pk for pk, _slug, kind, _parent in units if kind == Unit.Kind.TOWN}
+        groups: dict[int, list[int]] = {}
+        for pk, _slug, _kind, parent in units:
+            town = pk if pk in towns else parent
+            groups.setdefault(town if town in towns else pk, []).append(pk)
+        found = []
+        for head, members in groups.items():
+            named = [f"unit:{slug[head]}"]
+            if head in towns:
+                named.append(f"town:{slug[head]}")
+            found.append(
+                (slug[head], members, [*named, *(f"cases-{n}" for n in named)])
+            )
+        return found
+
+    # A unit's change (its town, its kind) moves the global version.
+    return caching.cached("feedback:summary:groups", group_them, scopes=[])
+
+
+def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
+    """`summary_of` this queryset of cases (`selection`: its filters, for the
+    keys; `unit`: the one unit it is filtered to, if any), from the kept
+    counts of each town (or unit under none) and those recomputed for the
+    towns that changed."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return queryset.summary()
+    day = timezone.localdate().isoformat()
+
+    def add_up() -> dict:
+        groups = _groups()
+        if unit is not None:
+            groups = [g for g in groups if unit.pk in g[1]]
+        members = {f"wall-part:{day}:{selection}:{key}": ids for key, ids, _ in groups}
+        wanted = {
+            f"wall-part:{day}:{selection}:{key}": scopes for key, _, scopes in groups
+        }
+
+        def compute(missing: list[str]) -> dict:
+            ids = [pk for name in missing for pk in members[name]]
+            every = len(missing) == len(members) and unit is None
+            rows = queryset if every else queryset.filter(unit__in=ids)
+            found = rows.summary_parts(by_unit=True)
+            return {
+                name: add_parts(found[pk] for pk in members[name] if pk in found)
+                for name in missing
+            }
+
+        parts = caching.cached_many(wanted, compute, seconds=PART_SECONDS)
+        return summary_of(parts.values())
+
+    # The sum too, until any case changes ("wall") or comes in ("cases").
+    return caching.cached(
+        f"wall-summary:{day}:{selection}",
+        add_up,
+        scopes=["wall", "cases"],
+        seconds=PART_SECONDS,
+    )
+
+
+def on_new_case(event: events.Event) -> None:
+    """A new case: the counts of its unit and town are recomputed ("cases",
+    "cases-unit:<slug>", "cases-town:<slug>"), not their pages (a new case
+    is not shown until accepted). The slugs are known to this process: the
+    page cache asked for them for this event (disclosure.page_scopes)."""
+    row = event.instance
+    if event.created and isinstance(row, Submission) and row.unit_id is not None:
+        named = unit_scopes([row.unit_id])
+        caching.bump_scopes(["cases", *(f"cases-{scope}" for scope in named)])

@@ -1,0 +1,357 @@
+"""Kept values under their own scopes (core.caching.cached(scopes=...)): a
+change in what a figure reads shows at once; a change elsewhere in the
+county leaves it kept (not recomputed); kept or not, the figures are those
+of the straightforward computation."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from catalog.models import Scope
+from composition import stats
+from core import caching
+from core import figures as registry
+from disclosure import compliance_views
+from disclosure import filters as disclosure_filters
+from disclosure.models import Disclosure
+from feedback.models import CONFIDENTIAL_KINDS, Submission, SubmissionQuerySet
+from feedback.summary import wall_summary
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    SubmissionFactory,
+    TownFactory,
+    UnitFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def value_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 0  # every request renders: only values kept
+    settings.VALUE_CACHE_SECONDS = 60
+    cache.clear()
+    caching.reset_local()
+    yield
+    cache.clear()
+    caching.reset_local()
+
+
+@pytest.fixture
+def county():
+    """Two towns of two villages each, with disclosures and cases; "item":
+    the item of every disclosure below (a new item is a catalog change,
+    which drops every kept value)."""
+    towns = {"item": ItemFactory()}
+    for town_name, slug, villages in (
+        ("凤鸣镇", "fengming", ("wenli", "maoshan")),
+        ("青山镇", "qingshan", ("shangcun", "xiacun")),
+    ):
+        town = TownFactory(name=town_name, slug=slug)
+        towns[slug] = town
+        for village in villages:
+            unit = UnitFactory(name=f"{village}村", slug=village, parent=town)
+            towns[village] = unit
+            DisclosureFactory(
+                unit=unit,
+                item=towns["item"],
+                title=f"{village}村务公开",
+                period="2011-09",
+            )
+            SubmissionFactory(unit=unit, accepted=True)
+            SubmissionFactory(unit=unit)
+    return towns
+
+
+def counted(monkeypatch, owner, name) -> list:
+    calls = []
+    original = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def on_record():
+    return Submission.objects.on_record().exclude(kind__in=CONFIDENTIAL_KINDS)
+
+
+# The 回音壁 summary -----------------------------------------------------------
+
+
+def test_the_walls_summary_adds_up_to_the_straightforward_count(county):
+    SubmissionFactory(unit=county["wenli"], kind="suggestion", accepted=True)
+    answered = SubmissionFactory(unit=county["shangcun"], accepted=True)
+    Submission.objects.filter(pk=answered.pk).update(
+        status="answered",
+        answered_at=timezone.now(),
+        answer_text="已答复",
+        rating="satisfied",
+    )
+    plain = on_record().summary()
+    assert wall_summary(on_record(), "") == plain
+    assert wall_summary(on_record(), "") == plain  # kept
+    assert plain["received"] == 10 and plain["rated"] == 1
+    one = on_record().filter(unit=county["wenli"])
+    assert wall_summary(one, "unit=wenli", unit=county["wenli"]) == one.summary()
+    assert Client().get("/feedback/").context["summary"] == plain
+
+
+def test_the_walls_summary_follows_a_case_and_keeps_across_other_changes(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts")
+    visitor = Client()
+    assert visitor.get("/feedback/").context["summary"]["received"] == 8
+    assert len(parts) == 1  # every town at once
+    # A publication anywhere, a case's change: no recount of the cases.
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            item=county["item"], unit=county["maoshan"], title="茅山村新的公开"
+        )
+    assert visitor.get("/feedback/").context["summary"]["received"] == 8
+    assert len(parts) == 1
+    # A new case (not shown until accepted) is counted at once: its town's
+    # cases recounted, not the other's.
+    with django_capture_on_commit_callbacks(execute=True):
+        SubmissionFactory(unit=county["xiacun"])
+    summary = visitor.get("/feedback/").context["summary"]
+    assert summary["received"] == 9 and summary["waiting"] == 5
+    assert len(parts) == 2
+    # A case accepted: at once.
+    case = Submission.objects.filter(unit=county["wenli"], status="received").get()
+    with django_capture_on_commit_callbacks(execute=True):
+        case.status = "accepted"
+        case.accepted_at = timezone.now()
+        case.save()
+    summary = visitor.get("/feedback/").context["summary"]
+    assert len(parts) == 3
+    assert summary["waiting"] == 4 and summary["listed"] == 5
+    assert summary == on_record().summary()
+
+
+# The list's period choices ------------------------------------------------
+
+
+def _periods(client, url="/disclosures/?unit=wenli") -> list[str]:
+    choices = client.get(url).context["filter"].filters["period"].extra["choices"]
+    return [key for key, _label in choices]
+
+
+def test_the_period_choices_are_the_distinct_visible_periods(
+    county, party_member, party_client
+):
+    inner = ItemFactory(scope=Scope.INNER_PARTY)
+    for period, unit, item in (
+        ("2012", county["wenli"], county["item"]),
+        ("2012-H1", county["maoshan"], county["item"]),
+        ("2012-Q3", county["shangcun"], county["item"]),
+        ("2013-02", county["xiacun"], county["item"]),
+        ("2014-05", county["xiacun"], inner),  # party members only
+    ):
+        DisclosureFactory(unit=unit, period=period, item=item)
+    DisclosureFactory(
+        item=county["item"], unit=county["wenli"], period="2015", status="draft"
+    )
+    DisclosureFactory(  # scheduled: not yet visible
+        item=county["item"],
+        unit=county["wenli"],
+        period="2016",
+        published_at=timezone.now() + timedelta(days=1),
+    )
+    for client, reader in ((Client(), None), (party_client, party_member)):
+        plain = list(
+            Disclosure.objects.visible_to(reader)
+            .order_by("-period_start", "period")
+            .values_list("period", flat=True)
+            .distinct()
+        )
+        assert _periods(client) == plain
+        assert _periods(client) == plain  # kept
+    assert "2014-05" in _periods(party_client) and "2014-05" not in _periods(Client())
+    assert "2015" not in _periods(Client()) and "2016" not in _periods(Client())
+
+
+def test_the_period_choices_follow_a_new_period_only(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    scans = counted(monkeypatch, disclosure_filters, "_first_periods")
+    DisclosureFactory(item=county["item"], unit=county["wenli"], period="2012-Q1")
+    visitor = Client()
+    assert _periods(visitor) == ["2012-Q1", "2011-09"]
+    assert len(scans) == 2  # 2011, 2012
+    # A new period: at once (every year scanned again).
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            item=county["item"], unit=county["shangcun"], period="2013-03"
+        )
+    assert _periods(visitor) == ["2013-03", "2012-Q1", "2011-09"]
+    assert len(scans) == 5
+    # A publication in a period on offer, a new case: no scan.
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(item=county["item"], unit=county["xiacun"], period="2012-Q1")
+        SubmissionFactory(unit=county["wenli"])
+    assert _periods(visitor) == ["2013-03", "2012-Q1", "2011-09"]
+    assert len(scans) == 5
+    # The last row of a period withdrawn: gone at once.
+    row = Disclosure.objects.get(period="2013-03")
+    with django_capture_on_commit_callbacks(execute=True):
+        row.status = Disclosure.Status.WITHDRAWN
+        row.withdrawn_at = timezone.now()
+        row.withdrawal_reason = "有误"
+        row.save()
+    assert _periods(visitor) == ["2012-Q1", "2011-09"]
+
+
+# Compliance, statistics and the list's count ---------------------------------
+
+
+def test_the_compliance_matrix_keeps_across_other_towns(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    computed = counted(monkeypatch, compliance_views, "matrix_figures")
+    url = "/compliance/?kind=village&town=fengming"
+    Client().get(url)
+    Client().get(url)
+    assert len(computed) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            item=county["item"], unit=county["shangcun"], title="青山镇的公开"
+        )
+        SubmissionFactory(unit=county["xiacun"])
+    Client().get(url)
+    assert len(computed) == 1  # another town's change: kept
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            item=county["item"], unit=county["fengming"], title="镇里的公开"
+        )
+    Client().get(url)
+    assert len(computed) == 2  # the town's own row: recomputed
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            item=county["item"], unit=county["maoshan"], title="茅山村的公开"
+        )
+    Client().get(url)
+    assert len(computed) == 3  # a village of the town
+
+
+def test_the_compliance_matrix_lives_until_a_publication_scheduled_in_it(
+    county, monkeypatch
+):
+    computed = counted(monkeypatch, compliance_views, "matrix_figures")
+    url = "/compliance/?kind=village&town=fengming"
+    Client().get(url)
+    now = caching.time.time()
+    monkeypatch.setattr(caching.time, "time", lambda: now + 120)
+    Client().get(url)
+    assert len(computed) == 1  # nothing scheduled: kept past a minute
+    monkeypatch.undo()
+    computed = counted(monkeypatch, compliance_views, "matrix_figures")
+    DisclosureFactory(
+        item=county["item"],
+        unit=county["shangcun"],  # another town's
+        published_at=timezone.now() + timedelta(seconds=30),
+    )
+    caching.reset_local()
+    cache.clear()
+    Client().get(url)
+    now = caching.time.time()
+    with monkeypatch.context() as later:
+        later.setattr(caching.time, "time", lambda: now + 31)
+        Client().get(url)
+    assert len(computed) == 1  # another town's schedule: kept
+    DisclosureFactory(
+        item=county["item"],
+        unit=county["wenli"],
+        published_at=timezone.now() + timedelta(seconds=30),
+    )
+    caching.reset_local()
+    cache.clear()
+    Client().get(url)
+    assert len(computed) == 2
+    now = caching.time.time()
+    monkeypatch.setattr(caching.time, "time", lambda: now + 31)
+    Client().get(url)
+    assert len(computed) == 3  # the town's scheduled publication came due
+
+
+def test_statistics_follow_their_town_and_keep_across_others(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = counted(monkeypatch, registry, "collect")
+    visitor = Client()
+    url = "/stats/?town=qingshan"
+    received = visitor.get(url).context["feedback"]["received"]
+    visitor.get(url)
+    assert len(calls) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            item=county["item"], unit=county["wenli"], title="凤鸣镇的公开"
+        )
+        SubmissionFactory(unit=county["maoshan"])
+    visitor.get(url)
+    assert len(calls) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        SubmissionFactory(unit=county["xiacun"])  # a new case: counted at once
+    assert visitor.get(url).context["feedback"]["received"] == received + 1
+    assert len(calls) == 2
+    assert stats.kept(None) == {}  # no town: follows any change
+
+
+def test_the_lists_count_by_unit_keeps_across_other_units(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    url = "/disclosures/?unit=wenli&period=2011-09"
+    assert visitor.get(url).context["page"].paginator.count == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(item=county["item"], unit=county["maoshan"], period="2011-09")
+    counts = counted(monkeypatch, Disclosure.objects.none().__class__, "count")
+    assert visitor.get(url).context["page"].paginator.count == 1
+    assert counts == []  # kept
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(item=county["item"], unit=county["wenli"], period="2011-09")
+    assert visitor.get(url).context["page"].paginator.count == 2
+
+
+# The value cache itself -----------------------------------------------------
+
+
+def test_a_value_kept_for_its_own_lifetime(monkeypatch):
+    now = [caching.time.time()]
+    monkeypatch.setattr(caching.time, "time", lambda: now[0])
+    computed = []
+
+    def compute():
+        computed.append(1)
+        return len(computed)
+
+    assert caching.cached("life", compute, scopes=["x"], seconds=lambda: 5) == 1
+    now[0] += 4
+    assert caching.cached("life", compute, scopes=["x"], seconds=lambda: 5) == 1
+    now[0] += 2
+    assert caching.cached("life", compute, scopes=["x"], seconds=lambda: 5) == 2
+
+
+def test_many_values_computed_only_where_missing():
+    asked = []
+
+    def compute(missing):
+        asked.append(sorted(missing))
+        return {name: name.upper() for name in missing}
+
+    wanted = {"a": ["unit:a"], "b": ["unit:b"]}
+    assert caching.cached_many(wanted, compute) == {"a": "A", "b": "B"}
+    assert caching.cached_many(wanted, compute) == {"a": "A", "b": "B"}
+    caching._bump_scopes(["unit:b"])
+    assert caching.cached_many(wanted, compute) == {"a": "A", "b": "B"}
+    caching.reset_local()  # from the shared cache
+    assert caching.cached_many(wanted, compute) == {"a": "A", "b": "B"}
+    assert asked == [["a", "b"], ["b"]]
