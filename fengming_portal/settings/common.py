@@ -204,7 +204,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one Redis client per process (core/redis_cache.py).
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
         if REDIS_URL
