@@ -288,12 +288,13 @@ def post_feedback(base: str, unit: str, *, count: int, clients: int) -> dict:
     time.sleep(3.3)  # the newest form's 3-second minimum
     shares = [forms[n::clients] for n in range(clients)]
     threads = [threading.Thread(target=post, args=(share,)) for share in shares]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu  # this process's, all threads: the client's
 
     from feedback.models import Submission
 
@@ -312,6 +313,7 @@ def post_feedback(base: str, unit: str, *, count: int, clients: int) -> dict:
         "lost": lost,
         "duplicated": duplicated,
         "statuses": {str(k): v for k, v in statuses.items()},
+        "client_cpu": round(cpu / elapsed, 2) if elapsed else None,
     }
 
 
@@ -319,7 +321,7 @@ def post_feedback(base: str, unit: str, *, count: int, clients: int) -> dict:
 
 
 def count_queries(
-    paths: dict[str, str], unit_slug: str, cookie: str = ""
+    paths: dict[str, str], unit_slug: str, cookie: str = "", *, post: bool = True
 ) -> dict[str, dict]:
     from django.core import signing
     from django.db import connection
@@ -337,16 +339,21 @@ def count_queries(
     counts: dict[str, dict] = {}
     client = Client()
     member = Client()
-    if cookie:
-        name, value = cookie.split("=", 1)
+    for pair in cookie.split("; ") if cookie else ():
+        name, value = pair.split("=", 1)
         member.cookies[name] = value
+    # The servers' session engine (they have Redis; this process has its own
+    # memory cache, which one process may share with itself).
+    sessions = override_settings(SESSION_ENGINE="core.sessions")
     for name, path in paths.items():
         who = member if name.endswith("(member)") else client
-        with override_settings(PAGE_CACHE_SECONDS=0):
+        with sessions, override_settings(PAGE_CACHE_SECONDS=0):
             uncached = measure(path, who)
-        with override_settings(PAGE_CACHE_SECONDS=60):
+        with sessions, override_settings(PAGE_CACHE_SECONDS=60):
             cached = measure(path, who)
         counts[name] = {"uncached": uncached, "cached": cached}
+    if not post:  # writes a submission: only when the POST is measured
+        return counts
     nonce = secrets.token_hex(16)
     token = signing.dumps({"t": time.time() - 10, "n": nonce}, salt=TOKEN_SALT)
     data = {
@@ -484,12 +491,16 @@ def pages() -> tuple[dict[str, str], str]:
 
 
 def member_cookie() -> str:
-    """The session cookie of a party member of the first village's branch, as
-    a log-in leaves it (the audience is worked out on the first page)."""
+    """The cookies of a party member of the first village's branch, as a
+    log-in leaves them: the session (the audience is worked out on the first
+    page) and the CSRF cookie."""
+
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import Group, User
     from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
 
     from composition.views import home_unit
     from disclosure.models import PartyMembership
@@ -505,7 +516,12 @@ def member_cookie() -> str:
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    # A browser that logged in also carries the CSRF cookie the log-in form set.
+    csrf = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={csrf}"
+    )
 
 
 def machine() -> dict:
@@ -538,7 +554,8 @@ def run(args) -> int:
               "--years", str(args.years)]
     )  # fmt: skip
     wrk_bin = ensure_wrk()
-    prepare(database_url, seed_args)
+    if not args.no_prepare:
+        prepare(database_url, seed_args)
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -554,7 +571,8 @@ def run(args) -> int:
         f"{Submission.objects.count()} submissions"
     )
     cookie = member_cookie()
-    queries = count_queries(paths, unit_slug, cookie)
+    posting = not args.pages or "feedback POST" in args.pages.split(",")
+    queries = count_queries(paths, unit_slug, cookie, post=posting)
 
     logdir = Path(tempfile.mkdtemp(prefix="fengming-bench-"))
     ports = [free_port() for _ in range(3)]
@@ -699,6 +717,11 @@ def main() -> None:
     )
     parser.add_argument("--modes", default="uncached,cached", help="uncached,cached")
     parser.add_argument("--bound", type=int, default=60, help="page cache seconds")
+    parser.add_argument(
+        "--no-prepare",
+        action="store_true",
+        help="skip migrate, seed_scale and collectstatic (a database in use)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.posts = min(args.duration, 2), min(args.posts, 100)

@@ -16,20 +16,53 @@ app that owns the scope rule registers, in its `ready()`,
   was worked out under, and works it out again when the version moved.
 
 The audience is worked out at log-in (`user_logged_in`) and kept in the
-session, so that a cache hit needs no permission query.
+session with the user's name (`of_request`), so that a cache hit needs no
+SQL at all: with the cached_db session engine (settings) the session comes
+from the cache, and the user is not loaded. Django's own checks of a log-in
+(the session's password hash, `is_active`, the backend) run whenever the
+kept entry is not taken as it is:
+
+- the memberships version moved: any save or delete of a `depends_on` model
+  (User among them: a password change, deactivation, staff flags, a new
+  name), any change to its many-to-many tables; read from the shared cache
+  on every member's request, so another server's change counts at once
+  (with the session, in one round trip: core/sessions.py);
+- the entry was made under another log-in (its seal: the user, the
+  session's password hash and the secret key, as Django's check keys them);
+- it is older than PAGE_AUDIENCE_CHECK_SECONDS: a change that sends no
+  signal (a queryset `update()`, SQL by hand) ends a log-in's cached pages
+  within that time, where Django's check would have at once.
+
+Log-out and session expiry need nothing here: the session is gone.
 """
 
 import time
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.crypto import constant_time_compare, salted_hmac
 
+from . import sessions
+
+# In the session: [user pk, audience, name, memberships version, seal, when].
 SESSION_KEY = "_page_audience"
 VERSION_KEY = "pagecache:memberships"
+SEAL_SALT = "core.audiences.seal"
+
+
+class Member(NamedTuple):
+    """What the page cache needs of a logged-in user, from the session."""
+
+    pk: str  # as the session holds it (auth.SESSION_KEY)
+    audience: str | None  # None: never from the cache (staff, more rights)
+    name: str  # the header's, `get_username()`
+
 
 _of: Callable | None = None
 _local = {"version": None, "read_at": 0.0}
@@ -48,16 +81,20 @@ def register(of: Callable, *, depends_on: Iterable = ()) -> None:
             post_save.connect(_changed, sender=model, dispatch_uid=uid + ":save")
             post_delete.connect(_changed, sender=model, dispatch_uid=uid + ":del")
     user_logged_in.connect(_logged_in, dispatch_uid="audiences:login")
+    sessions.read_along(VERSION_KEY)
 
 
 def registered() -> bool:
     return _of is not None
 
 
-def memberships_version() -> int:
+def memberships_version(*, fresh: bool = False) -> int:
+    """The version; `fresh`: from the shared cache, not this process's copy
+    of the last second (a check of a log-in, not of content)."""
     now = time.monotonic()
     if (
-        _local["version"] is not None
+        not fresh
+        and _local["version"] is not None
         and now - _local["read_at"] < settings.PAGE_CACHE_VERSION_SECONDS
     ):
         return _local["version"]
@@ -93,25 +130,67 @@ def _changed(sender, **kwargs) -> None:
 def _work_out(user) -> str | None:
     if _of is None or not (user and user.is_authenticated):
         return None
+    if user.is_staff or user.is_superuser:
+        return None  # staff pages are never cached, whatever `of` says
     return _of(user)
+
+
+def _seal(session) -> str:
+    """Ties a kept entry to one log-in: the user, the password hash digest
+    the session was logged in with (Django's session-auth hash) and the
+    secret key (a new key fails Django's check of every log-in too)."""
+    login = f"{session.get(auth.SESSION_KEY)}|{session.get(auth.HASH_SESSION_KEY)}"
+    return salted_hmac(SEAL_SALT, login).hexdigest()
+
+
+def _keep(session, user, version: int) -> Member:
+    member = Member(session.get(auth.SESSION_KEY), _work_out(user), user.get_username())
+    session[SESSION_KEY] = [*member, version, _seal(session), time.time()]
+    return member
+
+
+def _kept(session, version: int) -> Member | None:
+    """The session's entry if it still holds (module docstring), else None."""
+    kept = session.get(SESSION_KEY)
+    if not isinstance(kept, list) or len(kept) != 6:
+        return None
+    pk, audience, name, kept_version, seal, made = kept
+    if (
+        kept_version != version
+        or not 0 <= time.time() - made < settings.PAGE_AUDIENCE_CHECK_SECONDS
+        or pk is None
+        or pk != session.get(auth.SESSION_KEY)
+        or session.get(auth.BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS
+        or not constant_time_compare(seal, _seal(session))
+    ):
+        return None
+    return Member(pk, audience, name)
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:
     if request is None or not hasattr(request, "session"):
         return
-    request.session[SESSION_KEY] = [user.pk, _work_out(user), memberships_version()]
+    _keep(request.session, user, memberships_version(fresh=True))
 
 
-def of_request(request) -> str | None:
-    """The audience of this request's user, from the session; worked out again
-    (permission queries) only when the memberships changed since."""
-    user = request.user
-    if not user.is_authenticated or _of is None:
+def of_request(request) -> Member | None:
+    """The logged-in user of this request as the page cache needs them, or
+    None for a visitor. From the session while its entry holds (no SQL);
+    else from `request.user`, which runs Django's checks of the log-in, and
+    the audience function (permission queries); the entry is kept again."""
+    if _of is None:
         return None
-    current = memberships_version()
-    kept = request.session.get(SESSION_KEY)
-    if kept and kept[0] == user.pk and kept[2] == current:
-        return kept[1]
-    audience = _work_out(user)
-    request.session[SESSION_KEY] = [user.pk, audience, current]
-    return audience
+    session = request.session
+    session.get(SESSION_KEY)  # loads it: core.sessions reads the version with it
+    current = getattr(session, "along", {}).get(VERSION_KEY)
+    if current is None:  # not read along (another engine, or not there)
+        current = memberships_version(fresh=True)
+    else:
+        _local.update(version=current, read_at=time.monotonic())
+    member = _kept(session, current)
+    if member is not None:
+        return member
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    return _keep(request.session, user, current)

@@ -189,6 +189,11 @@ def scope_versions(scopes: list[str]) -> list[int]:
 
 def _bump_scopes(scopes: list[str]) -> None:
     now = time.monotonic()
+    if hasattr(cache, "bump_many"):  # Redis: one round trip for all of them
+        found = cache.bump_many([SCOPE_KEY + s for s in scopes], _new_version())
+        for scope, current in zip(scopes, found, strict=True):
+            _local.scopes[scope] = (current, now)
+        return
     for scope in scopes:
         try:
             current = cache.incr(SCOPE_KEY + scope)
@@ -541,7 +546,8 @@ def _without_user(body: bytes) -> bytes | None:
 
 def _for_user(request, body: bytes) -> bytes:
     if NAME_SLOT in body:
-        name = escape(request.user.get_username()).encode()
+        # From the session (audiences.Member): a hit loads no user.
+        name = escape(request.page_member.name).encode()
         body = body.replace(NAME_SLOT, name)
     if CSRF_SLOT in body:
         body = body.replace(CSRF_SLOT, get_token(request).encode())
@@ -569,16 +575,18 @@ class AudiencePageCacheMiddleware:
         self.get_response = get_response
 
     def _audience(self, request) -> str | None:
+        """The request's audience from its session (no SQL while the
+        session's entry holds: core/audiences.py); None for a visitor, staff,
+        a user with more rights than an audience, or a pending message."""
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             return None  # an anonymous visitor: the anonymous cache's
-        if not audiences.registered():
+        if not audiences.registered() or _pending_messages(request):
             return None
-        user = request.user
-        if not user.is_authenticated or user.is_staff or user.is_superuser:
+        member = audiences.of_request(request)
+        if member is None or member.audience is None:
             return None
-        if _pending_messages(request):
-            return None
-        return audiences.of_request(request)
+        request.page_member = member
+        return member.audience
 
     def __call__(self, request):
         match = _cached_view(request)
@@ -589,6 +597,10 @@ class AudiencePageCacheMiddleware:
         stored = _look_up(page.key)
         if stored is not None:
             return _response(request, stored, _for_user(request, stored[2]))
+        if str(request.user.pk) != request.page_member.pk:
+            # Django's check of the log-in (run by loading the user) says
+            # otherwise than the session's entry: render, keep nothing.
+            return self.get_response(request)
         request.page_audience = audience  # the header writes NAME_SLOT
         response = self.get_response(request)
         if response.streaming:
@@ -638,7 +650,9 @@ class PrivateForUsersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None:
+        if getattr(request, "page_member", None) is not None:
+            for_a_user = True  # a member's cached page: the user is not loaded
+        elif user is not None:
             for_a_user = user.is_authenticated
         else:
             for_a_user = settings.SESSION_COOKIE_NAME in request.COOKIES

@@ -21,6 +21,22 @@ def client_key(request, purpose: str) -> str:
     return salted_hmac(purpose, client_ip(request)).hexdigest()
 
 
+# Throttle.take_once on Redis, atomically: the occasion's mark (KEYS[1]) and
+# the count (KEYS[2]) as the cache-API steps below leave them, for a period
+# (ARGV[1]) and a limit (ARGV[2]). -1: a repeat of a counted occasion.
+TAKE_ONCE = """
+if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
+    return -1
+end
+redis.call('SET', KEYS[2], 0, 'NX', 'EX', ARGV[1])
+local count = redis.call('INCR', KEYS[2])
+if count > tonumber(ARGV[2]) then
+    redis.call('DEL', KEYS[1])
+end
+return count
+"""
+
+
 @dataclass(frozen=True)
 class Throttle:
     name: str
@@ -49,6 +65,13 @@ class Throttle:
         slot. None if a new occasion goes over the limit."""
         digest = hashlib.sha256(occasion.encode()).hexdigest()
         mark = self._key(f"{key}:once:{digest}")
+        if hasattr(cache, "run_script"):  # Redis: in one round trip
+            count = cache.run_script(
+                TAKE_ONCE, [mark, self._key(key)], [self.period, self.limit]
+            )
+            if count < 0:
+                return Slot(self, key, mark, counted=False)
+            return Slot(self, key, mark, counted=True) if count <= self.limit else None
         if not cache.add(mark, 1, timeout=self.period):
             return Slot(self, key, mark, counted=False)
         if self.take(key):

@@ -42,10 +42,30 @@ def is_valid_phone(phone: str) -> bool:
     return bool(MOBILE_RE.match(phone) or LANDLINE_RE.match(phone))
 
 
+class KeptUnitField(forms.ModelChoiceField):
+    """A unit with a board, by its slug, kept (`caching.cached`) until that
+    unit changes, or any change no scope names: the 回音壁's POST, the busiest
+    form, reads no unit row. Only a slug the select offers is looked up (and
+    kept), so posted nonsense makes no cache entries."""
+
+    def to_python(self, value):
+        if value in self.empty_values or settings.VALUE_CACHE_SECONDS <= 0:
+            return super().to_python(value)  # nothing kept: the row itself
+        if not isinstance(value, str) or value not in dict(board_unit_options()):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return caching.cached(
+            f"feedback-form-unit:{value}",
+            lambda: super(KeptUnitField, self).to_python(value),
+            scopes=[f"unit:{value}"],
+        )
+
+
 class SubmissionForm(forms.ModelForm):
     """The public form: no login, anti-abuse checks in clean()."""
 
-    unit = forms.ModelChoiceField(
+    unit = KeptUnitField(
         label=_("所涉单位"),
         queryset=Unit.objects.with_boards(),
         to_field_name="slug",

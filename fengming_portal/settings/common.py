@@ -204,7 +204,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one Redis client per process (core/redis_cache.py).
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
         if REDIS_URL
@@ -398,6 +399,16 @@ VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "0"))
 # through another server shows here within that time (core/caching.py).
 PAGE_CACHE_LOCAL_BYTES = int(os.environ.get("PAGE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024))
 PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "1"))
+# A logged-in member's cached page needs no SQL: the session comes from the
+# shared cache (core/sessions.py: Django's cached_db, written through to the
+# database, so a Redis flush logs no one out) and the user is not loaded
+# (core/audiences.py). Only with a shared cache: with the per-process
+# LocMemCache a log-out in one worker would leave another's copy.
+SESSION_ENGINE = "core.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+# What no signal announces (a queryset update() of a user, SQL by hand) ends
+# a member's cached pages within this many seconds; a save, a password change,
+# a new group or permission, a log-out at once (core/audiences.py).
+PAGE_AUDIENCE_CHECK_SECONDS = int(os.environ.get("PAGE_AUDIENCE_CHECK_SECONDS", "60"))
 # A page that names its scopes lives until they change, something scheduled
 # in them comes due or midnight; this bounds what no event announces.
 PAGE_CACHE_MAX_SECONDS = int(os.environ.get("PAGE_CACHE_MAX_SECONDS", "86400"))

@@ -24,7 +24,7 @@ from tests.factories import (
     TownFactory,
     UnitFactory,
 )
-from tests.feedback.test_views import form_data, wrong_answer_for
+from tests.feedback.test_views import form_data, token, wrong_answer_for
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +184,63 @@ def test_a_clash_that_never_ends_is_an_error_not_a_loop(wenli, monkeypatch):
     with pytest.raises(IntegrityError):
         submit(wenli, nonce="1" * 32)
     assert Submission.objects.count() == 1
+
+
+# The unit: kept, and read again when it changes ----------------------------------
+
+
+def posted(unit, n: int) -> dict:
+    return form_data(unit, text=f"第{n}条", token=token(nonce=str(n) * 32))
+
+
+def unit_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if 'FROM "disclosure_unit"' in q["sql"]]
+
+
+def test_with_the_value_cache_a_post_reads_no_unit_row(
+    client, wenli, settings, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.VALUE_CACHE_SECONDS = 60
+    client.post("/feedback/new/", posted(wenli, 1))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/feedback/new/", posted(wenli, 2))
+    assert response.status_code == 302
+    assert not unit_queries(queries)
+    assert len(queries) <= post_budget() - 1
+    assert Submission.objects.filter(unit=wenli).count() == 2
+
+
+def test_a_changed_unit_is_read_again(
+    client, wenli, settings, django_capture_on_commit_callbacks
+):
+    from disclosure.models import Unit
+
+    settings.VALUE_CACHE_SECONDS = 60
+    client.post("/feedback/new/", posted(wenli, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        wenli.kind = Unit.Kind.COUNTY  # no board any more: not offered
+        wenli.save()
+    response = client.post("/feedback/new/", posted(wenli, 2))
+    assert response.status_code == 200
+    assert "unit" in response.context["form"].errors
+    assert Submission.objects.count() == 1
+
+
+def test_a_unit_not_offered_is_refused_without_a_look_up(
+    client, wenli, settings, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.VALUE_CACHE_SECONDS = 60
+    client.get("/feedback/new/")  # the select's units, kept
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/feedback/new/", form_data(wenli, unit="no-such-unit-" + "x" * 40)
+        )
+    assert response.status_code == 200
+    assert "unit" in response.context["form"].errors
+    assert not unit_queries(queries)

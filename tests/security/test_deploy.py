@@ -40,6 +40,38 @@ def test_env_example_passes_the_deploy_checks(collected_static):
     assert result.returncode == 0, result.stderr + result.stdout
 
 
+def test_the_deployed_environment_keeps_sessions_in_redis():
+    """What a member's cached page without SQL needs (core/sessions.py): the
+    example's REDIS_URL gives the Redis backend and the cached session engine;
+    without a shared cache, sessions stay in the database."""
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_ENGINE, s.CACHES['default']['BACKEND'])"
+    )
+    env = {**os.environ, **env_example(), **SERVER}
+    env.pop("DEBUG", None)
+    env["DATABASE_URL"] = "sqlite:///:memory:"
+    env["SECRET_KEY"] = "k7#Hq2!vZ9pLm4$Rt8wXy6@Nb3^Jc5&Df1*Gh0(Ks2)Ua9-Ve4+Wi7=Oz"
+    for redis_url, expected in [
+        (env["REDIS_URL"], "core.sessions core.redis_cache.RedisCache"),
+        (
+            "",
+            "django.contrib.sessions.backends.db "
+            "django.core.cache.backends.locmem.LocMemCache",
+        ),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=BASE_DIR,
+            env={**env, "REDIS_URL": redis_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        last = result.stdout.strip().splitlines()[-1]  # after shell's own notes
+        assert last == expected, result.stderr
+
+
 def test_nginx_internal_location_matches_the_accel_prefix():
     prefix = env_example()["ATTACHMENT_X_ACCEL_PREFIX"]
     nginx = (DEPLOY / "nginx-fengming.conf").read_text()
