@@ -142,6 +142,9 @@ def test_the_size_form_switches_steps_without_javascript(demo, new_page):
     for step, html_class in [("大", "elder"), ("特大", "elder-xl")]:
         size.get_by_role("button", name=step, exact=True).click()
         page.wait_for_selector(f"html.{html_class}")
+        # The class is there as soon as the new page is parsed; its style
+        # sheet may still be loading (a busy machine).
+        page.wait_for_load_state("load")
         assert page.url.endswith("/catalog/")
         larger = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
         assert larger > body
