@@ -21,6 +21,7 @@ from tests.factories import (
     DisclosureFactory,
     ItemFactory,
     PartyMemberFactory,
+    SubmissionFactory,
     TownFactory,
     UnitFactory,
 )
@@ -104,3 +105,95 @@ def test_a_scheduled_publication_in_a_new_year_shows_on_compliance(units, reader
         client.get(url)
     with time_machine.travel(due + timedelta(minutes=5), tick=False):
         assert f">{due.year}</a>" in client.get(url).text
+
+
+def test_a_renamed_units_list_follows_a_change_made_by_another_process(
+    units, django_capture_on_commit_callbacks
+):
+    """A process that read the unit's slug before another process renamed it
+    must not bump the old name's pages only (the new name's list would keep
+    showing the unit as it was)."""
+    wenli, _ = units
+    client = Client()
+    page_scopes.unit_scopes([wenli.pk])  # this "other" process knows the slug
+    kept = {
+        name: value.copy() if hasattr(value, "copy") else value
+        for name, value in vars(page_scopes).items()
+        if name.startswith("_slugs")
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        wenli.slug = "wenli-new"
+        wenli.save()
+    for name, value in kept.items():  # the other process: no unit event seen
+        current = getattr(page_scopes, name)
+        if isinstance(current, list):
+            current[:] = value
+        else:
+            current.clear()
+            current.update(value)
+    url = "/disclosures/?unit=wenli-new"
+    assert "改名后公开" not in client.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=wenli, item=item(), title="改名后公开")
+    assert "改名后公开" in client.get(url).text
+
+
+def test_a_deleted_answer_leaves_its_case_page_and_the_wall(
+    units, django_capture_on_commit_callbacks
+):
+    """Deleting a disclosure (the shell: the admin deletes drafts only) sets
+    its cases' answer to none by an UPDATE, which sends no event."""
+    wenli, _ = units
+    client = Client()
+    answer = DisclosureFactory(unit=wenli, item=item(), title="村道维修计划")
+    case = SubmissionFactory(unit=wenli, accepted=True, kind="request")
+    case.status = "answered"
+    case.answer_text = "已答复。"
+    case.answered_at = timezone.now()
+    case.fulfilled_by = answer
+    case.save()
+    pages = ["/feedback/", f"/feedback/{case.pk}/"]
+    for url in pages:
+        assert "村道维修计划" in client.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        answer.delete()
+    for url in pages:
+        assert "村道维修计划" not in client.get(url).text, url
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/disclosures/?unit=no-such-unit", 400),
+        ("/compliance/?town=no-such-unit", 400),
+        ("/compliance/no-such-unit/", 404),
+        ("/boards/no-such-unit/", 404),
+    ],
+)
+def test_a_made_up_unit_name_keeps_no_version(units, url, status):
+    """A visitor's made-up slug must not leave a scope version behind in the
+    shared cache (one per request, for ever)."""
+    assert Client().get(url).status_code == status
+    for kind in ("unit", "town"):
+        assert cache.get(f"{caching.SCOPE_KEY}{kind}:no-such-unit") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x" * 10_000,
+        "wenli\u202e",
+        "%00",
+        "WENLI",
+        "文理村",
+        "wenli&unit=maoshan",
+        "../wenli",
+    ],
+)
+def test_a_hostile_unit_filter_is_refused_not_failed(units, value):
+    wenli, maoshan = units
+    value = value.replace("wenli", wenli.slug).replace("maoshan", maoshan.slug)
+    for page in ("/disclosures/", "/compliance/"):
+        key = "unit" if page == "/disclosures/" else "town"
+        response = Client().get(f"{page}?{key}={value}")
+        assert response.status_code in (200, 400), (page, value)
