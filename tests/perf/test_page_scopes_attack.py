@@ -197,3 +197,21 @@ def test_a_hostile_unit_filter_is_refused_not_failed(units, value):
         key = "unit" if page == "/disclosures/" else "town"
         response = Client().get(f"{page}?{key}={value}")
         assert response.status_code in (200, 400), (page, value)
+
+
+def test_a_page_made_just_after_midnight_is_kept_a_minute_only(units, rf):
+    """Its figures kept from before midnight (the wall's overdue count, a
+    kept value named without the day) must not stay until the next one."""
+    from django.urls import resolve
+
+    wenli, _ = units
+    midnight = timezone.localtime().replace(
+        hour=0, minute=0, second=0, microsecond=0
+    ) + timedelta(days=1)
+    request = rf.get(f"/disclosures/?unit={wenli.slug}")
+    with time_machine.travel(midnight + timedelta(seconds=5), tick=False):
+        page = caching.Page(request, resolve(request.path_info))
+        assert 0 < page.lifetime() <= 60
+    with time_machine.travel(midnight + timedelta(minutes=5), tick=False):
+        page = caching.Page(request, resolve(request.path_info))
+        assert page.lifetime() > 3600
