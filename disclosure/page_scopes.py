@@ -11,8 +11,10 @@ Two more: "periods", the county's set of periods that the list's filter
 offers (a DISTINCT over every visible row, whichever unit the list shows):
 named only when a change may add or remove one, i.e. when no other row
 that visitors see (hence everyone: members see more) holds the row's period
-now or as loaded. A `QuerySet.update()` of `period` would escape that
-(none exists: a period is set on the row's form). And what the 回音壁 shows
+now or as loaded; looked at again after the commit when another row held
+it (a concurrent change may have taken that one away). A
+`QuerySet.update()` of `period` would escape that (none exists: a period
+is set on the row's form). And what the 回音壁 shows
 of a disclosure (a case's answer or subject, `register_links`): the cases
 linking it ("wall", "submission:<pk>").
 """
@@ -22,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
@@ -120,9 +123,19 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
     if whole and pks:
         if _period_may_change(pks, periods):
             scopes.append(PERIODS)
+        elif periods:
+            # The other rows holding these periods may be leaving at the same
+            # time in another transaction, whose check saw these rows still
+            # there: looked at again once committed (the last one sees both).
+            transaction.on_commit(lambda: _recheck_periods(pks, periods))
         for scopes_of, _shown in _links:
             scopes += scopes_of(pks)
     return scopes + unit_scopes(units) if units else scopes
+
+
+def _recheck_periods(pks, periods) -> None:
+    if _period_may_change(pks, periods):
+        caching.bump_scopes([PERIODS])
 
 
 def _period_may_change(pks, periods) -> bool:

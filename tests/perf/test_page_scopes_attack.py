@@ -215,3 +215,26 @@ def test_a_page_made_just_after_midnight_is_kept_a_minute_only(units, rf):
     with time_machine.travel(midnight + timedelta(minutes=5), tick=False):
         page = caching.Page(request, resolve(request.path_info))
         assert page.lifetime() > 3600
+
+
+@pytest.mark.parametrize("who", ["visitor", "member"])
+def test_a_periods_last_rows_withdrawn_at_the_same_time_leave_its_choice(
+    units, readers, who, django_capture_on_commit_callbacks
+):
+    """Two transactions withdraw the last two rows of a period: each one's
+    check saw the other's row still there. The other transaction is played
+    here by an UPDATE committed with the first (its own event saw this row)."""
+    wenli, maoshan = units
+    client = readers[who]
+    third = UnitFactory(name="石桥村", parent=wenli.parent)
+    mine = DisclosureFactory(unit=wenli, item=item(), period="2019-Q3")
+    theirs = DisclosureFactory(unit=maoshan, item=item(), period="2019-Q3")
+    url = f"/disclosures/?unit={third.slug}"
+    assert 'value="2019-Q3"' in client.get(url).text
+    with django_capture_on_commit_callbacks(execute=True):
+        mine.status, mine.withdrawal_reason = "withdrawn", "有误"
+        mine.save()
+        type(theirs).objects.filter(pk=theirs.pk).update(
+            status="withdrawn", withdrawal_reason="有误"
+        )
+    assert 'value="2019-Q3"' not in client.get(url).text
