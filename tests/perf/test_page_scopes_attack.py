@@ -238,3 +238,37 @@ def test_a_periods_last_rows_withdrawn_at_the_same_time_leave_its_choice(
             status="withdrawn", withdrawal_reason="有误"
         )
     assert 'value="2019-Q3"' not in client.get(url).text
+
+
+@pytest.mark.parametrize("who", ["visitor", "member"])
+def test_a_case_hidden_made_private_or_moved_shows_at_once(
+    units, readers, who, django_capture_on_commit_callbacks
+):
+    from feedback import services
+    from tests.factories import SuperuserFactory
+
+    wenli, maoshan = units
+    client = readers[who]
+    staff = SuperuserFactory()
+    hidden = SubmissionFactory(unit=wenli, accepted=True, title="张三家门口积水")
+    private = SubmissionFactory(unit=wenli, accepted=True, text="我的电话13800000000")
+    moved = SubmissionFactory(unit=wenli, accepted=True, title="移交茅山村")
+    pages = {
+        "wall": "/feedback/",
+        "hidden": f"/feedback/{hidden.pk}/",
+        "private": f"/feedback/{private.pk}/",
+        "board": f"/boards/{maoshan.slug}/",
+    }
+    for url in pages.values():
+        client.get(url)
+    assert "13800000000" in client.get(pages["private"]).text
+    assert "张三家门口积水" in client.get(pages["wall"]).text
+    with django_capture_on_commit_callbacks(execute=True):
+        services.hide(hidden, by=staff, reason="涉及个人隐私")
+        services.withdraw_consent(private, by=staff)
+        moved.unit = maoshan
+        moved.save()
+    assert "张三家门口积水" not in client.get(pages["wall"]).text
+    assert client.get(pages["hidden"]).status_code == 404
+    assert "13800000000" not in client.get(pages["private"]).text
+    assert "13800000000" not in client.get(pages["wall"]).text
