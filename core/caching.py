@@ -431,29 +431,40 @@ class Page:
         self.key = f"pagecache:{version()}:{text_size(request)}:{who}:{digest}"
 
     def lifetime(self) -> float:
-        """Seconds from now (on a miss: runs the scheduled-change queries)."""
+        """Seconds from now (on a miss: runs the scheduled-change queries).
+
+        The figures a page is made of may have been kept (`cached`) up to
+        VALUE_CACHE_SECONDS before it: a page made within that time after a
+        scheduled change (or midnight) may show things as they were before
+        it, so it is kept only until those figures are gone."""
         if self.scopes is None:
             return settings.PAGE_CACHE_SECONDS
-        if self.scopes == [ANY]:
-            # County-wide: shared by every such page until anything changes.
-            due = cached(
-                "next-change:any", lambda: content.next_change([ANY], self.started)
-            )
-            if due is not None and due <= self.started:
-                # It came due since it was kept: the one after it, from the data.
-                due = content.next_change([ANY], self.started)
-        else:
-            due = content.next_change(self.scopes, self.started)
-        until = min(
-            t
-            for t in (
-                due,
-                _next_midnight(),
-                timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
-            )
-            if t is not None
-        )
-        return max((until - timezone.now()).total_seconds(), 0.0)
+        kept = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
+        recent = self.started - kept
+        due = self._next_due(recent)
+        until = [
+            _next_midnight(),
+            timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
+        ]
+        if due is not None and due <= self.started:
+            until.append(due + kept)
+            due = self._next_due(self.started)
+        midnight = _next_midnight() - timedelta(days=1)
+        if recent < midnight <= self.started:
+            until.append(midnight + kept)
+        end = min(t for t in (due, *until) if t is not None)
+        return max((end - timezone.now()).total_seconds(), 0.0)
+
+    def _next_due(self, after):
+        """The next scheduled change in the page's scopes after `after`."""
+        if self.scopes != [ANY]:
+            return content.next_change(self.scopes, after)
+        # County-wide: shared by every such page until anything changes.
+        due = cached("next-change:any", lambda: content.next_change([ANY], after))
+        if due is not None and due <= after:
+            # It came due since it was kept: the one after it, from the data.
+            due = content.next_change([ANY], after)
+        return due
 
 
 def page_key(request) -> str:

@@ -84,7 +84,13 @@ class DisclosureConfig(AppConfig):
                 Group.permissions.through,
             ],
         )
-        from django.db.models.signals import post_delete
+        from django.db.models.signals import post_delete, pre_delete
+
+        # Any sender: a disclosure deleted through a proxy (a review queue).
+        pre_delete.connect(
+            page_scopes.remember_links,
+            dispatch_uid="disclosure.page_scopes.remember_links",
+        )
 
         post_delete.connect(
             models.inspections.remove_photo_files,

@@ -11,8 +11,10 @@ Two more: "periods", the county's set of periods that the list's filter
 offers (a DISTINCT over every visible row, whichever unit the list shows):
 named only when a change may add or remove one, i.e. when no other row
 that visitors see (hence everyone: members see more) holds the row's period
-now or as loaded. A `QuerySet.update()` of `period` would escape that
-(none exists: a period is set on the row's form). And what the 回音壁 shows
+now or as loaded; looked at again after the commit when another row held
+it (a concurrent change may have taken that one away). A
+`QuerySet.update()` of `period` would escape that (none exists: a period
+is set on the row's form). And what the 回音壁 shows
 of a disclosure (a case's answer or subject, `register_links`): the cases
 linking it ("wall", "submission:<pk>").
 """
@@ -22,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
@@ -32,25 +35,36 @@ from .models import Disclosure, Unit
 
 PUBLIC_STATUSES = {Disclosure.Status.PUBLISHED, Disclosure.Status.WITHDRAWN}
 
-# Unit id -> (slug, its town's slug), read on every change (a 回音壁 POST
-# included) and changed almost never: kept per process, forgotten on any
-# unit's row event (`forget_slugs`) and at most SLUGS_SECONDS old, so that a
-# slug changed by another process is not followed for long (a unit's save
-# makes every page stale meanwhile).
+# Unit id -> (slug, its town's slug), and every unit's slug, read on every
+# change (a 回音壁 POST included) and changed almost never: kept per process,
+# forgotten on any unit's row event (`forget_slugs`), when the global version
+# moves (a unit's change in another process bumps it: otherwise this process
+# would bump the old slug's pages only, and the new slug's pages would go on
+# showing the unit as they were) and after SLUGS_SECONDS.
 SLUGS_SECONDS = 60
 _slugs: dict[int, tuple[str, str | None]] = {}
-_slugs_since = [0.0]
+_slugs_known: set[str] = set()
+# (when, under which global version) they were last forgotten.
+_slugs_since = [0.0, None]
 
 
 def forget_slugs(event=None) -> None:
     _slugs.clear()
+    _slugs_known.clear()
     _slugs_since[0] = time.monotonic()
+    _slugs_since[1] = None
+
+
+def _fresh_slugs() -> None:
+    current = caching.version()
+    if time.monotonic() - _slugs_since[0] > SLUGS_SECONDS or _slugs_since[1] != current:
+        forget_slugs()
+        _slugs_since[1] = current
 
 
 def unit_scopes(unit_ids) -> list[str]:
     ids = set(unit_ids) - {None}
-    if time.monotonic() - _slugs_since[0] > SLUGS_SECONDS:
-        forget_slugs()
+    _fresh_slugs()
     if missing := ids - _slugs.keys():
         for pk, slug, town in Unit.objects.filter(pk__in=missing).values_list(
             "pk", "slug", "parent__slug"
@@ -65,9 +79,22 @@ def unit_scopes(unit_ids) -> list[str]:
     return scopes
 
 
+def known_slug(slug: str) -> bool:
+    """Whether a unit has this slug: a page's scope is named after a unit
+    only if one exists, so that a made-up name in a URL keeps no version in
+    the shared cache (one key per request, for ever). Unknown: the page
+    names "any" (it is a 400 or 404, not kept anyway)."""
+    if not SLUG.fullmatch(slug):
+        return False
+    _fresh_slugs()
+    if not _slugs_known:
+        _slugs_known.update(Unit.objects.values_list("slug", flat=True))
+    return slug in _slugs_known
+
+
 PERIODS = "periods"
-# A unit's slug taken from a query string, as the URLs' <slug:> (a page with
-# anything else names no scope: no version kept for made-up names).
+# A unit's slug as the URLs' <slug:>, checked before the known slugs are
+# looked at (`known_slug`: a made-up name keeps no version).
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 # (scopes_of, shown): scopes_of(disclosure pks) -> the scopes of the pages
 # that show those disclosures from elsewhere (feedback: the cases answered by
@@ -96,9 +123,19 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
     if whole and pks:
         if _period_may_change(pks, periods):
             scopes.append(PERIODS)
+        elif periods:
+            # The other rows holding these periods may be leaving at the same
+            # time in another transaction, whose check saw these rows still
+            # there: looked at again once committed (the last one sees both).
+            transaction.on_commit(lambda: _recheck_periods(pks, periods))
         for scopes_of, _shown in _links:
             scopes += scopes_of(pks)
     return scopes + unit_scopes(units) if units else scopes
+
+
+def _recheck_periods(pks, periods) -> None:
+    if _period_may_change(pks, periods):
+        caching.bump_scopes([PERIODS])
 
 
 def _period_may_change(pks, periods) -> bool:
@@ -130,8 +167,20 @@ def _from_ids(ids):
 
 def disclosure_scopes(event) -> list[str]:
     if event.instance is not None and isinstance(event.instance, Disclosure):
-        return _row_scopes([_from_instance(event.instance)])
+        scopes = _row_scopes([_from_instance(event.instance)])
+        # A deletion: the cases it answered no longer point at it (below).
+        return scopes + getattr(event.instance, "_linked_before_delete", [])
     return _row_scopes(_from_ids(event.ids))
+
+
+def remember_links(sender, instance, **kwargs) -> None:
+    """pre_delete of a disclosure: the scopes of the pages that show it from
+    elsewhere, read before Django sets their links to none with an UPDATE
+    (a case's `fulfilled_by`), which announces nothing."""
+    if isinstance(instance, Disclosure) and instance.pk is not None:
+        instance._linked_before_delete = [
+            scope for scopes_of, _shown in _links for scope in scopes_of([instance.pk])
+        ]
 
 
 def part_scopes(event) -> list[str] | None:
@@ -143,14 +192,15 @@ def part_scopes(event) -> list[str] | None:
 
 
 def unit_scope(request, kwargs) -> list[str]:
-    return [f"unit:{kwargs['slug']}"]
+    slug = kwargs["slug"]
+    return [f"unit:{slug}"] if known_slug(slug) else [ANY]
 
 
 def list_scope(request, kwargs) -> list[str]:
     """The list filtered to one unit (its other filters only narrow it): that
     unit's rows and the periods its filter offers; else anything."""
     units = request.GET.getlist("unit")
-    if len(units) == 1 and SLUG.fullmatch(units[0]):
+    if len(units) == 1 and known_slug(units[0]):
         return [f"unit:{units[0]}", PERIODS]
     return [ANY]
 
@@ -256,9 +306,11 @@ def compliance_scope(request, kwargs) -> list[str]:
     """A unit's compliance page: the unit; the matrix: the town chosen
     (`?town=`, else the first), its own rows and its units'."""
     if "slug" in kwargs:
+        if not known_slug(kwargs["slug"]):
+            return [ANY]
         return [f"unit:{kwargs['slug']}", *compliance_facts()]
     town = request.GET.get("town") or _default_town()
-    if town is None or not SLUG.fullmatch(town):
+    if town is None or not known_slug(town):
         return [ANY]
     return [f"town:{town}", f"unit:{town}", *compliance_facts()]
 
