@@ -180,7 +180,14 @@ def scope_versions(scopes: list[str]) -> list[int]:
         for scope in due:
             current = found.get(SCOPE_KEY + scope)
             if current is None:
-                cache.add(SCOPE_KEY + scope, _new_version(), timeout=None)
+                # A version first read (maybe of a made-up case number in a
+                # URL) is not kept for ever: when it goes, the next one starts
+                # from the clock, so its pages only miss once.
+                cache.add(
+                    SCOPE_KEY + scope,
+                    _new_version(),
+                    timeout=2 * settings.PAGE_CACHE_MAX_SECONDS,
+                )
                 current = cache.get(SCOPE_KEY + scope) or _new_version()
             known[scope] = current
             _local.scopes[scope] = (current, now)

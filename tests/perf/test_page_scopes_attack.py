@@ -272,3 +272,18 @@ def test_a_case_hidden_made_private_or_moved_shows_at_once(
     assert client.get(pages["hidden"]).status_code == 404
     assert "13800000000" not in client.get(pages["private"]).text
     assert "13800000000" not in client.get(pages["wall"]).text
+
+
+def test_a_made_up_case_number_leaves_a_version_that_goes(units, settings):
+    """/feedback/<any number>/ names the scope of that case before the view
+    answers 404: its version, first read there, is not kept for ever, and a
+    new one after it never repeats a number pages were kept under."""
+    settings.PAGE_CACHE_MAX_SECONDS = 600
+    assert Client().get("/feedback/987654/").status_code == 404
+    key = f"{caching.SCOPE_KEY}submission:987654"
+    first = cache.get(key)
+    assert first is not None
+    with time_machine.travel(timezone.now() + timedelta(seconds=1201), tick=False):
+        assert cache.get(key) is None  # gone after twice the longest page life
+        caching.reset_local()
+        assert caching.scope_versions(["submission:987654"])[0] > first
