@@ -190,6 +190,9 @@ def disclosure_list(request):
                 f"{caching.selection(request)}",
                 f.qs.count,
                 scopes=count_scopes(f.form.cleaned_data),
+                # The page is made again when a publication comes due: not
+                # with the count from before it.
+                seconds=caching.until_due(count_scopes(f.form.cleaned_data)),
             ),
         )
     except BadPage:
