@@ -45,13 +45,13 @@ def count_shown(text: str) -> str:
     return text[start : text.index("条", start) + 1]
 
 
-def test_the_lists_count_follows_a_publication_coming_due(wenli):
+@pytest.mark.parametrize("url", ["/disclosures/?unit=wenli", "/disclosures/"])
+def test_the_lists_count_follows_a_publication_coming_due(wenli, url):
     at = timezone.now().replace(hour=10, minute=0, second=0)  # far from midnight
     due = at + timedelta(hours=2)
     DisclosureFactory(
         unit=wenli, item=ItemFactory(), title="十二点发布的公开", published_at=due
     )
-    url = f"/disclosures/?unit={wenli.slug}"
     visitor = Client()
     with time_machine.travel(due - timedelta(seconds=30), tick=False):
         assert count_shown(visitor.get(url).text) == "共 2 条"
