@@ -93,3 +93,21 @@ def test_a_periods_count_follows_a_row_moved_to_another_year(
     text = visitor.get(url).text
     assert "文理村公开0" not in text
     assert count_shown(text) == "共 1 条"
+
+
+def test_the_years_with_data_follow_a_publication_coming_due(wenli):
+    """The compliance and statistics pages' years (and their page keys, from
+    disclosure.page_scopes.compliance_facts) read the publication span: a
+    first publication of a new year coming due moves it."""
+    from datetime import datetime
+
+    from disclosure import compliance
+
+    zone = timezone.get_current_timezone()
+    new_year = datetime(2031, 1, 1, 0, 0, 30, tzinfo=zone)
+    Disclosure.objects.update(published_at=new_year - timedelta(days=3))
+    DisclosureFactory(unit=wenli, item=ItemFactory(), published_at=new_year)
+    with time_machine.travel(new_year - timedelta(seconds=20), tick=False):
+        assert compliance.years_with_data()[0] == 2030
+    with time_machine.travel(new_year + timedelta(seconds=1), tick=False):
+        assert compliance.years_with_data()[0] == 2031
