@@ -111,3 +111,20 @@ def test_the_years_with_data_follow_a_publication_coming_due(wenli):
         assert compliance.years_with_data()[0] == 2030
     with time_machine.travel(new_year + timedelta(seconds=1), tick=False):
         assert compliance.years_with_data()[0] == 2031
+
+
+def test_the_countys_statistics_follow_a_publication_coming_due(wenli, settings):
+    from django.contrib.auth.models import AnonymousUser
+
+    from composition import stats
+
+    at = timezone.now().replace(hour=10, minute=0, second=0)
+    due = at + timedelta(hours=2)
+    DisclosureFactory(unit=wenli, item=ItemFactory(), published_at=due)
+    year = due.year
+    with time_machine.travel(due - timedelta(seconds=20), tick=False):
+        stats.figures(AnonymousUser(), year=year)
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        kept = stats.figures(AnonymousUser(), year=year)
+        settings.VALUE_CACHE_SECONDS = 0
+        assert kept == stats.figures(AnonymousUser(), year=year)
