@@ -48,9 +48,11 @@ def kept(where: Unit | None) -> dict:
     "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; the
     catalog, the units and obligation events move the global version), the
     next publication scheduled in it (or a 先党内后党外 row coming out) or
-    midnight (the day is in the name). Without either: any change."""
+    midnight (the day is in the name). Without either: any change, and the
+    next publication coming due anywhere (the county's page, kept until
+    then, is made again then: not from figures of before)."""
     if where is None:
-        return {}
+        return {"seconds": caching.until_due(None)}
     started = timezone.now()
     if where.kind == Unit.Kind.TOWN:
         units = Unit.objects.of_town(where)

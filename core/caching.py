@@ -278,9 +278,12 @@ def cached(
         stored = cache.get(key)
         if stored is None:
             made = time.time()
-            data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
+            value = compute()
             if callable(seconds):
-                keep = max(min(seconds(), settings.PAGE_CACHE_MAX_SECONDS), 1)
+                keep = min(seconds(), settings.PAGE_CACHE_MAX_SECONDS)
+                if keep < 1:  # due within the second: not kept
+                    return value
+            data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             stored = (made, data, made + keep)
             cache.set(key, stored, timeout=max(int(keep), 1))
         _local.put(key, stored, expires=_expires(stored, keep), size=len(stored[1]))
@@ -317,7 +320,7 @@ def cached_many(
     wanted: dict[str, list[str]],
     compute: Callable[[list[str]], dict[str, T]],
     *,
-    seconds: int | None = None,
+    seconds: int | Callable[[], float] | None = None,
 ) -> dict[str, T]:
     """Many kept values at once, each under its own scopes (`cached`): one
     read of the shared cache for those this process does not hold, and one
@@ -327,7 +330,7 @@ def cached_many(
     in one part's scopes recomputes that part alone."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute(list(wanted))
-    keep = settings.VALUE_CACHE_SECONDS if seconds is None else seconds
+    keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
     every = sorted({s for scopes in wanted.values() for s in scopes})
     versions = dict(zip(every, scope_versions(every), strict=True))
     versions[""] = version()
@@ -354,12 +357,22 @@ def cached_many(
     if missing := [n for n in wanted if n not in found]:
         made = time.time()
         fresh = {}
-        for name, value in compute(missing).items():
+        values = compute(missing)
+        if callable(seconds):  # as in `cached`
+            keep = min(seconds(), settings.PAGE_CACHE_MAX_SECONDS)
+            if keep < 1:
+                return {
+                    name: values[name]
+                    if name in values
+                    else pickle.loads(found[name][1])
+                    for name in wanted
+                }
+        for name, value in values.items():
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             stored = (made, data, made + keep)
             fresh[keys[name]] = found[name] = stored
             _local.put(keys[name], stored, expires=made + keep, size=len(stored[1]))
-        cache.set_many(fresh, timeout=keep)
+        cache.set_many(fresh, timeout=max(int(keep), 1))
     return {name: pickle.loads(found[name][1]) for name in wanted}
 
 
@@ -448,30 +461,45 @@ class Page:
             return settings.PAGE_CACHE_SECONDS
         kept = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
         recent = self.started - kept
-        due = self._next_due(recent)
+        due = next_due(self.scopes, recent)
         until = [
             _next_midnight(),
             timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
         ]
         if due is not None and due <= self.started:
             until.append(due + kept)
-            due = self._next_due(self.started)
+            due = next_due(self.scopes, self.started)
         midnight = _next_midnight() - timedelta(days=1)
         if recent < midnight <= self.started:
             until.append(midnight + kept)
         end = min(t for t in (due, *until) if t is not None)
         return max((end - timezone.now()).total_seconds(), 0.0)
 
-    def _next_due(self, after):
-        """The next scheduled change in the page's scopes after `after`."""
-        if self.scopes != [ANY]:
-            return content.next_change(self.scopes, after)
+
+def next_due(scopes: list[str] | None, after: datetime) -> datetime | None:
+    """The next scheduled change in these scopes after `after` (None: any)."""
+    if scopes is None or scopes == [ANY]:
         # County-wide: shared by every such page until anything changes.
         due = cached("next-change:any", lambda: content.next_change([ANY], after))
         if due is not None and due <= after:
             # It came due since it was kept: the one after it, from the data.
             due = content.next_change([ANY], after)
         return due
+    return content.next_change(scopes, after)
+
+
+def until_due(scopes: list[str] | None) -> Callable[[], float]:
+    """`cached(..., seconds=until_due(scopes))`: a value that the clock changes
+    (what a scheduled publication adds), kept at most VALUE_CACHE_SECONDS and
+    never past the next scheduled change in its scopes. A page kept until
+    then is made again then: it must not read a value from before."""
+    started = timezone.now()
+
+    def seconds() -> float:
+        due = until(next_due(scopes, started), midnight=False)
+        return min(float(settings.VALUE_CACHE_SECONDS), due)
+
+    return seconds
 
 
 def page_key(request) -> str:

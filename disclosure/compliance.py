@@ -893,7 +893,14 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
 
 
 def publication_span() -> tuple[datetime, datetime] | None:
-    return caching.cached("disclosure:publication-span", _publication_span)
+    # No longer than the next publication coming due: a page kept until then
+    # (its key names the years, page_scopes.compliance_facts) is made again
+    # then, from this.
+    return caching.cached(
+        "disclosure:publication-span",
+        _publication_span,
+        seconds=caching.until_due(None),
+    )
 
 
 def years_with_data() -> list[int]:

@@ -88,8 +88,10 @@ def period_keys(visible, reader: str) -> list[str]:
     period that no other row visible to visitors holds, now or as loaded,
     disclosure.page_scopes); a publication in a period already on offer
     changes nothing. Visibility is also a matter of the clock (a scheduled
-    publication): kept at most VALUE_CACHE_SECONDS, as before, and then
-    scanned year by year (the span of years: two index reads)."""
+    publication): kept at most VALUE_CACHE_SECONDS, as before, and never
+    past the next row bringing a new period (`caching.until_due`: the list
+    kept until then is made again then), and then scanned year by year (the
+    span of years: two index reads)."""
     if settings.VALUE_CACHE_SECONDS <= 0:  # nothing kept: one scan
         return sorted(_first_periods(visible, "", "\uffff"), key=_newest_first)
     span = caching.cached(
@@ -99,6 +101,7 @@ def period_keys(visible, reader: str) -> list[str]:
             visible.order_by("-period").values_list("period", flat=True).first(),
         ),
         scopes=[PERIODS],
+        seconds=caching.until_due([PERIODS]),
     )
     if span[0] is None:
         return []
@@ -117,7 +120,11 @@ def period_keys(visible, reader: str) -> list[str]:
             for name in missing
         }
 
-    found = caching.cached_many({name: [PERIODS] for name in names}, compute)
+    found = caching.cached_many(
+        {name: [PERIODS] for name in names},
+        compute,
+        seconds=caching.until_due([PERIODS]),
+    )
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 

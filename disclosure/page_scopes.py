@@ -147,9 +147,11 @@ def _period_may_change(pks, periods) -> bool:
 
 def _from_instance(row: Disclosure):
     loaded_unit, loaded_status = getattr(row, "_loaded_scope", (None, None))
+    periods = [row.period, getattr(row, "_loaded_period", None)]
     years = [row.period_start and row.period_start.year]
     years.append(row.published_at and row.published_at.year)
-    periods = [row.period, getattr(row, "_loaded_period", None)]
+    # The year of the period it leaves (a list's count by period names it).
+    years += [int(p[:4]) for p in periods[1:] if p and p[:4].isdigit()]
     statuses = [row.status, loaded_status]
     return (row.pk, [row.unit_id, loaded_unit], statuses, years, periods)
 

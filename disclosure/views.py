@@ -173,6 +173,16 @@ def count_scopes(chosen: dict) -> list[str] | None:
     return [f"year:{period[:4]}"] if period[:4].isdigit() else None
 
 
+def count_lifetime(chosen: dict):
+    """A list's count lives no longer than the next publication coming due in
+    what it counts: the page is made again then, and must not read the count
+    from before it. One unit's: that unit's rows (an index read); else the
+    county's (kept, core.caching.next_due)."""
+    return caching.until_due(
+        [f"unit:{chosen['unit'].slug}"] if chosen.get("unit") else None
+    )
+
+
 def disclosure_list(request):
     visible = Disclosure.objects.visible_to(request.user)
     f = DisclosureFilter(request.GET, queryset=visible, user=request.user)
@@ -190,6 +200,7 @@ def disclosure_list(request):
                 f"{caching.selection(request)}",
                 f.qs.count,
                 scopes=count_scopes(f.form.cleaned_data),
+                seconds=count_lifetime(f.form.cleaned_data),
             ),
         )
     except BadPage:
