@@ -29,21 +29,10 @@ from tests.factories import (
     staff_user,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 
 BRANCH_TITLE = "文理村党支部内部通报甲"
 INNER_TITLE = "党内通报会议纪要乙"
-
-
-@pytest.fixture(autouse=True)
-def page_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 60
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    yield
-    cache.clear()
-    caching.reset_local()
 
 
 @pytest.fixture

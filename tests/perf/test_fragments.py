@@ -7,12 +7,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Scope
-from core import caching
 from disclosure import services
 from disclosure import views as disclosure_views
 from disclosure.models import Disclosure
@@ -32,21 +30,10 @@ from tests.factories import (
     staff_user,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 
 BRANCH_TITLE = "文理村党支部内部通报甲"
 INNER_TITLE = "党内通报会议纪要乙"
-
-
-@pytest.fixture(autouse=True)
-def fragments_on(settings):
-    settings.PAGE_CACHE_SECONDS = 0  # every page renders: only fragments kept
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    yield
-    cache.clear()
-    caching.reset_local()
 
 
 @pytest.fixture

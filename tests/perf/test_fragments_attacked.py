@@ -7,12 +7,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from core import caching
 from disclosure import services
 from disclosure.models import Attachment
 from feedback import services as feedback_services
@@ -30,20 +28,9 @@ from tests.factories import (
     staff_user,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 
 ANSWER = "先党内后党外的答复公开"
-
-
-@pytest.fixture(autouse=True)
-def fragments_on(settings):
-    settings.PAGE_CACHE_SECONDS = 0  # every page renders: only fragments kept
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    yield
-    cache.clear()
-    caching.reset_local()
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Item
-from core import caching
 from disclosure.models import Disclosure
 from tests.factories import (
     DisclosureFactory,
@@ -24,18 +22,7 @@ from tests.factories import (
     UnitFactory,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def page_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 60
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    yield
-    cache.clear()
-    caching.reset_local()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 
 
 @pytest.fixture

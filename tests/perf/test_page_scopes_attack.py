@@ -26,20 +26,7 @@ from tests.factories import (
     UnitFactory,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def page_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 60
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    page_scopes.forget_slugs()
-    yield
-    cache.clear()
-    caching.reset_local()
-    page_scopes.forget_slugs()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 
 
 @pytest.fixture

@@ -27,18 +27,7 @@ from tests.factories import (
     UnitFactory,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def value_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 0  # every request renders: only values kept
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    yield
-    cache.clear()
-    caching.reset_local()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 
 
 @pytest.fixture

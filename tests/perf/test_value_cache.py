@@ -6,11 +6,9 @@ import re
 
 import pytest
 from django import forms
-from django.core.cache import cache
 from django.test import Client
 
 from catalog.models import Scope
-from core import caching
 from core import figures as registry
 from core.charts import Chart
 from disclosure import compliance_views, services
@@ -27,21 +25,10 @@ from tests.factories import (
     staff_user,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 
 INNER = "党内通报会议纪要乙"
 OWN_BRANCH = "文理村党支部党费收缴情况"
-
-
-@pytest.fixture(autouse=True)
-def value_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 0  # every request renders: only values kept
-    settings.VALUE_CACHE_SECONDS = 60
-    cache.clear()
-    caching.reset_local()
-    yield
-    cache.clear()
-    caching.reset_local()
 
 
 @pytest.fixture

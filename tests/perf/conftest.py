@@ -1,0 +1,35 @@
+"""The caches as production has them, emptied before and after each test.
+
+`page_cache`: pages and kept values (a page read twice is a hit);
+`values_only`: every page renders, only kept values and fragments live.
+A test module takes one with `pytest.mark.usefixtures`."""
+
+import pytest
+from django.core.cache import cache
+
+from core import caching
+from disclosure import page_scopes
+
+
+def _emptied():
+    cache.clear()
+    caching.reset_local()
+    page_scopes.forget_slugs()
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 60
+    settings.VALUE_CACHE_SECONDS = 60
+    _emptied()
+    yield
+    _emptied()
+
+
+@pytest.fixture
+def values_only(settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.VALUE_CACHE_SECONDS = 60
+    _emptied()
+    yield
+    _emptied()
