@@ -165,7 +165,7 @@ class Causes:
 
         def page_init(page, request, match, audience=""):
             init(page, request, match, audience)
-            who = (request.get_full_path(), caching.text_size(request), audience)
+            who = (request.get_full_path(), audience)  # one copy for every step
             causes.page_of[page.key] = who
             causes.looked_up = (page.key, causes.stored.get(who))
 

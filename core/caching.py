@@ -13,7 +13,8 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   forms, tracking pages, following, log-in and the admin are not there),
   only a 200 that sets no cookie and holds no CSRF token (so the 回音壁 form,
   whose token is per render, is never kept even if it were listed);
-- keyed by host, path and query, the text size step (长辈模式) and versions:
+- keyed by host, path and query and versions (not by the text size step,
+  长辈模式: one copy serves every step, see below):
   the global one (a change no scope names: a unit, the catalog) and, for a
   page that names its scopes (`content.cached_views(..., scope=)`), one per
   scope ("unit:wenli", "disclosure:17"); a page naming none depends on
@@ -28,6 +29,14 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
 staff, keyed by their audience (core/audiences.py) instead of their account:
 the name in the header and the CSRF tokens are left out of the stored copy
 (placeholders) and filled in for each request.
+
+Both keep one copy of a page for the three text size steps (core/elder.py):
+a page differs between them only in the class on <html> and the size
+buttons' aria-pressed, which the copy holds as slots (the request that makes
+it is rendered with `page_text_size_slots`), filled in for each request
+(`_with_size`), on a miss too. The ETag served is the stored one's with the
+step (`_etag_for`): a client switching size never gets a 304 for the other
+step's page.
 
 Each worker process keeps a copy of what it last read from the shared cache
 (`_Local`), so that a hit costs no round trip to Redis: the version is read
@@ -60,7 +69,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import escape
 from django.utils.http import urlencode
 
-from . import audiences, content, events
+from . import audiences, content, elder, events
 from .elder import text_size
 
 T = TypeVar("T")
@@ -448,7 +457,8 @@ class Page:
         )
         digest = hashlib.sha256(target.encode()).hexdigest()[:40]
         who = f"aud:{audience}" if audience else "anon"
-        self.key = f"pagecache:{version()}:{text_size(request)}:{who}:{digest}"
+        # No text size step: the copy holds slots for it (`_with_size`).
+        self.key = f"pagecache:{version()}:{who}:{digest}"
 
     def lifetime(self) -> float:
         """Seconds from now (on a miss: runs the scheduled-change queries).
@@ -521,11 +531,61 @@ def _look_up(key: str):
     return stored
 
 
+_CLASS_SLOT = elder.CLASS_SLOT.encode()
+_PRESSED_SLOTS = {step: s.encode() for step, s in elder.PRESSED_SLOTS.items()}
+
+
+def _with_size(request, body: bytes) -> bytes:
+    """A copy's text size slots filled in for this request's step (core/elder.py).
+
+    The class goes in the <html> tag only (what comes before it is the
+    doctype, no content can put a slot there); aria-pressed takes "true" or
+    "false", harmless wherever a slot-like text might stand."""
+    size = text_size(request)
+    start = body.find(b"<html")
+    end = body.find(b">", start) if start >= 0 else -1
+    if end >= 0 and _CLASS_SLOT in body[start:end]:
+        tag = body[start:end].replace(_CLASS_SLOT, elder.html_class(size).encode(), 1)
+        body = body[:start] + tag + body[end:]
+    for step, slot in _PRESSED_SLOTS.items():
+        if slot in body:
+            body = body.replace(slot, elder.pressed(step, size).encode())
+    return body
+
+
+def _etag_for(request, stored: str | None) -> str | None:
+    """The ETag served at this request's step for a copy stored with `stored`."""
+    if not stored:
+        return stored
+    weak = "W/" if stored.startswith("W/") else ""
+    raw = f"{stored}|{text_size(request)}"
+    return f'{weak}"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
+
+
+def _sized(request, response):
+    """A fresh response (a miss, or one not kept) to a request rendered with
+    slots: filled in, with its step's ETag."""
+    if response.streaming:
+        response.streaming_content = (
+            _with_size(request, chunk) for chunk in response.streaming_content
+        )
+    else:
+        response.content = _with_size(request, response.content)
+        if response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+    if response.has_header("ETag"):
+        response["ETag"] = _etag_for(request, response["ETag"])
+    return response
+
+
 def _response(request, stored, content: bytes | None = None):
     _made, status, body, headers, _expires = stored
-    response = HttpResponse(body if content is None else content, status=status)
+    body = _with_size(request, body if content is None else content)
+    response = HttpResponse(body, status=status)
     for name, value in headers:
         response[name] = value
+    if response.has_header("ETag"):
+        response["ETag"] = _etag_for(request, response["ETag"])
     response["X-Page-Cache"] = "hit"
     return get_conditional_response(
         request, etag=response.get("ETag"), last_modified=None, response=response
@@ -566,11 +626,12 @@ class AnonymousPageCacheMiddleware:
         stored = _look_up(page.key)
         if stored is not None:
             return _response(request, stored)
+        request.page_text_size_slots = True  # one copy for every step
         response = self.get_response(request)
         if _storable(response):
             _store(page.key, page, response, response.content)
             response["X-Page-Cache"] = "miss"
-        return response
+        return _sized(request, response)
 
 
 # Filled in for each request from an audience's copy: the user's name, and
@@ -648,9 +709,10 @@ class AudiencePageCacheMiddleware:
             # otherwise than the session's entry: render, keep nothing.
             return self.get_response(request)
         request.page_audience = audience  # the header writes NAME_SLOT
+        request.page_text_size_slots = True  # one copy for every step
         response = self.get_response(request)
         if response.streaming:
-            return response
+            return _sized(request, response)
         body = response.content
         if _storable_for_audience(request, response):
             stored = _without_user(body)
@@ -658,9 +720,9 @@ class AudiencePageCacheMiddleware:
                 _store(page.key, page, response, stored)
                 body = stored
                 response["X-Page-Cache"] = "miss"
-        # Kept or not, this user's page gets this user's name.
+        # Kept or not, this user's page gets this user's name and step.
         response.content = _for_user(request, body)
-        return response
+        return _sized(request, response)
 
 
 def _storable_for_audience(request, response) -> bool:

@@ -12,14 +12,18 @@ hold a CSRF token (core/caching.py), and the switch changes nothing on the
 server; another site linking to it can only change the visitor's own text
 size, and `next` never leads off the site (nor comes back longer than
 `MAX_NEXT_BYTES`). A cookie value other than a known
-step is ignored (标准). A page looks different per step, so anything that
-caches whole pages must key on `text_size(request)` (docs/ARCHITECTURE.md).
+step is ignored (标准). A page differs between steps only in the class on
+<html> and the size buttons' `aria-pressed` (`html_class`, `pressed`): the
+page cache keeps one copy for all steps, rendered with slots in their place
+(`page_text_size_slots` on the request) and filled in for each request
+(core/caching.py); a template must not read the step otherwise.
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
@@ -32,6 +36,10 @@ STEPS = {STANDARD: _("标准"), LARGE: _("大"), EXTRA_LARGE: _("特大")}
 # longer Location header is its 502, not our redirect. A page's own address
 # is far shorter.
 MAX_NEXT_BYTES = 2000
+# What a page cache's copy holds where the step shows (core/caching.py
+# fills them in): the class on <html>, and each button's aria-pressed.
+CLASS_SLOT = "@@fm-size-class@@"
+PRESSED_SLOTS = {step: f"@@fm-size-pressed-{step}@@" for step in STEPS}
 
 
 def _step(value: str | None) -> int | None:
@@ -48,12 +56,38 @@ def is_elder(request: HttpRequest) -> bool:
     return text_size(request) != STANDARD
 
 
+def html_class(size: int) -> SafeString:
+    """The attribute on <html> (none for 标准); never on paper (the template's
+    choice), whose sizes are its own."""
+    if size == STANDARD:
+        return mark_safe("")
+    return mark_safe(
+        ' class="elder elder-xl"' if size == EXTRA_LARGE else ' class="elder"'
+    )
+
+
+def pressed(step: int, size: int) -> str:
+    """A size button's aria-pressed."""
+    return "true" if step == size else "false"
+
+
 def context_processor(request: HttpRequest) -> dict:
+    if getattr(request, "page_text_size_slots", False):
+        # A copy for every step: only slots, and no step to branch on.
+        return {
+            "text_size_class": mark_safe(CLASS_SLOT),
+            "text_size_steps": [
+                (step, label, PRESSED_SLOTS[step]) for step, label in STEPS.items()
+            ],
+        }
     size = text_size(request)
     return {
         "elder_mode": size != STANDARD,
         "text_size": size,
-        "text_size_steps": list(STEPS.items()),
+        "text_size_class": html_class(size),
+        "text_size_steps": [
+            (step, label, pressed(step, size)) for step, label in STEPS.items()
+        ],
     }
 
 
