@@ -71,6 +71,7 @@ from django.utils.http import urlencode
 
 from . import audiences, content, elder, events
 from .elder import text_size
+from .slots import slot
 
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
@@ -547,9 +548,9 @@ def _with_size(request, body: bytes) -> bytes:
     if end >= 0 and _CLASS_SLOT in body[start:end]:
         tag = body[start:end].replace(_CLASS_SLOT, elder.html_class(size).encode(), 1)
         body = body[:start] + tag + body[end:]
-    for step, slot in _PRESSED_SLOTS.items():
-        if slot in body:
-            body = body.replace(slot, elder.pressed(step, size).encode())
+    for step, marker in _PRESSED_SLOTS.items():
+        if marker in body:
+            body = body.replace(marker, elder.pressed(step, size).encode())
     return body
 
 
@@ -636,8 +637,8 @@ class AnonymousPageCacheMiddleware:
 
 # Filled in for each request from an audience's copy: the user's name, and
 # every CSRF token (Django renders a new mask of the secret each time).
-NAME_SLOT = b"@@fm-user-name@@"
-CSRF_SLOT = b"@@fm-csrf-token@@"
+NAME_SLOT = slot("user-name").encode()
+CSRF_SLOT = slot("csrf-token").encode()
 _CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 _CSRF_STORED = b'name="csrfmiddlewaretoken" value="' + CSRF_SLOT + b'"'
 
@@ -708,7 +709,8 @@ class AudiencePageCacheMiddleware:
             # Django's check of the log-in (run by loading the user) says
             # otherwise than the session's entry: render, keep nothing.
             return self.get_response(request)
-        request.page_audience = audience  # the header writes NAME_SLOT
+        request.page_audience = audience  # the header writes NAME_SLOT:
+        request.page_name_slot = NAME_SLOT.decode()
         request.page_text_size_slots = True  # one copy for every step
         response = self.get_response(request)
         if response.streaming:

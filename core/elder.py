@@ -27,6 +27,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
+from .slots import slot
+
 COOKIE_NAME = "elder"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 STANDARD, LARGE, EXTRA_LARGE = 0, 1, 2
@@ -38,8 +40,8 @@ STEPS = {STANDARD: _("标准"), LARGE: _("大"), EXTRA_LARGE: _("特大")}
 MAX_NEXT_BYTES = 2000
 # What a page cache's copy holds where the step shows (core/caching.py
 # fills them in): the class on <html>, and each button's aria-pressed.
-CLASS_SLOT = "@@fm-size-class@@"
-PRESSED_SLOTS = {step: f"@@fm-size-pressed-{step}@@" for step in STEPS}
+CLASS_SLOT = slot("size-class")
+PRESSED_SLOTS = {step: slot(f"size-pressed-{step}") for step in STEPS}
 
 
 def _step(value: str | None) -> int | None:

@@ -18,7 +18,7 @@ from django.test import Client
 from core import caching, elder
 from disclosure.models import Unit
 from tests.core.test_registries_on_the_demo import cached_pages
-from tests.factories import PartyMemberFactory
+from tests.factories import PartyMemberFactory, SubmissionFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 
@@ -208,3 +208,23 @@ def test_no_template_reads_the_step_but_its_two_slots(demo):
         or "text_size_steps" in path.read_text()
     }
     assert users == {"html_class.html", "header.html", "letter.html"}
+
+
+@pytest.mark.parametrize("who", ["visitor", "member"])
+def test_text_that_looks_like_a_slot_is_shown_as_written(demo, who):
+    """The slots are marked from SECRET_KEY (core/slots.py): a resident who
+    writes a slot-like text sees it published as written, not filled in."""
+    unit = Unit.objects.filter(parent__isnull=False).order_by("pk").first()
+    written = " ".join(
+        ("@@fm-user-name@@", "@@fm-size-class@@", "@@fm-size-pressed-1@@")
+        + ("@@fm-csrf-token@@",)
+    )
+    case = SubmissionFactory(
+        unit=unit, accepted=True, title="路灯", text=f"路灯坏了 {written}"
+    )
+    client = at(clients()[who], "2")
+    for _ in range(2):  # made, then served from the copy
+        page = client.get(f"/feedback/{case.pk}/").text
+        assert written in page
+        assert "@@fm-" not in page.replace(written, "")
+    assert all(s.startswith("@@fm-") and len(s) > 30 for s in SLOTS)
