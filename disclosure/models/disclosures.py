@@ -371,6 +371,14 @@ class Disclosure(models.Model):
                 fields=["status", "-published_at", "-id"],
                 name="disclosure_recent_idx",
             ),
+            # The next 先党内后党外 public date coming due (how long a cached
+            # page or figure may live): without it a scan of every row, 0.2 s
+            # at county scale, after each change (docs/PERFORMANCE.md).
+            models.Index(
+                fields=["status", "public_from"],
+                name="disclosure_public_from_idx",
+                condition=models.Q(public_from__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
