@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -879,17 +879,9 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
     read a unit: disclosure_unit_idx) and, with `public_from`, the first
     先党内后党外 row coming out to the public: when figures counted from
     their rows change with no save. None: nothing scheduled."""
-    scheduled = Disclosure.objects.filter(
-        unit__in=units, status=Disclosure.Status.PUBLISHED
-    ).order_by()
-    times = [
-        scheduled.filter(published_at__gt=after).aggregate(t=Min("published_at"))["t"]
-    ]
-    if public_from:
-        times.append(
-            scheduled.filter(public_from__gt=after).aggregate(t=Min("public_from"))["t"]
-        )
-    return min((t for t in times if t is not None), default=None)
+    return Disclosure.objects.filter(unit__in=units).next_scheduled(
+        after, public_from=public_from
+    )
 
 
 def publication_span() -> tuple[datetime, datetime] | None:

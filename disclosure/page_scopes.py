@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from core import caching
@@ -242,16 +242,8 @@ def next_change(scopes: list[str], after):
         else:
             rows = Q()  # the whole county
             break
-    times += _first_scheduled(Disclosure.objects.filter(rows), after)
+    times.append(Disclosure.objects.filter(rows).next_scheduled(after))
     return min((t for t in times if t is not None), default=None)
-
-
-def _first_scheduled(rows, after) -> list:
-    found = rows.filter(status=Disclosure.Status.PUBLISHED)
-    return [
-        found.filter(published_at__gt=after).aggregate(t=Min("published_at"))["t"],
-        found.filter(public_from__gt=after).aggregate(t=Min("public_from"))["t"],
-    ]
 
 
 def _shown_by_links(scope: str):
@@ -301,10 +293,7 @@ def _asof_change(key: str, after):
 
     span = compliance.publication_span()
     if span is None or key != timezone.localdate().isoformat():
-        return min(
-            (t for t in _first_scheduled(Disclosure.objects.all(), after) if t),
-            default=None,
-        )
+        return Disclosure.objects.next_scheduled(after)
     return span[1] + compliance.ARCHIVE_AFTER
 
 

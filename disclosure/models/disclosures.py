@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,20 @@ class DisclosureQuerySet(models.QuerySet):
         return self.filter(
             status=Disclosure.Status.PUBLISHED, published_at__lte=timezone.now()
         )
+
+    def next_scheduled(self, after, *, public_from: bool = True):
+        """The first of these rows coming out after `after` with no save (a
+        publication set for later; with `public_from`, a 先党内后党外 row
+        reaching the public), or None: how long a cached page or figure
+        counted from them stays right. A time only, never a row: it must see
+        the rows not visible yet."""
+        found = self.filter(status=Disclosure.Status.PUBLISHED).order_by()
+        times = [found.filter(published_at__gt=after).aggregate(t=Min("published_at"))]
+        if public_from:
+            times.append(
+                found.filter(public_from__gt=after).aggregate(t=Min("public_from"))
+            )
+        return min((t["t"] for t in times if t["t"] is not None), default=None)
 
     def withdrawn(self) -> "DisclosureQuerySet":
         return self.filter(status=Disclosure.Status.WITHDRAWN)
