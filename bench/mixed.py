@@ -165,7 +165,9 @@ class Causes:
 
         def page_init(page, request, match, audience=""):
             init(page, request, match, audience)
-            who = (request.get_full_path(), audience)  # one copy for every step
+            # One copy for every text size step; the audience the key names
+            # (a board's narrowed to the members of every branch).
+            who = (request.get_full_path(), page.key.split(":", 2)[2].rsplit(":", 1)[0])
             causes.page_of[page.key] = who
             causes.looked_up = (page.key, causes.stored.get(who))
 
@@ -290,6 +292,7 @@ def main() -> int:
     step = 86400 / args.reads
     times, hits = defaultdict(list), defaultdict(lambda: [0, 0])
     by_audience = defaultdict(lambda: [0, 0])
+    members_by_page = defaultdict(lambda: [0, 0])
     began = time.perf_counter()
     with time_machine.travel(start, tick=False) as clock:
         w = 0
@@ -317,6 +320,9 @@ def main() -> int:
             hits[page][1] += 1
             by_audience["member" if member else "visitor"][0] += hit
             by_audience["member" if member else "visitor"][1] += 1
+            if member:
+                members_by_page[page][0] += hit
+                members_by_page[page][1] += 1
     elapsed = time.perf_counter() - began
 
     def p(values, q):
@@ -349,6 +355,9 @@ def main() -> int:
         "units": len(units),
         "overall_hit_ratio": round(total_hits / reads, 3),
         "by_audience": {k: round(h / t, 3) for k, (h, t) in by_audience.items() if t},
+        "members_by_page": {
+            page: round(h / t, 3) for page, (h, t) in members_by_page.items() if t
+        },
         "p50_ms": round(statistics.median(every), 1),
         "p99_ms": round(p(every, 0.99), 1),
         "seconds": round(elapsed, 1),

@@ -167,6 +167,16 @@ def _kept(session, version: int) -> Member | None:
     return Member(pk, audience, name)
 
 
+def confirmed(request, member: Member) -> bool:
+    """On a miss, before a page is kept under the session's audience: the
+    user loaded now (Django's checks of the log-in ran) is the session's,
+    with the same audience. A change that sent no signal (a queryset
+    `update()` of a membership) would otherwise render one branch's rows
+    into another audience's copy until the entry is checked again."""
+    user = request.user
+    return str(user.pk) == member.pk and _work_out(user) == member.audience
+
+
 def _logged_in(sender, request, user, **kwargs) -> None:
     if request is None or not hasattr(request, "session"):
         return

@@ -457,7 +457,12 @@ class Page:
             (request.get_host(), request.get_full_path(), ",".join(depends), versions)
         )
         digest = hashlib.sha256(target.encode()).hexdigest()[:40]
-        who = f"aud:{audience}" if audience else "anon"
+        # Narrowed where several audiences see the same page (content.cached_views).
+        self.audience = audience and content.page_audience(
+            match.view_name, request, match.kwargs, audience
+        )
+        self.shared = self.audience != audience
+        who = f"aud:{self.audience}" if audience else "anon"
         # No text size step: the copy holds slots for it (`_with_size`).
         self.key = f"pagecache:{version()}:{who}:{digest}"
 
@@ -705,9 +710,10 @@ class AudiencePageCacheMiddleware:
         stored = _look_up(page.key)
         if stored is not None:
             return _response(request, stored, _for_user(request, stored[2]))
-        if str(request.user.pk) != request.page_member.pk:
-            # Django's check of the log-in (run by loading the user) says
-            # otherwise than the session's entry: render, keep nothing.
+        if not audiences.confirmed(request, request.page_member):
+            # Django's check of the log-in (run by loading the user), or the
+            # audience worked out from the rows now, says otherwise than the
+            # session's entry: render, keep nothing.
             return self.get_response(request)
         request.page_audience = audience  # the header writes NAME_SLOT:
         request.page_name_slot = NAME_SLOT.decode()
@@ -716,7 +722,11 @@ class AudiencePageCacheMiddleware:
         if response.streaming:
             return _sized(request, response)
         body = response.content
-        if _storable_for_audience(request, response):
+        if page.shared and getattr(request, "page_own_audience_only", False):
+            # The view showed what only the user's own audience reads (a
+            # 党组织内部 notice): not kept in a copy shared with others.
+            pass
+        elif _storable_for_audience(request, response):
             stored = _without_user(body)
             if stored is not None:
                 _store(page.key, page, response, stored)

@@ -19,6 +19,10 @@
   of them changes or something scheduled in them comes due. None, or no
   `scope`: the page shows anything, and is stale after any change (and
   lives PAGE_CACHE_SECONDS).
+  `audience(request, kwargs, audience)`: the audience whose copy a logged-in
+  member's page is (core/audiences.py), narrowed where several audiences
+  see the same page (another unit's board: every branch's members); the
+  view must then render as that narrowed audience, not as the user.
 - `public(Model, ..., scopes=fn)`: `scopes(event)` names the scopes a row
   event or verb of the model changes; None: unknown (every page is stale);
   []: no public page shows it (a draft).
@@ -47,6 +51,7 @@ public_models: dict[str, Declared] = {}
 private_models: set[str] = set()
 cached_view_names: set[str] = set()
 view_scopes: dict[str, Callable] = {}
+view_audiences: dict[str, Callable] = {}
 schedules: list[Callable] = []
 
 
@@ -88,11 +93,24 @@ def private(*models) -> None:
     private_models.update(model._meta.label for model in models)
 
 
-def cached_views(namespace: str, *names: str, scope: Callable | None = None) -> None:
+def cached_views(
+    namespace: str,
+    *names: str,
+    scope: Callable | None = None,
+    audience: Callable | None = None,
+) -> None:
     for name in names:
         cached_view_names.add(f"{namespace}:{name}")
         if scope is not None:
             view_scopes[f"{namespace}:{name}"] = scope
+        if audience is not None:
+            view_audiences[f"{namespace}:{name}"] = audience
+
+
+def page_audience(view_name: str, request, kwargs, audience: str) -> str:
+    """The audience whose copy of this page a member gets (module docstring)."""
+    narrow = view_audiences.get(view_name)
+    return audience if narrow is None else narrow(request, kwargs, audience)
 
 
 def page_scopes(view_name: str, request, kwargs) -> list[str] | None:

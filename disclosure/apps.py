@@ -66,8 +66,18 @@ class DisclosureConfig(AppConfig):
         content.cached_views(
             "disclosure", "boards", "catalog_item", scope=content.everything
         )
-        content.cached_views("disclosure", "board", scope=page_scopes.unit_scope)
-        content.cached_views("disclosure", "detail", scope=page_scopes.detail_scope)
+        content.cached_views(
+            "disclosure",
+            "board",
+            scope=page_scopes.unit_scope,
+            audience=page_scopes.board_audience,
+        )
+        content.cached_views(
+            "disclosure",
+            "detail",
+            scope=page_scopes.detail_scope,
+            audience=page_scopes.detail_audience,
+        )
         # Logged-in members get their audience's cached pages: the audience is
         # the scope rule's (`page_audience`, by `Reader`); these changes may
         # move a user to another one.
@@ -76,6 +86,7 @@ class DisclosureConfig(AppConfig):
             depends_on=[
                 models.PartyMembership,
                 models.Organisation,
+                models.Unit,  # a branch's unit's slug is in the audience
                 models.Organisation.members.through,
                 User,
                 User.groups.through,

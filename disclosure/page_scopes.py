@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models import Scope
 from core import caching
 from core.content import ANY
 
@@ -196,6 +197,34 @@ def part_scopes(event) -> list[str] | None:
 def unit_scope(request, kwargs) -> list[str]:
     slug = kwargs["slug"]
     return [f"unit:{slug}"] if known_slug(slug) else [ANY]
+
+
+def board_audience(request, kwargs, audience: str) -> str:
+    """A branch member's copy of another unit's board is the copy of a
+    member of no branch (`Reader.on_board_of`, as the board view renders
+    it); `audience` is `models.page_audience`'s, "member:party:<branch>@<the
+    branch's unit slug>" for a branch member."""
+    name, at, unit_slug = audience.partition("@")
+    if at and name.startswith("member:party:") and unit_slug != kwargs.get("slug"):
+        return "member:party:"
+    return audience
+
+
+def detail_audience(request, kwargs, audience: str) -> str:
+    """A branch member's copy of a disclosure's page is the copy of a member
+    of no branch (`Reader.on_page_of`) unless it is a 党组织内部 one: then only
+    its branch reads it (another branch gets a 404, which is not kept). The
+    row's scope kept under its own scope, as the page is."""
+    name, at, _ = audience.partition("@")
+    if not (at and name.startswith("member:party:")):
+        return audience
+    pk = kwargs["pk"]
+    branch_row = caching.cached(
+        f"branch-row:{pk}",
+        lambda: Disclosure.objects.filter(pk=pk, scope=Scope.BRANCH).exists(),
+        scopes=[f"disclosure:{pk}"],
+    )
+    return audience if branch_row else "member:party:"
 
 
 def list_scope(request, kwargs) -> list[str]:

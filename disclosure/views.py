@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition
 
 from catalog import periods
-from catalog.models import Category, Item
+from catalog.models import Category, Item, Scope
 from core import caching, fragments
 from core.pagination import BadPage, paginate
 
@@ -71,7 +71,10 @@ def board(request, slug):
     unit = get_object_or_404(
         Unit.objects.with_boards().select_related("parent"), slug=slug
     )
-    visible = Disclosure.objects.visible_to(request.user).for_unit(unit)
+    # Read as the reader of this board: one copy for every branch but the
+    # unit's own (Reader.on_board_of, page_scopes.board_audience).
+    reader = Reader.of(request.user).on_board_of(unit)
+    visible = Disclosure.objects.published().for_reader(reader).for_unit(unit)
     period_key = request.GET.get("period", "")
     period = None
     status = 200
@@ -84,7 +87,6 @@ def board(request, slug):
                 "key": period_key[:20]
             }
             status = 400
-    reader = Reader.of(request.user)
     today = timezone.localdate()
     scopes = [f"unit:{unit.slug}"]
     # The columns and the archive, kept until the unit's scope changes, a
@@ -249,13 +251,17 @@ def disclosure_detail(request, pk):
             {"disclosure": withdrawn},
             status=410,
         )
+    if disclosure.scope == Scope.BRANCH:
+        # Its branch's alone: never a copy shared by every branch's members
+        # (page_scopes.detail_audience decided before the row was read).
+        request.page_own_audience_only = True
     context = detail_context(disclosure)
     scopes = [f"disclosure:{disclosure.pk}"]
     # The article (forms, tables, attachments, trail, the requests it
     # answered: five queries) kept until the disclosure's scope changes,
     # something in it comes due or the day ends (公示 days left), per audience.
     context["article"] = fragments.kept(
-        f"article:{disclosure.pk}:{Reader.of(request.user).key}:"
+        f"article:{disclosure.pk}:{Reader.of(request.user).on_page_of(disclosure).key}:"
         f"{timezone.localdate()}:{get_language()}",
         scopes,
         lambda: render_to_string(

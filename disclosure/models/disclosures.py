@@ -68,8 +68,12 @@ class DisclosureQuerySet(models.QuerySet):
         rule (党务公开条例 art. 8). The public reads 社会公开 rows, a 先党内后党外
         one from its `public_from`; party members also 党内 rows and their own
         branch's 党组织内部 rows; the town party committee's staff every row."""
+        return self.for_reader(Reader.of(user))
+
+    def for_reader(self, reader: "Reader") -> "DisclosureQuerySet":
+        """`within_scope` for what a reader reads (`Reader.of(user)`, or one
+        narrowed to a page: `Reader.on_board_of`)."""
         # Mirrored row by row in Disclosure.visibility_facts() (search index).
-        reader = Reader.of(user)
         if reader.every_branch:
             return self
         if reader.party_member:
@@ -139,6 +143,11 @@ class Reader:
     party_member: bool = False  # 党内 rows, and 先党内后党外 ones at once
     branch_id: int | None = None  # the own branch's 党组织内部 rows
     every_branch: bool = False  # every row: the town party committee's staff
+    # The branch's unit (id, slug): its 党组织内部 rows are that unit's
+    # (Disclosure.clean), so another unit's board is the same for every
+    # branch's members (`on_board_of`).
+    branch_unit_id: int | None = None
+    branch_unit_slug: str = ""
 
     @classmethod
     def of(cls, user) -> "Reader":
@@ -161,15 +170,41 @@ class Reader:
                 # A town's (or the county's) committee, not a village's.
                 unit__kind__in=[Unit.Kind.TOWN, Unit.Kind.COUNTY],
             )
-        ).values_list("pk", "kind")
-        branch_id = None
-        for pk, kind in rows:
+        ).values_list("pk", "kind", "unit_id", "unit__slug")
+        branch = (None, None, "")
+        for pk, kind, unit_id, unit_slug in rows:
             if kind == BodyKind.PARTY_COMMITTEE:
                 return cls(party_member=True, every_branch=True)
-            branch_id = pk
+            branch = (pk, unit_id, unit_slug)
         if not user.has_perm(INNER_PARTY_PERMISSION):
             return PUBLIC_READER
-        return cls(party_member=True, branch_id=branch_id)
+        branch_id, unit_id, unit_slug = branch
+        return cls(
+            party_member=True,
+            branch_id=branch_id,
+            branch_unit_id=unit_id if branch_id else None,
+            branch_unit_slug=(unit_slug or "") if branch_id else "",
+        )
+
+    def on_board_of(self, unit: Unit) -> "Reader":
+        """What this reader reads on `unit`'s board: on another unit's board
+        a branch member reads what a member of no branch reads (their
+        branch's 党组织内部 rows are on their own unit's board only), so every
+        branch shares that board's copy (page cache, fragments) instead of
+        each refilling its own after a change. Rendered as that narrowed
+        reader, the board cannot carry one branch's row to another's copy,
+        even if a row broke the rule."""
+        if not self.branch_id or self.every_branch or self.branch_unit_id == unit.pk:
+            return self
+        return Reader(party_member=True)
+
+    def on_page_of(self, disclosure: "Disclosure") -> "Reader":
+        """What this reader reads on a disclosure's own page: the same for
+        every party member but for a 党组织内部 one (its branch's alone), so
+        the members of every branch share one copy of it."""
+        if not self.branch_id or self.every_branch or disclosure.scope == Scope.BRANCH:
+            return self
+        return Reader(party_member=True)
 
     @property
     def key(self) -> str:
@@ -197,6 +232,9 @@ def page_audience(user) -> str | None:
     reader = Reader.of(user)
     if reader.every_branch:
         return None
+    if reader.branch_id:
+        # The branch's unit, for the board's narrowing (page_scopes.board_audience).
+        return f"member:{reader.key}@{reader.branch_unit_slug}"
     return f"member:{reader.key}"
 
 
