@@ -174,7 +174,11 @@ def confirmed(request, member: Member) -> bool:
     `update()` of a membership) would otherwise render one branch's rows
     into another audience's copy until the entry is checked again."""
     user = request.user
-    return str(user.pk) == member.pk and _work_out(user) == member.audience
+    if str(user.pk) == member.pk and _work_out(user) == member.audience:
+        return True
+    if user.is_authenticated:  # the next request reads the audience of now
+        _keep(request.session, user, memberships_version())
+    return False
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:

@@ -259,3 +259,23 @@ def test_a_branch_notice_rendered_under_the_shared_key_is_not_kept(county, monke
     assert shown.headers.get("X-Page-Cache") != "miss"
     other = page(member("maoshan_a", maoshan), notice)
     assert WENLI_BRANCH not in other.text
+
+
+def test_after_a_refused_miss_the_session_holds_the_audience_of_now(county):
+    from disclosure.models import PartyMembership
+
+    wenli, maoshan, dongfeng = county
+    moved = PartyMemberFactory(username="moved", branch_of=maoshan)
+    client = Client()
+    client.force_login(moved)
+    board(client, dongfeng)
+    PartyMembership.objects.filter(user=moved).update(
+        branch=wenli.organisations.branches().get()
+    )
+    assert board(client, wenli).headers.get("X-Page-Cache") != "miss"
+    # Worked out again: 文理村's own board is kept now, as its branch's.
+    again = board(client, wenli)
+    assert again.headers["X-Page-Cache"] == "miss"
+    assert WENLI_BRANCH in again.text
+    assert WENLI_BRANCH in board(member("wenli_a", wenli), wenli).text
+    assert WENLI_BRANCH not in board(member("dongfeng_a", dongfeng), wenli).text
