@@ -39,8 +39,20 @@ class FeedbackConfig(AppConfig):
         # The monthly sheet shows the public wall only, the same for everyone.
         # They read cases and what a case shows of its disclosures
         # (page_scopes.py): a case's change, or a linked disclosure's.
-        content.cached_views("feedback", "wall", "print", scope=page_scopes.wall_scope)
-        content.cached_views("feedback", "detail", scope=page_scopes.case_scope)
+        content.cached_views("feedback", "print", scope=page_scopes.wall_scope)
+        # Shared by the members of every branch but those linked from the wall.
+        content.cached_views(
+            "feedback",
+            "wall",
+            scope=page_scopes.wall_scope,
+            audience=page_scopes.case_audience,
+        )
+        content.cached_views(
+            "feedback",
+            "detail",
+            scope=page_scopes.case_scope,
+            audience=page_scopes.case_audience,
+        )
         disclosure_page_scopes.register_links(
             page_scopes.linked_cases, page_scopes.shown_disclosures
         )

@@ -16,8 +16,11 @@ sheet ("wall" is among its `new_row_scopes`); it is listed only once
 accepted, which is a change of the case.
 """
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
+from catalog.models import Scope
+from core import caching
+from disclosure.models import Disclosure
 from disclosure.page_scopes import unit_scopes
 
 from .models import Submission
@@ -29,6 +32,38 @@ def wall_scope(request, kwargs) -> list[str]:
 
 def case_scope(request, kwargs) -> list[str]:
     return [f"submission:{kwargs['pk']}"]
+
+
+def linked_branches() -> frozenset[str]:
+    """The branches whose 党组织内部 notices answer, or are the subject of, a
+    case on the wall: only their members may see those links, so only they
+    need a copy of the wall and of a case page of their own. Kept under
+    "wall" (a case accepted, answered or changed; a linked disclosure's
+    change names it too: `linked_cases`)."""
+
+    def compute() -> frozenset[str]:
+        cases = Submission.objects.on_wall()
+        linked = Disclosure.objects.filter(scope=Scope.BRANCH).filter(
+            Exists(cases.filter(fulfilled_by=OuterRef("pk")))
+            | Exists(cases.filter(disclosure=OuterRef("pk")))
+        )
+        rows = linked.order_by().values_list("branch_id", flat=True).distinct()
+        return frozenset(str(pk) for pk in rows)
+
+    return caching.cached("wall-linked-branches", compute, scopes=["wall"])
+
+
+def case_audience(request, kwargs, audience: str) -> str:
+    """A branch member's copy of the wall or a case page is the copy of a
+    member of no branch unless one of their branch's 党组织内部 notices is
+    linked from the wall (`linked_branches`): what else those pages show
+    of disclosures is the same for every party member. The views say when
+    they showed a 党组织内部 link (not kept in a shared copy)."""
+    name, at, _ = audience.partition("@")
+    prefix = "member:party:"
+    if not (at and name.startswith(prefix)):
+        return audience
+    return audience if name[len(prefix) :] in linked_branches() else prefix
 
 
 def shown_disclosures(scope: str) -> Q | None:

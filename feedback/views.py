@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from catalog.models import Scope
 from core import caching
 from core.pagination import BadPage, paginate
 from core.security import security_event
@@ -236,13 +237,14 @@ def wall(request):
     except BadPage:
         context["bad_page"] = True
         return render(request, "feedback/submission_list.html", context, status=400)
-    visible = set(
+    visible = dict(
         Disclosure.objects.visible_to(request.user)
         .filter(
             pk__in=[s.fulfilled_by_id for s in page.object_list if s.fulfilled_by_id]
         )
-        .values_list("pk", flat=True)
+        .values_list("pk", "scope")
     )
+    _shown_branch_notice(request, *visible.values())
     for submission in page.object_list:
         answer = submission.fulfilled_by_id
         submission.visible_fulfilment_id = answer if answer in visible else None
@@ -259,4 +261,15 @@ def submission_detail(request, pk):
         if submission.consent_to_publish
         else None,
     }
+    _shown_branch_notice(
+        request,
+        *(d.scope for d in (context["fulfilled_by"], context["disclosure"]) if d),
+    )
     return render(request, "feedback/submission_detail.html", context)
+
+
+def _shown_branch_notice(request, *scopes) -> None:
+    """A link to a 党组织内部 notice is its branch's alone: the page is not
+    kept in a copy every branch's members share (page_scopes.case_audience)."""
+    if Scope.BRANCH in scopes:
+        request.page_own_audience_only = True

@@ -279,3 +279,79 @@ def test_after_a_refused_miss_the_session_holds_the_audience_of_now(county):
     assert WENLI_BRANCH in again.text
     assert WENLI_BRANCH in board(member("wenli_a", wenli), wenli).text
     assert WENLI_BRANCH not in board(member("dongfeng_a", dongfeng), wenli).text
+
+
+# The 回音壁 -------------------------------------------------------------------
+
+
+def answered_case(unit, answer):
+    from django.utils import timezone
+
+    from tests.factories import SubmissionFactory
+
+    return SubmissionFactory(
+        unit=unit,
+        kind="request",
+        status="answered",
+        accepted_at=timezone.now(),
+        answered_at=timezone.now(),
+        answer_text="已公开。",
+        fulfilled_by=answer,
+    )
+
+
+def test_every_branch_shares_the_wall_and_a_case(county):
+    wenli, maoshan, dongfeng = county
+    case = answered_case(wenli, Disclosure.objects.get(title=INNER))
+    for url in ("/feedback/", case.get_absolute_url()):
+        first = member("maoshan_a", maoshan).get(url)
+        assert first.headers["X-Page-Cache"] == "miss", url
+        for client in (member("dongfeng_a", dongfeng), member("wenli_a", wenli)):
+            shared = client.get(url)
+            assert shared.headers["X-Page-Cache"] == "hit", url
+            assert Disclosure.objects.get(title=INNER).get_absolute_url() in shared.text
+
+
+def test_a_branch_notice_linked_from_the_wall_is_its_branchs_alone(
+    county, django_capture_on_commit_callbacks
+):
+    wenli, maoshan, dongfeng = county
+    notice = Disclosure.objects.get(title=WENLI_BRANCH)
+    link = notice.get_absolute_url()
+    # The wall is shared first, before the branch's notice is linked.
+    member("maoshan_a", maoshan).get("/feedback/")
+    with django_capture_on_commit_callbacks(execute=True):
+        case = answered_case(wenli, notice)
+    from_wenli = member("wenli_a", wenli)
+    for url in ("/feedback/", case.get_absolute_url()):
+        assert link in from_wenli.get(url).text, url
+        own = from_wenli.get(url)
+        assert own.headers["X-Page-Cache"] == "hit" and link in own.text, url
+        for client in (
+            member("maoshan_a", maoshan),
+            member("dongfeng_a", dongfeng),
+            member("member_nb"),
+            Client(),
+        ):
+            for _ in range(2):
+                assert link not in client.get(url).text, url
+
+
+def test_a_branch_link_rendered_under_the_shared_key_is_not_kept(county, monkeypatch):
+    from core import content
+
+    wenli, maoshan, _ = county
+    notice = Disclosure.objects.get(title=WENLI_BRANCH)
+    case = answered_case(wenli, notice)
+    for name in ("feedback:wall", "feedback:detail"):
+        monkeypatch.setitem(
+            content.view_audiences,
+            name,
+            lambda request, kwargs, audience: "member:party:",
+        )
+    for url in ("/feedback/", case.get_absolute_url()):
+        shown = member("wenli_a", wenli).get(url)
+        assert notice.get_absolute_url() in shown.text, url
+        assert shown.headers.get("X-Page-Cache") != "miss", url
+        other = member("maoshan_a", maoshan).get(url)
+        assert notice.get_absolute_url() not in other.text, url
