@@ -349,3 +349,33 @@ def test_hostile_urls_for_a_branch_member(county, path):
     response = client.get(path)
     assert response.status_code in (400, 404), response.status_code
     assert WENLI_BRANCH not in response.content.decode()
+
+
+def test_the_own_branch_keeps_its_notices_after_a_move_and_a_narrowing(
+    county, django_capture_on_commit_callbacks
+):
+    """Under-showing: 文理村 moved to another town, then a 党内 notice of
+    文理村 narrowed to its branch by a save: the branch reads both on its
+    board and their pages at once; the other branches lose the narrowed one."""
+    wenli, maoshan, dongfeng = county
+    from_wenli = member("wenli_a", wenli)
+    from_dongfeng = member("dongfeng_a", dongfeng)
+    inner = Disclosure.objects.get(title=INNER)
+    for client in (from_wenli, from_dongfeng):
+        assert INNER in board_text(client, wenli.slug)
+        assert INNER in page(client, inner).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        wenli.parent = TownFactory(name="茅山镇")
+        wenli.save()
+    assert WENLI_BRANCH in board_text(from_wenli, wenli.slug)
+    with django_capture_on_commit_callbacks(execute=True):
+        inner.scope = Scope.BRANCH
+        inner.branch = wenli.organisations.branches().get()
+        inner.save()
+    for _ in range(2):
+        text = board_text(from_wenli, wenli.slug)
+        assert WENLI_BRANCH in text and INNER in text
+        assert INNER in page(from_wenli, inner).content.decode()
+        assert INNER not in board_text(from_dongfeng, wenli.slug)
+        assert page(from_dongfeng, inner).status_code == 404
+    never_read_by_outsiders(outsiders(maoshan), wenli)
