@@ -379,3 +379,27 @@ def test_the_own_branch_keeps_its_notices_after_a_move_and_a_narrowing(
         assert INNER not in board_text(from_dongfeng, wenli.slug)
         assert page(from_dongfeng, inner).status_code == 404
     never_read_by_outsiders(outsiders(maoshan), wenli)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="on main too: Reader._look_up takes any 党委 row, the membership's "
+    "included, for the town committee's (every branch)",
+)
+def test_a_village_branch_made_a_committee_reads_no_other_branch(
+    county, django_capture_on_commit_callbacks
+):
+    """A big village's 党支部 becomes a 村党委 (its kind, edited in the unit's
+    admin inline): its members are not the town party committee, and read
+    no other branch's 党组织内部 notice."""
+    from catalog.models import BodyKind
+
+    wenli, maoshan, _ = county
+    from_wenli = member("wenli_a", wenli)
+    branch = wenli.organisations.branches().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        branch.kind = BodyKind.PARTY_COMMITTEE
+        branch.save()
+    notice = Disclosure.objects.get(title=MAOSHAN_BRANCH)
+    assert MAOSHAN_BRANCH not in board_text(from_wenli, maoshan.slug)
+    assert page(from_wenli, notice).status_code == 404
