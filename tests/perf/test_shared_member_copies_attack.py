@@ -381,11 +381,6 @@ def test_the_own_branch_keeps_its_notices_after_a_move_and_a_narrowing(
     never_read_by_outsiders(outsiders(maoshan), wenli)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on main too: Reader._look_up takes any 党委 row, the membership's "
-    "included, for the town committee's (every branch)",
-)
 def test_a_village_branch_made_a_committee_reads_no_other_branch(
     county, django_capture_on_commit_callbacks
 ):
