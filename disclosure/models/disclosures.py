@@ -162,29 +162,22 @@ class Reader:
     def _look_up(cls, user) -> "Reader":
         if user.has_perm(EVERY_BRANCH_PERMISSION):
             return cls(party_member=True, every_branch=True)
-        committee = models.Q(
-            kind=BodyKind.PARTY_COMMITTEE,
-            # A town's (or the county's) committee, not a village's.
-            unit__kind__in=[Unit.Kind.TOWN, Unit.Kind.COUNTY],
-        )
-        rows = (
-            Organisation.objects.filter(
-                models.Q(party_members__user=user)
-                | (committee & models.Q(members=user))
+        towns = [Unit.Kind.TOWN, Unit.Kind.COUNTY]
+        rows = Organisation.objects.filter(
+            models.Q(party_members__user=user)
+            | models.Q(
+                members=user,
+                kind=BodyKind.PARTY_COMMITTEE,
+                # A town's (or the county's) committee, not a village's.
+                unit__kind__in=towns,
             )
-            .annotate(
-                # Acting for the town's committee, not a membership: a village
-                # branch whose kind was edited to 党委 reads its own rows only.
-                every_branch=models.ExpressionWrapper(
-                    committee & models.Q(pk__in=user.organisations.values("pk")),
-                    output_field=models.BooleanField(),
-                )
-            )
-            .values_list("pk", "unit_id", "unit__slug", "every_branch")
-        )
+        ).values_list("pk", "kind", "unit_id", "unit__slug", "unit__kind", "members")
         branch = (None, None, "")
-        for pk, unit_id, unit_slug, every_branch in rows:
-            if every_branch:
+        for pk, kind, unit_id, unit_slug, unit_kind, acting in rows:
+            # Acting for that committee (the filter's join), not a membership:
+            # a village branch whose kind was edited to 党委 reads its own rows.
+            committee = kind == BodyKind.PARTY_COMMITTEE and unit_kind in towns
+            if committee and acting == user.pk:
                 return cls(party_member=True, every_branch=True)
             branch = (pk, unit_id, unit_slug)
         if not user.has_perm(INNER_PARTY_PERMISSION):
