@@ -74,6 +74,11 @@ def board(request, slug):
     # Read as the reader of this board: one copy for every branch but the
     # unit's own (Reader.on_board_of, page_scopes.board_audience).
     reader = Reader.of(request.user).on_board_of(unit)
+    if reader.branch_id:
+        # Read as the unit's own branch (its 党组织内部 rows): never kept in the
+        # copy every branch shares, whatever the key was narrowed from (the
+        # session's slug; a rename may have come in between).
+        request.page_own_audience_only = True
     visible = Disclosure.objects.published().for_reader(reader).for_unit(unit)
     period_key = request.GET.get("period", "")
     period = None

@@ -162,18 +162,22 @@ class Reader:
     def _look_up(cls, user) -> "Reader":
         if user.has_perm(EVERY_BRANCH_PERMISSION):
             return cls(party_member=True, every_branch=True)
+        towns = [Unit.Kind.TOWN, Unit.Kind.COUNTY]
         rows = Organisation.objects.filter(
             models.Q(party_members__user=user)
             | models.Q(
                 members=user,
                 kind=BodyKind.PARTY_COMMITTEE,
                 # A town's (or the county's) committee, not a village's.
-                unit__kind__in=[Unit.Kind.TOWN, Unit.Kind.COUNTY],
+                unit__kind__in=towns,
             )
-        ).values_list("pk", "kind", "unit_id", "unit__slug")
+        ).values_list("pk", "kind", "unit_id", "unit__slug", "unit__kind", "members")
         branch = (None, None, "")
-        for pk, kind, unit_id, unit_slug in rows:
-            if kind == BodyKind.PARTY_COMMITTEE:
+        for pk, kind, unit_id, unit_slug, unit_kind, acting in rows:
+            # Acting for that committee (the filter's join), not a membership:
+            # a village branch whose kind was edited to 党委 reads its own rows.
+            committee = kind == BodyKind.PARTY_COMMITTEE and unit_kind in towns
+            if committee and acting == user.pk:
                 return cls(party_member=True, every_branch=True)
             branch = (pk, unit_id, unit_slug)
         if not user.has_perm(INNER_PARTY_PERMISSION):
