@@ -37,6 +37,7 @@ class CompositionConfig(AppConfig):
         # "recent" window is a shortcut to the same newest matches, not a
         # ranking by the clock): search.page_scope.
         content.cached_views("portal", "search", scope=search.page_scope)
+        content.county_wide("search")
         content.scheduled(gov_report.next_publication)
         # Kept PAGE_CACHE_SECONDS.
         content.cached_views(

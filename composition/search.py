@@ -37,6 +37,7 @@ rare enough to check every match. With more than `MAX_RESULTS`, the page says
 so, lists the newest, and suggests narrowing by unit, kind or another word.
 """
 
+import hashlib
 import re
 import sqlite3
 import unicodedata
@@ -357,21 +358,45 @@ def search(query: str, *, user, unit=None, kind: str = "") -> Results:
     # The exact match is always checked (the trigram index only narrows it).
     for term in terms:
         entries = entries.filter(Q(title__icontains=term) | Q(body__icontains=term))
-    newest = _newest_matches(
-        entries.annotate(rank=_title_rank(query.strip(), terms)),
-        # A short word's matches are at most SHORT_QUERY_SCAN recent items, a
-        # unit's are found from its few hundred rows: no need to narrow.
-        recent_first=not limited_scan and unit is None,
-    )
-    capped = len(newest) > MAX_RESULTS
-    # Best first; sorted() is stable, so each rank stays newest first.
-    ranked = sorted(newest[:MAX_RESULTS], key=lambda row: row[1])
+
+    def find() -> tuple[list[int], bool]:
+        newest = _newest_matches(
+            entries.annotate(rank=_title_rank(query.strip(), terms)),
+            # A short word's matches are at most SHORT_QUERY_SCAN recent items,
+            # a unit's are found from its few hundred rows: no need to narrow.
+            recent_first=not limited_scan and unit is None,
+        )
+        # Best first; sorted() is stable, so each rank stays newest first.
+        ranked = sorted(newest[:MAX_RESULTS], key=lambda row: row[1])
+        return [pk for pk, _ in ranked], len(newest) > MAX_RESULTS
+
+    ids, capped = _kept_matches(query, user, unit, kind, find)
     return Results(
         entries=entries,
         terms=terms,
         limited_scan=limited_scan,
-        ids=[pk for pk, _ in ranked],
+        ids=ids,
         capped=capped,
+    )
+
+
+def _kept_matches(query, user, unit, kind, find):
+    """`find()`'s ids, kept per query, filters and audience (`Reader.key`:
+    what a reader may find) under the search page's scopes (`query_scopes`:
+    a change to an entry holding the words, "any" for a short word), until
+    the next scheduled publication (visible_from, public_from): every page
+    of the results reads them, and the page made after a change reads them
+    anew."""
+    scopes = query_scopes(query)
+    if scopes == [ANY]:
+        scopes = None  # `cached`'s "may read anything"
+    facts = f"{Reader.of(user).key}|{unit.pk if unit else ''}|{kind}|{query}"
+    digest = hashlib.sha256(facts.encode()).hexdigest()[:32]
+    return caching.cached(
+        f"search-matches:{digest}",
+        find,
+        scopes=scopes,
+        seconds=caching.until_due(scopes),
     )
 
 

@@ -11,7 +11,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import time_machine
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Item, Scope
@@ -315,3 +319,39 @@ def test_a_publication_elsewhere_in_a_new_year_moves_the_homes_figures(county, c
     response = client.get("/")
     assert cache_state(response) == "miss"
     assert f"{timezone.localdate().year}年政务公开" in response.text
+
+
+@pytest.mark.parametrize("who", ["visitor", "member"])
+def test_kept_matches_follow_a_matching_publication_without_the_page_cache(
+    county, readers, who, capture, values_only
+):
+    client = readers[who]
+    user = AnonymousUser() if who == "visitor" else User.objects.get(username="wenli_a")
+    assert "发放名单" not in client.get(WORDS).text
+    publish(capture, county.far, "远山村森林防火检查")
+    with CaptureQueriesContext(connection) as queries:
+        search.search("抗旱物资", user=user)
+    # Kept: no look into the index (a member's branch may be read).
+    assert not any("portal_searchentry" in q["sql"] for q in queries.captured_queries)
+    publish(capture, county.far, "远山村抗旱物资发放名单")
+    assert "发放名单" in client.get(WORDS).text
+
+
+@pytest.mark.parametrize("cache", ["page_cache", "values_only"])
+def test_a_scheduled_matching_publication_shows_when_due(
+    county, capture, cache, request
+):
+    request.getfixturevalue(cache)
+    client = Client()
+    at = timezone.now().replace(hour=10, minute=0)  # far from midnight
+    with time_machine.travel(at, tick=False):
+        publish(
+            capture,
+            county.far,
+            "远山村抗旱物资定时公开",
+            published_at=at + timedelta(hours=1),
+        )
+        assert "定时公开" not in client.get(WORDS).text
+        assert "定时公开" not in client.get(WORDS).text
+    with time_machine.travel(at + timedelta(hours=1, seconds=1), tick=False):
+        assert "定时公开" in client.get(WORDS).text
