@@ -16,7 +16,7 @@ class CompositionConfig(AppConfig):
         from core import content, events, roles, security
         from disclosure.roles import TOWN_ADMIN
 
-        from . import gov_report, models, search
+        from . import gov_report, models, search, views
 
         security.guard_model_fields(self)
         # The search page reads the index. An entry is made with its
@@ -29,12 +29,15 @@ class CompositionConfig(AppConfig):
         content.private(models.Subscription)
         # Pages that may show anything, living until any change (or the next
         # scheduled one: a disclosure's, a report's publication).
-        # Search too: what it finds and in which order changes with a change or
-        # a scheduled publication only (its "recent" window is a shortcut to
-        # the same newest matches, not a ranking by the clock).
-        content.cached_views(
-            "portal", "home", "stats", "county", "search", scope=content.everything
-        )
+        content.cached_views("portal", "stats", "county", scope=content.everything)
+        # The home page: its town's (views.home_scope).
+        content.cached_views("portal", "home", scope=views.home_scope)
+        # Search: what it finds and in which order changes with a change to
+        # an entry holding its words or a scheduled publication only (its
+        # "recent" window is a shortcut to the same newest matches, not a
+        # ranking by the clock): search.page_scope.
+        content.cached_views("portal", "search", scope=search.page_scope)
+        content.county_wide("search")
         content.scheduled(gov_report.next_publication)
         # Kept PAGE_CACHE_SECONDS.
         content.cached_views(

@@ -37,8 +37,11 @@ rare enough to check every match. With more than `MAX_RESULTS`, the page says
 so, lists the newest, and suggests narrowing by unit, kind or another word.
 """
 
+import hashlib
 import re
 import sqlite3
+import unicodedata
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,7 +63,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Item
-from core import documents, events
+from core import caching, documents, events
+from core.content import ANY
 from disclosure.models import Disclosure, Reader
 from disclosure.services import MADE_INNER_PARTY
 
@@ -74,6 +78,7 @@ MAX_RESULTS = 1000  # matches ranked and listed: the newest ones
 RECENT_WINDOW = timedelta(days=180)  # looked at first for the newest matches
 FTS_TABLE = "portal_search_fts"
 SNIPPET_CHARS = 120
+SCOPE_BUCKETS = 1 << 16  # "search:0000" … "search:ffff" (page_scope)
 
 
 # Which backend --------------------------------------------------------------
@@ -109,10 +114,22 @@ def index(instance, *, created: bool = False) -> None:
 def _store(source: dict, fields: dict, created: bool) -> None:
     # A row just inserted has no entry yet: a plain INSERT, not update_or_create's
     # savepoint, locking SELECT and INSERT (a third of a 回音壁 POST's queries).
+    before = None
     if created:
         entry = SearchEntry.objects.create(**source, **fields)
     else:
-        entry, _ = SearchEntry.objects.update_or_create(**source, defaults=fields)
+        # update_or_create's steps, keeping the text as it was: the search
+        # pages that found it before must follow too (bump_text_scopes).
+        with transaction.atomic():
+            entry = SearchEntry.objects.select_for_update().filter(**source).first()
+            if entry is None:
+                entry = SearchEntry.objects.create(**source, **fields)
+            else:
+                before = (entry.live, entry.title, entry.body)
+                for name, value in fields.items():
+                    setattr(entry, name, value)
+                entry.save(update_fields=list(fields))
+    bump_text_scopes([before, (entry.live, entry.title, entry.body)])
     if backend() == "fts5":
         with connection.cursor() as cursor:
             if not created:
@@ -123,6 +140,20 @@ def _store(source: dict, fields: dict, created: bool) -> None:
             )
 
 
+def bump_text_scopes(versions) -> None:
+    """The search pages that may show an entry with these texts go stale:
+    `versions` are (live, title, body) as it was and as it is (None: not
+    there). One that no reader could find, before nor after (a draft), none."""
+    if not _bumping[0]:
+        return
+    scopes = set()
+    for version in versions:
+        if version is not None and version[0]:
+            scopes.update(text_scopes(version[1], version[2]))
+    if scopes:
+        caching.bump_scopes(sorted(scopes))
+
+
 def forget_entry(entry_id: int) -> None:
     """Drop an entry's FTS copy (the entry row goes with its source's CASCADE)."""
     if backend() == "fts5":
@@ -130,15 +161,25 @@ def forget_entry(entry_id: int) -> None:
             cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [entry_id])
 
 
+# Whether a write of the index bumps its search pages' scopes (not while the
+# whole index is rebuilt: every page is made stale once, at the end).
+_bumping = [True]
+
+
 def rebuild() -> int:
     """Index every disclosure and submission again; returns the entries made."""
-    SearchEntry.objects.all().delete()
-    if backend() == "fts5":
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FTS_TABLE}")
-    for model in documents.document_models.values():
-        for instance in model.objects.iterator(chunk_size=500):
-            index(instance)
+    _bumping[0] = False
+    try:
+        SearchEntry.objects.all().delete()
+        if backend() == "fts5":
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {FTS_TABLE}")
+        for model in documents.document_models.values():
+            for instance in model.objects.iterator(chunk_size=500):
+                index(instance)
+    finally:
+        _bumping[0] = True
+        caching.bump_version()
     return SearchEntry.objects.count()
 
 
@@ -155,6 +196,9 @@ def on_event(event: events.Event) -> None:
     elif event.name == MADE_INNER_PARTY:
         # Set-based like the change it follows (follow_item_scope): of the
         # facts, only the scope's changed, to what visibility_facts() says.
+        # Thousands of rows at once, seldom: every search page goes stale
+        # rather than reading every text for its scopes.
+        caching.bump_version()
         SearchEntry.objects.filter(
             **{f"{source_field(model)}_id__in": event.ids}
         ).update(
@@ -191,6 +235,72 @@ def _on_part_event(event: events.Event) -> None:
 
 def on_entry_deleted(sender, instance, **kwargs) -> None:
     forget_entry(instance.pk)
+    bump_text_scopes([(instance.live, instance.title, instance.body)])
+
+
+# The search page's scopes -----------------------------------------------------
+#
+# A search page lists the entries matching its words (each word in the title
+# or the body, whatever the case), so only a change to an entry holding its
+# words, before or after the change, changes it (the rest it shows, units and
+# catalog kinds, moves the global version). Such an entry holds every trigram
+# of every word: the page names one of them ("search:<bucket>", a hash of the
+# trigram: a bounded number of versions), and a write of an entry that a
+# reader could find, before or after, bumps the buckets of every trigram of
+# its texts as they were and as they are (`bump_text_scopes`).
+#
+# Case: the databases fold case when they compare (PostgreSQL's UPPER, SQLite's
+# LIKE for ASCII). A trigram is named only if its characters are ASCII (folded
+# with upper()) or letters with no case (Chinese: category Lo); an entry's
+# text is folded whole with upper(), which maps at least what the databases
+# map to such a character (ſ to S, ı to I). A word of one or two characters
+# scans the newest items (SHORT_QUERY_SCAN), which any publication shifts, and
+# a query with no such trigram (an accented word): every change ("any").
+
+
+def _namable(char: str) -> bool:
+    return (char.isascii() and char.isprintable()) or unicodedata.category(char) == "Lo"
+
+
+def _bucket(trigram: str) -> str:
+    number = zlib.crc32(trigram.encode()) % SCOPE_BUCKETS
+    return f"search:{number:04x}"
+
+
+def text_scopes(*texts: str) -> set[str]:
+    """The buckets of every namable trigram of these texts, folded."""
+    scopes = set()
+    for text in texts:
+        folded = text.upper()
+        namable = [_namable(c) for c in folded]
+        for start in range(len(folded) - TRIGRAM + 1):
+            if all(namable[start : start + TRIGRAM]):
+                scopes.add(_bucket(folded[start : start + TRIGRAM]))
+    return scopes
+
+
+def query_scopes(query: str) -> list[str]:
+    """The scopes of the search page for this query (see above): none if it
+    lists nothing (no word: the form alone)."""
+    if len(query) > MAX_QUERY_LENGTH:
+        return [ANY]  # refused by the form (400): not kept
+    terms = parse_terms(query)
+    if not terms:
+        return []
+    if any(len(term) < TRIGRAM for term in terms):
+        return [ANY]
+    for term in sorted(terms, key=len, reverse=True):
+        for start in range(len(term) - TRIGRAM + 1):
+            trigram = term[start : start + TRIGRAM]
+            if all(_namable(c) for c in trigram):
+                return [_bucket(trigram.upper())]
+    return [ANY]
+
+
+def page_scope(request, kwargs) -> list[str]:
+    """The search page's scopes (core.content.cached_views): those of its
+    query (the form's `q`: the last one given)."""
+    return query_scopes(request.GET.get("q", ""))
 
 
 # Querying --------------------------------------------------------------------
@@ -248,21 +358,45 @@ def search(query: str, *, user, unit=None, kind: str = "") -> Results:
     # The exact match is always checked (the trigram index only narrows it).
     for term in terms:
         entries = entries.filter(Q(title__icontains=term) | Q(body__icontains=term))
-    newest = _newest_matches(
-        entries.annotate(rank=_title_rank(query.strip(), terms)),
-        # A short word's matches are at most SHORT_QUERY_SCAN recent items, a
-        # unit's are found from its few hundred rows: no need to narrow.
-        recent_first=not limited_scan and unit is None,
-    )
-    capped = len(newest) > MAX_RESULTS
-    # Best first; sorted() is stable, so each rank stays newest first.
-    ranked = sorted(newest[:MAX_RESULTS], key=lambda row: row[1])
+
+    def find() -> tuple[list[int], bool]:
+        newest = _newest_matches(
+            entries.annotate(rank=_title_rank(query.strip(), terms)),
+            # A short word's matches are at most SHORT_QUERY_SCAN recent items,
+            # a unit's are found from its few hundred rows: no need to narrow.
+            recent_first=not limited_scan and unit is None,
+        )
+        # Best first; sorted() is stable, so each rank stays newest first.
+        ranked = sorted(newest[:MAX_RESULTS], key=lambda row: row[1])
+        return [pk for pk, _ in ranked], len(newest) > MAX_RESULTS
+
+    ids, capped = _kept_matches(query, user, unit, kind, find)
     return Results(
         entries=entries,
         terms=terms,
         limited_scan=limited_scan,
-        ids=[pk for pk, _ in ranked],
+        ids=ids,
         capped=capped,
+    )
+
+
+def _kept_matches(query, user, unit, kind, find):
+    """`find()`'s ids, kept per query, filters and audience (`Reader.key`:
+    what a reader may find) under the search page's scopes (`query_scopes`:
+    a change to an entry holding the words, "any" for a short word), until
+    the next scheduled publication (visible_from, public_from): every page
+    of the results reads them, and the page made after a change reads them
+    anew."""
+    scopes = query_scopes(query)
+    if scopes == [ANY]:
+        scopes = None  # `cached`'s "may read anything"
+    facts = f"{Reader.of(user).key}|{unit.pk if unit else ''}|{kind}|{query}"
+    digest = hashlib.sha256(facts.encode()).hexdigest()[:32]
+    return caching.cached(
+        f"search-matches:{digest}",
+        find,
+        scopes=scopes,
+        seconds=caching.until_due(scopes),
     )
 
 

@@ -56,16 +56,24 @@ def kept(where: Unit | None) -> dict:
     started = timezone.now()
     if where.kind == Unit.Kind.TOWN:
         units = Unit.objects.of_town(where)
-        scopes = [f"{kind}:{where.slug}" for kind in ("unit", "town")]
     else:
         units = Unit.objects.filter(pk=where.pk)
-        scopes = [f"unit:{where.slug}"]
     return {
-        "scopes": [*scopes, *(f"cases-{scope}" for scope in scopes)],
+        "scopes": kept_scopes(where),
         "seconds": lambda: caching.until(
             compliance.next_scheduled(units, started, public_from=True)
         ),
     }
+
+
+def kept_scopes(where: Unit) -> list[str]:
+    """The scopes of a unit's or a town's figures (`kept`): its rows, its
+    villages' for a town, and the new 回音壁 cases of either."""
+    if where.kind == Unit.Kind.TOWN:
+        scopes = [f"{kind}:{where.slug}" for kind in ("unit", "town")]
+    else:
+        scopes = [f"unit:{where.slug}"]
+    return [*scopes, *(f"cases-{scope}" for scope in scopes)]
 
 
 def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:

@@ -15,7 +15,7 @@ from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog
 from core import caching, fragments
-from disclosure import compliance
+from disclosure import compliance, page_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from feedback.models import Kind, Submission
 
@@ -82,8 +82,9 @@ def town_slugs(town: Unit) -> list[str]:
     return [town.slug, *town.children.values_list("slug", flat=True)]
 
 
-def home_context(request, town: Unit) -> dict:
-    """What the home page's content shows (portal/includes/home_body.html)."""
+def home_context(request, town: Unit, year: int) -> dict:
+    """What the home page's content shows (portal/includes/home_body.html),
+    with the figures of `year` (`home_year`)."""
     boards = town.children.order_by("order", "id")
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
     unit_ids = [town.pk, *boards.values_list("pk", flat=True)]
@@ -95,7 +96,6 @@ def home_context(request, town: Unit) -> dict:
         .annotate(item_count=Count("categories__items"))
         .first()
     )
-    year = compliance.latest_year_with_data() or timezone.localdate().year
     return {
         "town": town,
         "boards": boards,
@@ -122,20 +122,43 @@ def home_context(request, town: Unit) -> dict:
     }
 
 
+def home_year() -> int:
+    """The year of the home page's figures: the latest with data."""
+    return compliance.latest_year_with_data() or timezone.localdate().year
+
+
+def home_scopes(town: Unit) -> list[str]:
+    """What the home page shows of the data, as page-cache scopes: the town's
+    rows and its villages' (the latest notices, the figures), the new 回音壁
+    cases they count (stats.kept_scopes), and the county's years with data
+    (the figures' year, `latest_year_with_data`: a publication elsewhere in a
+    new year moves it). Its units, boards and the catalog move the global
+    version."""
+    return [*stats.kept_scopes(town), page_scopes.span_fact()]
+
+
+def home_scope(request, kwargs) -> list[str]:
+    """The home page's scopes (core.content.cached_views); no town: the
+    empty page, which shows no rows."""
+    town = home_unit()
+    return [] if town is None else home_scopes(town)
+
+
 def home(request):
     town = home_unit()
     if town is None:
         return render(request, "portal/home_empty.html")
-    # The content, kept until any change (it counts the county's rows) or
-    # the next scheduled one in the town's units (all it lists and counts:
-    # cheaper to find than the county's), per audience (the latest notices)
-    # and day.
+    # The content, kept until a change in the town (its rows and new cases)
+    # or the next scheduled one in its units (all it lists and counts), per
+    # audience (the latest notices), day and year of the figures (the
+    # county's: the page names it as a scope, `home_scopes`).
+    year = home_year()
     home_body = fragments.kept(
         f"home:{town.pk}:{Reader.of(request.user).key}:{timezone.localdate()}:"
-        f"{get_language()}",
-        [caching.ANY],
+        f"{get_language()}:{year}",
+        stats.kept_scopes(town),
         lambda: render_to_string(
-            "portal/includes/home_body.html", home_context(request, town)
+            "portal/includes/home_body.html", home_context(request, town, year)
         ),
         lifetime=lambda: fragments.until_due(
             [f"unit:{slug}" for slug in town_slugs(town)]

@@ -494,7 +494,7 @@ class Page:
 
 def next_due(scopes: list[str] | None, after: datetime) -> datetime | None:
     """The next scheduled change in these scopes after `after` (None: any)."""
-    if scopes is None or scopes == [ANY]:
+    if scopes is None or (scopes and content.is_county_wide(scopes)):
         # County-wide: shared by every such page until anything changes.
         due = cached("next-change:any", lambda: content.next_change([ANY], after))
         if due is not None and due <= after:

@@ -145,6 +145,22 @@ def scheduled(fn: Callable) -> None:
     schedules.append(fn)
 
 
+# Scope kinds ("search" for "search:…") whose pages may show any row of the
+# county: their scheduled changes are the county's (core.caching.next_due
+# reads the one kept for "any" rather than asking every app again).
+county_wide_kinds: set[str] = set()
+
+
+def county_wide(kind: str) -> None:
+    county_wide_kinds.add(kind)
+
+
+def is_county_wide(scopes: list[str]) -> bool:
+    """Whether pages of these scopes may show any row: "any", or only kinds
+    declared `county_wide`."""
+    return all(s == ANY or s.partition(":")[0] in county_wide_kinds for s in scopes)
+
+
 def next_change(scopes: list[str], after):
     """The earliest scheduled change in these scopes after `after` (a
     datetime) or None."""

@@ -70,6 +70,9 @@ def shown_disclosures(scope: str) -> Q | None:
     """The disclosures the pages of a case scope show (their scheduled
     publications change those pages): those answering or concerned by the
     cases; None for another app's scope."""
+    if scope.startswith("cases-"):
+        # New cases counted (feedback.summary): no disclosure shown.
+        return Q(pk__in=[])
     if scope == "wall":
         cases = Submission.objects.all()
     elif scope.startswith("submission:") and scope[11:].isdigit():
