@@ -14,7 +14,7 @@ from catalog.models import Category, Item
 from core import caching, fragments
 from core.pagination import BadPage, paginate
 
-from . import board_extras, roles
+from . import board_extras, page_scopes, roles
 from .filters import DisclosureFilter
 from .models import (
     Attachment,
@@ -58,20 +58,46 @@ def board_etag(request, slug) -> str | None:
     """
     if request.user.is_authenticated:
         return None
-    shown = (
-        Disclosure.objects.visible_to(request.user)
-        .filter(unit__slug=slug)
-        .aggregate(n=Count("id"), last=Max("updated_at"))
-    )
+
+    def aggregate() -> dict:
+        return (
+            Disclosure.objects.visible_to(None)
+            .filter(unit__slug=slug)
+            .aggregate(n=Count("id"), last=Max("updated_at"))
+        )
+
+    if page_scopes.known_slug(slug):
+        # Kept as the board's page is: until the unit's scope changes or a
+        # scheduled publication in it comes due (the count moves then).
+        scopes = [f"unit:{slug}"]
+        shown = caching.cached(
+            f"board-etag:{slug}",
+            aggregate,
+            scopes=scopes,
+            seconds=caching.until_due(scopes),
+        )
+    else:  # a made-up name leaves no scope version behind (a 404)
+        shown = aggregate()
     return caching.etag(request, shown["n"], shown["last"], timezone.localdate())
+
+
+def _board_unit(slug: str) -> tuple[Unit, list]:
+    """The unit of a board and its notice boards (404 if none), kept until a
+    unit or notice board changes: such a change names no scope and moves the
+    global version, which every kept value follows."""
+
+    def look_up() -> tuple[Unit, list]:
+        unit = get_object_or_404(
+            Unit.objects.with_boards().select_related("parent"), slug=slug
+        )
+        return unit, list(unit.notice_boards.all())
+
+    return caching.cached(f"board-unit:{slug}", look_up, scopes=[])
 
 
 @condition(etag_func=board_etag)
 def board(request, slug):
-    unit = get_object_or_404(
-        Unit.objects.with_boards().select_related("parent"), slug=slug
-    )
-    visible = Disclosure.objects.visible_to(request.user).for_unit(unit)
+    unit, notice_boards = _board_unit(slug)
     period_key = request.GET.get("period", "")
     period = None
     status = 200
@@ -96,7 +122,12 @@ def board(request, slug):
         scopes,
         lambda: render_to_string(
             "disclosure/includes/board_body.html",
-            board_body_context(unit, visible, period, today),
+            board_body_context(
+                unit,
+                Disclosure.objects.visible_to(request.user).for_unit(unit),
+                period,
+                today,
+            ),
         ),
         lifetime=lambda: fragments.until_due(scopes),
     )
@@ -104,7 +135,7 @@ def board(request, slug):
         "unit": unit,
         "period": period,
         "error": error,
-        "notice_boards": unit.notice_boards.all(),
+        "notice_boards": notice_boards,
         "board_body": board_body,
     }
     return render(request, "disclosure/unit_board.html", context, status=status)
@@ -210,9 +241,7 @@ def disclosure_list(request):
 
 
 def disclosure_detail(request, pk):
-    disclosure = (
-        Disclosure.objects.visible_to(request.user).with_related().filter(pk=pk).first()
-    )
+    disclosure = _visible_disclosure(request.user, pk)
     if disclosure is None and request.user.is_staff:
         # 在站点上查看 a draft or one under review: staff who may open it in
         # the back office preview it as it will look, marked as a preview.
@@ -249,21 +278,48 @@ def disclosure_detail(request, pk):
             {"disclosure": withdrawn},
             status=410,
         )
-    context = detail_context(disclosure)
     scopes = [f"disclosure:{disclosure.pk}"]
     # The article (forms, tables, attachments, trail, the requests it
     # answered: five queries) kept until the disclosure's scope changes,
-    # something in it comes due or the day ends (公示 days left), per audience.
-    context["article"] = fragments.kept(
+    # something in it comes due or the day ends (公示 days left), per audience;
+    # its querysets are made only when it is rendered.
+    article = fragments.kept(
         f"article:{disclosure.pk}:{Reader.of(request.user).key}:"
         f"{timezone.localdate()}:{get_language()}",
         scopes,
         lambda: render_to_string(
-            "disclosure/includes/disclosure_article.html", context
+            "disclosure/includes/disclosure_article.html",
+            detail_context(disclosure),
         ),
         lifetime=lambda: fragments.until_due(scopes),
     )
-    return render(request, "disclosure/disclosure_detail.html", context)
+    return render(
+        request,
+        "disclosure/disclosure_detail.html",
+        {"disclosure": disclosure, "article": article},
+    )
+
+
+def _visible_disclosure(user, pk: int) -> Disclosure | None:
+    """The disclosure with what its page shows, if this user may read it.
+
+    Kept per reader as its article is (below): until its scope changes (an
+    edit, withdrawal, a narrower scope), something in it comes due (its
+    publication or public date) or the global version moves (its unit, item
+    or catalog renamed)."""
+
+    def look_up() -> Disclosure | None:
+        # No ORDER BY for one row by its key (first() would order it).
+        found = Disclosure.objects.visible_to(user).with_related().filter(pk=pk)
+        return next(iter(found.order_by()[:1]), None)
+
+    scopes = [f"disclosure:{pk}"]
+    return caching.cached(
+        f"detail-row:{pk}:{Reader.of(user).key}",
+        look_up,
+        scopes=scopes,
+        seconds=caching.until_due(scopes),
+    )
 
 
 def detail_context(disclosure: Disclosure) -> dict:
