@@ -14,7 +14,7 @@ from catalog.models import Category, Item
 from core import caching, fragments
 from core.pagination import BadPage, paginate
 
-from . import board_extras, page_scopes, roles
+from . import board_extras, roles
 from .filters import DisclosureFilter
 from .models import (
     Attachment,
@@ -54,31 +54,34 @@ def board_etag(request, slug) -> str | None:
     """Conditional GET for anonymous visitors, from one aggregate query.
 
     The count catches a scheduled publication coming due, the cache version
-    every edit, the date what comes off display.
+    every edit, the date what comes off display. Kept as the board's page
+    is: until the unit's scope changes or a scheduled change in it comes
+    due. An unknown board is a 404 here (no scope version left behind).
     """
     if request.user.is_authenticated:
         return None
-
-    def aggregate() -> dict:
-        return (
+    unit, _boards = _board_unit(slug)
+    due = _board_due(request, unit)
+    shown = caching.cached(
+        f"board-etag:{slug}",
+        lambda: (
             Disclosure.objects.visible_to(None)
-            .filter(unit__slug=slug)
+            .filter(unit=unit)
             .aggregate(n=Count("id"), last=Max("updated_at"))
-        )
-
-    if page_scopes.known_slug(slug):
-        # Kept as the board's page is: until the unit's scope changes or a
-        # scheduled publication in it comes due (the count moves then).
-        scopes = [f"unit:{slug}"]
-        shown = caching.cached(
-            f"board-etag:{slug}",
-            aggregate,
-            scopes=scopes,
-            seconds=caching.until_due(scopes),
-        )
-    else:  # a made-up name leaves no scope version behind (a 404)
-        shown = aggregate()
+        ),
+        scopes=due.scopes,
+        seconds=due.value_seconds,
+    )
     return caching.etag(request, shown["n"], shown["last"], timezone.localdate())
+
+
+def _board_due(request, unit: Unit) -> caching.Due:
+    """The next scheduled change on this board, shared by the ETag's figures
+    and the kept columns of one request."""
+    due = getattr(request, "_board_due", None)
+    if due is None:
+        due = request._board_due = caching.Due([f"unit:{unit.slug}"])
+    return due
 
 
 def _board_unit(slug: str) -> tuple[Unit, list]:
@@ -112,31 +115,49 @@ def board(request, slug):
             status = 400
     reader = Reader.of(request.user)
     today = timezone.localdate()
-    scopes = [f"unit:{unit.slug}"]
+    due = _board_due(request, unit)
+    scopes = due.scopes
     # The columns and the archive, kept until the unit's scope changes, a
     # scheduled publication in it comes due or the day ends (core/fragments.py);
     # per audience: a party member's board shows 党内 notices.
-    board_body = fragments.kept(
+    # The head (the unit, its notice boards and links) is the same for every
+    # reader and day: what it shows moves the global version.
+    head = f"board-head:{unit.slug}:{get_language()}"
+    body = (
         f"board:{unit.slug}:{period.key if period else ''}:{reader.key}:"
-        f"{today}:{get_language()}",
-        scopes,
-        lambda: render_to_string(
-            "disclosure/includes/board_body.html",
-            board_body_context(
-                unit,
-                Disclosure.objects.visible_to(request.user).for_unit(unit),
-                period,
-                today,
-            ),
-        ),
-        lifetime=lambda: fragments.until_due(scopes),
+        f"{today}:{get_language()}"
+    )
+
+    def render_parts(names: list[str]) -> dict[str, str]:
+        made = {}
+        if head in names:
+            made[head] = render_to_string(
+                "disclosure/includes/board_head.html",
+                {"unit": unit, "notice_boards": notice_boards},
+            )
+        if body in names:
+            made[body] = render_to_string(
+                "disclosure/includes/board_body.html",
+                board_body_context(
+                    unit,
+                    Disclosure.objects.visible_to(request.user).for_unit(unit),
+                    period,
+                    today,
+                ),
+            )
+        return made
+
+    parts = fragments.kept_many(
+        {head: scopes, body: scopes},
+        render_parts,
+        lifetime=lambda names: due.fragment_seconds(),
     )
     context = {
         "unit": unit,
         "period": period,
         "error": error,
-        "notice_boards": notice_boards,
-        "board_body": board_body,
+        "board_head": parts[head],
+        "board_body": parts[body],
     }
     return render(request, "disclosure/unit_board.html", context, status=status)
 
@@ -241,7 +262,9 @@ def disclosure_list(request):
 
 
 def disclosure_detail(request, pk):
-    disclosure = _visible_disclosure(request.user, pk)
+    # The next scheduled change in it: the kept row's and article's lifetime.
+    due = caching.Due([f"disclosure:{pk}"])
+    disclosure = _visible_disclosure(request.user, pk, due)
     if disclosure is None and request.user.is_staff:
         # 在站点上查看 a draft or one under review: staff who may open it in
         # the back office preview it as it will look, marked as a preview.
@@ -278,7 +301,7 @@ def disclosure_detail(request, pk):
             {"disclosure": withdrawn},
             status=410,
         )
-    scopes = [f"disclosure:{disclosure.pk}"]
+    scopes = due.scopes
     # The article (forms, tables, attachments, trail, the requests it
     # answered: five queries) kept until the disclosure's scope changes,
     # something in it comes due or the day ends (公示 days left), per audience;
@@ -291,7 +314,7 @@ def disclosure_detail(request, pk):
             "disclosure/includes/disclosure_article.html",
             detail_context(disclosure),
         ),
-        lifetime=lambda: fragments.until_due(scopes),
+        lifetime=due.fragment_seconds,
     )
     return render(
         request,
@@ -300,7 +323,7 @@ def disclosure_detail(request, pk):
     )
 
 
-def _visible_disclosure(user, pk: int) -> Disclosure | None:
+def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
     """The disclosure with what its page shows, if this user may read it.
 
     Kept per reader as its article is (below): until its scope changes (an
@@ -313,12 +336,11 @@ def _visible_disclosure(user, pk: int) -> Disclosure | None:
         found = Disclosure.objects.visible_to(user).with_related().filter(pk=pk)
         return next(iter(found.order_by()[:1]), None)
 
-    scopes = [f"disclosure:{pk}"]
     return caching.cached(
         f"detail-row:{pk}:{Reader.of(user).key}",
         look_up,
-        scopes=scopes,
-        seconds=caching.until_due(scopes),
+        scopes=due.scopes,
+        seconds=due.value_seconds,
     )
 
 
