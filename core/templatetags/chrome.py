@@ -1,13 +1,14 @@
-"""`{% chrome "includes/header.html" %}`: the header and footer every page
-shares, rendered once per process and kind of request instead of on every
-page (about 20 `{% url %}` and a dozen translations: 1–4 ms a page miss).
+"""`{% chrome "includes/header.html" %}`: the header, footer and style sheet
+links every page shares, rendered once per process and kind of request
+instead of on every page (about 20 `{% url %}`, four `{% static %}` and a
+dozen translations: 1–4 ms a page miss).
 
 A chrome template reads only what this tag gives it (`_values`): the
 per-request bits (the page's own address, the user's name, the CSRF token,
 the text size buttons' aria-pressed) and what the rest of its markup is made
 of, which is the copy's key: the template, the language, the URL prefix and
-urlconf (`{% url %}`), the site's name, signed in or not, staff or not, the
-state of the CSRF token, the size steps' labels. A copy holds a slot
+urlconf (`{% url %}`, `{% static %}`), the site's name, signed in or not,
+staff or not, the state of the CSRF token, the size steps' labels. A copy holds a slot
 (core/slots.py) for each per-request bit, filled in for each request in one
 pass over the copy alone (never over the page: nothing a resident wrote goes
 through it), escaped as the template escapes it. So the page is the same
