@@ -331,16 +331,24 @@ def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
     publication or public date) or the global version moves (its unit, item
     or catalog renamed)."""
 
+    found = []
+
     def look_up() -> Disclosure | None:
         # No ORDER BY for one row by its key (first() would order it).
-        found = Disclosure.objects.visible_to(user).with_related().filter(pk=pk)
-        return next(iter(found.order_by()[:1]), None)
+        rows = Disclosure.objects.visible_to(user).with_related().filter(pk=pk)
+        row = next(iter(rows.order_by()[:1]), None)
+        found.append(row is not None)
+        return row
+
+    def seconds() -> float:
+        # None (a made-up number, a withdrawn or unpublished row) is not kept.
+        return due.value_seconds() if found[0] else 0.0
 
     return caching.cached(
         f"detail-row:{pk}:{Reader.of(user).key}",
         look_up,
         scopes=due.scopes,
-        seconds=due.value_seconds,
+        seconds=seconds,
     )
 
 

@@ -242,3 +242,15 @@ def test_a_kept_reader_follows_membership_and_group_changes_at_once(
         user.groups.remove(Group.objects.get(name="党员"))
     assert INNER_TITLE not in member.get(board).text
     assert member.get(detail(INNER_TITLE)).status_code == 404
+
+
+def test_a_page_a_reader_may_not_read_keeps_no_row(wenli):
+    """A made-up number, or a row this reader may not read, leaves nothing
+    in the value cache (any number can be asked for)."""
+    from core import caching
+
+    visitor = Client()
+    for url in ("/disclosures/987654/", detail(BRANCH_TITLE)):
+        before = set(caching._local.entries)
+        assert visitor.get(url).status_code == 404
+        assert set(caching._local.entries) == before, url
