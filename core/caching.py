@@ -518,6 +518,31 @@ def until_due(scopes: list[str] | None) -> Callable[[], float]:
     return seconds
 
 
+class Due:
+    """The next scheduled change in these scopes after now, worked out once
+    (three queries) for the values and fragments one request keeps under the
+    same scopes: `value_seconds` is `until_due(scopes)`'s lifetime,
+    `fragment_seconds` `fragments.until_due(scopes)`'s (the next midnight
+    too)."""
+
+    def __init__(self, scopes: list[str] | None):
+        self.scopes = scopes
+        self.started = timezone.now()
+        self._at: list[datetime | None] = []
+
+    def at(self) -> datetime | None:
+        if not self._at:
+            self._at.append(next_due(self.scopes, self.started))
+        return self._at[0]
+
+    def value_seconds(self) -> float:
+        due = until(self.at(), midnight=False)
+        return min(float(settings.VALUE_CACHE_SECONDS), due)
+
+    def fragment_seconds(self) -> float:
+        return until(self.at())
+
+
 def page_key(request) -> str:
     match = _cached_view(request)
     if match is None:

@@ -54,23 +54,53 @@ def board_etag(request, slug) -> str | None:
     """Conditional GET for anonymous visitors, from one aggregate query.
 
     The count catches a scheduled publication coming due, the cache version
-    every edit, the date what comes off display.
+    every edit, the date what comes off display. Kept as the board's page
+    is: until the unit's scope changes or a scheduled change in it comes
+    due. An unknown board is a 404 here (no scope version left behind).
     """
     if request.user.is_authenticated:
         return None
-    shown = (
-        Disclosure.objects.visible_to(request.user)
-        .filter(unit__slug=slug)
-        .aggregate(n=Count("id"), last=Max("updated_at"))
+    unit, _boards = _board_unit(slug)
+    due = _board_due(request, unit)
+    shown = caching.cached(
+        f"board-etag:{slug}",
+        lambda: (
+            Disclosure.objects.visible_to(None)
+            .filter(unit=unit)
+            .aggregate(n=Count("id"), last=Max("updated_at"))
+        ),
+        scopes=due.scopes,
+        seconds=due.value_seconds,
     )
     return caching.etag(request, shown["n"], shown["last"], timezone.localdate())
 
 
+def _board_due(request, unit: Unit) -> caching.Due:
+    """The next scheduled change on this board, shared by the ETag's figures
+    and the kept columns of one request."""
+    due = getattr(request, "_board_due", None)
+    if due is None:
+        due = request._board_due = caching.Due([f"unit:{unit.slug}"])
+    return due
+
+
+def _board_unit(slug: str) -> tuple[Unit, list]:
+    """The unit of a board and its notice boards (404 if none), kept until a
+    unit or notice board changes: such a change names no scope and moves the
+    global version, which every kept value follows."""
+
+    def look_up() -> tuple[Unit, list]:
+        unit = get_object_or_404(
+            Unit.objects.with_boards().select_related("parent"), slug=slug
+        )
+        return unit, list(unit.notice_boards.all())
+
+    return caching.cached(f"board-unit:{slug}", look_up, scopes=[])
+
+
 @condition(etag_func=board_etag)
 def board(request, slug):
-    unit = get_object_or_404(
-        Unit.objects.with_boards().select_related("parent"), slug=slug
-    )
+    unit, notice_boards = _board_unit(slug)
     # Read as the reader of this board: one copy for every branch but the
     # unit's own (Reader.on_board_of, page_scopes.board_audience).
     reader = Reader.of(request.user).on_board_of(unit)
@@ -93,26 +123,44 @@ def board(request, slug):
             }
             status = 400
     today = timezone.localdate()
-    scopes = [f"unit:{unit.slug}"]
+    due = _board_due(request, unit)
+    scopes = due.scopes
     # The columns and the archive, kept until the unit's scope changes, a
     # scheduled publication in it comes due or the day ends (core/fragments.py);
     # per audience: a party member's board shows 党内 notices.
-    board_body = fragments.kept(
+    # The head (the unit, its notice boards and links) is the same for every
+    # reader and day: what it shows moves the global version.
+    head = f"board-head:{unit.slug}:{get_language()}"
+    body = (
         f"board:{unit.slug}:{period.key if period else ''}:{reader.key}:"
-        f"{today}:{get_language()}",
-        scopes,
-        lambda: render_to_string(
-            "disclosure/includes/board_body.html",
-            board_body_context(unit, visible, period, today),
-        ),
-        lifetime=lambda: fragments.until_due(scopes),
+        f"{today}:{get_language()}"
+    )
+
+    def render_parts(names: list[str]) -> dict[str, str]:
+        made = {}
+        if head in names:
+            made[head] = render_to_string(
+                "disclosure/includes/board_head.html",
+                {"unit": unit, "notice_boards": notice_boards},
+            )
+        if body in names:
+            made[body] = render_to_string(
+                "disclosure/includes/board_body.html",
+                board_body_context(unit, visible, period, today),
+            )
+        return made
+
+    parts = fragments.kept_many(
+        {head: scopes, body: scopes},
+        render_parts,
+        lifetime=lambda names: due.fragment_seconds(),
     )
     context = {
         "unit": unit,
         "period": period,
         "error": error,
-        "notice_boards": unit.notice_boards.all(),
-        "board_body": board_body,
+        "board_head": parts[head],
+        "board_body": parts[body],
     }
     return render(request, "disclosure/unit_board.html", context, status=status)
 
@@ -217,9 +265,9 @@ def disclosure_list(request):
 
 
 def disclosure_detail(request, pk):
-    disclosure = (
-        Disclosure.objects.visible_to(request.user).with_related().filter(pk=pk).first()
-    )
+    # The next scheduled change in it: the kept row's and article's lifetime.
+    due = caching.Due([f"disclosure:{pk}"])
+    disclosure = _visible_disclosure(request.user, pk, due)
     if disclosure is None and request.user.is_staff:
         # 在站点上查看 a draft or one under review: staff who may open it in
         # the back office preview it as it will look, marked as a preview.
@@ -260,21 +308,56 @@ def disclosure_detail(request, pk):
         # Its branch's alone: never a copy shared by every branch's members
         # (page_scopes.detail_audience decided before the row was read).
         request.page_own_audience_only = True
-    context = detail_context(disclosure)
-    scopes = [f"disclosure:{disclosure.pk}"]
+    scopes = due.scopes
     # The article (forms, tables, attachments, trail, the requests it
     # answered: five queries) kept until the disclosure's scope changes,
-    # something in it comes due or the day ends (公示 days left), per audience.
-    context["article"] = fragments.kept(
-        f"article:{disclosure.pk}:{Reader.of(request.user).on_page_of(disclosure).key}:"
-        f"{timezone.localdate()}:{get_language()}",
+    # something in it comes due or the day ends (公示 days left), per audience
+    # (every branch's members share it: Reader.on_page_of); its querysets
+    # are made only when it is rendered.
+    reader = Reader.of(request.user).on_page_of(disclosure)
+    article = fragments.kept(
+        f"article:{disclosure.pk}:{reader.key}:{timezone.localdate()}:{get_language()}",
         scopes,
         lambda: render_to_string(
-            "disclosure/includes/disclosure_article.html", context
+            "disclosure/includes/disclosure_article.html",
+            detail_context(disclosure),
         ),
-        lifetime=lambda: fragments.until_due(scopes),
+        lifetime=due.fragment_seconds,
     )
-    return render(request, "disclosure/disclosure_detail.html", context)
+    return render(
+        request,
+        "disclosure/disclosure_detail.html",
+        {"disclosure": disclosure, "article": article},
+    )
+
+
+def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
+    """The disclosure with what its page shows, if this user may read it.
+
+    Kept per reader as its article is (below): until its scope changes (an
+    edit, withdrawal, a narrower scope), something in it comes due (its
+    publication or public date) or the global version moves (its unit, item
+    or catalog renamed)."""
+
+    found = []
+
+    def look_up() -> Disclosure | None:
+        # No ORDER BY for one row by its key (first() would order it).
+        rows = Disclosure.objects.visible_to(user).with_related().filter(pk=pk)
+        row = next(iter(rows.order_by()[:1]), None)
+        found.append(row is not None)
+        return row
+
+    def seconds() -> float:
+        # None (a made-up number, a withdrawn or unpublished row) is not kept.
+        return due.value_seconds() if found[0] else 0.0
+
+    return caching.cached(
+        f"detail-row:{pk}:{Reader.of(user).key}",
+        look_up,
+        scopes=due.scopes,
+        seconds=seconds,
+    )
 
 
 def detail_context(disclosure: Disclosure) -> dict:

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 from catalog import periods
 from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope, Timing
 from catalog.workdays import notice_ends, workdays_between
+from core import audiences, caching
 
 from .organisations import Organisation
 from .units import Unit
@@ -153,9 +154,22 @@ class Reader:
     def of(cls, user) -> "Reader":
         if not (user and user.is_authenticated):
             return PUBLIC_READER
-        # At most one query per request: kept on the user, like its groups.
+        # Kept on the user for the request, like its groups; and between
+        # requests in the value cache under the memberships version (read
+        # from the shared cache: any save or delete of what `_look_up` reads,
+        # a user, group, permission, organisation or membership, moves it,
+        # core/audiences.py) and the global one (a unit's kind): three
+        # queries on every logged-in page otherwise.
         if not hasattr(user, "_reader"):
-            user._reader = cls._look_up(user)
+            if settings.VALUE_CACHE_SECONDS <= 0:
+                user._reader = cls._look_up(user)
+            else:
+                version = audiences.memberships_version(fresh=True)
+                user._reader = caching.cached(
+                    f"reader:{user.pk}:{version}",
+                    lambda: cls._look_up(user),
+                    scopes=[],
+                )
         return user._reader
 
     @classmethod

@@ -394,6 +394,11 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "0"))
 # Costly figures shared by many pages (the list's period choices, the 回音壁's
 # summary for a selection) are kept as long, under the same version.
 VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "0"))
+# The header and footer every page shares are rendered once per process and
+# kind of request, the user's name, CSRF token and address filled in each time
+# (core/templatetags/chrome.py); False renders them on every page (tests
+# compare the two).
+PORTAL_CHROME_KEPT = True
 # Each worker keeps copies of what it read from the shared cache, up to this
 # many bytes, and reads the version again at most this often: a publication
 # through another server shows here within that time (core/caching.py).
