@@ -32,8 +32,14 @@ class DisclosureConfig(AppConfig):
             models.DisclosureEvent, models.Attachment, scopes=page_scopes.part_scopes
         )
         content.scheduled(page_scopes.next_change)
+        # A unit's name is on every page; the figures kept for other units
+        # and towns stay (page_scopes.unit_change_scopes).
         content.public(
             models.Unit,
+            scopes=page_scopes.unit_change_scopes,
+            shown_everywhere=True,
+        )
+        content.public(
             models.NoticeBoard,
             models.Organisation,  # named on the public trail
             # Shown on the disclosure's page and board (every page stale on a

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
+from catalog.page_scopes import CATALOG
 from core import caching
 from core.security import refuse_control_characters, refuse_markup
 from core.widgets import LazyChoices, QuickSelect
@@ -353,7 +354,7 @@ def _item_options() -> list:
     return caching.cached(
         "feedback:form:items",
         lambda: [(i.pk, str(i)) for i in Item.objects.only("code", "name")],
-        scopes=[],  # the catalog: the global version
+        scopes=[CATALOG],
     )
 
 
