@@ -7,12 +7,12 @@ its villages' cases; a unit under no town alone) are kept under its scopes:
 "unit:<slug>" and "town:<slug>" (every change of its cases but a new one,
 feedback.page_scopes) and "cases-unit:…", "cases-town:…" (`on_new_case`: a
 new case is counted at once, though its unit's pages wait for it to be
-accepted). A unit's
-change names its own and its town's (disclosure.page_scopes.unit_change_scopes)
-and UNITS (the groups, the sum); the catalog's, none (no count reads it: a
-case made 党内 with its item is saved, row by row). The global version (an
-AnswerRound, a topic) drops them all. Their sum is kept until any case
-changes ("wall") or comes in ("cases"). The day is in the names: overdue
+accepted). A unit's change names its own and its town's
+(disclosure.page_scopes.unit_change_scopes) and UNITS (the groups, the sum);
+an answer round, its case's; the catalog's, none (no count reads it: a case
+made 党内 with its item is saved, row by row). The global version (a topic)
+drops them all. Their sum is kept until any case changes ("wall") or comes
+in ("cases"), or a unit changes. The day is in the names: overdue
 counts follow the date.
 """
 

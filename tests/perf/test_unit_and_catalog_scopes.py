@@ -239,3 +239,38 @@ def test_a_units_change_names_where_it_is_and_was(county):
     event = events.Event("saved", "disclosure.Unit", (town.pk,), instance=town)
     assert "town:qingshan" in page_scopes.unit_change_scopes(event)
     assert "scopes" in stats.kept(town)
+
+
+def test_an_answer_rounds_change_recounts_its_towns_figures_only(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feedback.models import AnswerRound
+
+    case = Submission.objects.filter(unit=county["wenli"]).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier = AnswerRound.objects.create(
+            submission=case,
+            number=1,
+            due_date=timezone.localdate() - timedelta(days=3),
+            answer_text="第一轮的答复",
+            answered_at=timezone.now() - timedelta(days=3),
+            rating="unsatisfied",
+        )
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
+    collected = counted(monkeypatch, registry, "collect")
+    visitor = Client()
+    assert visitor.get("/feedback/").context["summary"]["rated"] == 1
+    visitor.get("/stats/?town=qingshan")
+    assert len(parts) == len(collected) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier.rating = ""
+        earlier.save()
+    summary = visitor.get("/feedback/").context["summary"]
+    assert summary == on_record().summary() and summary["rated"] == 0
+    assert counted_units(parts[1]) <= in_town(county["fengming"])
+    visitor.get("/stats/?town=qingshan")
+    assert len(collected) == 1  # another town's: kept
