@@ -214,6 +214,25 @@ def unit_change_scopes(event) -> list[str] | None:
     return sorted(scopes)
 
 
+def unit_row_scopes(event) -> list[str] | None:
+    """A row kept for a unit that pages show beside its disclosures (an
+    obligation event, an inspection, a rectification: `shown_everywhere`,
+    every page follows NAMES): the figures that count it are its unit's and
+    town's (the compliance matrix, the statistics), where it is and was
+    (`_loaded_unit_id`, where the model keeps it). None: no row to tell."""
+    row = event.instance
+    if row is None or getattr(row, "unit_id", None) is None:
+        return None
+    return unit_scopes([row.unit_id, getattr(row, "_loaded_unit_id", None)])
+
+
+def shown_only(event) -> list[str]:
+    """A row that pages show (a notice board, a body's name, a disclosure's
+    table) but no kept figure counts: every page follows (NAMES, with
+    `shown_everywhere`), no kept value."""
+    return []
+
+
 def part_scopes(event) -> list[str] | None:
     """An attachment or a trail event: its disclosure's scopes."""
     row = event.instance

@@ -274,3 +274,47 @@ def test_an_answer_rounds_change_recounts_its_towns_figures_only(
     assert counted_units(parts[1]) <= in_town(county["fengming"])
     visitor.get("/stats/?town=qingshan")
     assert len(collected) == 1  # another town's: kept
+
+
+def test_an_obligation_event_recomputes_its_towns_matrix_only(
+    county, monkeypatch, django_capture_on_commit_callbacks, settings
+):
+    from datetime import date
+
+    from catalog.models import Timing
+    from disclosure.models import ObligationEvent
+
+    decisions = ItemFactory(
+        frequency=Item.Frequency.IMMEDIATELY, timing=Timing.EVENT, code="CW05"
+    )
+    matrices = counted(monkeypatch, compliance_views, "matrix_figures")
+    visitor = Client()
+    url = "/compliance/?town={}&year=2011&as_of=2011-08-01"
+    for town in ("fengming", "qingshan"):
+        visitor.get(url.format(town))
+    assert len(matrices) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        event = ObligationEvent.objects.create(
+            unit=county["wenli"],
+            item=decisions,
+            event_date=date(2011, 7, 2),
+            description="村道",
+        )
+    visitor.get(url.format("qingshan"))
+    assert len(matrices) == 2  # another town's: kept
+    kept = visitor.get(url.format("fengming")).context["matrix_table"]
+    assert len(matrices) == 3
+    # Moved to the other town's village: both matrices follow.
+    event = ObligationEvent.objects.get(pk=event.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        event.unit = county["xiacun"]
+        event.save()
+    moved = {
+        t: visitor.get(url.format(t)).context["matrix_table"]
+        for t in ("fengming", "qingshan")
+    }
+    settings.VALUE_CACHE_SECONDS = 0
+    for town in ("fengming", "qingshan"):
+        plain = visitor.get(url.format(town)).context["matrix_table"]
+        assert moved[town] == plain
+    assert moved["fengming"] != kept
