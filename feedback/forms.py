@@ -23,6 +23,7 @@ from .models import (
     Tag,
     normalize_tracking_code,
 )
+from .page_scopes import TAGS
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
@@ -362,7 +363,7 @@ def _tag_options() -> list:
     return caching.cached(
         "feedback:form:tags",
         lambda: [(t.pk, str(t)) for t in Tag.objects.all()],
-        scopes=[],
+        scopes=[TAGS],
     )
 
 

@@ -11,10 +11,10 @@ What those pages show besides the cases: the disclosure that answered a
 case or that it is about (its title, whether this reader may see it), named
 by that disclosure's changes (`linked_cases`, registered with
 disclosure.page_scopes); an answer round, its case's (`round_scopes`);
-units, by their own (NAMES and the unit's); tags, announced without a scope
-(every page stale). A new case is counted at once on the wall and the
-sheet ("wall" is among its `new_row_scopes`); it is listed only once
-accepted, which is a change of the case.
+units, by their own (NAMES and the unit's); topics, by TAGS (and NAMES).
+A new case is counted at once on the wall and the sheet ("wall" is among
+its `new_row_scopes`); it is listed only once accepted, which is a change
+of the case.
 """
 
 from django.db.models import Q
@@ -22,6 +22,14 @@ from django.db.models import Q
 from disclosure.page_scopes import unit_scopes
 
 from .models import Submission
+
+# Every topic: the choice lists that offer them (a card's topic is on pages:
+# NAMES, `shown_everywhere`).
+TAGS = "tags"
+
+
+def tag_scopes(event) -> list[str]:
+    return [TAGS]
 
 
 def wall_scope(request, kwargs) -> list[str]:

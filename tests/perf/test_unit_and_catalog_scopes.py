@@ -318,3 +318,22 @@ def test_an_obligation_event_recomputes_its_towns_matrix_only(
         plain = visitor.get(url.format(town)).context["matrix_table"]
         assert moved[town] == plain
     assert moved["fengming"] != kept
+
+
+def test_a_topic_renamed_shows_in_the_choices_and_keeps_the_counts(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.factories import TagFactory
+
+    tag = TagFactory(name="道路")
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
+    visitor = Client()
+    assert "道路" in visitor.get("/feedback/").content.decode()
+    assert "道路" in visitor.get("/feedback/new/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        tag.name = "村道硬化"
+        tag.save()
+    for url in ("/feedback/", "/feedback/new/"):
+        page = visitor.get(url).content.decode()
+        assert "村道硬化" in page and "道路" not in page
+    assert len(parts) == 1  # no count reads a topic's name
