@@ -337,3 +337,28 @@ def test_a_topic_renamed_shows_in_the_choices_and_keeps_the_counts(
         page = visitor.get(url).content.decode()
         assert "村道硬化" in page and "道路" not in page
     assert len(parts) == 1  # no count reads a topic's name
+
+
+def test_every_public_model_names_its_scopes():
+    """The global version (every kept value and fragment dropped) is left for
+    what no row tells: a model declared without scopes would bring the
+    county-wide recount back on each of its saves."""
+    from core import content
+
+    unnamed = [m for m, d in content.public_models.items() if d.scopes is None]
+    assert unnamed == []
+
+
+def test_saving_units_the_catalog_and_topics_keeps_the_global_version(
+    county, django_capture_on_commit_callbacks
+):
+    from tests.factories import TagFactory
+
+    before = caching.version()
+    with django_capture_on_commit_callbacks(execute=True):
+        renamed(county["wenli"], "文理村", django_capture_on_commit_callbacks)
+        item = Item.objects.get(pk=county["item"].pk)
+        item.name = "新名字"
+        item.save()
+        TagFactory(name="新话题")
+    assert caching.version() == before
