@@ -12,7 +12,8 @@ party member of the first village's branch:
 - warm: the value cache holds what an earlier request put there (a page
   miss between two changes of the data);
 - cold: every cached value is dropped before each request, as after a
-  change that names no scope (a unit, the catalog: `caching.bump_version`);
+  change that names no scope (`caching.bump_version`: now a bulk load or an
+  event with no row; a unit and the catalog until 2026-12-02);
 - pub elsewhere: before each request, the scopes a publication in another
   town names are bumped (its disclosure, year, unit, town and "any"), as
   `caching.on_event` does;

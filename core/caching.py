@@ -15,7 +15,9 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   whose token is per render, is never kept even if it were listed);
 - keyed by host, path and query and versions (not by the text size step,
   长辈模式: one copy serves every step, see below):
-  the global one (a change no scope names: a unit, the catalog) and, for a
+  the global one (a change whose scopes cannot be told, a bulk load),
+  "names" (what every page shows of units and the catalog: a change
+  `content.public(..., shown_everywhere=True)` bumps it) and, for a
   page that names its scopes (`content.cached_views(..., scope=)`), one per
   scope ("unit:wenli", "disclosure:17"); a page naming none depends on
   "any", bumped by every scoped change. `on_event` bumps them from
