@@ -12,12 +12,19 @@ party member of the first village's branch:
 - warm: the value cache holds what an earlier request put there (a page
   miss between two changes of the data);
 - cold: every cached value is dropped before each request, as after a
-  change that names no scope (a unit, the catalog: `caching.bump_version`);
+  change that names no scope (`caching.bump_version`: now a bulk load or an
+  event with no row; a unit and the catalog until 2026-12-02);
 - pub elsewhere: before each request, the scopes a publication in another
   town names are bumped (its disclosure, year, unit, town and "any"), as
   `caching.on_event` does;
 - case elsewhere: the same for a 回音壁 case answered in another town ("wall",
-  the case, its unit and town, "any").
+  the case, its unit and town, "any");
+- unit elsewhere: what a village of another town saved (renamed) names
+  (`disclosure.page_scopes.unit_change_scopes`: the unit, its town, "units",
+  and "names", "any"), as `caching.on_event` bumps them;
+- catalog: what a catalog row's change names ("catalog", "names", "any").
+  Before these were named (2026-12-02), both bumped the global version:
+  the cold column.
 
 Reads only: the party member is made once if missing (on a copy of the data,
 or the first run), and logging in writes no session row nor last_login.
@@ -83,9 +90,9 @@ def party_member():
 
 
 def elsewhere() -> dict[str, list[str]]:
-    """The scopes a publication and an answered case in the last town name
-    (what `caching.on_event` bumps for them)."""
-    from core import content
+    """The scopes a publication, an answered case and a unit's change in the
+    last town, and a catalog change, name (what `caching.on_event` bumps)."""
+    from core import content, events
     from disclosure.models import Disclosure, Unit
     from disclosure.page_scopes import unit_scopes
     from feedback.models import Submission
@@ -95,6 +102,17 @@ def elsewhere() -> dict[str, list[str]]:
     row = Disclosure.objects.published().filter(unit__in=units).first()
     case = Submission.objects.on_wall().filter(unit__in=units).first()
     year = row.published_at.year
+    village = units.exclude(pk=town.pk).first()
+
+    def named(model: str, instance) -> list[str]:
+        event = events.Event("saved", model, (instance.pk,), instance=instance)
+        scopes = content.event_scopes(event)
+        if scopes is None:  # not named: the global version (main before)
+            return []
+        return [*scopes, content.NAMES, content.ANY]
+
+    from catalog.models import Item
+
     return {
         "pub elsewhere": [
             f"disclosure:{row.pk}",
@@ -109,6 +127,8 @@ def elsewhere() -> dict[str, list[str]]:
             *unit_scopes([case.unit_id]),
             content.ANY,
         ],
+        "unit elsewhere": named("disclosure.Unit", village),
+        "catalog": named("catalog.Item", Item.objects.first()),
     }
 
 
@@ -118,16 +138,21 @@ def elsewhere() -> dict[str, list[str]]:
 CLOCK = time.perf_counter
 
 
-def timed(client, path: str, *, repeat: int, mode: str, changes: dict) -> float:
+def change(mode: str, changes: dict) -> None:
+    """What `mode` drops before a request (warm: nothing)."""
     from core import caching
 
+    if mode == "cold" or (mode in changes and not changes[mode]):
+        caching._bump()  # every cached value is stale
+    elif mode in changes:
+        caching._bump_scopes(changes[mode])
+
+
+def timed(client, path: str, *, repeat: int, mode: str, changes: dict) -> float:
     samples = []
     client.get(path)  # imports, compiled templates, the value cache filled
     for _ in range(repeat):
-        if mode == "cold":
-            caching._bump()  # every cached value is stale
-        elif mode in changes:
-            caching._bump_scopes(changes[mode])
+        change(mode, changes)
         start = CLOCK()
         response = client.get(path)
         samples.append((CLOCK() - start) * 1000)

@@ -1,9 +1,12 @@
-"""Where a page miss spends its time: cProfile and the queries of warm misses.
+"""Where a page miss spends its time: cProfile and the queries of misses.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fengming_scale \\
-        .venv/bin/python bench/profile_miss.py board [--member] [--repeat 20] [--top 40]
+        .venv/bin/python bench/profile_miss.py board [--member] [--repeat 20] \\
+        [--top 40] [--mode cold]
 
-The page names are bench/misses.py's. Prints the wall time a request
+The page names are bench/misses.py's, and so are the modes (`--mode`: warm,
+the default; cold; "pub elsewhere", "case elsewhere", "unit elsewhere",
+"catalog": what is dropped before each request). Prints the wall time a request
 (median), the SQL time from the captured queries, and cProfile's top
 functions by cumulative and own time over the repeats.
 """
@@ -28,6 +31,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative,tottime")
+    parser.add_argument("--mode", default="warm")
     args = parser.parse_args()
 
     import django
@@ -48,18 +52,26 @@ def main() -> None:
     client = Client()
     if args.member:
         client.force_login(misses.party_member())
+    # As Redis: no cap on the number of keys (LocMemCache culls at 300).
+    from django.core.cache import caches
+
+    caches["default"]._max_entries = 10**7
+    changes = misses.elsewhere()
+    if args.mode not in ("warm", "cold", *changes):
+        parser.error(f"--mode: warm, cold or one of {', '.join(changes)}")
     with override_settings(PAGE_CACHE_SECONDS=0, VALUE_CACHE_SECONDS=60):
         for _ in range(3):
             client.get(path)
         samples, sql = [], []
         for _ in range(args.repeat):
+            misses.change(args.mode, changes)
             with CaptureQueriesContext(connection) as queries:
                 start = time.perf_counter()
                 client.get(path)
                 samples.append((time.perf_counter() - start) * 1000)
             sql.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
         print(  # noqa: T201
-            f"{args.page} {'member' if args.member else 'visitor'}: "
+            f"{args.page} {'member' if args.member else 'visitor'} {args.mode}: "
             f"{statistics.median(samples):.1f} ms a request, SQL "
             f"{statistics.median(sql):.1f} ms in {len(queries.captured_queries)} "
             "queries"
@@ -67,10 +79,11 @@ def main() -> None:
         for q in queries.captured_queries:
             print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][:160]}")  # noqa: T201
         profile = cProfile.Profile()
-        profile.enable()
         for _ in range(args.repeat):
+            misses.change(args.mode, changes)
+            profile.enable()
             client.get(path)
-        profile.disable()
+            profile.disable()
     stats = pstats.Stats(profile)
     parts = {
         "request (test client)": ("django/test/client.py", "request"),

@@ -10,11 +10,12 @@ class CatalogConfig(AppConfig):
     def ready(self):
         from core import content, security
 
-        from . import models
+        from . import models, page_scopes
 
         security.guard_model_fields(self)
         # The catalog is shown on public pages (the catalog, item pages, the
-        # boards' columns, the compliance matrix): every change refreshes them.
+        # boards' columns, the compliance matrix): every change refreshes them,
+        # and the kept figures that count against it (page_scopes.py).
         content.public(
             models.Catalog,
             models.Category,
@@ -22,6 +23,8 @@ class CatalogConfig(AppConfig):
             models.ScheduleRule,
             models.Department,
             models.DisclosureForm,
+            scopes=page_scopes.catalog_scopes,
+            shown_everywhere=True,
         )
         # Read by the workflow when a step is taken; the trail keeps what was done.
         content.private(models.ProcedureRule)

@@ -14,6 +14,7 @@ class CompositionConfig(AppConfig):
 
     def ready(self):
         from core import content, events, roles, security
+        from disclosure import page_scopes
         from disclosure.roles import TOWN_ADMIN
 
         from . import gov_report, models, search, views
@@ -23,9 +24,15 @@ class CompositionConfig(AppConfig):
         # document, whose own event decides whether pages are stale (and
         # which: the entry's own event names no page).
         content.public(models.SearchEntry, new_rows_wait=True, scopes=lambda e: [])
-        content.public(models.AnnualReport)
-        content.public(models.GovernmentReport)
-        content.public(models.DisclosureGuide)
+        # Read by their own pages only (no kept figure): every page follows
+        # (NAMES), no kept value.
+        content.public(
+            models.AnnualReport,
+            models.GovernmentReport,
+            models.DisclosureGuide,
+            scopes=page_scopes.shown_only,
+            shown_everywhere=True,
+        )
         content.private(models.Subscription)
         # Pages that may show anything, living until any change (or the next
         # scheduled one: a disclosure's, a report's publication).

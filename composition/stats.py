@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from catalog.page_scopes import CATALOG
 from core import caching
 from core import figures as registry
 from core.security import spreadsheet_safe
@@ -45,8 +46,9 @@ def kept(where: Unit | None) -> dict:
     """How long a unit's or a town's figures are kept (`caching.cached`'s
     scopes and seconds): until a change in it (a unit's rows name
     "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
-    "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; the
-    catalog, the units and obligation events move the global version), the
+    "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; a unit's
+    change names its own and its town's; the catalog names CATALOG;
+    obligation events move the global version), the
     next publication scheduled in it (or a 先党内后党外 row coming out) or
     midnight (the day is in the name). Without either: any change, and the
     next publication coming due anywhere (the county's page, kept until
@@ -68,12 +70,12 @@ def kept(where: Unit | None) -> dict:
 
 def kept_scopes(where: Unit) -> list[str]:
     """The scopes of a unit's or a town's figures (`kept`): its rows, its
-    villages' for a town, and the new 回音壁 cases of either."""
+    villages' for a town, the new 回音壁 cases of either, and the catalog."""
     if where.kind == Unit.Kind.TOWN:
         scopes = [f"{kind}:{where.slug}" for kind in ("unit", "town")]
     else:
         scopes = [f"unit:{where.slug}"]
-    return [*scopes, *(f"cases-{scope}" for scope in scopes)]
+    return [*scopes, *(f"cases-{scope}" for scope in scopes), CATALOG]
 
 
 def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:

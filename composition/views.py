@@ -17,6 +17,7 @@ from catalog.models import Catalog
 from core import caching, fragments
 from disclosure import compliance, page_scopes
 from disclosure.models import Disclosure, Reader, Unit
+from disclosure.page_scopes import UNITS
 from feedback.models import Kind, Submission
 
 from . import stats
@@ -25,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def home_unit() -> Unit | None:
-    # Read on every home page; a unit's change (no scope) drops it.
+    # Read on every home page; a unit's change (UNITS) drops it.
     return caching.cached(
-        f"home-unit:{settings.PORTAL_HOME_UNIT_SLUG}", _find_home_unit, scopes=[]
+        f"home-unit:{settings.PORTAL_HOME_UNIT_SLUG}", _find_home_unit, scopes=[UNITS]
     )
 
 

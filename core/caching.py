@@ -15,7 +15,9 @@ title or a staff page out of it, and why (docs/ARCHITECTURE.md, "Caching"):
   whose token is per render, is never kept even if it were listed);
 - keyed by host, path and query and versions (not by the text size step,
   长辈模式: one copy serves every step, see below):
-  the global one (a change no scope names: a unit, the catalog) and, for a
+  the global one (a change whose scopes cannot be told, a bulk load),
+  "names" (what every page shows of units and the catalog: a change
+  `content.public(..., shown_everywhere=True)` bumps it) and, for a
   page that names its scopes (`content.cached_views(..., scope=)`), one per
   scope ("unit:wenli", "disclosure:17"); a page naming none depends on
   "any", bumped by every scoped change. `on_event` bumps them from
@@ -77,6 +79,7 @@ T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
 SCOPE_KEY = "pagecache:scope:"
 ANY = content.ANY  # every page naming no scope: bumped by every scoped change
+NAMES = content.NAMES  # every page and fragment: a unit's or the catalog's change
 LOCAL_SCOPES = 20_000  # scope versions a process keeps (about 3 MB)
 # Cookies that make a request personal: a session (anyone logged in) or a
 # message waiting to be shown.
@@ -247,6 +250,10 @@ def on_event(event: events.Event) -> None:
         return
     if scopes is None:
         bump_version()
+    elif content.shown_everywhere(event.model):
+        # Every page shows it (a unit's name, the catalog's items); kept
+        # values only where they read its scopes.
+        bump_scopes([*scopes, NAMES, ANY])
     elif scopes:
         bump_scopes([*scopes, ANY])
 
@@ -451,7 +458,8 @@ class Page:
         self.started = timezone.now()
         scopes = content.page_scopes(match.view_name, request, match.kwargs)
         self.scopes = scopes
-        depends = [ANY] if scopes is None else scopes
+        # Every page shows names of units and the catalog (NAMES).
+        depends = sorted({NAMES, *([ANY] if scopes is None else scopes)})
         versions = ".".join(map(str, scope_versions(depends)))
         target = "|".join(
             (request.get_host(), request.get_full_path(), ",".join(depends), versions)

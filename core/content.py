@@ -26,6 +26,13 @@
 - `public(Model, ..., scopes=fn)`: `scopes(event)` names the scopes a row
   event or verb of the model changes; None: unknown (every page is stale);
   []: no public page shows it (a draft).
+- `public(Model, ..., scopes=fn, shown_everywhere=True)`: what pages show of
+  the row reaches beyond its scopes (a unit's or a catalog item's name on
+  every disclosure of it, the units in every filter): a change makes every
+  page and fragment stale (they all read NAMES), but a kept value (a count,
+  a summary, the compliance engine's figures) only if it reads one of the
+  scopes the change names ("unit:<slug>", "town:<slug>", "units",
+  "catalog"): figures elsewhere in the county stay kept.
 - `scheduled(fn)`: `fn(scopes, after)` gives the first time after `after`
   that something in those scopes changes with no save (a scheduled
   publication), or None.
@@ -45,6 +52,7 @@ class Declared:
     new_rows_wait: bool = False
     scopes: Callable | None = None
     new_row_scopes: tuple[str, ...] = ()
+    shown_everywhere: bool = False
 
 
 public_models: dict[str, Declared] = {}
@@ -60,6 +68,7 @@ def public(
     new_rows_wait: bool = False,
     scopes: Callable | None = None,
     new_row_scopes: tuple[str, ...] = (),
+    shown_everywhere: bool = False,
 ):
     from django.apps import apps
 
@@ -70,6 +79,7 @@ def public(
             new_rows_wait=new_rows_wait,
             scopes=scopes,
             new_row_scopes=tuple(new_row_scopes),
+            shown_everywhere=shown_everywhere,
         )
         # A row saved through a proxy (a review queue) is sent as the proxy.
         for sender in apps.get_models():
@@ -132,6 +142,10 @@ def event_scopes(event) -> list[str] | None:
 
 
 ANY = "any"
+# Read by every page and fragment (core.caching, core.fragments), bumped by a
+# change `shown_everywhere` (a unit's, the catalog's): their names and order
+# are on pages of every scope; kept values name what they read instead.
+NAMES = "names"
 
 
 def everything(request, kwargs) -> list[str]:
@@ -166,6 +180,11 @@ def next_change(scopes: list[str], after):
     datetime) or None."""
     times = [t for t in (fn(scopes, after) for fn in schedules) if t is not None]
     return min(times, default=None)
+
+
+def shown_everywhere(label: str) -> bool:
+    declared = public_models.get(label)
+    return bool(declared and declared.shown_everywhere)
 
 
 def waits_for_new_rows(label: str) -> bool:

@@ -5,7 +5,8 @@ A fragment is kept under its name, which holds everything its HTML depends
 on besides the scopes (the audience if it shows anything audience-specific,
 the language, the day if it shows what is on display or overdue), and the
 versions of the scopes it reads (`caching.scope_versions`, "unit:wenli",
-"submission:17") and the global one: a change announced in them makes it
+"submission:17"), of NAMES (a unit's or the catalog's change) and the
+global one: a change announced in them makes it
 stale at once, like a page naming those scopes (core/caching.py). What
 changes with no save (a scheduled publication coming due) is the caller's
 `lifetime`. Kept in the shared cache and in this process's copies
@@ -26,7 +27,7 @@ from . import caching, content
 
 
 def _key(name: str, scopes: Sequence[str], versions: dict[str, int]) -> str:
-    depends = sorted(set(scopes))
+    depends = sorted({*scopes, content.NAMES})
     target = "|".join((name, ",".join(depends), *(str(versions[s]) for s in depends)))
     digest = hashlib.sha256(target.encode()).hexdigest()[:40]
     return f"pagecache:{caching.version()}:fragment:{digest}"
@@ -49,7 +50,8 @@ def kept_many(
     fragments and one to keep the new ones."""
     if not enabled() or not wanted:
         return {n: mark_safe(h) for n, h in render(list(wanted)).items()}
-    every_scope = sorted({s for scopes in wanted.values() for s in scopes})
+    # NAMES: a fragment shows units' and the catalog's names (core.content).
+    every_scope = sorted({content.NAMES, *(s for v in wanted.values() for s in v)})
     versions = dict(zip(every_scope, caching.scope_versions(every_scope), strict=True))
     keys = {name: _key(name, scopes, versions) for name, scopes in wanted.items()}
     now = time.time()

@@ -32,17 +32,32 @@ class DisclosureConfig(AppConfig):
             models.DisclosureEvent, models.Attachment, scopes=page_scopes.part_scopes
         )
         content.scheduled(page_scopes.next_change)
+        # A unit's name is on every page; the figures kept for other units
+        # and towns stay (page_scopes.unit_change_scopes).
         content.public(
             models.Unit,
+            scopes=page_scopes.unit_change_scopes,
+            shown_everywhere=True,
+        )
+        # Shown on pages (every page made again: NAMES), counted by no kept
+        # figure: a notice board, a body (named on the public trail), a
+        # disclosure's table (its page and board).
+        content.public(
             models.NoticeBoard,
-            models.Organisation,  # named on the public trail
-            # Shown on the disclosure's page and board (every page stale on a
-            # change: its scopes are not named yet).
+            models.Organisation,
             models.DisclosureTable,
-            models.ObligationEvent,  # 逾期未公开 on the compliance pages
-            # Counted on /county/ and a unit's compliance page (no names shown).
+            scopes=page_scopes.shown_only,
+            shown_everywhere=True,
+        )
+        # Counted by their unit's and town's figures: 逾期未公开 on the
+        # compliance pages (obligation events), /county/ and a unit's
+        # compliance page (inspections, rectifications; no names shown).
+        content.public(
+            models.ObligationEvent,
             models.Inspection,
             models.Rectification,
+            scopes=page_scopes.unit_row_scopes,
+            shown_everywhere=True,
         )
         content.private(
             models.ClosedYear,  # the archive pages that show it are not cached

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category
+from catalog.page_scopes import CATALOG
 from core import caching
 from core.dates import validate_date, validate_year
 
@@ -157,8 +158,9 @@ def matrix_key(q: dict) -> str:
 def matrix_kept(q: dict) -> dict:
     """How long the matrix of q["town"] is kept (`caching.cached`'s scopes and
     seconds): until a change in the town (its own rows name "unit:<town>",
-    its villages' "town:<town>": disclosures, 回音壁 requests; the catalog,
-    the rules and obligation events move the global version), the next
+    its villages' "town:<town>": disclosures, 回音壁 requests, a unit's own
+    change; the catalog and its rules name CATALOG; obligation events move
+    the global version), the next
     publication scheduled in it (what counts as filed is a matter of the
     clock) or midnight (the day is in the key)."""
     town = q["town"]
@@ -166,7 +168,7 @@ def matrix_kept(q: dict) -> dict:
         return {}
     started = timezone.now()
     return {
-        "scopes": [f"town:{town.slug}", f"unit:{town.slug}"],
+        "scopes": [f"town:{town.slug}", f"unit:{town.slug}", CATALOG],
         "seconds": lambda: caching.until(
             compliance.next_scheduled(Unit.objects.of_town(town), started)
         ),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category, Item, Scope
+from catalog.page_scopes import CATALOG
 from core import caching
 from core.dates import DateFromToRangeFilter
 from core.widgets import (
@@ -17,16 +18,16 @@ from core.widgets import (
 )
 
 from .models import Disclosure, Reader, Unit, can_see_inner_party
-from .page_scopes import PERIODS
+from .page_scopes import PERIODS, UNITS
 
 
 def unit_options() -> list:
     """Every unit, grouped by town at county scale: kept until a unit changes
-    (the global version: a unit's row names no scope)."""
+    (UNITS)."""
     return caching.cached(
         "unit-options",
         lambda: grouped(Unit.objects.order_by("order", "id").choice_rows()),
-        scopes=[],
+        scopes=[UNITS],
     )
 
 
@@ -38,7 +39,7 @@ def board_unit_options() -> list:
         lambda: [
             (u.slug, str(u)) for u in Unit.objects.with_boards().only("slug", "name")
         ],
-        scopes=[],  # units and notice boards: the global version
+        scopes=[UNITS],  # and notice boards: the global version
     )
 
 
@@ -49,7 +50,7 @@ def town_options() -> list:
         lambda: [
             (u.slug, str(u)) for u in Unit.objects.ordered_towns().only("slug", "name")
         ],
-        scopes=[],
+        scopes=[UNITS],
     )
 
 
@@ -155,7 +156,7 @@ class DisclosureFilter(django_filters.FilterSet):
                     "catalog__name", "pk", "code", "name"
                 )
             ),
-            scopes=[],  # the catalog: the global version
+            scopes=[CATALOG],
         ),
     )
     item = ListedModelChoiceFilter(
@@ -200,7 +201,7 @@ class DisclosureFilter(django_filters.FilterSet):
                     "category__catalog__name", "code", "name"
                 )
             ),
-            scopes=[],
+            scopes=[CATALOG],
         )
         keys = period_keys(self.queryset, Reader.of(user).key)
         self.filters["period"].extra["choices"] = periods.labelled(keys)

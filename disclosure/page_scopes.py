@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Scope
+from catalog.page_scopes import CATALOG
 from core import caching
 from core.content import ANY
 
@@ -39,9 +40,9 @@ PUBLIC_STATUSES = {Disclosure.Status.PUBLISHED, Disclosure.Status.WITHDRAWN}
 # Unit id -> (slug, its town's slug), and every unit's slug, read on every
 # change (a 回音壁 POST included) and changed almost never: kept per process,
 # forgotten on any unit's row event (`forget_slugs`), when the global version
-# moves (a unit's change in another process bumps it: otherwise this process
-# would bump the old slug's pages only, and the new slug's pages would go on
-# showing the unit as they were) and after SLUGS_SECONDS.
+# or UNITS moves (a unit's change in another process names it: otherwise this
+# process would bump the old slug's pages only, and the new slug's pages would
+# go on showing the unit as they were) and after SLUGS_SECONDS.
 SLUGS_SECONDS = 60
 _slugs: dict[int, tuple[str, str | None]] = {}
 _slugs_known: set[str] = set()
@@ -57,7 +58,8 @@ def forget_slugs(event=None) -> None:
 
 
 def _fresh_slugs() -> None:
-    current = caching.version()
+    # A unit's change in another process names UNITS (unit_change_scopes).
+    current = (caching.version(), *caching.scope_versions([UNITS]))
     if time.monotonic() - _slugs_since[0] > SLUGS_SECONDS or _slugs_since[1] != current:
         forget_slugs()
         _slugs_since[1] = current
@@ -94,6 +96,11 @@ def known_slug(slug: str) -> bool:
 
 
 PERIODS = "periods"
+# Every unit (the choice lists, the wall's groups): named by a unit's change.
+UNITS = "units"
+# Scopes of rows no schedule changes (the catalog, units, tags): a page or
+# figure naming them lives as long as its other scopes allow (next_change).
+SAVED_ONLY = {CATALOG, UNITS, "tags"}
 # A unit's slug as the URLs' <slug:>, checked before the known slugs are
 # looked at (`known_slug`: a made-up name keeps no version).
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
@@ -186,6 +193,51 @@ def remember_links(sender, instance, **kwargs) -> None:
         ]
 
 
+def unit_change_scopes(event) -> list[str] | None:
+    """A unit's change (its name, slug, place in the tree, kind, board
+    facts): every page shows units' names (`shown_everywhere`: NAMES), but
+    the kept figures that read it are its own ("unit:<slug>"), its town's
+    ("town:<slug>", where it is and was) and those listing every unit
+    (UNITS: the choice lists, the wall's groups of units). A town's own
+    change names "town:<slug>" too (its villages' counts kept with it).
+    None (every page and value): a change with no row to tell where."""
+    row = event.instance
+    if not isinstance(row, Unit):
+        return None
+    slug, parent, kind = getattr(row, "_loaded_place", (None, None, None))
+    scopes = {UNITS, f"unit:{row.slug}"}
+    if slug:
+        scopes.add(f"unit:{slug}")
+    if Unit.Kind.TOWN in (row.kind, kind):
+        scopes.update(f"town:{s}" for s in (row.slug, slug) if s)
+    parents = {row.parent_id, parent} - {None}
+    if parents:
+        scopes.update(
+            f"town:{s}"
+            for s in Unit.objects.filter(pk__in=parents).values_list("slug", flat=True)
+        )
+    return sorted(scopes)
+
+
+def unit_row_scopes(event) -> list[str] | None:
+    """A row kept for a unit that pages show beside its disclosures (an
+    obligation event, an inspection, a rectification: `shown_everywhere`,
+    every page follows NAMES): the figures that count it are its unit's and
+    town's (the compliance matrix, the statistics), where it is and was
+    (`_loaded_unit_id`, where the model keeps it). None: no row to tell."""
+    row = event.instance
+    if row is None or getattr(row, "unit_id", None) is None:
+        return None
+    return unit_scopes([row.unit_id, getattr(row, "_loaded_unit_id", None)])
+
+
+def shown_only(event) -> list[str]:
+    """A row that pages show (a notice board, a body's name, a disclosure's
+    table) but no kept figure counts: every page follows (NAMES, with
+    `shown_everywhere`), no kept value."""
+    return []
+
+
 def part_scopes(event) -> list[str] | None:
     """An attachment or a trail event: its disclosure's scopes."""
     row = event.instance
@@ -269,6 +321,8 @@ def next_change(scopes: list[str], after):
                 rows |= Q(published_at__year__gt=int(last))
         elif kind == "asof":
             times.append(_asof_change(key, after))
+        elif scope in SAVED_ONLY:
+            continue  # changed by saves alone: nothing scheduled in them
         elif (shown := _shown_by_links(scope)) is not None:
             rows |= shown
         else:
@@ -364,12 +418,11 @@ def compliance_scope(request, kwargs) -> list[str]:
 
 
 def _default_town() -> str | None:
-    """The first town (ComplianceQuery's default): kept until a change no
-    scope names (a unit's)."""
+    """The first town (ComplianceQuery's default): kept until a unit changes."""
     seconds = settings.PAGE_CACHE_MAX_SECONDS
     return caching.cached(
         "compliance:default-town",
         lambda: Unit.objects.ordered_towns().values_list("slug", flat=True).first(),
-        scopes=[],
+        scopes=[UNITS],
         seconds=seconds,
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import condition
 
 from catalog import periods
 from catalog.models import Category, Item, Scope
+from catalog.page_scopes import CATALOG
 from core import caching, fragments
 from core.pagination import BadPage, paginate
 
@@ -219,13 +220,20 @@ def board_columns(
     ]
 
 
+# The list's filters that read the catalog (an item's category, its kind).
+CATALOG_FILTERS = ("kind", "category", "item")
+
+
 def count_scopes(chosen: dict) -> list[str] | None:
     """What a list's count reads: one unit's rows ("unit:<slug>"), or one
-    period's (its year's: a disclosure names its period's year), or any."""
+    period's (its year's: a disclosure names its period's year), or any;
+    and the catalog when filtered by kind, category or item (an item moved
+    to another category)."""
+    catalog = [CATALOG] if any(chosen.get(f) for f in CATALOG_FILTERS) else []
     if chosen.get("unit"):
-        return [f"unit:{chosen['unit'].slug}"]
+        return [f"unit:{chosen['unit'].slug}", *catalog]
     period = chosen.get("period") or ""
-    return [f"year:{period[:4]}"] if period[:4].isdigit() else None
+    return [f"year:{period[:4]}", *catalog] if period[:4].isdigit() else None
 
 
 def count_lifetime(chosen: dict):

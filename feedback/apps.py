@@ -33,7 +33,9 @@ class FeedbackConfig(AppConfig):
             scopes=page_scopes.submission_scopes,
             new_row_scopes=("wall",),
         )
-        content.public(models.Tag, models.AnswerRound)
+        content.public(models.Tag, scopes=page_scopes.tag_scopes, shown_everywhere=True)
+        # An earlier round: its case's pages and counts.
+        content.public(models.AnswerRound, scopes=page_scopes.round_scopes)
         # A case's staff trail; the public page shows the case's own fields.
         content.private(models.SubmissionEvent, models.AnswerTemplate)
         # The monthly sheet shows the public wall only, the same for everyone.

@@ -17,6 +17,7 @@ from .models import (
     Submission,
     Tag,
 )
+from .page_scopes import TAGS
 
 
 class SubmissionFilter(django_filters.FilterSet):
@@ -43,7 +44,7 @@ class SubmissionFilter(django_filters.FilterSet):
                 (str(pk), str(name))
                 for pk, name in Tag.objects.values_list("pk", "name")
             ],
-            scopes=[],  # a tag's row names no scope: the global version
+            scopes=[TAGS],
         ),
     )
     status = django_filters.ChoiceFilter(

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Item
+from catalog.page_scopes import CATALOG
 from core import caching
 from core.security import refuse_control_characters, refuse_markup
 from core.widgets import LazyChoices, QuickSelect
@@ -22,6 +23,7 @@ from .models import (
     Tag,
     normalize_tracking_code,
 )
+from .page_scopes import TAGS
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3})?\d{7,8}$")
@@ -353,7 +355,7 @@ def _item_options() -> list:
     return caching.cached(
         "feedback:form:items",
         lambda: [(i.pk, str(i)) for i in Item.objects.only("code", "name")],
-        scopes=[],  # the catalog: the global version
+        scopes=[CATALOG],
     )
 
 
@@ -361,7 +363,7 @@ def _tag_options() -> list:
     return caching.cached(
         "feedback:form:tags",
         lambda: [(t.pk, str(t)) for t in Tag.objects.all()],
-        scopes=[],
+        scopes=[TAGS],
     )
 
 

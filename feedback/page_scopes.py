@@ -10,10 +10,11 @@ a case's own page ("submission:<pk>").
 What those pages show besides the cases: the disclosure that answered a
 case or that it is about (its title, whether this reader may see it), named
 by that disclosure's changes (`linked_cases`, registered with
-disclosure.page_scopes); units, tags and answer rounds, announced without a
-scope (every page stale). A new case is counted at once on the wall and the
-sheet ("wall" is among its `new_row_scopes`); it is listed only once
-accepted, which is a change of the case.
+disclosure.page_scopes); an answer round, its case's (`round_scopes`);
+units, by their own (NAMES and the unit's); topics, by TAGS (and NAMES).
+A new case is counted at once on the wall and the sheet ("wall" is among
+its `new_row_scopes`); it is listed only once accepted, which is a change
+of the case.
 """
 
 from django.db.models import Exists, OuterRef, Q
@@ -24,6 +25,14 @@ from disclosure.models import Disclosure
 from disclosure.page_scopes import unit_scopes
 
 from .models import Submission
+
+# Every topic: the choice lists that offer them (a card's topic is on pages:
+# NAMES, `shown_everywhere`).
+TAGS = "tags"
+
+
+def tag_scopes(event) -> list[str]:
+    return [TAGS]
 
 
 def wall_scope(request, kwargs) -> list[str]:
@@ -95,16 +104,33 @@ def linked_cases(disclosure_pks) -> list[str]:
 
 def submission_scopes(event) -> list[str] | None:
     row = event.instance
-    cases = ["wall", *(f"submission:{pk}" for pk in event.ids)]
     if not isinstance(row, Submission):
-        rows = Submission.objects.filter(pk__in=event.ids).values_list(
-            "unit_id", "fulfilled_by_id"
-        )
-        units = [unit for unit, _ in rows]
-        answered = [pk for _, pk in rows]
-    else:
-        loaded_unit, loaded_answer = getattr(row, "_loaded_scope", (None, None))
-        units = [row.unit_id, loaded_unit]
-        answered = [row.fulfilled_by_id, loaded_answer]
+        return _case_scopes(event.ids)
+    loaded_unit, loaded_answer = getattr(row, "_loaded_scope", (None, None))
+    units = [row.unit_id, loaded_unit]
+    answered = [row.fulfilled_by_id, loaded_answer]
+    return _named(event.ids, units, answered)
+
+
+def _case_scopes(ids) -> list[str]:
+    rows = Submission.objects.filter(pk__in=ids).values_list(
+        "unit_id", "fulfilled_by_id"
+    )
+    return _named(ids, [unit for unit, _ in rows], [pk for _, pk in rows])
+
+
+def _named(ids, units, answered) -> list[str]:
+    cases = ["wall", *(f"submission:{pk}" for pk in ids)]
     disclosures = [f"disclosure:{pk}" for pk in set(answered) - {None}]
     return cases + unit_scopes(units) + disclosures
+
+
+def round_scopes(event) -> list[str] | None:
+    """An earlier round of a case (its answer and rating, kept when a 不满意
+    reopened it): shown on the case's page, counted in the wall's, the
+    statistics' and the home page's ratings: the case's scopes. None (every
+    page) if the round names no case."""
+    row = event.instance
+    if row is None or getattr(row, "submission_id", None) is None:
+        return None
+    return _case_scopes([row.submission_id])

@@ -7,10 +7,13 @@ its villages' cases; a unit under no town alone) are kept under its scopes:
 "unit:<slug>" and "town:<slug>" (every change of its cases but a new one,
 feedback.page_scopes) and "cases-unit:…", "cases-town:…" (`on_new_case`: a
 new case is counted at once, though its unit's pages wait for it to be
-accepted). The
-global version (a unit renamed, an item made 党内, an AnswerRound) drops
-them all. Their sum is kept until any case changes ("wall") or comes in
-("cases"). The day is in the names: overdue counts follow the date.
+accepted). A unit's change names its own and its town's
+(disclosure.page_scopes.unit_change_scopes) and UNITS (the groups, the sum);
+an answer round, its case's; the catalog's, none (no count reads it: a case
+made 党内 with its item is saved, row by row). The global version (a topic)
+drops them all. Their sum is kept until any case changes ("wall") or comes
+in ("cases"), or a unit changes. The day is in the names: overdue
+counts follow the date.
 """
 
 from django.conf import settings
@@ -18,7 +21,7 @@ from django.utils import timezone
 
 from core import caching, events
 from disclosure.models import Unit
-from disclosure.page_scopes import unit_scopes
+from disclosure.page_scopes import UNITS, unit_scopes
 
 from .models import Submission, add_parts, summary_of
 
@@ -51,8 +54,8 @@ def _groups() -> list[tuple[str, list[int], list[str]]]:
             )
         return found
 
-    # A unit's change (its town, its kind) moves the global version.
-    return caching.cached("feedback:summary:groups", group_them, scopes=[])
+    # A unit's change (its town, its kind) names UNITS.
+    return caching.cached("feedback:summary:groups", group_them, scopes=[UNITS])
 
 
 def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
@@ -86,11 +89,12 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
         parts = caching.cached_many(wanted, compute, seconds=PART_SECONDS)
         return summary_of(parts.values())
 
-    # The sum too, until any case changes ("wall") or comes in ("cases").
+    # The sum too, until any case changes ("wall") or comes in ("cases"), or
+    # a unit (UNITS: the groups; the units' own counts are kept).
     return caching.cached(
         f"wall-summary:{day}:{selection}",
         add_up,
-        scopes=["wall", "cases"],
+        scopes=["wall", "cases", UNITS],
         seconds=PART_SECONDS,
     )
 

@@ -66,6 +66,14 @@ class ObligationEvent(models.Model):
     def __str__(self):
         return f"{self.event_date} {self.description}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The unit it was registered for as loaded: a move names both
+        # units' figures (page_scopes.unit_row_scopes).
+        instance._loaded_unit_id = instance.__dict__.get("unit_id")
+        return instance
+
     def clean(self):
         errors = {}
         if self.item_id and self.item.timing not in EVENT_TIMINGS:

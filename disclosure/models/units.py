@@ -145,6 +145,16 @@ class Unit(models.Model):
             return reverse("portal:county")
         return reverse("disclosure:board", args=[self.slug])
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Where it was in the tree as loaded: a change's page cache scopes
+        # name its old place too (page_scopes.unit_change_scopes).
+        instance._loaded_place = tuple(
+            instance.__dict__.get(f) for f in ("slug", "parent_id", "kind")
+        )
+        return instance
+
     def clean(self):
         if self.slug and is_reserved(self.slug):
             raise ValidationError(
