@@ -87,8 +87,8 @@ def _board_due(request, unit: Unit) -> caching.Due:
 
 def _board_unit(slug: str) -> tuple[Unit, list]:
     """The unit of a board and its notice boards (404 if none), kept until a
-    unit or notice board changes: such a change names no scope and moves the
-    global version, which every kept value follows."""
+    unit or notice board changes (NAMES: such a change names it, with the
+    unit's own scopes)."""
 
     def look_up() -> tuple[Unit, list]:
         unit = get_object_or_404(
@@ -96,7 +96,7 @@ def _board_unit(slug: str) -> tuple[Unit, list]:
         )
         return unit, list(unit.notice_boards.all())
 
-    return caching.cached(f"board-unit:{slug}", look_up, scopes=[])
+    return caching.cached(f"board-unit:{slug}", look_up, scopes=[caching.NAMES])
 
 
 @condition(etag_func=board_etag)
@@ -344,8 +344,8 @@ def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
 
     Kept per reader as its article is (below): until its scope changes (an
     edit, withdrawal, a narrower scope), something in it comes due (its
-    publication or public date) or the global version moves (its unit, item
-    or catalog renamed)."""
+    publication or public date) or a name it shows changes (its unit, item
+    or catalog renamed: NAMES)."""
 
     found = []
 
@@ -363,7 +363,8 @@ def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
     return caching.cached(
         f"detail-row:{pk}:{Reader.of(user).key}",
         look_up,
-        scopes=due.scopes,
+        # With its unit, item and catalog: their names (NAMES).
+        scopes=[*due.scopes, caching.NAMES],
         seconds=seconds,
     )
 

@@ -157,9 +157,9 @@ class Reader:
         # Kept on the user for the request, like its groups; and between
         # requests in the value cache under the memberships version (read
         # from the shared cache: any save or delete of what `_look_up` reads,
-        # a user, group, permission, organisation or membership, moves it,
-        # core/audiences.py) and the global one (a unit's kind): three
-        # queries on every logged-in page otherwise.
+        # a user, group, permission, organisation, membership or unit (its
+        # kind, its slug), moves it, core/audiences.py) and the global one:
+        # three queries on every logged-in page otherwise.
         if not hasattr(user, "_reader"):
             if settings.VALUE_CACHE_SECONDS <= 0:
                 user._reader = cls._look_up(user)

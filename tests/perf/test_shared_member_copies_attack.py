@@ -170,7 +170,8 @@ def test_a_unit_renamed_by_update_leaks_nothing_and_under_shows_within_the_bound
     old slug in its audience, so the renamed board is the shared copy's
     key for the unit's own branch. Rendered as the branch (its rows), it is
     not kept there; the shared copy may under-show for that member until
-    the session's entry is checked again (PAGE_AUDIENCE_CHECK_SECONDS)."""
+    the session's entry and the kept Reader are worked out again
+    (PAGE_AUDIENCE_CHECK_SECONDS, VALUE_CACHE_SECONDS)."""
     wenli, maoshan, _ = county
     from_wenli = member("wenli_a", wenli)
     outside = outsiders(maoshan)
@@ -182,6 +183,7 @@ def test_a_unit_renamed_by_update_leaks_nothing_and_under_shows_within_the_bound
     never_read_by_outsiders(outside, wenli)
     # Once checked again, the branch reads its own copy of the renamed board.
     settings.PAGE_AUDIENCE_CHECK_SECONDS = 0
+    settings.VALUE_CACHE_SECONDS = 0  # the kept Reader's time is up
     assert WENLI_BRANCH in board_text(from_wenli, wenli.slug)
     assert WENLI_BRANCH in board_text(from_wenli, wenli.slug)
     never_read_by_outsiders(outside, wenli)
