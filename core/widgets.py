@@ -7,6 +7,8 @@ from django_filters.fields import ModelChoiceField
 from django_filters.filters import ModelChoiceFilter
 from django_filters.widgets import DateRangeWidget
 
+from .slots import slot
+
 
 def labelled_date_range(start: str, end: str) -> DateRangeWidget:
     """A from–to pair of date inputs, each with its own accessible name.
@@ -31,39 +33,71 @@ class QuickSelect(forms.Select):
     characters as Django's, without its lazy-string wrapper).
     """
 
+    # True: the options are written as a slot (core.slots) to be filled in
+    # for each request (`select_value`), for a form's markup kept apart from
+    # its options. The same class: crispy-forms writes its name in the markup.
+    options_slot = False
+
     def render(self, name, value, attrs=None, renderer=None):
+        written = (
+            slot(f"options-{name}")
+            if self.options_slot
+            else options(self.choices, self.format_value(value))
+        )
+        # Every value and label escaped (select_tag, options).
+        return mark_safe(self.select_tag(name, attrs) + written + "</select>")
+
+    def select_tag(self, name, attrs=None) -> str:
+        """The opening tag: the name first, then the attributes in order, as
+        Django's select.html and attrs.html (a True value bare, a False one
+        left out)."""
         final = self.build_attrs(self.attrs, attrs)
         final.pop("name", None)
-        wanted = set(self.format_value(value))
-        found = False
-
-        def option(key, label) -> str:
-            nonlocal found
-            key = "" if key is None else str(key)
-            chosen = not found and key in wanted
-            found = found or chosen
-            return (
-                f'<option value="{quote(key)}"{" selected" if chosen else ""}>'
-                f"{quote(str(label))}</option>"
-            )
-
-        # The name first, then the attributes in order: Django's select.html
-        # and attrs.html (a True value bare, a False one left out).
         written = "".join(
             f" {key}" if value is True else f' {key}="{quote(str(value))}"'
             for key, value in final.items()
             if value is not False and value is not None
         )
-        parts = [f'<select name="{quote(name)}"{written}>']
-        for key, label in self.choices:
-            if isinstance(label, (list, tuple)):
-                parts.append(f'<optgroup label="{quote(str(key))}">')
-                parts.extend(option(k, sub) for k, sub in label)
-                parts.append("</optgroup>")
-            else:
-                parts.append(option(key, label))
-        parts.append("</select>")
-        return mark_safe("".join(parts))  # every value and label escaped above
+        return f'<select name="{quote(name)}"{written}>'
+
+
+def option(key, label, chosen: bool = False) -> str:
+    key = "" if key is None else str(key)
+    return (
+        f'<option value="{quote(key)}"{" selected" if chosen else ""}>'
+        f"{quote(str(label))}</option>"
+    )
+
+
+def options(choices, wanted=()) -> str:
+    """The <option>s (and <optgroup>s) of `choices`, the first whose value is
+    in `wanted` selected, as QuickSelect writes them."""
+    wanted = set(wanted)
+    found = False
+    parts = []
+
+    def one(key, label) -> str:
+        nonlocal found
+        chosen = not found and ("" if key is None else str(key)) in wanted
+        found = found or chosen
+        return option(key, label, chosen)
+
+    for key, label in choices:
+        if isinstance(label, (list, tuple)):
+            parts.append(f'<optgroup label="{quote(str(key))}">')
+            parts.extend(one(k, sub) for k, sub in label)
+            parts.append("</optgroup>")
+        else:
+            parts.append(one(key, label))
+    return "".join(parts)
+
+
+def select_value(html: str, value: str) -> str:
+    """`html`, options written by `options(choices)` with none selected, with
+    the first option of this value selected: what `options(choices,
+    [value])` writes, without writing every option again."""
+    plain = f'<option value="{quote(value)}">'
+    return html.replace(plain, plain[:-1] + " selected>", 1)
 
 
 class ListedModelChoiceField(ModelChoiceField):
