@@ -1,5 +1,7 @@
+import copy
 from html import escape as quote
 
+import django_filters
 from django import forms
 from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
@@ -108,9 +110,29 @@ class ListedModelChoiceField(ModelChoiceField):
 
     widget = QuickSelect
 
-    def __init__(self, *args, options, **kwargs):
+    def __init__(self, *args, options, keep: str = "", **kwargs):
         self.options = options
+        self.keep = keep
         super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        """With `keep` (a name), the row a value offered stands for is kept
+        in the value cache until the global version moves (a change of a
+        unit or of the catalog names no scope): a list filtered by unit
+        reads no unit row. Only an offered value is kept (posted nonsense
+        makes no cache entries); the look-up is the queryset's."""
+        from . import caching
+
+        if not self.keep or value in self.empty_values:
+            return super().to_python(value)
+        if not isinstance(value, str) or value not in _keys(self.options()):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        look_up = super().to_python
+        return caching.cached(f"{self.keep}:{value}", lambda: look_up(value), scopes=[])
 
     def _get_choices(self):
         return LazyChoices(self._listed)
@@ -135,8 +157,47 @@ class LazyChoices(BaseChoiceIterator):
         return iter(self.build())
 
 
+def _keys(choices) -> set[str]:
+    keys = set()
+    for key, label in choices:
+        if isinstance(label, (list, tuple)):
+            keys.update(str(k) for k, _ in label)
+        else:
+            keys.add(str(key))
+    return keys
+
+
 class ListedModelChoiceFilter(ModelChoiceFilter):
     field_class = ListedModelChoiceField
+
+
+class _ShallowCopied(dict):
+    """A filter set's filters, copied for each filter set made: each filter
+    copied with its own `extra` and no field made yet, not deep-copied with
+    every queryset, widget and choice list in it (django-filter's default, a
+    few milliseconds a request). What a filter set changes of its filters
+    (`filters[name].queryset = ...`, `filters[name].extra[...] = ...`) stays
+    its own; the fields are made from the copies and Django deep-copies
+    those."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, each in self.items():
+            made = copy.copy(each)
+            made.__dict__.pop("_field", None)
+            made.extra = dict(each.extra)
+            if each.method is not None:  # its FilterMethod, bound to the copy
+                made.method = each.method
+            copies[name] = made
+        return copies
+
+
+class QuickFilterSet(django_filters.FilterSet):
+    """A FilterSet whose filters are copied cheaply for each request."""
+
+    @classmethod
+    def get_filters(cls):
+        return _ShallowCopied(super().get_filters())
 
 
 def grouped(rows) -> list:

@@ -1,3 +1,5 @@
+import functools
+
 import django_filters
 from django import forms
 from django.conf import settings
@@ -10,7 +12,9 @@ from catalog.models import Catalog, Category, Item, Scope
 from core import caching
 from core.dates import DateFromToRangeFilter
 from core.widgets import (
+    LazyChoices,
     ListedModelChoiceFilter,
+    QuickFilterSet,
     QuickSelect,
     grouped,
     labelled_date_range,
@@ -72,8 +76,10 @@ def _first_periods(visible, first: str, last: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+@functools.lru_cache(maxsize=4096)
 def _newest_first(key: str) -> tuple:
     # As ordered by (-period_start, period): a key's start is its Period's.
+    # Memoised: the list sorts some 200 on every request.
     try:
         return (-periods.Period.parse(key).start.toordinal(), key)
     except periods.InvalidPeriod:
@@ -128,13 +134,14 @@ def period_keys(visible, reader: str) -> list[str]:
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 
-class DisclosureFilter(django_filters.FilterSet):
+class DisclosureFilter(QuickFilterSet):
     unit = ListedModelChoiceFilter(
         label=_("单位"),
         queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         empty_label=_("全部单位"),
         options=unit_options,
+        keep="list-unit",
     )
     kind = django_filters.ChoiceFilter(
         label=_("公开类别"),
@@ -203,5 +210,9 @@ class DisclosureFilter(django_filters.FilterSet):
             scopes=[],
         )
         keys = period_keys(self.queryset, Reader.of(user).key)
-        self.filters["period"].extra["choices"] = periods.labelled(keys)
+        # Labelled when shown or a period is asked for, and not deep-copied
+        # with the form's fields (some 200 at county scale).
+        self.filters["period"].extra["choices"] = LazyChoices(
+            lambda: periods.labelled(keys)
+        )
         self.filters["period"].extra["widget"] = QuickSelect
