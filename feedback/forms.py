@@ -161,10 +161,15 @@ class SubmissionForm(forms.ModelForm):
         self.fields["item"].queryset = Item.objects.select_related("category")
         self.fields["item"].empty_label = _("不限")
         # Only disclosures the visitor may read (the 党内 rule); with the item,
-        # which clean() takes when none was chosen.
-        self.fields["disclosure"].queryset = Disclosure.objects.visible_to(
-            user
-        ).select_related("item")
+        # which clean() takes when none was chosen. A form only shown checks
+        # nothing: none there (the select's choices are `_visible()`'s), and
+        # no queryset built for nothing on the busiest GET.
+        self._user = user
+        self.fields["disclosure"].queryset = (
+            self._visible().select_related("item")
+            if self.is_bound
+            else Disclosure.objects.none()
+        )
         self.fields["disclosure"].empty_label = _("不限")
         self.fields["tag"].queryset = Tag.objects.all()
         self.fields["tag"].empty_label = _("不限")
@@ -237,10 +242,14 @@ class SubmissionForm(forms.ModelForm):
         ]
         return self._disclosure_choices
 
+    def _visible(self):
+        return Disclosure.objects.visible_to(self._user)
+
     def _visible_disclosures(self):
-        visible = self.fields["disclosure"].queryset.select_related(None)
-        return visible.select_related("unit").only(
-            "title", "published_at", "unit__name", "unit__order"
+        return (
+            self._visible()
+            .select_related("unit")
+            .only("title", "published_at", "unit__name", "unit__order")
         )
 
     def _newest_disclosures(self) -> tuple[list, str]:
