@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.db import connections, models
 from django.db.models.expressions import RawSQL
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
@@ -134,6 +135,22 @@ def period_keys(visible, reader: str) -> list[str]:
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 
+def period_choices(visible, reader: str) -> list[tuple[str, str]]:
+    """`period_keys` labelled in the language shown: kept as one list, under
+    the same scope and lifetime as the keys (a request reads one value, not
+    the years' lists to sort and label again)."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return [tuple(pair) for pair in periods.labelled(period_keys(visible, reader))]
+    return caching.cached(
+        f"period-labelled:{reader}:{get_language()}",
+        lambda: [
+            tuple(pair) for pair in periods.labelled(period_keys(visible, reader))
+        ],
+        scopes=[PERIODS],
+        seconds=caching.until_due([PERIODS]),
+    )
+
+
 class DisclosureFilter(QuickFilterSet):
     unit = ListedModelChoiceFilter(
         label=_("单位"),
@@ -209,10 +226,7 @@ class DisclosureFilter(QuickFilterSet):
             ),
             scopes=[],
         )
-        keys = period_keys(self.queryset, Reader.of(user).key)
-        # Labelled when shown or a period is asked for, and not deep-copied
-        # with the form's fields (some 200 at county scale).
-        self.filters["period"].extra["choices"] = LazyChoices(
-            lambda: periods.labelled(keys)
-        )
+        choices = period_choices(self.queryset, Reader.of(user).key)
+        # Not deep-copied with the form's fields (some 200 at county scale).
+        self.filters["period"].extra["choices"] = LazyChoices(lambda: choices)
         self.filters["period"].extra["widget"] = QuickSelect
