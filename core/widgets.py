@@ -110,9 +110,13 @@ class ListedModelChoiceField(ModelChoiceField):
 
     widget = QuickSelect
 
-    def __init__(self, *args, options, keep: str = "", **kwargs):
+    def __init__(self, *args, options, keep: str = "", options_key=None, **kwargs):
         self.options = options
         self.keep = keep
+        # `options_key()`: a name for what `options()` gives now (the name
+        # and version it is kept under), for a kept form's key
+        # (core/templatetags/form_cache.py) without reading every option.
+        self.options_key = options_key
         super().__init__(*args, **kwargs)
 
     def to_python(self, value):
@@ -135,7 +139,10 @@ class ListedModelChoiceField(ModelChoiceField):
         return caching.cached(f"{self.keep}:{value}", lambda: look_up(value), scopes=[])
 
     def _get_choices(self):
-        return LazyChoices(self._listed)
+        key = None
+        if self.options_key is not None:
+            key = lambda: f"{self.empty_label}|{self.options_key()}"  # noqa: E731
+        return LazyChoices(self._listed, key=key)
 
     choices = property(_get_choices, forms.ChoiceField.choices.fset)
 
@@ -150,8 +157,9 @@ class LazyChoices(BaseChoiceIterator):
     rendered), as Django's own model choices are: building a form, or
     validating a POST, costs no query."""
 
-    def __init__(self, build):
+    def __init__(self, build, key=None):
         self.build = build
+        self.key = key  # None, or what names the choices (`options_key`)
 
     def __iter__(self):
         return iter(self.build())

@@ -35,6 +35,11 @@ def unit_options() -> list:
     )
 
 
+def unit_options_key() -> str:
+    """What `unit_options()` gives now: kept under the global version."""
+    return f"unit-options:{caching.version()}"
+
+
 def board_unit_options() -> list:
     """Every unit with a board, flat, as `Unit.objects.with_boards()` lists
     them (the 回音壁 form's and the statistics page's select)."""
@@ -158,6 +163,7 @@ class DisclosureFilter(QuickFilterSet):
         to_field_name="slug",
         empty_label=_("全部单位"),
         options=unit_options,
+        options_key=unit_options_key,
         keep="list-unit",
     )
     kind = django_filters.ChoiceFilter(
@@ -181,6 +187,7 @@ class DisclosureFilter(QuickFilterSet):
             ),
             scopes=[],  # the catalog: the global version
         ),
+        options_key=lambda: f"category-options:{caching.version()}",
     )
     item = ListedModelChoiceFilter(
         label=_("公开事项"),
@@ -225,6 +232,9 @@ class DisclosureFilter(QuickFilterSet):
                 )
             ),
             scopes=[],
+        )
+        self.filters["item"].extra["options_key"] = lambda: (
+            f"item-options:{party}:{caching.version()}"
         )
         choices = period_choices(self.queryset, Reader.of(user).key)
         # Not deep-copied with the form's fields (some 200 at county scale).

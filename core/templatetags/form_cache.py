@@ -27,6 +27,8 @@ def _choices(field) -> str:
     choices = getattr(widget, "choices", None)
     if choices is None:
         return "[]"
+    if getattr(choices, "key", None) is not None:
+        return "key:" + choices.key()  # named by what they are kept under
     return repr(
         [
             (str(key), label if isinstance(label, (list, tuple)) else str(label))

@@ -254,3 +254,17 @@ def test_each_filter_set_has_its_own_filters(town):
     assert list(first.qs) and list(second.qs) is not None
     for each in DisclosureFilter.base_filters.values():
         assert not hasattr(each, "_field") and not hasattr(each, "parent")
+
+
+def test_the_lists_kept_filter_follows_a_new_item(
+    town, party_client, django_capture_on_commit_callbacks
+):
+    assert "Z98 新设公开事项" not in Client().get("/disclosures/").text
+    party_client.get("/disclosures/")
+    with django_capture_on_commit_callbacks(execute=True):
+        ItemFactory(code="Z98", name="新设公开事项")
+        ItemFactory(code="Z99", name="党内专项事项", scope=Scope.INNER_PARTY)
+    page = Client().get("/disclosures/").text
+    assert "Z98 新设公开事项" in page and "党内专项事项" not in page
+    assert "党内专项事项" in party_client.get("/disclosures/").text
+    assert "党内专项事项" not in Client().get("/disclosures/").text
