@@ -120,21 +120,15 @@ class ListedModelChoiceField(ModelChoiceField):
         super().__init__(*args, **kwargs)
 
     def to_python(self, value):
-        """With `keep` (a name), the row a value offered stands for is kept
-        in the value cache until the global version moves (a change of a
-        unit or of the catalog names no scope): a list filtered by unit
-        reads no unit row. Only an offered value is kept (posted nonsense
-        makes no cache entries); the look-up is the queryset's."""
+        """With `keep` (a name), the row a value stands for is kept in the
+        value cache until the global version moves (a change of a unit or of
+        the catalog names no scope): a list filtered by unit reads no unit
+        row. The look-up is the queryset's; a value it does not find raises
+        before anything is kept (posted nonsense makes no cache entries)."""
         from . import caching
 
-        if not self.keep or value in self.empty_values:
+        if not self.keep or value in self.empty_values or not isinstance(value, str):
             return super().to_python(value)
-        if not isinstance(value, str) or value not in _keys(self.options()):
-            raise forms.ValidationError(
-                self.error_messages["invalid_choice"],
-                code="invalid_choice",
-                params={"value": value},
-            )
         look_up = super().to_python
         return caching.cached(f"{self.keep}:{value}", lambda: look_up(value), scopes=[])
 
@@ -163,16 +157,6 @@ class LazyChoices(BaseChoiceIterator):
 
     def __iter__(self):
         return iter(self.build())
-
-
-def _keys(choices) -> set[str]:
-    keys = set()
-    for key, label in choices:
-        if isinstance(label, (list, tuple)):
-            keys.update(str(k) for k, _ in label)
-        else:
-            keys.add(str(key))
-    return keys
 
 
 class ListedModelChoiceFilter(ModelChoiceFilter):
