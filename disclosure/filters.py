@@ -1,4 +1,5 @@
 import functools
+import hashlib
 
 import django_filters
 from django import forms
@@ -140,17 +141,22 @@ def period_keys(visible, reader: str) -> list[str]:
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 
-def period_choices(visible, reader: str) -> list[tuple[str, str]]:
-    """`period_keys` labelled in the language shown: kept as one list, under
-    the same scope and lifetime as the keys (a request reads one value, not
-    the years' lists to sort and label again)."""
+def period_choices(visible, reader: str) -> tuple[str, list[tuple[str, str]]]:
+    """`period_keys` labelled in the language shown, and a digest of them
+    (what a kept filter form's key reads instead of every choice): kept as
+    one value, under the same scope and lifetime as the keys (a request
+    reads one value, not the years' lists to sort and label again)."""
+
+    def made() -> tuple[str, list]:
+        choices = [tuple(p) for p in periods.labelled(period_keys(visible, reader))]
+        digest = hashlib.sha256(repr(choices).encode()).hexdigest()[:32]
+        return f"periods:{digest}", choices
+
     if settings.VALUE_CACHE_SECONDS <= 0:
-        return [tuple(pair) for pair in periods.labelled(period_keys(visible, reader))]
+        return made()
     return caching.cached(
         f"period-labelled:{reader}:{get_language()}",
-        lambda: [
-            tuple(pair) for pair in periods.labelled(period_keys(visible, reader))
-        ],
+        made,
         scopes=[PERIODS],
         seconds=caching.until_due([PERIODS]),
     )
@@ -236,7 +242,9 @@ class DisclosureFilter(QuickFilterSet):
         self.filters["item"].extra["options_key"] = lambda: (
             f"item-options:{party}:{caching.version()}"
         )
-        choices = period_choices(self.queryset, Reader.of(user).key)
+        key, choices = period_choices(self.queryset, Reader.of(user).key)
         # Not deep-copied with the form's fields (some 200 at county scale).
-        self.filters["period"].extra["choices"] = LazyChoices(lambda: choices)
+        self.filters["period"].extra["choices"] = LazyChoices(
+            lambda: choices, key=lambda: key
+        )
         self.filters["period"].extra["widget"] = QuickSelect

@@ -29,6 +29,10 @@ def _choices(field) -> str:
         return "[]"
     if getattr(choices, "key", None) is not None:
         return "key:" + choices.key()  # named by what they are kept under
+    inner = getattr(choices, "choices", None)  # django-filter's, around ours
+    if getattr(inner, "key", None) is not None:
+        field = choices.field
+        return f"key:{field.empty_label}|{field.null_label}|{inner.key()}"
     return repr(
         [
             (str(key), label if isinstance(label, (list, tuple)) else str(label))
