@@ -46,9 +46,24 @@ def town():
 
 
 def _both(form) -> tuple[str, str]:
-    """The kept markup (made, then read back) and crispy's, for one form."""
+    """The kept markup (made, then read back: crispy-forms not called) and
+    crispy's, for one form."""
+    from crispy_forms.templatetags import crispy_forms_filters
+
     form.kept_html()  # the shell and the options made and kept
-    return str(form.kept_html()), str(as_crispy_form(form))
+    real, calls = crispy_forms_filters.as_crispy_form, []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    crispy_forms_filters.as_crispy_form = counted
+    try:
+        kept = str(form.kept_html())
+    finally:
+        crispy_forms_filters.as_crispy_form = real
+    assert calls == []  # from the kept shell, not rendered again
+    return kept, str(as_crispy_form(form))
 
 
 def _preset(town) -> list[dict]:
