@@ -167,7 +167,8 @@ class Labelled(NamedTuple):
 
 def labelled(keys) -> list[Labelled]:
     """Stored keys, without repeats, with their labels (a board's archive)."""
-    return [Labelled(key, label_for(key)) for key in dict.fromkeys(keys)]
+    language = get_language()  # once: the list's filter labels some 200
+    return [Labelled(key, _label_for(key, language)) for key in dict.fromkeys(keys)]
 
 
 def label_for(key: str) -> str:

@@ -1,11 +1,15 @@
+import copy
 from html import escape as quote
 
+import django_filters
 from django import forms
 from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
 from django_filters.fields import ModelChoiceField
 from django_filters.filters import ModelChoiceFilter
 from django_filters.widgets import DateRangeWidget
+
+from .slots import slot
 
 
 def labelled_date_range(start: str, end: str) -> DateRangeWidget:
@@ -31,39 +35,71 @@ class QuickSelect(forms.Select):
     characters as Django's, without its lazy-string wrapper).
     """
 
+    # True: the options are written as a slot (core.slots) to be filled in
+    # for each request (`select_value`), for a form's markup kept apart from
+    # its options. The same class: crispy-forms writes its name in the markup.
+    options_slot = False
+
     def render(self, name, value, attrs=None, renderer=None):
+        written = (
+            slot(f"options-{name}")
+            if self.options_slot
+            else options(self.choices, self.format_value(value))
+        )
+        # Every value and label escaped (select_tag, options).
+        return mark_safe(self.select_tag(name, attrs) + written + "</select>")
+
+    def select_tag(self, name, attrs=None) -> str:
+        """The opening tag: the name first, then the attributes in order, as
+        Django's select.html and attrs.html (a True value bare, a False one
+        left out)."""
         final = self.build_attrs(self.attrs, attrs)
         final.pop("name", None)
-        wanted = set(self.format_value(value))
-        found = False
-
-        def option(key, label) -> str:
-            nonlocal found
-            key = "" if key is None else str(key)
-            chosen = not found and key in wanted
-            found = found or chosen
-            return (
-                f'<option value="{quote(key)}"{" selected" if chosen else ""}>'
-                f"{quote(str(label))}</option>"
-            )
-
-        # The name first, then the attributes in order: Django's select.html
-        # and attrs.html (a True value bare, a False one left out).
         written = "".join(
             f" {key}" if value is True else f' {key}="{quote(str(value))}"'
             for key, value in final.items()
             if value is not False and value is not None
         )
-        parts = [f'<select name="{quote(name)}"{written}>']
-        for key, label in self.choices:
-            if isinstance(label, (list, tuple)):
-                parts.append(f'<optgroup label="{quote(str(key))}">')
-                parts.extend(option(k, sub) for k, sub in label)
-                parts.append("</optgroup>")
-            else:
-                parts.append(option(key, label))
-        parts.append("</select>")
-        return mark_safe("".join(parts))  # every value and label escaped above
+        return f'<select name="{quote(name)}"{written}>'
+
+
+def option(key, label, chosen: bool = False) -> str:
+    key = "" if key is None else str(key)
+    return (
+        f'<option value="{quote(key)}"{" selected" if chosen else ""}>'
+        f"{quote(str(label))}</option>"
+    )
+
+
+def options(choices, wanted=()) -> str:
+    """The <option>s (and <optgroup>s) of `choices`, the first whose value is
+    in `wanted` selected, as QuickSelect writes them."""
+    wanted = set(wanted)
+    found = False
+    parts = []
+
+    def one(key, label) -> str:
+        nonlocal found
+        chosen = not found and ("" if key is None else str(key)) in wanted
+        found = found or chosen
+        return option(key, label, chosen)
+
+    for key, label in choices:
+        if isinstance(label, (list, tuple)):
+            parts.append(f'<optgroup label="{quote(str(key))}">')
+            parts.extend(one(k, sub) for k, sub in label)
+            parts.append("</optgroup>")
+        else:
+            parts.append(one(key, label))
+    return "".join(parts)
+
+
+def select_value(html: str, value: str) -> str:
+    """`html`, options written by `options(choices)` with none selected, with
+    the first option of this value selected: what `options(choices,
+    [value])` writes, without writing every option again."""
+    plain = f'<option value="{quote(value)}">'
+    return html.replace(plain, plain[:-1] + " selected>", 1)
 
 
 class ListedModelChoiceField(ModelChoiceField):
@@ -74,12 +110,33 @@ class ListedModelChoiceField(ModelChoiceField):
 
     widget = QuickSelect
 
-    def __init__(self, *args, options, **kwargs):
+    def __init__(self, *args, options, keep: str = "", options_key=None, **kwargs):
         self.options = options
+        self.keep = keep
+        # `options_key()`: a name for what `options()` gives now (the name
+        # and version it is kept under), for a kept form's key
+        # (core/templatetags/form_cache.py) without reading every option.
+        self.options_key = options_key
         super().__init__(*args, **kwargs)
 
+    def to_python(self, value):
+        """With `keep` (a name), the row a value stands for is kept in the
+        value cache until the global version moves (a change of a unit or of
+        the catalog names no scope): a list filtered by unit reads no unit
+        row. The look-up is the queryset's; a value it does not find raises
+        before anything is kept (posted nonsense makes no cache entries)."""
+        from . import caching
+
+        if not self.keep or value in self.empty_values or not isinstance(value, str):
+            return super().to_python(value)
+        look_up = super().to_python
+        return caching.cached(f"{self.keep}:{value}", lambda: look_up(value), scopes=[])
+
     def _get_choices(self):
-        return LazyChoices(self._listed)
+        key = None
+        if self.options_key is not None:
+            key = lambda: f"{self.empty_label}|{self.options_key()}"  # noqa: E731
+        return LazyChoices(self._listed, key=key)
 
     choices = property(_get_choices, forms.ChoiceField.choices.fset)
 
@@ -94,8 +151,9 @@ class LazyChoices(BaseChoiceIterator):
     rendered), as Django's own model choices are: building a form, or
     validating a POST, costs no query."""
 
-    def __init__(self, build):
+    def __init__(self, build, key=None):
         self.build = build
+        self.key = key  # None, or what names the choices (`options_key`)
 
     def __iter__(self):
         return iter(self.build())
@@ -103,6 +161,35 @@ class LazyChoices(BaseChoiceIterator):
 
 class ListedModelChoiceFilter(ModelChoiceFilter):
     field_class = ListedModelChoiceField
+
+
+class _ShallowCopied(dict):
+    """A filter set's filters, copied for each filter set made: each filter
+    copied with its own `extra` and no field made yet, not deep-copied with
+    every queryset, widget and choice list in it (django-filter's default, a
+    few milliseconds a request). What a filter set changes of its filters
+    (`filters[name].queryset = ...`, `filters[name].extra[...] = ...`) stays
+    its own; the fields are made from the copies and Django deep-copies
+    those."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, each in self.items():
+            made = copy.copy(each)
+            made.__dict__.pop("_field", None)
+            made.extra = dict(each.extra)
+            if each.method is not None:  # its FilterMethod, bound to the copy
+                made.method = each.method
+            copies[name] = made
+        return copies
+
+
+class QuickFilterSet(django_filters.FilterSet):
+    """A FilterSet whose filters are copied cheaply for each request."""
+
+    @classmethod
+    def get_filters(cls):
+        return _ShallowCopied(super().get_filters())
 
 
 def grouped(rows) -> list:

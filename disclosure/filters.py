@@ -1,8 +1,12 @@
+import functools
+import hashlib
+
 import django_filters
 from django import forms
 from django.conf import settings
 from django.db import connections, models
 from django.db.models.expressions import RawSQL
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
@@ -11,7 +15,9 @@ from catalog.page_scopes import CATALOG
 from core import caching
 from core.dates import DateFromToRangeFilter
 from core.widgets import (
+    LazyChoices,
     ListedModelChoiceFilter,
+    QuickFilterSet,
     QuickSelect,
     grouped,
     labelled_date_range,
@@ -29,6 +35,11 @@ def unit_options() -> list:
         lambda: grouped(Unit.objects.order_by("order", "id").choice_rows()),
         scopes=[UNITS],
     )
+
+
+def unit_options_key() -> str:
+    """What `unit_options()` gives now: kept under the global version."""
+    return f"unit-options:{caching.version()}"
 
 
 def board_unit_options() -> list:
@@ -73,8 +84,10 @@ def _first_periods(visible, first: str, last: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+@functools.lru_cache(maxsize=4096)
 def _newest_first(key: str) -> tuple:
     # As ordered by (-period_start, period): a key's start is its Period's.
+    # Memoised: the list sorts some 200 on every request.
     try:
         return (-periods.Period.parse(key).start.toordinal(), key)
     except periods.InvalidPeriod:
@@ -129,13 +142,36 @@ def period_keys(visible, reader: str) -> list[str]:
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
 
-class DisclosureFilter(django_filters.FilterSet):
+def period_choices(visible, reader: str) -> tuple[str, list[tuple[str, str]]]:
+    """`period_keys` labelled in the language shown, and a digest of them
+    (what a kept filter form's key reads instead of every choice): kept as
+    one value, under the same scope and lifetime as the keys (a request
+    reads one value, not the years' lists to sort and label again)."""
+
+    def made() -> tuple[str, list]:
+        choices = [tuple(p) for p in periods.labelled(period_keys(visible, reader))]
+        digest = hashlib.sha256(repr(choices).encode()).hexdigest()[:32]
+        return f"periods:{digest}", choices
+
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return made()
+    return caching.cached(
+        f"period-labelled:{reader}:{get_language()}",
+        made,
+        scopes=[PERIODS],
+        seconds=caching.until_due([PERIODS]),
+    )
+
+
+class DisclosureFilter(QuickFilterSet):
     unit = ListedModelChoiceFilter(
         label=_("单位"),
         queryset=Unit.objects.with_boards(),
         to_field_name="slug",
         empty_label=_("全部单位"),
         options=unit_options,
+        options_key=unit_options_key,
+        keep="list-unit",
     )
     kind = django_filters.ChoiceFilter(
         label=_("公开类别"),
@@ -158,6 +194,7 @@ class DisclosureFilter(django_filters.FilterSet):
             ),
             scopes=[CATALOG],
         ),
+        options_key=lambda: f"category-options:{caching.version()}",
     )
     item = ListedModelChoiceFilter(
         label=_("公开事项"),
@@ -203,6 +240,12 @@ class DisclosureFilter(django_filters.FilterSet):
             ),
             scopes=[CATALOG],
         )
-        keys = period_keys(self.queryset, Reader.of(user).key)
-        self.filters["period"].extra["choices"] = periods.labelled(keys)
+        self.filters["item"].extra["options_key"] = lambda: (
+            f"item-options:{party}:{caching.version()}"
+        )
+        key, choices = period_choices(self.queryset, Reader.of(user).key)
+        # Not deep-copied with the form's fields (some 200 at county scale).
+        self.filters["period"].extra["choices"] = LazyChoices(
+            lambda: choices, key=lambda: key
+        )
         self.filters["period"].extra["widget"] = QuickSelect

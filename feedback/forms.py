@@ -3,6 +3,9 @@ import re
 from django import forms
 from django.conf import settings
 from django.db import models
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +13,8 @@ from catalog.models import Item
 from catalog.page_scopes import CATALOG
 from core import caching
 from core.security import refuse_control_characters, refuse_markup
-from core.widgets import LazyChoices, QuickSelect
+from core.slots import slot
+from core.widgets import LazyChoices, QuickSelect, options, select_value
 from disclosure.filters import board_unit_options
 from disclosure.models import Disclosure, Reader, Unit
 
@@ -159,10 +163,15 @@ class SubmissionForm(forms.ModelForm):
         self.fields["item"].queryset = Item.objects.select_related("category")
         self.fields["item"].empty_label = _("不限")
         # Only disclosures the visitor may read (the 党内 rule); with the item,
-        # which clean() takes when none was chosen.
-        self.fields["disclosure"].queryset = Disclosure.objects.visible_to(
-            user
-        ).select_related("item")
+        # which clean() takes when none was chosen. A form only shown checks
+        # nothing: none there (the select's choices are `_visible()`'s), and
+        # no queryset built for nothing on the busiest GET.
+        self._user = user
+        self.fields["disclosure"].queryset = (
+            self._visible().select_related("item")
+            if self.is_bound
+            else Disclosure.objects.none()
+        )
         self.fields["disclosure"].empty_label = _("不限")
         self.fields["tag"].queryset = Tag.objects.all()
         self.fields["tag"].empty_label = _("不限")
@@ -196,7 +205,7 @@ class SubmissionForm(forms.ModelForm):
         the value cache, built only when the form is shown: a valid POST never
         renders them. The markup is Django's; a submitted value is still
         checked against each field's queryset."""
-        for name, options in (
+        for name, listed in (
             ("kind", None),
             ("unit", board_unit_options),
             ("item", _item_options),
@@ -206,12 +215,12 @@ class SubmissionForm(forms.ModelForm):
             field = self.fields[name]
             widget = QuickSelect(attrs=field.widget.attrs)
             widget.is_required = field.required
-            if options is None:
+            if listed is None:
                 widget.choices = field.choices
             elif name == "disclosure":
-                widget.choices = LazyChoices(options)
+                widget.choices = LazyChoices(listed)
             else:
-                widget.choices = LazyChoices(_with_empty(field.empty_label, options))
+                widget.choices = LazyChoices(_with_empty(field.empty_label, listed))
             field.widget = widget
 
     def _recent_disclosure_choices(self) -> list:
@@ -226,24 +235,101 @@ class SubmissionForm(forms.ModelForm):
         # Asked twice a render (Select.use_required_attribute, then render).
         if self._disclosure_choices is not None:
             return self._disclosure_choices
-        field = self.fields["disclosure"]
-        visible = field.queryset.select_related(None).select_related("unit")
-        visible = visible.only("title", "published_at", "unit__name", "unit__order")
-        offered = caching.cached(
-            f"feedback:form:disclosures:{self._audience}",
-            lambda: _disclosure_rows(
-                visible.order_by("-published_at")[:DISCLOSURE_CHOICES]
-            ),
-        )
-        chosen = self.data.get("disclosure") or self.initial.get("disclosure")
-        if str(chosen).isdigit() and all(row[0] != int(chosen) for row in offered):
-            offered += _disclosure_rows(visible.filter(pk=chosen))
+        offered, _html = self._newest_disclosures()
+        offered = offered + self._chosen_disclosure(offered)
         offered.sort(key=lambda row: (row[1], -row[2]))
         self._disclosure_choices = [
-            ("", field.empty_label),
+            ("", self.fields["disclosure"].empty_label),
             *((row[0], row[3]) for row in offered),
         ]
         return self._disclosure_choices
+
+    def _visible(self):
+        return Disclosure.objects.visible_to(self._user)
+
+    def _visible_disclosures(self):
+        return (
+            self._visible()
+            .select_related("unit")
+            .only("title", "published_at", "unit__name", "unit__order")
+        )
+
+    def _newest_disclosures(self) -> tuple[list, str]:
+        """The newest visible disclosures, in the select's order, and their
+        options' markup (none selected): kept together per audience, until
+        any public change (a publication anywhere may be the newest) or
+        VALUE_CACHE_SECONDS (one coming due on its own)."""
+
+        def newest() -> tuple[list, str]:
+            rows = _disclosure_rows(
+                self._visible_disclosures().order_by("-published_at")[
+                    :DISCLOSURE_CHOICES
+                ]
+            )
+            rows.sort(key=lambda row: (row[1], -row[2]))
+            return rows, options((row[0], row[3]) for row in rows)
+
+        return caching.cached(f"feedback:form:newest:{self._audience}", newest)
+
+    def _chosen_disclosure(self, offered: list) -> list:
+        """The row of the chosen disclosure if the newest do not hold it (and
+        the visitor may read it)."""
+        chosen = self.data.get("disclosure") or self.initial.get("disclosure")
+        if str(chosen).isdigit() and all(row[0] != int(chosen) for row in offered):
+            return _disclosure_rows(self._visible_disclosures().filter(pk=chosen))
+        return []
+
+    def kept_html(self) -> SafeString:
+        """The form's markup, as `{{ form|crispy }}` writes it.
+
+        A form shown for the first time (not bound: nothing typed, no error)
+        is the same for everyone but for its token, its question, what its
+        selects offer (the disclosures: per audience) and which option is
+        selected (a preset unit, item or disclosure). Its markup is kept
+        (`_shell`) with slots for those, filled in here from the selects'
+        kept options; a bound form (rejected, shown again with what was
+        typed and the errors) is rendered in full."""
+        from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+
+        if self.is_bound or settings.VALUE_CACHE_SECONDS <= 0:
+            return as_crispy_form(self)
+        shell, steady = caching.cached(
+            f"feedback:form:shell:{get_language()}", _shell, scopes=[]
+        )
+        if _steady(self.initial) != steady:
+            return as_crispy_form(self)  # a preset the shell was not made with
+        fills = {
+            slot("form-token"): escape(self.initial["token"]),
+            slot("form-question"): escape(self.fields["challenge"].label),
+        }
+        for name in SELECTS:
+            field = self.fields[name]
+            value = field.widget.format_value(self[name].value())[0]
+            fills[slot(f"options-{name}")] = select_value(
+                options([("", field.empty_label)] if name != "kind" else [])
+                + self._options(name),
+                value,
+            )
+        return mark_safe(  # the shell is crispy's; each fill escaped
+            re.sub("|".join(map(re.escape, fills)), lambda m: fills[m[0]], shell)
+        )
+
+    def _options(self, name: str) -> str:
+        """The options of a select but its empty one, none selected."""
+        if name == "disclosure":
+            offered, html = self._newest_disclosures()
+            if extra := self._chosen_disclosure(offered):
+                offered = sorted(offered + extra, key=lambda row: (row[1], -row[2]))
+                html = options((row[0], row[3]) for row in offered)
+            return html
+        if name == "kind":
+            return options(self.fields["kind"].choices)
+        # Units, items and topics: as kept as the lists they are made from.
+        return caching.cached(
+            f"feedback:form:options:{name}",
+            lambda: options(SELECT_OPTIONS[name]()),
+            scopes=[],
+        )
 
     def prepare_retry(self, *, token_spent: bool = False) -> None:
         """Before showing a rejected form again: what was typed stays; the
@@ -331,6 +417,38 @@ class SubmissionForm(forms.ModelForm):
         }
 
 
+SELECTS = ("kind", "unit", "item", "disclosure", "tag")
+
+
+def _steady(initial: dict) -> dict:
+    """The initial values a shell is made with: all but the token and the
+    selects' (filled in for each request)."""
+    return {k: v for k, v in initial.items() if k not in SELECTS and k != "token"}
+
+
+def _shell() -> tuple[str, dict]:
+    """The markup of a form shown for the first time, with slots (core.slots)
+    for the token, the question and each select's options; and the initial
+    values of the other fields it was made with (a form with others is
+    rendered in full). Audience-free: made from a visitor's form, whose
+    disclosure choices are never written into it."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+
+    form = SubmissionForm()
+    form.initial["token"] = slot("form-token")
+    form.fields["challenge"].label = slot("form-question")
+    form._bound_fields_cache.clear()
+    for name in SELECTS:
+        field = form.fields[name]
+        widget = QuickSelect(attrs=field.widget.attrs)
+        widget.options_slot = True
+        widget.is_required = field.required
+        # Only what `required` is decided from: the first option.
+        widget.choices = [("", field.empty_label if name != "kind" else "")]
+        field.widget = widget
+    return str(as_crispy_form(form)), _steady(form.initial)
+
+
 def _disclosure_rows(disclosures) -> list[tuple]:
     """(pk, unit order, published timestamp, label): what the select shows."""
     return [
@@ -349,6 +467,13 @@ def _with_empty(empty_label, options):
 
 # The choices of the form's selects, as each field's queryset lists them
 # (order and labels: the models' ordering and __str__), kept in the value cache.
+
+
+SELECT_OPTIONS = {
+    "unit": board_unit_options,
+    "item": lambda: _item_options(),
+    "tag": lambda: _tag_options(),
+}
 
 
 def _item_options() -> list:

@@ -20,12 +20,25 @@ from core import caching
 register = template.Library()
 
 
-def _choices(field) -> list:
+def _choices(field) -> str:
+    """The choices as text: a group's options (kept lists of plain strings)
+    written by `repr` at once, not one by one (some 700 at county scale)."""
     widget = field.widget
     choices = getattr(widget, "choices", None)
     if choices is None:
-        return []
-    return [(str(key), str(label)) for key, label in choices]
+        return "[]"
+    if getattr(choices, "key", None) is not None:
+        return "key:" + choices.key()  # named by what they are kept under
+    inner = getattr(choices, "choices", None)  # django-filter's, around ours
+    if getattr(inner, "key", None) is not None:
+        field = choices.field
+        return f"key:{field.empty_label}|{field.null_label}|{inner.key()}"
+    return repr(
+        [
+            (str(key), label if isinstance(label, (list, tuple)) else str(label))
+            for key, label in choices
+        ]
+    )
 
 
 def form_key(form) -> str:
@@ -43,7 +56,7 @@ def form_key(form) -> str:
             str(field.initial),
             type(field.widget).__qualname__,
             repr(sorted((str(k), str(v)) for k, v in field.widget.attrs.items())),
-            repr(_choices(field)),
+            _choices(field),
         ]
     raw = "\x1f".join(parts)
     return hashlib.sha256(raw.encode()).hexdigest()
