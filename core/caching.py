@@ -166,6 +166,15 @@ def _bump() -> None:
     _local.version, _local.version_read_at = current, time.monotonic()
 
 
+def kept_version(scopes: list[str]) -> str:
+    """A name for the versions a value `cached` under these scopes is kept
+    under: it changes whenever that value may (a kept form's key names the
+    option lists it shows this way, without reading them)."""
+    depends = sorted(set(scopes))
+    versions = ".".join(map(str, scope_versions(depends)))
+    return f"{version()}.{','.join(depends)}.{versions}"
+
+
 def bump_version() -> None:
     """Every cached page and ETag becomes stale (after the transaction commits).
 

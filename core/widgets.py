@@ -121,16 +121,18 @@ class ListedModelChoiceField(ModelChoiceField):
 
     def to_python(self, value):
         """With `keep` (a name), the row a value stands for is kept in the
-        value cache until the global version moves (a change of a unit or of
-        the catalog names no scope): a list filtered by unit reads no unit
-        row. The look-up is the queryset's; a value it does not find raises
+        value cache until a name shown on pages changes (NAMES: a unit's or
+        the catalog's change): a list filtered by unit reads no unit row.
+        The look-up is the queryset's; a value it does not find raises
         before anything is kept (posted nonsense makes no cache entries)."""
         from . import caching
 
         if not self.keep or value in self.empty_values or not isinstance(value, str):
             return super().to_python(value)
         look_up = super().to_python
-        return caching.cached(f"{self.keep}:{value}", lambda: look_up(value), scopes=[])
+        return caching.cached(
+            f"{self.keep}:{value}", lambda: look_up(value), scopes=[caching.NAMES]
+        )
 
     def _get_choices(self):
         key = None

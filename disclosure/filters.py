@@ -38,8 +38,8 @@ def unit_options() -> list:
 
 
 def unit_options_key() -> str:
-    """What `unit_options()` gives now: kept under the global version."""
-    return f"unit-options:{caching.version()}"
+    """What `unit_options()` gives now (`caching.kept_version`)."""
+    return f"unit-options:{caching.kept_version([UNITS])}"
 
 
 def board_unit_options() -> list:
@@ -50,7 +50,7 @@ def board_unit_options() -> list:
         lambda: [
             (u.slug, str(u)) for u in Unit.objects.with_boards().only("slug", "name")
         ],
-        scopes=[UNITS],  # and notice boards: the global version
+        scopes=[UNITS, caching.NAMES],  # NAMES: a notice board's change
     )
 
 
@@ -194,7 +194,7 @@ class DisclosureFilter(QuickFilterSet):
             ),
             scopes=[CATALOG],
         ),
-        options_key=lambda: f"category-options:{caching.version()}",
+        options_key=lambda: f"category-options:{caching.kept_version([CATALOG])}",
     )
     item = ListedModelChoiceFilter(
         label=_("公开事项"),
@@ -241,7 +241,7 @@ class DisclosureFilter(QuickFilterSet):
             scopes=[CATALOG],
         )
         self.filters["item"].extra["options_key"] = lambda: (
-            f"item-options:{party}:{caching.version()}"
+            f"item-options:{party}:{caching.kept_version([CATALOG])}"
         )
         key, choices = period_choices(self.queryset, Reader.of(user).key)
         # Not deep-copied with the form's fields (some 200 at county scale).

@@ -17,6 +17,7 @@ from core.slots import slot
 from core.widgets import LazyChoices, QuickSelect, options, select_value
 from disclosure.filters import board_unit_options
 from disclosure.models import Disclosure, Reader, Unit
+from disclosure.page_scopes import UNITS
 
 from . import antiabuse
 from .models import (
@@ -328,7 +329,7 @@ class SubmissionForm(forms.ModelForm):
         return caching.cached(
             f"feedback:form:options:{name}",
             lambda: options(SELECT_OPTIONS[name]()),
-            scopes=[],
+            scopes=SELECT_SCOPES[name],
         )
 
     def prepare_retry(self, *, token_spent: bool = False) -> None:
@@ -474,6 +475,8 @@ SELECT_OPTIONS = {
     "item": lambda: _item_options(),
     "tag": lambda: _tag_options(),
 }
+# What each list is kept under (the lists' own scopes).
+SELECT_SCOPES = {"unit": [UNITS, caching.NAMES], "item": [CATALOG], "tag": [TAGS]}
 
 
 def _item_options() -> list:
