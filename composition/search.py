@@ -243,7 +243,7 @@ def on_entry_deleted(sender, instance, **kwargs) -> None:
 # A search page lists the entries matching its words (each word in the title
 # or the body, whatever the case), so only a change to an entry holding its
 # words, before or after the change, changes it (the rest it shows, units and
-# catalog kinds, moves the global version). Such an entry holds every trigram
+# catalog kinds, names NAMES, which every page reads). Such an entry holds every trigram
 # of every word: the page names one of them ("search:<bucket>", a hash of the
 # trigram: a bounded number of versions), and a write of an entry that a
 # reader could find, before or after, bumps the buckets of every trigram of

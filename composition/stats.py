@@ -48,7 +48,7 @@ def kept(where: Unit | None) -> dict:
     "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
     "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; a unit's
     change names its own and its town's; the catalog names CATALOG;
-    obligation events move the global version), the
+    an obligation event names its unit's and town's), the
     next publication scheduled in it (or a 先党内后党外 row coming out) or
     midnight (the day is in the name). Without either: any change, and the
     next publication coming due anywhere (the county's page, kept until

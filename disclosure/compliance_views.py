@@ -159,8 +159,8 @@ def matrix_kept(q: dict) -> dict:
     """How long the matrix of q["town"] is kept (`caching.cached`'s scopes and
     seconds): until a change in the town (its own rows name "unit:<town>",
     its villages' "town:<town>": disclosures, 回音壁 requests, a unit's own
-    change; the catalog and its rules name CATALOG; obligation events move
-    the global version), the next
+    change; the catalog and its rules name CATALOG; an obligation event its
+    unit's and town's), the next
     publication scheduled in it (what counts as filed is a matter of the
     clock) or midnight (the day is in the key)."""
     town = q["town"]

@@ -130,7 +130,7 @@ def board(request, slug):
     # scheduled publication in it comes due or the day ends (core/fragments.py);
     # per audience: a party member's board shows 党内 notices.
     # The head (the unit, its notice boards and links) is the same for every
-    # reader and day: what it shows moves the global version.
+    # reader and day: what it shows names NAMES (a unit, a notice board).
     head = f"board-head:{unit.slug}:{get_language()}"
     body = (
         f"board:{unit.slug}:{period.key if period else ''}:{reader.key}:"
