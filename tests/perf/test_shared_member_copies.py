@@ -18,44 +18,25 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Scope
 from disclosure.models import Disclosure, Reader
 from tests.factories import (
-    DisclosureFactory,
-    ItemFactory,
     PartyMemberFactory,
-    TownFactory,
-    UnitFactory,
     UserFactory,
+)
+from tests.perf.branches import (
+    INNER,
+    MAOSHAN_BRANCH,
+    WENLI_BRANCH,
+    make_county,
+    member,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 
-WENLI_BRANCH = "文理村党支部内部通报甲"
-MAOSHAN_BRANCH = "茅山村党支部内部通报乙"
-INNER = "党内通报会议纪要丙"
-
 
 @pytest.fixture
 def county(db):
-    town = TownFactory()
-    wenli = UnitFactory(name="文理村", parent=town)
-    maoshan = UnitFactory(name="茅山村", parent=town)
-    dongfeng = UnitFactory(name="东风村", parent=town)
-    branch_item = ItemFactory(scope=Scope.BRANCH)
-    DisclosureFactory(unit=wenli, title="村务公开财务收支")
-    DisclosureFactory(unit=wenli, item=branch_item, title=WENLI_BRANCH)
-    DisclosureFactory(unit=maoshan, item=branch_item, title=MAOSHAN_BRANCH)
-    DisclosureFactory(
-        unit=wenli, item=ItemFactory(scope=Scope.INNER_PARTY), title=INNER
-    )
-    return wenli, maoshan, dongfeng
-
-
-def member(username: str, unit=None) -> Client:
-    client = Client()
-    client.force_login(PartyMemberFactory(username=username, branch_of=unit))
-    return client
+    return make_county()
 
 
 def board(client: Client, unit):
