@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core import caching
 from core.dates import DateFromToRangeFilter
-from core.widgets import ListedModelChoiceFilter, labelled_date_range
-from disclosure.filters import unit_options
+from core.widgets import ListedModelChoiceFilter, QuickFilterSet, labelled_date_range
+from disclosure.filters import unit_options, unit_options_key
 from disclosure.models import Unit
 
 from .models import (
@@ -20,7 +20,7 @@ from .models import (
 from .page_scopes import TAGS
 
 
-class SubmissionFilter(django_filters.FilterSet):
+class SubmissionFilter(QuickFilterSet):
     kind = django_filters.ChoiceFilter(
         label=_("类型"),
         # 举报 is never listed: no choice to look for it.
@@ -33,6 +33,7 @@ class SubmissionFilter(django_filters.FilterSet):
         to_field_name="slug",
         empty_label=_("全部单位"),
         options=unit_options,
+        options_key=unit_options_key,
     )
     tag = ListedModelChoiceFilter(
         label=_("话题"),
@@ -46,6 +47,7 @@ class SubmissionFilter(django_filters.FilterSet):
             ],
             scopes=[TAGS],
         ),
+        options_key=lambda: f"tag-options:{caching.kept_version([TAGS])}",
     )
     status = django_filters.ChoiceFilter(
         label=_("办理状态"),

@@ -283,3 +283,30 @@ def test_the_lists_kept_filter_follows_a_new_item(
     assert "Z98 新设公开事项" in page and "党内专项事项" not in page
     assert "党内专项事项" in party_client.get("/disclosures/").text
     assert "党内专项事项" not in Client().get("/disclosures/").text
+
+
+def test_the_walls_kept_filter_follows_a_unit_and_a_topic(
+    town, settings, django_capture_on_commit_callbacks
+):
+    """The 回音壁's filter form is kept as the list's is (its options named
+    by the lists they are kept under): a renamed unit, a new topic and a
+    renamed one show at once."""
+    from tests.factories import TagFactory
+
+    visitor = Client()
+    first = visitor.get("/feedback/").text
+    assert ">茅山村</option>" in first
+    with django_capture_on_commit_callbacks(execute=True):
+        town["maoshan"].name = "茅山社区"
+        town["maoshan"].save()
+        tag = TagFactory(name="村道维护")
+    page = visitor.get("/feedback/").text
+    assert ">茅山社区</option>" in page and ">茅山村</option>" not in page
+    assert ">村道维护</option>" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        tag.name = "道路养护"
+        tag.save()
+    page = visitor.get("/feedback/").text
+    assert ">道路养护</option>" in page and ">村道维护</option>" not in page
+    settings.VALUE_CACHE_SECONDS = 0  # nothing kept: the same page
+    assert visitor.get("/feedback/").text == page
