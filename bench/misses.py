@@ -167,6 +167,11 @@ def main() -> None:
     parser.add_argument(
         "--cpu", action="store_true", help="this process's CPU time, not wall time"
     )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="Python's collector as it starts, not tuned as a worker's",
+    )
     args = parser.parse_args()
     if args.cpu:
         global CLOCK
@@ -175,6 +180,10 @@ def main() -> None:
     import django
 
     django.setup()
+    if not args.default_gc:
+        from core.runtime import tune_gc
+
+        tune_gc()  # as a worker does (fengming_portal/wsgi.py)
     from django.conf import settings
     from django.test import Client
     from django.test.utils import override_settings, setup_test_environment
