@@ -24,6 +24,7 @@ import re
 
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.template.defaultfilters import urlencode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.html import conditional_escape
@@ -38,9 +39,15 @@ _LIMIT = 256  # copies a process keeps (a handful in practice)
 _kept: dict[tuple, tuple[str, re.Pattern | None, dict[str, str]]] = {}
 
 
-def forget() -> None:
-    """Drop this process's copies (tests that change what a key omits)."""
+def forget(**kwargs) -> None:
+    """Drop this process's copies: when a setting changes (a test's
+    override of the static files' storage, STATIC_URL, the site's name),
+    as Django resets its own storages then; a served process keeps its
+    settings for its life."""
     _kept.clear()
+
+
+setting_changed.connect(forget, dispatch_uid="core.chrome.forget")
 
 
 def _values(context) -> tuple[dict, dict]:

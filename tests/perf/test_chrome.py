@@ -190,3 +190,15 @@ def test_nothing_is_kept_under_debug(demo, settings):
         Context({"request": request})
     )
     assert not chrome._kept
+
+
+def test_a_changed_setting_makes_the_copies_again(settings):
+    """The style sheet links follow the static files' settings (a test's
+    override, as tests/e2e/test_as_deployed.py makes of the collected,
+    hashed files): the copies made before are dropped."""
+    settings.PORTAL_CHROME_KEPT = True
+    assert 'href="/static/css/portal.css"' in Client().get("/").text
+    settings.STATIC_URL = "/assets/"
+    page = Client().get("/").text
+    assert 'href="/assets/css/portal.css"' in page
+    assert "/static/css/portal.css" not in page
