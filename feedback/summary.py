@@ -11,8 +11,9 @@ accepted). A unit's change names its own and its town's
 (disclosure.page_scopes.unit_change_scopes) and UNITS (the groups, the sum);
 an answer round, its case's; the catalog's, none (no count reads it: a case
 made 党内 with its item is saved, row by row); a topic's, "tags" (no
-count reads a topic's row). The global version drops them all. Their sum is kept until any case changes ("wall") or comes
-in ("cases"), or a unit changes. The day is in the names: overdue
+count reads a topic's row). The global version drops them all. Their sum
+is kept until any case changes ("wall") or comes in ("cases"), or a unit
+changes. The day is in the names: overdue
 counts follow the date.
 """
 
