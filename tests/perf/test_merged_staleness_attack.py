@@ -8,20 +8,23 @@ page and value caches off."""
 
 import difflib
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from catalog.models import Catalog, Category, Department, Item, ScheduleRule, Scope
 from core import caching
 from disclosure import page_scopes
-from disclosure.models import NoticeBoard, Organisation, Unit
+from disclosure.models import NoticeBoard, ObligationEvent, Organisation, Unit
 from feedback.models import Tag
 from tests.factories import (
     CatalogFactory,
     CategoryFactory,
     DisclosureFactory,
+    DisclosureFormFactory,
     ItemFactory,
     NoticeBoardFactory,
     PartyMemberFactory,
@@ -85,6 +88,7 @@ def county():
             found[f"case-{village}"] = SubmissionFactory(
                 unit=unit, accepted=True, title=f"{village}的问题", tag=found["tag"]
             )
+    found["empty"] = UnitFactory(name="空村", slug="kong", parent=found["fengming"])
     return found
 
 
@@ -116,6 +120,10 @@ def urls(county) -> list[str]:
         "/search/?q=村务公开",
         "/search/?q=村务公开&kind=party",
         "/search/?q=村务公开&kind=government",
+        "/search/?q=村务公开&kind=village",
+        "/disclosures/?kind=government",
+        "/disclosures/?kind=village",
+        "/stats/?town=qingshan",
         "/search/?q=村务公开&unit=wenli",
         "/compliance/",
         "/compliance/?kind=village&town=fengming",
@@ -375,7 +383,41 @@ def _renamed_branch(county):
     branch.save()
 
 
+def _obligation_event(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.timing = "event"
+    item.save()
+    ObligationEvent.objects.create(
+        unit=county["wenli"],
+        item=item,
+        event_date=timezone.localdate() - timedelta(days=60),
+        description="村集体土地征收",
+    )
+
+
+def _deleted_unit(county):
+    unit = Unit.objects.get(pk=county["empty"].pk)
+    for body in unit.organisations.all():  # protected: gone first
+        body.delete()
+    unit.delete()
+
+
+def _item_forms(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.forms.add(DisclosureFormFactory(name="微信群"))
+
+
+def _catalog_kind(county):
+    catalog = Catalog.objects.get(pk=county["government_category"].catalog_id)
+    catalog.kind = Catalog.Kind.VILLAGE
+    catalog.save()
+
+
 CHANGES = {
+    "obligation event": _obligation_event,
+    "deleted unit": _deleted_unit,
+    "item's forms": _item_forms,
+    "catalog's kind": _catalog_kind,
     "item made a branch's": _branch_item,
     "renamed branch": _renamed_branch,
     "new slug": _new_slug,
