@@ -63,6 +63,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Item
+from catalog.page_scopes import CATALOG
 from core import caching, documents, events
 from core.content import ANY
 from disclosure.models import Disclosure, Reader
@@ -386,10 +387,14 @@ def _kept_matches(query, user, unit, kind, find):
     a change to an entry holding the words, "any" for a short word), until
     the next scheduled publication (visible_from, public_from): every page
     of the results reads them, and the page made after a change reads them
-    anew."""
+    anew. Filtered by a catalog kind, the catalog's too (CATALOG: an item
+    moved to another catalog, a catalog's kind changed), which no entry's
+    write names."""
     scopes = query_scopes(query)
     if scopes == [ANY]:
         scopes = None  # `cached`'s "may read anything"
+    elif kind and kind != "feedback":
+        scopes = [*scopes, CATALOG]
     facts = f"{Reader.of(user).key}|{unit.pk if unit else ''}|{kind}|{query}"
     digest = hashlib.sha256(facts.encode()).hexdigest()[:32]
     return caching.cached(

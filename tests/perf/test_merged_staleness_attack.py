@@ -1,0 +1,482 @@
+"""After the merge of 2026-12-02 a unit's, the catalog's, a notice board's,
+an organisation's or a tag's change no longer moves the global version: it
+names scopes (NAMES, UNITS, CATALOG, TAGS, unit:<slug>...). Every page that
+shows the changed thing must show the new state at once, exactly as a render
+with nothing kept would: each page is filled in the caches, the change is
+made, and the page served is compared with the same page rendered with the
+page and value caches off."""
+
+import difflib
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from catalog.models import Catalog, Category, Department, Item, ScheduleRule, Scope
+from core import caching
+from disclosure import page_scopes
+from disclosure.models import NoticeBoard, ObligationEvent, Organisation, Unit
+from feedback.models import Tag
+from tests.factories import (
+    CatalogFactory,
+    CategoryFactory,
+    DisclosureFactory,
+    DisclosureFormFactory,
+    ItemFactory,
+    NoticeBoardFactory,
+    PartyMemberFactory,
+    SubmissionFactory,
+    TagFactory,
+    TownFactory,
+    UnitFactory,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+
+# Per render: the CSRF token, the 回音壁 form's signed token and its sum.
+PER_RENDER = re.compile(
+    rb'name="csrfmiddlewaretoken" value="[^"]*"|name="token" value="[^"]*"'
+    rb"|\xe9\xaa\x8c\xe8\xaf\x81\xef\xbc\x9a[^<]*"  # 验证：…
+)
+
+
+@pytest.fixture
+def county():
+    found = {}
+    found["category"] = CategoryFactory(name="财务公开")
+    found["other_category"] = CategoryFactory(
+        name="其他栏目", catalog=found["category"].catalog
+    )
+    found["item"] = ItemFactory(category=found["category"], name="月度收支")
+    found["government_category"] = CategoryFactory(
+        name="政务栏目", catalog=CatalogFactory(kind=Catalog.Kind.GOVERNMENT)
+    )
+    found["government_item"] = ItemFactory(
+        category=found["government_category"], name="惠民资金"
+    )
+    found["tag"] = TagFactory(name="森林防火")
+    found["unused_tag"] = TagFactory(name="道路维修")
+    for town_name, slug, villages in (
+        ("凤鸣镇", "fengming", ("wenli", "maoshan")),
+        ("青山镇", "qingshan", ("shangcun",)),
+    ):
+        town = TownFactory(name=town_name, slug=slug)
+        found[slug] = town
+        NoticeBoardFactory(unit=town, location=f"{town_name}政府门前")
+        for village in villages:
+            unit = UnitFactory(name=f"{village}村", slug=village, parent=town)
+            found[village] = unit
+            found[f"board-{village}"] = NoticeBoardFactory(
+                unit=unit, location=f"{village}村委会门前"
+            )
+            found[f"row-{village}"] = DisclosureFactory(
+                unit=unit, item=found["item"], title=f"{village}村务公开"
+            )
+            DisclosureFactory(
+                unit=unit, item=found["government_item"], title=f"{village}政务公开"
+            )
+            DisclosureFactory(
+                unit=unit,
+                item=found["item"],
+                title=f"{village}党内通报",
+                scope=Scope.INNER_PARTY,
+                period="2012-03",
+            )
+            found[f"case-{village}"] = SubmissionFactory(
+                unit=unit, accepted=True, title=f"{village}的问题", tag=found["tag"]
+            )
+    found["empty"] = UnitFactory(name="空村", slug="kong", parent=found["fengming"])
+    return found
+
+
+def urls(county) -> list[str]:
+    wenli = county["row-wenli"]
+    item = county["item"]
+    case = county["case-wenli"]
+    return [
+        "/",
+        "/?town=qingshan",
+        "/boards/",
+        "/boards/wenli/",
+        "/boards/fengming/",
+        "/boards/wenli/print/",
+        "/disclosures/",
+        "/disclosures/?unit=wenli",
+        f"/disclosures/?category={county['category'].pk}",
+        f"/disclosures/?item={item.code}",
+        "/disclosures/?period=2011-09",
+        "/disclosures/?kind=party",
+        f"/disclosures/{wenli.pk}/",
+        "/catalog/",
+        f"/catalog/{item.code}/",
+        "/feedback/",
+        "/feedback/?unit=wenli",
+        f"/feedback/?tag={county['tag'].pk}",
+        "/feedback/new/",
+        f"/feedback/{case.pk}/",
+        "/search/?q=村务公开",
+        "/search/?q=村务公开&kind=party",
+        "/search/?q=村务公开&kind=government",
+        "/search/?q=村务公开&kind=village",
+        "/disclosures/?kind=government",
+        "/disclosures/?kind=village",
+        "/stats/?town=qingshan",
+        "/search/?q=村务公开&unit=wenli",
+        "/compliance/",
+        "/compliance/?kind=village&town=fengming",
+        "/compliance/wenli/",
+        "/stats/",
+        "/stats/?town=fengming",
+        "/county/",
+        "/boards/wenli2/",
+        "/boards/wenli2/print/",
+        "/disclosures/?unit=wenli2",
+        "/feedback/?unit=wenli2",
+        "/compliance/wenli2/",
+        "/feeds/boards/wenli2/",
+        "/stats/?unit=wenli",
+        "/stats/?unit=wenli2",
+        "/compliance/?town=fengming",
+        "/compliance/?town=qingshan",
+        "/feedback/?unit=fengming",
+        "/feedback/print/wenli/",
+        "/reports/",
+        "/guide/",
+        "/guide/affairs/",
+        "/yishenqing/",
+        "/feeds/latest/",
+        "/feeds/boards/wenli/",
+        "/feeds/feedback/",
+        "/sitemap.xml",
+    ]
+
+
+def served(client, url) -> tuple[int, bytes]:
+    response = client.get(url)
+    body = response.content if not response.streaming else b"".join(response)
+    body = PER_RENDER.sub(b"per-render", body)
+    if url.startswith("/feeds/"):
+        # A feed with no entry is "updated" now.
+        body = re.sub(rb"<updated>[^<]*</updated>", b"<updated/>", body, count=1)
+    return response.status_code, body
+
+
+def client_of(who):
+    client = Client()
+    if who is not None:
+        client.force_login(who)
+    return client
+
+
+def fresh(settings, county, who=None) -> dict:
+    """Every page as rendered with nothing kept."""
+    page, value = settings.PAGE_CACHE_SECONDS, settings.VALUE_CACHE_SECONDS
+    settings.PAGE_CACHE_SECONDS = settings.VALUE_CACHE_SECONDS = 0
+    cache.clear()
+    caching.reset_local()
+    page_scopes.forget_slugs()
+    try:
+        client = client_of(who)
+        return {url: served(client, url) for url in urls(county)}
+    finally:
+        settings.PAGE_CACHE_SECONDS, settings.VALUE_CACHE_SECONDS = page, value
+
+
+def stale_pages(settings, county, change, capture, who=None) -> dict:
+    visitor = client_of(who)
+    before = {url: served(visitor, url) for url in urls(county)}
+    # Twice: the second is served from what the first kept.
+    again = {url: served(visitor, url) for url in urls(county)}
+    unsteady = {
+        u: differences(again[u], before[u]) for u in again if again[u] != before[u]
+    }
+    assert unsteady == {}, "\n\n".join(f"{u}:\n{d}" for u, d in unsteady.items())
+    with capture(execute=True):
+        change()
+    kept = {url: served(visitor, url) for url in urls(county)}
+    # The kept copies are left alone by `fresh` (it clears them after).
+    if who is not None:
+        who.refresh_from_db()
+    expected = fresh(settings, county, who)
+    return {
+        url: differences(kept[url], expected[url])
+        for url in urls(county)
+        if kept[url] != expected[url]
+    }
+
+
+def differences(kept, expected) -> str:
+    if kept[0] != expected[0]:
+        return f"status {kept[0]}, not {expected[0]}"
+    lines = difflib.unified_diff(
+        expected[1].decode().splitlines(),
+        kept[1].decode().splitlines(),
+        "nothing kept",
+        "kept",
+        lineterm="",
+        n=0,
+    )
+    return "\n".join(list(lines)[:12])
+
+
+def test_nothing_stale_without_a_change(
+    settings, county, django_capture_on_commit_callbacks
+):
+    assert (
+        stale_pages(settings, county, lambda: None, django_capture_on_commit_callbacks)
+        == {}
+    )
+
+
+def _renamed_unit(county):
+    unit = Unit.objects.get(pk=county["wenli"].pk)
+    unit.name = "新文理村"
+    unit.save()
+
+
+def _reslugged_unit(county):
+    unit = Unit.objects.get(pk=county["wenli"].pk)
+    unit.name = "文理社区"
+    unit.slug = "wenli"  # kept: the URLs stay
+    unit.kind = Unit.Kind.COMMUNITY
+    unit.save()
+
+
+def _new_slug(county):
+    unit = Unit.objects.get(pk=county["wenli"].pk)
+    unit.slug = "wenli2"
+    unit.save()
+
+
+def _renamed_town(county):
+    town = Unit.objects.get(pk=county["fengming"].pk)
+    town.name = "凤鸣街道"
+    town.save()
+
+
+def _moved_village(county):
+    unit = Unit.objects.get(pk=county["wenli"].pk)
+    unit.parent = county["qingshan"]
+    unit.save()
+
+
+def _reordered_units(county):
+    unit = Unit.objects.get(pk=county["maoshan"].pk)
+    unit.order = 0
+    unit.save()
+    unit = Unit.objects.get(pk=county["wenli"].pk)
+    unit.order = 9
+    unit.save()
+
+
+def _liaison_point(county):
+    unit = Unit.objects.get(pk=county["wenli"].pk)
+    unit.is_liaison_point = True
+    unit.save()
+
+
+def _item_not_for_villages(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.for_village = False
+    item.save()
+
+
+def _item_to_other_catalog(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.category = county["government_category"]
+    item.save()
+
+
+def _renamed_department(county):
+    department = Department.objects.get(pk=county["item"].department_id)
+    department.name = "综合办"
+    department.save()
+
+
+def _renamed_catalog(county):
+    catalog = Catalog.objects.get(pk=county["category"].catalog_id)
+    catalog.name = "新党务目录"
+    catalog.save()
+
+
+def _schedule_rule(county):
+    catalog = Catalog.objects.get(pk=county["category"].catalog_id)
+    rule, _ = ScheduleRule.objects.get_or_create(catalog=catalog)
+    rule.monthly_due_day = 28 if rule.monthly_due_day != 28 else 5
+    rule.save()
+
+
+def _added_item(county):
+    ItemFactory(category=county["category"], name="新增事项")
+
+
+def _added_tag(county):
+    TagFactory(name="新话题")
+
+
+def _added_unit(county):
+    UnitFactory(name="新建村", slug="xinjian", parent=county["fengming"])
+
+
+def _deleted_board(county):
+    NoticeBoard.objects.get(pk=county["board-wenli"].pk).delete()
+
+
+def _renamed_board(county):
+    board = NoticeBoard.objects.get(pk=county["board-wenli"].pk)
+    board.location = "文化广场"
+    board.save()
+
+
+def _renamed_item(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.name = "季度收支"
+    item.save()
+
+
+def _renamed_category(county):
+    category = Category.objects.get(pk=county["category"].pk)
+    category.name = "改名栏目"
+    category.save()
+
+
+def _moved_item(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.category = county["other_category"]
+    item.save()
+
+
+def _inner_party_item(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.scope = Scope.INNER_PARTY
+    item.save()
+
+
+def _renamed_tag(county):
+    tag = Tag.objects.get(pk=county["tag"].pk)
+    tag.name = "秸秆禁烧"
+    tag.save()
+
+
+def _deleted_tag(county):
+    Tag.objects.get(pk=county["unused_tag"].pk).delete()
+
+
+def _renamed_organisation(county):
+    for body in Organisation.objects.all():
+        body.name = f"{body.name}（改）"
+        body.save()
+
+
+def _branch_item(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.scope = Scope.BRANCH
+    item.save()
+
+
+def _renamed_branch(county):
+    branch = county["wenli"].organisations.branches().get()
+    branch.name = "文理村第一党支部"
+    branch.save()
+
+
+def _obligation_event(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.timing = "event"
+    item.save()
+    ObligationEvent.objects.create(
+        unit=county["wenli"],
+        item=item,
+        event_date=timezone.localdate() - timedelta(days=60),
+        description="村集体土地征收",
+    )
+
+
+def _deleted_unit(county):
+    unit = Unit.objects.get(pk=county["empty"].pk)
+    for body in unit.organisations.all():  # protected: gone first
+        body.delete()
+    unit.delete()
+
+
+def _item_forms(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.forms.add(DisclosureFormFactory(name="微信群"))
+
+
+def _catalog_kind(county):
+    catalog = Catalog.objects.get(pk=county["government_category"].catalog_id)
+    catalog.kind = Catalog.Kind.VILLAGE
+    catalog.save()
+
+
+CHANGES = {
+    "obligation event": _obligation_event,
+    "deleted unit": _deleted_unit,
+    "item's forms": _item_forms,
+    "catalog's kind": _catalog_kind,
+    "item made a branch's": _branch_item,
+    "renamed branch": _renamed_branch,
+    "new slug": _new_slug,
+    "renamed town": _renamed_town,
+    "village moved to another town": _moved_village,
+    "units reordered": _reordered_units,
+    "unit made a liaison point": _liaison_point,
+    "item no longer for villages": _item_not_for_villages,
+    "item moved to another catalog": _item_to_other_catalog,
+    "renamed department": _renamed_department,
+    "renamed catalog": _renamed_catalog,
+    "schedule rule": _schedule_rule,
+    "added item": _added_item,
+    "added tag": _added_tag,
+    "renamed unit": _renamed_unit,
+    "unit made a community": _reslugged_unit,
+    "added unit": _added_unit,
+    "deleted notice board": _deleted_board,
+    "renamed notice board": _renamed_board,
+    "renamed item": _renamed_item,
+    "renamed category": _renamed_category,
+    "item moved to another category": _moved_item,
+    "item made inner-party": _inner_party_item,
+    "renamed tag": _renamed_tag,
+    "deleted tag": _deleted_tag,
+    "renamed organisation": _renamed_organisation,
+}
+
+
+# A party member's pages go through the audience cache: walked for the
+# changes that move what a member reads or which copy they get (the rest
+# reach a member's pages as a visitor's: the same kept values and scopes).
+FOR_MEMBERS = [
+    "item made a branch's",
+    "renamed branch",
+    "item made inner-party",
+    "renamed unit",
+    "new slug",
+    "village moved to another town",
+    "item moved to another catalog",
+    "renamed organisation",
+]
+WALKS = [(change, "visitor") for change in CHANGES] + [
+    (change, "member") for change in FOR_MEMBERS
+]
+
+
+@pytest.mark.parametrize(("change", "who"), WALKS, ids=[f"{c}-{w}" for c, w in WALKS])
+def test_every_page_shows_the_change_at_once(
+    settings, county, change, who, django_capture_on_commit_callbacks
+):
+    user = None
+    if who == "member":
+        user = PartyMemberFactory(username="wenli_member", branch_of=county["wenli"])
+    stale = stale_pages(
+        settings,
+        county,
+        lambda: CHANGES[change](county),
+        django_capture_on_commit_callbacks,
+        user,
+    )
+    assert stale == {}, "\n\n".join(f"{u}:\n{d}" for u, d in stale.items())
