@@ -192,7 +192,7 @@ def test_nothing_is_kept_under_debug(demo, settings):
     assert not chrome._kept
 
 
-def test_a_changed_setting_makes_the_copies_again(settings):
+def test_a_changed_setting_makes_the_copies_again(settings, _demo_town):
     """The style sheet links follow the static files' settings (a test's
     override, as tests/e2e/test_as_deployed.py makes of the collected,
     hashed files): the copies made before are dropped."""
