@@ -271,6 +271,9 @@ def detail_audience(request, kwargs, audience: str) -> str:
     if not (at and name.startswith("member:party:")):
         return audience
     pk = kwargs["pk"]
+    # Not through the visibility rule on purpose: a fact that picks which
+    # copy to look up, never shown; the page itself reads the row through
+    # `visible_to` (a 404 for whoever may not see it).
     branch_row = caching.cached(
         f"branch-row:{pk}",
         lambda: Disclosure.objects.filter(pk=pk, scope=Scope.BRANCH).exists(),

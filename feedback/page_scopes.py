@@ -51,6 +51,8 @@ def linked_branches() -> frozenset[str]:
     change names it too: `linked_cases`)."""
 
     def compute() -> frozenset[str]:
+        # Branch ids only, which pick the copy a member gets, never shown: not
+        # through the visibility rule; the pages read their links through it.
         cases = Submission.objects.on_wall()
         linked = Disclosure.objects.filter(scope=Scope.BRANCH).filter(
             Exists(cases.filter(fulfilled_by=OuterRef("pk")))

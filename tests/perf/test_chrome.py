@@ -202,3 +202,22 @@ def test_a_changed_setting_makes_the_copies_again(settings, _demo_town):
     page = Client().get("/").text
     assert 'href="/assets/css/portal.css"' in page
     assert "/static/css/portal.css" not in page
+
+
+def test_a_script_in_a_name_or_an_address_comes_out_inert(demo):
+    """What a request brings (the user's name, the page's address) is filled
+    into the kept chrome escaped: a <script> in either is text."""
+    unit = Unit.objects.filter(parent__isnull=False).order_by("pk").first()
+    client = Client()
+    client.force_login(
+        PartyMemberFactory(username="<script>alert(1)</script>", branch_of=unit)
+    )
+    for _ in range(2):  # the copy made, then read
+        page = client.get(
+            "/disclosures/", QUERY_STRING="q=<script>alert(2)</script>"
+        ).content.decode()
+        assert "<script>alert(" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        next_value = re.search(r'name="next" value="([^"]*)"', page)[1]
+        assert next_value.startswith("/disclosures/?q=")
+        assert "<" not in next_value and "alert(2)" in next_value
