@@ -526,13 +526,7 @@ def until_due(scopes: list[str] | None) -> Callable[[], float]:
     (what a scheduled publication adds), kept at most VALUE_CACHE_SECONDS and
     never past the next scheduled change in its scopes. A page kept until
     then is made again then: it must not read a value from before."""
-    started = timezone.now()
-
-    def seconds() -> float:
-        due = until(next_due(scopes, started), midnight=False)
-        return min(float(settings.VALUE_CACHE_SECONDS), due)
-
-    return seconds
+    return Due(scopes).value_seconds
 
 
 class Due:
@@ -764,11 +758,10 @@ class AudiencePageCacheMiddleware:
         if response.streaming:
             return _sized(request, response)
         body = response.content
-        if page.shared and getattr(request, "page_own_audience_only", False):
-            # The view showed what only the user's own audience reads (a
-            # 党组织内部 notice): not kept in a copy shared with others.
-            pass
-        elif _storable_for_audience(request, response):
+        # A view that showed what only the user's own audience reads (a
+        # 党组织内部 notice) says so: never kept in a copy shared with others.
+        own_only = page.shared and getattr(request, "page_own_audience_only", False)
+        if not own_only and _storable_for_audience(request, response):
             stored = _without_user(body)
             if stored is not None:
                 _store(page.key, page, response, stored)
