@@ -25,6 +25,10 @@ party member of the first village's branch:
 - catalog: what a catalog row's change names ("catalog", "names", "any").
   Before these were named (2026-12-02), both bumped the global version:
   the cold column.
+- midnight: the first request of a day, after one the evening before
+  (23:00, every value computed afresh; the clock moved with time-machine,
+  each sample a day later): what the date changes (overdue, on display, the
+  day in fragments' names).
 
 Reads only: the party member is made once if missing (on a copy of the data,
 or the first run), and logging in writes no session row nor last_login.
@@ -33,6 +37,7 @@ Prints a table and a line `MISSES_JSON {...}`.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -148,14 +153,59 @@ def change(mode: str, changes: dict) -> None:
         caching._bump_scopes(changes[mode])
 
 
+def days_ahead(days: int):
+    """The clock at 23:00 and at 00:00:01 after it, `days` days from now
+    (local time), as time-machine travellers."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    evening = timezone.localtime().replace(hour=23, minute=0, second=0)
+    evening += datetime.timedelta(days=days)
+    morning = evening + datetime.timedelta(hours=1, seconds=1)
+    return time_machine.travel(evening), time_machine.travel(morning)
+
+
+def forget_versions(caching) -> None:
+    # An hour has passed, not a millisecond: a worker reads the versions
+    # again (they are kept by the monotonic clock, which does not travel).
+    caching._local.version = None
+    caching._local.scopes.clear()
+
+
+@contextlib.contextmanager
+def before(client, path: str, mode: str, changes: dict, n: int):
+    """What `mode` does before the n-th request, kept around it (midnight:
+    the clock moved)."""
+    if mode == "midnight":
+        from django.core.cache import cache
+
+        from core import caching
+
+        evening, morning = days_ahead(n + 1)
+        with evening:
+            # Counted afresh the evening before: what the morning recounts is
+            # what the date changes, not what expired on the days skipped.
+            cache.clear()
+            caching.reset_local()
+            client.get(path)
+        with morning:
+            forget_versions(caching)
+            yield
+        return
+    change(mode, changes)
+    yield
+
+
 def timed(client, path: str, *, repeat: int, mode: str, changes: dict) -> float:
     samples = []
     client.get(path)  # imports, compiled templates, the value cache filled
-    for _ in range(repeat):
-        change(mode, changes)
-        start = CLOCK()
-        response = client.get(path)
-        samples.append((CLOCK() - start) * 1000)
+    for n in range(repeat):
+        with before(client, path, mode, changes, n):
+            start = CLOCK()
+            response = client.get(path)
+            samples.append((CLOCK() - start) * 1000)
         assert response.status_code == 200, (path, response.status_code)
     return round(statistics.median(samples), 1)
 
@@ -164,6 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--pages", default="", help="comma-separated page names")
+    parser.add_argument(
+        "--modes", default="", help="comma-separated modes (warm, cold, midnight, …)"
+    )
     parser.add_argument(
         "--cpu", action="store_true", help="this process's CPU time, not wall time"
     )
@@ -202,7 +255,9 @@ def main() -> None:
     visitor, member = Client(), Client()
     member.force_login(party_member())
     changes = elsewhere()
-    modes = ("warm", "cold", *changes)
+    modes = ("warm", "cold", *changes, "midnight")
+    if args.modes:
+        modes = tuple(m for m in modes if m in args.modes.split(","))
     rows = []
     # As Redis: no cap on the number of keys (LocMemCache culls at 300).
     settings.CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 10**7

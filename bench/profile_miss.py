@@ -57,15 +57,17 @@ def main() -> None:
 
     caches["default"]._max_entries = 10**7
     changes = misses.elsewhere()
-    if args.mode not in ("warm", "cold", *changes):
-        parser.error(f"--mode: warm, cold or one of {', '.join(changes)}")
+    if args.mode not in ("warm", "cold", "midnight", *changes):
+        parser.error(f"--mode: warm, cold, midnight or one of {', '.join(changes)}")
     with override_settings(PAGE_CACHE_SECONDS=0, VALUE_CACHE_SECONDS=60):
         for _ in range(3):
             client.get(path)
         samples, sql = [], []
-        for _ in range(args.repeat):
-            misses.change(args.mode, changes)
-            with CaptureQueriesContext(connection) as queries:
+        for n in range(args.repeat):
+            with (
+                misses.before(client, path, args.mode, changes, n),
+                CaptureQueriesContext(connection) as queries,
+            ):
                 start = time.perf_counter()
                 client.get(path)
                 samples.append((time.perf_counter() - start) * 1000)
@@ -79,11 +81,12 @@ def main() -> None:
         for q in queries.captured_queries:
             print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][:160]}")  # noqa: T201
         profile = cProfile.Profile()
-        for _ in range(args.repeat):
-            misses.change(args.mode, changes)
-            profile.enable()
-            client.get(path)
-            profile.disable()
+        for n in range(args.repeat):
+            # Days later than the samples above: a day not seen yet.
+            with misses.before(client, path, args.mode, changes, args.repeat + n):
+                profile.enable()
+                client.get(path)
+                profile.disable()
     stats = pstats.Stats(profile)
     parts = {
         "request (test client)": ("django/test/client.py", "request"),

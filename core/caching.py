@@ -51,7 +51,9 @@ never reused while copies made under it may still be around.
 """
 
 import hashlib
+import math
 import pickle
+import random
 import re
 import threading
 import time
@@ -347,13 +349,17 @@ def cached_many(
     compute: Callable[[list[str]], dict[str, T]],
     *,
     seconds: int | Callable[[], float] | None = None,
+    spread: float = 0.0,
 ) -> dict[str, T]:
     """Many kept values at once, each under its own scopes (`cached`): one
     read of the shared cache for those this process does not hold, and one
     `compute(missing names)` (which gives a value for each) for the rest.
 
     For a figure summed from parts (the 回音壁's counts per unit): a change
-    in one part's scopes recomputes that part alone."""
+    in one part's scopes recomputes that part alone. `spread`: each value
+    computed lives between `seconds` and `seconds × (1 + spread)`, drawn
+    at random, so that parts computed together (after a deployment) are not
+    all recomputed on one request when they expire."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute(list(wanted))
     keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
@@ -372,7 +378,8 @@ def cached_many(
         got = cache.get_many([keys[n] for n in shared])
         for name in shared:
             stored = got.get(keys[name])
-            if stored is not None:
+            # A spread lifetime is shorter than the shared cache's timeout.
+            if stored is not None and _expires(stored, keep) > time.time():
                 found[name] = stored
                 _local.put(
                     keys[name],
@@ -395,10 +402,11 @@ def cached_many(
                 }
         for name, value in values.items():
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-            stored = (made, data, made + keep)
+            lives = keep * (1 + spread * random.random())
+            stored = (made, data, made + lives)
             fresh[keys[name]] = found[name] = stored
-            _local.put(keys[name], stored, expires=made + keep, size=len(stored[1]))
-        cache.set_many(fresh, timeout=max(int(keep), 1))
+            _local.put(keys[name], stored, expires=made + lives, size=len(stored[1]))
+        cache.set_many(fresh, timeout=max(math.ceil(keep * (1 + spread)), 1))
     return {name: pickle.loads(found[name][1]) for name in wanted}
 
 

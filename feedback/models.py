@@ -217,6 +217,20 @@ class SubmissionQuerySet(models.QuerySet):
         )
         return Q(status__in=OPEN_STATUSES) & (Q(due_date__lt=as_of) | undecided_request)
 
+    @classmethod
+    def _waiting_overdue_q(cls) -> Q:
+        return Q(status=Status.RECEIVED) & cls._overdue_q(timezone.localdate())
+
+    def overdue_waiting_part(self) -> dict:
+        """The part of `summary_parts(today=False)` left out: the cases of
+        this selection waiting past their deadline today. Few rows (those
+        not yet accepted), found by the status index."""
+        part = empty_part()
+        part["totals"]["waiting_overdue"] = (
+            self.order_by().filter(self._waiting_overdue_q()).count()
+        )
+        return part
+
     def with_local_dates(self) -> "SubmissionQuerySet":
         """Annotate the local dates of receipt and answer (the deadline's terms)."""
         tz = timezone.get_current_timezone()
@@ -235,11 +249,13 @@ class SubmissionQuerySet(models.QuerySet):
         """
         return summary_of(self.summary_parts().values())
 
-    def summary_parts(self, *, by_unit: bool = False) -> dict:
+    def summary_parts(self, *, by_unit: bool = False, today: bool = True) -> dict:
         """What `summary_of` adds up: the counts of this selection (key None),
         or of each unit's cases in it (key: the unit's id; a unit without
-        cases is not there). The same three grouped queries either way."""
-        today = timezone.localdate()
+        cases is not there). The same three grouped queries either way.
+        `today=False`: without the one count the date changes (those waiting
+        past their deadline, `overdue_waiting_part`), so that the parts stay
+        right past midnight."""
         rows = self.order_by().with_local_dates()
         by = ["unit_id"] if by_unit else []
 
@@ -255,8 +271,10 @@ class SubmissionQuerySet(models.QuerySet):
             "waiting": Count("id", filter=Q(status=Status.RECEIVED)),
             "escalating": Count("id", filter=ESCALATED),
             "escalated": Count("id", filter=EVER_ESCALATED),
-            "waiting_overdue": Count(
-                "id", filter=Q(status=Status.RECEIVED) & self._overdue_q(today)
+            **(
+                {"waiting_overdue": Count("id", filter=self._waiting_overdue_q())}
+                if today
+                else {}
             ),
             # In the same query: 采纳 outcomes.
             **{

@@ -13,8 +13,10 @@ an answer round, its case's; the catalog's, none (no count reads it: a case
 made 党内 with its item is saved, row by row); a topic's, "tags" (no
 count reads a topic's row). The global version drops them all. Their sum
 is kept until any case changes ("wall") or comes in ("cases"), or a unit
-changes. The day is in the names: overdue
-counts follow the date.
+changes, and has the day in its name: the one count the date changes (cases
+waiting past their deadline) is counted apart for it, over the few cases not
+yet accepted, so the parts outlive midnight (recounting every town at once
+took 0.3–0.5 s at county scale, on the first request of each day).
 """
 
 from django.conf import settings
@@ -26,8 +28,10 @@ from disclosure.page_scopes import UNITS, unit_scopes
 
 from .models import Submission, add_parts, summary_of
 
-# Kept until their scopes move or the day ends (at most a day).
+# Kept until their scopes move, or a day and up to half a day more: parts
+# counted together (after a deployment or a flush) expire one by one.
 PART_SECONDS = 24 * 3600
+PART_SPREAD = 0.5
 
 
 def _groups() -> list[tuple[str, list[int], list[str]]]:
@@ -72,23 +76,23 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
         groups = _groups()
         if unit is not None:
             groups = [g for g in groups if unit.pk in g[1]]
-        members = {f"wall-part:{day}:{selection}:{key}": ids for key, ids, _ in groups}
-        wanted = {
-            f"wall-part:{day}:{selection}:{key}": scopes for key, _, scopes in groups
-        }
+        members = {f"wall-part:{selection}:{key}": ids for key, ids, _ in groups}
+        wanted = {f"wall-part:{selection}:{key}": scopes for key, _, scopes in groups}
 
         def compute(missing: list[str]) -> dict:
             ids = [pk for name in missing for pk in members[name]]
             every = len(missing) == len(members) and unit is None
             rows = queryset if every else queryset.filter(unit__in=ids)
-            found = rows.summary_parts(by_unit=True)
+            found = rows.summary_parts(by_unit=True, today=False)
             return {
                 name: add_parts(found[pk] for pk in members[name] if pk in found)
                 for name in missing
             }
 
-        parts = caching.cached_many(wanted, compute, seconds=PART_SECONDS)
-        return summary_of(parts.values())
+        parts = caching.cached_many(
+            wanted, compute, seconds=PART_SECONDS, spread=PART_SPREAD
+        )
+        return summary_of([*parts.values(), queryset.overdue_waiting_part()])
 
     # The sum too, until any case changes ("wall") or comes in ("cases"), or
     # a unit (UNITS: the groups; the units' own counts are kept).

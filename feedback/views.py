@@ -228,7 +228,9 @@ def wall(request):
             request,
             # Which cases, in order: their cards are kept (wall_tags), and
             # a wide row with seven joins costs more to plan than to run.
-            f.qs.on_wall().only("id", "fulfilled_by_id").newest_answered_first(),
+            f.qs.on_wall()
+            .only("id", "fulfilled_by_id", "status")
+            .newest_answered_first(),
             20,
             # The summary counted the selection already (a COUNT over the
             # county's 200,000 rows costs 100 ms).

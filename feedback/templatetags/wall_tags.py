@@ -3,9 +3,11 @@
 A card shows its case, the date (overdue, days left) and, when the reader may
 see it, the disclosure that answered it: the same for every reader given
 that disclosure, so it is kept per case, the disclosure shown (its pk, or
-none), the day and the language, and follows the case's and that
-disclosure's scopes. A 党内 disclosure's title is only in a card named with
-its pk, which only a reader who may see it asks for.
+none), the language and, for an open case (whether it is overdue), the day,
+and follows the case's and that disclosure's scopes. An answered case's card
+does not change with the date: it outlives midnight. A 党内 disclosure's
+title is only in a card named with its pk, which only a reader who may see
+it asks for.
 """
 
 from django import template
@@ -38,12 +40,14 @@ def card_rows(pks: list[int]) -> dict[int, Submission]:
 def wall_cards(cases) -> list[str]:
     """The cards of these cases, in order. Each case carries
     `visible_fulfilment_id`: the disclosure that answered it if the reader
-    may see it, else None (feedback.views.wall)."""
+    may see it, else None (feedback.views.wall), and its status."""
     today, language = timezone.localdate(), get_language()
     names, shown, wanted = [], {}, {}
     for case in cases:
         answer = case.visible_fulfilment_id
-        name = f"wall-card:{case.pk}:{answer or ''}:{today}:{language}"
+        # Only an open case's card reads the date (`Submission.is_overdue`).
+        day = today if case.is_open else ""
+        name = f"wall-card:{case.pk}:{answer or ''}:{day}:{language}"
         names.append(name)
         shown[name] = (case.pk, answer)
         wanted[name] = [f"submission:{case.pk}"]
