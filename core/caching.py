@@ -518,15 +518,24 @@ class Page:
 
 
 def next_due(scopes: list[str] | None, after: datetime) -> datetime | None:
-    """The next scheduled change in these scopes after `after` (None: any)."""
-    if scopes is None or (scopes and content.is_county_wide(scopes)):
-        # County-wide: shared by every such page until anything changes.
-        due = cached("next-change:any", lambda: content.next_change([ANY], after))
-        if due is not None and due <= after:
-            # It came due since it was kept: the one after it, from the data.
-            due = content.next_change([ANY], after)
-        return due
-    return content.next_change(scopes, after)
+    """The next scheduled change in these scopes after `after` (None: any).
+
+    Kept as a value under the same scopes (county-wide: "any"), with the time
+    it was worked out from: a request asks for it for each value it keeps
+    (three queries each time), and it stays right until it comes due or a
+    save in those scopes (a new scheduled row) moves their version. Asked
+    from an earlier time (a page's lifetime looks back VALUE_CACHE_SECONDS)
+    or after it came due, it is worked out from the data."""
+    wide = scopes is None or bool(scopes and content.is_county_wide(scopes))
+    named = [ANY] if wide else sorted(set(scopes))
+    since, due = cached(
+        f"next-due:{','.join(named)}",
+        lambda: (after, content.next_change(named, after)),
+        scopes=None if wide else named,
+    )
+    if since > after or (due is not None and due <= after):
+        due = content.next_change(named, after)
+    return due
 
 
 def until_due(scopes: list[str] | None) -> Callable[[], float]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from catalog.models import Scope
@@ -348,15 +348,18 @@ def _next_new_period(after):
     until any change, worked out again once it came due."""
 
     def work_out():
-        # The scheduled rows first (few, by index), then which of their
-        # periods are held: an anti-join over every row took seconds.
+        # The scheduled rows' periods first, each with its first time (few,
+        # by index; the rows themselves are thousands at county scale), then
+        # which of those periods are held: an anti-join over every row took
+        # seconds.
         found = Disclosure.objects.filter(status=Disclosure.Status.PUBLISHED)
         due = [
             (period, at)
             for field in ("published_at", "public_from")
-            for period, at in found.filter(**{f"{field}__gt": after}).values_list(
-                "period", field
-            )
+            for period, at in found.filter(**{f"{field}__gt": after})
+            .order_by()
+            .values_list("period")
+            .annotate(at=Min(field))
         ]
         periods = {period for period, _ in due}
         held = set(
@@ -366,11 +369,15 @@ def _next_new_period(after):
             .values_list("period", flat=True)
             .distinct()
         )
-        return min((at for period, at in due if period not in held), default=None)
+        return after, min(
+            (at for period, at in due if period not in held), default=None
+        )
 
-    due = caching.cached("next-change:periods", work_out)
-    if due is not None and due <= after:
-        due = work_out()
+    # As caching.next_due: right from the time it was worked out from, until
+    # it comes due (or any change: "any").
+    since, due = caching.cached("next-due:periods", work_out)
+    if since > after or (due is not None and due <= after):
+        due = work_out()[1]
     return due
 
 

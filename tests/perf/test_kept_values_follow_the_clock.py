@@ -115,3 +115,42 @@ def test_the_countys_statistics_follow_a_publication_coming_due(wenli, settings)
         kept = stats.figures(AnonymousUser(), year=year)
         settings.VALUE_CACHE_SECONDS = 0
         assert kept == stats.figures(AnonymousUser(), year=year)
+
+
+def test_the_next_scheduled_change_is_worked_out_once_and_kept_until_due(
+    wenli, monkeypatch, django_capture_on_commit_callbacks
+):
+    """caching.next_due: one request asks for it for each value it keeps;
+    the first answer serves the rest until it comes due or a save names the
+    scopes, and a question from an earlier time is answered from the data."""
+    from core import caching, content
+
+    calls = []
+    original = content.next_change
+
+    def counting(scopes, after):
+        calls.append(after)
+        return original(scopes, after)
+
+    monkeypatch.setattr(content, "next_change", counting)
+    at = timezone.now().replace(hour=10, minute=0, second=0)
+    due = at + timedelta(hours=2)
+    scopes = ["unit:wenli"]
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=wenli, item=ItemFactory(), published_at=due)
+    with time_machine.travel(at, tick=False):
+        assert caching.next_due(scopes, at) == due
+        assert caching.next_due(scopes, at + timedelta(minutes=1)) == due
+        assert len(calls) == 1
+        # From before it was worked out: a change due in between would be
+        # missed by the kept answer, so the data is asked.
+        assert caching.next_due(scopes, at - timedelta(minutes=1)) == due
+        assert len(calls) == 2
+        # A row scheduled sooner, saved: its unit's version moved.
+        sooner = at + timedelta(hours=1)
+        with django_capture_on_commit_callbacks(execute=True):
+            DisclosureFactory(unit=wenli, item=ItemFactory(), published_at=sooner)
+        assert caching.next_due(scopes, at) == sooner
+    # Once due, the one after it.
+    with time_machine.travel(sooner + timedelta(seconds=1), tick=False):
+        assert caching.next_due(scopes, sooner + timedelta(seconds=1)) == due
