@@ -523,15 +523,20 @@ def next_due(scopes: list[str] | None, after: datetime) -> datetime | None:
     Kept as a value under the same scopes (county-wide: "any"), with the time
     it was worked out from: a request asks for it for each value it keeps
     (three queries each time), and it stays right until it comes due or a
-    save in those scopes (a new scheduled row) moves their version. Asked
-    from an earlier time (a page's lifetime looks back VALUE_CACHE_SECONDS)
-    or after it came due, it is worked out from the data."""
+    save in those scopes (a new scheduled row) moves their version. Worked
+    out from VALUE_CACHE_SECONDS before `after`, as a page's lifetime looks
+    back that far (`Page.lifetime`); asked from earlier still, or once it
+    came due (a change in the last minute), it is worked out from the data."""
     wide = scopes is None or bool(scopes and content.is_county_wide(scopes))
     named = [ANY] if wide else sorted(set(scopes))
+
+    def work_out() -> tuple[datetime, datetime | None]:
+        since = after - timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
+        return since, content.next_change(named, since)
+
+    # Not "next-change:…": values kept under that name were a time alone.
     since, due = cached(
-        f"next-due:{','.join(named)}",
-        lambda: (after, content.next_change(named, after)),
-        scopes=None if wide else named,
+        f"next-due:{','.join(named)}", work_out, scopes=None if wide else named
     )
     if since > after or (due is not None and due <= after):
         due = content.next_change(named, after)

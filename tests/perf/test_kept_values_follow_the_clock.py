@@ -120,9 +120,10 @@ def test_the_countys_statistics_follow_a_publication_coming_due(wenli, settings)
 def test_the_next_scheduled_change_is_worked_out_once_and_kept_until_due(
     wenli, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """caching.next_due: one request asks for it for each value it keeps;
-    the first answer serves the rest until it comes due or a save names the
-    scopes, and a question from an earlier time is answered from the data."""
+    """caching.next_due: one request asks for it for each value it keeps
+    and its page's lifetime asks from VALUE_CACHE_SECONDS before; the first
+    answer serves the rest until it comes due or a save names the scopes,
+    and a question from earlier still is answered from the data."""
     from core import caching, content
 
     calls = []
@@ -141,10 +142,11 @@ def test_the_next_scheduled_change_is_worked_out_once_and_kept_until_due(
     with time_machine.travel(at, tick=False):
         assert caching.next_due(scopes, at) == due
         assert caching.next_due(scopes, at + timedelta(minutes=1)) == due
+        assert caching.next_due(scopes, at - timedelta(seconds=60)) == due
         assert len(calls) == 1
         # From before it was worked out: a change due in between would be
         # missed by the kept answer, so the data is asked.
-        assert caching.next_due(scopes, at - timedelta(minutes=1)) == due
+        assert caching.next_due(scopes, at - timedelta(seconds=61)) == due
         assert len(calls) == 2
         # A row scheduled sooner, saved: its unit's version moved.
         sooner = at + timedelta(hours=1)
