@@ -49,15 +49,32 @@ def warm_paths() -> list[str]:
     return paths
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def host_and_scheme() -> tuple[str, bool]:
-    """The host visitors use (a page is kept under its host): the site's
-    address (PORTAL_BASE_URL) if it is one of ALLOWED_HOSTS, else the first
-    of them that names one host; https as the site is served."""
+    """The Host header visitors send (a page is kept under it): the site's
+    address (PORTAL_BASE_URL) if ALLOWED_HOSTS admits it, else the first of
+    them that names one host; https as the site is served. As a browser
+    writes it: lower case, an IPv6 address in brackets, no default port."""
+    allowed = [
+        h.lower()
+        for h in settings.ALLOWED_HOSTS
+        if h and "*" not in h and not h.startswith(".")
+    ]
     base = urlsplit(settings.PORTAL_BASE_URL)
-    allowed = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h]
-    allowed = [h for h in allowed if not h.startswith(".")]
-    if base.hostname and base.hostname in allowed:
-        return base.netloc, base.scheme == "https"
+    name = base.hostname or ""  # lower case, brackets taken off
+    if ":" in name:
+        name = f"[{name}]"
+    if name and name in allowed:
+        secure = base.scheme == "https"
+        try:
+            port = base.port
+        except ValueError:  # not a port: the host alone
+            port = None
+        if port is not None and port != DEFAULT_PORTS.get(base.scheme):
+            return f"{name}:{port}", secure
+        return name, secure
     if not allowed:
         raise CommandError(
             "ALLOWED_HOSTS names no single host to warm the pages under "
@@ -73,7 +90,8 @@ class Command(BaseCommand):
         host, secure = host_and_scheme()
         # As nginx forwards a visitor's request (deploy/nginx-fengming.conf).
         headers = {"X-Forwarded-Proto": "https"} if secure else {}
-        client = Client(HTTP_HOST=host, headers=headers)
+        # A page that fails is reported at the end, the others still made.
+        client = Client(HTTP_HOST=host, headers=headers, raise_request_exception=False)
         paths = warm_paths()
         started = time.monotonic()
         slowest, failed = [], []
