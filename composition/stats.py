@@ -42,7 +42,7 @@ def figures(
     return caching.cached(name, compute, **kept(unit or town))
 
 
-def kept(where: Unit | None) -> dict:
+def kept(where: Unit | None, *, midnight: bool = True) -> dict:
     """How long a unit's or a town's figures are kept (`caching.cached`'s
     scopes and seconds): until a change in it (a unit's rows name
     "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
@@ -50,9 +50,10 @@ def kept(where: Unit | None) -> dict:
     change names its own and its town's; the catalog names CATALOG;
     an obligation event names its unit's and town's), the
     next publication scheduled in it (or a 先党内后党外 row coming out) or
-    midnight (the day is in the name). Without either: any change, and the
-    next publication coming due anywhere (the county's page, kept until
-    then, is made again then: not from figures of before)."""
+    midnight (the day is in the name; `midnight=False` for figures the date
+    does not change). Without either: any change, and the next publication
+    coming due anywhere (the county's page, kept until then, is made again
+    then: not from figures of before)."""
     if where is None:
         return {"seconds": caching.until_due(None)}
     started = timezone.now()
@@ -63,7 +64,8 @@ def kept(where: Unit | None) -> dict:
     return {
         "scopes": kept_scopes(where),
         "seconds": lambda: caching.until(
-            compliance.next_scheduled(units, started, public_from=True)
+            compliance.next_scheduled(units, started, public_from=True),
+            midnight=midnight,
         ),
     }
 

@@ -1,6 +1,7 @@
 """Pages that combine apps: the home page, a catalog item's page, the health check."""
 
 import logging
+import random
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -18,7 +19,8 @@ from core import caching, fragments
 from disclosure import compliance, page_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
-from feedback.models import Kind, Submission
+from feedback.models import Kind, Submission, summary_of
+from feedback.summary import PART_SECONDS, PART_SPREAD
 
 from . import stats
 
@@ -107,20 +109,31 @@ def home_context(request, town: Unit, year: int) -> dict:
             "liaison_points": boards.filter(is_liaison_point=True).count(),
             # Kept between requests; counts of every scope (a count reveals
             # no 党内 content), so the article's "50" reads the same for all.
-            # Kept until a change in the town (stats.kept).
+            # Kept until a change in the town or a publication scheduled in
+            # it (stats.kept); the date changes none of them.
             **caching.cached(
                 f"home-figures:{town.pk}:{year}",
                 lambda: year_figures(unit_ids, year),
-                **stats.kept(town),
+                **stats.kept(town, midnight=False),
             ),
         },
-        # The day: overdue counts are as of today.
-        "feedback": caching.cached(
-            f"home-feedback:{town.pk}:{timezone.localdate().isoformat()}",
-            Submission.objects.on_record().filter(in_town).summary,
-            **stats.kept(town),
-        ),
+        "feedback": town_feedback(town, in_town),
     }
+
+
+def town_feedback(town: Unit, in_town: Q) -> dict:
+    """The 回音壁's figures of the town's cases: the counts kept until a case
+    of the town changes or comes in (the town's scopes) for up to a day and
+    a half, and those waiting past their deadline counted for today, as the
+    wall's (feedback.summary): midnight recounts only those."""
+    cases = Submission.objects.on_record().filter(in_town)
+    parts = caching.cached(
+        f"home-feedback:{town.pk}",
+        lambda: cases.summary_parts(today=False),
+        scopes=stats.kept_scopes(town),
+        seconds=round(PART_SECONDS * (1 + PART_SPREAD * random.random())),
+    )
+    return summary_of([*parts.values(), cases.overdue_waiting_part()])
 
 
 def home_year() -> int:

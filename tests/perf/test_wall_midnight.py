@@ -120,3 +120,23 @@ def test_only_open_cases_cards_are_rendered_again_after_midnight(monkeypatch):
     # The open case is overdue now; the answered one's card was kept.
     assert "已超期" in morning and "送水车每天上午九点到。" in morning
     assert [set(call[0][0]) for call in rendered][1:] == [{open_case.pk}]
+
+
+def test_the_home_pages_case_counts_are_kept_past_midnight(cases, monkeypatch):
+    """The home page's 回音壁 figures (composition.views.town_feedback): the
+    same split as the wall's, over the town's cases on record (举报 too)."""
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", today=False)
+    town_cases = Submission.objects.on_record().filter(
+        unit__in=[cases.unit.parent_id, cases.unit_id]
+    )
+    visitor = Client()
+    with time_machine.travel(LATE_EVENING, tick=False):
+        evening = visitor.get("/").context["feedback"]
+        assert evening == town_cases.summary()
+        assert evening["waiting_overdue"] == 0
+    with time_machine.travel(LATE_EVENING + timedelta(hours=2), tick=False):
+        morning = visitor.get("/").context["feedback"]
+        assert morning == town_cases.summary()
+        assert morning["waiting_overdue"] == 1
+    # Counted once, on the evening: the morning counted only the waiting.
+    assert len(parts) == 1
