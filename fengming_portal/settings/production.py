@@ -54,6 +54,17 @@ if not HTTPS:
         "security.W016",
     ]
 
+# Links in mails and the host `warm_pages` makes pages under: the site's
+# address, by default the first host ALLOWED_HOSTS names, not the development
+# server's 127.0.0.1:8000 (a digest's links would lead residents nowhere).
+if not os.environ.get("PORTAL_BASE_URL"):
+    _site = next(
+        (h for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")),  # noqa: F405
+        None,
+    )
+    if _site:
+        PORTAL_BASE_URL = f"{'https' if HTTPS else 'http'}://{_site}"
+
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 LOGGING = logging_config(LOG_FORMAT)
 

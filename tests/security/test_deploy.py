@@ -72,6 +72,38 @@ def test_the_deployed_environment_keeps_sessions_in_redis():
         assert last == expected, result.stderr
 
 
+def test_the_deployed_site_address_is_the_allowed_host_not_the_dev_server():
+    """Mails' links and warm_pages' host (PORTAL_BASE_URL): with the example's
+    variables, https and the site's host; as set, when it is set; plain http
+    on an intranet without TLS."""
+    code = "from django.conf import settings as s; print(s.PORTAL_BASE_URL)"
+    env = {**os.environ, **env_example(), **SERVER}
+    for name in ("DEBUG", "PORTAL_BASE_URL"):
+        env.pop(name, None)
+    env["DATABASE_URL"] = "sqlite:///:memory:"
+    env["SECRET_KEY"] = "k7#Hq2!vZ9pLm4$Rt8wXy6@Nb3^Jc5&Df1*Gh0(Ks2)Ua9-Ve4+Wi7=Oz"
+    for extra, expected in [
+        ({}, f"https://{env['ALLOWED_HOSTS'].split(',')[0]}"),
+        (
+            {"PORTAL_BASE_URL": "https://gk.fengming.gov.cn"},
+            "https://gk.fengming.gov.cn",
+        ),
+        (
+            {"DJANGO_HTTPS": "off", "ALLOWED_HOSTS": ".example.org,10.0.0.5"},
+            "http://10.0.0.5",
+        ),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=BASE_DIR,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
 def test_nginx_internal_location_matches_the_accel_prefix():
     prefix = env_example()["ATTACHMENT_X_ACCEL_PREFIX"]
     nginx = (DEPLOY / "nginx-fengming.conf").read_text()
