@@ -1,7 +1,6 @@
 """Pages that combine apps: the home page, a catalog item's page, the health check."""
 
 import logging
-import random
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -19,8 +18,8 @@ from core import caching, fragments
 from disclosure import compliance, page_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
-from feedback.models import Kind, Submission, summary_of
-from feedback.summary import PART_SECONDS, PART_SPREAD
+from feedback.models import Kind, Submission
+from feedback.summary import summary_past_midnight
 
 from . import stats
 
@@ -122,18 +121,14 @@ def home_context(request, town: Unit, year: int) -> dict:
 
 
 def town_feedback(town: Unit, in_town: Q) -> dict:
-    """The 回音壁's figures of the town's cases: the counts kept until a case
-    of the town changes or comes in (the town's scopes) for up to a day and
-    a half, and those waiting past their deadline counted for today, as the
-    wall's (feedback.summary): midnight recounts only those."""
-    cases = Submission.objects.on_record().filter(in_town)
-    parts = caching.cached(
+    """The 回音壁's figures of the town's cases, kept until a case of the
+    town changes or comes in (the town's scopes) and past midnight, as the
+    wall's (feedback.summary)."""
+    return summary_past_midnight(
+        Submission.objects.on_record().filter(in_town),
         f"home-feedback:{town.pk}",
-        lambda: cases.summary_parts(today=False),
-        scopes=stats.kept_scopes(town),
-        seconds=round(PART_SECONDS * (1 + PART_SPREAD * random.random())),
+        stats.kept_scopes(town),
     )
-    return summary_of([*parts.values(), cases.overdue_waiting_part()])
 
 
 def home_year() -> int:

@@ -275,6 +275,7 @@ def cached(
     *,
     scopes: list[str] | None = None,
     seconds: int | Callable[[], float] | None = None,
+    spread: float = 0.0,
 ) -> T:
     """A costly figure derived from the data (a DISTINCT or a summary over every
     row), kept VALUE_CACHE_SECONDS, also when pages are not cached (logged-in
@@ -288,7 +289,7 @@ def cached(
     long at most (default VALUE_CACHE_SECONDS), or a function giving it
     once the value is computed (until the next scheduled change it reads);
     a figure that the clock changes (what is due today) puts the day in its
-    name."""
+    name. `spread`: as `cached_many`'s."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
     keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
@@ -311,11 +312,17 @@ def cached(
                 keep = min(seconds(), settings.PAGE_CACHE_MAX_SECONDS)
                 if keep < 1:  # due within the second: not kept
                     return value
+            keep = _spread(keep, spread)
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             stored = (made, data, made + keep)
             cache.set(key, stored, timeout=max(int(keep), 1))
         _local.put(key, stored, expires=_expires(stored, keep), size=len(stored[1]))
     return pickle.loads(stored[1])
+
+
+def _spread(keep: float, spread: float) -> float:
+    """A lifetime between `keep` and `keep × (1 + spread)`, drawn at random."""
+    return keep * (1 + spread * random.random())
 
 
 def _expires(stored: tuple, keep: float) -> float:
@@ -402,7 +409,7 @@ def cached_many(
                 }
         for name, value in values.items():
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-            lives = keep * (1 + spread * random.random())
+            lives = _spread(keep, spread)
             stored = (made, data, made + lives)
             fresh[keys[name]] = found[name] = stored
             _local.put(keys[name], stored, expires=made + lives, size=len(stored[1]))
@@ -520,26 +527,43 @@ class Page:
 def next_due(scopes: list[str] | None, after: datetime) -> datetime | None:
     """The next scheduled change in these scopes after `after` (None: any).
 
-    Kept as a value under the same scopes (county-wide: "any"), with the time
-    it was worked out from: a request asks for it for each value it keeps
-    (three queries each time), and it stays right until it comes due or a
-    save in those scopes (a new scheduled row) moves their version. Worked
-    out from VALUE_CACHE_SECONDS before `after`, as a page's lifetime looks
-    back that far (`Page.lifetime`); asked from earlier still, or once it
-    came due (a change in the last minute), it is worked out from the data."""
+    A request asks for it for each value it keeps (three queries each time):
+    kept under the same scopes (county-wide: "any"), as `kept_next` keeps
+    it, until a save in those scopes (a new scheduled row) moves their
+    version or it comes due."""
     wide = scopes is None or bool(scopes and content.is_county_wide(scopes))
     named = [ANY] if wide else sorted(set(scopes))
+    # Not "next-change:…": values kept under that name were a time alone.
+    return kept_next(
+        f"next-due:{','.join(named)}",
+        lambda t: content.next_change(named, t),
+        after,
+        scopes=None if wide else named,
+    )
+
+
+def kept_next(
+    name: str,
+    find: Callable[[datetime], datetime | None],
+    after: datetime,
+    *,
+    scopes: list[str] | None = None,
+) -> datetime | None:
+    """`find(after)`: the first scheduled time after `after`, kept (`cached`,
+    under `scopes`) with the time it was worked out from, and used for any
+    later `after` while it lies ahead (nothing can come before it that
+    `find` did not see). Worked out from VALUE_CACHE_SECONDS before `after`,
+    as a page's lifetime looks back that far (`Page.lifetime`); asked from
+    earlier still, or once it came due (a change in the last minute), it is
+    found again from the data."""
 
     def work_out() -> tuple[datetime, datetime | None]:
         since = after - timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
-        return since, content.next_change(named, since)
+        return since, find(since)
 
-    # Not "next-change:…": values kept under that name were a time alone.
-    since, due = cached(
-        f"next-due:{','.join(named)}", work_out, scopes=None if wide else named
-    )
+    since, due = cached(name, work_out, scopes=scopes)
     if since > after or (due is not None and due <= after):
-        due = content.next_change(named, after)
+        due = find(after)
     return due
 
 

@@ -345,9 +345,9 @@ def _shown_by_links(scope: str):
 def _next_new_period(after):
     """The first scheduled row (a publication, a public date) whose period no
     row visible to visitors holds: the periods on offer change then. Kept
-    until any change, worked out again once it came due."""
+    until any change (`caching.kept_next`), found again once it came due."""
 
-    def work_out():
+    def find(after):
         # The scheduled rows' periods first, each with its first time (few,
         # by index; the rows themselves are thousands at county scale), then
         # which of those periods are held: an anti-join over every row took
@@ -369,16 +369,9 @@ def _next_new_period(after):
             .values_list("period", flat=True)
             .distinct()
         )
-        return after, min(
-            (at for period, at in due if period not in held), default=None
-        )
+        return min((at for period, at in due if period not in held), default=None)
 
-    # As caching.next_due: right from the time it was worked out from, until
-    # it comes due (or any change: "any").
-    since, due = caching.cached("next-due:periods", work_out)
-    if since > after or (due is not None and due <= after):
-        due = work_out()[1]
-    return due
+    return caching.kept_next("next-due:periods", find, after)
 
 
 def _asof_change(key: str, after):

@@ -104,6 +104,21 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
     )
 
 
+def summary_past_midnight(cases, name: str, scopes: list[str]) -> dict:
+    """`summary_of` these cases as the wall's: their counts kept under
+    `scopes` (every change of the cases must name one) for PART_SECONDS and
+    up to PART_SPREAD more, and those waiting past their deadline counted
+    for today; midnight recounts only those (the home page's town)."""
+    parts = caching.cached(
+        name,
+        lambda: cases.summary_parts(today=False),
+        scopes=scopes,
+        seconds=PART_SECONDS,
+        spread=PART_SPREAD,
+    )
+    return summary_of([*parts.values(), cases.overdue_waiting_part()])
+
+
 def on_new_case(event: events.Event) -> None:
     """A new case: the counts of its unit and town are recomputed ("cases",
     "cases-unit:<slug>", "cases-town:<slug>"), not their pages (a new case

@@ -24,6 +24,8 @@ from tests.factories import (
     TownFactory,
     UnitFactory,
 )
+from tests.perf.test_warm_pages import HOST, served_as_deployed
+from tests.perf.test_warm_pages import visitor as a_visitor
 
 pytestmark = [pytest.mark.django_db]
 
@@ -261,18 +263,12 @@ def test_a_board_page_made_just_before_a_publication_is_not_kept_past_it(
 
 # warm_pages ----------------------------------------------------------------
 
-HOST = "gongkai.fengming.example"
 MIDNIGHT = datetime(2026, 12, 11, 0, 1, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
 def site(settings, db):
-    settings.ALLOWED_HOSTS = [HOST]
-    settings.PORTAL_BASE_URL = f"https://{HOST}"
-    settings.SECURE_SSL_REDIRECT = True
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    town = TownFactory(name="凤鸣镇", slug="fengming")
-    village = UnitFactory(name="文理村", slug="wenli", parent=town)
+    village = served_as_deployed(settings)
     with time_machine.travel(MIDNIGHT - timedelta(hours=1), tick=False):
         DisclosureFactory(unit=village, title="文理村十一月财务公开")
         # A 党内 item's disclosure and a draft: never for a visitor.
@@ -282,10 +278,6 @@ def site(settings, db):
         DisclosureFactory(unit=village, title="尚未发布的草稿", status="draft")
         SubmissionFactory(unit=village, accepted=True)
     return village
-
-
-def a_visitor(host=HOST) -> Client:
-    return Client(HTTP_HOST=host, headers={"X-Forwarded-Proto": "https"})
 
 
 def _hit(path: str, host=HOST) -> bool:

@@ -140,3 +140,34 @@ def test_the_home_pages_case_counts_are_kept_past_midnight(cases, monkeypatch):
         assert morning["waiting_overdue"] == 1
     # Counted once, on the evening: the morning counted only the waiting.
     assert len(parts) == 1
+
+
+def test_a_single_kept_value_can_have_a_spread_lifetime_too():
+    computed = []
+
+    def compute():
+        computed.append(1)
+        return "counts"
+
+    start = datetime(2026, 12, 10, 12, 0, tzinfo=SHANGHAI)
+    lifetimes = set()
+    for n in range(20):
+        name = f"home-like:{n}"
+        computed.clear()
+        with time_machine.travel(start, tick=False):
+            caching.cached(name, compute, scopes=["unit:a"], seconds=1000, spread=0.5)
+        with time_machine.travel(start + timedelta(seconds=999), tick=False):
+            caching.reset_local()  # from the shared cache, its own timeout
+            caching.cached(name, compute, scopes=["unit:a"], seconds=1000, spread=0.5)
+        assert computed == [1]  # none before its lifetime
+        for second in range(1000, 1502, 50):
+            with time_machine.travel(start + timedelta(seconds=second), tick=False):
+                caching.reset_local()
+                caching.cached(
+                    name, compute, scopes=["unit:a"], seconds=1000, spread=0.5
+                )
+            if len(computed) > 1:
+                lifetimes.add(second)
+                break
+        assert len(computed) == 2  # gone by 1.5 × the lifetime
+    assert len(lifetimes) > 1  # not all at once

@@ -26,23 +26,29 @@ HOST = "gongkai.fengming.example"
 MIDNIGHT = datetime(2026, 12, 11, 0, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@pytest.fixture
-def site(settings):
-    """Served as deploy/ ships it: one host, https behind nginx."""
+def served_as_deployed(settings):
+    """Served as deploy/ ships it (one host, https behind nginx), a town and
+    its village 文理村 (returned)."""
     settings.ALLOWED_HOSTS = [HOST]
     settings.PORTAL_BASE_URL = f"https://{HOST}"
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     town = TownFactory(name="凤鸣镇", slug="fengming")
-    village = UnitFactory(name="文理村", slug="wenli", parent=town)
+    return UnitFactory(name="文理村", slug="wenli", parent=town)
+
+
+@pytest.fixture
+def site(settings):
+    village = served_as_deployed(settings)
     with time_machine.travel(MIDNIGHT - timedelta(hours=1), tick=False):
         DisclosureFactory(unit=village, title="文理村十一月财务公开")
         SubmissionFactory(unit=village, accepted=True)
     return village
 
 
-def visitor() -> Client:
-    return Client(HTTP_HOST=HOST, headers={"X-Forwarded-Proto": "https"})
+def visitor(host: str = HOST) -> Client:
+    """A browser at the site, through nginx (https)."""
+    return Client(HTTP_HOST=host, headers={"X-Forwarded-Proto": "https"})
 
 
 def test_after_warming_a_visitors_first_request_of_the_day_is_a_hit(
