@@ -24,22 +24,30 @@ def figures(
 
     Kept in the value cache per year, unit or town and audience (`Reader.key`:
     the rows a reader may see, so a party member's counts never reach a
-    visitor) until a change in that unit or town (`kept`)."""
-
-    def compute() -> dict:
-        collected = registry.collect(user, year=year, unit=unit, town=town)
-        return {
-            "charts": collected.charts,
-            "totals": collected.totals,
-            **collected.values,
-        }
-
+    visitor) until a change in that unit or town (`kept`); the figures the
+    date changes (providers registered `by_day`: the on-time shares) kept
+    apart for the day, so that midnight recounts only them."""
+    selection = {"year": year, "unit": unit, "town": town}
     audience = Reader.of(user).key
     where = f"{unit.pk if unit else ''}:{town.pk if town else ''}"
-    # The day: the on-time shares are worked out as of today.
+    name = f"stats:{year}:{where}:{audience}:{get_language()}"
+    steady = caching.cached(
+        name,
+        lambda: registry.collect_parts(user, by_day=False, **selection),
+        **kept(unit or town, midnight=False),
+    )
     day = timezone.localdate().isoformat()
-    name = f"stats:{year}:{where}:{audience}:{day}:{get_language()}"
-    return caching.cached(name, compute, **kept(unit or town))
+    daily = caching.cached(
+        f"{name}:{day}",
+        lambda: registry.collect_parts(user, by_day=True, **selection),
+        **kept(unit or town),
+    )
+    collected = registry.combine([*steady, *daily])
+    return {
+        "charts": collected.charts,
+        "totals": collected.totals,
+        **collected.values,
+    }
 
 
 def kept(where: Unit | None, *, midnight: bool = True) -> dict:

@@ -59,7 +59,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -293,14 +293,7 @@ def cached(
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
     keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
-    if scopes is None:
-        kept_under = content_version()
-    else:
-        depends = sorted(set(scopes))
-        versions = ".".join(map(str, scope_versions(depends)))
-        kept_under = f"{version()}.{','.join(depends)}.{versions}"
-    digest = hashlib.sha256(f"{kept_under}|{name}".encode()).hexdigest()[:40]
-    key = f"pagecache:{version()}:value:{digest}"
+    key = _kept_key(name, scopes)
     # Kept pickled here too: each caller gets its own copy to change.
     stored = _local.get(key)
     if stored is None:
@@ -309,15 +302,107 @@ def cached(
             made = time.time()
             value = compute()
             if callable(seconds):
-                keep = min(seconds(), settings.PAGE_CACHE_MAX_SECONDS)
+                # Never past the change it names; only the cap is spread.
+                cap = _spread(settings.PAGE_CACHE_MAX_SECONDS, spread)
+                keep = min(seconds(), cap)
                 if keep < 1:  # due within the second: not kept
                     return value
-            keep = _spread(keep, spread)
+            else:
+                keep = _spread(keep, spread)
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             stored = (made, data, made + keep)
             cache.set(key, stored, timeout=max(int(keep), 1))
         _local.put(key, stored, expires=_expires(stored, keep), size=len(stored[1]))
     return pickle.loads(stored[1])
+
+
+def _kept_key(name: str, scopes: list[str] | None) -> str:
+    """The key of the value `name` kept under `scopes`' current versions."""
+    if scopes is None:
+        kept_under = content_version()
+    else:
+        depends = sorted(set(scopes))
+        versions = ".".join(map(str, scope_versions(depends)))
+        kept_under = f"{version()}.{','.join(depends)}.{versions}"
+    digest = hashlib.sha256(f"{kept_under}|{name}".encode()).hexdigest()[:40]
+    return f"pagecache:{version()}:value:{digest}"
+
+
+def cached_through(
+    name: str,
+    day: date,
+    compute: Callable[[date], tuple[T, date]],
+    *,
+    scopes: list[str] | None = None,
+    seconds: Callable[[], float] | None = None,
+    spread: float = 0.0,
+) -> T:
+    """A value of a day that holds for a run of days, kept for the run.
+
+    `compute(day)` gives the value and the last day it holds through, the
+    data unchanged (the compliance engine's `steady_through`: the next day a
+    period begins or something falls due). A later day of the run reuses
+    the value kept under the run's first day instead of computing it again,
+    so most midnights change nothing. Kept as `cached` keeps (`scopes`,
+    `seconds`: the next scheduled change; `spread`: as `cached_many`'s)."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return compute(day)[0]
+    note = _kept_key(f"{name}:run", scopes)
+    run = _peek(note)  # (first, last): the latest run computed
+    first = run[0] if run and run[0] <= day <= run[1] else day
+    last: list[date] = []
+
+    def compute_first():
+        value, through = compute(first)
+        last.append(through)
+        return value
+
+    kept: list[float] = []
+
+    def lifetime() -> float:
+        # No bound from the run's last day: a day's value, and the run it
+        # holds for, are facts of the data, not of the clock; a later day
+        # outside the run is computed afresh. Asked once (it may query).
+        if not kept:
+            kept.append(seconds() if seconds else settings.VALUE_CACHE_SECONDS)
+        return kept[0]
+
+    value = cached(
+        f"{name}:{first.isoformat()}",
+        compute_first,
+        scopes=scopes,
+        seconds=lifetime,
+        spread=spread,
+    )
+    if last and (run is None or run[0] <= first) and first <= timezone.localdate():
+        # Only a later run replaces the note, and none begun after today: a
+        # visitor asking about another day does not push today's run out.
+        _put(
+            note,
+            (first, last[0]),
+            # Never longer than the value: a note outliving a scheduled
+            # change would send today to a day computed before it.
+            keep=min(lifetime(), settings.PAGE_CACHE_MAX_SECONDS),
+        )
+    return value
+
+
+def _peek(key: str):
+    """A kept value by its key, or None; never computed."""
+    stored = _local.get(key) or cache.get(key)
+    if stored is None or stored[2] <= time.time():
+        return None
+    return pickle.loads(stored[1])
+
+
+def _put(key: str, value, *, keep: float) -> None:
+    if keep < 1:
+        return
+    made = time.time()
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    stored = (made, data, made + keep)
+    cache.set(key, stored, timeout=max(int(keep), 1))
+    _local.put(key, stored, expires=made + keep, size=len(data))
 
 
 def _spread(keep: float, spread: float) -> float:
@@ -398,8 +483,10 @@ def cached_many(
         made = time.time()
         fresh = {}
         values = compute(missing)
+        due = None
         if callable(seconds):  # as in `cached`
-            keep = min(seconds(), settings.PAGE_CACHE_MAX_SECONDS)
+            due = seconds()
+            keep = min(due, settings.PAGE_CACHE_MAX_SECONDS)
             if keep < 1:
                 return {
                     name: values[name]
@@ -410,6 +497,8 @@ def cached_many(
         for name, value in values.items():
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             lives = _spread(keep, spread)
+            if due is not None:  # never past the change it names
+                lives = min(due, _spread(settings.PAGE_CACHE_MAX_SECONDS, spread))
             stored = (made, data, made + lives)
             fresh[keys[name]] = found[name] = stored
             _local.put(keys[name], stored, expires=made + lives, size=len(stored[1]))

@@ -23,21 +23,42 @@ class Figures:
 
 
 providers: list[Callable[..., Figures]] = []
+# Providers whose figures the date changes (what is due as of today): kept
+# for the day, apart from the rest, which midnight does not change.
+daily: list[Callable[..., Figures]] = []
 
 
-def register(provider: Callable[..., Figures]) -> None:
+def register(provider: Callable[..., Figures], *, by_day: bool = False) -> None:
     if provider not in providers:
         providers.append(provider)
+    if by_day and provider not in daily:
+        daily.append(provider)
 
 
-def collect(user, **selection) -> Figures:
+def collect_parts(
+    user, *, by_day: bool | None = None, **selection
+) -> list[tuple[int, Figures]]:
+    """Each provider's figures with its place in the page's order; `by_day`:
+    only the providers the date changes (True), or only the others (False)."""
+    return [
+        (place, provider(user, **selection))
+        for place, provider in enumerate(providers)
+        if by_day is None or (provider in daily) == by_day
+    ]
+
+
+def combine(parts: list[tuple[int, Figures]]) -> Figures:
+    """Providers' figures in the page's order, whichever way they were kept."""
     collected = Figures()
-    for provider in providers:
-        found = provider(user, **selection)
+    for _, found in sorted(parts, key=lambda part: part[0]):
         collected.charts += found.charts
         collected.values.update(found.values)
         collected.totals += found.totals
     return collected
+
+
+def collect(user, **selection) -> Figures:
+    return combine(collect_parts(user, **selection))
 
 
 def monthly_series(

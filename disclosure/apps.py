@@ -125,6 +125,7 @@ class DisclosureConfig(AppConfig):
         )
         documents.register(models.Disclosure)
         figures.register(disclosure_figures.figures)
+        figures.register(disclosure_figures.on_time_figures, by_day=True)
         roles.grant_permissions()
         worklist.register(disclosure_worklist.start_page)
         # A disclosure of a 党内 item is 党内: also those made before the item

@@ -2,11 +2,15 @@
 the same tables as Excel (compliance_export.py). `?town=<slug>` chooses the
 town on every one (default: the first town, as the home page)."""
 
+import secrets
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -128,13 +132,29 @@ def matrix(request):
     q = query.cleaned_data
     context = matrix_context(q)
     context["query"] = query
-    # The table alone is a few hundred template nodes a cell: rendered once
-    # for these figures and kept beside them.
+    # The table is a few hundred template nodes a row: rendered once for the
+    # figures' run of days and kept beside them, the day in its links
+    # written in afterwards (the page's own day, as_of).
     table = "disclosure/includes/compliance_matrix_table.html"
-    context["matrix_table"] = caching.cached(
-        f"{matrix_key(q)}:table:{get_language()}",
-        lambda: render_to_string(table, context),
+    within = q["within"]
+
+    def of_day(day):
+        # The day stands as a token made for this table: no data holds it.
+        mark = f"day{secrets.token_hex(8)}"
+        link_query = {"year": q["year"], "as_of": mark}
+        if within:
+            link_query["period"] = within.key
+        links = {**context, "unit_link_query": "?" + urlencode(link_query)}
+        return (mark, render_to_string(table, links)), context["steady_through"]
+
+    mark, kept_table = caching.cached_through(
+        f"{matrix_run_name(q)}:table:{get_language()}",
+        q["as_of"],
+        of_day,
         **matrix_kept(q),
+    )
+    context["matrix_table"] = mark_safe(  # rendered (escaped); a date put in
+        kept_table.replace(mark, q["as_of"].isoformat())
     )
     return render(request, "disclosure/compliance_matrix.html", context)
 
@@ -148,11 +168,17 @@ def matrix_key(q: dict) -> str:
             "compliance:matrix",
             town.pk if town else "",
             q["year"],
-            q["as_of"].isoformat(),
+            q["as_of"].isoformat() if q["as_of"] else "",
             q["kind"],
             within.key if within else "",
         )
     )
+
+
+def matrix_run_name(q: dict) -> str:
+    """The name of the matrix's kept values without the day: kept per run of
+    days (`caching.cached_through`)."""
+    return matrix_key({**q, "as_of": None})
 
 
 def matrix_kept(q: dict) -> dict:
@@ -162,7 +188,8 @@ def matrix_kept(q: dict) -> dict:
     change; the catalog and its rules name CATALOG; an obligation event its
     unit's and town's), the next
     publication scheduled in it (what counts as filed is a matter of the
-    clock) or midnight (the day is in the key)."""
+    clock); not past midnight: kept for the run of days the figures hold
+    through (`caching.cached_through`)."""
     town = q["town"]
     if town is None:
         return {}
@@ -170,7 +197,8 @@ def matrix_kept(q: dict) -> dict:
     return {
         "scopes": [f"town:{town.slug}", f"unit:{town.slug}", CATALOG],
         "seconds": lambda: caching.until(
-            compliance.next_scheduled(Unit.objects.of_town(town), started)
+            compliance.next_scheduled(Unit.objects.of_town(town), started),
+            midnight=False,
         ),
     }
 
@@ -178,10 +206,25 @@ def matrix_kept(q: dict) -> dict:
 def matrix_context(q: dict) -> dict:
     """The matrix of q["town"]: one row per unit, one column per category.
 
-    Kept in the value cache per town, year, day, kind and period until the
-    town's data changes (`matrix_kept`). The same for every reader: the
-    engine counts filings of every scope and the matrix shows no title."""
-    figures = caching.cached(matrix_key(q), lambda: matrix_figures(q), **matrix_kept(q))
+    Kept in the value cache per town, year, kind and period until the
+    town's data changes (`matrix_kept`), for the run of days its states
+    hold through (most midnights change no state: a period begins or
+    something falls due on a few days a month). The same for every reader:
+    the engine counts filings of every scope and the matrix shows no title."""
+
+    def of_day(day):
+        figures = matrix_figures({**q, "as_of": day})
+        return figures, figures["steady_through"]
+
+    figures = caching.cached_through(
+        # Towns counted together (the warm-up) are not all counted again
+        # together a day later.
+        matrix_run_name(q),
+        q["as_of"],
+        of_day,
+        spread=0.5,
+        **matrix_kept(q),
+    )
     return {
         "q": q,
         "town": q["town"],
@@ -195,7 +238,7 @@ def matrix_context(q: dict) -> dict:
 
 def matrix_figures(q: dict) -> dict:
     units = home_units(q["town"])
-    obligations, items = compliance.load(
+    obligations, items, through = compliance.load_steady(
         units=units,
         year=q["year"],
         as_of=q["as_of"],
@@ -204,8 +247,8 @@ def matrix_figures(q: dict) -> dict:
     )
     category_of = {item.pk: item.category_id for item in items}
     cells = compliance.tally(obligations, lambda o: (o.unit_id, category_of[o.item_id]))
-    by_unit = compliance.tally(obligations, lambda o: o.unit_id)
-    by_category = compliance.tally(obligations, lambda o: category_of[o.item_id])
+    by_unit = compliance.roll_up(cells, lambda cell: cell[0])
+    by_category = compliance.roll_up(cells, lambda cell: cell[1])
     categories = list(
         Category.objects.filter(catalog__kind=q["kind"]).order_by("order", "code")
     )
@@ -224,7 +267,9 @@ def matrix_figures(q: dict) -> dict:
         "rows": rows,
         # (category, tally): the footer names each total's column.
         "column_totals": [(c, by_category.get(c.pk)) for c in categories],
-        "overall": compliance.tally(obligations, lambda o: "all").get("all"),
+        "overall": compliance.roll_up(cells, lambda cell: "all").get("all"),
+        # The last day these states hold through, the data unchanged.
+        "steady_through": through,
     }
 
 

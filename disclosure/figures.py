@@ -27,13 +27,21 @@ def figures(
     ]
     if unit is None:
         charts.append(disclosures_by_unit(disclosures))
-    charts.append(on_time_disclosure_by_unit(year=year, unit=unit, town=town))
     total = disclosures.count()
     return Figures(
         charts=charts,
         values={"disclosure_total": total},
         totals=[(_("公开内容总数"), total)],
     )
+
+
+def on_time_figures(
+    user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> Figures:
+    """The on-time shares as of today: the date changes them (registered
+    `by_day`). The same for every reader: the engine counts every scope and
+    names no title."""
+    return Figures(charts=[on_time_disclosure_by_unit(year=year, unit=unit, town=town)])
 
 
 def disclosures_for(
@@ -113,8 +121,7 @@ def on_time_disclosure_by_unit(
         town = town or Unit.objects.ordered_towns().first()
         units = [town, *town.children.order_by("order", "id")] if town else []
     as_of = compliance.reference_date()
-    obligations, _items = compliance.load(units=units, year=year, as_of=as_of)
-    tallies = compliance.tally(obligations, lambda o: o.unit_id)
+    tallies = compliance.tallies_by_unit(units, year, as_of)
     labels, rates = [], []
     for u in units:
         t = tallies.get(u.pk)

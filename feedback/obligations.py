@@ -27,6 +27,8 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
     # The catalog's item for 点题 answers (F02) counts them; without it, the
     # item the case is about, else the one of the disclosure answering it.
     request_item = Item.objects.filter(code=settings.FEEDBACK_REQUEST_ITEM_CODE)
+    detail_url = url_of("feedback:detail")
+    admin_url = url_of("admin:feedback_submission_change")
     rows = (
         Submission.objects.filter(
             kind=Kind.REQUEST,
@@ -76,8 +78,8 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
                 else None
             ),
             title=title if public else "",
-            url=reverse("feedback:detail", args=[pk]) if public else "",
-            admin_url=reverse("admin:feedback_submission_change", args=[pk]),
+            url=detail_url(pk) if public else "",
+            admin_url=admin_url(pk),
         )
         for (
             pk,
@@ -94,3 +96,15 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
             public,
         ) in rows
     ]
+
+
+# A number no URL of ours holds but where the pk goes.
+_PK = 918273645546372819
+
+
+def url_of(name: str):
+    """`reverse(name, args=[pk])` for many rows: reversed once (about 70 µs a
+    call, two a row), the pk written in."""
+    head, found, tail = reverse(name, args=[_PK]).partition(str(_PK))
+    assert found and str(_PK) not in tail, name
+    return lambda pk: f"{head}{int(pk)}{tail}"

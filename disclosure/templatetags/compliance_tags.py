@@ -1,10 +1,25 @@
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from catalog.models import Item
 from disclosure import compliance, reminders
 from disclosure.models import Unit
 
 register = template.Library()
+
+# The order a tally's counts are read in: done, then what is wrong, then the
+# rest (the matrix's cells, a unit's total).
+COUNT_ORDER = (
+    compliance.State.ON_TIME,
+    compliance.State.LATE,
+    compliance.State.MISSING,
+    compliance.State.OFF_BOARD,
+    compliance.State.OUTCOME_OVERDUE,
+    compliance.State.NIL,
+    compliance.State.NOT_DUE,
+)
 
 SHOWN = 20
 
@@ -29,3 +44,85 @@ def editor_attention(context):
         "outcome_prompt": compliance.OUTCOME_PROMPT,
         "more": max(len(obligations) - SHOWN, 0),
     }
+
+
+# The matrix writes these a hundred-odd times (a cell each): tags, not
+# included templates, which cost ten times as much to render.
+
+
+@register.simple_tag
+def tally_counts(t: compliance.Tally) -> str:
+    """ "按时公开3 逾期公开1 …": the states a tally counts, none left out."""
+    return " ".join(
+        f"{compliance.LABELS[state]}{t.counts[state]}"
+        for state in COUNT_ORDER
+        if t.counts[state]
+    )
+
+
+@register.simple_tag
+def tally_rate(t: compliance.Tally) -> str:
+    """The 按时公开率 (按事项) with its base and the rate 按期次 beside it."""
+    if t.rate is None:
+        not_due = compliance.LABELS[compliance.State.NOT_DUE]
+        return format_html('<span class="counts">{}</span>', not_due)
+    return format_html(
+        '<strong>{}%</strong> <span class="counts">{}{} {}%）</span>',
+        _percent(t.rate),
+        _("（%(n)s 个事项到期 %(due)s 期次；") % {"n": t.items, "due": t.due},
+        _("按期次"),
+        _percent(t.count_rate),
+    )
+
+
+def _percent(share: float) -> int:
+    # As {% widthratio share 1 100 %} rounds (half to even).
+    return round(share * 100)
+
+
+@register.simple_tag
+def matrix_rows(rows: list[dict], link_query: str) -> str:
+    """The matrix's body: a row a unit, a cell a category (its state, named,
+    and its counts), the unit's total; every cell links to the unit's page.
+    Written here, not by the template: a few hundred nodes a row."""
+    total_label = _("合计")
+    return format_html_join(
+        "\n",
+        '<tr><th scope="row"><a href="{}">{}</a></th>{}'
+        '<td class="total" data-label="{}">{}</td></tr>',
+        (
+            (
+                link,
+                row["unit"].name,
+                format_html_join(
+                    "", "{}", ((_cell(c, t, link),) for c, t in row["cells"])
+                ),
+                total_label,
+                tally_rate(row["total"]) if row["total"] else "—",
+            )
+            for row in rows
+            for link in [
+                reverse("disclosure:compliance_unit", args=[row["unit"].slug])
+                + link_query
+            ]
+        ),
+    )
+
+
+def _cell(category, t, link: str) -> str:
+    label = f"{category.code} {category.name}"
+    if not t:
+        return format_html(
+            '<td data-label="{}" class="state-none">'
+            '<span class="text-body-secondary">—</span></td>',
+            label,
+        )
+    return format_html(
+        '<td data-label="{}" class="state-{}"><a href="{}">{}</a> '
+        '<span class="counts">{}</span></td>',
+        label,
+        t.state,
+        link,
+        t.label,
+        tally_counts(t),
+    )

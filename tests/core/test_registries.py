@@ -38,8 +38,10 @@ def test_every_registry_names_what_exists(db):
     # The statistics page shows the disclosure app's figures, then the 回音壁's.
     assert [p.__module__ for p in figures.providers] == [
         "disclosure.figures",
+        "disclosure.figures",
         "feedback.figures",
     ]
+    assert [p.__name__ for p in figures.daily] == ["on_time_figures"]
     for name in content.cached_view_names:
         namespace, _, view = name.partition(":")
         assert namespace and view, name

@@ -186,3 +186,16 @@ def test_the_matrix_counts_it_in_the_units_figures(client, setup):
     )
     (row,) = [r for r in response.context["rows"] if r["unit"] == setup["wenli"]]
     assert row["total"]["missing"] == 1 and row["total"].rate == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["feedback:detail", "admin:feedback_submission_change"]
+)
+def test_a_requests_links_are_reversed_once_and_the_same(name):
+    from django.urls import reverse
+
+    from feedback.obligations import url_of
+
+    link = url_of(name)
+    for pk in (1, 9, 42, 10**9):
+        assert link(pk) == reverse(name, args=[pk])

@@ -129,7 +129,7 @@ def test_a_village_moved_to_another_town_is_counted_there(
 def test_a_units_change_keeps_other_towns_figures(
     county, monkeypatch, django_capture_on_commit_callbacks
 ):
-    collected = counted(monkeypatch, registry, "collect")
+    collected = counted(monkeypatch, registry, "collect_parts", by_day=False)
     matrices = counted(monkeypatch, compliance_views, "matrix_figures")
     visitor = Client()
     for town in ("fengming", "qingshan"):
@@ -261,7 +261,7 @@ def test_an_answer_rounds_change_recounts_its_towns_figures_only(
             rating="unsatisfied",
         )
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
-    collected = counted(monkeypatch, registry, "collect")
+    collected = counted(monkeypatch, registry, "collect_parts", by_day=False)
     visitor = Client()
     assert visitor.get("/feedback/").context["summary"]["rated"] == 1
     visitor.get("/stats/?town=qingshan")
