@@ -170,6 +170,9 @@ class RequestSpec:
     disclosure_id: int | None = None  # the disclosure that answers it
     disclosed_on: date | None = None  # its publication day, once published
     refused_on: date | None = None  # refused, with a written reason, that day
+    # Its disclosure's publication, set for later: the request is met then
+    # with no save, so figures counted from it are kept no longer.
+    answer_due: datetime | None = None
     title: str = ""
     url: str = ""  # the case on the 回音壁, when public
     admin_url: str = ""  # the case in the back office
@@ -860,7 +863,7 @@ def load(
     kind: str | None = None,
     within: Period | None = None,
 ) -> tuple[list[Obligation], list[Item]]:
-    obligations, items, _ = _load(
+    obligations, items, _, _ = _load(
         units=units, year=year, as_of=as_of, kind=kind, within=within
     )
     return obligations, items
@@ -873,8 +876,11 @@ def load_steady(
     as_of: date,
     kind: str | None = None,
     within: Period | None = None,
-) -> tuple[list[Obligation], list[Item], date]:
-    """`load`, and the last day its states hold through (`steady_through`)."""
+) -> tuple[list[Obligation], list[Item], date, datetime | None]:
+    """`load`, the last day its states hold through (`steady_through`) and
+    the first answer to a 点题 request scheduled for later (another unit's
+    disclosure, the town's: `next_scheduled` of these units misses it), or
+    None: figures counted from these are kept no longer than either."""
     return _load(
         units=units, year=year, as_of=as_of, kind=kind, within=within, steady=True
     )
@@ -894,8 +900,11 @@ def _load(*, units, year, as_of, kind, within, steady=False):
         "within": within,
     }
     obligations = evaluate(units=[unit_spec(u) for u in units], **data)
-    through = steady_through(obligations, **data) if steady else as_of
-    return obligations, items, through
+    if not steady:
+        return obligations, items, as_of, None
+    answers = [r.answer_due for r in data["requests"] if r.answer_due is not None]
+    through = steady_through(obligations, **data)
+    return obligations, items, through, min(answers, default=None)
 
 
 def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tally]:
@@ -904,9 +913,13 @@ def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tall
     these units or the catalog or a publication scheduled in them, for the
     run of days it holds through (`steady_through`)."""
     started = timezone.now()
+    answers: list[datetime | None] = []
 
     def of_day(day: date) -> tuple[dict, date]:
-        obligations, _, through = load_steady(units=units, year=year, as_of=day)
+        obligations, _, through, answer_due = load_steady(
+            units=units, year=year, as_of=day
+        )
+        answers.append(answer_due)
         return dict(tally(obligations, lambda o: o.unit_id)), through
 
     return caching.cached_through(
@@ -914,9 +927,16 @@ def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tall
         as_of,
         of_day,
         scopes=[*(f"unit:{u.slug}" for u in units), CATALOG],
-        seconds=lambda: caching.until(next_scheduled(units, started), midnight=False),
+        seconds=lambda: caching.until(
+            changes_at(next_scheduled(units, started), *answers), midnight=False
+        ),
         spread=0.5,
     )
+
+
+def changes_at(*moments: datetime | None) -> datetime | None:
+    """The first of these scheduled changes (None: none)."""
+    return min((m for m in moments if m is not None), default=None)
 
 
 def attention(units: list[Unit], as_of: date) -> list[Obligation]:

@@ -151,7 +151,7 @@ def matrix(request):
         f"{matrix_run_name(q)}:table:{get_language()}",
         q["as_of"],
         of_day,
-        **matrix_kept(q),
+        **matrix_kept(q, [context["answer_due"]]),
     )
     context["matrix_table"] = mark_safe(  # rendered (escaped); a date put in
         kept_table.replace(mark, q["as_of"].isoformat())
@@ -181,14 +181,16 @@ def matrix_run_name(q: dict) -> str:
     return matrix_key({**q, "as_of": None})
 
 
-def matrix_kept(q: dict) -> dict:
+def matrix_kept(q: dict, answers: list | None = None) -> dict:
     """How long the matrix of q["town"] is kept (`caching.cached`'s scopes and
     seconds): until a change in the town (its own rows name "unit:<town>",
     its villages' "town:<town>": disclosures, 回音壁 requests, a unit's own
     change; the catalog and its rules name CATALOG; an obligation event its
     unit's and town's), the next
     publication scheduled in it (what counts as filed is a matter of the
-    clock); not past midnight: kept for the run of days the figures hold
+    clock) or an answer to one of its 点题 requests scheduled by another
+    unit (`answers`: the figures' `answer_due`, filled in when they are
+    counted); not past midnight: kept for the run of days the figures hold
     through (`caching.cached_through`)."""
     town = q["town"]
     if town is None:
@@ -197,7 +199,10 @@ def matrix_kept(q: dict) -> dict:
     return {
         "scopes": [f"town:{town.slug}", f"unit:{town.slug}", CATALOG],
         "seconds": lambda: caching.until(
-            compliance.next_scheduled(Unit.objects.of_town(town), started),
+            compliance.changes_at(
+                compliance.next_scheduled(Unit.objects.of_town(town), started),
+                *(answers or []),
+            ),
             midnight=False,
         ),
     }
@@ -212,8 +217,11 @@ def matrix_context(q: dict) -> dict:
     something falls due on a few days a month). The same for every reader:
     the engine counts filings of every scope and the matrix shows no title."""
 
+    answers = []
+
     def of_day(day):
         figures = matrix_figures({**q, "as_of": day})
+        answers.append(figures["answer_due"])
         return figures, figures["steady_through"]
 
     figures = caching.cached_through(
@@ -223,7 +231,7 @@ def matrix_context(q: dict) -> dict:
         q["as_of"],
         of_day,
         spread=0.5,
-        **matrix_kept(q),
+        **matrix_kept(q, answers),
     )
     return {
         "q": q,
@@ -238,7 +246,7 @@ def matrix_context(q: dict) -> dict:
 
 def matrix_figures(q: dict) -> dict:
     units = home_units(q["town"])
-    obligations, items, through = compliance.load_steady(
+    obligations, items, through, answer_due = compliance.load_steady(
         units=units,
         year=q["year"],
         as_of=q["as_of"],
@@ -268,8 +276,10 @@ def matrix_figures(q: dict) -> dict:
         # (category, tally): the footer names each total's column.
         "column_totals": [(c, by_category.get(c.pk)) for c in categories],
         "overall": compliance.roll_up(cells, lambda cell: "all").get("all"),
-        # The last day these states hold through, the data unchanged.
+        # The last day these states hold through, the data unchanged, and
+        # a request's answer coming out before then (another unit's).
         "steady_through": through,
+        "answer_due": answer_due,
     }
 
 

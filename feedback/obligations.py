@@ -56,6 +56,7 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
             "due_date",
             "fulfilled_by_id",
             "fulfilled_by__published_at",
+            "fulfilled_by__status",
             "disclosed",
             "refusal_reason",
             "answered_at",
@@ -80,6 +81,12 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
             title=title if public else "",
             url=detail_url(pk) if public else "",
             admin_url=admin_url(pk),
+            # Published, not out yet: the request is met then, with no save.
+            answer_due=(
+                published_at
+                if status == Disclosure.Status.PUBLISHED and not disclosed
+                else None
+            ),
         )
         for (
             pk,
@@ -89,6 +96,7 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
             due,
             disclosure_id,
             published_at,
+            status,
             disclosed,
             refusal_reason,
             answered_at,

@@ -96,12 +96,19 @@ def shown_disclosures(scope: str) -> Q | None:
 
 
 def linked_cases(disclosure_pks) -> list[str]:
-    """The scopes of the cases answered by or about these disclosures."""
-    cases = Submission.objects.filter(
-        Q(fulfilled_by__in=disclosure_pks) | Q(disclosure__in=disclosure_pks)
-    ).values_list("pk", flat=True)
-    scopes = [f"submission:{pk}" for pk in cases]
-    return ["wall", *scopes] if scopes else []
+    """The scopes of the cases answered by or about these disclosures, and of
+    their units: a 点题 request answered by another unit's disclosure (the
+    town's) is its own unit's obligation, whose compliance figures follow
+    the answer (published, withdrawn)."""
+    cases = list(
+        Submission.objects.filter(
+            Q(fulfilled_by__in=disclosure_pks) | Q(disclosure__in=disclosure_pks)
+        ).values_list("pk", "unit_id")
+    )
+    if not cases:
+        return []
+    scopes = [f"submission:{pk}" for pk, _ in cases]
+    return ["wall", *scopes, *unit_scopes(unit for _, unit in cases)]
 
 
 def submission_scopes(event) -> list[str] | None:
