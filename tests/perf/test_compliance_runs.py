@@ -187,3 +187,21 @@ def test_the_statistics_recount_only_the_on_time_shares_at_midnight(town, monkey
     assert by_day == [False, True, True]  # the counts once, the shares each day
     assert len(engine) == 1  # the shares' tallies: the 20th's, still true
     assert morning_page.context["disclosure_total"] == 1
+
+
+def test_hostile_names_come_out_inert_in_the_kept_table(town):
+    """The table is marked safe after the day is put into its links: every
+    name in it was escaped when it was rendered."""
+    wenli = town.children.get()
+    wenli.name = '<script>alert("x")</script>&村'
+    wenli.save()
+    category = compliance.Item.objects.get().category
+    category.name = "<img src=x onerror=alert(1)>"
+    category.save()
+    with time_machine.travel(evening(date(2026, 11, 20)), tick=False):
+        page = Client().get(URL)
+    table = page.context["matrix_table"]
+    assert "<script>" not in table and "<img" not in table
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;村" in table
+    assert "&lt;img src=x onerror=alert(1)&gt;" in table
+    assert "as_of=2026-11-20" in table
