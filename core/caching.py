@@ -75,6 +75,7 @@ from django.utils.http import urlencode
 
 from . import audiences, content, elder, events
 from .elder import text_size
+from .release import release
 from .slots import slot
 
 T = TypeVar("T")
@@ -168,13 +169,19 @@ def _bump() -> None:
     _local.version, _local.version_read_at = current, time.monotonic()
 
 
+def generation() -> str:
+    """The global version under this process's release (`core.release`): what
+    every key of a page, fragment, kept value and ETag starts from."""
+    return f"{version()}-{release()}"
+
+
 def kept_version(scopes: list[str]) -> str:
     """A name for the versions a value `cached` under these scopes is kept
     under: it changes whenever that value may (a kept form's key names the
     option lists it shows this way, without reading them)."""
     depends = sorted(set(scopes))
     versions = ".".join(map(str, scope_versions(depends)))
-    return f"{version()}.{','.join(depends)}.{versions}"
+    return f"{generation()}.{','.join(depends)}.{versions}"
 
 
 def bump_version() -> None:
@@ -243,7 +250,7 @@ def bump_scopes(scopes: list[str]) -> None:
 def content_version() -> str:
     """What changes with any public change: the global and the "any" version
     (values and ETags that may read anything)."""
-    return f"{version()}.{scope_versions([ANY])[0]}"
+    return f"{generation()}.{scope_versions([ANY])[0]}"
 
 
 def on_event(event: events.Event) -> None:
@@ -323,9 +330,9 @@ def _kept_key(name: str, scopes: list[str] | None) -> str:
     else:
         depends = sorted(set(scopes))
         versions = ".".join(map(str, scope_versions(depends)))
-        kept_under = f"{version()}.{','.join(depends)}.{versions}"
+        kept_under = f"{generation()}.{','.join(depends)}.{versions}"
     digest = hashlib.sha256(f"{kept_under}|{name}".encode()).hexdigest()[:40]
-    return f"pagecache:{version()}:value:{digest}"
+    return f"pagecache:{generation()}:value:{digest}"
 
 
 def cached_through(
@@ -457,7 +464,7 @@ def cached_many(
     keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
     every = sorted({s for scopes in wanted.values() for s in scopes})
     versions = dict(zip(every, scope_versions(every), strict=True))
-    versions[""] = version()
+    versions[""] = generation()
     keys = {name: _value_key(name, scopes, versions) for name, scopes in wanted.items()}
     found, shared = {}, []
     for name, key in keys.items():
@@ -585,7 +592,7 @@ class Page:
         self.shared = self.audience != audience
         who = f"aud:{self.audience}" if audience else "anon"
         # No text size step: the copy holds slots for it (`_with_size`).
-        self.key = f"pagecache:{version()}:{who}:{digest}"
+        self.key = f"pagecache:{generation()}:{who}:{digest}"
 
     def lifetime(self) -> float:
         """Seconds from now (on a miss: runs the scheduled-change queries).
@@ -664,6 +671,16 @@ def until_due(scopes: list[str] | None) -> Callable[[], float]:
     return Due(scopes).value_seconds
 
 
+def until_scheduled(scopes: list[str] | None) -> Callable[[], float]:
+    """`cached(..., seconds=until_scheduled(scopes))`: a value that every
+    change names one of `scopes` for (a save, an announced bulk update) and
+    that the clock changes only at the scheduled changes in them (a
+    publication, a public date; not midnight): kept until the next of those,
+    PAGE_CACHE_MAX_SECONDS at most (what no event announces: SQL by hand),
+    as the pages naming the same scopes are; not VALUE_CACHE_SECONDS."""
+    return Due(scopes).kept_seconds
+
+
 class Due:
     """The next scheduled change in these scopes after now, worked out once
     (three queries) for the values and fragments one request keeps under the
@@ -684,6 +701,9 @@ class Due:
     def value_seconds(self) -> float:
         due = until(self.at(), midnight=False)
         return min(float(settings.VALUE_CACHE_SECONDS), due)
+
+    def kept_seconds(self) -> float:
+        return until(self.at(), midnight=False)
 
     def fragment_seconds(self) -> float:
         return until(self.at())

@@ -30,7 +30,7 @@ def _key(name: str, scopes: Sequence[str], versions: dict[str, int]) -> str:
     depends = sorted({*scopes, content.NAMES})
     target = "|".join((name, ",".join(depends), *(str(versions[s]) for s in depends)))
     digest = hashlib.sha256(target.encode()).hexdigest()[:40]
-    return f"pagecache:{caching.version()}:fragment:{digest}"
+    return f"pagecache:{caching.generation()}:fragment:{digest}"
 
 
 def enabled() -> bool:

@@ -3,6 +3,7 @@ from html import escape as quote
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
 from django_filters.fields import ModelChoiceField
@@ -130,8 +131,13 @@ class ListedModelChoiceField(ModelChoiceField):
         if not self.keep or value in self.empty_values or not isinstance(value, str):
             return super().to_python(value)
         look_up = super().to_python
+        # Every change of a unit or the catalog names NAMES: kept until one,
+        # past a quiet minute and midnight (a day at most, as pages).
         return caching.cached(
-            f"{self.keep}:{value}", lambda: look_up(value), scopes=[caching.NAMES]
+            f"{self.keep}:{value}",
+            lambda: look_up(value),
+            scopes=[caching.NAMES],
+            seconds=settings.PAGE_CACHE_MAX_SECONDS,
         )
 
     def _get_choices(self):

@@ -102,10 +102,10 @@ def period_keys(visible, reader: str) -> list[str]:
     period that no other row visible to visitors holds, now or as loaded,
     disclosure.page_scopes); a publication in a period already on offer
     changes nothing. Visibility is also a matter of the clock (a scheduled
-    publication): kept at most VALUE_CACHE_SECONDS, as before, and never
-    past the next row bringing a new period (`caching.until_due`: the list
-    kept until then is made again then), and then scanned year by year (the
-    span of years: two index reads)."""
+    publication, a public date): kept until the next row bringing a new
+    period (`caching.until_scheduled`: the list kept until then is made
+    again then), past midnight and past a quiet minute, a day at most; then
+    scanned year by year (the span of years: two index reads)."""
     if settings.VALUE_CACHE_SECONDS <= 0:  # nothing kept: one scan
         return sorted(_first_periods(visible, "", "\uffff"), key=_newest_first)
     span = caching.cached(
@@ -115,7 +115,7 @@ def period_keys(visible, reader: str) -> list[str]:
             visible.order_by("-period").values_list("period", flat=True).first(),
         ),
         scopes=[PERIODS],
-        seconds=caching.until_due([PERIODS]),
+        seconds=caching.until_scheduled([PERIODS]),
     )
     if span[0] is None:
         return []
@@ -137,7 +137,7 @@ def period_keys(visible, reader: str) -> list[str]:
     found = caching.cached_many(
         {name: [PERIODS] for name in names},
         compute,
-        seconds=caching.until_due([PERIODS]),
+        seconds=caching.until_scheduled([PERIODS]),
     )
     return sorted((key for keys in found.values() for key in keys), key=_newest_first)
 
@@ -159,7 +159,7 @@ def period_choices(visible, reader: str) -> tuple[str, list[tuple[str, str]]]:
         f"period-labelled:{reader}:{get_language()}",
         made,
         scopes=[PERIODS],
-        seconds=caching.until_due([PERIODS]),
+        seconds=caching.until_scheduled([PERIODS]),
     )
 
 

@@ -237,11 +237,13 @@ def count_scopes(chosen: dict) -> list[str] | None:
 
 
 def count_lifetime(chosen: dict):
-    """A list's count lives no longer than the next publication coming due in
-    what it counts: the page is made again then, and must not read the count
-    from before it. One unit's: that unit's rows (an index read); else the
-    county's (kept, core.caching.next_due)."""
-    return caching.until_due(
+    """A list's count lives until what it counts changes (`count_scopes`: every
+    change names one) or the next publication comes due in it: the page is
+    made again then, and must not read the count from before it. One unit's:
+    that unit's rows (an index read); else the county's (kept,
+    core.caching.next_due). Past a quiet minute and midnight, a day at most
+    (`caching.until_scheduled`)."""
+    return caching.until_scheduled(
         [f"unit:{chosen['unit'].slug}"] if chosen.get("unit") else None
     )
 

@@ -68,10 +68,12 @@ def crispy_kept(form):
 
     if settings.VALUE_CACHE_SECONDS <= 0 or (form.is_bound and form.errors):
         return as_crispy_form(form)
-    # The key holds everything the markup shows: kept until the global
-    # version moves (a deployment's templates: at most VALUE_CACHE_SECONDS).
+    # The key holds everything the markup shows (the choices by the versions
+    # they are kept under) and every key the release (a deployment's
+    # templates): kept until the global version moves, a day at most.
     return caching.cached(
         f"form:{get_language()}:{form_key(form)}",
         lambda: as_crispy_form(form),
         scopes=[],
+        seconds=settings.PAGE_CACHE_MAX_SECONDS,
     )

@@ -310,3 +310,33 @@ def test_the_walls_kept_filter_follows_a_unit_and_a_topic(
     assert ">道路养护</option>" in page and ">村道维护</option>" not in page
     settings.VALUE_CACHE_SECONDS = 0  # nothing kept: the same page
     assert visitor.get("/feedback/").text == page
+
+
+def test_the_lists_kept_filter_outlives_a_quiet_hour_and_midnight(town):
+    """Its key names everything it shows (the choices by the versions they
+    are kept under, the release in every key): kept a day, not a minute."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    url = "/disclosures/?unit=wenli"
+    zone = timezone.get_current_timezone()
+    morning = timezone.now().astimezone(zone).replace(hour=10, minute=0, second=0)
+    with time_machine.travel(morning, tick=False):
+        first = Client().get(url).text
+    options = (
+        'FROM "catalog_item"',
+        'FROM "catalog_category"',
+        'FROM "disclosure_unit"',
+    )
+    for later in (timedelta(hours=2), timedelta(hours=14, minutes=30)):
+        with time_machine.travel(morning + later, tick=False):
+            caching.reset_local()  # another worker: the shared cache only
+            with CaptureQueriesContext(connection) as queries:
+                page = Client().get(url).text
+        assert not [q for q in queries if any(o in q["sql"] for o in options)]
+        assert '<option value="wenli" selected>文理村</option>' in page
+        assert page.count("<option") == first.count("<option")

@@ -6,8 +6,11 @@ of the straightforward computation."""
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Scope
@@ -198,6 +201,61 @@ def test_the_period_choices_follow_a_new_period_only(
         row.withdrawal_reason = "有误"
         row.save()
     assert _periods(visitor) == ["2012-Q1", "2011-09"]
+
+
+def test_the_period_choices_outlive_a_quiet_hour_and_midnight(county, monkeypatch):
+    """Kept until a change names "periods" or a row bringing a new period
+    comes due (`caching.until_scheduled`), not VALUE_CACHE_SECONDS: a list
+    after a quiet minute or midnight does not scan every year again."""
+    scans = counted(monkeypatch, disclosure_filters, "_first_periods")
+    zone = timezone.get_current_timezone()
+    morning = timezone.now().astimezone(zone).replace(hour=10, minute=0, second=0)
+    due = morning + timedelta(days=1, hours=-1)  # 09:00 the next day
+    DisclosureFactory(  # scheduled, in a period nobody sees yet
+        item=county["item"], unit=county["maoshan"], period="2013-Q2",
+        published_at=due,
+    )  # fmt: skip
+    visitor = Client()
+    with time_machine.travel(morning, tick=False):
+        assert _periods(visitor) == ["2011-09"]
+    assert len(scans) == 1
+    for later in (timedelta(hours=2), timedelta(hours=14, minutes=30)):
+        with time_machine.travel(morning + later, tick=False):
+            caching.reset_local()  # another worker: the shared cache only
+            assert _periods(visitor) == ["2011-09"]
+    assert len(scans) == 1  # 12:00 and 00:30: kept
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        assert _periods(visitor) == ["2013-Q2", "2011-09"]
+    assert len(scans) == 4  # come due: every year again (2011 to 2013)
+
+
+@pytest.mark.parametrize(
+    "url", ["/disclosures/?unit=wenli", "/disclosures/", "/disclosures/?period=2011-09"]
+)
+def test_the_lists_count_outlives_a_quiet_hour_and_midnight(county, url):
+    """Kept until what it counts changes or a publication comes due in it
+    (`views.count_lifetime`), not VALUE_CACHE_SECONDS."""
+    zone = timezone.get_current_timezone()
+    morning = timezone.now().astimezone(zone).replace(hour=10, minute=0, second=0)
+    due = morning + timedelta(days=1, hours=-1)  # 09:00 the next day
+    DisclosureFactory(
+        item=county["item"], unit=county["wenli"], period="2011-09",
+        published_at=due,
+    )  # fmt: skip
+    visitor = Client()
+
+    def count(at) -> tuple[int, list[str]]:
+        with time_machine.travel(at, tick=False):
+            caching.reset_local()  # another worker: the shared cache only
+            with CaptureQueriesContext(connection) as ran:
+                page = visitor.get(url)
+        counts = [q["sql"] for q in ran if "COUNT(" in q["sql"].upper()]
+        return page.context["page"].paginator.count, counts
+
+    shown, _ = count(morning)
+    for later in (timedelta(hours=2), timedelta(hours=14, minutes=30)):
+        assert count(morning + later) == (shown, [])  # kept: not counted again
+    assert count(due + timedelta(seconds=1))[0] == shown + 1
 
 
 # Compliance, statistics and the list's count ---------------------------------

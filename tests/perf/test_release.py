@@ -1,0 +1,97 @@
+"""A deployment never serves what the release before it made: every page,
+fragment, kept value and ETag is keyed under the release (`core.release`),
+a digest of the files pages are made of, the same on every server."""
+
+import shutil
+
+import pytest
+from django.test import Client
+
+from core import caching
+from core.release import digest_of, release
+from tests.factories import DisclosureFactory, NoticeBoardFactory, UnitFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "app"
+    for path, text in {
+        "manage.py": "print()",
+        "templates/base.html": "<title>凤鸣镇</title>",
+        "disclosure/views.py": "x = 1",
+        "locale/zh_Hans/LC_MESSAGES/django.mo": "mo",
+        "tests/test_x.py": "assert True",
+        "docs/README.txt": "notes",
+        "disclosure/__pycache__/views.cpython-311.pyc": "bytecode",
+        ".git/HEAD": "ref",
+    }.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+def test_the_same_files_name_the_same_release_wherever_they_are(tree, tmp_path):
+    shutil.copytree(tree, tmp_path / "other-server")
+    assert digest_of(tree) == digest_of(tmp_path / "other-server")
+
+
+@pytest.mark.parametrize(
+    ("changed", "another"),
+    [
+        ("templates/base.html", True),
+        ("disclosure/views.py", True),
+        ("locale/zh_Hans/LC_MESSAGES/django.mo", True),
+        # What no page is made of: the same release.
+        ("tests/test_x.py", False),
+        ("docs/README.txt", False),
+        ("disclosure/__pycache__/views.cpython-311.pyc", False),
+        (".git/HEAD", False),
+    ],
+)
+def test_a_changed_template_code_or_translation_is_another_release(
+    tree, changed, another
+):
+    before = digest_of(tree)
+    (tree / changed).write_text("changed")
+    assert (digest_of(tree) != before) is another
+
+
+def test_the_static_manifest_is_part_of_the_release(tree, tmp_path):
+    manifest = tmp_path / "staticfiles" / "staticfiles.json"
+    manifest.parent.mkdir()
+    manifest.write_text('{"paths": {"css/site.css": "css/site.1.css"}}')
+    before = digest_of(tree, (manifest,))
+    manifest.write_text('{"paths": {"css/site.css": "css/site.2.css"}}')
+    assert digest_of(tree, (manifest,)) != before
+    assert digest_of(tree, (tmp_path / "missing.json",)) == digest_of(tree)
+
+
+def test_this_checkout_has_a_release():
+    assert len(release()) == 12 and release() == release()
+
+
+def test_a_page_kept_for_a_day_is_made_again_by_the_next_release(monkeypatch):
+    board = NoticeBoardFactory(unit=UnitFactory(name="文理村", slug="wenli"))
+    DisclosureFactory(unit=board.unit, title="文理村党务公开")
+    visitor = Client()
+    first = visitor.get("/boards/wenli/")
+    assert first["X-Page-Cache"] == "miss"
+    assert visitor.get("/boards/wenli/")["X-Page-Cache"] == "hit"
+    monkeypatch.setattr(caching, "release", lambda: "next-release")
+    caching.reset_local()
+    again = visitor.get("/boards/wenli/")
+    assert again.status_code == 200 and again["X-Page-Cache"] == "miss"
+    assert "文理村党务公开" in again.text
+    assert again["ETag"] != first["ETag"]
+    assert visitor.get("/boards/wenli/")["X-Page-Cache"] == "hit"  # its own copy
+
+
+def test_a_kept_value_is_worked_out_again_by_the_next_release(monkeypatch):
+    made = []
+    kept = lambda: caching.cached("figure", lambda: made.append(1) or len(made))  # noqa: E731
+    assert kept() == kept() == 1
+    monkeypatch.setattr(caching, "release", lambda: "next-release")
+    caching.reset_local()
+    assert kept() == 2
