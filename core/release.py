@@ -1,6 +1,6 @@
 """What this process runs, as a name: a digest of the files a page is made of
-(code, templates, translations, static files and their hashed names, the
-pinned requirements).
+(the project's Python packages, templates, translations, static files and
+their hashed names, the pinned requirements).
 
 Every cached page, fragment, kept figure and ETag is keyed under it
 (`core.caching.generation`): a deployment never serves what the release
@@ -8,40 +8,58 @@ before it made, however long that was meant to live (a day, for a page
 whose scopes do not move). The same files give the same name on every
 server, so servers of one release share the cache; during a rolling
 deployment each release reads its own copies. The global version key stays
-shared: a change announced by either release stales both.
+shared: a change announced by either release stales both. Only what the
+release brings is read: uploads (MEDIA_ROOT), backups and the collected
+static files (but for their manifest) are not.
 """
 
 import functools
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 
 SUFFIXES = {".py", ".html", ".txt", ".mo", ".css", ".js", ".svg", ".json"}
-# Not served: what a test run, a benchmark or a maintainer reads.
-SKIPPED = {"tests", "bench", "docs", "deploy", "loadtest", "node_modules", "media"}
+# Python packages that no page is made of.
+SKIPPED = {"tests", "bench", "loadtest"}
 
 
-def digest_of(root: Path, extra: tuple[Path, ...] = ()) -> str:
-    """The files under `root` with one of SUFFIXES (but in SKIPPED or hidden
-    folders), and `extra`, by path and content, in a stable order."""
+def served_paths(base: Path) -> list[Path]:
+    """The project's Python packages (apps, settings) under `base`, the
+    template, static and locale folders the settings name, and the pinned
+    requirements."""
+    packages = [
+        path
+        for path in sorted(base.iterdir())
+        if path.is_dir()
+        and (path / "__init__.py").is_file()
+        and path.name not in SKIPPED
+    ]
+    folders = [
+        *(Path(d) for t in settings.TEMPLATES for d in t.get("DIRS", ())),
+        *(Path(d) for d in settings.STATICFILES_DIRS),
+        *(Path(d) for d in settings.LOCALE_PATHS),
+    ]
+    return [*packages, *folders, base / "requirements.txt"]
+
+
+def digest_of(root: Path, paths: Iterable[Path]) -> str:
+    """The files with one of SUFFIXES in `paths` (files, or folders walked
+    but for hidden and cache folders), by name relative to `root` and content,
+    in a stable order; a path that is not there counts for nothing."""
+    found = set()
+    for path in paths:
+        if path.is_file():
+            found.add(path)
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
+            found.update(Path(folder, f) for f in files if Path(f).suffix in SUFFIXES)
     digest = hashlib.sha256()
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [
-            d
-            for d in dirs
-            if d not in SKIPPED and not d.startswith((".", "__")) and d != "staticfiles"
-        ]
-        found += [Path(folder, f) for f in files if Path(f).suffix in SUFFIXES]
-    for path in sorted(found) + [p for p in extra if p.is_file()]:
-        digest.update(
-            str(
-                path.relative_to(root) if path.is_relative_to(root) else path.name
-            ).encode()
-        )
-        digest.update(b"\0")
+    for path in sorted(found):
+        name = path.relative_to(root) if path.is_relative_to(root) else path.name
+        digest.update(f"{name}\0".encode())
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()[:12]
@@ -50,6 +68,7 @@ def digest_of(root: Path, extra: tuple[Path, ...] = ()) -> str:
 @functools.cache
 def release() -> str:
     """This process's release, worked out once (about 20 ms at start)."""
+    base = Path(settings.BASE_DIR)
     # The static files' hashed names, as collectstatic wrote them.
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
-    return digest_of(Path(settings.BASE_DIR), (manifest,))
+    return digest_of(base, [*served_paths(base), manifest])

@@ -5,10 +5,10 @@ a digest of the files pages are made of, the same on every server."""
 import shutil
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from core import caching
-from core.release import digest_of, release
+from core.release import digest_of, release, served_paths
 from tests.factories import DisclosureFactory, NoticeBoardFactory, UnitFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
@@ -18,12 +18,19 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 def tree(tmp_path):
     root = tmp_path / "app"
     for path, text in {
-        "manage.py": "print()",
+        "requirements.txt": "Django==5.2",
         "templates/base.html": "<title>凤鸣镇</title>",
+        "disclosure/__init__.py": "",
         "disclosure/views.py": "x = 1",
+        "disclosure/templates/disclosure/list.html": "<ul></ul>",
         "locale/zh_Hans/LC_MESSAGES/django.mo": "mo",
+        "static/css/site.css": "body {}",
+        "tests/__init__.py": "",
         "tests/test_x.py": "assert True",
         "docs/README.txt": "notes",
+        "media/uploads/2026/form.json": "{}",
+        "backups/fengming-1.json": "{}",
+        "staticfiles/css/site.1.css": "body {}",
         "disclosure/__pycache__/views.cpython-311.pyc": "bytecode",
         ".git/HEAD": "ref",
     }.items():
@@ -32,9 +39,18 @@ def tree(tmp_path):
     return root
 
 
+def digest(root, *extra):
+    with override_settings(
+        TEMPLATES=[{"DIRS": [root / "templates"]}],
+        STATICFILES_DIRS=[root / "static"],
+        LOCALE_PATHS=[root / "locale"],
+    ):
+        return digest_of(root, [*served_paths(root), *extra])
+
+
 def test_the_same_files_name_the_same_release_wherever_they_are(tree, tmp_path):
     shutil.copytree(tree, tmp_path / "other-server")
-    assert digest_of(tree) == digest_of(tmp_path / "other-server")
+    assert digest(tree) == digest(tmp_path / "other-server")
 
 
 @pytest.mark.parametrize(
@@ -42,10 +58,16 @@ def test_the_same_files_name_the_same_release_wherever_they_are(tree, tmp_path):
     [
         ("templates/base.html", True),
         ("disclosure/views.py", True),
+        ("disclosure/templates/disclosure/list.html", True),
         ("locale/zh_Hans/LC_MESSAGES/django.mo", True),
-        # What no page is made of: the same release.
+        ("static/css/site.css", True),
+        ("requirements.txt", True),
+        # What no page is made of, and what the site keeps: the same release.
         ("tests/test_x.py", False),
         ("docs/README.txt", False),
+        ("media/uploads/2026/form.json", False),
+        ("backups/fengming-1.json", False),
+        ("staticfiles/css/site.1.css", False),
         ("disclosure/__pycache__/views.cpython-311.pyc", False),
         (".git/HEAD", False),
     ],
@@ -53,19 +75,19 @@ def test_the_same_files_name_the_same_release_wherever_they_are(tree, tmp_path):
 def test_a_changed_template_code_or_translation_is_another_release(
     tree, changed, another
 ):
-    before = digest_of(tree)
+    before = digest(tree)
     (tree / changed).write_text("changed")
-    assert (digest_of(tree) != before) is another
+    assert (digest(tree) != before) is another
 
 
 def test_the_static_manifest_is_part_of_the_release(tree, tmp_path):
-    manifest = tmp_path / "staticfiles" / "staticfiles.json"
+    manifest = tmp_path / "collected" / "staticfiles.json"
     manifest.parent.mkdir()
     manifest.write_text('{"paths": {"css/site.css": "css/site.1.css"}}')
-    before = digest_of(tree, (manifest,))
+    before = digest(tree, manifest)
     manifest.write_text('{"paths": {"css/site.css": "css/site.2.css"}}')
-    assert digest_of(tree, (manifest,)) != before
-    assert digest_of(tree, (tmp_path / "missing.json",)) == digest_of(tree)
+    assert digest(tree, manifest) != before
+    assert digest(tree, tmp_path / "missing.json") == digest(tree)
 
 
 def test_this_checkout_has_a_release():
