@@ -385,11 +385,12 @@ def _kept_matches(query, user, unit, kind, find):
     """`find()`'s ids, kept per query, filters and audience (`Reader.key`:
     what a reader may find) under the search page's scopes (`query_scopes`:
     a change to an entry holding the words, "any" for a short word), until
-    the next scheduled publication (visible_from, public_from): every page
-    of the results reads them, and the page made after a change reads them
-    anew. Filtered by a catalog kind, the catalog's too (CATALOG: an item
-    moved to another catalog, a catalog's kind changed), which no entry's
-    write names."""
+    the next scheduled publication (visible_from, public_from), past a quiet
+    minute and midnight (`caching.until_scheduled`: what is found does not
+    depend on the day), a day at most: every page of the results reads them,
+    and the page made after a change reads them anew. Filtered by a catalog
+    kind, the catalog's too (CATALOG: an item moved to another catalog, a
+    catalog's kind changed), which no entry's write names."""
     scopes = query_scopes(query)
     if scopes == [ANY]:
         scopes = None  # `cached`'s "may read anything"
@@ -401,7 +402,7 @@ def _kept_matches(query, user, unit, kind, find):
         f"search-matches:{digest}",
         find,
         scopes=scopes,
-        seconds=caching.until_due(scopes),
+        seconds=caching.until_scheduled(scopes),
     )
 
 

@@ -337,6 +337,34 @@ def test_kept_matches_follow_a_matching_publication_without_the_page_cache(
     assert "发放名单" in client.get(WORDS).text
 
 
+@pytest.mark.parametrize("who", ["visitor", "member"])
+def test_kept_matches_outlive_a_quiet_hour_and_midnight(
+    county, readers, who, capture, values_only
+):
+    """Kept until an entry holding the words changes or something scheduled
+    comes due (`caching.until_scheduled`), not a minute: what is found does
+    not depend on the day. A matching publication set for 09:00 the next
+    day shows then."""
+    from core import caching
+
+    client = readers[who]
+    zone = timezone.get_current_timezone()
+    morning = timezone.now().astimezone(zone).replace(hour=10, minute=0, second=0)
+    due = morning + timedelta(days=1, hours=-1)
+    with time_machine.travel(morning, tick=False):
+        publish(capture, county.far, "远山村抗旱物资次日公开", published_at=due)
+        assert "次日公开" not in client.get(WORDS).text
+    for later in (timedelta(hours=2), timedelta(hours=14, minutes=30)):
+        with time_machine.travel(morning + later, tick=False):
+            caching.reset_local()  # another worker: the shared cache only
+            with CaptureQueriesContext(connection) as queries:
+                assert "次日公开" not in client.get(WORDS).text
+        ranked = [q for q in queries if "CASE WHEN" in q["sql"]]
+        assert not ranked  # the matches kept: no look into the index
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        assert "次日公开" in client.get(WORDS).text
+
+
 @pytest.mark.parametrize("cache", ["page_cache", "values_only"])
 def test_a_scheduled_matching_publication_shows_when_due(
     county, capture, cache, request
