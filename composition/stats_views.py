@@ -25,6 +25,9 @@ def stats_page(request):
         "years": compliance.year_choice(year),
         "unit": unit,
         "town": town,
+        # What the heading names: none on a portal with no town yet (a fresh
+        # install), "全镇".
+        "where": unit or town,
         **stats.figures(request.user, year=year, unit=unit, town=town),
     }
     return render(request, "portal/stats.html", context)

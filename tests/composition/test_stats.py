@@ -240,3 +240,14 @@ def test_the_year_choice_offers_the_years_with_data(client, data):
         "2010",
         "2005",
     ]
+
+
+@pytest.mark.parametrize("units", [[], ["文理村"]])
+def test_a_portal_with_no_town_yet_shows_its_statistics(client, units):
+    """A fresh install (no town, or units loaded without one) was a 500: the
+    heading's fallback read a missing town's name."""
+    for name in units:
+        DisclosureFactory(unit=UnitFactory(name=name, slug="wenli"))
+    response = client.get("/stats/")
+    assert response.status_code == 200
+    assert "全镇" in response.text.split("</h1>")[0]
