@@ -703,7 +703,18 @@ class Due:
         return min(float(settings.VALUE_CACHE_SECONDS), due)
 
     def kept_seconds(self) -> float:
-        return until(self.at(), midnight=False)
+        # The value may have been read from rows a little before `started`
+        # (a view reads "now" when it starts): a change that came due in
+        # between is not in it. Looked at from VALUE_CACHE_SECONDS back, as
+        # `Page.lifetime` does; such a value is kept no longer than before.
+        back = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
+        due = next_due(self.scopes, self.started - back)
+        if due is not None and due <= self.started:
+            return min(
+                float(settings.VALUE_CACHE_SECONDS),
+                until(due + back, midnight=False),
+            )
+        return until(due, midnight=False)
 
     def fragment_seconds(self) -> float:
         return until(self.at())

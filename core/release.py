@@ -39,7 +39,11 @@ def served_paths(base: Path) -> list[Path]:
     ]
     folders = [
         *(Path(d) for t in settings.TEMPLATES for d in t.get("DIRS", ())),
-        *(Path(d) for d in settings.STATICFILES_DIRS),
+        # An entry may be (prefix, folder).
+        *(
+            Path(d[1] if isinstance(d, (tuple, list)) else d)
+            for d in settings.STATICFILES_DIRS
+        ),
         *(Path(d) for d in settings.LOCALE_PATHS),
     ]
     return [*packages, *folders, base / "requirements.txt"]
@@ -56,9 +60,14 @@ def digest_of(root: Path, paths: Iterable[Path]) -> str:
         for folder, dirs, files in os.walk(path):
             dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
             found.update(Path(folder, f) for f in files if Path(f).suffix in SUFFIXES)
+    # Named and ordered by their names, never by where the app sits: a file
+    # outside `root` (the static manifest) by its bare name.
+    named = sorted(
+        (str(p.relative_to(root)) if p.is_relative_to(root) else f"/{p.name}", p)
+        for p in found
+    )
     digest = hashlib.sha256()
-    for path in sorted(found):
-        name = path.relative_to(root) if path.is_relative_to(root) else path.name
+    for name, path in named:
         digest.update(f"{name}\0".encode())
         digest.update(path.read_bytes())
         digest.update(b"\0")

@@ -343,9 +343,11 @@ def _shown_by_links(scope: str):
 
 
 def _next_new_period(after):
-    """The first scheduled row (a publication, a public date) whose period no
-    row visible to visitors holds: the periods on offer change then. Kept
-    until any change (`caching.kept_next`), found again once it came due."""
+    """The first scheduled row after `after` (a publication, a public date)
+    whose period no row visible to visitors at `after` held: the periods on
+    offer change then. Kept until any change (`caching.kept_next`), found
+    again once it came due. Held as at `after`, not now: a figure read just
+    before a row came out is bounded by it (`caching.Due.kept_seconds`)."""
 
     def find(after):
         # The scheduled rows' periods first, each with its first time (few,
@@ -363,7 +365,7 @@ def _next_new_period(after):
         ]
         periods = {period for period, _ in due}
         held = set(
-            Disclosure.objects.visible_to(None)
+            Disclosure.objects.visible_to(None, at=after)
             .filter(period__in=periods)
             .order_by()
             .values_list("period", flat=True)

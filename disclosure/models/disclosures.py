@@ -34,10 +34,13 @@ def _first_day_on_display(today: date, months: int) -> date:
 
 
 class DisclosureQuerySet(models.QuerySet):
-    def published(self) -> "DisclosureQuerySet":
+    def published(self, at=None) -> "DisclosureQuerySet":
+        """Published by now (or by `at`: what was out then, for the time a
+        kept figure was read from)."""
         # Mirrored row by row in Disclosure.visibility_facts() (search index).
         return self.filter(
-            status=Disclosure.Status.PUBLISHED, published_at__lte=timezone.now()
+            status=Disclosure.Status.PUBLISHED,
+            published_at__lte=at or timezone.now(),
         )
 
     def next_scheduled(self, after, *, public_from: bool = True):
@@ -64,14 +67,14 @@ class DisclosureQuerySet(models.QuerySet):
         they are not acknowledged, not even by their titles."""
         return self.withdrawn().filter(published_at__lte=models.F("withdrawn_at"))
 
-    def within_scope(self, user) -> "DisclosureQuerySet":
+    def within_scope(self, user, at=None) -> "DisclosureQuerySet":
         """The rows whose scope lets this user read them: the one place of that
         rule (党务公开条例 art. 8). The public reads 社会公开 rows, a 先党内后党外
         one from its `public_from`; party members also 党内 rows and their own
         branch's 党组织内部 rows; the town party committee's staff every row."""
-        return self.for_reader(Reader.of(user))
+        return self.for_reader(Reader.of(user), at)
 
-    def for_reader(self, reader: "Reader") -> "DisclosureQuerySet":
+    def for_reader(self, reader: "Reader", at=None) -> "DisclosureQuerySet":
         """`within_scope` for what a reader reads (`Reader.of(user)`, or one
         narrowed to a page: `Reader.on_board_of`)."""
         # Mirrored row by row in Disclosure.visibility_facts() (search index).
@@ -82,15 +85,15 @@ class DisclosureQuerySet(models.QuerySet):
             if reader.branch_id:
                 members |= models.Q(scope=Scope.BRANCH, branch_id=reader.branch_id)
             return self.filter(members)
-        now = timezone.now()
+        now = at or timezone.now()
         return self.filter(
             models.Q(public_from__isnull=True) | models.Q(public_from__lte=now),
             scope=Scope.PUBLIC,
         )
 
-    def visible_to(self, user) -> "DisclosureQuerySet":
-        """What this user may read on the public site."""
-        return self.published().within_scope(user)
+    def visible_to(self, user, at=None) -> "DisclosureQuerySet":
+        """What this user may read on the public site (now, or at `at`)."""
+        return self.published(at).within_scope(user, at)
 
     def information(self) -> "DisclosureQuerySet":
         """Real notices, without the 本期无此事项 filings (the article's figures)."""

@@ -39,10 +39,10 @@ def tree(tmp_path):
     return root
 
 
-def digest(root, *extra):
+def digest(root, *extra, static_dirs=None):
     with override_settings(
         TEMPLATES=[{"DIRS": [root / "templates"]}],
-        STATICFILES_DIRS=[root / "static"],
+        STATICFILES_DIRS=static_dirs or [root / "static"],
         LOCALE_PATHS=[root / "locale"],
     ):
         return digest_of(root, [*served_paths(root), *extra])
@@ -88,6 +88,51 @@ def test_the_static_manifest_is_part_of_the_release(tree, tmp_path):
     manifest.write_text('{"paths": {"css/site.css": "css/site.2.css"}}')
     assert digest(tree, manifest) != before
     assert digest(tree, tmp_path / "missing.json") == digest(tree)
+
+
+def test_one_release_is_one_name_whatever_the_app_folder_with_static_root_outside(
+    tree, tmp_path
+):
+    """Found by the attack: files were ordered by their full path, so the
+    manifest outside the app came before or after the code depending on
+    where each server keeps the app."""
+    manifest = tmp_path / "m-static" / "staticfiles.json"
+    manifest.parent.mkdir()
+    manifest.write_text('{"paths": {"css/site.css": "css/site.1.css"}}')
+    for server in ("a-server", "z-server"):
+        shutil.copytree(tree, tmp_path / server / "app")
+    one, other = (tmp_path / s / "app" for s in ("a-server", "z-server"))
+    assert digest(one, manifest) == digest(other, manifest)
+
+
+def test_a_prefixed_static_folder_is_part_of_the_release(tree):
+    """Django allows (prefix, folder) in STATICFILES_DIRS: it raised."""
+    assert digest(tree, static_dirs=[("", tree / "static")]) == digest(tree)
+
+
+def test_the_digest_ignores_mtimes_and_the_order_folders_are_listed(tree, monkeypatch):
+    import os
+
+    from core import release as release_module
+
+    before = digest(tree)
+    for path in tree.rglob("*"):
+        os.utime(path, (1, 1))
+    walk = os.walk
+
+    def backwards(top, *args, **kwargs):
+        for folder, dirs, files in walk(top, *args, **kwargs):
+            dirs.reverse()
+            yield folder, dirs, list(reversed(files))
+
+    monkeypatch.setattr(release_module.os, "walk", backwards)
+    assert digest(tree) == before
+
+
+def test_the_release_is_worked_out_once_per_process(tree, settings):
+    first = release()
+    settings.STATICFILES_DIRS = [tree / "static"]
+    assert release() == first  # a file changed while running: the same name
 
 
 def test_this_checkout_has_a_release():
