@@ -89,6 +89,30 @@ def _count(client, url) -> int:
     return client.get(url).context["page"].paginator.count
 
 
+def seen_in_the_morning(county, url: str, **row) -> tuple:
+    """A public row of 文理村 in 2012-05 (or as `row` says), and a visitor who
+    saw the list's choices and `url`'s count at 10:00: (row, visitor, count)."""
+    row = DisclosureFactory(
+        item=row.pop("item", county["item"]), unit=county["wenli"],
+        **{"period": "2012-05", **row},
+    )  # fmt: skip
+    visitor = Client()
+    with time_machine.travel(_morning(), tick=False):
+        assert _periods(visitor) == [row.period, "2011-09"]
+        return row, visitor, _count(visitor, url)
+
+
+@contextlib.contextmanager
+def hours_later(capture, change, hours: int = 3):
+    """`hours` after the morning's visit: `change` committed (its bumps run),
+    then read by another worker (the shared cache only)."""
+    with time_machine.travel(_morning() + timedelta(hours=hours), tick=False):
+        with capture(execute=True):
+            change()
+        caching.reset_local()
+        yield
+
+
 def test_an_item_made_inner_party_takes_its_period_and_count_from_visitors(
     county,
     party_client,
@@ -102,16 +126,12 @@ def test_an_item_made_inner_party_takes_its_period_and_count_from_visitors(
     item = ItemFactory()
     DisclosureFactory(item=item, unit=county["wenli"], period="2012-05")
     visitor = Client()
-    morning = _morning()
-    with time_machine.travel(morning, tick=False):
+    with time_machine.travel(_morning(), tick=False):
         assert _periods(visitor) == ["2012-05", "2011-09"]
         assert _count(visitor, "/disclosures/?unit=wenli") == 2
         assert _count(visitor, "/disclosures/?period=2012-05") == 1
-    with time_machine.travel(morning + timedelta(hours=3), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            item.scope = Scope.INNER_PARTY
-            item.save()
-        caching.reset_local()
+    item.scope = Scope.INNER_PARTY
+    with hours_later(django_capture_on_commit_callbacks, item.save):
         assert _periods(visitor) == ["2011-09"]
         assert _count(visitor, "/disclosures/?unit=wenli") == 1
         # No longer a choice: the list filtered to it is refused.
@@ -125,18 +145,11 @@ def test_a_row_moved_to_another_period_and_year_moves_choices_and_counts(
 ):
     from disclosure.models import Disclosure
 
-    row = DisclosureFactory(item=county["item"], unit=county["wenli"], period="2012-05")
-    visitor = Client()
-    morning = _morning()
-    with time_machine.travel(morning, tick=False):
-        assert _periods(visitor) == ["2012-05", "2011-09"]
-        assert _count(visitor, "/disclosures/?period=2012-05") == 1
-    with time_machine.travel(morning + timedelta(hours=3), tick=False):
-        row = Disclosure.objects.get(pk=row.pk)
-        with django_capture_on_commit_callbacks(execute=True):
-            row.period = "2013-01"
-            row.save()
-        caching.reset_local()
+    row, visitor, count = seen_in_the_morning(county, "/disclosures/?period=2012-05")
+    assert count == 1
+    row = Disclosure.objects.get(pk=row.pk)  # as loaded: its period before
+    row.period = "2013-01"
+    with hours_later(django_capture_on_commit_callbacks, row.save):
         assert _periods(visitor) == ["2013-01", "2011-09"]
         assert visitor.get("/disclosures/?period=2012-05").status_code == 400
         assert _count(visitor, "/disclosures/?period=2013-01") == 1
@@ -146,16 +159,9 @@ def test_a_deleted_row_takes_its_period_and_count_at_once(
     county,
     django_capture_on_commit_callbacks,
 ):
-    row = DisclosureFactory(item=county["item"], unit=county["wenli"], period="2012-05")
-    visitor = Client()
-    morning = _morning()
-    with time_machine.travel(morning, tick=False):
-        assert _periods(visitor) == ["2012-05", "2011-09"]
-        assert _count(visitor, "/disclosures/?unit=wenli") == 2
-    with time_machine.travel(morning + timedelta(hours=3), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            row.delete()
-        caching.reset_local()
+    row, visitor, count = seen_in_the_morning(county, "/disclosures/?unit=wenli")
+    assert count == 2
+    with hours_later(django_capture_on_commit_callbacks, row.delete):
         assert _periods(visitor) == ["2011-09"]
         assert _count(visitor, "/disclosures/?unit=wenli") == 1
 
@@ -195,17 +201,17 @@ def test_a_withdrawal_through_the_service_takes_the_period_at_once(
         item=county["item"], unit=county["xiacun"], period="2012-Q4"
     )
     visitor = Client()
-    morning = _morning()
-    with time_machine.travel(morning, tick=False):
+    with time_machine.travel(_morning(), tick=False):
         assert _periods(visitor) == ["2012-Q4", "2011-09"]
-    with time_machine.travel(morning + timedelta(hours=5), tick=False):
-        row = Disclosure.objects.get(pk=row.pk)
-        with django_capture_on_commit_callbacks(execute=True):
-            row.status = Disclosure.Status.WITHDRAWN
-            row.withdrawn_at = timezone.now()
-            row.withdrawal_reason = "有误"
-            row.save()
-        caching.reset_local()
+    row = Disclosure.objects.get(pk=row.pk)
+
+    def withdraw():
+        row.status = Disclosure.Status.WITHDRAWN
+        row.withdrawn_at = timezone.now()
+        row.withdrawal_reason = "有误"
+        row.save()
+
+    with hours_later(django_capture_on_commit_callbacks, withdraw, hours=5):
         assert _periods(visitor) == ["2011-09"]
         assert _count(visitor, "/disclosures/?unit=xiacun") == 1
 
