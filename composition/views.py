@@ -19,7 +19,7 @@ from disclosure import compliance, page_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
 from feedback.models import Kind, Submission
-from feedback.summary import summary_past_midnight
+from feedback.summary import case_scopes, summary_past_midnight
 
 from . import stats
 
@@ -122,12 +122,12 @@ def home_context(request, town: Unit, year: int) -> dict:
 
 def town_feedback(town: Unit, in_town: Q) -> dict:
     """The 回音壁's figures of the town's cases, kept until a case of the
-    town changes or comes in (the town's scopes) and past midnight, as the
-    wall's (feedback.summary)."""
+    town changes or comes in (the town's scopes, not the catalog's) and past
+    midnight, as the wall's (feedback.summary)."""
     return summary_past_midnight(
         Submission.objects.on_record().filter(in_town),
         f"home-feedback:{town.pk}",
-        stats.kept_scopes(town),
+        case_scopes(town.slug, town=town.kind == Unit.Kind.TOWN),
     )
 
 

@@ -34,6 +34,14 @@ PART_SECONDS = 24 * 3600
 PART_SPREAD = 0.5
 
 
+def case_scopes(slug: str, *, town: bool) -> list[str]:
+    """What every change of a unit's cases names (a town's: its villages'
+    too): its rows' scopes (disclosure.page_scopes) and its new cases'
+    ("cases-…", `on_new_case`). Never the catalog: no case count reads it."""
+    named = [f"unit:{slug}", *([f"town:{slug}"] if town else [])]
+    return [*named, *(f"cases-{name}" for name in named)]
+
+
 def _groups() -> list[tuple[str, list[int], list[str]]]:
     """The units in groups whose counts are kept together: a town with its
     villages, or a unit under no town alone. Each: (key, unit ids, scopes:
@@ -49,15 +57,10 @@ def _groups() -> list[tuple[str, list[int], list[str]]]:
         for pk, _slug, _kind, parent in units:
             town = pk if pk in towns else parent
             groups.setdefault(town if town in towns else pk, []).append(pk)
-        found = []
-        for head, members in groups.items():
-            named = [f"unit:{slug[head]}"]
-            if head in towns:
-                named.append(f"town:{slug[head]}")
-            found.append(
-                (slug[head], members, [*named, *(f"cases-{n}" for n in named)])
-            )
-        return found
+        return [
+            (slug[head], members, case_scopes(slug[head], town=head in towns))
+            for head, members in groups.items()
+        ]
 
     # A unit's change (its town, its kind) names UNITS.
     return caching.cached("feedback:summary:groups", group_them, scopes=[UNITS])

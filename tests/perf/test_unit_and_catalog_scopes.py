@@ -150,13 +150,16 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     county, monkeypatch, django_capture_on_commit_callbacks, settings
 ):
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
+    home = counted(monkeypatch, SubmissionQuerySet, "summary_parts", today=False)
     matrices = counted(monkeypatch, compliance_views, "matrix_figures")
     visitor = Client()
     url = "/compliance/?kind=village&town=fengming"
     visitor.get(url)
     visitor.get("/feedback/")
     visitor.get("/stats/?town=fengming")
+    home_figures = visitor.get("/").context["feedback"]
     assert len(matrices) == len(parts) == 1
+    home_counts = len(home)
     item = county["item"]
     with django_capture_on_commit_callbacks(execute=True):
         ItemFactory(category=item.category, name="新增的村务事项")
@@ -164,6 +167,8 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     assert len(matrices) == 2
     assert visitor.get("/feedback/").context["summary"] == on_record().summary()
     assert len(parts) == 1  # no case count reads the catalog
+    assert visitor.get("/").context["feedback"] == home_figures
+    assert len(home) == home_counts  # the home page's neither
     # The matrix and statistics kept are those computed with nothing kept.
     stats_kept = visitor.get("/stats/?town=fengming").context["charts"]
     settings.VALUE_CACHE_SECONDS = 0
