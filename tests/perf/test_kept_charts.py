@@ -63,3 +63,31 @@ def test_the_statistics_page_renders_a_chart_once_for_the_same_numbers(
     again = visitor.get("/stats/").text
     assert charts < len(rendered) < 2 * charts + 1  # those whose numbers moved
     assert again != first
+
+
+def test_a_script_in_every_text_of_a_chart_comes_out_inert_kept_or_not():
+    """The one mark_safe the tag adds carries only the template's output,
+    rendered with autoescaping: a payload in the title, description, labels,
+    series names and unit is text, made and read back alike."""
+    hostile = Chart(
+        key="by-unit",
+        title=HOSTILE,
+        description=HOSTILE,
+        labels=[HOSTILE],
+        series=[(HOSTILE, [3]), ("<img src=x onerror=alert(1)>", [1])],
+        unit="<b>条</b>",
+    )
+    for html in (stats_tags.chart_section(hostile), stats_tags.chart_section(hostile)):
+        assert "<script>" not in html and "<img" not in html and "<b>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_hostile_unit_name_is_inert_on_the_kept_statistics_page():
+    unit = UnitFactory(name="<script>alert(1)</script>村", slug="wenli")
+    NoticeBoardFactory(unit=unit)
+    DisclosureFactory(unit=unit, title="第一条")
+    visitor = Client()
+    for _ in range(2):  # rendered, then the sections read back
+        page = visitor.get("/stats/").text
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;村" in page
