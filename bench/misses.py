@@ -25,6 +25,10 @@ party member of the first village's branch:
 - catalog: what a catalog row's change names ("catalog", "names", "any").
   Before these were named (2026-12-02), both bumped the global version:
   the cold column.
+- check elsewhere, table elsewhere: what an inspection of a village of
+  another town, and a table added to one of its disclosures, name (its
+  unit's and town's scopes; the disclosure's), as `caching.on_event` bumps
+  them ("names" too until the evening of 2026-12-02: every fragment).
 - midnight: the first request of a day, after one the evening before
   (23:00, every value computed afresh; the clock moved with time-machine,
   each sample a day later): what the date changes (overdue, on display, the
@@ -114,9 +118,12 @@ def elsewhere() -> dict[str, list[str]]:
         scopes = content.event_scopes(event)
         if scopes is None:  # not named: the global version (main before)
             return []
-        return [*scopes, content.NAMES, content.ANY]
+        if content.shown_everywhere(model):
+            scopes = [*scopes, content.NAMES]
+        return [*scopes, content.ANY]
 
     from catalog.models import Item
+    from disclosure.models import DisclosureTable, Inspection
 
     return {
         "pub elsewhere": [
@@ -134,6 +141,11 @@ def elsewhere() -> dict[str, list[str]]:
         ],
         "unit elsewhere": named("disclosure.Unit", village),
         "catalog": named("catalog.Item", Item.objects.first()),
+        # Unsaved rows: what their saving would name.
+        "check elsewhere": named("disclosure.Inspection", Inspection(unit=village)),
+        "table elsewhere": named(
+            "disclosure.DisclosureTable", DisclosureTable(disclosure=row)
+        ),
     }
 
 

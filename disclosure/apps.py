@@ -28,8 +28,13 @@ class DisclosureConfig(AppConfig):
         # A change to these names the pages it changes (page_scopes.py); the
         # rest below make every page stale.
         content.public(models.Disclosure, scopes=page_scopes.disclosure_scopes)
+        # Parts of a disclosure, shown on its pages only (a table: its page;
+        # the board's print, uncached): its scopes.
         content.public(
-            models.DisclosureEvent, models.Attachment, scopes=page_scopes.part_scopes
+            models.DisclosureEvent,
+            models.Attachment,
+            models.DisclosureTable,
+            scopes=page_scopes.part_scopes,
         )
         content.scheduled(page_scopes.next_change)
         # A unit's name is on every page; the figures kept for other units
@@ -40,24 +45,25 @@ class DisclosureConfig(AppConfig):
             shown_everywhere=True,
         )
         # Shown on pages (every page made again: NAMES), counted by no kept
-        # figure: a notice board, a body (named on the public trail), a
-        # disclosure's table (its page and board).
+        # figure: a notice board, a body (named on the public trail and the
+        # 回音壁's cards).
         content.public(
             models.NoticeBoard,
             models.Organisation,
-            models.DisclosureTable,
             scopes=page_scopes.shown_only,
             shown_everywhere=True,
         )
-        # Counted by their unit's and town's figures: 逾期未公开 on the
-        # compliance pages (obligation events), /county/ and a unit's
-        # compliance page (inspections, rectifications; no names shown).
+        # Counted, never named, by their unit's and town's pages and figures
+        # only: 逾期未公开 on the compliance pages and the statistics'
+        # on-time shares (obligation events), a unit's compliance page
+        # (inspections, rectifications), and the pages that may show
+        # anything (/county/, the yearly report: "any"). Not NAMES: a
+        # check in one village leaves every other page kept.
         content.public(
             models.ObligationEvent,
             models.Inspection,
             models.Rectification,
             scopes=page_scopes.unit_row_scopes,
-            shown_everywhere=True,
         )
         content.private(
             models.ClosedYear,  # the archive pages that show it are not cached

@@ -220,11 +220,11 @@ def unit_change_scopes(event) -> list[str] | None:
 
 
 def unit_row_scopes(event) -> list[str] | None:
-    """A row kept for a unit that pages show beside its disclosures (an
-    obligation event, an inspection, a rectification: `shown_everywhere`,
-    every page follows NAMES): the figures that count it are its unit's and
-    town's (the compliance matrix, the statistics), where it is and was
-    (`_loaded_unit_id`, where the model keeps it). None: no row to tell."""
+    """A row kept for a unit that pages count beside its disclosures (an
+    obligation event, an inspection, a rectification): the pages and
+    figures that count it are its unit's and town's (the compliance pages,
+    the statistics), where it is and was (`_loaded_unit_id`,
+    `models.units.KeptForUnit`); no page names it. None: no row to tell."""
     row = event.instance
     if row is None or getattr(row, "unit_id", None) is None:
         return None
@@ -232,14 +232,14 @@ def unit_row_scopes(event) -> list[str] | None:
 
 
 def shown_only(event) -> list[str]:
-    """A row that pages show (a notice board, a body's name, a disclosure's
-    table) but no kept figure counts: every page follows (NAMES, with
-    `shown_everywhere`), no kept value."""
+    """A row that pages show (a notice board, a body's name) but no kept
+    figure counts: every page follows (NAMES, with `shown_everywhere`), no
+    kept value."""
     return []
 
 
 def part_scopes(event) -> list[str] | None:
-    """An attachment or a trail event: its disclosure's scopes."""
+    """An attachment, a table or a trail event: its disclosure's scopes."""
     row = event.instance
     if row is None or getattr(row, "disclosure_id", None) is None:
         return None

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .units import Unit
+from .units import KeptForUnit, Unit
 
 # The five criteria, as the settings' COMPLIANCE_CRITERIA_WEIGHTS name them.
 CRITERIA = (
@@ -44,7 +44,7 @@ def score_field(label, help_text=SCORE_HELP):
     )
 
 
-class Inspection(models.Model):
+class Inspection(KeptForUnit, models.Model):
     unit = models.ForeignKey(
         Unit,
         on_delete=models.PROTECT,
@@ -106,7 +106,7 @@ class RectificationQuerySet(models.QuerySet):
         return self.open().filter(deadline__lt=as_of)
 
 
-class Rectification(models.Model):
+class Rectification(KeptForUnit, models.Model):
     unit = models.ForeignKey(
         Unit,
         on_delete=models.PROTECT,

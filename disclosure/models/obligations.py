@@ -6,10 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import EVENT_TIMINGS, Item
 
 from .disclosures import Disclosure
-from .units import Unit
+from .units import KeptForUnit, Unit
 
 
-class ObligationEvent(models.Model):
+class ObligationEvent(KeptForUnit, models.Model):
     """事项登记: something happened that a 随时, 事前 or 逐段 item must be
     disclosed for (a decision taken, a project phase, a candidate for
     发展对象). Registered by staff, so that a disclosure never made shows as
@@ -65,14 +65,6 @@ class ObligationEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_date} {self.description}"
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # The unit it was registered for as loaded: a move names both
-        # units' figures (page_scopes.unit_row_scopes).
-        instance._loaded_unit_id = instance.__dict__.get("unit_id")
-        return instance
 
     def clean(self):
         errors = {}

@@ -207,3 +207,16 @@ class NoticeBoard(models.Model):
 
     def __str__(self):
         return f"{self.unit.name} · {self.location}"
+
+
+class KeptForUnit:
+    """A row kept for a unit that pages count or show beside its disclosures
+    (an obligation event, an inspection, a rectification): the unit it had
+    when loaded, so that moving it names both units' pages
+    (disclosure.page_scopes.unit_row_scopes)."""
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_unit_id = instance.__dict__.get("unit_id")
+        return instance

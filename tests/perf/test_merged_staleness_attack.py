@@ -1,10 +1,12 @@
 """After the merge of 2026-12-02 a unit's, the catalog's, a notice board's,
 an organisation's or a tag's change no longer moves the global version: it
-names scopes (NAMES, UNITS, CATALOG, TAGS, unit:<slug>...). Every page that
-shows the changed thing must show the new state at once, exactly as a render
-with nothing kept would: each page is filled in the caches, the change is
-made, and the page served is compared with the same page rendered with the
-page and value caches off."""
+names scopes (NAMES, UNITS, CATALOG, TAGS, unit:<slug>...); since the
+evening of 2026-12-02 an obligation event, an inspection, a rectification
+and a disclosure's table name only their unit's, town's or disclosure's
+scopes, not NAMES. Every page that shows the changed thing must show the
+new state at once, exactly as a render with nothing kept would: each page
+is filled in the caches, the change is made, and the page served is
+compared with the same page rendered with the page and value caches off."""
 
 import difflib
 import re
@@ -15,11 +17,28 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from catalog.models import Catalog, Category, Department, Item, ScheduleRule, Scope
+from catalog.models import (
+    Catalog,
+    Category,
+    Department,
+    Item,
+    ScheduleRule,
+    Scope,
+    Timing,
+)
 from core import caching
 from disclosure import page_scopes
-from disclosure.models import NoticeBoard, ObligationEvent, Organisation, Unit
+from disclosure.models import (
+    DisclosureTable,
+    Inspection,
+    NoticeBoard,
+    ObligationEvent,
+    Organisation,
+    Rectification,
+    Unit,
+)
 from feedback.models import Tag
+from tests.disclosure.test_tables import add_table
 from tests.factories import (
     CatalogFactory,
     CategoryFactory,
@@ -32,6 +51,7 @@ from tests.factories import (
     TagFactory,
     TownFactory,
     UnitFactory,
+    UserFactory,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
@@ -89,6 +109,34 @@ def county():
                 unit=unit, accepted=True, title=f"{village}的问题", tag=found["tag"]
             )
     found["empty"] = UnitFactory(name="空村", slug="kong", parent=found["fengming"])
+    # Rows only their unit's pages count (page_scopes.unit_row_scopes), this
+    # year's (the compliance pages' default), and a disclosure's table.
+    today = timezone.localdate()
+    found["event_item"] = ItemFactory(
+        category=found["category"],
+        name="重大事项决策",
+        frequency=Item.Frequency.IMMEDIATELY,
+        timing=Timing.EVENT,
+    )
+    found["event"] = ObligationEvent.objects.create(
+        unit=found["wenli"],
+        item=found["event_item"],
+        event_date=today,
+        description="村道硬化",
+    )
+    found["inspection"] = Inspection.objects.create(
+        unit=found["wenli"],
+        inspector=UserFactory(username="inspector"),
+        inspected_on=today,
+        score_complete=90,
+    )
+    found["rectification"] = Rectification.objects.create(
+        unit=found["wenli"],
+        inspection=found["inspection"],
+        issue="公开栏破损",
+        deadline=today,
+    )
+    found["table"] = add_table(found["row-wenli"])
     return found
 
 
@@ -371,6 +419,71 @@ def _renamed_organisation(county):
         body.save()
 
 
+def _registered_event(county):
+    ObligationEvent.objects.create(
+        unit=county["maoshan"],
+        item=county["event_item"],
+        event_date=timezone.localdate(),
+        description="集体资产处置",
+    )
+
+
+def _moved_event(county):
+    event = ObligationEvent.objects.get(pk=county["event"].pk)
+    event.unit = county["shangcun"]
+    event.save()
+
+
+def _deleted_event(county):
+    ObligationEvent.objects.get(pk=county["event"].pk).delete()
+
+
+def _added_inspection(county):
+    inspection = Inspection.objects.create(
+        unit=county["maoshan"],
+        inspector=UserFactory(username="inspector"),
+        inspected_on=timezone.localdate(),
+    )
+    Rectification.objects.create(
+        unit=county["maoshan"],
+        inspection=inspection,
+        issue="未按期公开",
+        deadline=timezone.localdate() - timedelta(days=1),
+    )
+
+
+def _moved_inspection(county):
+    for model in (Inspection, Rectification):
+        row = model.objects.get(pk=county[model.__name__.lower()].pk)
+        row.unit = county["shangcun"]
+        row.save()
+
+
+def _completed_rectification(county):
+    notice = Rectification.objects.get(pk=county["rectification"].pk)
+    notice.completed_on = timezone.localdate()
+    notice.save()
+
+
+def _deleted_inspection(county):
+    Rectification.objects.get(pk=county["rectification"].pk).delete()
+    Inspection.objects.get(pk=county["inspection"].pk).delete()
+
+
+def _added_table(county):
+    add_table(county["row-maoshan"])
+
+
+def _replaced_table(county):
+    table = DisclosureTable.objects.get(pk=county["table"].pk)
+    table.caption = "更正后的收支明细表"
+    table.save()
+
+
+def _deleted_table(county):
+    DisclosureTable.objects.get(pk=county["table"].pk).delete()
+
+
 def _branch_item(county):
     item = Item.objects.get(pk=county["item"].pk)
     item.scope = Scope.BRANCH
@@ -444,6 +557,16 @@ CHANGES = {
     "renamed tag": _renamed_tag,
     "deleted tag": _deleted_tag,
     "renamed organisation": _renamed_organisation,
+    "registered event": _registered_event,
+    "event moved to another town": _moved_event,
+    "deleted event": _deleted_event,
+    "added inspection": _added_inspection,
+    "inspection moved to another town": _moved_inspection,
+    "completed rectification": _completed_rectification,
+    "deleted inspection": _deleted_inspection,
+    "added table": _added_table,
+    "replaced table": _replaced_table,
+    "deleted table": _deleted_table,
 }
 
 
@@ -480,3 +603,45 @@ def test_every_page_shows_the_change_at_once(
         user,
     )
     assert stale == {}, "\n\n".join(f"{u}:\n{d}" for u, d in stale.items())
+
+
+# What only their unit's or disclosure's pages show or count: the pages of
+# other units, the 回音壁 and other disclosures stay kept (they named NAMES,
+# so every page of the county was made again, before 2026-12-02 evening).
+UNIT_ROWS = {
+    "registered event": ({"maoshan"}, "row-maoshan"),
+    "event moved to another town": ({"wenli", "shangcun"}, "row-wenli"),
+    "added inspection": ({"maoshan"}, "row-maoshan"),
+    "inspection moved to another town": ({"wenli", "shangcun"}, "row-wenli"),
+    "completed rectification": ({"wenli"}, "row-wenli"),
+    "deleted inspection": ({"wenli"}, "row-wenli"),
+    "added table": ({"maoshan"}, "row-maoshan"),
+    "replaced table": ({"wenli"}, "row-wenli"),
+    "deleted table": ({"wenli"}, "row-wenli"),
+}
+
+
+@pytest.mark.parametrize("change", list(UNIT_ROWS))
+def test_a_units_own_rows_leave_the_other_pages_kept(
+    county, change, django_capture_on_commit_callbacks
+):
+    changed_units, changed_row = UNIT_ROWS[change]
+    boards = {slug: f"/boards/{slug}/" for slug in ("wenli", "maoshan", "shangcun")}
+    elsewhere = [url for slug, url in boards.items() if slug not in changed_units]
+    elsewhere += [
+        f"/disclosures/{county[row].pk}/"
+        for row in ("row-wenli", "row-maoshan", "row-shangcun")
+        if row != changed_row
+    ]
+    elsewhere += ["/feedback/", f"/feedback/{county['case-shangcun'].pk}/"]
+    own = [boards[slug] for slug in sorted(changed_units)]
+    visitor = Client()
+    for url in elsewhere + own:
+        assert visitor.get(url).status_code == 200
+    assert {visitor.get(url)["X-Page-Cache"] for url in elsewhere + own} == {"hit"}
+    with django_capture_on_commit_callbacks(execute=True):
+        CHANGES[change](county)
+    kept = {url: visitor.get(url)["X-Page-Cache"] for url in elsewhere}
+    assert kept == dict.fromkeys(elsewhere, "hit")
+    # Its own pages are made again (the walk above checks what they show).
+    assert {visitor.get(url)["X-Page-Cache"] for url in own} == {"miss"}
