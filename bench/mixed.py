@@ -9,7 +9,10 @@ on, Redis as the shared cache): `--reads` page views a day, evenly spread
 (the clock, time-machine's, moves on by 86,400 / reads seconds before
 each), and `--writes` changes a day at random moments between them: a
 third publications (a new notice of a unit, published), a third answers (a
-回音壁 case answered), a third drafts (a draft saved twice). Readers: 80 %
+回音壁 case answered), a third drafts (a draft saved twice); with
+`--unit-rows N`, N of them a day are rows only their unit's pages count,
+one of three at random: a draft's table (the monthly 收支明细表), an
+inspection with its 整改 notice, an event registered (事项登记). Readers: 80 %
 anonymous visitors, 20 % logged-in party members of a dozen branches (the
 audience cache). Pages drawn with a Zipf-like skew over units and
 disclosures (the recent ones, a few boards read most). Needs seed_scale
@@ -91,11 +94,12 @@ def members(units) -> list:
 
 
 class Writer:
-    def __init__(self, rng, units):
+    def __init__(self, rng, units, unit_row_share: float = 0.0):
         from disclosure.models import Disclosure
         from feedback.models import Submission
 
         self.rng, self.units = rng, units
+        self.unit_row_share = unit_row_share
         self.templates = list(
             Disclosure.objects.filter(unit__in=units, status="published")
             .order_by("-published_at")
@@ -127,11 +131,17 @@ class Writer:
         from disclosure.models import Disclosure
         from feedback.models import Submission
 
-        kind = self.rng.choice(["publication", "answer", "draft"])
+        # No draw without unit rows: the same writes as runs before them.
+        if self.unit_row_share and self.rng.random() < self.unit_row_share:
+            kind = self.rng.choice(["table", "check", "event"])
+        else:
+            kind = self.rng.choice(["publication", "answer", "draft"])
         if kind == "answer" and not self.open_cases:
             kind = "draft"
         self.kind = kind  # what the page cache's bumps are for (Causes)
-        if kind == "publication":
+        if kind in ("table", "check", "event"):
+            self.unit_row(kind)
+        elif kind == "publication":
             row = self._new(Disclosure.Status.PUBLISHED, timezone.now())
             events.announce("published", Disclosure, [row.pk])
         elif kind == "answer":
@@ -146,6 +156,45 @@ class Writer:
             row.title += "（改）"
             row.save()
         self.counts[kind] += 1
+
+    def unit_row(self, kind: str) -> None:
+        from django.contrib.auth import get_user_model
+        from django.utils import timezone
+
+        from catalog.models import Item
+        from disclosure.models import (
+            Disclosure,
+            DisclosureTable,
+            Inspection,
+            ObligationEvent,
+            Rectification,
+        )
+
+        today = timezone.localdate()
+        if kind == "table":
+            draft = self._new(Disclosure.Status.DRAFT)
+            DisclosureTable.objects.create(
+                disclosure=draft,
+                caption="村级财务收支明细表",
+                data={"title_lines": [], "columns": [], "rows": []},
+            )
+            return
+        unit = self.rng.choice(self.units)
+        if kind == "check":
+            inspector, _ = get_user_model().objects.get_or_create(
+                username="bench_inspector"
+            )
+            check = Inspection.objects.create(
+                unit=unit, inspector=inspector, inspected_on=today, score_form=80
+            )
+            Rectification.objects.create(
+                unit=unit, inspection=check, issue="压测整改", deadline=today
+            )
+            return
+        item = Item.objects.filter(frequency=Item.Frequency.IMMEDIATELY).first()
+        ObligationEvent.objects.create(
+            unit=unit, item=item, event_date=today, description="压测事项"
+        )
 
 
 class Causes:
@@ -218,6 +267,12 @@ def main() -> int:
         "--hours", type=float, default=24, help="simulate this part of the day"
     )
     parser.add_argument("--members", type=float, default=0.2, help="logged-in share")
+    parser.add_argument(
+        "--unit-rows",
+        type=int,
+        default=0,
+        help="of the writes a day, tables, inspections and events registered",
+    )
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument(
         "--redis",
@@ -261,7 +316,7 @@ def main() -> int:
         client.force_login(user)
         readers.append(client)
     visitors, logged_in = readers[:20], readers[20:]
-    writer = Writer(rng, units)
+    writer = Writer(rng, units, args.unit_rows / args.writes if args.writes else 0)
     causes = Causes()
     why = defaultdict(lambda: defaultdict(int))
     cache.clear()

@@ -14,7 +14,6 @@ class CompositionConfig(AppConfig):
 
     def ready(self):
         from core import content, events, roles, security
-        from disclosure import page_scopes
         from disclosure.roles import TOWN_ADMIN
 
         from . import gov_report, models, search, views
@@ -24,14 +23,13 @@ class CompositionConfig(AppConfig):
         # document, whose own event decides whether pages are stale (and
         # which: the entry's own event names no page).
         content.public(models.SearchEntry, new_rows_wait=True, scopes=lambda e: [])
-        # Read by their own pages only (no kept figure): every page follows
-        # (NAMES), no kept value.
+        # Read by their own pages only, which name no scope (kept until any
+        # change), and by no kept figure: the other pages stay kept.
         content.public(
             models.AnnualReport,
             models.GovernmentReport,
             models.DisclosureGuide,
-            scopes=page_scopes.shown_only,
-            shown_everywhere=True,
+            scopes=content.on_any_page,
         )
         content.private(models.Subscription)
         # Pages that may show anything, living until any change (or the next

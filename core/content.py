@@ -155,6 +155,13 @@ def everything(request, kwargs) -> list[str]:
     return [ANY]
 
 
+def on_any_page(event) -> list[str]:
+    """The scopes of a row that only pages naming no scope show (a yearly
+    report, a guide: their own pages, which may show anything) and no kept
+    value reads: "any", so that the other pages stay kept."""
+    return [ANY]
+
+
 def scheduled(fn: Callable) -> None:
     schedules.append(fn)
 

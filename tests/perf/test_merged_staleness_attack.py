@@ -26,6 +26,7 @@ from catalog.models import (
     Scope,
     Timing,
 )
+from composition.models import AnnualReport, DisclosureGuide
 from core import caching
 from disclosure import page_scopes
 from disclosure.models import (
@@ -192,6 +193,7 @@ def urls(county) -> list[str]:
         "/feedback/?unit=fengming",
         "/feedback/print/wenli/",
         "/reports/",
+        f"/reports/fengming/{timezone.localdate().year}/",
         "/guide/",
         "/guide/affairs/",
         "/yishenqing/",
@@ -484,6 +486,20 @@ def _deleted_table(county):
     DisclosureTable.objects.get(pk=county["table"].pk).delete()
 
 
+def _edited_guide(county):
+    DisclosureGuide.objects.update_or_create(
+        town=county["fengming"], defaults={"phone": "0830-5551234"}
+    )
+
+
+def _annual_report(county):
+    AnnualReport.objects.create(
+        town=county["fengming"],
+        year=timezone.localdate().year,
+        overview="本年度公开工作总体情况。",
+    )
+
+
 def _branch_item(county):
     item = Item.objects.get(pk=county["item"].pk)
     item.scope = Scope.BRANCH
@@ -567,6 +583,8 @@ CHANGES = {
     "added table": _added_table,
     "replaced table": _replaced_table,
     "deleted table": _deleted_table,
+    "edited guide": _edited_guide,
+    "annual report": _annual_report,
 }
 
 
@@ -605,9 +623,10 @@ def test_every_page_shows_the_change_at_once(
     assert stale == {}, "\n\n".join(f"{u}:\n{d}" for u, d in stale.items())
 
 
-# What only their unit's or disclosure's pages show or count: the pages of
-# other units, the 回音壁 and other disclosures stay kept (they named NAMES,
-# so every page of the county was made again, before 2026-12-02 evening).
+# What only their unit's or disclosure's pages show or count, or only the
+# pages that may show anything (a guide, a report): the pages of other
+# units, the 回音壁 and other disclosures stay kept (they named NAMES, so
+# every page of the county was made again, before 2026-12-02 evening).
 UNIT_ROWS = {
     "registered event": ({"maoshan"}, "row-maoshan"),
     "event moved to another town": ({"wenli", "shangcun"}, "row-wenli"),
@@ -618,7 +637,11 @@ UNIT_ROWS = {
     "added table": ({"maoshan"}, "row-maoshan"),
     "replaced table": ({"wenli"}, "row-wenli"),
     "deleted table": ({"wenli"}, "row-wenli"),
+    "edited guide": (set(), None),
+    "annual report": (set(), None),
 }
+# Their own pages, which name no scope ("any").
+OWN_PAGES = {"edited guide": ["/guide/"], "annual report": ["/reports/"]}
 
 
 @pytest.mark.parametrize("change", list(UNIT_ROWS))
@@ -635,6 +658,7 @@ def test_a_units_own_rows_leave_the_other_pages_kept(
     ]
     elsewhere += ["/feedback/", f"/feedback/{county['case-shangcun'].pk}/"]
     own = [boards[slug] for slug in sorted(changed_units)]
+    own += OWN_PAGES.get(change, [])
     visitor = Client()
     for url in elsewhere + own:
         assert visitor.get(url).status_code == 200
