@@ -31,18 +31,20 @@ def figures(
     audience = Reader.of(user).key
     where = f"{unit.pk if unit else ''}:{town.pk if town else ''}"
     name = f"stats:{year}:{where}:{audience}:{get_language()}"
-    steady = caching.cached(
-        name,
-        lambda: registry.collect_parts(user, by_day=False, **selection),
-        **kept(unit or town, midnight=False),
-    )
     day = timezone.localdate().isoformat()
-    daily = caching.cached(
-        f"{name}:{day}",
-        lambda: registry.collect_parts(user, by_day=True, **selection),
-        **kept(unit or town),
-    )
-    collected = registry.combine([*steady, *daily])
+    parts = []
+    # Apart: what the date changes (kept for the day), and what reads no
+    # catalog row (a catalog change leaves it kept).
+    for by_day in (False, True):
+        for unread in registry.groups(by_day=by_day):
+            parts += caching.cached(
+                ":".join([name, *sorted(unread), *([day] if by_day else [])]),
+                lambda by_day=by_day, unread=unread: registry.collect_parts(
+                    user, by_day=by_day, independent_of=unread, **selection
+                ),
+                **kept(unit or town, midnight=by_day, independent_of=unread),
+            )
+    collected = registry.combine(parts)
     return {
         "charts": collected.charts,
         "totals": collected.totals,
@@ -50,7 +52,9 @@ def figures(
     }
 
 
-def kept(where: Unit | None, *, midnight: bool = True) -> dict:
+def kept(
+    where: Unit | None, *, midnight: bool = True, independent_of=frozenset()
+) -> dict:
     """How long a unit's or a town's figures are kept (`caching.cached`'s
     scopes and seconds): until a change in it (a unit's rows name
     "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
@@ -61,7 +65,8 @@ def kept(where: Unit | None, *, midnight: bool = True) -> dict:
     midnight (the day is in the name; `midnight=False` for figures the date
     does not change). Without either: any change, and the next publication
     coming due anywhere (the county's page, kept until then, is made again
-    then: not from figures of before)."""
+    then: not from figures of before). `independent_of`: scopes the figures
+    do not read (CATALOG for the 回音壁's), left out."""
     if where is None:
         return {"seconds": caching.until_due(None)}
     started = timezone.now()
@@ -70,7 +75,7 @@ def kept(where: Unit | None, *, midnight: bool = True) -> dict:
     else:
         units = Unit.objects.filter(pk=where.pk)
     return {
-        "scopes": kept_scopes(where),
+        "scopes": [s for s in kept_scopes(where) if s not in independent_of],
         "seconds": lambda: caching.until(
             compliance.next_scheduled(units, started, public_from=True),
             midnight=midnight,

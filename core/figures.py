@@ -26,24 +26,50 @@ providers: list[Callable[..., Figures]] = []
 # Providers whose figures the date changes (what is due as of today): kept
 # for the day, apart from the rest, which midnight does not change.
 daily: list[Callable[..., Figures]] = []
+# What a provider's figures do not read, as the scopes the page keeps its
+# figures under name it (the 回音壁's: no catalog row): kept apart from the
+# others, so that a change there leaves them kept.
+unread: dict[Callable[..., Figures], frozenset[str]] = {}
 
 
-def register(provider: Callable[..., Figures], *, by_day: bool = False) -> None:
+def register(
+    provider: Callable[..., Figures],
+    *,
+    by_day: bool = False,
+    independent_of: tuple[str, ...] = (),
+) -> None:
     if provider not in providers:
         providers.append(provider)
     if by_day and provider not in daily:
         daily.append(provider)
+    unread[provider] = frozenset(independent_of)
+
+
+def groups(*, by_day: bool) -> list[frozenset[str]]:
+    """The providers' distinct `independent_of` (those the date changes, or
+    the others), in registration order: one kept part each."""
+    found = [unread.get(p, frozenset()) for p in providers if (p in daily) == by_day]
+    return list(dict.fromkeys(found))
 
 
 def collect_parts(
-    user, *, by_day: bool | None = None, **selection
+    user,
+    *,
+    by_day: bool | None = None,
+    independent_of: frozenset[str] | None = None,
+    **selection,
 ) -> list[tuple[int, Figures]]:
     """Each provider's figures with its place in the page's order; `by_day`:
-    only the providers the date changes (True), or only the others (False)."""
+    only the providers the date changes (True), or only the others (False);
+    `independent_of`: only those registered with exactly these."""
     return [
         (place, provider(user, **selection))
         for place, provider in enumerate(providers)
-        if by_day is None or (provider in daily) == by_day
+        if (by_day is None or (provider in daily) == by_day)
+        and (
+            independent_of is None
+            or unread.get(provider, frozenset()) == independent_of
+        )
     ]
 
 

@@ -8,6 +8,7 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("回音壁")
 
     def ready(self):
+        from catalog.page_scopes import CATALOG
         from core import content, documents, events, figures, roles, security, worklist
         from disclosure import board_extras, compliance, inspections
         from disclosure import page_scopes as disclosure_page_scopes
@@ -60,7 +61,9 @@ class FeedbackConfig(AppConfig):
         )
         # A case's document holds its earlier rounds' answers too.
         documents.register(models.Submission, parts={models.AnswerRound: "submission"})
-        figures.register(feedback_figures.figures)
+        # The cases' figures read no catalog row: a catalog change leaves
+        # them kept (composition.stats).
+        figures.register(feedback_figures.figures, independent_of=(CATALOG,))
         inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
         # An accepted 点题公开 request is an obligation to disclose.
         compliance.register_requests(obligations.accepted_requests)

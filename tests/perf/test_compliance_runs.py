@@ -184,7 +184,8 @@ def test_the_statistics_recount_only_the_on_time_shares_at_midnight(town, monkey
     assert "截至2026年11月21日" in on_time(morning_page).description
     assert on_time(morning_page).series == on_time(evening_page).series
     by_day = [kwargs.get("by_day") for _, kwargs in collected]
-    assert by_day == [False, True, True]  # the counts once, the shares each day
+    # The counts once (the disclosures', the cases'), the shares each day.
+    assert by_day == [False, False, True, True]
     assert len(engine) == 1  # the shares' tallies: the 20th's, still true
     assert morning_page.context["disclosure_total"] == 1
 

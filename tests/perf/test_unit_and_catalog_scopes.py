@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from catalog.models import Item
+from catalog.page_scopes import CATALOG
 from composition import stats
 from core import caching
 from core import figures as registry
@@ -129,7 +130,9 @@ def test_a_village_moved_to_another_town_is_counted_there(
 def test_a_units_change_keeps_other_towns_figures(
     county, monkeypatch, django_capture_on_commit_callbacks
 ):
-    collected = counted(monkeypatch, registry, "collect_parts", by_day=False)
+    collected = counted(
+        monkeypatch, registry, "collect_parts", by_day=False, independent_of=frozenset()
+    )
     matrices = counted(monkeypatch, compliance_views, "matrix_figures")
     visitor = Client()
     for town in ("fengming", "qingshan"):
@@ -152,13 +155,24 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
     home = counted(monkeypatch, SubmissionQuerySet, "summary_parts", today=False)
     matrices = counted(monkeypatch, compliance_views, "matrix_figures")
+    # The statistics' counts: the disclosures' read the catalog, the cases' not.
+    counts, cases = (
+        counted(
+            monkeypatch,
+            registry,
+            "collect_parts",
+            by_day=False,
+            independent_of=frozenset(unread),
+        )
+        for unread in ((), {CATALOG})
+    )
     visitor = Client()
     url = "/compliance/?kind=village&town=fengming"
     visitor.get(url)
     visitor.get("/feedback/")
     visitor.get("/stats/?town=fengming")
     home_figures = visitor.get("/").context["feedback"]
-    assert len(matrices) == len(parts) == 1
+    assert len(matrices) == len(parts) == len(counts) == len(cases) == 1
     home_counts = len(home)
     item = county["item"]
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,6 +185,7 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     assert len(home) == home_counts  # the home page's neither
     # The matrix and statistics kept are those computed with nothing kept.
     stats_kept = visitor.get("/stats/?town=fengming").context["charts"]
+    assert len(counts) == 2 and len(cases) == 1  # the cases' figures: kept
     settings.VALUE_CACHE_SECONDS = 0
     plain = visitor.get(url)
     assert kept.context["matrix_table"] == plain.context["matrix_table"]
@@ -266,7 +281,9 @@ def test_an_answer_rounds_change_recounts_its_towns_figures_only(
             rating="unsatisfied",
         )
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
-    collected = counted(monkeypatch, registry, "collect_parts", by_day=False)
+    collected = counted(
+        monkeypatch, registry, "collect_parts", by_day=False, independent_of=frozenset()
+    )
     visitor = Client()
     assert visitor.get("/feedback/").context["summary"]["rated"] == 1
     visitor.get("/stats/?town=qingshan")
