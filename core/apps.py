@@ -12,11 +12,15 @@ class CoreConfig(AppConfig):
     def ready(self):
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_login_failed
+        from django.core.signals import setting_changed
 
         from . import caching, checks, events, security  # noqa: F401 (checks registers itself)
 
         user_login_failed.connect(security.log_login_failed)
         user_locked_out.connect(security.log_lockout)
+        setting_changed.connect(
+            security.PolicyMiddleware.forget, dispatch_uid="core.security.policy"
+        )
         events.listen(caching.on_event, uid="core.caching")
         # What every form and the admin accept: auth's text and date fields
         # here; each app guards its own models in its ready().

@@ -62,7 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, its headers worked out once (the policy is constant).
+    "core.security.PolicyMiddleware",
     # Logged-in users' responses are never kept by a shared cache: all of them,
     # also those the middleware below answer before a view.
     "core.caching.PrivateForUsersMiddleware",
