@@ -21,6 +21,9 @@ class CoreConfig(AppConfig):
         setting_changed.connect(
             security.PolicyMiddleware.forget, dispatch_uid="core.security.policy"
         )
+        setting_changed.connect(
+            caching.forget_resolved, dispatch_uid="core.caching.resolved"
+        )
         events.listen(caching.on_event, uid="core.caching")
         # What every form and the admin accept: auth's text and date fields
         # here; each app guards its own models in its ready().

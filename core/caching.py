@@ -50,6 +50,7 @@ shared cache has none (a flush, an eviction, a new Redis), so a number is
 never reused while copies made under it may still be around.
 """
 
+import functools
 import hashlib
 import math
 import pickle
@@ -539,11 +540,39 @@ def _cached_view(request):
         return None
     if "HTTP_AUTHORIZATION" in request.META:
         return None
+    return _resolved(request.path_info)
+
+
+# Paths this long are not kept (a made-up one may be as long as the server
+# allows); the common ones are far shorter.
+RESOLVED_PATH_LIMIT = 200
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved_path(path: str):
     try:
-        match = resolve(request.path_info)
+        return resolve(path)
     except Resolver404:
         return None
-    return match if match.view_name in content.cached_view_names else None
+
+
+def _resolved(path: str):
+    """`_cached_view`'s match: URL resolution walks every pattern, a tenth of
+    a cached page's time, so a process keeps what its recent paths resolved
+    to (the URLconf is fixed while it runs; `forget_resolved` when a test
+    changes it). Read only: the views get Django's own match."""
+    if len(path) > RESOLVED_PATH_LIMIT:
+        match = _resolved_path.__wrapped__(path)
+    else:
+        match = _resolved_path(path)
+    if match is None or match.view_name not in content.cached_view_names:
+        return None
+    return match
+
+
+def forget_resolved(*, setting=None, **kwargs) -> None:
+    if setting in (None, "ROOT_URLCONF"):
+        _resolved_path.cache_clear()
 
 
 def _cacheable_request(request):

@@ -33,7 +33,7 @@ from catalog.page_scopes import CATALOG
 from core import caching
 from core.content import ANY
 
-from .models import Disclosure, Unit
+from .models import Disclosure, Inspection, Rectification, Unit
 
 PUBLIC_STATUSES = {Disclosure.Status.PUBLISHED, Disclosure.Status.WITHDRAWN}
 
@@ -228,7 +228,13 @@ def unit_row_scopes(event) -> list[str] | None:
     row = event.instance
     if row is None or getattr(row, "unit_id", None) is None:
         return None
-    return unit_scopes([row.unit_id, getattr(row, "_loaded_unit_id", None)])
+    units = [row.unit_id, getattr(row, "_loaded_unit_id", None)]
+    if isinstance(row, Inspection) and row.pk is not None:
+        # Its notices are counted by the check's year, on their units' pages.
+        units += Rectification.objects.filter(inspection=row).values_list(
+            "unit_id", flat=True
+        )
+    return unit_scopes(units)
 
 
 def shown_only(event) -> list[str]:
@@ -239,11 +245,13 @@ def shown_only(event) -> list[str]:
 
 
 def part_scopes(event) -> list[str] | None:
-    """An attachment, a table or a trail event: its disclosure's scopes."""
+    """An attachment, a table or a trail event: its disclosure's scopes,
+    the one it is part of and the one it was (`models.units.KeptForDisclosure`)."""
     row = event.instance
     if row is None or getattr(row, "disclosure_id", None) is None:
         return None
-    return _row_scopes(_from_ids([row.disclosure_id]), whole=False)
+    ids = {row.disclosure_id, getattr(row, "_loaded_disclosure_id", None)} - {None}
+    return _row_scopes(_from_ids(sorted(ids)), whole=False)
 
 
 def unit_scope(request, kwargs) -> list[str]:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .disclosures import Disclosure
+from .units import KeptForDisclosure
 
 
 def attachment_path(instance, filename: str) -> str:
@@ -20,7 +21,7 @@ def thumbnail_path(instance, filename: str) -> str:
     return f"thumbnails/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
 
 
-class Attachment(models.Model):
+class Attachment(KeptForDisclosure, models.Model):
     class Kind(models.TextChoices):
         POSTING_PHOTO = "posting", _("张贴照片")
         PHOTO = "photo", _("照片")

@@ -16,7 +16,7 @@ from catalog.workdays import notice_ends, workdays_between
 from core import audiences, caching
 
 from .organisations import Organisation
-from .units import Unit
+from .units import KeptForDisclosure, Unit
 
 INNER_PARTY_PERMISSION = "disclosure.view_inner_party"
 # Every branch's 党组织内部 items: the town administrator (disclosure.*) and
@@ -733,7 +733,7 @@ class PendingDisclosure(Disclosure):
         verbose_name_plural = _("待审核公开内容")
 
 
-class DisclosureEvent(models.Model):
+class DisclosureEvent(KeptForDisclosure, models.Model):
     """One step of a disclosure's life: the audit trail and the public review trail."""
 
     class Action(models.TextChoices):

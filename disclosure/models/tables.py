@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .disclosures import Disclosure
+from .units import KeptForDisclosure
 
 
 def table_path(instance, filename: str) -> str:
@@ -24,7 +25,7 @@ class Cell:
     is_label: bool = False
 
 
-class DisclosureTable(models.Model):
+class DisclosureTable(KeptForDisclosure, models.Model):
     """A table of a disclosure (村级财务收支明细表), read from an uploaded
     spreadsheet by disclosure.tables.parse_table: the checked cells as JSON,
     the original file kept for the record (the archive), never served."""

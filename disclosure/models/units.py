@@ -209,14 +209,39 @@ class NoticeBoard(models.Model):
         return f"{self.unit.name} · {self.location}"
 
 
-class KeptForUnit:
-    """A row kept for a unit that pages count or show beside its disclosures
-    (an obligation event, an inspection, a rectification): the unit it had
-    when loaded, so that moving it names both units' pages
-    (disclosure.page_scopes.unit_row_scopes)."""
+class KeepsLoaded:
+    """Remembers some fields as loaded or last saved (`_loaded_<field>`), so
+    that a change names the pages of where the row was as well as where it
+    is (disclosure.page_scopes). The row event of a save is sent inside
+    `save()`, before they are remembered again."""
+
+    kept_as_loaded: tuple[str, ...] = ()
 
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._loaded_unit_id = instance.__dict__.get("unit_id")
+        instance.remember_loaded()
         return instance
+
+    def remember_loaded(self) -> None:
+        for name in self.kept_as_loaded:
+            setattr(self, f"_loaded_{name}", self.__dict__.get(name))
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.remember_loaded()
+
+
+class KeptForUnit(KeepsLoaded):
+    """A row kept for a unit that pages count beside its disclosures (an
+    obligation event, an inspection, a rectification): its unit as loaded
+    or last saved (page_scopes.unit_row_scopes)."""
+
+    kept_as_loaded = ("unit_id",)
+
+
+class KeptForDisclosure(KeepsLoaded):
+    """A part of a disclosure (an attachment, a table, a trail event): its
+    disclosure as loaded or last saved (page_scopes.part_scopes)."""
+
+    kept_as_loaded = ("disclosure_id",)

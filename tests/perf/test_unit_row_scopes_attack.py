@@ -1,0 +1,375 @@
+"""Attacks on the evening of 2026-12-02: an obligation event, an inspection
+and a rectification name only their unit's and town's scopes (KeptForUnit),
+a disclosure's table its disclosure's, a yearly report or a guide only
+"any", and the statistics' 回音壁 figures are kept without the catalog's
+scope. Each scenario fills the caches, makes a change and compares the
+pages served with the same pages rendered with nothing kept (the harness of
+test_merged_staleness_attack.py, on a few pages each)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Item
+from composition.models import DisclosureGuide, GovernmentReport
+from disclosure.models import (
+    Disclosure,
+    DisclosureTable,
+    Inspection,
+    ObligationEvent,
+    Rectification,
+)
+from tests.disclosure.test_tables import add_table
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    PartyMemberFactory,
+    SubmissionFactory,
+    UserFactory,
+)
+from tests.perf import test_merged_staleness_attack as harness
+
+# The walk's fixture: two towns, three villages, rows of each kind.
+county = harness.county
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+
+YEAR = timezone.localdate().year
+COMPLIANCE = [
+    "/compliance/wenli/",
+    "/compliance/maoshan/",
+    "/compliance/shangcun/",
+    "/compliance/fengming/",
+    "/compliance/?town=fengming",
+    "/compliance/?town=qingshan",
+    "/county/",
+    f"/reports/fengming/{YEAR}/",
+    "/stats/?unit=wenli",
+    "/stats/?town=fengming",
+]
+
+
+def stale(settings, county, urls, change, capture, who=None) -> dict:
+    """The pages among `urls` that differ, after `change`, from a render
+    with nothing kept (harness.stale_pages on these pages only)."""
+    original = harness.urls
+    harness.urls = lambda county: list(urls)
+    try:
+        return harness.stale_pages(settings, county, change, capture, who)
+    finally:
+        harness.urls = original
+
+
+def shown(found: dict) -> str:
+    return "\n\n".join(f"{u}:\n{d}" for u, d in found.items())
+
+
+# Bugs ------------------------------------------------------------------------
+
+
+def test_a_towns_check_moved_to_another_year(
+    settings, county, django_capture_on_commit_callbacks
+):
+    check = Inspection.objects.create(
+        unit=county["fengming"],
+        inspector=UserFactory(username="town_inspector"),
+        inspected_on=timezone.localdate(),
+    )
+    Rectification.objects.create(
+        unit=county["wenli"],
+        inspection=check,
+        issue="村务公开栏未更新",
+        deadline=timezone.localdate() - timedelta(days=1),
+    )
+
+    def change():
+        row = Inspection.objects.get(pk=check.pk)
+        row.inspected_on = row.inspected_on.replace(year=YEAR - 1)
+        row.save()
+
+    found = stale(
+        settings, county, COMPLIANCE, change, django_capture_on_commit_callbacks
+    )
+    assert found == {}, shown(found)
+
+
+def test_a_table_moved_to_another_disclosure(
+    settings, county, django_capture_on_commit_callbacks
+):
+    urls = [
+        f"/disclosures/{county['row-wenli'].pk}/",
+        f"/disclosures/{county['row-maoshan'].pk}/",
+    ]
+
+    def change():
+        table = DisclosureTable.objects.get(pk=county["table"].pk)
+        table.disclosure = county["row-maoshan"]
+        table.save()
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+def test_an_event_moved_twice_through_one_instance(
+    settings, county, django_capture_on_commit_callbacks
+):
+    event = ObligationEvent.objects.get(pk=county["event"].pk)
+    event.unit = county["maoshan"]
+    event.save()
+    urls = ["/compliance/maoshan/", "/compliance/shangcun/", "/compliance/wenli/"]
+
+    def change():
+        event.unit = county["shangcun"]
+        event.save()
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+def test_a_new_notice_moved_through_the_instance_made(
+    settings, county, django_capture_on_commit_callbacks
+):
+    notice = Rectification.objects.create(
+        unit=county["maoshan"],
+        inspection=Inspection.objects.create(
+            unit=county["fengming"],
+            inspector=UserFactory(username="town_inspector"),
+            inspected_on=timezone.localdate(),
+        ),
+        issue="未按期公开",
+        deadline=timezone.localdate() - timedelta(days=1),
+    )
+    urls = ["/compliance/maoshan/", "/compliance/wenli/"]
+
+    def change():
+        notice.unit = county["wenli"]
+        notice.save()
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+# Held ------------------------------------------------------------------------
+
+
+def _village_notice_of_town_check(county):
+    check = Inspection.objects.create(
+        unit=county["fengming"],
+        inspector=UserFactory(username="town_inspector"),
+        inspected_on=timezone.localdate(),
+    )
+    return check, Rectification.objects.create(
+        unit=county["wenli"],
+        inspection=check,
+        issue="村务公开栏未更新",
+        deadline=timezone.localdate() - timedelta(days=1),
+    )
+
+
+def test_a_village_notice_of_a_town_check_completed_and_moved(
+    settings, county, django_capture_on_commit_callbacks
+):
+    _check, notice = _village_notice_of_town_check(county)
+
+    def change():
+        row = Rectification.objects.get(pk=notice.pk)
+        row.completed_on = timezone.localdate()
+        row.unit = county["maoshan"]
+        row.save()
+
+    found = stale(
+        settings, county, COMPLIANCE, change, django_capture_on_commit_callbacks
+    )
+    assert found == {}, shown(found)
+
+
+def test_a_notice_moved_to_a_check_of_another_year(
+    settings, county, django_capture_on_commit_callbacks
+):
+    old = Inspection.objects.create(
+        unit=county["wenli"],
+        inspector=UserFactory(username="inspector2"),
+        inspected_on=timezone.localdate().replace(year=YEAR - 1),
+    )
+
+    def change():
+        row = Rectification.objects.get(pk=county["rectification"].pk)
+        row.inspection = old
+        row.save()
+
+    found = stale(
+        settings, county, COMPLIANCE, change, django_capture_on_commit_callbacks
+    )
+    assert found == {}, shown(found)
+
+
+def test_an_event_linked_unlinked_and_its_disclosure_deleted(
+    settings, county, django_capture_on_commit_callbacks
+):
+    event_item = Item.objects.get(pk=county["event_item"].pk)
+    answer = DisclosureFactory(
+        unit=county["wenli"],
+        item=event_item,
+        title="村道硬化公开",
+        period=f"{timezone.localdate() - timedelta(days=40):%Y-%m}",
+        event_date=timezone.localdate() - timedelta(days=40),
+    )
+    urls = [*COMPLIANCE[:3], "/compliance/?town=fengming", "/stats/?unit=wenli"]
+
+    def link():
+        row = ObligationEvent.objects.get(pk=county["event"].pk)
+        row.disclosure = answer
+        row.event_date = timezone.localdate() - timedelta(days=40)
+        row.save()
+
+    found = stale(settings, county, urls, link, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+    def deleted():  # SET_NULL: an UPDATE of the event, no signal for it
+        Disclosure.objects.get(pk=answer.pk).delete()
+
+    found = stale(settings, county, urls, deleted, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+def test_an_events_item_changed(settings, county, django_capture_on_commit_callbacks):
+    other = ItemFactory(
+        category=county["category"],
+        name="集体资产处置",
+        frequency=Item.Frequency.IMMEDIATELY,
+        timing=county["event_item"].timing,
+    )
+
+    def change():
+        row = ObligationEvent.objects.get(pk=county["event"].pk)
+        row.item = other
+        row.event_date = timezone.localdate() - timedelta(days=60)
+        row.save()
+
+    urls = ["/compliance/wenli/", "/compliance/?town=fengming", "/stats/?unit=wenli"]
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+def test_changes_rolled_back_leave_the_pages_right(
+    settings, county, django_capture_on_commit_callbacks
+):
+    def change():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            row = ObligationEvent.objects.get(pk=county["event"].pk)
+            row.unit = county["shangcun"]
+            row.save()
+            add_table(county["row-maoshan"])
+            raise RuntimeError
+
+    urls = [*COMPLIANCE[:3], f"/disclosures/{county['row-maoshan'].pk}/"]
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+@pytest.mark.parametrize("kind", ["scheduled", "party first", "inner", "withdrawn"])
+def test_a_table_added_to_a_disclosure_not_plainly_public(
+    settings, county, kind, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    facts = {
+        "scheduled": {"published_at": now + timedelta(hours=1)},
+        "party first": {"public_from": now + timedelta(days=3)},
+        "inner": {"scope": "inner"},
+        "withdrawn": {
+            "status": Disclosure.Status.WITHDRAWN,
+            "withdrawal_reason": "填报有误",
+        },
+    }[kind]
+    row = DisclosureFactory(
+        unit=county["wenli"], item=county["item"], title="收支明细", **facts
+    )
+    member = PartyMemberFactory(username="wenli_member", branch_of=county["wenli"])
+    urls = [f"/disclosures/{row.pk}/", "/boards/wenli/"]
+    for who in (None, member):
+        found = stale(
+            settings,
+            county,
+            urls,
+            lambda: add_table(Disclosure.objects.get(pk=row.pk)),
+            django_capture_on_commit_callbacks,
+            who,
+        )
+        assert found == {}, shown(found)
+
+
+def test_a_disclosure_deleted_with_its_table(
+    settings, county, django_capture_on_commit_callbacks
+):
+    urls = [f"/disclosures/{county['row-wenli'].pk}/", "/boards/wenli/"]
+    found = stale(
+        settings,
+        county,
+        urls,
+        lambda: Disclosure.objects.get(pk=county["row-wenli"].pk).delete(),
+        django_capture_on_commit_callbacks,
+    )
+    assert found == {}, shown(found)
+
+
+def test_a_guide_and_a_report_of_another_town(
+    settings, county, django_capture_on_commit_callbacks
+):
+    urls = [
+        "/guide/",
+        "/guide/affairs/",
+        "/guide/?town=qingshan",
+        "/reports/",
+        f"/reports/qingshan/{YEAR}/",
+        "/",
+    ]
+
+    def change():
+        DisclosureGuide.objects.update_or_create(
+            town=county["qingshan"], defaults={"phone": "0830-5557777"}
+        )
+        GovernmentReport.objects.create(town=county["qingshan"], year=YEAR - 1)
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+STATS = ["/stats/", "/stats/?town=fengming", "/stats/?unit=wenli"]
+
+
+def _catalog_change(county):
+    item = Item.objects.get(pk=county["item"].pk)
+    item.category = county["other_category"]
+    item.save()
+
+
+def _new_case(county):
+    SubmissionFactory(unit=county["wenli"], accepted=True, title="新的问题")
+
+
+def _answered_case(county):
+    from feedback.models import Submission
+
+    case = Submission.objects.get(pk=county["case-wenli"].pk)
+    case.answer = "已处理。"
+    case.answered_at = timezone.now()
+    case.status = "answered"
+    case.save()
+
+
+@pytest.mark.parametrize(
+    "change", [_catalog_change, _new_case, _answered_case], ids=lambda f: f.__name__
+)
+def test_the_statistics_after_a_catalog_change_or_a_case(
+    settings, county, change, django_capture_on_commit_callbacks
+):
+    found = stale(
+        settings,
+        county,
+        STATS,
+        lambda: change(county),
+        django_capture_on_commit_callbacks,
+    )
+    assert found == {}, shown(found)
