@@ -126,7 +126,7 @@ class PolicyMiddleware(CSPMiddleware):
 
     @classmethod
     def forget(cls, *, setting, **kwargs) -> None:
-        if setting.startswith("CONTENT_SECURITY_POLICY") or setting == "DEBUG":
+        if setting.startswith("CONTENT_SECURITY_POLICY"):
             cls._kept.clear()
 
     def _headers(self, request, response) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -154,7 +154,8 @@ def _period_may_change(pks, periods) -> bool:
 
 
 def _from_instance(row: Disclosure):
-    loaded_unit, loaded_status = getattr(row, "_loaded_scope", (None, None))
+    loaded_unit = getattr(row, "_loaded_unit_id", None)
+    loaded_status = getattr(row, "_loaded_status", None)
     periods = [row.period, getattr(row, "_loaded_period", None)]
     years = [row.period_start and row.period_start.year]
     years.append(row.published_at and row.published_at.year)
@@ -204,7 +205,9 @@ def unit_change_scopes(event) -> list[str] | None:
     row = event.instance
     if not isinstance(row, Unit):
         return None
-    slug, parent, kind = getattr(row, "_loaded_place", (None, None, None))
+    slug, parent, kind = (
+        getattr(row, f"_loaded_{name}", None) for name in Unit.kept_as_loaded
+    )
     scopes = {UNITS, f"unit:{row.slug}"}
     if slug:
         scopes.add(f"unit:{slug}")

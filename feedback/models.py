@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import BodyKind
+from core.loaded import KeepsLoaded
 
 # No 0/O, 1/I/L: a code read out over the phone or copied from paper stays right.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -396,7 +397,10 @@ def _median(counts: Counter) -> float:
     return (found[0] + found[1]) / 2
 
 
-class Submission(models.Model):
+class Submission(KeepsLoaded, models.Model):
+    # Where it was shown as loaded or last saved: a change's page cache
+    # scopes (page_scopes.py).
+    kept_as_loaded = ("unit_id", "fulfilled_by_id")
     Kind = Kind
     Channel = Channel
     Status = Status
@@ -669,16 +673,6 @@ class Submission(models.Model):
 
     def get_absolute_url(self):
         return reverse("feedback:detail", args=[self.pk])
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        row = super().from_db(db, field_names, values)
-        # Where it was shown as loaded: a change's page cache scopes (page_scopes.py).
-        row._loaded_scope = (
-            row.__dict__.get("unit_id"),
-            row.__dict__.get("fulfilled_by_id"),
-        )
-        return row
 
     def clean(self):
         super().clean()

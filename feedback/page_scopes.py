@@ -115,7 +115,8 @@ def submission_scopes(event) -> list[str] | None:
     row = event.instance
     if not isinstance(row, Submission):
         return _case_scopes(event.ids)
-    loaded_unit, loaded_answer = getattr(row, "_loaded_scope", (None, None))
+    loaded_unit = getattr(row, "_loaded_unit_id", None)
+    loaded_answer = getattr(row, "_loaded_fulfilled_by_id", None)
     units = [row.unit_id, loaded_unit]
     answered = [row.fulfilled_by_id, loaded_answer]
     return _named(event.ids, units, answered)

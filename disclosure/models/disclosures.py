@@ -14,6 +14,7 @@ from catalog import periods
 from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope, Timing
 from catalog.workdays import notice_ends, workdays_between
 from core import audiences, caching
+from core.loaded import KeepsLoaded
 
 from .organisations import Organisation
 from .units import KeptForDisclosure, Unit
@@ -264,7 +265,11 @@ class NoticeOutcome(models.TextChoices):
     HANDLED = "handled", _("收到异议，已处理")
 
 
-class Disclosure(models.Model):
+class Disclosure(KeepsLoaded, models.Model):
+    # Where it was as loaded or last saved: a change's page cache scopes
+    # (page_scopes.py).
+    kept_as_loaded = ("unit_id", "status", "period")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("待审核")
@@ -513,12 +518,6 @@ class Disclosure(models.Model):
         # A stored scope is judged when it was set (clean()), not on every edit:
         # the item's rule may have changed since, and a scope is never widened.
         instance._stored_scope = instance.__dict__.get("scope")
-        # Where it was as loaded: a change's page cache scopes (page_scopes.py).
-        instance._loaded_scope = (
-            instance.__dict__.get("unit_id"),
-            instance.__dict__.get("status"),
-        )
-        instance._loaded_period = instance.__dict__.get("period")
         return instance
 
     @property

@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from core.loaded import KeepsLoaded
+
 from ..slugs import candidate_slugs, is_reserved
 
 
@@ -55,10 +57,14 @@ class UnitQuerySet(models.QuerySet):
         return self.towns().order_by("parent_id", "order", "id")
 
 
-class Unit(models.Model):
+class Unit(KeepsLoaded, models.Model):
     """A county, town, village or community: a tree. A county (合江县) sits
     above its towns and compares them (/county/); it has no notice board or
     disclosures of its own."""
+
+    # Its place in the tree as loaded or last saved: a change's page cache
+    # scopes name its old place too (page_scopes.unit_change_scopes).
+    kept_as_loaded = ("slug", "parent_id", "kind")
 
     class Kind(models.TextChoices):
         COUNTY = "county", _("县")
@@ -145,16 +151,6 @@ class Unit(models.Model):
             return reverse("portal:county")
         return reverse("disclosure:board", args=[self.slug])
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # Where it was in the tree as loaded: a change's page cache scopes
-        # name its old place too (page_scopes.unit_change_scopes).
-        instance._loaded_place = tuple(
-            instance.__dict__.get(f) for f in ("slug", "parent_id", "kind")
-        )
-        return instance
-
     def clean(self):
         if self.slug and is_reserved(self.slug):
             raise ValidationError(
@@ -207,29 +203,6 @@ class NoticeBoard(models.Model):
 
     def __str__(self):
         return f"{self.unit.name} · {self.location}"
-
-
-class KeepsLoaded:
-    """Remembers some fields as loaded or last saved (`_loaded_<field>`), so
-    that a change names the pages of where the row was as well as where it
-    is (disclosure.page_scopes). The row event of a save is sent inside
-    `save()`, before they are remembered again."""
-
-    kept_as_loaded: tuple[str, ...] = ()
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance.remember_loaded()
-        return instance
-
-    def remember_loaded(self) -> None:
-        for name in self.kept_as_loaded:
-            setattr(self, f"_loaded_{name}", self.__dict__.get(name))
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        self.remember_loaded()
 
 
 class KeptForUnit(KeepsLoaded):

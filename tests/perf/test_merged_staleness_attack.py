@@ -125,20 +125,30 @@ def county():
         event_date=today,
         description="村道硬化",
     )
-    found["inspection"] = Inspection.objects.create(
-        unit=found["wenli"],
+    found["inspection"], found["rectification"] = check_with_notice(
+        found["wenli"], found["wenli"], issue="公开栏破损", overdue=False
+    )
+    found["table"] = add_table(found["row-wenli"])
+    return found
+
+
+def check_with_notice(checked, notified, *, issue="未按期公开", overdue=True):
+    """A check of `checked` today and its 整改 notice to `notified` (the unit
+    checked, or a village of the town checked), overdue since yesterday or
+    due today."""
+    today = timezone.localdate()
+    check = Inspection.objects.create(
+        unit=checked,
         inspector=UserFactory(username="inspector"),
         inspected_on=today,
         score_complete=90,
     )
-    found["rectification"] = Rectification.objects.create(
-        unit=found["wenli"],
-        inspection=found["inspection"],
-        issue="公开栏破损",
-        deadline=today,
+    return check, Rectification.objects.create(
+        unit=notified,
+        inspection=check,
+        issue=issue,
+        deadline=today - timedelta(days=1) if overdue else today,
     )
-    found["table"] = add_table(found["row-wenli"])
-    return found
 
 
 def urls(county) -> list[str]:
@@ -441,17 +451,7 @@ def _deleted_event(county):
 
 
 def _added_inspection(county):
-    inspection = Inspection.objects.create(
-        unit=county["maoshan"],
-        inspector=UserFactory(username="inspector"),
-        inspected_on=timezone.localdate(),
-    )
-    Rectification.objects.create(
-        unit=county["maoshan"],
-        inspection=inspection,
-        issue="未按期公开",
-        deadline=timezone.localdate() - timedelta(days=1),
-    )
+    check_with_notice(county["maoshan"], county["maoshan"])
 
 
 def _moved_inspection(county):

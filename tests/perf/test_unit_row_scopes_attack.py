@@ -20,6 +20,7 @@ from disclosure.models import (
     Inspection,
     ObligationEvent,
     Rectification,
+    Unit,
 )
 from tests.disclosure.test_tables import add_table
 from tests.factories import (
@@ -66,23 +67,20 @@ def shown(found: dict) -> str:
     return "\n\n".join(f"{u}:\n{d}" for u, d in found.items())
 
 
+def _village_notice_of_town_check(county):
+    """A check of the town and its overdue notice to one of its villages."""
+    return harness.check_with_notice(
+        county["fengming"], county["wenli"], issue="村务公开栏未更新"
+    )
+
+
 # Bugs ------------------------------------------------------------------------
 
 
 def test_a_towns_check_moved_to_another_year(
     settings, county, django_capture_on_commit_callbacks
 ):
-    check = Inspection.objects.create(
-        unit=county["fengming"],
-        inspector=UserFactory(username="town_inspector"),
-        inspected_on=timezone.localdate(),
-    )
-    Rectification.objects.create(
-        unit=county["wenli"],
-        inspection=check,
-        issue="村务公开栏未更新",
-        deadline=timezone.localdate() - timedelta(days=1),
-    )
+    check, _notice = _village_notice_of_town_check(county)
 
     def change():
         row = Inspection.objects.get(pk=check.pk)
@@ -128,6 +126,25 @@ def test_an_event_moved_twice_through_one_instance(
     assert found == {}, shown(found)
 
 
+def test_a_village_moved_twice_through_one_instance(
+    settings, county, django_capture_on_commit_callbacks
+):
+    # A unit remembers its place as loaded or last saved (KeepsLoaded), as
+    # the rows kept for it do: the second move names the town it left.
+    village = Unit.objects.get(pk=county["wenli"].pk)
+    village.parent = county["qingshan"]
+    village.save()
+    urls = ["/compliance/?town=fengming", "/compliance/?town=qingshan"]
+    urls += ["/feedback/?unit=qingshan", "/stats/?town=qingshan"]
+
+    def change():
+        village.parent = county["fengming"]
+        village.save()
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
 def test_a_new_notice_moved_through_the_instance_made(
     settings, county, django_capture_on_commit_callbacks
 ):
@@ -152,20 +169,6 @@ def test_a_new_notice_moved_through_the_instance_made(
 
 
 # Held ------------------------------------------------------------------------
-
-
-def _village_notice_of_town_check(county):
-    check = Inspection.objects.create(
-        unit=county["fengming"],
-        inspector=UserFactory(username="town_inspector"),
-        inspected_on=timezone.localdate(),
-    )
-    return check, Rectification.objects.create(
-        unit=county["wenli"],
-        inspection=check,
-        issue="村务公开栏未更新",
-        deadline=timezone.localdate() - timedelta(days=1),
-    )
 
 
 def test_a_village_notice_of_a_town_check_completed_and_moved(
