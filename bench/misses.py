@@ -17,8 +17,15 @@ party member of the first village's branch:
 - pub elsewhere: before each request, the scopes a publication in another
   town names are bumped (its disclosure, year, unit, town and "any"), as
   `caching.on_event` does;
-- case elsewhere: the same for a 回音壁 case answered in another town ("wall",
-  the case, its unit and town, "any");
+- case elsewhere: what a 回音壁 case of another town saved names
+  (`feedback.page_scopes.submission_scopes`: "wall", the case, its unit and
+  town, the counts of its unit's and town's cases, "any");
+- day elsewhere: a publication in every town, then a case saved in one (what
+  the wall meets after a day of work: every town's rows changed, one town's
+  cases);
+- new case here: what a 回音壁 case coming in from the home town's first
+  village names (not public until accepted: "any", the wall's counts and
+  its unit's and town's counts of cases, feedback.summary.on_new_case);
 - unit elsewhere: what a village of another town saved (renamed) names
   (`disclosure.page_scopes.unit_change_scopes`: the unit, its town, "units",
   and "names", "any"), as `caching.on_event` bumps them;
@@ -101,6 +108,7 @@ def party_member():
 def elsewhere() -> dict[str, list[str]]:
     """The scopes a publication, an answered case and a unit's change in the
     last town, and a catalog change, name (what `caching.on_event` bumps)."""
+    from composition.views import home_unit
     from core import content, events
     from disclosure.models import Disclosure, Unit
     from disclosure.page_scopes import unit_scopes
@@ -112,6 +120,7 @@ def elsewhere() -> dict[str, list[str]]:
     case = Submission.objects.on_wall().filter(unit__in=units).first()
     year = row.published_at.year
     village = units.exclude(pk=town.pk).first()
+    here = home_unit().children.order_by("order", "id").first()
 
     def named(model: str, instance) -> list[str]:
         event = events.Event("saved", model, (instance.pk,), instance=instance)
@@ -133,11 +142,22 @@ def elsewhere() -> dict[str, list[str]]:
             *unit_scopes([row.unit_id]),
             content.ANY,
         ],
-        "case elsewhere": [
-            "wall",
-            f"submission:{case.pk}",
-            *unit_scopes([case.unit_id]),
+        "case elsewhere": named("feedback.Submission", case),
+        "day elsewhere": [
+            *unit_scopes(
+                Unit.objects.of_town(each).exclude(pk=each.pk).first().pk
+                for each in Unit.objects.ordered_towns()
+            ),
+            *named("feedback.Submission", case),
+        ],
+        # A case comes in from the home town's first village (not public
+        # until accepted: the pages that may show anything, the wall's
+        # counts; feedback.summary.on_new_case): the statistics' town.
+        "new case here": [
             content.ANY,
+            *content.new_row_scopes("feedback.Submission"),
+            "cases",
+            *(f"cases-{scope}" for scope in unit_scopes([here.pk])),
         ],
         "unit elsewhere": named("disclosure.Unit", village),
         "catalog": named("catalog.Item", Item.objects.first()),

@@ -65,8 +65,10 @@ def kept(
     midnight (the day is in the name; `midnight=False` for figures the date
     does not change). Without either: any change, and the next publication
     coming due anywhere (the county's page, kept until then, is made again
-    then: not from figures of before). `independent_of`: scopes the figures
-    do not read (CATALOG for the 回音壁's), left out."""
+    then: not from figures of before). `independent_of`: scopes, or kinds
+    of scope, the figures do not read (CATALOG for the 回音壁's; the counts
+    of cases, "cases-unit" and "cases-town", for the disclosures'), left
+    out."""
     if where is None:
         return {"seconds": caching.until_due(None)}
     started = timezone.now()
@@ -75,7 +77,11 @@ def kept(
     else:
         units = Unit.objects.filter(pk=where.pk)
     return {
-        "scopes": [s for s in kept_scopes(where) if s not in independent_of],
+        "scopes": [
+            s
+            for s in kept_scopes(where)
+            if s not in independent_of and s.partition(":")[0] not in independent_of
+        ],
         "seconds": lambda: caching.until(
             compliance.next_scheduled(units, started, public_from=True),
             midnight=midnight,

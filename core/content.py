@@ -33,6 +33,10 @@
   a summary, the compliance engine's figures) only if it reads one of the
   scopes the change names ("unit:<slug>", "town:<slug>", "units",
   "catalog"): figures elsewhere in the county stay kept.
+- `public(Model, ..., unshown_links=("editors",))`: many-to-many fields
+  that no public page shows (who may edit a unit, a body's members: the
+  back office's, and the audiences' own signal, core.audiences): changing
+  them announces no row event, so no page goes stale.
 - `scheduled(fn)`: `fn(scopes, after)` gives the first time after `after`
   that something in those scopes changes with no save (a scheduled
   publication), or None.
@@ -69,6 +73,7 @@ def public(
     scopes: Callable | None = None,
     new_row_scopes: tuple[str, ...] = (),
     shown_everywhere: bool = False,
+    unshown_links: tuple[str, ...] = (),
 ):
     from django.apps import apps
 
@@ -91,6 +96,8 @@ def public(
                 _deleted, sender=sender, dispatch_uid=f"content:delete:{uid}"
             )
         for m2m in model._meta.local_many_to_many:
+            if m2m.name in unshown_links:
+                continue
             through = m2m.remote_field.through
             m2m_changed.connect(
                 _linked,
@@ -146,6 +153,14 @@ ANY = "any"
 # change `shown_everywhere` (a unit's, the catalog's): their names and order
 # are on pages of every scope; kept values name what they read instead.
 NAMES = "names"
+
+
+def name_scope(kind: str, pk) -> str:
+    """The scope of one row's name ("names:unit:7"), named by its change
+    alongside NAMES: a fragment that lists the names it shows
+    (`fragments.kept_many(names_listed=True)`) stays kept when another
+    row's name changes."""
+    return f"{NAMES}:{kind}:{pk}"
 
 
 def everything(request, kwargs) -> list[str]:

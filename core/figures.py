@@ -26,9 +26,10 @@ providers: list[Callable[..., Figures]] = []
 # Providers whose figures the date changes (what is due as of today): kept
 # for the day, apart from the rest, which midnight does not change.
 daily: list[Callable[..., Figures]] = []
-# What a provider's figures do not read, as the scopes the page keeps its
-# figures under name it (the 回音壁's: no catalog row): kept apart from the
-# others, so that a change there leaves them kept.
+# What a provider's figures do not read, as the scopes (or kinds of scope)
+# the page keeps its figures under name it (the 回音壁's: no catalog row; the
+# disclosures': no count of cases): kept apart from the others, so that a
+# change there leaves them kept.
 unread: dict[Callable[..., Figures], frozenset[str]] = {}
 
 

@@ -26,8 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from . import caching, content
 
 
-def _key(name: str, scopes: Sequence[str], versions: dict[str, int]) -> str:
-    depends = sorted({*scopes, content.NAMES})
+def _key(name: str, depends: Sequence[str], versions: dict[str, int]) -> str:
     target = "|".join((name, ",".join(depends), *(str(versions[s]) for s in depends)))
     digest = hashlib.sha256(target.encode()).hexdigest()[:40]
     return f"pagecache:{caching.generation()}:fragment:{digest}"
@@ -42,18 +41,25 @@ def kept_many(
     render: Callable[[list[str]], dict[str, str]],
     *,
     lifetime: Callable[[list[str]], float] | None = None,
+    names_listed: bool = False,
 ) -> dict[str, SafeString]:
     """The HTML of each fragment named in `wanted` (name -> the scopes it
     reads). `render(names)` makes those not kept (name -> HTML, safe);
     `lifetime(names)` says how many seconds they stay right at most (default
     PAGE_CACHE_MAX_SECONDS). One round trip for the versions, one for the
-    fragments and one to keep the new ones."""
+    fragments and one to keep the new ones.
+
+    A fragment reads NAMES (any unit's or the catalog's change) unless
+    `names_listed`: then its scopes name each row whose name it shows
+    (`content.name_scope`, CATALOG, TAGS) and a change elsewhere keeps it."""
     if not enabled() or not wanted:
         return {n: mark_safe(h) for n, h in render(list(wanted)).items()}
     # NAMES: a fragment shows units' and the catalog's names (core.content).
-    every_scope = sorted({content.NAMES, *(s for v in wanted.values() for s in v)})
+    extra = () if names_listed else (content.NAMES,)
+    depends = {name: sorted({*scopes, *extra}) for name, scopes in wanted.items()}
+    every_scope = sorted({s for v in depends.values() for s in v})
     versions = dict(zip(every_scope, caching.scope_versions(every_scope), strict=True))
-    keys = {name: _key(name, scopes, versions) for name, scopes in wanted.items()}
+    keys = {name: _key(name, depends[name], versions) for name in wanted}
     now = time.time()
     found: dict[str, str] = {}
     shared = []

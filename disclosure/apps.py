@@ -43,15 +43,21 @@ class DisclosureConfig(AppConfig):
             models.Unit,
             scopes=page_scopes.unit_change_scopes,
             shown_everywhere=True,
+            unshown_links=("editors",),  # the back office's
         )
         # Shown on pages (every page made again: NAMES), counted by no kept
         # figure: a notice board, a body (named on the public trail and the
-        # 回音壁's cards).
+        # 回音壁's cards, which follow its name only).
         content.public(
-            models.NoticeBoard,
+            models.NoticeBoard, scopes=page_scopes.shown_only, shown_everywhere=True
+        )
+        content.public(
             models.Organisation,
-            scopes=page_scopes.shown_only,
+            scopes=page_scopes.body_scopes,
             shown_everywhere=True,
+            # Who acts for a body: the back office's, and a member's audience
+            # (core.audiences follows it).
+            unshown_links=("members",),
         )
         # Counted, never named, by their unit's and town's pages and figures
         # only: 逾期未公开 on the compliance pages and the statistics'
@@ -130,8 +136,11 @@ class DisclosureConfig(AppConfig):
             dispatch_uid="disclosure.remove_photo_files",
         )
         documents.register(models.Disclosure)
-        figures.register(disclosure_figures.figures)
-        figures.register(disclosure_figures.on_time_figures, by_day=True)
+        unread = disclosure_figures.NO_CASE_COUNTS
+        figures.register(disclosure_figures.figures, independent_of=unread)
+        figures.register(
+            disclosure_figures.on_time_figures, by_day=True, independent_of=unread
+        )
         roles.grant_permissions()
         worklist.register(disclosure_worklist.start_page)
         # A disclosure of a 党内 item is 党内: also those made before the item

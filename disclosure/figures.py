@@ -16,6 +16,12 @@ from core.figures import Figures, monthly_series
 from . import compliance
 from .models import Disclosure, Unit
 
+# What these figures do not read (core.figures.register): the counts of
+# cases (feedback.summary's "cases-…", which a new case names alone). An
+# accepted 点题 request, which the compliance engine counts, is a change of
+# the case, which names its unit's and town's scopes too.
+NO_CASE_COUNTS = ("cases-unit", "cases-town")
+
 
 def figures(
     user, *, year: int, unit: Unit | None = None, town: Unit | None = None

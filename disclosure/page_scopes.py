@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from catalog.models import Scope
 from catalog.page_scopes import CATALOG
-from core import caching
+from core import caching, content
 from core.content import ANY
 
 from .models import Disclosure, Inspection, Rectification, Unit
@@ -201,14 +201,18 @@ def unit_change_scopes(event) -> list[str] | None:
     ("town:<slug>", where it is and was) and those listing every unit
     (UNITS: the choice lists, the wall's groups of units). A town's own
     change names "town:<slug>" too (its villages' counts kept with it).
-    None (every page and value): a change with no row to tell where."""
+    None (every page and value): a change with no row to tell where.
+
+    The 回音壁's counts of a town (feedback.summary, "cases-…") read no
+    unit's field but which units a town holds: named only when that may
+    have changed (its slug, its town or its kind, or a new or deleted
+    unit), not when a unit is renamed."""
     row = event.instance
     if not isinstance(row, Unit):
         return None
-    slug, parent, kind = (
-        getattr(row, f"_loaded_{name}", None) for name in Unit.kept_as_loaded
-    )
-    scopes = {UNITS, f"unit:{row.slug}"}
+    loaded = [getattr(row, f"_loaded_{name}", None) for name in Unit.kept_as_loaded]
+    slug, parent, kind = loaded
+    scopes = {UNITS, f"unit:{row.slug}", *_names_shown_with(row)}
     if slug:
         scopes.add(f"unit:{slug}")
     if Unit.Kind.TOWN in (row.kind, kind):
@@ -219,7 +223,31 @@ def unit_change_scopes(event) -> list[str] | None:
             f"town:{s}"
             for s in Unit.objects.filter(pk__in=parents).values_list("slug", flat=True)
         )
+    now = [getattr(row, name) for name in Unit.kept_as_loaded]
+    if event.name != "saved" or event.created or slug is None or loaded != now:
+        scopes.update(
+            [f"cases-{s}" for s in scopes if s.startswith(("unit:", "town:"))]
+        )
     return sorted(scopes)
+
+
+def _names_shown_with(unit: Unit) -> list[str]:
+    """The name scopes (`content.name_scope`) of the rows shown with this
+    unit's name: its own, its villages' (a 回音壁 card shows a village's
+    town too: a 包村干部's answer is the town's) and its bodies' (a body's
+    full name starts with its unit's)."""
+    scopes = [content.name_scope("unit", unit.pk)]
+    if unit.pk is None:
+        return scopes
+    scopes += [
+        content.name_scope("unit", pk)
+        for pk in Unit.objects.filter(parent_id=unit.pk).values_list("pk", flat=True)
+    ]
+    scopes += [
+        content.name_scope("body", pk)
+        for pk in unit.organisations.values_list("pk", flat=True)
+    ]
+    return scopes
 
 
 def unit_row_scopes(event) -> list[str] | None:
@@ -241,10 +269,19 @@ def unit_row_scopes(event) -> list[str] | None:
 
 
 def shown_only(event) -> list[str]:
-    """A row that pages show (a notice board, a body's name) but no kept
-    figure counts: every page follows (NAMES, with `shown_everywhere`), no
-    kept value."""
+    """A row that pages show (a notice board) but no kept figure counts:
+    every page follows (NAMES, with `shown_everywhere`), no kept value."""
     return []
+
+
+def body_scopes(event) -> list[str] | None:
+    """A body (its name, its unit, its members): every page follows
+    (NAMES, with `shown_everywhere`), no kept value; the 回音壁's cards that
+    name it as the answerer follow its own name scope. None: no row to
+    tell."""
+    if not event.ids:
+        return None
+    return [content.name_scope("body", pk) for pk in event.ids]
 
 
 def part_scopes(event) -> list[str] | None:

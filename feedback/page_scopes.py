@@ -132,7 +132,11 @@ def _case_scopes(ids) -> list[str]:
 def _named(ids, units, answered) -> list[str]:
     cases = ["wall", *(f"submission:{pk}" for pk in ids)]
     disclosures = [f"disclosure:{pk}" for pk in set(answered) - {None}]
-    return cases + unit_scopes(units) + disclosures
+    named = unit_scopes(units)
+    # And the counts of its unit's and town's cases (feedback.summary), which
+    # a publication there does not change.
+    counted = [f"cases-{scope}" for scope in named]
+    return cases + named + counted + disclosures
 
 
 def round_scopes(event) -> list[str] | None:

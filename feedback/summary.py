@@ -3,15 +3,16 @@
 
 Counting the county's 200,000 cases takes 0.5–1 s; a change to one case
 changes one town's counts. Each town's counts of a selection (its own and
-its villages' cases; a unit under no town alone) are kept under its scopes:
-"unit:<slug>" and "town:<slug>" (every change of its cases but a new one,
-feedback.page_scopes) and "cases-unit:…", "cases-town:…" (`on_new_case`: a
-new case is counted at once, though its unit's pages wait for it to be
-accepted). A unit's change names its own and its town's
-(disclosure.page_scopes.unit_change_scopes) and UNITS (the groups, the sum);
-an answer round, its case's; the catalog's, none (no count reads it: a case
-made 党内 with its item is saved, row by row); a topic's, "tags" (no
-count reads a topic's row). The global version drops them all. Their sum
+its villages' cases; a unit under no town alone) are kept under its
+"cases-unit:<slug>" and "cases-town:<slug>", which every change of its
+cases names (feedback.page_scopes; `on_new_case`: a new case is counted at
+once, though its unit's pages wait for it to be accepted), and a publication
+there does not. A unit's change names them when which units a town holds
+may have changed (disclosure.page_scopes.unit_change_scopes: not a
+rename), and UNITS (the groups, the sum); an answer round, its case's; the
+catalog's, none (no count reads it: a case made 党内 with its item is
+saved, row by row); a topic's, "tags" (no count reads a topic's row). The
+global version drops them all. Their sum
 is kept until any case changes ("wall") or comes in ("cases"), or a unit
 changes, and has the day in its name: the one count the date changes (cases
 waiting past their deadline) is counted apart for it, over the few cases not
@@ -36,10 +37,14 @@ PART_SPREAD = 0.5
 
 def case_scopes(slug: str, *, town: bool) -> list[str]:
     """What every change of a unit's cases names (a town's: its villages'
-    too): its rows' scopes (disclosure.page_scopes) and its new cases'
-    ("cases-…", `on_new_case`). Never the catalog: no case count reads it."""
+    too), new or not: "cases-unit:<slug>", "cases-town:<slug>"
+    (`on_new_case`, feedback.page_scopes); a unit's change names them when
+    which units a town holds may have changed
+    (disclosure.page_scopes.unit_change_scopes). Not its rows' scopes
+    ("unit:<slug>"): a publication changes no count of cases; nor the
+    catalog's."""
     named = [f"unit:{slug}", *([f"town:{slug}"] if town else [])]
-    return [*named, *(f"cases-{name}" for name in named)]
+    return [f"cases-{name}" for name in named]
 
 
 def _groups() -> list[tuple[str, list[int], list[str]]]:

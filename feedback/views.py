@@ -207,6 +207,18 @@ def _visible_disclosure(request, pk: int | None) -> Disclosure | None:
 # The wall --------------------------------------------------------------------
 
 
+# What a wall card's key reads (wall_tags.wall_cards, names_shown).
+CARD_KEYS = (
+    "id",
+    "status",
+    "fulfilled_by_id",
+    "unit_id",
+    "answering_body_id",
+    "tag_id",
+    "answered_by_id",
+)
+
+
 def wall(request):
     # The figures count every case received (those waiting to be read too);
     # the list shows what staff have accepted or answered. A 举报 not even
@@ -226,11 +238,10 @@ def wall(request):
     try:
         page = paginate(
             request,
-            # Which cases, in order: their cards are kept (wall_tags), and
-            # a wide row with seven joins costs more to plan than to run.
-            f.qs.on_wall()
-            .only("id", "fulfilled_by_id", "status")
-            .newest_answered_first(),
+            # Which cases, in order, and the names their cards show: the
+            # cards are kept (wall_tags), and a wide row with seven joins
+            # costs more to plan than to run.
+            f.qs.on_wall().only(*CARD_KEYS).newest_answered_first(),
             20,
             # The summary counted the selection already (a COUNT over the
             # county's 200,000 rows costs 100 ms).

@@ -15,8 +15,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from catalog.page_scopes import CATALOG
 from core import fragments
+from core.content import name_scope
 from feedback.models import Submission
+from feedback.page_scopes import TAGS
 
 register = template.Library()
 
@@ -31,6 +34,23 @@ CARD_DEFERRED = (
 )
 
 
+def names_shown(case) -> list[str]:
+    """The scopes of the names a case's card shows (`content.name_scope`):
+    its unit's (which its town's change names too: a 包村干部's answer is
+    the town's), its answering body's (which its unit's change names: the
+    full name starts with the unit's), its topic's and the office that
+    answered (the catalog's): disclosure.page_scopes.unit_change_scopes,
+    body_scopes. Read from the case's own columns (feedback.views.wall)."""
+    scopes = [name_scope("unit", case.unit_id)]
+    if case.answering_body_id is not None:
+        scopes.append(name_scope("body", case.answering_body_id))
+    if case.tag_id is not None:
+        scopes.append(TAGS)
+    if case.answered_by_id is not None:
+        scopes.append(CATALOG)  # an office (catalog.Department)
+    return scopes
+
+
 def card_rows(pks: list[int]) -> dict[int, Submission]:
     """What the cards of these cases read, loaded only for cards not kept."""
     return Submission.objects.with_related().defer(*CARD_DEFERRED).in_bulk(pks)
@@ -40,7 +60,9 @@ def card_rows(pks: list[int]) -> dict[int, Submission]:
 def wall_cards(cases) -> list[str]:
     """The cards of these cases, in order. Each case carries
     `visible_fulfilment_id`: the disclosure that answered it if the reader
-    may see it, else None (feedback.views.wall), and its status."""
+    may see it, else None (feedback.views.wall), its status and what
+    `names_shown` reads: a card follows the names it shows, not every
+    unit's and the catalog's (NAMES)."""
     today, language = timezone.localdate(), get_language()
     names, shown, wanted = [], {}, {}
     for case in cases:
@@ -50,7 +72,7 @@ def wall_cards(cases) -> list[str]:
         name = f"wall-card:{case.pk}:{answer or ''}:{day}:{language}"
         names.append(name)
         shown[name] = (case.pk, answer)
-        wanted[name] = [f"submission:{case.pk}"]
+        wanted[name] = [f"submission:{case.pk}", *names_shown(case)]
         if answer is not None:
             wanted[name].append(f"disclosure:{answer}")
 
@@ -74,5 +96,5 @@ def wall_cards(cases) -> list[str]:
             )
         return cards
 
-    cards = fragments.kept_many(wanted, render)
+    cards = fragments.kept_many(wanted, render, names_listed=True)
     return [cards[name] for name in names]

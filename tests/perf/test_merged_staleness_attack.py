@@ -13,11 +13,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from catalog.models import (
+    BodyKind,
     Catalog,
     Category,
     Department,
@@ -542,7 +544,21 @@ def _catalog_kind(county):
     catalog.save()
 
 
+def _editor_added(county):
+    county["wenli"].editors.add(UserFactory(username="wenli_editor"))
+
+
+def _body_member_added(county):
+    # The walking member, if any: their audience is worked out again
+    # (core.audiences), with no row event (`unshown_links`).
+    user = User.objects.filter(username="wenli_member").first()
+    branch = Organisation.objects.get(unit=county["wenli"], kind=BodyKind.PARTY_BRANCH)
+    branch.members.add(user or UserFactory(username="wenli_member"))
+
+
 CHANGES = {
+    "editor added": _editor_added,
+    "body's member added": _body_member_added,
     "obligation event": _obligation_event,
     "deleted unit": _deleted_unit,
     "item's forms": _item_forms,
@@ -600,6 +616,7 @@ FOR_MEMBERS = [
     "village moved to another town",
     "item moved to another catalog",
     "renamed organisation",
+    "body's member added",
 ]
 WALKS = [(change, "visitor") for change in CHANGES] + [
     (change, "member") for change in FOR_MEMBERS
@@ -669,3 +686,27 @@ def test_a_units_own_rows_leave_the_other_pages_kept(
     assert kept == dict.fromkeys(elsewhere, "hit")
     # Its own pages are made again (the walk above checks what they show).
     assert {visitor.get(url)["X-Page-Cache"] for url in own} == {"miss"}
+
+
+@pytest.mark.parametrize("change", ["editor added", "body's member added"])
+def test_who_may_edit_or_act_for_a_unit_leaves_every_page_kept(
+    county, change, django_capture_on_commit_callbacks
+):
+    """No public page shows a unit's editors or a body's members: adding one
+    makes no page again (before 2026-12-03 it made every page and fragment
+    of the county stale: NAMES)."""
+    pages = [
+        "/",
+        "/boards/wenli/",
+        "/boards/shangcun/",
+        "/feedback/",
+        f"/disclosures/{county['row-wenli'].pk}/",
+        "/compliance/wenli/",
+    ]
+    visitor = Client()
+    for url in pages:
+        assert visitor.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        CHANGES[change](county)
+    kept = {url: visitor.get(url)["X-Page-Cache"] for url in pages}
+    assert kept == dict.fromkeys(pages, "hit")

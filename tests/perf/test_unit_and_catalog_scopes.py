@@ -13,6 +13,7 @@ from composition import stats
 from core import caching
 from core import figures as registry
 from disclosure import compliance_views, page_scopes
+from disclosure.figures import NO_CASE_COUNTS
 from disclosure.models import Unit
 from feedback.models import CONFIDENTIAL_KINDS, Submission, SubmissionQuerySet
 from tests.factories import (
@@ -83,7 +84,7 @@ def renamed(unit, name, capture):
     return unit
 
 
-def test_a_units_change_recounts_its_towns_wall_only(
+def test_a_units_rename_recounts_no_wall(
     county, monkeypatch, django_capture_on_commit_callbacks
 ):
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
@@ -93,10 +94,47 @@ def test_a_units_change_recounts_its_towns_wall_only(
     renamed(county["maoshan"], "新茅山村", django_capture_on_commit_callbacks)
     response = visitor.get("/feedback/")
     assert response.context["summary"] == on_record().summary()
-    assert len(parts) == 2
-    assert counted_units(parts[1]) <= in_town(county["fengming"])
+    # A name is not counted: the towns' counts stay kept.
+    assert len(parts) == 1
     # Every page shows the new name at once (the cards, the unit select).
     assert "新茅山村" in response.content.decode()
+
+
+def test_a_village_moved_recounts_the_two_towns_walls_only(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    third = TownFactory(name="白鹿镇", slug="bailu")
+    SubmissionFactory(unit=UnitFactory(slug="bailucun", parent=third), accepted=True)
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
+    visitor = Client()
+    assert visitor.get("/feedback/").context["summary"] == on_record().summary()
+    wenli = Unit.objects.get(pk=county["wenli"].pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        wenli.parent = county["qingshan"]
+        wenli.save()
+    assert visitor.get("/feedback/").context["summary"] == on_record().summary()
+    assert len(parts) == 2
+    assert counted_units(parts[1]) == (
+        in_town(county["fengming"]) | in_town(county["qingshan"])
+    ) & set(on_record().values_list("unit", flat=True))
+
+
+def test_a_publication_recounts_no_wall(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
+    visitor = Client()
+    visitor.get("/feedback/")
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=county["wenli"], item=county["item"])
+    case = Submission.objects.filter(unit=county["shangcun"]).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        case.title = "改过的标题"
+        case.save()
+    assert visitor.get("/feedback/").context["summary"] == on_record().summary()
+    # Only the town whose case changed, not the one with a publication.
+    assert len(parts) == 2
+    assert counted_units(parts[1]) <= in_town(county["qingshan"])
 
 
 def test_a_village_moved_to_another_town_is_counted_there(
@@ -131,7 +169,11 @@ def test_a_units_change_keeps_other_towns_figures(
     county, monkeypatch, django_capture_on_commit_callbacks
 ):
     collected = counted(
-        monkeypatch, registry, "collect_parts", by_day=False, independent_of=frozenset()
+        monkeypatch,
+        registry,
+        "collect_parts",
+        by_day=False,
+        independent_of=frozenset(NO_CASE_COUNTS),
     )
     matrices = counted(monkeypatch, compliance_views, "matrix_figures")
     visitor = Client()
@@ -164,7 +206,7 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
             by_day=False,
             independent_of=frozenset(unread),
         )
-        for unread in ((), {CATALOG})
+        for unread in (NO_CASE_COUNTS, {CATALOG})
     )
     visitor = Client()
     url = "/compliance/?kind=village&town=fengming"
@@ -248,17 +290,49 @@ def test_a_units_change_names_where_it_is_and_was(county):
     wenli = Unit.objects.get(pk=county["wenli"].pk)
     wenli.slug, wenli.parent = "wenli-new", county["qingshan"]
     event = events.Event("saved", "disclosure.Unit", (wenli.pk,), instance=wenli)
-    assert page_scopes.unit_change_scopes(event) == [
-        "town:fengming",
-        "town:qingshan",
-        "unit:wenli",
-        "unit:wenli-new",
-        "units",
-    ]
+    where = ["town:fengming", "town:qingshan", "unit:wenli", "unit:wenli-new"]
+    assert page_scopes.unit_change_scopes(event) == sorted(
+        [
+            *where,
+            # Which units a town holds changed: the 回音壁's counts.
+            *(f"cases-{scope}" for scope in where),
+            *names_shown_with(wenli),
+            "units",
+        ]
+    )
     town = Unit.objects.get(pk=county["qingshan"].pk)
     event = events.Event("saved", "disclosure.Unit", (town.pk,), instance=town)
     assert "town:qingshan" in page_scopes.unit_change_scopes(event)
     assert "scopes" in stats.kept(town)
+    # Renamed only: its name, its pages and figures, not the counts of cases.
+    town.name = "新青山镇"
+    assert page_scopes.unit_change_scopes(event) == sorted(
+        ["town:qingshan", "unit:qingshan", "units", *names_shown_with(town)]
+    )
+
+
+def names_shown_with(unit) -> list[str]:
+    """A unit's name scope, its villages' and its bodies' (a 回音壁 card
+    shows a village's town, a body's full name its unit's)."""
+    villages = Unit.objects.filter(parent=unit).values_list("pk", flat=True)
+    bodies = unit.organisations.values_list("pk", flat=True)
+    assert bodies.exists()
+    return [
+        *(f"names:unit:{pk}" for pk in [unit.pk, *villages]),
+        *(f"names:body:{pk}" for pk in bodies),
+    ]
+
+
+def test_a_towns_rename_names_its_villages_and_bodies_names(county):
+    from core import events
+
+    town = Unit.objects.get(pk=county["qingshan"].pk)
+    town.name = "新青山镇"
+    event = events.Event("saved", "disclosure.Unit", (town.pk,), instance=town)
+    named = page_scopes.unit_change_scopes(event)
+    for village in ("shangcun", "xiacun"):
+        assert f"names:unit:{county[village].pk}" in named
+    assert f"names:unit:{county['wenli'].pk}" not in named
 
 
 def test_an_answer_rounds_change_recounts_its_towns_figures_only(
@@ -282,7 +356,11 @@ def test_an_answer_rounds_change_recounts_its_towns_figures_only(
         )
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
     collected = counted(
-        monkeypatch, registry, "collect_parts", by_day=False, independent_of=frozenset()
+        monkeypatch,
+        registry,
+        "collect_parts",
+        by_day=False,
+        independent_of=frozenset(NO_CASE_COUNTS),
     )
     visitor = Client()
     assert visitor.get("/feedback/").context["summary"]["rated"] == 1
