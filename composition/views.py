@@ -14,12 +14,14 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog
+from catalog.page_scopes import CATALOG
 from core import caching, fragments
 from disclosure import compliance, page_scopes
+from disclosure.figures import NO_CASE_COUNTS
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
 from feedback.models import Kind, Submission
-from feedback.summary import case_scopes, summary_past_midnight
+from feedback.summary import summary_by_unit
 
 from . import stats
 
@@ -40,12 +42,10 @@ def _find_home_unit() -> Unit | None:
     return towns.order_by("parent_id", "order", "id").first()
 
 
-def year_figures(units: list[int], year: int) -> dict:
+def published_figures(units: list[int], year: int) -> dict:
     """The article's figures for a year, from the records: information
     published per catalog kind (党务 apart from 政务 and 村务; 本期无 filings are
-    not information), the 反映 and 咨询 the liaison points' 回音壁 received
-    ("收到群众反映5条，党员干部和群众咨询15条"), and the 意见建议 of every kind
-    the 回音壁 received."""
+    not information)."""
     published = (
         Disclosure.objects.published()
         .information()
@@ -56,8 +56,17 @@ def year_figures(units: list[int], year: int) -> dict:
         .annotate(n=Count("id"))
         .order_by()
     )
-    # One query: the liaison points' 反映 and 咨询, and the 意见建议 of every
-    # kind the town's units received (a 举报 counted, never listed).
+    return {
+        "party": by_kind.get(Catalog.Kind.PARTY, 0),
+        "government": by_kind.get(Catalog.Kind.GOVERNMENT, 0),
+        "village": by_kind.get(Catalog.Kind.VILLAGE, 0),
+    }
+
+
+def received_figures(units: list[int], year: int) -> dict:
+    """The 反映 and 咨询 the liaison points' 回音壁 received in a year
+    ("收到群众反映5条，党员干部和群众咨询15条") and the 意见建议 of every kind
+    the town's units received (a 举报 counted, never listed): one query."""
     at_liaison = Q(unit__is_liaison_point=True)
     liaison = (
         Submission.objects.on_record()
@@ -69,10 +78,6 @@ def year_figures(units: list[int], year: int) -> dict:
         )
     )
     return {
-        "year": year,
-        "party": by_kind.get(Catalog.Kind.PARTY, 0),
-        "government": by_kind.get(Catalog.Kind.GOVERNMENT, 0),
-        "village": by_kind.get(Catalog.Kind.VILLAGE, 0),
         "liaison_reports": liaison["reports"],
         "liaison_questions": liaison["questions"],
         "liaison_feedback": liaison["reports"] + liaison["questions"],
@@ -89,7 +94,8 @@ def home_context(request, town: Unit, year: int) -> dict:
     with the figures of `year` (`home_year`)."""
     boards = town.children.order_by("order", "id")
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
-    unit_ids = [town.pk, *boards.values_list("pk", flat=True)]
+    slugs = {town.pk: town.slug, **dict(boards.values_list("pk", "slug"))}
+    unit_ids = list(slugs)
     in_town = Q(unit__in=unit_ids)
     visible = Disclosure.objects.visible_to(request.user).filter(in_town)
     party_catalog = (
@@ -109,26 +115,30 @@ def home_context(request, town: Unit, year: int) -> dict:
             # Kept between requests; counts of every scope (a count reveals
             # no 党内 content), so the article's "50" reads the same for all.
             # Kept until a change in the town or a publication scheduled in
-            # it (stats.kept); the date changes none of them.
+            # it (stats.kept); the date changes none of them. Apart: what was
+            # published reads no count of cases (a case coming in leaves it
+            # kept), what was received no catalog row.
+            "year": year,
             **caching.cached(
-                f"home-figures:{town.pk}:{year}",
-                lambda: year_figures(unit_ids, year),
-                **stats.kept(town, midnight=False),
+                f"home-published:{town.pk}:{year}",
+                lambda: published_figures(unit_ids, year),
+                **stats.kept(town, midnight=False, independent_of=NO_CASE_COUNTS),
+            ),
+            **caching.cached(
+                f"home-received:{town.pk}:{year}",
+                lambda: received_figures(unit_ids, year),
+                **stats.kept(town, midnight=False, independent_of=(CATALOG,)),
             ),
         },
-        "feedback": town_feedback(town, in_town),
+        "feedback": town_feedback(slugs),
     }
 
 
-def town_feedback(town: Unit, in_town: Q) -> dict:
-    """The 回音壁's figures of the town's cases, kept until a case of the
-    town changes or comes in (the town's scopes, not the catalog's) and past
+def town_feedback(units: dict[int, str]) -> dict:
+    """The 回音壁's figures of the town's cases (its units': id -> slug),
+    each unit's kept until one of its cases changes or comes in, and past
     midnight, as the wall's (feedback.summary)."""
-    return summary_past_midnight(
-        Submission.objects.on_record().filter(in_town),
-        f"home-feedback:{town.pk}",
-        case_scopes(town.slug, town=town.kind == Unit.Kind.TOWN),
-    )
+    return summary_by_unit(Submission.objects.on_record(), "home-feedback", units)
 
 
 def home_year() -> int:

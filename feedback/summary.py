@@ -27,7 +27,7 @@ from core import caching, events
 from disclosure.models import Unit
 from disclosure.page_scopes import UNITS, unit_scopes
 
-from .models import Submission, add_parts, summary_of
+from .models import Submission, add_parts, empty_part, summary_of
 
 # Kept until their scopes move, or a day and up to half a day more: parts
 # counted together (after a deployment or a flush) expire one by one.
@@ -112,18 +112,26 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
     )
 
 
-def summary_past_midnight(cases, name: str, scopes: list[str]) -> dict:
-    """`summary_of` these cases as the wall's: their counts kept under
-    `scopes` (every change of the cases must name one) for PART_SECONDS and
-    up to PART_SPREAD more, and those waiting past their deadline counted
-    for today; midnight recounts only those (the home page's town)."""
-    parts = caching.cached(
-        name,
-        lambda: cases.summary_parts(today=False),
-        scopes=scopes,
-        seconds=PART_SECONDS,
-        spread=PART_SPREAD,
+def summary_by_unit(cases, name: str, units: dict[int, str]) -> dict:
+    """`summary_of` these cases, all of these units' (id -> slug), as the
+    wall's: each unit's counts kept under its "cases-unit:<slug>" (which
+    every change of its cases names: a case coming in recounts its unit's
+    alone, not the town's) for PART_SECONDS and up to PART_SPREAD more, and
+    those waiting past their deadline counted for today, so that midnight
+    recounts only those (the home page's town). `name`: what `cases`
+    selects, for the keys."""
+    wanted = {f"{name}:{pk}": [f"cases-unit:{slug}"] for pk, slug in units.items()}
+    ids = {f"{name}:{pk}": pk for pk in units}
+
+    def compute(missing: list[str]) -> dict:
+        rows = cases.filter(unit__in=[ids[part] for part in missing])
+        found = rows.summary_parts(by_unit=True, today=False)
+        return {part: found.get(ids[part], empty_part()) for part in missing}
+
+    parts = caching.cached_many(
+        wanted, compute, seconds=PART_SECONDS, spread=PART_SPREAD
     )
+    cases = cases.filter(unit__in=list(units))
     return summary_of([*parts.values(), cases.overdue_waiting_part()])
 
 

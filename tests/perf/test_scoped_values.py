@@ -369,6 +369,62 @@ def test_statistics_follow_their_town_and_keep_across_others(
     assert "scopes" not in stats.kept(None)  # no town: follows any change
 
 
+def test_the_home_pages_published_counts_keep_across_new_cases(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    from composition import views as composition_views
+
+    published = counted(monkeypatch, composition_views, "published_figures")
+    received = counted(monkeypatch, composition_views, "received_figures")
+    visitor = Client()
+    figures = visitor.get("/?town=fengming").context["figures"]
+    assert (len(published), len(received)) == (1, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        SubmissionFactory(unit=county["wenli"])  # comes in: counted at once
+    after = visitor.get("/?town=fengming").context["figures"]
+    assert after["feedback_received"] == figures["feedback_received"] + 1
+    assert after["village"] == figures["village"]
+    # What was published reads no count of cases: kept.
+    assert (len(published), len(received)) == (1, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=county["maoshan"], item=county["item"])
+    after = visitor.get("/?town=fengming").context["figures"]
+    assert after["village"] + after["party"] + after["government"] == (
+        figures["village"] + figures["party"] + figures["government"] + 1
+    )
+    assert len(published) == 2
+
+
+def test_the_home_pages_case_counts_recount_only_the_unit_a_case_came_from(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    from feedback.models import SubmissionQuerySet
+
+    parts = counted_where(
+        monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True, today=False
+    )
+    town = [county[slug].pk for slug in ("fengming", "wenli", "maoshan")]
+    in_town = Submission.objects.on_record().filter(unit__in=town)
+    visitor = Client()
+    assert visitor.get("/?town=fengming").context["feedback"] == in_town.summary()
+    assert len(parts) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        SubmissionFactory(unit=county["maoshan"])
+    assert visitor.get("/?town=fengming").context["feedback"] == in_town.summary()
+    # The one unit's cases counted again, not the town's.
+    assert len(parts) == 2
+    counted = parts[1][0][0].order_by().values_list("unit", flat=True).distinct()
+    assert set(counted) == {county["maoshan"].pk}
+    # A change of a case (answered, moved) too.
+    case = Submission.objects.filter(unit=county["wenli"]).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        case.unit = county["maoshan"]
+        case.save()
+    assert visitor.get("/?town=fengming").context["feedback"] == in_town.summary()
+    counted = parts[2][0][0].order_by().values_list("unit", flat=True).distinct()
+    assert set(counted) <= {county["wenli"].pk, county["maoshan"].pk}
+
+
 def test_the_lists_count_by_unit_keeps_across_other_units(
     county, monkeypatch, django_capture_on_commit_callbacks
 ):
