@@ -150,7 +150,8 @@ class Writer:
             case.answer_text = "已答复。"
             case.answered_at = timezone.now()
             case.save()
-            events.announce("answered", Submission, [case.pk])
+            # With the row, as the services announce it (services._log).
+            events.announce("answered", Submission, [case.pk], instance=case)
         else:
             row = self._new(Disclosure.Status.DRAFT)
             row.title += "（改）"

@@ -20,6 +20,15 @@ class KeepsLoaded:
         for name in self.kept_as_loaded:
             setattr(self, f"_loaded_{name}", self.__dict__.get(name))
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        # Read again: what is in the database now is where the row is (a
+        # deferred field read on access comes through here too).
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        read = None if fields is None else {f.removesuffix("_id") for f in fields}
+        for name in self.kept_as_loaded:
+            if read is None or name.removesuffix("_id") in read:
+                setattr(self, f"_loaded_{name}", self.__dict__.get(name))
+
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         self.remember_loaded()

@@ -65,9 +65,17 @@ def _fresh_slugs() -> None:
         _slugs_since[1] = current
 
 
-def unit_scopes(unit_ids) -> list[str]:
+def unit_scopes(unit_ids, *, fresh: bool = False) -> list[str]:
+    """The scopes of these units' pages: "unit:<slug>", and "town:<slug>"
+    of a village's town. `fresh`: read from the database, not this process's
+    copy, which may miss a move another process made within the second (a
+    change of an existing row, whose counts are kept for a day under these
+    names; a new 回音壁 case, the busiest write, reads the copy)."""
     ids = set(unit_ids) - {None}
     _fresh_slugs()
+    if fresh:
+        for pk in ids:
+            _slugs.pop(pk, None)
     if missing := ids - _slugs.keys():
         for pk, slug, town in Unit.objects.filter(pk__in=missing).values_list(
             "pk", "slug", "parent__slug"
@@ -212,6 +220,10 @@ def unit_change_scopes(event) -> list[str] | None:
         return None
     loaded = [getattr(row, f"_loaded_{name}", None) for name in Unit.kept_as_loaded]
     slug, parent, kind = loaded
+    if not event.created and slug is None:
+        # Saved over (or deleted as) a row it was not loaded from (built by
+        # hand, a restore): where it was is unknown.
+        return None
     scopes = {UNITS, f"unit:{row.slug}", *_names_shown_with(row)}
     if slug:
         scopes.add(f"unit:{slug}")

@@ -112,27 +112,34 @@ def linked_cases(disclosure_pks) -> list[str]:
 
 
 def submission_scopes(event) -> list[str] | None:
+    """None (every page) for an event with no row: where the case was is
+    unknown (every path of ours sends the row: row events, `services._log`)."""
     row = event.instance
     if not isinstance(row, Submission):
-        return _case_scopes(event.ids)
+        return None
     loaded_unit = getattr(row, "_loaded_unit_id", None)
     loaded_answer = getattr(row, "_loaded_fulfilled_by_id", None)
     units = [row.unit_id, loaded_unit]
     answered = [row.fulfilled_by_id, loaded_answer]
-    return _named(event.ids, units, answered)
+    # A change of a case there was reads where its units are now; a new one
+    # (the POST) and a service's verb after a save (`services._log`: the
+    # save named them, and left this process's copy fresh) read the copy.
+    fresh = event.is_row_event and not event.created
+    return _named(event.ids, units, answered, fresh=fresh)
 
 
 def _case_scopes(ids) -> list[str]:
     rows = Submission.objects.filter(pk__in=ids).values_list(
         "unit_id", "fulfilled_by_id"
     )
-    return _named(ids, [unit for unit, _ in rows], [pk for _, pk in rows])
+    units, answers = [unit for unit, _ in rows], [pk for _, pk in rows]
+    return _named(ids, units, answers, fresh=True)
 
 
-def _named(ids, units, answered) -> list[str]:
+def _named(ids, units, answered, *, fresh: bool) -> list[str]:
     cases = ["wall", *(f"submission:{pk}" for pk in ids)]
     disclosures = [f"disclosure:{pk}" for pk in set(answered) - {None}]
-    named = unit_scopes(units)
+    named = unit_scopes(units, fresh=fresh)
     # And the counts of its unit's and town's cases (feedback.summary), which
     # a publication there does not change.
     counted = [f"cases-{scope}" for scope in named]

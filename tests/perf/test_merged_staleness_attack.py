@@ -235,6 +235,12 @@ def client_of(who):
 
 def fresh(settings, county, who=None) -> dict:
     """Every page as rendered with nothing kept."""
+    return rendered_afresh(settings, urls(county), who)
+
+
+def rendered_afresh(settings, pages, who=None) -> dict:
+    """These pages as rendered with nothing kept (the caches emptied, then
+    off while they are served)."""
     page, value = settings.PAGE_CACHE_SECONDS, settings.VALUE_CACHE_SECONDS
     settings.PAGE_CACHE_SECONDS = settings.VALUE_CACHE_SECONDS = 0
     cache.clear()
@@ -242,9 +248,18 @@ def fresh(settings, county, who=None) -> dict:
     page_scopes.forget_slugs()
     try:
         client = client_of(who)
-        return {url: served(client, url) for url in urls(county)}
+        return {url: served(client, url) for url in pages}
     finally:
         settings.PAGE_CACHE_SECONDS, settings.VALUE_CACHE_SECONDS = page, value
+
+
+def stale_among(kept: dict, expected: dict) -> dict:
+    """url -> how the page served differs from the one rendered afresh."""
+    return {
+        url: differences(kept[url], expected[url])
+        for url in kept
+        if kept[url] != expected[url]
+    }
 
 
 def stale_pages(settings, county, change, capture, who=None) -> dict:
@@ -262,12 +277,7 @@ def stale_pages(settings, county, change, capture, who=None) -> dict:
     # The kept copies are left alone by `fresh` (it clears them after).
     if who is not None:
         who.refresh_from_db()
-    expected = fresh(settings, county, who)
-    return {
-        url: differences(kept[url], expected[url])
-        for url in urls(county)
-        if kept[url] != expected[url]
-    }
+    return stale_among(kept, fresh(settings, county, who))
 
 
 def differences(kept, expected) -> str:

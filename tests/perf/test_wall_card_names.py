@@ -6,12 +6,9 @@ the wall at once, exactly as a render with nothing kept would; a change
 of a name no card shows leaves the cards kept."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from catalog.models import BodyKind, Department
-from core import caching
-from disclosure import page_scopes
 from disclosure.models import Organisation, Unit
 from feedback import services
 from feedback.models import Submission, Tag
@@ -24,7 +21,11 @@ from tests.factories import (
     UnitFactory,
     UserFactory,
 )
-from tests.perf.test_merged_staleness_attack import differences, served
+from tests.perf.test_merged_staleness_attack import (
+    rendered_afresh,
+    served,
+    stale_among,
+)
 from tests.perf.test_unit_and_catalog_scopes import counted
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
@@ -32,12 +33,21 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 
 @pytest.fixture
 def wall(db):
+    return answered_cases()
+
+
+def answered_cases(more_towns=()) -> dict:
+    """Two towns of a village each (and `more_towns`: (name, slug, village
+    slug)); four answered cases of wenli, by its 村委会, by the town's 党委,
+    by the town's 包村干部 and by the office alone, and an open one of
+    shangcun with a topic."""
     found = {"staff": UserFactory(username="office", is_staff=True)}
     found["office"] = DepartmentFactory(name="党政办")
     found["tag"] = TagFactory(name="道路维修")
     for town_name, slug, village in (
         ("凤鸣镇", "fengming", "wenli"),
         ("青山镇", "qingshan", "shangcun"),
+        *more_towns,
     ):
         town = found[slug] = TownFactory(name=town_name, slug=slug)
         found[village] = UnitFactory(name=f"{village}村", slug=village, parent=town)
@@ -78,19 +88,6 @@ def wall(db):
 URLS = ("/feedback/", "/feedback/?unit=wenli", "/feedback/?unit=shangcun")
 
 
-def fresh(settings) -> dict:
-    value = settings.VALUE_CACHE_SECONDS
-    settings.VALUE_CACHE_SECONDS = 0
-    cache.clear()
-    caching.reset_local()
-    page_scopes.forget_slugs()
-    try:
-        client = Client()
-        return {url: served(client, url) for url in URLS}
-    finally:
-        settings.VALUE_CACHE_SECONDS = value
-
-
 def stale_cards(settings, change, capture) -> dict:
     visitor = Client()
     for url in URLS:
@@ -98,12 +95,7 @@ def stale_cards(settings, change, capture) -> dict:
     with capture(execute=True):
         change()
     kept = {url: served(visitor, url) for url in URLS}
-    expected = fresh(settings)
-    return {
-        url: differences(kept[url], expected[url])
-        for url in URLS
-        if kept[url] != expected[url]
-    }
+    return stale_among(kept, rendered_afresh(settings, URLS))
 
 
 def saved(model, pk, **fields):
