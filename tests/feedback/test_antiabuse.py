@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import re
+import secrets
 import threading
 
 import pytest
@@ -246,16 +247,16 @@ def test_throttle_holds_across_processes_in_redis(settings):
         redis.Redis.from_url(url).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"test-throttle-{secrets.token_hex(4)}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
-            "KEY_PREFIX": "test-throttle",
+            # Its own prefix, not a flush: another test run (or worker) may
+            # share the database.
+            "KEY_PREFIX": prefix,
         }
     }
-    from django.core.cache import caches
-
-    caches["default"].clear()
     limit = Throttle("test-redis", limit=5, period=60)
     results = []
     barrier = threading.Barrier(12)
@@ -269,7 +270,9 @@ def test_throttle_holds_across_processes_in_redis(settings):
         thread.start()
     for thread in threads:
         thread.join()
-    caches["default"].clear()
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
     assert results.count(True) == 5
 
 
