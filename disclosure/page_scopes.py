@@ -207,14 +207,16 @@ def unit_change_scopes(event) -> list[str] | None:
     facts): every page shows units' names (`shown_everywhere`: NAMES), but
     the kept figures that read it are its own ("unit:<slug>"), its town's
     ("town:<slug>", where it is and was) and those listing every unit
-    (UNITS: the choice lists, the wall's groups of units). A town's own
+    (UNITS: the choice lists, the units the wall adds up). A town's own
     change names "town:<slug>" too (its villages' counts kept with it).
     None (every page and value): a change with no row to tell where.
 
-    The 回音壁's counts of a town (feedback.summary, "cases-…") read no
-    unit's field but which units a town holds: named only when that may
-    have changed (its slug, its town or its kind, or a new or deleted
-    unit), not when a unit is renamed."""
+    The 回音壁's counts (feedback.summary, "cases-…") read no unit's field
+    but which units a town holds and the slug a unit's own counts are kept
+    by: a town's ("cases-town:") named only when the first may have changed
+    (a slug, a town or a kind changed, or a new or deleted unit), a unit's
+    own ("cases-unit:") when the second did (or new, or deleted); neither
+    when a unit is given another name."""
     row = event.instance
     if not isinstance(row, Unit):
         return None
@@ -237,9 +239,12 @@ def unit_change_scopes(event) -> list[str] | None:
         )
     now = [getattr(row, name) for name in Unit.kept_as_loaded]
     if event.name != "saved" or event.created or slug is None or loaded != now:
-        scopes.update(
-            [f"cases-{s}" for s in scopes if s.startswith(("unit:", "town:"))]
-        )
+        # Which units a town holds may have changed: its counts of cases.
+        scopes.update([f"cases-{s}" for s in scopes if s.startswith("town:")])
+    if event.name != "saved" or event.created or slug != row.slug:
+        # A unit's own counts are kept by its slug: new, gone or renamed
+        # (not moved: its cases are the same).
+        scopes.update(f"cases-unit:{s}" for s in {row.slug, slug} if s)
     return sorted(scopes)
 
 

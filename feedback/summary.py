@@ -2,22 +2,24 @@
 "Cold misses: scoped values").
 
 Counting the county's 200,000 cases takes 0.5–1 s; a change to one case
-changes one town's counts. Each town's counts of a selection (its own and
-its villages' cases; a unit under no town alone) are kept under its
-"cases-unit:<slug>" and "cases-town:<slug>", which every change of its
-cases names (feedback.page_scopes; `on_new_case`: a new case is counted at
-once, though its unit's pages wait for it to be accepted), and a publication
-there does not. A unit's change names them when which units a town holds
-may have changed (disclosure.page_scopes.unit_change_scopes: not a
-rename), and UNITS (the groups, the sum); an answer round, its case's; the
-catalog's, none (no count reads it: a case made 党内 with its item is
-saved, row by row); a topic's, "tags" (no count reads a topic's row). The
-global version drops them all. Their sum
-is kept until any case changes ("wall") or comes in ("cases"), or a unit
-changes, and has the day in its name: the one count the date changes (cases
-waiting past their deadline) is counted apart for it, over the few cases not
-yet accepted, so the parts outlive midnight (recounting every town at once
-took 0.3–0.5 s at county scale, on the first request of each day).
+changes one unit's counts. Each unit's counts of a selection are kept under
+its "cases-unit:<slug>", which every change of its cases names
+(feedback.page_scopes; `on_new_case`: a new case is counted at once, though
+its unit's pages wait for it to be accepted), and a publication there does
+not: a case coming in recounts its unit's few hundred cases, not its town's
+thousands. The units' counts are added up per town (kept under its units'
+scopes) and the towns' for the wall. A unit's change names a unit's scope
+when it is new, deleted or given another slug
+(disclosure.page_scopes.unit_change_scopes; which town holds a unit changes
+no count of its own), and UNITS (the groups, the sum); an answer round, its
+case's; the catalog's, none (no count reads it: a case made 党内 with its
+item is saved, row by row); a topic's, "tags" (no count reads a topic's
+row). The global version drops them all. The sum is kept until any case
+changes ("wall") or comes in ("cases"), or a unit changes, and has the day
+in its name: the one count the date changes (cases waiting past their
+deadline) is counted apart for it, over the few cases not yet accepted, so
+the parts outlive midnight (recounting every town at once took 0.3–0.5 s at
+county scale, on the first request of each day).
 """
 
 from django.conf import settings
@@ -27,7 +29,7 @@ from core import caching, events
 from disclosure.models import Unit
 from disclosure.page_scopes import UNITS, unit_scopes
 
-from .models import Submission, add_parts, empty_part, summary_of
+from .models import Submission, add_parts, empty_part, plain_part, summary_of
 
 # Kept until their scopes move, or a day and up to half a day more: parts
 # counted together (after a deployment or a flush) expire one by one.
@@ -47,63 +49,65 @@ def case_scopes(slug: str, *, town: bool) -> list[str]:
     return [f"cases-{name}" for name in named]
 
 
-def _groups() -> list[tuple[str, list[int], list[str]]]:
-    """The units in groups whose counts are kept together: a town with its
-    villages, or a unit under no town alone. Each: (key, unit ids, scopes:
-    every change of their cases names one, disclosure.page_scopes)."""
+def _groups() -> dict[str, dict[int, str]]:
+    """The units in groups whose counts are added up together: a town with
+    its villages, or a unit under no town alone. Each: its head's slug ->
+    {unit id: slug}; kept until a unit changes (UNITS)."""
 
-    def group_them() -> list:
+    def group_them() -> dict:
         units = Unit.objects.order_by("pk").values_list(
             "pk", "slug", "kind", "parent_id"
         )
         slug = {pk: s for pk, s, _kind, _parent in units}
         towns = {pk for pk, _slug, kind, _parent in units if kind == Unit.Kind.TOWN}
-        groups: dict[int, list[int]] = {}
+        groups: dict[str, dict[int, str]] = {}
         for pk, _slug, _kind, parent in units:
-            town = pk if pk in towns else parent
-            groups.setdefault(town if town in towns else pk, []).append(pk)
-        return [
-            (slug[head], members, case_scopes(slug[head], town=head in towns))
-            for head, members in groups.items()
-        ]
+            head = pk if pk in towns else parent
+            head = head if head in towns else pk
+            groups.setdefault(slug[head], {})[pk] = slug[pk]
+        return groups
 
-    # A unit's change (its town, its kind) names UNITS.
     return caching.cached("feedback:summary:groups", group_them, scopes=[UNITS])
 
 
 def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
     """`summary_of` this queryset of cases (`selection`: its filters, for the
     keys; `unit`: the one unit it is filtered to, if any), from the kept
-    counts of each town (or unit under none) and those recomputed for the
-    towns that changed."""
+    counts of each unit, added up per town: a case's change recounts its
+    unit's cases and adds up its town's units again, then the towns (adding
+    up the county's 500 units on every change cost more than the recount
+    it spared)."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return queryset.summary()
     day = timezone.localdate().isoformat()
+    name = f"wall-part:{selection}"
 
     def add_up() -> dict:
-        groups = _groups()
         if unit is not None:
-            groups = [g for g in groups if unit.pk in g[1]]
-        members = {f"wall-part:{selection}:{key}": ids for key, ids, _ in groups}
-        wanted = {f"wall-part:{selection}:{key}": scopes for key, _, scopes in groups}
+            return summary_by_unit(queryset, name, {unit.pk: unit.slug})
+        groups = _groups()
+        members = {f"{name}:town:{head}": units for head, units in groups.items()}
+        wanted = {
+            key: [f"cases-unit:{slug}" for slug in units.values()]
+            for key, units in members.items()
+        }
 
         def compute(missing: list[str]) -> dict:
-            ids = [pk for name in missing for pk in members[name]]
-            every = len(missing) == len(members) and unit is None
-            rows = queryset if every else queryset.filter(unit__in=ids)
-            found = rows.summary_parts(by_unit=True, today=False)
+            units = {pk: slug for key in missing for pk, slug in members[key].items()}
+            parts = unit_parts(queryset, name, units, every=len(missing) == len(wanted))
             return {
-                name: add_parts(found[pk] for pk in members[name] if pk in found)
-                for name in missing
+                key: plain_part(add_parts(parts[pk] for pk in members[key]))
+                for key in missing
             }
 
-        parts = caching.cached_many(
+        towns = caching.cached_many(
             wanted, compute, seconds=PART_SECONDS, spread=PART_SPREAD
         )
-        return summary_of([*parts.values(), queryset.overdue_waiting_part()])
+        return summary_of([*towns.values(), queryset.overdue_waiting_part()])
 
     # The sum too, until any case changes ("wall") or comes in ("cases"), or
-    # a unit (UNITS: the groups; the units' own counts are kept).
+    # a unit (UNITS: which units there are, and where; their own counts are
+    # kept).
     return caching.cached(
         f"wall-summary:{day}:{selection}",
         add_up,
@@ -112,25 +116,40 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
     )
 
 
-def summary_by_unit(cases, name: str, units: dict[int, str]) -> dict:
-    """`summary_of` these cases, all of these units' (id -> slug), as the
-    wall's: each unit's counts kept under its "cases-unit:<slug>" (which
-    every change of its cases names: a case coming in recounts its unit's
-    alone, not the town's) for PART_SECONDS and up to PART_SPREAD more, and
-    those waiting past their deadline counted for today, so that midnight
-    recounts only those (the home page's town). `name`: what `cases`
-    selects, for the keys."""
+def unit_parts(
+    cases, name: str, units: dict[int, str], *, every: bool = False
+) -> dict[int, dict]:
+    """The counts (`summary_parts`, without today's) of these cases, of each
+    of these units (id -> slug), each kept under its "cases-unit:<slug>"
+    (which every change of its cases names: a case coming in recounts its
+    unit's alone, not the town's) for PART_SECONDS and up to PART_SPREAD
+    more. `name`: what `cases` selects, for the keys. `every`: `units` are
+    all there are, and `cases` needs no filter by unit (counting the county
+    at once, after a flush, without a list of 500 ids)."""
     wanted = {f"{name}:{pk}": [f"cases-unit:{slug}"] for pk, slug in units.items()}
     ids = {f"{name}:{pk}": pk for pk in units}
 
     def compute(missing: list[str]) -> dict:
-        rows = cases.filter(unit__in=[ids[part] for part in missing])
+        rows = cases
+        if not every or len(missing) < len(wanted):
+            rows = cases.filter(unit__in=[ids[part] for part in missing])
         found = rows.summary_parts(by_unit=True, today=False)
-        return {part: found.get(ids[part], empty_part()) for part in missing}
+        return {
+            part: plain_part(found.get(ids[part], empty_part())) for part in missing
+        }
 
     parts = caching.cached_many(
         wanted, compute, seconds=PART_SECONDS, spread=PART_SPREAD
     )
+    return {ids[part]: value for part, value in parts.items()}
+
+
+def summary_by_unit(cases, name: str, units: dict[int, str]) -> dict:
+    """`summary_of` these cases, all of these units' (id -> slug), from each
+    unit's kept counts (`unit_parts`) and those waiting past their deadline
+    counted for today, so that midnight recounts only those (the home
+    page's town, the wall filtered to a unit)."""
+    parts = unit_parts(cases, name, units)
     cases = cases.filter(unit__in=list(units))
     return summary_of([*parts.values(), cases.overdue_waiting_part()])
 

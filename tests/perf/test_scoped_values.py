@@ -104,7 +104,8 @@ def test_the_walls_summary_follows_a_case_and_keeps_across_other_changes(
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts")
     visitor = Client()
     assert visitor.get("/feedback/").context["summary"]["received"] == 8
-    assert len(parts) == 1  # every town at once
+    assert len(parts) == 1  # every unit at once, unfiltered
+    assert 'unit_id" IN' not in str(parts[0][0][0].query)
     # A publication anywhere, a case's change: no recount of the cases.
     with django_capture_on_commit_callbacks(execute=True):
         DisclosureFactory(
@@ -112,13 +113,14 @@ def test_the_walls_summary_follows_a_case_and_keeps_across_other_changes(
         )
     assert visitor.get("/feedback/").context["summary"]["received"] == 8
     assert len(parts) == 1
-    # A new case (not shown until accepted) is counted at once: its town's
-    # cases recounted, not the other's.
+    # A new case (not shown until accepted) is counted at once: its unit's
+    # cases recounted, not its town's.
     with django_capture_on_commit_callbacks(execute=True):
         SubmissionFactory(unit=county["xiacun"])
     summary = visitor.get("/feedback/").context["summary"]
     assert summary["received"] == 9 and summary["waiting"] == 5
     assert len(parts) == 2
+    assert counted_units(parts[1]) == {county["xiacun"].pk}
     # A case accepted: at once.
     case = Submission.objects.filter(unit=county["wenli"], status="received").get()
     with django_capture_on_commit_callbacks(execute=True):
@@ -127,8 +129,30 @@ def test_the_walls_summary_follows_a_case_and_keeps_across_other_changes(
         case.save()
     summary = visitor.get("/feedback/").context["summary"]
     assert len(parts) == 3
+    assert counted_units(parts[2]) == {county["wenli"].pk}
     assert summary["waiting"] == 4 and summary["listed"] == 5
     assert summary == on_record().summary()
+    # A case moved to another town's village: both units recounted (the
+    # fresh count above called `summary_parts` too), and both pages
+    # filtered to a unit agree with a fresh count.
+    before = len(parts)
+    with django_capture_on_commit_callbacks(execute=True):
+        case.unit = county["xiacun"]
+        case.save()
+    summary = visitor.get("/feedback/").context["summary"]
+    assert len(parts) == before + 1
+    assert counted_units(parts[-1]) == {county["wenli"].pk, county["xiacun"].pk}
+    assert summary == on_record().summary()
+    for slug in ("wenli", "xiacun"):
+        filtered = visitor.get(f"/feedback/?unit={slug}").context["summary"]
+        assert filtered == on_record().filter(unit=county[slug]).summary()
+
+
+def counted_units(call) -> set[int]:
+    """The units a recount of the wall's parts (`summary_parts`) could
+    count: those its queryset is filtered to."""
+    rows = call[0][0].order_by().values_list("unit", flat=True).distinct()
+    return set(rows)
 
 
 # The list's period choices ------------------------------------------------
@@ -413,16 +437,14 @@ def test_the_home_pages_case_counts_recount_only_the_unit_a_case_came_from(
     assert visitor.get("/?town=fengming").context["feedback"] == in_town.summary()
     # The one unit's cases counted again, not the town's.
     assert len(parts) == 2
-    counted = parts[1][0][0].order_by().values_list("unit", flat=True).distinct()
-    assert set(counted) == {county["maoshan"].pk}
+    assert counted_units(parts[1]) == {county["maoshan"].pk}
     # A change of a case (answered, moved) too.
     case = Submission.objects.filter(unit=county["wenli"]).first()
     with django_capture_on_commit_callbacks(execute=True):
         case.unit = county["maoshan"]
         case.save()
     assert visitor.get("/?town=fengming").context["feedback"] == in_town.summary()
-    counted = parts[2][0][0].order_by().values_list("unit", flat=True).distinct()
-    assert set(counted) <= {county["wenli"].pk, county["maoshan"].pk}
+    assert counted_units(parts[2]) <= {county["wenli"].pk, county["maoshan"].pk}
 
 
 def test_the_lists_count_by_unit_keeps_across_other_units(
