@@ -89,15 +89,14 @@ def town_slugs(town: Unit) -> list[str]:
     return [town.slug, *town.children.values_list("slug", flat=True)]
 
 
-def home_context(request, town: Unit, year: int) -> dict:
-    """What the home page's content shows (portal/includes/home_body.html),
-    with the figures of `year` (`home_year`)."""
-    boards = town.children.order_by("order", "id")
+def home_context(request, town: Unit) -> dict:
+    """What the home page's content shows below its figures
+    (portal/includes/home_body.html): the latest notices this reader may
+    see, the party catalog, the boards."""
+    boards = list(town.children.order_by("order", "id"))
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
-    slugs = {town.pk: town.slug, **dict(boards.values_list("pk", "slug"))}
-    unit_ids = list(slugs)
-    in_town = Q(unit__in=unit_ids)
-    visible = Disclosure.objects.visible_to(request.user).filter(in_town)
+    unit_ids = [town.pk, *(board.pk for board in boards)]
+    visible = Disclosure.objects.visible_to(request.user).filter(unit__in=unit_ids)
     party_catalog = (
         Catalog.objects.filter(kind=Catalog.Kind.PARTY)
         .prefetch_related("categories")
@@ -109,15 +108,27 @@ def home_context(request, town: Unit, year: int) -> dict:
         "boards": boards,
         "latest": visible.information().for_listing()[:8],
         "party_catalog": party_catalog,
+    }
+
+
+def home_figures_context(town: Unit, year: int) -> dict:
+    """The home page's heading and figures of `year` (`home_year`;
+    portal/includes/home_figures.html): counts of every scope (a count
+    reveals no 党内 content), so the article's "50" reads the same for
+    all."""
+    boards = town.children.order_by("order", "id")
+    slugs = {town.pk: town.slug, **dict(boards.values_list("pk", "slug"))}
+    unit_ids = list(slugs)
+    return {
+        "town": town,
         "figures": {
             "boards": boards.count(),
             "liaison_points": boards.filter(is_liaison_point=True).count(),
-            # Kept between requests; counts of every scope (a count reveals
-            # no 党内 content), so the article's "50" reads the same for all.
-            # Kept until a change in the town or a publication scheduled in
-            # it (stats.kept); the date changes none of them. Apart: what was
-            # published reads no count of cases (a case coming in leaves it
-            # kept), what was received no catalog row.
+            # Kept between requests until a change in the town or a
+            # publication scheduled in it (stats.kept); the date changes
+            # none of them. Apart: what was published reads no count of
+            # cases (a case coming in leaves it kept), what was received no
+            # catalog row.
             "year": year,
             **caching.cached(
                 f"home-published:{town.pk}:{year}",
@@ -167,23 +178,36 @@ def home(request):
     town = home_unit()
     if town is None:
         return render(request, "portal/home_empty.html")
-    # The content, kept until a change in the town (its rows and new cases)
-    # or the next scheduled one in its units (all it lists and counts), per
-    # audience (the latest notices), day and year of the figures (the
-    # county's: the page names it as a scope, `home_scopes`).
+    # The content, kept until a change in the town (its rows) or the next
+    # scheduled one in its units (all it lists and counts), per day and
+    # year of the figures (the county's: the page names it as a scope,
+    # `home_scopes`), in two fragments: the heading and figures, the same
+    # for every reader, which a 回音壁 case of the town changes too; the
+    # rest, per audience (the latest notices), which no case changes.
     year = home_year()
-    home_body = fragments.kept(
-        f"home:{town.pk}:{Reader.of(request.user).key}:{timezone.localdate()}:"
-        f"{get_language()}:{year}",
-        stats.kept_scopes(town),
+    shown = f"{timezone.localdate()}:{get_language()}:{year}"
+    scopes = stats.kept_scopes(town)
+
+    def lifetime() -> float:
+        return fragments.until_due([f"unit:{slug}" for slug in town_slugs(town)])
+
+    home_figures = fragments.kept(
+        f"home-figures:{town.pk}:{shown}",
+        scopes,
         lambda: render_to_string(
-            "portal/includes/home_body.html", home_context(request, town, year)
+            "portal/includes/home_figures.html", home_figures_context(town, year)
         ),
-        lifetime=lambda: fragments.until_due(
-            [f"unit:{slug}" for slug in town_slugs(town)]
-        ),
+        lifetime=lifetime,
     )
-    context = {"town": town, "home_body": home_body}
+    home_body = fragments.kept(
+        f"home:{town.pk}:{Reader.of(request.user).key}:{shown}",
+        [s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS],
+        lambda: render_to_string(
+            "portal/includes/home_body.html", home_context(request, town)
+        ),
+        lifetime=lifetime,
+    )
+    context = {"town": town, "home_figures": home_figures, "home_body": home_body}
     return render(request, "portal/home.html", context)
 
 

@@ -314,6 +314,33 @@ def test_the_home_page_from_its_kept_content_is_the_same_page(
         assert (INNER_TITLE.encode() in kept) == (who == "member"), who
 
 
+def test_a_case_in_the_town_makes_the_home_pages_figures_again_not_the_rest(
+    wall, wenli, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from composition import views as composition_views
+
+    rest = counting(monkeypatch, composition_views, "home_context")
+    figures = counting(monkeypatch, composition_views, "home_figures_context")
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    clients = {"visitor": Client(), "member": member}
+    for client in clients.values():
+        page(client, "/")
+    assert (len(rest), len(figures)) == (2, 1)  # the figures are the same for all
+    # A case comes in (not listed until accepted): counted at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        SubmissionFactory(unit=wenli, title="新来的意见")
+    kept = {who: page(client, "/") for who, client in clients.items()}
+    assert len(rest) == 2  # the latest notices, the catalog, the boards: kept
+    assert len(figures) == 2
+    settings.VALUE_CACHE_SECONDS = 0
+    for who, client in clients.items():
+        assert kept[who] == page(client, "/"), who
+    assert (
+        INNER_TITLE.encode() in kept["member"],
+        INNER_TITLE.encode() in kept["visitor"],
+    ) == (True, False)
+
+
 def test_the_home_page_shows_a_change_at_once(
     wall, wenli, django_capture_on_commit_callbacks
 ):
