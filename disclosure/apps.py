@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_started
 from django.utils.translation import gettext_lazy as _
 
 
@@ -149,6 +150,9 @@ class DisclosureConfig(AppConfig):
             page_scopes.forget_slugs,
             model="disclosure.Unit",
             uid="disclosure.page_scopes.forget_slugs",
+        )
+        request_started.connect(
+            page_scopes.settle_slugs, dispatch_uid="disclosure.settle_slugs"
         )
         events.listen(
             services.on_item_saved,

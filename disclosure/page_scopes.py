@@ -50,14 +50,54 @@ _slugs_known: set[str] = set()
 _slugs_since = [0.0, None]
 
 
+# The transactions (their outermost block but a test's) in which a unit
+# changed and are not known to have committed: what was read of the units
+# during one is forgotten once it has ended without (rolled back: no
+# UNITS bump, its on_commit, will come), `_fresh_slugs`.
+_unsettled: list = []
+
+
 def forget_slugs(event=None) -> None:
     _slugs.clear()
     _slugs_known.clear()
     _slugs_since[0] = time.monotonic()
     _slugs_since[1] = None
+    if event is not None:
+        _watch(transaction.get_connection())
+
+
+def _watch(connection) -> None:
+    blocks = [
+        block
+        for block in connection.atomic_blocks
+        if not getattr(block, "_from_testcase", False)
+    ]
+    if not blocks or any(block is blocks[0] for block in _unsettled):
+        return
+    block = blocks[0]
+    _unsettled.append(block)
+    transaction.on_commit(lambda: _settled(block))
+
+
+def _settled(block) -> None:
+    _unsettled[:] = [p for p in _unsettled if p is not block]
+
+
+def settle_slugs(**kwargs) -> None:
+    """At a request's start: a transaction still unsettled ended without
+    committing (a view's `atomic` block object may be used again)."""
+    if _unsettled:
+        _unsettled.clear()
+        forget_slugs()
 
 
 def _fresh_slugs() -> None:
+    if _unsettled:
+        live = transaction.get_connection().atomic_blocks
+        ended = [p for p in _unsettled if not any(b is p for b in live)]
+        if ended:
+            _unsettled[:] = [p for p in _unsettled if p not in ended]
+            forget_slugs()
     # A unit's change in another process names UNITS (unit_change_scopes).
     current = (caching.version(), *caching.scope_versions([UNITS]))
     if time.monotonic() - _slugs_since[0] > SLUGS_SECONDS or _slugs_since[1] != current:

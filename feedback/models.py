@@ -927,10 +927,13 @@ class SubmissionEvent(models.Model):
         return f"{self.get_kind_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
-class AnswerRound(models.Model):
+class AnswerRound(KeepsLoaded, models.Model):
     """An earlier round of a case: its answer and its rating, kept when a
     不满意 reopened the case (the case's own fields hold the current round).
     Public as the case is: the wall's page shows every round, by body."""
+
+    # Its change names the case it was of too (feedback.page_scopes).
+    kept_as_loaded = ("submission_id",)
 
     submission = models.ForeignKey(
         Submission,

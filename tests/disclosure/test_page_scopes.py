@@ -32,3 +32,43 @@ def test_kept_slugs_are_read_again_after_their_time(monkeypatch):
     assert f"unit:{village.slug}" in page_scopes.unit_scopes([village.pk])
     monkeypatch.setattr(page_scopes, "SLUGS_SECONDS", -1)
     assert "unit:maoshan-2" in page_scopes.unit_scopes([village.pk])
+
+
+class Failed(Exception):
+    pass
+
+
+def renamed_then_rolled_back(block, village) -> None:
+    """The village renamed and its scopes read (as a case saved in the same
+    transaction reads them) in `block`, which then fails."""
+    with pytest.raises(Failed):
+        with block:
+            village.slug = "renamed"
+            village.save()
+            assert page_scopes.unit_scopes([village.pk])[0] == "unit:renamed"
+            raise Failed
+
+
+def test_slugs_read_in_a_transaction_rolled_back_are_forgotten():
+    from django.db import transaction
+
+    village = UnitFactory(slug="wenli", parent=TownFactory(slug="fengming"))
+    renamed_then_rolled_back(transaction.atomic(), village)
+    assert page_scopes.unit_scopes([village.pk]) == ["unit:wenli", "town:fengming"]
+
+
+def test_slugs_read_in_a_rolled_back_request_are_forgotten_by_the_next():
+    """A view's `atomic` decorator enters the same block object on every
+    request: the next request's start forgets what the failed one read."""
+    from django.core.signals import request_started
+    from django.db import transaction
+
+    village = UnitFactory(slug="wenli", parent=TownFactory(slug="fengming"))
+    view_block = transaction.atomic()
+    renamed_then_rolled_back(view_block, village)
+    with view_block:  # the next request through the same view
+        request_started.send(sender=None)
+        assert page_scopes.unit_scopes([village.pk]) == [
+            "unit:wenli",
+            "town:fengming",
+        ]

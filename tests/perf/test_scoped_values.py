@@ -37,6 +37,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 
 @pytest.fixture
 def county():
+    return two_towns()
+
+
+def two_towns() -> dict:
     """Two towns of two villages each, with disclosures and cases; "item":
     the item of every disclosure below (a new item is a catalog change,
     which drops every kept value)."""
