@@ -116,14 +116,14 @@ def home_figures_context(town: Unit, year: int) -> dict:
     portal/includes/home_figures.html): counts of every scope (a count
     reveals no 党内 content), so the article's "50" reads the same for
     all."""
-    boards = town.children.order_by("order", "id")
-    slugs = {town.pk: town.slug, **dict(boards.values_list("pk", "slug"))}
+    boards = list(town.children.values_list("pk", "slug", "is_liaison_point"))
+    slugs = {town.pk: town.slug, **{pk: slug for pk, slug, _ in boards}}
     unit_ids = list(slugs)
     return {
         "town": town,
         "figures": {
-            "boards": boards.count(),
-            "liaison_points": boards.filter(is_liaison_point=True).count(),
+            "boards": len(boards),
+            "liaison_points": sum(1 for *_, liaison in boards if liaison),
             # Kept between requests until a change in the town or a
             # publication scheduled in it (stats.kept); the date changes
             # none of them. Apart: what was published reads no count of

@@ -37,18 +37,6 @@ PART_SECONDS = 24 * 3600
 PART_SPREAD = 0.5
 
 
-def case_scopes(slug: str, *, town: bool) -> list[str]:
-    """What every change of a unit's cases names (a town's: its villages'
-    too), new or not: "cases-unit:<slug>", "cases-town:<slug>"
-    (`on_new_case`, feedback.page_scopes); a unit's change names them when
-    which units a town holds may have changed
-    (disclosure.page_scopes.unit_change_scopes). Not its rows' scopes
-    ("unit:<slug>"): a publication changes no count of cases; nor the
-    catalog's."""
-    named = [f"unit:{slug}", *([f"town:{slug}"] if town else [])]
-    return [f"cases-{name}" for name in named]
-
-
 def _groups() -> dict[str, dict[int, str]]:
     """The units in groups whose counts are added up together: a town with
     its villages, or a unit under no town alone. Each: its head's slug ->

@@ -28,6 +28,7 @@ from tests.perf.test_merged_staleness_attack import (
     served,
     stale_among,
 )
+from tests.perf.test_names_attack import not_loaded, restored
 from tests.perf.test_scoped_values import two_towns
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
@@ -41,6 +42,19 @@ def county():
     """test_scoped_values's: two towns of two villages each, each village
     with a disclosure, a case accepted and one waiting."""
     return two_towns()
+
+
+def a_round_of(case, **fields) -> AnswerRound:
+    """An earlier round of the case, answered and rated 不满意."""
+    return AnswerRound.objects.create(
+        submission=case,
+        number=1,
+        due_date=timezone.localdate(),
+        answer_text="已答复",
+        answered_at=timezone.now(),
+        rating="unsatisfied",
+        **fields,
+    )
 
 
 def on_record():
@@ -265,15 +279,7 @@ def test_answer_rounds_rated_and_changed(
     made = {}
 
     def a_round():
-        made["round"] = AnswerRound.objects.create(
-            submission=case,
-            number=1,
-            due_date=timezone.localdate(),
-            answer_text="已答复",
-            answered_at=timezone.now(),
-            rating="unsatisfied",
-            rating_channel="phone",
-        )
+        made["round"] = a_round_of(case, rating_channel="phone")
 
     attack(
         settings,
@@ -379,30 +385,6 @@ def test_a_unit_changed_then_rolled_back_then_a_new_case(
 # Cases saved over rows they were not loaded from ------------------------------
 
 
-def restored(model, pk, **fields):
-    """Saved as loaddata (a restore) saves it: deserialised, raw."""
-    from django.core import serializers
-
-    row = model.objects.get(pk=pk)
-    for name, value in fields.items():
-        setattr(row, name, value)
-    data = serializers.serialize("json", [row])
-    for obj in serializers.deserialize("json", data):
-        obj.save()
-
-
-def not_loaded(model, pk, **fields):
-    """Saved through an instance built from its values (a form's
-    `instance=Model(pk=...)`): it knows no old place."""
-    row = model.objects.get(pk=pk)
-    values = {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields}
-    built = model(**values)
-    for name, value in fields.items():
-        setattr(built, name, value)
-    built.save()
-    return built
-
-
 @pytest.mark.parametrize("saved", [restored, not_loaded], ids=lambda f: f.__name__)
 def test_a_case_moved_to_another_town_saved_over_a_row_it_was_not_loaded_from(
     settings, county, django_capture_on_commit_callbacks, saved
@@ -423,14 +405,7 @@ def test_an_answer_round_moved_to_a_case_of_another_town(
     made = {}
 
     def a_round():
-        made["round"] = AnswerRound.objects.create(
-            submission=case,
-            number=1,
-            due_date=timezone.localdate(),
-            answer_text="已答复",
-            answered_at=timezone.now(),
-            rating="unsatisfied",
-        )
+        made["round"] = a_round_of(case)
 
     attack(
         settings,
@@ -444,14 +419,7 @@ def test_cases_deleted_in_bulk_with_their_rounds(
     settings, county, django_capture_on_commit_callbacks
 ):
     case = a_case_of(county, "maoshan", status="accepted")
-    AnswerRound.objects.create(
-        submission=case,
-        number=1,
-        due_date=timezone.localdate(),
-        answer_text="已答复",
-        answered_at=timezone.now(),
-        rating="unsatisfied",
-    )
+    a_round_of(case)
     attack(
         settings,
         django_capture_on_commit_callbacks,
