@@ -29,9 +29,11 @@ party member of the first village's branch:
 - unit elsewhere: what a village of another town saved (renamed) names
   (`disclosure.page_scopes.unit_change_scopes`: the unit, its town, "units",
   and "names", "any"), as `caching.on_event` bumps them;
-- catalog: what a catalog row's change names ("catalog", "names", "any").
-  Before these were named (2026-12-02), both bumped the global version:
-  the cold column.
+- catalog: what a catalog item given another name names ("catalog",
+  "names", "any"); catalog rule: what one whose time limit changes names
+  (those and "catalog-counted": the engine's counts; before 2026-12-03
+  every catalog change named it). Before these were named (2026-12-02),
+  both bumped the global version: the cold column.
 - check elsewhere, table elsewhere: what an inspection of a village of
   another town, and a table added to one of its disclosures, name (its
   unit's and town's scopes; the disclosure's), as `caching.on_event` bumps
@@ -134,6 +136,14 @@ def elsewhere() -> dict[str, list[str]]:
     from catalog.models import Item
     from disclosure.models import DisclosureTable, Inspection
 
+    def renamed(item):
+        item.name = f"{item.name}（修订）"
+        return item
+
+    def relimited(item):
+        item.notice_days = (item.notice_days or 0) + 1
+        return item
+
     return {
         "pub elsewhere": [
             f"disclosure:{row.pk}",
@@ -160,7 +170,10 @@ def elsewhere() -> dict[str, list[str]]:
             *(f"cases-{scope}" for scope in unit_scopes([here.pk])),
         ],
         "unit elsewhere": named("disclosure.Unit", village),
-        "catalog": named("catalog.Item", Item.objects.first()),
+        # An item given another name (what the engine counts unchanged), and
+        # one whose time limit changes (what is owed may change).
+        "catalog": named("catalog.Item", renamed(Item.objects.first())),
+        "catalog rule": named("catalog.Item", relimited(Item.objects.first())),
         # Unsaved rows: what their saving would name.
         "check elsewhere": named("disclosure.Inspection", Inspection(unit=village)),
         "table elsewhere": named(

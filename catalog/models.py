@@ -5,7 +5,14 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from core.loaded import KeepsLoaded
+
 from . import periods
+
+# The fields the compliance engine reads (disclosure.compliance: item_spec,
+# load_rules): a change of one of them may change what is owed and counted
+# (catalog.page_scopes.COUNTED); another (a name, an order, a note) only
+# what pages show. Remembered as loaded so that a save can tell.
 
 
 class Scope(models.TextChoices):
@@ -64,7 +71,9 @@ class DisclosureForm(models.Model):
         return self.name
 
 
-class Catalog(models.Model):
+class Catalog(KeepsLoaded, models.Model):
+    kept_as_loaded = ("kind", "adopted_on")
+
     class Kind(models.TextChoices):
         PARTY = "party", _("党务公开")
         GOVERNMENT = "government", _("政务公开")
@@ -88,7 +97,9 @@ class Catalog(models.Model):
         return self.name
 
 
-class Category(models.Model):
+class Category(KeepsLoaded, models.Model):
+    kept_as_loaded = ("catalog_id",)
+
     catalog = models.ForeignKey(
         Catalog,
         on_delete=models.PROTECT,
@@ -164,7 +175,18 @@ class Timing(models.TextChoices):
 EVENT_TIMINGS = (Timing.EVENT, Timing.BEFORE, Timing.PHASE)
 
 
-class Item(models.Model):
+class Item(KeepsLoaded, models.Model):
+    kept_as_loaded = (
+        "category_id",
+        "code",
+        "frequency",
+        "timing",
+        "nil_allowed",
+        "notice_days",
+        "for_town",
+        "for_village",
+    )
+
     class Frequency(models.TextChoices):
         IMMEDIATELY = "immediately", _("随时")
         MONTHLY = "monthly", _("每月")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Item, ScheduleRule, Timing
-from catalog.page_scopes import CATALOG
+from catalog.page_scopes import COUNTED
 from catalog.periods import Period
 from catalog.workdays import add_workdays, notice_ends
 from core import caching
@@ -909,9 +909,10 @@ def _load(*, units, year, as_of, kind, within, steady=False):
 
 def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tally]:
     """Each unit's tally of the year, every catalog, as of the day (the
-    statistics' on-time shares): kept, as the matrix is, until a change in
-    these units or the catalog or a publication scheduled in them, for the
-    run of days it holds through (`steady_through`)."""
+    statistics' on-time shares): kept, as the matrix's counts are, until a
+    change in these units or in what the engine reads of the catalog
+    (COUNTED: not a name) or a publication scheduled in them, for the run
+    of days it holds through (`steady_through`)."""
     started = timezone.now()
     answers: list[datetime | None] = []
 
@@ -926,7 +927,7 @@ def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tall
         f"compliance:by-unit:{year}:{','.join(str(u.pk) for u in units)}",
         as_of,
         of_day,
-        scopes=[*(f"unit:{u.slug}" for u in units), CATALOG],
+        scopes=[*(f"unit:{u.slug}" for u in units), COUNTED],
         seconds=lambda: caching.until(
             changes_at(next_scheduled(units, started), *answers), midnight=False
         ),

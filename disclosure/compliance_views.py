@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Catalog, Category
-from catalog.page_scopes import CATALOG
+from catalog.page_scopes import CATALOG, COUNTED
 from core import caching
 from core.dates import validate_date, validate_year
 
@@ -181,7 +181,9 @@ def matrix_run_name(q: dict) -> str:
     return matrix_key({**q, "as_of": None})
 
 
-def matrix_kept(q: dict, answers: list | None = None) -> dict:
+def matrix_kept(
+    q: dict, answers: list | None = None, *, catalog: str = CATALOG
+) -> dict:
     """How long the matrix of q["town"] is kept (`caching.cached`'s scopes and
     seconds): until a change in the town (its own rows name "unit:<town>",
     its villages' "town:<town>": disclosures, 回音壁 requests, a unit's own
@@ -191,13 +193,14 @@ def matrix_kept(q: dict, answers: list | None = None) -> dict:
     clock) or an answer to one of its 点题 requests scheduled by another
     unit (`answers`: the figures' `answer_due`, filled in when they are
     counted); not past midnight: kept for the run of days the figures hold
-    through (`caching.cached_through`)."""
+    through (`caching.cached_through`). `catalog`: the catalog's scope the
+    value reads (COUNTED for the engine's counts, which read no name)."""
     town = q["town"]
     if town is None:
         return {}
     started = timezone.now()
     return {
-        "scopes": [f"town:{town.slug}", f"unit:{town.slug}", CATALOG],
+        "scopes": [f"town:{town.slug}", f"unit:{town.slug}", catalog],
         "seconds": lambda: caching.until(
             compliance.changes_at(
                 compliance.next_scheduled(Unit.objects.of_town(town), started),
@@ -245,18 +248,12 @@ def matrix_context(q: dict) -> dict:
 
 
 def matrix_figures(q: dict) -> dict:
+    """The matrix's rows and columns: the engine's counts (`matrix_counts`)
+    under the catalog's categories and the town's units as they are named
+    now (a category or a unit renamed: the counts stay kept)."""
     units = home_units(q["town"])
-    obligations, items, through, answer_due = compliance.load_steady(
-        units=units,
-        year=q["year"],
-        as_of=q["as_of"],
-        kind=q["kind"],
-        within=q["within"],
-    )
-    category_of = {item.pk: item.category_id for item in items}
-    cells = compliance.tally(obligations, lambda o: (o.unit_id, category_of[o.item_id]))
-    by_unit = compliance.roll_up(cells, lambda cell: cell[0])
-    by_category = compliance.roll_up(cells, lambda cell: cell[1])
+    counts = matrix_counts(q, units)
+    cells = counts["cells"]
     categories = list(
         Category.objects.filter(catalog__kind=q["kind"]).order_by("order", "code")
     )
@@ -266,7 +263,7 @@ def matrix_figures(q: dict) -> dict:
             "cells": [
                 (category, cells.get((unit.pk, category.pk))) for category in categories
             ],
-            "total": by_unit.get(unit.pk),
+            "total": counts["by_unit"].get(unit.pk),
         }
         for unit in units
     ]
@@ -274,10 +271,51 @@ def matrix_figures(q: dict) -> dict:
         "categories": categories,
         "rows": rows,
         # (category, tally): the footer names each total's column.
-        "column_totals": [(c, by_category.get(c.pk)) for c in categories],
-        "overall": compliance.roll_up(cells, lambda cell: "all").get("all"),
+        "column_totals": [(c, counts["by_category"].get(c.pk)) for c in categories],
+        "overall": counts["overall"],
         # The last day these states hold through, the data unchanged, and
         # a request's answer coming out before then (another unit's).
+        "steady_through": counts["steady_through"],
+        "answer_due": counts["answer_due"],
+    }
+
+
+def matrix_counts(q: dict, units: list[Unit]) -> dict:
+    """The engine's tallies of these units (q["town"]'s) by unit and
+    category: ids and numbers, no name. Kept as the matrix is
+    (`matrix_kept`) but for the catalog: only a change in what the engine
+    reads of it (COUNTED) counts them again, not a name."""
+    answers = []
+
+    def of_day(day):
+        counts = count_matrix(q, units, day)
+        answers.append(counts["answer_due"])
+        return counts, counts["steady_through"]
+
+    return caching.cached_through(
+        f"{matrix_run_name(q)}:counts",
+        q["as_of"],
+        of_day,
+        spread=0.5,
+        **matrix_kept(q, answers, catalog=COUNTED),
+    )
+
+
+def count_matrix(q: dict, units: list[Unit], as_of) -> dict:
+    obligations, items, through, answer_due = compliance.load_steady(
+        units=units,
+        year=q["year"],
+        as_of=as_of,
+        kind=q["kind"],
+        within=q["within"],
+    )
+    category_of = {item.pk: item.category_id for item in items}
+    cells = compliance.tally(obligations, lambda o: (o.unit_id, category_of[o.item_id]))
+    return {
+        "cells": cells,
+        "by_unit": compliance.roll_up(cells, lambda cell: cell[0]),
+        "by_category": compliance.roll_up(cells, lambda cell: cell[1]),
+        "overall": compliance.roll_up(cells, lambda cell: "all").get("all"),
         "steady_through": through,
         "answer_due": answer_due,
     }

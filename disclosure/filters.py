@@ -50,7 +50,9 @@ def board_unit_options() -> list:
         lambda: [
             (u.slug, str(u)) for u in Unit.objects.with_boards().only("slug", "name")
         ],
-        scopes=[UNITS, caching.NAMES],  # NAMES: a notice board's change
+        # Units only (their kind says which have a board, not a NoticeBoard
+        # row): a catalog's or a notice board's change keeps the list.
+        scopes=[UNITS],
     )
 
 

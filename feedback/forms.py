@@ -476,7 +476,7 @@ SELECT_OPTIONS = {
     "tag": lambda: _tag_options(),
 }
 # What each list is kept under (the lists' own scopes).
-SELECT_SCOPES = {"unit": [UNITS, caching.NAMES], "item": [CATALOG], "tag": [TAGS]}
+SELECT_SCOPES = {"unit": [UNITS], "item": [CATALOG], "tag": [TAGS]}
 
 
 def _item_options() -> list:
