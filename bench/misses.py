@@ -134,14 +134,17 @@ def elsewhere() -> dict[str, list[str]]:
         return [*scopes, content.ANY]
 
     from catalog.models import Item
+    from catalog.page_scopes import note_counted_change
     from disclosure.models import DisclosureTable, Inspection
 
     def renamed(item):
         item.name = f"{item.name}（修订）"
+        note_counted_change(Item, item)  # what a save asks first
         return item
 
     def relimited(item):
         item.notice_days = (item.notice_days or 0) + 1
+        note_counted_change(Item, item)
         return item
 
     return {

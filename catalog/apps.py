@@ -8,6 +8,9 @@ class CatalogConfig(AppConfig):
     verbose_name = _("公开目录")
 
     def ready(self):
+        from django.apps import apps
+        from django.db.models.signals import pre_save
+
         from core import content, security
 
         from . import models, page_scopes
@@ -26,6 +29,19 @@ class CatalogConfig(AppConfig):
             scopes=page_scopes.catalog_scopes,
             shown_everywhere=True,
         )
+        # Whether a save changes what the compliance engine counts, read
+        # before it (page_scopes.may_change_counts).
+        for sender in apps.get_models():
+            if sender._meta.concrete_model in (
+                models.Catalog,
+                models.Category,
+                models.Item,
+            ):
+                pre_save.connect(
+                    page_scopes.note_counted_change,
+                    sender=sender,
+                    dispatch_uid=f"catalog:counted:{sender._meta.label}",
+                )
         # Read by the workflow when a step is taken; the trail keeps what was done.
         content.private(models.ProcedureRule)
         content.cached_views("catalog", "index")

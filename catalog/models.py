@@ -5,14 +5,34 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from core.loaded import KeepsLoaded
-
 from . import periods
 
-# The fields the compliance engine reads (disclosure.compliance: item_spec,
-# load_rules): a change of one of them may change what is owed and counted
-# (catalog.page_scopes.COUNTED); another (a name, an order, a note) only
-# what pages show. Remembered as loaded so that a save can tell.
+# `counted_fields`: those the compliance engine reads (disclosure.compliance:
+# item_spec, load_rules). A change of one may change what is owed and
+# counted (catalog.page_scopes.COUNTED); of another (a name, an order, a
+# note), only what pages show.
+
+
+class SavedRowByRow(models.QuerySet):
+    """An update in bulk saved row by row: the page cache and the compliance
+    engine's kept counts follow each row's change (page_scopes.py), as other
+    apps' receivers follow an item's scope. The catalog has a few hundred
+    rows."""
+
+    def update(self, **kwargs) -> int:
+        with transaction.atomic(using=self.db):
+            rows = list(self.order_by("pk").select_for_update())
+            for row in rows:
+                for name, value in kwargs.items():
+                    setattr(row, name, value)
+                row.save(update_fields=list(kwargs))
+        return len(rows)
+
+    def bulk_update(self, objs, fields, batch_size=None) -> int:
+        with transaction.atomic(using=self.db):
+            for row in objs:
+                row.save(update_fields=list(fields))
+        return len(objs)
 
 
 class Scope(models.TextChoices):
@@ -47,6 +67,8 @@ class Department(models.Model):
     name = models.CharField(_("名称"), max_length=50, unique=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
+    objects = SavedRowByRow.as_manager()
+
     class Meta:
         ordering = ["order", "name"]
         verbose_name = _("责任部门")
@@ -62,6 +84,8 @@ class DisclosureForm(models.Model):
     name = models.CharField(_("名称"), max_length=30, unique=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
+    objects = SavedRowByRow.as_manager()
+
     class Meta:
         ordering = ["order", "name"]
         verbose_name = _("公开形式")
@@ -71,8 +95,8 @@ class DisclosureForm(models.Model):
         return self.name
 
 
-class Catalog(KeepsLoaded, models.Model):
-    kept_as_loaded = ("kind", "adopted_on")
+class Catalog(models.Model):
+    counted_fields = ("kind", "adopted_on")
 
     class Kind(models.TextChoices):
         PARTY = "party", _("党务公开")
@@ -88,6 +112,8 @@ class Catalog(KeepsLoaded, models.Model):
     note = models.TextField(_("说明"), blank=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
+    objects = SavedRowByRow.as_manager()
+
     class Meta:
         ordering = ["order", "kind"]
         verbose_name = _("公开目录")
@@ -97,8 +123,8 @@ class Catalog(KeepsLoaded, models.Model):
         return self.name
 
 
-class Category(KeepsLoaded, models.Model):
-    kept_as_loaded = ("catalog_id",)
+class Category(models.Model):
+    counted_fields = ("catalog_id",)
 
     catalog = models.ForeignKey(
         Catalog,
@@ -110,6 +136,8 @@ class Category(KeepsLoaded, models.Model):
     name = models.CharField(_("名称"), max_length=50)
     description = models.TextField(_("说明"), blank=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    objects = SavedRowByRow.as_manager()
 
     class Meta:
         ordering = ["catalog__order", "order", "code"]
@@ -125,7 +153,11 @@ class Category(KeepsLoaded, models.Model):
         return f"{self.code} {self.name}"
 
 
-class ItemQuerySet(models.QuerySet):
+class ItemQuerySet(SavedRowByRow):
+    # Saved row by row (SavedRowByRow): what follows an item's scope (other
+    # apps' post_save receivers: a 党内 item's disclosures become 党内) sees
+    # every change of it.
+
     def for_unit_kind(self, unit_kind: str) -> "ItemQuerySet":
         """Items that apply to a unit of this kind (town, village, community)."""
         if unit_kind == "town":
@@ -136,28 +168,6 @@ class ItemQuerySet(models.QuerySet):
         return self.select_related("category__catalog", "department").prefetch_related(
             "forms"
         )
-
-    # What follows an item's scope (other apps' post_save receivers: a 党内
-    # item's disclosures become 党内) must see every change of it, so a scope
-    # changed in bulk is saved item by item; there are a hundred items.
-    def update(self, **kwargs) -> int:
-        if "scope" not in kwargs:
-            return super().update(**kwargs)
-        with transaction.atomic(using=self.db):
-            items = list(self.order_by("pk").select_for_update())
-            for item in items:
-                for name, value in kwargs.items():
-                    setattr(item, name, value)
-                item.save(update_fields=list(kwargs))
-        return len(items)
-
-    def bulk_update(self, objs, fields, batch_size=None) -> int:
-        if "scope" not in fields:
-            return super().bulk_update(objs, fields, batch_size=batch_size)
-        with transaction.atomic(using=self.db):
-            for item in objs:
-                item.save(update_fields=list(fields))
-        return len(objs)
 
 
 class Timing(models.TextChoices):
@@ -175,8 +185,8 @@ class Timing(models.TextChoices):
 EVENT_TIMINGS = (Timing.EVENT, Timing.BEFORE, Timing.PHASE)
 
 
-class Item(KeepsLoaded, models.Model):
-    kept_as_loaded = (
+class Item(models.Model):
+    counted_fields = (
         "category_id",
         "code",
         "frequency",
@@ -396,6 +406,8 @@ class ScheduleRule(models.Model):
         default=5,
         help_text=_("公示期满后几个工作日内公布结果。"),
     )
+
+    objects = SavedRowByRow.as_manager()
 
     class Meta:
         verbose_name = _("公开时限规则")

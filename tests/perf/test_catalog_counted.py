@@ -20,7 +20,7 @@ from catalog.models import (
     Item,
     ScheduleRule,
 )
-from catalog.page_scopes import CATALOG, COUNTED, catalog_scopes
+from catalog.page_scopes import CATALOG, COUNTED, catalog_scopes, note_counted_change
 from core import events
 from disclosure import compliance
 from disclosure.filters import board_unit_options
@@ -224,8 +224,10 @@ def test_the_rename_names_the_catalog_not_the_counts():
     row = Item.objects.get(pk=item.pk)
     row.name = "新名称"
     event = events.Event("saved", "catalog.Item", (row.pk,), instance=row)
+    note_counted_change(Item, row)  # as a save does first (pre_save)
     assert catalog_scopes(event) == [CATALOG]
     row.timing = "standing"
+    note_counted_change(Item, row)
     assert catalog_scopes(event) == [CATALOG, COUNTED]
 
 
@@ -238,9 +240,14 @@ def test_a_row_loaded_without_the_fields_and_saved_is_not_a_change(
     row = Item.objects.only("name").get(pk=item.pk)
     row.name = "只改名称"
     event = events.Event("saved", "catalog.Item", (row.pk,), instance=row)
+    note_counted_change(Item, row)
     assert catalog_scopes(event) == [CATALOG]
     row.frequency = Item.Frequency.YEARLY  # set without being loaded: a change
+    note_counted_change(Item, row)
     assert catalog_scopes(event) == [CATALOG, COUNTED]
+    row.frequency = item.frequency  # set back to what the row holds: none
+    note_counted_change(Item, row)
+    assert catalog_scopes(event) == [CATALOG]
 
 
 class Reads:
@@ -259,16 +266,16 @@ class Reads:
         return Reads(value, seen) if isinstance(value, models.Model) else value
 
 
-def test_the_engine_reads_of_an_item_only_what_it_keeps_as_loaded():
-    # A field the engine starts reading must be kept as loaded, or a change
-    # of it would leave the counts kept (catalog.page_scopes.may_change_counts).
+def test_the_engine_reads_of_an_item_only_its_counted_fields():
+    # A field the engine starts reading must be counted, or a change of it
+    # would leave the counts kept (catalog.page_scopes.may_change_counts).
     item = Item.objects.select_related("category__catalog").get(pk=ItemFactory().pk)
     seen: dict = {}
     compliance.item_spec(Reads(item, seen))
     links = {"pk", "id", "category", "catalog"}
     for model in (Item, Category, Catalog):
         read = seen.get(model, set()) - links
-        kept = {name.removesuffix("_id") for name in model.kept_as_loaded}
+        kept = {name.removesuffix("_id") for name in model.counted_fields}
         assert {name.removesuffix("_id") for name in read} <= kept, model
     assert seen[Item] and seen[Catalog] == {"kind"}
 
