@@ -7,11 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from . import periods
 
-# `counted_fields`: those the compliance engine reads (disclosure.compliance:
-# item_spec, load_rules). A change of one may change what is owed and
-# counted (catalog.page_scopes.COUNTED); of another (a name, an order, a
-# note), only what pages show.
-
 
 class SavedRowByRow(models.QuerySet):
     """An update in bulk saved row by row: the page cache and the compliance
@@ -96,6 +91,10 @@ class DisclosureForm(models.Model):
 
 
 class Catalog(models.Model):
+    # `counted_fields` (here, on Category and on Item): those the compliance
+    # engine reads (disclosure.compliance: item_spec, load_rules). A change
+    # of one may change what is owed and counted (page_scopes.COUNTED); of
+    # another (a name, an order, a note), only what pages show.
     counted_fields = ("kind", "adopted_on")
 
     class Kind(models.TextChoices):

@@ -680,43 +680,31 @@ def test_a_partial_save_then_a_full_save(
     assert found == {}, shown(found)
 
 
-def test_a_deferred_adoption_date_cleared(
-    settings, walk, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    "model, field, before, deferred",
+    [
+        (Catalog, "adopted_on", date(YEAR, 7, 1), lambda qs: qs.defer("adopted_on")),
+        (Item, "notice_days", 5, lambda qs: qs.only("name")),
+    ],
+    ids=["catalog_adoption_date", "item_notice_period"],
+)
+def test_a_deferred_counted_field_cleared(
+    settings, walk, model, field, before, deferred, django_capture_on_commit_callbacks
 ):
-    pk = walk["category"].catalog_id
+    pk = walk["category"].catalog_id if model is Catalog else walk["item"].pk
 
     def change():
-        catalog = Catalog.objects.defer("adopted_on").get(pk=pk)
-        catalog.adopted_on = None
-        catalog.save()
+        row = deferred(model.objects).get(pk=pk)
+        setattr(row, field, None)  # not loaded: remembered as None before
+        row.save()
 
     found = stale(
         settings,
         change,
         django_capture_on_commit_callbacks,
-        first=lambda: loaded(Catalog, pk, adopted_on=date(YEAR, 7, 1)),
+        first=lambda: loaded(model, pk, **{field: before}),
     )
-    assert Catalog.objects.get(pk=pk).adopted_on is None
-    assert found == {}, shown(found)
-
-
-def test_a_deferred_notice_period_cleared(
-    settings, walk, django_capture_on_commit_callbacks
-):
-    pk = walk["item"].pk
-
-    def change():
-        item = Item.objects.only("name").get(pk=pk)
-        item.notice_days = None
-        item.save()
-
-    found = stale(
-        settings,
-        change,
-        django_capture_on_commit_callbacks,
-        first=lambda: loaded(Item, pk, notice_days=5),
-    )
-    assert Item.objects.get(pk=pk).notice_days is None
+    assert getattr(model.objects.get(pk=pk), field) is None
     assert found == {}, shown(found)
 
 
