@@ -25,6 +25,10 @@ reviewer publishes a disclosure through one (admin log-in, CSRF, the publish
 step) while a visitor reads the board through the other, whose copy of the
 board is cached; the check is that the visitor sees it within the cache bound.
 
+Every request but the POST's says `Accept-Encoding: gzip, deflate, br`, as
+browsers do (the portal compresses text: core/compression.py); `--identity`
+leaves it out (the figures before 2026-12-03 were taken so).
+
 Prints a table and one line `BENCH_JSON {...}`. Exit status 0 unless a check
 failed (a lost submission, a server that did not start, the scale-out).
 """
@@ -189,8 +193,19 @@ LATENCY_RE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
+# What every browser sends (wrk sends none): the portal compresses text for
+# it (core/compression.py). --identity leaves it out, as before 2026-12-03.
+ACCEPT_ENCODING = "gzip, deflate, br"
+
+
 def wrk(
-    binary: str, url: str, *, seconds: float, connections: int, cookie: str = ""
+    binary: str,
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    cookie: str = "",
+    encoding: str = ACCEPT_ENCODING,
 ) -> dict:
     cmd = [
         binary, "-t", "2", "-c", str(connections), "-d", f"{seconds:g}s",
@@ -198,6 +213,8 @@ def wrk(
     ]  # fmt: skip
     if cookie:
         cmd[1:1] = ["-H", f"Cookie: {cookie}"]
+    if encoding:
+        cmd[1:1] = ["-H", f"Accept-Encoding: {encoding}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     text = out.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
@@ -599,6 +616,7 @@ def run(args) -> int:
         ) -> dict:
             url = server.base + path
             timing = {"connections": connections, "cookie": cookie}
+            timing["encoding"] = "" if args.identity else ACCEPT_ENCODING
             wrk(wrk_bin, url, seconds=min(2, seconds), **timing)
             result = wrk(wrk_bin, url, seconds=seconds, **timing)
             server.drain()
@@ -661,6 +679,7 @@ def run(args) -> int:
         "workers": int(os.environ.get("BENCH_WORKERS", "2")),
         "connections": args.connections,
         "duration_s": args.duration,
+        "accept_encoding": "" if args.identity else ACCEPT_ENCODING,
         "search_term": SEARCH_TERM,
         "rows": rows,
     }
@@ -717,6 +736,11 @@ def main() -> None:
     )
     parser.add_argument("--modes", default="uncached,cached", help="uncached,cached")
     parser.add_argument("--bound", type=int, default=60, help="page cache seconds")
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="send no Accept-Encoding (text uncompressed; figures before 2026-12-03)",
+    )
     parser.add_argument(
         "--no-prepare",
         action="store_true",

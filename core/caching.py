@@ -40,6 +40,11 @@ it is rendered with `page_text_size_slots`), filled in for each request
 step (`_etag_for`): a client switching size never gets a 304 for the other
 step's page.
 
+A hit for a browser that accepts gzip, where the portal compresses
+(production's TextGZipMiddleware), is gzipped from the copy's runs between
+slots, deflated once a process and kept beside it (`compression.Pieces`,
+`_pieces`), not deflated whole again on every request.
+
 Each worker process keeps a copy of what it last read from the shared cache
 (`_Local`), so that a hit costs no round trip to Redis: the version is read
 again at most every `PAGE_CACHE_VERSION_SECONDS` (1 s), and a copied page
@@ -70,11 +75,15 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import (
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
 from django.utils.html import escape
 from django.utils.http import urlencode
 
-from . import audiences, content, elder, events
+from . import audiences, compression, content, elder, events
 from .elder import text_size
 from .release import release
 from .slots import slot
@@ -815,18 +824,85 @@ def _sized(request, response):
     return response
 
 
-def _response(request, stored, content: bytes | None = None):
+def _marks(body: bytes, *, for_user: bool) -> list[tuple[int, int, str]]:
+    """Where a copy's slots are, as `_with_size` and `_for_user` fill them:
+    the size class in the <html> tag only, every size button, and for a
+    member's copy every name and CSRF token."""
+    marks = []
+    start = body.find(b"<html")
+    end = body.find(b">", start) if start >= 0 else -1
+    if end >= 0:
+        at = body.find(_CLASS_SLOT, start, end)
+        if at >= 0:
+            marks.append((at, at + len(_CLASS_SLOT), "class"))
+    pattern = _USER_SLOTS if for_user else _SIZE_SLOTS
+    marks += [(m.start(), m.end(), _SLOT_NAMES[m[0]]) for m in pattern.finditer(body)]
+    return sorted(marks)
+
+
+def _pieces(key: str, stored, *, for_user: bool) -> compression.Pieces:
+    """The copy split at its slots, kept beside it in this process's copies
+    (its runs deflated on the first compressed hit)."""
+    name = f"{key}|pieces"
+    found = _local.get(name)
+    if found is not None and found.body is stored[2]:
+        return found
+    body = stored[2]
+    pieces = compression.Pieces(body, _marks(body, for_user=for_user))
+    # The deflated runs: about a fifth of the page.
+    _local.put(name, pieces, expires=stored[4], size=len(body) // 4 + 512)
+    return pieces
+
+
+def _values(request, pieces: compression.Pieces) -> dict[str, bytes]:
+    """This request's values of the slots `pieces` holds."""
+    size = text_size(request)
+    values = {"class": elder.html_class(size).encode()}
+    for step in _PRESSED_SLOTS:
+        values[f"pressed-{step}"] = elder.pressed(step, size).encode()
+    names = {mark[2] for mark in pieces.marks}
+    if "name" in names:
+        # From the session (audiences.Member): a hit loads no user.
+        values["name"] = escape(request.page_member.name).encode()
+    if "csrf" in names:
+        values["csrf"] = get_token(request).encode()
+    return values
+
+
+def _response(request, key: str, stored, *, for_user: bool = False):
+    """A hit: the copy with this request's slots filled in, or a 304; gzipped
+    from the copy's deflated runs when the portal compresses (production)
+    and the client accepts it, as TextGZipMiddleware would have."""
     _made, status, body, headers, _expires = stored
-    body = _with_size(request, body if content is None else content)
-    response = HttpResponse(body, status=status)
+    response = HttpResponse(status=status)
     for name, value in headers:
         response[name] = value
     if response.has_header("ETag"):
         response["ETag"] = _etag_for(request, response["ETag"])
     response["X-Page-Cache"] = "hit"
-    return get_conditional_response(
+    answer = get_conditional_response(
         request, etag=response.get("ETag"), last_modified=None, response=response
     )
+    if answer is not response:
+        return answer  # 304: no slot filled, no token made
+    pieces = _pieces(key, stored, for_user=for_user)
+    values = _values(request, pieces)
+    gzipped = (
+        pieces.gzipped(values)
+        if compression.accepts_gzip(request) and compression.compressible(response)
+        else None
+    )
+    if gzipped is None:
+        response.content = pieces.filled(values)
+        return response
+    response.content = gzipped
+    patch_vary_headers(response, ("Accept-Encoding",))
+    etag = response.get("ETag")
+    if etag and etag.startswith('"'):
+        response["ETag"] = "W/" + etag
+    response["Content-Encoding"] = "gzip"
+    response["Content-Length"] = str(len(gzipped))
+    return response
 
 
 def _store(key: str, page: Page, response, content: bytes) -> None:
@@ -862,7 +938,7 @@ class AnonymousPageCacheMiddleware:
         page = Page(request, match)
         stored = _look_up(page.key)
         if stored is not None:
-            return _response(request, stored)
+            return _response(request, page.key, stored)
         request.page_text_size_slots = True  # one copy for every step
         response = self.get_response(request)
         if _storable(response):
@@ -877,6 +953,14 @@ NAME_SLOT = slot("user-name").encode()
 CSRF_SLOT = slot("csrf-token").encode()
 _CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 _CSRF_STORED = b'name="csrfmiddlewaretoken" value="' + CSRF_SLOT + b'"'
+# A hit's slots but the size class (`_marks`), by name.
+_SLOT_NAMES = {
+    **{mark: f"pressed-{step}" for step, mark in _PRESSED_SLOTS.items()},
+    NAME_SLOT: "name",
+    CSRF_SLOT: "csrf",
+}
+_SIZE_SLOTS = re.compile(b"|".join(map(re.escape, _PRESSED_SLOTS.values())))
+_USER_SLOTS = re.compile(b"|".join(map(re.escape, _SLOT_NAMES)))
 
 
 def _without_user(body: bytes) -> bytes | None:
@@ -940,7 +1024,7 @@ class AudiencePageCacheMiddleware:
         page = Page(request, match, audience=audience)
         stored = _look_up(page.key)
         if stored is not None:
-            return _response(request, stored, _for_user(request, stored[2]))
+            return _response(request, page.key, stored, for_user=True)
         if not audiences.confirmed(request, request.page_member):
             # Django's check of the log-in (run by loading the user), or the
             # audience worked out from the rows now, says otherwise than the
