@@ -849,8 +849,11 @@ def _pieces(key: str, stored, *, for_user: bool) -> compression.Pieces:
         return found
     body = stored[2]
     pieces = compression.Pieces(body, _marks(body, for_user=for_user))
-    # The deflated runs: about a fifth of the page.
-    _local.put(name, pieces, expires=stored[4], size=len(body) // 4 + 512)
+    # Beside the copy only: its body is the copy's, counted already; the
+    # deflated runs are about a fifth of it. A page too large to be copied
+    # here (`_Local.put`) is deflated again on each hit, as before.
+    if _local.get(key) is stored:
+        _local.put(name, pieces, expires=stored[4], size=len(body) // 4 + 512)
     return pieces
 
 
@@ -862,8 +865,7 @@ def _values(request, pieces: compression.Pieces) -> dict[str, bytes]:
         values[f"pressed-{step}"] = elder.pressed(step, size).encode()
     names = {mark[2] for mark in pieces.marks}
     if "name" in names:
-        # From the session (audiences.Member): a hit loads no user.
-        values["name"] = escape(request.page_member.name).encode()
+        values["name"] = _name(request)
     if "csrf" in names:
         values["csrf"] = get_token(request).encode()
     return values
@@ -972,11 +974,16 @@ def _without_user(body: bytes) -> bytes | None:
     return body
 
 
+def _name(request) -> bytes:
+    """The header's name, from the session (audiences.Member: a hit loads no
+    user), escaped; its "@" as a character reference, so that no name can
+    hold a slot's text (shown the same, never filled in)."""
+    return escape(request.page_member.name).replace("@", "&#64;").encode()
+
+
 def _for_user(request, body: bytes) -> bytes:
     if NAME_SLOT in body:
-        # From the session (audiences.Member): a hit loads no user.
-        name = escape(request.page_member.name).encode()
-        body = body.replace(NAME_SLOT, name)
+        body = body.replace(NAME_SLOT, _name(request))
     if CSRF_SLOT in body:
         body = body.replace(CSRF_SLOT, get_token(request).encode())
     return body

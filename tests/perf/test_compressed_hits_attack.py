@@ -5,9 +5,8 @@ headers, semantically) that the old path delivered, where the copy's slots
 were filled with bytes.replace and TextGZipMiddleware deflated the whole
 page: `gzip.decompress(hit)` is the plain hit is the miss, for every cached
 page type, visitor and member, every text size step, every Accept-Encoding;
-no member's name or token reaches another, no slot marker anyone. Tests
-marked xfail(strict=True) assert the correct behaviour where it does not
-hold.
+no member's name or token reaches another, no slot marker anyone. Two
+faults it found are fixed (the tests say which).
 """
 
 import gzip
@@ -335,6 +334,12 @@ def test_two_members_of_different_branches_never_share_a_copy(deployed):
             assert MARKER not in html
 
 
+def shown_name(username: str) -> bytes:
+    """A name as the header writes it: escaped, "@" as a character reference
+    (no name can hold a slot's text)."""
+    return escape(username).replace("@", "&#64;").encode()
+
+
 @pytest.mark.parametrize(
     "username",
     [
@@ -355,12 +360,12 @@ def test_hostile_usernames_fill_as_escaped_text(deployed, username):
     plain = hostile.get("/boards/wenli/")
     assert zipped["X-Page-Cache"] == "hit"
     html = body_of(zipped)
-    assert escape(username).encode() in html
+    assert shown_name(username) in html
     assert without_tokens(html) == without_tokens(plain.content)
     assert b"plain_first" not in html
     # The next member gets their own name, not the hostile one.
     after = body_of(first.get("/boards/wenli/", **GZIP))
-    assert escape(username).encode() not in after
+    assert shown_name(username) not in after
 
 
 def test_a_members_hit_after_logout_and_login_as_another(deployed):
@@ -405,17 +410,9 @@ def test_a_members_token_is_a_stored_block_never_deflated(deployed):
 # The secret-derived slots themselves ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A member's name holding a slot's text (the CSRF or a size slot: "
-        "only guessable with SECRET_KEY, though the characters are a valid "
-        "Django username) was filled in by the old path, whose later "
-        "bytes.replace passes ran over the inserted name, as the miss still "
-        "does; the Pieces hit inserts the name as a value and sends the "
-        "marker '@@fm-' literally, so hit != miss and a marker is served."
-    ),
-)
+# Found by this attack (2026-12-03): the name was inserted after the slots
+# were found, so a slot's text in it was sent as it is; a name's "@" is now
+# a character reference on the miss and the hit alike.
 def test_a_name_holding_a_real_slot_is_served_as_the_miss_serves_it(deployed):
     name = "n" + slot("csrf-token") + elder.PRESSED_SLOTS[elder.LARGE]
     first = member(deployed, "slot_first")
@@ -423,8 +420,12 @@ def test_a_name_holding_a_real_slot_is_served_as_the_miss_serves_it(deployed):
     miss = body_of(sneaky.get("/boards/wenli/", **GZIP))
     first.get("/boards/wenli/", **GZIP)
     hit = body_of(sneaky.get("/boards/wenli/", **GZIP))
-    assert MARKER not in miss
-    assert MARKER not in hit
+    for body in (miss, hit):
+        # Shown as written (the "@" a character reference), never a slot:
+        # neither filled in nor sent as one.
+        assert shown_name(name) in body
+        assert slot("csrf-token").encode() not in body
+        assert elder.PRESSED_SLOTS[elder.LARGE].encode() not in body
     assert without_tokens(hit) == without_tokens(miss)
 
 
@@ -514,17 +515,8 @@ def _retained(local) -> int:
     return total
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "_pieces accounts a Pieces at len(body)//4 + 512 bytes, assuming its "
-        "body is the stored copy's, kept and counted beside it; a page over "
-        "PAGE_CACHE_LOCAL_BYTES/4 is never kept locally (_Local.put), yet its "
-        "Pieces is, holding the whole body plus the runs: the process keeps "
-        "several times PAGE_CACHE_LOCAL_BYTES (and, the body read afresh "
-        "from the shared cache on each hit, re-deflates every run each time)"
-    ),
-)
+# Found by this attack (2026-12-03): a page too large for this process's
+# copies had its Pieces kept (body and runs) all the same.
 def test_the_pieces_keep_within_the_local_memory_bound(deployed, settings):
     client = visitor(deployed)
     client.get("/boards/wenli/", **GZIP)
