@@ -95,7 +95,10 @@ class Catalog(models.Model):
     # engine reads (disclosure.compliance: item_spec, load_rules). A change
     # of one may change what is owed and counted (page_scopes.COUNTED); of
     # another (a name, an order, a note), only what pages show.
+    # `grouping_fields`: those of them that say under which kind and category
+    # a disclosure is counted (page_scopes.GROUPED).
     counted_fields = ("kind", "adopted_on")
+    grouping_fields = ("kind",)
 
     class Kind(models.TextChoices):
         PARTY = "party", _("党务公开")
@@ -124,6 +127,7 @@ class Catalog(models.Model):
 
 class Category(models.Model):
     counted_fields = ("catalog_id",)
+    grouping_fields = ("catalog_id",)
 
     catalog = models.ForeignKey(
         Catalog,
@@ -195,6 +199,7 @@ class Item(models.Model):
         "for_town",
         "for_village",
     )
+    grouping_fields = ("category_id",)
 
     class Frequency(models.TextChoices):
         IMMEDIATELY = "immediately", _("随时")

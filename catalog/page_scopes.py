@@ -19,10 +19,20 @@ save changes a counted field is read from the row in the database just
 before it (`note_counted_change`), not from what the instance remembers:
 another instance may have saved since, a save may have rolled back, a
 field may not have been loaded. A catalog save is rare; one query more.
+
+What counts of disclosures read of the catalog is less again: which
+category an item is in, which catalog a category is in, a catalog's kind
+(`grouping_fields`, a part of the counted ones). A change of one of them, a
+deletion or a row loaded as it is names GROUPED; the counts of disclosures
+by kind and category (the statistics, the home page's figures) are kept
+under it, with the names put on them afresh, so that neither a rename nor a
+rule changed counts the disclosures again. A new row names it not: no
+disclosure can be filed under a row that was not there.
 """
 
 CATALOG = "catalog"
 COUNTED = "catalog-counted"
+GROUPED = "catalog-grouped"
 
 # Read by the engine whole (every field is a rule), or not at all.
 _ALL_COUNTED = {"catalog.ScheduleRule"}
@@ -30,7 +40,12 @@ _NONE_COUNTED = {"catalog.Department", "catalog.DisclosureForm"}
 
 
 def catalog_scopes(event) -> list[str]:
-    return [CATALOG, COUNTED] if may_change_counts(event) else [CATALOG]
+    scopes = [CATALOG]
+    if may_change_counts(event):
+        scopes.append(COUNTED)
+    if may_change_groups(event):
+        scopes.append(GROUPED)
+    return scopes
 
 
 def may_change_counts(event) -> bool:
@@ -49,18 +64,44 @@ def may_change_counts(event) -> bool:
     return getattr(event.instance, "_counts_may_change", True)
 
 
+def may_change_groups(event) -> bool:
+    """Whether this change may move disclosures to another kind or category
+    (`grouping_fields`): yes unless a save found them unchanged in the
+    database, or added the row, or the row is not one of those three."""
+    if event.model in _ALL_COUNTED or event.model in _NONE_COUNTED:
+        return False
+    if event.name == "linked":
+        return False
+    if event.name != "saved" or event.raw:
+        return True
+    return getattr(event.instance, "_groups_may_change", True)
+
+
 def note_counted_change(sender, instance, raw=False, update_fields=None, **kwargs):
     """pre_save of Catalog, Category and Item: whether this save writes a
-    counted field other than it is in the database, kept on the instance
-    for the save's event."""
-    instance._counts_may_change = _writes_counted_change(
-        sender._meta.concrete_model, instance, raw, update_fields
-    )
+    counted field, or a grouping one, other than it is in the database,
+    kept on the instance for the save's event."""
+    model = sender._meta.concrete_model
+    changed = _changed_counted_fields(model, instance, raw, update_fields)
+    instance._counts_may_change = changed is None or bool(changed)
+    if raw:
+        instance._groups_may_change = True
+    elif instance._state.adding and (
+        instance.pk is None or not model._base_manager.filter(pk=instance.pk).exists()
+    ):
+        instance._groups_may_change = False  # nothing is filed under it yet
+    else:
+        instance._groups_may_change = changed is None or bool(
+            changed & set(model.grouping_fields)
+        )
 
 
-def _writes_counted_change(model, row, raw, update_fields) -> bool:
+def _changed_counted_fields(model, row, raw, update_fields) -> set[str] | None:
+    """The counted fields this save writes with another value than the row
+    holds; None: not known (a new row, one loaded as it is, built by hand
+    over a row, or gone)."""
     if raw or row._state.adding or row.pk is None:
-        return True  # new, loaded as it is, or built by hand over a row
+        return None
     fields = [
         name
         for name in model.counted_fields
@@ -71,8 +112,8 @@ def _writes_counted_change(model, row, raw, update_fields) -> bool:
     # A field not loaded is not written (Django saves what it loaded).
     fields = [name for name in fields if name not in row.get_deferred_fields()]
     if not fields:
-        return False
+        return set()
     before = model._base_manager.filter(pk=row.pk).values(*fields).first()
     if before is None:
-        return True
-    return any(before[name] != getattr(row, name) for name in fields)
+        return None
+    return {name for name in fields if before[name] != getattr(row, name)}

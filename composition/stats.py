@@ -9,11 +9,10 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from catalog.page_scopes import CATALOG
 from core import caching
 from core import figures as registry
 from core.security import spreadsheet_safe
-from disclosure import compliance
+from disclosure.figures import kept
 from disclosure.models import Reader, Unit
 
 
@@ -50,53 +49,6 @@ def figures(
         "totals": collected.totals,
         **collected.values,
     }
-
-
-def kept(
-    where: Unit | None, *, midnight: bool = True, independent_of=frozenset()
-) -> dict:
-    """How long a unit's or a town's figures are kept (`caching.cached`'s
-    scopes and seconds): until a change in it (a unit's rows name
-    "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
-    "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; a unit's
-    change names its own and its town's; the catalog names CATALOG;
-    an obligation event names its unit's and town's), the
-    next publication scheduled in it (or a 先党内后党外 row coming out) or
-    midnight (the day is in the name; `midnight=False` for figures the date
-    does not change). Without either: any change, and the next publication
-    coming due anywhere (the county's page, kept until then, is made again
-    then: not from figures of before). `independent_of`: scopes, or kinds
-    of scope, the figures do not read (CATALOG for the 回音壁's; the counts
-    of cases, "cases-unit" and "cases-town", for the disclosures'), left
-    out."""
-    if where is None:
-        return {"seconds": caching.until_due(None)}
-    started = timezone.now()
-    if where.kind == Unit.Kind.TOWN:
-        units = Unit.objects.of_town(where)
-    else:
-        units = Unit.objects.filter(pk=where.pk)
-    return {
-        "scopes": [
-            s
-            for s in kept_scopes(where)
-            if s not in independent_of and s.partition(":")[0] not in independent_of
-        ],
-        "seconds": lambda: caching.until(
-            compliance.next_scheduled(units, started, public_from=True),
-            midnight=midnight,
-        ),
-    }
-
-
-def kept_scopes(where: Unit) -> list[str]:
-    """The scopes of a unit's or a town's figures (`kept`): its rows, its
-    villages' for a town, the new 回音壁 cases of either, and the catalog."""
-    if where.kind == Unit.Kind.TOWN:
-        scopes = [f"{kind}:{where.slug}" for kind in ("unit", "town")]
-    else:
-        scopes = [f"unit:{where.slug}"]
-    return [*scopes, *(f"cases-{scope}" for scope in scopes), CATALOG]
 
 
 def as_csv(data: dict, *, year: int, unit: Unit | None) -> str:

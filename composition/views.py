@@ -14,16 +14,14 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog
-from catalog.page_scopes import CATALOG
+from catalog.page_scopes import CATALOG, GROUPED
 from core import caching, fragments
 from disclosure import compliance, page_scopes
-from disclosure.figures import NO_CASE_COUNTS
+from disclosure.figures import NO_CASE_COUNTS, kept, kept_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
 from feedback.models import Kind, Submission
 from feedback.summary import summary_by_unit
-
-from . import stats
 
 logger = logging.getLogger(__name__)
 
@@ -125,20 +123,26 @@ def home_figures_context(town: Unit, year: int) -> dict:
             "boards": len(boards),
             "liaison_points": sum(1 for *_, liaison in boards if liaison),
             # Kept between requests until a change in the town or a
-            # publication scheduled in it (stats.kept); the date changes
-            # none of them. Apart: what was published reads no count of
-            # cases (a case coming in leaves it kept), what was received no
-            # catalog row.
+            # publication scheduled in it (disclosure.figures.kept); the
+            # date changes none of them. Apart: what was published reads no
+            # count of cases (a case coming in leaves it kept) and of the
+            # catalog only the kinds (GROUPED), what was received no catalog
+            # row.
             "year": year,
             **caching.cached(
                 f"home-published:{town.pk}:{year}",
                 lambda: published_figures(unit_ids, year),
-                **stats.kept(town, midnight=False, independent_of=NO_CASE_COUNTS),
+                **kept(
+                    town,
+                    midnight=False,
+                    independent_of=NO_CASE_COUNTS,
+                    catalog=GROUPED,
+                ),
             ),
             **caching.cached(
                 f"home-received:{town.pk}:{year}",
                 lambda: received_figures(unit_ids, year),
-                **stats.kept(town, midnight=False, independent_of=(CATALOG,)),
+                **kept(town, midnight=False, independent_of=(CATALOG,)),
             ),
         },
         "feedback": town_feedback(slugs),
@@ -160,11 +164,11 @@ def home_year() -> int:
 def home_scopes(town: Unit) -> list[str]:
     """What the home page shows of the data, as page-cache scopes: the town's
     rows and its villages' (the latest notices, the figures), the new 回音壁
-    cases they count (stats.kept_scopes), and the county's years with data
+    cases they count (disclosure.figures.kept_scopes), and the county's years with data
     (the figures' year, `latest_year_with_data`: a publication elsewhere in a
     new year moves it). Its units, boards and the catalog move the global
     version."""
-    return [*stats.kept_scopes(town), page_scopes.span_fact()]
+    return [*kept_scopes(town), page_scopes.span_fact()]
 
 
 def home_scope(request, kwargs) -> list[str]:
@@ -186,7 +190,7 @@ def home(request):
     # rest, per audience (the latest notices), which no case changes.
     year = home_year()
     shown = f"{timezone.localdate()}:{get_language()}:{year}"
-    scopes = stats.kept_scopes(town)
+    scopes = kept_scopes(town)
 
     def lifetime() -> float:
         return fragments.until_due([f"unit:{slug}" for slug in town_slugs(town)])

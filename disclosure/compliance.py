@@ -784,6 +784,30 @@ def load_items(kind: str | None = None) -> list[Item]:
     return list(qs)
 
 
+# ItemSpec's fields as Item's (one query, no model built: the engine's
+# runs after a catalog change load them afresh).
+_SPEC_FIELDS = (
+    "pk",
+    "code",
+    "frequency",
+    "category__catalog__kind",
+    "category_id",
+    "for_town",
+    "for_village",
+    "timing",
+    "nil_allowed",
+    "notice_days",
+)
+
+
+def load_item_specs(kind: str | None = None) -> list[ItemSpec]:
+    """`item_spec` of each of `load_items(kind)`, in the same order."""
+    qs = Item.objects.all()
+    if kind:
+        qs = qs.filter(category__catalog__kind=kind)
+    return [ItemSpec(*row) for row in qs.values_list(*_SPEC_FIELDS)]
+
+
 def item_spec(item: Item) -> ItemSpec:
     return ItemSpec(
         item.pk,
@@ -876,8 +900,9 @@ def load_steady(
     as_of: date,
     kind: str | None = None,
     within: Period | None = None,
-) -> tuple[list[Obligation], list[Item], date, datetime | None]:
-    """`load`, the last day its states hold through (`steady_through`) and
+) -> tuple[list[Obligation], list[ItemSpec], date, datetime | None]:
+    """`load` (the items as the engine reads them, not as models), the last
+    day its states hold through (`steady_through`) and
     the first answer to a 点题 request scheduled for later (another unit's
     disclosure, the town's: `next_scheduled` of these units misses it), or
     None: figures counted from these are kept no longer than either."""
@@ -887,10 +912,14 @@ def load_steady(
 
 
 def _load(*, units, year, as_of, kind, within, steady=False):
-    items = load_items(kind)
+    if steady:
+        items = specs = load_item_specs(kind)
+    else:
+        items = load_items(kind)
+        specs = [item_spec(i) for i in items]
     unit_ids = [u.pk for u in units]
     data = {
-        "items": [item_spec(i) for i in items],
+        "items": specs,
         "filings": load_filings(year, unit_ids),
         "events": load_events(year, unit_ids),
         "requests": load_requests(year, unit_ids),

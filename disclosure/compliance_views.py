@@ -309,7 +309,7 @@ def count_matrix(q: dict, units: list[Unit], as_of) -> dict:
         kind=q["kind"],
         within=q["within"],
     )
-    category_of = {item.pk: item.category_id for item in items}
+    category_of = {item.id: item.category_id for item in items}
     cells = compliance.tally(obligations, lambda o: (o.unit_id, category_of[o.item_id]))
     return {
         "cells": cells,

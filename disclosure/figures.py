@@ -5,16 +5,19 @@ Counts are aggregated in the database (a handful of GROUP BY queries); the
 on-time share per unit comes from the compliance engine, as on /compliance/.
 """
 
-from django.db.models import Count, F
+from django.db.models import Count
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from catalog.models import Catalog
-from core.charts import Chart, month_labels
+from catalog.models import Catalog, Category
+from catalog.page_scopes import CATALOG, GROUPED
+from core import caching
+from core.charts import MONTHS, Chart, month_labels
 from core.figures import Figures, monthly_series
 
 from . import compliance
-from .models import Disclosure, Unit
+from .models import Disclosure, Reader, Unit
 
 # What these figures do not read (core.figures.register): the counts of
 # cases (feedback.summary's "cases-…", which a new case names alone). An
@@ -26,19 +29,68 @@ NO_CASE_COUNTS = ("cases-unit", "cases-town")
 def figures(
     user, *, year: int, unit: Unit | None = None, town: Unit | None = None
 ) -> Figures:
-    disclosures = disclosures_for(user, year=year, unit=unit, town=town)
+    """The counts of disclosures, kept apart from the names put on them
+    (`counted`): a catalog's item, category or rule renamed or changed
+    counts none of them again."""
+    counts = counted(user, year=year, unit=unit, town=town)
     charts = [
-        disclosures_by_month(disclosures),
-        disclosures_by_category(disclosures),
+        disclosures_by_month(counts["months"]),
+        disclosures_by_category(counts["categories"]),
     ]
     if unit is None:
-        charts.append(disclosures_by_unit(disclosures))
-    total = disclosures.count()
+        charts.append(disclosures_by_unit(counts["units"]))
+    total = counts["total"]
     return Figures(
         charts=charts,
         values={"disclosure_total": total},
         totals=[(_("公开内容总数"), total)],
     )
+
+
+def counted(
+    user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> dict:
+    """What `figures` counts, for the rows this reader may see (`Reader.key`
+    in the name): per month and kind, per category, per unit, in all. Kept
+    until a change in the unit or town, the next publication scheduled in
+    it, or a change that moves disclosures to another kind or category
+    (GROUPED); no catalog name is in it."""
+    where = unit or town
+    name = (
+        f"disclosure-counts:{year}:{unit.pk if unit else ''}:"
+        f"{town.pk if town else ''}:{Reader.of(user).key}"
+    )
+    return caching.cached(
+        name,
+        lambda: count(disclosures_for(user, year=year, unit=unit, town=town)),
+        **kept(where, midnight=False, independent_of=NO_CASE_COUNTS, catalog=GROUPED),
+    )
+
+
+def count(disclosures) -> dict:
+    by_category = (
+        disclosures.values_list("item__category_id").annotate(n=Count("id")).order_by()
+    )
+    by_unit = (
+        disclosures.values_list("unit_id", "unit__name")
+        .annotate(n=Count("id"))
+        .order_by("unit__order", "unit_id")
+    )
+    return {
+        # Per kind's value, not its label: the counts are the same in any
+        # language.
+        "months": dict(
+            monthly_series(
+                disclosures,
+                date_field="published_at",
+                kind_field="item__category__catalog__kind",
+                choices=[(kind, kind) for kind in Catalog.Kind.values],
+            )
+        ),
+        "categories": dict(by_category),
+        "units": [(name, n) for _, name, n in by_unit],
+        "total": disclosures.count(),
+    }
 
 
 def on_time_figures(
@@ -64,54 +116,45 @@ def disclosures_for(
     return qs.filter(unit__in=Unit.objects.of_town(town)) if town else qs
 
 
-def disclosures_by_month(disclosures) -> Chart:
+def disclosures_by_month(months: dict[str, list[int]]) -> Chart:
     return Chart(
         key="disclosures-month",
         title=_("每月发布的公开内容"),
         description=_("按月份和公开类别（党务、政务、村务）统计的公开内容条数。"),
         labels=month_labels(),
-        series=monthly_series(
-            disclosures,
-            date_field="published_at",
-            kind_field="item__category__catalog__kind",
-            choices=Catalog.Kind.choices,
-        ),
+        series=[
+            (label, months.get(kind, [0] * len(MONTHS)))
+            for kind, label in Catalog.Kind.choices
+        ],
     )
 
 
-def disclosures_by_category(disclosures) -> Chart:
-    rows = (
-        disclosures.values(
-            "item__category_id",
-            name=F("item__category__name"),
-            kind=F("item__category__catalog__kind"),
-        )
-        .annotate(n=Count("id"))
-        .order_by("item__category__catalog__order", "item__category__order", "name")
-    )
+def disclosures_by_category(counts: dict[int, int]) -> Chart:
+    """The categories with disclosures, in the catalog's order, named as
+    they are now."""
     kind_labels = dict(Catalog.Kind.choices)
+    rows = (
+        Category.objects.filter(pk__in=list(counts))
+        .order_by("catalog__order", "order", "name")
+        .values_list("pk", "name", "catalog__kind")
+    )
     return Chart(
         key="disclosures-category",
         title=_("各公开类别的公开内容"),
         description=_("按公开目录类别统计的公开内容条数。"),
-        labels=[f"{kind_labels.get(r['kind'], '')}·{r['name']}" for r in rows],
-        series=[(_("条数"), [r["n"] for r in rows])],
+        labels=[f"{kind_labels.get(kind, '')}·{name}" for _, name, kind in rows],
+        series=[(_("条数"), [counts[pk] for pk, _, _ in rows])],
         horizontal=True,
     )
 
 
-def disclosures_by_unit(disclosures) -> Chart:
-    rows = (
-        disclosures.values("unit_id", name=F("unit__name"))
-        .annotate(n=Count("id"))
-        .order_by("unit__order", "unit_id")
-    )
+def disclosures_by_unit(rows: list[tuple[str, int]]) -> Chart:
     return Chart(
         key="disclosures-unit",
         title=_("各单位的公开内容"),
         description=_("按单位统计的公开内容条数，只是条数，不是排名。"),
-        labels=[r["name"] for r in rows],
-        series=[(_("条数"), [r["n"] for r in rows])],
+        labels=[name for name, _ in rows],
+        series=[(_("条数"), [n for _, n in rows])],
         horizontal=True,
     )
 
@@ -149,3 +192,57 @@ def on_time_disclosure_by_unit(
         unit="%",
         max_value=100,
     )
+
+
+def kept(
+    where: Unit | None,
+    *,
+    midnight: bool = True,
+    independent_of=frozenset(),
+    catalog: str = CATALOG,
+) -> dict:
+    """How long a unit's or a town's figures are kept (`caching.cached`'s
+    scopes and seconds): until a change in it (a unit's rows name
+    "unit:<slug>", a town's villages' "town:<slug>"; a new 回音壁 case
+    "cases-unit:<slug>" and "cases-town:<slug>", feedback.summary; a unit's
+    change names its own and its town's; the catalog names CATALOG;
+    an obligation event names its unit's and town's), the
+    next publication scheduled in it (or a 先党内后党外 row coming out) or
+    midnight (the day is in the name; `midnight=False` for figures the date
+    does not change). Without either: any change, and the next publication
+    coming due anywhere (the county's page, kept until then, is made again
+    then: not from figures of before). `independent_of`: scopes, or kinds
+    of scope, the figures do not read (CATALOG for the 回音壁's; the counts
+    of cases, "cases-unit" and "cases-town", for the disclosures'), left
+    out. `catalog`: the scope of what the figures read of the catalog
+    (GROUPED for counts of disclosures by kind and category that put no
+    name on them: catalog/page_scopes.py)."""
+    if where is None:
+        return {"seconds": caching.until_due(None)}
+    started = timezone.now()
+    if where.kind == Unit.Kind.TOWN:
+        units = Unit.objects.of_town(where)
+    else:
+        units = Unit.objects.filter(pk=where.pk)
+    return {
+        "scopes": [
+            s
+            for s in kept_scopes(where, catalog=catalog)
+            if s not in independent_of and s.partition(":")[0] not in independent_of
+        ],
+        "seconds": lambda: caching.until(
+            compliance.next_scheduled(units, started, public_from=True),
+            midnight=midnight,
+        ),
+    }
+
+
+def kept_scopes(where: Unit, *, catalog: str = CATALOG) -> list[str]:
+    """The scopes of a unit's or a town's figures (`kept`): its rows, its
+    villages' for a town, the new 回音壁 cases of either, and the catalog
+    (`catalog`: what of it they read)."""
+    if where.kind == Unit.Kind.TOWN:
+        scopes = [f"{kind}:{where.slug}" for kind in ("unit", "town")]
+    else:
+        scopes = [f"unit:{where.slug}"]
+    return [*scopes, *(f"cases-{scope}" for scope in scopes), catalog]

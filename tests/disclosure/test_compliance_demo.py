@@ -93,3 +93,14 @@ def test_the_demo_request_is_judged_by_the_walls_deadline(demo, client):
     assert answer.filing.id == request.fulfilled_by_id
     assert "点题公开（5月17日 受理）：请公开去年村道维护资金使用情况" in response.text
     assert request.name not in response.text
+
+
+def test_the_engines_item_specs_are_those_of_the_items(demo):
+    """`load_item_specs` (one query, the engine's runs) reads each item as
+    `item_spec` does of the loaded models, in the same order."""
+    from disclosure import compliance
+
+    for kind in (None, "party", "government", "village"):
+        specs = compliance.load_item_specs(kind)
+        assert specs == [compliance.item_spec(i) for i in compliance.load_items(kind)]
+        assert specs

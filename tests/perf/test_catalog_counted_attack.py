@@ -37,7 +37,13 @@ from catalog.models import (
     Scope,
     Timing,
 )
-from catalog.page_scopes import CATALOG, COUNTED, catalog_scopes, note_counted_change
+from catalog.page_scopes import (
+    CATALOG,
+    COUNTED,
+    GROUPED,
+    catalog_scopes,
+    note_counted_change,
+)
 from core import content, events
 from disclosure import compliance, compliance_views
 from disclosure.models import Unit
@@ -468,9 +474,11 @@ def test_the_scopes_named(walk):
     assert named(item) == [CATALOG]
     item.notice_days = 5
     assert named(item) == sorted([CATALOG, COUNTED])
-    assert named(item, created=True) == named(item, "deleted") == named(item)
+    assert named(item, created=True) == named(item)
+    # A deletion, or a row loaded as it is, may move disclosures too.
+    assert named(item, "deleted") == sorted([CATALOG, COUNTED, GROUPED])
     fresh = Item.objects.get(pk=item.pk)
-    assert named(fresh, raw=True) == sorted([CATALOG, COUNTED])
+    assert named(fresh, raw=True) == sorted([CATALOG, COUNTED, GROUPED])
     assert catalog_scopes(events.Event("linked", "catalog.Item", instance=fresh)) == [
         CATALOG
     ]
