@@ -1,0 +1,527 @@
+"""Attacks on 832f05e: the counts of disclosures by kind and category (the
+statistics' `disclosure.figures.counted`, the home page's
+`published_figures`) are kept under GROUPED ("catalog-grouped"), which a
+catalog row's change names only when `catalog.page_scopes.note_counted_change`
+finds a grouping field (an item's category, a category's catalog, a
+catalog's kind) changed against the row in the database just before the
+save, or on a deletion or a raw save; a new row names it not.
+
+Each change is made after every page was read once (its kept values
+filled); each page (the statistics of the county, a town, a village, a year
+before, the CSV, the home page, the compliance matrices) is compared with
+a render with nothing kept (VALUE_CACHE_SECONDS=0)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.test import Client
+from django.utils import timezone
+
+from catalog import loading
+from catalog.models import Catalog, Category, Item, Scope
+from catalog.page_scopes import CATALOG, COUNTED, GROUPED, catalog_scopes
+from core import events
+from disclosure import figures
+from disclosure.models import Disclosure
+from tests.factories import (
+    CatalogFactory,
+    CategoryFactory,
+    DisclosureFactory,
+    ItemFactory,
+    PartyMemberFactory,
+)
+from tests.perf import test_catalog_counted_attack as attack
+from tests.perf import test_merged_staleness_attack as harness
+from tests.perf.test_catalog_counted_attack import admin_post, read, stale
+from tests.perf.test_names_attack import not_loaded, restored
+from tests.perf.test_unit_and_catalog_scopes import counted
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
+
+# The counted attack's walk (two towns, three villages, a party and a
+# government catalog, filings of this year) and its county.
+county = attack.county
+walk = attack.walk
+
+YEAR = timezone.localdate().year
+PAGES = [
+    "/",
+    "/stats/",
+    "/stats/?town=fengming",
+    "/stats/?town=qingshan",
+    "/stats/?unit=wenli",
+    "/stats/?unit=fengming",
+    f"/stats/?town=fengming&year={YEAR - 1}",
+    "/stats/csv/",
+    "/stats/csv/?town=fengming",
+    "/stats/csv/?unit=wenli",
+    "/compliance/?town=fengming",
+    "/compliance/?kind=government&town=fengming",
+]
+
+
+def shown(found: dict) -> str:
+    return "\n\n".join(f"{u}:\n{d}" for u, d in found.items())
+
+
+def check(settings, change, capture, urls=PAGES, first=None):
+    found = stale(settings, change, capture, urls, first=first)
+    assert found == {}, shown(found)
+
+
+def item(c, key="item") -> Item:
+    return Item.objects.get(pk=c[key].pk)
+
+
+# Held ------------------------------------------------------------------
+
+
+def _moved_and_back_in_one_transaction(c):
+    with transaction.atomic():
+        row = item(c)
+        row.category_id = c["government_category"].pk
+        row.save()
+        row.category_id = c["category"].pk
+        row.save()
+
+
+def _moved_then_renamed_in_one_transaction(c):
+    with transaction.atomic():
+        row = item(c)
+        row.category_id = c["government_category"].pk
+        row.save()
+        row.name = "改名"
+        row.save()
+
+
+def _rolled_back_then_retried(c):
+    row = item(c)
+    row.category_id = c["government_category"].pk
+    try:
+        with transaction.atomic():
+            row.save()
+            raise IntegrityError("rolled back")
+    except IntegrityError:
+        pass
+    row.save()
+
+
+def _partial_then_full(c):
+    row = item(c)
+    row.category_id = c["government_category"].pk
+    row.name = "只存名称"
+    row.save(update_fields=["name"])
+    row.save()
+
+
+def _partial_by_attname(c):
+    row = item(c)
+    row.category_id = c["government_category"].pk
+    row.save(update_fields=["category_id"])
+
+
+def _deferred_category(c):
+    row = Item.objects.only("name").get(pk=c["item"].pk)
+    row.category_id = c["government_category"].pk
+    row.save()
+
+
+def _older_instance(c):
+    old = item(c)
+    moved = item(c)
+    moved.category_id = c["government_category"].pk
+    moved.save()
+    old.name = "旧实例"
+    old.save()  # writes the first category back
+
+
+def _related_update(c):
+    Category.objects.get(pk=c["category"].pk).items.filter(pk=c["item"].pk).update(
+        category=c["other_category"]
+    )
+
+
+def _bulk_update(c):
+    row = item(c)
+    row.category = c["government_category"]
+    Item.objects.bulk_update([row], ["category"])
+
+
+def _update_or_create(c):
+    Item.objects.update_or_create(
+        code=c["item"].code, defaults={"category": c["government_category"]}
+    )
+
+
+def _catalogs_swap_kinds(c):
+    party = Catalog.objects.get(pk=c["category"].catalog_id)
+    government = Catalog.objects.get(pk=c["government_category"].catalog_id)
+    party_kind, government_kind = party.kind, government.kind
+    with transaction.atomic():
+        party.kind = Catalog.Kind.VILLAGE
+        party.save()
+        government.kind = party_kind
+        government.save()
+        party.kind = government_kind
+        party.save()
+
+
+def _category_deleted_and_recreated(c):
+    empty = Category.objects.get(pk=c["empty_category"].pk)
+    pk = empty.pk
+    empty.delete()
+    again = CategoryFactory(
+        pk=pk, catalog=c["government_category"].catalog, name="重建"
+    )
+    Item.objects.filter(pk=c["item"].pk).update(category=again)
+
+
+def _new_category_and_item_then_disclosures(c):
+    catalog = CatalogFactory(kind=Catalog.Kind.VILLAGE, name="村务目录")
+    category = CategoryFactory(catalog=catalog, name="新村务栏目")
+    new = ItemFactory(category=category, name="新村务事项")
+    DisclosureFactory(unit=c["wenli"], item=new, title="新事项的公开")
+
+
+def _disclosures_item_changed(c):
+    row = Disclosure.objects.get(pk=c["row-wenli"].pk)
+    row.item = c["government_item"]
+    row.save()
+
+
+def _disclosures_item_updated_in_bulk(c):
+    Disclosure.objects.filter(pk=c["row-wenli"].pk).update(item=c["government_item"])
+
+
+def _category_renamed_and_reordered(c):
+    category = Category.objects.get(pk=c["government_category"].pk)
+    category.name = "改名的政务栏目"
+    category.order = 0
+    category.save()
+    first = Category.objects.get(pk=c["category"].pk)
+    first.order = 50
+    first.save()
+
+
+def _catalog_reordered(c):
+    Catalog.objects.filter(pk=c["government_category"].catalog_id).update(order=0)
+    Catalog.objects.filter(pk=c["category"].catalog_id).update(order=9)
+
+
+def _category_to_another_catalog_in_bulk(c):
+    Category.objects.filter(pk=c["category"].pk).update(
+        catalog_id=c["government_category"].catalog_id
+    )
+
+
+HELD = [
+    _moved_and_back_in_one_transaction,
+    _moved_then_renamed_in_one_transaction,
+    _rolled_back_then_retried,
+    _partial_then_full,
+    _partial_by_attname,
+    _deferred_category,
+    _older_instance,
+    _related_update,
+    _bulk_update,
+    _update_or_create,
+    _catalogs_swap_kinds,
+    _category_deleted_and_recreated,
+    _new_category_and_item_then_disclosures,
+    _disclosures_item_changed,
+    _category_renamed_and_reordered,
+    _catalog_reordered,
+    _category_to_another_catalog_in_bulk,
+]
+
+
+@pytest.mark.parametrize("change", HELD, ids=lambda f: f.__name__.strip("_"))
+def test_the_counts_follow(walk, change, settings, django_capture_on_commit_callbacks):
+    check(settings, lambda: change(walk), django_capture_on_commit_callbacks)
+
+
+def test_published_last_year_follow_a_move(
+    walk, settings, django_capture_on_commit_callbacks
+):
+    DisclosureFactory(
+        unit=walk["wenli"],
+        item=walk["item"],
+        title="去年的公开",
+        period=f"{YEAR - 1}-05",
+        published_at=datetime(YEAR - 1, 5, 5, 2, tzinfo=UTC),
+    )
+    check(
+        settings,
+        lambda: _bulk_update(walk),
+        django_capture_on_commit_callbacks,
+    )
+
+
+def test_a_members_counts_follow_a_move(
+    walk, settings, django_capture_on_commit_callbacks
+):
+    member = PartyMemberFactory(username="wenli_member", branch_of=walk["wenli"])
+    DisclosureFactory(
+        unit=walk["wenli"],
+        item=walk["item"],
+        title="党内通报",
+        scope="inner",
+    )
+    client = Client()
+    client.force_login(member)
+    urls = [u for u in PAGES if not u.startswith("/compliance/")]
+    for url in urls:
+        read(client, url)
+    with django_capture_on_commit_callbacks(execute=True):
+        _catalogs_swap_kinds(walk)
+    kept = {url: read(client, url) for url in urls}
+    value = settings.VALUE_CACHE_SECONDS
+    settings.VALUE_CACHE_SECONDS = 0
+    try:
+        afresh = {url: read(client, url) for url in urls}
+    finally:
+        settings.VALUE_CACHE_SECONDS = value
+    found = harness.stale_among(kept, afresh)
+    assert found == {}, shown(found)
+
+
+def _item_made_inner_party(c):
+    row = item(c)
+    row.scope = Scope.INNER_PARTY
+    row.save()
+
+
+def _item_made_inner_party_in_bulk(c):
+    Item.objects.filter(pk=c["government_item"].pk).update(scope=Scope.INNER_PARTY)
+
+
+def _item_made_a_branchs(c):
+    row = item(c)
+    row.scope = Scope.BRANCH
+    row.save()
+
+
+def _restored_in_another_category(c):
+    restored(Item, c["item"].pk, category_id=c["government_category"].pk)
+
+
+def _built_by_hand_in_another_category(c):
+    not_loaded(
+        Category, c["category"].pk, catalog_id=c["government_category"].catalog_id
+    )
+
+
+def _admin_item_to_another_category(c):
+    admin_post(
+        f"/admin/catalog/item/{c['item'].pk}/change/",
+        category=str(c["government_category"].pk),
+    )
+
+
+def _admin_category_to_another_catalog(c):
+    admin_post(
+        f"/admin/catalog/category/{c['category'].pk}/change/",
+        catalog=str(c["government_category"].catalog_id),
+    )
+
+
+def _admin_catalog_kind(c):
+    Catalog.objects.filter(kind=Catalog.Kind.VILLAGE).delete()
+    admin_post(
+        f"/admin/catalog/catalog/{c['category'].catalog_id}/change/",
+        kind=Catalog.Kind.VILLAGE,
+    )
+
+
+def _loader_moves_an_item(c):
+    # The loader updates items by code: an item of the file already in the
+    # catalog under another category is moved to the file's.
+    data = loading.read("village_catalog.json")
+    code = data["categories"][0]["items"][0]["code"]
+    Item.objects.filter(pk=c["item"].pk).update(code=code)
+    loading.load_catalog(data, kind="village", name="村务公开目录")
+
+
+def _category_renamed_in_the_admin(c):
+    admin_post(
+        f"/admin/catalog/category/{c['category'].pk}/change/", name="改名的财务公开"
+    )
+
+
+def _disclosure_built_by_hand_with_another_item(c):
+    not_loaded(Disclosure, c["row-wenli"].pk, item_id=c["government_item"].pk)
+
+
+HELD_TOO = [
+    _disclosure_built_by_hand_with_another_item,
+    _item_made_inner_party,
+    _item_made_inner_party_in_bulk,
+    _item_made_a_branchs,
+    _restored_in_another_category,
+    _built_by_hand_in_another_category,
+    _admin_item_to_another_category,
+    _admin_category_to_another_catalog,
+    _admin_catalog_kind,
+    _loader_moves_an_item,
+    _category_renamed_in_the_admin,
+]
+
+
+@pytest.mark.parametrize("change", HELD_TOO, ids=lambda f: f.__name__.strip("_"))
+def test_the_counts_follow_these_too(
+    walk, change, settings, django_capture_on_commit_callbacks
+):
+    check(settings, lambda: change(walk), django_capture_on_commit_callbacks)
+
+
+def test_a_rename_counts_nothing_again_and_shows(
+    walk, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    for url in PAGES:
+        read(visitor, url)
+    counts = counted(monkeypatch, figures, "count")
+    with django_capture_on_commit_callbacks(execute=True):
+        _category_renamed_in_the_admin(walk)
+    body = visitor.get("/stats/?town=fengming").content.decode()
+    assert "改名的财务公开" in body
+    assert counts == []
+
+
+# Found ----------------------------------------------------------------
+
+
+def _moved_by_an_upsert(c):
+    row = item(c)
+    row.category_id = c["government_category"].pk
+    Item.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=["category"],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Item.objects.bulk_create(update_conflicts=True) (an upsert through "
+    "the default manager) moves an existing item to another category and "
+    "sends no model signal: SavedRowByRow overrides update and bulk_update, "
+    "not bulk_create, so neither GROUPED nor CATALOG is bumped and the kept "
+    "counts by kind and category stay as they were",
+)
+def test_an_item_moved_by_an_upsert(walk, settings, django_capture_on_commit_callbacks):
+    check(
+        settings, lambda: _moved_by_an_upsert(walk), django_capture_on_commit_callbacks
+    )
+
+
+def test_a_new_row_names_no_grouped_but_one_over_a_row_does(walk):
+    seen = []
+    events.listen(seen.append, model="catalog.Item", uid="grouped-attack")
+    try:
+        fresh = ItemFactory(category=walk["category"], name="新事项")
+        created = next(e for e in seen if e.name == "saved" and e.created)
+        assert catalog_scopes(created) == [CATALOG, COUNTED]
+        over = Item(
+            **{f.attname: getattr(fresh, f.attname) for f in Item._meta.concrete_fields}
+        )
+        over.category_id = walk["government_category"].pk
+        over.save()
+        assert catalog_scopes(seen[-1]) == [CATALOG, COUNTED, GROUPED]
+    finally:
+        events.changed.disconnect(dispatch_uid="grouped-attack")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant", "zh-hans"])
+def test_another_language_asked_for_shows_the_same(
+    walk, language, settings, django_capture_on_commit_callbacks
+):
+    """One language (zh-hans): a browser asking for another gets the same
+    counts and names as a render with nothing kept, after a move."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    urls = ["/", "/stats/?town=fengming", "/stats/csv/?town=fengming"]
+    for url in urls:
+        read(client, url)
+    with django_capture_on_commit_callbacks(execute=True):
+        _bulk_update(walk)
+        _category_renamed_and_reordered(walk)
+    kept = {url: read(client, url) for url in urls}
+    value = settings.VALUE_CACHE_SECONDS
+    settings.VALUE_CACHE_SECONDS = 0
+    try:
+        afresh = {url: read(client, url) for url in urls}
+    finally:
+        settings.VALUE_CACHE_SECONDS = value
+    found = harness.stale_among(kept, afresh)
+    assert found == {}, shown(found)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not of 832f05e: Disclosure.objects.filter(...).update(item=...) sends "
+    "no model signal and no named event (DisclosureQuerySet.update is Django's), "
+    "so the counts kept under the unit, town and GROUPED scopes (and the "
+    "county's, under ANY) keep the disclosure under its old kind and category; "
+    "the services announce their updates, a bare update does not",
+)
+def test_a_disclosures_item_changed_in_bulk(
+    walk, settings, django_capture_on_commit_callbacks
+):
+    check(
+        settings,
+        lambda: _disclosures_item_updated_in_bulk(walk),
+        django_capture_on_commit_callbacks,
+    )
+
+
+def test_a_move_by_an_expression_names_grouped(walk):
+    from django.db.models import F
+
+    seen = []
+    events.listen(seen.append, model="catalog.Item", uid="grouped-attack")
+    try:
+        # The same category, written as an expression: what it is, unknown.
+        Item.objects.filter(pk=walk["item"].pk).update(category_id=F("category_id"))
+    finally:
+        events.changed.disconnect(dispatch_uid="grouped-attack")
+    assert GROUPED in catalog_scopes(seen[-1])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not of 832f05e (core.caching): counts read inside a transaction "
+    "that moved an item are kept under the scopes' versions of before it; "
+    "the transaction rolled back, no bump follows (bump_scopes waits for a "
+    "commit), so the statistics and the home page show the move that never "
+    "happened",
+)
+def test_counts_read_inside_a_move_rolled_back(
+    walk, settings, django_capture_on_commit_callbacks
+):
+    urls = ["/", "/stats/?town=fengming", "/stats/?unit=wenli"]
+
+    def change():
+        try:
+            with transaction.atomic():
+                _bulk_update(walk)
+                visitor = Client()
+                for url in urls:
+                    read(visitor, url)
+                raise IntegrityError("rolled back")
+        except IntegrityError:
+            pass
+
+    with django_capture_on_commit_callbacks(execute=True):
+        change()
+    visitor = Client()
+    kept = {url: read(visitor, url) for url in urls}
+    value = settings.VALUE_CACHE_SECONDS
+    settings.VALUE_CACHE_SECONDS = 0
+    try:
+        afresh = {url: read(visitor, url) for url in urls}
+    finally:
+        settings.VALUE_CACHE_SECONDS = value
+    found = harness.stale_among(kept, afresh)
+    assert found == {}, shown(found)
