@@ -30,6 +30,7 @@ from tests.factories import (
     DisclosureFactory,
     ItemFactory,
     PartyMemberFactory,
+    SuperuserFactory,
 )
 from tests.perf import test_catalog_counted_attack as attack
 from tests.perf import test_merged_staleness_attack as harness
@@ -353,7 +354,43 @@ def _disclosure_built_by_hand_with_another_item(c):
     not_loaded(Disclosure, c["row-wenli"].pk, item_id=c["government_item"].pk)
 
 
+def _admin_bulk_delete_then_item_moved_in(c):
+    admin = Client()
+    admin.force_login(SuperuserFactory())
+    response = admin.post(
+        "/admin/catalog/category/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(c["empty_category"].pk)],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302
+    assert not Category.objects.filter(pk=c["empty_category"].pk).exists()
+    again = CategoryFactory(catalog=c["government_category"].catalog, name="新建")
+    admin_post(f"/admin/catalog/item/{c['item'].pk}/change/", category=str(again.pk))
+
+
+def _admin_catalog_inline_category_added(c):
+    url = f"/admin/catalog/catalog/{c['category'].catalog_id}/change/"
+    admin = Client()
+    admin.force_login(SuperuserFactory())
+    data = attack.form_data(admin.get(url))
+    prefix = next(k for k in data if k.endswith("-TOTAL_FORMS") and "categor" in k)
+    prefix = prefix.removesuffix("-TOTAL_FORMS")
+    n = int(data[f"{prefix}-TOTAL_FORMS"])
+    data[f"{prefix}-TOTAL_FORMS"] = str(n + 1)
+    data[f"{prefix}-{n}-code"] = "N9"
+    data[f"{prefix}-{n}-name"] = "内联新栏目"
+    data[f"{prefix}-{n}-order"] = "0"
+    assert admin.post(url, data).status_code == 302
+    added = Category.objects.get(code="N9")
+    Item.objects.filter(pk=c["item"].pk).update(category=added)
+
+
 HELD_TOO = [
+    _admin_bulk_delete_then_item_moved_in,
+    _admin_catalog_inline_category_added,
     _disclosure_built_by_hand_with_another_item,
     _item_made_inner_party,
     _item_made_inner_party_in_bulk,
@@ -525,3 +562,51 @@ def test_counts_read_inside_a_move_rolled_back(
         settings.VALUE_CACHE_SECONDS = value
     found = harness.stale_among(kept, afresh)
     assert found == {}, shown(found)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _bulk_update,
+        _catalogs_swap_kinds,
+        _category_renamed_and_reordered,
+        _item_made_inner_party,
+        _new_category_and_item_then_disclosures,
+        _disclosures_item_changed,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_with_the_page_cache_too(
+    walk, change, settings, django_capture_on_commit_callbacks
+):
+    """The pages kept whole as well (production's PAGE_CACHE_SECONDS)."""
+    settings.PAGE_CACHE_SECONDS = 60
+    urls = [u for u in PAGES if not u.startswith("/compliance/")]
+    visitor = Client()
+    for url in urls:
+        harness.served(visitor, url)
+    with django_capture_on_commit_callbacks(execute=True):
+        change(walk)
+    kept = {url: harness.served(visitor, url) for url in urls}
+    found = harness.stale_among(kept, harness.rendered_afresh(settings, urls))
+    assert found == {}, shown(found)
+
+
+def test_the_engines_specs_are_the_items_after_moves(walk):
+    """`load_item_specs` (the runs: the matrix's counts, the statistics'
+    on-time shares) reads what `item_spec` reads of the loaded items, after
+    an item, a category and a catalog moved."""
+    from disclosure import compliance
+
+    _bulk_update(walk)
+    _category_to_another_catalog_in_bulk(walk)
+    _catalogs_swap_kinds(walk)
+    town = walk["fengming"]
+    units = [town, *town.children.order_by("order", "id")]
+    for kind in (None, *Catalog.Kind.values):
+        specs = compliance.load_item_specs(kind)
+        assert specs == [compliance.item_spec(i) for i in compliance.load_items(kind)]
+        as_of = compliance.reference_date()
+        steady = compliance.load_steady(units=units, year=YEAR, as_of=as_of, kind=kind)
+        plain = compliance.load(units=units, year=YEAR, as_of=as_of, kind=kind)
+        assert steady[0] == plain[0]
