@@ -9,10 +9,12 @@ from . import periods
 
 
 class SavedRowByRow(models.QuerySet):
-    """An update in bulk saved row by row: the page cache and the compliance
-    engine's kept counts follow each row's change (page_scopes.py), as other
-    apps' receivers follow an item's scope. The catalog has a few hundred
-    rows."""
+    """An update or insert in bulk saved row by row: the page cache and the
+    compliance engine's kept counts follow each row's change
+    (page_scopes.py), as other apps' receivers follow an item's scope. The
+    catalog has a few hundred rows. Every catalog model's base manager too
+    (`base_manager_name`): Django's related managers (`category.items.add`)
+    update through it."""
 
     def update(self, **kwargs) -> int:
         with transaction.atomic(using=self.db):
@@ -28,6 +30,34 @@ class SavedRowByRow(models.QuerySet):
             for row in objs:
                 row.save(update_fields=list(fields))
         return len(objs)
+
+    def bulk_create(
+        self,
+        objs,
+        batch_size=None,
+        ignore_conflicts=False,
+        update_conflicts=False,
+        update_fields=None,
+        unique_fields=None,
+    ) -> list:
+        """Inserted row by row; a row that clashes on `unique_fields` is
+        skipped (`ignore_conflicts`) or has `update_fields` saved over it
+        (`update_conflicts`), as the database would, each save announced."""
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            for row in objs:
+                clash = None
+                if (ignore_conflicts or update_conflicts) and unique_fields:
+                    found = {f: getattr(row, f) for f in unique_fields}
+                    clash = self.select_for_update().filter(**found).first()
+                if clash is None:
+                    row.save(force_insert=True, using=self.db)
+                elif update_conflicts:
+                    for name in update_fields or ():
+                        setattr(clash, name, getattr(row, name))
+                    clash.save(update_fields=list(update_fields or ()))
+                    row.pk = clash.pk
+        return objs
 
 
 class Scope(models.TextChoices):
@@ -65,6 +95,7 @@ class Department(models.Model):
     objects = SavedRowByRow.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["order", "name"]
         verbose_name = _("责任部门")
         verbose_name_plural = _("责任部门")
@@ -82,6 +113,7 @@ class DisclosureForm(models.Model):
     objects = SavedRowByRow.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["order", "name"]
         verbose_name = _("公开形式")
         verbose_name_plural = _("公开形式")
@@ -117,6 +149,7 @@ class Catalog(models.Model):
     objects = SavedRowByRow.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["order", "kind"]
         verbose_name = _("公开目录")
         verbose_name_plural = _("公开目录")
@@ -143,6 +176,7 @@ class Category(models.Model):
     objects = SavedRowByRow.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["catalog__order", "order", "code"]
         verbose_name = _("公开类别")
         verbose_name_plural = _("公开类别")
@@ -291,6 +325,7 @@ class Item(models.Model):
     objects = ItemQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["category__catalog__order", "category__order", "order", "code"]
         verbose_name = _("公开事项")
         verbose_name_plural = _("公开事项")
@@ -414,6 +449,7 @@ class ScheduleRule(models.Model):
     objects = SavedRowByRow.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         verbose_name = _("公开时限规则")
         verbose_name_plural = _("公开时限规则")
         constraints = [

@@ -30,6 +30,8 @@ rule changed counts the disclosures again. A new row names it not: no
 disclosure can be filed under a row that was not there.
 """
 
+from core.loaded import row_before
+
 CATALOG = "catalog"
 COUNTED = "catalog-counted"
 GROUPED = "catalog-grouped"
@@ -113,7 +115,7 @@ def _changed_counted_fields(model, row, raw, update_fields) -> set[str] | None:
     fields = [name for name in fields if name not in row.get_deferred_fields()]
     if not fields:
         return set()
-    before = model._base_manager.filter(pk=row.pk).values(*fields).first()
+    before = row_before(model, row.pk, fields)
     if before is None:
         return None
     return {name for name in fields if before[name] != getattr(row, name)}

@@ -1,12 +1,29 @@
-"""Fields remembered as a row was loaded or last saved."""
+"""Fields remembered as a row was loaded or last saved, and read again
+from the database just before a save."""
+
+from django.db import router, transaction
+
+
+def row_before(model, pk, fields, *, using: str | None = None) -> dict | None:
+    """The row's `fields` as the database holds them now (None: no such
+    row). Inside a transaction (the admin's, a service's) the row is locked
+    until it ends: a save running beside this one waits, so the change it
+    makes is the one this save's reading sees, or comes after it."""
+    db = using or router.db_for_write(model)
+    rows = model._base_manager.using(db).filter(pk=pk)
+    if transaction.get_connection(db).in_atomic_block:
+        rows = rows.select_for_update()
+    return rows.values(*fields).first()
 
 
 class KeepsLoaded:
     """Remembers some fields as loaded or last saved (`_loaded_<field>`), so
     that a change names the pages of where the row was as well as where it
-    is (the apps' page_scopes). The row event of a save is sent inside
-    `save()`, before they are remembered again. A mixin before
-    `models.Model`."""
+    is (the apps' page_scopes). A save of a row that exists reads them from
+    the database first (`row_before`): an older instance, or one whose save
+    was rolled back, would otherwise name where it thinks the row was. The
+    row event of a save is sent inside `save()`, before they are remembered
+    again. A mixin before `models.Model`."""
 
     kept_as_loaded: tuple[str, ...] = ()
 
@@ -30,5 +47,12 @@ class KeepsLoaded:
                 setattr(self, f"_loaded_{name}", self.__dict__.get(name))
 
     def save(self, *args, **kwargs):
+        if self.kept_as_loaded and not self._state.adding and self.pk is not None:
+            before = row_before(
+                type(self), self.pk, self.kept_as_loaded, using=kwargs.get("using")
+            )
+            if before is not None:
+                for name, value in before.items():
+                    setattr(self, f"_loaded_{name}", value)
         super().save(*args, **kwargs)
         self.remember_loaded()

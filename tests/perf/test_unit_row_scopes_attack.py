@@ -376,3 +376,70 @@ def test_the_statistics_after_a_catalog_change_or_a_case(
         django_capture_on_commit_callbacks,
     )
     assert found == {}, shown(found)
+
+
+# Where a row was is read from the database before its save (core.loaded
+# `row_before`), not taken from what the instance remembers: an older
+# instance, or one whose save was rolled back, names where the row is.
+
+
+def test_a_disclosure_moved_back_by_an_older_instance(
+    settings, county, django_capture_on_commit_callbacks
+):
+    older = Disclosure.objects.get(pk=county["row-wenli"].pk)  # at wenli
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = Disclosure.objects.get(pk=older.pk)
+        moved.unit = county["maoshan"]
+        moved.save()
+    urls = ["/boards/wenli/", "/boards/maoshan/", "/stats/?unit=maoshan"]
+
+    def change():
+        older.title = "旧实例改了标题"
+        older.save()  # writes wenli back: maoshan's pages lose it
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+def test_a_village_saved_again_after_a_move_rolled_back(
+    settings, county, django_capture_on_commit_callbacks
+):
+    village = Unit.objects.get(pk=county["wenli"].pk)
+    try:
+        with transaction.atomic():
+            village.parent = county["qingshan"]
+            village.save()  # remembered as saved in qingshan
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    urls = ["/compliance/?town=fengming", "/stats/?town=fengming"]
+
+    def change():
+        village.parent = county["qingshan"]
+        village.save()  # from fengming, whatever the instance remembers
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
+
+
+def test_an_event_moved_by_an_older_instance(
+    settings, county, django_capture_on_commit_callbacks
+):
+    event = ObligationEvent.objects.create(
+        unit=county["wenli"],
+        item=county["item"],
+        event_date=timezone.localdate() - timedelta(days=40),
+        description="村民代表会议",
+    )
+    older = ObligationEvent.objects.get(pk=event.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        event.unit = county["shangcun"]
+        event.save()
+    urls = ["/compliance/shangcun/", "/compliance/?town=qingshan"]
+
+    def change():
+        older.description = "旧实例改了说明"
+        older.save()  # back at wenli: shangcun's pages lose it
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
