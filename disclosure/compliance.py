@@ -750,7 +750,11 @@ def roll_up(tallies: dict, key) -> dict:
     rolled: dict = defaultdict(Tally)
     for k, part in tallies.items():
         whole = rolled[key(k)]
-        whole.counts.update(part.counts)
+        counts = whole.counts
+        # Not Counter.update: its check that the argument is a Mapping (an
+        # ABC) cost more than the sums on the county's matrix.
+        for state, n in part.counts.items():
+            counts[state] += n
         for pair, (met, due) in part.per_item.items():
             counted = whole.per_item.setdefault(pair, [0, 0])
             counted[0] += met
