@@ -60,6 +60,16 @@ class SavedRowByRow(models.QuerySet):
         return objs
 
 
+class SavedInOneTransaction:
+    """A save whose read before it (page_scopes.note_counted_change) and
+    write are one transaction: the read locks the row, so a save beside
+    this one is seen or comes after. A mixin before `models.Model`."""
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            super().save(*args, **kwargs)
+
+
 class Scope(models.TextChoices):
     """Who may read (党务公开条例 2017, art. 8)."""
 
@@ -122,7 +132,7 @@ class DisclosureForm(models.Model):
         return self.name
 
 
-class Catalog(models.Model):
+class Catalog(SavedInOneTransaction, models.Model):
     # `counted_fields` (here, on Category and on Item): those the compliance
     # engine reads (disclosure.compliance: item_spec, load_rules). A change
     # of one may change what is owed and counted (page_scopes.COUNTED); of
@@ -158,7 +168,7 @@ class Catalog(models.Model):
         return self.name
 
 
-class Category(models.Model):
+class Category(SavedInOneTransaction, models.Model):
     counted_fields = ("catalog_id",)
     grouping_fields = ("catalog_id",)
 

@@ -70,7 +70,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
@@ -318,6 +318,8 @@ def cached(
         if stored is None:
             made = time.time()
             value = compute()
+            if not may_keep():
+                return value
             if callable(seconds):
                 # Never past the change it names; only the cap is spread.
                 cap = _spread(settings.PAGE_CACHE_MAX_SECONDS, spread)
@@ -331,6 +333,18 @@ def cached(
             cache.set(key, stored, timeout=max(int(keep), 1))
         _local.put(key, stored, expires=_expires(stored, keep), size=len(stored[1]))
     return pickle.loads(stored[1])
+
+
+def may_keep() -> bool:
+    """Whether what was just read may be kept for other requests: not while
+    a transaction is open (one of ours, not a test case's own). Its writes
+    may still be rolled back, and the versions they bump move only at the
+    commit: what it read, kept under the versions of now, would show a
+    change that never happened."""
+    for connection in connections.all(initialized_only=True):
+        if any(not block._from_testcase for block in connection.atomic_blocks):
+            return False
+    return True
 
 
 def _kept_key(name: str, scopes: list[str] | None) -> str:
@@ -413,7 +427,7 @@ def _peek(key: str):
 
 
 def _put(key: str, value, *, keep: float) -> None:
-    if keep < 1:
+    if keep < 1 or not may_keep():
         return
     made = time.time()
     data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
@@ -500,6 +514,11 @@ def cached_many(
         made = time.time()
         fresh = {}
         values = compute(missing)
+        if not may_keep():
+            return {
+                name: values[name] if name in values else pickle.loads(found[name][1])
+                for name in wanted
+            }
         due = None
         if callable(seconds):  # as in `cached`
             due = seconds()
@@ -908,6 +927,8 @@ def _response(request, key: str, stored, *, for_user: bool = False):
 
 
 def _store(key: str, page: Page, response, content: bytes) -> None:
+    if not may_keep():
+        return
     lifetime = page.lifetime()
     if lifetime < 1:
         return

@@ -82,7 +82,7 @@ def kept_many(
         seconds = settings.PAGE_CACHE_MAX_SECONDS
         if lifetime is not None:
             seconds = min(seconds, lifetime(missing))
-        if seconds >= 1:
+        if seconds >= 1 and caching.may_keep():
             expires = now + seconds
             new = {keys[name]: (expires, str(made[name])) for name in missing}
             cache.set_many(new, timeout=int(seconds))

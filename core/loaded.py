@@ -47,12 +47,18 @@ class KeepsLoaded:
                 setattr(self, f"_loaded_{name}", self.__dict__.get(name))
 
     def save(self, *args, **kwargs):
-        if self.kept_as_loaded and not self._state.adding and self.pk is not None:
-            before = row_before(
-                type(self), self.pk, self.kept_as_loaded, using=kwargs.get("using")
-            )
-            if before is not None:
-                for name, value in before.items():
-                    setattr(self, f"_loaded_{name}", value)
-        super().save(*args, **kwargs)
+        if not self.kept_as_loaded or self._state.adding or self.pk is None:
+            super().save(*args, **kwargs)  # new: it was nowhere
+        else:
+            # The read and the write in one transaction: the read locks the
+            # row, so a save beside this one is seen or comes after.
+            using = kwargs.get("using")
+            with transaction.atomic(using=using, savepoint=False):
+                before = row_before(
+                    type(self), self.pk, self.kept_as_loaded, using=using
+                )
+                if before is not None:
+                    for name, value in before.items():
+                        setattr(self, f"_loaded_{name}", value)
+                super().save(*args, **kwargs)
         self.remember_loaded()

@@ -30,10 +30,10 @@ reverse foreign-key add() (category.items.add, catalog.categories.add: an
 UPDATE through _base_manager) moved rows with no event at all, and new
 items by bulk_create named nothing (older): fixed (SavedRowByRow, the
 catalog's base manager). A concurrent older save undoing a move after the
-row was read unlocked: the read locks the row inside a transaction now; the
-simulation (xfail) stays as the record of a save outside one. Not of this
-change, left (xfail): a bare Disclosure update, counts read inside a
-transaction that rolls back."""
+row was read unlocked: fixed (the read and the write are one transaction,
+the row locked). Not of this change: counts read inside a transaction that
+rolls back (fixed: nothing read inside a transaction is kept); a bare
+Disclosure update (left, xfail)."""
 
 from datetime import UTC, datetime
 
@@ -531,18 +531,11 @@ def test_items_created_in_bulk(walk, settings, django_capture_on_commit_callback
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a race (PostgreSQL, READ COMMITTED), simulated on one connection: "
-    "T2, an older instance renaming the item, reads category A; T1 moves it "
-    "to B, commits and bumps GROUPED; a reader counts with B; T2 writes A back "
-    "and names CATALOG only. Inside a transaction (the admin's, the "
-    "services') T2's read now locks the row (core.loaded.row_before: "
-    "select_for_update), so T1 waits until T2 has committed and its own "
-    "change is announced after; a save outside any transaction (a shell) "
-    "still reads unlocked. One connection cannot show the lock: kept as the "
-    "record of that residue",
-)
+# Found by this attack: the read before the save was unlocked. Now a
+# catalog row's read and write are one transaction (Item.save,
+# SavedInOneTransaction): on PostgreSQL T1 waits for T2's row lock, and what
+# is read while a save's transaction is open is not kept (caching.may_keep),
+# so the visitor's read in the window below leaves nothing stale.
 def test_a_move_undone_by_a_concurrent_older_save(
     walk, settings, django_capture_on_commit_callbacks
 ):
@@ -666,14 +659,8 @@ def test_a_move_by_an_expression_names_grouped(walk):
     assert GROUPED in catalog_scopes(seen[-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not of 832f05e (core.caching): counts read inside a transaction "
-    "that moved an item are kept under the scopes' versions of before it; "
-    "the transaction rolled back, no bump follows (bump_scopes waits for a "
-    "commit), so the statistics and the home page show the move that never "
-    "happened",
-)
+# Found by this attack (older, core.caching), fixed: nothing read inside a
+# transaction is kept (caching.may_keep).
 def test_counts_read_inside_a_move_rolled_back(
     walk, settings, django_capture_on_commit_callbacks
 ):
