@@ -45,6 +45,9 @@ def rows_for_the_module(
 ) -> Iterator[T]:
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
+        # The test harness's own, as a TestCase's are: what a test reads in
+        # it may be kept (core.caching.may_keep).
+        atomic._from_testcase = True
         atomic.__enter__()
         try:
             value = build()
