@@ -138,7 +138,9 @@ class Catalog(SavedInOneTransaction, models.Model):
     # of one may change what is owed and counted (page_scopes.COUNTED); of
     # another (a name, an order, a note), only what pages show.
     # `grouping_fields`: those of them that say under which kind and category
-    # a disclosure is counted (page_scopes.GROUPED).
+    # a disclosure is counted (page_scopes.GROUPED); `filed_fields` (Item's
+    # only): those the engine's loaders read, which rows count as filed
+    # (page_scopes.FILED).
     counted_fields = ("kind", "adopted_on")
     grouping_fields = ("kind",)
 
@@ -244,6 +246,10 @@ class Item(models.Model):
         "for_village",
     )
     grouping_fields = ("category_id",)
+    # An earlier year's row counts while on display for a 长期 item
+    # (compliance.load_filings); the 点题 item is found by its code
+    # (feedback.obligations).
+    filed_fields = ("code", "timing")
 
     class Frequency(models.TextChoices):
         IMMEDIATELY = "immediately", _("随时")

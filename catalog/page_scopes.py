@@ -28,6 +28,14 @@ by kind and category (the statistics, the home page's figures) are kept
 under it, with the names put on them afresh, so that neither a rename nor a
 rule changed counts the disclosures again. A new row names it not: no
 disclosure can be filed under a row that was not there.
+
+What the engine's loaders read of it, which rows of a unit count as filed
+(`compliance.load_inputs`: an earlier year's row while on display for a 长期
+item, an item's `timing`; the 点题 item found by its `code`), is the least:
+an item's `filed_fields` changed, a new item (it may be the 点题 one), a
+deletion or a row loaded as it is names FILED. The rows loaded are kept
+under it and their units' scopes, so that a rule, a frequency or a new
+catalog's adoption counts them again without reading them again.
 """
 
 from core.loaded import row_before
@@ -35,6 +43,7 @@ from core.loaded import row_before
 CATALOG = "catalog"
 COUNTED = "catalog-counted"
 GROUPED = "catalog-grouped"
+FILED = "catalog-filed"
 
 # Read by the engine whole (every field is a rule), or not at all.
 _ALL_COUNTED = {"catalog.ScheduleRule"}
@@ -47,6 +56,8 @@ def catalog_scopes(event) -> list[str]:
         scopes.append(COUNTED)
     if may_change_groups(event):
         scopes.append(GROUPED)
+    if may_change_filed(event):
+        scopes.append(FILED)
     return scopes
 
 
@@ -79,6 +90,17 @@ def may_change_groups(event) -> bool:
     return getattr(event.instance, "_groups_may_change", True)
 
 
+def may_change_filed(event) -> bool:
+    """Whether this change may change which rows the engine's loaders read
+    (`filed_fields`): only an item's, and not a save that found them
+    unchanged in the database."""
+    if event.model != "catalog.Item" or event.name == "linked":
+        return False
+    if event.name != "saved" or event.raw:
+        return True
+    return getattr(event.instance, "_filed_may_change", True)
+
+
 def note_counted_change(sender, instance, raw=False, update_fields=None, **kwargs):
     """pre_save of Catalog, Category and Item: whether this save writes a
     counted field, or a grouping one, other than it is in the database,
@@ -86,6 +108,9 @@ def note_counted_change(sender, instance, raw=False, update_fields=None, **kwarg
     model = sender._meta.concrete_model
     changed = _changed_counted_fields(model, instance, raw, update_fields)
     instance._counts_may_change = changed is None or bool(changed)
+    # A new item may be the 点题 one: named as a row of unknown fields.
+    filed = set(getattr(model, "filed_fields", ()))
+    instance._filed_may_change = changed is None or bool(changed & filed)
     if raw:
         instance._groups_may_change = True
     elif instance._state.adding and (

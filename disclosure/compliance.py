@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import chain
 
 from django.db.models import Q
 from django.db.models.functions import TruncDate
@@ -23,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
 from catalog.models import Item, ScheduleRule, Timing
-from catalog.page_scopes import COUNTED
+from catalog.page_scopes import COUNTED, FILED
 from catalog.periods import Period
 from catalog.workdays import add_workdays, notice_ends
 from core import caching
@@ -915,18 +916,83 @@ def load_steady(
     )
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """The rows of some units the engine counts in a year: what
+    `load_inputs` keeps (tuples of frozen rows: shared, never changed)."""
+
+    filings: tuple[Filing, ...]
+    events: tuple[EventSpec, ...]
+    requests: tuple[RequestSpec, ...]
+
+
+def read_inputs(year: int, unit_ids: list[int]) -> Inputs:
+    return Inputs(
+        tuple(load_filings(year, unit_ids)),
+        tuple(load_events(year, unit_ids)),
+        tuple(load_requests(year, unit_ids)),
+    )
+
+
+def load_inputs(year: int, units: list[Unit]) -> Inputs:
+    """The rows the engine counts for these units in `year` (`read_inputs`).
+
+    Those of a town's units are kept unit by unit until a change in the
+    unit (its disclosures, events and 点题 requests, and a disclosure
+    answering one of its requests, name "unit:<slug>"), in which rows count
+    as filed (FILED: an item's timing or code), the next publication
+    scheduled in it, or the answer to one of its requests coming out. So a
+    rule, a frequency or a catalog adopted counts them again without
+    reading them (the matrix and the statistics after a catalog change),
+    and a publication reads its unit's rows again, not its town's. A
+    county's units are read each time: its page and the reminders count
+    them once, kept by their pages."""
+    towns = {u.pk if u.kind == Unit.Kind.TOWN else u.parent_id for u in units}
+    if len(towns) > 1:
+        return read_inputs(year, sorted(u.pk for u in units))
+    named = {f"compliance:inputs:{year}:{u.pk}": u for u in units}
+    started = timezone.now()
+    read: list[Unit] = []
+    answers: list[datetime | None] = []
+
+    def read_units(names: list[str]) -> dict[str, Inputs]:
+        read.extend(named[name] for name in names)
+        rows = read_inputs(year, [u.pk for u in read])
+        answers.extend(r.answer_due for r in rows.requests)
+        by_unit: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+        for n, part in enumerate((rows.filings, rows.events, rows.requests)):
+            for row in part:
+                by_unit[row.unit_id][n].append(row)
+        return {name: Inputs(*map(tuple, by_unit[named[name].pk])) for name in names}
+
+    parts = caching.cached_many(
+        {name: [f"unit:{unit.slug}", FILED] for name, unit in named.items()},
+        read_units,
+        seconds=lambda: caching.until(
+            changes_at(next_scheduled(read, started), *answers), midnight=False
+        ),
+        shared=True,
+    ).values()
+    return Inputs(
+        *(
+            tuple(chain.from_iterable(getattr(part, kind) for part in parts))
+            for kind in ("filings", "events", "requests")
+        )
+    )
+
+
 def _load(*, units, year, as_of, kind, within, steady=False):
     if steady:
         items = specs = load_item_specs(kind)
     else:
         items = load_items(kind)
         specs = [item_spec(i) for i in items]
-    unit_ids = [u.pk for u in units]
+    inputs = load_inputs(year, units)
     data = {
         "items": specs,
-        "filings": load_filings(year, unit_ids),
-        "events": load_events(year, unit_ids),
-        "requests": load_requests(year, unit_ids),
+        "filings": inputs.filings,
+        "events": inputs.events,
+        "requests": inputs.requests,
         "rules": load_rules(),
         "year": year,
         "as_of": as_of,

@@ -26,7 +26,11 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
     wall publishes it (`published()`); never the submitter's name or phone."""
     # The catalog's item for 点题 answers (F02) counts them; without it, the
     # item the case is about, else the one of the disclosure answering it.
-    request_item = Item.objects.filter(code=settings.FEEDBACK_REQUEST_ITEM_CODE)
+    # Codes are unique: no order (the catalog's would join its categories
+    # and catalogs, rows the kept requests do not follow: page_scopes.FILED).
+    request_item = Item.objects.filter(
+        code=settings.FEEDBACK_REQUEST_ITEM_CODE
+    ).order_by()
     detail_url = url_of("feedback:detail")
     admin_url = url_of("admin:feedback_submission_change")
     rows = (

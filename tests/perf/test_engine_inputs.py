@@ -1,0 +1,418 @@
+"""The rows the compliance engine counts are kept unit by unit
+(`compliance.load_inputs`): a rule, a frequency or a catalog adopted counts
+them again without reading them; a publication reads its unit's rows
+again, not its town's; a change of which rows count as filed (an item made
+长期, the 点题 item's code) reads them again (FILED). Either way the pages
+equal those made with nothing kept."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.models import Catalog, Item, ScheduleRule, Timing
+from catalog.page_scopes import (
+    CATALOG,
+    COUNTED,
+    FILED,
+    catalog_scopes,
+    note_counted_change,
+)
+from core import caching, events
+from disclosure import compliance
+from disclosure import services as disclosure_services
+from disclosure.models import Disclosure, Unit
+from feedback import services
+from feedback.models import Kind
+from tests.factories import (
+    DepartmentFactory,
+    DisclosureFactory,
+    ItemFactory,
+    SubmissionFactory,
+    TownFactory,
+    UnitFactory,
+    UserFactory,
+)
+from tests.perf.test_unit_and_catalog_scopes import counted
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
+
+MATRIX = "/compliance/?kind=party&town=fengming"
+UNIT_PAGE = "/compliance/wenli/?kind=party"
+STATS = "/stats/?town=fengming"
+
+
+@pytest.fixture
+def world():
+    """Two towns; in 凤鸣镇 a monthly item filed this year, a yearly one
+    filed last year and still on display (counted once the item is 长期),
+    and a 点题 request accepted (counted once an item has the 点题 code)."""
+    year = timezone.localdate().year
+    town = TownFactory(name="凤鸣镇", slug="fengming")
+    wenli = UnitFactory(name="文理村", slug="wenli", parent=town)
+    maoshan = UnitFactory(name="茅山村", slug="maoshan", parent=town)
+    other = TownFactory(name="青山镇", slug="qingshan")
+    shangcun = UnitFactory(name="上村", slug="shangcun", parent=other)
+    monthly = ItemFactory(code="A01")
+    yearly = ItemFactory(code="A02", frequency=Item.Frequency.YEARLY)
+    spare = ItemFactory(code="A03", category=monthly.category)
+    for unit in (wenli, maoshan, shangcun):
+        DisclosureFactory(unit=unit, item=monthly, period=f"{year}-01")
+    DisclosureFactory(
+        unit=wenli,
+        item=yearly,
+        period=str(year - 1),
+        published_at=timezone.now() - timedelta(days=400),
+    )
+    case = SubmissionFactory(unit=wenli, kind=Kind.REQUEST, title="请公开修路账目")
+    services.accept(case, by=UserFactory(is_staff=True), department=DepartmentFactory())
+    return {
+        "year": year,
+        "town": town,
+        "wenli": wenli,
+        "maoshan": maoshan,
+        "other": other,
+        "shangcun": shangcun,
+        "monthly": monthly,
+        "yearly": yearly,
+        "spare": spare,
+        "case": case,
+    }
+
+
+def pages(client) -> dict:
+    matrix = client.get(MATRIX)
+    stats = client.get(STATS)
+    unit = client.get(UNIT_PAGE)
+    assert matrix.status_code == stats.status_code == unit.status_code == 200
+    return {
+        "matrix": matrix.context["matrix_table"],
+        "stats": stats.context["charts"],
+        "unit": unit.content.decode(),
+    }
+
+
+def plain(settings) -> dict:
+    kept = settings.VALUE_CACHE_SECONDS
+    settings.VALUE_CACHE_SECONDS = 0
+    try:
+        return pages(Client())
+    finally:
+        settings.VALUE_CACHE_SECONDS = kept
+
+
+def read_units(calls) -> list[set[int]]:
+    """The units each read of the rows read (`read_inputs(year, ids)`)."""
+    return [set(args[1]) for args, _ in calls]
+
+
+def _save(model, pk, **fields):
+    row = model.objects.get(pk=pk)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save()
+
+
+# What the engine counts of the rows changes, not which rows it reads.
+def _rule(world):
+    rule, _ = ScheduleRule.objects.get_or_create(
+        catalog_id=world["monthly"].category.catalog_id
+    )
+    _save(ScheduleRule, rule.pk, monthly_due_day=28)
+
+
+def _frequency(world):
+    _save(Item, world["monthly"].pk, frequency=Item.Frequency.QUARTERLY)
+
+
+def _nil_allowed(world):
+    _save(Item, world["monthly"].pk, nil_allowed=False)
+
+
+def _adopted(world):
+    catalog = Catalog.objects.get(pk=world["monthly"].category.catalog_id)
+    _save(Catalog, catalog.pk, adopted_on=date(world["year"], 6, 1))
+
+
+# Which rows count as filed changes: they are read again.
+def _made_standing(world):
+    _save(Item, world["yearly"].pk, timing=Timing.STANDING)
+
+
+def _request_code(world):
+    _save(Item, world["spare"].pk, code="F02")
+
+
+def _new_request_item(world):
+    ItemFactory(code="F02", category=world["monthly"].category)
+
+
+def _made_standing_in_bulk(world):
+    Item.objects.filter(pk=world["yearly"].pk).update(timing=Timing.STANDING)
+
+
+def _saved_over_by_hand(world):
+    item = Item.objects.get(pk=world["yearly"].pk)
+    by_hand = Item(
+        **{f.attname: getattr(item, f.attname) for f in Item._meta.concrete_fields}
+    )
+    by_hand.timing = Timing.STANDING
+    by_hand.save()
+
+
+def _item_deleted(world):
+    Item.objects.get(pk=world["spare"].pk).delete()
+
+
+@pytest.mark.parametrize(
+    "change", [_rule, _frequency, _nil_allowed, _adopted], ids=lambda f: f.__name__
+)
+def test_a_rule_counts_again_without_reading_the_rows(
+    world, change, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    pages(visitor)
+    reads = counted(monkeypatch, compliance, "read_inputs")
+    loads = counted(monkeypatch, compliance, "load_steady")
+    with django_capture_on_commit_callbacks(execute=True):
+        change(world)
+    after = pages(visitor)
+    assert len(loads) >= 2  # the matrix and the statistics counted again
+    assert reads == []  # from the rows kept
+    assert after == plain(settings)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _made_standing,
+        _request_code,
+        _new_request_item,
+        _made_standing_in_bulk,
+        _saved_over_by_hand,
+        _item_deleted,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_which_rows_count_as_filed_reads_them_again(
+    world, change, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    before = pages(visitor)
+    reads = counted(monkeypatch, compliance, "read_inputs")
+    with django_capture_on_commit_callbacks(execute=True):
+        change(world)
+    after = pages(visitor)
+    assert reads  # read again (before `plain`, which reads every time)
+    assert after == plain(settings)
+    if change in (_made_standing, _request_code, _new_request_item):
+        # The rows read differ: last year's notice is on display for this
+        # year's 长期 check; the request is owed under the 点题 item.
+        assert after["unit"] != before["unit"]
+
+
+def test_the_kept_rows_would_have_been_wrong_without_filed(
+    world, settings, django_capture_on_commit_callbacks
+):
+    # Made 长期, the item's earlier notice counts: the rows read before
+    # did not hold it (the standing filter is in the query).
+    year, wenli = world["year"], world["wenli"]
+    before = compliance.load_inputs(year, [wenli])
+    assert world["yearly"].pk not in {f.item_id for f in before.filings}
+    with django_capture_on_commit_callbacks(execute=True):
+        _made_standing(world)
+    after = compliance.load_inputs(year, [wenli])
+    assert world["yearly"].pk in {f.item_id for f in after.filings}
+
+
+def test_a_publication_reads_its_units_rows_again_not_its_towns(
+    world, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    pages(visitor)
+    reads = counted(monkeypatch, compliance, "read_inputs")
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            unit=world["maoshan"], item=world["monthly"], period=f"{world['year']}-02"
+        )
+    after = pages(visitor)
+    assert read_units(reads) == [{world["maoshan"].pk}]
+    assert after == plain(settings)
+    # Another town's publication reads none of this town's rows.
+    reads.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            unit=world["shangcun"], item=world["monthly"], period=f"{world['year']}-02"
+        )
+    after = pages(visitor)
+    assert reads == []
+    assert after == plain(settings)
+
+
+def test_a_withdrawal_and_an_answer_read_their_units_rows_again(
+    world, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    pages(visitor)
+    row = Disclosure.objects.filter(unit=world["wenli"], item=world["monthly"]).get()
+    with django_capture_on_commit_callbacks(execute=True):
+        disclosure_services.withdraw(
+            Disclosure.objects.get(pk=row.pk),
+            by=UserFactory(is_staff=True, is_superuser=True),
+            reason="录入错误",
+        )
+    assert pages(visitor) == plain(settings)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = DisclosureFactory(
+            unit=world["town"], item=world["monthly"], period=f"{world['year']}-03"
+        )
+        case = type(world["case"]).objects.get(pk=world["case"].pk)
+        case.fulfilled_by = answer
+        case.save()
+    assert pages(visitor) == plain(settings)
+
+
+def test_a_scheduled_publication_comes_out_without_a_save(
+    world, settings, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            unit=world["wenli"],
+            item=world["monthly"],
+            period=f"{world['year']}-04",
+            published_at=timezone.now() + timedelta(hours=1),
+        )
+    before = pages(visitor)
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        after = pages(visitor)
+        assert after == plain(settings)
+    assert after != before
+
+
+def test_a_countys_units_are_read_each_time(world, monkeypatch):
+    reads = counted(monkeypatch, compliance, "read_inputs")
+    units = list(Unit.objects.all())
+    first = compliance.load_inputs(world["year"], units)
+    again = compliance.load_inputs(world["year"], units)
+    assert len(reads) == 2
+    assert first == again
+    # A town's are read once, whole, then kept unit by unit.
+    reads.clear()
+    town = [world["town"], world["wenli"], world["maoshan"]]
+    compliance.load_inputs(world["year"], town)
+    compliance.load_inputs(world["year"], town)
+    compliance.load_inputs(world["year"], [world["wenli"]])
+    assert read_units(reads) == [{u.pk for u in town}]
+
+
+def test_the_kept_rows_are_the_rows_read(world):
+    year = world["year"]
+    town = [world["town"], world["wenli"], world["maoshan"]]
+    kept = compliance.load_inputs(year, town)
+    again = compliance.load_inputs(year, town)  # from the copies
+    fresh = compliance.read_inputs(year, sorted(u.pk for u in town))
+    for part in ("filings", "events", "requests"):
+        assert sorted(getattr(kept, part), key=repr) == sorted(
+            getattr(fresh, part), key=repr
+        )
+        assert getattr(again, part) == getattr(kept, part)
+    assert kept.requests and kept.filings
+
+
+def test_the_scopes_of_an_items_change():
+    item = ItemFactory()
+
+    def scopes_of(**fields):
+        row = Item.objects.get(pk=item.pk)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        note_counted_change(Item, row)
+        return catalog_scopes(
+            events.Event("saved", "catalog.Item", (row.pk,), instance=row)
+        )
+
+    assert scopes_of(name="新名称") == [CATALOG]
+    assert scopes_of(frequency=Item.Frequency.YEARLY) == [CATALOG, COUNTED]
+    assert scopes_of(timing=Timing.STANDING) == [CATALOG, COUNTED, FILED]
+    assert scopes_of(code="F02") == [CATALOG, COUNTED, FILED]
+    new = Item(category=item.category, department=item.department, code="N1")
+    note_counted_change(Item, new)
+    event = events.Event("saved", "catalog.Item", (), created=True, instance=new)
+    assert FILED in catalog_scopes(event)
+    assert FILED in catalog_scopes(events.Event("deleted", "catalog.Item", (item.pk,)))
+    rule = ScheduleRule(catalog=item.category.catalog)
+    assert FILED not in catalog_scopes(
+        events.Event("saved", "catalog.ScheduleRule", (), instance=rule)
+    )
+
+
+def test_the_loaders_read_of_an_item_only_its_filed_fields(world):
+    # A field the loaders start reading must be in Item.filed_fields, or a
+    # change of it would leave the rows kept (page_scopes.may_change_filed).
+    with CaptureQueriesContext(connection) as queries:
+        compliance.read_inputs(world["year"], [world["wenli"].pk])
+    read = set()
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        assert "catalog_category" not in sql and "catalog_catalog" not in sql
+        read |= set(re.findall(r'"catalog_item"\."(\w+)"', sql))
+        for found in re.finditer(r'"catalog_item" (U\d+)', sql):
+            # The alias within its subquery only (Django reuses U0).
+            read |= set(re.findall(found[1] + r'\."(\w+)"', subquery(sql, found)))
+    assert read <= {"id", *Item.filed_fields}
+    assert read >= {"timing", "code"}
+
+
+def subquery(sql: str, found) -> str:
+    """The parenthesised subquery of `sql` holding the match `found`."""
+    start = sql.rindex("(", 0, found.start())
+    depth = 0
+    for end in range(start, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        if depth == 0:
+            return sql[start : end + 1]
+    return sql[start:]
+
+
+def test_a_shared_value_is_one_object_until_its_scope_moves(
+    django_capture_on_commit_callbacks,
+):
+    made = []
+
+    def compute():
+        made.append(1)
+        return (("a", 1),)
+
+    first = caching.cached("shared-test", compute, scopes=["unit:x"], shared=True)
+    again = caching.cached("shared-test", compute, scopes=["unit:x"], shared=True)
+    assert again is first and len(made) == 1
+    caching.reset_local()  # another process: from the shared cache, unpickled
+    other = caching.cached("shared-test", compute, scopes=["unit:x"], shared=True)
+    assert other == first and other is not first and len(made) == 1
+    assert (
+        caching.cached("shared-test", compute, scopes=["unit:x"], shared=True) is other
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        caching.bump_scopes(["unit:x"])
+    assert (
+        caching.cached("shared-test", compute, scopes=["unit:x"], shared=True) == first
+    )
+    assert len(made) == 2
+
+
+def test_a_value_not_shared_is_each_callers_own():
+    def compute():
+        return {"rows": [1, 2]}
+
+    mine = caching.cached("own-test", compute, scopes=["unit:x"])
+    mine["rows"].append(3)  # the caller that computed it changes its own
+    theirs = caching.cached("own-test", compute, scopes=["unit:x"])
+    assert theirs == {"rows": [1, 2]}
+    theirs["rows"].append(4)
+    assert caching.cached("own-test", compute, scopes=["unit:x"]) == {"rows": [1, 2]}
