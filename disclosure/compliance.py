@@ -1098,9 +1098,21 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
     """The first publication in these units scheduled after `after` (an index
     read a unit: disclosure_unit_idx) and, with `public_from`, the first
     先党内后党外 row coming out to the public: when figures counted from
-    their rows change with no save. None: nothing scheduled."""
-    return Disclosure.objects.filter(unit__in=units).next_scheduled(
-        after, public_from=public_from
+    their rows change with no save. None: nothing scheduled.
+
+    Kept under the units' scopes (`caching.kept_next`): a row scheduled,
+    moved, put off or withdrawn in one is a save there, and it is worked
+    out again once it comes due. A page's kept parts ask it each (the
+    statistics, six times) when a change in the town made them again."""
+    units = list(units)
+    ids = sorted(u.pk for u in units)
+    return caching.kept_next(
+        f"compliance:next-scheduled:{int(public_from)}:{','.join(map(str, ids))}",
+        lambda t: Disclosure.objects.filter(unit__in=ids).next_scheduled(
+            t, public_from=public_from
+        ),
+        after,
+        scopes=[f"unit:{u.slug}" for u in units],
     )
 
 

@@ -61,9 +61,14 @@ class FeedbackConfig(AppConfig):
         )
         # A case's document holds its earlier rounds' answers too.
         documents.register(models.Submission, parts={models.AnswerRound: "submission"})
-        # The cases' figures read no catalog row: a catalog change leaves
-        # them kept (composition.stats).
-        figures.register(feedback_figures.figures, independent_of=(CATALOG,))
+        # The cases' figures read no catalog row, and no row of a unit but
+        # its cases (every change of a case, a new one, a rating and a unit
+        # moved name "cases-unit:" and "cases-town:", as for the wall's
+        # counts, feedback.summary): a catalog change, or a publication in
+        # the town, leaves them kept (composition.stats).
+        figures.register(
+            feedback_figures.figures, independent_of=(CATALOG, "unit", "town")
+        )
         inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
         # An accepted 点题公开 request is an obligation to disclose.
         compliance.register_requests(obligations.accepted_requests)
