@@ -20,7 +20,13 @@ from catalog.models import (
     Item,
     ScheduleRule,
 )
-from catalog.page_scopes import CATALOG, COUNTED, catalog_scopes, note_counted_change
+from catalog.page_scopes import (
+    CATALOG,
+    COUNTED,
+    FILED,
+    catalog_scopes,
+    note_counted_change,
+)
 from core import events
 from disclosure import compliance
 from disclosure.filters import board_unit_options
@@ -228,7 +234,7 @@ def test_the_rename_names_the_catalog_not_the_counts():
     assert catalog_scopes(event) == [CATALOG]
     row.timing = "standing"
     note_counted_change(Item, row)
-    assert catalog_scopes(event) == [CATALOG, COUNTED]
+    assert catalog_scopes(event) == [CATALOG, COUNTED, FILED]
 
 
 def test_a_row_loaded_without_the_fields_and_saved_is_not_a_change(

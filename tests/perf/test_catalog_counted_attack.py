@@ -40,6 +40,7 @@ from catalog.models import (
 from catalog.page_scopes import (
     CATALOG,
     COUNTED,
+    FILED,
     GROUPED,
     catalog_scopes,
     note_counted_change,
@@ -475,10 +476,11 @@ def test_the_scopes_named(walk):
     item.notice_days = 5
     assert named(item) == sorted([CATALOG, COUNTED])
     assert named(item, created=True) == named(item)
-    # A deletion, or a row loaded as it is, may move disclosures too.
-    assert named(item, "deleted") == sorted([CATALOG, COUNTED, GROUPED])
+    # A deletion, or a row loaded as it is, may move disclosures too, and
+    # change which rows count as filed (an item's timing, its code).
+    assert named(item, "deleted") == sorted([CATALOG, COUNTED, GROUPED, FILED])
     fresh = Item.objects.get(pk=item.pk)
-    assert named(fresh, raw=True) == sorted([CATALOG, COUNTED, GROUPED])
+    assert named(fresh, raw=True) == sorted([CATALOG, COUNTED, GROUPED, FILED])
     assert catalog_scopes(events.Event("linked", "catalog.Item", instance=fresh)) == [
         CATALOG
     ]

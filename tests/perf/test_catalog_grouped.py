@@ -13,6 +13,7 @@ from catalog.models import Catalog, Category, Item, ScheduleRule
 from catalog.page_scopes import (
     CATALOG,
     COUNTED,
+    FILED,
     GROUPED,
     catalog_scopes,
     note_counted_change,
@@ -237,11 +238,13 @@ def test_the_scopes_a_catalog_save_names():
     assert named(row) == [CATALOG, COUNTED]
     row.category = CategoryFactory(catalog=item.category.catalog)
     assert named(row) == [CATALOG, COUNTED, GROUPED]
-    assert named(row, "deleted") == [CATALOG, COUNTED, GROUPED]
-    assert named(Item.objects.get(pk=item.pk), raw=True) == [CATALOG, COUNTED, GROUPED]
-    # New: nothing is filed under it yet.
+    # A deletion or a row loaded as it is: which rows count as filed too.
+    assert named(row, "deleted") == [CATALOG, COUNTED, GROUPED, FILED]
+    loaded_as_it_is = named(Item.objects.get(pk=item.pk), raw=True)
+    assert loaded_as_it_is == [CATALOG, COUNTED, GROUPED, FILED]
+    # New: nothing is filed under it yet (but it may be the 点题 item).
     new = Item(category=item.category, code="Z9", name="新事项")
-    assert named(new) == [CATALOG, COUNTED]
+    assert named(new) == [CATALOG, COUNTED, FILED]
     rule = ScheduleRule(catalog=item.category.catalog)
     assert catalog_scopes(
         events.Event("saved", "catalog.ScheduleRule", instance=rule)
