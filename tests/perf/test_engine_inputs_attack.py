@@ -12,7 +12,8 @@ disclosure withdrawn, re-scheduled, re-linked, deleted; the request refused;
 a scheduled answer coming out (time_machine); a disclosure moved to another
 unit of the town, to another town, to another item, to last year's period;
 an ObligationEvent added, moved to another unit, deleted; an item made 长期
-in the admin, by `bulk_update`, by a simple-history revert; the 点题 item's
+in the admin or by `bulk_update` (Item has no simple-history); a
+disclosure's item changed back by a simple-history revert; the 点题 item's
 code changed away; a village moved to another town; a unit deleted; a 党内
 disclosure (filings count every scope); a scheduled publication and the year
 boundary (last year's 长期 row and `display_until`); another process
