@@ -522,16 +522,16 @@ def cached_many(
     versions = dict(zip(every, scope_versions(every), strict=True))
     versions[""] = generation()
     keys = {name: _value_key(name, scopes, versions) for name, scopes in wanted.items()}
-    found, shared = {}, []
+    found, elsewhere = {}, []
     for name, key in keys.items():
         stored = _local.get(key)
         if stored is None:
-            shared.append(name)
+            elsewhere.append(name)
         else:
             found[name] = stored
-    if shared:
-        got = cache.get_many([keys[n] for n in shared])
-        for name in shared:
+    if elsewhere:
+        got = cache.get_many([keys[n] for n in elsewhere])
+        for name in elsewhere:
             stored = got.get(keys[name])
             # A spread lifetime is shorter than the shared cache's timeout.
             if stored is not None and _expires(stored, keep) > time.time():

@@ -47,7 +47,9 @@ class KeepsLoaded:
                 setattr(self, f"_loaded_{name}", self.__dict__.get(name))
 
     def save(self, *args, **kwargs):
-        if not self.kept_as_loaded or self._state.adding or self.pk is None:
+        # Built, not loaded, over a row that may be there (a history revert,
+        # a restore, a copy made by hand): read as a loaded one is.
+        if not self.kept_as_loaded or self.pk is None:
             super().save(*args, **kwargs)  # new: it was nowhere
         else:
             # The read and the write in one transaction: the read locks the

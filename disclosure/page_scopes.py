@@ -33,7 +33,7 @@ from catalog.page_scopes import CATALOG
 from core import caching, content
 from core.content import ANY
 
-from .models import Disclosure, Inspection, Rectification, Unit
+from .models import Disclosure, Inspection, ObligationEvent, Rectification, Unit
 
 PUBLIC_STATUSES = {Disclosure.Status.PUBLISHED, Disclosure.Status.WITHDRAWN}
 
@@ -235,10 +235,18 @@ def disclosure_scopes(event) -> list[str]:
 def remember_links(sender, instance, **kwargs) -> None:
     """pre_delete of a disclosure: the scopes of the pages that show it from
     elsewhere, read before Django sets their links to none with an UPDATE
-    (a case's `fulfilled_by`), which announces nothing."""
+    (a case's `fulfilled_by`, an event's `disclosure`), which announces
+    nothing: the units of the events it met too (their rows the compliance
+    engine keeps, `compliance.load_inputs`)."""
     if isinstance(instance, Disclosure) and instance.pk is not None:
+        events_met = ObligationEvent.objects.filter(disclosure=instance.pk)
         instance._linked_before_delete = [
-            scope for scopes_of, _shown in _links for scope in scopes_of([instance.pk])
+            *(
+                scope
+                for scopes_of, _shown in _links
+                for scope in scopes_of([instance.pk])
+            ),
+            *unit_scopes(events_met.values_list("unit_id", flat=True)),
         ]
 
 

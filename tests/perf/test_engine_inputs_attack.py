@@ -20,33 +20,26 @@ boundary (last year's 长期 row and `display_until`); another process
 (`reset_local`); a change rolled back; callers do not mutate the shared rows
 (tuples of frozen rows).
 
-Found (xfail strict):
+Found, and fixed in the commit after (plain tests now):
 - a disclosure moved from 文理村 to 茅山村, then reverted with simple-history
-  (`history.earliest().instance.save()`): the save names only the unit it
-  is in now (no `_loaded_unit_id` on a built row), 茅山村's kept rows still
-  hold it: 茅山村's page and the matrix count it there
-  (test_a_disclosure_moved_back_by_a_history_revert);
-- the same for an ObligationEvent saved over by hand with another unit
-  (test_an_event_saved_over_by_hand): the pages count the event twice;
-  before 458a40a the unit page read its rows each time and the matrix's
-  kept counts named every unit of the town;
-- an ObligationEvent linked to the town's disclosure, that disclosure
-  deleted: SET_NULL is an UPDATE, the kept EventSpec keeps the deleted id
-  (rows differ from `read_inputs`, pages agree);
+  (`history.earliest().instance.save()`), and an ObligationEvent saved over
+  by hand with another unit: a row built over one that is there was saved
+  as a new one (`KeepsLoaded.save` read no row before), so only the unit it
+  is in now was named and the old unit's kept rows still held it;
 - a publication undone by a simple-history revert to the approved version:
-  the built row's statuses are not public, no scope is named at all, the
-  unit's kept rows (and the county's /stats/, so not new in 458a40a) still
-  count it (test_a_publication_undone_by_a_history_revert);
-- inside a transaction, after a write and before the commit, load_inputs
-  gives the rows kept before it (test_a_transaction_reads_its_own_publication;
-  a design limit shared by every kept value, noted);
-- `cached_many`'s `shared` parameter is shadowed by its
-local list of names to look up in the shared cache (`found, shared = {}, []`):
-a caller that did NOT ask for sharing gets the one object of the process
-(its changes seen by the next caller) whenever another of its names had to
-be read from the shared cache or computed; and a caller that asked for it
-gets a fresh unpickled copy whenever all its names are held in the process
-(the "one object" of the engine's rows is never reused on a full hit).
+  the same cause (its statuses as loaded unknown, no scope named);
+- an ObligationEvent linked to the town's disclosure, that disclosure
+  deleted: Django's SET_NULL is an UPDATE; the delete now names the units
+  of the events it met (`remember_links`);
+- `cached_many`'s `shared` parameter was shadowed by a local list: a
+  caller that did not ask for sharing could get the process's one object,
+  and one that asked got a fresh copy on a full hit.
+
+Left (xfail strict): inside a transaction, after a write and before the
+commit, load_inputs gives the rows kept before it
+(test_a_transaction_reads_its_own_publication): nothing read then is kept
+(`caching.may_keep`), but kept values are read; a limit shared by every
+kept value.
 """
 
 import inspect
@@ -597,14 +590,6 @@ def test_the_shared_rows_are_not_changed_by_the_pages(w, settings):
 # The caching core ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cached_many(shared=False): the parameter is shadowed by the list "
-    "of names read from the shared cache (`found, shared = {}, []`), so a "
-    "caller that asked for its own copies gets the process's one object "
-    "whenever another name was looked up in the shared cache: a change it "
-    "makes to it is seen by the next caller",
-)
 def test_cached_many_not_shared_gives_each_caller_its_own(
     django_capture_on_commit_callbacks,
 ):
@@ -621,12 +606,6 @@ def test_cached_many_not_shared_gives_each_caller_its_own(
     assert theirs["own-a"] == {"rows": ["own-a"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cached_many(shared=True): on a full hit in this process (every "
-    "name held) the shadowed `shared` is an empty list, so each caller gets "
-    "a fresh unpickled copy, not the process's one object",
-)
 def test_cached_many_shared_is_one_object_on_a_full_hit():
     def compute(names):
         return {name: (("row", name),) for name in names}
@@ -656,14 +635,6 @@ def test_cached_many_shared_values_are_right_after_a_change(
     assert made == [["v-a", "v-b"], ["v-b"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an ObligationEvent of 文理村 linked to the town's disclosure: the "
-    "disclosure deleted, Django sets the event's `disclosure` to NULL with an "
-    "UPDATE (no signal) and the delete names the town's scopes only, so "
-    "文理村's kept EventSpec keeps disclosure_id of a deleted row (the pages "
-    "agree: the engine finds no filing by that id and matches by date)",
-)
 def test_an_event_linked_to_another_units_disclosure_deleted(
     w, settings, django_capture_on_commit_callbacks
 ):
@@ -678,14 +649,6 @@ def test_an_event_linked_to_another_units_disclosure_deleted(
     inputs_agree(w["year"])  # fails: the kept row names the deleted disclosure
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a disclosure moved from 文理村 to 茅山村, then reverted with "
-    "simple-history (`history.earliest().instance.save()`: an instance built "
-    "from the version, not loaded): the save names 文理村 (where it is now) "
-    "only, so 茅山村's kept rows still hold it and its page and the matrix "
-    "count it as 茅山村's",
-)
 def test_a_disclosure_moved_back_by_a_history_revert(
     w, settings, django_capture_on_commit_callbacks
 ):
@@ -713,14 +676,6 @@ def _by_hand(model, pk, **fields):
     built.save()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an ObligationEvent of 文理村 saved over by a row built by hand "
-    "with 茅山村 (a restore, a script): the save names 茅山村 only "
-    "(unit_row_scopes reads `_loaded_unit_id`, absent on a row not loaded), "
-    "so 文理村's kept events still hold it: its page, the matrix and the "
-    "statistics count the event twice",
-)
 def test_an_event_saved_over_by_hand(w, settings, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         event = ObligationEvent.objects.create(
@@ -756,15 +711,6 @@ def test_a_transaction_reads_its_own_publication(w):
         transaction.set_rollback(True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a disclosure approved, then published with a save, then reverted "
-    "with simple-history to its first (approved) version: a row not loaded, "
-    "whose statuses (approved now, none as loaded) are not public, names no "
-    "scope at all, so its own unit's kept rows still count it as published "
-    "(the county's /stats/ too: not new in 458a40a, its kept tallies name "
-    "the same unit scopes)",
-)
 def test_a_publication_undone_by_a_history_revert(
     w, settings, django_capture_on_commit_callbacks
 ):
