@@ -191,7 +191,7 @@ def register_requests(source: RequestSource) -> None:
         request_sources.append(source)
 
 
-@dataclass
+@dataclass(slots=True)  # thousands a town: made faster, and fewer objects
 class Obligation:
     unit_id: int
     item_id: int
@@ -337,8 +337,14 @@ def evaluate(
         first.setdefault((filing.unit_id, filing.item_id, filing.period), filing)
         by_unit_item[filing.unit_id, filing.item_id].append(filing)
 
+    # Looked up once an item: asked for each unit and period of it.
+    default_rule = Rule()
+    rule_by_item = {
+        item.id: rules.get(item.catalog_kind, default_rule) for item in items
+    }
+
     def rule_of(item: ItemSpec) -> Rule:
-        return rules.get(item.catalog_kind, Rule())
+        return rule_by_item[item.id]
 
     def before_adoption(item: ItemSpec, day: date) -> bool:
         adopted = rule_of(item).adopted_on
