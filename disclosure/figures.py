@@ -6,6 +6,7 @@ on-time share per unit comes from the compliance engine, as on /compliance/.
 """
 
 from django.db.models import Count
+from django.db.models.functions import ExtractMonth
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -55,6 +56,8 @@ def counted(
     until a change in the unit or town, the next publication scheduled in
     it, or a change that moves disclosures to another kind or category
     (GROUPED); no catalog name is in it."""
+    if unit is None and town is not None:
+        return counted_by_unit(user, year=year, town=town)
     where = unit or town
     name = (
         f"disclosure-counts:{year}:{unit.pk if unit else ''}:"
@@ -65,6 +68,82 @@ def counted(
         lambda: count(disclosures_for(user, year=year, unit=unit, town=town)),
         **kept(where, midnight=False, independent_of=NO_CASE_COUNTS, catalog=GROUPED),
     )
+
+
+def counted_by_unit(user, *, year: int, town: Unit) -> dict:
+    """`counted` of a town: its units' counts added up, each kept under its
+    own scopes ("unit:<slug>", GROUPED; `caching.cached_many`) until the
+    next publication scheduled in it, so that a publication in a village
+    counts that village again, not its town (the statistics after a day's
+    publications)."""
+    units = sorted(Unit.objects.of_town(town), key=lambda u: (u.order, u.pk))
+    reader = Reader.of(user).key
+    named = {f"disclosure-counts:{year}:unit:{u.pk}:{reader}": u for u in units}
+    started = timezone.now()
+    read: list[Unit] = []
+
+    def count_units(names: list[str]) -> dict[str, dict]:
+        read.extend(named[name] for name in names)
+        counts = count_by_unit(
+            disclosures_for(user, year=year).filter(unit__in=[u.pk for u in read])
+        )
+        return {name: counts.get(named[name].pk, EMPTY) for name in names}
+
+    parts = caching.cached_many(
+        {name: [f"unit:{u.slug}", GROUPED] for name, u in named.items()},
+        count_units,
+        seconds=lambda: caching.until(
+            compliance.next_scheduled(read, started, public_from=True),
+            midnight=False,
+        ),
+    )
+    months = {kind: [0] * len(MONTHS) for kind in Catalog.Kind.values}
+    categories: dict[int, int] = {}
+    for part in parts.values():
+        for kind, series in part["months"].items():
+            months[kind] = [a + b for a, b in zip(months[kind], series, strict=True)]
+        for category, n in part["categories"].items():
+            categories[category] = categories.get(category, 0) + n
+    totals = [(u, parts[name]["total"]) for name, u in named.items()]
+    return {
+        "months": months,
+        "categories": categories,
+        "units": [(u.name, n) for u, n in totals if n],
+        "total": sum(n for _, n in totals),
+    }
+
+
+# A unit with no row of the year (`count_by_unit`).
+EMPTY = {"months": {}, "categories": {}, "total": 0}
+
+
+def count_by_unit(disclosures) -> dict[int, dict]:
+    """`count`'s figures of each unit of these rows (two GROUP BY queries):
+    its months per kind, its categories, its total."""
+    found: dict[int, dict] = {}
+
+    def of(unit_id: int) -> dict:
+        return found.setdefault(unit_id, {"months": {}, "categories": {}, "total": 0})
+
+    by_month = (
+        disclosures.annotate(month=ExtractMonth("published_at"))
+        .values_list("unit_id", "month", "item__category__catalog__kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for unit_id, month, kind, n in by_month:
+        series = of(unit_id)["months"].setdefault(kind, [0] * len(MONTHS))
+        series[MONTHS.index(month)] += n
+    by_category = (
+        disclosures.values_list("unit_id", "item__category_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for unit_id, category, n in by_category:
+        part = of(unit_id)
+        part["categories"][category] = n
+        part["total"] += n  # every row is of one category
+    return found
 
 
 def count(disclosures) -> dict:

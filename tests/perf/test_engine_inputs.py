@@ -6,16 +6,18 @@ again, not its town's; a change of which rows count as filed (an item made
 equal those made with nothing kept."""
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.models import Catalog, Item, ScheduleRule, Timing
+from catalog.models import Catalog, Item, ScheduleRule, Scope, Timing
 from catalog.page_scopes import (
     CATALOG,
     COUNTED,
@@ -25,6 +27,7 @@ from catalog.page_scopes import (
 )
 from core import caching, events
 from disclosure import compliance
+from disclosure import figures as disclosure_figures
 from disclosure import services as disclosure_services
 from disclosure.models import Disclosure, DisclosureQuerySet, Unit
 from feedback import figures as feedback_figures
@@ -32,9 +35,12 @@ from feedback import services
 from feedback import services as feedback_services
 from feedback.models import Kind, Submission
 from tests.factories import (
+    CatalogFactory,
+    CategoryFactory,
     DepartmentFactory,
     DisclosureFactory,
     ItemFactory,
+    PartyMemberFactory,
     SubmissionFactory,
     TownFactory,
     UnitFactory,
@@ -47,6 +53,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
 MATRIX = "/compliance/?kind=party&town=fengming"
 UNIT_PAGE = "/compliance/wenli/?kind=party"
 STATS = "/stats/?town=fengming"
+CST = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -496,13 +503,13 @@ def test_the_next_publication_is_worked_out_once_for_the_statistics(
         )
     asked = counted(monkeypatch, DisclosureQuerySet, "next_scheduled")
     visitor.get(STATS)
-    # The page's own lifetime, the figures', the engine's for the town and
-    # for the unit whose rows are read again: each asked once (the six
-    # parts of the page asked it each before).
+    # The page's own lifetime, the figures', the engine's for the town, and
+    # for the unit whose rows are read and counted again (the engine's and
+    # the counts'): each asked once (the page's parts asked it each before).
     asked_for = [
         (str(args[0].query), kw.get("public_from", True)) for args, kw in asked
     ]
-    assert len(asked_for) == len(set(asked_for)) <= 4
+    assert len(asked_for) == len(set(asked_for)) <= 5
 
 
 def test_a_publication_scheduled_or_put_off_after_the_page_was_kept(
@@ -538,3 +545,88 @@ def filed(world) -> set[int]:
     """The disclosures the engine counts for 文理村 this year (kept)."""
     rows = compliance.load_inputs(world["year"], [world["wenli"]])
     return {filing.id for filing in rows.filings}
+
+
+# The statistics' counts of disclosures of a town: its units' counts added
+# up, each kept under its own unit's scope (disclosure.figures.counted_by_unit).
+
+
+def many_rows(world):
+    """Rows of several kinds, categories and months, a 党内 one among them."""
+    year = world["year"]
+    party = ItemFactory(code="B01", scope=Scope.INNER_PARTY)
+    village = ItemFactory(
+        code="C01", category=CategoryFactory(catalog=CatalogFactory(kind="village"))
+    )
+    for n, (unit, item) in enumerate(
+        [
+            (world["town"], party),
+            (world["wenli"], village),
+            (world["maoshan"], village),
+            (world["maoshan"], party),
+            (world["shangcun"], village),
+        ]
+    ):
+        DisclosureFactory(
+            unit=unit,
+            item=item,
+            period=f"{year}-{n + 1:02d}",
+            published_at=datetime(year, n + 1, 15, 10, tzinfo=CST),
+        )
+
+
+@pytest.mark.parametrize("reader", ["visitor", "member"])
+def test_a_towns_counts_added_up_are_its_counts(world, reader):
+    many_rows(world)
+    user = AnonymousUser() if reader == "visitor" else PartyMemberFactory()
+    for town in (world["town"], world["other"]):
+        whole = disclosure_figures.count(
+            disclosure_figures.disclosures_for(user, year=world["year"], town=town)
+        )
+        added = disclosure_figures.counted_by_unit(user, year=world["year"], town=town)
+        assert added == whole
+        assert (
+            disclosure_figures.counted_by_unit(user, year=world["year"], town=town)
+            == whole
+        )  # kept
+    assert added["total"] > 0
+
+
+def test_a_publication_counts_its_unit_again_not_its_town(
+    world, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    many_rows(world)
+    visitor = Client()
+    visitor.get(STATS)
+    counts = counted(monkeypatch, disclosure_figures, "count_by_unit")
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(
+            unit=world["maoshan"], item=world["monthly"], period=f"{world['year']}-08"
+        )
+    after = visitor.get(STATS).context["charts"]
+    assert len(counts) == 1
+    rows = counts[0][0][0]
+    assert set(rows.values_list("unit_id", flat=True)) == {world["maoshan"].pk}
+    assert after == plain(settings)["stats"]
+
+
+def test_a_village_moved_or_renamed_is_counted_where_it_is(
+    world, settings, django_capture_on_commit_callbacks
+):
+    many_rows(world)
+    visitor = Client()
+    visitor.get(STATS)
+    with django_capture_on_commit_callbacks(execute=True):
+        village = Unit.objects.get(pk=world["maoshan"].pk)
+        village.name = "新茅山村"
+        village.save()
+    assert visitor.get(STATS).context["charts"] == plain(settings)["stats"]
+    with django_capture_on_commit_callbacks(execute=True):
+        village = Unit.objects.get(pk=world["maoshan"].pk)
+        village.parent = world["other"]
+        village.save()
+    for url in (STATS, "/stats/?town=qingshan"):
+        kept = visitor.get(url).context["charts"]
+        settings.VALUE_CACHE_SECONDS = 0
+        assert kept == visitor.get(url).context["charts"]
+        settings.VALUE_CACHE_SECONDS = 60
