@@ -210,7 +210,13 @@ CACHES = {
             "LOCATION": REDIS_URL,
         }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Kept values are many and small (a unit's rows and counts,
+            # each under its own scopes): Django's default of 300 keys
+            # would drop pages at random, as Redis does not.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
     )
 }
 # Deadlines, in Chinese working days (holidays and 调休 make-up days counted).
