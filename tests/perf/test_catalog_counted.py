@@ -32,6 +32,7 @@ from disclosure import compliance
 from disclosure.filters import board_unit_options
 from disclosure.models import Unit
 from tests.factories import CatalogFactory, CategoryFactory, ItemFactory
+from tests.perf.kept import nothing_kept
 from tests.perf.test_unit_and_catalog_scopes import counted, county  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
@@ -56,12 +57,7 @@ def pages(client) -> dict:
 
 def plain(settings) -> dict:
     """The same pages with nothing kept."""
-    kept = settings.VALUE_CACHE_SECONDS
-    settings.VALUE_CACHE_SECONDS = 0
-    try:
-        return pages(Client())
-    finally:
-        settings.VALUE_CACHE_SECONDS = kept
+    return nothing_kept(settings, lambda: pages(Client()))
 
 
 def loaded(model, pk):

@@ -21,6 +21,7 @@ from catalog.page_scopes import (
 from core import events
 from disclosure import figures
 from tests.factories import CatalogFactory, CategoryFactory, ItemFactory
+from tests.perf.kept import nothing_kept
 from tests.perf.test_catalog_counted import _save, loaded
 from tests.perf.test_unit_and_catalog_scopes import counted, county  # noqa: F401
 
@@ -41,13 +42,8 @@ def shown(client) -> dict:
     }
 
 
-def nothing_kept(settings) -> dict:
-    kept = settings.VALUE_CACHE_SECONDS
-    settings.VALUE_CACHE_SECONDS = 0
-    try:
-        return shown(Client())
-    finally:
-        settings.VALUE_CACHE_SECONDS = kept
+def shown_afresh(settings) -> dict:
+    return nothing_kept(settings, lambda: shown(Client()))
 
 
 def labels(result, key) -> list[str]:
@@ -170,7 +166,7 @@ def test_a_move_counts_the_disclosures_again(
         change(county)
     after = shown(visitor)
     assert counts and by_unit  # the village's and the town's
-    assert after == nothing_kept(settings)
+    assert after == shown_afresh(settings)
 
 
 @pytest.mark.parametrize(
@@ -201,7 +197,7 @@ def test_a_change_that_moves_no_disclosure_keeps_the_counts(
         change(county)
     after = shown(visitor)
     assert counts == []  # nothing counted again
-    assert after == nothing_kept(settings)
+    assert after == shown_afresh(settings)
     if change is _category_renamed:
         assert any(
             "改了名的栏目" in label for label in labels(after, "disclosures-category")

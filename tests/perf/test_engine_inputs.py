@@ -46,6 +46,7 @@ from tests.factories import (
     UnitFactory,
     UserFactory,
 )
+from tests.perf.kept import nothing_kept
 from tests.perf.test_unit_and_catalog_scopes import counted
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
@@ -107,12 +108,7 @@ def pages(client) -> dict:
 
 
 def plain(settings) -> dict:
-    kept = settings.VALUE_CACHE_SECONDS
-    settings.VALUE_CACHE_SECONDS = 0
-    try:
-        return pages(Client())
-    finally:
-        settings.VALUE_CACHE_SECONDS = kept
+    return nothing_kept(settings, lambda: pages(Client()))
 
 
 def read_units(calls) -> list[set[int]]:
@@ -627,6 +623,6 @@ def test_a_village_moved_or_renamed_is_counted_where_it_is(
         village.save()
     for url in (STATS, "/stats/?town=qingshan"):
         kept = visitor.get(url).context["charts"]
-        settings.VALUE_CACHE_SECONDS = 0
-        assert kept == visitor.get(url).context["charts"]
-        settings.VALUE_CACHE_SECONDS = 60
+        assert kept == nothing_kept(
+            settings, lambda url=url: visitor.get(url).context["charts"]
+        )

@@ -68,6 +68,7 @@ from tests.factories import (
     UnitFactory,
     UserFactory,
 )
+from tests.perf.kept import nothing_kept
 from tests.perf.test_catalog_counted_attack import admin_post
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
@@ -154,12 +155,7 @@ def pages(client) -> dict:
 
 
 def plain(settings) -> dict:
-    kept = settings.VALUE_CACHE_SECONDS
-    settings.VALUE_CACHE_SECONDS = 0
-    try:
-        return pages(Client())
-    finally:
-        settings.VALUE_CACHE_SECONDS = kept
+    return nothing_kept(settings, lambda: pages(Client()))
 
 
 def rows(inputs) -> tuple:
