@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from core import caching
 from core import figures as registry
 from core.security import spreadsheet_safe
+from disclosure import compliance
 from disclosure.figures import kept
 from disclosure.models import Reader, Unit
 
@@ -30,7 +31,10 @@ def figures(
     audience = Reader.of(user).key
     where = f"{unit.pk if unit else ''}:{town.pk if town else ''}"
     name = f"stats:{year}:{where}:{audience}:{get_language()}"
-    day = timezone.localdate().isoformat()
+    # The day's figures are drawn as of the reference day, which a
+    # publication anywhere in an archive county moves to today (a fact of
+    # the county, not of this town's scopes): in their name beside today.
+    day = f"{timezone.localdate().isoformat()}@{compliance.reference_date()}"
     parts = []
     # Apart: what the date changes (kept for the day), and what reads no
     # catalog row (a catalog change leaves it kept).

@@ -186,7 +186,12 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
             transaction.on_commit(lambda: _recheck_periods(pks, periods))
         for scopes_of, _shown in _links:
             scopes += scopes_of(pks)
-    return scopes + unit_scopes(units) if units else scopes
+    # Read fresh, not from this process's copy: within a second of another
+    # process's new slug or move the copy names where the unit was, and the
+    # counts kept per unit under where it is (disclosure.figures.
+    # counted_by_unit, compliance.load_inputs) would stay (one query; a
+    # 回音壁 POST, the busiest write, reads the copy).
+    return scopes + unit_scopes(units, fresh=True) if units else scopes
 
 
 def _recheck_periods(pks, periods) -> None:
@@ -330,7 +335,7 @@ def unit_row_scopes(event) -> list[str] | None:
         units += Rectification.objects.filter(inspection=row).values_list(
             "unit_id", flat=True
         )
-    return unit_scopes(units)
+    return unit_scopes(units, fresh=True)  # as `_row_scopes`
 
 
 def shown_only(event) -> list[str]:
