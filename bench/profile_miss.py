@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative,tottime")
     parser.add_argument("--mode", default="warm")
+    parser.add_argument("--width", type=int, default=160, help="SQL shown per query")
     args = parser.parse_args()
 
     import django
@@ -79,7 +80,7 @@ def main() -> None:
             "queries"
         )
         for q in queries.captured_queries:
-            print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][:160]}")  # noqa: T201
+            print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][: args.width]}")  # noqa: T201
         profile = cProfile.Profile()
         for n in range(args.repeat):
             # Days later than the samples above: a day not seen yet.

@@ -1,5 +1,6 @@
 """Pages that combine apps: the home page, a catalog item's page, the health check."""
 
+import functools
 import logging
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from disclosure.figures import NO_CASE_COUNTS, kept, kept_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
 from feedback.models import Kind, Submission
-from feedback.summary import summary_by_unit
+from feedback.summary import PART_SECONDS, PART_SPREAD, summary_by_unit
 
 logger = logging.getLogger(__name__)
 
@@ -61,73 +62,100 @@ def published_figures(units: list[int], year: int) -> dict:
     }
 
 
-def received_figures(units: list[int], year: int) -> dict:
+def received_figures(units: list[Unit], year: int) -> dict:
     """The 反映 and 咨询 the liaison points' 回音壁 received in a year
     ("收到群众反映5条，党员干部和群众咨询15条") and the 意见建议 of every kind
-    the town's units received (a 举报 counted, never listed): one query."""
-    at_liaison = Q(unit__is_liaison_point=True)
-    liaison = (
-        Submission.objects.on_record()
-        .filter(unit__in=units, received_at__year=year)
-        .aggregate(
-            reports=Count("id", filter=at_liaison & Q(kind=Kind.REPORT)),
-            questions=Count("id", filter=at_liaison & Q(kind=Kind.QUESTION)),
-            received=Count("id"),
-        )
+    the town's units received (a 举报 counted, never listed). Each unit's
+    counts are kept under its "cases-unit:<slug>", which every change of its
+    cases names (not a publication, nor a unit made a liaison point: the
+    flags are read with the page); those not kept in one query."""
+    counts = caching.cached_many(
+        {f"home-received:{year}:{u.pk}": [f"cases-unit:{u.slug}"] for u in units},
+        lambda names: _received_by_unit(
+            [int(name.rpartition(":")[2]) for name in names], year
+        ),
+        seconds=PART_SECONDS,
+        spread=PART_SPREAD,
     )
+    reports = questions = received = 0
+    for unit in units:
+        unit_reports, unit_questions, unit_received = counts[
+            f"home-received:{year}:{unit.pk}"
+        ]
+        received += unit_received
+        if unit.is_liaison_point:
+            reports += unit_reports
+            questions += unit_questions
     return {
-        "liaison_reports": liaison["reports"],
-        "liaison_questions": liaison["questions"],
-        "liaison_feedback": liaison["reports"] + liaison["questions"],
-        "feedback_received": liaison["received"],
+        "liaison_reports": reports,
+        "liaison_questions": questions,
+        "liaison_feedback": reports + questions,
+        "feedback_received": received,
     }
 
 
-def town_slugs(town: Unit) -> list[str]:
-    return [town.slug, *town.children.values_list("slug", flat=True)]
+def _received_by_unit(
+    unit_ids: list[int], year: int
+) -> dict[str, tuple[int, int, int]]:
+    """Each unit's (反映, 咨询, every kind) cases on record received in `year`."""
+    found = {
+        row[0]: row[1:]
+        for row in Submission.objects.on_record()
+        .filter(unit__in=unit_ids, received_at__year=year)
+        .values_list("unit_id")
+        .annotate(
+            reports=Count("id", filter=Q(kind=Kind.REPORT)),
+            questions=Count("id", filter=Q(kind=Kind.QUESTION)),
+            received=Count("id"),
+        )
+        .order_by()
+    }
+    return {f"home-received:{year}:{pk}": found.get(pk, (0, 0, 0)) for pk in unit_ids}
 
 
-def home_context(request, town: Unit) -> dict:
-    """What the home page's content shows below its figures
-    (portal/includes/home_body.html): the latest notices this reader may
-    see, the party catalog, the boards."""
-    boards = list(town.children.order_by("order", "id"))
+def home_latest_context(request, units: list[Unit]) -> dict:
+    """The latest notices this reader may see of the town's `units`
+    (portal/includes/home_latest.html)."""
     # unit_id IN (…) rather than an OR across the join: it uses the unit index.
-    unit_ids = [town.pk, *(board.pk for board in boards)]
+    unit_ids = [unit.pk for unit in units]
     visible = Disclosure.objects.visible_to(request.user).filter(unit__in=unit_ids)
+    return {"latest": visible.information().for_listing()[:8]}
+
+
+def home_catalog_context() -> dict:
+    """The party catalog's categories (portal/includes/home_catalog.html)."""
     party_catalog = (
         Catalog.objects.filter(kind=Catalog.Kind.PARTY)
         .prefetch_related("categories")
         .annotate(item_count=Count("categories__items"))
         .first()
     )
-    return {
-        "town": town,
-        "boards": boards,
-        "latest": visible.information().for_listing()[:8],
-        "party_catalog": party_catalog,
-    }
+    return {"party_catalog": party_catalog}
 
 
-def home_figures_context(town: Unit, year: int) -> dict:
+def home_boards_context(town: Unit) -> dict:
+    """The town's and its villages' boards (portal/includes/home_boards.html)."""
+    return {"town": town, "boards": list(town.children.order_by("order", "id"))}
+
+
+def home_figures_context(town: Unit, units: list[Unit], year: int) -> dict:
     """The home page's heading and figures of `year` (`home_year`;
-    portal/includes/home_figures.html): counts of every scope (a count
-    reveals no 党内 content), so the article's "50" reads the same for
-    all."""
-    boards = list(town.children.values_list("pk", "slug", "is_liaison_point"))
-    slugs = {town.pk: town.slug, **{pk: slug for pk, slug, _ in boards}}
-    unit_ids = list(slugs)
+    portal/includes/home_figures.html) over the town's `units` (itself and
+    its villages): counts of every scope (a count reveals no 党内 content),
+    so the article's "50" reads the same for all."""
+    boards = [unit for unit in units if unit.pk != town.pk]
+    unit_ids = [unit.pk for unit in units]
     return {
         "town": town,
         "figures": {
             "boards": len(boards),
-            "liaison_points": sum(1 for *_, liaison in boards if liaison),
+            "liaison_points": sum(1 for unit in boards if unit.is_liaison_point),
             # Kept between requests until a change in the town or a
             # publication scheduled in it (disclosure.figures.kept); the
-            # date changes none of them. Apart: what was published reads no
-            # count of cases (a case coming in leaves it kept) and of the
-            # catalog only the kinds (GROUPED), what was received no catalog
-            # row.
+            # date changes none of them. What was published reads no count
+            # of cases (a case coming in leaves it kept) and of the catalog
+            # only the kinds (GROUPED); what was received is kept per unit
+            # (a publication, or a case elsewhere, leaves it kept).
             "year": year,
             **caching.cached(
                 f"home-published:{town.pk}:{year}",
@@ -139,13 +167,9 @@ def home_figures_context(town: Unit, year: int) -> dict:
                     catalog=GROUPED,
                 ),
             ),
-            **caching.cached(
-                f"home-received:{town.pk}:{year}",
-                lambda: received_figures(unit_ids, year),
-                **kept(town, midnight=False, independent_of=(CATALOG,)),
-            ),
+            **received_figures(units, year),
         },
-        "feedback": town_feedback(slugs),
+        "feedback": town_feedback({unit.pk: unit.slug for unit in units}),
     }
 
 
@@ -182,37 +206,70 @@ def home(request):
     town = home_unit()
     if town is None:
         return render(request, "portal/home_empty.html")
-    # The content, kept until a change in the town (its rows) or the next
-    # scheduled one in its units (all it lists and counts), per day and
-    # year of the figures (the county's: the page names it as a scope,
-    # `home_scopes`), in two fragments: the heading and figures, the same
-    # for every reader, which a 回音壁 case of the town changes too; the
-    # rest, per audience (the latest notices), which no case changes.
+    # The content in four fragments, each kept until a change in what it
+    # shows: the heading and figures (the same for every reader) until a
+    # change in the town's rows or a 回音壁 case of it, per day and year of
+    # the figures (the county's: the page names it as a scope, `home_scopes`);
+    # the latest notices, per audience, until a change in the town's rows
+    # (not a case); the party catalog until a catalog change; the boards
+    # until a unit's.
     year = home_year()
-    shown = f"{timezone.localdate()}:{get_language()}:{year}"
+    language = get_language()
+    shown = f"{timezone.localdate()}:{language}:{year}"
     scopes = kept_scopes(town)
+    started = timezone.now()
 
-    def lifetime() -> float:
-        return fragments.until_due([f"unit:{slug}" for slug in town_slugs(town)])
+    @functools.cache
+    def units() -> list[Unit]:
+        return list(Unit.objects.of_town(town).order_by("order", "id"))
 
-    home_figures = fragments.kept(
-        f"home-figures:{town.pk}:{shown}",
-        scopes,
-        lambda: render_to_string(
-            "portal/includes/home_figures.html", home_figures_context(town, year)
+    made = {
+        f"home-figures:{town.pk}:{shown}": (
+            scopes,
+            lambda: (
+                "portal/includes/home_figures.html",
+                home_figures_context(town, units(), year),
+            ),
         ),
+        f"home-latest:{town.pk}:{Reader.of(request.user).key}:{shown}": (
+            [s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS],
+            lambda: (
+                "portal/includes/home_latest.html",
+                home_latest_context(request, units()),
+            ),
+        ),
+        f"home-catalog:{language}": (
+            [CATALOG],
+            lambda: ("portal/includes/home_catalog.html", home_catalog_context()),
+        ),
+        f"home-boards:{town.pk}:{language}": (
+            [UNITS],
+            lambda: ("portal/includes/home_boards.html", home_boards_context(town)),
+        ),
+    }
+    scheduled = set(list(made)[:2])
+
+    def render_parts(names: list[str]) -> dict[str, str]:
+        return {name: render_to_string(*made[name][1]()) for name in names}
+
+    def lifetime(names: list[str]) -> float:
+        if scheduled.isdisjoint(names):
+            return float(settings.PAGE_CACHE_MAX_SECONDS)
+        # The figures and the latest notices change with no save at the
+        # next publication or public date (先党内后党外) scheduled in the
+        # town's units (kept: the figures' own lifetime asks the same), and
+        # at midnight (the day is in their names).
+        due = compliance.next_scheduled(units(), started, public_from=True)
+        return caching.until(due)
+
+    parts = fragments.kept_many(
+        {name: scopes for name, (scopes, _) in made.items()},
+        render_parts,
         lifetime=lifetime,
     )
-    home_body = fragments.kept(
-        f"home:{town.pk}:{Reader.of(request.user).key}:{shown}",
-        [s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS],
-        lambda: render_to_string(
-            "portal/includes/home_body.html", home_context(request, town)
-        ),
-        lifetime=lifetime,
-    )
-    context = {"town": town, "home_figures": home_figures, "home_body": home_body}
-    return render(request, "portal/home.html", context)
+    names = ("home_figures", "home_latest", "home_catalog", "home_boards")
+    context = dict(zip(names, parts.values(), strict=True))
+    return render(request, "portal/home.html", {"town": town, **context})
 
 
 @cache_control(max_age=86400, public=True)

@@ -789,8 +789,8 @@ class Due:
     """The next scheduled change in these scopes after now, worked out once
     (three queries) for the values and fragments one request keeps under the
     same scopes: `value_seconds` is `until_due(scopes)`'s lifetime,
-    `fragment_seconds` `fragments.until_due(scopes)`'s (the next midnight
-    too)."""
+    `fragment_seconds` a fragment's (`fragments.kept_many`'s `lifetime`:
+    the next midnight too)."""
 
     def __init__(self, scopes: list[str] | None):
         self.scopes = scopes

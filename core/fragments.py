@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from . import caching, content
@@ -105,14 +104,3 @@ def kept(
         lambda names: {name: render()},
         lifetime=None if lifetime is None else (lambda names: lifetime()),
     )[name]
-
-
-def until_due(scopes: list[str]) -> float:
-    """Seconds until something scheduled in these scopes comes due (a
-    publication, a public date) or midnight (what is on display, what is
-    overdue): how long a fragment showing them stays right with no save."""
-    now = timezone.now()
-    due = content.next_change(scopes, now)
-    midnight = caching._next_midnight()
-    until = midnight if due is None else min(due, midnight)
-    return (until - now).total_seconds()

@@ -365,7 +365,7 @@ def test_a_page_that_raises_does_not_stop_the_warming(site, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in one page")
 
-    monkeypatch.setattr(views, "home_context", broken)
+    monkeypatch.setattr(views, "home_latest_context", broken)
     with time_machine.travel(MIDNIGHT, tick=False):
         with pytest.raises(CommandError, match="not 200: / "):
             call_command("warm_pages", stdout=StringIO())

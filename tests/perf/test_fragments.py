@@ -297,7 +297,7 @@ def test_the_home_page_from_its_kept_content_is_the_same_page(
 ):
     from composition import views as composition_views
 
-    rendered = counting(monkeypatch, composition_views, "home_context")
+    rendered = counting(monkeypatch, composition_views, "home_latest_context")
     clients = {
         "visitor": Client(),
         "member": logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli)),
@@ -314,24 +314,41 @@ def test_the_home_page_from_its_kept_content_is_the_same_page(
         assert (INNER_TITLE.encode() in kept) == (who == "member"), who
 
 
+def home_parts(monkeypatch) -> dict[str, list]:
+    """The calls that make each of the home page's fragments."""
+    from composition import views as composition_views
+
+    return {
+        part: counting(monkeypatch, composition_views, f"home_{part}_context")
+        for part in ("figures", "latest", "catalog", "boards")
+    }
+
+
+def made_again(parts, before: dict[str, int]) -> set[str]:
+    return {part for part, calls in parts.items() if len(calls) > before[part]}
+
+
 def test_a_case_in_the_town_makes_the_home_pages_figures_again_not_the_rest(
     wall, wenli, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from composition import views as composition_views
-
-    rest = counting(monkeypatch, composition_views, "home_context")
-    figures = counting(monkeypatch, composition_views, "home_figures_context")
+    parts = home_parts(monkeypatch)
     member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
     clients = {"visitor": Client(), "member": member}
     for client in clients.values():
         page(client, "/")
-    assert (len(rest), len(figures)) == (2, 1)  # the figures are the same for all
+    # The figures, the catalog and the boards are the same for all.
+    assert {part: len(calls) for part, calls in parts.items()} == {
+        "figures": 1,
+        "latest": 2,
+        "catalog": 1,
+        "boards": 1,
+    }
     # A case comes in (not listed until accepted): counted at once.
+    before = {part: len(calls) for part, calls in parts.items()}
     with django_capture_on_commit_callbacks(execute=True):
         SubmissionFactory(unit=wenli, title="新来的意见")
     kept = {who: page(client, "/") for who, client in clients.items()}
-    assert len(rest) == 2  # the latest notices, the catalog, the boards: kept
-    assert len(figures) == 2
+    assert made_again(parts, before) == {"figures"}
     settings.VALUE_CACHE_SECONDS = 0
     for who, client in clients.items():
         assert kept[who] == page(client, "/"), who
@@ -339,6 +356,56 @@ def test_a_case_in_the_town_makes_the_home_pages_figures_again_not_the_rest(
         INNER_TITLE.encode() in kept["member"],
         INNER_TITLE.encode() in kept["visitor"],
     ) == (True, False)
+
+
+def test_a_publication_in_the_town_leaves_the_home_pages_catalog_and_boards(
+    wall, wenli, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    parts = home_parts(monkeypatch)
+    visitor = Client()
+    page(visitor, "/")
+    before = {part: len(calls) for part, calls in parts.items()}
+    item = Disclosure.objects.filter(unit=wenli, title="村务公开财务收支").get().item
+    with django_capture_on_commit_callbacks(execute=True):
+        DisclosureFactory(unit=wenli, item=item, title="首页上的新公开")
+    kept = page(visitor, "/")
+    assert "首页上的新公开".encode() in kept
+    assert made_again(parts, before) == {"figures", "latest"}
+    settings.VALUE_CACHE_SECONDS = 0
+    assert kept == page(visitor, "/")
+
+
+def test_the_home_pages_catalog_and_boards_follow_their_changes(
+    wall, wenli, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from catalog.models import Catalog, Category
+
+    party = Catalog.objects.filter(kind=Catalog.Kind.PARTY).first()
+    if party is None:
+        party = ItemFactory(category__catalog__kind=Catalog.Kind.PARTY).category.catalog
+    parts = home_parts(monkeypatch)
+    visitor = Client()
+    page(visitor, "/")
+    # A category of the party catalog renamed: the catalog's list again.
+    before = {part: len(calls) for part, calls in parts.items()}
+    category = Category.objects.filter(catalog=party).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        category.name = "改名后的类别"
+        category.save()
+    assert "改名后的类别" in visitor.get("/").text
+    assert "catalog" in made_again(parts, before)
+    # A village made a liaison point: its tile, and the count of them.
+    before = {part: len(calls) for part, calls in parts.items()}
+    with django_capture_on_commit_callbacks(execute=True):
+        wenli.is_liaison_point = not wenli.is_liaison_point
+        wenli.save()
+    response = visitor.get("/")
+    assert made_again(parts, before) >= {"figures", "boards"}
+    assert response.context["figures"]["liaison_points"] == int(wenli.is_liaison_point)
+    assert ('badge-liaison">' in response.text) == wenli.is_liaison_point
+    kept = page(visitor, "/")
+    settings.VALUE_CACHE_SECONDS = 0
+    assert kept == page(visitor, "/")
 
 
 def test_the_home_page_shows_a_change_at_once(
@@ -361,6 +428,23 @@ def test_kept_home_content_follows_a_scheduled_publication(wenli):
         assert "十二点发布的公开" not in visitor.get("/").text
     with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
         assert "十二点发布的公开" in visitor.get("/").text
+
+
+def test_kept_home_content_follows_a_party_first_row_reaching_the_public(wenli):
+    at = timezone.now().replace(hour=10, minute=0)  # far from midnight
+    DisclosureFactory(
+        unit=wenli,
+        title="先党内后党外的首页公开",
+        published_at=at - timedelta(hours=1),
+        public_from=at + timedelta(hours=2),
+    )
+    visitor = Client()
+    member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
+    with time_machine.travel(at, tick=False):
+        assert "先党内后党外的首页公开" in member.get("/").text
+        assert "先党内后党外的首页公开" not in visitor.get("/").text
+    with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
+        assert "先党内后党外的首页公开" in visitor.get("/").text
 
 
 def test_a_list_from_kept_entries_is_the_same_page(wenli, settings, monkeypatch):

@@ -21,7 +21,7 @@ from disclosure import compliance_views
 from disclosure import filters as disclosure_filters
 from disclosure.figures import NO_CASE_COUNTS
 from disclosure.models import Disclosure
-from feedback.models import CONFIDENTIAL_KINDS, Submission, SubmissionQuerySet
+from feedback.models import CONFIDENTIAL_KINDS, Kind, Submission, SubmissionQuerySet
 from feedback.summary import wall_summary
 from tests.factories import (
     DisclosureFactory,
@@ -403,17 +403,21 @@ def test_the_home_pages_published_counts_keep_across_new_cases(
     from composition import views as composition_views
 
     published = counted(monkeypatch, composition_views, "published_figures")
-    received = counted(monkeypatch, composition_views, "received_figures")
+    received = counted(monkeypatch, composition_views, "_received_by_unit")
     visitor = Client()
     figures = visitor.get("/?town=fengming").context["figures"]
-    assert (len(published), len(received)) == (1, 1)
+    town = {county[slug].pk for slug in ("fengming", "wenli", "maoshan")}
+    assert len(published) == 1
+    assert [set(args[0]) for args, _ in received] == [town]
     with django_capture_on_commit_callbacks(execute=True):
         SubmissionFactory(unit=county["wenli"])  # comes in: counted at once
     after = visitor.get("/?town=fengming").context["figures"]
     assert after["feedback_received"] == figures["feedback_received"] + 1
     assert after["village"] == figures["village"]
-    # What was published reads no count of cases: kept.
-    assert (len(published), len(received)) == (1, 2)
+    # What was published reads no count of cases: kept; of the cases, the
+    # unit's the case came in to alone.
+    assert len(published) == 1
+    assert received[-1][0][0] == [county["wenli"].pk]
     with django_capture_on_commit_callbacks(execute=True):
         DisclosureFactory(unit=county["maoshan"], item=county["item"])
     after = visitor.get("/?town=fengming").context["figures"]
@@ -421,6 +425,44 @@ def test_the_home_pages_published_counts_keep_across_new_cases(
         figures["village"] + figures["party"] + figures["government"] + 1
     )
     assert len(published) == 2
+    # A publication counts no case again.
+    assert len(received) == 2
+    assert after["feedback_received"] == figures["feedback_received"] + 1
+
+
+def test_the_home_pages_liaison_figures_follow_a_village_made_a_liaison_point(
+    county, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from composition import views as composition_views
+
+    received = counted(monkeypatch, composition_views, "_received_by_unit")
+    SubmissionFactory(unit=county["maoshan"], kind=Kind.REPORT)
+    SubmissionFactory(unit=county["maoshan"], kind=Kind.QUESTION)
+    maoshan = county["maoshan"]
+    its = Submission.objects.on_record().filter(
+        unit=maoshan, received_at__year=timezone.localdate().year
+    )
+    counts = (
+        its.filter(kind=Kind.REPORT).count(),
+        its.filter(kind=Kind.QUESTION).count(),
+    )
+    assert counts >= (1, 1)
+    visitor = Client()
+    for liaison in (True, False, True):
+        with django_capture_on_commit_callbacks(execute=True):
+            maoshan.is_liaison_point = liaison
+            maoshan.save()
+        kept = visitor.get("/?town=fengming").context["figures"]
+        settings.VALUE_CACHE_SECONDS = 0
+        fresh = visitor.get("/?town=fengming").context["figures"]
+        settings.VALUE_CACHE_SECONDS = 60
+        assert kept == fresh, liaison
+        # Its reports and questions are the liaison points' when it is one.
+        assert (kept["liaison_reports"], kept["liaison_questions"]) == (
+            counts if liaison else (0, 0)
+        )
+    # Its cases are the same: counted once, with the cache on.
+    assert len(received) == 1 + 3  # and once each with it off
 
 
 def test_the_home_pages_case_counts_recount_only_the_unit_a_case_came_from(
