@@ -155,7 +155,13 @@ def test_a_hostile_cookie_is_the_standard_page_as_deployed(
         assert 'class="elder' not in response.text.split("<body", 1)[0]
 
 
-def test_each_step_has_its_own_cached_page_and_etag_as_deployed(demo, client, settings):
+def test_each_step_has_its_own_cached_page_and_etag_as_deployed(
+    # Read twice, a hit: not in a day's last second (kept no longer than midnight).
+    away_from_midnight,
+    demo,
+    client,
+    settings,
+):
     headers = apply_deployed_settings(settings)
     board = "/boards/wenli/"
     tags = {}

@@ -3,17 +3,17 @@
 `page_cache`: pages and kept values (a page read twice is a hit);
 `values_only`: every page renders, only kept values and fragments live.
 A test module takes one with `pytest.mark.usefixtures`.
-`away_from_midnight`: the clock at noon today (local), for tests that read
-a page twice and expect the second read a hit (a page is kept no longer
-than midnight: one made in the last second of a day is not kept)."""
+`away_from_midnight` (tests/conftest.py, for every test directory): the
+clock at noon today (local), for tests that read a page twice and expect the
+second read a hit (a page is kept no longer than midnight: one made in the
+last second of a day is not kept)."""
 
 import pytest
-import time_machine
 from django.core.cache import cache
-from django.utils import timezone
 
 from core import caching
 from disclosure import page_scopes
+from tests.conftest import away_from_midnight  # noqa: F401 (its old place)
 
 
 def _emptied():
@@ -29,13 +29,6 @@ def page_cache(settings):
     _emptied()
     yield
     _emptied()
-
-
-@pytest.fixture
-def away_from_midnight():
-    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
-    with time_machine.travel(noon, tick=True):
-        yield
 
 
 @pytest.fixture

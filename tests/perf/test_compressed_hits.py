@@ -22,7 +22,12 @@ from core.compression import Pieces
 from tests.deployed import HOST, apply_deployed_settings
 from tests.factories import PartyMemberFactory, TownFactory, UnitFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+pytestmark = [
+    pytest.mark.django_db,
+    # Pages read twice, the second a hit: not across midnight (a page is kept
+    # no longer than midnight; one made in a day's last second is not).
+    pytest.mark.usefixtures("away_from_midnight", "page_cache"),
+]
 
 GZIP = {"HTTP_ACCEPT_ENCODING": "gzip, deflate, br"}
 TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')

@@ -33,7 +33,12 @@ from tests.factories import (
     UnitFactory,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+pytestmark = [
+    pytest.mark.django_db,
+    # Every page read twice, the second a hit: not across midnight (a page is
+    # kept no longer than midnight; one made in a day's last second is not).
+    pytest.mark.usefixtures("away_from_midnight", "page_cache"),
+]
 
 GZIP = {"HTTP_ACCEPT_ENCODING": "gzip, deflate, br"}
 TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')

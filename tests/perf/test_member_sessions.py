@@ -30,7 +30,13 @@ from tests.factories import (
     UnitFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # Pages read twice, the second a hit: not across midnight (a page is kept
+    # no longer than midnight; one made in a day's last second is not). The
+    # tests that set the clock themselves travel from there.
+    pytest.mark.usefixtures("away_from_midnight"),
+]
 
 INNER_TITLE = "党内通报会议纪要丙"
 PASSWORD = "pw-for-tests"

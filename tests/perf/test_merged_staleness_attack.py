@@ -57,7 +57,12 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+pytestmark = [
+    pytest.mark.django_db,
+    # Each page read twice, then again after the change, the pages listed from
+    # today's year each time: not across midnight (nor a year's end).
+    pytest.mark.usefixtures("away_from_midnight", "page_cache"),
+]
 
 # Per render: the CSRF token, the 回音壁 form's signed token and its sum.
 PER_RENDER = re.compile(

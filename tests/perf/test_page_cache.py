@@ -23,7 +23,13 @@ from tests.factories import (
     staff_user,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # Pages read twice, the second a hit: not across midnight (a page is kept
+    # no longer than midnight; one made in a day's last second is not). The
+    # tests that set the clock themselves travel from there.
+    pytest.mark.usefixtures("away_from_midnight"),
+]
 
 BOUND = 60
 

@@ -11,7 +11,12 @@ from core import caching
 from core.release import digest_of, release, served_paths
 from tests.factories import DisclosureFactory, NoticeBoardFactory, UnitFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
+pytestmark = [
+    pytest.mark.django_db,
+    # Pages read twice, the second a hit: not across midnight (a page is kept
+    # no longer than midnight; one made in a day's last second is not).
+    pytest.mark.usefixtures("away_from_midnight", "page_cache"),
+]
 
 
 @pytest.fixture
