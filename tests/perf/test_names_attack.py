@@ -35,7 +35,12 @@ from tests.perf.test_merged_staleness_attack import (
 )
 from tests.perf.test_wall_card_names import answered_cases
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
+pytestmark = [
+    pytest.mark.django_db,
+    # Pages kept before a change compared with pages rendered afresh after it:
+    # in one day, not across midnight (what a page shows follows the date).
+    pytest.mark.usefixtures("away_from_midnight", "values_only"),
+]
 
 
 @pytest.fixture
