@@ -22,7 +22,7 @@ from disclosure.figures import NO_CASE_COUNTS, kept, kept_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
 from feedback.models import Kind, Submission
-from feedback.summary import PART_SECONDS, PART_SPREAD, summary_by_unit
+from feedback.summary import PART_SECONDS, summary_by_unit
 
 logger = logging.getLogger(__name__)
 
@@ -62,26 +62,22 @@ def published_figures(units: list[int], year: int) -> dict:
     }
 
 
-def received_figures(units: list[Unit], year: int) -> dict:
+def received_figures(town: Unit, units: list[Unit], year: int) -> dict:
     """The 反映 and 咨询 the liaison points' 回音壁 received in a year
     ("收到群众反映5条，党员干部和群众咨询15条") and the 意见建议 of every kind
-    the town's units received (a 举报 counted, never listed). Each unit's
-    counts are kept under its "cases-unit:<slug>", which every change of its
-    cases names (not a publication, nor a unit made a liaison point: the
-    flags are read with the page); those not kept in one query."""
-    counts = caching.cached_many(
-        {f"home-received:{year}:{u.pk}": [f"cases-unit:{u.slug}"] for u in units},
-        lambda names: _received_by_unit(
-            [int(name.rpartition(":")[2]) for name in names], year
-        ),
+    the town's `units` received (a 举报 counted, never listed). The counts
+    per unit are kept under the town's cases' scopes, which every change of
+    one of its cases names (not a publication, nor a unit made a liaison
+    point: the flags are read with the page)."""
+    counts = caching.cached(
+        f"home-received:{town.pk}:{year}",
+        lambda: _received_by_unit([unit.pk for unit in units], year),
+        scopes=[f"cases-unit:{town.slug}", f"cases-town:{town.slug}"],
         seconds=PART_SECONDS,
-        spread=PART_SPREAD,
     )
     reports = questions = received = 0
     for unit in units:
-        unit_reports, unit_questions, unit_received = counts[
-            f"home-received:{year}:{unit.pk}"
-        ]
+        unit_reports, unit_questions, unit_received = counts.get(unit.pk, (0, 0, 0))
         received += unit_received
         if unit.is_liaison_point:
             reports += unit_reports
@@ -96,11 +92,12 @@ def received_figures(units: list[Unit], year: int) -> dict:
 
 def _received_by_unit(
     unit_ids: list[int], year: int
-) -> dict[str, tuple[int, int, int]]:
-    """Each unit's (反映, 咨询, every kind) cases on record received in `year`."""
-    found = {
-        row[0]: row[1:]
-        for row in Submission.objects.on_record()
+) -> dict[int, tuple[int, int, int]]:
+    """Each unit's (反映, 咨询, every kind) cases on record received in `year`
+    (a unit with none: absent)."""
+    return {
+        unit_id: (reports, questions, received)
+        for unit_id, reports, questions, received in Submission.objects.on_record()
         .filter(unit__in=unit_ids, received_at__year=year)
         .values_list("unit_id")
         .annotate(
@@ -110,7 +107,15 @@ def _received_by_unit(
         )
         .order_by()
     }
-    return {f"home-received:{year}:{pk}": found.get(pk, (0, 0, 0)) for pk in unit_ids}
+
+
+def town_slugs(town: Unit) -> list[str]:
+    """The slugs of the town and its villages, kept until a unit changes."""
+    return caching.cached(
+        f"home-slugs:{town.pk}",
+        lambda: list(Unit.objects.of_town(town).values_list("slug", flat=True)),
+        scopes=[UNITS],
+    )
 
 
 def home_latest_context(request, units: list[Unit]) -> dict:
@@ -167,7 +172,7 @@ def home_figures_context(town: Unit, units: list[Unit], year: int) -> dict:
                     catalog=GROUPED,
                 ),
             ),
-            **received_figures(units, year),
+            **received_figures(town, units, year),
         },
         "feedback": town_feedback({unit.pk: unit.slug for unit in units}),
     }
@@ -218,6 +223,18 @@ def home(request):
     shown = f"{timezone.localdate()}:{language}:{year}"
     scopes = kept_scopes(town)
     started = timezone.now()
+    # The fragments depend on every scope the kept values they are made of
+    # read too: each process's copy of a scope's version is refreshed on
+    # its own second (core.caching.scope_versions), and a fragment made
+    # again for one scope with another's copy a moment old would read a
+    # kept value from before the change and keep it for a day. With those
+    # scopes in its key, such a fragment is one nobody asks for a second
+    # later. Read: the home town (UNITS), the counts by kind (GROUPED), each
+    # unit's next scheduled publication (its "unit:") and its 回音壁 counts
+    # (its "cases-unit:").
+    slugs = town_slugs(town)
+    inner = [UNITS, *(f"unit:{slug}" for slug in slugs)]
+    cases = [f"cases-unit:{slug}" for slug in slugs]
 
     @functools.cache
     def units() -> list[Unit]:
@@ -225,14 +242,17 @@ def home(request):
 
     made = {
         f"home-figures:{town.pk}:{shown}": (
-            scopes,
+            sorted({*scopes, *inner, *cases, GROUPED}),
             lambda: (
                 "portal/includes/home_figures.html",
                 home_figures_context(town, units(), year),
             ),
         ),
         f"home-latest:{town.pk}:{Reader.of(request.user).key}:{shown}": (
-            [s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS],
+            sorted(
+                {*(s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS)}
+                | {*inner}
+            ),
             lambda: (
                 "portal/includes/home_latest.html",
                 home_latest_context(request, units()),
