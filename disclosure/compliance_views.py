@@ -20,7 +20,7 @@ from catalog.page_scopes import CATALOG, COUNTED
 from core import caching
 from core.dates import validate_date, validate_year
 
-from . import compliance, inspections
+from . import compliance, inspections, page_scopes
 from .models import Disclosure, Unit
 
 
@@ -200,7 +200,10 @@ def matrix_kept(
         return {}
     started = timezone.now()
     return {
-        "scopes": [f"town:{town.slug}", f"unit:{town.slug}", catalog],
+        # Counted from the engine's rows kept per unit (compliance.load_inputs).
+        "scopes": page_scopes.read_through(
+            town, [f"town:{town.slug}", f"unit:{town.slug}", catalog]
+        ),
         "seconds": lambda: caching.until(
             compliance.changes_at(
                 compliance.next_scheduled(Unit.objects.of_town(town), started),

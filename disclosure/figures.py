@@ -17,7 +17,7 @@ from core import caching
 from core.charts import MONTHS, Chart, month_labels
 from core.figures import Figures, monthly_series
 
-from . import compliance
+from . import compliance, page_scopes
 from .models import Disclosure, Reader, Unit
 
 # What these figures do not read (core.figures.register): the counts of
@@ -303,12 +303,15 @@ def kept(
         units = Unit.objects.of_town(where)
     else:
         units = Unit.objects.filter(pk=where.pk)
+    scopes = [
+        s
+        for s in kept_scopes(where, catalog=catalog)
+        if s not in independent_of and s.partition(":")[0] not in independent_of
+    ]
     return {
-        "scopes": [
-            s
-            for s in kept_scopes(where, catalog=catalog)
-            if s not in independent_of and s.partition(":")[0] not in independent_of
-        ],
+        # A town's figures are added up from values kept per village
+        # (`counted_by_unit`, the engine's rows): their scopes too.
+        "scopes": page_scopes.read_through(where, scopes),
         "seconds": lambda: caching.until(
             compliance.next_scheduled(units, started, public_from=True),
             midnight=midnight,

@@ -29,7 +29,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from catalog.models import Scope
-from catalog.page_scopes import CATALOG
+from catalog.page_scopes import CATALOG, COUNTED, FILED, GROUPED
 from core import caching, content
 from core.content import ANY
 
@@ -149,6 +149,48 @@ UNITS = "units"
 # Scopes of rows no schedule changes (the catalog, units, tags): a page or
 # figure naming them lives as long as its other scopes allow (next_change).
 SAVED_ONLY = {CATALOG, UNITS, "tags"}
+# What a value kept under a catalog scope is made of, kept under narrower
+# ones (`read_through`): the engine's rows (FILED), its counts (COUNTED),
+# the counts by kind and category (GROUPED). A change naming a narrower one
+# names CATALOG too (catalog.page_scopes.catalog_scopes), so depending on
+# them makes no value again more often.
+_CATALOG_PARTS = {CATALOG: (COUNTED, GROUPED, FILED), COUNTED: (FILED,)}
+
+
+def town_slugs(town: Unit) -> list[str]:
+    """The slugs of the town and its villages, kept until a unit changes."""
+    return caching.cached(
+        f"town-slugs:{town.pk}",
+        lambda: list(Unit.objects.of_town(town).values_list("slug", flat=True)),
+        scopes=[UNITS],
+    )
+
+
+def read_through(where: Unit, scopes: list[str]) -> list[str]:
+    """`scopes` of a value kept for `where`, with the scopes of the kept
+    values it is made of: a town's villages' "unit:" and "cases-unit:" (of
+    the kinds in `scopes`) and the catalog's narrower parts.
+
+    Each process refreshes its copy of a scope's version on its own second
+    (core.caching.scope_versions): a value made again because the town's
+    scope moved, with a village's copy a moment old, would add up that
+    village's counts from before the change and keep them under the town's
+    new version for a day. With the village's scope in its own, such a
+    value is one nobody asks for a second later. A village's change names
+    its town's scope too, so the town's value is made no more often. Also
+    what a case of a village names when this process has not yet seen
+    another's move of it: the village's "cases-unit:", not its new town's.
+    With the value cache off nothing is kept: `scopes` as they are."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return list(scopes)
+    extra = [part for scope in scopes for part in _CATALOG_PARTS.get(scope, ())]
+    kinds = {scope.partition(":")[0] for scope in scopes} & {"unit", "cases-unit"}
+    if kinds and where.kind == Unit.Kind.TOWN:
+        slugs = town_slugs(where)
+        extra += [f"{kind}:{slug}" for kind in sorted(kinds) for slug in slugs]
+    return list(dict.fromkeys([*scopes, *extra]))
+
+
 # A unit's slug as the URLs' <slug:>, checked before the known slugs are
 # looked at (`known_slug`: a made-up name keeps no version).
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")

@@ -3,6 +3,8 @@
 `page_cache`: pages and kept values (a page read twice is a hit);
 `values_only`: every page renders, only kept values and fragments live.
 A test module takes one with `pytest.mark.usefixtures`.
+`changed`: `with changed(): …` runs the block's commit callbacks (the
+versions bumped), as a committed change would.
 `away_from_midnight` (tests/conftest.py, for every test directory): the
 clock at noon today (local), for tests that read a page twice and expect the
 second read a hit (a page is kept no longer than midnight: one made in the
@@ -38,3 +40,8 @@ def values_only(settings):
     _emptied()
     yield
     _emptied()
+
+
+@pytest.fixture
+def changed(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
