@@ -12,11 +12,21 @@ class CoreConfig(AppConfig):
     def ready(self):
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_login_failed
-        from django.core.signals import setting_changed
+        from django.core.signals import (
+            request_finished,
+            request_started,
+            setting_changed,
+        )
 
         from . import caching, checks, events, security  # noqa: F401 (checks registers itself)
 
         user_login_failed.connect(security.log_login_failed)
+        request_started.connect(
+            caching.request_began, dispatch_uid="core.caching.began"
+        )
+        request_finished.connect(
+            caching.request_ended, dispatch_uid="core.caching.ended"
+        )
         user_locked_out.connect(security.log_lockout)
         setting_changed.connect(
             security.PolicyMiddleware.forget, dispatch_uid="core.security.policy"

@@ -50,7 +50,9 @@ Each worker process keeps a copy of what it last read from the shared cache
 again at most every `PAGE_CACHE_VERSION_SECONDS` (1 s), and a copied page
 expires when its shared entry does (it carries the time it was made). A
 publication through another server therefore shows here within that second;
-through this process, at once. The version starts from the clock when the
+through this process, at once. The copies of the versions are of one
+moment (`scope_versions`: an epoch every bump moves), and a request that
+has read copies of two keeps nothing it made. The version starts from the clock when the
 shared cache has none (a flush, an eviction, a new Redis), so a number is
 never reused while copies made under it may still be around.
 """
@@ -91,6 +93,8 @@ from .slots import slot
 T = TypeVar("T")
 VERSION_KEY = "pagecache:version"
 SCOPE_KEY = "pagecache:scope:"
+# Moved by every bump of scopes, in the same round trip (`scope_versions`).
+EPOCH_KEY = "pagecache:epoch"
 ANY = content.ANY  # every page naming no scope: bumped by every scoped change
 NAMES = content.NAMES  # every page and fragment: a unit's or the catalog's change
 LOCAL_SCOPES = 20_000  # scope versions a process keeps (about 3 MB)
@@ -110,6 +114,14 @@ class _Local:
     def reset(self) -> None:
         self.version: int | None = None
         self.version_read_at = 0.0
+        # Every copy of a scope's version here was read at this epoch
+        # (`scope_versions`); the epoch the request being served began
+        # with (None: no request, or none read yet), and whether it has
+        # seen the epoch move since (`may_keep`).
+        self.epoch: int | None = None
+        self.request_epoch: int | None = None
+        self.in_request = False
+        self.moved_in_request = False
         self.scopes: dict[str, tuple[int, float]] = {}
         self.entries: OrderedDict[str, tuple[float, object, int]] = OrderedDict()
         self.size = 0
@@ -156,27 +168,72 @@ def _new_version() -> int:
 
 
 def version() -> int:
+    """The global version, read again at most every
+    PAGE_CACHE_VERSION_SECONDS, with the epoch (`scope_versions`): a global
+    bump moves it too, so the copies of scope versions and this one are of
+    one moment."""
     now = time.monotonic()
     if (
         _local.version is not None
         and now - _local.version_read_at < settings.PAGE_CACHE_VERSION_SECONDS
     ):
         return _local.version
-    current = cache.get(VERSION_KEY)
+    found = cache.get_many([VERSION_KEY, EPOCH_KEY])
+    current = found.get(VERSION_KEY)
     if current is None:
         cache.add(VERSION_KEY, _new_version(), timeout=None)
         current = cache.get(VERSION_KEY) or _new_version()
+    epoch = found.get(EPOCH_KEY)
+    if epoch is not None and epoch != _local.epoch:
+        _local.scopes.clear()
+        _local.epoch = epoch
     _local.version, _local.version_read_at = current, now
+    _pin()
     return current
 
 
 def _bump() -> None:
-    try:
-        current = cache.incr(VERSION_KEY)
-    except ValueError:  # not there (a flush or an eviction)
-        current = _new_version()
-        cache.set(VERSION_KEY, current, timeout=None)
+    if hasattr(cache, "bump_many"):  # Redis: one atomic round trip
+        current, epoch = cache.bump_many([VERSION_KEY, EPOCH_KEY], _new_version())
+    else:
+        current, epoch = _incr_each([VERSION_KEY, EPOCH_KEY])
+    _moved_by_this_process(epoch)
     _local.version, _local.version_read_at = current, time.monotonic()
+
+
+def _incr_each(keys: list[str]) -> list[int]:
+    """`bump_many` key by key (a backend without it: LocMem, one process)."""
+    found = []
+    for key in keys:
+        try:
+            found.append(cache.incr(key))
+        except ValueError:  # not there (a flush or an eviction)
+            found.append(_new_version())
+            cache.set(key, found[-1], timeout=None)
+    return found
+
+
+def _moved_by_this_process(epoch: int) -> None:
+    """This process moved the epoch to `epoch`: if by one, its bump alone
+    came since its copies were read, and with what it moved they are of the
+    new moment (the request's too); else they are of an older one."""
+    if _local.epoch is not None and epoch == _local.epoch + 1:
+        if _local.request_epoch == _local.epoch:
+            _local.request_epoch = epoch
+    else:
+        _local.scopes.clear()
+        _local.version_read_at = 0.0
+    _local.epoch = epoch
+
+
+def _pin() -> None:
+    """In a request: its first read of versions pins the epoch; a later one
+    of another epoch means it has read copies of two moments (`may_keep`)."""
+    if _local.in_request:
+        if _local.request_epoch is None:
+            _local.request_epoch = _local.epoch
+        elif _local.request_epoch != _local.epoch:
+            _local.moved_in_request = True
 
 
 def generation() -> str:
@@ -205,50 +262,113 @@ def bump_version() -> None:
 
 def scope_versions(scopes: list[str]) -> list[int]:
     """The versions of these scopes, read again at most every
-    PAGE_CACHE_VERSION_SECONDS (one round trip for all that are due)."""
+    PAGE_CACHE_VERSION_SECONDS (one round trip for all of them when one is
+    due).
+
+    Of one moment: each copy read was read with the epoch, which every bump
+    moves in the same round trip, and an epoch moved drops every copy read
+    before it. Otherwise a copy read a moment before another process's
+    change would serve beside one read after it, and a value made again for
+    the new version of one scope would read a value kept under another's old
+    version, from before the change, and keep it under the new one for as
+    long as nothing moves that again. A request that sees the epoch move
+    while it is served has read copies of two moments: it keeps nothing
+    (`may_keep`)."""
     now = time.monotonic()
     fresh = settings.PAGE_CACHE_VERSION_SECONDS
-    if len(_local.scopes) > LOCAL_SCOPES:  # bounded: read again when needed
-        _local.scopes.clear()
-    known = {}
+    local = _local.scopes
+    if len(local) > LOCAL_SCOPES:  # bounded: read again when needed
+        local.clear()
+    found = []
     for scope in scopes:
+        entry = local.get(scope)
+        if entry is None or now - entry[1] >= fresh:
+            found = _read_due(scopes, now)
+            break
+        found.append(entry[0])
+    _pin()
+    return found
+
+
+def _read_due(scopes: list[str], now: float) -> list[int]:
+    """The due copies read again; if the epoch has moved, all of them, in
+    one more round trip (the others were of the moment before)."""
+    fresh = settings.PAGE_CACHE_VERSION_SECONDS
+    wanted = list(dict.fromkeys(scopes))
+    held = {}
+    for scope in wanted:
         entry = _local.scopes.get(scope)
         if entry is not None and now - entry[1] < fresh:
-            known[scope] = entry[0]
-    due = [s for s in scopes if s not in known]
-    if due:
-        found = cache.get_many([SCOPE_KEY + s for s in due])
-        for scope in due:
-            current = found.get(SCOPE_KEY + scope)
-            if current is None:
-                # A version first read (maybe of a made-up case number in a
-                # URL) is not kept for ever: when it goes, the next one starts
-                # from the clock, so its pages only miss once.
-                cache.add(
-                    SCOPE_KEY + scope,
-                    _new_version(),
-                    timeout=2 * settings.PAGE_CACHE_MAX_SECONDS,
-                )
-                current = cache.get(SCOPE_KEY + scope) or _new_version()
-            known[scope] = current
-            _local.scopes[scope] = (current, now)
-    return [known[s] for s in scopes]
+            held[scope] = entry[0]
+    read, moved = _read_scopes([s for s in wanted if s not in held], now)
+    if moved and held:
+        read, _ = _read_scopes(wanted, now)
+    else:
+        read.update(held)
+    return [read[s] for s in scopes]
+
+
+def _read_scopes(scopes: list[str], now: float) -> tuple[dict[str, int], bool]:
+    """These scopes' versions and the epoch, read in one round trip, as of
+    one moment: a version read for the first time is made, then the epoch
+    read again, until no bump came between (three tries at most). And
+    whether the epoch had moved: the other copies were dropped."""
+    for _ in range(3):
+        found = cache.get_many([EPOCH_KEY, *(SCOPE_KEY + s for s in scopes)])
+        epoch = found.get(EPOCH_KEY)
+        missing = [s for s in scopes if SCOPE_KEY + s not in found]
+        for scope in missing:
+            # A version first read (maybe of a made-up case number in a URL)
+            # is not kept for ever: when it goes, the next one starts from the
+            # clock, so its pages only miss once.
+            cache.add(
+                SCOPE_KEY + scope,
+                _new_version(),
+                timeout=2 * settings.PAGE_CACHE_MAX_SECONDS,
+            )
+            found[SCOPE_KEY + scope] = cache.get(SCOPE_KEY + scope) or _new_version()
+        if epoch is None:  # never bumped, or a flush: one starts
+            cache.add(EPOCH_KEY, _new_version(), timeout=None)
+        if epoch is None or missing:
+            again = cache.get(EPOCH_KEY)
+            if again != epoch:
+                epoch = again
+                continue
+        break
+    moved = epoch is None or epoch != _local.epoch
+    if moved:
+        _local.scopes.clear()
+        _local.version_read_at = 0.0  # the global version's copy: read again
+        _local.epoch = epoch
+    read = {scope: found[SCOPE_KEY + scope] for scope in scopes}
+    for scope, current in read.items():
+        _local.scopes[scope] = (current, now)
+    return read, moved
 
 
 def _bump_scopes(scopes: list[str]) -> None:
     now = time.monotonic()
-    if hasattr(cache, "bump_many"):  # Redis: one round trip for all of them
-        found = cache.bump_many([SCOPE_KEY + s for s in scopes], _new_version())
-        for scope, current in zip(scopes, found, strict=True):
-            _local.scopes[scope] = (current, now)
-        return
-    for scope in scopes:
-        try:
-            current = cache.incr(SCOPE_KEY + scope)
-        except ValueError:
-            current = _new_version()
-            cache.set(SCOPE_KEY + scope, current, timeout=None)
+    keys = [SCOPE_KEY + s for s in scopes]
+    if hasattr(cache, "bump_many"):  # Redis: one atomic round trip
+        *found, epoch = cache.bump_many([*keys, EPOCH_KEY], _new_version())
+    else:
+        *found, epoch = _incr_each([*keys, EPOCH_KEY])
+    _moved_by_this_process(epoch)
+    for scope, current in zip(scopes, found, strict=True):
         _local.scopes[scope] = (current, now)
+
+
+def request_began(**kwargs) -> None:
+    """request_started: the copies this request reads pin its epoch."""
+    _local.in_request = True
+    _local.request_epoch = None
+    _local.moved_in_request = False
+
+
+def request_ended(**kwargs) -> None:
+    _local.in_request = False
+    _local.request_epoch = None
+    _local.moved_in_request = False
 
 
 def bump_scopes(scopes: list[str]) -> None:
@@ -370,7 +490,10 @@ def may_keep() -> bool:
     a transaction is open (one of ours, not a test case's own). Its writes
     may still be rolled back, and the versions they bump move only at the
     commit: what it read, kept under the versions of now, would show a
-    change that never happened."""
+    change that never happened. Nor by a request that has read versions of
+    two moments (`scope_versions`)."""
+    if _local.moved_in_request:
+        return False
     for connection in connections.all(initialized_only=True):
         if any(not block._from_testcase for block in connection.atomic_blocks):
             return False

@@ -40,8 +40,9 @@ class RedisCache(django_redis.RedisCache):
 
     def bump_many(self, keys: list[str], start: int) -> list[int]:
         """Add one to each key's integer, one that is not there starting from
-        `start` (then one is added), kept without expiry: one round trip."""
-        pipe = self._writer().pipeline(transaction=False)
+        `start` (then one is added), kept without expiry: one round trip,
+        atomic (MULTI/EXEC: a reader's MGET sees all of them moved or none)."""
+        pipe = self._writer().pipeline(transaction=True)
         for key in keys:
             name = self.make_and_validate_key(key)
             pipe.set(name, start, nx=True)

@@ -132,3 +132,30 @@ def test_scope_versions_move_in_one_trip(redis_cache):
     caching._bump_scopes(["unit:new"])
     caching.reset_local()
     assert caching.scope_versions(["unit:new"]) == [after[2] + 1]
+
+
+def test_a_bump_moves_the_epoch_with_its_scopes(redis_cache):
+    """In one MULTI/EXEC: a reader's MGET sees the scopes and the epoch
+    moved together, or none of them (core.caching.scope_versions)."""
+    caching.scope_versions(["unit:a", "unit:b"])
+    epoch = caching._local.epoch
+    caching._bump_scopes(["unit:a", "unit:b"])
+    assert caching._local.epoch == epoch + 1
+    assert redis_cache.get(caching.EPOCH_KEY) == epoch + 1
+    # Another process's bump: this one's copies are dropped at its next read.
+    copies = dict(caching._local.scopes)
+    caching._bump_scopes(["unit:a"])
+    caching._local.scopes.update(copies)
+    caching._local.epoch = epoch + 1
+    (a,) = caching.scope_versions(["unit:a"])  # within its second: the old copy
+    caching.scope_versions(["unit:new"])
+    assert caching.scope_versions(["unit:a"]) == [a + 1]
+
+
+def test_a_global_bump_moves_the_epoch(redis_cache):
+    caching.scope_versions(["unit:a"])
+    epoch, version = caching._local.epoch, caching.version()
+    caching._bump()
+    assert redis_cache.get(caching.EPOCH_KEY) == epoch + 1
+    assert redis_cache.get(caching.VERSION_KEY) == version + 1
+    assert "unit:a" in caching._local.scopes  # its own bump: the copies hold

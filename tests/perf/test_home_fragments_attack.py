@@ -83,6 +83,7 @@ from tests.perf.two_towns import (
     at,
     fresh,
     logged_in,
+    read_now,
     readers,
     two_towns,
 )
@@ -908,10 +909,10 @@ def test_with_the_page_cache_a_scheduled_publication_and_party_first_row(
 def _case_read_by_a_process_a_moment_old(t, settings, changed) -> None:
     who = {"visitor": readers(t)["visitor"]}
     read_all(who)
-    (old,) = caching.scope_versions(["cases-unit:wenli"])
+    old = read_now(["cases-unit:wenli"])
     with changed():
         SubmissionFactory(unit=t["wenli"], kind=Kind.REPORT, title="新反映")
-    as_a_process_that_read_before({"cases-unit:wenli": old})
+    as_a_process_that_read_before(old)
     read_all(who)
     caching.reset_local()  # a second later, or yet another process
     visitor = who["visitor"][0]
@@ -937,12 +938,12 @@ def test_a_process_whose_grouped_catalog_version_is_a_moment_old(t, settings, ch
 
     who = {"visitor": readers(t)["visitor"]}
     read_all(who)
-    (old,) = caching.scope_versions([GROUPED])
+    old = read_now([GROUPED])
     with changed():
         category = fresh(Category, t["party"].category_id)
         category.catalog = t["village"].category.catalog
         category.save()
-    as_a_process_that_read_before({GROUPED: old})
+    as_a_process_that_read_before(old)
     read_all(who)
     caching.reset_local()
     visitor = who["visitor"][0]
@@ -964,7 +965,7 @@ def test_a_process_whose_village_version_is_a_moment_old_schedules_nothing(
     with time_machine.travel(at, tick=False):
         who = {"visitor": readers(t)["visitor"]}
         read_all(who)
-        (old,) = caching.scope_versions(["unit:maoshan"])
+        old = read_now(["unit:maoshan"])
         with changed():
             DisclosureFactory(
                 unit=t["maoshan"],
@@ -972,7 +973,7 @@ def test_a_process_whose_village_version_is_a_moment_old_schedules_nothing(
                 title="十点十分的公开",
                 published_at=at + timedelta(minutes=10),
             )
-        as_a_process_that_read_before({"unit:maoshan": old})
+        as_a_process_that_read_before(old)
         read_all(who)
     caching.reset_local()  # a second later, or yet another process
     with time_machine.travel(at + timedelta(minutes=11), tick=False):
@@ -985,12 +986,12 @@ def test_a_process_whose_village_version_is_a_moment_old_schedules_nothing(
 def test_a_process_whose_units_version_is_a_moment_old(t, settings, changed):
     who = {"visitor": readers(t)["visitor"]}
     read_all(who)
-    (old,) = caching.scope_versions([page_scopes.UNITS])
+    old = read_now([page_scopes.UNITS])
     with changed():
         town = fresh(Unit, t["town"].pk)
         town.description = "镇的新介绍。"
         town.save()
-    as_a_process_that_read_before({page_scopes.UNITS: old})
+    as_a_process_that_read_before(old)
     read_all(who)
     caching.reset_local()
     visitor = who["visitor"][0]
@@ -1020,10 +1021,10 @@ def test_a_process_whose_village_version_is_a_moment_old_counts_the_statistics(
 ):
     visitor = Client()
     stats_page(visitor)
-    (old,) = caching.scope_versions(["unit:maoshan"])
+    old = read_now(["unit:maoshan"])
     with changed():
         DisclosureFactory(unit=t["maoshan"], item=t["party"], title="统计里的新公开")
-    as_a_process_that_read_before({"unit:maoshan": old})
+    as_a_process_that_read_before(old)
     stats_page(visitor)
     caching.reset_local()  # a second later, or yet another process
     kept = stats_page(visitor)
@@ -1055,7 +1056,7 @@ def test_a_process_whose_village_version_is_a_moment_old_counts_the_matrix(
     茅山村's February as missing until the next change in the town)."""
     visitor = Client()
     before = compliance_page(visitor)
-    (old,) = caching.scope_versions(["unit:maoshan"])
+    old = read_now(["unit:maoshan"])
     with changed():
         DisclosureFactory(
             unit=t["maoshan"],
@@ -1063,7 +1064,7 @@ def test_a_process_whose_village_version_is_a_moment_old_counts_the_matrix(
             title="矩阵里的新公开",
             period=f"{t['year']}-02",
         )
-    as_a_process_that_read_before({"unit:maoshan": old})
+    as_a_process_that_read_before(old)
     compliance_page(visitor)
     caching.reset_local()  # a second later, or yet another process
     kept = compliance_page(visitor)

@@ -110,15 +110,24 @@ def as_a_process_that_has_not_seen(pk, slug, town_slug) -> None:
     ]
 
 
-def as_a_process_that_read_before(scopes: dict[str, int]) -> None:
-    """Another process: nothing of this one's copies but these scopes'
-    versions, read a moment before the change (as within
+def read_now(scopes: list[str]) -> dict:
+    """What a process reads of these scopes' versions now, and the epoch
+    its copies are of (core.caching.scope_versions)."""
+    versions = dict(zip(scopes, caching.scope_versions(scopes), strict=True))
+    return {"versions": versions, "epoch": caching._local.epoch}
+
+
+def as_a_process_that_read_before(before: dict) -> None:
+    """Another process: nothing of this one's copies but the versions read
+    a moment before the change (`read_now`; as within
     PAGE_CACHE_VERSION_SECONDS: a wall or a board page of the unit read
-    "cases-unit:<slug>" then), and the global version as it is now."""
+    "cases-unit:<slug>" then), of that moment's epoch, and the global
+    version as it is now."""
     current = caching.version()
     caching.reset_local()
     caching.version()  # the global version: read now
     now = time.monotonic()
-    for scope, version in scopes.items():
+    caching._local.epoch = before["epoch"]
+    for scope, version in before["versions"].items():
         caching._local.scopes[scope] = (version, now)
     assert caching.version() == current
