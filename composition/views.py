@@ -220,12 +220,12 @@ def home(request):
     scopes = kept_scopes(town)
     started = timezone.now()
     # The fragments depend on every scope the kept values they are made of
-    # read too: each process's copy of a scope's version is refreshed on
-    # its own second (core.caching.scope_versions), and a fragment made
-    # again for one scope with another's copy a moment old would read a
-    # kept value from before the change and keep it for a day. With those
-    # scopes in its key, such a fragment is one nobody asks for a second
-    # later. Read: the home town (UNITS), the counts by kind (GROUPED), each
+    # read too: a fragment made again for one scope that read a kept value
+    # from before a change under another would keep it for a day (a copy
+    # of a version a moment old; core.caching.scope_versions now reads the
+    # copies of one moment, and this stays as page_scopes.read_through
+    # does). With those scopes in its key, such a fragment is one nobody
+    # asks for. Read: the home town (UNITS), the counts by kind (GROUPED), each
     # unit's next scheduled publication (its "unit:") and its 回音壁 counts
     # (its "cases-unit:").
     slugs = page_scopes.town_slugs(town)

@@ -171,12 +171,13 @@ def read_through(where: Unit, scopes: list[str]) -> list[str]:
     values it is made of: a town's villages' "unit:" and "cases-unit:" (of
     the kinds in `scopes`) and the catalog's narrower parts.
 
-    Each process refreshes its copy of a scope's version on its own second
-    (core.caching.scope_versions): a value made again because the town's
-    scope moved, with a village's copy a moment old, would add up that
-    village's counts from before the change and keep them under the town's
-    new version for a day. With the village's scope in its own, such a
-    value is one nobody asks for a second later. A village's change names
+    Before a process's copies of versions were of one moment
+    (core.caching.scope_versions, its epoch), a value made again because the
+    town's scope moved, with a village's copy a moment old, added up that
+    village's counts from before the change and kept them under the town's
+    new version for a day; with the village's scope in its own, such a value
+    is one nobody asks for (kept beside the epoch: the slugs are a copy of
+    rows, not versions). A village's change names
     its town's scope too, so the town's value is made no more often. Also
     what a case of a village names when this process has not yet seen
     another's move of it: the village's "cases-unit:", not its new town's.

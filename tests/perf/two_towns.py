@@ -5,8 +5,9 @@ kept values play them (test_home_fragments_attack, test_stats_counts_attack).
 item, a 村务 one, a 党内 one and a 党组织内部 one; each module adds its rows
 and cases. `readers()` logs in one of each audience. The `as_a_process_…`
 functions put this process in the state of another whose copies are a
-moment old (each copy is refreshed on its own second:
-core.caching.scope_versions, disclosure.page_scopes._fresh_slugs).
+moment old (a copy of the slugs, disclosure.page_scopes._fresh_slugs; of
+versions, with their epoch, core.caching.scope_versions). Also used by
+test_version_epochs.
 """
 
 import time
