@@ -34,6 +34,10 @@ party member of the first village's branch:
   (those and "catalog-counted": the engine's counts; before 2026-12-03
   every catalog change named it). Before these were named (2026-12-02),
   both bumped the global version: the cold column.
+- made 党内: what an item made 党内 names (the `made_inner_party` event
+  of its disclosures: every unit that has one, their years; the search
+  pages' "search"); before 2026-12-04 the search index bumped the global
+  version for it: the cold column.
 - check elsewhere, table elsewhere: what an inspection of a village of
   another town, and a table added to one of its disclosures, name (its
   unit's and town's scopes; the disclosure's), as `caching.on_event` bumps
@@ -124,6 +128,10 @@ def elsewhere() -> dict[str, list[str]]:
     village = units.exclude(pk=town.pk).first()
     here = home_unit().children.order_by("order", "id").first()
 
+    def named_ids(model: str, ids) -> list[str]:
+        event = events.Event(MADE_INNER_PARTY, model, tuple(ids))
+        return [*content.event_scopes(event), content.ANY]
+
     def named(model: str, instance) -> list[str]:
         event = events.Event("saved", model, (instance.pk,), instance=instance)
         scopes = content.event_scopes(event)
@@ -135,7 +143,9 @@ def elsewhere() -> dict[str, list[str]]:
 
     from catalog.models import Item
     from catalog.page_scopes import note_counted_change
+    from composition.search import INDEX
     from disclosure.models import DisclosureTable, Inspection
+    from disclosure.services import MADE_INNER_PARTY
 
     def renamed(item):
         item.name = f"{item.name}（修订）"
@@ -177,6 +187,17 @@ def elsewhere() -> dict[str, list[str]]:
         # one whose time limit changes (what is owed may change).
         "catalog": named("catalog.Item", renamed(Item.objects.first())),
         "catalog rule": named("catalog.Item", relimited(Item.objects.first())),
+        # An item made 党内: its disclosures' event (every unit that has one)
+        # and the search pages' INDEX; the global version before 2026-12-04.
+        "made 党内": [
+            *named_ids(
+                "disclosure.Disclosure",
+                Disclosure.objects.filter(item=Item.objects.first()).values_list(
+                    "pk", flat=True
+                ),
+            ),
+            INDEX,
+        ],
         # Unsaved rows: what their saving would name.
         "check elsewhere": named("disclosure.Inspection", Inspection(unit=village)),
         "table elsewhere": named(

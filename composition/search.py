@@ -80,6 +80,12 @@ RECENT_WINDOW = timedelta(days=180)  # looked at first for the newest matches
 FTS_TABLE = "portal_search_fts"
 SNIPPET_CHARS = 120
 SCOPE_BUCKETS = 1 << 16  # "search:0000" … "search:ffff" (page_scope)
+# Named by every search page and kept list of matches beside its word's
+# bucket: a change to the facts of thousands of entries at once (an item
+# made 党内) stales the search pages alone, not every kept figure of the
+# county as the global version would (the 回音壁's recount of every town:
+# about half a second at county scale).
+INDEX = "search"
 
 
 # Which backend --------------------------------------------------------------
@@ -180,6 +186,9 @@ def rebuild() -> int:
                 index(instance)
     finally:
         _bumping[0] = True
+        # The global version, not INDEX alone: a rebuild follows a bulk load
+        # or a restore (README), after which no kept page or figure is of
+        # the data there is.
         caching.bump_version()
     return SearchEntry.objects.count()
 
@@ -198,8 +207,9 @@ def on_event(event: events.Event) -> None:
         # Set-based like the change it follows (follow_item_scope): of the
         # facts, only the scope's changed, to what visibility_facts() says.
         # Thousands of rows at once, seldom: every search page goes stale
-        # rather than reading every text for its scopes.
-        caching.bump_version()
+        # rather than reading every text for its scopes (the disclosures'
+        # own scopes follow the event: core.caching.on_event).
+        caching.bump_scopes([INDEX])
         SearchEntry.objects.filter(
             **{f"{source_field(model)}_id__in": event.ids}
         ).update(
@@ -248,7 +258,8 @@ def on_entry_deleted(sender, instance, **kwargs) -> None:
 # of every word: the page names one of them ("search:<bucket>", a hash of the
 # trigram: a bounded number of versions), and a write of an entry that a
 # reader could find, before or after, bumps the buckets of every trigram of
-# its texts as they were and as they are (`bump_text_scopes`).
+# its texts as they were and as they are (`bump_text_scopes`). Every such
+# page names INDEX too, which a change to many entries at once bumps.
 #
 # Case: the databases fold case when they compare (PostgreSQL's UPPER, SQLite's
 # LIKE for ASCII). A trigram is named only if its characters are ASCII (folded
@@ -294,7 +305,7 @@ def query_scopes(query: str) -> list[str]:
         for start in range(len(term) - TRIGRAM + 1):
             trigram = term[start : start + TRIGRAM]
             if all(_namable(c) for c in trigram):
-                return [_bucket(trigram.upper())]
+                return [_bucket(trigram.upper()), INDEX]
     return [ANY]
 
 
