@@ -220,17 +220,15 @@ def home(request):
     scopes = kept_scopes(town)
     started = timezone.now()
     # The fragments depend on every scope the kept values they are made of
-    # read too: a fragment made again for one scope that read a kept value
-    # from before a change under another would keep it for a day (a copy
-    # of a version a moment old; core.caching.scope_versions now reads the
-    # copies of one moment, and this stays as page_scopes.read_through
-    # does). With those scopes in its key, such a fragment is one nobody
-    # asks for. Read: the home town (UNITS), the counts by kind (GROUPED), each
-    # unit's next scheduled publication (its "unit:") and its 回音壁 counts
-    # (its "cases-unit:").
-    slugs = page_scopes.town_slugs(town)
-    inner = [UNITS, *(f"unit:{slug}" for slug in slugs)]
-    cases = [f"cases-unit:{slug}" for slug in slugs]
+    # read too (page_scopes.read_through: the villages' "unit:" and
+    # "cases-unit:", the catalog's narrower parts): with those in its key, a
+    # fragment made again for one scope from a kept value of before a change
+    # under another is one nobody asks for. And the home town (UNITS), the
+    # counts by kind (GROUPED).
+    figures_scopes = page_scopes.read_through(town, [*scopes, UNITS, GROUPED])
+    latest_scopes = page_scopes.read_through(
+        town, [*(s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS), UNITS]
+    )
 
     @functools.cache
     def units() -> list[Unit]:
@@ -238,17 +236,14 @@ def home(request):
 
     made = {
         f"home-figures:{town.pk}:{shown}": (
-            sorted({*scopes, *inner, *cases, GROUPED}),
+            sorted(figures_scopes),
             lambda: (
                 "portal/includes/home_figures.html",
                 home_figures_context(town, units(), year),
             ),
         ),
         f"home-latest:{town.pk}:{Reader.of(request.user).key}:{shown}": (
-            sorted(
-                {*(s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS)}
-                | {*inner}
-            ),
+            sorted(latest_scopes),
             lambda: (
                 "portal/includes/home_latest.html",
                 home_latest_context(request, units()),
