@@ -1,14 +1,13 @@
 import gc
-import os
-from datetime import datetime
 
 import pytest
 import time_machine
 
-# FENGMING_TEST_CLOCK="2026-12-31 23:59:58": every test starts at that local
-# time (settings.TIME_ZONE), the clock running on from it, to find the tests
-# that fail at midnight or at the end of a month, a quarter or a year.
-TEST_CLOCK = os.environ.get("FENGMING_TEST_CLOCK", "").strip()
+from tests.clock import (
+    on_the_test_clock,
+    run_on_after_collection,
+    travel_for_the_session,
+)
 
 
 def pytest_configure(config):
@@ -17,22 +16,19 @@ def pytest_configure(config):
     # collector ran thousands of times and took about a tenth of the run.
     # Collecting less often frees the same garbage a little later (~15 MB).
     gc.set_threshold(10_000, 50, 50)
+    travel_for_the_session()
+
+
+def pytest_collection_finish(session):
+    run_on_after_collection()
 
 
 @pytest.fixture(autouse=True)
 def _test_clock():
     """First of the autouse fixtures, so the others and the test's own
     fixtures run on the chosen clock too. A test's own time_machine.travel
-    nests inside it (and comes back to it)."""
-    if not TEST_CLOCK:
-        yield
-        return
-    from django.utils import timezone
-
-    start = datetime.fromisoformat(TEST_CLOCK)
-    if timezone.is_naive(start):
-        start = timezone.make_aware(start)
-    with time_machine.travel(start, tick=True):
+    nests inside it (and comes back to it). FENGMING_TEST_CLOCK: tests/clock.py."""
+    with on_the_test_clock():
         yield
 
 

@@ -26,6 +26,8 @@ from typing import TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 
+from tests.clock import on_the_test_clock
+
 T = TypeVar("T")
 # Set on a test module while one of its fixtures holds rows for it.
 HOLDER = "_rows_for_the_module"
@@ -50,7 +52,8 @@ def rows_for_the_module(
         atomic._from_testcase = True
         atomic.__enter__()
         try:
-            value = build()
+            with on_the_test_clock():
+                value = build()
         except BaseException:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
@@ -111,7 +114,8 @@ def copied_rows_for_the_module(
                 value, built = copies[key]
                 _restore(built)
             else:
-                value = build()
+                with on_the_test_clock():
+                    value = build()
                 copies[key] = value, _copy_of(connection.connection)
         except BaseException:
             _restore(before)

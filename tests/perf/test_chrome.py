@@ -64,7 +64,13 @@ def clients() -> dict[str, Client]:
 @pytest.mark.parametrize("who", ["visitor", "member", "staff"])
 @pytest.mark.parametrize("size", ["0", "2"])
 def test_a_page_with_the_kept_chrome_is_the_page_rendered_whole(
-    demo, settings, who, size
+    # The pages read whole, then with the chrome kept: on one day (a board
+    # names the year).
+    away_from_midnight,
+    demo,
+    settings,
+    who,
+    size,
 ):
     client = clients()[who]
     if size != "0":

@@ -1046,27 +1046,32 @@ def compliance_page(client) -> str:
 
 
 def test_a_process_whose_village_version_is_a_moment_old_counts_the_matrix(
-    t, settings, changed
+    away_from_midnight, t, settings, changed
 ):
     """The matrix of a town is counted from the engine's rows kept per unit
     under "unit:<slug>" (compliance.load_inputs): made again after a
     publication in 茅山村 by a process whose copy of "unit:maoshan" is a
     moment old, it is kept under the village's old version too, which no
     one asks for a second later (before read_through, the matrix kept
-    茅山村's February as missing until the next change in the town)."""
-    visitor = Client()
-    before = compliance_page(visitor)
-    old = read_now(["unit:maoshan"])
-    with changed():
-        DisclosureFactory(
-            unit=t["maoshan"],
-            item=t["party"],
-            title="矩阵里的新公开",
-            period=f"{t['year']}-02",
-        )
-    as_a_process_that_read_before(old)
-    compliance_page(visitor)
-    caching.reset_local()  # a second later, or yet another process
-    kept = compliance_page(visitor)
-    assert kept != before  # the filing is counted
-    assert kept == nothing_kept(settings, lambda: compliance_page(visitor))
+    茅山村's February as missing until the next change in the town).
+
+    A February filing counts once February is due: in the year's first
+    weeks the matrix is read in mid-March (the rows are of January)."""
+    now = timezone.localtime()  # noon (away_from_midnight)
+    with time_machine.travel(max(now, now.replace(month=3, day=15)), tick=True):
+        visitor = Client()
+        before = compliance_page(visitor)
+        old = read_now(["unit:maoshan"])
+        with changed():
+            DisclosureFactory(
+                unit=t["maoshan"],
+                item=t["party"],
+                title="矩阵里的新公开",
+                period=f"{t['year']}-02",
+            )
+        as_a_process_that_read_before(old)
+        compliance_page(visitor)
+        caching.reset_local()  # a second later, or yet another process
+        kept = compliance_page(visitor)
+        assert kept != before  # the filing is counted
+        assert kept == nothing_kept(settings, lambda: compliance_page(visitor))
