@@ -45,6 +45,18 @@ def away_from_midnight():
         yield
 
 
+@pytest.fixture
+def past_mid_march(away_from_midnight):
+    """At noon; before 15 March, on 15 March: for a test that counts a
+    filing of February, or one published on 2 February, as due and out
+    (in January it is neither)."""
+    from django.utils import timezone
+
+    now = timezone.localtime()
+    with time_machine.travel(max(now, now.replace(month=3, day=15)), tick=True):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     from django.core.cache import cache

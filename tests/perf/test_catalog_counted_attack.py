@@ -22,7 +22,6 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
-import time_machine
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -66,8 +65,10 @@ from tests.perf.test_unit_and_catalog_scopes import counted
 pytestmark = [
     pytest.mark.django_db,
     # YEAR below is taken once, at import; the pages are read before and after
-    # a change and compared: all in one day, not across midnight (a year's end).
-    pytest.mark.usefixtures("after_the_walks_dates", "values_only"),
+    # a change and compared: all in one day, not across midnight (a year's end);
+    # the walk files January on 2 February: after it (in January, a rule
+    # that changes nothing counted).
+    pytest.mark.usefixtures("past_mid_march", "values_only"),
 ]
 
 YEAR = timezone.localdate().year
@@ -98,16 +99,6 @@ PAGES = [
 
 # The walk's fixture (registered here as "county").
 county = harness.county
-
-
-@pytest.fixture
-def after_the_walks_dates(away_from_midnight):
-    """At noon; in the year's first weeks, on 15 March: the walk files
-    January on 2 February (a filing not yet published, a rule that changes
-    nothing counted)."""
-    now = timezone.localtime()
-    with time_machine.travel(max(now, now.replace(month=3, day=15)), tick=True):
-        yield
 
 
 @pytest.fixture

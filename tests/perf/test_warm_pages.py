@@ -44,11 +44,13 @@ def site(settings):
     with time_machine.travel(MIDNIGHT - timedelta(hours=1), tick=False):
         DisclosureFactory(unit=village, title="文理村十一月财务公开")
         SubmissionFactory(unit=village, accepted=True)
-    # Values the rows' saving kept "on 10 December" are in this process's
-    # copies by the monotonic clock, which does not travel: from the 13th
-    # (VALUE_CACHE_SECONDS later) the shared cache had dropped them while
-    # the copies still answered, so the warm-up stored none of them again
-    # and a worker without the copies missed.
+    # The units' scope version the rows' saving set "on 10 December"
+    # expires from the shared cache two days later (2 ×
+    # PAGE_CACHE_MAX_SECONDS, by the clock, which travels) but not from this
+    # process's copies (by the monotonic clock, which does not): from the
+    # 13th (on any later clock, the real one too) the warm-up and a worker
+    # without the copies read the scope's version apart, and the first
+    # request missed. Nothing of the rows' saving is kept past the fixture.
     cache.clear()
     caching.reset_local()
     return village
