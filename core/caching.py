@@ -65,7 +65,7 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -569,6 +569,94 @@ def cached_through(
             keep=min(lifetime(), settings.PAGE_CACHE_MAX_SECONDS),
         )
     return value
+
+
+def cached_through_many(
+    wanted: dict[str, list[str]],
+    day: date,
+    compute: Callable[[list[str], date], dict[str, tuple[T, date]]],
+    *,
+    seconds: Callable[[], float] | None = None,
+    spread: float = 0.0,
+) -> dict[str, T]:
+    """Many values of a day, each holding for its own run of days: what
+    `cached_through` is to `cached`, `cached_many`'s parts (the matrix's
+    counts unit by unit: a change in one village counts that village again,
+    and a later day of each part's run reuses it). `compute(names, day)`
+    gives each missing name its value and the last day it holds through;
+    called once for each first day of the runs the names are in (one, but
+    after a part was made again on a later day)."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return {n: v for n, (v, _) in compute(list(wanted), day).items()}
+    every = sorted({s for scopes in wanted.values() for s in scopes})
+    versions = dict(zip(every, scope_versions(every), strict=True))
+    versions[""] = generation()
+    notes = {n: _value_key(f"{n}:run", s, versions) for n, s in wanted.items()}
+    runs = _peek_many(list(notes.values()))
+    first_of: dict[date, list[str]] = defaultdict(list)
+    for name, note in notes.items():
+        run = runs.get(note)  # (first, last): the latest run of this part
+        first_of[run[0] if run and run[0] <= day <= run[1] else day].append(name)
+    lives: list[float] = []
+
+    def lifetime() -> float:
+        # Asked once a group, after its compute: `seconds` may read what the
+        # parts computed so far read (the units whose publications end them).
+        lives.append(seconds() if seconds else settings.VALUE_CACHE_SECONDS)
+        return lives[-1]
+
+    found: dict[str, T] = {}
+    last: dict[str, tuple[date, date]] = {}
+    for first, names in first_of.items():
+        named = {f"{n}:{first.isoformat()}": n for n in names}
+
+        def compute_first(missing: list[str], first=first, named=named):
+            made = compute([named[m] for m in missing], first)
+            for part, (_, through) in made.items():
+                last[part] = (first, through)
+            return {m: made[named[m]][0] for m in missing}
+
+        got = cached_many(
+            {value: wanted[n] for value, n in named.items()},
+            compute_first,
+            seconds=lifetime,
+            spread=spread,
+        )
+        found.update({named[value]: v for value, v in got.items()})
+    fresh = {
+        notes[name]: run
+        for name, run in last.items()
+        # As cached_through's note: only a later run replaces it, and none
+        # begun after today.
+        if (runs.get(notes[name]) is None or runs[notes[name]][0] <= run[0])
+        and run[0] <= timezone.localdate()
+    }
+    if fresh and lives:  # never longer than the values (`cached_through`'s)
+        _put_many(fresh, keep=min(*lives, settings.PAGE_CACHE_MAX_SECONDS))
+    return {name: found[name] for name in wanted}
+
+
+def _peek_many(keys: list[str]) -> dict:
+    """`_peek` of many keys: one read of the shared cache for those this
+    process does not hold."""
+    stored = {k: s for k in keys if (s := _local.get(k)) is not None}
+    if elsewhere := [k for k in keys if k not in stored]:
+        stored.update(cache.get_many(elsewhere))
+    now = time.time()
+    return {k: pickle.loads(s[1]) for k, s in stored.items() if s[2] > now}
+
+
+def _put_many(values: dict, *, keep: float) -> None:
+    """`_put` of many: one write to the shared cache."""
+    if keep < 1 or not may_keep():
+        return
+    made = time.time()
+    fresh = {}
+    for key, value in values.items():
+        data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        fresh[key] = stored = (made, data, made + keep)
+        _local.put(key, stored, expires=made + keep, size=len(data))
+    cache.set_many(fresh, timeout=max(int(keep), 1))
 
 
 def _peek(key: str):

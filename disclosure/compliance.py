@@ -411,7 +411,13 @@ def evaluate(
         if before_adoption(item, accepted):
             continue
         obligation = request_obligation(request, item, by_id, as_of)
-        if obligation.filing is not None:
+        # Used up for the request's own unit only: another unit's disclosure
+        # answering it (the town's, for a village) still counts for that
+        # unit, so a unit's figures are of its own rows, the same counted
+        # with its town or alone (its page; `counts_by_unit`).
+        if obligation.filing is not None and (
+            obligation.filing.unit_id == request.unit_id
+        ):
             used.add(obligation.filing.id)
         result.append(obligation)
 
@@ -898,28 +904,22 @@ def load(
     kind: str | None = None,
     within: Period | None = None,
 ) -> tuple[list[Obligation], list[Item]]:
-    obligations, items, _, _ = _load(
-        units=units, year=year, as_of=as_of, kind=kind, within=within
+    """Every obligation of these units (`evaluate`) and the items, as models:
+    the pages that list obligations (a unit's, the reminders, the county's)."""
+    items = load_items(kind)
+    inputs = load_inputs(year, units)
+    obligations = evaluate(
+        units=[unit_spec(u) for u in units],
+        items=[item_spec(i) for i in items],
+        filings=inputs.filings,
+        events=inputs.events,
+        requests=inputs.requests,
+        rules=load_rules(),
+        year=year,
+        as_of=as_of,
+        within=within,
     )
     return obligations, items
-
-
-def load_steady(
-    *,
-    units: list[Unit],
-    year: int,
-    as_of: date,
-    kind: str | None = None,
-    within: Period | None = None,
-) -> tuple[list[Obligation], list[ItemSpec], date, datetime | None]:
-    """`load` (the items as the engine reads them, not as models), the last
-    day its states hold through (`steady_through`) and
-    the first answer to a 点题 request scheduled for later (another unit's
-    disclosure, the town's: `next_scheduled` of these units misses it), or
-    None: figures counted from these are kept no longer than either."""
-    return _load(
-        units=units, year=year, as_of=as_of, kind=kind, within=within, steady=True
-    )
 
 
 @dataclass(frozen=True)
@@ -987,46 +987,121 @@ def load_inputs(year: int, units: list[Unit]) -> Inputs:
     )
 
 
-def _load(*, units, year, as_of, kind, within, steady=False):
-    if steady:
-        items = specs = load_item_specs(kind)
-    else:
-        items = load_items(kind)
-        specs = [item_spec(i) for i in items]
-    inputs = load_inputs(year, units)
-    data = {
-        "items": specs,
-        "filings": inputs.filings,
-        "events": inputs.events,
-        "requests": inputs.requests,
-        "rules": load_rules(),
-        "year": year,
-        "as_of": as_of,
-        "within": within,
+@dataclass(frozen=True)
+class UnitCounts:
+    """A unit's tallies by catalog category (`counts_by_unit`), the last day
+    they hold through and the first answer to one of its 点题 requests
+    scheduled (another unit's disclosure: its own are `next_scheduled`)."""
+
+    by_category: dict[int, Tally]
+    through: date
+    answer_due: datetime | None
+
+
+def counts_by_unit(
+    units: list[Unit],
+    *,
+    year: int,
+    as_of: date,
+    kind: str | None = None,
+    within: Period | None = None,
+) -> dict[int, UnitCounts]:
+    """Each unit's tallies of the year as of the day (the matrix's rows, the
+    statistics' on-time shares), evaluated and kept unit by unit: a change
+    in one village (its scope, "unit:<slug>"), or a publication scheduled
+    in it coming out, counts that village again and not its town; a change
+    in what the engine reads of the catalog (COUNTED) counts them all. Each
+    kept for the run of days it holds through (`steady_through`). The
+    engine's figures for a unit are of its own rows (`evaluate`): the same
+    counted alone or with its town."""
+    started = timezone.now()
+    key = within.key if within else ""
+    named = {
+        f"compliance:unit-counts:{year}:{kind or ''}:{key}:{u.pk}": u for u in units
     }
-    obligations = evaluate(units=[unit_spec(u) for u in units], **data)
-    if not steady:
-        return obligations, items, as_of, None
-    answers = [r.answer_due for r in data["requests"] if r.answer_due is not None]
-    through = steady_through(obligations, **data)
-    return obligations, items, through, min(answers, default=None)
+    read: list[Unit] = []
+    answers: list[datetime | None] = []
+
+    def count(names: list[str], day: date) -> dict[str, tuple[UnitCounts, date]]:
+        some = [named[name] for name in names]
+        read.extend(some)
+        inputs = load_inputs(year, some)
+        rows: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+        for n, part in enumerate((inputs.filings, inputs.events, inputs.requests)):
+            for row in part:
+                rows[row.unit_id][n].append(row)
+        common = {
+            "items": load_item_specs(kind),
+            "rules": load_rules(),
+            "year": year,
+            "as_of": day,
+            "within": within,
+        }
+        category_of = {item.id: item.category_id for item in common["items"]}
+        # Evaluated together (each item's schedule worked out once), split
+        # after: a unit's obligations are of its own rows.
+        obligations: dict[int, list[Obligation]] = defaultdict(list)
+        for obligation in evaluate(
+            units=[unit_spec(u) for u in some],
+            filings=inputs.filings,
+            events=inputs.events,
+            requests=inputs.requests,
+            **common,
+        ):
+            obligations[obligation.unit_id].append(obligation)
+        made = {}
+        for name, unit in zip(names, some, strict=True):
+            filings, events, requests = rows[unit.pk]
+            own = obligations[unit.pk]
+            through = steady_through(
+                own, filings=filings, events=events, requests=requests, **common
+            )
+            due = changes_at(*(r.answer_due for r in requests))
+            answers.append(due)
+            by_category = tally(own, lambda o: category_of[o.item_id])
+            made[name] = UnitCounts(dict(by_category), through, due), through
+        return made
+
+    counted = caching.cached_through_many(
+        {name: [f"unit:{u.slug}", COUNTED, FILED] for name, u in named.items()},
+        as_of,
+        count,
+        seconds=lambda: caching.until(
+            changes_at(next_scheduled(read, started), *answers), midnight=False
+        ),
+        spread=0.5,
+    )
+    return {named[name].pk: counts for name, counts in counted.items()}
+
+
+def counted_through(counts: Iterable[UnitCounts]) -> tuple[date, datetime | None]:
+    """The last day all these counts hold through, and the first answer due
+    among them: how long figures summed from them are kept."""
+    counts = list(counts)
+    return (
+        min((c.through for c in counts), default=date.max),
+        changes_at(*(c.answer_due for c in counts)),
+    )
 
 
 def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tally]:
     """Each unit's tally of the year, every catalog, as of the day (the
-    statistics' on-time shares): kept, as the matrix's counts are, until a
-    change in these units or in what the engine reads of the catalog
-    (COUNTED: not a name) or a publication scheduled in them, for the run
-    of days it holds through (`steady_through`)."""
+    statistics' on-time shares): summed from `counts_by_unit`, and kept as
+    the matrix's counts are, until a change in these units or in what the
+    engine reads of the catalog (COUNTED: not a name) or a publication
+    scheduled in them, for the run of days it holds through."""
     started = timezone.now()
     answers: list[datetime | None] = []
 
     def of_day(day: date) -> tuple[dict, date]:
-        obligations, _, through, answer_due = load_steady(
-            units=units, year=year, as_of=day
-        )
+        counts = counts_by_unit(units, year=year, as_of=day)
+        through, answer_due = counted_through(counts.values())
         answers.append(answer_due)
-        return dict(tally(obligations, lambda o: o.unit_id)), through
+        return {
+            pk: roll_up(c.by_category, lambda _: "all")["all"]
+            for pk, c in counts.items()
+            if c.by_category
+        }, through
 
     return caching.cached_through(
         f"compliance:by-unit:{year}:{','.join(str(u.pk) for u in units)}",

@@ -305,15 +305,15 @@ def matrix_counts(q: dict, units: list[Unit]) -> dict:
 
 
 def count_matrix(q: dict, units: list[Unit], as_of) -> dict:
-    obligations, items, through, answer_due = compliance.load_steady(
-        units=units,
-        year=q["year"],
-        as_of=as_of,
-        kind=q["kind"],
-        within=q["within"],
+    counts = compliance.counts_by_unit(
+        units, year=q["year"], as_of=as_of, kind=q["kind"], within=q["within"]
     )
-    category_of = {item.id: item.category_id for item in items}
-    cells = compliance.tally(obligations, lambda o: (o.unit_id, category_of[o.item_id]))
+    cells = {
+        (pk, category): tally
+        for pk, unit_counts in counts.items()
+        for category, tally in unit_counts.by_category.items()
+    }
+    through, answer_due = compliance.counted_through(counts.values())
     return {
         "cells": cells,
         "by_unit": compliance.roll_up(cells, lambda cell: cell[0]),

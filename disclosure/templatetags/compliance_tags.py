@@ -51,13 +51,19 @@ def editor_attention(context):
 
 
 @register.simple_tag
-def tally_counts(t: compliance.Tally) -> str:
-    """ "按时公开3 逾期公开1 …": the states a tally counts, none left out."""
+def tally_counts(t: compliance.Tally, labels: dict | None = None) -> str:
+    """ "按时公开3 逾期公开1 …": the states a tally counts, none left out.
+    `labels`: the states' names translated once (`_labels`)."""
+    labels = labels or compliance.LABELS
     return " ".join(
-        f"{compliance.LABELS[state]}{t.counts[state]}"
-        for state in COUNT_ORDER
-        if t.counts[state]
+        f"{labels[state]}{t.counts[state]}" for state in COUNT_ORDER if t.counts[state]
     )
+
+
+def _labels() -> dict:
+    # Translated once a table: a lazy name costs a catalog lookup each time
+    # it is written, and the matrix writes them a few hundred times.
+    return {state: str(label) for state, label in compliance.LABELS.items()}
 
 
 @register.simple_tag
@@ -86,6 +92,7 @@ def matrix_rows(rows: list[dict], link_query: str) -> str:
     and its counts), the unit's total; every cell links to the unit's page.
     Written here, not by the template: a few hundred nodes a row."""
     total_label = _("合计")
+    labels = _labels()
     return format_html_join(
         "\n",
         '<tr><th scope="row"><a href="{}">{}</a></th>{}'
@@ -95,7 +102,7 @@ def matrix_rows(rows: list[dict], link_query: str) -> str:
                 link,
                 row["unit"].name,
                 format_html_join(
-                    "", "{}", ((_cell(c, t, link),) for c, t in row["cells"])
+                    "", "{}", ((_cell(c, t, link, labels),) for c, t in row["cells"])
                 ),
                 total_label,
                 tally_rate(row["total"]) if row["total"] else "—",
@@ -109,7 +116,7 @@ def matrix_rows(rows: list[dict], link_query: str) -> str:
     )
 
 
-def _cell(category, t, link: str) -> str:
+def _cell(category, t, link: str, labels: dict) -> str:
     label = f"{category.code} {category.name}"
     if not t:
         return format_html(
@@ -123,6 +130,6 @@ def _cell(category, t, link: str) -> str:
         label,
         t.state,
         link,
-        t.label,
-        tally_counts(t),
+        labels[t.state],
+        tally_counts(t, labels),
     )

@@ -164,7 +164,7 @@ def catalog_county(county):  # noqa: F811
 
 def watch(monkeypatch):
     # The kept ones (the unit page counts its unit on each miss: `load`).
-    return counted(monkeypatch, compliance, "load_steady")
+    return counted(monkeypatch, compliance, "counts_by_unit")
 
 
 @pytest.mark.parametrize(

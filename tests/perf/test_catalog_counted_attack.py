@@ -565,7 +565,7 @@ def test_a_name_shows_at_once(
     settings, walk, change, monkeypatch, django_capture_on_commit_callbacks
 ):
     matrices = counted(monkeypatch, compliance_views, "count_matrix")
-    tallies = counted(monkeypatch, compliance, "_load", steady=True, kind=None)
+    tallies = counted(monkeypatch, compliance, "counts_by_unit", kind=None)
     seen = []
     before = engine_counts(settings, walk)
     found = stale(

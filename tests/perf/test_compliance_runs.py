@@ -170,7 +170,7 @@ def test_the_statistics_recount_only_the_on_time_shares_at_midnight(town, monkey
     from core import figures as registry
 
     collected = counted(monkeypatch, registry, "collect_parts")
-    engine = counted(monkeypatch, compliance, "load_steady")
+    engine = counted(monkeypatch, compliance, "counts_by_unit")
     visitor = Client()
     with time_machine.travel(evening(date(2026, 11, 20)), tick=False):
         evening_page = visitor.get("/stats/?town=fengming")

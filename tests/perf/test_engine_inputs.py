@@ -183,7 +183,7 @@ def test_a_rule_counts_again_without_reading_the_rows(
     visitor = Client()
     pages(visitor)
     reads = counted(monkeypatch, compliance, "read_inputs")
-    loads = counted(monkeypatch, compliance, "load_steady")
+    loads = counted(monkeypatch, compliance, "counts_by_unit")
     with django_capture_on_commit_callbacks(execute=True):
         change(world)
     after = pages(visitor)
