@@ -978,6 +978,31 @@ def kept_next(
     return due
 
 
+def kept_next_many(
+    wanted: dict[str, list[str]],
+    find: Callable[[list[str], datetime], dict[str, datetime | None]],
+    after: datetime,
+) -> dict[str, datetime | None]:
+    """`kept_next` of many parts (a town's units), each kept under its own
+    scopes (`cached_many`): a change in one finds that one again. `find(names,
+    after)` gives each name its first scheduled time after `after` (None:
+    none), in one query for all."""
+
+    def work_out(names: list[str]) -> dict[str, tuple[datetime, datetime | None]]:
+        since = after - timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
+        return {name: (since, due) for name, due in find(names, since).items()}
+
+    kept = cached_many(wanted, work_out)
+    found = {
+        name: due
+        for name, (since, due) in kept.items()
+        if since <= after and (due is None or due > after)
+    }
+    if again := [name for name in wanted if name not in found]:
+        found.update(find(again, after))
+    return found
+
+
 def until_due(scopes: list[str] | None) -> Callable[[], float]:
     """`cached(..., seconds=until_due(scopes))`: a value that the clock changes
     (what a scheduled publication adds), kept at most VALUE_CACHE_SECONDS and

@@ -1181,20 +1181,24 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
     先党内后党外 row coming out to the public: when figures counted from
     their rows change with no save. None: nothing scheduled.
 
-    Kept under the units' scopes (`caching.kept_next`): a row scheduled,
-    moved, put off or withdrawn in one is a save there, and it is worked
-    out again once it comes due. A page's kept parts ask it each (the
-    statistics, six times) when a change in the town made them again."""
-    units = list(units)
-    ids = sorted(u.pk for u in units)
-    return caching.kept_next(
-        f"compliance:next-scheduled:{int(public_from)}:{','.join(map(str, ids))}",
-        lambda t: Disclosure.objects.filter(unit__in=ids).next_scheduled(
-            t, public_from=public_from
-        ),
-        after,
-        scopes=[f"unit:{u.slug}" for u in units],
+    Kept unit by unit under its scope (`caching.kept_next_many`): a row
+    scheduled, moved, put off or withdrawn in one is a save there, which
+    finds that unit's again, not its town's; and it is worked out again once
+    it comes due. A page's kept parts ask it each (the statistics, six
+    times) when a change in the town made them again."""
+    named = {f"compliance:next-scheduled:{int(public_from)}:{u.pk}": u for u in units}
+
+    def find(names: list[str], since: datetime) -> dict[str, datetime | None]:
+        ids = {named[name].pk: name for name in names}
+        due = Disclosure.objects.filter(unit__in=list(ids)).next_scheduled_by_unit(
+            since, public_from=public_from
+        )
+        return {name: due.get(pk) for pk, name in ids.items()}
+
+    found = caching.kept_next_many(
+        {name: [f"unit:{u.slug}"] for name, u in named.items()}, find, after
     )
+    return changes_at(*found.values())
 
 
 def publication_span() -> tuple[datetime, datetime] | None:

@@ -58,6 +58,23 @@ class DisclosureQuerySet(models.QuerySet):
             )
         return min((t["t"] for t in times if t["t"] is not None), default=None)
 
+    def next_scheduled_by_unit(
+        self, after, *, public_from: bool = True
+    ) -> dict[int, datetime]:
+        """`next_scheduled` of each unit of these rows that has one: {unit
+        id: time}, one query a kind of time."""
+        found = self.filter(status=Disclosure.Status.PUBLISHED).order_by()
+        times = [("published_at", found.filter(published_at__gt=after))]
+        if public_from:
+            times.append(("public_from", found.filter(public_from__gt=after)))
+        first: dict[int, datetime] = {}
+        for field, rows in times:
+            for unit, t in (
+                rows.values("unit").annotate(t=Min(field)).values_list("unit", "t")
+            ):
+                first[unit] = min(t, first.get(unit, t))
+        return first
+
     def withdrawn(self) -> "DisclosureQuerySet":
         return self.filter(status=Disclosure.Status.WITHDRAWN)
 

@@ -191,3 +191,36 @@ def test_the_towns_answer_to_a_villages_request_counts_for_the_town_either_way(
         row = next(r for r in page.context["rows"] if r["unit"] == fengming)
         own, _ = compliance.load(units=[fengming], year=2026, as_of=as_of)
         assert row["total"] == compliance.tally(own, lambda o: "all")["all"]
+
+
+def test_the_next_scheduled_publication_is_found_again_for_the_village_alone(
+    town, monkeypatch, changed
+):
+    """What ends the kept counts (`compliance.next_scheduled`) is kept unit by
+    unit: a publication scheduled in one village finds that village's again,
+    and the town's figures are kept no longer than it."""
+    from disclosure.models import DisclosureQuerySet
+
+    visitor = Client()
+    with time_machine.travel(at(date(2026, 11, 17), 22), tick=False):
+        figures(visitor)
+        asked = []
+        real = DisclosureQuerySet.next_scheduled_by_unit
+
+        def spied(rows, after, **kwargs):
+            asked.append(set(rows.values_list("unit", flat=True).distinct()))
+            return real(rows, after, **kwargs)
+
+        monkeypatch.setattr(DisclosureQuerySet, "next_scheduled_by_unit", spied)
+        with changed():
+            DisclosureFactory(
+                unit=town["maoshan"],
+                item=Item.objects.get(code="A02"),
+                period="2026",
+                published_at=at(date(2026, 11, 19), 8),  # set for later
+            )
+        kept = figures(visitor)
+        assert asked and all(units <= {town["maoshan"].pk} for units in asked)
+    with time_machine.travel(at(date(2026, 11, 19), 9), tick=False):
+        after = figures(visitor)
+    assert after != kept  # out at 8:00: counted, not the counts kept before
