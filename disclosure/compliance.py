@@ -403,21 +403,24 @@ def evaluate(
     # request's deadline, not again by its own event date.
     for request in sorted(requests, key=lambda r: (r.accepted_on, r.id)):
         item = item_by_id.get(request.item_id)
-        if item is None or request.unit_id not in unit_ids:
+        if item is None:
             continue
         accepted = request.accepted_on
         if accepted.year != year or not in_window(accepted) or accepted > as_of:
             continue
         if before_adoption(item, accepted):
             continue
+        if request.unit_id not in unit_ids:
+            # Another unit's request answered by a disclosure of these (the
+            # town's answer to a village's): owed by that unit, not these,
+            # and the answer is used up all the same, whichever units are
+            # counted together (`counts_by_unit` counts a unit alone).
+            disclosed = request.disclosed_on
+            if request.disclosure_id in by_id and disclosed and disclosed <= as_of:
+                used.add(request.disclosure_id)
+            continue
         obligation = request_obligation(request, item, by_id, as_of)
-        # Used up for the request's own unit only: another unit's disclosure
-        # answering it (the town's, for a village) still counts for that
-        # unit, so a unit's figures are of its own rows, the same counted
-        # with its town or alone (its page; `counts_by_unit`).
-        if obligation.filing is not None and (
-            obligation.filing.unit_id == request.unit_id
-        ):
+        if obligation.filing is not None:
             used.add(obligation.filing.id)
         result.append(obligation)
 
@@ -905,14 +908,20 @@ def load(
     within: Period | None = None,
 ) -> tuple[list[Obligation], list[Item]]:
     """Every obligation of these units (`evaluate`) and the items, as models:
-    the pages that list obligations (a unit's, the reminders, the county's)."""
+    the pages that list obligations (a unit's, the reminders, the county's).
+
+    Units of one town are counted with the 点题 requests of every unit of
+    it (their rows kept unit by unit): a request of another unit answered
+    by a disclosure of these uses it up, as in the town's matrix."""
     items = load_items(kind)
-    inputs = load_inputs(year, units)
+    everyone = town_units(units)
+    inputs = load_inputs(year, everyone or units)
+    ids = {u.pk for u in units}
     obligations = evaluate(
         units=[unit_spec(u) for u in units],
         items=[item_spec(i) for i in items],
-        filings=inputs.filings,
-        events=inputs.events,
+        filings=[f for f in inputs.filings if f.unit_id in ids],
+        events=[e for e in inputs.events if e.unit_id in ids],
         requests=inputs.requests,
         rules=load_rules(),
         year=year,
@@ -920,6 +929,21 @@ def load(
         within=within,
     )
     return obligations, items
+
+
+def town_units(units: list[Unit]) -> list[Unit] | None:
+    """Every unit of the one town these units are in, kept until a unit
+    changes ("units"); None: of several towns (the county's pages count
+    each town's units together already)."""
+    towns = {u.pk if u.kind == Unit.Kind.TOWN else u.parent_id for u in units}
+    if len(towns) != 1 or None in towns:
+        return None
+    (town,) = towns
+    return caching.cached(
+        f"compliance:town-units:{town}",
+        lambda: list(Unit.objects.filter(Q(pk=town) | Q(parent_id=town))),
+        scopes=["units"],
+    )
 
 
 @dataclass(frozen=True)
@@ -1011,9 +1035,10 @@ def counts_by_unit(
     in one village (its scope, "unit:<slug>"), or a publication scheduled
     in it coming out, counts that village again and not its town; a change
     in what the engine reads of the catalog (COUNTED) counts them all. Each
-    kept for the run of days it holds through (`steady_through`). The
-    engine's figures for a unit are of its own rows (`evaluate`): the same
-    counted alone or with its town."""
+    kept for the run of days it holds through (`steady_through`). A unit
+    counted alone counts as it does with its town: another unit's 点题
+    request its disclosure answers uses that disclosure up (`evaluate`),
+    and a change of the request names the answering unit too."""
     started = timezone.now()
     key = within.key if within else ""
     named = {
@@ -1025,11 +1050,23 @@ def counts_by_unit(
     def count(names: list[str], day: date) -> dict[str, tuple[UnitCounts, date]]:
         some = [named[name] for name in names]
         read.extend(some)
-        inputs = load_inputs(year, some)
+        ids = {u.pk for u in some}
+        # Every unit's rows (kept unit by unit, `load_inputs`): another
+        # unit's request may be answered by a disclosure of these, which it
+        # uses up (`evaluate`), and which it names (feedback.page_scopes).
+        inputs = load_inputs(year, units)
+        filings = [f for f in inputs.filings if f.unit_id in ids]
+        events = [e for e in inputs.events if e.unit_id in ids]
         rows: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
-        for n, part in enumerate((inputs.filings, inputs.events, inputs.requests)):
+        for n, part in enumerate((filings, events)):
             for row in part:
                 rows[row.unit_id][n].append(row)
+        answered_in = {f.id: f.unit_id for f in filings}
+        for request in inputs.requests:
+            if request.unit_id in ids:
+                rows[request.unit_id][2].append(request)
+            elif request.disclosure_id in answered_in:
+                rows[answered_in[request.disclosure_id]][2].append(request)
         common = {
             "items": load_item_specs(kind),
             "rules": load_rules(),
@@ -1043,20 +1080,24 @@ def counts_by_unit(
         obligations: dict[int, list[Obligation]] = defaultdict(list)
         for obligation in evaluate(
             units=[unit_spec(u) for u in some],
-            filings=inputs.filings,
-            events=inputs.events,
+            filings=filings,
+            events=events,
             requests=inputs.requests,
             **common,
         ):
             obligations[obligation.unit_id].append(obligation)
         made = {}
         for name, unit in zip(names, some, strict=True):
-            filings, events, requests = rows[unit.pk]
+            its_filings, its_events, requests = rows[unit.pk]
             own = obligations[unit.pk]
             through = steady_through(
-                own, filings=filings, events=events, requests=requests, **common
+                own,
+                filings=its_filings,
+                events=its_events,
+                requests=requests,
+                **common,
             )
-            due = changes_at(*(r.answer_due for r in requests))
+            due = changes_at(*(r.answer_due for r in requests if r.unit_id == unit.pk))
             answers.append(due)
             by_category = tally(own, lambda o: category_of[o.item_id])
             made[name] = UnitCounts(dict(by_category), through, due), through

@@ -138,12 +138,24 @@ def _case_scopes(ids) -> list[str]:
 
 def _named(ids, units, answered, *, fresh: bool) -> list[str]:
     cases = ["wall", *(f"submission:{pk}" for pk in ids)]
-    disclosures = [f"disclosure:{pk}" for pk in set(answered) - {None}]
+    answers = set(answered) - {None}
+    disclosures = [f"disclosure:{pk}" for pk in answers]
     named = unit_scopes(units, fresh=fresh)
     # And the counts of its unit's and town's cases (feedback.summary), which
     # a publication there does not change.
     counted = [f"cases-{scope}" for scope in named]
-    return cases + named + counted + disclosures
+    # A 点题 answer published by another unit (the town's, for a village's
+    # request) is used up by the request in that unit's counts too
+    # (`compliance.evaluate`), kept under its scope: a query only for a
+    # case with an answer linked, was or is.
+    answering = (
+        unit_scopes(
+            Disclosure.objects.filter(pk__in=answers).values_list("unit", flat=True)
+        )
+        if answers
+        else []
+    )
+    return list(dict.fromkeys(cases + named + counted + disclosures + answering))
 
 
 def round_scopes(event) -> list[str] | None:

@@ -66,11 +66,14 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "compliance": (f"/compliance/?year={YEAR}&as_of={YEAR}-12-31", 10),
         "compliance of a unit": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31",
-            10,  # with the events it owes and the two counts of its 督查 records
+            # With the events it owes and the two counts of its 督查 records,
+            # and its town's units (kept: their 点题 requests may be answered
+            # by its disclosures, compliance.load).
+            11,
         ),
         "compliance: a unit's nil filings": (
             f"/compliance/{village.slug}/?year={YEAR}&as_of={YEAR}-12-31&nil=1",
-            10,
+            11,
         ),
         "compliance of a town": (
             f"/compliance/?year={YEAR}&as_of={YEAR}-12-31&town={other.slug}",
@@ -96,9 +99,9 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
         "sitemap": ("/sitemap.xml", 10),
         "reports": ("/reports/", 4),
         # + the 督查 section (the checks' scores, the notices' counts) and
-        # the 点题 requests owed (compliance.load).
-        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 23),
-        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 23),
+        # the 点题 requests owed (compliance.load, with the town's units).
+        "report": (f"/reports/{YEAR}/?town={county.town.slug}", 24),
+        "report of a town": (f"/reports/{county.town.slug}/{YEAR}/", 24),
     }
 
 

@@ -13,6 +13,7 @@ import time_machine
 from django.test import Client
 
 from catalog.models import Catalog, Item
+from core import caching
 from disclosure import compliance
 from tests.factories import (
     CategoryFactory,
@@ -136,15 +137,10 @@ def test_each_units_counts_keep_their_own_run_of_days(
     assert calls == []  # nothing changed since: every count kept
 
 
-def test_the_towns_answer_to_a_villages_request_counts_for_the_town_either_way(
-    town, settings
-):
-    """The town's 点题 answer meets 文理村's request; it is also the town's
-    own disclosure of an event, counted for the town whether the town is
-    counted alone (its compliance page) or with its villages (the matrix):
-    before, the matrix used it up for the village's request and counted one
-    obligation fewer for the town than the town's own page."""
-    fengming, wenli = town["fengming"], town["wenli"]
+def towns_answer(town, *, linked: bool = True):
+    """The town's 点题 answer (an item answered by event) to 文理村's request,
+    published on the 17th for an event of the 16th; the request linked to it
+    or not yet."""
     answers = ItemFactory(
         code="F02",
         category=Item.objects.get(code="A01").category,
@@ -152,45 +148,90 @@ def test_the_towns_answer_to_a_villages_request_counts_for_the_town_either_way(
     )
     with time_machine.travel(at(date(2026, 11, 17), 9), tick=False):
         answer = DisclosureFactory(
-            unit=fengming,
+            unit=town["fengming"],
             item=answers,
             period="2026-11",
             event_date=date(2026, 11, 16),
         )
-        SubmissionFactory(
+        case = SubmissionFactory(
             kind="request",
-            unit=wenli,
+            unit=town["wenli"],
             accepted=True,
             due_date=date(2026, 11, 30),
-            fulfilled_by=answer,
+            fulfilled_by=answer if linked else None,
         )
+    return answer, case
+
+
+def of_unit(obligations, unit) -> list:
+    return sorted(
+        (o.item_id, str(o.period), o.kind, o.state)
+        for o in obligations
+        if o.unit_id == unit.pk
+    )
+
+
+def test_the_towns_answer_to_a_request_is_used_up_when_the_town_is_counted_alone(
+    town, monkeypatch
+):
+    """The town's disclosure answering 文理村's request meets the request and
+    is not judged again as the town's own disclosure of an event: counted
+    with its villages, or alone after a change in the town (its own counts
+    made again, the village's request read from the village's kept rows)."""
+    answer, _ = towns_answer(town)
+    units = list(town.values())
     as_of = date(2026, 11, 18)
     with time_machine.travel(at(as_of, 10), tick=False):
+        together, _ = compliance.load(units=units, year=2026, as_of=as_of)
+        # Not the town's own event: the answer is the request's.
+        assert [
+            o.unit_id for o in together if o.filing and o.filing.id == answer.pk
+        ] == [town["wenli"].pk]
+        request = [o for o in together if o.kind == "request"]
+        assert [(o.unit_id, o.state) for o in request] == [
+            (town["wenli"].pk, compliance.State.ON_TIME)
+        ]
+        expected = dict(compliance.tally(together, lambda o: o.unit_id))
 
-        def of_town(units):
-            obligations, _ = compliance.load(units=units, year=2026, as_of=as_of)
-            return sorted(
-                (o.item_id, str(o.period), o.kind, o.state)
-                for o in obligations
-                if o.unit_id == fengming.pk
-            )
+        def counted():
+            counts = compliance.counts_by_unit(units, year=2026, as_of=as_of)
+            return {
+                pk: compliance.roll_up(c.by_category, lambda _: "all")["all"]
+                for pk, c in counts.items()
+                if c.by_category
+            }
 
-        alone = of_town([fengming])
-        assert (answers.pk, "None", "event", compliance.State.ON_TIME) in alone
-        assert of_town(list(town.values())) == alone
-        counts = compliance.counts_by_unit(list(town.values()), year=2026, as_of=as_of)
-        plain, _ = compliance.load(units=list(town.values()), year=2026, as_of=as_of)
-        assert {
-            pk: compliance.roll_up(c.by_category, lambda _: "all")["all"]
-            for pk, c in counts.items()
-        } == dict(compliance.tally(plain, lambda o: o.unit_id))
-        # The village's request, met by the town's answer, on time.
-        request = [o for o in plain if o.unit_id == wenli.pk and o.kind == "request"]
-        assert [o.state for o in request] == [compliance.State.ON_TIME]
+        assert counted() == expected
+        # The town's own page (its unit alone, `load`) counts the same.
+        alone, _ = compliance.load(units=[town["fengming"]], year=2026, as_of=as_of)
+        assert of_unit(alone, town["fengming"]) == of_unit(together, town["fengming"])
         page = Client().get("/compliance/?kind=party&town=fengming&year=2026")
-        row = next(r for r in page.context["rows"] if r["unit"] == fengming)
-        own, _ = compliance.load(units=[fengming], year=2026, as_of=as_of)
-        assert row["total"] == compliance.tally(own, lambda o: "all")["all"]
+        row = next(r for r in page.context["rows"] if r["unit"] == town["fengming"])
+        assert row["total"] == compliance.tally(alone, lambda o: "all")["all"]
+        calls = evaluated(monkeypatch)
+        caching._bump_scopes(["unit:fengming"])  # a change in the town
+        assert counted() == expected
+        assert calls == [{town["fengming"].pk}]  # counted alone
+
+
+def test_a_request_linked_to_the_towns_answer_later_recounts_the_town(
+    town, settings, changed
+):
+    """The town's answer is counted as its own disclosure of an event until
+    文理村's request is linked to it; the link (a change of the village's
+    case) names the town's scope too, so the town's kept counts follow."""
+    _, case = towns_answer(town, linked=False)
+    visitor = Client()
+    with time_machine.travel(at(date(2026, 11, 18), 10), tick=False):
+        before = figures(visitor)
+        with changed():
+            case.fulfilled_by_id = compliance.Disclosure.objects.get(
+                unit=town["fengming"], item__code="F02"
+            ).pk
+            case.save()
+        after = figures(visitor)
+        assert after == nothing_kept(settings, lambda: figures(Client()))
+        assert after != before
 
 
 def test_the_next_scheduled_publication_is_found_again_for_the_village_alone(
