@@ -415,8 +415,7 @@ def evaluate(
             # town's answer to a village's): owed by that unit, not these,
             # and the answer is used up all the same, whichever units are
             # counted together (`counts_by_unit` counts a unit alone).
-            disclosed = request.disclosed_on
-            if request.disclosure_id in by_id and disclosed and disclosed <= as_of:
+            if request.disclosure_id in by_id and answered_by(request, as_of):
                 used.add(request.disclosure_id)
             continue
         obligation = request_obligation(request, item, by_id, as_of)
@@ -571,6 +570,12 @@ def steady_through(
     return min(turns) - one if turns else date.max
 
 
+def answered_by(request: RequestSpec, as_of: date) -> bool:
+    """Whether the disclosure answering the request was out by `as_of`."""
+    disclosed = request.disclosed_on
+    return bool(request.disclosure_id and disclosed and disclosed <= as_of)
+
+
 def request_obligation(
     request: RequestSpec, item: ItemSpec, by_id: dict[int, Filing], as_of: date
 ) -> Obligation:
@@ -578,12 +583,11 @@ def request_obligation(
     date, or by a refusal explained in writing by then (domain.md: a refusal
     is explained in writing); an answer without the disclosure meets nothing."""
     filing = None
-    disclosed = request.disclosed_on
-    if request.disclosure_id and disclosed and disclosed <= as_of:
+    if answered_by(request, as_of):
         # Its disclosure may be of another year, or not loaded: the request
         # says when it was published.
         filing = by_id.get(request.disclosure_id) or Filing(
-            request.disclosure_id, request.unit_id, item.id, "", disclosed
+            request.disclosure_id, request.unit_id, item.id, "", request.disclosed_on
         )
     refused = filing is None and bool(
         request.refused_on and request.refused_on <= as_of
@@ -941,7 +945,7 @@ def town_units(units: list[Unit]) -> list[Unit] | None:
     (town,) = towns
     return caching.cached(
         f"compliance:town-units:{town}",
-        lambda: list(Unit.objects.filter(Q(pk=town) | Q(parent_id=town))),
+        lambda: list(Unit.objects.of_town(town)),
         scopes=["units"],
     )
 

@@ -147,7 +147,8 @@ def _named(ids, units, answered, *, fresh: bool) -> list[str]:
     # A 点题 answer published by another unit (the town's, for a village's
     # request) is used up by the request in that unit's counts too
     # (`compliance.evaluate`), kept under its scope: a query only for a
-    # case with an answer linked, was or is.
+    # case with an answer linked, was or is (where the answer is, whatever
+    # its state: a scope to bump, never shown).
     answering = (
         unit_scopes(
             Disclosure.objects.filter(pk__in=answers).values_list("unit", flat=True)

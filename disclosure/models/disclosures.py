@@ -50,30 +50,37 @@ class DisclosureQuerySet(models.QuerySet):
         reaching the public), or None: how long a cached page or figure
         counted from them stays right. A time only, never a row: it must see
         the rows not visible yet."""
-        found = self.filter(status=Disclosure.Status.PUBLISHED).order_by()
-        times = [found.filter(published_at__gt=after).aggregate(t=Min("published_at"))]
-        if public_from:
-            times.append(
-                found.filter(public_from__gt=after).aggregate(t=Min("public_from"))
-            )
-        return min((t["t"] for t in times if t["t"] is not None), default=None)
+        times = [
+            rows.aggregate(t=Min(field))["t"]
+            for field, rows in self._coming_out(after, public_from)
+        ]
+        return min((t for t in times if t is not None), default=None)
 
     def next_scheduled_by_unit(
         self, after, *, public_from: bool = True
     ) -> dict[int, datetime]:
         """`next_scheduled` of each unit of these rows that has one: {unit
-        id: time}, one query a kind of time."""
-        found = self.filter(status=Disclosure.Status.PUBLISHED).order_by()
-        times = [("published_at", found.filter(published_at__gt=after))]
-        if public_from:
-            times.append(("public_from", found.filter(public_from__gt=after)))
+        id: time}, one query a kind of time; a time, never a row, as
+        `next_scheduled`."""
         first: dict[int, datetime] = {}
-        for field, rows in times:
+        for field, rows in self._coming_out(after, public_from):
             for unit, t in (
                 rows.values("unit").annotate(t=Min(field)).values_list("unit", "t")
             ):
                 first[unit] = min(t, first.get(unit, t))
         return first
+
+    def _coming_out(
+        self, after, public_from: bool
+    ) -> list[tuple[str, "DisclosureQuerySet"]]:
+        """(field, rows): the published rows whose time in that field is
+        after `after` (their publication; with `public_from`, their coming
+        out to the public)."""
+        found = self.filter(status=Disclosure.Status.PUBLISHED).order_by()
+        times = [("published_at", found.filter(published_at__gt=after))]
+        if public_from:
+            times.append(("public_from", found.filter(public_from__gt=after)))
+        return times
 
     def withdrawn(self) -> "DisclosureQuerySet":
         return self.filter(status=Disclosure.Status.WITHDRAWN)

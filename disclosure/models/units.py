@@ -48,9 +48,11 @@ class UnitQuerySet(models.QuerySet):
         """Towns, villages and communities: a county has no notice board."""
         return self.exclude(kind=Unit.Kind.COUNTY)
 
-    def of_town(self, town: "Unit") -> "UnitQuerySet":
-        """The town and the villages and communities under it."""
-        return self.filter(models.Q(pk=town.pk) | models.Q(parent_id=town.pk))
+    def of_town(self, town: "Unit | int") -> "UnitQuerySet":
+        """The town (a unit or its id) and the villages and communities under
+        it."""
+        pk = town if isinstance(town, int) else town.pk
+        return self.filter(models.Q(pk=pk) | models.Q(parent_id=pk))
 
     def ordered_towns(self) -> "UnitQuerySet":
         """Towns in the order of the town choices: the first is the default."""
