@@ -123,6 +123,12 @@ def town_of(unit: Unit) -> Unit | None:
     return parent if parent and parent.kind == Unit.Kind.TOWN else None
 
 
+# Stands for the day in the links of a kept table (`matrix`); the same for
+# every table this process makes, so that their rows are kept too
+# (compliance_tags.matrix_rows).
+DAY_MARK = f"day{secrets.token_hex(8)}"
+
+
 def matrix(request):
     query = ComplianceQuery(request.GET)
     if not query.is_valid():
@@ -139,8 +145,9 @@ def matrix(request):
     within = q["within"]
 
     def of_day(day):
-        # The day stands as a token made for this table: no data holds it.
-        mark = f"day{secrets.token_hex(8)}"
+        # The day stands as a token of this process: no data holds it (the
+        # table is kept with it, so another process's is written in too).
+        mark = DAY_MARK
         link_query = {"year": q["year"], "as_of": mark}
         if within:
             link_query["period"] = within.key
@@ -206,7 +213,7 @@ def matrix_kept(
         ),
         "seconds": lambda: caching.until(
             compliance.changes_at(
-                compliance.next_scheduled(Unit.objects.of_town(town), started),
+                compliance.next_scheduled(compliance.town_units([town]), started),
                 *(answers or []),
             ),
             midnight=False,

@@ -1,9 +1,15 @@
+import time
+
 from django import template
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from catalog.models import Item
+from core import caching
 from disclosure import compliance, reminders
 from disclosure.models import Unit
 
@@ -90,29 +96,66 @@ def _percent(share: float) -> int:
 def matrix_rows(rows: list[dict], link_query: str) -> str:
     """The matrix's body: a row a unit, a cell a category (its state, named,
     and its counts), the unit's total; every cell links to the unit's page.
-    Written here, not by the template: a few hundred nodes a row."""
+    Written here, not by the template: a few hundred nodes a row.
+
+    Each row's HTML is kept in this process under what it shows (the unit,
+    the categories, the states and counts, the query of its links, the
+    language): a change in one village makes the table again, but only
+    its row is written again."""
     total_label = _("合计")
     labels = _labels()
-    return format_html_join(
-        "\n",
+    keep = settings.VALUE_CACHE_SECONDS > 0
+    prefix = (MATRIX_ROW, get_language(), get_script_prefix(), link_query)
+    made = []
+    for row in rows:
+        key = (*prefix, *_row_shows(row)) if keep else None
+        html = caching._local.get(key) if keep else None
+        if html is None:
+            html = _row(row, link_query, total_label, labels)
+            if keep:
+                expires = time.time() + settings.PAGE_CACHE_MAX_SECONDS
+                caching._local.put(key, html, expires=expires, size=len(html))
+        made.append(html)
+    return mark_safe("\n".join(made))  # each row escaped by format_html
+
+
+MATRIX_ROW = "compliance:matrix-row"
+
+
+def _row_shows(row: dict) -> tuple:
+    """Everything a matrix row's HTML is made of: a cell's state and counts,
+    the total's rates and bases as written (`tally_rate`)."""
+    unit, total = row["unit"], row["total"]
+    return (
+        unit.slug,
+        unit.name,
+        tuple(
+            (c.code, c.name, t and tuple((s, n) for s, n in t.counts.items() if n))
+            for c, t in row["cells"]
+        ),
+        total and _rate_shows(total),
+    )
+
+
+def _rate_shows(t: compliance.Tally) -> tuple:
+    rate = t.rate
+    if rate is None:
+        return (None,)
+    return (_percent(rate), t.items, t.due, _percent(t.count_rate))
+
+
+def _row(row: dict, link_query: str, total_label: str, labels: dict) -> str:
+    link = reverse("disclosure:compliance_unit", args=[row["unit"].slug]) + link_query
+    return format_html(
         '<tr><th scope="row"><a href="{}">{}</a></th>{}'
         '<td class="total" data-label="{}">{}</td></tr>',
-        (
-            (
-                link,
-                row["unit"].name,
-                format_html_join(
-                    "", "{}", ((_cell(c, t, link, labels),) for c, t in row["cells"])
-                ),
-                total_label,
-                tally_rate(row["total"]) if row["total"] else "—",
-            )
-            for row in rows
-            for link in [
-                reverse("disclosure:compliance_unit", args=[row["unit"].slug])
-                + link_query
-            ]
+        link,
+        row["unit"].name,
+        format_html_join(
+            "", "{}", ((_cell(c, t, link, labels),) for c, t in row["cells"])
         ),
+        total_label,
+        tally_rate(row["total"]) if row["total"] else "—",
     )
 
 

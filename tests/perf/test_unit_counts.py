@@ -265,3 +265,46 @@ def test_the_next_scheduled_publication_is_found_again_for_the_village_alone(
     with time_machine.travel(at(date(2026, 11, 19), 9), tick=False):
         after = figures(visitor)
     assert after != kept  # out at 8:00: counted, not the counts kept before
+
+
+def matrix_html(client) -> str:
+    response = client.get(PAGES[0])
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_matrix_writes_again_only_the_row_of_the_unit_that_changed(
+    town, monkeypatch, settings, changed
+):
+    """The table is made again after a publication in 茅山村, but the other
+    rows are kept in this process (compliance_tags.matrix_rows): only
+    茅山村's is written again, and the page is the one made with nothing
+    kept; a unit renamed writes its row again under its new name."""
+    from disclosure.templatetags import compliance_tags
+
+    written = []
+    real = compliance_tags._row
+
+    def counting(row, *args):
+        written.append(row["unit"].slug)
+        return real(row, *args)
+
+    monkeypatch.setattr(compliance_tags, "_row", counting)
+    visitor = Client()
+    with time_machine.travel(at(date(2026, 11, 17), 22), tick=False):
+        before = matrix_html(visitor)
+        assert sorted(written) == sorted(town)
+        written.clear()
+        publish_yearly(town["maoshan"], changed)
+        after = matrix_html(visitor)
+        assert written == ["maoshan"]
+        assert after != before
+        assert after == nothing_kept(settings, lambda: matrix_html(Client()))
+        written.clear()
+        with changed():
+            town["wenli"].name = "文理新村"
+            town["wenli"].save()
+        renamed = matrix_html(visitor)
+        assert written == ["wenli"]
+        assert "文理新村" in renamed
+        assert renamed == nothing_kept(settings, lambda: matrix_html(Client()))
