@@ -346,7 +346,12 @@ def _read_scopes(scopes: list[str], now: float) -> tuple[dict[str, int], bool]:
     return read, moved
 
 
-def _bump_scopes(scopes: list[str]) -> None:
+def _bump_scopes(scopes: list[str], *, counted: bool = True) -> None:
+    """Move these scopes' versions now. `counted`: their counted twins too
+    (`content.with_counted`): every change but one that changes only who may
+    read rows."""
+    if counted:
+        scopes = content.with_counted(scopes)
     now = time.monotonic()
     keys = [SCOPE_KEY + s for s in scopes]
     if hasattr(cache, "bump_many"):  # Redis: one atomic round trip
@@ -371,10 +376,11 @@ def request_ended(**kwargs) -> None:
     _local.moved_in_request = False
 
 
-def bump_scopes(scopes: list[str]) -> None:
-    """Pages showing these scopes become stale (after the transaction commits)."""
+def bump_scopes(scopes: list[str], *, counted: bool = True) -> None:
+    """Pages showing these scopes become stale (after the transaction commits);
+    `counted`: as `_bump_scopes`."""
     scopes = list(scopes)
-    transaction.on_commit(lambda: _bump_scopes(scopes))
+    transaction.on_commit(lambda: _bump_scopes(scopes, counted=counted))
 
 
 def content_version() -> str:
@@ -396,14 +402,15 @@ def on_event(event: events.Event) -> None:
         if scopes is None or scopes:
             bump_scopes([ANY, *content.new_row_scopes(event.model)])
         return
+    counted = content.counts_change(event)
     if scopes is None:
         bump_version()
     elif content.shown_everywhere(event.model):
         # Every page shows it (a unit's name, the catalog's items); kept
         # values only where they read its scopes.
-        bump_scopes([*scopes, NAMES, ANY])
+        bump_scopes([*scopes, NAMES, ANY], counted=counted)
     elif scopes:
-        bump_scopes([*scopes, ANY])
+        bump_scopes([*scopes, ANY], counted=counted)
 
 
 def cached(

@@ -40,6 +40,13 @@
 - `scheduled(fn)`: `fn(scopes, after)` gives the first time after `after`
   that something in those scopes changes with no save (a scheduled
   publication), or None.
+- `counted_twins("unit")` and `uncounted("made_inner_party")`: every bump
+  of a scope of that kind ("unit:wenli") bumps its counted twin too
+  ("counted-unit:wenli", `counted`), but for the changes of those events,
+  which change who may read rows, not what is counted of them (an item
+  made 党内). A kept value that reads only what an engine counts (the
+  compliance engine's rows and tallies: every scope counts) names the
+  twin, and such a change leaves it kept.
 """
 
 from collections.abc import Callable
@@ -179,6 +186,35 @@ def on_any_page(event) -> list[str]:
 
 def scheduled(fn: Callable) -> None:
     schedules.append(fn)
+
+
+COUNTED_TWIN = "counted-"
+twinned_kinds: set[str] = set()
+uncounted_events: set[str] = set()
+
+
+def counted_twins(kind: str) -> None:
+    twinned_kinds.add(kind)
+
+
+def uncounted(*event_names: str) -> None:
+    uncounted_events.update(event_names)
+
+
+def counted(scope: str) -> str:
+    """The twin of a scope ("unit:wenli") that the changes of what is counted
+    in it bump, not those of who may read it (module docstring)."""
+    return COUNTED_TWIN + scope
+
+
+def with_counted(scopes: list[str]) -> list[str]:
+    """These scopes and the counted twins of those that have one."""
+    twins = [counted(s) for s in scopes if s.partition(":")[0] in twinned_kinds]
+    return [*scopes, *twins] if twins else scopes
+
+
+def counts_change(event) -> bool:
+    return event.name not in uncounted_events
 
 
 # Scope kinds ("search" for "search:…") whose pages may show any row of the

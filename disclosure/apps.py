@@ -38,6 +38,11 @@ class DisclosureConfig(AppConfig):
             scopes=page_scopes.part_scopes,
         )
         content.scheduled(page_scopes.next_change)
+        # The compliance engine counts rows of every scope: an item made 党内
+        # changes who may read its rows, not what the engine's kept rows and
+        # tallies are (compliance.load_inputs, counts_by_unit).
+        content.counted_twins("unit")
+        content.uncounted(services.MADE_INNER_PARTY)
         # A unit's name is on every page; the figures kept for other units
         # and towns stay (page_scopes.unit_change_scopes).
         content.public(

@@ -27,9 +27,10 @@ from catalog.models import Item, ScheduleRule, Timing
 from catalog.page_scopes import COUNTED, FILED
 from catalog.periods import Period
 from catalog.workdays import add_workdays, notice_ends
-from core import caching
+from core import caching, content
 
 from .models import Disclosure, ObligationEvent, Unit
+from .page_scopes import PUBLISHED
 
 # How far ahead "due soon" looks, for reminders and the editors' start page.
 DUE_SOON_DAYS = 7
@@ -973,14 +974,15 @@ def load_inputs(year: int, units: list[Unit]) -> Inputs:
 
     Those of a town's units are kept unit by unit until a change in the
     unit (its disclosures, events and 点题 requests, and a disclosure
-    answering one of its requests, name "unit:<slug>"), in which rows count
-    as filed (FILED: an item's timing or code), the next publication
-    scheduled in it, or the answer to one of its requests coming out. So a
-    rule, a frequency or a catalog adopted counts them again without
-    reading them (the matrix and the statistics after a catalog change),
-    and a publication reads its unit's rows again, not its town's. A
-    county's units are read each time: its page and the reminders count
-    them once, kept by their pages."""
+    answering one of its requests, name "unit:<slug>"; read here through
+    its counted twin, `content.counted`: an item made 党内 changes who may
+    read rows, not these), in which rows count as filed (FILED: an item's
+    timing or code), the next publication scheduled in it, or the answer
+    to one of its requests coming out. So a rule, a frequency or a catalog
+    adopted counts them again without reading them (the matrix and the
+    statistics after a catalog change), and a publication reads its unit's
+    rows again, not its town's. A county's units are read each time: its
+    page and the reminders count them once, kept by their pages."""
     towns = {u.pk if u.kind == Unit.Kind.TOWN else u.parent_id for u in units}
     if len(towns) > 1:
         return read_inputs(year, sorted(u.pk for u in units))
@@ -1000,7 +1002,10 @@ def load_inputs(year: int, units: list[Unit]) -> Inputs:
         return {name: Inputs(*map(tuple, by_unit[named[name].pk])) for name in names}
 
     parts = caching.cached_many(
-        {name: [f"unit:{unit.slug}", FILED] for name, unit in named.items()},
+        {
+            name: [content.counted(f"unit:{unit.slug}"), FILED]
+            for name, unit in named.items()
+        },
         read_units,
         seconds=lambda: caching.until(
             changes_at(next_scheduled(read, started), *answers), midnight=False
@@ -1036,7 +1041,8 @@ def counts_by_unit(
 ) -> dict[int, UnitCounts]:
     """Each unit's tallies of the year as of the day (the matrix's rows, the
     statistics' on-time shares), evaluated and kept unit by unit: a change
-    in one village (its scope, "unit:<slug>"), or a publication scheduled
+    in one village (its scope's counted twin, "counted-unit:<slug>": not
+    an item made 党内), or a publication scheduled
     in it coming out, counts that village again and not its town; a change
     in what the engine reads of the catalog (COUNTED) counts them all. Each
     kept for the run of days it holds through (`steady_through`). A unit
@@ -1108,7 +1114,10 @@ def counts_by_unit(
         return made
 
     counted = caching.cached_through_many(
-        {name: [f"unit:{u.slug}", COUNTED, FILED] for name, u in named.items()},
+        {
+            name: [content.counted(f"unit:{u.slug}"), COUNTED, FILED]
+            for name, u in named.items()
+        },
         as_of,
         count,
         seconds=lambda: caching.until(
@@ -1152,7 +1161,7 @@ def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tall
         f"compliance:by-unit:{year}:{','.join(str(u.pk) for u in units)}",
         as_of,
         of_day,
-        scopes=[*(f"unit:{u.slug}" for u in units), COUNTED],
+        scopes=[*(content.counted(f"unit:{u.slug}") for u in units), COUNTED],
         seconds=lambda: caching.until(
             changes_at(next_scheduled(units, started), *answers), midnight=False
         ),
@@ -1247,13 +1256,17 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
 
 
 def publication_span() -> tuple[datetime, datetime] | None:
-    # No longer than the next publication coming due: a page kept until then
+    # Kept until a published row changes (PUBLISHED: a publication, a
+    # withdrawal, a time moved; not a 回音壁 case, which every compliance
+    # and statistics page would otherwise read it again after), and no
+    # longer than the next publication coming due: a page kept until then
     # (its key names the years, page_scopes.compliance_facts) is made again
     # then, from this.
     return caching.cached(
         "disclosure:publication-span",
         _publication_span,
-        seconds=caching.until_due(None),
+        scopes=[PUBLISHED],
+        seconds=caching.until_due([PUBLISHED]),
     )
 
 

@@ -144,6 +144,12 @@ def known_slug(slug: str) -> bool:
 
 
 PERIODS = "periods"
+# Every row that is or was published, whole (its status, its time): named by
+# such a row's change, not by a 回音壁 case or a part of a row. What reads
+# published rows of the whole county and nothing else (the span of
+# publications, compliance.publication_span) is kept until it moves, not
+# until anything changes ("any").
+PUBLISHED = "published"
 # Every unit (the choice lists, the wall's groups): named by a unit's change.
 UNITS = "units"
 # Scopes of rows no schedule changes (the catalog, units, tags): a page or
@@ -220,6 +226,7 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
         pks.append(pk)
         periods.update(p for p in row_periods if p)
     if whole and pks:
+        scopes.append(PUBLISHED)
         if _period_may_change(pks, periods):
             scopes.append(PERIODS)
         elif periods:

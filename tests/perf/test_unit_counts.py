@@ -308,3 +308,60 @@ def test_the_matrix_writes_again_only_the_row_of_the_unit_that_changed(
         assert written == ["wenli"]
         assert "文理新村" in renamed
         assert renamed == nothing_kept(settings, lambda: matrix_html(Client()))
+
+
+def test_an_item_made_inner_party_leaves_the_engines_counts_kept(
+    town, monkeypatch, settings, changed
+):
+    """The engine counts rows of every scope: an item made 党内 changes who
+    may read its disclosures (their boards and lists follow), not what is
+    counted (`content.uncounted`): no unit is read or evaluated again, and
+    the figures are those counted with nothing kept."""
+    from catalog.models import Scope
+
+    visitor = Client()
+    with time_machine.travel(at(date(2026, 11, 17), 22), tick=False):
+        before = figures(visitor)
+        board = visitor.get("/boards/wenli/").content.decode()
+        title = compliance.Disclosure.objects.get(unit=town["wenli"]).title
+        assert title in board
+        calls = evaluated(monkeypatch)
+        reads = []
+        real = compliance.read_inputs
+        monkeypatch.setattr(
+            compliance,
+            "read_inputs",
+            lambda year, ids: reads.append(ids) or real(year, ids),
+        )
+        with changed():
+            monthly = Item.objects.get(code="A01")
+            monthly.scope = Scope.INNER_PARTY
+            monthly.save()
+        after = figures(visitor)
+        assert calls == [] and reads == []
+        # The matrix counts as before; the statistics' counts of what a
+        # visitor may read (not the engine's) follow.
+        assert after[:2] == before[:2] and after[2] != before[2]
+        assert after == nothing_kept(settings, lambda: figures(Client()))
+        assert title not in visitor.get("/boards/wenli/").content.decode()
+        # A publication afterwards counts its village again, as ever.
+        calls.clear()
+        publish_yearly(town["wenli"], changed)
+        figures(visitor)
+        assert calls == [{town["wenli"].pk}] * len(PAGES)
+
+
+def test_every_bump_of_a_unit_names_its_counted_twin(values_only):
+    """Whatever path bumps "unit:<slug>" (an event, a service's own call)
+    bumps what the engine's kept values read, but for a change declared
+    uncounted (`caching.bump_scopes(..., counted=False)`)."""
+    from core import content
+
+    twin = content.counted("unit:wenli")
+    (start,) = caching.scope_versions([twin])
+    caching._bump_scopes(["unit:wenli", "town:fengming"])
+    (moved,) = caching.scope_versions([twin])
+    assert moved != start
+    caching._bump_scopes(["unit:wenli"], counted=False)
+    assert caching.scope_versions([twin]) == [moved]
+    assert content.with_counted(["town:fengming", "any"]) == ["town:fengming", "any"]
