@@ -7,7 +7,13 @@ from catalog.models import Catalog
 from core.security import refuse_control_characters
 from core.widgets import ListedModelChoiceField, QuickSelect
 from disclosure import compliance
-from disclosure.filters import board_unit_options, town_options, unit_options
+from disclosure.filters import (
+    board_unit_options,
+    board_unit_options_key,
+    town_options,
+    town_options_key,
+    unit_options,
+)
 from disclosure.models import Unit
 
 from .search import MAX_QUERY_LENGTH
@@ -101,6 +107,7 @@ class StatsForm(forms.Form):
         required=False,
         empty_label=_("全镇"),
         options=board_unit_options,
+        options_key=board_unit_options_key,
         error_messages={"invalid_choice": _("没有这个单位。")},
     )
     # The town whose units are counted (default: the first town, as the home
@@ -112,6 +119,7 @@ class StatsForm(forms.Form):
         required=False,
         empty_label=None,
         options=town_options,
+        options_key=town_options_key,
         error_messages={"invalid_choice": _("没有这个乡镇。")},
     )
 

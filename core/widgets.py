@@ -1,4 +1,5 @@
 import copy
+import time
 from html import escape as quote
 
 import django_filters
@@ -45,10 +46,29 @@ class QuickSelect(forms.Select):
         written = (
             slot(f"options-{name}")
             if self.options_slot
-            else options(self.choices, self.format_value(value))
+            else self.options_of(self.format_value(value))
         )
         # Every value and label escaped (select_tag, options).
         return mark_safe(self.select_tag(name, attrs) + written + "</select>")
+
+    def options_of(self, wanted: list[str]) -> str:
+        """The options with the value chosen. Choices named by what they are
+        kept under (`LazyChoices.key`: the county's 510 units) are written
+        once a process for each name, none selected, and the chosen one
+        marked in the copy (`select_value`): a page that renders the select
+        each time (the statistics' form) writes no option."""
+        key = getattr(self.choices, "key", None)
+        if key is None or len(wanted) != 1 or settings.VALUE_CACHE_SECONDS <= 0:
+            return options(self.choices, wanted)
+        from . import caching
+
+        name = ("options", key())
+        html = caching._local.get(name)
+        if html is None:
+            html = options(self.choices)
+            expires = time.time() + settings.PAGE_CACHE_MAX_SECONDS
+            caching._local.put(name, html, expires=expires, size=len(html))
+        return select_value(html, wanted[0])
 
     def select_tag(self, name, attrs=None) -> str:
         """The opening tag: the name first, then the attributes in order, as

@@ -76,7 +76,12 @@ def counted_by_unit(user, *, year: int, town: Unit) -> dict:
     next publication scheduled in it, so that a publication in a village
     counts that village again, not its town (the statistics after a day's
     publications)."""
-    units = sorted(Unit.objects.of_town(town), key=lambda u: (u.order, u.pk))
+    # The town's units kept until a unit changes (read once, not a query a
+    # request).
+    units = sorted(
+        compliance.town_units([town]) or Unit.objects.of_town(town),
+        key=lambda u: (u.order, u.pk),
+    )
     reader = Reader.of(user).key
     named = {f"disclosure-counts:{year}:unit:{u.pk}:{reader}": u for u in units}
     started = timezone.now()
@@ -299,10 +304,13 @@ def kept(
     if where is None:
         return {"seconds": caching.until_due(None)}
     started = timezone.now()
-    if where.kind == Unit.Kind.TOWN:
-        units = Unit.objects.of_town(where)
-    else:
-        units = Unit.objects.filter(pk=where.pk)
+
+    def units() -> list[Unit]:
+        # Asked only when the figures are made: the town's units kept.
+        if where.kind == Unit.Kind.TOWN:
+            return compliance.town_units([where])
+        return [where]
+
     scopes = [
         s
         for s in kept_scopes(where, catalog=catalog)
@@ -313,7 +321,7 @@ def kept(
         # (`counted_by_unit`, the engine's rows): their scopes too.
         "scopes": page_scopes.read_through(where, scopes),
         "seconds": lambda: caching.until(
-            compliance.next_scheduled(units, started, public_from=True),
+            compliance.next_scheduled(units(), started, public_from=True),
             midnight=midnight,
         ),
     }

@@ -56,6 +56,15 @@ def board_unit_options() -> list:
     )
 
 
+def board_unit_options_key() -> str:
+    """What `board_unit_options()` gives now (`caching.kept_version`)."""
+    return f"board-unit-options:{caching.kept_version([UNITS])}"
+
+
+def town_options_key() -> str:
+    return f"town-options:{caching.kept_version([UNITS])}"
+
+
 def town_options() -> list:
     """The towns, in the order of the town choices (the first is the default)."""
     return caching.cached(
