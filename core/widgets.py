@@ -66,8 +66,11 @@ class QuickSelect(forms.Select):
         html = caching._local.get(name)
         if html is None:
             html = options(self.choices)
-            expires = time.time() + settings.PAGE_CACHE_MAX_SECONDS
-            caching._local.put(name, html, expires=expires, size=len(html))
+            # Not from a transaction's rows: kept under the versions of now,
+            # they might never be committed (`caching.may_keep`).
+            if caching.may_keep():
+                expires = time.time() + settings.PAGE_CACHE_MAX_SECONDS
+                caching._local.put(name, html, expires=expires, size=len(html))
         return select_value(html, wanted[0])
 
     def select_tag(self, name, attrs=None) -> str:

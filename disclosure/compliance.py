@@ -187,9 +187,25 @@ RequestSource = Callable[[list[int], int], list[RequestSpec]]
 request_sources: list[RequestSource] = []
 
 
-def register_requests(source: RequestSource) -> None:
+# (unit ids) -> the units whose disclosures answer these units' requests
+# (any year): their counts use the answers up when both are of one town
+# (`evaluate`), so a unit moved to another town changes theirs.
+AnsweringSource = Callable[[list[int]], Iterable[int]]
+answering_sources: list[AnsweringSource] = []
+
+
+def register_requests(
+    source: RequestSource, *, answering: AnsweringSource | None = None
+) -> None:
     if source not in request_sources:
         request_sources.append(source)
+    if answering is not None and answering not in answering_sources:
+        answering_sources.append(answering)
+
+
+def answering_units(unit_ids: list[int]) -> set[int]:
+    """The units whose disclosures answer 点题 requests of these units."""
+    return {pk for source in answering_sources for pk in source(list(unit_ids))}
 
 
 @dataclass(slots=True)  # thousands a town: made faster, and fewer objects

@@ -341,6 +341,22 @@ def unit_change_scopes(event) -> list[str] | None:
             for s in Unit.objects.filter(pk__in=parents).values_list("slug", flat=True)
         )
     now = [getattr(row, name) for name in Unit.kept_as_loaded]
+    if (
+        event.name == "saved"
+        and not event.created
+        and (parent, kind)
+        != (
+            row.parent_id,
+            row.kind,
+        )
+    ):
+        # Moved (or made a town): the units whose disclosures answer its
+        # 点题 requests count those answers as used up only with it in their
+        # town (compliance.counts_by_unit): their counts change (one query).
+        from . import compliance
+
+        answering = compliance.answering_units([row.pk])
+        scopes.update(unit_scopes(answering, fresh=True) if answering else [])
     if event.name != "saved" or event.created or slug is None or loaded != now:
         # Which units a town holds may have changed: its counts of cases.
         scopes.update([f"cases-{s}" for s in scopes if s.startswith("town:")])

@@ -71,7 +71,9 @@ class FeedbackConfig(AppConfig):
         )
         inspections.register_feedback_rate(feedback_figures.answered_on_time_rate)
         # An accepted 点题公开 request is an obligation to disclose.
-        compliance.register_requests(obligations.accepted_requests)
+        compliance.register_requests(
+            obligations.accepted_requests, answering=obligations.answering_units
+        )
         # The 回音壁 column of a board page (its rows are public Submissions,
         # whose every change bumps the board's cached page).
         board_extras.register(sheet.board_column)

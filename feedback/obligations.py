@@ -110,6 +110,19 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
     ]
 
 
+def answering_units(unit_ids: list[int]) -> list[int]:
+    """The units whose disclosures answer (`fulfilled_by`) 点题 requests of
+    these units, in any year: one query (compliance.answering_units)."""
+    return list(
+        Submission.objects.filter(
+            kind=Kind.REQUEST, unit_id__in=unit_ids, fulfilled_by__isnull=False
+        )
+        .order_by()
+        .values_list("fulfilled_by__unit_id", flat=True)
+        .distinct()
+    )
+
+
 # A number no URL of ours holds but where the pk goes.
 _PK = 918273645546372819
 

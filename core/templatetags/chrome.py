@@ -127,7 +127,7 @@ def chrome(context, name: str) -> SafeString:
         name,
         get_language(),
         get_script_prefix(),
-        str(get_urlconf()),
+        str(get_urlconf() or settings.ROOT_URLCONF),
         repr(sorted(fixed.items())),
         tuple(sorted(per_request)),
     )

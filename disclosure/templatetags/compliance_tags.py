@@ -2,7 +2,7 @@ import time
 
 from django import template
 from django.conf import settings
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -105,7 +105,13 @@ def matrix_rows(rows: list[dict], link_query: str) -> str:
     total_label = _("合计")
     labels = _labels()
     keep = settings.VALUE_CACHE_SECONDS > 0
-    prefix = (MATRIX_ROW, get_language(), get_script_prefix(), link_query)
+    prefix = (
+        MATRIX_ROW,
+        get_language(),
+        str(get_urlconf() or settings.ROOT_URLCONF),  # the links are reversed
+        get_script_prefix(),
+        link_query,
+    )
     made = []
     for row in rows:
         key = (*prefix, *_row_shows(row)) if keep else None

@@ -96,3 +96,28 @@ def test_a_value_no_option_has_selects_none(town):
     unit = re.search(r'<select name="unit".*?</select>', html, re.S).group(0)
     assert " selected" not in unit
     assert "<b>" not in html
+
+
+def test_options_written_in_a_transaction_are_not_kept(town, written):
+    """A unit renamed in a transaction that is rolled back: the select
+    written meanwhile (its versions not moved yet) is not kept, so the name
+    never committed is never shown."""
+    from django.db import transaction
+
+    from composition.forms import StatsForm
+
+    def unit_select() -> str:
+        form = StatsForm({"town": "fengming", "unit": "wenli"})
+        form.is_valid()
+        return str(form["unit"])
+
+    wenli = town.children.get(slug="wenli")
+    try:
+        with transaction.atomic():
+            wenli.name = "未提交村"
+            wenli.save()
+            assert "未提交村" in unit_select()
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert "未提交村" not in unit_select()
