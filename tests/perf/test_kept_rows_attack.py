@@ -74,3 +74,25 @@ def test_a_village_moved_to_another_town_recounts_the_towns_used_up_answer(
         # 凤鸣镇's row: counted afresh, its answer is its own (on time) again.
         assert after == nothing_kept(settings, lambda: figures(Client()))
         assert after != before
+
+
+def test_a_script_in_a_unit_or_category_name_comes_out_inert(town, changed):
+    """matrix_rows joins kept rows with mark_safe: each row is written by
+    format_html, so a <script> in a unit's or a category's name is escaped,
+    in the row written and in the row kept and served again."""
+    from catalog.models import Category
+
+    payload = '<script>alert("x")</script>'
+    with changed():
+        town["wenli"].name = f"文理村{payload}"
+        town["wenli"].save()
+        category = Category.objects.get()
+        category.name = f"栏目{payload}"
+        category.save()
+    url = "/compliance/?kind=party&town=fengming&year=2026"
+    with time_machine.travel(at(date(2026, 11, 17), 22), tick=False):
+        for _ in range(2):  # written, then kept
+            html = Client().get(url).content.decode()
+            assert payload not in html
+            assert "文理村&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+            assert "栏目&lt;script&gt;" in html
