@@ -421,6 +421,7 @@ def cached(
     seconds: int | Callable[[], float] | None = None,
     spread: float = 0.0,
     shared: bool = False,
+    fresh: bool = False,
 ) -> T:
     """A costly figure derived from the data (a DISTINCT or a summary over every
     row), kept VALUE_CACHE_SECONDS, also when pages are not cached (logged-in
@@ -437,16 +438,17 @@ def cached(
     name. `spread`: as `cached_many`'s. `shared`: the value is never
     changed (tuples of frozen rows): every caller in this process gets the
     one object, unpickled once a copy (the engine's rows: unpickling them
-    costs a tenth of reading them)."""
+    costs a tenth of reading them). `fresh`: computed and kept whatever is
+    kept (a value found out of date by its reader, `kept_next`)."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return compute()
     keep = seconds if isinstance(seconds, int) else settings.VALUE_CACHE_SECONDS
     key = _kept_key(name, scopes)
     # Kept pickled here too: each caller gets its own copy to change.
-    stored = _local.get(key)
+    stored = None if fresh else _local.get(key)
     value = _NOTHING
     if stored is None:
-        stored = cache.get(key)
+        stored = None if fresh else cache.get(key)
         if stored is None:
             made = time.time()
             value = compute()
@@ -722,11 +724,12 @@ def cached_many(
     seconds: int | Callable[[], float] | None = None,
     spread: float = 0.0,
     shared: bool = False,
+    fresh: bool = False,
 ) -> dict[str, T]:
     """Many kept values at once, each under its own scopes (`cached`): one
     read of the shared cache for those this process does not hold, and one
     `compute(missing names)` (which gives a value for each) for the rest.
-    `shared`: as `cached`'s.
+    `shared`, `fresh`: as `cached`'s.
 
     For a figure summed from parts (the 回音壁's counts per unit): a change
     in one part's scopes recomputes that part alone. `spread`: each value
@@ -742,6 +745,8 @@ def cached_many(
     keys = {name: _value_key(name, scopes, versions) for name, scopes in wanted.items()}
     found, elsewhere = {}, []
     for name, key in keys.items():
+        if fresh:
+            break
         stored = _local.get(key)
         if stored is None:
             elsewhere.append(name)
@@ -973,16 +978,43 @@ def kept_next(
     `find` did not see). Worked out from VALUE_CACHE_SECONDS before `after`,
     as a page's lifetime looks back that far (`Page.lifetime`); asked from
     earlier still, or once it came due (a change in the last minute), it is
-    found again from the data."""
+    found again from the data, and kept beside the first (`_spans`)."""
 
-    def work_out() -> tuple[datetime, datetime | None]:
+    def work_out() -> tuple[tuple[datetime, datetime | None], ...]:
         since = after - timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
-        return since, find(since)
+        return ((since, find(since)),)
 
-    since, due = cached(name, work_out, scopes=scopes)
-    if since > after or (due is not None and due <= after):
-        due = find(after)
+    spans = cached(f"{name}:spans", work_out, scopes=scopes)
+    found = _within(spans, after)
+    if found is not _NOTHING:
+        return found
+    due = find(after)
+    cached(
+        f"{name}:spans",
+        lambda: _spans(spans, after, due),
+        scopes=scopes,
+        fresh=True,
+    )
     return due
+
+
+# A kept next time is a few spans (since, due), newest last: for an `after`
+# in [since, due) nothing is scheduled before `due` (None: nothing). A row
+# published a moment ago lies in the look back of the first span: found
+# again from `after` and kept as a second, not by every caller of the
+# next minute (five a miss of the matrix after a publication).
+_SPANS = 3
+
+
+def _within(spans, after: datetime):
+    for since, due in reversed(spans):
+        if since <= after and (due is None or due > after):
+            return due
+    return _NOTHING
+
+
+def _spans(spans, after: datetime, due: datetime | None) -> tuple:
+    return (*spans[-(_SPANS - 1) :], (after, due))
 
 
 def kept_next_many(
@@ -994,19 +1026,28 @@ def kept_next_many(
     scopes (`cached_many`): a change in one finds that one again. `find(names,
     after)` gives each name its first scheduled time after `after` (None:
     none), in one query for all."""
+    named = {f"{name}:spans": name for name in wanted}
+    kept_as = {f"{name}:spans": scopes for name, scopes in wanted.items()}
 
-    def work_out(names: list[str]) -> dict[str, tuple[datetime, datetime | None]]:
+    def work_out(keys: list[str]) -> dict[str, tuple]:
         since = after - timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
-        return {name: (since, due) for name, due in find(names, since).items()}
+        due = find([named[k] for k in keys], since)
+        return {k: ((since, due[named[k]]),) for k in keys}
 
-    kept = cached_many(wanted, work_out)
-    found = {
-        name: due
-        for name, (since, due) in kept.items()
-        if since <= after and (due is None or due > after)
-    }
-    if again := [name for name in wanted if name not in found]:
-        found.update(find(again, after))
+    kept = cached_many(kept_as, work_out)
+    found = {}
+    for key, spans in kept.items():
+        due = _within(spans, after)
+        if due is not _NOTHING:
+            found[named[key]] = due
+    if again := [key for key in kept if named[key] not in found]:
+        due = find([named[k] for k in again], after)
+        found.update(due)
+        cached_many(
+            {key: kept_as[key] for key in again},
+            lambda keys: {k: _spans(kept[k], after, due[named[k]]) for k in keys},
+            fresh=True,
+        )
     return found
 
 

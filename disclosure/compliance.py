@@ -30,7 +30,7 @@ from catalog.workdays import add_workdays, notice_ends
 from core import caching, content
 
 from .models import Disclosure, ObligationEvent, Unit
-from .page_scopes import PUBLISHED
+from .page_scopes import PUBLISHED, UNITS
 
 # How far ahead "due soon" looks, for reminders and the editors' start page.
 DUE_SOON_DAYS = 7
@@ -705,8 +705,46 @@ def inside(period: Period, outer: Period) -> bool:
     return outer.start <= period.start and period.end <= outer.end
 
 
+class Shown:
+    """What a page shows of a tally: its states, counted (`counts`), and
+    the rates worked out from them (`rate` and its base, `items`, are
+    the subclass's)."""
+
+    counts: Counter
+
+    @property
+    def state(self) -> State | None:
+        return next((s for s in PRECEDENCE if self.counts[s]), None)
+
+    @property
+    def label(self):
+        return LABELS[self.state] if self.state else ""
+
+    @property
+    def due(self) -> int:
+        """Obligations whose time has come (everything but 未到期)."""
+        return sum(n for s, n in self.counts.items() if s != State.NOT_DUE)
+
+    @property
+    def met(self) -> int:
+        """Met on time (a timely 本期无 counts as met)."""
+        return self.counts[State.ON_TIME] + self.counts[State.NIL]
+
+    @property
+    def count_rate(self) -> float | None:
+        """按时公开率 (按期次): the plain share of obligations met on time."""
+        return self.met / self.due if self.due else None
+
+    @property
+    def overdue(self) -> int:
+        return sum(self.counts[s] for s in OVERDUE)
+
+    def __getitem__(self, state: str) -> int:
+        return self.counts[State(state)]
+
+
 @dataclass
-class Tally:
+class Tally(Shown):
     """Counts of states, and the 按时公开率 weighted by catalog item.
 
     The headline rate gives every (unit, item) pair the same weight, whatever
@@ -728,24 +766,6 @@ class Tally:
             pair[1] += 1
 
     @property
-    def state(self) -> State | None:
-        return next((s for s in PRECEDENCE if self.counts[s]), None)
-
-    @property
-    def label(self):
-        return LABELS[self.state] if self.state else ""
-
-    @property
-    def due(self) -> int:
-        """Obligations whose time has come (everything but 未到期)."""
-        return sum(n for s, n in self.counts.items() if s != State.NOT_DUE)
-
-    @property
-    def met(self) -> int:
-        """Met on time (a timely 本期无 counts as met)."""
-        return self.counts[State.ON_TIME] + self.counts[State.NIL]
-
-    @property
     def rate(self) -> float | None:
         """按时公开率 (按事项): the mean over the unit's items of each item's
         share met on time."""
@@ -756,21 +776,29 @@ class Tally:
         )
 
     @property
-    def count_rate(self) -> float | None:
-        """按时公开率 (按期次): the plain share of obligations met on time."""
-        return self.met / self.due if self.due else None
-
-    @property
     def items(self) -> int:
         """(unit, item) pairs with something due: the weighted rate's base."""
         return len(self.per_item)
 
-    @property
-    def overdue(self) -> int:
-        return sum(self.counts[s] for s in OVERDUE)
+    def settled(self) -> Settled:
+        return Settled(self.counts, self.rate, self.items)
 
-    def __getitem__(self, state: str) -> int:
-        return self.counts[State(state)]
+
+@dataclass
+class Settled(Shown):
+    """A tally as a page shows it: its counts, its rate and the rate's base
+    worked out, without the (unit, item) pairs they come from (a matrix's
+    cells kept are a tenth of the size and their rates read once). Not to
+    be rolled up: `roll_up` sums `Tally`s."""
+
+    counts: Counter
+    rate: float | None
+    items: int
+
+
+def settle(tallies: dict) -> dict:
+    """`Tally.settled` of each."""
+    return {key: t.settled() for key, t in tallies.items()}
 
 
 def tally(obligations: Iterable[Obligation], key) -> dict:
@@ -847,6 +875,25 @@ def load_item_specs(kind: str | None = None) -> list[ItemSpec]:
     if kind:
         qs = qs.filter(category__catalog__kind=kind)
     return [ItemSpec(*row) for row in qs.values_list(*_SPEC_FIELDS)]
+
+
+def counted_item_specs(kind: str | None = None) -> tuple[ItemSpec, ...]:
+    """`load_item_specs(kind)`, kept until what the engine counts of the
+    catalog changes (COUNTED: every field of ItemSpec is a counted one):
+    a publication counts its unit again without reading the catalog. One
+    tuple of frozen rows shared by the process's callers."""
+    return caching.cached(
+        f"compliance:item-specs:{kind or ''}",
+        lambda: tuple(load_item_specs(kind)),
+        scopes=[COUNTED],
+        shared=True,
+    )
+
+
+def counted_rules() -> dict[str, Rule]:
+    """`load_rules()`, kept as `counted_item_specs` (a rule, a catalog's
+    kind or adoption day is counted: COUNTED)."""
+    return caching.cached("compliance:rules", load_rules, scopes=[COUNTED])
 
 
 def item_spec(item: Item) -> ItemSpec:
@@ -963,8 +1010,24 @@ def town_units(units: list[Unit]) -> list[Unit] | None:
     return caching.cached(
         f"compliance:town-units:{town}",
         lambda: list(Unit.objects.of_town(town)),
-        scopes=["units"],
+        scopes=[UNITS],
     )
+
+
+def towns() -> list[Unit]:
+    """The towns in the order of the town choices (the first is the
+    default), kept until a unit changes: every compliance page's form
+    offers them."""
+    return caching.cached(
+        "compliance:towns", lambda: list(Unit.objects.ordered_towns()), scopes=[UNITS]
+    )
+
+
+def units_of_town(town: Unit) -> list[Unit]:
+    """The town, then its villages and communities in their order: the
+    matrix's rows (from `town_units`, kept)."""
+    others = [u for u in town_units([town]) or [] if u.pk != town.pk]
+    return [town, *sorted(others, key=lambda u: (u.order, u.pk))]
 
 
 @dataclass(frozen=True)
@@ -1094,8 +1157,8 @@ def counts_by_unit(
             elif request.disclosure_id in answered_in:
                 rows[answered_in[request.disclosure_id]][2].append(request)
         common = {
-            "items": load_item_specs(kind),
-            "rules": load_rules(),
+            "items": counted_item_specs(kind),
+            "rules": counted_rules(),
             "year": year,
             "as_of": day,
             "within": within,

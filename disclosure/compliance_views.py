@@ -73,7 +73,7 @@ class ComplianceQuery(forms.Form):
             del self.fields["town"]
             return
         del self.fields["show"]  # a unit's page lists obligations; the matrix counts
-        self.towns = {town.slug: town for town in Unit.objects.ordered_towns()}
+        self.towns = {town.slug: town for town in compliance.towns()}
         self.fields["town"].choices = [
             (slug, town.name) for slug, town in self.towns.items()
         ]
@@ -105,14 +105,14 @@ class ComplianceQuery(forms.Form):
 
 
 def default_town() -> Unit | None:
-    return Unit.objects.ordered_towns().first()
+    return next(iter(compliance.towns()), None)
 
 
 def home_units(town: Unit | None = None) -> list[Unit]:
     town = town or default_town()
     if town is None:
         return []
-    return [town, *town.children.order_by("order", "id")]
+    return compliance.units_of_town(town)
 
 
 def town_of(unit: Unit) -> Unit | None:
@@ -264,9 +264,7 @@ def matrix_figures(q: dict) -> dict:
     units = home_units(q["town"])
     counts = matrix_counts(q, units)
     cells = counts["cells"]
-    categories = list(
-        Category.objects.filter(catalog__kind=q["kind"]).order_by("order", "code")
-    )
+    categories = matrix_categories(q["kind"])
     rows = [
         {
             "unit": unit,
@@ -288,6 +286,18 @@ def matrix_figures(q: dict) -> dict:
         "steady_through": counts["steady_through"],
         "answer_due": counts["answer_due"],
     }
+
+
+def matrix_categories(kind: str) -> list[Category]:
+    """The matrix's columns: the categories of the catalog of this kind,
+    kept until the catalog changes."""
+    return caching.cached(
+        f"compliance:categories:{kind}",
+        lambda: list(
+            Category.objects.filter(catalog__kind=kind).order_by("order", "code")
+        ),
+        scopes=[CATALOG],
+    )
 
 
 def matrix_counts(q: dict, units: list[Unit]) -> dict:
@@ -321,11 +331,15 @@ def count_matrix(q: dict, units: list[Unit], as_of) -> dict:
         for category, tally in unit_counts.by_category.items()
     }
     through, answer_due = compliance.counted_through(counts.values())
+    overall = compliance.roll_up(cells, lambda cell: "all").get("all")
+    # Settled once rolled up: what the page shows, kept (`matrix_counts`).
     return {
-        "cells": cells,
-        "by_unit": compliance.roll_up(cells, lambda cell: cell[0]),
-        "by_category": compliance.roll_up(cells, lambda cell: cell[1]),
-        "overall": compliance.roll_up(cells, lambda cell: "all").get("all"),
+        "cells": compliance.settle(cells),
+        "by_unit": compliance.settle(compliance.roll_up(cells, lambda cell: cell[0])),
+        "by_category": compliance.settle(
+            compliance.roll_up(cells, lambda cell: cell[1])
+        ),
+        "overall": overall and overall.settled(),
         "steady_through": through,
         "answer_due": answer_due,
     }

@@ -137,6 +137,8 @@ ON_WALL = (
     & ~HELD_BACK
     & ~Q(kind__in=CONFIDENTIAL_KINDS)
 )
+# On the wall with the question's text (`published()`).
+PUBLISHED = ON_WALL & Q(consent_to_publish=True)
 
 
 # 督办中: open, and escalated in its current round (services.escalate).
@@ -168,7 +170,7 @@ class SubmissionQuerySet(models.QuerySet):
     def published(self) -> "SubmissionQuerySet":
         """On the wall with the question's text: the submitter agreed."""
         # Mirrored row by row in Submission.visibility_facts() (search index).
-        return self.on_wall().filter(consent_to_publish=True)
+        return self.filter(PUBLISHED)
 
     def answered(self) -> "SubmissionQuerySet":
         return self.filter(answered_at__isnull=False)

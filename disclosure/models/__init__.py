@@ -12,6 +12,7 @@ from .disclosures import (
     Reader,
     can_see_inner_party,
     page_audience,
+    published_q,
 )
 from .inspections import CRITERIA, Inspection, InspectionPhoto, Rectification
 from .obligations import ObligationEvent
@@ -48,4 +49,5 @@ __all__ = [
     "add_standard_bodies",
     "can_see_inner_party",
     "page_audience",
+    "published_q",
 ]

@@ -57,7 +57,7 @@ def editor_attention(context):
 
 
 @register.simple_tag
-def tally_counts(t: compliance.Tally, labels: dict | None = None) -> str:
+def tally_counts(t: compliance.Shown, labels: dict | None = None) -> str:
     """ "按时公开3 逾期公开1 …": the states a tally counts, none left out.
     `labels`: the states' names translated once (`_labels`)."""
     labels = labels or compliance.LABELS
@@ -73,7 +73,7 @@ def _labels() -> dict:
 
 
 @register.simple_tag
-def tally_rate(t: compliance.Tally) -> str:
+def tally_rate(t: compliance.Shown) -> str:
     """The 按时公开率 (按事项) with its base and the rate 按期次 beside it."""
     if t.rate is None:
         not_due = compliance.LABELS[compliance.State.NOT_DUE]
@@ -143,7 +143,7 @@ def _row_shows(row: dict) -> tuple:
     )
 
 
-def _rate_shows(t: compliance.Tally) -> tuple:
+def _rate_shows(t: compliance.Shown) -> tuple:
     rate = t.rate
     if rate is None:
         return (None,)

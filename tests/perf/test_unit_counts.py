@@ -207,7 +207,7 @@ def test_the_towns_answer_to_a_request_is_used_up_when_the_town_is_counted_alone
         assert of_unit(alone, town["fengming"]) == of_unit(together, town["fengming"])
         page = Client().get("/compliance/?kind=party&town=fengming&year=2026")
         row = next(r for r in page.context["rows"] if r["unit"] == town["fengming"])
-        assert row["total"] == compliance.tally(alone, lambda o: "all")["all"]
+        assert row["total"] == compliance.tally(alone, lambda o: "all")["all"].settled()
         calls = evaluated(monkeypatch)
         caching._bump_scopes(["unit:fengming"])  # a change in the town
         assert counted() == expected

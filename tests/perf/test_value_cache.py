@@ -127,7 +127,7 @@ def test_the_compliance_matrix_is_kept_and_follows_a_publication(
         DisclosureFactory(unit=town["maoshan"], title="茅山村新的公开")
     assert Client().get(url).status_code == 200
     assert len(calls) == 2  # the new filing made the kept matrix stale
-    assert overall is None or isinstance(overall, compliance_views.compliance.Tally)
+    assert overall is None or isinstance(overall, compliance_views.compliance.Shown)
 
 
 def test_a_members_form_choices_never_reach_a_visitor(town):
