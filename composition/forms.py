@@ -129,7 +129,7 @@ class StatsForm(forms.Form):
         if unit is not None and town is None and "town" not in self.errors:
             data["town"] = town_of_unit(unit)
         elif town is None and "town" not in self.errors:
-            data["town"] = Unit.objects.ordered_towns().first()
+            data["town"] = next(iter(compliance.towns()), None)
         elif unit is not None and town_of_unit(unit) != town:
             self.add_error("unit", _("这个单位不属于所选乡镇。"))
         return data

@@ -217,11 +217,7 @@ def disclosures_by_category(counts: dict[int, int]) -> Chart:
     """The categories with disclosures, in the catalog's order, named as
     they are now."""
     kind_labels = dict(Catalog.Kind.choices)
-    rows = (
-        Category.objects.filter(pk__in=list(counts))
-        .order_by("catalog__order", "order", "name")
-        .values_list("pk", "name", "catalog__kind")
-    )
+    rows = [row for row in ordered_categories() if row[0] in counts]
     return Chart(
         key="disclosures-category",
         title=_("各公开类别的公开内容"),
@@ -229,6 +225,21 @@ def disclosures_by_category(counts: dict[int, int]) -> Chart:
         labels=[f"{kind_labels.get(kind, '')}·{name}" for _, name, kind in rows],
         series=[(_("条数"), [counts[pk] for pk, _, _ in rows])],
         horizontal=True,
+    )
+
+
+def ordered_categories() -> list[tuple[int, str, str]]:
+    """(pk, name, catalog kind) of every category in the catalog's order,
+    kept until the catalog changes: the counts by category are named with
+    them after a publication without reading the catalog."""
+    return caching.cached(
+        "figures:categories",
+        lambda: list(
+            Category.objects.order_by("catalog__order", "order", "name").values_list(
+                "pk", "name", "catalog__kind"
+            )
+        ),
+        scopes=[CATALOG],
     )
 
 
@@ -251,8 +262,8 @@ def on_time_disclosure_by_unit(
     if unit is not None:
         units = [unit]
     else:
-        town = town or Unit.objects.ordered_towns().first()
-        units = [town, *town.children.order_by("order", "id")] if town else []
+        town = town or next(iter(compliance.towns()), None)
+        units = compliance.units_of_town(town) if town else []
     as_of = compliance.reference_date()
     tallies = compliance.tallies_by_unit(units, year, as_of)
     labels, rates = [], []

@@ -1,6 +1,6 @@
-"""What the compliance matrix reads again after a publication in one
-village: that village's rows (disclosures, events, 点题 requests) and the
-next publication scheduled in it, nothing else. The towns offered, the
+"""What the compliance matrix (and the statistics) read again after a
+publication in one village: that village's rows (disclosures, events, 点题
+requests) and the next publication scheduled in it, nothing else. The towns offered, the
 town's units, the catalog's categories, items and rules are kept
 (`compliance.towns`, `units_of_town`, `matrix_categories`,
 `counted_item_specs`, `counted_rules`) and follow their own changes; the
@@ -86,6 +86,36 @@ def test_a_publication_reads_only_the_villages_rows(town, changed, settings):  #
             "portal_governmentreport",
         }
         assert matrix(visitor) == nothing_kept(settings, lambda: matrix(Client()))
+
+
+@pytest.mark.parametrize(
+    ("url", "units_read"),
+    # A town chosen is checked against the database, as every listed
+    # choice is (`ListedModelChoiceField`): one query.
+    [("/stats/?year=2026", 0), ("/stats/?town=fengming", 1)],
+)
+def test_the_statistics_after_a_publication_read_no_unit_or_category(
+    town,  # noqa: F811
+    changed,
+    settings,
+    url,
+    units_read,
+):
+    """The default town (`compliance.towns`), the town's units for the
+    on-time shares (`units_of_town`) and the categories' names
+    (`disclosure.figures.ordered_categories`) are kept."""
+    visitor = Client()
+    with time_machine.travel(EVENING, tick=False):
+        visitor.get(url)
+        publish_yearly(town["maoshan"], changed)
+        read = tables_read(visitor, url)
+        assert "disclosure_disclosure" in read
+        assert not {t for t in read if t.startswith("catalog_")}, read
+        assert read.count("disclosure_unit") == units_read
+        charts = visitor.get(url).context["charts"]
+        assert charts == nothing_kept(
+            settings, lambda: Client().get(url).context["charts"]
+        )
 
 
 def test_the_next_publication_scheduled_is_found_twice_not_by_every_part(
