@@ -30,7 +30,7 @@ from catalog.workdays import add_workdays, notice_ends
 from core import caching, content
 
 from .models import Disclosure, ObligationEvent, Unit
-from .page_scopes import PUBLISHED, UNITS
+from .page_scopes import PUBLISHED, UNITS, request_scopes
 
 # How far ahead "due soon" looks, for reminders and the editors' start page.
 DUE_SOON_DAYS = 7
@@ -1041,61 +1041,91 @@ class Inputs:
 
 
 def read_inputs(year: int, unit_ids: list[int]) -> Inputs:
+    """Every row of these units the engine counts in `year`, read now."""
+    rows = read_rows(year, unit_ids)
+    return Inputs(rows.filings, rows.events, tuple(load_requests(year, unit_ids)))
+
+
+def read_rows(year: int, unit_ids: list[int]) -> Inputs:
+    """The disclosures and events of these units the engine counts in
+    `year`, not their 点题 requests: kept apart (`load_inputs`), as a
+    publication changes these, not those."""
     return Inputs(
-        tuple(load_filings(year, unit_ids)),
-        tuple(load_events(year, unit_ids)),
-        tuple(load_requests(year, unit_ids)),
+        tuple(load_filings(year, unit_ids)), tuple(load_events(year, unit_ids)), ()
     )
 
 
 def load_inputs(year: int, units: list[Unit]) -> Inputs:
-    """The rows the engine counts for these units in `year` (`read_inputs`).
+    """The rows the engine counts for these units in `year` (`read_inputs`):
+    their disclosures and events (`read_rows`) and their 点题 requests
+    (`load_requests`).
 
-    Those of a town's units are kept unit by unit until a change in the
-    unit (its disclosures, events and 点题 requests, and a disclosure
-    answering one of its requests, name "unit:<slug>"; read here through
+    Those of a town's units are kept unit by unit, in which rows count as
+    filed (FILED: an item's timing or code), and: the disclosures and
+    events until a change in the unit ("unit:<slug>", read here through
     its counted twin, `content.counted`: an item made 党内 changes who may
-    read rows, not these), in which rows count as filed (FILED: an item's
-    timing or code), the next publication scheduled in it, or the answer
-    to one of its requests coming out. So a rule, a frequency or a catalog
-    adopted counts them again without reading them (the matrix and the
-    statistics after a catalog change), and a publication reads its unit's
-    rows again, not its town's. A county's units are read each time: its
+    read rows, not these) or the next publication scheduled in it; the
+    requests until a change of one of them or of a disclosure answering
+    one (`page_scopes.request_scopes`: "requests-unit:<slug>", which those
+    name with "unit:<slug>") or the answer to one coming out. So a rule, a
+    frequency or a catalog adopted counts them again without reading them
+    (the matrix and the statistics after a catalog change), and a
+    publication reads its unit's disclosures and events again, not its
+    requests nor its town's rows. A county's units are read each time: its
     page and the reminders count them once, kept by their pages."""
     towns = {u.pk if u.kind == Unit.Kind.TOWN else u.parent_id for u in units}
     if len(towns) > 1:
         return read_inputs(year, sorted(u.pk for u in units))
-    named = {f"compliance:inputs:{year}:{u.pk}": u for u in units}
     started = timezone.now()
     read: list[Unit] = []
     answers: list[datetime | None] = []
 
+    def by_unit(names: dict[str, Unit], rows) -> dict[str, tuple]:
+        found: dict[int, list] = defaultdict(list)
+        for row in rows:
+            found[row.unit_id].append(row)
+        return {name: tuple(found[unit.pk]) for name, unit in names.items()}
+
+    rows_of = {f"compliance:rows:{year}:{u.pk}": u for u in units}
+
     def read_units(names: list[str]) -> dict[str, Inputs]:
-        read.extend(named[name] for name in names)
-        rows = read_inputs(year, [u.pk for u in read])
-        answers.extend(r.answer_due for r in rows.requests)
-        by_unit: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
-        for n, part in enumerate((rows.filings, rows.events, rows.requests)):
-            for row in part:
-                by_unit[row.unit_id][n].append(row)
-        return {name: Inputs(*map(tuple, by_unit[named[name].pk])) for name in names}
+        some = {name: rows_of[name] for name in names}
+        read.extend(some.values())
+        rows = read_rows(year, [u.pk for u in some.values()])
+        filings = by_unit(some, rows.filings)
+        events = by_unit(some, rows.events)
+        return {name: Inputs(filings[name], events[name], ()) for name in names}
+
+    requests_of = {f"compliance:requests:{year}:{u.pk}": u for u in units}
+
+    def read_unit_requests(names: list[str]) -> dict[str, tuple[RequestSpec, ...]]:
+        some = {name: requests_of[name] for name in names}
+        rows = load_requests(year, [u.pk for u in some.values()])
+        answers.extend(r.answer_due for r in rows)
+        return by_unit(some, rows)
 
     parts = caching.cached_many(
         {
             name: [content.counted(f"unit:{unit.slug}"), FILED]
-            for name, unit in named.items()
+            for name, unit in rows_of.items()
         },
         read_units,
-        seconds=lambda: caching.until(
-            changes_at(next_scheduled(read, started), *answers), midnight=False
-        ),
+        seconds=lambda: caching.until(next_scheduled(read, started), midnight=False),
+        shared=True,
+    ).values()
+    requests = caching.cached_many(
+        {
+            name: [*request_scopes([f"unit:{unit.slug}"]), FILED]
+            for name, unit in requests_of.items()
+        },
+        read_unit_requests,
+        seconds=lambda: caching.until(changes_at(*answers), midnight=False),
         shared=True,
     ).values()
     return Inputs(
-        *(
-            tuple(chain.from_iterable(getattr(part, kind) for part in parts))
-            for kind in ("filings", "events", "requests")
-        )
+        tuple(chain.from_iterable(part.filings for part in parts)),
+        tuple(chain.from_iterable(part.events for part in parts)),
+        tuple(chain.from_iterable(requests)),
     )
 
 

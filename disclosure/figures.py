@@ -217,7 +217,7 @@ def disclosures_by_category(counts: dict[int, int]) -> Chart:
     """The categories with disclosures, in the catalog's order, named as
     they are now."""
     kind_labels = dict(Catalog.Kind.choices)
-    rows = [row for row in ordered_categories() if row[0] in counts]
+    rows = [row for row in ordered_categories() if row[0] in counts] if counts else []
     return Chart(
         key="disclosures-category",
         title=_("各公开类别的公开内容"),

@@ -208,6 +208,15 @@ SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 _links: list[tuple[Callable, Callable | None]] = []
 
 
+def request_scopes(scopes) -> list[str]:
+    """ "requests-unit:<slug>" of each "unit:<slug>" of `scopes`: what a
+    change of one of the unit's 点题 requests, or of a disclosure answering
+    one, names besides (feedback.page_scopes), and the engine's copy of the
+    unit's requests is kept under (`compliance.load_inputs`), apart from its
+    disclosures, which a publication there changes."""
+    return [f"requests-{scope}" for scope in scopes if scope.startswith("unit:")]
+
+
 def register_links(scopes_of: Callable, shown: Callable | None = None) -> None:
     _links.append((scopes_of, shown))
 

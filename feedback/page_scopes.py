@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 from catalog.models import Scope
 from core import caching
 from disclosure.models import Disclosure
-from disclosure.page_scopes import unit_scopes
+from disclosure.page_scopes import request_scopes, unit_scopes
 
 from .models import Submission
 
@@ -108,7 +108,8 @@ def linked_cases(disclosure_pks) -> list[str]:
     if not cases:
         return []
     scopes = [f"submission:{pk}" for pk, _ in cases]
-    return ["wall", *scopes, *unit_scopes(unit for _, unit in cases)]
+    units = unit_scopes(unit for _, unit in cases)
+    return ["wall", *scopes, *units, *request_scopes(units)]
 
 
 def submission_scopes(event) -> list[str] | None:
@@ -156,7 +157,11 @@ def _named(ids, units, answered, *, fresh: bool) -> list[str]:
         if answers
         else []
     )
-    return list(dict.fromkeys(cases + named + counted + disclosures + answering))
+    # And the engine's copy of its unit's 点题 requests (compliance.load_inputs).
+    requested = request_scopes(named)
+    return list(
+        dict.fromkeys(cases + named + counted + requested + disclosures + answering)
+    )
 
 
 def round_scopes(event) -> list[str] | None:

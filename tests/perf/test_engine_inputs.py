@@ -112,7 +112,8 @@ def plain(settings) -> dict:
 
 
 def read_units(calls) -> list[set[int]]:
-    """The units each read of the rows read (`read_inputs(year, ids)`)."""
+    """The units each read of the rows read (`read_rows(year, ids)`: their
+    disclosures and events; the 点题 requests are kept apart)."""
     return [set(args[1]) for args, _ in calls]
 
 
@@ -182,7 +183,7 @@ def test_a_rule_counts_again_without_reading_the_rows(
 ):
     visitor = Client()
     pages(visitor)
-    reads = counted(monkeypatch, compliance, "read_inputs")
+    reads = counted(monkeypatch, compliance, "read_rows")
     loads = counted(monkeypatch, compliance, "counts_by_unit")
     with django_capture_on_commit_callbacks(execute=True):
         change(world)
@@ -209,7 +210,7 @@ def test_which_rows_count_as_filed_reads_them_again(
 ):
     visitor = Client()
     before = pages(visitor)
-    reads = counted(monkeypatch, compliance, "read_inputs")
+    reads = counted(monkeypatch, compliance, "read_rows")
     with django_capture_on_commit_callbacks(execute=True):
         change(world)
     after = pages(visitor)
@@ -240,7 +241,7 @@ def test_a_publication_reads_its_units_rows_again_not_its_towns(
 ):
     visitor = Client()
     pages(visitor)
-    reads = counted(monkeypatch, compliance, "read_inputs")
+    reads = counted(monkeypatch, compliance, "read_rows")
     with django_capture_on_commit_callbacks(execute=True):
         DisclosureFactory(
             unit=world["maoshan"], item=world["monthly"], period=f"{world['year']}-02"
@@ -309,7 +310,7 @@ def test_a_countys_units_are_read_each_time(world, monkeypatch):
     assert len(reads) == 2
     assert first == again
     # A town's are read once, whole, then kept unit by unit.
-    reads.clear()
+    reads = counted(monkeypatch, compliance, "read_rows")
     town = [world["town"], world["wenli"], world["maoshan"]]
     compliance.load_inputs(world["year"], town)
     compliance.load_inputs(world["year"], town)

@@ -14,11 +14,19 @@ import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog.models import Category, Item, ScheduleRule
 from disclosure import compliance
-from disclosure.models import Unit
-from tests.factories import CategoryFactory, TownFactory, UnitFactory
+from disclosure.models import Disclosure, Unit
+from feedback.models import Kind, Status
+from tests.factories import (
+    CategoryFactory,
+    DisclosureFactory,
+    SubmissionFactory,
+    TownFactory,
+    UnitFactory,
+)
 from tests.perf.kept import nothing_kept
 from tests.perf.test_compliance_runs_attack import at
 from tests.perf.test_unit_counts import (
@@ -75,14 +83,14 @@ def test_a_publication_reads_only_the_villages_rows(town, changed, settings):  #
         assert tables_read(visitor) == []  # all kept
         publish_yearly(town["maoshan"], changed)
         read = tables_read(visitor)
-        # 茅山村's disclosures, events and requests, and what a publication
-        # moves (the span of publications, the next ones scheduled): no
-        # unit, category, item, rule or catalog.
-        assert {"disclosure_obligationevent", "feedback_submission"} <= set(read)
+        # 茅山村's disclosures and events, and what a publication moves (the
+        # span of publications, the next ones scheduled): not its 点题
+        # requests (kept apart, "requests-unit:maoshan"), no unit,
+        # category, item, rule or catalog.
+        assert "disclosure_obligationevent" in read
         assert set(read) <= {
             "disclosure_disclosure",
             "disclosure_obligationevent",
-            "feedback_submission",
             "portal_governmentreport",
         }
         assert matrix(visitor) == nothing_kept(settings, lambda: matrix(Client()))
@@ -138,6 +146,42 @@ def test_the_next_publication_scheduled_is_found_twice_not_by_every_part(
         ]
         assert len(scheduled) == 2
         assert queries(visitor) == []
+
+
+def test_a_request_answered_reads_the_requests_again(town, changed, settings):  # noqa: F811
+    """A 点题 request accepted, then answered by a disclosure of the town:
+    the village's requests are read again each time (its case and the
+    answer name "requests-unit:<slug>"), and the matrix is as counted with
+    nothing kept."""
+    visitor = Client()
+    with time_machine.travel(EVENING, tick=False):
+        visitor.get(URL)
+        with changed():  # a new case waits to be read (its unit's not named)
+            request = SubmissionFactory(
+                unit=town["maoshan"], kind=Kind.REQUEST, title="请公开修路账目"
+            )
+        with changed():  # accepted by staff: its unit's obligation
+            request.status = Status.ACCEPTED
+            request.accepted_at = timezone.now()
+            request.save()
+        assert "feedback_submission" in tables_read(visitor)
+        assert matrix(visitor) == nothing_kept(settings, lambda: matrix(Client()))
+        answer = DisclosureFactory(
+            unit=town["fengming"],
+            item=Item.objects.get(code="A01"),
+            period="2026-11",
+            status=Disclosure.Status.DRAFT,
+        )
+        with changed():
+            request.fulfilled_by = answer
+            request.save()
+        assert "feedback_submission" in tables_read(visitor)
+        with changed():
+            answer.status = Disclosure.Status.PUBLISHED
+            answer.published_at = timezone.now()
+            answer.save()
+        assert "feedback_submission" in tables_read(visitor)
+        assert matrix(visitor) == nothing_kept(settings, lambda: matrix(Client()))
 
 
 def test_a_new_village_and_a_new_order_show_in_the_rows(town, changed, settings):  # noqa: F811

@@ -327,10 +327,10 @@ def test_an_item_made_inner_party_leaves_the_engines_counts_kept(
         assert title in board
         calls = evaluated(monkeypatch)
         reads = []
-        real = compliance.read_inputs
+        real = compliance.read_rows
         monkeypatch.setattr(
             compliance,
-            "read_inputs",
+            "read_rows",
             lambda year, ids: reads.append(ids) or real(year, ids),
         )
         with changed():
