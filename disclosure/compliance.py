@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog import periods
-from catalog.models import Item, ScheduleRule, Timing
-from catalog.page_scopes import COUNTED, FILED
+from catalog.models import Category, Item, ScheduleRule, Timing
+from catalog.page_scopes import CATALOG, COUNTED, FILED
 from catalog.periods import Period
 from catalog.workdays import add_workdays, notice_ends
 from core import caching, content
@@ -1020,6 +1020,18 @@ def towns() -> list[Unit]:
     offers them."""
     return caching.cached(
         "compliance:towns", lambda: list(Unit.objects.ordered_towns()), scopes=[UNITS]
+    )
+
+
+def categories() -> list[Category]:
+    """Every category of the catalogs, with its catalog, kept until the
+    catalog changes: the matrix's columns and the statistics' names of
+    their counts by category, put on counts made again after a publication
+    without reading the catalog. In no order: each page sorts its own."""
+    return caching.cached(
+        "compliance:categories",
+        lambda: list(Category.objects.select_related("catalog").order_by()),
+        scopes=[CATALOG],
     )
 
 

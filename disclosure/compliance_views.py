@@ -289,14 +289,10 @@ def matrix_figures(q: dict) -> dict:
 
 
 def matrix_categories(kind: str) -> list[Category]:
-    """The matrix's columns: the categories of the catalog of this kind,
-    kept until the catalog changes."""
-    return caching.cached(
-        f"compliance:categories:{kind}",
-        lambda: list(
-            Category.objects.filter(catalog__kind=kind).order_by("order", "code")
-        ),
-        scopes=[CATALOG],
+    """The matrix's columns: the categories of the catalog of this kind."""
+    return sorted(
+        (c for c in compliance.categories() if c.catalog.kind == kind),
+        key=lambda c: (c.order, c.code),
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from catalog.models import Catalog, Category
+from catalog.models import Catalog
 from catalog.page_scopes import CATALOG, GROUPED
 from core import caching
 from core.charts import MONTHS, Chart, month_labels
@@ -217,7 +217,11 @@ def disclosures_by_category(counts: dict[int, int]) -> Chart:
     """The categories with disclosures, in the catalog's order, named as
     they are now."""
     kind_labels = dict(Catalog.Kind.choices)
-    rows = [row for row in ordered_categories() if row[0] in counts] if counts else []
+    shown = sorted(
+        (c for c in compliance.categories() if c.pk in counts) if counts else [],
+        key=lambda c: (c.catalog.order, c.order, c.name),
+    )
+    rows = [(c.pk, c.name, c.catalog.kind) for c in shown]
     return Chart(
         key="disclosures-category",
         title=_("各公开类别的公开内容"),
@@ -225,21 +229,6 @@ def disclosures_by_category(counts: dict[int, int]) -> Chart:
         labels=[f"{kind_labels.get(kind, '')}·{name}" for _, name, kind in rows],
         series=[(_("条数"), [counts[pk] for pk, _, _ in rows])],
         horizontal=True,
-    )
-
-
-def ordered_categories() -> list[tuple[int, str, str]]:
-    """(pk, name, catalog kind) of every category in the catalog's order,
-    kept until the catalog changes: the counts by category are named with
-    them after a publication without reading the catalog."""
-    return caching.cached(
-        "figures:categories",
-        lambda: list(
-            Category.objects.order_by("catalog__order", "order", "name").values_list(
-                "pk", "name", "catalog__kind"
-            )
-        ),
-        scopes=[CATALOG],
     )
 
 

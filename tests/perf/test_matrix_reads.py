@@ -2,7 +2,7 @@
 publication in one village: that village's rows (disclosures, events, 点题
 requests) and the next publication scheduled in it, nothing else. The towns offered, the
 town's units, the catalog's categories, items and rules are kept
-(`compliance.towns`, `units_of_town`, `matrix_categories`,
+(`compliance.towns`, `units_of_town`, `compliance.categories`,
 `counted_item_specs`, `counted_rules`) and follow their own changes; the
 counts kept are settled (`Tally.settled`): a page shows the same."""
 
@@ -111,7 +111,7 @@ def test_the_statistics_after_a_publication_read_no_unit_or_category(
 ):
     """The default town (`compliance.towns`), the town's units for the
     on-time shares (`units_of_town`) and the categories' names
-    (`disclosure.figures.ordered_categories`) are kept."""
+    (`compliance.categories`) are kept."""
     visitor = Client()
     with time_machine.travel(EVENING, tick=False):
         visitor.get(url)

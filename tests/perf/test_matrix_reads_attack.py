@@ -28,7 +28,10 @@ from tests.factories import (
 from tests.perf.kept import nothing_kept
 from tests.perf.test_compliance_runs_attack import at
 from tests.perf.test_matrix_reads import matrix
-from tests.perf.test_unit_counts import town  # noqa: F401 (a fixture)
+from tests.perf.test_unit_counts import (
+    town,  # noqa: F401 (a fixture)
+    towns_answer,
+)
 
 pytestmark = [pytest.mark.django_db]
 
@@ -84,6 +87,17 @@ def yearly(unit, **fields):
 # --- a scheduled publication coming due, moved, withdrawn ------------------
 
 
+def scheduled(town, changed, visitor, due):
+    """The matrix as a visitor reads it on the evening, and 茅山村's yearly
+    report then scheduled for `due`: not shown yet. (before, the row)"""
+    with time_machine.travel(EVENING, tick=False):
+        before = shown(visitor)
+        with changed():
+            row = yearly(town["maoshan"], published_at=due)
+        assert shown(visitor) == before
+    return before, row
+
+
 @pytest.mark.parametrize("cache", ["values_only", "page_cache"])
 def test_a_scheduled_publication_shows_when_it_comes_due(
     town, changed, settings, cache, request
@@ -91,11 +105,7 @@ def test_a_scheduled_publication_shows_when_it_comes_due(
     request.getfixturevalue(cache)
     visitor = Client()
     due = EVENING + timedelta(minutes=10)
-    with time_machine.travel(EVENING, tick=False):
-        before = shown(visitor)
-        with changed():
-            yearly(town["maoshan"], published_at=due)
-        assert shown(visitor) == before
+    before, _ = scheduled(town, changed, visitor, due)
     with time_machine.travel(due + timedelta(seconds=1), tick=False):
         after = shown(visitor)
         assert after != before
@@ -137,11 +147,7 @@ def test_a_scheduled_publication_put_off_or_brought_forward(
     request.getfixturevalue(cache)
     visitor = Client()
     due = EVENING + timedelta(minutes=10)
-    with time_machine.travel(EVENING, tick=False):
-        before = shown(visitor)
-        with changed():
-            row = yearly(town["maoshan"], published_at=due)
-        shown(visitor)
+    before, row = scheduled(town, changed, visitor, due)
     with time_machine.travel(EVENING + timedelta(minutes=5), tick=False):
         with changed():
             row.published_at = EVENING + timedelta(hours=1)
@@ -166,13 +172,9 @@ def test_a_scheduled_publication_withdrawn_before_it_comes_due(
     request.getfixturevalue(cache)
     visitor = Client()
     due = EVENING + timedelta(minutes=10)
-    with time_machine.travel(EVENING, tick=False):
-        before = shown(visitor)
-        with changed():
-            row = yearly(town["maoshan"], published_at=due)
-        shown(visitor)
-        with changed():
-            Disclosure.objects.filter(pk=row.pk).get().delete()
+    before, row = scheduled(town, changed, visitor, due)
+    with time_machine.travel(EVENING, tick=False), changed():
+        Disclosure.objects.filter(pk=row.pk).get().delete()  # as loaded
     with time_machine.travel(due + timedelta(seconds=1), tick=False):
         assert shown(visitor) == before
         same_as_fresh(settings, visitor)
@@ -204,30 +206,6 @@ def test_a_publication_coming_due_after_a_publication_just_now(
 # --- 点题 requests and their answers ---------------------------------------
 
 
-def request_answered(town, **answer):
-    answers = ItemFactory(
-        code="F02",
-        category=Item.objects.get(code="A01").category,
-        frequency=Item.Frequency.IMMEDIATELY,
-    )
-    with time_machine.travel(at(date(2026, 11, 17), 9), tick=False):
-        row = DisclosureFactory(
-            unit=town["wenli"],
-            item=answers,
-            period="2026-11",
-            event_date=date(2026, 11, 16),
-            **answer,
-        )
-        case = SubmissionFactory(
-            kind="request",
-            unit=town["wenli"],
-            accepted=True,
-            due_date=date(2026, 11, 20),
-            fulfilled_by=row,
-        )
-    return row, case
-
-
 def unit_page(client, slug="wenli"):
     response = client.get(f"/compliance/{slug}/?year=2026")
     assert response.status_code == 200
@@ -251,7 +229,8 @@ def unit_page(client, slug="wenli"):
     ],
 )
 def test_a_request_whose_answer_changes(town, changed, settings, values_only, change):
-    row, case = request_answered(town)
+    # 文理村's own answer to its request, due on the 20th.
+    row, case = towns_answer(town, by="wenli", due=date(2026, 11, 20))
     visitor = Client()
     with time_machine.travel(EVENING, tick=False):
         before = matrix(visitor)

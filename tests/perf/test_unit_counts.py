@@ -137,10 +137,13 @@ def test_each_units_counts_keep_their_own_run_of_days(
     assert calls == []  # nothing changed since: every count kept
 
 
-def towns_answer(town, *, linked: bool = True):
+def towns_answer(
+    town, *, linked: bool = True, by: str = "fengming", due=date(2026, 11, 30)
+):
     """The town's 点题 answer (an item answered by event) to 文理村's request,
     published on the 17th for an event of the 16th; the request linked to it
-    or not yet."""
+    or not yet. `by`: the unit answering (文理村 itself); `due`: the
+    request's deadline."""
     answers = ItemFactory(
         code="F02",
         category=Item.objects.get(code="A01").category,
@@ -148,7 +151,7 @@ def towns_answer(town, *, linked: bool = True):
     )
     with time_machine.travel(at(date(2026, 11, 17), 9), tick=False):
         answer = DisclosureFactory(
-            unit=town["fengming"],
+            unit=town[by],
             item=answers,
             period="2026-11",
             event_date=date(2026, 11, 16),
@@ -157,7 +160,7 @@ def towns_answer(town, *, linked: bool = True):
             kind="request",
             unit=town["wenli"],
             accepted=True,
-            due_date=date(2026, 11, 30),
+            due_date=due,
             fulfilled_by=answer if linked else None,
         )
     return answer, case
