@@ -15,14 +15,17 @@ party member of the first village's branch:
   change that names no scope (`caching.bump_version`: now a bulk load or an
   event with no row; a unit and the catalog until 2026-12-02);
 - pub elsewhere: before each request, the scopes a publication in another
-  town names are bumped (its disclosure, year, unit, town and "any"), as
-  `caching.on_event` does;
+  town names are bumped (its disclosure, year, unit, town, "published" and
+  "any": `content.event_scopes` of its save), as `caching.on_event` does;
+  before 2026-12-04 (late) the bench named them by hand, without
+  "published" (what reads the county's published rows: the years with
+  data, the 回音壁 form's newest disclosures), so its figures were low;
 - case elsewhere: what a 回音壁 case of another town saved names
   (`feedback.page_scopes.submission_scopes`: "wall", the case, its unit and
   town, the counts of its unit's and town's cases, "any");
-- day elsewhere: a publication in every town, then a case saved in one (what
-  the wall meets after a day of work: every town's rows changed, one town's
-  cases);
+- day elsewhere: a publication in every town (the newest of a village of
+  each, as its save names it), then a case saved in one (what the wall
+  meets after a day of work: every town's rows changed, one town's cases);
 - new case here: what a 回音壁 case coming in from the home town's first
   village names (not public until accepted: "any", the wall's counts and
   its unit's and town's counts of cases, feedback.summary.on_new_case);
@@ -127,7 +130,6 @@ def elsewhere() -> dict[str, list[str]]:
     units = Unit.objects.of_town(town)
     row = Disclosure.objects.published().filter(unit__in=units).first()
     case = Submission.objects.on_wall().filter(unit__in=units).first()
-    year = row.published_at.year
     village = units.exclude(pk=town.pk).first()
     here = home_unit().children.order_by("order", "id").first()
 
@@ -162,22 +164,33 @@ def elsewhere() -> dict[str, list[str]]:
         note_counted_change(Item, item)
         return item
 
+    def published_in(unit) -> list[str]:
+        # What its publication names: the row's scopes, "published" (every
+        # value read from the county's published rows), its year, unit and
+        # town, the cases it answers.
+        return named(
+            "disclosure.Disclosure",
+            Disclosure.objects.filter(unit=unit)
+            .published()
+            .order_by("-published_at")
+            .first(),
+        )
+
+    day = [
+        published_in(Unit.objects.of_town(each).exclude(pk=each.pk).first())
+        for each in Unit.objects.ordered_towns()
+    ]
     return {
-        "pub elsewhere": [
-            f"disclosure:{row.pk}",
-            f"year:{row.period_start.year}",
-            f"year:{year}",
-            *unit_scopes([row.unit_id]),
-            content.ANY,
-        ],
+        "pub elsewhere": named("disclosure.Disclosure", row),
         "case elsewhere": named("feedback.Submission", case),
-        "day elsewhere": [
-            *unit_scopes(
-                Unit.objects.of_town(each).exclude(pk=each.pk).first().pk
-                for each in Unit.objects.ordered_towns()
-            ),
-            *named("feedback.Submission", case),
-        ],
+        "day elsewhere": list(
+            dict.fromkeys(
+                [
+                    *(s for scopes in day for s in scopes),
+                    *named("feedback.Submission", case),
+                ]
+            )
+        ),
         # A case comes in from the home town's first village (not public
         # until accepted: the pages that may show anything, the wall's
         # counts; feedback.summary.on_new_case): the statistics' town.

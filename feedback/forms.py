@@ -17,7 +17,7 @@ from core.slots import slot
 from core.widgets import LazyChoices, QuickSelect, options, select_value
 from disclosure.filters import board_unit_options
 from disclosure.models import Disclosure, Reader, Unit
-from disclosure.page_scopes import UNITS
+from disclosure.page_scopes import PUBLISHED, UNITS
 
 from . import antiabuse
 from .models import (
@@ -258,8 +258,11 @@ class SubmissionForm(forms.ModelForm):
     def _newest_disclosures(self) -> tuple[list, str]:
         """The newest visible disclosures, in the select's order, and their
         options' markup (none selected): kept together per audience, until
-        any public change (a publication anywhere may be the newest) or
-        VALUE_CACHE_SECONDS (one coming due on its own)."""
+        a published row changes (PUBLISHED: a publication, a withdrawal, a
+        title, a scope, a deletion; not a 回音壁 case, which the form would
+        otherwise read them again after) or a unit does (UNITS: a name, an
+        order), and no longer than the next publication or public date
+        coming due (`until_scheduled`: one shown by the clock alone)."""
 
         def newest() -> tuple[list, str]:
             rows = _disclosure_rows(
@@ -270,7 +273,12 @@ class SubmissionForm(forms.ModelForm):
             rows.sort(key=lambda row: (row[1], -row[2]))
             return rows, options((row[0], row[3]) for row in rows)
 
-        return caching.cached(f"feedback:form:newest:{self._audience}", newest)
+        return caching.cached(
+            f"feedback:form:newest:{self._audience}",
+            newest,
+            scopes=[PUBLISHED, UNITS],
+            seconds=caching.until_scheduled([PUBLISHED]),
+        )
 
     def _chosen_disclosure(self, offered: list) -> list:
         """The row of the chosen disclosure if the newest do not hold it (and
