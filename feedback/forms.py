@@ -261,8 +261,10 @@ class SubmissionForm(forms.ModelForm):
         a published row changes (PUBLISHED: a publication, a withdrawal, a
         title, a scope, a deletion; not a 回音壁 case, which the form would
         otherwise read them again after) or a unit does (UNITS: a name, an
-        order), and no longer than the next publication or public date
-        coming due (`until_scheduled`: one shown by the clock alone)."""
+        order), VALUE_CACHE_SECONDS at most: the clock only adds a row (a
+        publication or public date coming due), offered that much later.
+        Not kept until the next one (`until_scheduled`): finding it again
+        after each publication cost the form more than this list."""
 
         def newest() -> tuple[list, str]:
             rows = _disclosure_rows(
@@ -277,7 +279,6 @@ class SubmissionForm(forms.ModelForm):
             f"feedback:form:newest:{self._audience}",
             newest,
             scopes=[PUBLISHED, UNITS],
-            seconds=caching.until_scheduled([PUBLISHED]),
         )
 
     def _chosen_disclosure(self, offered: list) -> list:

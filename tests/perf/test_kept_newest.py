@@ -1,7 +1,8 @@
 """The 回音壁 form's newest disclosures (SubmissionForm._newest_disclosures),
-kept per audience under "published" and "units" until the next publication
-or public date comes due: a 回音壁 case anywhere leaves them kept, while
-every change of what the select offers shows at once."""
+kept per audience under "published" and "units": a 回音壁 case anywhere
+leaves them kept, while every change of what the select offers shows at
+once, and a publication or public date coming due by the clock within
+VALUE_CACHE_SECONDS."""
 
 from datetime import timedelta
 
@@ -120,7 +121,12 @@ def test_a_scheduled_publication_and_a_public_date_come_due_by_themselves(
             assert "定时发布的公告" not in form(client)
         assert "先党内后党外的通报" not in form(visitor)
         assert "先党内后党外的通报" in form(member)
-    with time_machine.travel(NOON + timedelta(minutes=31), tick=False):
+    due = NOON + timedelta(minutes=30)
+    with time_machine.travel(due - timedelta(seconds=10), tick=False):
+        # Read again (the noon list expired) and kept VALUE_CACHE_SECONDS.
+        assert "定时发布的公告" not in form(visitor)
+    # Offered VALUE_CACHE_SECONDS after the list was read at the latest.
+    with time_machine.travel(due + timedelta(seconds=51), tick=False):
         assert "定时发布的公告" in form(visitor)
         assert "定时发布的公告" in form(member)
         assert "先党内后党外的通报" not in form(visitor)
