@@ -1098,9 +1098,12 @@ class Due:
         back = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
         due = next_due(self.scopes, self.started - back)
         if due is not None and due <= self.started:
+            # And never past the next one (one due within the minute), as
+            # `Page.lifetime` bounds a page.
             return min(
                 float(settings.VALUE_CACHE_SECONDS),
                 until(due + back, midnight=False),
+                until(next_due(self.scopes, self.started), midnight=False),
             )
         return until(due, midnight=False)
 
