@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import chain
 
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -769,11 +769,13 @@ class Tally(Shown):
     def rate(self) -> float | None:
         """按时公开率 (按事项): the mean over the unit's items of each item's
         share met on time."""
-        if not self.per_item:
-            return None
-        return sum(met / due for met, due in self.per_item.values()) / len(
-            self.per_item
-        )
+        return self.shares / self.items if self.per_item else None
+
+    @property
+    def shares(self) -> float:
+        """The sum over the (unit, item) pairs of each one's share met on
+        time: the weighted rate's numerator."""
+        return sum(met / due for met, due in self.per_item.values())
 
     @property
     def items(self) -> int:
@@ -781,19 +783,20 @@ class Tally(Shown):
         return len(self.per_item)
 
     def settled(self) -> Settled:
-        return Settled(self.counts, self.rate, self.items)
+        shares, items = self.shares, self.items
+        return Settled(self.counts, shares / items if items else None, items, shares)
 
 
 @dataclass
 class Settled(Shown):
     """A tally as a page shows it: its counts, its rate and the rate's base
-    worked out, without the (unit, item) pairs they come from (a matrix's
-    cells kept are a tenth of the size and their rates read once). Not to
-    be rolled up: `roll_up` sums `Tally`s."""
+    and numerator worked out, without the (unit, item) pairs they come from
+    (a unit's counts kept are a tenth of the size, their rates read once)."""
 
     counts: Counter
     rate: float | None
     items: int
+    shares: float = 0.0
 
 
 def settle(tallies: dict) -> dict:
@@ -808,23 +811,29 @@ def tally(obligations: Iterable[Obligation], key) -> dict:
     return tallies
 
 
-def roll_up(tallies: dict, key) -> dict:
-    """Tallies of tallies: `key(k)` the new key of the tally under `k`, e.g.
-    a matrix's (unit, category) cells summed per unit. The same as tallying
-    the obligations again, at the cost of the cells, not of the obligations."""
-    rolled: dict = defaultdict(Tally)
+def roll_up(tallies: dict, key) -> dict[object, Settled]:
+    """Tallies summed: `key(k)` the new key of the tally (or settled tally)
+    under `k`, e.g. a matrix's (unit, category) cells summed per unit. The
+    same as tallying the obligations again (up to the rounding of the
+    rates' sums), at the cost of the cells, not of their (unit, item)
+    pairs, which the cells must not share: a unit's tallies by category
+    (each item in one) and those of other units."""
+    sums: dict = {}
     for k, part in tallies.items():
-        whole = rolled[key(k)]
-        counts = whole.counts
+        whole = sums.get(into := key(k))
+        if whole is None:
+            whole = sums[into] = [Counter(), 0.0, 0]
+        counts = whole[0]
         # Not Counter.update: its check that the argument is a Mapping (an
         # ABC) cost more than the sums on the county's matrix.
         for state, n in part.counts.items():
             counts[state] += n
-        for pair, (met, due) in part.per_item.items():
-            counted = whole.per_item.setdefault(pair, [0, 0])
-            counted[0] += met
-            counted[1] += due
-    return rolled
+        whole[1] += part.shares
+        whole[2] += part.items
+    return {
+        k: Settled(counts, shares / items if items else None, items, shares)
+        for k, (counts, shares, items) in sums.items()
+    }
 
 
 # Loading from the database: a fixed number of queries whatever the data size.
@@ -1147,7 +1156,7 @@ class UnitCounts:
     they hold through and the first answer to one of its 点题 requests
     scheduled (another unit's disclosure: its own are `next_scheduled`)."""
 
-    by_category: dict[int, Tally]
+    by_category: dict[int, Settled]
     through: date
     answer_due: datetime | None
 
@@ -1230,8 +1239,8 @@ def counts_by_unit(
             )
             due = changes_at(*(r.answer_due for r in requests if r.unit_id == unit.pk))
             answers.append(due)
-            by_category = tally(own, lambda o: category_of[o.item_id])
-            made[name] = UnitCounts(dict(by_category), through, due), through
+            by_category = settle(tally(own, lambda o: category_of[o.item_id]))
+            made[name] = UnitCounts(by_category, through, due), through
         return made
 
     counted = caching.cached_through_many(
@@ -1259,7 +1268,7 @@ def counted_through(counts: Iterable[UnitCounts]) -> tuple[date, datetime | None
     )
 
 
-def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Tally]:
+def tallies_by_unit(units: list[Unit], year: int, as_of: date) -> dict[int, Settled]:
     """Each unit's tally of the year, every catalog, as of the day (the
     statistics' on-time shares): summed from `counts_by_unit`, and kept as
     the matrix's counts are, until a change in these units or in what the
@@ -1341,13 +1350,15 @@ ARCHIVE_AFTER = timedelta(days=365)
 
 
 def _publication_span() -> tuple[datetime, datetime] | None:
-    """The first and the last publication: two reads of the recent-disclosures
-    index (status, published_at), whatever the number of rows."""
-    published = Disclosure.objects.published().values_list("published_at", flat=True)
-    last = published.order_by("-published_at").first()
-    if last is None:
+    """The first and the last publication: one query, which PostgreSQL answers
+    with two reads of the recent-disclosures index (status, published_at),
+    whatever the number of rows (its MIN/MAX plan)."""
+    span = Disclosure.objects.published().aggregate(
+        first=Min("published_at"), last=Max("published_at")
+    )
+    if span["last"] is None:
         return None
-    return published.order_by("published_at").first(), last
+    return span["first"], span["last"]
 
 
 def next_scheduled(units, after: datetime, *, public_from: bool = False):

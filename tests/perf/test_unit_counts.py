@@ -194,7 +194,7 @@ def test_the_towns_answer_to_a_request_is_used_up_when_the_town_is_counted_alone
         assert [(o.unit_id, o.state) for o in request] == [
             (town["wenli"].pk, compliance.State.ON_TIME)
         ]
-        expected = dict(compliance.tally(together, lambda o: o.unit_id))
+        expected = compliance.settle(compliance.tally(together, lambda o: o.unit_id))
 
         def counted():
             counts = compliance.counts_by_unit(units, year=2026, as_of=as_of)
