@@ -26,6 +26,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import content
 from disclosure.models import Disclosure, Unit
 from govinfo import figures as govinfo_figures
 
@@ -330,7 +331,11 @@ def report_years(town: Unit, *, staff: bool) -> list[int]:
 
 def next_publication(scopes, after):
     """When the next report scheduled for publication shows by itself: a
-    cached page's lifetime (core.content.scheduled; any scope, the table is
-    small)."""
+    cached page's lifetime (core.content.scheduled). Only pages naming no
+    scope ("any") show a report (`content.on_any_page`, as its saves name
+    them): none for a page or value of a unit, a disclosure or the
+    published rows, which asked it (one query) with every next time."""
+    if content.ANY not in scopes:
+        return None
     found = GovernmentReport.objects.filter(published_at__gt=after)
     return found.aggregate(at=Min("published_at"))["at"]

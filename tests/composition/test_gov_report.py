@@ -461,3 +461,28 @@ def test_report_and_guide_admins_are_limited_to_the_staff_members_towns(demo, cl
     # The draft preview is for its own town's staff too.
     assert client.get("/reports/gov/fengming/2010/").status_code == 200
     assert client.get("/reports/gov/qingshan/2010/").status_code == 404
+
+
+def test_a_scheduled_report_bounds_the_pages_naming_no_scope_alone(demo):
+    """A report shows on its own pages, which name no scope ("any", as its
+    saves do): their lifetime ends at its scheduled publication; a page or
+    value of a disclosure, a unit or the published rows never asks for it
+    (one query less on each of their misses)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import content
+
+    report = GovernmentReport.objects.get(town=town(), year=2011)
+    report.published_at = timezone.now() + timezone.timedelta(hours=2)
+    report.save()
+    row = Disclosure.objects.published().first()
+    now = timezone.now()
+    assert content.next_change([content.ANY], now) == report.published_at
+    for scopes in (["published"], [f"disclosure:{row.pk}"], ["unit:wenli"]):
+        with CaptureQueriesContext(connection) as queries:
+            content.next_change(scopes, now)
+        assert queries.captured_queries
+        assert not any(
+            "portal_governmentreport" in q["sql"] for q in queries.captured_queries
+        )
