@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import caching
 from core.dates import FIRST_YEAR, LAST_YEAR
 from core.security import without_control_characters
 from disclosure.models import Disclosure, Unit
@@ -163,14 +164,48 @@ def _name_public_fulfilments(cases: list[Submission]) -> None:
         )
 
 
+# What the board's 回音壁 column shows of a case (board_column.html: its
+# title, kind, answer time and `answerer`, which reads the answering body's
+# unit and the case's town).
+COLUMN_RELATED = ("unit__parent", "answered_by", "answering_body__unit")
+COLUMN_FIELDS = (
+    "title",
+    "kind",
+    "answered_at",
+    "assigned_cadre_id",
+    "unit__name",
+    "unit__kind",
+    "unit__parent__name",
+    "answered_by__name",
+    "answering_body__name",
+    "answering_body__unit__name",
+    "answering_body__unit__kind",
+)
+
+
 def latest_answered(unit: Unit, limit: int = COLUMN_SIZE) -> list[Submission]:
-    """The board's 回音壁 column: the newest answers on the wall, in one query."""
-    return list(
-        Submission.objects.published()
-        .filter(unit=unit, status__in=ANSWERED)
-        # with_related(): whatever `answerer` reads (5 rows).
-        .with_related()
-        .newest_answered_first()[:limit]
+    """The board's 回音壁 column: the newest answers on the wall, in one
+    query (on PostgreSQL by the unit's wall order index, feedback_unit_wall_idx,
+    not the county's, read past every other unit's answers).
+
+    Kept under its unit's cases' scope ("cases-unit:<slug>", which every
+    change of one of its cases or their rounds names; a publication there,
+    which makes the board again, does not) and NAMES (a body's, an
+    office's or a unit's name it shows)."""
+
+    def newest() -> list[Submission]:
+        return list(
+            Submission.objects.published()
+            .filter(unit=unit, status__in=ANSWERED)
+            .select_related(*COLUMN_RELATED)
+            .only(*COLUMN_FIELDS)
+            .newest_answered_first()[:limit]
+        )
+
+    return caching.cached(
+        f"feedback:board-column:{unit.pk}:{limit}",
+        newest,
+        scopes=[f"cases-unit:{unit.slug}", caching.NAMES],
     )
 
 
