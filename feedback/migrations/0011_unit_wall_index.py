@@ -6,7 +6,9 @@ every other unit's answers, all 197,000 of them at county scale for a unit
 with none (100 ms).
 
 PostgreSQL only, as 0002: SQLite cannot index NULLS LAST (at town scale it
-sorts the unit's few rows).
+sorts the unit's few rows). Built CONCURRENTLY, outside a transaction: the
+table takes the 回音壁's submissions while it is built (a second or two at
+county scale).
 """
 
 from django.db import migrations
@@ -17,17 +19,19 @@ NAME = "feedback_unit_wall_idx"
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {NAME} ON feedback_submission "
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {NAME} ON feedback_submission "
             "(unit_id, answered_at DESC NULLS LAST, received_at DESC, id DESC)"
         )
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {NAME}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+
     dependencies = [("feedback", "0010_assignment_escalation")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
