@@ -27,7 +27,17 @@ TOWN = ("fengming", "wenli", "maoshan")
 
 @pytest.fixture
 def county():
-    return two_towns()
+    """Two towns (test_scoped_values), their rows published at today's first
+    moment: the figures are of the latest year with data, and the factory's
+    rows of yesterday are of last year on 1 January (FENGMING_TEST_CLOCK)."""
+    towns = two_towns()
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    Disclosure.objects.update(published_at=today)
+    return towns
+
+
+def just_out():
+    return timezone.now() - timedelta(seconds=1)
 
 
 def published(client) -> int:
@@ -56,13 +66,17 @@ def test_a_publication_in_a_village_counts_that_village_again(
     visitor = Client()
     before = published(visitor)
     with changed():
-        DisclosureFactory(unit=county["wenli"], item=county["item"])
+        DisclosureFactory(
+            unit=county["wenli"], item=county["item"], published_at=just_out()
+        )
     assert published(visitor) == before + 1
     assert read_units(reads) == [{county[s].pk for s in TOWN}, {county["wenli"].pk}]
     assert same_as_fresh(settings, visitor) == before + 1
     calls = len(reads)
     with changed():  # another town's: the home page kept, nothing read again
-        DisclosureFactory(unit=county["xiacun"], item=county["item"])
+        DisclosureFactory(
+            unit=county["xiacun"], item=county["item"], published_at=just_out()
+        )
     assert "figures" not in visitor.get(HOME).context
     assert len(reads) == calls
 
