@@ -791,12 +791,12 @@ class Tally(Shown):
 class Settled(Shown):
     """A tally as a page shows it: its counts, its rate and the rate's base
     and numerator worked out, without the (unit, item) pairs they come from
-    (a unit's counts kept are a tenth of the size, their rates read once)."""
+    (kept smaller, their rates read once; summed by `roll_up`)."""
 
     counts: Counter
     rate: float | None
     items: int
-    shares: float = 0.0
+    shares: float  # the rate's numerator: what `roll_up` adds up
 
 
 def settle(tallies: dict) -> dict:

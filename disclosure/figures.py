@@ -72,9 +72,8 @@ def counted(
 
 def counted_by_unit(user, *, year: int, town: Unit) -> dict:
     """`counted` of a town: its units' counts added up, each kept under its
-    own scopes ("unit:<slug>", GROUPED; `caching.cached_many`) until the
-    next publication scheduled in it, so that a publication in a village
-    counts that village again, not its town (the statistics after a day's
+    own scopes (`kept_by_unit`), so that a publication in a village counts
+    that village again, not its town (the statistics after a day's
     publications)."""
     # The town's units kept until a unit changes (read once, not a query a
     # request).
@@ -82,25 +81,14 @@ def counted_by_unit(user, *, year: int, town: Unit) -> dict:
         compliance.town_units([town]) or Unit.objects.of_town(town),
         key=lambda u: (u.order, u.pk),
     )
-    reader = Reader.of(user).key
-    named = {f"disclosure-counts:{year}:unit:{u.pk}:{reader}": u for u in units}
-    started = timezone.now()
-    read: list[Unit] = []
-
-    def count_units(names: list[str]) -> dict[str, dict]:
-        read.extend(named[name] for name in names)
-        counts = count_by_unit(
-            disclosures_for(user, year=year).filter(unit__in=[u.pk for u in read])
-        )
-        return {name: counts.get(named[name].pk, EMPTY) for name in names}
-
-    parts = caching.cached_many(
-        {name: [f"unit:{u.slug}", GROUPED] for name, u in named.items()},
-        count_units,
-        seconds=lambda: caching.until(
-            compliance.next_scheduled(read, started, public_from=True),
-            midnight=False,
+    parts = kept_by_unit(
+        f"disclosure-counts:{year}:unit",
+        units,
+        lambda some: count_by_unit(
+            disclosures_for(user, year=year).filter(unit__in=[u.pk for u in some])
         ),
+        empty=EMPTY,
+        reader=Reader.of(user).key,
     )
     months = {kind: [0] * len(MONTHS) for kind in Catalog.Kind.values}
     categories: dict[int, int] = {}
@@ -109,7 +97,7 @@ def counted_by_unit(user, *, year: int, town: Unit) -> dict:
             months[kind] = [a + b for a, b in zip(months[kind], series, strict=True)]
         for category, n in part["categories"].items():
             categories[category] = categories.get(category, 0) + n
-    totals = [(u, parts[name]["total"]) for name, u in named.items()]
+    totals = [(u, part["total"]) for u, part in parts.items()]
     return {
         "months": months,
         "categories": categories,
@@ -276,6 +264,43 @@ def on_time_disclosure_by_unit(
         unit="%",
         max_value=100,
     )
+
+
+def kept_by_unit(
+    name: str,
+    units: list[Unit],
+    count,
+    *,
+    empty,
+    reader: str = "",
+    scope=lambda unit: f"unit:{unit.slug}",
+) -> dict[Unit, object]:
+    """A figure of each of these units, in their order, each kept under its
+    own scopes (`scope(unit)`, "unit:<slug>" by default, and GROUPED: the
+    kinds and categories counted by) until a publication or a public date
+    scheduled in it comes due: a publication in a village counts that
+    village again, not its town. `count(units)` gives {unit id: figure}
+    for those not kept, in one query (`empty`: a unit with none); `reader`:
+    whose figure it is, in the names."""
+    named = {f"{name}:{unit.pk}:{reader}": unit for unit in units}
+    started = timezone.now()
+    read: list[Unit] = []
+
+    def count_missing(names: list[str]) -> dict:
+        some = [named[n] for n in names]
+        read.extend(some)
+        found = count(some)
+        return {n: found.get(named[n].pk, empty) for n in names}
+
+    parts = caching.cached_many(
+        {n: [scope(unit), GROUPED] for n, unit in named.items()},
+        count_missing,
+        seconds=lambda: caching.until(
+            compliance.next_scheduled(read, started, public_from=True),
+            midnight=False,
+        ),
+    )
+    return {unit: parts[n] for n, unit in named.items()}
 
 
 def kept(

@@ -549,6 +549,16 @@ def late(settings) -> timedelta:
     return timedelta(seconds=settings.VALUE_CACHE_SECONDS + 1)
 
 
+def comes_due(settings, visitor, label: str, due) -> None:
+    """Not offered a second before `due`; offered within VALUE_CACHE_SECONDS
+    of it (`late`), as read with nothing kept."""
+    with time_machine.travel(due - timedelta(seconds=1), tick=False):
+        assert label not in offered(form(visitor))
+    with time_machine.travel(due + late(settings), tick=False):
+        assert label in offered(form(visitor))
+        assert_as_fresh(settings, visitor)
+
+
 def test_a_list_read_just_before_a_publication_is_not_kept_past_a_minute(
     town, changed, settings
 ):
@@ -607,11 +617,7 @@ def test_a_scheduled_publication_brought_forward_shows_at_its_new_time(
             row.published_at = soon
             row.save()
         assert "茅山村 · 提前发布的通知" not in offered(form(visitor))
-    with time_machine.travel(soon - timedelta(seconds=1), tick=False):
-        assert "茅山村 · 提前发布的通知" not in offered(form(visitor))
-    with time_machine.travel(soon + late(settings), tick=False):
-        assert "茅山村 · 提前发布的通知" in offered(form(visitor))
-        assert_as_fresh(settings, visitor)
+    comes_due(settings, visitor, "茅山村 · 提前发布的通知", soon)
 
 
 def test_a_scheduled_publication_withdrawn_before_its_time_never_shows(
@@ -655,11 +661,7 @@ def test_a_publication_scheduled_at_approval_shows_at_its_time(town, changed, se
         row.refresh_from_db()
         assert row.status == Status.PUBLISHED
         assert "文理村 · 审批时定时发布的公告" not in offered(form(visitor))
-    with time_machine.travel(due - timedelta(seconds=1), tick=False):
-        assert "文理村 · 审批时定时发布的公告" not in offered(form(visitor))
-    with time_machine.travel(due + late(settings), tick=False):
-        assert "文理村 · 审批时定时发布的公告" in offered(form(visitor))
-        assert_as_fresh(settings, visitor)
+    comes_due(settings, visitor, "文理村 · 审批时定时发布的公告", due)
 
 
 def test_a_party_first_row_reaches_a_visitor_after_its_public_date_only(
