@@ -49,6 +49,12 @@ def axe_violations(page) -> list[str]:
         page.add_script_tag(url=AXE_URL)
     violations = page.evaluate(
         """async (tags) => {
+            // Colours as they settle: a button just clicked is still fading
+            // (Bootstrap's .15s transitions), and axe measured a mid-fade
+            // background on a loaded machine.
+            await Promise.all(document.getAnimations()
+                .filter((a) => a.effect.getComputedTiming().endTime !== Infinity)
+                .map((a) => a.finished.catch(() => null)));
             const result = await axe.run(document, {
                 runOnly: {type: "tag", values: tags},
                 resultTypes: ["violations"],
