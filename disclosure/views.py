@@ -26,6 +26,7 @@ from .models import (
     Unit,
     can_see_inner_party,
 )
+from .templatetags.disclosure_tags import kept_entries
 
 # How many notices a board column shows before pointing to the full list.
 COLUMN_SIZE = 8
@@ -181,10 +182,23 @@ def board_body_context(unit: Unit, visible, period, today) -> dict:
     # A board shows about 130 rows: only what an entry needs, and the column
     # from the item without loading items, categories and catalogs.
     shown = shown.only(*BOARD_ENTRY_FIELDS).annotate(column=F("item__category_id"))
+    columns = board_columns(unit, shown)
+    # Each entry kept apart (their posting photos read for those not kept):
+    # a publication here makes this body again, not the entries it still shows.
+    rows = [d for column in columns for d in column["disclosures"]]
+    entries = dict(
+        zip(
+            (d.pk for d in rows),
+            kept_entries(rows, thumbnails=True, loaded=True),
+            strict=True,
+        )
+    )
+    for column in columns:
+        column["entries"] = [entries[d.pk] for d in column["disclosures"]]
     return {
         "unit": unit,
         "period": period,
-        "columns": board_columns(unit, shown.prefetch_related("attachments")),
+        "columns": columns,
         "archive": periods.labelled(
             visible.order_by("-period_start", "period")
             .values_list("period", flat=True)

@@ -486,7 +486,8 @@ def test_a_list_shows_an_edit_and_a_withdrawal_at_once(
     assert "村务公开财务收支" not in visitor.get(url).text
 
 
-def test_a_kept_entry_loses_its_party_first_badge_at_its_public_date(wenli):
+@pytest.mark.parametrize("where", ["/disclosures/?unit={}", "/boards/{}/"])
+def test_a_kept_entry_loses_its_party_first_badge_at_its_public_date(wenli, where):
     at = timezone.now().replace(hour=10, minute=0)  # far from midnight
     DisclosureFactory(
         unit=wenli,
@@ -495,7 +496,7 @@ def test_a_kept_entry_loses_its_party_first_badge_at_its_public_date(wenli):
         public_from=at + timedelta(hours=2),
     )
     member = logged_in(PartyMemberFactory(username="wenli_a", branch_of=wenli))
-    url = f"/disclosures/?unit={wenli.slug}"
+    url = where.format(wenli.slug)
     with time_machine.travel(at, tick=False):
         assert "先党内后党外</span>" in member.get(url).text
         assert "先党内后党外的公开" not in Client().get(url).text
