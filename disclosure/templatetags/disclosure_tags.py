@@ -123,10 +123,13 @@ def board_archive(archive, period=None) -> SafeString:
 
 
 @register.simple_tag
-def disclosure_entries(disclosures, show_unit: bool = False) -> SafeString:
-    """The entries of these disclosures (a list's page), each kept
-    (`kept_entries`). Only `pk` is read of the rows given."""
-    return SafeString("".join(kept_entries(disclosures, show_unit=show_unit)))
+def disclosure_entries(
+    disclosures, show_unit: bool = False, loaded: bool = False
+) -> SafeString:
+    """The entries of these disclosures (a list's page, the home page's
+    latest), each kept (`kept_entries`)."""
+    entries = kept_entries(disclosures, show_unit=show_unit, loaded=loaded)
+    return SafeString("".join(entries))
 
 
 def kept_entries(

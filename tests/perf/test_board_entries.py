@@ -178,3 +178,23 @@ def test_the_archive_links_every_period_but_the_one_shown(wenli):
     assert '<strong aria-current="page">2011年第二季度</strong>' in archive
     assert '<a href="?period=2011-Q2">' not in archive
     assert '<a href="?period=2011-Q1">' in archive
+
+
+@time_machine.travel(AT, tick=False)
+def test_the_home_pages_latest_notices_write_only_a_new_entry(
+    wenli, settings, monkeypatch, changed
+):
+    written = counting(monkeypatch, disclosure_tags, "disclosure_entry")
+    reviewer = staff_user(username="reviewer", group="审核人")
+    readers = clients(wenli)
+    for client in readers.values():
+        client.get("/")
+    with changed():
+        published_here(wenli, "新发布的村务公开", reviewer)
+    before = len(written)
+    made = {who: page(client, "/") for who, client in readers.items()}
+    assert [args[0].title for args in written[before:]] == ["新发布的村务公开"]
+    settings.VALUE_CACHE_SECONDS = 0
+    for who, client in readers.items():
+        assert page(client, "/") == made[who], who
+    assert "新发布的村务公开".encode() in made["visitor"]
