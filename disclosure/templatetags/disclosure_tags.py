@@ -55,7 +55,6 @@ def posting_dates(disclosure: Disclosure) -> str:
     return _("%(start)s 起张贴") % {"start": start}
 
 
-@register.simple_tag
 def disclosure_entry(
     disclosure: Disclosure, show_unit: bool = False, thumbnails: bool = False
 ) -> SafeString:

@@ -14,10 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Scope
+from catalog.periods import Labelled
 from core import caching
 from disclosure import services
 from disclosure.models import Attachment, Disclosure
 from disclosure.templatetags import disclosure_tags
+from disclosure.templatetags.disclosure_tags import board_archive
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
@@ -76,24 +78,34 @@ def published_here(wenli, title: str, by) -> Disclosure:
     return draft
 
 
-@time_machine.travel(AT, tick=False)
-def test_a_publication_writes_its_entry_alone_and_the_page_is_as_rendered_whole(
-    wenli, settings, monkeypatch, changed
-):
+def after_a_publication(url, wenli, settings, monkeypatch, changed):
+    """Each reader's page of `url` (read once before) after a publication in
+    the village, and the titles of the entries written for them; then the
+    value cache is turned off (the next reads render whole)."""
     written = counting(monkeypatch, disclosure_tags, "disclosure_entry")
     reviewer = staff_user(username="reviewer", group="审核人")
     readers = clients(wenli)
-    url = f"/boards/{wenli.slug}/"
     for client in readers.values():
         client.get(url)
     with changed():
         published_here(wenli, "新发布的村务公开", reviewer)
     before = len(written)
     made = {who: page(client, url) for who, client in readers.items()}
+    settings.VALUE_CACHE_SECONDS = 0
+    return readers, made, [args[0].title for args in written[before:]]
+
+
+@time_machine.travel(AT, tick=False)
+def test_a_publication_writes_its_entry_alone_and_the_page_is_as_rendered_whole(
+    wenli, settings, monkeypatch, changed
+):
+    url = f"/boards/{wenli.slug}/"
+    readers, made, written = after_a_publication(
+        url, wenli, settings, monkeypatch, changed
+    )
     # One new entry, written once for both readers (an entry is the same for
     # every reader who may see its row).
-    assert [args[0].title for args in written[before:]] == ["新发布的村务公开"]
-    settings.VALUE_CACHE_SECONDS = 0
+    assert written == ["新发布的村务公开"]
     for who, client in readers.items():
         assert page(client, url) == made[who], who
     assert "新发布的村务公开".encode() in made["visitor"]
@@ -184,17 +196,22 @@ def test_the_archive_links_every_period_but_the_one_shown(wenli):
 def test_the_home_pages_latest_notices_write_only_a_new_entry(
     wenli, settings, monkeypatch, changed
 ):
-    written = counting(monkeypatch, disclosure_tags, "disclosure_entry")
-    reviewer = staff_user(username="reviewer", group="审核人")
-    readers = clients(wenli)
-    for client in readers.values():
-        client.get("/")
-    with changed():
-        published_here(wenli, "新发布的村务公开", reviewer)
-    before = len(written)
-    made = {who: page(client, "/") for who, client in readers.items()}
-    assert [args[0].title for args in written[before:]] == ["新发布的村务公开"]
-    settings.VALUE_CACHE_SECONDS = 0
+    readers, made, written = after_a_publication(
+        "/", wenli, settings, monkeypatch, changed
+    )
+    assert written == ["新发布的村务公开"]
     for who, client in readers.items():
         assert page(client, "/") == made[who], who
     assert "新发布的村务公开".encode() in made["visitor"]
+
+
+def test_the_archive_writes_a_hostile_period_inert():
+    """What a stored key or its label holds is escaped (a key that is no
+    period is its own label), whatever the column's length lets through."""
+    payload = "<script>alert(1)</script>\u202e\x00&\"'"
+    html = board_archive([Labelled(payload, payload)], None)
+    assert "<script" not in html and "\"'" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    shown = board_archive([Labelled(payload, payload)], Labelled(payload, payload))
+    assert "<script" not in shown
+    assert '<strong aria-current="page">&lt;script&gt;' in shown
