@@ -20,6 +20,8 @@ party member of the first village's branch:
   before 2026-12-04 (late) the bench named them by hand, without
   "published" (what reads the county's published rows: the years with
   data, the 回音壁 form's newest disclosures), so its figures were low;
+  a publication inside the span's years does not name the span
+  ("publication-span", page_scopes.SPAN) since 2026-12-05 (morning);
 - case elsewhere: what a 回音壁 case of another town saved names
   (`feedback.page_scopes.submission_scopes`: "wall", the case, its unit and
   town, the counts of its unit's and town's cases, "any");

@@ -209,7 +209,7 @@ def home_scopes(town: Unit) -> list[str]:
     (the figures' year, `latest_year_with_data`: a publication elsewhere in a
     new year moves it). Its units, boards and the catalog move the global
     version."""
-    return [*kept_scopes(town), page_scopes.span_fact()]
+    return [*kept_scopes(town), *page_scopes.span_facts()]
 
 
 def home_scope(request, kwargs) -> list[str]:

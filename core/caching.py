@@ -645,6 +645,14 @@ def cached_through_many(
     return {name: found[name] for name in wanted}
 
 
+def peek(name: str, scopes: list[str] | None = None):
+    """The value `cached(name, …, scopes=scopes)` keeps now, or None; never
+    computed."""
+    if settings.VALUE_CACHE_SECONDS <= 0:
+        return None
+    return _peek(_kept_key(name, scopes))
+
+
 def _peek_many(keys: list[str]) -> dict:
     """`_peek` of many keys: one read of the shared cache for those this
     process does not hold."""

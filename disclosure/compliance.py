@@ -30,7 +30,7 @@ from catalog.workdays import add_workdays, notice_ends
 from core import caching, content
 
 from .models import Disclosure, ObligationEvent, Unit
-from .page_scopes import PUBLISHED, UNITS, request_scopes
+from .page_scopes import SPAN, UNITS, request_scopes, years_fact
 
 # How far ahead "due soon" looks, for reminders and the editors' start page.
 DUE_SOON_DAYS = 7
@@ -1387,29 +1387,57 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
     return changes_at(*found.values())
 
 
+_SPAN_KEPT_AS = "disclosure:publication-span"
+
+
 def publication_span() -> tuple[datetime, datetime] | None:
-    # Kept until a published row changes (PUBLISHED: a publication, a
-    # withdrawal, a time moved; not a 回音壁 case, which every compliance
-    # and statistics page would otherwise read it again after), and no
-    # longer than the next publication coming due: a page kept until then
-    # (its key names the years, page_scopes.compliance_facts) is made again
-    # then, from this.
-    return caching.cached(
-        "disclosure:publication-span",
-        _publication_span,
-        scopes=[PUBLISHED],
-        seconds=caching.until_due([PUBLISHED]),
-    )
+    """The first and the last publication, as far as their years and whether
+    the portal is an archive go (what the pages read of it): kept until a
+    change may move those (SPAN: a withdrawal, a time moved, a publication
+    outside its years or in an archive; not a publication inside its years,
+    after which the last moment kept is a little early) and no longer than
+    a scheduled row outside its years coming due, nor than the last
+    publication kept says the portal is live: made again then, the span
+    says it is live still if a later one came since."""
+    made = []
+
+    def read():
+        made.append(_publication_span())
+        return made[0]
+
+    def seconds() -> float:
+        span = made[0]
+        years = [] if span is None else _years(span)
+        due = caching.until_due([SPAN, years_fact(years)])()
+        if span is not None and is_live(span):
+            live = span[1] + ARCHIVE_AFTER - timezone.now()
+            due = min(due, live.total_seconds())
+        return due
+
+    return caching.cached(_SPAN_KEPT_AS, read, scopes=[SPAN], seconds=seconds)
+
+
+def kept_span() -> tuple[datetime, datetime] | None:
+    """The span kept now (None: none is kept), never read from the rows: what
+    a change is weighed against (page_scopes._span_may_move)."""
+    return caching.peek(_SPAN_KEPT_AS, [SPAN])
+
+
+def is_live(span: tuple[datetime, datetime]) -> bool:
+    """Whether the portal is live (its pages open on today), not an archive."""
+    return timezone.now() - span[1] < ARCHIVE_AFTER
+
+
+def _years(span: tuple[datetime, datetime]) -> list[int]:
+    first, last = (timezone.localtime(moment).year for moment in span)
+    return list(range(last, first - 1, -1))
 
 
 def years_with_data() -> list[int]:
     """The years from the first publication to the last, newest first: the
     choice of years the compliance and statistics pages offer."""
     span = publication_span()
-    if span is None:
-        return []
-    first, last = (timezone.localtime(moment).year for moment in span)
-    return list(range(last, first - 1, -1))
+    return [] if span is None else _years(span)
 
 
 def latest_year_with_data() -> int | None:
@@ -1432,6 +1460,6 @@ def reference_date() -> date:
     not every obligation since as 未公开. A visitor may still choose any day."""
     today = timezone.localdate()
     span = publication_span()
-    if span is None or timezone.now() - span[1] < ARCHIVE_AFTER:
+    if span is None or is_live(span):
         return today
     return timezone.localdate(span[1])

@@ -150,6 +150,14 @@ PERIODS = "periods"
 # publications, compliance.publication_span) is kept until it moves, not
 # until anything changes ("any").
 PUBLISHED = "published"
+# What the span of publications tells (compliance.publication_span): the
+# years with data and whether the portal is an archive. Named only when a
+# change may move them (`_span_may_move`): not by a publication inside the
+# span's years of a live portal, the day's usual one, after which every
+# compliance, statistics and home page would otherwise read the span and
+# the next publication county-wide again. What the clock changes in it
+# (a scheduled row outside those years) is its "span:" fact's (`next_change`).
+SPAN = "publication-span"
 # Every unit (the choice lists, the wall's groups): named by a unit's change.
 UNITS = "units"
 # Scopes of rows no schedule changes (the catalog, units, tags): a page or
@@ -225,10 +233,11 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
     """rows: (pk, unit ids it is or was in, status now and as loaded, years,
     period now and as loaded). `whole`: the row itself changed (not a part:
     an attachment, a trail event), so its period and links may have."""
-    scopes, units, pks, periods = [], [], [], set()
-    for pk, unit_ids, statuses, years, row_periods in rows:
+    scopes, units, pks, periods, joining = [], [], [], set(), []
+    for pk, unit_ids, statuses, years, row_periods, joins in rows:
         if not PUBLIC_STATUSES & set(statuses):
             continue  # never on a public page, before nor after
+        joining.append(joins)
         scopes.append(f"disclosure:{pk}")
         scopes += [f"year:{y}" for y in years if y]
         units += unit_ids
@@ -236,6 +245,8 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
         periods.update(p for p in row_periods if p)
     if whole and pks:
         scopes.append(PUBLISHED)
+        if _span_may_move(joining):
+            scopes.append(SPAN)
         if _period_may_change(pks, periods):
             scopes.append(PERIODS)
         elif periods:
@@ -265,7 +276,47 @@ def _period_may_change(pks, periods) -> bool:
     return any(not others.filter(period=p).exists() for p in sorted(periods))
 
 
-def _from_instance(row: Disclosure):
+# A row's part in the span of publications (`_span_may_move`): it neither
+# was nor is counted in it, or is counted at the same time as before.
+UNMOVED = ()
+
+
+def _span_part(row: Disclosure, loaded_status):
+    """UNMOVED; (published_at,): the row comes into the span at that time;
+    None: it leaves it or its time moves (the span may shrink)."""
+    now = row.published_at if row.status == Disclosure.Status.PUBLISHED else None
+    was = None
+    if loaded_status == Disclosure.Status.PUBLISHED:
+        was = getattr(row, "_loaded_published_at", None)
+    if was == now:
+        return UNMOVED
+    return (now,) if was is None else None
+
+
+def _span_may_move(parts) -> bool:
+    """Whether the span's facts (its years; live or an archive) may change
+    with these rows: one leaves it or moves in it, or one comes into it
+    outside the years of the span kept now, or the span kept is an archive's
+    (its default day is its last publication's), or none is kept (a copy
+    elsewhere may be of before). A row coming into it with none of those
+    changes no fact: the span kept says a little less of its last moment
+    (kept no longer than it says the portal is live, compliance)."""
+    from . import compliance
+
+    moved = [part for part in parts if part != UNMOVED]
+    if not moved:
+        return False
+    if None in moved:
+        return True
+    joins = [part[0] for part in moved]
+    kept = compliance.kept_span()
+    if kept is None or not compliance.is_live(kept):
+        return True
+    first, last = (timezone.localtime(moment).year for moment in kept)
+    return any(not first <= timezone.localtime(at).year <= last for at in joins)
+
+
+def _from_instance(row: Disclosure, *, span_known: bool = True):
     loaded_unit = getattr(row, "_loaded_unit_id", None)
     loaded_status = getattr(row, "_loaded_status", None)
     periods = [row.period, getattr(row, "_loaded_period", None)]
@@ -274,12 +325,21 @@ def _from_instance(row: Disclosure):
     # The year of the period it leaves (a list's count by period names it).
     years += [int(p[:4]) for p in periods[1:] if p and p[:4].isdigit()]
     statuses = [row.status, loaded_status]
-    return (row.pk, [row.unit_id, loaded_unit], statuses, years, periods)
+    span = _span_part(row, loaded_status) if span_known else None
+    return (row.pk, [row.unit_id, loaded_unit], statuses, years, periods, span)
 
 
 def _from_ids(ids):
+    # Of rows changed by an update, the span part is unknown (None).
     return [
-        (pk, [unit_id], [status], [start and start.year, at and at.year], [period])
+        (
+            pk,
+            [unit_id],
+            [status],
+            [start and start.year, at and at.year],
+            [period],
+            None,
+        )
         for pk, unit_id, status, start, at, period in Disclosure.objects.filter(
             pk__in=ids
         ).values_list(
@@ -290,7 +350,10 @@ def _from_ids(ids):
 
 def disclosure_scopes(event) -> list[str]:
     if event.instance is not None and isinstance(event.instance, Disclosure):
-        scopes = _row_scopes([_from_instance(event.instance)])
+        # Deleted, or loaded as it is (a fixture, a restore: not read before):
+        # it may leave the span, or move in it.
+        known = event.name == "saved" and not event.raw
+        scopes = _row_scopes([_from_instance(event.instance, span_known=known)])
         # A deletion: the cases it answered no longer point at it (below).
         return scopes + getattr(event.instance, "_linked_before_delete", [])
     return _row_scopes(_from_ids(event.ids))
@@ -517,6 +580,8 @@ def next_change(scopes: list[str], after):
                 rows |= Q(published_at__year__gt=int(last))
         elif kind == "asof":
             times.append(_asof_change(key, after))
+        elif scope == SPAN:
+            continue  # what the clock changes in it: its "span:" fact's
         elif scope in SAVED_ONLY:
             continue  # changed by saves alone: nothing scheduled in them
         elif (shown := _shown_by_links(scope)) is not None:
@@ -588,17 +653,22 @@ def compliance_facts() -> list[str]:
     each, and lives until a scheduled change could move them."""
     from . import compliance
 
-    return [span_fact(), f"asof:{compliance.reference_date().isoformat()}"]
+    return [*span_facts(), f"asof:{compliance.reference_date().isoformat()}"]
 
 
-def span_fact() -> str:
-    """The county's years with data as a scope name ("span:2016-2026"): a
-    page reading them (a choice of years, the latest year's figures) names
-    it, so it is kept apart for each span and lives until a scheduled
-    publication outside it (`next_change`)."""
+def span_facts() -> list[str]:
+    """The county's years with data as scope names: SPAN, which a change
+    that may move them names, and the years ("span:2016-2026"). A page
+    reading them (a choice of years, the latest year's figures) names both,
+    so it is kept apart for each span, made again when a change may have
+    moved it, and lives until a scheduled publication outside it
+    (`next_change`)."""
     from . import compliance
 
-    years = compliance.years_with_data()
+    return [SPAN, years_fact(compliance.years_with_data())]
+
+
+def years_fact(years: list[int]) -> str:
     return f"span:{years[-1]}-{years[0]}" if years else "span:0-0"
 
 

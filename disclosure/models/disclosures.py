@@ -301,7 +301,7 @@ class NoticeOutcome(models.TextChoices):
 class Disclosure(KeepsLoaded, models.Model):
     # Where it was as loaded or last saved: a change's page cache scopes
     # (page_scopes.py).
-    kept_as_loaded = ("unit_id", "status", "period")
+    kept_as_loaded = ("unit_id", "status", "period", "published_at")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")

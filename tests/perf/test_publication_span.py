@@ -1,17 +1,23 @@
 """The span of publications (compliance.publication_span: the years every
 compliance and statistics page offers, the default day) is kept until a
-published row changes (page_scopes.PUBLISHED) or a scheduled one comes out:
-a 回音壁 case or a draft leaves it kept; a publication, a withdrawal, a time
-moved or a scheduled publication coming due give what is read afresh."""
+change may move what it tells (page_scopes.SPAN) or a scheduled row outside
+its years comes out: a 回音壁 case, a draft or a publication inside its years
+of a live portal leave it kept; a publication in another year or in an
+archive, a withdrawal, a time moved or an update of rows give what is read
+afresh. Whatever is kept, what it tells is what the rows tell."""
 
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.core import serializers
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from disclosure import compliance
+from core import caching, events
+from disclosure import compliance, page_scopes
 from disclosure.models import Disclosure
 from tests.factories import (
     DisclosureFactory,
@@ -52,8 +58,8 @@ def span():
     return compliance.publication_span()
 
 
-def afresh(settings):
-    return nothing_kept(settings, compliance.publication_span)
+def afresh(settings, read=None):
+    return nothing_kept(settings, read or compliance.publication_span)
 
 
 def test_a_case_or_a_draft_leaves_the_span_kept(wenli, reads, changed):
@@ -67,20 +73,107 @@ def test_a_case_or_a_draft_leaves_the_span_kept(wenli, reads, changed):
     assert reads == [1]
 
 
-def test_a_publication_and_a_withdrawal_move_it(wenli, reads, settings, changed):
-    before = span()
+def facts():
+    """What the pages read of the span: the years and the default day."""
+    return compliance.years_with_data(), compliance.reference_date()
+
+
+def test_a_publication_inside_its_years_leaves_it_kept(wenli, reads, settings, changed):
+    before = facts()
     with changed():
-        new = DisclosureFactory(unit=wenli, published_at=timezone.now())
+        DisclosureFactory(unit=wenli, published_at=timezone.now())
+    with changed():  # published, then corrected: its time unmoved
+        row = DisclosureFactory(unit=wenli, published_at=timezone.now())
+        row.title = "更正后的标题"
+        row.save()
+    assert facts() == before
+    assert reads == [1]
+    assert before == afresh(settings, facts)
+
+
+def test_a_publication_in_another_year_and_a_withdrawal_move_it(
+    wenli, reads, settings, changed
+):
+    before = span()
+    long_ago = timezone.now() - timedelta(days=5 * 365)
+    with changed():
+        new = DisclosureFactory(unit=wenli, published_at=long_ago)
     after = span()
     assert len(reads) == 2
-    assert after == afresh(settings)
-    assert after[1] > before[1]
+    assert after == afresh(settings) == (new.published_at, before[1])
+    assert compliance.years_with_data()[-1] == timezone.localtime(long_ago).year
     with changed():
         new.status = Disclosure.Status.WITHDRAWN
         new.withdrawal_reason = "发布有误"
         new.withdrawn_at = timezone.now()
         new.save()
     assert span() == afresh(settings) == before
+
+
+def test_a_publication_with_nothing_kept_names_the_span(wenli, named):
+    """A copy kept in another process may be of before: named."""
+    span()
+    with named() as scopes:
+        DisclosureFactory(unit=wenli, published_at=timezone.now())
+    assert page_scopes.PUBLISHED in scopes
+    assert page_scopes.SPAN not in scopes
+    caching.reset_local()
+    cache.clear()
+    with named() as scopes:
+        DisclosureFactory(unit=wenli, published_at=timezone.now())
+    assert page_scopes.SPAN in scopes
+
+
+def test_a_deletion_moves_it(wenli, settings, changed):
+    span()
+    oldest = Disclosure.objects.order_by("published_at").first()
+    with changed():
+        oldest.delete()
+    assert span() == afresh(settings)
+    assert compliance.years_with_data() == [timezone.localdate().year]
+
+
+def test_a_row_loaded_as_it_is_names_the_span(wenli, named):
+    """A fixture or a restore saves a row it did not read first (raw): its
+    time may have moved."""
+    span()
+    oldest = Disclosure.objects.order_by("published_at").first()
+    oldest.published_at += timedelta(days=700)
+    dumped = serializers.serialize("json", [oldest])
+    (restored,) = serializers.deserialize("json", dumped)
+    with named() as scopes:
+        restored.save()  # as loaddata: save_base(raw=True)
+    assert page_scopes.SPAN in scopes
+
+
+def test_an_update_of_rows_names_the_span(wenli, named):
+    """Rows changed by an update (a bulk action): what they were is unknown."""
+    span()
+    ids = tuple(Disclosure.objects.values_list("pk", flat=True))
+    with named() as scopes:
+        events.announce("published", Disclosure, ids)
+    assert page_scopes.SPAN in scopes
+
+
+@pytest.fixture
+def named(monkeypatch, changed):
+    """`with named() as scopes:` the scopes the block's changes bumped."""
+    bumped = []
+    real = caching._bump_scopes
+
+    def spy(scopes, **kwargs):
+        bumped.extend(scopes)
+        return real(scopes, **kwargs)
+
+    monkeypatch.setattr(caching, "_bump_scopes", spy)
+
+    @contextmanager
+    def block():
+        bumped.clear()
+        with changed():
+            yield bumped
+
+    return block
 
 
 def test_a_time_moved_moves_it(wenli, settings, changed):
@@ -93,17 +186,37 @@ def test_a_time_moved_moves_it(wenli, settings, changed):
     assert span() == afresh(settings)
 
 
-def test_a_scheduled_publication_coming_due_moves_it(wenli, settings, changed):
-    """Scheduled for tomorrow: not in the span today (kept), in it once out,
-    with no save; the years on offer follow."""
+def test_a_scheduled_publication_coming_due_leaves_what_it_tells_true(
+    wenli, settings, changed
+):
+    """Scheduled for tomorrow: not in the span today, in it once out, with no
+    save; the years on offer and the default day are what the rows tell."""
     later = timezone.now() + timedelta(days=1)
     with changed():
         DisclosureFactory(unit=wenli, published_at=later)
-    before = span()
-    assert before[1] < later
+    assert span()[1] < later
     with time_machine.travel(later + timedelta(minutes=1), tick=False):
-        assert span()[1] == later
-        assert span() == afresh(settings)
+        assert facts() == afresh(settings, facts)
+
+
+def test_it_is_kept_no_longer_than_it_says_the_portal_is_live(settings, changed):
+    """Kept before a publication inside its years, the span's last moment
+    is older than the rows' and nearly a year back: it is not kept past the
+    day it would call the portal an archive (its pages opening on the day
+    of that moment), whatever the caches' lifetimes."""
+    settings.VALUE_CACHE_SECONDS = settings.PAGE_CACHE_MAX_SECONDS = 30 * 86400
+    zone = timezone.get_current_timezone()
+    start = datetime(2026, 12, 20, 12, 0, tzinfo=zone)
+    wenli = UnitFactory(name="文理村", slug="wenli", parent=TownFactory())
+    DisclosureFactory(unit=wenli, published_at=datetime(2026, 1, 2, 12, tzinfo=zone))
+    with time_machine.travel(start, tick=False):
+        assert compliance.reference_date() == start.date()
+        with changed():
+            DisclosureFactory(unit=wenli, published_at=start)
+    for days in (1, 14, 20):
+        with time_machine.travel(start + timedelta(days=days), tick=False):
+            assert facts() == afresh(settings, facts)
+            assert compliance.reference_date() == timezone.localdate()
 
 
 def test_the_default_day_of_an_archive_follows_a_publication(settings, changed):
