@@ -645,11 +645,16 @@ def cached_through_many(
     return {name: found[name] for name in wanted}
 
 
-def peek(name: str, scopes: list[str] | None = None):
+def peek(name: str, scopes: list[str]):
     """The value `cached(name, …, scopes=scopes)` keeps now, or None; never
-    computed."""
+    computed. Under the scopes' versions as every process reads them now,
+    not this process's copies of them (up to PAGE_CACHE_VERSION_SECONDS
+    old): what a change is weighed against must not be one another process
+    has just replaced."""
     if settings.VALUE_CACHE_SECONDS <= 0:
         return None
+    for scope in scopes:
+        _local.scopes.pop(scope, None)
     return _peek(_kept_key(name, scopes))
 
 

@@ -30,7 +30,7 @@ from catalog.workdays import add_workdays, notice_ends
 from core import caching, content
 
 from .models import Disclosure, ObligationEvent, Unit
-from .page_scopes import SPAN, UNITS, request_scopes, years_fact
+from .page_scopes import PUBLISHED, SPAN, UNITS, request_scopes, years_fact
 
 # How far ahead "due soon" looks, for reminders and the editors' start page.
 DUE_SOON_DAYS = 7
@@ -1395,10 +1395,12 @@ def publication_span() -> tuple[datetime, datetime] | None:
     the portal is an archive go (what the pages read of it): kept until a
     change may move those (SPAN: a withdrawal, a time moved, a publication
     outside its years or in an archive; not a publication inside its years,
-    after which the last moment kept is a little early) and no longer than
-    a scheduled row outside its years coming due, nor than the last
-    publication kept says the portal is live: made again then, the span
-    says it is live still if a later one came since."""
+    after which the last moment kept is a little early, page_scopes.
+    _span_may_move). A live portal's is kept no longer than a scheduled row
+    outside its years coming due, nor than the last publication kept says
+    the portal is live (made again then, it says it is live still if a
+    later one came since); an archive's (or none), than any scheduled
+    publication coming due."""
     made = []
 
     def read():
@@ -1407,12 +1409,13 @@ def publication_span() -> tuple[datetime, datetime] | None:
 
     def seconds() -> float:
         span = made[0]
-        years = [] if span is None else _years(span)
-        due = caching.until_due([SPAN, years_fact(years)])()
-        if span is not None and is_live(span):
-            live = span[1] + ARCHIVE_AFTER - timezone.now()
-            due = min(due, live.total_seconds())
-        return due
+        if span is None or not is_live(span):
+            # Any publication coming out moves an archive's last one (and
+            # its default day), or brings the first.
+            return caching.until_due([PUBLISHED])()
+        due = caching.until_due([SPAN, years_fact(_years(span))])()
+        live = span[1] + ARCHIVE_AFTER - timezone.now()
+        return min(due, live.total_seconds())
 
     return caching.cached(_SPAN_KEPT_AS, read, scopes=[SPAN], seconds=seconds)
 

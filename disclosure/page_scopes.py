@@ -151,12 +151,14 @@ PERIODS = "periods"
 # until anything changes ("any").
 PUBLISHED = "published"
 # What the span of publications tells (compliance.publication_span): the
-# years with data and whether the portal is an archive. Named only when a
-# change may move them (`_span_may_move`): not by a publication inside the
+# years with data and whether the portal is an archive. Named when a change
+# may move them: a row leaving the span or moving in it at once; a row
+# coming into it once committed, unless the span kept then already tells
+# what it would with the row (`_recheck_span`): a publication inside the
 # span's years of a live portal, the day's usual one, after which every
 # compliance, statistics and home page would otherwise read the span and
-# the next publication county-wide again. What the clock changes in it
-# (a scheduled row outside those years) is its "span:" fact's (`next_change`).
+# the next publication county-wide again. What the clock changes in it (a
+# scheduled row outside those years) is its "span:" fact's (`next_change`).
 SPAN = "publication-span"
 # Every unit (the choice lists, the wall's groups): named by a unit's change.
 UNITS = "units"
@@ -233,11 +235,11 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
     """rows: (pk, unit ids it is or was in, status now and as loaded, years,
     period now and as loaded). `whole`: the row itself changed (not a part:
     an attachment, a trail event), so its period and links may have."""
-    scopes, units, pks, periods, joining = [], [], [], set(), []
-    for pk, unit_ids, statuses, years, row_periods, joins in rows:
+    scopes, units, pks, periods, span_parts = [], [], [], set(), {}
+    for pk, unit_ids, statuses, years, row_periods, span_part in rows:
         if not PUBLIC_STATUSES & set(statuses):
             continue  # never on a public page, before nor after
-        joining.append(joins)
+        span_parts[pk] = span_part
         scopes.append(f"disclosure:{pk}")
         scopes += [f"year:{y}" for y in years if y]
         units += unit_ids
@@ -245,8 +247,10 @@ def _row_scopes(rows, *, whole: bool = True) -> list[str]:
         periods.update(p for p in row_periods if p)
     if whole and pks:
         scopes.append(PUBLISHED)
-        if _span_may_move(joining):
+        if LEAVES in span_parts.values():
             scopes.append(SPAN)
+        elif joining := [pk for pk, part in span_parts.items() if part == JOINS]:
+            transaction.on_commit(lambda: _recheck_span(joining))
         if _period_may_change(pks, periods):
             scopes.append(PERIODS)
         elif periods:
@@ -276,44 +280,62 @@ def _period_may_change(pks, periods) -> bool:
     return any(not others.filter(period=p).exists() for p in sorted(periods))
 
 
-# A row's part in the span of publications (`_span_may_move`): it neither
-# was nor is counted in it, or is counted at the same time as before.
-UNMOVED = ()
+# A row's part in the span of publications: it neither was nor is counted
+# in it, or is counted at the same time as before (UNMOVED); it comes into
+# it (JOINS); it leaves it, its time moves, or what it was is unknown (LEAVES).
+UNMOVED, JOINS, LEAVES = "unmoved", "joins", "leaves"
 
 
-def _span_part(row: Disclosure, loaded_status):
-    """UNMOVED; (published_at,): the row comes into the span at that time;
-    None: it leaves it or its time moves (the span may shrink)."""
+def _span_part(row: Disclosure, loaded_status) -> str:
     now = row.published_at if row.status == Disclosure.Status.PUBLISHED else None
     was = None
     if loaded_status == Disclosure.Status.PUBLISHED:
         was = getattr(row, "_loaded_published_at", None)
     if was == now:
         return UNMOVED
-    return (now,) if was is None else None
+    return JOINS if was is None else LEAVES
 
 
-def _span_may_move(parts) -> bool:
-    """Whether the span's facts (its years; live or an archive) may change
-    with these rows: one leaves it or moves in it, or one comes into it
-    outside the years of the span kept now, or the span kept is an archive's
-    (its default day is its last publication's), or none is kept (a copy
-    elsewhere may be of before). A row coming into it with none of those
-    changes no fact: the span kept says a little less of its last moment
-    (kept no longer than it says the portal is live, compliance)."""
+def _recheck_span(pks) -> None:
+    """Once these rows that came into the span are committed: SPAN named
+    unless the span kept now (under the version every process reads now,
+    not this one's copy of it) tells what it would with them, whichever
+    rows it was read from (`_span_may_move`)."""
+    if _span_may_move(pks):
+        caching.bump_scopes([SPAN])
+
+
+def _span_may_move(pks) -> bool:
+    """Whether the span kept now may tell less than the rows with these:
+    none is kept, it is an archive's (its default day is its last
+    publication's), or one of them is published (as the database holds it,
+    whatever the instance saved held) outside its years. Adding rows inside
+    the years to a live portal's rows changes none of what the span tells:
+    a span read before these rows came in (another process's, after a
+    withdrawal beside this publication) is as right as one read after.
+    Only its last moment is a little early: it is kept no longer than that
+    says the portal is live (compliance.publication_span)."""
     from . import compliance
 
-    moved = [part for part in parts if part != UNMOVED]
-    if not moved:
-        return False
-    if None in moved:
-        return True
-    joins = [part[0] for part in moved]
     kept = compliance.kept_span()
     if kept is None or not compliance.is_live(kept):
         return True
     first, last = (timezone.localtime(moment).year for moment in kept)
-    return any(not first <= timezone.localtime(at).year <= last for at in joins)
+    published = Disclosure.objects.filter(
+        pk__in=pks, status=Disclosure.Status.PUBLISHED
+    ).values_list("published_at", flat=True)
+    return any(not first <= timezone.localtime(at).year <= last for at in published)
+
+
+# The events announced by id (a service's, `QuerySet.update`) and what they
+# tell of the rows' part in the span: a publication brings them in; a
+# correction and an item made 党内 move no row's status nor time (a
+# correction follows the save of the row, which told); any other, unknown.
+_SPAN_PART_OF_EVENT = {
+    "published": JOINS,
+    "corrected": UNMOVED,
+    "made_inner_party": UNMOVED,
+}
 
 
 def _from_instance(row: Disclosure, *, span_known: bool = True):
@@ -325,12 +347,12 @@ def _from_instance(row: Disclosure, *, span_known: bool = True):
     # The year of the period it leaves (a list's count by period names it).
     years += [int(p[:4]) for p in periods[1:] if p and p[:4].isdigit()]
     statuses = [row.status, loaded_status]
-    span = _span_part(row, loaded_status) if span_known else None
+    span = _span_part(row, loaded_status) if span_known else LEAVES
     return (row.pk, [row.unit_id, loaded_unit], statuses, years, periods, span)
 
 
-def _from_ids(ids):
-    # Of rows changed by an update, the span part is unknown (None).
+def _from_ids(ids, event_name: str = ""):
+    span_part = _SPAN_PART_OF_EVENT.get(event_name, LEAVES)
     return [
         (
             pk,
@@ -338,7 +360,7 @@ def _from_ids(ids):
             [status],
             [start and start.year, at and at.year],
             [period],
-            None,
+            span_part,
         )
         for pk, unit_id, status, start, at, period in Disclosure.objects.filter(
             pk__in=ids
@@ -356,7 +378,7 @@ def disclosure_scopes(event) -> list[str]:
         scopes = _row_scopes([_from_instance(event.instance, span_known=known)])
         # A deletion: the cases it answered no longer point at it (below).
         return scopes + getattr(event.instance, "_linked_before_delete", [])
-    return _row_scopes(_from_ids(event.ids))
+    return _row_scopes(_from_ids(event.ids, event.name))
 
 
 def remember_links(sender, instance, **kwargs) -> None:

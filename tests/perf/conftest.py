@@ -4,11 +4,14 @@
 `values_only`: every page renders, only kept values and fragments live.
 A test module takes one with `pytest.mark.usefixtures`.
 `changed`: `with changed(): …` runs the block's commit callbacks (the
-versions bumped), as a committed change would.
+versions bumped), as a committed change would; `named`: `with named() as
+scopes: …` also gives the scopes they bumped.
 `away_from_midnight` (tests/conftest.py, for every test directory): the
 clock at noon today (local), for tests that read a page twice and expect the
 second read a hit (a page is kept no longer than midnight: one made in the
 last second of a day is not kept)."""
+
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
@@ -45,3 +48,24 @@ def values_only(settings):
 @pytest.fixture
 def changed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def named(monkeypatch, changed):
+    """`with named() as scopes:` the scopes the block's changes bumped."""
+    bumped = []
+    real = caching._bump_scopes
+
+    def spy(scopes, **kwargs):
+        bumped.extend(scopes)
+        return real(scopes, **kwargs)
+
+    monkeypatch.setattr(caching, "_bump_scopes", spy)
+
+    @contextmanager
+    def block():
+        bumped.clear()
+        with changed():
+            yield bumped
+
+    return block
