@@ -143,7 +143,8 @@ class Writer:
             self.unit_row(kind)
         elif kind == "publication":
             row = self._new(Disclosure.Status.PUBLISHED, timezone.now())
-            events.announce("published", Disclosure, [row.pk])
+            # With the row, as the services announce it (services._move).
+            events.announce("published", Disclosure, [row.pk], instance=row)
         elif kind == "answer":
             case = Submission.objects.get(pk=self.open_cases.pop())
             case.status = "answered"

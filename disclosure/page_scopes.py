@@ -327,12 +327,12 @@ def _span_may_move(pks) -> bool:
     return any(not first <= timezone.localtime(at).year <= last for at in published)
 
 
-# The events announced by id (a service's, `QuerySet.update`) and what they
-# tell of the rows' part in the span: a publication brings them in; a
-# correction and an item made 党内 move no row's status nor time (a
-# correction follows the save of the row, which told); any other, unknown.
+# The events announced by id alone (after a `QuerySet.update`, a service's)
+# and what they tell of the rows' part in the span: a correction and an
+# item made 党内 move no row's status nor time (a correction follows the
+# save of the row, which told); any other, "published" too (an update may
+# have moved rows published already), unknown.
 _SPAN_PART_OF_EVENT = {
-    "published": JOINS,
     "corrected": UNMOVED,
     "made_inner_party": UNMOVED,
 }
@@ -373,8 +373,9 @@ def _from_ids(ids, event_name: str = ""):
 def disclosure_scopes(event) -> list[str]:
     if event.instance is not None and isinstance(event.instance, Disclosure):
         # Deleted, or loaded as it is (a fixture, a restore: not read before):
-        # it may leave the span, or move in it.
-        known = event.name == "saved" and not event.raw
+        # it may leave the span, or move in it. A service's event with the
+        # row as it saved it (services._move): as loaded, since that save.
+        known = event.name != "deleted" and not event.raw
         scopes = _row_scopes([_from_instance(event.instance, span_known=known)])
         # A deletion: the cases it answered no longer point at it (below).
         return scopes + getattr(event.instance, "_linked_before_delete", [])

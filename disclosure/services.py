@@ -195,7 +195,9 @@ def _move(
     disclosure._change_reason = str(DisclosureEvent.Action(action).label)
     disclosure.save(update_fields=["status", "updated_at", *fields])
     event.save()
-    events.announce(action, Disclosure, [disclosure.pk])
+    # With the row as just saved: what its save moved (the span of
+    # publications) was told by the save's own event.
+    events.announce(action, Disclosure, [disclosure.pk], instance=disclosure)
     return disclosure
 
 

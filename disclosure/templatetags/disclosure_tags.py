@@ -122,12 +122,11 @@ def board_archive(archive, period=None) -> SafeString:
 
 
 @register.simple_tag
-def disclosure_entries(
-    disclosures, show_unit: bool = False, loaded: bool = False
-) -> SafeString:
+def disclosure_entries(disclosures, source, show_unit: bool = False) -> SafeString:
     """The entries of these disclosures (a list's page, the home page's
-    latest), each kept (`kept_entries`)."""
-    entries = kept_entries(disclosures, show_unit=show_unit, loaded=loaded)
+    latest: their keys), each kept (`kept_entries`); `source`: the rows the
+    reader may see, that chose them."""
+    entries = kept_entries(disclosures, show_unit=show_unit, source=source)
     return SafeString("".join(entries))
 
 
@@ -137,6 +136,7 @@ def kept_entries(
     show_unit: bool = False,
     thumbnails: bool = False,
     loaded: bool = False,
+    source=None,
 ) -> list[SafeString]:
     """The entries of these disclosures, in order, each kept as a fragment
     (core/fragments.py) until its disclosure's scope changes: the same for
@@ -147,7 +147,12 @@ def kept_entries(
     `loaded`: the rows given carry what an entry shows (a board's query);
     the entries not kept are written from them (their posting photos read
     in one query, with `thumbnails`). Else only `pk` is read of them, and
-    the rows of the entries not kept are loaded in one query."""
+    the rows of the entries not kept are loaded in one query from `source`,
+    the rows the reader may see that chose them: one made 党内, withdrawn
+    or deleted by another process between the two reads is left out (an
+    empty entry), never written from a read that does not ask who reads."""
+    if not loaded and source is None:
+        raise ValueError("kept_entries: the rows not loaded are read from a source")
     language = get_language()
     rows = list(disclosures)
     variant = f"{int(show_unit)}:{language}" + (":thumbnails" if thumbnails else "")
@@ -162,7 +167,7 @@ def kept_entries(
             if thumbnails:
                 prefetch_related_objects(list(made_from.values()), "attachments")
         else:
-            found = Disclosure.objects.for_listing()
+            found = source.for_listing()
             if thumbnails:
                 found = found.prefetch_related("attachments")
             made_from.update(found.in_bulk(given[n].pk for n in missing))
