@@ -116,13 +116,24 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-for-tests")
 
 
+def role_group(name: str) -> Group:
+    """A role group. The test database starts with them (tests/conftest.py);
+    a transactional test's flush removes them, for the tests that follow it
+    on the same worker too: made again then."""
+    from core.roles import sync_role_groups
+
+    if not Group.objects.filter(name=name).exists():
+        sync_role_groups()
+    return Group.objects.get(name=name)
+
+
 class PartyMemberFactory(UserFactory):
     username = "party_member"
 
     @factory.post_generation
     def party_group(self, create, extracted, **kwargs):
         if create:
-            self.groups.add(Group.objects.get(name="党员"))
+            self.groups.add(role_group("党员"))
 
     @factory.post_generation
     def branch_of(self, create, extracted, **kwargs):
@@ -142,14 +153,8 @@ class SuperuserFactory(UserFactory):
 
 def staff_user(*, username: str, group: str, units=()):
     """A back-office user in one role group, bound to the given units."""
-    from core.roles import sync_role_groups
-
-    # The test database starts with the role groups (tests/conftest.py); a
-    # transactional test's flush removes them.
-    if not Group.objects.filter(name=group).exists():
-        sync_role_groups()
     user = UserFactory(username=username, is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
+    user.groups.add(role_group(group))
     for unit in units:
         unit.editors.add(user)
     return user

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group
 from openpyxl import load_workbook
 
 from catalog.models import Catalog, Item
@@ -20,6 +19,7 @@ from tests.factories import (
     ItemFactory,
     SubmissionFactory,
     UnitFactory,
+    role_group,
     staff_user,
 )
 
@@ -354,7 +354,7 @@ def test_a_rectification_goes_to_the_unit_checked_or_below(county, inspector):
 
 
 def test_the_inspector_group_has_the_role_permissions(county):
-    group = Group.objects.get(name=roles.INSPECTOR)
+    group = role_group(roles.INSPECTOR)
     perms = set(group.permissions.values_list("codename", flat=True))
     assert {"view_disclosure", "add_inspection", "change_rectification"} <= perms
     assert not perms & {"change_disclosure", "add_disclosure", "delete_inspection"}

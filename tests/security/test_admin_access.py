@@ -63,6 +63,7 @@ from tests.factories import (
     TownFactory,
     UnitFactory,
     review_and_approve,
+    role_group,
     staff_user,
 )
 from tests.module_db import fresh, rows_for_the_module
@@ -293,7 +294,7 @@ def targets_for(world: World):
     chosen = {
         Disclosure: list(world.disclosures.values()),
         User: [world.users[r] for r in ("superuser", "town_admin", "wenli_editor")],
-        Group: [Group.objects.get(name=roles.TOWN_ADMIN), world.beyond_roles],
+        Group: [role_group(roles.TOWN_ADMIN), world.beyond_roles],
     }
 
     queue = [world.disclosures[k] for k in ("submitted", "published", "maoshan")]

@@ -16,6 +16,7 @@ from tests.factories import (
     TownFactory,
     UnitFactory,
     review_and_approve,
+    role_group,
     staff_user,
 )
 
@@ -97,7 +98,7 @@ def test_town_admin_gives_only_role_groups(client, people):
     )
     assert response.status_code == 200  # the form refuses the choice
     assert not reload(editor).groups.filter(pk=everything.pk).exists()
-    reviewer = Group.objects.get(name=roles.REVIEWER)
+    reviewer = role_group(roles.REVIEWER)
     response = client.post(
         f"{USERS}{editor.pk}/change/", user_form(editor, groups=[reviewer.pk])
     )
@@ -174,7 +175,7 @@ def test_users_are_added_with_no_more_than_a_role(client, people):
             "usable_password": "true",
             "role": roles.INSPECTOR,
             "is_superuser": "on",
-            "groups": [Group.objects.get(name=roles.TOWN_ADMIN).pk],
+            "groups": [role_group(roles.TOWN_ADMIN).pk],
         },
     )
     assert response.status_code == 302
