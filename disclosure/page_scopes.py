@@ -233,8 +233,9 @@ def register_links(scopes_of: Callable, shown: Callable | None = None) -> None:
 
 def _row_scopes(rows, *, whole: bool = True) -> list[str]:
     """rows: (pk, unit ids it is or was in, status now and as loaded, years,
-    period now and as loaded). `whole`: the row itself changed (not a part:
-    an attachment, a trail event), so its period and links may have."""
+    period now and as loaded, its part in the span of publications:
+    `_span_part`). `whole`: the row itself changed (not a part: an
+    attachment, a trail event), so its period and links may have."""
     scopes, units, pks, periods, span_parts = [], [], [], set(), {}
     for pk, unit_ids, statuses, years, row_periods, span_part in rows:
         if not PUBLIC_STATUSES & set(statuses):
@@ -314,7 +315,9 @@ def _span_may_move(pks) -> bool:
     a span read before these rows came in (another process's, after a
     withdrawal beside this publication) is as right as one read after.
     Only its last moment is a little early: it is kept no longer than that
-    says the portal is live (compliance.publication_span)."""
+    says the portal is live (compliance.publication_span). The rows' times
+    are read whatever their scope, as the span counts every published row's
+    year; nothing read here is shown, it only drops a kept copy."""
     from . import compliance
 
     kept = compliance.kept_span()

@@ -55,14 +55,17 @@ from tests.factories import (
     staff_user,
 )
 from tests.perf.kept import nothing_kept
-from tests.perf.test_publication_span_attack import facts, local, truth
+from tests.perf.test_publication_span_attack import (
+    PUBLISHED,
+    WITHDRAWN,
+    facts,
+    local,
+    truth,
+)
 
 pytestmark = [pytest.mark.django_db]
 
-PUBLISHED = Disclosure.Status.PUBLISHED
-WITHDRAWN = Disclosure.Status.WITHDRAWN
 APPROVED = Disclosure.Status.APPROVED
-DAY = 86400
 
 
 @pytest.fixture
