@@ -254,7 +254,8 @@ def home(request):
 
     @functools.cache
     def units() -> list[Unit]:
-        return list(Unit.objects.of_town(town).order_by("order", "id"))
+        # Kept until a unit changes (UNITS, which the two fragments name).
+        return compliance.town_units([town])
 
     made = {
         f"home-figures:{town.pk}:{shown}": (

@@ -960,19 +960,26 @@ class Page:
         return max((end - timezone.now()).total_seconds(), 0.0)
 
 
-def next_due(scopes: list[str] | None, after: datetime) -> datetime | None:
+def next_due(
+    scopes: list[str] | None,
+    after: datetime,
+    *,
+    find: Callable[[datetime], datetime | None] | None = None,
+) -> datetime | None:
     """The next scheduled change in these scopes after `after` (None: any).
 
     A request asks for it for each value it keeps (three queries each time):
     kept under the same scopes (county-wide: "any"), as `kept_next` keeps
     it, until a save in those scopes (a new scheduled row) moves their
-    version or it comes due."""
+    version or it comes due. `find(after)`, if given, answers as
+    `content.next_change` would from rows the request has just read (the
+    one row of a disclosure's scope): worked out without a query."""
     wide = scopes is None or bool(scopes and content.is_county_wide(scopes))
     named = [ANY] if wide else sorted(set(scopes))
     # Not "next-change:…": values kept under that name were a time alone.
     return kept_next(
         f"next-due:{','.join(named)}",
-        lambda t: content.next_change(named, t),
+        find or (lambda t: content.next_change(named, t)),
         after,
         scopes=None if wide else named,
     )
@@ -1093,10 +1100,18 @@ class Due:
         self.scopes = scopes
         self.started = timezone.now()
         self._at: list[datetime | None] = []
+        self._find: Callable[[datetime], datetime | None] | None = None
+
+    def read_from(self, find: Callable[[datetime], datetime | None]) -> None:
+        """The rows in these scopes were just read, and `find(after)` tells
+        from them what `content.next_change(scopes, after)` would find (a
+        disclosure's page has its one row): a time not kept is worked out
+        from them, not read again (`next_due`'s `find`)."""
+        self._find = find
 
     def at(self) -> datetime | None:
         if not self._at:
-            self._at.append(next_due(self.scopes, self.started))
+            self._at.append(next_due(self.scopes, self.started, find=self._find))
         return self._at[0]
 
     def value_seconds(self) -> float:
@@ -1109,14 +1124,14 @@ class Due:
         # between is not in it. Looked at from VALUE_CACHE_SECONDS back, as
         # `Page.lifetime` does; such a value is kept no longer than before.
         back = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
-        due = next_due(self.scopes, self.started - back)
+        due = next_due(self.scopes, self.started - back, find=self._find)
         if due is not None and due <= self.started:
             # And never past the next one (one due within the minute), as
             # `Page.lifetime` bounds a page.
             return min(
                 float(settings.VALUE_CACHE_SECONDS),
                 until(due + back, midnight=False),
-                until(next_due(self.scopes, self.started), midnight=False),
+                until(self.at(), midnight=False),
             )
         return until(due, midnight=False)
 

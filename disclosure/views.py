@@ -216,11 +216,7 @@ def board_columns(
 
     Each disclosure carries its category's id as `column` (an annotation);
     a column holds `size` of them (None: all)."""
-    categories = (
-        Category.objects.select_related("catalog")
-        .filter(**{f"items__for_{unit.board_level}": True})
-        .distinct()
-    )
+    categories = board_categories(unit.board_level)
     by_category: dict[int, list] = {}
     for disclosure in disclosures:
         by_category.setdefault(disclosure.column, []).append(disclosure)
@@ -232,6 +228,22 @@ def board_columns(
         }
         for category in categories
     ]
+
+
+def board_categories(level: str) -> list[Category]:
+    """The unified columns of a level's boards ("town", "village"): the
+    categories with an item for that level, in the catalog's order, kept
+    until the catalog changes (a board made again after a publication does
+    not read them again)."""
+    return caching.cached(
+        f"board-categories:{level}",
+        lambda: list(
+            Category.objects.select_related("catalog")
+            .filter(**{f"items__for_{level}": True})
+            .distinct()
+        ),
+        scopes=[CATALOG],
+    )
 
 
 # The list's filters that read the catalog (an item's category, its kind).
@@ -367,9 +379,18 @@ def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
 
     def look_up() -> Disclosure | None:
         # No ORDER BY for one row by its key (first() would order it).
-        rows = Disclosure.objects.visible_to(user).with_related().filter(pk=pk)
+        rows = (
+            Disclosure.objects.visible_to(user)
+            .with_related()
+            .with_article_flags()
+            .filter(pk=pk)
+        )
         row = next(iter(rows.order_by()[:1]), None)
         found.append(row is not None)
+        if row is not None:
+            # The scope's one row, just read: its next scheduled change
+            # (the lifetime of what is kept of it) needs no query.
+            due.read_from(row.scheduled_after)
         return row
 
     def seconds() -> float:
@@ -386,14 +407,21 @@ def _visible_disclosure(user, pk: int, due: caching.Due) -> Disclosure | None:
 
 
 def detail_context(disclosure: Disclosure) -> dict:
+    def if_any(flag: str, rows):
+        # A row read `with_article_flags()` says which it has; one read
+        # without them (a preview) asks for each.
+        return rows if getattr(disclosure, flag, True) else ()
+
     return {
         "disclosure": disclosure,
         "forms": disclosure.forms.all(),
-        "attachments": disclosure.attachments.all(),
-        "tables": disclosure.tables.all(),
+        "attachments": if_any("has_attachments", disclosure.attachments.all()),
+        "tables": if_any("has_tables", disclosure.tables.all()),
         "trail": disclosure.events.filter(action__in=DisclosureEvent.PUBLIC_ACTIONS),
         # 点题公开 requests this disclosure answered (reverse FK from feedback).
-        "answered_requests": disclosure.fulfilled_requests.on_wall(),
+        "answered_requests": if_any(
+            "has_answers", disclosure.fulfilled_requests.on_wall()
+        ),
     }
 
 

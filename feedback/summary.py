@@ -139,7 +139,16 @@ def summary_by_unit(cases, name: str, units: dict[int, str]) -> dict:
     page's town, the wall filtered to a unit)."""
     parts = unit_parts(cases, name, units)
     cases = cases.filter(unit__in=list(units))
-    return summary_of([*parts.values(), cases.overdue_waiting_part()])
+    # Kept too, under the same scopes as the parts, until midnight: the home
+    # page's figures are made again after each publication in the town, and
+    # this count read the town's cases each time.
+    overdue = caching.cached(
+        f"{name}:overdue:{timezone.localdate()}:{','.join(map(str, sorted(units)))}",
+        cases.overdue_waiting_part,
+        scopes=[f"cases-unit:{slug}" for slug in units.values()],
+        seconds=lambda: caching.until(None),
+    )
+    return summary_of([*parts.values(), overdue])
 
 
 def on_new_case(event: events.Event) -> None:

@@ -8,11 +8,21 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from core import caching
+from feedback import services
 from feedback.models import CONFIDENTIAL_KINDS, Submission, SubmissionQuerySet
-from tests.factories import SubmissionFactory, TownFactory, UnitFactory
+from tests.factories import (
+    DepartmentFactory,
+    DisclosureFactory,
+    SubmissionFactory,
+    TownFactory,
+    UnitFactory,
+    UserFactory,
+)
 from tests.perf.test_unit_and_catalog_scopes import counted
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
@@ -171,3 +181,47 @@ def test_a_single_kept_value_can_have_a_spread_lifetime_too():
                 break
         assert len(computed) == 2  # gone by 1.5 × the lifetime
     assert len(lifetimes) > 1  # not all at once
+
+
+def test_a_units_overdue_count_is_kept_and_follows_its_cases(cases, changed):
+    """The count of a unit's (or the home town's) cases waiting past their
+    deadline is kept until one of its cases changes or comes in, or the day
+    ends: the home page's figures made again after a publication no longer
+    count it again, and every change still shows at once."""
+    visitor = Client()
+    wenli_overdue = on_record().filter(unit__slug="wenli")
+    morning = LATE_EVENING + timedelta(hours=2)
+    with time_machine.travel(morning, tick=False):
+        assert visitor.get("/feedback/?unit=wenli").context["summary"] == (
+            wenli_overdue.summary()
+        )
+        with CaptureQueriesContext(connection) as queries:
+            visitor.get("/")
+            home_again = CaptureQueriesContext(connection)
+        with changed():
+            DisclosureFactory(unit=cases.unit, title="文理村六月财务公开")
+        with home_again:
+            assert "文理村六月财务公开" in visitor.get("/").text
+        overdue_counts = [
+            q["sql"]
+            for q in home_again.captured_queries
+            if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "feedback_')
+        ]
+        assert not overdue_counts
+        assert queries.captured_queries  # the first made everything
+
+        # A case coming in, already late (entered after its deadline).
+        with changed():
+            SubmissionFactory(unit=cases.unit, due_date=date(2026, 12, 1))
+        wenli = visitor.get("/feedback/?unit=wenli").context["summary"]
+        assert wenli == wenli_overdue.summary() and wenli["waiting_overdue"] == 2
+        # One accepted: no longer waiting.
+        with changed():
+            services.accept(
+                cases, by=UserFactory(username="office"), department=DepartmentFactory()
+            )
+        wenli = visitor.get("/feedback/?unit=wenli").context["summary"]
+        assert wenli == wenli_overdue.summary() and wenli["waiting_overdue"] == 1
+    with time_machine.travel(morning + timedelta(days=1), tick=False):
+        wenli = visitor.get("/feedback/?unit=wenli").context["summary"]
+        assert wenli == wenli_overdue.summary()
