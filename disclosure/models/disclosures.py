@@ -64,7 +64,9 @@ class DisclosureQuerySet(models.QuerySet):
         publication set for later; with `public_from`, a 先党内后党外 row
         reaching the public), or None: how long a cached page or figure
         counted from them stays right. A time only, never a row: it must see
-        the rows not visible yet."""
+        the rows not visible yet. A query a kind of time, each the first
+        entry of an index (`_first_times`' one query for both read every
+        scheduled row of the county: 2.2 ms where the two took 0.1)."""
         return _earliest(
             rows.aggregate(t=Min(field))["t"]
             for field, rows in self._coming_out(after, public_from)
@@ -76,21 +78,30 @@ class DisclosureQuerySet(models.QuerySet):
         """`next_scheduled` of each unit of these rows that has one: {unit
         id: time}; a time, never a row, as `next_scheduled`. One query for
         both kinds of time, as the rows are a few units' (an index read a
-        unit: disclosure_unit_idx); the county's rows are better read a kind
-        at a time (`next_scheduled`: each the first entry of an index)."""
-        fields = ["published_at", "public_from"] if public_from else ["published_at"]
-        comes = {field: models.Q(**{f"{field}__gt": after}) for field in fields}
-        rows = self.filter(
-            functools.reduce(operator.or_, comes.values()),
-            status=Disclosure.Status.PUBLISHED,
-        ).order_by()
-        firsts = {f"first_{field}": Min(field, filter=q) for field, q in comes.items()}
+        unit: disclosure_unit_idx)."""
+        rows, firsts = self._first_times(after, public_from)
         found = rows.values("unit").annotate(**firsts).values_list("unit", *firsts)
         return {
             unit: first
             for unit, *times in found
             if (first := _earliest(times)) is not None
         }
+
+    def _first_times(
+        self, after, public_from: bool
+    ) -> tuple["DisclosureQuerySet", dict]:
+        """The published rows coming out after `after` (their publication;
+        with `public_from`, their coming out to the public) and the first
+        time of each kind among them, as aggregates: one query for both."""
+        fields = ["published_at", "public_from"] if public_from else ["published_at"]
+        comes = {field: models.Q(**{f"{field}__gt": after}) for field in fields}
+        rows = self.filter(
+            functools.reduce(operator.or_, comes.values()),
+            status=Disclosure.Status.PUBLISHED,
+        ).order_by()
+        if len(comes) == 1:  # one kind: every row's is after `after`
+            return rows, {f"first_{f}": Min(f) for f in comes}
+        return rows, {f"first_{f}": Min(f, filter=q) for f, q in comes.items()}
 
     def _coming_out(
         self, after, public_from: bool

@@ -1,8 +1,9 @@
 """What a board or disclosure page miss now reads from the value cache
 instead of the database (disclosure/views.py): the board's unit and notice
-boards, its ETag's figures, the disclosure's row (per reader), and a
-member's `Reader` (disclosure/models/disclosures.py). Each follows every
-change that alters it at once, and none reaches another reader."""
+boards (its ETag from kept values alone), the disclosure's row (per
+reader), and a member's `Reader` (disclosure/models/disclosures.py). Each
+follows every change that alters it at once, and none reaches another
+reader."""
 
 import re
 from datetime import timedelta
@@ -10,7 +11,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Scope
@@ -146,6 +149,52 @@ def test_a_boards_etag_follows_a_publication_an_edit_and_the_clock(
     with time_machine.travel(at + timedelta(hours=2, seconds=1), tick=False):
         due = visitor.get(url, HTTP_IF_NONE_MATCH=published)
         assert due.status_code == 200 and "十二点发布的公开" in due.text
+
+
+def test_a_boards_etag_reads_nothing_and_follows_a_public_date_and_the_day(
+    wenli, django_capture_on_commit_callbacks
+):
+    """The ETag is made from the versions, the board's next scheduled change
+    (kept: what its body's lifetime asks) and the date, with no query of its
+    own: a 304 after a publication elsewhere in the board's kept state runs
+    none; a 先党内后党外 notice reaching the public and a notice whose display
+    ends change it."""
+    at = timezone.now().replace(hour=10, minute=0)
+    url = f"/boards/{wenli.slug}/"
+    visitor = Client()
+    with time_machine.travel(at, tick=False):
+        DisclosureFactory(
+            unit=wenli,
+            title="先党内后党外的通报",
+            published_at=at - timedelta(days=1),
+            public_from=at + timedelta(hours=3),
+        )
+        DisclosureFactory(
+            unit=wenli,
+            title="展示到今天的公告",
+            published_at=at - timedelta(days=3),
+            display_until=at.date(),
+        )
+        first = visitor.get(url)
+        assert "先党内后党外的通报" not in first.text
+        assert "展示到今天的公告" in first.text
+        assert visitor.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+        # A publication on the board: its body is made again, the ETag
+        # counts nothing (it read the board's rows again: COUNT and MAX).
+        with django_capture_on_commit_callbacks(execute=True):
+            DisclosureFactory(unit=wenli, title="新发布的公开", published_at=at)
+        with CaptureQueriesContext(connection) as queries:
+            published = visitor.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert published.status_code == 200 and "新发布的公开" in published.text
+        assert not [q for q in queries.captured_queries if "MAX(" in q["sql"]]
+        first = published
+    with time_machine.travel(at + timedelta(hours=3, seconds=1), tick=False):
+        public = visitor.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert public.status_code == 200 and "先党内后党外的通报" in public.text
+    with time_machine.travel(at + timedelta(days=1), tick=False):
+        next_day = visitor.get(url, HTTP_IF_NONE_MATCH=public["ETag"])
+        assert next_day.status_code == 200
+        assert "展示到今天的公告" not in next_day.text
 
 
 def test_a_disclosure_page_follows_edits_renames_and_withdrawal_at_once(
