@@ -226,8 +226,8 @@ class Causes:
             store(key, page, response, content)
             causes.stored[causes.page_of[key]] = key
 
-        def bumped(scopes):
-            bump(scopes)
+        def bumped(scopes, **kwargs):
+            bump(scopes, **kwargs)
             for scope in scopes:
                 kind = scope.split(":", 1)[0]
                 causes.bumped[causes.kind()][kind] += 1

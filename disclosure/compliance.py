@@ -1413,7 +1413,15 @@ def publication_span() -> tuple[datetime, datetime] | None:
             # Any publication coming out moves an archive's last one (and
             # its default day), or brings the first.
             return caching.until_due([PUBLISHED])()
-        due = caching.until_due([SPAN, years_fact(_years(span))])()
+        # Every change that may move a live portal's span names SPAN (a
+        # publication inside its years is weighed once committed,
+        # page_scopes._span_may_move, against the span kept then): kept
+        # until a scheduled row outside its years comes due, as long as the
+        # pages naming it at most, not VALUE_CACHE_SECONDS. Kept a minute,
+        # it was gone at most publications, which then named SPAN for want
+        # of a span to weigh them against, and every home, compliance and
+        # statistics page was made again.
+        due = caching.until_scheduled([SPAN, years_fact(_years(span))])()
         live = span[1] + ARCHIVE_AFTER - timezone.now()
         return min(due, live.total_seconds())
 
