@@ -14,6 +14,7 @@ class CompositionConfig(AppConfig):
 
     def ready(self):
         from core import content, events, roles, security
+        from disclosure import page_scopes as disclosure_scopes
         from disclosure.roles import TOWN_ADMIN
 
         from . import gov_report, models, search, views
@@ -33,8 +34,11 @@ class CompositionConfig(AppConfig):
         )
         content.private(models.Subscription)
         # Pages that may show anything, living until any change (or the next
-        # scheduled one: a disclosure's, a report's publication).
-        content.cached_views("portal", "stats", "county", scope=content.everything)
+        # scheduled one: a disclosure's, a report's publication, the portal
+        # turning into an archive: their "截至" day).
+        content.cached_views(
+            "portal", "stats", "county", scope=disclosure_scopes.everything_as_of
+        )
         # The home page: its town's (views.home_scope).
         content.cached_views("portal", "home", scope=views.home_scope)
         # Search: what it finds and in which order changes with a change to

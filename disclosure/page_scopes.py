@@ -586,7 +586,7 @@ def next_change(scopes: list[str], after):
     yet); the publication span (a row outside its years); the disclosures
     another app's pages show (`register_links`: the cases' answers). Any
     other (a year, "any"): the whole county."""
-    rows, times = Q(pk__in=[]), []
+    rows, times, county = Q(pk__in=[]), [], False
     for scope in scopes:
         kind, _, key = scope.partition(":")
         if kind == "unit":
@@ -613,8 +613,12 @@ def next_change(scopes: list[str], after):
         elif (shown := _shown_by_links(scope)) is not None:
             rows |= shown
         else:
-            rows = Q()  # the whole county
-            break
+            # The whole county; the other scopes still read for what the
+            # clock changes apart from rows (a page naming "any" and the
+            # default day: the statistics turning an archive's).
+            county = True
+    if county:
+        rows = Q()
     times.append(Disclosure.objects.filter(rows).next_scheduled(after))
     return min((t for t in times if t is not None), default=None)
 
@@ -670,6 +674,14 @@ def _asof_change(key: str, after):
     if span is None or key != timezone.localdate().isoformat():
         return Disclosure.objects.next_scheduled(after)
     return span[1] + compliance.ARCHIVE_AFTER
+
+
+def everything_as_of(request, kwargs) -> list[str]:
+    """A page that may show anything and reads the county's years and
+    default day (the statistics, the county's overview: "截至…"): "any",
+    and the facts (`compliance_facts`), so that it also ends when the
+    portal turns into an archive (`_asof_change`), not at midnight."""
+    return [*compliance_facts(), ANY]
 
 
 def compliance_facts() -> list[str]:
