@@ -52,6 +52,12 @@ def _earliest(times) -> datetime | None:
     return min((t for t in times if t is not None), default=None)
 
 
+def _times_coming_out(public_from: bool) -> list[str]:
+    """The fields whose time brings a published row out with no save: its
+    publication and, with `public_from`, its reaching the public (先党内后党外)."""
+    return ["published_at", "public_from"] if public_from else ["published_at"]
+
+
 class DisclosureQuerySet(models.QuerySet):
     def published(self, at=None) -> "DisclosureQuerySet":
         """Published by now (or by `at`: what was out then, for the time a
@@ -93,8 +99,10 @@ class DisclosureQuerySet(models.QuerySet):
         """The published rows coming out after `after` (their publication;
         with `public_from`, their coming out to the public) and the first
         time of each kind among them, as aggregates: one query for both."""
-        fields = ["published_at", "public_from"] if public_from else ["published_at"]
-        comes = {field: models.Q(**{f"{field}__gt": after}) for field in fields}
+        comes = {
+            field: models.Q(**{f"{field}__gt": after})
+            for field in _times_coming_out(public_from)
+        }
         rows = self.filter(
             functools.reduce(operator.or_, comes.values()),
             status=Disclosure.Status.PUBLISHED,
@@ -110,10 +118,10 @@ class DisclosureQuerySet(models.QuerySet):
         after `after` (their publication; with `public_from`, their coming
         out to the public)."""
         found = self.filter(status=Disclosure.Status.PUBLISHED).order_by()
-        times = [("published_at", found.filter(published_at__gt=after))]
-        if public_from:
-            times.append(("public_from", found.filter(public_from__gt=after)))
-        return times
+        return [
+            (field, found.filter(**{f"{field}__gt": after}))
+            for field in _times_coming_out(public_from)
+        ]
 
     def withdrawn(self) -> "DisclosureQuerySet":
         return self.filter(status=Disclosure.Status.WITHDRAWN)
@@ -620,9 +628,8 @@ class Disclosure(KeepsLoaded, models.Model):
         its public date), read from the row instead of two queries."""
         if self.status != self.Status.PUBLISHED:
             return None
-        return _earliest(
-            t for t in (self.published_at, self.public_from) if t and t > after
-        )
+        times = (getattr(self, field) for field in _times_coming_out(True))
+        return _earliest(t for t in times if t and t > after)
 
     @property
     def members_only_label(self) -> str:

@@ -60,6 +60,11 @@ def world(db):
 URL = "/boards/wenli/"
 
 
+def notice(world, **fields):
+    """A notice of 文理村 under the board's one item."""
+    return DisclosureFactory(unit=world["wenli"], item=world["item"], **fields)
+
+
 def again(client, etag, url=URL, **extra):
     return client.get(url, HTTP_IF_NONE_MATCH=etag, **extra)
 
@@ -249,11 +254,8 @@ def test_etag_follows_the_default_display_ending_at_midnight(world, mode, change
     visitor = Client()
     with time_machine.travel(at, tick=False):
         with changed():
-            row = DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="按期展示的月度公开",
-                published_at=at - timedelta(days=1),
+            row = notice(
+                world, title="按期展示的月度公开", published_at=at - timedelta(days=1)
             )
         assert row.display_until is None or True
         etag = first_etag(visitor)
@@ -314,24 +316,9 @@ def test_etag_follows_scheduled_publications_coming_due_one_after_another(
     visitor = Client()
     with time_machine.travel(at, tick=False):
         with changed():
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="一点发布",
-                published_at=at + timedelta(hours=1),
-            )
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="两点发布",
-                published_at=at + timedelta(hours=2),
-            )
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="三点发布",
-                published_at=at + timedelta(hours=3),
-            )
+            notice(world, title="一点发布", published_at=at + timedelta(hours=1))
+            notice(world, title="两点发布", published_at=at + timedelta(hours=2))
+            notice(world, title="三点发布", published_at=at + timedelta(hours=3))
         etag = first_etag(visitor)
     for hours, title in [(1, "一点发布"), (2, "两点发布"), (3, "三点发布")]:
         with time_machine.travel(at + timedelta(hours=hours, seconds=1), tick=False):
@@ -348,12 +335,7 @@ def test_etag_follows_a_scheduled_publication_seen_just_before_it(world, mode, c
     visitor = Client()
     with time_machine.travel(at, tick=False):
         with changed():
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="定时发布甲",
-                published_at=at + timedelta(minutes=10),
-            )
+            notice(world, title="定时发布甲", published_at=at + timedelta(minutes=10))
         first_etag(visitor)
     with time_machine.travel(at + timedelta(minutes=10, seconds=-1), tick=False):
         etag = first_etag(visitor)
@@ -370,19 +352,13 @@ def test_etag_follows_a_public_date_with_a_scheduled_row_behind_it(
     visitor = Client()
     with time_machine.travel(at, tick=False):
         with changed():
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
+            notice(
+                world,
                 title="先党内后党外甲",
                 published_at=at - timedelta(days=1),
                 public_from=at + timedelta(hours=1),
             )
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="定时发布乙",
-                published_at=at + timedelta(hours=2),
-            )
+            notice(world, title="定时发布乙", published_at=at + timedelta(hours=2))
         etag = first_etag(visitor)
         assert "先党内后党外甲" not in visitor.get(URL).text
     with time_machine.travel(at + timedelta(hours=1, seconds=1), tick=False):
@@ -401,12 +377,7 @@ def test_etag_follows_a_rescheduled_publication_brought_forward(world, mode, cha
     visitor = Client()
     with time_machine.travel(at, tick=False):
         with changed():
-            row = DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
-                title="改期发布",
-                published_at=at + timedelta(hours=3),
-            )
+            row = notice(world, title="改期发布", published_at=at + timedelta(hours=3))
         etag = first_etag(visitor)
         row = Disclosure.objects.get(pk=row.pk)
         with changed():
@@ -423,7 +394,7 @@ def test_head_request_after_a_change_is_not_304(world, mode, changed):
     with time_machine.travel(noon(), tick=False):
         etag = first_etag(visitor)
         with changed():
-            DisclosureFactory(unit=world["wenli"], item=world["item"], title="新公开")
+            notice(world, title="新公开")
         assert visitor.head(URL, HTTP_IF_NONE_MATCH=etag).status_code == 200
 
 
@@ -462,9 +433,7 @@ def test_page_cache_hit_answers_a_stale_etag_with_the_new_page(
             DisclosureFactory(unit=other, item=world["item"], title="茅山村公开")
         assert again(visitor, etag).status_code == 304
         with changed():
-            DisclosureFactory(
-                unit=world["wenli"], item=world["item"], title="文理新公开"
-            )
+            notice(world, title="文理新公开")
         response = again(visitor, etag)
         assert response.status_code == 200 and "文理新公开" in response.text
         new = response["ETag"]
@@ -485,9 +454,8 @@ def test_page_cache_copy_made_with_a_stale_etag_after_a_public_date(
     at = noon()
     with time_machine.travel(at, tick=False):
         with changed():
-            DisclosureFactory(
-                unit=world["wenli"],
-                item=world["item"],
+            notice(
+                world,
                 title="先党内后党外乙",
                 published_at=at - timedelta(days=1),
                 public_from=at + timedelta(minutes=5),

@@ -8,7 +8,7 @@ statistics and the county's overview, kept under "any" alone, said
 they name the compliance facts now (page_scopes.everything_as_of)."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Scope
-from disclosure import compliance, services
+from disclosure import services
 from disclosure.models import Disclosure
 from tests.factories import (
     DisclosureFactory,
@@ -30,24 +30,15 @@ from tests.factories import (
     staff_user,
 )
 from tests.perf.kept import nothing_kept
+from tests.perf.test_publication_span_attack import (
+    DAY,
+    PUBLISHED,
+    WITHDRAWN,
+    facts,
+    local,
+)
 
 pytestmark = [pytest.mark.django_db]
-
-PUBLISHED = Disclosure.Status.PUBLISHED
-WITHDRAWN = Disclosure.Status.WITHDRAWN
-DAY = 86400
-
-
-def local(*parts) -> datetime:
-    return datetime(*parts, tzinfo=timezone.get_current_timezone())
-
-
-def facts():
-    return (
-        compliance.years_with_data(),
-        compliance.reference_date(),
-        compliance.latest_year_with_data(),
-    )
 
 
 def truth(settings):
