@@ -87,14 +87,27 @@ class DisclosureConfig(AppConfig):
             models.DisclosureTable.history.model,  # the archive's record only
         )
         # The list filtered to one unit: that unit's (page_scopes.list_scope).
-        content.cached_views("disclosure", "list", scope=page_scopes.list_scope)
+        # A branch member's copy of another unit's list: every branch's.
+        content.cached_views(
+            "disclosure",
+            "list",
+            scope=page_scopes.list_scope,
+            audience=page_scopes.list_audience,
+        )
         # The compliance pages: their town's or unit's rows and cases, and
         # what they read of the county (page_scopes.compliance_facts).
         content.cached_views(
             "disclosure",
             "compliance",
+            scope=page_scopes.compliance_scope,
+            audience=page_scopes.party_audience,
+        )
+        # A unit's obligations: its filings' titles, as on its board.
+        content.cached_views(
+            "disclosure",
             "compliance_unit",
             scope=page_scopes.compliance_scope,
+            audience=page_scopes.board_audience,
         )
         content.cached_views(
             "disclosure", "boards", "catalog_item", scope=content.everything

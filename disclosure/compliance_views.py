@@ -21,7 +21,7 @@ from core import caching
 from core.dates import validate_date, validate_year
 
 from . import compliance, inspections, page_scopes
-from .models import Disclosure, Unit
+from .models import Disclosure, Reader, Unit
 
 
 class ComplianceQuery(forms.Form):
@@ -376,7 +376,7 @@ def unit_context(request, unit: Unit, q: dict) -> dict:
         obligations = [o for o in obligations if o.filing and o.filing.nil]
     if q.get("show"):  # the start page's counts (disclosure/worklist.py)
         obligations = compliance.waiting(obligations, q["show"], q["as_of"])
-    titles = filing_titles(request, obligations)
+    titles = filing_titles(request, obligations, unit)
     state_order = {state: n for n, state in enumerate(compliance.PRECEDENCE)}
     rows = sorted(
         (
@@ -408,11 +408,19 @@ def unit_context(request, unit: Unit, q: dict) -> dict:
     }
 
 
-def filing_titles(request, obligations) -> dict[int, str | None]:
-    """Titles of the filings a visitor may read; None hides a 党内 title."""
+def filing_titles(request, obligations, unit: Unit) -> dict[int, str | None]:
+    """Titles of the unit's filings the reader may read; None hides a 党内
+    title. Read as on the unit's board (`Reader.on_board_of`): another
+    unit's page is the same for every branch's members, who share its copy
+    (page_scopes.board_audience)."""
+    reader = Reader.of(request.user).on_board_of(unit)
+    if reader.branch_id:
+        # The own branch's 党组织内部 titles: never in the copy branches share.
+        request.page_own_audience_only = True
     ids = [o.filing.id for o in obligations if o.filing]
     visible = dict(
-        Disclosure.objects.visible_to(request.user)
+        Disclosure.objects.published()
+        .for_reader(reader)
         .filter(pk__in=ids)
         .values_list("pk", "title")
     )

@@ -234,7 +234,9 @@ class DisclosureFilter(QuickFilterSet):
     def filter_nil(self, queryset, name, value):
         return queryset if value else queryset.information()
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, reader: Reader | None = None, **kwargs):
+        """`reader`: whose rows `queryset` holds (the user's, or narrowed to a
+        page: `Reader.on_list_of`); the user's by default."""
         super().__init__(*args, **kwargs)
         # Offer only choices that can give the visitor a result.
         party = can_see_inner_party(user)
@@ -254,7 +256,8 @@ class DisclosureFilter(QuickFilterSet):
         self.filters["item"].extra["options_key"] = lambda: (
             f"item-options:{party}:{caching.kept_version([CATALOG])}"
         )
-        key, choices = period_choices(self.queryset, Reader.of(user).key)
+        reader = reader or Reader.of(user)
+        key, choices = period_choices(self.queryset, reader.key)
         # Not deep-copied with the form's fields (some 200 at county scale).
         self.filters["period"].extra["choices"] = LazyChoices(
             lambda: choices, key=lambda: key

@@ -538,8 +538,30 @@ def board_audience(request, kwargs, audience: str) -> str:
     member of no branch (`Reader.on_board_of`, as the board view renders
     it); `audience` is `models.page_audience`'s, "member:party:<branch>@<the
     branch's unit slug>" for a branch member."""
+    return _on_unit(audience, kwargs.get("slug"))
+
+
+def party_audience(request, kwargs, audience: str) -> str:
+    """A page the same for every party member whatever their branch (the
+    compliance matrix counts filings of every scope and shows no title):
+    one copy for all of them."""
+    name, _, _ = audience.partition("@")
+    return "member:party:" if name.startswith("member:party:") else audience
+
+
+def list_audience(request, kwargs, audience: str) -> str:
+    """The list filtered to one unit, as that unit's board (`board_audience`,
+    `Reader.on_list_of`, as the list view renders it); any other list is the
+    member's own branch's copy (their 党组织内部 rows of every period)."""
+    units = request.GET.getlist("unit")
+    return _on_unit(audience, units[0]) if len(units) == 1 else audience
+
+
+def _on_unit(audience: str, slug: str | None) -> str:
+    """A branch member's audience on the pages of the unit `slug`: the copy
+    of a member of no branch, but on their branch's own unit's."""
     name, at, unit_slug = audience.partition("@")
-    if at and name.startswith("member:party:") and unit_slug != kwargs.get("slug"):
+    if at and name.startswith("member:party:") and unit_slug != slug:
         return "member:party:"
     return audience
 

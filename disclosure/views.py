@@ -267,8 +267,19 @@ def count_lifetime(chosen: dict):
 
 
 def disclosure_list(request):
-    visible = Disclosure.objects.visible_to(request.user)
-    f = DisclosureFilter(request.GET, queryset=visible, user=request.user)
+    reader = Reader.of(request.user)
+    units = request.GET.getlist("unit")
+    if len(units) == 1:
+        # Filtered to one unit: read as its board is (page_scopes.list_audience).
+        reader = reader.on_list_of(units[0])
+    if reader.branch_id:
+        # The own branch's 党组织内部 rows may be listed: never kept in the copy
+        # every branch shares, whatever the key was narrowed from.
+        request.page_own_audience_only = True
+    visible = Disclosure.objects.published().for_reader(reader)
+    f = DisclosureFilter(
+        request.GET, queryset=visible, user=request.user, reader=reader
+    )
     context = {"filter": f, "page": None, "bad_page": False}
     if not f.is_valid():
         return render(request, "disclosure/disclosure_list.html", context, status=400)
@@ -279,8 +290,7 @@ def disclosure_list(request):
             f.qs.only("id"),
             20,
             count=lambda: caching.cached(
-                f"list-count:{Reader.of(request.user).key}:"
-                f"{caching.selection(request)}",
+                f"list-count:{reader.key}:{caching.selection(request)}",
                 f.qs.count,
                 scopes=count_scopes(f.form.cleaned_data),
                 seconds=count_lifetime(f.form.cleaned_data),

@@ -305,6 +305,17 @@ class Reader:
             return self
         return Reader(party_member=True)
 
+    def on_list_of(self, unit_slug: str) -> "Reader":
+        """What this reader reads of the list filtered to one unit (by its
+        slug, as the request names it): as on that unit's board
+        (`on_board_of`), another unit's list is the same for every branch's
+        members, so they share its copy (page_scopes.list_audience)."""
+        if not self.branch_id or self.every_branch:
+            return self
+        if self.branch_unit_slug == unit_slug:
+            return self
+        return Reader(party_member=True)
+
     def on_page_of(self, disclosure: "Disclosure") -> "Reader":
         """What this reader reads on a disclosure's own page: the same for
         every party member but for a 党组织内部 one (its branch's alone), so
