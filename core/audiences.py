@@ -121,6 +121,13 @@ def _changed(sender, **kwargs) -> None:
         return
     if kwargs.get("update_fields") == frozenset({"last_login"}):
         return  # every log-in saves it: no one's audience changes
+    moved()
+
+
+def moved() -> None:
+    """Every session works its audience out again: for a change the app knows
+    may move users and no `depends_on` model's signal tells (a row the
+    audience rule reads)."""
     # Now and after the commit: a session that works its audience out again
     # between the two may still read the old rows, and is sent back once more.
     _bump()

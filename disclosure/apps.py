@@ -141,7 +141,12 @@ class DisclosureConfig(AppConfig):
                 Group.permissions.through,
             ],
         )
-        from django.db.models.signals import post_delete, pre_delete
+        from django.db.models.signals import post_delete, post_save, pre_delete
+
+        # Any sender: a 党组织内部 row saved through a proxy (a review queue).
+        post_save.connect(
+            services.follow_branch_rows, dispatch_uid="disclosure.follow_branch_rows"
+        )
 
         # Any sender: a disclosure deleted through a proxy (a review queue).
         pre_delete.connect(

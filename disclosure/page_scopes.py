@@ -553,8 +553,16 @@ def list_audience(request, kwargs, audience: str) -> str:
     """The list filtered to one unit, as that unit's board (`board_audience`,
     `Reader.on_list_of`, as the list view renders it); any other list is the
     member's own branch's copy (their 党组织内部 rows of every period)."""
+    slug = listed_unit(request)
+    return _on_unit(audience, slug) if slug else audience
+
+
+def listed_unit(request) -> str:
+    """The slug of the one unit the list is filtered to, or "" for none: the
+    form's 全部单位 sends an empty `unit`; two of them (a hand-made URL) are
+    read as the unfiltered list is, the branch's own copy."""
     units = request.GET.getlist("unit")
-    return _on_unit(audience, units[0]) if len(units) == 1 else audience
+    return units[0] if len(units) == 1 else ""
 
 
 def _on_unit(audience: str, slug: str | None) -> str:
@@ -589,9 +597,9 @@ def detail_audience(request, kwargs, audience: str) -> str:
 def list_scope(request, kwargs) -> list[str]:
     """The list filtered to one unit (its other filters only narrow it): that
     unit's rows and the periods its filter offers; else anything."""
-    units = request.GET.getlist("unit")
-    if len(units) == 1 and known_slug(units[0]):
-        return [f"unit:{units[0]}", PERIODS]
+    slug = listed_unit(request)
+    if slug and known_slug(slug):
+        return [f"unit:{slug}", PERIODS]
     return [ANY]
 
 

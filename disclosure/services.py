@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import SCOPE_WIDTH, Item, Scope
-from core import events
+from core import audiences, events
 
 from . import archives, procedure, roles
 from .models import Disclosure, DisclosureEvent, NoticeOutcome, Organisation, Unit
@@ -435,7 +435,18 @@ def follow_item_scope(item: Item) -> int:
         _record_history(batch, reason=reason, at=now, user=user)
         # An UPDATE sends no post_save: the event is the only news of it.
         events.announce(MADE_INNER_PARTY, Disclosure, batch)
+    if branch is not None and ids:
+        audiences.moved()  # branches with rows of their own now (Reader)
     return len(ids)
+
+
+def follow_branch_rows(sender, instance, **kwargs) -> None:
+    """A 党组织内部 row saved (a proxy's too, loaded raw too): its branch may
+    have a row of its own for the first time, so its members' kept Readers
+    and audiences are worked out again (`Reader._has_own_rows`). Rare: few
+    rows are 党组织内部."""
+    if isinstance(instance, Disclosure) and instance.scope == Scope.BRANCH:
+        audiences.moved()
 
 
 def _record_history(ids: list[int], *, reason: str, at, user) -> None:

@@ -15,7 +15,7 @@ from catalog.page_scopes import CATALOG
 from core import caching, fragments
 from core.pagination import BadPage, paginate
 
-from . import board_extras, roles
+from . import board_extras, page_scopes, roles
 from .filters import DisclosureFilter
 from .models import (
     Attachment,
@@ -268,10 +268,9 @@ def count_lifetime(chosen: dict):
 
 def disclosure_list(request):
     reader = Reader.of(request.user)
-    units = request.GET.getlist("unit")
-    if len(units) == 1:
+    if unit_slug := page_scopes.listed_unit(request):
         # Filtered to one unit: read as its board is (page_scopes.list_audience).
-        reader = reader.on_list_of(units[0])
+        reader = reader.on_list_of(unit_slug)
     if reader.branch_id:
         # The own branch's 党组织内部 rows may be listed: never kept in the copy
         # every branch shares, whatever the key was narrowed from.

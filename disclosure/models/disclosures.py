@@ -286,12 +286,26 @@ class Reader:
         if not user.has_perm(INNER_PARTY_PERMISSION):
             return PUBLIC_READER
         branch_id, unit_id, unit_slug = branch
+        if branch_id and not cls._has_own_rows(branch_id):
+            # Nothing of its own to read: a member of no branch's rows, and
+            # their copy of every page (most branches file no 党组织内部 notice).
+            return cls(party_member=True)
         return cls(
             party_member=True,
             branch_id=branch_id,
             branch_unit_id=unit_id if branch_id else None,
             branch_unit_slug=(unit_slug or "") if branch_id else "",
         )
+
+    @staticmethod
+    def _has_own_rows(branch_id: int) -> bool:
+        """Whether the branch has any 党组织内部 row, of any status (a draft may
+        be published without another save of the branch). A save of such a
+        row moves the memberships version (`follow_branch_rows`), so a
+        member's kept Reader and audience are worked out again."""
+        return Disclosure.objects.filter(
+            scope=Scope.BRANCH, branch_id=branch_id
+        ).exists()
 
     def on_board_of(self, unit: Unit) -> "Reader":
         """What this reader reads on `unit`'s board: on another unit's board
@@ -310,8 +324,8 @@ class Reader:
         slug, as the request names it): as on that unit's board
         (`on_board_of`), another unit's list is the same for every branch's
         members, so they share its copy (page_scopes.list_audience)."""
-        if not self.branch_id or self.every_branch:
-            return self
+        if not (self.branch_id and unit_slug) or self.every_branch:
+            return self  # "": not filtered to a unit (the form's 全部单位)
         if self.branch_unit_slug == unit_slug:
             return self
         return Reader(party_member=True)

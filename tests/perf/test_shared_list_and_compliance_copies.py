@@ -170,6 +170,7 @@ def test_the_reader_on_a_units_list(county):
     assert reader.on_list_of(wenli.slug) is reader
     assert reader.on_list_of(maoshan.slug) == Reader(party_member=True)
     assert reader.on_list_of("no-such-unit") == Reader(party_member=True)
+    assert reader.on_list_of("") is reader  # the form's 全部单位
     assert Reader().on_list_of(maoshan.slug) == Reader()
     every = Reader(party_member=True, every_branch=True)
     assert every.on_list_of(maoshan.slug) is every
