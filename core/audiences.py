@@ -38,6 +38,7 @@ Log-out and session expiry need nothing here: the session is gone.
 
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import NamedTuple
 
 from django.conf import settings
@@ -150,8 +151,25 @@ def _seal(session) -> str:
     return salted_hmac(SEAL_SALT, login).hexdigest()
 
 
+def working_out() -> bool:
+    """Whether a session's audience is being worked out (a log-in, the check
+    every PAGE_AUDIENCE_CHECK_SECONDS): the audience function reads the rows
+    it depends on afresh, not a copy kept for other requests, so that what
+    no signal announces moves a session within PAGE_AUDIENCE_CHECK_SECONDS,
+    not that plus the copy's lifetime."""
+    return _working_out.get()
+
+
+_working_out: ContextVar[bool] = ContextVar("audiences_working_out", default=False)
+
+
 def _keep(session, user, version: int) -> Member:
-    member = Member(session.get(auth.SESSION_KEY), _work_out(user), user.get_username())
+    token = _working_out.set(True)
+    try:
+        audience = _work_out(user)
+    finally:
+        _working_out.reset(token)
+    member = Member(session.get(auth.SESSION_KEY), audience, user.get_username())
     session[SESSION_KEY] = [*member, version, _seal(session), time.time()]
     return member
 

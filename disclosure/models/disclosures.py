@@ -249,7 +249,11 @@ class Reader:
         # a user, group, permission, organisation, membership or unit (its
         # kind, its slug), moves it, core/audiences.py) and the global one:
         # three queries on every logged-in page otherwise.
-        if not hasattr(user, "_reader"):
+        # A session's audience worked out (log-in, its periodic check) reads
+        # the rows afresh and keeps them for the others: a change no signal
+        # announced (SQL by hand) shows within PAGE_AUDIENCE_CHECK_SECONDS.
+        fresh = audiences.working_out()
+        if fresh or not hasattr(user, "_reader"):
             if settings.VALUE_CACHE_SECONDS <= 0:
                 user._reader = cls._look_up(user)
             else:
@@ -258,6 +262,7 @@ class Reader:
                     f"reader:{user.pk}:{version}",
                     lambda: cls._look_up(user),
                     scopes=[],
+                    fresh=fresh,
                 )
         return user._reader
 
