@@ -388,13 +388,16 @@ def summary_of(parts) -> dict:
         "on_time": totals["on_time"],
         "median_days": _median(days) if answered else None,
         "rated": rated,
+        # Labels translated now (str): the wall keeps this per language, and a
+        # lazy text is unpickled as a new class each time it is read.
         "ratings": [
-            {"label": label, "count": ratings[value]} for value, label in Rating.choices
+            {"label": str(label), "count": ratings[value]}
+            for value, label in Rating.choices
         ],
         "satisfied_percent": round(100 * satisfied / rated) if rated else None,
         "rated_by_staff": by_staff,
         "outcomes": [
-            {"value": value, "label": label, "count": totals[f"outcome_{value}"]}
+            {"value": value, "label": str(label), "count": totals[f"outcome_{value}"]}
             for value, label in Outcome.choices
         ],
         "with_outcome": sum(totals[f"outcome_{v}"] for v in Outcome.values),

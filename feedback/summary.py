@@ -24,6 +24,7 @@ county scale, on the first request of each day).
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from core import caching, events
 from disclosure.models import Unit
@@ -97,7 +98,7 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
     # a unit (UNITS: which units there are, and where; their own counts are
     # kept).
     return caching.cached(
-        f"wall-summary:{day}:{selection}",
+        f"wall-summary:{day}:{get_language()}:{selection}",  # its labels
         add_up,
         scopes=["wall", "cases", UNITS],
         seconds=PART_SECONDS,

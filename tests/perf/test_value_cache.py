@@ -91,6 +91,39 @@ def test_stats_figures_are_kept_per_audience(town, party_client, monkeypatch):
     assert len(calls) == 3
 
 
+def test_the_kept_statistics_hold_no_lazy_text(town):
+    """Translated as collected (kept per language): a lazy text in a kept
+    value is unpickled as a new class on every page (core.figures.plain)."""
+    import pickle
+
+    from django.utils.functional import Promise
+
+    from tests.factories import SubmissionFactory
+
+    SubmissionFactory(unit=town["wenli"])
+    parts = registry.collect_parts(None, year=2011, unit=None, town=town["town"])
+    assert parts
+    assert b"_lazy_proxy_unpickle" not in pickle.dumps(parts)
+
+    def lazy_in(value) -> bool:
+        if isinstance(value, Promise):
+            return True
+        if isinstance(value, dict):
+            return any(lazy_in(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return any(lazy_in(v) for v in value)
+        if isinstance(value, Chart):
+            return lazy_in(vars(value))
+        return False
+
+    for _, found in parts:
+        assert not lazy_in([found.charts, found.values, found.totals])
+    page = Client().get("/stats/?year=2011")
+    assert page.status_code == 200
+    # A chart's series named by the catalog kinds' (lazy) labels, translated.
+    assert "每月发布的公开内容" in page.text and "村务公开" in page.text
+
+
 def test_stats_figures_follow_a_publication(town, django_capture_on_commit_callbacks):
     visitor = Client()
     assert visitor.get("/stats/").context["disclosure_total"] == 1
