@@ -307,7 +307,9 @@ class Reader:
         """Whether the branch has any 党组织内部 row, of any status (a draft may
         be published without another save of the branch). A save of such a
         row moves the memberships version (`follow_branch_rows`), so a
-        member's kept Reader and audience are worked out again."""
+        member's kept Reader and audience are worked out again. Not through
+        the visibility rule on purpose: a fact that picks the reader, never
+        shown, which must count rows nobody may read yet."""
         return Disclosure.objects.filter(
             scope=Scope.BRANCH, branch_id=branch_id
         ).exists()

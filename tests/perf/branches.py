@@ -40,3 +40,12 @@ def member(username: str, unit=None) -> Client:
     client = Client()
     client.force_login(PartyMemberFactory(username=username, branch_of=unit))
     return client
+
+
+def get(client: Client, path: str, status: int = 200):
+    """The page, its text as `found`: without search's <mark> around the
+    words it found."""
+    response = client.get(path)
+    assert response.status_code == status, path
+    response.found = response.text.replace("<mark>", "").replace("</mark>", "")
+    return response

@@ -24,6 +24,7 @@ from tests.perf.branches import (
     INNER,
     MAOSHAN_BRANCH,
     WENLI_BRANCH,
+    get,
     make_county,
     member,
 )
@@ -41,15 +42,6 @@ SEARCH = "/search/?q=" + "内部通报"
 @pytest.fixture
 def county(db):
     return make_county()
-
-
-def get(client: Client, path: str):
-    """The page, its text as `found`: without search's <mark> around the
-    words it found."""
-    response = client.get(path)
-    assert response.status_code == 200, path
-    response.found = response.text.replace("<mark>", "").replace("</mark>", "")
-    return response
 
 
 def test_a_branch_without_rows_is_a_member_of_no_branch(county):

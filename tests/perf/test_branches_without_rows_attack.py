@@ -49,7 +49,14 @@ from tests.factories import (
     acting_for,
     staff_user,
 )
-from tests.perf.branches import INNER, MAOSHAN_BRANCH, WENLI_BRANCH, make_county, member
+from tests.perf.branches import (
+    INNER,
+    MAOSHAN_BRANCH,
+    WENLI_BRANCH,
+    get,
+    make_county,
+    member,
+)
 from tests.perf.test_kept_newest_attack import another_process, post_admin, superuser
 
 pytestmark = [
@@ -69,15 +76,6 @@ WALL = "/feedback/"
 @pytest.fixture
 def county(db):
     return make_county()
-
-
-def get(client: Client, path: str, status: int = 200):
-    """The page, its text as `found`: without search's <mark> around the
-    words it found."""
-    response = client.get(path)
-    assert response.status_code == status, path
-    response.found = response.text.replace("<mark>", "").replace("</mark>", "")
-    return response
 
 
 def pages(dongfeng, row: Disclosure | None = None) -> list[str]:
