@@ -23,7 +23,7 @@ from core.widgets import (
     labelled_date_range,
 )
 
-from .models import Disclosure, Reader, Unit, can_see_inner_party
+from .models import Disclosure, Reader, Unit
 from .page_scopes import PERIODS, UNITS
 
 
@@ -238,8 +238,11 @@ class DisclosureFilter(QuickFilterSet):
         """`reader`: whose rows `queryset` holds (the user's, or narrowed to a
         page: `Reader.on_list_of`); the user's by default."""
         super().__init__(*args, **kwargs)
-        # Offer only choices that can give the visitor a result.
-        party = can_see_inner_party(user)
+        reader = reader or Reader.of(user)
+        # Offer only choices that can give the visitor a result: 党内 items to
+        # a reader of 党内 rows (the kept Reader: a member's miss loads no
+        # permissions).
+        party = reader.party_member
         if not party:
             self.filters["item"].queryset = Item.objects.filter(scope=Scope.PUBLIC)
         items = self.filters["item"].queryset
@@ -256,7 +259,6 @@ class DisclosureFilter(QuickFilterSet):
         self.filters["item"].extra["options_key"] = lambda: (
             f"item-options:{party}:{caching.kept_version([CATALOG])}"
         )
-        reader = reader or Reader.of(user)
         key, choices = period_choices(self.queryset, reader.key)
         # Not deep-copied with the form's fields (some 200 at county scale).
         self.filters["period"].extra["choices"] = LazyChoices(

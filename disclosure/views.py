@@ -24,7 +24,6 @@ from .models import (
     InspectionPhoto,
     Reader,
     Unit,
-    can_see_inner_party,
 )
 from .templatetags.disclosure_tags import kept_entries
 
@@ -490,7 +489,7 @@ def catalog_item(request, code):
     """A catalog item's page: what it asks for, and what each unit it applies
     to has published under it."""
     item = get_object_or_404(Item.objects.with_related(), code=code)
-    hidden = not item.is_public and not can_see_inner_party(request.user)
+    hidden = not item.is_public and not Reader.of(request.user).party_member
     units = Unit.objects.none()
     if item.for_town:
         units = units | Unit.objects.towns()

@@ -226,6 +226,31 @@ def can_see_inner_party(user) -> bool:
     )
 
 
+def kept_for_user(user, kind: str, work_out):
+    """What `work_out()` finds of a logged-in user's rights (their Reader,
+    their page audience), kept on the user for the request, like its groups;
+    and between requests in the value cache under the memberships version
+    (read from the shared cache: any save or delete of what they read, a
+    user, group, permission, organisation, membership, a unit's kind or slug,
+    a branch's first 党组织内部 row, moves it, core/audiences.py) and the
+    global one: the organisation and permission queries on every logged-in
+    page otherwise. A session's audience worked out (log-in, its periodic
+    check) reads the rows afresh and keeps them for the others: a change no
+    signal announced (SQL by hand) shows within PAGE_AUDIENCE_CHECK_SECONDS."""
+    attribute = f"_{kind}"
+    fresh = audiences.working_out()
+    if fresh or not hasattr(user, attribute):
+        if settings.VALUE_CACHE_SECONDS <= 0:
+            found = work_out()
+        else:
+            version = audiences.memberships_version(fresh=True)
+            found = caching.cached(
+                f"{kind}:{user.pk}:{version}", work_out, scopes=[], fresh=fresh
+            )
+        setattr(user, attribute, found)
+    return getattr(user, attribute)
+
+
 @dataclass(frozen=True)
 class Reader:
     """What of the scopes a user reads (see `within_scope`)."""
@@ -243,28 +268,7 @@ class Reader:
     def of(cls, user) -> "Reader":
         if not (user and user.is_authenticated):
             return PUBLIC_READER
-        # Kept on the user for the request, like its groups; and between
-        # requests in the value cache under the memberships version (read
-        # from the shared cache: any save or delete of what `_look_up` reads,
-        # a user, group, permission, organisation, membership or unit (its
-        # kind, its slug), moves it, core/audiences.py) and the global one:
-        # three queries on every logged-in page otherwise.
-        # A session's audience worked out (log-in, its periodic check) reads
-        # the rows afresh and keeps them for the others: a change no signal
-        # announced (SQL by hand) shows within PAGE_AUDIENCE_CHECK_SECONDS.
-        fresh = audiences.working_out()
-        if fresh or not hasattr(user, "_reader"):
-            if settings.VALUE_CACHE_SECONDS <= 0:
-                user._reader = cls._look_up(user)
-            else:
-                version = audiences.memberships_version(fresh=True)
-                user._reader = caching.cached(
-                    f"reader:{user.pk}:{version}",
-                    lambda: cls._look_up(user),
-                    scopes=[],
-                    fresh=fresh,
-                )
-        return user._reader
+        return kept_for_user(user, "reader", lambda: cls._look_up(user))
 
     @classmethod
     def _look_up(cls, user) -> "Reader":
@@ -366,6 +370,12 @@ def page_audience(user) -> str | None:
     and for the town party committee's staff, who read every branch."""
     if not user.is_authenticated or user.is_staff or user.is_superuser:
         return None
+    # Confirmed on every member's page miss (core.caching): kept as the
+    # Reader is, so a miss loads the user alone, not their permissions.
+    return kept_for_user(user, "page_audience", lambda: _audience_of(user))
+
+
+def _audience_of(user) -> str | None:
     if user.get_all_permissions() - {INNER_PARTY_PERMISSION}:
         return None
     reader = Reader.of(user)

@@ -285,3 +285,40 @@ def test_a_session_of_another_user_never_takes_the_entry(board, member):
     response = client.get(url)
     assert INNER_TITLE not in response.text
     assert "resident_b" in response.text and "wenli_a" not in response.text
+
+
+def test_a_members_miss_loads_the_user_not_their_permissions(
+    board, member, django_assert_max_num_queries
+):
+    """A page not kept yet is confirmed for the session's audience (the user
+    loaded: Django's checks of the log-in); the audience itself is kept with
+    the Reader under the memberships version, so the permission queries run
+    at log-in, not on every miss."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, url = board
+    client = logged_in(member)
+    client.get("/")  # another page: the member's values are kept
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert INNER_TITLE in response.text and "wenli_a" in response.text
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "auth_permission" not in read
+    assert "auth_user_groups" not in read
+
+
+def test_a_permission_given_ends_the_members_kept_audience(board, member):
+    """The kept audience follows the memberships version: a permission
+    beyond reading 党内 items (the pages may show more) ends the shared
+    copies for this user at once, on a miss as on a hit."""
+    _, url = board
+    client = logged_in(member)
+    cached_hit(client, url)
+    member.user_permissions.add(Permission.objects.get(codename="view_submission"))
+    response = client.get("/disclosures/")
+    assert "X-Page-Cache" not in response.headers
+    response = client.get(url)
+    assert "X-Page-Cache" not in response.headers
+    assert INNER_TITLE in response.text
