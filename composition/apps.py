@@ -42,10 +42,12 @@ class CompositionConfig(AppConfig):
         # The home page: its town's (views.home_scope).
         content.cached_views("portal", "home", scope=views.home_scope)
         # Search: what it finds and in which order changes with a change to
-        # an entry holding its words or a scheduled publication only (its
+        # an entry holding its words or one of them coming due only (its
         # "recent" window is a shortcut to the same newest matches, not a
-        # ranking by the clock): search.page_scope.
-        content.cached_views("portal", "search", scope=search.page_scope)
+        # ranking by the clock): search.page_scope, search.page_due.
+        content.cached_views(
+            "portal", "search", scope=search.page_scope, due=search.page_due
+        )
         content.county_wide("search")
         content.scheduled(gov_report.next_publication)
         # Kept PAGE_CACHE_SECONDS.

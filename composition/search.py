@@ -43,8 +43,9 @@ import sqlite3
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
@@ -65,7 +66,7 @@ from django.utils.safestring import SafeString, mark_safe
 from catalog.models import Item
 from catalog.page_scopes import CATALOG
 from core import caching, documents, events
-from core.content import ANY
+from core.content import ANY, OwnDue
 from disclosure.models import Disclosure, Reader
 from disclosure.services import MADE_INNER_PARTY
 
@@ -315,6 +316,57 @@ def page_scope(request, kwargs) -> list[str]:
     return query_scopes(request.GET.get("q", ""))
 
 
+# When a search page changes by the clock ------------------------------------
+#
+# Its words' bucket is a county-wide scope: by it alone a page would live
+# until the county's next scheduled publication (some 25 a day at county
+# scale). A page lists only the entries holding its words, so it changes by
+# the clock only when one of those comes due: its own next change is the
+# first time after now that such an entry turns visible to anyone (`live`,
+# its `visible_from` or `public_from` ahead; for every reader at once: a
+# reader's own moment is never earlier). A save of a scheduled entry holding
+# the words bumps the bucket that keeps this time (bump_text_scopes), so a
+# new one is seen; a short word or a query with no namable trigram names
+# "any" and keeps the county's.
+
+
+def next_visible(terms: list[str], after: datetime) -> datetime | None:
+    """The first time after `after` that an entry holding every term turns
+    visible to a reader, looked for within PAGE_CACHE_MAX_SECONDS (no page
+    lives longer): the end of that span if none does. An index read of the
+    day's few scheduled entries (some 25 at county scale), not of the
+    thousands a frequent word matches nor of every scheduled one."""
+    end = after + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS)
+    ahead = Q(visible_from__gt=after, visible_from__lte=end) | Q(
+        public_from__gt=after, public_from__lte=end
+    )
+    rows = SearchEntry.objects.filter(ahead, live=True)
+    for term in terms:
+        rows = rows.filter(Q(title__icontains=term) | Q(body__icontains=term))
+    times = rows.values_list("visible_from", "public_from")
+    found = [t for row in times for t in row if t is not None and after < t <= end]
+    return min(found, default=end)
+
+
+def own_due(query: str) -> OwnDue | None:
+    """A search page's own next change (see above), or None for a query
+    whose scopes are the county's or none."""
+    scopes = query_scopes(query)
+    if not scopes or scopes == [ANY]:
+        return None
+    terms = parse_terms(query)
+    digest = hashlib.sha256("\x00".join(terms).encode()).hexdigest()[:32]
+    return OwnDue(
+        f"next-due:search-words:{digest}",
+        lambda after: next_visible(terms, after),
+    )
+
+
+def page_due(request, kwargs) -> OwnDue | None:
+    """The search page's own next change (core.content.cached_views)."""
+    return own_due(request.GET.get("q", ""))
+
+
 # Querying --------------------------------------------------------------------
 
 
@@ -396,7 +448,8 @@ def _kept_matches(query, user, unit, kind, find):
     """`find()`'s ids, kept per query, filters and audience (`Reader.key`:
     what a reader may find) under the search page's scopes (`query_scopes`:
     a change to an entry holding the words, "any" for a short word), until
-    the next scheduled publication (visible_from, public_from), past a quiet
+    the next entry holding the words comes due (`own_due`: visible_from,
+    public_from; a short word: the county's next), past a quiet
     minute and midnight (`caching.until_scheduled`: what is found does not
     depend on the day), a day at most: every page of the results reads them,
     and the page made after a change reads them anew. Filtered by a catalog
@@ -413,7 +466,7 @@ def _kept_matches(query, user, unit, kind, find):
         f"search-matches:{digest}",
         find,
         scopes=scopes,
-        seconds=caching.until_scheduled(scopes),
+        seconds=caching.until_scheduled(scopes, own=own_due(query)),
     )
 
 

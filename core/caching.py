@@ -918,6 +918,7 @@ class Page:
         self.started = timezone.now()
         scopes = content.page_scopes(match.view_name, request, match.kwargs)
         self.scopes = scopes
+        self.due = content.page_due(match.view_name, request, match.kwargs)
         # Every page shows names of units and the catalog (NAMES).
         depends = sorted({NAMES, *([ANY] if scopes is None else scopes)})
         versions = ".".join(map(str, scope_versions(depends)))
@@ -945,14 +946,14 @@ class Page:
             return settings.PAGE_CACHE_SECONDS
         kept = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
         recent = self.started - kept
-        due = next_due(self.scopes, recent)
+        due = next_due(self.scopes, recent, own=self.due)
         until = [
             _next_midnight(),
             timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
         ]
         if due is not None and due <= self.started:
             until.append(due + kept)
-            due = next_due(self.scopes, self.started)
+            due = next_due(self.scopes, self.started, own=self.due)
         midnight = _next_midnight() - timedelta(days=1)
         if recent < midnight <= self.started:
             until.append(midnight + kept)
@@ -965,6 +966,7 @@ def next_due(
     after: datetime,
     *,
     find: Callable[[datetime], datetime | None] | None = None,
+    own: "content.OwnDue | None" = None,
 ) -> datetime | None:
     """The next scheduled change in these scopes after `after` (None: any).
 
@@ -973,7 +975,11 @@ def next_due(
     it, until a save in those scopes (a new scheduled row) moves their
     version or it comes due. `find(after)`, if given, answers as
     `content.next_change` would from rows the request has just read (the
-    one row of a disclosure's scope): worked out without a query."""
+    one row of a disclosure's scope): worked out without a query. `own`:
+    the page's own (content.OwnDue: what it shows of a county-wide scope),
+    kept under its name and these scopes, not the county's."""
+    if own is not None and scopes:
+        return kept_next(own.name, own.find, after, scopes=sorted(set(scopes)))
     wide = scopes is None or bool(scopes and content.is_county_wide(scopes))
     named = [ANY] if wide else sorted(set(scopes))
     # Not "next-change:…": values kept under that name were a time alone.
@@ -1079,14 +1085,17 @@ def until_due(scopes: list[str] | None) -> Callable[[], float]:
     return Due(scopes).value_seconds
 
 
-def until_scheduled(scopes: list[str] | None) -> Callable[[], float]:
+def until_scheduled(
+    scopes: list[str] | None, own: "content.OwnDue | None" = None
+) -> Callable[[], float]:
     """`cached(..., seconds=until_scheduled(scopes))`: a value that every
     change names one of `scopes` for (a save, an announced bulk update) and
     that the clock changes only at the scheduled changes in them (a
     publication, a public date; not midnight): kept until the next of those,
     PAGE_CACHE_MAX_SECONDS at most (what no event announces: SQL by hand),
-    as the pages naming the same scopes are; not VALUE_CACHE_SECONDS."""
-    return Due(scopes).kept_seconds
+    as the pages naming the same scopes are; not VALUE_CACHE_SECONDS.
+    `own`: the page's own next change (`next_due`), as its page lives."""
+    return Due(scopes, own=own).kept_seconds
 
 
 class Due:
@@ -1096,8 +1105,9 @@ class Due:
     `fragment_seconds` a fragment's (`fragments.kept_many`'s `lifetime`:
     the next midnight too)."""
 
-    def __init__(self, scopes: list[str] | None):
+    def __init__(self, scopes: list[str] | None, own: "content.OwnDue | None" = None):
         self.scopes = scopes
+        self.own = own
         self.started = timezone.now()
         self._at: list[datetime | None] = []
         self._find: Callable[[datetime], datetime | None] | None = None
@@ -1111,7 +1121,9 @@ class Due:
 
     def at(self) -> datetime | None:
         if not self._at:
-            self._at.append(next_due(self.scopes, self.started, find=self._find))
+            self._at.append(
+                next_due(self.scopes, self.started, find=self._find, own=self.own)
+            )
         return self._at[0]
 
     def value_seconds(self) -> float:
@@ -1124,7 +1136,7 @@ class Due:
         # between is not in it. Looked at from VALUE_CACHE_SECONDS back, as
         # `Page.lifetime` does; such a value is kept no longer than before.
         back = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
-        due = next_due(self.scopes, self.started - back, find=self._find)
+        due = next_due(self.scopes, self.started - back, find=self._find, own=self.own)
         if due is not None and due <= self.started:
             # And never past the next one (one due within the minute), as
             # `Page.lifetime` bounds a page.

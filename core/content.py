@@ -23,6 +23,10 @@
   member's page is (core/audiences.py), narrowed where several audiences
   see the same page (another unit's board: every branch's members); the
   view must then render as that narrowed audience, not as the user.
+  `due(request, kwargs)`: the page's own next scheduled change, where it
+  knows better than its scopes' (`OwnDue`: a search page lists only the
+  entries holding its words, not every row its county-wide scope names);
+  None: its scopes'.
 - `public(Model, ..., scopes=fn)`: `scopes(event)` names the scopes a row
   event or verb of the model changes; None: unknown (every page is stale);
   []: no public page shows it (a draft).
@@ -71,7 +75,20 @@ private_models: set[str] = set()
 cached_view_names: set[str] = set()
 view_scopes: dict[str, Callable] = {}
 view_audiences: dict[str, Callable] = {}
+view_dues: dict[str, Callable] = {}
 schedules: list[Callable] = []
+
+
+@dataclass(frozen=True)
+class OwnDue:
+    """A page's own next scheduled change (`cached_views`' `due`): `find(after)`
+    as `next_change(scopes, after)` would answer for what the page shows,
+    kept under `name` (core.caching.kept_next) with the page's scopes: a
+    save that may move it (a new scheduled row the page would show) bumps
+    one of them."""
+
+    name: str
+    find: Callable
 
 
 def public(
@@ -122,6 +139,7 @@ def cached_views(
     *names: str,
     scope: Callable | None = None,
     audience: Callable | None = None,
+    due: Callable | None = None,
 ) -> None:
     for name in names:
         cached_view_names.add(f"{namespace}:{name}")
@@ -129,12 +147,20 @@ def cached_views(
             view_scopes[f"{namespace}:{name}"] = scope
         if audience is not None:
             view_audiences[f"{namespace}:{name}"] = audience
+        if due is not None:
+            view_dues[f"{namespace}:{name}"] = due
 
 
 def page_audience(view_name: str, request, kwargs, audience: str) -> str:
     """The audience whose copy of this page a member gets (module docstring)."""
     narrow = view_audiences.get(view_name)
     return audience if narrow is None else narrow(request, kwargs, audience)
+
+
+def page_due(view_name: str, request, kwargs) -> OwnDue | None:
+    """The page's own next scheduled change (module docstring), or None."""
+    due = view_dues.get(view_name)
+    return None if due is None else due(request, kwargs)
 
 
 def page_scopes(view_name: str, request, kwargs) -> list[str] | None:
