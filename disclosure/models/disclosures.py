@@ -370,13 +370,17 @@ def page_audience(user) -> str | None:
     and for the town party committee's staff, who read every branch."""
     if not user.is_authenticated or user.is_staff or user.is_superuser:
         return None
-    # Confirmed on every member's page miss (core.caching): kept as the
-    # Reader is, so a miss loads the user alone, not their permissions.
-    return kept_for_user(user, "page_audience", lambda: _audience_of(user))
-
-
-def _audience_of(user) -> str | None:
-    if user.get_all_permissions() - {INNER_PARTY_PERMISSION}:
+    # Confirmed on every member's page miss (core.caching): the permissions
+    # kept as the Reader is, so a miss loads the user alone. The audience is
+    # made from the Reader the page is rendered with, never kept apart from
+    # it: two kept values (another worker's copy, another lifetime) could
+    # disagree, and a page of one branch's rows be kept in another's copy.
+    beyond = kept_for_user(
+        user,
+        "more_rights",
+        lambda: bool(user.get_all_permissions() - {INNER_PARTY_PERMISSION}),
+    )
+    if beyond:
         return None
     reader = Reader.of(user)
     if reader.every_branch:
