@@ -294,7 +294,9 @@ def main() -> int:
     from feedback.models import Submission
 
     rng = random.Random(args.seed)
-    # The simulated day starts at midnight: what was visible then.
+    # The simulated day starts at midnight UTC, 08:00 in the portal's zone:
+    # its 24 hours hold a local midnight (16:00 UTC), as any day's traffic
+    # does, when every page made the day before expires.
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     units = list(
         Unit.objects.with_boards().filter(disclosures__isnull=False).distinct()[:600]
