@@ -918,7 +918,8 @@ class Page:
         self.started = timezone.now()
         scopes = content.page_scopes(match.view_name, request, match.kwargs)
         self.scopes = scopes
-        self.due = content.page_due(match.view_name, request, match.kwargs)
+        # Its own next change, asked on a miss only (`lifetime`): a hit needs none.
+        self._due_of = (match.view_name, request, match.kwargs)
         # Every page shows names of units and the catalog (NAMES).
         depends = sorted({NAMES, *([ANY] if scopes is None else scopes)})
         versions = ".".join(map(str, scope_versions(depends)))
@@ -946,14 +947,15 @@ class Page:
             return settings.PAGE_CACHE_SECONDS
         kept = timedelta(seconds=max(settings.VALUE_CACHE_SECONDS, 0))
         recent = self.started - kept
-        due = next_due(self.scopes, recent, own=self.due)
+        own = content.page_due(*self._due_of)
+        due = next_due(self.scopes, recent, own=own)
         until = [
             _next_midnight(),
             timezone.now() + timedelta(seconds=settings.PAGE_CACHE_MAX_SECONDS),
         ]
         if due is not None and due <= self.started:
             until.append(due + kept)
-            due = next_due(self.scopes, self.started, own=self.due)
+            due = next_due(self.scopes, self.started, own=own)
         midnight = _next_midnight() - timedelta(days=1)
         if recent < midnight <= self.started:
             until.append(midnight + kept)
