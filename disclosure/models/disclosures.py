@@ -227,8 +227,9 @@ def can_see_inner_party(user) -> bool:
 
 
 def kept_for_user(user, kind: str, work_out):
-    """What `work_out()` finds of a logged-in user's rights (their Reader,
-    their page audience), kept on the user for the request, like its groups;
+    """What `work_out()` finds of a logged-in user's rights (their Reader;
+    whether they hold more than the 党内 permission, `page_audience`), kept
+    on the user for the request, like its groups;
     and between requests in the value cache under the memberships version
     (read from the shared cache: any save or delete of what they read, a
     user, group, permission, organisation, membership, a unit's kind or slug,

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -68,6 +68,16 @@ def publish(changed, unit, title, **fields):
         )
 
 
+def other_words_at_half_past(changed, county, ten):
+    """A publication elsewhere, of other words, set for 10:30."""
+    return publish(
+        changed,
+        county.far,
+        "远山村森林防火检查",
+        published_at=ten + timedelta(minutes=30),
+    )
+
+
 def state(response) -> str:
     return response.headers.get("X-Page-Cache", "")
 
@@ -83,12 +93,7 @@ def test_a_search_page_outlives_scheduled_publications_of_other_words(
 ):
     client = readers[who]
     with at(ten):
-        publish(
-            changed,
-            county.far,
-            "远山村森林防火检查",
-            published_at=ten + timedelta(minutes=30),
-        )
+        other_words_at_half_past(changed, county, ten)
         publish(
             changed,
             county.wenli,
@@ -124,12 +129,7 @@ def test_before_the_change_a_scheduled_publication_elsewhere_ended_it(
     at the county's next scheduled publication, whatever its words."""
     client = Client()
     with at(ten):
-        publish(
-            changed,
-            county.far,
-            "远山村森林防火检查",
-            published_at=ten + timedelta(minutes=30),
-        )
+        other_words_at_half_past(changed, county, ten)
         client.get("/search/?q=抗旱")
         assert state(client.get("/search/?q=抗旱")) == "hit"
     with at(ten + timedelta(minutes=31)):
@@ -207,16 +207,9 @@ def test_kept_matches_outlive_a_scheduled_publication_of_other_words(
     """Without the page cache (a member's page not kept, a filter): the
     matches are kept past a scheduled publication of other words, and read
     again when one holding the words comes due."""
-    from django.contrib.auth.models import User
-
     user = AnonymousUser() if who == "visitor" else User.objects.get(username="wenli_a")
     with at(ten):
-        publish(
-            changed,
-            county.far,
-            "远山村森林防火检查",
-            published_at=ten + timedelta(minutes=30),
-        )
+        other_words_at_half_past(changed, county, ten)
         publish(
             changed,
             county.far,
