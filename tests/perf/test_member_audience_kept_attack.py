@@ -28,7 +28,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -37,7 +36,7 @@ from catalog.models import BodyKind
 from core import caching
 from disclosure import roles
 from disclosure.models import Disclosure, Organisation, PartyMembership
-from tests.factories import PartyMemberFactory, UserFactory
+from tests.factories import PartyMemberFactory, UserFactory, role_group
 from tests.perf.branches import INNER, MAOSHAN_BRANCH, WENLI_BRANCH, get, make_county
 from tests.perf.test_kept_newest_attack import admin_form, superuser
 
@@ -293,7 +292,7 @@ def test_the_roles_permission_taken_from_the_group_ends_it_at_once(county, inner
     catalog = f"/catalog/{inner_item.code}/"
     get(client, catalog)
     assert INNER in get(client, catalog).found
-    group = Group.objects.get(name=roles.PARTY_MEMBER)
+    group = role_group(roles.PARTY_MEMBER)
     post_admin_without(f"/admin/auth/group/{group.pk}/change/", "permissions")
     assert not group.permissions.filter(codename="view_inner_party").exists()
     page, listed = get(client, catalog), get(client, LIST)
@@ -355,7 +354,7 @@ def test_rights_given_by_sql_never_reach_the_residents_copy(county, inner_item):
     promoted = UserFactory(username="promoted_n")
     resident = UserFactory(username="resident_o")
     catalog = f"/catalog/{inner_item.code}/"
-    group = Group.objects.get(name=roles.PARTY_MEMBER)
+    group = role_group(roles.PARTY_MEMBER)
     clock = Clock()
     with clock.at(0):
         mine, theirs = logged_in(promoted), logged_in(resident)
