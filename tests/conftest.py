@@ -23,6 +23,36 @@ def pytest_collection_finish(session):
     run_on_after_collection()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test's flush, the role groups made again (as the
+    test database starts: `django_db_setup` below). Which tests follow one on
+    a worker depends on how xdist shares the files out, so a test that read a
+    group the flush took failed on one CI run and passed on the next."""
+    yield
+    if _flushes(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        from core.roles import sync_role_groups
+
+        with item.config.stash[blocking_manager_key].unblock():
+            sync_role_groups()
+
+
+def _flushes(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(
+        {"transactional_db", "live_server", "django_db_reset_sequences"}
+        & set(getattr(item, "fixturenames", ()))
+        or (
+            marker
+            and (
+                marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+            )
+        )
+    )
+
+
 @pytest.fixture(autouse=True)
 def _test_clock():
     """First of the autouse fixtures, so the others and the test's own

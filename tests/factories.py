@@ -117,9 +117,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def role_group(name: str) -> Group:
-    """A role group. The test database starts with them (tests/conftest.py);
-    a transactional test's flush removes them, for the tests that follow it
-    on the same worker too: made again then."""
+    """A role group. The test database starts with them, and they are made
+    again after a transactional test's flush (tests/conftest.py); made here
+    too if missing, for a test that flushed inside itself."""
     from core.roles import sync_role_groups
 
     if not Group.objects.filter(name=name).exists():
