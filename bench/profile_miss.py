@@ -44,10 +44,9 @@ def main() -> None:
     from django.test.utils import (
         CaptureQueriesContext,
         override_settings,
-        setup_test_environment,
     )
 
-    setup_test_environment()
+    settings.DEBUG = False  # as deployed; no test instrumentation (bench/misses.py)
     settings.ALLOWED_HOSTS = ["testserver"]
     path = misses.pages()[args.page]
     client = Client()
