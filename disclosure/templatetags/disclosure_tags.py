@@ -6,13 +6,14 @@ date filters, a URL); this tag writes the same markup in a tenth of that.
 The texts go through gettext as the template's did (same message ids).
 """
 
+import html
 from datetime import datetime
 
 from django import template
 from django.conf import settings
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -110,12 +111,15 @@ def board_archive(archive, period=None) -> SafeString:
     unit's ten years are some 170 periods, and the loop was half the time
     of making a board's body again."""
     shown = period.key if period else None
+    # The standard library's escape, as Django's but without its check of
+    # every argument for lazy text (the labels are text already): 1.3 ms of
+    # a board's archive on its own.
     items = [
-        f'<li class="list-inline-item"><strong aria-current="page">{escape(p.label)}'
-        "</strong></li>"
+        f'<li class="list-inline-item"><strong aria-current="page">'
+        f"{html.escape(p.label)}</strong></li>"
         if p.key == shown
-        else f'<li class="list-inline-item"><a href="?period={escape(p.key)}">'
-        f"{escape(p.label)}</a></li>"
+        else f'<li class="list-inline-item"><a href="?period={html.escape(p.key)}">'
+        f"{html.escape(p.label)}</a></li>"
         for p in archive
     ]
     return mark_safe(f'<ul class="list-inline archive-list">{"".join(items)}</ul>')

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
 from catalog.models import Scope
 from catalog.periods import Labelled
@@ -215,3 +216,9 @@ def test_the_archive_writes_a_hostile_period_inert():
     shown = board_archive([Labelled(payload, payload)], Labelled(payload, payload))
     assert "<script" not in shown
     assert '<strong aria-current="page">&lt;script&gt;' in shown
+    # Escaped as Django's escape does (the tag uses the standard library's).
+    label = escape(payload)
+    assert html == (
+        '<ul class="list-inline archive-list"><li class="list-inline-item">'
+        f'<a href="?period={label}">{label}</a></li></ul>'
+    )
