@@ -25,21 +25,11 @@ from .models import (
     Reader,
     Unit,
 )
-from .templatetags.disclosure_tags import kept_entries
+from .templatetags.disclosure_tags import ENTRY_FIELDS, kept_entries
 
 # How many notices a board column shows before pointing to the full list.
 COLUMN_SIZE = 8
 # What includes/disclosure_item.html reads of a disclosure on a board.
-BOARD_ENTRY_FIELDS = (
-    "id",
-    "title",
-    "scope",
-    "public_from",  # the 先党内后党外 badge
-    "period",
-    "published_at",
-    "posted_on",
-    "taken_down_on",
-)
 
 
 def board_list(request):
@@ -182,7 +172,7 @@ def board_body_context(unit: Unit, visible, period, today) -> dict:
     ).filter(rank_in_column__lte=COLUMN_SIZE + 1)
     # A board shows about 130 rows: only what an entry needs, and the column
     # from the item without loading items, categories and catalogs.
-    shown = shown.only(*BOARD_ENTRY_FIELDS).annotate(column=F("item__category_id"))
+    shown = shown.only(*ENTRY_FIELDS).annotate(column=F("item__category_id"))
     columns = board_columns(unit, shown)
     # Each entry kept apart (their posting photos read for those not kept):
     # a publication here makes this body again, not the entries it still shows.

@@ -222,3 +222,29 @@ def test_the_archive_writes_a_hostile_period_inert():
         '<ul class="list-inline archive-list"><li class="list-inline-item">'
         f'<a href="?period={label}">{label}</a></li></ul>'
     )
+
+
+@pytest.mark.parametrize("show_unit", [True, False])
+@time_machine.travel(AT, tick=False)
+def test_entries_not_kept_read_only_what_they_show(wenli, settings, show_unit):
+    """The rows of entries not kept are read in one query of an entry's
+    columns (and its unit's name): no catalog join, no query a row, and the
+    same markup as written from the whole row, badges included."""
+    settings.VALUE_CACHE_SECONDS = 0  # nothing kept: every entry written
+    party_first = Disclosure.objects.get(title="村务公开第1号")
+    party_first.public_from = AT + timedelta(days=3)
+    party_first.save()
+    source = Disclosure.objects.filter(unit=wenli)
+    keys = list(source.order_by("-published_at", "-id").only("pk"))
+    with CaptureQueriesContext(connection) as queries:
+        written = disclosure_tags.kept_entries(keys, show_unit=show_unit, source=source)
+    assert len(queries.captured_queries) == 1
+    assert "catalog_" not in queries.captured_queries[0]["sql"]
+    whole = [
+        disclosure_tags.disclosure_entry(row, show_unit)
+        for row in source.for_listing().order_by("-published_at", "-id")
+    ]
+    assert written == whole
+    assert any("先党内后党外" in entry for entry in written)
+    assert any("党组织内部公开" in entry for entry in written)
+    assert all(("文理村" in entry) == show_unit for entry in written)
