@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 
-from catalog.models import Catalog
+from catalog.models import Catalog, Item
 from catalog.page_scopes import CATALOG, GROUPED
 from core import caching, content, fragments
 from disclosure import compliance, page_scopes
@@ -75,17 +75,39 @@ def published_figures(units: list[Unit], year: int) -> dict:
 def _published_by_unit(unit_ids: list[int], year: int) -> dict[int, dict]:
     """Each unit's information published in `year`, by catalog kind (a unit
     with none: absent)."""
-    found: dict[int, dict] = {}
-    for unit_id, kind, n in (
+    # By item, each item's kind from a kept map: the join of the item, its
+    # category and its catalog cost PostgreSQL 0.6 ms more to plan than the
+    # count took (4.1 → 3.1 ms a village, one per home page miss).
+    rows = list(
         Disclosure.objects.published()
         .information()
         .filter(unit__in=unit_ids, published_at__year=year)
-        .values_list("unit_id", "item__category__catalog__kind")
+        .values_list("unit_id", "item_id")
         .annotate(n=Count("id"))
         .order_by()
-    ):
-        found.setdefault(unit_id, {})[kind] = n
+    )
+    kinds = _item_kinds()
+    if any(item_id not in kinds for _unit, item_id, _n in rows):
+        # An item new since this copy was kept (another process's, within
+        # the second its versions are read again).
+        kinds = _item_kinds(fresh=True)
+    found: dict[int, dict] = {}
+    for unit_id, item_id, n in rows:
+        counts = found.setdefault(unit_id, {})
+        kind = kinds[item_id]
+        counts[kind] = counts.get(kind, 0) + n
     return found
+
+
+def _item_kinds(*, fresh: bool = False) -> dict[int, str]:
+    """Each catalog item's kind (党务, 政务, 村务: its category's catalog's),
+    kept until the catalog changes (CATALOG: any save, a new item included)."""
+    return caching.cached(
+        "item-kinds",
+        lambda: dict(Item.objects.values_list("pk", "category__catalog__kind")),
+        scopes=[CATALOG],
+        fresh=fresh,
+    )
 
 
 def received_figures(town: Unit, units: list[Unit], year: int) -> dict:

@@ -12,10 +12,10 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from catalog.models import Scope
+from catalog.models import Catalog, Item, Scope
 from composition import views as composition_views
 from disclosure.models import Disclosure
-from tests.factories import DisclosureFactory
+from tests.factories import CatalogFactory, CategoryFactory, DisclosureFactory
 from tests.perf.kept import nothing_kept
 from tests.perf.test_scoped_values import counted, two_towns
 
@@ -138,3 +138,42 @@ def test_a_disclosure_moved_or_withdrawn_and_a_village_moved_away(
         county["shangcun"].parent = county["fengming"]
         county["shangcun"].save()
     assert same_as_fresh(settings, visitor) == before - 2 + 2
+
+
+def figures(client) -> dict[str, int]:
+    page = client.get(HOME).text
+    return {
+        kind: int(re.search(rf'id="figure-{kind}"><dt>.*?</dt><dd>(\d+)</dd>', page)[1])
+        for kind in ("party", "government", "village")
+    }
+
+
+def test_an_item_another_process_made_is_counted_under_its_kind(
+    county, changed, settings
+):
+    """The rows are counted by item, each item's kind read from a kept map
+    (composition.views._item_kinds, under the catalog's scope): an item made
+    in another process, whose catalog change this process has not read yet
+    (made here by bulk_create: no signal, no bump), is read afresh, not a
+    500 nor a row left uncounted."""
+    government = CategoryFactory(
+        catalog=CatalogFactory(kind=Catalog.Kind.GOVERNMENT, name="政务公开目录")
+    )
+    visitor = Client()
+    before = figures(visitor)
+    (new_item,) = Item.objects.bulk_create(
+        [
+            Item(
+                category=government,
+                code="ZW99",
+                name="新事项",
+                frequency=Item.Frequency.MONTHLY,
+                department=county["item"].department,
+            )
+        ]
+    )
+    with changed():
+        DisclosureFactory(unit=county["wenli"], item=new_item, published_at=just_out())
+    after = figures(visitor)
+    assert after == {**before, "government": before["government"] + 1}
+    assert after == nothing_kept(settings, lambda: figures(visitor))
