@@ -75,9 +75,9 @@ def published_figures(units: list[Unit], year: int) -> dict:
 def _published_by_unit(unit_ids: list[int], year: int) -> dict[int, dict]:
     """Each unit's information published in `year`, by catalog kind (a unit
     with none: absent)."""
-    # By item, each item's kind from a kept map: the join of the item, its
-    # category and its catalog cost PostgreSQL 0.6 ms more to plan than the
-    # count took (4.1 → 3.1 ms a village, one per home page miss).
+    # By item, each item's kind from a kept map: planning the join of the
+    # item, its category and its catalog cost PostgreSQL 0.6 ms more (the
+    # count of a village 4.1 → 3.1 ms, on every home page miss after one).
     rows = list(
         Disclosure.objects.published()
         .information()

@@ -29,7 +29,6 @@ from .templatetags.disclosure_tags import ENTRY_FIELDS, kept_entries
 
 # How many notices a board column shows before pointing to the full list.
 COLUMN_SIZE = 8
-# What includes/disclosure_item.html reads of a disclosure on a board.
 
 
 def board_list(request):
