@@ -28,9 +28,13 @@ def pytest_runtest_teardown(item, nextitem):
     """After a transactional test's flush, the role groups made again (as the
     test database starts: `django_db_setup` below). Which tests follow one on
     a worker depends on how xdist shares the files out, so a test that read a
-    group the flush took failed on one CI run and passed on the next."""
+    group the flush took failed on one CI run and passed on the next.
+
+    Not after a worker's last test (no `nextitem`): its teardown has also
+    destroyed the test database and named the real one again, which CI does
+    not have (and a developer's must not get the groups)."""
     yield
-    if _flushes(item):
+    if nextitem is not None and _flushes(item):
         from pytest_django.plugin import blocking_manager_key
 
         from core.roles import sync_role_groups
