@@ -12,7 +12,7 @@ from django.views.decorators.http import condition
 from catalog import periods
 from catalog.models import Category, Item, Scope
 from catalog.page_scopes import CATALOG
-from core import caching, fragments
+from core import caching, compiled, fragments
 from core.pagination import BadPage, paginate
 
 from . import board_extras, page_scopes, roles
@@ -62,17 +62,23 @@ def _board_due(request, unit: Unit) -> caching.Due:
     and the kept columns of one request."""
     due = getattr(request, "_board_due", None)
     if due is None:
-        due = request._board_due = caching.Due([f"unit:{unit.slug}"])
-        # What content.next_change finds for "unit:<slug>", read by the unit's
-        # key in one query (both kinds of time): the two by slug planned a
-        # join each, on every miss after the village's publication.
-        due.read_from(
-            lambda after: (
-                Disclosure.objects.filter(unit=unit.pk)
-                .next_scheduled_by_unit(after)
-                .get(unit.pk)
-            )
+        due = request._board_due = unit_due(unit)
+    return due
+
+
+def unit_due(unit: Unit) -> caching.Due:
+    """The next scheduled change in a unit's scope ("unit:<slug>")."""
+    due = caching.Due([f"unit:{unit.slug}"])
+    # What content.next_change finds for "unit:<slug>", read by the unit's
+    # key in one query (both kinds of time): the two by slug planned a join
+    # each, on every miss after the unit's publication.
+    due.read_from(
+        lambda after: (
+            Disclosure.objects.filter(unit=unit.pk)
+            .next_scheduled_by_unit(after)
+            .get(unit.pk)
         )
+    )
     return due
 
 
@@ -101,7 +107,6 @@ def board(request, slug):
         # copy every branch shares, whatever the key was narrowed from (the
         # session's slug; a rename may have come in between).
         request.page_own_audience_only = True
-    visible = Disclosure.objects.published().for_reader(reader).for_unit(unit)
     period_key = request.GET.get("period", "")
     period = None
     status = 200
@@ -138,7 +143,7 @@ def board(request, slug):
         if body in names:
             made[body] = render_to_string(
                 "disclosure/includes/board_body.html",
-                board_body_context(unit, visible, period, today),
+                board_body_context(unit, reader, period, today),
             )
         return made
 
@@ -157,22 +162,49 @@ def board(request, slug):
     return render(request, "disclosure/unit_board.html", context, status=status)
 
 
-def board_body_context(unit: Unit, visible, period, today) -> dict:
-    """What a board's columns and archive show (includes/board_body.html)."""
-    shown = visible.filter(period=period.key) if period else visible.on_display(today)
-    # Only what the columns show (and one more, for their "more" link), ranked
-    # in the database: a unit's ten years are hundreds of rows.
-    shown = shown.annotate(
-        rank_in_column=Window(
-            RowNumber(),
-            partition_by=F("item__category"),
-            order_by=[F("published_at").desc(), F("id").desc()],
+def board_body_context(unit: Unit, reader: Reader, period, today) -> dict:
+    """What a board's columns and archive show (includes/board_body.html),
+    for `reader` (narrowed to the board: `Reader.on_board_of`)."""
+
+    def visible(at):
+        return Disclosure.objects.published(at).for_reader(reader, at).for_unit(unit)
+
+    def shown(at):
+        rows = visible(at)
+        rows = rows.filter(period=period.key) if period else rows.on_display(today)
+        # Only what the columns show (and one more, for their "more" link),
+        # ranked in the database: a unit's ten years are hundreds of rows.
+        rows = rows.annotate(
+            rank_in_column=Window(
+                RowNumber(),
+                partition_by=F("item__category"),
+                order_by=[F("published_at").desc(), F("id").desc()],
+            )
+        ).filter(rank_in_column__lte=COLUMN_SIZE + 1)
+        # A board shows about 130 rows: only what an entry needs, and the
+        # column from the item without loading items, categories and catalogs.
+        return rows.only(*ENTRY_FIELDS).annotate(column=F("item__category_id"))
+
+    def archive(at):
+        return (
+            visible(at)
+            .order_by("-period_start", "period")
+            .values_list("period", flat=True)
+            .distinct()
         )
-    ).filter(rank_in_column__lte=COLUMN_SIZE + 1)
-    # A board shows about 130 rows: only what an entry needs, and the column
-    # from the item without loading items, categories and catalogs.
-    shown = shown.only(*ENTRY_FIELDS).annotate(column=F("item__category_id"))
-    columns = board_columns(unit, shown)
+
+    # Made again after every publication in the unit: the two queries'
+    # SQL kept per board, audience and day (building and compiling the
+    # ranked rows was two thirds of their cost), run at this moment.
+    shape = (unit.pk, reader.key)
+    columns = board_columns(
+        unit,
+        compiled.rows(
+            Disclosure,
+            ("board", *shape, period.key if period else "", today, COLUMN_SIZE),
+            shown,
+        ),
+    )
     # Each entry kept apart (their posting photos read for those not kept):
     # a publication here makes this body again, not the entries it still shows.
     rows = [d for column in columns for d in column["disclosures"]]
@@ -190,9 +222,7 @@ def board_body_context(unit: Unit, visible, period, today) -> dict:
         "period": period,
         "columns": columns,
         "archive": periods.labelled(
-            visible.order_by("-period_start", "period")
-            .values_list("period", flat=True)
-            .distinct()
+            compiled.rows(Disclosure, ("board-archive", *shape), archive)
         ),
         # What other apps add (the 回音壁's latest answers): the current board only.
         "extra_columns": [] if period else board_extras.columns(unit),
@@ -259,9 +289,9 @@ def count_lifetime(chosen: dict):
     that unit's rows (an index read); else the county's (kept,
     core.caching.next_due). Past a quiet minute and midnight, a day at most
     (`caching.until_scheduled`)."""
-    return caching.until_scheduled(
-        [f"unit:{chosen['unit'].slug}"] if chosen.get("unit") else None
-    )
+    if chosen.get("unit"):
+        return unit_due(chosen["unit"]).kept_seconds
+    return caching.until_scheduled(None)
 
 
 def disclosure_list(request):

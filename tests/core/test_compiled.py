@@ -1,0 +1,209 @@
+"""A query's SQL kept per shape (core.compiled): the rows are Django's own at
+every moment, and a query whose SQL is not the moment's alone is never
+kept."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber, TruncDate
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.models import Scope
+from core import compiled
+from disclosure.models import Disclosure, Reader
+from tests.factories import DisclosureFactory, ItemFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+
+AT = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def no_plans():
+    compiled.forget()
+    yield
+    compiled.forget()
+
+
+def rows_coming_out(unit, at) -> None:
+    """Rows of `unit` around `at`: one out, one published an hour later, a
+    先党内后党外 one reaching visitors two hours later, a 党内 one."""
+    item = ItemFactory()
+    DisclosureFactory(
+        unit=unit, item=item, title="已公开", published_at=at - timedelta(days=1)
+    )
+    DisclosureFactory(
+        unit=unit,
+        item=item,
+        title="一小时后公开",
+        period=f"{at.year}-{at.month:02d}",
+        published_at=at + timedelta(hours=1),
+    )
+    DisclosureFactory(
+        unit=unit,
+        item=item,
+        title="先党内后党外",
+        published_at=at - timedelta(hours=1),
+        public_from=at + timedelta(hours=2),
+    )
+    DisclosureFactory(
+        unit=unit,
+        item=ItemFactory(scope=Scope.INNER_PARTY),
+        title="党内通报",
+        period="2010",
+        published_at=at - timedelta(days=2),
+    )
+
+
+@pytest.fixture
+def village(db):
+    village = UnitFactory(name="文理村", slug="wenli")
+    rows_coming_out(village, AT)
+    DisclosureFactory(title="别村的", published_at=AT - timedelta(days=1))
+    return village
+
+
+def ranked(unit, reader):
+    def build(at):
+        return (
+            Disclosure.objects.published(at)
+            .for_reader(reader, at)
+            .for_unit(unit)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=F("item__category"),
+                    order_by=[F("published_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank__lte=5)
+            .only("title", "published_at", "public_from", "period")
+            .annotate(column=F("item__category_id"))
+        )
+
+    return build
+
+
+def seen(rows) -> list[tuple]:
+    return [
+        (
+            r.pk,
+            r.title,
+            r.published_at,
+            r.public_from,
+            r.period,
+            r.rank,
+            r.column,
+            frozenset(r.get_deferred_fields()),
+        )
+        for r in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    "reader", [Reader(), Reader(party_member=True)], ids=["visitor", "member"]
+)
+def test_kept_sql_gives_djangos_rows_as_the_moment_moves(village, reader):
+    build = ranked(village, reader)
+    titles = {}
+    for hours in (0, 1.5, 3):
+        at = AT + timedelta(hours=hours)
+        with time_machine.travel(at, tick=False):
+            with CaptureQueriesContext(connection) as ran:
+                kept = compiled.rows(
+                    Disclosure, ("test", village.pk, reader.key), build
+                )
+            assert seen(kept) == seen(build(at)), hours
+            assert len(ran) == 1  # compiling runs nothing
+            titles[hours] = {r.title for r in kept}
+    # The kept SQL took each moment: the scheduled row came out at 11:00, the
+    # 先党内后党外 one reached visitors at 12:00 (members at once).
+    assert "一小时后公开" not in titles[0] and "一小时后公开" in titles[1.5]
+    assert ("先党内后党外" in titles[0]) is reader.party_member
+    assert "先党内后党外" in titles[3]
+    assert ("党内通报" in titles[3]) is reader.party_member
+    assert "别村的" not in titles[3]
+
+
+def test_the_compiled_sql_is_djangos_own(village):
+    build = ranked(village, Reader())
+    compiled.rows(Disclosure, ("test",), build, at=AT)
+    with CaptureQueriesContext(connection) as kept:
+        compiled.rows(Disclosure, ("test",), build, at=AT)
+    with CaptureQueriesContext(connection) as django:
+        list(build(AT))
+    assert [q["sql"] for q in kept] == [q["sql"] for q in django]
+
+
+def test_one_flat_column(village):
+    def periods(at):
+        return (
+            Disclosure.objects.published(at)
+            .for_unit(village)
+            .order_by("-period_start", "period")
+            .values_list("period", flat=True)
+            .distinct()
+        )
+
+    compiled.rows(Disclosure, ("periods",), periods, at=AT)
+    assert compiled._plans  # kept
+    for at in (AT, AT + timedelta(hours=3)):
+        assert compiled.rows(Disclosure, ("periods",), periods, at=at) == list(
+            periods(at)
+        )
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        # The moment made a date: not a parameter alone.
+        lambda at: Disclosure.objects.filter(published_at__date__lte=at.date()),
+        lambda at: Disclosure.objects.annotate(day=TruncDate("published_at")).filter(
+            day__lte=at.date()
+        ),
+        # A branch on the moment.
+        lambda at: Disclosure.objects.filter(
+            title="已公开" if at.year < 2050 else "别村的"
+        ),
+        # Related objects, several columns, a prefetch.
+        lambda at: Disclosure.objects.published(at).select_related("unit"),
+        lambda at: Disclosure.objects.published(at).values_list("pk", "title"),
+        lambda at: Disclosure.objects.published(at).prefetch_related("attachments"),
+        # Nothing to run.
+        lambda at: Disclosure.objects.published(at).filter(pk__in=[]),
+    ],
+    ids=[
+        "date lookup",
+        "truncated",
+        "branch",
+        "related",
+        "tuples",
+        "prefetch",
+        "empty",
+    ],
+)
+def test_what_cannot_be_kept_is_run_as_django_runs_it(village, build):
+    for at in (AT, AT + timedelta(hours=3)):
+        got = compiled.rows(Disclosure, ("unkept",), build, at=at)
+        assert list(got) == list(build(at))
+    assert compiled._plans == {
+        (
+            "default",
+            connection.vendor,
+            timezone.get_current_timezone_name(),
+            ("unkept",),
+        ): None
+    }
+
+
+def test_past_the_limit_every_plan_is_dropped(village, monkeypatch):
+    monkeypatch.setattr(compiled, "LIMIT", 2)
+    build = ranked(village, Reader())
+    for n in range(3):
+        compiled.rows(Disclosure, ("test", n), build, at=AT)
+    assert [key[-1] for key in compiled._plans] == [("test", 2)]
+    assert seen(compiled.rows(Disclosure, ("test", 0), build, at=AT)) == seen(build(AT))
