@@ -189,3 +189,42 @@ def test_a_village_with_no_answer_says_so_and_keeps_saying_it(world, changed, se
     with changed():
         world["answered"]("石坝村的第一封来信", unit=empty)
     assert "石坝村的第一封来信" in same_as_fresh(settings, visitor, "shiba")
+
+
+def test_a_publication_on_the_board_does_not_render_the_column_again(
+    world, changed, settings, monkeypatch
+):
+    from feedback import sheet
+
+    made = []
+    real = sheet.board_column
+    monkeypatch.setattr(
+        sheet, "board_column", lambda unit: made.append(unit) or real(unit)
+    )
+    visitor = Client()
+    first = column(visitor)
+    assert len(made) == 1
+    with changed():
+        DisclosureFactory(unit=world["wenli"], item=world["item"], title="本月村务公开")
+    page = visitor.get("/boards/wenli/").text
+    assert "本月村务公开" in page and first in page
+    assert len(made) == 1  # the body made again around the kept column
+
+
+def test_the_column_links_the_new_month_when_it_comes(world, settings):
+    # Kept from the month's last evening, read just after midnight (a
+    # fragment lives up to a day): the new month's sheet is linked.
+    from datetime import timedelta
+
+    import time_machine
+
+    from feedback.sheet import Month
+
+    visitor = Client()
+    month = Month.current()
+    start = month.next.bounds()[0]
+    with time_machine.travel(start - timedelta(hours=1), tick=False):
+        assert f"/{month.next.key}/" not in column(visitor)
+    with time_machine.travel(start + timedelta(minutes=30), tick=False):
+        kept = same_as_fresh(settings, visitor)
+    assert f"/{month.next.key}/" in kept
