@@ -13,8 +13,9 @@ with a date-time column. It is checked when a shape is first compiled: the
 query is built and compiled at two moments far apart, and the two must
 differ only in the parameters holding those moments. A query that does not
 (a moment truncated to a date, a branch on it, a select_related, a
-prefetch, values() other than one flat column) is run as Django runs it,
-every time.
+prefetch, values() as dictionaries) is run as Django runs it, every time.
+Rows come as Django gives them: model objects (with their annotations),
+tuples (values_list) or values (values_list(flat=True)).
 """
 
 import threading
@@ -26,7 +27,11 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import QuerySet
-from django.db.models.query import FlatValuesListIterable, ModelIterable
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesListIterable,
+)
 from django.utils import timezone
 
 # Two moments no query compares with by chance (their microseconds), years
@@ -40,6 +45,7 @@ _PROBES = (
 LIMIT = 4096
 
 _plans: dict[tuple, "_Plan | None"] = {}
+KINDS = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
 _lock = threading.Lock()
 
 
@@ -51,7 +57,8 @@ class _Plan:
     col_count: int
     trim: bool  # the cursor's rows carry columns past col_count (ordering)
     converters: tuple  # ((position, (functions, expression)), ...)
-    model: type | None  # None: one flat column
+    kind: type  # ModelIterable, ValuesListIterable or FlatValuesListIterable
+    model: type | None
     init_list: tuple[str, ...]
     model_columns: tuple[int, int]
     annotations: tuple[tuple[str, int], ...]
@@ -111,9 +118,10 @@ def _compile(build, connection, using) -> "_Plan | None":
         "trim": compiler.has_extra_select,
         "converters": converters,
     }
-    if queryset._iterable_class is FlatValuesListIterable:
+    if queryset._iterable_class is not ModelIterable:
         return _Plan(
             **common,
+            kind=queryset._iterable_class,
             model=None,
             init_list=(),
             model_columns=(0, 0),
@@ -123,6 +131,7 @@ def _compile(build, connection, using) -> "_Plan | None":
     start, end = info["select_fields"][0], info["select_fields"][-1] + 1
     return _Plan(
         **common,
+        kind=ModelIterable,
         model=info["model"],
         init_list=tuple(f[0].target.attname for f in compiler.select[start:end]),
         model_columns=(start, end),
@@ -132,9 +141,9 @@ def _compile(build, connection, using) -> "_Plan | None":
 
 def _sql(queryset: QuerySet, connection, using):
     """(sql, params), the queryset and its compiler; None if its rows need
-    more than a row's columns turned into an object (related objects,
-    prefetches, values() of several columns)."""
-    if queryset._iterable_class not in (ModelIterable, FlatValuesListIterable):
+    more than a row's columns turned into an object or a tuple (related
+    objects, prefetches, dictionaries, named tuples)."""
+    if queryset._iterable_class not in KINDS:
         return None
     if queryset._prefetch_related_lookups or queryset._known_related_objects:
         return None
@@ -166,8 +175,10 @@ def _run(plan: _Plan, connection, using, at) -> list:
         fetched = [row[: plan.col_count] for row in fetched]
     if plan.converters:
         fetched = _converted(fetched, plan.converters, connection)
-    if plan.model is None:
+    if plan.kind is FlatValuesListIterable:
         return [row[0] for row in fetched]
+    if plan.kind is ValuesListIterable:
+        return [tuple(row) for row in fetched]
     start, end = plan.model_columns
     made = []
     for row in fetched:

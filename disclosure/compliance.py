@@ -1376,8 +1376,10 @@ def next_scheduled(units, after: datetime, *, public_from: bool = False):
 
     def find(names: list[str], since: datetime) -> dict[str, datetime | None]:
         ids = {named[name].pk: name for name in names}
-        due = Disclosure.objects.filter(unit__in=list(ids)).next_scheduled_by_unit(
-            since, public_from=public_from
+        # After a publication, its unit alone: the SQL kept per set of units.
+        some = tuple(sorted(ids))
+        due = Disclosure.objects.filter(unit__in=some).next_scheduled_by_unit(
+            since, public_from=public_from, shape=("units", some)
         )
         return {name: due.get(pk) for pk, name in ids.items()}
 

@@ -75,7 +75,7 @@ def unit_due(unit: Unit) -> caching.Due:
     due.read_from(
         lambda after: (
             Disclosure.objects.filter(unit=unit.pk)
-            .next_scheduled_by_unit(after)
+            .next_scheduled_by_unit(after, shape=("unit", unit.pk))
             .get(unit.pk)
         )
     )

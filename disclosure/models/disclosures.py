@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from catalog import periods
 from catalog.models import SCOPE_WIDTH, BodyKind, Item, Scope, Timing
 from catalog.workdays import notice_ends, workdays_between
-from core import audiences, caching
+from core import audiences, caching, compiled
 from core.loaded import KeepsLoaded
 
 from .organisations import Organisation
@@ -79,14 +79,25 @@ class DisclosureQuerySet(models.QuerySet):
         )
 
     def next_scheduled_by_unit(
-        self, after, *, public_from: bool = True
+        self, after, *, public_from: bool = True, shape: tuple | None = None
     ) -> dict[int, datetime]:
         """`next_scheduled` of each unit of these rows that has one: {unit
         id: time}; a time, never a row, as `next_scheduled`. One query for
         both kinds of time, as the rows are a few units' (an index read a
-        unit: disclosure_unit_idx)."""
-        rows, firsts = self._first_times(after, public_from)
-        found = rows.values("unit").annotate(**firsts).values_list("unit", *firsts)
+        unit: disclosure_unit_idx). `shape`: what these rows are (their
+        filters, hashable, none of them a moment: not `published()`), for
+        the SQL kept per shape (core.compiled): read on every page miss
+        after a publication in the unit."""
+
+        def query(after):
+            rows, firsts = self._first_times(after, public_from)
+            return rows.values("unit").annotate(**firsts).values_list("unit", *firsts)
+
+        if shape is None:
+            found = query(after)
+        else:
+            key = ("next-by-unit", public_from, *shape)
+            found = compiled.rows(Disclosure, key, query, at=after)
         return {
             unit: first
             for unit, *times in found

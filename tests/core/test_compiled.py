@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection
-from django.db.models import F, Window
+from django.db.models import Count, F, Min, Q, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -157,6 +157,42 @@ def test_one_flat_column(village):
         )
 
 
+def test_tuples_of_grouped_counts_and_first_times(village):
+    def counts(at):
+        return (
+            Disclosure.objects.published(at)
+            .filter(unit=village, published_at__year=AT.year)
+            .values_list("unit_id", "item_id")
+            .annotate(n=Count("id"))
+            .order_by("item_id")
+        )
+
+    def firsts(at):
+        rows = Disclosure.objects.filter(unit=village)
+        # As next_scheduled_by_unit reads them: the moment is `after`.
+        found = rows.filter(Q(published_at__gt=at) | Q(public_from__gt=at))
+        return (
+            found.values("unit")
+            .annotate(
+                p=Min("published_at", filter=Q(published_at__gt=at)),
+                f=Min("public_from", filter=Q(public_from__gt=at)),
+            )
+            .values_list("unit", "p", "f")
+            .order_by()
+        )
+
+    for build in (counts, firsts):
+        compiled.rows(Disclosure, (build.__name__,), build, at=AT)
+        for at in (AT, AT + timedelta(hours=1, minutes=30), AT + timedelta(hours=3)):
+            got = compiled.rows(Disclosure, (build.__name__,), build, at=at)
+            assert got == list(build(at)), (build.__name__, at)
+            assert all(isinstance(row, tuple) for row in got)
+    assert all(compiled._plans.values())  # both kept
+    assert compiled.rows(Disclosure, ("firsts",), firsts, at=AT) == [
+        (village.pk, AT + timedelta(hours=1), AT + timedelta(hours=2))
+    ]
+
+
 @pytest.mark.parametrize(
     "build",
     [
@@ -171,7 +207,7 @@ def test_one_flat_column(village):
         ),
         # Related objects, several columns, a prefetch.
         lambda at: Disclosure.objects.published(at).select_related("unit"),
-        lambda at: Disclosure.objects.published(at).values_list("pk", "title"),
+        lambda at: Disclosure.objects.published(at).values("pk", "title"),
         lambda at: Disclosure.objects.published(at).prefetch_related("attachments"),
         # Nothing to run.
         lambda at: Disclosure.objects.published(at).filter(pk__in=[]),
