@@ -236,10 +236,10 @@ def test_what_cannot_be_kept_is_run_as_django_runs_it(village, build):
     }
 
 
-def test_past_the_limit_every_plan_is_dropped(village, monkeypatch):
-    monkeypatch.setattr(compiled, "LIMIT", 2)
+def test_past_the_limit_the_older_half_is_dropped(village, monkeypatch):
+    monkeypatch.setattr(compiled, "LIMIT", 4)
     build = ranked(village, Reader())
-    for n in range(3):
+    for n in range(5):
         compiled.rows(Disclosure, ("test", n), build, at=AT)
-    assert [key[-1] for key in compiled._plans] == [("test", 2)]
+    assert [key[-1] for key in compiled._plans] == [("test", n) for n in (2, 3, 4)]
     assert seen(compiled.rows(Disclosure, ("test", 0), build, at=AT)) == seen(build(AT))
