@@ -11,7 +11,9 @@ the moment put in.
 The rule a caller keeps: `build(at)` uses `at` only as a parameter compared
 with a date-time column. It is checked when a shape is first compiled: the
 query is built and compiled at two moments far apart, and the two must
-differ only in the parameters holding those moments. A query that does not
+differ only in the parameters holding those moments (so the check sees
+only what differs between the two: a build reading the clock itself, not
+`at`, is not seen when the clock stands still). A query that does not
 (a moment truncated to a date, a branch on it, a select_related, a
 prefetch, values() as dictionaries) is run as Django runs it, every time.
 Rows come as Django gives them: model objects (with their annotations),
@@ -26,7 +28,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, QuerySet
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -47,6 +49,7 @@ _PROBES = (
 # Shapes a request picks (a board's past period) can churn it, never grow it.
 LIMIT = 4096
 
+_MOMENT_FIELD = DateTimeField()
 _plans: dict[tuple, "_Plan | None"] = {}
 KINDS = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
 _lock = threading.Lock()
@@ -170,7 +173,9 @@ def _sql(queryset: QuerySet, connection, using):
 def _run(plan: _Plan, connection, using, at) -> list:
     params = list(plan.params)
     if plan.moments:
-        moment = connection.ops.adapt_datetimefield_value(at)
+        # As a DateTimeField puts it (a date or a naive time read in
+        # TIME_ZONE, with Django's warning), not the bare adapter.
+        moment = _MOMENT_FIELD.get_db_prep_value(at, connection)
         for position in plan.moments:
             params[position] = moment
     with connection.cursor() as cursor:
