@@ -238,7 +238,9 @@ def town_feedback(units: dict[int, str]) -> dict:
     """The 回音壁's figures of the town's cases (its units': id -> slug),
     each unit's kept until one of its cases changes or comes in, and past
     midnight, as the wall's (feedback.summary)."""
-    return summary_by_unit(Submission.objects.on_record(), "home-feedback", units)
+    return summary_by_unit(
+        Submission.objects.on_record(), "home-feedback", units, ("home",)
+    )
 
 
 def home_year() -> int:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import BodyKind
+from core import compiled
 from core.loaded import KeepsLoaded
 
 # No 0/O, 1/I/L: a code read out over the phone or copied from paper stays right.
@@ -252,21 +253,19 @@ class SubmissionQuerySet(models.QuerySet):
         """
         return summary_of(self.summary_parts().values())
 
-    def summary_parts(self, *, by_unit: bool = False, today: bool = True) -> dict:
+    def summary_parts(
+        self, *, by_unit: bool = False, today: bool = True, shape: tuple = ()
+    ) -> dict:
         """What `summary_of` adds up: the counts of this selection (key None),
         or of each unit's cases in it (key: the unit's id; a unit without
         cases is not there). The same three grouped queries either way.
         `today=False`: without the one count the date changes (those waiting
         past their deadline, `overdue_waiting_part`), so that the parts stay
-        right past midnight."""
-        rows = self.order_by().with_local_dates()
+        right past midnight. `shape` (by unit): everything this queryset is a
+        function of (feedback.summary.unit_parts); the three queries' SQL is
+        then kept under it (core.compiled): a case coming in recounts its
+        unit, and building and compiling them cost more than running them."""
         by = ["unit_id"] if by_unit else []
-
-        def part(key) -> dict:
-            return parts.setdefault(key, empty_part())
-
-        parts: dict = {}
-        totals = rows.values(*by) if by_unit else rows
         counts = {
             "received": Count("id"),
             "on_time": ON_TIME_COUNT,
@@ -285,47 +284,77 @@ class SubmissionQuerySet(models.QuerySet):
                 for value in Outcome.values
             },
         }
+
+        def rows():
+            return self.order_by().with_local_dates()
+
+        def fetched(name: str, build) -> list:
+            if not (by_unit and shape):
+                return list(build())
+            # The day too: `today` counts against it.
+            kept = (*shape, name, timezone.localdate() if today else None)
+            return compiled.rows(self.model, kept, lambda _at: build())
+
+        def part(key) -> dict:
+            return parts.setdefault(key, empty_part())
+
+        parts: dict = {}
         if by_unit:
-            found = totals.annotate(**counts).order_by()
-            for row in found:
-                part(row.pop("unit_id"))["totals"].update(row)
+            names = list(counts)
+            totals = fetched(
+                "totals",
+                lambda: rows().values_list("unit_id").annotate(**counts).order_by(),
+            )
+            for unit, *values in totals:
+                part(unit)["totals"].update(dict(zip(names, values, strict=True)))
         else:
-            part(None)["totals"].update(totals.aggregate(**counts))
+            part(None)["totals"].update(rows().aggregate(**counts))
         # Days to answer, counted by the database (a few dozen values a unit).
-        for *key, took, n in (
-            rows.filter(answered_at__isnull=False)
-            .annotate(took=F("answered_on") - F("received_on"))
-            .values_list(*by, "took")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
+        took = fetched(
+            "days",
+            lambda: (
+                rows()
+                .filter(answered_at__isnull=False)
+                .annotate(took=F("answered_on") - F("received_on"))
+                .values_list(*by, "took")
+                .annotate(n=Count("id"))
+                .order_by()
+            ),
+        )
+        for *key, days_taken, n in took:
             days = part(key[0] if by_unit else None)["days"]
-            days[took.days] = days.get(took.days, 0) + n
-        # Every round's rating counts: a 不满意 that reopened a case (kept in
-        # its AnswerRound) stays counted once the case is answered again.
-        # One query: the current ratings and the earlier rounds' together.
-        current = (
-            rows.exclude(rating="")
-            .values_list(*by, "rating", "rating_channel")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        earlier = (
-            # Checked round by round (few) against the selection by its key,
-            # not the selection (the county's every case) listed for an IN.
-            AnswerRound.objects.filter(
-                Exists(rows.filter(pk=OuterRef("submission_id")))
+            days[days_taken.days] = days.get(days_taken.days, 0) + n
+
+        def ratings():
+            # Every round's rating counts: a 不满意 that reopened a case (kept
+            # in its AnswerRound) stays counted once the case is answered
+            # again. One query: the current ratings and the earlier rounds'.
+            current = (
+                rows()
+                .exclude(rating="")
+                .values_list(*by, "rating", "rating_channel")
+                .annotate(n=Count("id"))
+                .order_by()
             )
-            .exclude(rating="")
-            .values_list(
-                *(["submission__unit_id"] if by_unit else []),
-                "rating",
-                "rating_channel",
+            earlier = (
+                # Checked round by round (few) against the selection by its
+                # key, not the selection (the county's every case) listed for
+                # an IN.
+                AnswerRound.objects.filter(
+                    Exists(rows().filter(pk=OuterRef("submission_id")))
+                )
+                .exclude(rating="")
+                .values_list(
+                    *(["submission__unit_id"] if by_unit else []),
+                    "rating",
+                    "rating_channel",
+                )
+                .annotate(n=Count("id"))
+                .order_by()
             )
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for *key, rating, channel, n in current.union(earlier, all=True):
+            return current.union(earlier, all=True)
+
+        for *key, rating, channel, n in fetched("ratings", ratings):
             counted = part(key[0] if by_unit else None)
             counted["ratings"][rating] = counted["ratings"].get(rating, 0) + n
             if channel in FOLLOW_UP_CHANNELS:

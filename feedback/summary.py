@@ -22,7 +22,10 @@ the parts outlive midnight (recounting every town at once took 0.3–0.5 s at
 county scale, on the first request of each day).
 """
 
+from datetime import date
+
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -59,9 +62,12 @@ def _groups() -> dict[str, dict[int, str]]:
     return caching.cached("feedback:summary:groups", group_them, scopes=[UNITS])
 
 
-def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
+def wall_summary(
+    queryset, selection: str, unit: Unit | None = None, shape: tuple = ()
+) -> dict:
     """`summary_of` this queryset of cases (`selection`: its filters, for the
-    keys; `unit`: the one unit it is filtered to, if any), from the kept
+    keys; `unit`: the one unit it is filtered to, if any; `shape`: what the
+    queryset is a function of, `filter_shape`, for its kept SQL), from the kept
     counts of each unit, added up per town: a case's change recounts its
     unit's cases and adds up its town's units again, then the towns (adding
     up the county's 500 units on every change cost more than the recount
@@ -73,7 +79,7 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
 
     def add_up() -> dict:
         if unit is not None:
-            return summary_by_unit(queryset, name, {unit.pk: unit.slug})
+            return summary_by_unit(queryset, name, {unit.pk: unit.slug}, shape)
         groups = _groups()
         members = {f"{name}:town:{head}": units for head, units in groups.items()}
         wanted = {
@@ -83,7 +89,8 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
 
         def compute(missing: list[str]) -> dict:
             units = {pk: slug for key in missing for pk, slug in members[key].items()}
-            parts = unit_parts(queryset, name, units, every=len(missing) == len(wanted))
+            every = len(missing) == len(wanted)
+            parts = unit_parts(queryset, name, units, every=every, shape=shape)
             return {
                 key: plain_part(add_parts(parts[pk] for pk in members[key]))
                 for key in missing
@@ -106,7 +113,7 @@ def wall_summary(queryset, selection: str, unit: Unit | None = None) -> dict:
 
 
 def unit_parts(
-    cases, name: str, units: dict[int, str], *, every: bool = False
+    cases, name: str, units: dict[int, str], *, every: bool = False, shape=()
 ) -> dict[int, dict]:
     """The counts (`summary_parts`, without today's) of these cases, of each
     of these units (id -> slug), each kept under its "cases-unit:<slug>"
@@ -114,15 +121,20 @@ def unit_parts(
     unit's alone, not the town's) for PART_SECONDS and up to PART_SPREAD
     more. `name`: what `cases` selects, for the keys. `every`: `units` are
     all there are, and `cases` needs no filter by unit (counting the county
-    at once, after a flush, without a list of 500 ids)."""
+    at once, after a flush, without a list of 500 ids). `shape`: what
+    `cases` is a function of (`filter_shape`; none: not kept, core.compiled),
+    the units counted added to it."""
     wanted = {f"{name}:{pk}": [f"cases-unit:{slug}"] for pk, slug in units.items()}
     ids = {f"{name}:{pk}": pk for pk in units}
 
     def compute(missing: list[str]) -> dict:
-        rows = cases
+        rows, counted = cases, "every"
         if not every or len(missing) < len(wanted):
-            rows = cases.filter(unit__in=[ids[part] for part in missing])
-        found = rows.summary_parts(by_unit=True, today=False)
+            counted = tuple(sorted(ids[part] for part in missing))
+            rows = cases.filter(unit__in=counted)
+        found = rows.summary_parts(
+            by_unit=True, today=False, shape=(*shape, counted) if shape else ()
+        )
         return {
             part: plain_part(found.get(ids[part], empty_part())) for part in missing
         }
@@ -133,12 +145,12 @@ def unit_parts(
     return {ids[part]: value for part, value in parts.items()}
 
 
-def summary_by_unit(cases, name: str, units: dict[int, str]) -> dict:
+def summary_by_unit(cases, name: str, units: dict[int, str], shape: tuple = ()) -> dict:
     """`summary_of` these cases, all of these units' (id -> slug), from each
-    unit's kept counts (`unit_parts`) and those waiting past their deadline
-    counted for today, so that midnight recounts only those (the home
-    page's town, the wall filtered to a unit)."""
-    parts = unit_parts(cases, name, units)
+    unit's kept counts (`unit_parts`, `shape` as there) and those waiting
+    past their deadline counted for today, so that midnight recounts only
+    those (the home page's town, the wall filtered to a unit)."""
+    parts = unit_parts(cases, name, units, shape=shape)
     cases = cases.filter(unit__in=list(units))
     # Kept too, under the same scopes as the parts, until midnight: the home
     # page's figures are made again after each publication in the town, and
@@ -150,6 +162,28 @@ def summary_by_unit(cases, name: str, units: dict[int, str]) -> dict:
         seconds=lambda: caching.until(None),
     )
     return summary_of([*parts.values(), overdue])
+
+
+def filter_shape(source: str, cleaned: dict) -> tuple:
+    """What a queryset of cases filtered by a form is a function of: where
+    it comes from and the form's cleaned values, rows by their keys (the
+    selection's text names a unit by its slug, which may come to name
+    another), for core.compiled's shapes."""
+
+    def plain(value):
+        if isinstance(value, models.Model):
+            return (value._meta.label, value.pk)
+        if isinstance(value, slice):  # a date range
+            return (plain(value.start), plain(value.stop))
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return tuple(sorted(map(plain, value), key=repr))
+        if value is None or isinstance(value, (str, int, bool)):
+            return value
+        return (type(value).__name__, repr(value))
+
+    return (source, *sorted((key, plain(v)) for key, v in cleaned.items()))
 
 
 def on_new_case(event: events.Event) -> None:

@@ -16,7 +16,7 @@ from .confidential import discipline_body
 from .filters import SubmissionFilter
 from .forms import RatingForm, SubmissionForm, TrackForm
 from .models import CONFIDENTIAL_KINDS, Submission, normalize_tracking_code
-from .summary import wall_summary
+from .summary import filter_shape, wall_summary
 
 # The thanks page's tracking code, in a signed cookie rather than the session:
 # no session row to write on the busiest POST.
@@ -233,7 +233,10 @@ def wall(request):
         return render(request, "feedback/submission_list.html", context, status=400)
     # A summary over every matching row: kept per unit between requests.
     context["summary"] = wall_summary(
-        f.qs, caching.selection(request), unit=f.form.cleaned_data.get("unit")
+        f.qs,
+        caching.selection(request),
+        unit=f.form.cleaned_data.get("unit"),
+        shape=filter_shape("wall", f.form.cleaned_data),
     )
     try:
         page = paginate(

@@ -67,6 +67,17 @@ def _test_clock():
 
 
 @pytest.fixture
+def no_compiled_plans():
+    """No SQL kept by core.compiled before or after the test: a test that
+    counts compilations, or changes what a shape compiles to, starts clean."""
+    from core import compiled
+
+    compiled.forget()
+    yield
+    compiled.forget()
+
+
+@pytest.fixture
 def away_from_midnight():
     """The clock at noon today (local), for tests that read a page twice and
     expect the second read a hit, or that compute "today" more than once (a

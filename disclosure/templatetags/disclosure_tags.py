@@ -196,7 +196,9 @@ def kept_entries(
             found = _entry_rows(source, show_unit)
             if thumbnails:
                 found = found.prefetch_related("attachments")
-            made_from.update(found.in_bulk(given[n].pk for n in missing))
+            # By key, no order (the page's order is `rows`'): the ordering's
+            # expressions cost a third of building the query.
+            made_from.update(found.order_by().in_bulk(given[n].pk for n in missing))
         return {
             name: disclosure_entry(made_from[given[name].pk], show_unit, thumbnails)
             if given[name].pk in made_from

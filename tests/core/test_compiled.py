@@ -17,16 +17,9 @@ from core import compiled
 from disclosure.models import Disclosure, Reader
 from tests.factories import DisclosureFactory, ItemFactory, UnitFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_compiled_plans")]
 
 AT = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def no_plans():
-    compiled.forget()
-    yield
-    compiled.forget()
 
 
 def rows_coming_out(unit, at) -> None:

@@ -29,18 +29,11 @@ from tests.factories import (
     UnitFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_compiled_plans")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A fixed day, local: 10:00 in Shanghai is 02:00 UTC.
 AT = datetime(2024, 5, 14, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def no_plans():
-    compiled.forget()
-    yield
-    compiled.forget()
 
 
 @pytest.fixture

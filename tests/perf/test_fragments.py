@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Scope
@@ -515,3 +517,50 @@ def test_the_home_page_shows_its_towns_new_name_at_once(
         town.name = "凤鸣新镇"
         town.save()
     assert "凤鸣新镇党务政务村务公开" in visitor.get("/").text
+
+
+def rows_read_by_key(queries, table: str) -> list[str]:
+    """The queries that read rows of `table` by their keys (a card's or an
+    entry's row, read only for what is not kept)."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and f'FROM "{table}"' in q["sql"]
+        and f'"{table}"."id" IN (' in q["sql"]
+    ]
+
+
+def test_a_card_made_again_reads_its_row_by_key_without_an_order(
+    wall, wenli, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    visitor.get("/feedback/")
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_services.answer(
+            Submission.objects.get(title="路灯坏了"),
+            by=wall["staff"],
+            department=wall["department"],
+            text="路灯已修好。",
+        )
+    with CaptureQueriesContext(connection) as queries:
+        assert "路灯已修好" in visitor.get("/feedback/").text
+    (card,) = rows_read_by_key(queries, "feedback_submission")
+    assert "ORDER BY" not in card
+
+
+@pytest.mark.parametrize("where", ["/disclosures/?unit={}", "/disclosures/"])
+def test_an_entry_made_again_reads_its_row_by_key_without_an_order(
+    wenli, where, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    url = where.format(wenli.slug)
+    visitor.get(url)
+    shown = Disclosure.objects.get(title="村务公开财务收支")
+    with django_capture_on_commit_callbacks(execute=True):
+        shown.title = "村务公开财务收支（更正）"
+        shown.save()
+    with CaptureQueriesContext(connection) as queries:
+        assert "村务公开财务收支（更正）" in visitor.get(url).text
+    entries = rows_read_by_key(queries, "disclosure_disclosure")
+    assert entries and not any("ORDER BY" in sql for sql in entries)

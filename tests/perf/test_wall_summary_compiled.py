@@ -1,0 +1,199 @@
+"""The 回音壁's counts of a unit from kept SQL (feedback.summary.unit_parts,
+`summary_parts(shape=)`, core.compiled): a case coming in or changing
+recounts its unit without building and compiling the three grouped queries
+again, and the figures are those of the straightforward count for every
+filter, before and after."""
+
+from datetime import timedelta
+
+import pytest
+from django.http import QueryDict
+from django.test import Client
+from django.utils import timezone
+
+from composition.views import town_feedback
+from core import compiled
+from feedback.filters import SubmissionFilter
+from feedback.models import (
+    CONFIDENTIAL_KINDS,
+    AnswerRound,
+    Submission,
+    SubmissionQuerySet,
+)
+from feedback.summary import filter_shape
+from tests.factories import SubmissionFactory, TagFactory
+from tests.perf.test_scoped_values import two_towns
+from tests.perf.test_unit_and_catalog_scopes import counted
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("values_only", "no_compiled_plans"),
+]
+
+
+@pytest.fixture
+def county():
+    return two_towns()
+
+
+def on_record():
+    return Submission.objects.on_record().exclude(kind__in=CONFIDENTIAL_KINDS)
+
+
+def answered(unit, *, days: int, rating: str = "", **fields) -> Submission:
+    """A case answered `days` after it came in, rated, and once reopened
+    (its first round rated 不满意: every round's rating counts)."""
+    case = SubmissionFactory(unit=unit, accepted=True, **fields)
+    received = timezone.now() - timedelta(days=days + 3)
+    Submission.objects.filter(pk=case.pk).update(
+        status="answered",
+        received_at=received,
+        answered_at=received + timedelta(days=days),
+        answer_text="已答复",
+        rating=rating,
+        rating_channel="phone" if rating else "",
+    )
+    AnswerRound.objects.create(
+        submission=case,
+        number=1,
+        due_date=timezone.localdate(),
+        answer_text="第一次答复",
+        answered_at=received + timedelta(days=1),
+        rating="unsatisfied",
+    )
+    return case
+
+
+def varied(county) -> None:
+    tag = TagFactory(name="道路")
+    answered(
+        county["wenli"],
+        days=2,
+        rating="satisfied",
+        kind="suggestion",
+        outcome="adopted",
+    )
+    answered(county["wenli"], days=5, rating="fairly", tag=tag)
+    answered(county["shangcun"], days=9, rating="unsatisfied", kind="suggestion")
+    escalated = SubmissionFactory(unit=county["xiacun"], accepted=True)
+    Submission.objects.filter(pk=escalated.pk).update(
+        escalated_round=1, round=1, due_date=timezone.localdate() - timedelta(days=1)
+    )
+
+
+def expected(query: str) -> dict:
+    """The straightforward count of what the wall filtered so shows."""
+    f = SubmissionFilter(QueryDict(query), queryset=on_record())
+    assert f.is_valid()
+    return f.qs.summary()
+
+
+FILTERS = (
+    "",
+    "unit=wenli",
+    "unit=xiacun",
+    "kind=suggestion",
+    "status=answered",
+    "escalated=1",
+    "outcome=adopted",
+    "received_after=2000-01-01&received_before=2099-12-31",
+)
+
+
+@pytest.mark.parametrize("query", FILTERS)
+def test_the_counts_from_kept_sql_are_the_straightforward_ones(county, changed, query):
+    varied(county)
+    visitor = Client()
+    first = visitor.get(f"/feedback/?{query}")
+    assert first.status_code == 200
+    assert first.context["summary"] == expected(query)
+    assert kept_plans("wall") == 3
+    # A case comes in and another is answered, in each town: each unit
+    # recounted from the kept SQL, the figures right.
+    with changed():
+        SubmissionFactory(unit=county["wenli"])
+        case = Submission.objects.filter(unit=county["xiacun"]).first()
+        case.status = "answered"
+        case.answered_at = timezone.now()
+        case.answer_text = "已答复"
+        case.rating = "satisfied"
+        case.save()
+    again = visitor.get(f"/feedback/?{query}")
+    assert again.context["summary"] == expected(query)
+
+
+def test_a_case_coming_in_recounts_its_unit_without_compiling_again(
+    county, changed, monkeypatch
+):
+    varied(county)
+    parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
+    compiles = counted(monkeypatch, compiled, "_compile")
+    visitor = Client()
+    visitor.get("/feedback/")
+    assert len(compiles) == 3  # the county's units at once: three queries
+    made = []
+    for case_in in ("wenli", "wenli", "shangcun"):
+        with changed():
+            SubmissionFactory(unit=county[case_in])
+        assert visitor.get("/feedback/").context["summary"] == expected("")
+        assert parts[-1][1]["shape"] == (*wall_shape(), (county[case_in].pk,))
+        made.append(len(compiles))
+    # A unit's first recount compiles its three queries; its next one none.
+    assert made == [6, 6, 9]
+    assert kept_plans("wall") == 3 * 3
+
+
+def wall_shape(query: str = "") -> tuple:
+    """The shape the wall gives its counts, filtered so."""
+    f = SubmissionFilter(QueryDict(query), queryset=on_record())
+    assert f.is_valid()
+    return filter_shape("wall", f.form.cleaned_data)
+
+
+def kept_plans(source: str) -> int:
+    """Plans kept for shapes of this source; none may be one Django runs
+    afresh each time (None: its SQL was not the moment's alone)."""
+    plans = [plan for key, plan in compiled._plans.items() if key[3][0] == source]
+    assert None not in plans
+    return len(plans)
+
+
+def test_the_home_pages_cases_are_counted_from_kept_sql(county, changed):
+    varied(county)
+    town = {
+        unit.pk: unit.slug
+        for unit in (county["fengming"], county["wenli"], county["maoshan"])
+    }
+    straight = Submission.objects.on_record().filter(unit__in=list(town))
+    assert town_feedback(town) == straight.summary()
+    assert kept_plans("home") == 3
+    with changed():
+        SubmissionFactory(unit=county["wenli"])
+        answered(county["maoshan"], days=4, rating="satisfied")
+    assert town_feedback(town) == straight.summary()
+    assert Client().get("/").status_code == 200
+
+
+def test_what_a_filter_form_selects_names_rows_by_their_keys(county):
+    tag = TagFactory(name="环境")
+    f = SubmissionFilter(
+        {"unit": "wenli", "tag": str(tag.pk), "received_after": "2011-09-01"},
+        queryset=on_record(),
+    )
+    assert f.is_valid()
+    shape = filter_shape("wall", f.form.cleaned_data)
+    hash(shape)
+    assert ("unit", ("disclosure.Unit", county["wenli"].pk)) in shape
+    assert ("tag", ("feedback.Tag", tag.pk)) in shape
+    received = dict(shape[1:])["received"]
+    assert received[0].startswith("2011-09-01") and received[1] is None
+    # Another unit given the slug: another shape.
+    county["wenli"].slug = "wenli-old"
+    county["wenli"].save()
+    county["maoshan"].slug = "wenli"
+    county["maoshan"].save()
+    g = SubmissionFilter({"unit": "wenli"}, queryset=on_record())
+    assert g.is_valid()
+    assert ("unit", ("disclosure.Unit", county["maoshan"].pk)) in filter_shape(
+        "wall", g.form.cleaned_data
+    )
