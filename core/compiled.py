@@ -8,16 +8,21 @@ the SQL and what turns its rows into objects under the caller's `shape`
 (everything the query is a function of but the moment) and runs it with
 the moment put in.
 
+A query may also take keys as parameters (`keys`: a row's key, the keys of
+an IN list, whose length is then part of the shape): `build(at, *keys)`,
+each key, as the moment, only a parameter.
+
 The rule a caller keeps: `build(at)` uses `at` only as a parameter compared
 with a date-time column. It is checked when a shape is first compiled: the
 query is built and compiled at two moments far apart, and the two must
 differ only in the parameters holding those moments (so the check sees
 only what differs between the two: a build reading the clock itself, not
 `at`, is not seen when the clock stands still). A query that does not
-(a moment truncated to a date, a branch on it, a select_related, a
-prefetch, values() as dictionaries) is run as Django runs it, every time.
-Rows come as Django gives them: model objects (with their annotations),
-tuples (values_list) or values (values_list(flat=True)).
+(a moment truncated to a date, a branch on it, a prefetch, values() as
+dictionaries) is run as Django runs it, every time. Rows come as Django
+gives them: model objects (with their annotations and the related objects
+of a select_related), tuples (values_list) or values
+(values_list(flat=True)).
 """
 
 import threading
@@ -33,6 +38,7 @@ from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
     ValuesListIterable,
+    get_related_populators,
 )
 from django.utils import timezone
 
@@ -49,6 +55,16 @@ _PROBES = (
 # Shapes a request picks (a board's past period) can churn it, never grow it.
 LIMIT = 4096
 
+# Two values for each key a query takes, only compiled, never run: of
+# either sign (a build branching on a key's sign shows it), the first run
+# rising and the second falling by other steps (a build ordering its keys, or
+# shifting one onto another's value, shows it), within every integer
+# column's range (past it Django leaves the lookup out). (start, step).
+_KEY_PROBES = ((-2_000_000_001, 7_919), (2_100_000_001, -104_729))
+_INT = 2**31  # a 4-byte integer column's (an AutoField's) range
+# Keys a shape may take: an IN list of a page's rows, not an unbounded one.
+MAX_KEYS = 100
+
 _MOMENT_FIELD = DateTimeField()
 _plans: dict[tuple, "_Plan | None"] = {}
 KINDS = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
@@ -60,6 +76,7 @@ class _Plan:
     sql: str
     params: tuple
     moments: tuple[int, ...]  # the positions in params holding the moment
+    keys: tuple[tuple[int, int], ...]  # (position in params, which key)
     col_count: int
     trim: bool  # the cursor's rows carry columns past col_count (ordering)
     converters: tuple  # ((position, (functions, expression)), ...)
@@ -68,19 +85,35 @@ class _Plan:
     init_list: tuple[str, ...]
     model_columns: tuple[int, int]
     annotations: tuple[tuple[str, int], ...]
+    related: tuple  # django's RelatedPopulators (select_related), stateless
 
 
-def rows(model, shape: tuple, build: Callable[[datetime], QuerySet], at=None) -> list:
-    """`list(build(at))`, from SQL compiled once for `shape` (a hashable of
-    everything the query depends on but the moment). `at`: now by default."""
+def rows(
+    model,
+    shape: tuple,
+    build: Callable[..., QuerySet],
+    at=None,
+    keys: tuple[int, ...] = (),
+) -> list:
+    """`list(build(at, *keys))`, from SQL compiled once for `shape` (a
+    hashable of everything the query depends on but the moment and the
+    keys; with their number). `at`: now by default. `keys`: integers (of a
+    4-byte integer's range, at most MAX_KEYS, or run as Django runs them)."""
     at = at or timezone.now()
+    keys = tuple(keys)
+    if len(keys) > MAX_KEYS or not all(type(k) is int and abs(k) < _INT for k in keys):
+        # Django finds no row for a key past its column's range (a made-up
+        # number in a URL), where the database would refuse the parameter.
+        return list(build(at, *keys))
     using = router.db_for_read(model)
     connection = connections[using]
     key = (using, connection.vendor, timezone.get_current_timezone_name(), shape)
+    if keys:
+        key += (len(keys),)  # an IN list's length is in the SQL
     try:
         plan = _plans[key]
     except KeyError:
-        plan = _compile(build, connection, using)
+        plan = _compile(build, len(keys), connection, using)
         with _lock:
             if len(_plans) >= LIMIT:
                 # The older half (yesterday's boards first): in order made.
@@ -88,8 +121,8 @@ def rows(model, shape: tuple, build: Callable[[datetime], QuerySet], at=None) ->
                     _plans.pop(old, None)
             _plans[key] = plan
     if plan is None:
-        return list(build(at))
-    return _run(plan, connection, using, at)
+        return list(build(at, *keys))
+    return _run(plan, connection, using, at, keys)
 
 
 def forget() -> None:
@@ -98,22 +131,40 @@ def forget() -> None:
         _plans.clear()
 
 
-def _compile(build, connection, using) -> "_Plan | None":
-    compiled = [_sql(build(probe), connection, using) for probe in _PROBES]
+def _probe_keys(probe: tuple[int, int], count: int) -> tuple[int, ...]:
+    start, step = probe
+    return tuple(start + n * step for n in range(count))
+
+
+def _compile(build, count: int, connection, using) -> "_Plan | None":
+    compiled = []
+    for moment, probe in zip(_PROBES, _KEY_PROBES, strict=True):
+        try:
+            queryset = build(moment, *_probe_keys(probe, count))
+        except Exception:
+            # A build refusing a probe (a negative slice, a value out of a
+            # field's choices): run as Django, which gives its own answer.
+            return None
+        compiled.append(_sql(queryset, connection, using))
     if any(c is None for c in compiled):
         return None
     (first, queryset, compiler), (second, _, _) = compiled
     if first[0] != second[0] or len(first[1]) != len(second[1]):
         return None
     adapted = [connection.ops.adapt_datetimefield_value(p) for p in _PROBES]
-    moments = []
+    probes = [_probe_keys(p, count) for p in _KEY_PROBES]
+    moments, keys = [], []
     for position, (one, other) in enumerate(zip(first[1], second[1], strict=True)):
-        if one == other and one != adapted[0]:
-            continue
         if one == adapted[0] and other == adapted[1]:
             moments.append(position)
-        else:
-            return None  # the moment in another form: not a parameter alone
+        elif type(one) is int and one in probes[0]:
+            which = probes[0].index(one)
+            if other != probes[1][which]:
+                return None
+            keys.append((position, which))
+        elif one != other or one == adapted[0] or other in probes[1]:
+            # The moment or a key in another form: not a parameter alone.
+            return None
     fields = [s[0] for s in compiler.select[: compiler.col_count]]
     converters = tuple(compiler.get_converters(fields).items())
     if compiler.has_composite_fields(fields):
@@ -122,6 +173,7 @@ def _compile(build, connection, using) -> "_Plan | None":
         "sql": first[0],
         "params": tuple(first[1]),
         "moments": tuple(moments),
+        "keys": tuple(keys),
         "col_count": compiler.col_count,
         "trim": compiler.has_extra_select,
         "converters": converters,
@@ -134,6 +186,7 @@ def _compile(build, connection, using) -> "_Plan | None":
             init_list=(),
             model_columns=(0, 0),
             annotations=(),
+            related=(),
         )
     info = compiler.klass_info
     start, end = info["select_fields"][0], info["select_fields"][-1] + 1
@@ -144,13 +197,14 @@ def _compile(build, connection, using) -> "_Plan | None":
         init_list=tuple(f[0].target.attname for f in compiler.select[start:end]),
         model_columns=(start, end),
         annotations=tuple(compiler.annotation_col_map.items()),
+        related=tuple(get_related_populators(info, compiler.select, using)),
     )
 
 
 def _sql(queryset: QuerySet, connection, using):
     """(sql, params), the queryset and its compiler; None if its rows need
-    more than a row's columns turned into an object or a tuple (related
-    objects, prefetches, dictionaries, named tuples)."""
+    more than a row's columns turned into objects or a tuple (prefetches,
+    dictionaries, named tuples)."""
     if queryset._iterable_class not in KINDS:
         return None
     if queryset._prefetch_related_lookups or queryset._known_related_objects:
@@ -162,16 +216,15 @@ def _sql(queryset: QuerySet, connection, using):
         sql = compiler.as_sql()
     except EmptyResultSet:
         return None
-    info = compiler.klass_info
-    if queryset._iterable_class is ModelIterable and (
-        not info or info.get("related_klass_infos")
-    ):
+    if queryset._iterable_class is ModelIterable and not compiler.klass_info:
         return None
     return sql, queryset, compiler
 
 
-def _run(plan: _Plan, connection, using, at) -> list:
+def _run(plan: _Plan, connection, using, at, keys: tuple) -> list:
     params = list(plan.params)
+    for position, which in plan.keys:
+        params[position] = keys[which]
     if plan.moments:
         # As a DateTimeField puts it (a date or a naive time read in
         # TIME_ZONE, with Django's warning), not the bare adapter.
@@ -193,6 +246,8 @@ def _run(plan: _Plan, connection, using, at) -> list:
     made = []
     for row in fetched:
         obj = plan.model.from_db(using, plan.init_list, row[start:end])
+        for populator in plan.related:
+            populator.populate(row, obj)
         for name, position in plan.annotations:
             setattr(obj, name, row[position])
         made.append(obj)

@@ -15,7 +15,12 @@ from django.utils import timezone
 from catalog.models import Scope
 from core import compiled
 from disclosure.models import Disclosure, Reader
-from tests.factories import DisclosureFactory, ItemFactory, UnitFactory
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    TownFactory,
+    UnitFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_compiled_plans")]
 
@@ -198,8 +203,7 @@ def test_tuples_of_grouped_counts_and_first_times(village):
         lambda at: Disclosure.objects.filter(
             title="已公开" if at.year < 2050 else "别村的"
         ),
-        # Related objects, several columns, a prefetch.
-        lambda at: Disclosure.objects.published(at).select_related("unit"),
+        # Several columns as dictionaries, a prefetch.
         lambda at: Disclosure.objects.published(at).values("pk", "title"),
         lambda at: Disclosure.objects.published(at).prefetch_related("attachments"),
         # Nothing to run.
@@ -209,8 +213,7 @@ def test_tuples_of_grouped_counts_and_first_times(village):
         "date lookup",
         "truncated",
         "branch",
-        "related",
-        "tuples",
+        "dictionaries",
         "prefetch",
         "empty",
     ],
@@ -236,3 +239,106 @@ def test_past_the_limit_the_older_half_is_dropped(village, monkeypatch):
         compiled.rows(Disclosure, ("test", n), build, at=AT)
     assert [key[-1] for key in compiled._plans] == [("test", n) for n in (2, 3, 4)]
     assert seen(compiled.rows(Disclosure, ("test", 0), build, at=AT)) == seen(build(AT))
+
+
+# Related objects (select_related) and keys as parameters -------------------
+
+
+def related_seen(rows) -> list[tuple]:
+    """What a page reads of each row and its related rows (no query: the
+    related objects came with the row, as Django's select_related)."""
+    return [
+        (
+            r.pk,
+            r.title,
+            r.unit.pk,
+            r.unit.name,
+            r.unit.parent.name if r.unit.parent_id else None,
+            r.item.name,
+            r.item.category.name,
+            r.item.category.catalog.name,
+            r.item.department.name,
+            r.branch_id,
+        )
+        for r in rows
+    ]
+
+
+def with_related(at, *keys):
+    rows = Disclosure.objects.published(at).select_related(
+        "unit__parent", "item__category__catalog", "item__department"
+    )
+    return rows.filter(pk__in=keys) if keys else rows
+
+
+def test_related_rows_come_with_each_row_as_djangos(village):
+    town = TownFactory(name="凤鸣镇")
+    town_row = DisclosureFactory(unit=town, title="镇里的")
+    DisclosureFactory(unit=UnitFactory(parent=town, slug="maoshan"), title="茅山的")
+    for at in (AT, AT + timedelta(hours=3)):
+        kept = compiled.rows(Disclosure, ("related",), with_related, at=at)
+        with CaptureQueriesContext(connection) as ran:
+            got = related_seen(kept)
+        assert not ran.captured_queries
+        assert got == related_seen(with_related(at))
+    assert town_row.pk in [row[0] for row in got]
+    assert any(row[4] is None for row in got)  # a town: no parent
+    assert "凤鸣镇" in {row[4] for row in got}
+    (plan,) = compiled._plans.values()
+    assert plan is not None and plan.related
+
+
+def test_keys_are_parameters_of_one_plan_a_length(village):
+    every = list(
+        Disclosure.objects.published(AT).order_by("pk").values_list("pk", flat=True)
+    )
+    assert len(every) >= 2
+    for keys in ([every[0]], [every[1]], every[:2], every[::-1][:2], [10**9]):
+        got = compiled.rows(
+            Disclosure, ("by key",), with_related, at=AT, keys=tuple(keys)
+        )
+        assert sorted(related_seen(got)) == sorted(
+            related_seen(with_related(AT, *keys))
+        )
+    # One plan for one key, one for two.
+    assert sorted(key[-1] for key in compiled._plans) == [1, 2]
+    assert None not in compiled._plans.values()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda at, pk: Disclosure.objects.filter(title=str(pk)),
+        lambda at, pk: Disclosure.objects.filter(pk=pk + 1),
+        lambda at, pk: Disclosure.objects.filter(pk=pk if pk > 0 else 0),
+    ],
+    ids=["text", "arithmetic", "branch"],
+)
+def test_a_key_not_a_parameter_alone_is_not_kept(village, build):
+    pk = Disclosure.objects.first().pk
+    for key in (pk, pk + 1):
+        got = compiled.rows(Disclosure, ("unkept key",), build, at=AT, keys=(key,))
+        assert list(got) == list(build(AT, key))
+    assert list(compiled._plans.values()) == [None]
+
+
+def test_keys_past_the_limit_or_not_integers_are_run_as_django_runs_them(village):
+    pk = Disclosure.objects.first().pk
+    many = tuple(range(pk, pk + compiled.MAX_KEYS + 1))
+    assert compiled.rows(Disclosure, ("many",), with_related, at=AT, keys=many)
+    text = compiled.rows(
+        Disclosure,
+        ("text",),
+        lambda at, key: Disclosure.objects.filter(pk=key),
+        at=AT,
+        keys=(str(pk),),
+    )
+    assert [d.pk for d in text] == [pk]
+
+    # A made-up number past the column's range: no row, not an error.
+    def by_key(at, key):
+        return Disclosure.objects.published(at).select_related("unit").filter(pk=key)
+
+    for huge in (2**31, 10**20, -(2**63)):
+        assert not compiled.rows(Disclosure, ("huge",), by_key, at=AT, keys=(huge,))
+    assert compiled._plans == {}

@@ -1,0 +1,150 @@
+"""Rows read by their keys from kept SQL (core.compiled, `keys=`, related
+objects): a disclosure's page (`disclosure.views._visible_disclosure`, per
+audience) and the 回音壁's cards (`wall_tags.card_rows`, per number of
+cards). The pages are the bytes Django's own queries give; an audience's
+plan never shows another audience a row; a row comes out at its time; a
+made-up number is a 404."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from catalog.models import Scope
+from core import compiled
+from disclosure.models import Disclosure
+from feedback.models import Submission
+from tests.factories import (
+    DisclosureFactory,
+    ItemFactory,
+    PartyMemberFactory,
+    SubmissionFactory,
+    TownFactory,
+    UnitFactory,
+)
+from tests.perf.test_fragments import logged_in, page
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("values_only", "no_compiled_plans"),
+]
+
+AT = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def town():
+    town = TownFactory(name="凤鸣镇")
+    found = {"town": town}
+    for slug in ("wenli", "maoshan"):
+        found[slug] = UnitFactory(name=f"{slug}村", slug=slug, parent=town)
+    wenli = found["wenli"]
+    found["public"] = DisclosureFactory(unit=wenli, title="村务公开财务收支")
+    found["branch"] = DisclosureFactory(
+        unit=wenli, item=ItemFactory(scope=Scope.BRANCH), title="文理村党支部内部通报"
+    )
+    found["inner"] = DisclosureFactory(
+        unit=wenli, item=ItemFactory(scope=Scope.INNER_PARTY), title="党内通报"
+    )
+    found["later"] = DisclosureFactory(
+        unit=wenli, title="一小时后公开", published_at=AT + timedelta(hours=1)
+    )
+    return found
+
+
+def readers(town) -> dict[str, Client]:
+    return {
+        "wenli member": logged_in(
+            PartyMemberFactory(username="wenli_a", branch_of=town["wenli"])
+        ),
+        "maoshan member": logged_in(
+            PartyMemberFactory(username="maoshan_a", branch_of=town["maoshan"])
+        ),
+        "visitor": Client(),
+    }
+
+
+# Who may read which row (党务公开条例 art. 8): the one rule, in
+# Disclosure.objects.for_reader; here as each reader finds it.
+MAY_READ = {
+    "wenli member": {"public", "branch", "inner"},
+    "maoshan member": {"public", "inner"},
+    "visitor": {"public"},
+}
+
+
+def djangos_own(monkeypatch):
+    """core.compiled bypassed: each query built and run by Django."""
+
+    def run(model, shape, build, at=None, keys=()):
+        return list(build(at or timezone.now(), *keys))
+
+    monkeypatch.setattr(compiled, "rows", run)
+
+
+def detail_plans() -> list:
+    plans = [plan for key, plan in compiled._plans.items() if key[3][0] == "detail-row"]
+    assert None not in plans
+    return plans
+
+
+def test_each_audience_reads_from_its_own_plan_what_it_may(town, settings):
+    settings.VALUE_CACHE_SECONDS = 0  # every request reads the row
+    clients = readers(town)
+    with time_machine.travel(AT, tick=False):
+        # Twice round, in turns: each audience's plan made, then kept.
+        for _ in range(2):
+            for who, client in clients.items():
+                for name in ("public", "branch", "inner", "later"):
+                    url = town[name].get_absolute_url()
+                    status = client.get(url).status_code
+                    assert status == (200 if name in MAY_READ[who] else 404), (
+                        who,
+                        name,
+                    )
+    # One plan an audience: a branch's, another branch's, the public's.
+    assert len(detail_plans()) == 3
+
+
+def test_a_row_comes_out_at_its_time_from_the_kept_plan(town, settings):
+    settings.VALUE_CACHE_SECONDS = 0
+    url = town["later"].get_absolute_url()
+    visitor = Client()
+    with time_machine.travel(AT, tick=False):
+        assert visitor.get(url).status_code == 404
+        assert visitor.get(town["public"].get_absolute_url()).status_code == 200
+    with time_machine.travel(AT + timedelta(hours=1, minutes=30), tick=False):
+        response = visitor.get(url)
+    assert response.status_code == 200
+    assert "一小时后公开" in response.text
+    assert len(detail_plans()) == 1
+
+
+@pytest.mark.parametrize("pk", ["0", "2147483648", "99999999999999999999"])
+def test_a_made_up_number_is_not_found(town, pk):
+    assert Client().get(f"/disclosures/{pk}/").status_code == 404
+
+
+def test_pages_from_kept_sql_are_djangos_own(town, settings, monkeypatch):
+    SubmissionFactory(unit=town["wenli"], accepted=True, title="路灯坏了")
+    answered = SubmissionFactory(unit=town["maoshan"], accepted=True)
+    Submission.objects.filter(pk=answered.pk).update(
+        status="answered",
+        answered_at=timezone.now(),
+        answer_text="已答复",
+        fulfilled_by=town["public"],
+    )
+    settings.VALUE_CACHE_SECONDS = 0
+    urls = ["/feedback/", *(town[n].get_absolute_url() for n in ("public", "inner"))]
+    clients = readers(town)
+    with time_machine.travel(AT, tick=False):
+        kept = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+        kept_again = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+        assert any(key[3] == ("wall-cards",) for key in compiled._plans)
+        djangos_own(monkeypatch)
+        own = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+    assert kept == kept_again == own
+    assert "路灯坏了".encode() in own[("visitor", "/feedback/")]
+    assert Disclosure.objects.count() == 4
