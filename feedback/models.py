@@ -254,17 +254,24 @@ class SubmissionQuerySet(models.QuerySet):
         return summary_of(self.summary_parts().values())
 
     def summary_parts(
-        self, *, by_unit: bool = False, today: bool = True, shape: tuple = ()
+        self,
+        *,
+        by_unit: bool = False,
+        today: bool = True,
+        shape: tuple = (),
+        units: tuple[int, ...] | None = None,
     ) -> dict:
         """What `summary_of` adds up: the counts of this selection (key None),
         or of each unit's cases in it (key: the unit's id; a unit without
         cases is not there). The same three grouped queries either way.
         `today=False`: without the one count the date changes (those waiting
         past their deadline, `overdue_waiting_part`), so that the parts stay
-        right past midnight. `shape` (by unit): everything this queryset is a
-        function of (feedback.summary.unit_parts); the three queries' SQL is
-        then kept under it (core.compiled): a case coming in recounts its
-        unit, and building and compiling them cost more than running them."""
+        right past midnight. `units`: only these units' cases (ids).
+        `shape` (by unit): everything this queryset is a function of
+        (feedback.summary.unit_parts); the three queries' SQL is then kept
+        under it (core.compiled), the units its parameters: a case coming in
+        recounts its unit, and building and compiling them cost more than
+        running them."""
         by = ["unit_id"] if by_unit else []
         counts = {
             "received": Count("id"),
@@ -285,15 +292,23 @@ class SubmissionQuerySet(models.QuerySet):
             },
         }
 
-        def rows():
-            return self.order_by().with_local_dates()
+        def rows(chosen):
+            found = self if chosen is None else self.filter(unit__in=chosen)
+            return found.order_by().with_local_dates()
 
         def fetched(name: str, build) -> list:
+            """`build(units)`'s rows; kept SQL under the shape, the units its
+            parameters (a plan for any one unit, as most recounts are)."""
             if not (by_unit and shape):
-                return list(build())
+                return list(build(units))
             # The day too: `today` counts against it.
-            kept = (*shape, name, timezone.localdate() if today else None)
-            return compiled.rows(self.model, kept, lambda _at: build())
+            day = timezone.localdate() if today else None
+            kept = (*shape, name, units is None, day)
+            if units is None:
+                return compiled.rows(self.model, kept, lambda _at: build(None))
+            return compiled.rows(
+                self.model, kept, lambda _at, *keys: build(keys), keys=units
+            )
 
         def part(key) -> dict:
             return parts.setdefault(key, empty_part())
@@ -303,17 +318,19 @@ class SubmissionQuerySet(models.QuerySet):
             names = list(counts)
             totals = fetched(
                 "totals",
-                lambda: rows().values_list("unit_id").annotate(**counts).order_by(),
+                lambda chosen: (
+                    rows(chosen).values_list("unit_id").annotate(**counts).order_by()
+                ),
             )
             for unit, *values in totals:
                 part(unit)["totals"].update(dict(zip(names, values, strict=True)))
         else:
-            part(None)["totals"].update(rows().aggregate(**counts))
+            part(None)["totals"].update(rows(units).aggregate(**counts))
         # Days to answer, counted by the database (a few dozen values a unit).
         took = fetched(
             "days",
-            lambda: (
-                rows()
+            lambda chosen: (
+                rows(chosen)
                 .filter(answered_at__isnull=False)
                 .annotate(took=F("answered_on") - F("received_on"))
                 .values_list(*by, "took")
@@ -325,12 +342,12 @@ class SubmissionQuerySet(models.QuerySet):
             days = part(key[0] if by_unit else None)["days"]
             days[days_taken.days] = days.get(days_taken.days, 0) + n
 
-        def ratings():
+        def ratings(chosen):
             # Every round's rating counts: a 不满意 that reopened a case (kept
             # in its AnswerRound) stays counted once the case is answered
             # again. One query: the current ratings and the earlier rounds'.
             current = (
-                rows()
+                rows(chosen)
                 .exclude(rating="")
                 .values_list(*by, "rating", "rating_channel")
                 .annotate(n=Count("id"))
@@ -341,7 +358,7 @@ class SubmissionQuerySet(models.QuerySet):
                 # key, not the selection (the county's every case) listed for
                 # an IN.
                 AnswerRound.objects.filter(
-                    Exists(rows().filter(pk=OuterRef("submission_id")))
+                    Exists(rows(chosen).filter(pk=OuterRef("submission_id")))
                 )
                 .exclude(rating="")
                 .values_list(

@@ -122,18 +122,17 @@ def unit_parts(
     more. `name`: what `cases` selects, for the keys. `every`: `units` are
     all there are, and `cases` needs no filter by unit (counting the county
     at once, after a flush, without a list of 500 ids). `shape`: what
-    `cases` is a function of (`filter_shape`; none: not kept, core.compiled),
-    the units counted added to it."""
+    `cases` is a function of (`filter_shape`; none: not kept, core.compiled;
+    the units counted are its parameters)."""
     wanted = {f"{name}:{pk}": [f"cases-unit:{slug}"] for pk, slug in units.items()}
     ids = {f"{name}:{pk}": pk for pk in units}
 
     def compute(missing: list[str]) -> dict:
-        rows, counted = cases, "every"
+        counted = None
         if not every or len(missing) < len(wanted):
             counted = tuple(sorted(ids[part] for part in missing))
-            rows = cases.filter(unit__in=counted)
-        found = rows.summary_parts(
-            by_unit=True, today=False, shape=(*shape, counted) if shape else ()
+        found = cases.summary_parts(
+            by_unit=True, today=False, shape=shape, units=counted
         )
         return {
             part: plain_part(found.get(ids[part], empty_part())) for part in missing

@@ -74,6 +74,8 @@ def in_town(town) -> set[int]:
 
 def counted_units(call) -> set[int]:
     rows = call[0][0]  # the queryset summary_parts was called on
+    if call[1].get("units") is not None:  # and the units it counted of it
+        rows = rows.filter(unit__in=call[1]["units"])
     return set(rows.order_by().values_list("unit", flat=True).distinct())
 
 
