@@ -26,7 +26,6 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -34,8 +33,7 @@ from django.utils import timezone
 from catalog.models import Catalog, ScheduleRule, Scope
 from core import compiled
 from disclosure.models import Disclosure, Unit
-from feedback.filters import SubmissionFilter
-from feedback.models import CONFIDENTIAL_KINDS, Submission
+from feedback.models import Submission
 from feedback.templatetags import wall_tags
 from tests.factories import (
     DisclosureFactory,
@@ -48,7 +46,7 @@ from tests.factories import (
 )
 from tests.perf.test_fragments import logged_in
 from tests.perf.test_scoped_values import two_towns
-from tests.perf.test_wall_summary_compiled import varied
+from tests.perf.test_wall_summary_compiled import expected, varied
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_compiled_plans")]
 
@@ -558,34 +556,6 @@ def test_hostile_numbers_first_then_the_real_rows(two_branches, settings, path):
 
 
 # The 回音壁's figures --------------------------------------------------------------
-
-
-def expected(query: str) -> dict:
-    cases = Submission.objects.on_record().exclude(kind__in=CONFIDENTIAL_KINDS)
-    f = SubmissionFilter(QueryDict(query), queryset=cases)
-    assert f.is_valid()
-    return f.qs.summary()
-
-
-@pytest.fixture
-def values_only(settings):
-    """As tests/perf/conftest.py's: every page rendered, values kept."""
-    from core import caching
-    from disclosure import page_scopes
-
-    settings.PAGE_CACHE_SECONDS = 0
-    settings.VALUE_CACHE_SECONDS = 60
-    caching.reset_local()
-    page_scopes.forget_slugs()
-    yield
-    caching.reset_local()
-    page_scopes.forget_slugs()
-
-
-@pytest.fixture
-def changed(django_capture_on_commit_callbacks):
-    """`with changed(): …` runs the block's commit callbacks."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture
