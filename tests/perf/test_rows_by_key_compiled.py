@@ -1,6 +1,7 @@
 """Rows read by their keys from kept SQL (core.compiled, `keys=`, related
 objects): a disclosure's page (`disclosure.views._visible_disclosure`, per
-audience) and the 回音壁's cards (`wall_tags.card_rows`, per number of
+audience; its article's forms and trail, `detail_context(kept_sql=True)`)
+and the 回音壁's cards (`wall_tags.card_rows`, per number of
 cards). The pages are the bytes Django's own queries give; an audience's
 plan never shows another audience a row; a row comes out at its time; a
 made-up number is a 404."""
@@ -14,10 +15,11 @@ from django.utils import timezone
 
 from catalog.models import Scope
 from core import compiled
-from disclosure.models import Disclosure
+from disclosure.models import Disclosure, DisclosureEvent
 from feedback.models import Submission
 from tests.factories import (
     DisclosureFactory,
+    DisclosureFormFactory,
     ItemFactory,
     PartyMemberFactory,
     SubmissionFactory,
@@ -148,3 +150,64 @@ def test_pages_from_kept_sql_are_djangos_own(town, settings, monkeypatch):
     assert kept == kept_again == own
     assert "路灯坏了".encode() in own[("visitor", "/feedback/")]
     assert Disclosure.objects.count() == 4
+
+
+def with_forms_and_trail(disclosure, forms: list[str], comment: str):
+    Action = DisclosureEvent.Action
+    disclosure.forms.set([DisclosureFormFactory(name=name) for name in forms])
+    steps = [
+        (Action.SUBMITTED, "村党支部", False),
+        (Action.RETURNED, "镇党委", False),  # not a public step
+        (Action.REVIEWED, "镇党委", True),
+        (Action.PUBLISHED, "村党支部", False),
+    ]
+    for minutes, (action, body, secrecy) in enumerate(steps):
+        DisclosureEvent.objects.create(
+            disclosure=disclosure,
+            action=action,
+            from_status="draft",
+            to_status="published",
+            acting_body=body,
+            comment=comment,
+            secrecy_reviewed=secrecy,
+            at=AT - timedelta(days=1, minutes=-minutes),
+        )
+
+
+def test_an_articles_forms_and_trail_from_kept_sql(town, settings, monkeypatch):
+    """Two articles: the second's forms and trail from the first's plans (no
+    compile), each page the bytes Django's own queries give; the trail keeps
+    its order and shows neither a step kept from the public nor a comment."""
+    with_forms_and_trail(town["public"], ["党务公开栏", "公开网站"], "退回：金额有误")
+    with_forms_and_trail(town["inner"], ["党员大会"], "内部意见")
+    settings.VALUE_CACHE_SECONDS = 0
+    member = readers(town)["wenli member"]
+    urls = [town[n].get_absolute_url() for n in ("public", "inner")]
+    built = []
+    real = compiled._compile
+
+    def counted(build, *args):
+        built.append(build.__name__)
+        return real(build, *args)
+
+    monkeypatch.setattr(compiled, "_compile", counted)
+    with time_machine.travel(AT, tick=False):
+        kept = [page(member, url) for url in urls]
+        djangos_own(monkeypatch)
+        own = [page(member, url) for url in urls]
+    assert kept == own
+    # Compiled once each, for the first article; the second's ran its plans.
+    assert built.count("_forms") == built.count("_trail") == 1
+    plans = {key[3]: plan for key, plan in compiled._plans.items()}
+    assert plans[("article-forms",)] and plans[("article-trail",)]
+    first = kept[0].decode()
+    assert "党务公开栏、公开网站" in first
+    assert "党员大会" in kept[1].decode()
+    trail = first[first.index('class="review-trail') :]
+    steps = ["村党支部提出", "镇党委审核（含保密审查）", "村党支部发布"]
+    assert all(step in trail for step in steps)
+    assert [trail.index(step) for step in steps] == sorted(
+        trail.index(step) for step in steps
+    )
+    assert "退回修改" not in trail
+    assert "退回：金额有误" not in first and "内部意见" not in kept[1].decode()
