@@ -6,7 +6,9 @@
 
 The page names are bench/misses.py's, and so are the modes (`--mode`: warm,
 the default; cold; "pub elsewhere", "case elsewhere", "unit elsewhere",
-"catalog": what is dropped before each request). Prints the wall time a request
+"catalog": what is dropped before each request). `--callers as_sql`: who
+calls the functions matching a pattern (which queries Django still builds).
+Prints the wall time a request
 (median), the SQL time from the captured queries, and cProfile's top
 functions by cumulative and own time over the repeats.
 """
@@ -33,6 +35,11 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative,tottime")
     parser.add_argument("--mode", default="warm")
     parser.add_argument("--width", type=int, default=160, help="SQL shown per query")
+    parser.add_argument(
+        "--callers",
+        default="",
+        help="also who calls the functions matching this (a pstats pattern)",
+    )
     args = parser.parse_args()
 
     import django
@@ -106,6 +113,10 @@ def main() -> None:
     for key in args.sort.split(","):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(key).print_stats(args.top)
+        print(out.getvalue())  # noqa: T201
+    if args.callers:
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).print_callers(args.callers)
         print(out.getvalue())  # noqa: T201
 
 

@@ -190,7 +190,12 @@ def home_latest_context(request, units: list[Unit]) -> dict:
         ("home-latest", tuple(unit_ids), reader.key),
         lambda at: visible(at).only("pk")[:8],
     )
-    return {"latest": latest, "latest_source": visible()}
+    return {
+        "latest": latest,
+        "latest_source": compiled.Source(
+            ("home-latest", tuple(unit_ids), reader.key), visible
+        ),
+    }
 
 
 def home_catalog_context() -> dict:

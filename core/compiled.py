@@ -88,6 +88,17 @@ class _Plan:
     related: tuple  # django's RelatedPopulators (select_related), stateless
 
 
+@dataclass(frozen=True)
+class Source:
+    """Rows a query reads from, as kept SQL knows them: `build(at)` gives
+    them at a moment, and `shape` is everything they are a function of but
+    the moment (a caller's rows read by key from them: `rows(...,
+    (*shape, ...), lambda at, *keys: build(at).filter(pk__in=keys))`)."""
+
+    shape: tuple
+    build: Callable[..., QuerySet]
+
+
 def rows(
     model,
     shape: tuple,

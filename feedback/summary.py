@@ -150,13 +150,12 @@ def summary_by_unit(cases, name: str, units: dict[int, str], shape: tuple = ()) 
     past their deadline counted for today, so that midnight recounts only
     those (the home page's town, the wall filtered to a unit)."""
     parts = unit_parts(cases, name, units, shape=shape)
-    cases = cases.filter(unit__in=list(units))
     # Kept too, under the same scopes as the parts, until midnight: the home
     # page's figures are made again after each publication in the town, and
-    # this count read the town's cases each time.
+    # this count read the town's cases each time. Its query built only then.
     overdue = caching.cached(
         f"{name}:overdue:{timezone.localdate()}:{','.join(map(str, sorted(units)))}",
-        cases.overdue_waiting_part,
+        lambda: cases.filter(unit__in=list(units)).overdue_waiting_part(),
         scopes=[f"cases-unit:{slug}" for slug in units.values()],
         seconds=lambda: caching.until(None),
     )

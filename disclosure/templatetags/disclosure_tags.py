@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from core import fragments
+from core import compiled, fragments
 from disclosure.models import Disclosure
 
 register = template.Library()
@@ -176,7 +176,8 @@ def kept_entries(
     the rows of the entries not kept are loaded in one query from `source`,
     the rows the reader may see that chose them: one made 党内, withdrawn
     or deleted by another process between the two reads is left out (an
-    empty entry), never written from a read that does not ask who reads."""
+    empty entry), never written from a read that does not ask who reads.
+    `source`: a queryset, or a `compiled.Source` (its SQL kept)."""
     if not loaded and source is None:
         raise ValueError("kept_entries: the rows not loaded are read from a source")
     language = get_language()
@@ -192,6 +193,24 @@ def kept_entries(
             made_from.update((given[n].pk, given[n]) for n in missing)
             if thumbnails:
                 prefetch_related_objects(list(made_from.values()), "attachments")
+        elif isinstance(source, compiled.Source):
+            # From SQL kept per source and number of rows (core.compiled):
+            # after a publication its entry alone, and building the query
+            # cost more than running it.
+            keys = [given[n].pk for n in missing]
+            found = compiled.rows(
+                Disclosure,
+                ("entry-rows", show_unit, *source.shape),
+                lambda at, *keys: (
+                    _entry_rows(source.build(at), show_unit)
+                    .filter(pk__in=keys)
+                    .order_by()
+                ),
+                keys=keys,
+            )
+            if thumbnails:
+                prefetch_related_objects(found, "attachments")
+            made_from.update((row.pk, row) for row in found)
         else:
             found = _entry_rows(source, show_unit)
             if thumbnails:

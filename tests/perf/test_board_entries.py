@@ -16,9 +16,9 @@ from django.utils.html import escape
 
 from catalog.models import Scope
 from catalog.periods import Labelled
-from core import caching
+from core import caching, compiled
 from disclosure import services
-from disclosure.models import Attachment, Disclosure
+from disclosure.models import Attachment, Disclosure, Reader
 from disclosure.templatetags import disclosure_tags
 from disclosure.templatetags.disclosure_tags import board_archive
 from tests.factories import (
@@ -248,3 +248,52 @@ def test_entries_not_kept_read_only_what_they_show(wenli, settings, show_unit):
     assert any("先党内后党外" in entry for entry in written)
     assert any("党组织内部公开" in entry for entry in written)
     assert all(("文理村" in entry) == show_unit for entry in written)
+
+
+@pytest.mark.usefixtures("no_compiled_plans")
+@pytest.mark.parametrize("show_unit", [True, False])
+@time_machine.travel(AT, tick=False)
+def test_entries_not_kept_read_from_a_kept_source_for_its_reader(
+    wenli, settings, show_unit
+):
+    """The rows of entries not kept, read from SQL kept per source (the home
+    page's latest: `compiled.Source`): the same entries as from Django's
+    queryset, each reader's plan reading only the rows that reader may see
+    (a key the page was not given for the reader writes an empty entry)."""
+    settings.VALUE_CACHE_SECONDS = 0
+    member = PartyMemberFactory(username="wenli_a", branch_of=wenli)
+    every = list(Disclosure.objects.filter(unit=wenli).order_by("-published_at", "-id"))
+
+    def source(user):
+        reader = Reader.of(user)
+        return compiled.Source(
+            ("test-entries", reader.key),
+            lambda at=None: (
+                Disclosure.objects.published(at)
+                .for_reader(reader, at)
+                .filter(unit=wenli)
+            ),
+        )
+
+    written = {}
+    for _ in range(2):  # the plans made, then run
+        for who, user in (("visitor", None), ("member", member)):
+            for keys in (every, every[:2], every[2:4]):
+                kept = disclosure_tags.kept_entries(
+                    keys, show_unit=show_unit, source=source(user)
+                )
+                own = disclosure_tags.kept_entries(
+                    keys, show_unit=show_unit, source=source(user).build()
+                )
+                assert kept == own, who
+            written[who] = disclosure_tags.kept_entries(
+                every, show_unit=show_unit, source=source(user)
+            )
+    inner = next(n for n, row in enumerate(every) if row.title == "支部内部通报")
+    assert written["visitor"][inner] == ""
+    assert "支部内部通报" in written["member"][inner]
+    for who in written:
+        assert all(e for n, e in enumerate(written[who]) if n != inner), who
+    plans = [p for k, p in compiled._plans.items() if k[3][0] == "entry-rows"]
+    # An audience's plan per number of rows (5 and 2): four, each kept.
+    assert len(plans) == 4 and None not in plans
