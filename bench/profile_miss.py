@@ -56,6 +56,9 @@ def main() -> None:
     settings.DEBUG = False  # as deployed; no test instrumentation (bench/misses.py)
     settings.ALLOWED_HOSTS = ["testserver"]
     path = misses.pages()[args.page]
+    # As bench/misses.py: the session in a signed cookie (no session query,
+    # as the deployed cached_db reads none from a warm cache).
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     client = Client()
     if args.member:
         client.force_login(misses.party_member())

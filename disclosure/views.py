@@ -5,6 +5,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition
@@ -216,7 +217,11 @@ def board_body_context(unit: Unit, reader: Reader, period, today) -> dict:
         )
     )
     for column in columns:
-        column["entries"] = [entries[d.pk] for d in column["disclosures"]]
+        # One string a column: the template's loop over some 130 entries was
+        # a fifth of writing the body.
+        column["entries"] = SafeString(
+            "".join(entries[d.pk] for d in column["disclosures"])
+        )
     return {
         "unit": unit,
         "period": period,

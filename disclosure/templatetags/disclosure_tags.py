@@ -11,7 +11,6 @@ from datetime import datetime
 
 from django import template
 from django.conf import settings
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -19,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core import compiled, fragments
-from disclosure.models import Disclosure
+from disclosure.models import Attachment, Disclosure
 
 register = template.Library()
 
@@ -70,17 +69,24 @@ def posting_dates(disclosure: Disclosure) -> str:
 
 
 def disclosure_entry(
-    disclosure: Disclosure, show_unit: bool = False, thumbnails: bool = False
+    disclosure: Disclosure,
+    show_unit: bool = False,
+    thumbnails: bool = False,
+    photos=None,
 ) -> SafeString:
+    """`thumbnails`: with its posting photos' (`photos`: those read already,
+    in order; else its attachments')."""
     thumbs = SafeString("")
     if thumbnails:
+        if photos is None:
+            photos = disclosure.attachments.all()
         thumbs = format_html_join(
             "",
             '<img src="{}" alt="{}" class="board-thumb" loading="lazy" '
             'width="64" height="48">',
             (
                 (attachment.thumbnail_url, _("张贴照片"))
-                for attachment in disclosure.attachments.all()
+                for attachment in photos
                 if attachment.thumbnail and attachment.kind == "posting"
             ),
         )
@@ -156,6 +162,27 @@ def _entry_rows(source, show_unit: bool):
     return source.only(*ENTRY_FIELDS)
 
 
+def posting_photos(keys: list[int]) -> dict[int, list[Attachment]]:
+    """The posting photos with a thumbnail of these disclosures (by key), in
+    their attachments' order: from SQL kept per number of keys
+    (core.compiled; a prefetch was built anew for each new entry)."""
+    found: dict[int, list[Attachment]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    for photo in compiled.rows(
+        Attachment,
+        ("posting-photos",),
+        lambda at, *keys: (
+            Attachment.objects.filter(disclosure__in=keys, kind="posting")
+            .exclude(thumbnail="")
+            .only("id", "disclosure_id", "kind", "thumbnail")
+        ),
+        keys=keys,
+    ):
+        found[photo.disclosure_id].append(photo)
+    return found
+
+
 def kept_entries(
     disclosures,
     *,
@@ -188,11 +215,13 @@ def kept_entries(
     wanted = {name: [f"disclosure:{d.pk}"] for name, d in given.items()}
     made_from: dict[int, Disclosure] = {}
 
+    photos: dict[int, list] = {}
+
     def render(missing: list[str]) -> dict[str, str]:
         if loaded:
             made_from.update((given[n].pk, given[n]) for n in missing)
             if thumbnails:
-                prefetch_related_objects(list(made_from.values()), "attachments")
+                photos.update(posting_photos(list(made_from)))
         elif isinstance(source, compiled.Source):
             # From SQL kept per source and number of rows (core.compiled):
             # after a publication its entry alone, and building the query
@@ -208,9 +237,9 @@ def kept_entries(
                 ),
                 keys=keys,
             )
-            if thumbnails:
-                prefetch_related_objects(found, "attachments")
             made_from.update((row.pk, row) for row in found)
+            if thumbnails:
+                photos.update(posting_photos(list(made_from)))
         else:
             found = _entry_rows(source, show_unit)
             if thumbnails:
@@ -219,7 +248,12 @@ def kept_entries(
             # expressions cost a third of building the query.
             made_from.update(found.order_by().in_bulk(given[n].pk for n in missing))
         return {
-            name: disclosure_entry(made_from[given[name].pk], show_unit, thumbnails)
+            name: disclosure_entry(
+                made_from[given[name].pk],
+                show_unit,
+                thumbnails,
+                photos.get(given[name].pk, ()) if thumbnails else None,
+            )
             if given[name].pk in made_from
             else ""  # deleted since the page was listed
             for name in missing

@@ -286,10 +286,10 @@ def checked(monkeypatch):
     real = compiled.rows
     calls = []
 
-    def rows(model, shape, build, at=None):
+    def rows(model, shape, build, at=None, keys=()):
         at = at or timezone.now()
-        got = real(model, shape, build, at=at)
-        expected = list(build(at))
+        got = real(model, shape, build, at=at, keys=keys)
+        expected = list(build(at, *keys))
         key = (
             (lambda r: (r.pk, getattr(r, "column", None)))
             if (got and isinstance(got[0], Disclosure))

@@ -297,3 +297,40 @@ def test_entries_not_kept_read_from_a_kept_source_for_its_reader(
     plans = [p for k, p in compiled._plans.items() if k[3][0] == "entry-rows"]
     # An audience's plan per number of rows (5 and 2): four, each kept.
     assert len(plans) == 4 and None not in plans
+
+
+@pytest.mark.usefixtures("no_compiled_plans")
+@time_machine.travel(AT, tick=False)
+def test_posting_photos_of_entries_not_kept_from_kept_sql(wenli, settings):
+    """The posting photos of the entries written (a board's) are read from
+    SQL kept per number of entries: the same thumbnails, in order, as each
+    row's attachments give; no other kind, none without a thumbnail."""
+    settings.VALUE_CACHE_SECONDS = 0  # every entry written, every request
+    first, second = Disclosure.objects.filter(
+        title__in=["村务公开第0号", "村务公开第1号"]
+    )
+    for row, kind, thumbnail in [
+        (first, "posting", "t/b.jpg"),
+        (first, "photo", "t/photo.jpg"),  # not a posting photo
+        (first, "posting", "t/a.jpg"),
+        (second, "posting", ""),  # no thumbnail yet
+    ]:
+        Attachment.objects.create(
+            disclosure=row, kind=kind, file="a/x.jpg", thumbnail=thumbnail
+        )
+    url = f"/boards/{wenli.slug}/"
+    pages = [Client().get(url).text for _ in range(2)]  # the plan made, then run
+    assert pages[0] == pages[1]
+    assert [k[3] for k in compiled._plans if k[3] == ("posting-photos",)]
+    assert None not in compiled._plans.values()
+    for row in Disclosure.objects.filter(unit=wenli).exclude(title="支部内部通报"):
+        row = Disclosure.objects.only(*disclosure_tags.ENTRY_FIELDS).get(pk=row.pk)
+        whole = disclosure_tags.disclosure_entry(row, thumbnails=True)
+        assert whole in pages[1], row.title
+    photos = [
+        a.pk for a in first.attachments.filter(kind="posting").exclude(thumbnail="")
+    ]
+    shown = [f'src="/attachments/{pk}/thumbnail/"' for pk in photos]
+    assert len(shown) == 2 and all(src in pages[1] for src in shown)
+    assert pages[1].index(shown[0]) < pages[1].index(shown[1])
+    assert pages[1].count("board-thumb") == 2
