@@ -535,7 +535,7 @@ def member_cookie() -> str:
         PartyMembership.objects.update_or_create(user=user, defaults={"branch": branch})
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "core.auth.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     # A browser that logged in also carries the CSRF cookie the log-in form set.

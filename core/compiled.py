@@ -99,6 +99,36 @@ class Source:
     build: Callable[..., QuerySet]
 
 
+# A paginator's slices kept past this offset would be plans a crawler
+# walking every page makes once and never again: run as Django.
+MAX_KEPT_OFFSET = 200
+
+
+class Sliced:
+    """A queryset's slices (a paginator's pages, `Paginator(Sliced(...))`
+    with its count given) from SQL kept per `shape` and slice; `build(at)`
+    gives the queryset (its moment a parameter, as `rows`'). A slice past
+    MAX_KEPT_OFFSET, or anything but a slice, runs as Django."""
+
+    def __init__(self, model, shape: tuple, build: Callable[..., QuerySet]):
+        self.model, self.shape, self.build = model, shape, build
+
+    def __getitem__(self, item):
+        if (
+            not isinstance(item, slice)
+            or item.step is not None
+            or not isinstance(item.start, int)
+            or not isinstance(item.stop, int)
+            or not 0 <= item.start < MAX_KEPT_OFFSET
+        ):
+            return self.build(timezone.now())[item]
+        return rows(
+            self.model,
+            (*self.shape, item.start, item.stop),
+            lambda at: self.build(at)[item],
+        )
+
+
 def rows(
     model,
     shape: tuple,

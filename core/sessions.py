@@ -11,8 +11,11 @@ second round trip.
 """
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 from django.core.cache import DEFAULT_CACHE_ALIAS
+
+from core import auth
 
 _along: list[str] = []
 
@@ -31,6 +34,13 @@ class SessionStore(cached_db.SessionStore):
         self.along: dict[str, object] = {}
 
     def load(self):
+        data = self._load()
+        if data.get(BACKEND_SESSION_KEY) == auth.LEGACY_PATH:
+            # Logged in before core.auth's backend: the same users, read so.
+            data[BACKEND_SESSION_KEY] = auth.PATH
+        return data
+
+    def _load(self):
         if not _along or settings.SESSION_CACHE_ALIAS != DEFAULT_CACHE_ALIAS:
             return super().load()
         keys = [self.cache_key, *_along]

@@ -225,14 +225,35 @@ class SubmissionQuerySet(models.QuerySet):
     def _waiting_overdue_q(cls) -> Q:
         return Q(status=Status.RECEIVED) & cls._overdue_q(timezone.localdate())
 
-    def overdue_waiting_part(self) -> dict:
+    def overdue_waiting_part(self, shape: tuple = (), units=None) -> dict:
         """The part of `summary_parts(today=False)` left out: the cases of
-        this selection waiting past their deadline today. Few rows (those
-        not yet accepted), found by the status index."""
+        this selection (`units`: of these units' ids alone) waiting past their
+        deadline today. Few rows (those not yet accepted), found by the
+        status index. `shape`: what this queryset is a function of, as
+        `summary_parts`' (its SQL kept per day; the units its parameters)."""
+        as_of = timezone.localdate()
+        waiting = Q(status=Status.RECEIVED) & self._overdue_q(as_of)
+
+        def build(at, *keys):
+            rows = self.order_by()
+            if units is not None:
+                rows = rows.filter(unit__in=keys)
+            # One group (received), or none: a count compiled.rows can keep.
+            return (
+                rows.filter(waiting)
+                .values("status")
+                .annotate(n=Count("id"))
+                .values_list("n", flat=True)
+            )
+
+        keys = tuple(units) if units is not None else ()
+        if shape:
+            key = (*shape, "overdue", as_of.isoformat(), units is None)
+            counts = compiled.rows(self.model, key, build, keys=keys)
+        else:
+            counts = build(None, *keys)
         part = empty_part()
-        part["totals"]["waiting_overdue"] = (
-            self.order_by().filter(self._waiting_overdue_q()).count()
-        )
+        part["totals"]["waiting_overdue"] = sum(counts)
         return part
 
     def with_local_dates(self) -> "SubmissionQuerySet":

@@ -99,7 +99,7 @@ def wall_summary(
         towns = caching.cached_many(
             wanted, compute, seconds=PART_SECONDS, spread=PART_SPREAD
         )
-        return summary_of([*towns.values(), queryset.overdue_waiting_part()])
+        return summary_of([*towns.values(), queryset.overdue_waiting_part(shape=shape)])
 
     # The sum too, until any case changes ("wall") or comes in ("cases"), or
     # a unit (UNITS: which units there are, and where; their own counts are
@@ -155,7 +155,7 @@ def summary_by_unit(cases, name: str, units: dict[int, str], shape: tuple = ()) 
     # this count read the town's cases each time. Its query built only then.
     overdue = caching.cached(
         f"{name}:overdue:{timezone.localdate()}:{','.join(map(str, sorted(units)))}",
-        lambda: cases.filter(unit__in=list(units)).overdue_waiting_part(),
+        lambda: cases.overdue_waiting_part(shape=shape, units=sorted(units)),
         scopes=[f"cases-unit:{slug}" for slug in units.values()],
         seconds=lambda: caching.until(None),
     )

@@ -315,7 +315,8 @@ CONTENT_SECURITY_POLICY = {
 # count. Unlock early in the admin (访问尝试) or with `manage.py axes_reset`.
 AUTHENTICATION_BACKENDS = [
     "core.security.AxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, its user query kept (core/auth.py).
+    "core.auth.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

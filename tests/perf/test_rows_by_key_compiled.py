@@ -211,3 +211,52 @@ def test_an_articles_forms_and_trail_from_kept_sql(town, settings, monkeypatch):
     )
     assert "退回修改" not in trail
     assert "退回：金额有误" not in first and "内部意见" not in kept[1].decode()
+
+
+def test_the_walls_answers_and_pages_from_kept_sql(town, settings, monkeypatch):
+    """The 回音壁's page of cases (kept per filter selection and page) and
+    which answers each reader may follow (kept per audience and number): a
+    case answered by a 党内 or a branch's notice links it for those who may
+    read it alone, as Django's own queries give, on every page."""
+    settings.VALUE_CACHE_SECONDS = 0
+    for n in range(23):  # two pages
+        SubmissionFactory(unit=town["maoshan"], accepted=True, title=f"第{n}件")
+    for name in ("public", "branch", "inner"):
+        case = SubmissionFactory(unit=town["wenli"], accepted=True)
+        Submission.objects.filter(pk=case.pk).update(
+            status="answered",
+            answered_at=timezone.now(),
+            answer_text="已答复",
+            fulfilled_by=town[name],
+        )
+    urls = ["/feedback/", "/feedback/?page=2", "/feedback/?unit=wenli"]
+    clients = readers(town)
+    with time_machine.travel(AT + timedelta(hours=2), tick=False):
+        kept = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+        djangos_own(monkeypatch)
+        own = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+    assert kept == own
+    for who in clients:
+        first = kept[(who, "/feedback/")].decode()
+        for name in ("public", "branch", "inner"):
+            linked = f'href="{town[name].get_absolute_url()}"' in first
+            assert linked is (name in MAY_READ[who]), (who, name)
+    assert "第0件" in kept[("visitor", "/feedback/?page=2")].decode()
+    shapes = [key[3] for key in compiled._plans]
+    assert len([s for s in shapes if s[0] == "wall-answers"]) == 3  # audiences
+    assert len([s for s in shapes if s[0] == "wall-page"]) == 3  # pages
+    assert None not in compiled._plans.values()
+
+
+def test_a_page_past_the_kept_offset_runs_as_django(town):
+    for _ in range(3):
+        SubmissionFactory(unit=town["maoshan"], accepted=True)
+    rows = compiled.Sliced(
+        Submission, ("sliced-test",), lambda at: Submission.objects.order_by("pk")
+    )
+    every = list(Submission.objects.order_by("pk"))
+    assert rows[0:2] == every[0:2] and rows[1:3] == every[1:3]
+    assert list(rows[compiled.MAX_KEPT_OFFSET : compiled.MAX_KEPT_OFFSET + 20]) == []
+    assert rows[2] == every[2]  # an index, not a slice
+    shapes = {key[3] for key in compiled._plans}
+    assert shapes == {("sliced-test", 0, 2), ("sliced-test", 1, 3)}

@@ -7,6 +7,7 @@ filter, before and after."""
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
@@ -79,6 +80,12 @@ def varied(county) -> None:
     Submission.objects.filter(pk=escalated.pk).update(
         escalated_round=1, round=1, due_date=timezone.localdate() - timedelta(days=1)
     )
+    # Waiting, not yet read, past their deadline (counted per day apart).
+    for unit, kind in (("wenli", "question"), ("shangcun", "suggestion")):
+        late = SubmissionFactory(unit=county[unit], kind=kind)
+        Submission.objects.filter(pk=late.pk).update(
+            due_date=timezone.localdate() - timedelta(days=2)
+        )
 
 
 def expected(query: str) -> dict:
@@ -107,7 +114,10 @@ def test_the_counts_from_kept_sql_are_the_straightforward_ones(county, changed, 
     first = visitor.get(f"/feedback/?{query}")
     assert first.status_code == 200
     assert first.context["summary"] == expected(query)
-    assert kept_plans("wall") == 3
+    if not query:
+        assert first.context["summary"]["waiting_overdue"] == 2
+    # The three counts and the cases waiting past their deadline today.
+    assert kept_plans("wall") == 4
     # A case comes in and another is answered, in each town: each unit
     # recounted from the kept SQL, the figures right.
     with changed():
@@ -147,7 +157,7 @@ def test_a_case_coming_in_recounts_its_unit_without_compiling_again(
     # The first recount of one unit compiles its three queries; the next
     # one none, of that unit or another (the unit is a parameter).
     assert made == [6, 6, 6]
-    assert kept_plans("wall") == 3 + 3
+    assert kept_plans("wall") == 3 + 3 + 1  # and the county's overdue count
 
 
 def wall_shape(query: str = "") -> tuple:
@@ -173,7 +183,7 @@ def test_the_home_pages_cases_are_counted_from_kept_sql(county, changed):
     }
     straight = Submission.objects.on_record().filter(unit__in=list(town))
     assert town_feedback(town) == straight.summary()
-    assert kept_plans("home") == 3
+    assert kept_plans("home") == 4  # the overdue count of the town's units
     with changed():
         SubmissionFactory(unit=county["wenli"])
         answered(county["maoshan"], days=4, rating="satisfied")
@@ -221,3 +231,29 @@ def test_a_slug_given_to_another_unit_counts_that_units_cases(county, changed):
     moved = visitor.get("/feedback/?unit=wenli").context["summary"]
     assert moved == on_record().filter(unit=county["maoshan"]).summary()
     assert moved != wenli
+
+
+def test_the_overdue_count_moves_at_midnight_from_kept_sql(county):
+    """The cases waiting past their deadline are counted from SQL kept per
+    day (the date is in it, not a parameter): a case due today is overdue
+    tomorrow, counted from the next day's plan."""
+    varied(county)
+    today = timezone.localtime().replace(hour=10, minute=0)
+    due_today = SubmissionFactory(unit=county["maoshan"])
+    Submission.objects.filter(pk=due_today.pk).update(due_date=today.date())
+    visitor = Client()
+    for day, overdue in ((today, 2), (today + timedelta(days=1), 3)):
+        with time_machine.travel(day, tick=False):
+            for query in ("", "unit=maoshan"):
+                summary = visitor.get(f"/feedback/?{query}").context["summary"]
+                assert summary == expected(query), (day, query)
+            assert summary["waiting_overdue"] == overdue - 2
+            assert (
+                visitor.get("/feedback/").context["summary"]["waiting_overdue"]
+                == overdue
+            )
+    days = {key[3][-2] for key in compiled._plans if "overdue" in key[3]}
+    assert days == {
+        today.date().isoformat(),
+        (today + timedelta(days=1)).date().isoformat(),
+    }
