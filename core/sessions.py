@@ -26,6 +26,21 @@ def read_along(key: str) -> None:
         _along.append(key)
 
 
+def read_as_ours(data: dict) -> dict:
+    """A session logged in under Django's ModelBackend, read as naming
+    core.auth's (the same users; its one query kept) when the settings list
+    ours and not Django's: no one is logged out by the change, whichever
+    session engine (this one, or `core.db_sessions` without Redis)."""
+    backends = settings.AUTHENTICATION_BACKENDS
+    if (
+        data.get(BACKEND_SESSION_KEY) == auth.LEGACY_PATH
+        and auth.LEGACY_PATH not in backends
+        and auth.PATH in backends
+    ):
+        data[BACKEND_SESSION_KEY] = auth.PATH
+    return data
+
+
 class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key=None):
         super().__init__(session_key)
@@ -34,11 +49,7 @@ class SessionStore(cached_db.SessionStore):
         self.along: dict[str, object] = {}
 
     def load(self):
-        data = self._load()
-        if data.get(BACKEND_SESSION_KEY) == auth.LEGACY_PATH:
-            # Logged in before core.auth's backend: the same users, read so.
-            data[BACKEND_SESSION_KEY] = auth.PATH
-        return data
+        return read_as_ours(self._load())
 
     def _load(self):
         if not _along or settings.SESSION_CACHE_ALIAS != DEFAULT_CACHE_ALIAS:

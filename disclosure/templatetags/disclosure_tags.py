@@ -214,14 +214,11 @@ def kept_entries(
     given = dict(zip(names, rows, strict=True))
     wanted = {name: [f"disclosure:{d.pk}"] for name, d in given.items()}
     made_from: dict[int, Disclosure] = {}
-
     photos: dict[int, list] = {}
 
     def render(missing: list[str]) -> dict[str, str]:
         if loaded:
             made_from.update((given[n].pk, given[n]) for n in missing)
-            if thumbnails:
-                photos.update(posting_photos(list(made_from)))
         elif isinstance(source, compiled.Source):
             # From SQL kept per source and number of rows (core.compiled):
             # after a publication its entry alone, and building the query
@@ -238,15 +235,13 @@ def kept_entries(
                 keys=keys,
             )
             made_from.update((row.pk, row) for row in found)
-            if thumbnails:
-                photos.update(posting_photos(list(made_from)))
         else:
-            found = _entry_rows(source, show_unit)
-            if thumbnails:
-                found = found.prefetch_related("attachments")
             # By key, no order (the page's order is `rows`'): the ordering's
             # expressions cost a third of building the query.
-            made_from.update(found.order_by().in_bulk(given[n].pk for n in missing))
+            found = _entry_rows(source, show_unit).order_by()
+            made_from.update(found.in_bulk(given[n].pk for n in missing))
+        if thumbnails:  # whichever way the rows came
+            photos.update(posting_photos(list(made_from)))
         return {
             name: disclosure_entry(
                 made_from[given[name].pk],

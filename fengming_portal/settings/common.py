@@ -417,7 +417,7 @@ PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", 
 # database, so a Redis flush logs no one out) and the user is not loaded
 # (core/audiences.py). Only with a shared cache: with the per-process
 # LocMemCache a log-out in one worker would leave another's copy.
-SESSION_ENGINE = "core.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "core.sessions" if REDIS_URL else "core.db_sessions"
 # What no signal announces (a queryset update() of a user, SQL by hand) ends
 # a member's cached pages within this many seconds; a save, a password change,
 # a new group or permission, a log-out at once (core/audiences.py).

@@ -56,8 +56,7 @@ def test_the_deployed_environment_keeps_sessions_in_redis():
         (env["REDIS_URL"], "core.sessions core.redis_cache.RedisCache"),
         (
             "",
-            "django.contrib.sessions.backends.db "
-            "django.core.cache.backends.locmem.LocMemCache",
+            "core.db_sessions django.core.cache.backends.locmem.LocMemCache",
         ),
     ]:
         result = subprocess.run(
