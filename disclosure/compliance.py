@@ -27,7 +27,7 @@ from catalog.models import Category, Item, ScheduleRule, Timing
 from catalog.page_scopes import CATALOG, COUNTED, FILED
 from catalog.periods import Period
 from catalog.workdays import add_workdays, notice_ends
-from core import caching, content
+from core import caching, compiled, content
 
 from .models import Disclosure, ObligationEvent, Unit
 from .page_scopes import PUBLISHED, SPAN, UNITS, request_scopes, years_fact
@@ -923,32 +923,39 @@ def item_spec(item: Item) -> ItemSpec:
 def load_filings(year: int, unit_ids: Iterable[int]) -> list[Filing]:
     """Published disclosures of that year, all scopes (党内 ones count too),
     and the 长期 items' earlier ones still on the board (withdrawn ones are
-    not published)."""
-    standing_before = Q(item__timing=Timing.STANDING, period_start__year__lt=year) & (
-        Q(display_until__isnull=True) | Q(display_until__year__gte=year)
-    )
-    rows = (
-        Disclosure.objects.published()
-        .order_by()  # the engine sorts what it needs
-        .filter(Q(period_start__year=year) | standing_before)
-        .filter(unit_id__in=list(unit_ids))
-        # The day of publication in the site's time zone, worked out by the
-        # database: converting a thousand timestamps in Python cost a third
-        # of the load at county scale.
-        .annotate(published_on=TruncDate("published_at"))
-        .values_list(
-            "pk",
-            "unit_id",
-            "item_id",
-            "period",
-            "published_on",
-            "event_date",
-            "is_nil_return",
-            "display_until",
-            "posted_on",
-            "notice_outcome",
+    not published). Its SQL kept per year and number of units
+    (core.compiled): after a publication the matrix reads its unit's rows
+    again, and building the query cost more than running it."""
+
+    def build(at, *keys):
+        standing_before = Q(
+            item__timing=Timing.STANDING, period_start__year__lt=year
+        ) & (Q(display_until__isnull=True) | Q(display_until__year__gte=year))
+        return (
+            Disclosure.objects.published(at)
+            .order_by()  # the engine sorts what it needs
+            .filter(Q(period_start__year=year) | standing_before)
+            .filter(unit_id__in=keys)
+            # The day of publication in the site's time zone, worked out by
+            # the database: converting a thousand timestamps in Python cost
+            # a third of the load at county scale.
+            .annotate(published_on=TruncDate("published_at"))
+            .values_list(
+                "pk",
+                "unit_id",
+                "item_id",
+                "period",
+                "published_on",
+                "event_date",
+                "is_nil_return",
+                "display_until",
+                "posted_on",
+                "notice_outcome",
+            )
         )
-    )
+
+    keys = sorted(set(unit_ids))
+    rows = compiled.rows(Disclosure, ("compliance-filings", year), build, keys=keys)
     return [
         Filing(*row[:-1], bool(row[-1]))  # notice_outcome: text → recorded or not
         for row in rows
@@ -956,11 +963,17 @@ def load_filings(year: int, unit_ids: Iterable[int]) -> list[Filing]:
 
 
 def load_events(year: int, unit_ids: Iterable[int]) -> list[EventSpec]:
-    """The events registered for these units in that year (事项登记)."""
-    rows = ObligationEvent.objects.filter(
-        unit_id__in=list(unit_ids), event_date__year=year
-    ).values_list(
-        "pk", "unit_id", "item_id", "event_date", "disclosure_id", "description"
+    """The events registered for these units in that year (事项登记): SQL
+    kept as `load_filings`'."""
+    rows = compiled.rows(
+        ObligationEvent,
+        ("compliance-events", year),
+        lambda at, *keys: ObligationEvent.objects.filter(
+            unit_id__in=keys, event_date__year=year
+        ).values_list(
+            "pk", "unit_id", "item_id", "event_date", "disclosure_id", "description"
+        ),
+        keys=sorted(set(unit_ids)),
     )
     return [EventSpec(*row) for row in rows]
 
