@@ -28,11 +28,11 @@ of a select_related), tuples (values_list) or values
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import DateTimeField, QuerySet
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -127,6 +127,28 @@ class Sliced:
             (*self.shape, item.start, item.stop),
             lambda at: self.build(at)[item],
         )
+
+
+def form_shape(source: str, cleaned: dict) -> tuple:
+    """What a queryset filtered by a form is a function of, as a shape:
+    where it comes from and the form's cleaned values, rows by their keys
+    (the selection's text names a unit by its slug, which may come to name
+    another: the 回音壁's and the list's filters)."""
+
+    def plain(value):
+        if isinstance(value, models.Model):
+            return (value._meta.label, value.pk)
+        if isinstance(value, slice):  # a date range
+            return (plain(value.start), plain(value.stop))
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return tuple(sorted(map(plain, value), key=repr))
+        if value is None or isinstance(value, (str, int, bool)):
+            return value
+        return (type(value).__name__, repr(value))
+
+    return (source, *sorted((key, plain(v)) for key, v in cleaned.items()))
 
 
 def rows(

@@ -308,18 +308,32 @@ def disclosure_list(request):
         # The own branch's 党组织内部 rows may be listed: never kept in the copy
         # every branch shares, whatever the key was narrowed from.
         request.page_own_audience_only = True
-    visible = Disclosure.objects.published().for_reader(reader)
+
+    def visible(at=None):
+        return Disclosure.objects.published(at).for_reader(reader, at)
+
     f = DisclosureFilter(
-        request.GET, queryset=visible, user=request.user, reader=reader
+        request.GET, queryset=visible(), user=request.user, reader=reader
     )
     context = {"filter": f, "page": None, "bad_page": False}
     if not f.is_valid():
         return render(request, "disclosure/disclosure_list.html", context, status=400)
+
+    def listed(at):
+        # The selection as the form chose it, of the rows visible at `at`.
+        return f.filter_queryset(visible(at))
+
+    # What the selection is a function of: its page's keys and its entries'
+    # rows from SQL kept per audience and filter selection (core.compiled).
+    shape = (reader.key, *compiled.form_shape("list", f.form.cleaned_data))
+    context["entries_source"] = compiled.Source(("list", *shape), listed)
     try:
         context["page"] = paginate(
             request,
             # Which rows, in order: their entries are kept (disclosure_entries).
-            f.qs.only("id"),
+            compiled.Sliced(
+                Disclosure, ("list-page", *shape), lambda at: listed(at).only("id")
+            ),
             20,
             count=lambda: caching.cached(
                 f"list-count:{reader.key}:{caching.selection(request)}",

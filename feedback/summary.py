@@ -22,14 +22,11 @@ the parts outlive midnight (recounting every town at once took 0.3–0.5 s at
 county scale, on the first request of each day).
 """
 
-from datetime import date
-
 from django.conf import settings
-from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from core import caching, events
+from core import caching, compiled, events
 from disclosure.models import Unit
 from disclosure.page_scopes import UNITS, unit_scopes
 
@@ -162,26 +159,9 @@ def summary_by_unit(cases, name: str, units: dict[int, str], shape: tuple = ()) 
     return summary_of([*parts.values(), overdue])
 
 
-def filter_shape(source: str, cleaned: dict) -> tuple:
-    """What a queryset of cases filtered by a form is a function of: where
-    it comes from and the form's cleaned values, rows by their keys (the
-    selection's text names a unit by its slug, which may come to name
-    another), for core.compiled's shapes."""
-
-    def plain(value):
-        if isinstance(value, models.Model):
-            return (value._meta.label, value.pk)
-        if isinstance(value, slice):  # a date range
-            return (plain(value.start), plain(value.stop))
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return tuple(sorted(map(plain, value), key=repr))
-        if value is None or isinstance(value, (str, int, bool)):
-            return value
-        return (type(value).__name__, repr(value))
-
-    return (source, *sorted((key, plain(v)) for key, v in cleaned.items()))
+# What a queryset of cases filtered by a form is a function of (the wall's
+# filter selection, rows by their keys), for core.compiled's shapes.
+filter_shape = compiled.form_shape
 
 
 def on_new_case(event: events.Event) -> None:

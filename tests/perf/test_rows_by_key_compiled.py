@@ -260,3 +260,57 @@ def test_a_page_past_the_kept_offset_runs_as_django(town):
     assert rows[2] == every[2]  # an index, not a slice
     shapes = {key[3] for key in compiled._plans}
     assert shapes == {("sliced-test", 0, 2), ("sliced-test", 1, 3)}
+
+
+def test_the_lists_pages_from_kept_sql_are_djangos_own(town, settings, monkeypatch):
+    """The list's page of keys (`compiled.Sliced`) and its entries' rows (a
+    `compiled.Source`), kept per audience and filter selection: each
+    reader's pages, filtered and paged, are the bytes Django's own queries
+    give, a row comes out at its time, and no reader lists a row they may
+    not read."""
+    settings.VALUE_CACHE_SECONDS = 0
+    for n in range(22):  # a second page
+        DisclosureFactory(
+            unit=town["maoshan"],
+            title=f"茅山村务第{n}号",
+            published_at=AT - timedelta(days=n + 2),
+        )
+    urls = [
+        "/disclosures/",
+        "/disclosures/?page=2",
+        "/disclosures/?unit=wenli",
+        "/disclosures/?unit=maoshan&page=2",
+        "/disclosures/?period=2011-09",
+        "/disclosures/?kind=party&nil=on",
+    ]
+    clients = readers(town)
+    kept, own = {}, {}
+    for moment in (AT, AT + timedelta(hours=1, minutes=30)):
+        with time_machine.travel(moment, tick=False):
+            for who, client in clients.items():
+                for url in urls:
+                    kept[(moment, who, url)] = page(client, url)
+    djangos_own(monkeypatch)
+    for moment in (AT, AT + timedelta(hours=1, minutes=30)):
+        with time_machine.travel(moment, tick=False):
+            for who, client in clients.items():
+                for url in urls:
+                    own[(moment, who, url)] = page(client, url)
+    assert kept == own
+    for who in clients:
+        for name, title in (("branch", "文理村党支部内部通报"), ("inner", "党内通报")):
+            shown = title.encode() in kept[(AT, who, "/disclosures/?unit=wenli")]
+            assert shown is (name in MAY_READ[who]), (who, name)
+        later = "一小时后公开".encode()
+        assert later not in kept[(AT, who, "/disclosures/?unit=wenli")]
+        assert (
+            later
+            in kept[
+                (AT + timedelta(hours=1, minutes=30), who, "/disclosures/?unit=wenli")
+            ]
+        )
+    assert "茅山村务第21号".encode() in kept[(AT, "visitor", "/disclosures/?page=2")]
+    shapes = [key[3] for key in compiled._plans]
+    assert any(s[0] == "list-page" for s in shapes)
+    assert any(s[:2] == ("entry-rows", True) and s[2] == "list" for s in shapes)
+    assert None not in compiled._plans.values()
