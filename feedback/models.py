@@ -225,6 +225,20 @@ class SubmissionQuerySet(models.QuerySet):
     def _waiting_overdue_q(cls) -> Q:
         return Q(status=Status.RECEIVED) & cls._overdue_q(timezone.localdate())
 
+    def _kept_rows(self, shape: tuple, name: str, build, units, day) -> list:
+        """`build(units)`'s rows (`units`: ids, or None for every unit's);
+        with a `shape`, from SQL kept under it, `name` and the `day` it
+        counts against (core.compiled), the units its parameters: a plan
+        for any one unit, as most recounts are."""
+        if not shape:
+            return list(build(units))
+        kept = (*shape, name, units is None, day)
+        if units is None:
+            return compiled.rows(self.model, kept, lambda _at: build(None))
+        return compiled.rows(
+            self.model, kept, lambda _at, *keys: build(keys), keys=units
+        )
+
     def overdue_waiting_part(self, shape: tuple = (), units=None) -> dict:
         """The part of `summary_parts(today=False)` left out: the cases of
         this selection (`units`: of these units' ids alone) waiting past their
@@ -234,24 +248,19 @@ class SubmissionQuerySet(models.QuerySet):
         as_of = timezone.localdate()
         waiting = Q(status=Status.RECEIVED) & self._overdue_q(as_of)
 
-        def build(at, *keys):
-            rows = self.order_by()
-            if units is not None:
-                rows = rows.filter(unit__in=keys)
+        def build(chosen):
+            rows = self if chosen is None else self.filter(unit__in=chosen)
             # One group (received), or none: a count compiled.rows can keep.
             return (
-                rows.filter(waiting)
+                rows.order_by()
+                .filter(waiting)
                 .values("status")
                 .annotate(n=Count("id"))
                 .values_list("n", flat=True)
             )
 
-        keys = tuple(units) if units is not None else ()
-        if shape:
-            key = (*shape, "overdue", as_of.isoformat(), units is None)
-            counts = compiled.rows(self.model, key, build, keys=keys)
-        else:
-            counts = build(None, *keys)
+        units = None if units is None else tuple(units)
+        counts = self._kept_rows(shape, "overdue", build, units, as_of)
         part = empty_part()
         part["totals"]["waiting_overdue"] = sum(counts)
         return part
@@ -318,18 +327,9 @@ class SubmissionQuerySet(models.QuerySet):
             return found.order_by().with_local_dates()
 
         def fetched(name: str, build) -> list:
-            """`build(units)`'s rows; kept SQL under the shape, the units its
-            parameters (a plan for any one unit, as most recounts are)."""
-            if not (by_unit and shape):
-                return list(build(units))
             # The day too: `today` counts against it.
             day = timezone.localdate() if today else None
-            kept = (*shape, name, units is None, day)
-            if units is None:
-                return compiled.rows(self.model, kept, lambda _at: build(None))
-            return compiled.rows(
-                self.model, kept, lambda _at, *keys: build(keys), keys=units
-            )
+            return self._kept_rows(shape if by_unit else (), name, build, units, day)
 
         def part(key) -> dict:
             return parts.setdefault(key, empty_part())

@@ -550,8 +550,9 @@ def test_the_overdue_count_moves_at_midnight_from_a_new_days_plan(town, waiting)
     assert counted[(evening, None)] == 2  # due yesterday, each village
     assert counted[(evening + timedelta(seconds=2), None)] == 4  # and today
     assert counted[(evening + timedelta(seconds=2), (town["wenli"].pk,))] == 2
-    days = {key[3][2] for key in compiled._plans if key[3][:2] == ("attack", "overdue")}
-    assert days == {waiting.isoformat(), (waiting + timedelta(days=1)).isoformat()}
+    # The shape: (*shape, "overdue", every unit's, the day).
+    days = {key[3][3] for key in compiled._plans if key[3][:2] == ("attack", "overdue")}
+    assert days == {waiting, waiting + timedelta(days=1)}
 
 
 @pytest.mark.parametrize(
