@@ -26,6 +26,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import misses
 
 
+def area_of(file: str) -> str:
+    """A profiled function's layer: Django's package (template, db, …),
+    psycopg, another library, the portal's app, or Python itself."""
+    if "site-packages/" in file:
+        parts = file.split("site-packages/", 1)[1].split("/")
+        if parts[0] == "django" and len(parts) > 2:
+            return f"django/{parts[1]}"
+        return parts[0]
+    if file.startswith(str(Path(__file__).resolve().parent.parent)):
+        return "portal: " + Path(file).resolve().parent.name
+    return "python"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("page")
@@ -113,6 +126,14 @@ def main() -> None:
             if f.endswith(file) and name == func
         )
         print(f"  {label:<24} {total * 1000 / args.repeat:7.1f} ms")  # noqa: T201
+    # Own time by where it is spent: which layer a cheaper miss must cut.
+    areas: dict[str, float] = {}
+    for (file, _line, _name), row in stats.stats.items():
+        area = area_of(file)
+        areas[area] = areas.get(area, 0.0) + row[2]
+    print("  own time by area:")  # noqa: T201
+    for area, total in sorted(areas.items(), key=lambda kv: -kv[1]):
+        print(f"    {area:<28} {total * 1000 / args.repeat:7.2f} ms")  # noqa: T201
     for key in args.sort.split(","):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(key).print_stats(args.top)

@@ -25,6 +25,7 @@ of a select_related), tuples (values_list) or values
 (values_list(flat=True)).
 """
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,8 +53,12 @@ _PROBES = (
 # county scale 510 units: about 2,600 a day). Past it the older half is
 # dropped (each made again at its next miss, a compile). A board's plan,
 # with what it keeps alive, measured under 6 KB: 24 MB a worker at most.
-# Shapes a request picks (a board's past period) can churn it, never grow it.
 LIMIT = 4096
+# Shapes holding CHOSEN (what a request chose: a filter selection, a board's
+# past period) are kept apart, past it their older half dropped: a crawler
+# making up selections churns only those, never the plans of the pages
+# themselves (a board, the home page, a disclosure). 12 MB a worker at most.
+CHOSEN_LIMIT = 2048
 
 # Two values for each key a query takes, only compiled, never run: of
 # either sign (a build branching on a key's sign shows it), the first run
@@ -67,8 +72,23 @@ MAX_KEYS = 100
 
 _MOMENT_FIELD = DateTimeField()
 _plans: dict[tuple, "_Plan | None"] = {}
+_chosen: dict[tuple, None] = {}  # the keys of _plans holding CHOSEN, in order made
 KINDS = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
 _lock = threading.Lock()
+
+
+class _Chosen:
+    """The mark, in a shape, of a value a request chose (`form_shape`'s of a
+    filter selection, a board's past period): any number of such shapes can
+    be made up, so their plans are kept apart (CHOSEN_LIMIT)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CHOSEN"
+
+
+CHOSEN = _Chosen()
 
 
 @dataclass(frozen=True)
@@ -129,11 +149,15 @@ class Sliced:
         )
 
 
-def form_shape(source: str, cleaned: dict) -> tuple:
+def form_shape(source: str, cleaned: dict, linked: tuple[str, ...] = ()) -> tuple:
     """What a queryset filtered by a form is a function of, as a shape:
     where it comes from and the form's cleaned values, rows by their keys
     (the selection's text names a unit by its slug, which may come to name
-    another: the 回音壁's and the list's filters)."""
+    another: the 回音壁's and the list's filters). With a value chosen but
+    of the `linked` fields (what the site's own links choose, a page of its
+    own: a unit's list), the shape holds CHOSEN: its plans are kept apart
+    from the pages' own (a crawler's made-up selections churn only each
+    other)."""
 
     def plain(value):
         if isinstance(value, models.Model):
@@ -148,7 +172,15 @@ def form_shape(source: str, cleaned: dict) -> tuple:
             return value
         return (type(value).__name__, repr(value))
 
-    return (source, *sorted((key, plain(v)) for key, v in cleaned.items()))
+    def given(value) -> bool:  # an empty date range is (None, None)
+        if isinstance(value, tuple):
+            return any(map(given, value))
+        return value not in (None, "", False)
+
+    values = sorted((key, plain(v)) for key, v in cleaned.items())
+    if any(given(value) for key, value in values if key not in linked):
+        return (source, CHOSEN, *values)
+    return (source, *values)
 
 
 def rows(
@@ -177,21 +209,33 @@ def rows(
         plan = _plans[key]
     except KeyError:
         plan = _compile(build, len(keys), connection, using)
-        with _lock:
-            if len(_plans) >= LIMIT:
-                # The older half (yesterday's boards first): in order made.
-                for old in list(_plans)[: LIMIT // 2]:
-                    _plans.pop(old, None)
-            _plans[key] = plan
+        _keep(key, plan, CHOSEN in shape)
     if plan is None:
         return list(build(at, *keys))
     return _run(plan, connection, using, at, keys)
+
+
+def _keep(key: tuple, plan: "_Plan | None", chosen: bool) -> None:
+    with _lock:
+        if chosen:
+            if len(_chosen) >= CHOSEN_LIMIT:
+                for old in list(_chosen)[: CHOSEN_LIMIT // 2]:
+                    del _chosen[old]
+                    _plans.pop(old, None)
+            _chosen[key] = None
+        elif len(_plans) - len(_chosen) >= LIMIT:
+            # The older half (yesterday's boards first): in order made.
+            mine = (old for old in _plans if old not in _chosen)
+            for old in list(itertools.islice(mine, LIMIT // 2)):
+                _plans.pop(old, None)
+        _plans[key] = plan
 
 
 def forget() -> None:
     """Drop every plan (tests that change what a shape compiles to)."""
     with _lock:
         _plans.clear()
+        _chosen.clear()
 
 
 def _probe_keys(probe: tuple[int, int], count: int) -> tuple[int, ...]:

@@ -202,7 +202,15 @@ def board_body_context(unit: Unit, reader: Reader, period, today) -> dict:
         unit,
         compiled.rows(
             Disclosure,
-            ("board", *shape, period.key if period else "", today, COLUMN_SIZE),
+            # A past period is a request's choice (any month of ten years):
+            # kept apart from the boards' own plans (compiled.CHOSEN).
+            (
+                "board",
+                *shape,
+                *((compiled.CHOSEN, period.key) if period else ("",)),
+                today,
+                COLUMN_SIZE,
+            ),
             shown,
         ),
     )
@@ -325,7 +333,9 @@ def disclosure_list(request):
 
     # What the selection is a function of: its page's keys and its entries'
     # rows from SQL kept per audience and filter selection (core.compiled).
-    shape = (reader.key, *compiled.form_shape("list", f.form.cleaned_data))
+    # A unit's list is linked from its board: a page of its own, not chosen.
+    cleaned = f.form.cleaned_data
+    shape = (reader.key, *compiled.form_shape("list", cleaned, linked=("unit",)))
     context["entries_source"] = compiled.Source(("list", *shape), listed)
     try:
         context["page"] = paginate(

@@ -233,7 +233,9 @@ def wall(request):
         return render(request, "feedback/submission_list.html", context, status=400)
     # A summary over every matching row: kept per unit between requests.
     # What the selection is a function of (its kept SQL's shape).
-    shape = filter_shape("wall", f.form.cleaned_data)
+    # A unit's 回音壁 (linked from its board) and the cases under 督办 (from
+    # the wall's figures) are pages of their own, not chosen (compiled.CHOSEN).
+    shape = filter_shape("wall", f.form.cleaned_data, linked=("unit", "escalated"))
     context["summary"] = wall_summary(
         f.qs,
         caching.selection(request),

@@ -864,14 +864,16 @@ def test_articles_in_turns_each_read_its_own_forms_and_trail(town):
 def test_plans_evicted_at_the_limit_are_made_again_and_give_djangos_answer(
     town, wall, monkeypatch
 ):
-    """With room for four plans, the wall's pages, answers, counts and the
-    session's user churn them: every page is still Django's own."""
+    """With room for four plans and four of selections, the wall's pages,
+    answers, counts and the session's user churn them: every page is still
+    Django's own."""
     monkeypatch.setattr(compiled, "LIMIT", 4)
+    monkeypatch.setattr(compiled, "CHOSEN_LIMIT", 4)
     clients = readers(town)
     urls = wall_urls(wall)[:8]
     with time_machine.travel(AT, tick=False):
         kept = {(w, u): page(c, u) for u in urls for w, c in clients.items()}
-        assert len(compiled._plans) <= 4
+        assert len(compiled._plans) <= 8 and len(compiled._chosen) <= 4
         djangos_own(monkeypatch)
         own = {(w, u): page(c, u) for u in urls for w, c in clients.items()}
     assert kept == own

@@ -210,7 +210,8 @@ def test_what_a_filter_form_selects_names_rows_by_their_keys(county):
     hash(shape)
     assert ("unit", ("disclosure.Unit", county["wenli"].pk)) in shape
     assert ("tag", ("feedback.Tag", tag.pk)) in shape
-    received = dict(shape[1:])["received"]
+    assert shape[1] is compiled.CHOSEN  # a selection: its plans kept apart
+    received = dict(shape[2:])["received"]
     assert received[0].startswith("2011-09-01") and received[1] is None
     # Another unit given the slug: another shape.
     county["wenli"].slug = "wenli-old"
