@@ -175,7 +175,7 @@ def form_shape(source: str, cleaned: dict, linked: tuple[str, ...] = ()) -> tupl
     def given(value) -> bool:  # an empty date range is (None, None)
         if isinstance(value, tuple):
             return any(map(given, value))
-        return value not in (None, "", False)
+        return not (value is None or value is False or value == "")
 
     values = sorted((key, plain(v)) for key, v in cleaned.items())
     if any(given(value) for key, value in values if key not in linked):
@@ -216,19 +216,31 @@ def rows(
 
 
 def _keep(key: tuple, plan: "_Plan | None", chosen: bool) -> None:
+    """Keep `plan` in its pool, past the pool's limit the older half (at
+    least one) dropped first; a limit under one keeps nothing."""
+    limit = CHOSEN_LIMIT if chosen else LIMIT
+    if limit < 1:
+        return
     with _lock:
         if chosen:
-            if len(_chosen) >= CHOSEN_LIMIT:
-                for old in list(_chosen)[: CHOSEN_LIMIT // 2]:
+            if len(_chosen) >= limit:
+                for old in list(_chosen)[: max(1, limit // 2)]:
                     del _chosen[old]
                     _plans.pop(old, None)
             _chosen[key] = None
-        elif len(_plans) - len(_chosen) >= LIMIT:
+        elif len(_plans) - len(_chosen) >= limit:
             # The older half (yesterday's boards first): in order made.
             mine = (old for old in _plans if old not in _chosen)
-            for old in list(itertools.islice(mine, LIMIT // 2)):
+            for old in list(itertools.islice(mine, max(1, limit // 2))):
                 _plans.pop(old, None)
         _plans[key] = plan
+
+
+def linked(query, *names: str) -> tuple[str, ...]:
+    """Those of `names` (a form's fields the site's own links choose) that
+    `query` (request.GET) gives at most once, as a link does: a field
+    repeated is a made-up selection (`form_shape`'s `linked`)."""
+    return tuple(name for name in names if len(query.getlist(name)) <= 1)
 
 
 def forget() -> None:

@@ -335,7 +335,12 @@ def disclosure_list(request):
     # rows from SQL kept per audience and filter selection (core.compiled).
     # A unit's list is linked from its board: a page of its own, not chosen.
     cleaned = f.form.cleaned_data
-    shape = (reader.key, *compiled.form_shape("list", cleaned, linked=("unit",)))
+    shape = (
+        reader.key,
+        *compiled.form_shape(
+            "list", cleaned, linked=compiled.linked(request.GET, "unit")
+        ),
+    )
     context["entries_source"] = compiled.Source(("list", *shape), listed)
     try:
         context["page"] = paginate(

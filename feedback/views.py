@@ -235,7 +235,11 @@ def wall(request):
     # What the selection is a function of (its kept SQL's shape).
     # A unit's 回音壁 (linked from its board) and the cases under 督办 (from
     # the wall's figures) are pages of their own, not chosen (compiled.CHOSEN).
-    shape = filter_shape("wall", f.form.cleaned_data, linked=("unit", "escalated"))
+    shape = filter_shape(
+        "wall",
+        f.form.cleaned_data,
+        linked=compiled.linked(request.GET, "unit", "escalated"),
+    )
     context["summary"] = wall_summary(
         f.qs,
         caching.selection(request),

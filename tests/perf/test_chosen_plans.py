@@ -142,6 +142,7 @@ def test_the_own_pool_still_drops_its_older_half_past_its_limit(monkeypatch):
         ({"kind": "party", "nil": False}, True),
         ({"nil": True}, True),
         ({"period": "2026-11"}, True),
+        ({"page_size": 0}, True),  # a number given, however small (0 == False)
         ({}, False),
     ],
 )
