@@ -18,7 +18,9 @@ from django.test import Client
 
 from catalog.models import Scope
 from core import compiled
+from disclosure.filters import DisclosureFilter
 from disclosure.models import Disclosure
+from feedback.filters import SubmissionFilter
 from tests.factories import (
     DisclosureFactory,
     ItemFactory,
@@ -44,17 +46,9 @@ TITLES = {
     "branch": "文理村党支部内部通报",
     "inner": "党内通报",
 }
-LIST_FIELDS = {"unit", "kind", "category", "item", "period", "published", "nil"}
-WALL_FIELDS = {
-    "unit",
-    "kind",
-    "tag",
-    "status",
-    "channel",
-    "outcome",
-    "escalated",
-    "received",
-}
+# The forms' fields, as the filters declare them.
+LIST_FIELDS = set(DisclosureFilter.base_filters)
+WALL_FIELDS = set(SubmissionFilter.base_filters)
 LINKED = {"list": {"unit"}, "wall": {"unit", "escalated"}}
 
 
