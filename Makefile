@@ -43,10 +43,11 @@ run: demo
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # On both cores (pytest-xdist: a file's tests on one worker, each worker its
-# own database), then the browser tests alone (one live server, one browser).
+# own database), then the browser tests, on both cores too (each worker its
+# own live server and browser).
 test: install vendor-vnu
 	$(BIN)/python -m pytest -m "not e2e" -n 2 --dist loadfile
-	$(BIN)/python -m pytest -m e2e
+	$(BIN)/python -m pytest -m e2e -n 2 --dist loadfile tests/e2e
 
 # Load and fault test on a private PostgreSQL cluster behind gunicorn (about
 # 3 minutes; needs PostgreSQL's server binaries and Redis on 127.0.0.1:6379).
