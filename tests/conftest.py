@@ -33,10 +33,12 @@ def pytest_runtest_teardown(item, nextitem):
     Not after a worker's last test (no `nextitem`): its teardown has also
     destroyed the test database and named the real one again, which CI does
     not have (and a developer's must not get the groups)."""
+    # Only after a test whose fixtures were set up (read before they are torn
+    # down; pytest-django's database fixtures are reached dynamically, so not
+    # named here): a browser test skipped for want of a browser never set the
+    # test database up.
+    ran = bool(getattr(item, "funcargs", None))
     yield
-    # Only after a test whose database fixtures ran: a browser test skipped
-    # for want of a browser never set the test database up.
-    ran = "_django_db_helper" in getattr(item, "funcargs", {})
     if nextitem is not None and _flushes(item) and ran:
         from pytest_django.plugin import blocking_manager_key
 
