@@ -8,6 +8,9 @@ The page names are bench/misses.py's, and so are the modes (`--mode`: warm,
 the default; cold; "pub elsewhere", "case elsewhere", "unit elsewhere",
 "catalog": what is dropped before each request). `--callers as_sql`: who
 calls the functions matching a pattern (which queries Django still builds).
+`--plans`: each query of the last miss explained again (EXPLAIN ANALYZE,
+PostgreSQL; the best of three): the server's planning and execution time,
+which the wall time of a query hides together.
 Prints the wall time a request
 (median), the SQL time from the captured queries, and cProfile's top
 functions by cumulative and own time over the repeats.
@@ -39,6 +42,32 @@ def area_of(file: str) -> str:
     return "python"
 
 
+def print_plans(connection, captured, width: int) -> None:
+    """Planning and execution time of each read, the best of three (the
+    first plans with cold catalog caches): what a query's wall time hides."""
+    if connection.vendor != "postgresql":
+        print("  --plans: PostgreSQL only")  # noqa: T201
+        return
+    print("  planning / execution ms (server, best of 3):")  # noqa: T201
+    total_plan = total_run = 0.0
+    for q in captured:
+        sql = q["sql"]
+        if not sql.lstrip("( ").upper().startswith(("SELECT", "WITH")):
+            continue
+        best = None
+        with connection.cursor() as cursor:
+            for _ in range(3):
+                cursor.execute("EXPLAIN (ANALYZE, SUMMARY, FORMAT JSON) " + sql)
+                plan = cursor.fetchone()[0]
+                plan = plan[0] if isinstance(plan, list) else plan
+                times = (plan["Planning Time"], plan["Execution Time"])
+                best = times if best is None or sum(times) < sum(best) else best
+        total_plan += best[0]
+        total_run += best[1]
+        print(f"  {best[0]:6.2f} / {best[1]:6.2f}  {sql[:width]}")  # noqa: T201
+    print(f"  {total_plan:6.2f} / {total_run:6.2f}  in all")  # noqa: T201
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("page")
@@ -48,6 +77,11 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative,tottime")
     parser.add_argument("--mode", default="warm")
     parser.add_argument("--width", type=int, default=160, help="SQL shown per query")
+    parser.add_argument(
+        "--plans",
+        action="store_true",
+        help="the planning and execution time of each query (PostgreSQL)",
+    )
     parser.add_argument(
         "--callers",
         default="",
@@ -103,6 +137,8 @@ def main() -> None:
         )
         for q in queries.captured_queries:
             print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][: args.width]}")  # noqa: T201
+        if args.plans:
+            print_plans(connection, queries.captured_queries, args.width)
         profile = cProfile.Profile()
         for n in range(args.repeat):
             # Days later than the samples above: a day not seen yet.

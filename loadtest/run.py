@@ -397,7 +397,7 @@ def run(args) -> bool:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": cluster.url,
-            "CONN_MAX_AGE": "60",
+            "CONN_MAX_AGE": "600",
             "REDIS_URL": redis_url,
             "FEEDBACK_RATE_LIMIT": str(share),
             "CLIENT_IP_HEADER": "HTTP_X_REAL_IP",

@@ -430,6 +430,13 @@ PAGE_CACHE_MAX_SECONDS = int(os.environ.get("PAGE_CACHE_MAX_SECONDS", "86400"))
 # threshold and compiling took longer (about 300 ms) than running the query.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # The pages' kept SQL runs as prepared statements (core/compiled.py): the
+    # server plans each once a connection. Django leaves psycopg's prepared
+    # statements off for poolers in transaction mode (PgBouncer before 1.21),
+    # which cannot keep them: behind one, DATABASE_PREPARED_STATEMENTS=off.
+    # Only kept SQL is prepared; Django's own queries bind on the client.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 # SQLite with several workers: a transaction takes the write lock when it starts
 # (so two writers queue instead of one failing with "database is locked"), and
 # waits up to 20 s for it.

@@ -71,6 +71,9 @@ LOGGING = logging_config(LOG_FORMAT)
 # Anonymous pages and costly figures are kept a minute (core/caching.py).
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
 VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "60"))
-# Persistent database connections (health-checked before reuse).
+# Persistent database connections (health-checked before reuse), kept ten
+# minutes: a connection keeps the pages' prepared statements
+# (core/compiled.py), which the server plans anew for their first five runs
+# on a connection. A worker is replaced after GUNICORN_MAX_REQUESTS anyway.
 if "CONN_MAX_AGE" not in os.environ:
-    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    DATABASES["default"]["CONN_MAX_AGE"] = 600

@@ -1,7 +1,12 @@
 """A query's SQL kept per shape (core.compiled): the rows are Django's own at
 every moment, and a query whose SQL is not the moment's alone is never
-kept."""
+kept. On PostgreSQL the pages' shapes run as prepared statements (the last
+tests)."""
 
+import os
+import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -134,7 +139,10 @@ def test_the_compiled_sql_is_djangos_own(village):
         compiled.rows(Disclosure, ("test",), build, at=AT)
     with CaptureQueriesContext(connection) as django:
         list(build(AT))
+    # On PostgreSQL the kept SQL is bound on the server: the log still reads
+    # its values in, as Django's own (core.compiled._cursor).
     assert [q["sql"] for q in kept] == [q["sql"] for q in django]
+    assert "$1" not in kept[0]["sql"]
 
 
 def test_one_flat_column(village):
@@ -342,3 +350,112 @@ def test_keys_past_the_limit_or_not_integers_are_run_as_django_runs_them(village
     for huge in (2**31, 10**20, -(2**63)):
         assert not compiled.rows(Disclosure, ("huge",), by_key, at=AT, keys=(huge,))
     assert compiled._plans == {}
+
+
+# Kept SQL as prepared statements on PostgreSQL (core.compiled._cursor): the
+# server plans a page's statement once a connection; the rows are Django's
+# own at every run (the server's first plans and its plan for any parameter
+# alike); a made-up selection's shape, or a database set not to prepare,
+# prepares nothing.
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
+)
+
+# More runs than the server plans anew before it may use one plan for any
+# parameter (five: PostgreSQL's plan_cache_mode auto).
+RUNS = 8
+
+
+def prepared() -> dict[str, tuple[int, int]]:
+    """This connection's prepared statements: their SQL and how often the
+    server planned each for its parameters (custom) or once (generic)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        )
+        return {sql: (generic, custom) for sql, generic, custom in cursor.fetchall()}
+
+
+@on_postgresql
+def test_a_kept_statement_is_planned_once_a_connection(village):
+    every = list(
+        Disclosure.objects.published(AT).order_by("pk").values_list("pk", flat=True)
+    )
+    assert len(every) >= 2
+    for n in range(RUNS):
+        key = every[n % len(every)]
+        got = compiled.rows(Disclosure, ("prepared",), with_related, at=AT, keys=(key,))
+        assert related_seen(got) == related_seen(with_related(AT, key)), n
+    (statement,) = (sql for sql in prepared() if '"disclosure_disclosure"' in sql)
+    assert re.search(r"IN \(\$\d+\)", statement)  # the key bound on the server
+    generic, custom = prepared()[statement]
+    assert custom + generic == RUNS
+    assert generic > 0  # planned once for any key after the first five
+
+
+@on_postgresql
+@pytest.mark.parametrize(
+    "reader", [Reader(), Reader(party_member=True)], ids=["visitor", "member"]
+)
+def test_rows_are_djangos_through_every_kind_of_plan(village, reader):
+    # The moment moves across a row coming out: the first runs are planned
+    # for their moment, the later ones may share one plan.
+    build = ranked(village, reader)
+    for n in range(RUNS):
+        at = AT + timedelta(hours=n * 0.5)
+        kept = compiled.rows(Disclosure, ("ranked", reader.key), build, at=at)
+        assert seen(kept) == seen(build(at)), n
+        for row in kept:  # read in the connection's time zone, as Django's
+            assert row.published_at.utcoffset() == timedelta(0)
+    assert any('"rank"' in sql for sql in prepared())
+
+
+@on_postgresql
+def test_a_made_up_selections_shape_is_not_prepared(village):
+    build = ranked(village, Reader())
+    for _ in range(RUNS):
+        compiled.rows(Disclosure, ("chosen", compiled.CHOSEN), build, at=AT)
+    assert not any('"rank"' in sql for sql in prepared())
+
+
+@on_postgresql
+def test_a_database_set_not_to_prepare_prepares_nothing(village, monkeypatch):
+    build = ranked(village, Reader())
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    for n in range(RUNS):
+        at = AT + timedelta(hours=n)
+        assert seen(compiled.rows(Disclosure, ("off",), build, at=at)) == seen(
+            build(at)
+        )
+    assert not any('"rank"' in sql for sql in prepared())
+
+
+@pytest.mark.parametrize(
+    ("value", "threshold"),
+    [(None, 5), ("on", 5), ("off", None), ("0", None)],
+    ids=["unset", "on", "off", "0"],
+)
+def test_the_setting_turns_prepared_statements_off_for_a_pooler(value, threshold):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_PREPARED_STATEMENTS", "DJANGO_ENV")
+    }
+    env["DATABASE_URL"] = "postgres://portal@db.example:5432/portal"
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; "
+            "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))",
+        ],
+        env={**env, "DJANGO_SETTINGS_MODULE": "fengming_portal.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == str(threshold)

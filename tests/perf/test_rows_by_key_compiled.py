@@ -7,6 +7,7 @@ plan never shows another audience a row; a row comes out at its time; a
 made-up number is a 404."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -314,3 +315,29 @@ def test_the_lists_pages_from_kept_sql_are_djangos_own(town, settings, monkeypat
     assert any(s[0] == "list-page" for s in shapes)
     assert any(s[:2] == ("entry-rows", True) and s[2] == "list" for s in shapes)
     assert None not in compiled._plans.values()
+
+
+def test_search_hits_from_kept_sql_are_djangos_own(town, settings, monkeypatch):
+    """A page of search hits (composition.search_views.hit_rows, per number
+    of hits): the bytes Django's own queries give, each reader finding what
+    they may read and nothing more."""
+    settings.VALUE_CACHE_SECONDS = 0
+    words = ("财务收支", "党内通报", "党支部内部通报", "公开")
+    urls = [f"/search/?q={quote(word)}" for word in words]
+    clients = readers(town)
+    with time_machine.travel(AT, tick=False):
+        kept = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+        kept_again = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+        plans = [p for k, p in compiled._plans.items() if k[3] == ("search-hits",)]
+        assert plans and None not in plans
+        djangos_own(monkeypatch)
+        own = {(w, u): page(c, u) for w, c in clients.items() for u in urls}
+    assert kept == kept_again == own
+    for who, may in MAY_READ.items():
+        found = {
+            name
+            for name in ("public", "branch", "inner")
+            for url in urls
+            if town[name].get_absolute_url().encode() in own[(who, url)]
+        }
+        assert found == may, who
