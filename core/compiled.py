@@ -34,7 +34,10 @@ every parameter only if that is estimated no dearer (`plan_cache_mode`
 auto: a key whose rows are many is not read by a plan made for a few).
 psycopg keeps the last 100 statements prepared a connection
 (`prepared_max`); a made-up selection's shape would only push the pages'
-own out, so it runs as Django runs it.
+own out, so it runs as Django runs it. A rollback on the connection (an
+error inside a transaction, a 回音壁 post retried after a tracking-code
+clash) makes psycopg deallocate every statement: a statement may have been
+prepared inside what was undone. The next runs prepare them again.
 """
 
 import functools
