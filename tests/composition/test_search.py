@@ -1,5 +1,7 @@
 import io
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,6 +14,7 @@ from catalog.models import Catalog, Scope
 from composition import search
 from composition.models import SearchEntry
 from disclosure.models import Disclosure
+from feedback.models import Kind
 from tests.factories import (
     CatalogFactory,
     CategoryFactory,
@@ -364,3 +367,95 @@ def test_a_snippet_never_ends_in_the_index_number(client, wenli):
     assert "WENLI" not in hit["snippet"]
     assert "索引号" in by_number.text
     assert "<mark>WENLI-2011-A09-001</mark>" in by_number.text
+
+
+# What a hit shows, as a resident reads it: written in Python by
+# composition.templatetags.search_tags since 2026-12-06 (the markup the
+# template loop wrote, without its stray spaces).
+
+UTC = ZoneInfo("UTC")
+
+
+def hits(response) -> list[str]:
+    [items] = re.findall(
+        r'<ol class="list-unstyled search-results">(.*?)</ol>', response.text, re.S
+    )
+    return re.findall(r"<li>.*?</li>", items.strip(), re.S)
+
+
+def party_item():
+    catalog = CatalogFactory(kind=Catalog.Kind.PARTY)
+    return ItemFactory(category=CategoryFactory(catalog=catalog))
+
+
+def test_a_disclosure_hit_names_its_kind_unit_local_day_and_index_number(client, wenli):
+    notice = DisclosureFactory(
+        unit=wenli,
+        item=party_item(),
+        title="森林防火值班公示",
+        body="今年森林防火工作由村党支部牵头。",
+        index_number="WENLI-2011-A09-001",
+        # 01:30 on 8 October in Beijing: the day shown is the local one.
+        published_at=datetime(2011, 10, 7, 17, 30, tzinfo=UTC),
+    )
+    [hit] = hits(client.get("/search/", {"q": "森林防火"}))
+    assert hit == (
+        f'<li><a href="/disclosures/{notice.pk}/" class="hit-title">'
+        "<mark>森林防火</mark>值班公示</a> "
+        '<span class="meta">党务公开 · 文理村 · '
+        '<time datetime="2011-10-08T01:30:00+08:00">2011年10月8日</time>'
+        " · 索引号 WENLI-2011-A09-001</span>"
+        '<p class="snippet mb-0">今年<mark>森林防火</mark>工作由村党支部牵头。</p>'
+        "</li>"
+    )
+
+
+def test_a_wall_hit_names_the_wall_and_its_kind_not_an_index_number(client, wenli):
+    case = SubmissionFactory(
+        unit=wenli,
+        kind=Kind.SUGGESTION,
+        title="建议公开栏每月更新",
+        text="公开栏几个月没换。",
+        accepted=True,
+    )
+    [hit] = hits(client.get("/search/", {"q": "公开栏"}))
+    local = case.received_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f'<a href="/feedback/{case.pk}/" class="hit-title">' in hit
+    assert (
+        '<span class="meta">回音壁 · 建议 · 文理村 · '
+        f'<time datetime="{local.isoformat(timespec="seconds")}">'
+        f"{local.year}年{local.month}月{local.day}日</time></span>"
+    ) in hit
+    assert "索引号" not in hit
+
+
+def test_staff_and_resident_text_in_a_hit_stays_text(client):
+    unit = UnitFactory(name="文理村<b>\u202e粗</b>", parent=TownFactory())
+    DisclosureFactory(
+        unit=unit,
+        title='防火"通知" <img src=x onerror=alert(1)>',
+        body="<script>alert(1)</script> 防火",
+        index_number="WENLI-<i>-001",
+    )
+    SubmissionFactory(
+        unit=unit,
+        title="防火<svg onload=alert(1)>",
+        text="问 & 答",
+        accepted=True,
+    )
+    response = client.get("/search/", {"q": "防火"})
+    shown = "".join(hits(response))
+    for raw in ("<b>", "<img", "<script>", "<i>", "<svg"):
+        assert raw not in shown
+    assert "文理村&lt;b&gt;\u202e粗&lt;/b&gt;" in shown
+    assert "索引号 WENLI-&lt;i&gt;-001" in shown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+
+def test_a_hit_without_a_date_shows_no_time(client, wenli):
+    # The column may be empty (an entry written before its source's date).
+    notice = DisclosureFactory(unit=wenli, title="防火公告")
+    SearchEntry.objects.filter(disclosure=notice).update(date=None)
+    [hit] = hits(client.get("/search/", {"q": "防火公告"}))
+    assert "<time" not in hit
+    assert '<span class="meta">' in hit
