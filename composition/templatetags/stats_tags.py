@@ -13,8 +13,11 @@ import hashlib
 from django import template
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from core import caching
 from core.charts import Chart
@@ -36,6 +39,39 @@ def chart_key(chart: Chart) -> str:
         [str(note) for note in chart.notes],
     )
     return hashlib.sha256(repr(content).encode()).hexdigest()
+
+
+@register.simple_tag
+def chart_table(chart: Chart) -> SafeString:
+    """The table of the chart's numbers, written in Python: a row per label
+    (the county's on-time chart has 510), where the template loop cost a
+    fifth of making the statistics page again. Values are shown as the
+    template showed them (`localize`), a missing one as a dash."""
+    esc = conditional_escape
+    unit = esc(chart.unit)
+    several = len(chart.series) > 1
+    head = "".join(
+        f'<th scope="col">{esc(name)}</th>' for name, _values in chart.series
+    )
+    if several:
+        head += f'<th scope="col">{esc(_("合计"))}</th>'
+    rows = []
+    for row in chart.rows:
+        cells = "".join(
+            "<td>—</td>" if value is None else f"<td>{esc(localize(value))}{unit}</td>"
+            for value in row["values"]
+        )
+        if several:
+            total = row["total"]
+            cells += f"<td>{'—' if total is None else esc(localize(total))}</td>"
+        rows.append(f'<tr><th scope="row">{esc(row["label"])}</th>{cells}</tr>')
+    caption = _("数据表：%(title)s") % {"title": chart.title}
+    return mark_safe(  # every text above went through escape
+        '<table class="table table-sm stats-table mt-2">'
+        f"<caption>{esc(caption)}</caption>"
+        f'<thead><tr><th scope="col">{esc(_("项目"))}</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 @register.simple_tag

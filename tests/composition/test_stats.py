@@ -191,6 +191,45 @@ def test_svg_escapes_labels():
     assert "&lt;b&gt;标题" in svg
 
 
+def test_the_table_beside_a_chart_holds_its_numbers_as_text():
+    """Written in Python since 2026-12-06 (`stats_tags.chart_table`): labels
+    and series names escaped, a missing value a dash, the total only with
+    more than one series, values as the template showed them."""
+    from composition.templatetags.stats_tags import chart_table
+
+    table = chart_table(
+        Chart(
+            key="k",
+            title="<b>按时</b>",
+            description="说明",
+            labels=["文理村<script>", "茅山村\u202e"],
+            series=[("党务", [95.5, None]), ("村务&政务", [100, 80])],
+            unit="%",
+        )
+    )
+    assert table == (
+        '<table class="table table-sm stats-table mt-2">'
+        "<caption>数据表：&lt;b&gt;按时&lt;/b&gt;</caption>"
+        '<thead><tr><th scope="col">项目</th><th scope="col">党务</th>'
+        '<th scope="col">村务&amp;政务</th><th scope="col">合计</th></tr></thead>'
+        '<tbody><tr><th scope="row">文理村&lt;script&gt;</th>'
+        "<td>95.5%</td><td>100%</td><td>195.5</td></tr>"
+        '<tr><th scope="row">茅山村\u202e</th><td>—</td><td>80%</td><td>80</td></tr>'
+        "</tbody></table>"
+    )
+    one = chart_table(
+        Chart(
+            key="n",
+            title="条数",
+            description="",
+            labels=["1月"],
+            series=[("条数", [None])],
+        )
+    )
+    assert "合计" not in one
+    assert '<th scope="row">1月</th><td>—</td></tr>' in one
+
+
 def test_on_time_disclosure_rate_per_unit_comes_from_the_compliance_engine(
     client, data
 ):
