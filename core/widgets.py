@@ -1,5 +1,4 @@
 import copy
-import time
 from html import escape as quote
 
 import django_filters
@@ -54,23 +53,30 @@ class QuickSelect(forms.Select):
     def options_of(self, wanted: list[str]) -> str:
         """The options with the value chosen. Choices named by what they are
         kept under (`LazyChoices.key`: the county's 510 units) are written
-        once a process for each name, none selected, and the chosen one
-        marked in the copy (`select_value`): a page that renders the select
-        each time (the statistics' form) writes no option."""
+        once for each name, none selected, and kept as long as a page (the
+        name holds the versions they follow); the chosen one is marked in
+        the copy (`select_value`). A kept form's shell is filled with them
+        (core/templatetags/form_cache.py): another worker reads them, not
+        the lists they are written from."""
         key = getattr(self.choices, "key", None)
+        inner = getattr(getattr(self.choices, "choices", None), "key", None)
+        if key is None and inner is not None:
+            # django-filter's choices around ours: its empty and null options
+            # first (as core/templatetags/form_cache.py names them).
+            field = self.choices.field
+            key = lambda: f"{field.empty_label}|{field.null_label}|{inner()}"  # noqa: E731
         if key is None or len(wanted) != 1 or settings.VALUE_CACHE_SECONDS <= 0:
             return options(self.choices, wanted)
         from . import caching
 
-        name = ("options", key())
-        html = caching._local.get(name)
-        if html is None:
-            html = options(self.choices)
-            # Not from a transaction's rows: kept under the versions of now,
-            # they might never be committed (`caching.may_keep`).
-            if caching.may_keep():
-                expires = time.time() + settings.PAGE_CACHE_MAX_SECONDS
-                caching._local.put(name, html, expires=expires, size=len(html))
+        # Text: one copy a process (`shared`), not unpickled for each request.
+        html = caching.cached(
+            f"options:{key()}",
+            lambda: options(self.choices),
+            scopes=[],
+            seconds=settings.PAGE_CACHE_MAX_SECONDS,
+            shared=True,
+        )
         return select_value(html, wanted[0])
 
     def select_tag(self, name, attrs=None) -> str:

@@ -340,3 +340,82 @@ def test_the_lists_kept_filter_outlives_a_quiet_hour_and_midnight(town):
         assert not [q for q in queries if any(o in q["sql"] for o in options)]
         assert '<option value="wenli" selected>文理村</option>' in page
         assert page.count("<option") == first.count("<option")
+
+
+# Filter forms kept as shells (core/templatetags/form_cache.py) -----------------
+
+FILTER_PAGES = [
+    "/disclosures/",
+    "/disclosures/?unit=wenli",
+    "/disclosures/?unit=maoshan&kind=party",
+    "/disclosures/?unit=&period=",
+    "/feedback/?unit=maoshan",
+    "/feedback/?tag=",
+    "/compliance/?town=fengming",
+    "/search/",
+    "/search/?q=村务",
+    "/search/?q=村务&unit=wenli",
+    "/search/?q=",
+    '/search/?q=<b>"村务"</b>%26%27',
+    f"/search/?q={slot('value-q')}",
+    f"/search/?q={slot('options-unit')}&unit=maoshan",
+]
+
+
+@pytest.mark.parametrize("member", [False, True], ids=["visitor", "member"])
+def test_the_kept_filter_forms_are_crispys_byte_for_byte(
+    town, settings, party_member, member
+):
+    """Each page as crispy-forms writes it: first made, then from the shell
+    (another unit, another word), then with nothing kept. A typed slot is
+    shown as typed, never filled."""
+    town["town"].slug = "fengming"
+    town["town"].save()
+    client = Client()
+    if member:
+        client.force_login(party_member)
+    kept = {}
+
+    def page(url: str) -> str:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", response.text)
+
+    for _round in range(2):
+        for url in FILTER_PAGES:
+            assert page(url) == kept.setdefault(url, page(url)), url
+    settings.VALUE_CACHE_SECONDS = 0
+    for url in FILTER_PAGES:
+        assert page(url) == kept[url], url
+    typed = kept[f"/search/?q={slot('value-q')}"]
+    assert f'name="q" value="{slot("value-q")}"' in typed
+    typed = kept[f"/search/?q={slot('options-unit')}&unit=maoshan"]
+    assert f'name="q" value="{slot("options-unit")}"' in typed
+    assert '<option value="maoshan" selected>茅山村</option>' in typed
+    assert (
+        'value="&lt;b&gt;&quot;村务&quot;&lt;/b&gt;&amp;&#x27;"'
+        in kept['/search/?q=<b>"村务"</b>%26%27']
+    )
+
+
+def test_one_shell_serves_every_unit_and_every_word(town, monkeypatch):
+    """A list filtered by another unit, or a search for another word, fills
+    the kept shell: crispy-forms writes each form once (a unit's first list
+    cost 14 ms at county scale, 10 with the shell)."""
+    from crispy_forms.templatetags import crispy_forms_filters
+
+    real, made = crispy_forms_filters.as_crispy_form, []
+
+    def counted(form, *args, **kwargs):
+        made.append(type(form).__name__)
+        return real(form, *args, **kwargs)
+
+    monkeypatch.setattr(crispy_forms_filters, "as_crispy_form", counted)
+    visitor = Client()
+    for slug in ("wenli", "maoshan", "wenli"):
+        page = visitor.get(f"/disclosures/?unit={slug}").text
+        assert f'<option value="{slug}" selected>' in page
+    for word in ("村务", "财务", "公开"):
+        page = visitor.get("/search/", {"q": word}).text
+        assert f'name="q" value="{word}"' in page
+    assert sorted(made) == ["DisclosureFilterForm", "SearchForm"]
