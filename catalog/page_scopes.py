@@ -36,6 +36,11 @@ an item's `filed_fields` changed, a new item (it may be the 点题 one), a
 deletion or a row loaded as it is names FILED. The rows loaded are kept
 under it and their units' scopes, so that a rule, a frequency or a new
 catalog's adoption counts them again without reading them again.
+
+An office's name (a `Department`: who answered a 回音壁 case, as its card
+shows) is read apart too: any change of a department names DEPARTMENTS as
+well, and the wall's cards follow it, not CATALOG, so that an item renamed
+or a rule changed leaves every answered case's card kept.
 """
 
 from core.loaded import row_before
@@ -44,6 +49,7 @@ CATALOG = "catalog"
 COUNTED = "catalog-counted"
 GROUPED = "catalog-grouped"
 FILED = "catalog-filed"
+DEPARTMENTS = "catalog-departments"
 
 # Read by the engine whole (every field is a rule), or not at all.
 _ALL_COUNTED = {"catalog.ScheduleRule"}
@@ -58,6 +64,8 @@ def catalog_scopes(event) -> list[str]:
         scopes.append(GROUPED)
     if may_change_filed(event):
         scopes.append(FILED)
+    if event.model == "catalog.Department":
+        scopes.append(DEPARTMENTS)
     return scopes
 
 

@@ -29,7 +29,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from catalog.models import Scope
-from catalog.page_scopes import CATALOG, COUNTED, FILED, GROUPED
+from catalog.page_scopes import CATALOG, COUNTED, DEPARTMENTS, FILED, GROUPED
 from core import caching, content
 from core.content import ANY
 
@@ -164,7 +164,7 @@ SPAN = "publication-span"
 UNITS = "units"
 # Scopes of rows no schedule changes (the catalog, units, tags): a page or
 # figure naming them lives as long as its other scopes allow (next_change).
-SAVED_ONLY = {CATALOG, UNITS, "tags"}
+SAVED_ONLY = {CATALOG, DEPARTMENTS, UNITS, "tags"}
 # What a value kept under a catalog scope is made of, kept under narrower
 # ones (`read_through`): the engine's rows (FILED), its counts (COUNTED),
 # the counts by kind and category (GROUPED). A change naming a narrower one

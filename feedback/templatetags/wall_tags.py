@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from catalog.page_scopes import CATALOG
+from catalog.page_scopes import DEPARTMENTS
 from core import compiled, fragments
 from core.content import name_scope
 from feedback.models import Submission
@@ -39,15 +39,17 @@ def names_shown(case) -> list[str]:
     its unit's (which its town's change names too: a 包村干部's answer is
     the town's), its answering body's (which its unit's change names: the
     full name starts with the unit's), its topic's and the office that
-    answered (the catalog's): disclosure.page_scopes.unit_change_scopes,
-    body_scopes. Read from the case's own columns (feedback.views.wall)."""
+    answered (a department's change, not every catalog change):
+    disclosure.page_scopes.unit_change_scopes, body_scopes,
+    catalog.page_scopes.DEPARTMENTS. Read from the case's own columns
+    (feedback.views.wall)."""
     scopes = [name_scope("unit", case.unit_id)]
     if case.answering_body_id is not None:
         scopes.append(name_scope("body", case.answering_body_id))
     if case.tag_id is not None:
         scopes.append(TAGS)
     if case.answered_by_id is not None:
-        scopes.append(CATALOG)  # an office (catalog.Department)
+        scopes.append(DEPARTMENTS)  # an office (catalog.Department)
     return scopes
 
 

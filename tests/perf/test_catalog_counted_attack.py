@@ -40,6 +40,7 @@ from catalog.models import (
 from catalog.page_scopes import (
     CATALOG,
     COUNTED,
+    DEPARTMENTS,
     FILED,
     GROUPED,
     catalog_scopes,
@@ -493,7 +494,10 @@ def test_the_scopes_named(walk):
     ]
     rule = ScheduleRule.objects.get(catalog_id=walk["category"].catalog_id)
     assert named(rule) == sorted([CATALOG, COUNTED])
-    assert named(Department.objects.get(pk=item.department_id)) == [CATALOG]
+    # An office: the 回音壁's cards follow it alone (wall_tags.names_shown).
+    department = Department.objects.get(pk=item.department_id)
+    assert named(department) == sorted([CATALOG, DEPARTMENTS])
+    assert named(department, "deleted") == sorted([CATALOG, DEPARTMENTS])
 
 
 # Held: a name changed keeps the counts, and every page shows it -----------

@@ -193,3 +193,32 @@ def test_a_body_renamed_makes_only_its_cards_again(
         saved(Organisation, wall["party_committee"].pk, name="党委会")
     assert "凤鸣镇党委会" in visitor.get("/feedback/").content.decode()
     assert [call[0][0] for call in rendered] == [[wall["by the town's committee"].pk]]
+
+
+def test_a_catalog_change_but_an_office_leaves_the_cards_kept(
+    wall, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A card shows an office's name, nothing else of the catalog: an item
+    renamed or its time limit changed makes no card again (every answered
+    case's card followed CATALOG before 2026-12-06); the office renamed
+    makes again the cards it answered, and they show the new name."""
+    from catalog.models import Item
+    from tests.factories import ItemFactory
+
+    item = ItemFactory(name="村务公开", frequency=Item.Frequency.MONTHLY)
+    visitor = Client()
+    visitor.get("/feedback/")
+    rendered = counted(monkeypatch, wall_tags, "card_rows")
+    with django_capture_on_commit_callbacks(execute=True):
+        saved(Item, item.pk, name="村务公开事项", frequency=Item.Frequency.QUARTERLY)
+        ItemFactory(name="新增事项")
+    assert visitor.get("/feedback/").status_code == 200
+    assert rendered == []
+    with django_capture_on_commit_callbacks(execute=True):
+        saved(Department, wall["office"].pk, name="综治办")
+    page = visitor.get("/feedback/").content.decode()
+    answered = ("by its committee", "by the town's committee", "by a cadre")
+    assert [sorted(call[0][0]) for call in rendered] == [
+        sorted(wall[t].pk for t in (*answered, "by the office"))
+    ]
+    assert "综治办" in page and "党政办" not in page
