@@ -267,5 +267,10 @@ def kept_entries(
             return settings.PAGE_CACHE_MAX_SECONDS
         return (min(coming) - now).total_seconds()
 
-    entries = fragments.kept_many(wanted, render, lifetime=lifetime)
+    # An entry names nothing of the catalog, nor a unit unless `show_unit`
+    # (then NAMES: the keys given may hold no unit): a board's entries
+    # outlive a catalog's or a unit's change.
+    entries = fragments.kept_many(
+        wanted, render, lifetime=lifetime, names_listed=not show_unit
+    )
     return [entries[name] for name in names]

@@ -334,3 +334,49 @@ def test_posting_photos_of_entries_not_kept_from_kept_sql(wenli, settings):
     assert len(shown) == 2 and all(src in pages[1] for src in shown)
     assert pages[1].index(shown[0]) < pages[1].index(shown[1])
     assert pages[1].count("board-thumb") == 2
+
+
+@time_machine.travel(AT, tick=False)
+def test_a_catalog_or_unit_change_leaves_a_boards_entries_kept(
+    wenli, settings, monkeypatch, changed
+):
+    """A board's entry names no catalog row nor unit (`kept_entries`,
+    `names_listed` without `show_unit`): an item renamed with its time limit
+    changed, or the town renamed, makes the board's body again, not its
+    entries, and each reader's page is the one rendered whole. A list's
+    entries name their unit: the village renamed writes them again."""
+    from catalog.models import Item
+    from disclosure.models import Unit
+
+    url = f"/boards/{wenli.slug}/"
+    readers = clients(wenli)
+    written = counting(monkeypatch, disclosure_tags, "disclosure_entry")
+    for client in readers.values():
+        client.get(url)
+    item = Disclosure.objects.get(title="村务公开第0号").item
+    for model, pk, fields in (
+        (Item, item.pk, {"name": "改名的事项", "frequency": Item.Frequency.YEARLY}),
+        (Unit, wenli.parent_id, {"name": "改名的镇"}),
+    ):
+        with changed():
+            saved(model, pk, **fields)
+        before = len(written)
+        made = {who: page(client, url) for who, client in readers.items()}
+        assert written[before:] == [], model
+        settings.VALUE_CACHE_SECONDS = 0
+        for who, client in readers.items():
+            assert page(client, url) == made[who], who
+        settings.VALUE_CACHE_SECONDS = 60
+    readers["visitor"].get("/disclosures/")
+    with changed():
+        saved(Unit, wenli.pk, name="文理社区")
+    before = len(written)
+    listed = readers["visitor"].get("/disclosures/").content.decode()
+    assert len(written) > before and "文理社区" in listed
+
+
+def saved(model, pk, **fields):
+    row = model.objects.get(pk=pk)  # loaded: its old place is known
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save()
