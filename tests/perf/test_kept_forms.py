@@ -359,6 +359,7 @@ FILTER_PAGES = [
     '/search/?q=<b>"村务"</b>%26%27',
     f"/search/?q={slot('value-q')}",
     f"/search/?q={slot('options-unit')}&unit=maoshan",
+    "/search/?q=<script>alert(1)</script>&unit=wenli",
 ]
 
 
@@ -396,6 +397,9 @@ def test_the_kept_filter_forms_are_crispys_byte_for_byte(
         'value="&lt;b&gt;&quot;村务&quot;&lt;/b&gt;&amp;&#x27;"'
         in kept['/search/?q=<b>"村务"</b>%26%27']
     )
+    script = kept["/search/?q=<script>alert(1)</script>&unit=wenli"]
+    assert "<script>alert(1)" not in script
+    assert 'name="q" value="&lt;script&gt;alert(1)&lt;/script&gt;"' in script
 
 
 def test_one_shell_serves_every_unit_and_every_word(town, monkeypatch):
