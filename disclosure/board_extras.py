@@ -8,6 +8,12 @@ models (the board is a cached anonymous page: the same column for every
 audience) and cost a fixed number of queries. The board's body is made again
 after every publication in the unit: a column that does not change with
 them is kept by its provider (core/fragments.py) under its own scopes.
+
+`names(unit)`, given with the provider: the scopes of the names its column
+shows (`content.name_scope`, catalog.page_scopes.DEPARTMENTS): the body
+that holds the column then follows those, not every name of the county
+(NAMES), and a unit renamed elsewhere leaves it kept. A provider that does
+not say makes the body follow NAMES.
 """
 
 from collections.abc import Callable
@@ -17,13 +23,24 @@ from django.utils.safestring import SafeString
 from .models import Unit
 
 BoardColumn = Callable[[Unit], SafeString | None]
-providers: list[BoardColumn] = []
+NamesShown = Callable[[Unit], list[str]]
+providers: dict[BoardColumn, NamesShown | None] = {}
 
 
-def register(provider: BoardColumn) -> None:
-    if provider not in providers:
-        providers.append(provider)
+def register(provider: BoardColumn, *, names: NamesShown | None = None) -> None:
+    providers[provider] = names
 
 
 def columns(unit: Unit) -> list[SafeString]:
     return [c for c in (provider(unit) for provider in providers) if c]
+
+
+def names_shown(unit: Unit) -> list[str] | None:
+    """The name scopes of what the columns show; None if a provider does
+    not say (its column may show any name)."""
+    found: list[str] = []
+    for names in providers.values():
+        if names is None:
+            return None
+        found += names(unit)
+    return found

@@ -13,7 +13,8 @@ from django.views.decorators.http import condition
 from catalog import periods
 from catalog.models import Category, DisclosureForm, Item, Scope
 from catalog.page_scopes import CATALOG
-from core import caching, compiled, fragments
+from core import caching, compiled, content, fragments
+from core.content import NAMES
 from core.pagination import BadPage, paginate
 
 from . import board_extras, page_scopes, roles
@@ -149,9 +150,10 @@ def board(request, slug):
         return made
 
     parts = fragments.kept_many(
-        {head: scopes, body: scopes},
+        {head: [*scopes, NAMES], body: [*scopes, *body_names(unit)]},
         render_parts,
         lifetime=lambda names: due.fragment_seconds(),
+        names_listed=True,
     )
     context = {
         "unit": unit,
@@ -161,6 +163,22 @@ def board(request, slug):
         "board_body": parts[body],
     }
     return render(request, "disclosure/unit_board.html", context, status=status)
+
+
+def body_names(unit: Unit) -> list[str]:
+    """The scopes of the names a board's body shows: the catalog's (its
+    columns are its categories, named and ordered by it), its unit's (the
+    columns its level has) and those of what other apps add
+    (`board_extras.names_shown`; NAMES if one does not say). Its entries
+    show no name (`kept_entries`); its head, the unit and its notice
+    boards, follows NAMES. A unit renamed elsewhere, a notice board or a
+    body renamed leave it kept."""
+    extra = board_extras.names_shown(unit)
+    return [
+        CATALOG,
+        content.name_scope("unit", unit.pk),
+        *(extra if extra is not None else [NAMES]),
+    ]
 
 
 def board_body_context(unit: Unit, reader: Reader, period, today) -> dict:

@@ -76,7 +76,7 @@ class FeedbackConfig(AppConfig):
         )
         # The 回音壁 column of a board page (its rows are public Submissions,
         # whose every change bumps the board's cached page).
-        board_extras.register(sheet.board_column_html)
+        board_extras.register(sheet.board_column_html, names=sheet.column_names)
         # The start page's 回音壁 counts (admin index, core.worklist).
         worklist.register(feedback_worklist.start_page)
         roles.grant(TOWN_ADMIN, "feedback.*")

@@ -20,7 +20,9 @@ of the case.
 from django.db.models import Exists, OuterRef, Q
 
 from catalog.models import Scope
+from catalog.page_scopes import DEPARTMENTS
 from core import caching
+from core.content import name_scope
 from disclosure.models import Disclosure
 from disclosure.page_scopes import request_scopes, unit_scopes
 
@@ -29,6 +31,23 @@ from .models import Submission
 # Every topic: the choice lists that offer them (a card's topic is on pages:
 # NAMES, `shown_everywhere`).
 TAGS = "tags"
+
+
+def answerer_names(case) -> list[str]:
+    """The scopes of the names a case shows with its answer
+    (`content.name_scope`; `Submission.answerer`): its unit's (which its
+    town's change names too: a 包村干部's answer is the town's), its
+    answering body's (which its unit's change names: the full name starts
+    with the unit's) and the office that answered (a department's change,
+    not every catalog change): disclosure.page_scopes.unit_change_scopes,
+    body_scopes, catalog.page_scopes.DEPARTMENTS. Read from the case's own
+    columns, no name."""
+    scopes = [name_scope("unit", case.unit_id)]
+    if case.answering_body_id is not None:
+        scopes.append(name_scope("body", case.answering_body_id))
+    if case.answered_by_id is not None:
+        scopes.append(DEPARTMENTS)  # an office (catalog.Department)
+    return scopes
 
 
 def tag_scopes(event) -> list[str]:

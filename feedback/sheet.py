@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
@@ -20,11 +21,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core import caching, fragments
+from core.content import name_scope
 from core.dates import FIRST_YEAR, LAST_YEAR
 from core.security import without_control_characters
 from disclosure.models import Disclosure, Unit
 
 from .models import ON_WALL, Status, Submission
+from .page_scopes import answerer_names
 
 # ASCII digits only (\d also matches ٢٠٢٦ and ２０２６), the whole text (a "$"
 # lets a trailing newline through): one URL per month's sheet.
@@ -212,21 +215,44 @@ def latest_answered(unit: Unit, limit: int = COLUMN_SIZE) -> list[Submission]:
     )
 
 
+def column_names(unit: Unit) -> list[str]:
+    """The name scopes of what the column shows (`answerer_names` of each
+    of its cases, and its unit's), read from the column's cases
+    (`latest_answered`) and kept as long as the column, under its unit's
+    cases' scope alone: which cases it lists changes only with them. The
+    board's body that holds the column follows them too (its own scope,
+    "unit:<slug>", follows the cases: disclosure.board_extras)."""
+    return caching.cached(
+        f"feedback:board-column-names:{unit.pk}",
+        lambda: sorted(
+            {
+                name_scope("unit", unit.pk),
+                *(s for case in latest_answered(unit) for s in answerer_names(case)),
+            }
+        ),
+        scopes=[f"cases-unit:{unit.slug}"],
+        seconds=settings.PAGE_CACHE_MAX_SECONDS,
+    )
+
+
 def board_column_html(unit: Unit) -> SafeString:
     """The column feedback adds to a unit's board page (disclosure.board_extras),
     kept as HTML per unit, month and language under its unit's cases' scope
-    (and NAMES: the answerers' and units' names): a publication there makes
-    the board's body again, which neither reads its cases nor renders it
-    (4.4 ms of a board's miss at county scale: the kept cases unpickled,
-    the template)."""
+    and the names it shows (`column_names`): a publication there makes the
+    board's body again, which neither reads its cases nor renders it (4.4 ms
+    of a board's miss at county scale: the kept cases unpickled, the
+    template), and so does a unit's, a body's or the catalog's change
+    elsewhere (NAMES: the column was 40 % of a board made again after a
+    village of another town was renamed)."""
     name = f"board-feedback:{unit.pk}:{Month.current().key}:{get_language()}"
     return fragments.kept_many(
-        {name: [f"cases-unit:{unit.slug}"]},
+        {name: [f"cases-unit:{unit.slug}", *column_names(unit)]},
         lambda names: {
             name: render_to_string(
                 "feedback/board_column.html", {"column": board_column(unit)}
             )
         },
+        names_listed=True,
     )[name]
 
 

@@ -15,11 +15,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from catalog.page_scopes import DEPARTMENTS
 from core import compiled, fragments
-from core.content import name_scope
 from feedback.models import Submission
-from feedback.page_scopes import TAGS
+from feedback.page_scopes import TAGS, answerer_names
 
 register = template.Library()
 
@@ -35,21 +33,11 @@ CARD_DEFERRED = (
 
 
 def names_shown(case) -> list[str]:
-    """The scopes of the names a case's card shows (`content.name_scope`):
-    its unit's (which its town's change names too: a 包村干部's answer is
-    the town's), its answering body's (which its unit's change names: the
-    full name starts with the unit's), its topic's and the office that
-    answered (a department's change, not every catalog change):
-    disclosure.page_scopes.unit_change_scopes, body_scopes,
-    catalog.page_scopes.DEPARTMENTS. Read from the case's own columns
-    (feedback.views.wall)."""
-    scopes = [name_scope("unit", case.unit_id)]
-    if case.answering_body_id is not None:
-        scopes.append(name_scope("body", case.answering_body_id))
+    """The scopes of the names a case's card shows: those of its answer
+    (`answerer_names`) and its topic's."""
+    scopes = answerer_names(case)
     if case.tag_id is not None:
         scopes.append(TAGS)
-    if case.answered_by_id is not None:
-        scopes.append(DEPARTMENTS)  # an office (catalog.Department)
     return scopes
 
 

@@ -211,6 +211,67 @@ def test_a_publication_on_the_board_does_not_render_the_column_again(
     assert len(made) == 1  # the body made again around the kept column
 
 
+def test_names_elsewhere_leave_the_column_kept_its_own_make_it_again(
+    world, changed, settings, monkeypatch
+):
+    """The column follows the names it shows (feedback.sheet.column_names),
+    not NAMES: another village, a body of it, a village of another town, a
+    catalog item or a topic renamed make the board again around the kept
+    column; its own unit, town, answering body or office renamed make it
+    again."""
+    from catalog.models import Item
+    from feedback import sheet
+    from feedback.models import Tag
+    from tests.factories import TagFactory
+
+    made = []
+    real = sheet.board_column
+    monkeypatch.setattr(
+        sheet, "board_column", lambda unit: made.append(unit) or real(unit)
+    )
+    other_town = TownFactory(name="青山镇", slug="qingshan")
+    shangcun = UnitFactory(name="上村", slug="shangcun", parent=other_town)
+    maoshan_body, _ = Organisation.objects.get_or_create(
+        unit=world["maoshan"], name="村两委", defaults={"kind": BodyKind.JOINT_MEETING}
+    )
+    TagFactory(name="森林防火")
+    visitor = Client()
+    first = column(visitor)
+    assert len(made) == 1
+
+    def rename(row, name):
+        with changed():
+            row.name = name
+            row.save()
+        page = visitor.get("/boards/wenli/").text
+        return page
+
+    for row, name in (
+        (world["maoshan"], "茅山社区"),
+        (maoshan_body, "两委联席会"),
+        (shangcun, "上村社区"),
+        (Item.objects.get(pk=world["item"].pk), "月度收支（修订）"),
+        (Tag.objects.get(name="森林防火"), "秸秆禁烧"),
+    ):
+        page = rename(row, name)
+        assert first in page, name
+        assert len(made) == 1, f"{name}: the column made again"
+    own = (
+        (world["body"], "两委会", "文理村两委会答复于"),
+        (world["office"], "党政综合办", "党政综合办答复于"),
+        (world["town"], "凤鸣街道", None),
+        (world["wenli"], "文理社区", "文理社区两委会答复于"),
+    )
+    for count, (row, name, shown) in enumerate(own, start=2):
+        page = rename(row, name)
+        assert len(made) == count, f"{name}: the column not made again"
+        if shown:
+            assert shown in page
+    assert len(made) == 5
+    kept = column(visitor)
+    assert kept == nothing_kept(settings, lambda: column(visitor))
+
+
 def test_the_column_links_the_new_month_when_it_comes(world, settings):
     # Kept from the month's last evening, read just after midnight (a
     # fragment lives up to a day): the new month's sheet is linked.
