@@ -82,9 +82,7 @@ def test_names_elsewhere_leave_the_body_kept(board, changed, settings, who):
     assert first == nothing_kept(settings, lambda: page(client, URL))
 
 
-def test_its_catalog_its_unit_and_its_answerers_make_it_again(
-    board, changed, settings
-):
+def test_its_catalog_its_unit_and_its_answerers_make_it_again(board, changed, settings):
     visitor = Client()
     page(visitor, URL)
     made = board["made"]
