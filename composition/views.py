@@ -290,16 +290,20 @@ def home(request):
     # read too (page_scopes.read_through: the villages' "unit:" and
     # "cases-unit:", the catalog's narrower parts): with those in its key, a
     # fragment made again for one scope from a kept value of before a change
-    # under another is one nobody asks for. And the home town (UNITS), the
-    # counts by kind (GROUPED).
-    figures_scopes = page_scopes.read_through(town, [*scopes, UNITS, GROUPED])
+    # under another is one nobody asks for. And the counts by kind (GROUPED).
+    # Not UNITS, nor NAMES (`names_listed` below): the units these two show
+    # are the town's, whose every change names "town:<slug>" (where a unit
+    # is and was, page_scopes.unit_change_scopes), which they read; a unit
+    # or a body renamed elsewhere leaves them kept.
+    figures_scopes = page_scopes.read_through(town, [*scopes, GROUPED])
     latest_scopes = page_scopes.read_through(
-        town, [*(s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS), UNITS]
+        town, [s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS]
     )
 
     @functools.cache
     def units() -> list[Unit]:
-        # Kept until a unit changes (UNITS, which the two fragments name).
+        # Kept until a unit changes (UNITS; one of the town's names the two
+        # fragments' "town:<slug>" too).
         return compliance.town_units([town])
 
     made = {
@@ -345,6 +349,10 @@ def home(request):
         {name: scopes for name, (scopes, _) in made.items()},
         render_parts,
         lifetime=lifetime,
+        # Each names what it shows names of: the town's units (above), the
+        # catalog (CATALOG), every unit's (UNITS: the boards, whose list
+        # also follows which town is the home one).
+        names_listed=True,
     )
     names = ("home_figures", "home_latest", "home_catalog", "home_boards")
     context = dict(zip(names, parts.values(), strict=True))
