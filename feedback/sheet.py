@@ -221,7 +221,10 @@ def column_names(unit: Unit) -> list[str]:
     (`latest_answered`) and kept as long as the column, under its unit's
     cases' scope alone: which cases it lists changes only with them. The
     board's body that holds the column follows them too (its own scope,
-    "unit:<slug>", follows the cases: disclosure.board_extras)."""
+    "unit:<slug>", follows the cases: disclosure.board_extras). None with
+    nothing kept (`fragments.enabled`): no key to make, no query."""
+    if not fragments.enabled():
+        return []
     return caching.cached(
         f"feedback:board-column-names:{unit.pk}",
         lambda: sorted(
