@@ -398,7 +398,7 @@ def on_event(event: events.Event) -> None:
     scopes (a board lists answered cases) nor the rest; one that no page
     shows by itself (a search entry: its document's event does), none."""
     scopes = content.event_scopes(event)
-    if event.created and content.waits_for_new_rows(event.model):
+    if event.created and content.waits_for_new_rows(event.model, event.instance):
         if scopes is None or scopes:
             bump_scopes([ANY, *content.new_row_scopes(event.model)])
         return

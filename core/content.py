@@ -5,7 +5,9 @@
   the page cache and the search index follow whichever path changed them.
   `new_rows_wait=True`: a new row may show up to PAGE_CACHE_SECONDS late (a
   new 回音壁 case: not public until accepted), so creating one does not make
-  every cached page stale; changing one does. `new_row_scopes`: the scopes
+  every cached page stale; changing one does. A function of the new row
+  instead: whether this one may wait (a case entered already answered, by
+  a loader or the shell, is shown at once: it does not). `new_row_scopes`: the scopes
   whose pages count new rows at once all the same (the 回音壁 wall's figures
   count cases received): creating one bumps them and "any".
 - `private(Model, ...)`: rows no anonymous page shows (staff notes, logs,
@@ -64,7 +66,7 @@ from . import events
 @dataclass(frozen=True)
 class Declared:
     label: str
-    new_rows_wait: bool = False
+    new_rows_wait: bool | Callable = False
     scopes: Callable | None = None
     new_row_scopes: tuple[str, ...] = ()
     shown_everywhere: bool = False
@@ -93,7 +95,7 @@ class OwnDue:
 
 def public(
     *models,
-    new_rows_wait: bool = False,
+    new_rows_wait: bool | Callable = False,
     scopes: Callable | None = None,
     new_row_scopes: tuple[str, ...] = (),
     shown_everywhere: bool = False,
@@ -271,9 +273,14 @@ def shown_everywhere(label: str) -> bool:
     return bool(declared and declared.shown_everywhere)
 
 
-def waits_for_new_rows(label: str) -> bool:
+def waits_for_new_rows(label: str, row=None) -> bool:
+    """Whether this new row (None: not told) may show late."""
     declared = public_models.get(label)
-    return bool(declared and declared.new_rows_wait)
+    if declared is None or not declared.new_rows_wait:
+        return False
+    if callable(declared.new_rows_wait):
+        return row is not None and bool(declared.new_rows_wait(row))
+    return True
 
 
 def new_row_scopes(label: str) -> list[str]:

@@ -28,9 +28,11 @@ class FeedbackConfig(AppConfig):
         # pages as they are (their summary counts catch up within
         # PAGE_CACHE_SECONDS); every later change shows at once.
         # The wall's and the monthly sheet's figures count it at once ("wall").
+        # One entered already on the wall (answered, by a loader, an import or
+        # the shell) is shown at once: its unit's board lists it.
         content.public(
             models.Submission,
-            new_rows_wait=True,
+            new_rows_wait=lambda case: not case.is_on_wall,
             scopes=page_scopes.submission_scopes,
             new_row_scopes=("wall",),
         )

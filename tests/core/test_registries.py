@@ -81,3 +81,27 @@ def test_a_new_case_leaves_cached_pages_as_they_are_a_changed_one_not(
         submission.save()
     # Its unit's board (the 回音壁 column) too.
     assert caching.scope_versions(board) != before[1]
+
+
+def test_a_case_created_already_on_the_wall_stales_its_board_at_once(
+    db, django_capture_on_commit_callbacks
+):
+    """A case entered already answered (a loader, an import, the shell) is
+    public from its creation: it does not wait (its unit's board lists it in
+    the 回音壁 column); one received, or accepted but held back as 党内, does."""
+    from django.utils import timezone
+
+    from feedback.models import Status
+
+    unit = UnitFactory()
+    board = [f"unit:{unit.slug}"]
+    now = timezone.now()
+    for waits, fields in (
+        (True, {}),
+        (True, {"status": Status.ACCEPTED, "concerns_inner_party": True}),
+        (False, {"status": Status.ANSWERED, "accepted_at": now, "answered_at": now}),
+    ):
+        before = caching.scope_versions(board)
+        with django_capture_on_commit_callbacks(execute=True):
+            SubmissionFactory(unit=unit, **fields)
+        assert (caching.scope_versions(board) == before) is waits, fields
