@@ -365,7 +365,10 @@ def disclosure_list(request):
             request,
             # Which rows, in order: their entries are kept (disclosure_entries).
             compiled.Sliced(
-                Disclosure, ("list-page", *shape), lambda at: listed(at).only("id")
+                Disclosure,
+                ("list-page", *shape),
+                # And the unit, whose name its entry follows (kept_entries).
+                lambda at: listed(at).only("id", "unit_id"),
             ),
             20,
             count=lambda: caching.cached(

@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core import compiled, fragments
+from core.content import NAMES, name_scope
 from disclosure.models import Attachment, Disclosure
 
 register = template.Library()
@@ -212,7 +213,7 @@ def kept_entries(
     variant = f"{int(show_unit)}:{language}" + (":thumbnails" if thumbnails else "")
     names = [f"entry:{d.pk}:{variant}" for d in rows]
     given = dict(zip(names, rows, strict=True))
-    wanted = {name: [f"disclosure:{d.pk}"] for name, d in given.items()}
+    wanted = {name: _entry_scopes(d, show_unit) for name, d in given.items()}
     made_from: dict[int, Disclosure] = {}
     photos: dict[int, list] = {}
 
@@ -267,10 +268,18 @@ def kept_entries(
             return settings.PAGE_CACHE_MAX_SECONDS
         return (min(coming) - now).total_seconds()
 
-    # An entry names nothing of the catalog, nor a unit unless `show_unit`
-    # (then NAMES: the keys given may hold no unit): a board's entries
-    # outlive a catalog's or a unit's change.
-    entries = fragments.kept_many(
-        wanted, render, lifetime=lifetime, names_listed=not show_unit
-    )
+    entries = fragments.kept_many(wanted, render, lifetime=lifetime, names_listed=True)
     return [entries[name] for name in names]
+
+
+def _entry_scopes(disclosure, show_unit: bool) -> list[str]:
+    """What an entry follows: its disclosure and, with `show_unit`, its
+    unit's name (`content.name_scope`, which a change of the unit or of its
+    town names), or every name (NAMES) if the key given holds no unit. An
+    entry names nothing of the catalog: entries outlive a catalog's change,
+    and a unit's elsewhere."""
+    scopes = [f"disclosure:{disclosure.pk}"]
+    if show_unit:
+        unit_id = disclosure.__dict__.get("unit_id")  # not loaded: not read
+        scopes.append(NAMES if unit_id is None else name_scope("unit", unit_id))
+    return scopes
