@@ -23,7 +23,7 @@ class KeepsLoaded:
     the database first (`row_before`): an older instance, or one whose save
     was rolled back, would otherwise name where it thinks the row was. The
     row event of a save is sent inside `save()`, before they are remembered
-    again. A mixin before `models.Model`."""
+    again. A deletion reads them first too. A mixin before `models.Model`."""
 
     kept_as_loaded: tuple[str, ...] = ()
 
@@ -64,3 +64,16 @@ class KeepsLoaded:
                         setattr(self, f"_loaded_{name}", value)
                 super().save(*args, **kwargs)
         self.remember_loaded()
+
+    def delete(self, using=None, keep_parents=False):
+        # As a save: where the row is now, not where this instance thinks
+        # (a move rolled back, or made since through another instance); its
+        # deletion names both. A queryset's delete loads the rows it sends.
+        if not self.kept_as_loaded or self.pk is None:
+            return super().delete(using=using, keep_parents=keep_parents)
+        with transaction.atomic(using=using, savepoint=False):
+            before = row_before(type(self), self.pk, self.kept_as_loaded, using=using)
+            if before is not None:
+                for name, value in before.items():
+                    setattr(self, f"_loaded_{name}", value)
+            return super().delete(using=using, keep_parents=keep_parents)

@@ -448,3 +448,38 @@ def test_an_event_moved_by_an_older_instance(
 
     found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
     assert found == {}, shown(found)
+
+
+@pytest.mark.parametrize("row", ["event", "case"])
+def test_a_row_deleted_through_an_older_instance(
+    settings, county, django_capture_on_commit_callbacks, row
+):
+    """Deleted through an instance from before another one moved the row:
+    the deletion names where the row is (core.loaded.KeepsLoaded.delete,
+    which reads it first, as a save does), not where the instance thinks."""
+    if row == "event":
+        made = ObligationEvent.objects.create(
+            unit=county["wenli"],
+            item=county["item"],
+            event_date=timezone.localdate() - timedelta(days=40),
+            description="村民代表会议",
+        )
+        urls = ["/compliance/shangcun/", "/compliance/?town=qingshan"]
+    else:
+        made = county["case-wenli"]
+        urls = [
+            "/boards/shangcun/",
+            "/feedback/?unit=shangcun",
+            "/stats/?town=qingshan",
+        ]
+    older = type(made).objects.get(pk=made.pk)  # at wenli
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = type(made).objects.get(pk=made.pk)
+        moved.unit = county["shangcun"]
+        moved.save()
+
+    def change():
+        older.delete()  # from shangcun: its pages lose it
+
+    found = stale(settings, county, urls, change, django_capture_on_commit_callbacks)
+    assert found == {}, shown(found)
