@@ -37,6 +37,12 @@ deletion or a row loaded as it is names FILED. The rows loaded are kept
 under it and their units' scopes, so that a rule, a frequency or a new
 catalog's adoption counts them again without reading them again.
 
+The catalogs and their categories themselves (a name, an order, a kind: a
+board's columns, CATEGORIES) are read apart as well: a board's body follows
+them, what is counted (COUNTED: which categories have items for its level)
+and where each item is (GROUPED), not an item's name, description,
+department or forms.
+
 An office's name (a `Department`: who answered a 回音壁 case, as its card
 shows) is read apart too: any change of a department names DEPARTMENTS as
 well, and the wall's cards follow it, not CATALOG, so that an item renamed
@@ -50,6 +56,7 @@ COUNTED = "catalog-counted"
 GROUPED = "catalog-grouped"
 FILED = "catalog-filed"
 DEPARTMENTS = "catalog-departments"
+CATEGORIES = "catalog-categories"
 
 # Read by the engine whole (every field is a rule), or not at all.
 _ALL_COUNTED = {"catalog.ScheduleRule"}
@@ -66,6 +73,8 @@ def catalog_scopes(event) -> list[str]:
         scopes.append(FILED)
     if event.model == "catalog.Department":
         scopes.append(DEPARTMENTS)
+    if event.model in ("catalog.Catalog", "catalog.Category"):
+        scopes.append(CATEGORIES)
     return scopes
 
 

@@ -102,3 +102,42 @@ def test_its_catalog_its_unit_and_its_answerers_make_it_again(board, changed, se
         if shown:
             assert shown in kept
         assert kept == nothing_kept(settings, lambda: page(visitor, URL)).decode()
+
+
+def test_an_item_renamed_leaves_the_body_kept_its_place_and_level_do_not(
+    board, changed, settings
+):
+    """The body follows the catalog as its columns read it (CATEGORIES,
+    COUNTED, GROUPED: disclosure.views.body_names), not CATALOG: an item's
+    name or description leave it kept (an office's name is shown by the
+    回音壁 column: DEPARTMENTS); the item taken off the village level (its
+    column goes) or moved to another category make it again."""
+    from catalog.models import Item
+    from tests.factories import CategoryFactory
+
+    visitor = Client()
+    first = page(visitor, URL)
+    made = board["made"]
+    before = len(made)
+    item = Item.objects.get(pk=board["item"].pk)
+    with changed():
+        item.name = "月度收支（修订）"
+        item.description = "每月公开收支明细。"
+        item.save()
+    assert page(visitor, URL) == first
+    assert len(made) == before, "the body made again after an item's name"
+    category = Category.objects.get(pk=item.category_id)
+    other = CategoryFactory(name="其他栏目", catalog=category.catalog)
+    for change, gone in (
+        (lambda: setattr(item, "category", other), None),
+        (lambda: setattr(item, "for_village", False), "其他栏目"),
+    ):
+        with changed():
+            change()
+            item.save()
+        before = len(made)
+        kept = page(visitor, URL)
+        assert len(made) == before + 1, "the body not made again"
+        assert kept == nothing_kept(settings, lambda: page(visitor, URL))
+        if gone:
+            assert gone not in kept.decode()
