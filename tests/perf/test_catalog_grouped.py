@@ -12,6 +12,7 @@ from django.test import Client
 from catalog.models import Catalog, Category, Item, ScheduleRule
 from catalog.page_scopes import (
     CATALOG,
+    CATEGORIES,
     COUNTED,
     FILED,
     GROUPED,
@@ -251,8 +252,12 @@ def test_the_scopes_a_catalog_save_names():
         CATALOG,
         COUNTED,
     ]
+    # A catalog's or a category's change: a board's columns too (CATEGORIES).
     category = Category.objects.get(pk=item.category_id)
     category.name = "改名"
-    assert named(category) == [CATALOG]
+    assert named(category) == [CATALOG, CATEGORIES]
     category.catalog = CatalogFactory(kind=Catalog.Kind.GOVERNMENT)
-    assert named(category) == [CATALOG, COUNTED, GROUPED]
+    assert named(category) == [CATALOG, COUNTED, GROUPED, CATEGORIES]
+    catalog = Catalog.objects.get(pk=item.category.catalog_id)
+    catalog.name = "改名的目录"
+    assert named(catalog) == [CATALOG, CATEGORIES]
