@@ -7,9 +7,9 @@
   new 回音壁 case: not public until accepted), so creating one does not make
   every cached page stale; changing one does. A function of the new row
   instead: whether this one may wait (a case entered already answered, by
-  a loader or the shell, is shown at once: it does not). `new_row_scopes`: the scopes
-  whose pages count new rows at once all the same (the 回音壁 wall's figures
-  count cases received): creating one bumps them and "any".
+  a loader or the shell, is shown at once: it does not). `new_row_scopes`:
+  the scopes whose pages count new rows at once all the same (the 回音壁
+  wall's figures count cases received): creating one bumps them and "any".
 - `private(Model, ...)`: rows no anonymous page shows (staff notes, logs,
   subscriptions). Declared so that a test can tell a forgotten model from a
   private one: every model of ours is one or the other.

@@ -13,7 +13,7 @@ from django.views.decorators.http import condition
 from catalog import periods
 from catalog.models import Category, DisclosureForm, Item, Scope
 from catalog.page_scopes import CATALOG, CATEGORIES, COUNTED, GROUPED
-from core import caching, compiled, content, fragments
+from core import caching, compiled, fragments
 from core.content import NAMES
 from core.pagination import BadPage, paginate
 
@@ -169,19 +169,14 @@ def body_names(unit: Unit) -> list[str]:
     """The scopes of the names a board's body shows: the catalog's as its
     columns read it (the categories, named, ordered and of a kind:
     CATEGORIES; those with items for the unit's level: COUNTED; the column
-    of each row's item: GROUPED), its unit's (the columns its level has)
-    and those of what other apps add (`board_extras.names_shown`; NAMES if
-    one does not say). Its entries show no name (`kept_entries`); its head,
-    the unit and its notice boards, follows NAMES. A unit renamed
+    of each row's item: GROUPED) and those of what other apps add
+    (`board_extras.names_shown`; NAMES if one does not say). Its unit's own
+    change (a kind: the columns its level has) names "unit:<slug>", which
+    the body reads already. Its entries show no name (`kept_entries`); its
+    head, the unit and its notice boards, follows NAMES. A unit renamed
     elsewhere, a notice board, a body or an item renamed leave it kept."""
     extra = board_extras.names_shown(unit)
-    return [
-        CATEGORIES,
-        COUNTED,
-        GROUPED,
-        content.name_scope("unit", unit.pk),
-        *(extra if extra is not None else [NAMES]),
-    ]
+    return [CATEGORIES, COUNTED, GROUPED, *(extra if extra is not None else [NAMES])]
 
 
 def board_body_context(unit: Unit, reader: Reader, period, today) -> dict:
