@@ -31,6 +31,8 @@ party member of the first village's branch:
 - new case here: what a 回音壁 case coming in from the home town's first
   village names (not public until accepted: "any", the wall's counts and
   its unit's and town's counts of cases, feedback.summary.on_new_case);
+  the three case modes raise their unit's kept counts of cases too
+  (feedback.kept_counts, since 2026-12-07: a write to the data's copy);
 - unit elsewhere: what a village of another town saved (renamed) names
   (`disclosure.page_scopes.unit_change_scopes`: the unit, its town, "units",
   and "names", "any"), as `caching.on_event` bumps them;
@@ -54,8 +56,9 @@ party member of the first village's branch:
   each sample a day later): what the date changes (overdue, on display, the
   day in fragments' names).
 
-Reads only: the party member is made once if missing (on a copy of the data,
-or the first run), and logging in writes no session row nor last_login.
+Reads only (but the kept counts' generations, above): the party member is
+made once if missing (on a copy of the data, or the first run), and logging
+in writes no session row nor last_login.
 
 Prints a table and a line `MISSES_JSON {...}`; with `--min`, each cell is
 "minimum/median" (compare two versions by the minimums on a noisy VM).
@@ -182,6 +185,15 @@ def elsewhere() -> dict[str, list[str]]:
         published_in(Unit.objects.of_town(each).exclude(pk=each.pk).first())
         for each in Unit.objects.ordered_towns()
     ]
+    # The units whose kept counts of cases each change raises
+    # (feedback.kept_counts), as its save does in its transaction.
+    RAISED.update(
+        {
+            "case elsewhere": [case.unit_id],
+            "day elsewhere": [case.unit_id],
+            "new case here": [here.pk],
+        }
+    )
     return {
         "pub elsewhere": named("disclosure.Disclosure", row),
         "case elsewhere": named("feedback.Submission", case),
@@ -237,6 +249,10 @@ CLOCK = time.perf_counter
 # `caching.on_event` bumps them (filled in by `elsewhere`).
 UNCOUNTED: set[str] = set()
 
+# Modes whose change raises units' kept counts of cases: their ids (filled in
+# by `elsewhere`).
+RAISED: dict[str, list[int]] = {}
+
 
 def change(mode: str, changes: dict) -> None:
     """What `mode` drops before a request (warm: nothing)."""
@@ -246,6 +262,10 @@ def change(mode: str, changes: dict) -> None:
         caching._bump()  # every cached value is stale
     elif mode in changes:
         caching._bump_scopes(changes[mode], counted=mode not in UNCOUNTED)
+    if mode in RAISED:
+        from feedback import kept_counts
+
+        kept_counts.changed_units(RAISED[mode])
 
 
 def days_ahead(days: int):

@@ -21,6 +21,7 @@ from disclosure import compliance, page_scopes
 from disclosure.figures import NO_CASE_COUNTS, kept_by_unit, kept_scopes
 from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
+from feedback import kept_counts
 from feedback.models import Kind, Submission
 from feedback.summary import PART_SECONDS, summary_by_unit
 
@@ -246,7 +247,7 @@ def town_feedback(units: dict[int, str]) -> dict:
     each unit's kept until one of its cases changes or comes in, and past
     midnight, as the wall's (feedback.summary)."""
     return summary_by_unit(
-        Submission.objects.on_record(), "home-feedback", units, ("home",)
+        kept_counts.cases("home"), "home-feedback", units, ("home",), kept="home"
     )
 
 

@@ -20,7 +20,15 @@ class FeedbackConfig(AppConfig):
         )
 
         from . import figures as feedback_figures
-        from . import models, obligations, page_scopes, services, sheet, summary
+        from . import (
+            kept_counts,
+            models,
+            obligations,
+            page_scopes,
+            services,
+            sheet,
+            summary,
+        )
         from . import worklist as feedback_worklist
 
         security.guard_model_fields(self)
@@ -36,6 +44,20 @@ class FeedbackConfig(AppConfig):
             scopes=page_scopes.submission_scopes,
             new_row_scopes=("wall",),
         )
+        # Each unit's counts kept in the database (kept_counts): raised after
+        # every change of its cases, or of an earlier round of one.
+        events.listen(
+            kept_counts.on_case_event,
+            model="feedback.Submission",
+            uid="feedback-kept-counts-case",
+        )
+        events.listen(
+            kept_counts.on_round_event,
+            model="feedback.AnswerRound",
+            uid="feedback-kept-counts-round",
+        )
+        # Counts, not content: a page reads them through the cases' scopes.
+        content.private(models.UnitCounts)
         content.public(models.Tag, scopes=page_scopes.tag_scopes, shown_everywhere=True)
         # An earlier round: its case's pages and counts.
         content.public(models.AnswerRound, scopes=page_scopes.round_scopes)

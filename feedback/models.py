@@ -1061,3 +1061,35 @@ class AnswerTemplate(models.Model):
     def __str__(self):
         kind = self.get_kind_display() if self.kind else _("通用")
         return f"[{kind}] {self.title}"
+
+
+class UnitCounts(models.Model):
+    """A unit's counts of its cases for one of the wall's selections
+    (`summary_parts` of the unit, without today's), kept by the events
+    (feedback.kept_counts): the wall's figures after the page cache is
+    flushed read these rows, not the county's 200,000 cases.
+
+    `generation` is raised after every change of the unit's cases commits;
+    the counts are those of `counted_generation` (none: never counted), by
+    the counting rules `rules`. Counts of an older generation or rules are
+    counted again when read."""
+
+    unit = models.ForeignKey(
+        "disclosure.Unit", on_delete=models.CASCADE, related_name="+"
+    )
+    selection = models.CharField(max_length=32)
+    generation = models.BigIntegerField(default=0)
+    counted_generation = models.BigIntegerField(null=True)
+    rules = models.CharField(max_length=16, blank=True)
+    parts = models.JSONField(default=dict)
+    counted_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "selection"], name="unit_counts_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.selection} #{self.generation}"

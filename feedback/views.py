@@ -11,11 +11,11 @@ from core.pagination import BadPage, paginate
 from core.security import security_event
 from disclosure.models import Disclosure, Reader, Unit
 
-from . import antiabuse, services
+from . import antiabuse, kept_counts, services
 from .confidential import discipline_body
 from .filters import SubmissionFilter
 from .forms import RatingForm, SubmissionForm, TrackForm
-from .models import CONFIDENTIAL_KINDS, Submission, normalize_tracking_code
+from .models import Submission, normalize_tracking_code
 from .summary import filter_shape, wall_summary
 
 # The thanks page's tracking code, in a signed cookie rather than the session:
@@ -219,6 +219,18 @@ CARD_KEYS = (
 )
 
 
+def _unit_alone(cleaned: dict) -> bool:
+    """No filter but the unit: the wall's selection as feedback.kept_counts
+    keeps it (a date range left empty is a slice of nothing)."""
+
+    def empty(value) -> bool:
+        if isinstance(value, slice):
+            return value.start is None and value.stop is None
+        return value in (None, "", [], ())
+
+    return all(empty(value) for name, value in cleaned.items() if name != "unit")
+
+
 def wall(request):
     # The figures count every case received (those waiting to be read too);
     # the list shows what staff have accepted or answered. A 举报 not even
@@ -226,7 +238,7 @@ def wall(request):
     # who reported (the yearly statistics count it).
     f = SubmissionFilter(
         request.GET,
-        queryset=Submission.objects.on_record().exclude(kind__in=CONFIDENTIAL_KINDS),
+        queryset=kept_counts.cases("wall"),
     )
     context = {"filter": f, "page": None, "bad_page": False, "summary": None}
     if not f.is_valid():
@@ -245,6 +257,9 @@ def wall(request):
         caching.selection(request),
         unit=f.form.cleaned_data.get("unit"),
         shape=shape,
+        # Unfiltered, or filtered to a unit alone: each unit's counts are
+        # kept in the database too (they outlive a flush of the cache).
+        kept="wall" if _unit_alone(f.form.cleaned_data) else None,
     )
     try:
         page = paginate(

@@ -26,6 +26,7 @@ from composition import search
 from composition.models import SearchEntry
 from core import caching
 from disclosure.models import Disclosure, Unit
+from feedback import kept_counts
 from feedback.models import (
     TRACKING_ALPHABET,
     TRACKING_LENGTH,
@@ -113,6 +114,8 @@ class Command(BaseCommand):
                 made["disclosures"] += self.seed_disclosures(unit, rng)
                 made["submissions"] += self.seed_submissions(unit, rng)
         caching.bump_version()  # bulk inserts send no post_save
+        # Nor do they raise the units' kept counts of cases: counted again.
+        kept_counts.changed_units(None)
         if todo and connection.vendor == "postgresql":
             # Fresh statistics, or the planner keeps the empty tables' plans.
             with connection.cursor() as cursor:

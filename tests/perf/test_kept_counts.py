@@ -1,0 +1,345 @@
+"""Each unit's counts of its cases kept in the database (feedback.kept_counts):
+after the value cache is flushed (a deployment, Redis restarted, a bulk
+load's global bump) the wall and the home page read the units' rows instead
+of counting the county's cases, and the rows stay those of the cases through
+every change: a service's, a row's save, a round's, a case's move."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db.models import F
+from django.http import QueryDict
+from django.test import Client
+from django.utils import timezone
+
+from composition.views import town_feedback
+from core import caching, events
+from disclosure import page_scopes
+from feedback import kept_counts, services
+from feedback.filters import SubmissionFilter
+from feedback.models import (
+    AnswerRound,
+    Rating,
+    Submission,
+    SubmissionQuerySet,
+    UnitCounts,
+)
+from tests.factories import (
+    DepartmentFactory,
+    SubmissionFactory,
+    SuperuserFactory,
+    UnitFactory,
+)
+from tests.perf.test_scoped_values import two_towns
+from tests.perf.test_unit_and_catalog_scopes import counted
+from tests.perf.test_wall_summary_compiled import varied
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("values_only")]
+
+
+@pytest.fixture
+def county():
+    return two_towns()
+
+
+def flushed() -> None:
+    """As after a deployment or a restart of Redis: no value kept."""
+    cache.clear()
+    caching.reset_local()
+    page_scopes.forget_slugs()
+
+
+def expected(query: str = "") -> dict:
+    f = SubmissionFilter(QueryDict(query), queryset=kept_counts.cases("wall"))
+    assert f.is_valid()
+    return f.qs.summary()
+
+
+def recounted(selection: str) -> dict[int, dict]:
+    """Every unit's counts of `selection` counted afresh, as rows keep them."""
+    found = kept_counts.cases(selection).summary_parts(by_unit=True, today=False)
+    return {unit: kept_counts.plain_part(part) for unit, part in found.items()}
+
+
+def rows_true(selection: str) -> None:
+    """Every row counted at its generation holds the counts of the cases."""
+    fresh = recounted(selection)
+    for row in UnitCounts.objects.filter(selection=selection):
+        if row.counted_generation == row.generation:
+            part = kept_counts._part(row.parts)
+            assert part == fresh.get(row.unit_id, kept_counts.empty_part()), (
+                row.unit_id,
+                selection,
+            )
+
+
+class ByUnit(list):
+    """The by-unit counts of cases made from here on: their keyword
+    arguments (the straightforward counts of `expected` left out)."""
+
+    def __init__(self, calls: list):
+        super().__init__()
+        self.calls = calls
+
+    def __iter__(self):
+        return iter([kw for _args, kw in self.calls if kw.get("by_unit")])
+
+    def __eq__(self, other):
+        return list(iter(self)) == other
+
+    def __bool__(self):
+        return bool(list(iter(self)))
+
+    def clear(self):
+        self.calls.clear()
+
+
+def by_unit_counts(monkeypatch) -> ByUnit:
+    return ByUnit(counted(monkeypatch, SubmissionQuerySet, "summary_parts"))
+
+
+def test_after_a_flush_the_wall_reads_the_rows_not_the_cases(
+    county, changed, monkeypatch
+):
+    varied(county)
+    assert kept_counts.refresh() == 2 * len(recounted("home")) + 2 * 2  # and the towns
+    calls = by_unit_counts(monkeypatch)
+    for query in ("", "unit=wenli"):
+        flushed()
+        response = Client().get(f"/feedback/?{query}")
+        assert response.status_code == 200
+        assert response.context["summary"] == expected(query)
+    assert calls == []  # nothing counted: every unit's row was fresh
+    flushed()
+    caching._bump()  # a bulk load's bump: the rows are not the cache
+    assert Client().get("/feedback/").context["summary"] == expected()
+    assert calls == []
+
+
+def test_a_filter_other_than_the_unit_counts_the_cases(county, monkeypatch):
+    varied(county)
+    kept_counts.refresh()
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    response = Client().get("/feedback/?kind=suggestion")
+    assert response.context["summary"] == expected("kind=suggestion")
+    assert calls  # not a kept selection: counted
+    assert set(UnitCounts.objects.values_list("selection", flat=True)) == {
+        "wall",
+        "home",
+    }
+
+
+def test_only_the_unit_whose_case_changed_is_counted_again(
+    county, changed, monkeypatch
+):
+    varied(county)
+    kept_counts.refresh()
+    with changed():
+        SubmissionFactory(unit=county["wenli"], accepted=True)
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    assert [call["units"] for call in calls] == [(county["wenli"].pk,)]
+    rows_true("wall")
+    # Kept: the next flush counts nothing.
+    calls.clear()
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    assert calls == []
+
+
+def test_the_rows_follow_every_step_of_a_case(county, changed):
+    """Received, accepted, answered, rated 不满意 (a round kept), answered
+    again, moved to another town's village (saved, as the admin does), hidden,
+    deleted:
+    after each, a flushed wall and home page show the counts of the cases."""
+    kept_counts.refresh()
+    clerk = SuperuserFactory()
+    department = DepartmentFactory()
+    wenli, shangcun = county["wenli"], county["shangcun"]
+    town = {u.pk: u.slug for u in (county["fengming"], wenli, county["maoshan"])}
+    visitor = Client()
+
+    def check() -> None:
+        for selection in ("wall", "home"):
+            rows_true(selection)
+        flushed()
+        assert visitor.get("/feedback/").context["summary"] == expected()
+        home = Submission.objects.on_record().filter(unit__in=list(town))
+        assert town_feedback(town) == home.summary()
+
+    with changed():
+        case = SubmissionFactory(unit=wenli, title="路灯坏了")
+    check()
+    with changed():
+        services.accept(case, by=clerk, department=department)
+    check()
+    with changed():
+        services.answer(case, by=clerk, department=department, text="已修好。")
+    check()
+    with changed():
+        services.rate(case, rating=Rating.UNSATISFIED, comment="还是不亮")
+    assert AnswerRound.objects.filter(submission=case).exists()
+    check()
+    case.refresh_from_db()
+    with changed():
+        services.answer(case, by=clerk, department=department, text="换了灯泡。")
+        services.rate(case, rating=Rating.SATISFIED)
+    check()
+    with changed():
+        case.unit = shangcun
+        case.save()
+    check()
+    with changed():
+        services.hide(case, by=clerk, reason="重复提交")
+    check()
+    with changed():
+        Submission.objects.get(pk=case.pk).delete()
+    check()
+
+
+def test_a_round_changed_alone_raises_its_cases_unit(county, changed):
+    case = SubmissionFactory(unit=county["xiacun"], accepted=True)
+    kept_counts.refresh()
+    before = dict(
+        UnitCounts.objects.filter(selection="wall").values_list("unit_id", "generation")
+    )
+    with changed():
+        AnswerRound.objects.create(
+            submission=case,
+            number=1,
+            due_date=timezone.localdate(),
+            answer_text="第一次答复",
+            answered_at=timezone.now(),
+            rating="unsatisfied",
+        )
+    after = dict(
+        UnitCounts.objects.filter(selection="wall").values_list("unit_id", "generation")
+    )
+    raised = {unit for unit in after if after[unit] != before[unit]}
+    assert raised == {county["xiacun"].pk}
+    flushed()
+    summary = Client().get("/feedback/").context["summary"]
+    assert summary == expected()
+    assert {r["label"]: r["count"] for r in summary["ratings"]}["不满意"] == 1
+
+
+def test_a_case_saved_over_one_built_by_hand_raises_where_it_was(county, changed):
+    case = SubmissionFactory(unit=county["wenli"], accepted=True)
+    kept_counts.refresh()
+    loaded = Submission.objects.get(pk=case.pk)
+    # Built by hand over the row (a restore, a script): where it was is read
+    # before the save (core.loaded.KeepsLoaded).
+    copy = Submission(
+        **{f.attname: getattr(loaded, f.attname) for f in loaded._meta.concrete_fields}
+    )
+    copy.unit = county["xiacun"]
+    with changed():
+        copy.save()
+    stale = UnitCounts.objects.exclude(counted_generation=F("generation"))
+    assert set(stale.values_list("unit_id", flat=True)) == {
+        county["wenli"].pk,
+        county["xiacun"].pk,
+    }
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    rows_true("wall")
+
+
+def test_an_event_with_no_row_raises_every_unit(county, changed):
+    kept_counts.refresh()
+    with changed():
+        events.announce("imported", Submission)
+    stale = UnitCounts.objects.exclude(counted_generation=F("generation"))
+    assert stale.count() == UnitCounts.objects.count() > 0
+
+
+def test_a_write_counted_before_a_change_is_dropped(county, changed):
+    """A count that read the generation before a change committed never
+    overwrites the change's raise: the row stays stale, counted again."""
+    wenli = county["wenli"]
+    kept_counts.refresh()
+    generation = UnitCounts.objects.get(unit=wenli, selection="wall").generation
+    old = recounted("wall")[wenli.pk]
+    with changed():
+        SubmissionFactory(unit=wenli, accepted=True)
+    kept_counts._keep("wall", {wenli.pk: generation}, {wenli.pk: old})
+    row = UnitCounts.objects.get(unit=wenli, selection="wall")
+    assert row.generation == generation + 1
+    assert row.counted_generation == generation  # not the raised one
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    rows_true("wall")
+
+
+def test_rows_of_other_rules_or_not_as_written_are_counted_again(county, monkeypatch):
+    varied(county)
+    kept_counts.refresh()
+    wenli, xiacun = county["wenli"], county["xiacun"]
+    UnitCounts.objects.filter(unit=wenli, selection="wall").update(rules="0")
+    UnitCounts.objects.filter(unit=xiacun, selection="wall").update(parts={"totals": 1})
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    assert [sorted(call["units"]) for call in calls] == [sorted([wenli.pk, xiacun.pk])]
+    rows_true("wall")
+
+
+def test_a_new_unit_is_counted_kept_and_raised_by_its_first_case(county, changed):
+    kept_counts.refresh()
+    village = UnitFactory(name="新村", slug="xincun", parent=county["fengming"])
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    # Its rows added by the page, counted (no case yet) and kept.
+    row = UnitCounts.objects.get(unit=village, selection="wall")
+    assert row.counted_generation == row.generation
+    assert kept_counts._part(row.parts)["totals"] == {}
+    with changed():
+        SubmissionFactory(unit=village, accepted=True)
+    row.refresh_from_db()
+    assert row.counted_generation != row.generation
+    flushed()
+    assert Client().get("/feedback/?unit=xincun").context["summary"] == expected(
+        "unit=xincun"
+    )
+    row.refresh_from_db()
+    assert row.counted_generation == row.generation
+    assert kept_counts._part(row.parts)["totals"]["received"] == 1
+
+
+def test_the_nightly_check_mends_a_row_a_lost_event_left(county, changed):
+    """A process stopped between a commit and its raise: the row says it is
+    counted, and is not. warm_pages counts every row again."""
+    varied(county)
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    # A case saved with no event (a bare update: the services never do).
+    waiting = Submission.objects.filter(unit=wenli, status="received")
+    assert waiting.update(status="accepted", accepted_at=timezone.now())
+    flushed()
+    call_command("warm_pages", stdout=open("/dev/null", "w"))
+    rows_true("wall")
+    rows_true("home")
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+
+
+def test_the_overdue_count_stays_the_days(county, changed):
+    """The one count the date changes is never kept in the rows."""
+    late = SubmissionFactory(unit=county["wenli"])
+    Submission.objects.filter(pk=late.pk).update(
+        due_date=timezone.localdate() + timedelta(days=1)
+    )
+    kept_counts.refresh()
+    flushed()
+    assert Client().get("/feedback/").context["summary"]["waiting_overdue"] == 0
+    import time_machine
+
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        flushed()
+        summary = Client().get("/feedback/").context["summary"]
+        assert summary["waiting_overdue"] == 1
+        assert summary == expected()
