@@ -69,6 +69,7 @@ from core import caching, documents, events
 from core.content import ANY, OwnDue
 from disclosure.models import Disclosure, Reader
 from disclosure.services import MADE_INNER_PARTY
+from feedback import kept_counts
 
 from .models import SearchEntry
 
@@ -185,6 +186,9 @@ def rebuild() -> int:
         for model in documents.document_models.values():
             for instance in model.objects.iterator(chunk_size=500):
                 index(instance)
+        # Nor the units' counts of cases kept in the database: counted again
+        # now, not by the first visitor.
+        kept_counts.refresh()
     finally:
         _bumping[0] = True
         # The global version, not INDEX alone: a rebuild follows a bulk load

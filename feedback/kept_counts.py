@@ -20,7 +20,9 @@ How a row stays true:
   generation, and the write is dropped: the row stays stale);
 - a change whose unit is unknown (a row saved over one it was not loaded
   from, an event with no row) raises every unit's; a bulk load, which sends
-  no event, calls `changed_units(None)` itself (operations.seed_scale).
+  no event, calls `changed_units(None)` itself (operations.seed_scale), and
+  the search index's rebuild, which follows a bulk load or a restore,
+  counts every row again (composition.search.rebuild).
 
 `RULES` names the counting rules: raise it when `summary_parts` counts
 differently, and every row is counted again when read. `refresh` (run by
@@ -231,16 +233,11 @@ def _unknown(event: events.Event, field: str) -> bool:
 
 def on_case_event(event: events.Event) -> None:
     row = event.instance
-    if not event.is_row_event:
-        # A service's verb: its row's save raised its unit already; ids
-        # alone (a change to many rows at once): their units, where they are.
-        if row is None:
-            units = Submission.objects.filter(pk__in=event.ids).values_list(
-                "unit_id", flat=True
-            )
-            changed_units(units if event.ids else None)
-        return
+    if not event.is_row_event and row is not None:
+        return  # a service's verb: its row's save raised its unit already
     if not isinstance(row, Submission) or _unknown(event, "unit_id"):
+        # No row (ids alone: changed at once with update(), maybe moved):
+        # where the cases were is unknown.
         changed_units(None)
         return
     changed_units([row.unit_id, getattr(row, "_loaded_unit_id", None)])

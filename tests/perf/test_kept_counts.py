@@ -257,6 +257,21 @@ def test_an_event_with_no_row_raises_every_unit(county, changed):
     assert stale.count() == UnitCounts.objects.count() > 0
 
 
+def test_cases_moved_at_once_and_announced_by_id_raise_every_unit(county, changed):
+    """An update() moved the case before its event: where it was is unknown
+    (not where it is now), so every unit's counts are counted again."""
+    case = Submission.objects.filter(unit=county["wenli"]).first()
+    kept_counts.refresh()
+    with changed():
+        Submission.objects.filter(pk=case.pk).update(unit=county["xiacun"])
+        events.announce("moved", Submission, [case.pk])
+    stale = UnitCounts.objects.exclude(counted_generation=F("generation"))
+    assert stale.count() == UnitCounts.objects.count()
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == expected()
+    rows_true("wall")
+
+
 def test_a_write_counted_before_a_change_is_dropped(county, changed):
     """A count that read the generation before a change committed never
     overwrites the change's raise: the row stays stale, counted again."""
