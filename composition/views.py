@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 
 from catalog.models import Catalog, Item
-from catalog.page_scopes import CATALOG, GROUPED
+from catalog.page_scopes import CATALOG, CATEGORIES, COUNTED, GROUPED
 from core import caching, compiled, content, fragments
 from disclosure import compliance, page_scopes
 from disclosure.figures import NO_CASE_COUNTS, kept_by_unit, kept_scopes
@@ -109,11 +109,14 @@ def _published_by_unit(unit_ids: list[int], year: int) -> dict[int, dict]:
 
 def _item_kinds(*, fresh: bool = False) -> dict[int, str]:
     """Each catalog item's kind (党务, 政务, 村务: its category's catalog's),
-    kept until the catalog changes (CATALOG: any save, a new item included)."""
+    kept until an item may be in another kind (GROUPED: an item moved to
+    another category, a category to another catalog, a catalog's kind; not
+    an item renamed). A new item names no GROUPED: a count meeting an item
+    not in this copy reads it again (`fresh`)."""
     return caching.cached(
         "item-kinds",
         lambda: dict(Item.objects.values_list("pk", "category__catalog__kind")),
-        scopes=[CATALOG],
+        scopes=[GROUPED],
         fresh=fresh,
     )
 
@@ -298,7 +301,11 @@ def home(request):
     # are the town's, whose every change names "town:<slug>" (where a unit
     # is and was, page_scopes.unit_change_scopes), which they read; a unit
     # or a body renamed elsewhere leaves them kept.
-    figures_scopes = page_scopes.read_through(town, [*scopes, GROUPED])
+    # Of the catalog, the kinds alone (GROUPED): an item renamed, or its
+    # forms or time limit changed, leaves them kept.
+    figures_scopes = page_scopes.read_through(
+        town, [s for s in scopes if s != CATALOG] + [GROUPED]
+    )
     latest_scopes = page_scopes.read_through(
         town, [s for s in scopes if s.partition(":")[0] not in NO_CASE_COUNTS]
     )
@@ -324,8 +331,11 @@ def home(request):
                 home_latest_context(request, units()),
             ),
         ),
+        # What it shows of the catalog: its categories (CATEGORIES) and how
+        # many items they hold (an item added or deleted: COUNTED; moved to
+        # another catalog: GROUPED); not an item's name, nor its forms.
         f"home-catalog:{language}": (
-            [CATALOG],
+            [CATEGORIES, COUNTED, GROUPED],
             lambda: ("portal/includes/home_catalog.html", home_catalog_context()),
         ),
         f"home-boards:{town.pk}:{language}": (

@@ -10,33 +10,39 @@ since they were counted are counted again.
 
 How a row stays true:
 
-- every change of a unit's cases (or of an earlier round of one) raises
-  its rows' `generation` in its own transaction (`changed_units`, an
-  upsert: it adds the rows not there; it waits for a page's new row to
-  commit, then raises it);
+- once a change of a unit's cases (or of an earlier round of one) commits,
+  its rows' `generation` is raised (`changed_units`: one upsert, which adds
+  the rows not there; after the commit, so that a change holds no lock on
+  them), and the page cache's scopes of its cases moved again (a page made
+  between the commit and the raise added up rows not yet raised);
 - a reader reads the generation before it counts, and writes the counts
-  only where the generation is still the one it read (a change that
-  committed before the count started is in it; one after raised the
-  generation, and the write is dropped: the row stays stale);
+  only where the generation is still the one it read: a count that started
+  before the change committed is dropped, or made stale by the raise; one
+  that started after it has the change in it;
 - a change whose unit is unknown (a row saved over one it was not loaded
   from, an event with no row) raises every unit's; a bulk load, which sends
   no event, calls `changed_units(None)` itself (operations.seed_scale), and
   the search index's rebuild, which follows a bulk load or a restore,
-  counts every row again (composition.search.rebuild).
+  counts every row again (composition.search.rebuild);
+- a process stopped between a commit and its raise leaves its units' rows
+  wrong: `refresh` counts every row again each night (warm_pages).
 
 `RULES` names the counting rules: raise it when `summary_parts` counts
-differently, and every row is counted again when read. `refresh` (run by
-warm_pages after midnight) counts every row again: the nightly check.
+differently, and every row is counted again when read.
 """
 
+import json
+import logging
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Case, F, JSONField, Q, Value, When
+from django.db.models import Case, F, JSONField, Value, When
 from django.utils import timezone
 
-from core import events
+from core import caching, events
 from disclosure.models import Unit
+from disclosure.page_scopes import unit_scopes
 
 from .models import (
     CONFIDENTIAL_KINDS,
@@ -46,6 +52,8 @@ from .models import (
     empty_part,
     plain_part,
 )
+
+logger = logging.getLogger(__name__)
 
 # Raise when `SubmissionQuerySet.summary_parts` counts differently.
 RULES = "1"
@@ -64,13 +72,21 @@ def cases(selection: str):
     return SELECTIONS[selection]()
 
 
+def _count(value) -> int:
+    if type(value) is not int:  # not bool, text or null: not as written
+        raise TypeError(value)
+    return value
+
+
 def _part(stored: dict) -> dict:
-    # JSON keeps a dictionary's keys as text: the days to answer are numbers.
+    """A row's counts as `plain_part` gives them (JSON keeps a dictionary's
+    keys as text: the days to answer are numbers); TypeError, KeyError or
+    ValueError if they are not as written."""
     return {
-        "totals": dict(stored["totals"]),
-        "days": {int(days): n for days, n in stored["days"].items()},
-        "ratings": dict(stored["ratings"]),
-        "by_staff": int(stored["by_staff"]),
+        "totals": {str(k): _count(n) for k, n in stored["totals"].items()},
+        "days": {int(days): _count(n) for days, n in stored["days"].items()},
+        "ratings": {str(k): _count(n) for k, n in stored["ratings"].items()},
+        "by_staff": _count(stored["by_staff"]),
     }
 
 
@@ -90,21 +106,21 @@ def read(
     process that stopped between a commit and its raise). The rows not
     there are added (a unit without cases yet: a change adds its unit's,
     `changed_units`)."""
+    if selection not in SELECTIONS:
+        # No change would raise its rows: they would be kept forever.
+        raise ValueError(f"not a kept selection: {selection!r}")
     wanted = set(units)
-    rows = UnitCounts.objects.filter(selection=selection)
-    if not every:
-        rows = rows.filter(unit_id__in=wanted)
     found = {}
     kept = {}
-    for unit, generation, counted, rules, parts in rows.values_list(
-        "unit_id", "generation", "counted_generation", "rules", "parts"
+    for unit, generation, counted, rules, parts in _rows(
+        selection, None if every else sorted(wanted)
     ):
         if unit not in wanted:
             continue
         found[unit] = generation
         if counted == generation and rules == RULES and not again:
             try:
-                kept[unit] = _part(parts)
+                kept[unit] = _part(_decoded(parts))
             except (KeyError, AttributeError, TypeError, ValueError):
                 pass  # not as written: counted again
     stale = sorted(wanted - kept.keys())
@@ -120,17 +136,44 @@ def read(
     return kept
 
 
+def _decoded(parts):
+    return json.loads(parts) if isinstance(parts, str) else parts
+
+
+def _rows(selection: str, units: list[int] | None) -> list[tuple]:
+    """The selection's rows of these units (None: every unit's): unit,
+    generation, counted generation, rules, counts (JSON text, or decoded).
+    Its SQL written once: a miss after a case reads a town's few rows, and
+    building the query cost more than running it."""
+    table = connection.ops.quote_name(UnitCounts._meta.db_table)
+    sql = (
+        f"SELECT unit_id, generation, counted_generation, rules, parts "
+        f"FROM {table} WHERE selection = %s"
+    )
+    params = [selection]
+    if units is not None:
+        if not units:
+            return []
+        sql += f" AND unit_id IN ({', '.join(['%s'] * len(units))})"
+        params += units
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _add_rows(selection: str, units: list[int]) -> dict[int, int]:
     """New rows for these units, and their generations read after they are
-    there (a change's upsert may have raised one meanwhile)."""
+    there (a change's upsert may have raised one meanwhile). Nothing added
+    if the database refuses (a unit deleted meanwhile, SQLite's file locked
+    by a writer): counted all the same."""
     try:
         with transaction.atomic():
             UnitCounts.objects.bulk_create(
                 [UnitCounts(unit_id=unit, selection=selection) for unit in units],
                 ignore_conflicts=True,
             )
-    except IntegrityError:
-        return {}  # a unit deleted meanwhile: nothing kept, counted anyway
+    except DatabaseError:
+        return {}
     return dict(
         UnitCounts.objects.filter(selection=selection, unit_id__in=units).values_list(
             "unit_id", "generation"
@@ -138,57 +181,128 @@ def _add_rows(selection: str, units: list[int]) -> dict[int, int]:
     )
 
 
+# Rows written by one statement (SQLite refuses an expression a thousand
+# terms deep).
+KEEP_BATCH = 400
+
+
 def _keep(selection: str, generations: dict[int, int], parts: dict) -> None:
     """Write the counts where the generation is still the one read before
-    counting, in one statement. The rows are locked first, skipping those a
-    change holds (its generation moves anyway): a page's write never waits
-    for a lock, so never deadlocks with a change that raises several
-    units'. SQLite locks the whole file, and skips nothing."""
-    which = Q()
-    for unit, generation in generations.items():
-        which |= Q(unit_id=unit, generation=generation)
-    if not which:
+    counting, a batch of rows a statement. They are locked first, skipping
+    those another transaction holds (its generation moves anyway): a page's
+    write never waits for a lock. SQLite locks the whole file, skips
+    nothing, and a writer holding it makes this give up (kept next time)."""
+    chosen = sorted(generations)
+    if len(chosen) == 1:  # a case's change: its unit's row alone
+        _keep_one(selection, chosen[0], generations[chosen[0]], parts[chosen[0]])
         return
-    rows = UnitCounts.objects.filter(which, selection=selection)
-    try:
-        with transaction.atomic(savepoint=False):
-            free = dict(
-                rows.select_for_update(skip_locked=True).values_list("pk", "unit_id")
-            )
-            if not free:
-                return
-            rows.filter(pk__in=list(free)).update(
-                parts=Case(
-                    *(
-                        When(pk=pk, then=Value(parts[unit], output_field=JSONField()))
-                        for pk, unit in free.items()
+    for start in range(0, len(chosen), KEEP_BATCH):
+        batch = chosen[start : start + KEEP_BATCH]
+        rows = UnitCounts.objects.filter(selection=selection, unit_id__in=batch)
+        try:
+            with transaction.atomic():
+                locked = rows.select_for_update(skip_locked=True).values_list(
+                    "pk", "unit_id", "generation"
+                )
+                free = {
+                    pk: unit
+                    for pk, unit, generation in locked
+                    if generation == generations[unit]
+                }
+                if not free:
+                    continue
+                UnitCounts.objects.filter(pk__in=list(free)).update(
+                    parts=Case(
+                        *(
+                            When(
+                                pk=pk,
+                                then=Value(parts[unit], output_field=JSONField()),
+                            )
+                            for pk, unit in free.items()
+                        ),
+                        output_field=JSONField(),
                     ),
-                    output_field=JSONField(),
-                ),
-                counted_generation=F("generation"),
-                rules=RULES,
-                counted_at=timezone.now(),
-            )
+                    counted_generation=F("generation"),
+                    rules=RULES,
+                    counted_at=timezone.now(),
+                )
+        except DatabaseError:
+            return  # kept next time; the page has its counts
+
+
+def _keep_one(selection: str, unit: int, generation: int, part: dict) -> None:
+    """One row, one statement, no transaction: it holds one lock, so never
+    deadlocks; it waits at most for a change's upsert (one statement)."""
+    table = connection.ops.quote_name(UnitCounts._meta.db_table)
+    jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET parts = %s{jsonb}, counted_generation = generation, "
+        f"rules = %s, counted_at = %s "
+        f"WHERE selection = %s AND unit_id = %s AND generation = %s"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [json.dumps(part), RULES, now, selection, unit, generation]
+    # In a transaction (a test, a command), a savepoint: a failure here
+    # must not break it. Outside one, the statement alone.
+    inside = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with inside, connection.cursor() as cursor:
+            cursor.execute(sql, params)
     except DatabaseError:
-        if connection.in_atomic_block:
-            raise  # the caller's transaction is broken: not ours to hide
-        # Kept next time; the page has its counts.
+        pass  # kept next time; the page has its counts
 
 
 def changed_units(units: Iterable[int] | None) -> None:
-    """In the change's transaction: raise the generation of these units'
-    rows (None: every unit's), adding the rows not there yet. Not after the
-    commit: the page cache's versions move then, and a page made between
-    the two would add up a row not yet stale."""
+    """Once the change commits: raise the generation of these units' rows
+    (None: every unit's), adding those not there yet. After the commit, so
+    that a change holds no lock on them: a change of several units' cases
+    (an item made 党内) never deadlocks with another, nor makes a resident's
+    POST wait for it."""
     ids = None if units is None else sorted(set(units) - {None})
-    if ids is None:
+    if ids == []:
+        return
+    transaction.on_commit(lambda: _raise(ids))
+
+
+def _raise(ids: list[int] | None) -> None:
+    every = ids is None
+    if every:
         ids = list(Unit.objects.order_by("pk").values_list("pk", flat=True))
+    try:
+        _upsert(ids)
+    except IntegrityError:
+        # A unit deleted meanwhile (its rows with it): the others one by one.
+        for unit in ids:
+            try:
+                _upsert([unit])
+            except IntegrityError:
+                pass
+    except DatabaseError:
+        # Not raised (a generation at its limit, the connection lost): marked
+        # not counted instead, so that no page trusts them.
+        logger.exception("kept counts of units %s not raised", ids)
+        try:
+            UnitCounts.objects.filter(unit_id__in=ids).update(counted_generation=None)
+        except DatabaseError:
+            logger.exception("kept counts of units %s left as they were", ids)
+    # The page cache's versions moved at the commit, before this: a page made
+    # in between added up these rows not yet raised. Moved again.
+    if every:
+        caching.bump_version()
+    else:
+        caching.bump_scopes(
+            ["wall", "cases", *(f"cases-{scope}" for scope in unit_scopes(ids))]
+        )
+
+
+def _upsert(ids: list[int]) -> None:
     if not ids:
         return
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
     rows = [(unit, selection) for unit in ids for selection in sorted(SELECTIONS)]
     values = ", ".join(["(%s, %s, 1, '', '{}')"] * len(rows))
-    # In order of unit: two changes lock the rows they share in one order.
+    # One statement, in order of unit: it waits at most for a page adding a
+    # row (one short statement), and two never lock rows in opposite orders.
     sql = (
         f"INSERT INTO {table} (unit_id, selection, generation, rules, parts) "
         f"VALUES {values} ON CONFLICT (unit_id, selection) "

@@ -48,6 +48,7 @@ def home(monkeypatch):
         **units,
         "figures": counting(monkeypatch, composition_views, "home_figures_context"),
         "latest": counting(monkeypatch, composition_views, "home_latest_context"),
+        "catalog": counting(monkeypatch, composition_views, "home_catalog_context"),
     }
 
 
@@ -118,3 +119,64 @@ def test_the_towns_own_units_make_them_again(home, changed, settings):
     maoshan = Unit.objects.get(pk=home["maoshan"].pk)
     again(maoshan, home["other"], "parent")
     assert "茅山村党务公开" not in page(visitor, "/").decode()
+
+
+def figure(body: bytes, box: str) -> str:
+    found = re.search(rf'id="figure-{box}"><dt>[^<]*</dt><dd>(\d+)</dd>', body.decode())
+    return found[1]
+
+
+def test_an_item_renamed_leaves_the_figures_kept_its_kind_changed_not(
+    home, changed, settings
+):
+    """The figures read of the catalog only which kind each item is
+    (GROUPED), its part of the page its categories and how many items they
+    hold: an item renamed, or described anew, leaves both kept (the page is
+    made of its parts again); an item
+    moved to another catalog's category counts its notices under that
+    kind at once."""
+    from catalog.models import Item
+
+    visitor = Client()
+    first = page(visitor, "/")
+    before = made(home)
+    party = Item.objects.get(pk=home["party"].pk)
+    renamed(changed, party, "党组织设置情况（更名）")
+    renamed(changed, party, "按规定公开的党组织设置", "description")
+    catalog = len(home["catalog"])
+    again = page(visitor, "/")
+    assert made(home)[0] == before[0], "figures made again after an item renamed"
+    assert len(home["catalog"]) == catalog, "the catalog's part made again"
+    assert again == nothing_kept(settings, lambda: page(visitor, "/"))
+    shown = {box: figure(first, box) for box in ("party", "village")}
+    party = Item.objects.get(pk=home["party"].pk)
+    village = home["village"]
+    before = made(home)
+    with changed():
+        party.category = village.category
+        party.save()
+    moved = page(visitor, "/")
+    assert made(home)[0] == before[0] + 1
+    assert moved == nothing_kept(settings, lambda: page(visitor, "/"))
+    assert len(home["catalog"]) > catalog  # one item fewer in the party's
+    assert int(figure(moved, "party")) < int(shown["party"])
+    assert int(figure(moved, "village")) > int(shown["village"])
+
+
+def test_an_item_added_or_deleted_shows_in_the_catalogs_part(home, changed, settings):
+    from catalog.models import Item
+    from tests.factories import ItemFactory
+
+    visitor = Client()
+
+    def items() -> int:
+        return int(re.search(r"共 \d+ 类 (\d+) 项", page(visitor, "/").decode())[1])
+
+    first = items()
+    with changed():
+        added = ItemFactory(code="A09", category=home["party"].category)
+    assert items() == first + 1
+    with changed():
+        Item.objects.get(pk=added.pk).delete()
+    assert items() == first
+    assert page(visitor, "/") == nothing_kept(settings, lambda: page(visitor, "/"))
