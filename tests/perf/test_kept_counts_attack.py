@@ -7,10 +7,17 @@ other connections.
 After each change the value cache is flushed (as a deployment or a Redis
 restart does) and the wall's figures (unfiltered and per unit), the home
 page's town figures and every row that says it is counted are compared with
-a fresh count of the cases."""
+a fresh count of the cases.
 
+A change's raise of its units' rows runs once it commits
+(kept_counts.changed_units: transaction.on_commit): in a test that runs in
+a transaction, inside `with changed():`, or after a real commit in a
+`transaction=True` test."""
+
+import contextlib
 import io
 import json
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -18,7 +25,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, JSONField, Value
 from django.http import QueryDict
 from django.test import Client
@@ -84,8 +91,12 @@ def build_county() -> dict:
 
 
 @pytest.fixture
-def county(values_only):
-    return build_county()
+def county(values_only, changed):
+    # Committed: a page outside the test's transaction would meet it so (the
+    # units changed in a transaction are counted in it, not read from their
+    # rows: kept_counts._pending).
+    with changed():
+        return build_county()
 
 
 @pytest.fixture
@@ -602,7 +613,8 @@ def test_seed_scale_style_bulk_load_raises_every_unit(county, changed):
             for n, slug in enumerate(VILLAGES)
         ]
     )
-    kept_counts.changed_units(None)  # what seed_scale does after its inserts
+    with changed():  # committed: the raise runs after the commit
+        kept_counts.changed_units(None)  # what seed_scale does after its inserts
     assert not UnitCounts.objects.filter(counted_generation=F("generation")).exists()
     check()
 
@@ -636,20 +648,52 @@ def test_a_change_rolled_back_leaves_the_rows_as_they_were(county, clerk, change
     check()
 
 
+# Found by this file (latent: no page is made inside a change's transaction
+# today, no ATOMIC_REQUESTS): with the raise after the commit, a page read in
+# the change's own transaction added up its unit's rows as they were before
+# the change. Fixed: the units a transaction changed are counted in it
+# (kept_counts._pending), and their rows not written.
 @pytest.mark.django_db
 def test_a_page_read_inside_a_savepoint_rolled_back(county, clerk, changed):
     """A page (the wall's counts) read inside a transaction after a change,
-    which is then rolled back: the rows it wrote go with it, and no value
-    read then is kept."""
+    which is then rolled back: it counts the changed unit itself (its rows
+    wait for the commit: kept_counts._pending; was a strict xfail until
+    2026-12-07: it added up the rows without the change), writes no row of
+    it, and no value read then is kept."""
     kept_counts.refresh()
+    flushed()
+    before = list(UnitCounts.objects.order_by("pk").values())
+    with pytest.raises(Boom), changed():
+        with transaction.atomic():
+            SubmissionFactory(unit=county["wenli"], accepted=True)
+            inside = wall_says()
+            assert inside["received"] == expected()["received"]
+            assert list(UnitCounts.objects.order_by("pk").values()) == before
+            raise Boom
+    check(flush=False)
+    check()
+
+
+@pytest.mark.django_db
+def test_rows_written_inside_a_savepoint_rolled_back_go_with_it(county, changed):
+    """The rollback of the test above, another unit's rows stale before the
+    change (as the nightly check or a raise leaves them): the page inside
+    counts them again and writes them in the transaction (not the changed
+    unit's: a row holds committed counts); rolled back, they go with it,
+    and no value read then is kept."""
+    kept_counts.refresh()
+    UnitCounts.objects.filter(unit=county["maoshan"]).update(counted_generation=None)
+    wenli = row(county["wenli"]).parts
     flushed()
     with pytest.raises(Boom), changed():
         with transaction.atomic():
             SubmissionFactory(unit=county["wenli"], accepted=True)
             inside = wall_says()
             assert inside["received"] == expected()["received"]
-            rows_true()
+            assert row(county["maoshan"]).counted_generation is not None  # written
+            assert row(county["wenli"]).parts == wenli  # not written
             raise Boom
+    assert row(county["maoshan"]).counted_generation is None  # rolled back
     check(flush=False)
     check()
 
@@ -666,7 +710,13 @@ def test_a_page_read_in_an_outer_transaction_then_a_nested_change_rolled_back(
             try:
                 with transaction.atomic():
                     SubmissionFactory(unit=county["wenli"], accepted=True)
-                    wall_says()  # counted again, written in the savepoint
+                    # Its raise waits for the commit: the rows made stale by
+                    # hand, so that the page counts them again and writes
+                    # them in the savepoint.
+                    UnitCounts.objects.filter(unit=county["wenli"]).update(
+                        counted_generation=None
+                    )
+                    wall_says()
                     raise Boom
             except Boom:
                 pass
@@ -694,8 +744,9 @@ TAMPERED = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("parts", TAMPERED, ids=[repr(p)[:30] for p in TAMPERED])
-def test_a_row_not_as_written_is_counted_again(county, parts):
-    varied(county)
+def test_a_row_not_as_written_is_counted_again(county, parts, changed):
+    with changed():
+        varied(county)
     kept_counts.refresh()
     # JSON's null, not SQL's NULL (the column is NOT NULL).
     UnitCounts.objects.filter(unit=county["wenli"]).update(
@@ -705,30 +756,24 @@ def test_a_row_not_as_written_is_counted_again(county, parts):
     assert row(county["wenli"]).parts != parts
 
 
-# FAILS: kept_counts._part checks the shape of a row's parts (the four keys, the
-# days' keys as numbers, by_staff a number) but not the values of totals, days
-# and ratings: a count stored as text or null is taken as written, and adding
-# the units up (models.add_parts: `get(key, 0) + n`) raises TypeError: the wall
-# and the home page answer 500 until the row is counted again (the nightly
-# check). Only a row written by hand (or by a later release's other rules with
-# the same RULES) holds such values.
 BAD_VALUES = [
     {"totals": {"received": "3"}, "days": {}, "ratings": {}, "by_staff": 0},
     {"totals": {"received": None}, "days": {}, "ratings": {}, "by_staff": 0},
     {"totals": {}, "days": {"2": "1"}, "ratings": {}, "by_staff": 0},
     {"totals": {}, "days": {}, "ratings": {"satisfied": [1]}, "by_staff": 0},
+    {"totals": {"received": True}, "days": {}, "ratings": {}, "by_staff": True},
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS: kept_counts._part takes a count stored as text or null as "
-    "written; add_parts raises TypeError (500)",
-)
 @pytest.mark.django_db
 @pytest.mark.parametrize("parts", BAD_VALUES, ids=[repr(p)[:40] for p in BAD_VALUES])
-def test_a_row_whose_counts_are_not_numbers_is_counted_again(county, parts):
-    varied(county)
+def test_a_row_whose_counts_are_not_numbers_is_counted_again(county, parts, changed):
+    """Was a strict xfail until 2026-12-07: a count stored as text or null was
+    taken as written, and adding the units up raised TypeError (a 500).
+    kept_counts._part now takes every count as an int alone (text, null,
+    bool, a list: counted again)."""
+    with changed():
+        varied(county)
     kept_counts.refresh()
     UnitCounts.objects.filter(unit=county["wenli"]).update(parts=parts)
     flushed()
@@ -738,7 +783,8 @@ def test_a_row_whose_counts_are_not_numbers_is_counted_again(county, parts):
 
 @pytest.mark.django_db
 def test_rules_and_generations_of_any_value(county, changed):
-    varied(county)
+    with changed():
+        varied(county)
     kept_counts.refresh()
     wenli, xiacun, shangcun = county["wenli"], county["xiacun"], county["shangcun"]
     UnitCounts.objects.filter(unit=wenli).update(rules="999")
@@ -769,29 +815,79 @@ def test_the_largest_generation_a_change_can_raise(county, changed):
     check()
 
 
-@pytest.mark.django_db
-def test_a_generation_at_the_bigint_limit(county, changed):
-    """Documented, not counted as a bug: unreachable but by hand (2**63 raises).
-    At the limit a change of the unit's cases fails on PostgreSQL (the raise
-    is in its transaction: the case is not saved, a resident's POST is a
-    500); SQLite stores the sum as a REAL, which never moves again (a row
-    counted after that would stay fresh through every change)."""
+@pytest.mark.django_db(transaction=True)
+def test_a_generation_at_the_bigint_limit(emptied_caches, caplog):
+    """Unreachable but by hand (2**63 raises). The raise runs after the
+    change commits (transaction=True: committed as in production), so a
+    change of the unit's cases is saved whatever the raise does: no 500.
+
+    PostgreSQL: the upsert's `generation + 1` is out of range; _raise logs
+    it and marks the unit's rows not counted (counted_generation NULL): the
+    figures after a flush are right, after each change. SQLite: the sum is
+    stored as a REAL (9.223372036854776e18), no error. It differs from the
+    counted generation (an int), so the first change's figures are right;
+    but the REAL never moves again (+ 1 is lost in its precision): once the
+    rows are counted at it, the next change leaves them fresh and wrong, as
+    observed below, until the nightly check (`refresh`) counts them again."""
+    county = build_county()
     wenli = county["wenli"]
     kept_counts.refresh()
-    UnitCounts.objects.filter(unit=wenli).update(
-        generation=2**63 - 1, counted_generation=2**63 - 1
-    )
-    before = Submission.objects.count()
+    top = 2**63 - 1
+    UnitCounts.objects.filter(unit=wenli).update(generation=top, counted_generation=top)
+    clerk = SuperuserFactory()
+    admin = Client()
+    admin.force_login(clerk)
+    case = county_case(wenli)
+    assert case.status == Status.ACCEPTED  # on the wall
+    with caplog.at_level(logging.ERROR, logger="feedback.kept_counts"):
+        response = admin.post(
+            change_url(case), change_data(case, kind=Kind.DENUNCIATION)
+        )
+    assert response.status_code == 302, response.content[:2000]
+    case.refresh_from_db()
+    assert case.kind == Kind.DENUNCIATION  # saved
+    for selection in ("wall", "home"):
+        counts = row(wenli, selection)
+        if POSTGRES:
+            assert counts.generation == top
+            assert counts.counted_generation is None  # marked stale
+        else:
+            assert isinstance(counts.generation, float)
+            assert counts.generation == float(2**63)
+            assert counts.counted_generation == top  # an int: not equal, stale
+    logged = [r for r in caplog.records if r.name == "feedback.kept_counts"]
+    assert bool(logged) == POSTGRES
+    check()
+    # Counted at the limit (check() counted every row again): another change.
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="feedback.kept_counts"):
+        submitted, created = services.submit(
+            data={
+                "kind": Kind.SUGGESTION,
+                "unit": Unit.objects.get(pk=wenli.pk),
+                "title": "修路",
+                "text": "三组的路坏了。",
+                "consent_to_publish": True,
+            },
+            client_key="k1",
+            form_token="t1",
+        )
+        services.accept(submitted, by=clerk, department=DepartmentFactory())
+    assert created
     if POSTGRES:
-        with pytest.raises(DatabaseError), transaction.atomic():
-            SubmissionFactory(unit=wenli)
-        assert Submission.objects.count() == before
-    else:
-        SubmissionFactory(unit=wenli)
-        generation = row(wenli).generation
-        assert isinstance(generation, float)
-        SubmissionFactory(unit=wenli)
-        assert row(wenli).generation == generation  # stuck
+        assert row(wenli).counted_generation is None
+        check()
+        return
+    # SQLite: stuck at the REAL, fresh and wrong.
+    generation = row(wenli).generation
+    assert generation == float(2**63)
+    assert row(wenli).counted_generation == generation
+    assert wrong_rows("wall") == [(wenli.pk, "wall", generation)]
+    flushed()
+    assert wall_says("unit=wenli") != expected("unit=wenli")  # the case missing
+    kept_counts.refresh()  # the nightly check
+    flushed()  # the wrong figures just kept
+    check()
 
 
 @pytest.mark.django_db
@@ -814,32 +910,24 @@ def test_rows_of_other_selections_and_of_no_unit_are_left_alone(county, changed)
         kept_counts.cases("nowhere")
 
 
-# FAILS (latent: every caller names "wall" or "home"): kept_counts.read takes any
-# selection name (feedback/kept_counts.py:78-118): it adds and writes rows for a
-# name not in SELECTIONS, which changed_units never raises (it raises the
-# registered ones only): counted once, they stay "fresh" through every change.
-# A caller's typo (kept="Wall") or a selection renamed in a later release
-# would show the counts of the day it was first read, forever.
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS (latent): read() keeps rows of a selection not registered, "
-    "which no change raises",
-)
 @pytest.mark.django_db
-def test_a_selection_not_registered_is_refused_or_never_kept(county, changed):
+def test_a_selection_not_registered_is_refused_or_never_kept(county):
+    """Was a strict xfail until 2026-12-07: kept_counts.read took any selection
+    name, and kept rows of a name not in SELECTIONS, which no change raises
+    (a caller's typo, kept="Wall", would show the counts of the day it was
+    first read, forever). read() now refuses it (ValueError), and adds and
+    writes no row of it."""
     wenli = county["wenli"]
 
     def count(ids):
         return recounted_of("wall", ids)
 
-    try:
-        first = kept_counts.read("Wall", [wenli.pk], count)
-    except KeyError:
-        return  # refused: right
-    with changed():
-        SubmissionFactory(unit=wenli, accepted=True)
-    again = kept_counts.read("Wall", [wenli.pk], count)
-    assert again != first
+    for name in ("Wall", "nowhere", ""):
+        with pytest.raises(ValueError):
+            kept_counts.read(name, [wenli.pk], count)
+    assert set(UnitCounts.objects.values_list("selection", flat=True)) <= set(
+        kept_counts.SELECTIONS
+    )
 
 
 def recounted_of(selection: str, ids) -> dict:
@@ -876,7 +964,8 @@ WALL_QUERIES = [
 def test_the_wall_by_unit_alone_or_with_other_filters(
     county, changed, query, reads_rows
 ):
-    varied(county)
+    with changed():
+        varied(county)
     kept_counts.refresh()
     with changed():
         SubmissionFactory(unit=county["wenli"], accepted=True, kind="suggestion")
@@ -919,7 +1008,8 @@ def test_a_bad_filter_is_refused_not_a_500(county, query):
 
 @pytest.mark.django_db
 def test_unknown_parameters_count_right(county, changed):
-    varied(county)
+    with changed():
+        varied(county)
     kept_counts.refresh()
     with changed():
         SubmissionFactory(unit=county["wenli"], accepted=True)
@@ -952,8 +1042,9 @@ def test_no_value_cache_no_rows(settings, changed):
 
 
 @pytest.mark.django_db
-def test_a_read_of_fresh_rows_is_one_query(county, monkeypatch):
-    varied(county)
+def test_a_read_of_fresh_rows_is_one_query(county, monkeypatch, changed):
+    with changed():
+        varied(county)
     kept_counts.refresh()
     units = list(Unit.objects.values_list("pk", flat=True))
     calls = counted(monkeypatch, SubmissionQuerySet, "summary_parts")
@@ -1000,28 +1091,18 @@ def many_units(count: int) -> Unit:
     return town
 
 
-# FAILS (SQLite only): kept_counts._keep (feedback/kept_counts.py:145-153) selects
-# the rows to write with one OR of (unit_id = %s AND generation = %s) per unit:
-# SQLite parses the OR chain as a tree one level deeper per unit, and refuses a
-# tree deeper than 1000 (SQLITE_MAX_EXPR_DEPTH). With about a thousand units or
-# more stale at once (after changed_units(None): seed_scale, a loader's save, an
-# event without a row; or the first read of a new county) the wall's read counts
-# every unit, then its write fails; outside a transaction the error is
-# swallowed ("kept next time") and the rows stay stale: every flush counts the
-# whole county again, the very cost the rows were made to spare, until
-# warm_pages (50 units a statement) counts them. Inside a transaction (a test,
-# a page made in one) it is a 500.
-@pytest.mark.xfail(
-    not POSTGRES,
-    strict=True,
-    reason="FAILS on SQLite: _keep's OR chain of 1,200 units exceeds "
-    "SQLITE_MAX_EXPR_DEPTH; the rows are never written by a page",
-)
 @pytest.mark.django_db(transaction=True)
 def test_every_unit_raised_at_once_with_a_thousand_units(emptied_caches):
+    """Was a strict xfail until 2026-12-07 (SQLite): kept_counts._keep chose the
+    rows to write by one OR of (unit_id, generation) per unit, deeper than
+    SQLite's SQLITE_MAX_EXPR_DEPTH (1000) past about a thousand units: the
+    rows of a county raised at once (seed_scale, changed_units(None)) were
+    never written by a page. _keep now writes KEEP_BATCH rows a statement,
+    by `unit_id IN`, the generations compared in Python: a thousand stale
+    units are counted once and kept, on both databases."""
     many_units(1200)
     kept_counts.refresh()
-    kept_counts.changed_units(None)  # as seed_scale after a bulk load
+    kept_counts.changed_units(None)  # as seed_scale after a bulk load (committed)
     assert UnitCounts.objects.count() == 2 * 1201
     assert not UnitCounts.objects.filter(counted_generation=F("generation")).exists()
     flushed()
@@ -1033,18 +1114,22 @@ def test_every_unit_raised_at_once_with_a_thousand_units(emptied_caches):
     assert stale.count() == 0
 
 
-@pytest.mark.xfail(
-    not POSTGRES,
-    strict=True,
-    reason="FAILS on SQLite: _keep's OR chain of 1,200 units exceeds "
-    "SQLITE_MAX_EXPR_DEPTH; inside a transaction the error is raised (500)",
-)
 @pytest.mark.django_db
-def test_the_wall_of_a_thousand_stale_units_inside_a_transaction(values_only):
+def test_the_wall_of_a_thousand_stale_units_inside_a_transaction(values_only, changed):
+    """Was a strict xfail until 2026-12-07 (SQLite): the same OR chain, inside a
+    transaction, raised its error (a 500). Now batched, and an error of
+    _keep's is swallowed in its own savepoint: the wall is right."""
     many_units(1200)
-    kept_counts.changed_units(None)
+    with changed():
+        kept_counts.changed_units(None)
+    assert UnitCounts.objects.count() == 2 * 1201
     flushed()
     assert wall_says() == expected()
+    assert (
+        not UnitCounts.objects.filter(selection="wall")
+        .exclude(counted_generation=F("generation"))
+        .exists()
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -1061,107 +1146,117 @@ def test_a_unit_deleted_between_the_list_and_the_rows(emptied_caches):
     assert wrong_rows("wall") == []
 
 
-# A change made outside a transaction ------------------------------------------------
+# A page between a change's commit and its raise ----------------------------------
 
 
-# FAILS: a new row saved outside a transaction (a script, the shell, a loader
-# without one: Django's autocommit) commits at its INSERT; its row event then
-# bumps the page cache's versions at once (caching.on_event: on_commit runs
-# immediately outside a transaction), *before* kept_counts.on_round_event raises
-# the unit's rows (feedback/apps.py registers it after core's caching.on_event).
-# A page made between the two (another process, or this one) misses its town's
-# kept part, reads the unit's row, still fresh at the old generation, and keeps
-# the old counts under the new versions: nothing bumps them again (the raise is
-# not a bump), so the wall and the home page show the counts without the new
-# round until another change in the town, or PART_SECONDS (a day and more).
-# changed_units' docstring says why it must run before the versions move: it
-# does for every save of an existing row (KeepsLoaded.save opens a transaction)
-# and every service (atomic), not for a new row made outside one. Before 1ad01d0
-# the part was counted from the cases, which were committed: right.
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS: a round created outside a transaction bumps the cache before "
-    "its unit's rows are raised; a page in between keeps the old counts",
-)
+def page_before_the_raise(monkeypatch) -> list:
+    """kept_counts._raise wrapped: once a change has committed (the page
+    cache's versions moved), before its units' rows are raised, a page is
+    made (another request, just then): the wall and every town's home page
+    figures, kept under the new versions. The pages made, in the list
+    returned."""
+    real = kept_counts._raise
+    pages = []
+
+    def page_first(ids):
+        if not pages:
+            pages.append(wall_says())
+            for town in Unit.objects.towns():
+                town_truth(town)
+        return real(ids)
+
+    monkeypatch.setattr(kept_counts, "_raise", page_first)
+    return pages
+
+
+def all_right() -> None:
+    """Not flushed: what a visitor gets, from what the cache kept."""
+    assert wrong_rows("wall") == []
+    assert wall_says() == expected()
+    for town in Unit.objects.towns():
+        kept, fresh = town_truth(town)
+        assert kept == fresh, town.slug
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("atomic", [False, True], ids=["autocommit", "atomic"])
 def test_a_round_created_outside_a_transaction_with_a_page_in_between(
-    emptied_caches, monkeypatch
+    emptied_caches, monkeypatch, atomic
 ):
+    """Was a strict xfail until 2026-12-07: a round saved outside a transaction
+    bumped the page cache's versions before its unit's rows were raised, and
+    a page made between the two kept the old counts under the new versions.
+    The raise now runs after the commit in every case, and bumps the unit's
+    case scopes again (kept_counts._raise): a page made between the commit
+    and the raise is not kept past it. Saved alone (autocommit) or in a
+    transaction."""
     build_county()
     case = SubmissionFactory(unit=Unit.objects.get(slug="wenli"), accepted=True)
     kept_counts.refresh()
-    assert wall_says() == expected()
-    real = kept_counts.changed_units
-    pages = []
-
-    def page_first(units):
-        if not pages:
-            pages.append(wall_says())  # another request, just then
-        return real(units)
-
-    monkeypatch.setattr(kept_counts, "changed_units", page_first)
-    AnswerRound.objects.create(  # autocommit: no transaction
-        submission=case,
-        number=1,
-        due_date=timezone.localdate(),
-        answer_text="第一次答复",
-        answered_at=timezone.now(),
-        rating="unsatisfied",
-    )
-    monkeypatch.setattr(kept_counts, "changed_units", real)
+    all_right()
+    pages = page_before_the_raise(monkeypatch)
+    with transaction.atomic() if atomic else contextlib.nullcontext():
+        AnswerRound.objects.create(
+            submission=case,
+            number=1,
+            due_date=timezone.localdate(),
+            answer_text="第一次答复",
+            answered_at=timezone.now(),
+            rating="unsatisfied",
+        )
     assert pages
-    assert wrong_rows("wall") == []  # the row is raised now
-    assert wall_says() == expected()  # not flushed: what a visitor gets
+    all_right()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_case_created_answered_outside_a_transaction_with_a_page_in_between(
     emptied_caches, monkeypatch
 ):
-    """Its rows raised after the cache's bump too, but its unit's counts'
-    scopes are bumped again after the raise (summary.on_new_case, registered
-    after it, for every new case): right."""
+    """Its rows raised after the cache's bump, a page in between: right (the
+    raise bumps its unit's case scopes again; summary.on_new_case too)."""
     build_county()
     kept_counts.refresh()
-    assert wall_says() == expected()
-    real = kept_counts.changed_units
-    pages = []
-
-    def page_first(units):
-        if not pages:
-            pages.append(wall_says())
-        return real(units)
-
-    monkeypatch.setattr(kept_counts, "changed_units", page_first)
+    all_right()
+    pages = page_before_the_raise(monkeypatch)
     # Entered already accepted (a loader's, a script's): on the wall at once.
     SubmissionFactory(unit=Unit.objects.get(slug="wenli"), accepted=True)
-    monkeypatch.setattr(kept_counts, "changed_units", real)
     assert pages
-    assert wall_says() == expected()
+    all_right()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_case_received_outside_a_transaction_with_a_page_in_between(
     emptied_caches, monkeypatch
 ):
-    """A new case not yet on the wall: its unit's counts are bumped after the
-    raise (summary.on_new_case, registered after the raise): right."""
+    """A new case not yet on the wall, a page between its commit and its
+    raise: right."""
     build_county()
     kept_counts.refresh()
-    assert wall_says() == expected()
-    real = kept_counts.changed_units
-    pages = []
-
-    def page_first(units):
-        if not pages:
-            pages.append(wall_says())
-        return real(units)
-
-    monkeypatch.setattr(kept_counts, "changed_units", page_first)
+    all_right()
+    pages = page_before_the_raise(monkeypatch)
     SubmissionFactory(unit=Unit.objects.get(slug="wenli"))
-    monkeypatch.setattr(kept_counts, "changed_units", real)
     assert pages
-    assert wall_says() == expected()
+    all_right()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_moved_in_a_transaction_with_a_page_in_between(
+    emptied_caches, monkeypatch
+):
+    """A case moved to another town's village and answered in one
+    transaction, a page between the commit and the raise of both units:
+    right."""
+    county = build_county()
+    kept_counts.refresh()
+    all_right()
+    pages = page_before_the_raise(monkeypatch)
+    with transaction.atomic():
+        case = county_case(county["wenli"])
+        case.unit = county["xiacun"]
+        answered_now(case)
+        case.save()
+    assert pages
+    all_right()
 
 
 # Concurrency (PostgreSQL) ---------------------------------------------------------
@@ -1216,8 +1311,10 @@ class Worker(threading.Thread):
 
 class Writer:
     """A change of a case in a transaction of another connection, in steps
-    the test orders: `raise_()` (the case saved, its rows raised, not
-    committed), then `commit()` or `roll_back()`."""
+    the test orders: `save()` (the case saved, not committed: its rows are
+    raised only once it commits), then `commit()` (committed, its rows
+    raised) or `roll_back()`; or `let_go()` and the test waits for the
+    commit itself (its raise held: `RaiseHeld`)."""
 
     def __init__(self, case_pk: int, change):
         self.saved = threading.Event()
@@ -1237,9 +1334,12 @@ class Writer:
             if self.rollback:
                 raise Boom
 
-    def raise_(self):
+    def save(self):
         self.thread.start()
         assert self.saved.wait(10), self.thread.error
+
+    def let_go(self):
+        self.go.set()
 
     def commit(self):
         self.go.set()
@@ -1301,13 +1401,30 @@ def moved_to(slug: str):
     return move
 
 
+class RaiseHeld:
+    """kept_counts._raise wrapped: in this thread, once its change has
+    committed, the raise waits (`raising` set) until `go`."""
+
+    def __init__(self, monkeypatch, thread):
+        self.real = kept_counts._raise
+        self.thread = thread
+        self.raising, self.go = threading.Event(), threading.Event()
+        monkeypatch.setattr(kept_counts, "_raise", self._raise)
+
+    def _raise(self, ids):
+        if threading.current_thread() is self.thread:
+            self.raising.set()
+            assert self.go.wait(20)
+        return self.real(ids)
+
+
 @pytest.fixture
 def stale_county(emptied_caches):
     """The county committed, every row counted, then raised (stale): a read
     counts them again."""
     county = build_county()
     kept_counts.refresh()
-    kept_counts.changed_units(None)
+    kept_counts.changed_units(None)  # autocommit: raised at once
     return county
 
 
@@ -1322,20 +1439,29 @@ def settled() -> None:
 
 ORDERS = [
     "committed before the read",
-    "raised before the read, committed during the count",
-    "raised before the read, committed after the write",
+    "saved before the read, committed during the count",
+    "saved before the read, committed after the write",
     "begun and committed during the count",
-    "raised during the count, committed after the write",
-    "raised during the count, rolled back after the write",
-    "raised before the read, rolled back during the count",
+    "saved during the count, committed after the write",
+    "committed before the read, raised during the count",
+    "committed before the read, raised after the write",
+    "saved during the count, rolled back after the write",
+    "saved before the read, rolled back during the count",
 ]
+# Where the page's write is kept fresh: the change committed and raised
+# before the read, or rolled back.
+FRESH = {ORDERS[0], ORDERS[-2], ORDERS[-1]}
 
 
 @only_postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("change", ["answered", "moved"])
-def test_a_reader_and_a_writer_in_every_order(stale_county, order, change):
+def test_a_reader_and_a_writer_in_every_order(stale_county, monkeypatch, order, change):
+    """A page's read (kept_counts.read of every unit) and a change of a case
+    of wenli in another connection, in every order; the change's raise runs
+    after its commit (kept_counts.changed_units), held apart from it in two
+    orders (the window its second bump of the page cache covers)."""
     wenli = stale_county["wenli"]
     case = county_case(wenli)
     units = list(Unit.objects.values_list("pk", flat=True))
@@ -1344,12 +1470,29 @@ def test_a_reader_and_a_writer_in_every_order(stale_county, order, change):
     )
     reader = Reader(units)
     if order == "committed before the read":
-        writer.raise_()
+        writer.save()
         writer.commit()
         reader.start()
         reader.finish()
-    elif order.startswith("raised before the read"):
-        writer.raise_()
+    elif order.startswith("committed before the read, raised"):
+        held = RaiseHeld(monkeypatch, writer.thread)
+        writer.save()
+        writer.let_go()
+        assert held.raising.wait(10)  # committed, not raised yet
+        reader.start()
+        assert reader.counting.wait(10)
+        if order.endswith("raised during the count"):
+            held.go.set()
+            writer.thread.join(10)
+            reader.finish()
+        else:  # its count, with the change in it, written at the old generation
+            reader.finish(5)
+            held.go.set()
+            writer.thread.join(10)
+        assert not writer.thread.is_alive()
+        assert writer.thread.error is None, writer.thread.error
+    elif order.startswith("saved before the read"):
+        writer.save()
         reader.start()
         assert reader.counting.wait(10)
         if order.endswith("committed during the count"):
@@ -1358,32 +1501,30 @@ def test_a_reader_and_a_writer_in_every_order(stale_county, order, change):
         elif order.endswith("rolled back during the count"):
             writer.roll_back()
             reader.finish()
-        else:  # the reader writes while the writer holds the rows
+        else:  # the writer holds no row of the counts: the reader writes
             reader.finish(5)
             writer.commit()
     elif order == "begun and committed during the count":
         reader.start()
         assert reader.counting.wait(10)
-        writer.raise_()
+        writer.save()
         writer.commit()
         reader.finish()
-    else:  # raised during the count
+    else:  # saved during the count
         reader.start()
         assert reader.counting.wait(10)
-        writer.raise_()
-        reader.finish(5)  # SKIP LOCKED: the page does not wait
+        writer.save()
+        reader.finish(5)  # the page does not wait
         if order.endswith("committed after the write"):
             writer.commit()
         else:
             writer.roll_back()
-    # The page counted, and wrote its count only where no change came between
-    # its read of the generation and its write.
+    # The page counted, and its count is fresh only where no change committed
+    # after its read of the generation (dropped, or made stale by the raise).
     assert reader.counted == 1
     wenli_row = row(wenli)
     fresh = wenli_row.counted_generation == wenli_row.generation
-    assert fresh == (order in ("committed before the read", ORDERS[-1])), (
-        wenli_row.__dict__
-    )
+    assert fresh == (order in FRESH), wenli_row.__dict__
     settled()
 
 
@@ -1394,9 +1535,11 @@ def test_a_writer_of_two_units_beside_a_readers_batch_write(
     stale_county, monkeypatch, first
 ):
     """A transaction changes a case of one unit, then one of another, while a
-    page writes the counts of both: the page holds a row's lock (FOR UPDATE)
-    when the writer asks for it; the page waits for nothing, the writer waits
-    for the page's short write. No deadlock, no error, nothing wrong."""
+    page writes the counts of both: the page holds the rows' locks (FOR
+    UPDATE) when the writer, committed, raises them (after its commit: its
+    transaction held no lock on them); the page waits for nothing, the raise
+    waits for the page's short write. No deadlock, no error, nothing
+    wrong."""
     second = "xiacun" if first == "wenli" else "wenli"
     cases = {slug: county_case(stale_county[slug]).pk for slug in (first, second)}
     holding, go_on = threading.Event(), threading.Event()
@@ -1436,7 +1579,8 @@ def test_a_writer_of_two_units_beside_a_readers_batch_write(
     assert holding.wait(10)  # the page holds the free rows' locks
     second_go.set()
     writer.started_db.wait(5)
-    # The writer now waits for the page's lock on the second unit's rows.
+    # The writer has committed; its raise of the first unit's rows waits for
+    # the page's lock on them.
     assert wait_until(lambda: blocked(writer.pid), 5)
     go_on.set()
     reader.finish(10)
@@ -1468,7 +1612,8 @@ def case_about(item, unit, minutes_ago: int) -> Submission:
 
 class HeldBackPause:
     """services._log wrapped: the thread named holds after its first case
-    held back (its unit's rows raised and locked), until `go`."""
+    held back (the case locked; its unit's rows raised only after the
+    commit), until `go`."""
 
     def __init__(self, monkeypatch):
         self.real = services._log
@@ -1502,28 +1647,17 @@ def item_made_inner_party(item_pk: int):
     return save
 
 
-# FAILS: every change of a case now also updates its unit's UnitCounts rows
-# (kept_counts.changed_units, feedback/kept_counts.py:181-197), and holds their
-# lock until it commits. A transaction that changes several cases takes the
-# case's row lock (core.loaded.row_before, SELECT ... FOR UPDATE) and then its
-# unit's rows, case after case: services.hold_back_inner_party_cases, run in the
-# transaction of an item's (or a disclosure's) save, holds back each of the
-# item's cases in turn. A clerk's step on one of those cases meanwhile (accept,
-# answer, rate: the case's lock, then the same unit's rows) and the item's save
-# (the unit's rows, then that case's lock) wait for each other: PostgreSQL's
-# deadlock detector aborts one of them after deadlock_timeout (500 to the
-# clerk, or the item not saved). Before 1ad01d0 the two touched no row in
-# common but the case: the step waited for the item's save, or the other way.
 @only_postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS: an item's save holding back two cases of a unit deadlocks "
-    "with a clerk's step on the second (case lock vs the unit's counts rows)",
-)
 @pytest.mark.django_db(transaction=True)
 def test_an_item_made_inner_party_beside_a_step_on_one_of_its_cases(
     emptied_caches, monkeypatch
 ):
+    """Was a strict xfail until 2026-12-07: an item's save held back each of
+    its cases in turn and raised each case's unit's rows in its transaction,
+    so a clerk's step on the item's second case (its lock, then the unit's
+    rows) and the item's save (the unit's rows, then that case's lock)
+    deadlocked. The raise now runs after the commit: the two share no lock
+    but the case's, and one waits for the other at most."""
     _town, units = inner_party_county()
     item = ItemFactory(scope=Scope.PUBLIC)
     older = case_about(item, units["wenli"], 60)  # held back second
@@ -1534,7 +1668,7 @@ def test_an_item_made_inner_party_beside_a_step_on_one_of_its_cases(
     item_save = Worker(item_made_inner_party(item.pk))
     holding, go = pause.pause(item_save)
     item_save.start()
-    assert holding.wait(10)  # wenli's rows raised and locked by the item's save
+    assert holding.wait(10)  # the newer case held back, not committed
 
     def step():
         case = Submission.objects.get(pk=older.pk)
@@ -1543,8 +1677,9 @@ def test_an_item_made_inner_party_beside_a_step_on_one_of_its_cases(
     clerk_step = Worker(step)
     clerk_step.start()
     clerk_step.started_db.wait(5)
-    assert wait_until(lambda: blocked(clerk_step.pid), 5)  # on wenli's rows
-    go.set()  # the item's save goes on to the older case, locked by the step
+    # The step done (no lock of the item's save in its way), or waiting.
+    assert wait_until(lambda: not clerk_step.is_alive() or blocked(clerk_step.pid), 5)
+    go.set()  # the item's save goes on to the older case
     item_save.join(20)
     clerk_step.join(20)
     errors = [w.error for w in (item_save, clerk_step) if w.error is not None]
@@ -1553,17 +1688,14 @@ def test_an_item_made_inner_party_beside_a_step_on_one_of_its_cases(
 
 
 @only_postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS: two items' saves holding back cases of two units in "
-    "opposite orders deadlock on the units' counts rows",
-)
 @pytest.mark.django_db(transaction=True)
 def test_two_items_made_inner_party_at_once(emptied_caches, monkeypatch):
     """Item X's cases: wenli's (newer), maoshan's; item Y's (of another
-    catalog): maoshan's (newer), wenli's. Both saved at once: each holds its
-    first unit's rows and waits for the other's. Before 1ad01d0 they shared
-    no row."""
+    catalog): maoshan's (newer), wenli's. Both saved at once. Was a strict
+    xfail until 2026-12-07: each held its first unit's counts rows (raised in
+    its transaction) and waited for the other's: a deadlock. The raises now
+    run after each commit, one statement each, in order of unit: no
+    deadlock, no error, nothing wrong."""
     _town, units = inner_party_county()
     # Of two catalogs: an item's save locks its catalog's row too (its read
     # before the save joins it), and two items of one catalog never overlap.
@@ -1588,28 +1720,18 @@ def test_two_items_made_inner_party_at_once(emptied_caches, monkeypatch):
     settled()
 
 
-# FAILS: a page's first read of units without rows adds them
-# (kept_counts._add_rows: one INSERT ... ON CONFLICT DO NOTHING, in order of
-# unit). A change that has just added one of those rows (changed_units' upsert,
-# not committed) makes the page's INSERT wait for it: a page waits for a
-# change's lock, which the module says never happens. A change of two units in
-# the other order (a case of the later unit, then one of the earlier: an item's
-# save holding back its cases) then waits for the row the page added first:
-# deadlock; PostgreSQL aborts one. If it is the page, the DatabaseError
-# (not an IntegrityError) escapes _add_rows: a 500. Rows are missing for every
-# unit right after the migration (the table starts empty), for a new unit, and
-# for a unit no change or page has touched since.
 @only_postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS: _add_rows waits for a change's uncommitted new row; with a "
-    "change of two units in the other order they deadlock (500 or the change "
-    "lost)",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_page_adding_rows_beside_a_change_adding_them_in_the_other_order(
     emptied_caches,
 ):
+    """Was a strict xfail until 2026-12-07: a change added its units' rows in
+    its transaction (changed_units' upsert), and a page's first read adding
+    the same rows (kept_counts._add_rows) waited for it; a change of two
+    units in the other order then deadlocked with the page (a 500, or the
+    change lost). The change now adds them after its commit: the page adds
+    them while the change is open without waiting, and the change's raise
+    after its commit makes them stale."""
     county = build_county()
     UnitCounts.objects.all().delete()  # as right after the migration
     low, high = sorted([county["wenli"], county["xiacun"]], key=lambda u: u.pk)
@@ -1632,27 +1754,30 @@ def test_a_page_adding_rows_beside_a_change_adding_them_in_the_other_order(
     reader = Reader([low.pk, high.pk])
     reader.release()
     reader.start()
-    reader.thread.started_db.wait(5)
-    # The page's INSERT added the earlier unit's row, and waits for the
-    # writer's new row of the later one.
-    assert wait_until(lambda: blocked(reader.thread.pid), 5)
+    reader.finish(5)  # the rows added and written: the page waits for nothing
+    assert (
+        UnitCounts.objects.filter(unit__in=[low, high], selection="wall")
+        .filter(counted_generation=F("generation"))
+        .count()
+        == 2
+    )
     second_go.set()
     writer.join(20)
-    reader.thread.join(20)
-    assert writer.error is None and reader.thread.error is None, (
-        writer.error,
-        reader.thread.error,
-    )
+    assert not writer.is_alive() and writer.error is None, writer.error
+    # Committed: both units' rows raised, the page's counts stale.
+    assert not UnitCounts.objects.filter(
+        unit__in=[low, high], counted_generation=F("generation")
+    ).exists()
     settled()
 
 
 @only_postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_page_never_waits_for_a_long_change_of_counted_rows(stale_county):
-    """The rows there: a change holding them (an item's save, a long
+    """The rows there: a change not committed (an item's save, a long
     transaction) leaves a page's read and write free."""
     writer = Writer(county_case(stale_county["wenli"]).pk, answered_now)
-    writer.raise_()
+    writer.save()
     reader = Reader(list(Unit.objects.values_list("pk", flat=True)))
     reader.release()
     reader.start()
@@ -1661,25 +1786,16 @@ def test_a_page_never_waits_for_a_long_change_of_counted_rows(stale_county):
     settled()
 
 
-# FAILS (a wait, not an error): escalate_overdue (and rate's second 不满意)
-# sends the 督办 mail inside the case's transaction (services.escalate:
-# mail_escalation after the save), which now holds the case's unit's counts rows
-# (kept_counts.changed_units) until it commits. A resident's case about the same
-# unit (services.submit: a new row, and the unit's rows raised) waits for the
-# mail server meanwhile: EMAIL_TIMEOUT is not set, so a mail server that does not
-# answer holds every new case, step and round of the unit (its POST, and the
-# worker serving it). Before 1ad01d0 the submit touched no row the escalation
-# held.
 @only_postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS: a resident's submit waits for the 督办 mail of another case "
-    "of the unit (its counts rows locked until the escalation commits)",
-)
 @pytest.mark.django_db(transaction=True)
-def test_a_new_case_waits_for_the_escalation_mail_of_another(
+def test_a_new_case_does_not_wait_for_the_escalation_mail_of_another(
     emptied_caches, monkeypatch
 ):
+    """Was a strict xfail until 2026-12-07: escalate_overdue sends the 督办 mail
+    inside the case's transaction, which held the unit's counts rows (raised
+    in it) until it committed: a resident's case about the same unit waited
+    for the mail server. The raise now runs after the commit: the submit
+    shares no lock with the escalation, and does not wait."""
     county = build_county()
     wenli = county["wenli"]
     wenli.contact_leader = UserFactory(username="leader", email="leader@example.org")
@@ -1728,25 +1844,16 @@ def test_a_new_case_waits_for_the_escalation_mail_of_another(
     settled()
 
 
-# FAILS (SQLite): before 1ad01d0 the wall's GET wrote nothing to the database;
-# now a page that finds rows stale or missing writes them (kept_counts._add_rows,
-# _keep), and on SQLite each write is a transaction that takes the database's
-# write lock when it starts (settings: transaction_mode IMMEDIATE, timeout 20).
-# Any change's open transaction makes the page wait for it, up to 20 s; _keep's
-# error is then swallowed (the page has its counts), but _add_rows catches only
-# IntegrityError: "database is locked" (OperationalError) escapes, a 500. Seen on
-# a file database (a manual run: the first read of units without rows, beside a
-# transaction holding the lock past the timeout, raised OperationalError after
-# the timeout); the test database is SQLite's shared in-memory one, which
-# refuses at once rather than waiting, to the same error.
 @pytest.mark.skipif(POSTGRES, reason="SQLite's one write lock (PostgreSQL: above)")
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAILS on SQLite: a page adding rows needs the write lock; "
-    "OperationalError (database is locked) escapes _add_rows (500)",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_page_adding_rows_while_another_connection_writes(emptied_caches):
+    """Was a strict xfail until 2026-12-07 (SQLite): a page adding rows needs
+    the database's write lock (transaction_mode IMMEDIATE), and "database is
+    locked" (OperationalError) escaped _add_rows, which caught IntegrityError
+    alone: a 500. _add_rows and _keep now give up on any DatabaseError (in
+    their own transaction): the page has its counts, kept next time. (The
+    test database, SQLite's shared in-memory one, refuses at once; a file
+    waits up to the busy timeout first.)"""
     county = build_county()
     UnitCounts.objects.all().delete()  # as right after the migration
     case = county_case(county["wenli"])
@@ -1769,9 +1876,16 @@ def test_a_page_adding_rows_while_another_connection_writes(emptied_caches):
         reader.start()
         reader.thread.join(30)
         error = reader.thread.error
+        added = UnitCounts.objects.count()
     finally:
         done.set()
         writer.join(20)
-    # Raised at _add_rows' transaction.atomic() (BEGIN IMMEDIATE).
+    assert writer.error is None, writer.error
+    # Was raised at _add_rows' transaction.atomic() (BEGIN IMMEDIATE).
     assert error is None, error
+    fresh = recounted("wall")
+    assert reader.thread.result == {
+        unit: fresh.get(unit, kept_counts.empty_part()) for unit in reader.units
+    }
+    assert added == 0  # nothing written while the file was locked
     settled()
