@@ -137,7 +137,11 @@ def read(
     for unit in stale:
         kept[unit] = plain_part(counted.get(unit, empty_part()))
     # Not those changed in this transaction: a row holds committed counts.
-    written = {u: found[u] for u in stale if u in found and u not in pending}
+    written = {
+        u: found[u]
+        for u in stale
+        if u in found and u not in pending and EVERY not in pending
+    }
     _keep(selection, written, kept)
     return kept
 
