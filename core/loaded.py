@@ -16,6 +16,18 @@ def row_before(model, pk, fields, *, using: str | None = None) -> dict | None:
     return rows.values(*fields).first()
 
 
+def not_loaded(event, field: str) -> bool:
+    """A row event of a row saved over (or deleted as) one it was not loaded
+    from (built by hand, a restore): where it was is unknown, since
+    KeepsLoaded remembers only what was loaded or saved through the
+    instance. `event` is a core.events.Event."""
+    return (
+        event.is_row_event
+        and not event.created
+        and not hasattr(event.instance, f"_loaded_{field}")
+    )
+
+
 class KeepsLoaded:
     """Remembers some fields as loaded or last saved (`_loaded_<field>`), so
     that a change names the pages of where the row was as well as where it

@@ -45,6 +45,7 @@ from django.db.models import Case, F, JSONField, Value, When
 from django.utils import timezone
 
 from core import caching, events
+from core.loaded import not_loaded
 from disclosure.models import Unit
 from disclosure.page_scopes import unit_scopes
 
@@ -338,15 +339,8 @@ def refresh(batch: int = 50, *, again: bool = True) -> int:
 
 def _unknown(event: events.Event, field: str) -> bool:
     """Where the row was is unknown: saved over (or deleted as) a row it was
-    not loaded from (feedback.page_scopes._not_loaded), or no row."""
-    row = event.instance
-    if row is None:
-        return True
-    return (
-        event.is_row_event
-        and not event.created
-        and not hasattr(row, f"_loaded_{field}")
-    )
+    not loaded from (core.loaded.not_loaded), or no row."""
+    return event.instance is None or not_loaded(event, field)
 
 
 def on_case_event(event: events.Event) -> None:

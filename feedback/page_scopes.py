@@ -23,6 +23,7 @@ from catalog.models import Scope
 from catalog.page_scopes import DEPARTMENTS
 from core import caching
 from core.content import name_scope
+from core.loaded import not_loaded
 from disclosure.models import Disclosure
 from disclosure.page_scopes import request_scopes, unit_scopes
 
@@ -135,7 +136,7 @@ def submission_scopes(event) -> list[str] | None:
     """None (every page) for an event with no row: where the case was is
     unknown (every path of ours sends the row: row events, `services._log`)."""
     row = event.instance
-    if not isinstance(row, Submission) or _not_loaded(event, "unit_id"):
+    if not isinstance(row, Submission) or not_loaded(event, "unit_id"):
         return None
     loaded_unit = getattr(row, "_loaded_unit_id", None)
     loaded_answer = getattr(row, "_loaded_fulfilled_by_id", None)
@@ -191,18 +192,7 @@ def round_scopes(event) -> list[str] | None:
     row = event.instance
     if row is None or getattr(row, "submission_id", None) is None:
         return None
-    if _not_loaded(event, "submission_id"):
+    if not_loaded(event, "submission_id"):
         return None
     was = getattr(row, "_loaded_submission_id", None)
     return _case_scopes(sorted({row.submission_id, was} - {None}))
-
-
-def _not_loaded(event, field: str) -> bool:
-    """A row saved over (or deleted as) one it was not loaded from (built by
-    hand, a restore): where it was is unknown (KeepsLoaded remembers only
-    what was loaded or saved through the instance)."""
-    return (
-        event.is_row_event
-        and not event.created
-        and not hasattr(event.instance, f"_loaded_{field}")
-    )

@@ -14,35 +14,28 @@ last second of a day is not kept)."""
 from contextlib import contextmanager
 
 import pytest
-from django.core.cache import cache
 
 from core import caching
-from disclosure import page_scopes
 from tests.conftest import away_from_midnight  # noqa: F401 (its old place)
-
-
-def _emptied():
-    cache.clear()
-    caching.reset_local()
-    page_scopes.forget_slugs()
+from tests.perf.kept import flushed
 
 
 @pytest.fixture
 def page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 60
     settings.VALUE_CACHE_SECONDS = 60
-    _emptied()
+    flushed()
     yield
-    _emptied()
+    flushed()
 
 
 @pytest.fixture
 def values_only(settings):
     settings.PAGE_CACHE_SECONDS = 0
     settings.VALUE_CACHE_SECONDS = 60
-    _emptied()
+    flushed()
     yield
-    _emptied()
+    flushed()
 
 
 @pytest.fixture

@@ -4,6 +4,12 @@ kept values ends with (kept == read afresh)."""
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.core.cache import cache
+from django.http import QueryDict
+
+from core import caching
+from disclosure import page_scopes
+
 T = TypeVar("T")
 
 
@@ -16,3 +22,28 @@ def nothing_kept(settings, read: Callable[[], T]) -> T:
         return read()
     finally:
         settings.VALUE_CACHE_SECONDS = kept
+
+
+def flushed() -> None:
+    """As after a deployment or a restart of Redis: no value kept."""
+    cache.clear()
+    caching.reset_local()
+    page_scopes.forget_slugs()
+
+
+def wall_counts(query: str = "") -> dict:
+    """The 回音壁's counts under `query`'s filters, counted afresh."""
+    from feedback import kept_counts
+    from feedback.filters import SubmissionFilter
+
+    found = SubmissionFilter(QueryDict(query), queryset=kept_counts.cases("wall"))
+    assert found.is_valid(), query
+    return found.qs.summary()
+
+
+def recounted(selection: str) -> dict[int, dict]:
+    """Every unit's counts of `selection` counted afresh, as rows keep them."""
+    from feedback import kept_counts
+
+    found = kept_counts.cases(selection).summary_parts(by_unit=True, today=False)
+    return {unit: kept_counts.plain_part(part) for unit, part in found.items()}

@@ -7,18 +7,14 @@ every change: a service's, a row's save, a round's, a case's move."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import F
-from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
 
 from composition.views import town_feedback
 from core import caching, events
-from disclosure import page_scopes
 from feedback import kept_counts, services
-from feedback.filters import SubmissionFilter
 from feedback.models import (
     AnswerRound,
     Rating,
@@ -32,6 +28,7 @@ from tests.factories import (
     SuperuserFactory,
     UnitFactory,
 )
+from tests.perf.kept import flushed, recounted, wall_counts
 from tests.perf.test_scoped_values import two_towns
 from tests.perf.test_unit_and_catalog_scopes import counted
 from tests.perf.test_wall_summary_compiled import varied
@@ -46,25 +43,6 @@ def county(changed):
     # (kept_counts._pending).
     with changed():
         return two_towns()
-
-
-def flushed() -> None:
-    """As after a deployment or a restart of Redis: no value kept."""
-    cache.clear()
-    caching.reset_local()
-    page_scopes.forget_slugs()
-
-
-def expected(query: str = "") -> dict:
-    f = SubmissionFilter(QueryDict(query), queryset=kept_counts.cases("wall"))
-    assert f.is_valid()
-    return f.qs.summary()
-
-
-def recounted(selection: str) -> dict[int, dict]:
-    """Every unit's counts of `selection` counted afresh, as rows keep them."""
-    found = kept_counts.cases(selection).summary_parts(by_unit=True, today=False)
-    return {unit: kept_counts.plain_part(part) for unit, part in found.items()}
 
 
 def rows_true(selection: str) -> None:
@@ -115,11 +93,11 @@ def test_after_a_flush_the_wall_reads_the_rows_not_the_cases(
         flushed()
         response = Client().get(f"/feedback/?{query}")
         assert response.status_code == 200
-        assert response.context["summary"] == expected(query)
+        assert response.context["summary"] == wall_counts(query)
     assert calls == []  # nothing counted: every unit's row was fresh
     flushed()
     caching._bump()  # a bulk load's bump: the rows are not the cache
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     assert calls == []
 
 
@@ -130,7 +108,7 @@ def test_a_filter_other_than_the_unit_counts_the_cases(county, monkeypatch, chan
     calls = by_unit_counts(monkeypatch)
     flushed()
     response = Client().get("/feedback/?kind=suggestion")
-    assert response.context["summary"] == expected("kind=suggestion")
+    assert response.context["summary"] == wall_counts("kind=suggestion")
     assert calls  # not a kept selection: counted
     assert set(UnitCounts.objects.values_list("selection", flat=True)) == {
         "wall",
@@ -148,13 +126,13 @@ def test_only_the_unit_whose_case_changed_is_counted_again(
         SubmissionFactory(unit=county["wenli"], accepted=True)
     calls = by_unit_counts(monkeypatch)
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     assert [call["units"] for call in calls] == [(county["wenli"].pk,)]
     rows_true("wall")
     # Kept: the next flush counts nothing.
     calls.clear()
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     assert calls == []
 
 
@@ -174,7 +152,7 @@ def test_the_rows_follow_every_step_of_a_case(county, changed):
         for selection in ("wall", "home"):
             rows_true(selection)
         flushed()
-        assert visitor.get("/feedback/").context["summary"] == expected()
+        assert visitor.get("/feedback/").context["summary"] == wall_counts()
         home = Submission.objects.on_record().filter(unit__in=list(town))
         assert town_feedback(town) == home.summary()
 
@@ -230,7 +208,7 @@ def test_a_round_changed_alone_raises_its_cases_unit(county, changed):
     assert raised == {county["xiacun"].pk}
     flushed()
     summary = Client().get("/feedback/").context["summary"]
-    assert summary == expected()
+    assert summary == wall_counts()
     assert {r["label"]: r["count"] for r in summary["ratings"]}["不满意"] == 1
 
 
@@ -252,7 +230,7 @@ def test_a_case_saved_over_one_built_by_hand_raises_where_it_was(county, changed
         county["xiacun"].pk,
     }
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     rows_true("wall")
 
 
@@ -275,7 +253,7 @@ def test_cases_moved_at_once_and_announced_by_id_raise_every_unit(county, change
     stale = UnitCounts.objects.exclude(counted_generation=F("generation"))
     assert stale.count() == UnitCounts.objects.count()
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     rows_true("wall")
 
 
@@ -293,7 +271,7 @@ def test_a_write_counted_before_a_change_is_dropped(county, changed):
     assert row.generation == generation + 1
     assert row.counted_generation == generation  # not the raised one
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     rows_true("wall")
 
 
@@ -308,7 +286,7 @@ def test_rows_of_other_rules_or_not_as_written_are_counted_again(
     UnitCounts.objects.filter(unit=xiacun, selection="wall").update(parts={"totals": 1})
     calls = by_unit_counts(monkeypatch)
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     assert [sorted(call["units"]) for call in calls] == [sorted([wenli.pk, xiacun.pk])]
     rows_true("wall")
 
@@ -317,7 +295,7 @@ def test_a_new_unit_is_counted_kept_and_raised_by_its_first_case(county, changed
     kept_counts.refresh()
     village = UnitFactory(name="新村", slug="xincun", parent=county["fengming"])
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
     # Its rows added by the page, counted (no case yet) and kept.
     row = UnitCounts.objects.get(unit=village, selection="wall")
     assert row.counted_generation == row.generation
@@ -327,7 +305,7 @@ def test_a_new_unit_is_counted_kept_and_raised_by_its_first_case(county, changed
     row.refresh_from_db()
     assert row.counted_generation != row.generation
     flushed()
-    assert Client().get("/feedback/?unit=xincun").context["summary"] == expected(
+    assert Client().get("/feedback/?unit=xincun").context["summary"] == wall_counts(
         "unit=xincun"
     )
     row.refresh_from_db()
@@ -350,7 +328,7 @@ def test_the_nightly_check_mends_a_row_a_lost_event_left(county, changed):
     rows_true("wall")
     rows_true("home")
     flushed()
-    assert Client().get("/feedback/").context["summary"] == expected()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
 
 
 def test_the_overdue_count_stays_the_days(county, changed):
@@ -368,4 +346,4 @@ def test_the_overdue_count_stays_the_days(county, changed):
         flushed()
         summary = Client().get("/feedback/").context["summary"]
         assert summary["waiting_overdue"] == 1
-        assert summary == expected()
+        assert summary == wall_counts()

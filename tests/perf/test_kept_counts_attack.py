@@ -23,22 +23,17 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.db.models import F, JSONField, Value
-from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Scope
 from composition.views import town_feedback
-from core import caching
-from disclosure import page_scopes
 from disclosure.models import Organisation, Unit
 from feedback import kept_counts, services
-from feedback.filters import SubmissionFilter
 from feedback.models import (
     AnswerRound,
     Kind,
@@ -60,6 +55,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.feedback.test_admin import change_data, change_url
+from tests.perf.kept import flushed, recounted, wall_counts
 from tests.perf.test_unit_and_catalog_scopes import counted
 from tests.perf.test_wall_summary_compiled import varied
 
@@ -112,24 +108,6 @@ def department():
 # What is true, and what the pages say ---------------------------------------------
 
 
-def flushed() -> None:
-    """As after a deployment or a restart of Redis: no value kept."""
-    cache.clear()
-    caching.reset_local()
-    page_scopes.forget_slugs()
-
-
-def expected(query: str = "") -> dict:
-    f = SubmissionFilter(QueryDict(query), queryset=kept_counts.cases("wall"))
-    assert f.is_valid(), query
-    return f.qs.summary()
-
-
-def recounted(selection: str) -> dict[int, dict]:
-    found = kept_counts.cases(selection).summary_parts(by_unit=True, today=False)
-    return {unit: kept_counts.plain_part(part) for unit, part in found.items()}
-
-
 def wrong_rows(selection: str) -> list[tuple]:
     """The rows that say they are counted (at their generation, by these
     rules) and hold other counts than the cases'."""
@@ -174,11 +152,11 @@ def check(*, flush: bool = True) -> None:
     units = [f"unit={u.slug}" for u in Unit.objects.with_boards()]
     # What a visitor gets at once, from what the cache kept.
     for query in ["", *units]:
-        assert wall_says(query) == expected(query), ("not flushed", query)
+        assert wall_says(query) == wall_counts(query), ("not flushed", query)
     if flush:
         flushed()
     for query in ["", *units]:
-        assert wall_says(query) == expected(query), query
+        assert wall_says(query) == wall_counts(query), query
     for town in Unit.objects.towns():
         kept, fresh = town_truth(town)
         assert kept == fresh, town.slug
@@ -189,7 +167,7 @@ def check(*, flush: bool = True) -> None:
     UnitCounts.objects.update(counted_generation=None)
     flushed()
     for query in [*units, ""]:
-        assert wall_says(query) == expected(query), query
+        assert wall_says(query) == wall_counts(query), query
     for town in Unit.objects.towns():
         kept, fresh = town_truth(town)
         assert kept == fresh, town.slug
@@ -492,7 +470,7 @@ def test_units_renamed_moved_between_towns_and_deleted(county, clerk, changed):
         wenli.parent = county["qingshan"]
         wenli.save()
     check()
-    assert wall_says("unit=wenli-new") == expected("unit=wenli-new")
+    assert wall_says("unit=wenli-new") == wall_counts("unit=wenli-new")
     # A unit without cases, counted once (its rows there), then deleted.
     empty = UnitFactory(name="空村", slug="kongcun", parent=county["fengming"])
     check()
@@ -675,7 +653,7 @@ def test_a_page_read_inside_a_savepoint_rolled_back(county, clerk, changed):
         with transaction.atomic():
             SubmissionFactory(unit=county["wenli"], accepted=True)
             inside = wall_says()
-            assert inside["received"] == expected()["received"]
+            assert inside["received"] == wall_counts()["received"]
             assert list(UnitCounts.objects.order_by("pk").values()) == before
             raise Boom
     check(flush=False)
@@ -891,7 +869,7 @@ def test_a_generation_at_the_bigint_limit(emptied_caches, caplog):
     assert row(wenli).counted_generation == generation
     assert wrong_rows("wall") == [(wenli.pk, "wall", generation)]
     flushed()
-    assert wall_says("unit=wenli") != expected("unit=wenli")  # the case missing
+    assert wall_says("unit=wenli") != wall_counts("unit=wenli")  # the case missing
     kept_counts.refresh()  # the nightly check
     flushed()  # the wrong figures just kept
     check()
@@ -977,7 +955,7 @@ def test_the_wall_by_unit_alone_or_with_other_filters(
     with changed():
         SubmissionFactory(unit=county["wenli"], accepted=True, kind="suggestion")
     flushed()
-    assert wall_says(query) == expected(query)
+    assert wall_says(query) == wall_counts(query)
     rows_true()
     # The rows hold other counts than the cases: a page that reads them
     # says so.
@@ -1023,7 +1001,7 @@ def test_unknown_parameters_count_right(county, changed):
     flushed()
     for query in ("foo=1", "unit=wenli&x=y", "page=1", "unit=wenli&page=1"):
         kept = query.replace("foo=1", "").replace("&x=y", "").replace("page=1", "")
-        assert wall_says(query) == expected(kept.strip("&")), query
+        assert wall_says(query) == wall_counts(kept.strip("&")), query
 
 
 # The value cache switched off, and the cost of a read ---------------------------------
@@ -1036,8 +1014,8 @@ def test_no_value_cache_no_rows(settings, changed):
     settings.VALUE_CACHE_SECONDS = 0
     flushed()
     with CaptureQueriesContext(connection) as queries:
-        assert wall_says() == expected()
-        assert wall_says("unit=wenli") == expected("unit=wenli")
+        assert wall_says() == wall_counts()
+        assert wall_says("unit=wenli") == wall_counts("unit=wenli")
         for town in Unit.objects.towns():
             kept, fresh = town_truth(town)
             assert kept == fresh
@@ -1113,7 +1091,7 @@ def test_every_unit_raised_at_once_with_a_thousand_units(emptied_caches):
     assert UnitCounts.objects.count() == 2 * 1201
     assert not UnitCounts.objects.filter(counted_generation=F("generation")).exists()
     flushed()
-    assert wall_says() == expected()  # counted, right
+    assert wall_says() == wall_counts()  # counted, right
     # and kept: the next flush reads the rows.
     stale = UnitCounts.objects.filter(selection="wall").exclude(
         counted_generation=F("generation")
@@ -1131,7 +1109,7 @@ def test_the_wall_of_a_thousand_stale_units_inside_a_transaction(values_only, ch
         kept_counts.changed_units(None)
     assert UnitCounts.objects.count() == 2 * 1201
     flushed()
-    assert wall_says() == expected()
+    assert wall_says() == wall_counts()
     assert (
         not UnitCounts.objects.filter(selection="wall")
         .exclude(counted_generation=F("generation"))
@@ -1179,7 +1157,7 @@ def page_before_the_raise(monkeypatch) -> list:
 def all_right() -> None:
     """Not flushed: what a visitor gets, from what the cache kept."""
     assert wrong_rows("wall") == []
-    assert wall_says() == expected()
+    assert wall_says() == wall_counts()
     for town in Unit.objects.towns():
         kept, fresh = town_truth(town)
         assert kept == fresh, town.slug
@@ -1440,7 +1418,7 @@ def settled() -> None:
     its rows (written now) right."""
     rows_true()
     flushed()
-    assert wall_says() == expected()
+    assert wall_says() == wall_counts()
     rows_true()
 
 
