@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Exists, Min, Q
 from django.utils import timezone
 
 from catalog.models import Scope
@@ -681,17 +681,34 @@ def _next_new_period(after):
             .values_list("period")
             .annotate(at=Min(field))
         ]
-        periods = {period for period, _ in due}
-        held = set(
-            Disclosure.objects.visible_to(None, at=after)
-            .filter(period__in=periods)
-            .order_by()
-            .values_list("period", flat=True)
-            .distinct()
-        )
+        held = _held_periods({period for period, _ in due}, after)
         return min((at for period, at in due if period not in held), default=None)
 
     return caching.kept_next("next-due:periods", find, after)
+
+
+def _held_periods(periods: set[str], at) -> set[str]:
+    """Which of these periods a row visible to visitors at `at` holds: an
+    EXISTS a period, each ending at its first row (disclosure_period_idx),
+    a hundred periods a statement. A DISTINCT over their rows read every
+    row of the scheduled periods (thousands at county scale: 11 ms)."""
+    visible = Disclosure.objects.visible_to(None, at=at).order_by()
+    ordered, held = sorted(periods), set()
+    for start in range(0, len(ordered), 100):
+        chunk = ordered[start : start + 100]
+        checks = {
+            f"p{n}": Exists(visible.filter(period=period))
+            for n, period in enumerate(chunk)
+        }
+        # Uncorrelated: each EXISTS is run once, over any one row (a period
+        # is only scheduled in a unit, so a unit is there).
+        row = next(
+            iter(Unit.objects.order_by().annotate(**checks).values_list(*checks)[:1]),
+            (),
+        )
+        # No unit (row empty): no row holds any.
+        held.update(p for p, found in zip(chunk, row, strict=False) if found)
+    return held
 
 
 def _asof_change(key: str, after):

@@ -585,7 +585,12 @@ class Disclosure(KeepsLoaded, models.Model):
             models.Index(
                 fields=["unit", "status", "-published_at"], name="disclosure_unit_idx"
             ),
-            models.Index(fields=["period"], name="disclosure_period_idx"),
+            # A period's rows, those out by a moment first: whether a period
+            # holds a row visible then is read in the index alone, a period
+            # whose rows are all scheduled (disclosure.page_scopes) included.
+            models.Index(
+                fields=["period", "published_at"], name="disclosure_period_idx"
+            ),
             # The newest first across every unit (list, feeds, home), read in
             # index order until a page is full (EXPLAIN at county scale:
             # docs/PERFORMANCE.md).
