@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.http import QueryDict
+from django.utils import timezone
 
 from core import caching
 from disclosure import page_scopes
@@ -47,3 +48,19 @@ def recounted(selection: str) -> dict[int, dict]:
 
     found = kept_counts.cases(selection).summary_parts(by_unit=True, today=False)
     return {unit: kept_counts.plain_part(part) for unit, part in found.items()}
+
+
+def a_round_of(case, **fields):
+    """An earlier round of the case, answered and rated 不满意 (a row saved
+    alone, no service: its row event names the case's unit)."""
+    from feedback.models import AnswerRound
+
+    return AnswerRound.objects.create(
+        submission=case,
+        number=1,
+        due_date=timezone.localdate(),
+        answer_text="已答复",
+        answered_at=timezone.now(),
+        rating="unsatisfied",
+        **fields,
+    )

@@ -28,7 +28,7 @@ from tests.factories import (
     SuperuserFactory,
     UnitFactory,
 )
-from tests.perf.kept import flushed, recounted, wall_counts
+from tests.perf.kept import a_round_of, flushed, recounted, wall_counts
 from tests.perf.test_scoped_values import two_towns
 from tests.perf.test_unit_and_catalog_scopes import counted
 from tests.perf.test_wall_summary_compiled import varied
@@ -193,14 +193,7 @@ def test_a_round_changed_alone_raises_its_cases_unit(county, changed):
         UnitCounts.objects.filter(selection="wall").values_list("unit_id", "generation")
     )
     with changed():
-        AnswerRound.objects.create(
-            submission=case,
-            number=1,
-            due_date=timezone.localdate(),
-            answer_text="第一次答复",
-            answered_at=timezone.now(),
-            rating="unsatisfied",
-        )
+        a_round_of(case)
     after = dict(
         UnitCounts.objects.filter(selection="wall").values_list("unit_id", "generation")
     )

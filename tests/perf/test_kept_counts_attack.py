@@ -55,7 +55,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.feedback.test_admin import change_data, change_url
-from tests.perf.kept import flushed, recounted, wall_counts
+from tests.perf.kept import a_round_of, flushed, recounted, wall_counts
 from tests.perf.test_unit_and_catalog_scopes import counted
 from tests.perf.test_wall_summary_compiled import varied
 
@@ -106,6 +106,24 @@ def department():
 
 
 # What is true, and what the pages say ---------------------------------------------
+
+
+def submit(
+    unit, *, kind=Kind.SUGGESTION, title="修路", text="三组的路坏了。", key="k1"
+):
+    """A resident's case about `unit` through the service (its row events and
+    its raise after the commit): (case, created)."""
+    return services.submit(
+        data={
+            "kind": kind,
+            "unit": unit,
+            "title": title,
+            "text": text,
+            "consent_to_publish": True,
+        },
+        client_key=key,
+        form_token=key.replace("k", "t"),
+    )
 
 
 def wrong_rows(selection: str) -> list[tuple]:
@@ -208,17 +226,7 @@ def test_every_service_of_a_case_keeps_the_rows_true(
     wenli.village_cadre = UserFactory(username="cadre")
     wenli.save()
     with changed():
-        case, created = services.submit(
-            data={
-                "kind": Kind.SUGGESTION,
-                "unit": wenli,
-                "title": "修路",
-                "text": "三组的路坏了。",
-                "consent_to_publish": True,
-            },
-            client_key="k1",
-            form_token="t1",
-        )
+        case, created = submit(wenli)
     assert created
     check()
     steps = [
@@ -846,17 +854,7 @@ def test_a_generation_at_the_bigint_limit(emptied_caches, caplog):
     # Counted at the limit (check() counted every row again): another change.
     caplog.clear()
     with caplog.at_level(logging.ERROR, logger="feedback.kept_counts"):
-        submitted, created = services.submit(
-            data={
-                "kind": Kind.SUGGESTION,
-                "unit": Unit.objects.get(pk=wenli.pk),
-                "title": "修路",
-                "text": "三组的路坏了。",
-                "consent_to_publish": True,
-            },
-            client_key="k1",
-            form_token="t1",
-        )
+        submitted, created = submit(Unit.objects.get(pk=wenli.pk))
         services.accept(submitted, by=clerk, department=DepartmentFactory())
     assert created
     if POSTGRES:
@@ -1181,14 +1179,7 @@ def test_a_round_created_outside_a_transaction_with_a_page_in_between(
     all_right()
     pages = page_before_the_raise(monkeypatch)
     with transaction.atomic() if atomic else contextlib.nullcontext():
-        AnswerRound.objects.create(
-            submission=case,
-            number=1,
-            due_date=timezone.localdate(),
-            answer_text="第一次答复",
-            answered_at=timezone.now(),
-            rating="unsatisfied",
-        )
+        a_round_of(case)
     assert pages
     all_right()
 
@@ -1804,16 +1795,12 @@ def test_a_new_case_does_not_wait_for_the_escalation_mail_of_another(
         assert mailing.wait(10)
 
         def resident():
-            return services.submit(
-                data={
-                    "kind": Kind.QUESTION,
-                    "unit": Unit.objects.get(pk=wenli.pk),
-                    "title": "送水车",
-                    "text": "几点到？",
-                    "consent_to_publish": True,
-                },
-                client_key="k",
-                form_token="t",
+            return submit(
+                Unit.objects.get(pk=wenli.pk),
+                kind=Kind.QUESTION,
+                title="送水车",
+                text="几点到？",
+                key="k",
             )
 
         post = Worker(resident)

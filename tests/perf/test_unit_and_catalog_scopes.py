@@ -221,7 +221,8 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     visitor.get(url)
     visitor.get("/feedback/")
     visitor.get("/stats/?town=fengming")
-    assert visitor.get("/").context["feedback"]
+    home_figures = visitor.get("/").context["feedback"]
+    assert home_figures
     assert len(matrices) == len(counts) == len(cases) == 1
     assert len(parts) == 2  # the wall's, the home page's
     item = county["item"]
@@ -232,7 +233,8 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     assert visitor.get("/feedback/").context["summary"] == on_record().summary()
     # The home page's figures are kept whole since 2026-12-07: an item added
     # moves no item's kind (GROUPED), the only part of the catalog they read.
-    assert "feedback" not in visitor.get("/").context
+    home_kept = visitor.get("/")
+    assert "feedback" not in home_kept.context
     assert len(parts) == 2  # no count of cases reads the catalog
     # The matrix and statistics kept are those computed with nothing kept.
     stats_kept = visitor.get("/stats/?town=fengming").context["charts"]
@@ -241,6 +243,11 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     plain = visitor.get(url)
     assert kept.context["matrix_table"] == plain.context["matrix_table"]
     assert stats_kept == visitor.get("/stats/?town=fengming").context["charts"]
+    # The home page kept is the one made with nothing kept, its figures
+    # those read before the item was added.
+    home_plain = visitor.get("/")
+    assert home_plain.context["feedback"] == home_figures
+    assert home_kept.content == home_plain.content
 
 
 def test_the_lists_count_by_category_follows_an_item_moved(

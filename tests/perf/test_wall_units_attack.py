@@ -23,6 +23,7 @@ from tests.factories import (
     UnitFactory,
     UserFactory,
 )
+from tests.perf.kept import a_round_of
 from tests.perf.test_merged_staleness_attack import (
     rendered_afresh,
     served,
@@ -42,19 +43,6 @@ def county():
     """test_scoped_values's: two towns of two villages each, each village
     with a disclosure, a case accepted and one waiting."""
     return two_towns()
-
-
-def a_round_of(case, **fields) -> AnswerRound:
-    """An earlier round of the case, answered and rated 不满意."""
-    return AnswerRound.objects.create(
-        submission=case,
-        number=1,
-        due_date=timezone.localdate(),
-        answer_text="已答复",
-        answered_at=timezone.now(),
-        rating="unsatisfied",
-        **fields,
-    )
 
 
 def on_record():
