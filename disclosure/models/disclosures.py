@@ -431,11 +431,15 @@ class Disclosure(KeepsLoaded, models.Model):
     # (DisclosureAdminForm.clean_scope): who may read it was reviewed.
     PUBLISHED_UNDER = ("unit", "item")
 
+    # No index of its own: disclosure_unit_idx and disclosure_unit_period_idx
+    # begin with it. The planner preferred the bare one for a unit's rows of
+    # a year, reading every row the unit ever filed (docs/PERFORMANCE.md).
     unit = models.ForeignKey(
         Unit,
         on_delete=models.PROTECT,
         related_name="disclosures",
         verbose_name=_("单位"),
+        db_index=False,
     )
     item = models.ForeignKey(
         Item,
@@ -584,6 +588,10 @@ class Disclosure(KeepsLoaded, models.Model):
             ),
             models.Index(
                 fields=["unit", "status", "-published_at"], name="disclosure_unit_idx"
+            ),
+            # A unit's rows of a year by period (compliance.load_filings).
+            models.Index(
+                fields=["unit", "period_start"], name="disclosure_unit_period_idx"
             ),
             # A period's rows, those out by a moment first: whether a period
             # holds a row visible then is read in the index alone, a period
