@@ -212,11 +212,16 @@ def rows(
     build: Callable[..., QuerySet],
     at=None,
     keys: tuple[int, ...] = (),
+    planned_each_run: bool = False,
 ) -> list:
     """`list(build(at, *keys))`, from SQL compiled once for `shape` (a
     hashable of everything the query depends on but the moment and the
     keys; with their number). `at`: now by default. `keys`: integers (of a
-    4-byte integer's range, at most MAX_KEYS, or run as Django runs them)."""
+    4-byte integer's range, at most MAX_KEYS, or run as Django runs them).
+    `planned_each_run`: not prepared, the server plans it with its values
+    each time, for a query whose best plan depends on them (a range of
+    periods and a moment that every row is before: a plan made for any
+    value, after the fifth run, also reads an index of the moment)."""
     at = at or timezone.now()
     keys = tuple(keys)
     if len(keys) > MAX_KEYS or not all(type(k) is int and abs(k) < _INT for k in keys):
@@ -236,7 +241,9 @@ def rows(
         _keep(key, plan, chosen)
     if plan is None:
         return list(build(at, *keys))
-    return _run(plan, connection, using, at, keys, prepare=not chosen)
+    return _run(
+        plan, connection, using, at, keys, prepare=not (chosen or planned_each_run)
+    )
 
 
 def _keep(key: tuple, plan: "_Plan | None", chosen: bool) -> None:

@@ -420,6 +420,37 @@ def test_a_made_up_selections_shape_is_not_prepared(village):
 
 
 @on_postgresql
+def test_a_shape_planned_each_run_is_not_prepared(village):
+    # compliance.load_filings: a plan for any value read an index of the
+    # moment as well, every row published before now.
+    build = ranked(village, Reader())
+    for n in range(RUNS):
+        at = AT + timedelta(hours=n * 0.5)
+        kept = compiled.rows(
+            Disclosure, ("each run",), build, at=at, planned_each_run=True
+        )
+        assert seen(kept) == seen(build(at)), n
+    assert not any('"rank"' in sql for sql in prepared())
+    assert compiled._plans  # the SQL is kept all the same, only not prepared
+
+
+def test_a_shape_planned_each_run_gives_the_same_rows_on_any_database(village):
+    every = list(
+        Disclosure.objects.published(AT).order_by("pk").values_list("pk", flat=True)
+    )
+    for key in every[:3]:
+        got = compiled.rows(
+            Disclosure,
+            ("each run keyed",),
+            with_related,
+            at=AT,
+            keys=(key,),
+            planned_each_run=True,
+        )
+        assert related_seen(got) == related_seen(with_related(AT, key))
+
+
+@on_postgresql
 def test_a_database_set_not_to_prepare_prepares_nothing(village, monkeypatch):
     build = ranked(village, Reader())
     connection.ensure_connection()

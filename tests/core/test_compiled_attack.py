@@ -286,9 +286,9 @@ def checked(monkeypatch):
     real = compiled.rows
     calls = []
 
-    def rows(model, shape, build, at=None, keys=()):
+    def rows(model, shape, build, at=None, keys=(), **options):
         at = at or timezone.now()
-        got = real(model, shape, build, at=at, keys=keys)
+        got = real(model, shape, build, at=at, keys=keys, **options)
         expected = list(build(at, *keys))
         key = (
             (lambda r: (r.pk, getattr(r, "column", None)))

@@ -81,7 +81,7 @@ MAY_READ = {
 def djangos_own(monkeypatch):
     """core.compiled bypassed: each query built and run by Django."""
 
-    def run(model, shape, build, at=None, keys=()):
+    def run(model, shape, build, at=None, keys=(), **options):
         return list(build(at or timezone.now(), *keys))
 
     monkeypatch.setattr(compiled, "rows", run)
