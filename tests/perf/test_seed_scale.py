@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from catalog.models import Scope
 from composition import search
@@ -42,3 +43,30 @@ def test_seeded_rows_follow_the_models_rules():
     results = search.search("样例01镇", user=None)
     assert results.entries.exists()
     assert not results.entries.filter(disclosure__scope=Scope.INNER_PARTY).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="CLUSTER: PostgreSQL's bench data"
+)
+def test_seeded_rows_are_stored_in_order_of_time_every_units_mixed():
+    call_command("seed_scale", no_progress=True, **SMALL)
+    for model, column in ((Disclosure, "published_at"), (Submission, "received_at")):
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            # The rows as stored (physical order), not as an index gives them.
+            cursor.execute(f'SELECT unit_id, {column} FROM "{table}" ORDER BY ctid')
+            stored = cursor.fetchall()
+        times = [at for _, at in stored if at is not None]
+        assert times == sorted(times), table
+        units = [unit for unit, _ in stored]
+        # Not one unit's rows after another's: the units take turns.
+        runs = sum(1 for a, b in zip(units, units[1:], strict=False) if a != b)
+        assert runs > 4 * len(set(units)), table
+    # The seed's temporary index is gone.
+    assert not [
+        name
+        for name in connection.introspection.get_constraints(
+            connection.cursor(), Disclosure._meta.db_table
+        )
+        if name.endswith("_seeded")
+    ]
