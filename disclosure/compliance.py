@@ -951,7 +951,8 @@ def load_filings(year: int, unit_ids: Iterable[int]) -> list[Filing]:
     The 长期 items are named by id, not joined by their timing: the year's
     rows are then read through disclosure_unit_period_idx and the earlier
     ones through the item's index, not every row the units ever filed
-    (7 ms → 3 ms at county scale, docs/PERFORMANCE.md)."""
+    (4.3 → 1.7 ms of server time for a town at county scale,
+    docs/PERFORMANCE.md)."""
     standing = standing_items()
 
     def build(at, *keys):
