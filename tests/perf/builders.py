@@ -33,6 +33,23 @@ from tests.factories import (
 YEAR = 2011
 
 
+def two_towns_of_villages(town_slug: str = "fengming") -> dict[str, Unit]:
+    """凤鸣镇 (文理村, 茅山村) and 青山镇 (上村): the compliance engine's tests'
+    county (a town's units kept unit by unit, several towns read each time)."""
+    town = TownFactory(name="凤鸣镇", slug=town_slug)
+    wenli = UnitFactory(name="文理村", slug="wenli", parent=town)
+    maoshan = UnitFactory(name="茅山村", slug="maoshan", parent=town)
+    other = TownFactory(name="青山镇", slug="qingshan")
+    shangcun = UnitFactory(name="上村", slug="shangcun", parent=other)
+    return {
+        "town": town,
+        "wenli": wenli,
+        "maoshan": maoshan,
+        "other": other,
+        "shangcun": shangcun,
+    }
+
+
 @dataclass
 class County:
     town: Unit

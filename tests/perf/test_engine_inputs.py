@@ -42,10 +42,9 @@ from tests.factories import (
     ItemFactory,
     PartyMemberFactory,
     SubmissionFactory,
-    TownFactory,
-    UnitFactory,
     UserFactory,
 )
+from tests.perf.builders import two_towns_of_villages
 from tests.perf.kept import nothing_kept
 from tests.perf.test_unit_and_catalog_scopes import counted
 
@@ -63,11 +62,8 @@ def world():
     filed last year and still on display (counted once the item is 长期),
     and a 点题 request accepted (counted once an item has the 点题 code)."""
     year = timezone.localdate().year
-    town = TownFactory(name="凤鸣镇", slug="fengming")
-    wenli = UnitFactory(name="文理村", slug="wenli", parent=town)
-    maoshan = UnitFactory(name="茅山村", slug="maoshan", parent=town)
-    other = TownFactory(name="青山镇", slug="qingshan")
-    shangcun = UnitFactory(name="上村", slug="shangcun", parent=other)
+    units = two_towns_of_villages()
+    wenli, maoshan, shangcun = units["wenli"], units["maoshan"], units["shangcun"]
     monthly = ItemFactory(code="A01")
     yearly = ItemFactory(code="A02", frequency=Item.Frequency.YEARLY)
     spare = ItemFactory(code="A03", category=monthly.category)
@@ -83,11 +79,7 @@ def world():
     services.accept(case, by=UserFactory(is_staff=True), department=DepartmentFactory())
     return {
         "year": year,
-        "town": town,
-        "wenli": wenli,
-        "maoshan": maoshan,
-        "other": other,
-        "shangcun": shangcun,
+        **units,
         "monthly": monthly,
         "yearly": yearly,
         "spare": spare,

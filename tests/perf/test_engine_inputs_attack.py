@@ -64,10 +64,10 @@ from tests.factories import (
     ItemFactory,
     SubmissionFactory,
     SuperuserFactory,
-    TownFactory,
     UnitFactory,
     UserFactory,
 )
+from tests.perf.builders import two_towns_of_villages
 from tests.perf.kept import nothing_kept
 from tests.perf.test_catalog_counted_attack import admin_post
 
@@ -98,11 +98,9 @@ def w():
     year, a yearly one filed last year (counted once 长期), an event item, a
     点题 item F02, and a request of 文理村 answered by the town's disclosure."""
     year = timezone.localdate().year
-    town = TownFactory(name="凤鸣镇", slug=TOWN)
-    wenli = UnitFactory(name="文理村", slug="wenli", parent=town)
-    maoshan = UnitFactory(name="茅山村", slug="maoshan", parent=town)
-    other = TownFactory(name="青山镇", slug="qingshan")
-    shangcun = UnitFactory(name="上村", slug="shangcun", parent=other)
+    units = two_towns_of_villages(TOWN)
+    town, wenli, maoshan = units["town"], units["wenli"], units["maoshan"]
+    shangcun = units["shangcun"]
     monthly = ItemFactory(code="A01")
     yearly = ItemFactory(
         code="A02", frequency=Item.Frequency.YEARLY, category=monthly.category
@@ -128,11 +126,7 @@ def w():
     services.accept(case, by=staff, department=DepartmentFactory())
     return {
         "year": year,
-        "town": town,
-        "wenli": wenli,
-        "maoshan": maoshan,
-        "other": other,
-        "shangcun": shangcun,
+        **units,
         "monthly": monthly,
         "yearly": yearly,
         "event_item": event_item,

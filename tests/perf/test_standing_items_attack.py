@@ -40,9 +40,8 @@ from tests.factories import (
     DepartmentFactory,
     DisclosureFactory,
     ItemFactory,
-    TownFactory,
-    UnitFactory,
 )
+from tests.perf.builders import two_towns_of_villages
 from tests.perf.kept import flushed, nothing_kept
 from tests.perf.test_catalog_counted_attack import admin_post
 from tests.perf.test_engine_inputs_attack import _by_hand, fresh
@@ -64,11 +63,9 @@ def s():
     item A03 filed last year (counted once 长期); a 长期 item A04 with no
     rows (deletable: PROTECT)."""
     year = timezone.localdate().year
-    town = TownFactory(name="凤鸣镇", slug="fengming")
-    wenli = UnitFactory(name="文理村", slug="wenli", parent=town)
-    maoshan = UnitFactory(name="茅山村", slug="maoshan", parent=town)
-    other = TownFactory(name="青山镇", slug="qingshan")
-    shangcun = UnitFactory(name="上村", slug="shangcun", parent=other)
+    units = two_towns_of_villages()
+    town, wenli, maoshan = units["town"], units["wenli"], units["maoshan"]
+    shangcun = units["shangcun"]
     monthly = ItemFactory(code="A01")
     category = monthly.category
     standing = ItemFactory(
@@ -116,11 +113,7 @@ def s():
     )
     return {
         "year": year,
-        "town": town,
-        "wenli": wenli,
-        "maoshan": maoshan,
-        "other": other,
-        "shangcun": shangcun,
+        **units,
         "monthly": monthly,
         "standing": standing,
         "yearly": yearly,
