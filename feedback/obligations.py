@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Item
+from core import compiled
 from disclosure.compliance import RequestSpec
 from disclosure.models import Disclosure, published_q
 
@@ -34,43 +35,55 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
     detail_url = url_of("feedback:detail")
     admin_url = url_of("admin:feedback_submission_change")
     # Whether the wall publishes a row, and whether its answer is out, as
-    # conditions on the row and its join (not EXISTS subqueries: this query
-    # is built again each time a unit's rows are counted, and building two
-    # subqueries cost almost half of it). NULL (no answer joined) reads as no.
-    rows = (
-        Submission.objects.filter(
-            kind=Kind.REQUEST,
-            unit_id__in=unit_ids,
-            accepted_at__isnull=False,
-            accepted_at__year=year,
+    # conditions on the row and its join (not EXISTS subqueries: building
+    # two subqueries cost almost half of building this query).
+    # NULL (no answer joined) reads as no.
+
+    def build(at, *keys):
+        return (
+            Submission.objects.filter(
+                kind=Kind.REQUEST,
+                unit_id__in=keys,
+                accepted_at__isnull=False,
+                accepted_at__year=year,
+            )
+            .annotate(
+                counted_as=Coalesce(
+                    Subquery(request_item.values("pk")[:1]),
+                    "item_id",
+                    "fulfilled_by__item_id",
+                ),
+                public=ExpressionWrapper(PUBLISHED, output_field=BooleanField()),
+                disclosed=ExpressionWrapper(
+                    published_q(at, via="fulfilled_by__"),
+                    output_field=BooleanField(),
+                ),
+            )
+            .order_by()
+            .values_list(
+                "pk",
+                "unit_id",
+                "counted_as",
+                "accepted_at",
+                "due_date",
+                "fulfilled_by_id",
+                "fulfilled_by__published_at",
+                "fulfilled_by__status",
+                "disclosed",
+                "refusal_reason",
+                "answered_at",
+                "title",
+                "public",
+            )
         )
-        .annotate(
-            counted_as=Coalesce(
-                Subquery(request_item.values("pk")[:1]),
-                "item_id",
-                "fulfilled_by__item_id",
-            ),
-            public=ExpressionWrapper(PUBLISHED, output_field=BooleanField()),
-            disclosed=ExpressionWrapper(
-                published_q(via="fulfilled_by__"), output_field=BooleanField()
-            ),
-        )
-        .order_by()
-        .values_list(
-            "pk",
-            "unit_id",
-            "counted_as",
-            "accepted_at",
-            "due_date",
-            "fulfilled_by_id",
-            "fulfilled_by__published_at",
-            "fulfilled_by__status",
-            "disclosed",
-            "refusal_reason",
-            "answered_at",
-            "title",
-            "public",
-        )
+
+    # Its SQL kept (core.compiled), the units its parameters: a unit's rows
+    # counted again built and compiled it each time, for a query of 0.4 ms.
+    rows = compiled.rows(
+        Submission,
+        ("compliance-requests", year, settings.FEEDBACK_REQUEST_ITEM_CODE),
+        build,
+        keys=sorted(set(unit_ids)),
     )
     return [
         RequestSpec(

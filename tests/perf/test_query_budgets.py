@@ -91,11 +91,13 @@ def public_pages(county) -> dict[str, tuple[str, int]]:
             11,
         ),
         "county": (f"/county/?year={YEAR}", 17),
-        "stats": (f"/stats/?year={YEAR}", 29),
-        "stats of a town": (f"/stats/?year={YEAR}&town={other.slug}", 29),
+        # The 回音壁's months, received and answered on time: one grouped
+        # query (two until 2026-12-07, third session).
+        "stats": (f"/stats/?year={YEAR}", 28),
+        "stats of a town": (f"/stats/?year={YEAR}&town={other.slug}", 28),
         # + the county's reference day, in the on-time shares' name
         # (compliance.reference_date: an archive's last publication day).
-        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 29),
+        "stats of a unit": (f"/stats/?year={YEAR}&unit={village.slug}", 28),
         "feed latest": ("/feeds/latest/", 4),
         "feed board": (f"/feeds/boards/{village.slug}/", 5),
         "feed feedback": ("/feeds/feedback/", 4),
