@@ -45,7 +45,13 @@ def figures(
                 lambda by_day=by_day, unread=unread: registry.collect_parts(
                     user, by_day=by_day, independent_of=unread, **selection
                 ),
-                **kept(unit or town, midnight=by_day, independent_of=unread),
+                **kept(
+                    unit or town,
+                    midnight=by_day,
+                    independent_of=unread,
+                    # The day's figures are the engine's on-time shares.
+                    answers=by_day,
+                ),
             )
     collected = registry.combine(parts)
     return {

@@ -87,7 +87,7 @@ from django.utils.http import urlencode
 
 from . import audiences, compression, content, elder, events
 from .elder import text_size
-from .release import release
+from .release import content_settings, release
 from .slots import slot
 
 T = TypeVar("T")
@@ -237,9 +237,10 @@ def _pin() -> None:
 
 
 def generation() -> str:
-    """The global version under this process's release (`core.release`): what
-    every key of a page, fragment, kept value and ETag starts from."""
-    return f"{version()}-{release()}"
+    """The global version under this process's release (`core.release`) and
+    the settings that change what pages show: what every key of a page,
+    fragment, kept value and ETag starts from."""
+    return f"{version()}-{release()}-{content_settings()}"
 
 
 def kept_version(scopes: list[str]) -> str:

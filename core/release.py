@@ -10,7 +10,9 @@ server, so servers of one release share the cache; during a rolling
 deployment each release reads its own copies. The global version key stays
 shared: a change announced by either release stales both. Only what the
 release brings is read: uploads (MEDIA_ROOT), backups and the collected
-static files (but for their manifest) are not.
+static files (but for their manifest) are not. Nor is the environment:
+the few settings it may give that change what pages show
+(`CONTENT_SETTINGS`) are named beside the release (`content_settings`).
 """
 
 import functools
@@ -81,3 +83,20 @@ def release() -> str:
     # The static files' hashed names, as collectstatic wrote them.
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
     return digest_of(base, [*served_paths(base), manifest])
+
+
+# Settings an environment variable may give that change what pages show
+# (which catalog item counts the 点题 requests): kept values are named under
+# them too, so that a restart with another value reads none of before.
+CONTENT_SETTINGS = ("FEEDBACK_REQUEST_ITEM_CODE",)
+
+
+def content_settings() -> str:
+    """A short name for the values of CONTENT_SETTINGS now (read each time:
+    a test may change them; a few microseconds)."""
+    return _named("\0".join(str(getattr(settings, n, "")) for n in CONTENT_SETTINGS))
+
+
+@functools.lru_cache(maxsize=16)
+def _named(values: str) -> str:
+    return hashlib.sha256(values.encode("utf-8", "backslashreplace")).hexdigest()[:8]

@@ -29,6 +29,7 @@ from catalog.periods import Period
 from catalog.workdays import add_workdays, notice_ends
 from core import caching, compiled, content
 
+from . import counts_memo
 from .models import Disclosure, ObligationEvent, Unit
 from .page_scopes import PUBLISHED, SPAN, UNITS, request_scopes, years_fact
 
@@ -1229,7 +1230,10 @@ def counts_by_unit(
     kept for the run of days it holds through (`steady_through`). A unit
     counted alone counts as it does with its town: another unit's 点题
     request its disclosure answers uses that disclosure up (`evaluate`),
-    and a change of the request names the answering unit too."""
+    and a change of the request names the answering unit too. Many units
+    counted at once (after a flush, at midnight) are first looked up by
+    what they are counted from (disclosure.counts_memo): those whose rows
+    did not change are not evaluated again."""
     started = timezone.now()
     key = within.key if within else ""
     named = {
@@ -1256,8 +1260,12 @@ def counts_by_unit(
         for request in inputs.requests:
             if request.unit_id in ids:
                 rows[request.unit_id][2].append(request)
-            elif request.disclosure_id in answered_in:
-                rows[answered_in[request.disclosure_id]][2].append(request)
+            # And to the unit whose disclosure answers it, counted with it
+            # or not: the request uses that disclosure up from the day it is
+            # accepted, a day that unit's counts turn on too.
+            answering = answered_in.get(request.disclosure_id)
+            if answering is not None and answering != request.unit_id:
+                rows[answering][2].append(request)
         common = {
             "items": counted_item_specs(kind),
             "rules": counted_rules(),
@@ -1266,32 +1274,66 @@ def counts_by_unit(
             "within": within,
         }
         category_of = {item.id: item.category_id for item in common["items"]}
-        # Evaluated together (each item's schedule worked out once), split
-        # after: a unit's obligations are of its own rows.
-        obligations: dict[int, list[Obligation]] = defaultdict(list)
-        for obligation in evaluate(
-            units=[unit_spec(u) for u in some],
-            filings=filings,
-            events=events,
-            requests=inputs.requests,
-            **common,
+        specs = [unit_spec(u) for u in some]
+        # Counts kept by what they are counted from (disclosure.counts_memo):
+        # a flush leaves them, and only the units whose rows changed since
+        # are evaluated. Not with an event linked to another unit's row:
+        # counted apart, that unit would not use it up.
+        memo_names = {}
+        if counts_memo.wanted(len(some)) and not counts_memo.linked_across(
+            events, filings
         ):
-            obligations[obligation.unit_id].append(obligation)
-        made = {}
-        for name, unit in zip(names, some, strict=True):
-            its_filings, its_events, requests = rows[unit.pk]
-            own = obligations[unit.pk]
-            through = steady_through(
-                own,
-                filings=its_filings,
-                events=its_events,
-                requests=requests,
-                **common,
+            memo_names = counts_memo.keys(
+                counts_memo.common_digest(
+                    items=common["items"],
+                    rules=common["rules"],
+                    year=year,
+                    within=within,
+                    kind=kind,
+                ),
+                specs,
+                rows,
+                filings,
+                inputs.requests,
             )
-            due = changes_at(*(r.answer_due for r in requests if r.unit_id == unit.pk))
-            answers.append(due)
-            by_category = settle(tally(own, lambda o: category_of[o.item_id]))
-            made[name] = UnitCounts(by_category, through, due), through
+        kept = counts_memo.read(memo_names, day)
+        # Evaluated together (each item's schedule worked out once), split
+        # after: a unit's obligations are of its own rows. Every counted
+        # unit's rows given, those kept not evaluated: their requests and
+        # rows use up the others' as when all are.
+        obligations: dict[int, list[Obligation]] = defaultdict(list)
+        fresh = [spec for spec in specs if spec.id not in kept]
+        if fresh:
+            for obligation in evaluate(
+                units=fresh,
+                filings=filings,
+                events=events,
+                requests=inputs.requests,
+                **common,
+            ):
+                obligations[obligation.unit_id].append(obligation)
+        made = {}
+        counted: dict[int, UnitCounts] = {}
+        for name, unit in zip(names, some, strict=True):
+            counts = kept.get(unit.pk)
+            if counts is None:
+                its_filings, its_events, requests = rows[unit.pk]
+                own = obligations[unit.pk]
+                through = steady_through(
+                    own,
+                    filings=its_filings,
+                    events=its_events,
+                    requests=requests,
+                    **common,
+                )
+                due = changes_at(
+                    *(r.answer_due for r in requests if r.unit_id == unit.pk)
+                )
+                by_category = settle(tally(own, lambda o: category_of[o.item_id]))
+                counts = counted[unit.pk] = UnitCounts(by_category, through, due)
+            answers.append(counts.answer_due)
+            made[name] = counts, counts.through
+        counts_memo.write(memo_names, counted, day)
         return made
 
     counted = caching.cached_through_many(

@@ -330,6 +330,7 @@ def kept(
     midnight: bool = True,
     independent_of=frozenset(),
     catalog: str = CATALOG,
+    answers: bool = False,
 ) -> dict:
     """How long a unit's or a town's figures are kept (`caching.cached`'s
     scopes and seconds): until a change in it (a unit's rows name
@@ -346,16 +347,28 @@ def kept(
     of cases, "cases-unit" and "cases-town", for the disclosures'), left
     out. `catalog`: the scope of what the figures read of the catalog
     (GROUPED for counts of disclosures by kind and category that put no
-    name on them: catalog/page_scopes.py)."""
+    name on them: catalog/page_scopes.py). `answers`: figures the
+    compliance engine counts, which meet a 点题 request when the disclosure
+    answering it comes out, another unit's maybe (the town's answer to a
+    village's request): kept no longer than that either."""
     if where is None:
         return {"seconds": caching.until_due(None)}
     started = timezone.now()
 
     def units() -> list[Unit]:
         # Asked only when the figures are made: the town's units kept.
-        if where.kind == Unit.Kind.TOWN:
-            return compliance.town_units([where])
-        return [where]
+        found = (
+            compliance.town_units([where]) or []
+            if where.kind == Unit.Kind.TOWN
+            else [where]
+        )
+        if answers:
+            # The units answering these units' requests, of another town
+            # maybe (a query, when the figures are made).
+            ids = {u.pk for u in found}
+            others = set(compliance.answering_units(sorted(ids))) - ids
+            found = [*found, *Unit.objects.filter(pk__in=others).order_by("pk")]
+        return found
 
     scopes = [
         s

@@ -14,6 +14,7 @@ from core.charts import MONTHS, Chart, month_labels
 from core.figures import Figures
 from disclosure import compliance
 from disclosure.models import Unit
+from disclosure.page_scopes import unit_scopes
 
 from .models import ANSWERED_COUNT, ESCALATED, ON_TIME_COUNT, Kind, Submission
 from .summary import summary_by_unit
@@ -76,6 +77,16 @@ def year_summary(
         f"stats-feedback:{year}",
         {u.pk: u.slug for u in units},
         ("stats-year", year),
+        # And under their town's cases: a new case names its unit by the
+        # slug this process knows, which another may have changed within
+        # the second (a case there would be missed for a day); its town's
+        # name stays. A case recounts the town's units, as it did when the
+        # town's cases were counted at once.
+        also=tuple(
+            f"cases-{scope}"
+            for scope in unit_scopes([u.pk for u in units])
+            if scope.startswith("town:")
+        ),
     )
 
 

@@ -128,6 +128,7 @@ def unit_parts(
     every: bool = False,
     shape=(),
     kept: str | None = None,
+    also: tuple[str, ...] = (),
 ) -> dict[int, dict]:
     """The counts (`summary_parts`, without today's) of these cases, of each
     of these units (id -> slug), each kept under its "cases-unit:<slug>"
@@ -139,8 +140,11 @@ def unit_parts(
     `cases` is a function of (`filter_shape`; none: not kept, core.compiled;
     the units counted are its parameters). `kept`: `cases` are this
     selection of feedback.kept_counts (or its cases of one unit): the counts
-    are read from its rows instead, those stale counted again."""
-    wanted = {f"{name}:{pk}": [f"cases-unit:{slug}"] for pk, slug in units.items()}
+    are read from its rows instead, those stale counted again. `also`:
+    scopes every unit's counts are kept under besides its own."""
+    wanted = {
+        f"{name}:{pk}": [f"cases-unit:{slug}", *also] for pk, slug in units.items()
+    }
     ids = {f"{name}:{pk}": pk for pk in units}
 
     def count(chosen) -> dict:
@@ -169,20 +173,26 @@ def unit_parts(
 
 
 def summary_by_unit(
-    cases, name: str, units: dict[int, str], shape: tuple = (), kept=None
+    cases,
+    name: str,
+    units: dict[int, str],
+    shape: tuple = (),
+    kept=None,
+    also: tuple[str, ...] = (),
 ) -> dict:
     """`summary_of` these cases, all of these units' (id -> slug), from each
-    unit's kept counts (`unit_parts`, `shape` as there) and those waiting
-    past their deadline counted for today, so that midnight recounts only
-    those (the home page's town, the wall filtered to a unit)."""
-    parts = unit_parts(cases, name, units, shape=shape, kept=kept)
+    unit's kept counts (`unit_parts`, `shape` and `also` as there) and those
+    waiting past their deadline counted for today, so that midnight
+    recounts only those (the home page's town, the wall filtered to a
+    unit)."""
+    parts = unit_parts(cases, name, units, shape=shape, kept=kept, also=also)
     # Kept too, under the same scopes as the parts, until midnight: the home
     # page's figures are made again after each publication in the town, and
     # this count read the town's cases each time. Its query built only then.
     overdue = caching.cached(
         f"{name}:overdue:{timezone.localdate()}:{','.join(map(str, sorted(units)))}",
         lambda: cases.overdue_waiting_part(shape=shape, units=sorted(units)),
-        scopes=[f"cases-unit:{slug}" for slug in units.values()],
+        scopes=[*(f"cases-unit:{slug}" for slug in units.values()), *also],
         seconds=lambda: caching.until(None),
     )
     return summary_of([*parts.values(), overdue])

@@ -1,0 +1,125 @@
+"""The compliance engine's counts of a unit kept by what they were counted
+from, not by the value cache's versions (docs/PERFORMANCE.md, "The engine's
+counts kept by what they are counted from").
+
+`compliance.counts_by_unit` keeps each unit's counts under its scopes'
+versions. A change that names no scope (a bulk load, an event with no row)
+moves every version: the town's counts were evaluated again from rows that,
+for most units, had not changed (the statistics' and the matrix's cold
+pages). These entries are named by a digest of everything a unit's counts
+are a function of, read afresh: its rows, the requests that reach it, the
+catalog's counted items and rules, the year, the quarter, the release (the
+engine's code). Same inputs, same counts: an entry is never stale, only
+unused, and a version moved leaves it. It holds for the days its counts hold
+through (`compliance.steady_through`), from the day it was counted.
+
+What a unit's counts depend on, counted with the others of its town
+(`evaluate`, the units chosen, the rows of all of them): its own rows, its
+requests and the rows they name, the requests answered by its rows (which
+use them up), and the requests routed to it for the days its counts turn on
+(`counts_by_unit`'s rows). An event registered for one unit and linked to a
+disclosure of another (the form refuses it) would use that disclosure up
+only when both are counted together: with such a link, nothing here is used.
+
+Used only when many units are counted at once (a flush, midnight, a catalog
+change): one unit counted again after its change costs less than its digest
+and a round trip.
+"""
+
+import hashlib
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+
+from core.release import release
+
+# Fewer units counted at once are counted without these entries.
+MANY = 4
+# How long an entry is kept unread (a town's counts after a flush: the last
+# time every unit of it was counted).
+SECONDS = 3 * 24 * 3600
+
+
+def wanted(units: int) -> bool:
+    return units >= MANY and settings.VALUE_CACHE_SECONDS > 0
+
+
+def _digest(value) -> str:
+    # repr, not pickle: equal values give equal text whatever objects hold
+    # them (pickle writes a value met twice as a reference to the first).
+    text = repr(value).encode("utf-8", "backslashreplace")
+    return hashlib.blake2b(text, digest_size=20).hexdigest()
+
+
+def common_digest(*, items, rules: dict, year: int, within, kind) -> str:
+    """What every unit's counts of one call are a function of: the catalog's
+    counted items and rules (by the catalog's kind), the year, the quarter."""
+    return _digest((release(), tuple(items), sorted(rules.items()), year, within, kind))
+
+
+def linked_across(events: Iterable, filings: Iterable) -> bool:
+    """Whether an event is linked to a disclosure of another unit."""
+    unit_of = {f.id: f.unit_id for f in filings}
+    return any(
+        e.disclosure_id in unit_of and unit_of[e.disclosure_id] != e.unit_id
+        for e in events
+    )
+
+
+def keys(
+    common: str, units: list, rows: dict, filings: list, requests: list
+) -> dict[int, str]:
+    """Each unit's entry's name: `units` (id, level) specs; `rows`: each
+    unit's filings, events and routed requests (`counts_by_unit`);
+    `filings`: the rows of every unit counted; `requests`: every request
+    read (the town's)."""
+    by_id = {f.id: f for f in filings}
+    answering: dict[int, list] = {}
+    for request in requests:
+        if request.disclosure_id in by_id:
+            owner = by_id[request.disclosure_id].unit_id
+            answering.setdefault(owner, []).append(request)
+    named = {}
+    for unit in units:
+        its_filings, its_events, routed = rows[unit.id]
+        own = [r for r in requests if r.unit_id == unit.id]
+        answered = [by_id.get(r.disclosure_id) for r in own]
+        named[unit.id] = "compliance:counts-memo:" + _digest(
+            (
+                common,
+                unit,
+                its_filings,
+                its_events,
+                routed,
+                own,
+                answered,
+                sorted(answering.get(unit.id, ()), key=lambda r: r.id),
+            )
+        )
+    return named
+
+
+def read(named: dict[int, str], day) -> dict:
+    """The counts kept under these names that hold on `day`: {unit id: counts}."""
+    if not named:
+        return {}
+    found = cache.get_many(list(named.values()))
+    kept = {}
+    for unit, name in named.items():
+        entry = found.get(name)
+        if entry is None:
+            continue
+        counted_on, counts = entry
+        if counted_on <= day <= counts.through:
+            kept[unit] = counts
+    return kept
+
+
+def write(named: dict[int, str], counted: dict, day) -> None:
+    """Keep these counts (as of `day`) under their names."""
+    entries = {
+        named[unit]: (day, counts) for unit, counts in counted.items() if unit in named
+    }
+    if entries:
+        cache.set_many(entries, timeout=SECONDS)
