@@ -108,10 +108,12 @@ def read(named: dict[int, str], day) -> dict:
     kept = {}
     for unit, name in named.items():
         entry = found.get(name)
-        if entry is None:
-            continue
-        counted_on, counts = entry
-        if counted_on <= day <= counts.through:
+        try:
+            counted_on, counts = entry
+            holds = counted_on <= day <= counts.through
+        except (TypeError, ValueError, AttributeError):
+            continue  # none, or not as written: counted again
+        if holds and isinstance(counts.by_category, dict):
             kept[unit] = counts
     return kept
 

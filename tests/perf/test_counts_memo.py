@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client
 
 from catalog.models import Item, ScheduleRule, Timing
@@ -332,3 +333,10 @@ def test_a_request_accepted_later_turns_the_answering_units_counts(town, setting
         with time_machine.travel(day, tick=False):
             assert pages(visitor) == plain(settings), day.date()
         day += timedelta(days=1)
+
+
+def test_an_entry_not_as_written_is_counted_again():
+    names = {1: "compliance:counts-memo:test-2", 2: "compliance:counts-memo:test-3"}
+    cache.set(names[1], "garbage")
+    cache.set(names[2], (date(YEAR, 6, 1), "not counts"))
+    assert counts_memo.read(names, date(YEAR, 6, 20)) == {}

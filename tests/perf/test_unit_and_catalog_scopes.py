@@ -224,7 +224,9 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     home_figures = visitor.get("/").context["feedback"]
     assert home_figures
     assert len(matrices) == len(counts) == len(cases) == 1
-    assert len(parts) == 2  # the wall's, the home page's
+    # The wall's, the home page's, the statistics' year (feedback.figures.
+    # year_summary, since 2026-12-07).
+    assert len(parts) == 3
     item = county["item"]
     with django_capture_on_commit_callbacks(execute=True):
         ItemFactory(category=item.category, name="新增的村务事项")
@@ -235,7 +237,7 @@ def test_a_catalog_change_recomputes_compliance_not_the_walls_counts(
     # moves no item's kind (GROUPED), the only part of the catalog they read.
     home_kept = visitor.get("/")
     assert "feedback" not in home_kept.context
-    assert len(parts) == 2  # no count of cases reads the catalog
+    assert len(parts) == 3  # no count of cases reads the catalog
     # The matrix and statistics kept are those computed with nothing kept.
     stats_kept = visitor.get("/stats/?town=fengming").context["charts"]
     assert len(counts) == 2 and len(cases) == 1  # the cases' figures: kept
@@ -385,13 +387,15 @@ def test_an_answer_rounds_change_recounts_its_towns_figures_only(
     visitor = Client()
     assert visitor.get("/feedback/").context["summary"]["rated"] == 1
     visitor.get("/stats/?town=qingshan")
-    assert len(parts) == len(collected) == 1
+    # The wall's and the statistics' year (counted by unit since 2026-12-07).
+    assert len(parts) == 2 and len(collected) == 1
     with django_capture_on_commit_callbacks(execute=True):
         earlier.rating = ""
         earlier.save()
     summary = visitor.get("/feedback/").context["summary"]
     assert summary == on_record().summary() and summary["rated"] == 0
-    assert counted_units(parts[1]) <= in_town(county["fengming"])
+    assert len(parts) == 3
+    assert counted_units(parts[2]) <= in_town(county["fengming"])
     visitor.get("/stats/?town=qingshan")
     assert len(collected) == 1  # another town's: kept
 
