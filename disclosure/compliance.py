@@ -1256,6 +1256,14 @@ def counts_by_unit(
         for n, part in enumerate((filings, events)):
             for row in part:
                 rows[row.unit_id][n].append(row)
+        # An event linked to another unit's disclosure (the form refuses it):
+        # that disclosure given too, which meets it (`evaluate` counts only
+        # these units' obligations of the rows it is given).
+        linked = {e.disclosure_id for e in events} - {None, *(f.id for f in filings)}
+        if linked:
+            filings += [
+                f for f in inputs.filings if f.id in linked and f.unit_id not in ids
+            ]
         answered_in = {f.id: f.unit_id for f in filings}
         for request in inputs.requests:
             if request.unit_id in ids:

@@ -28,6 +28,7 @@ and a round trip.
 
 import hashlib
 from collections.abc import Iterable
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,8 +37,8 @@ from core.release import release
 
 # Fewer units counted at once are counted without these entries.
 MANY = 4
-# How long an entry is kept unread (a town's counts after a flush: the last
-# time every unit of it was counted).
+# How long an entry is kept from when it is written (a town's counts after
+# a flush are those of the last time each unit of it was counted).
 SECONDS = 3 * 24 * 3600
 
 
@@ -55,7 +56,10 @@ def _digest(value) -> str:
 def common_digest(*, items, rules: dict, year: int, within, kind) -> str:
     """What every unit's counts of one call are a function of: the catalog's
     counted items and rules (by the catalog's kind), the year, the quarter."""
-    return _digest((release(), tuple(items), sorted(rules.items()), year, within, kind))
+    # The kind as text: the form gives the enum member, a link the text.
+    return _digest(
+        (release(), tuple(items), sorted(rules.items()), year, within, str(kind or ""))
+    )
 
 
 def linked_across(events: Iterable, filings: Iterable) -> bool:
@@ -83,7 +87,12 @@ def keys(
     named = {}
     for unit in units:
         its_filings, its_events, routed = rows[unit.id]
-        own = [r for r in requests if r.unit_id == unit.id]
+        # Requests by id: their order counts for nothing (`evaluate` sorts
+        # them), and follows the units' (a village moved up the list). The
+        # rows as given: two of one period published the same day are
+        # taken in that order.
+        routed = sorted(routed, key=lambda r: r.id)
+        own = sorted((r for r in requests if r.unit_id == unit.id), key=lambda r: r.id)
         answered = [by_id.get(r.disclosure_id) for r in own]
         named[unit.id] = "compliance:counts-memo:" + _digest(
             (
@@ -108,14 +117,27 @@ def read(named: dict[int, str], day) -> dict:
     kept = {}
     for unit, name in named.items():
         entry = found.get(name)
-        try:
-            counted_on, counts = entry
-            holds = counted_on <= day <= counts.through
-        except (TypeError, ValueError, AttributeError):
-            continue  # none, or not as written: counted again
-        if holds and isinstance(counts.by_category, dict):
-            kept[unit] = counts
+        if _as_written(entry) and entry[0] <= day <= entry[1].through:
+            kept[unit] = entry[1]
     return kept
+
+
+def _as_written(entry) -> bool:
+    """Whether an entry is (day, UnitCounts) as `write` keeps it (none, or
+    anything else under its name, is counted again)."""
+    from .compliance import Settled, UnitCounts  # it imports this module
+
+    if type(entry) is not tuple or len(entry) != 2:
+        return False
+    counted_on, counts = entry
+    return (
+        type(counted_on) is date
+        and type(counts) is UnitCounts
+        and type(counts.through) is date
+        and (counts.answer_due is None or isinstance(counts.answer_due, datetime))
+        and type(counts.by_category) is dict
+        and all(type(part) is Settled for part in counts.by_category.values())
+    )
 
 
 def write(named: dict[int, str], counted: dict, day) -> None:
