@@ -1,6 +1,6 @@
 """The compliance engine's counts of a unit kept by what they were counted
-from, not by the value cache's versions (docs/PERFORMANCE.md, "The engine's
-counts kept by what they are counted from").
+from, not by the value cache's versions (docs/PERFORMANCE.md, "The
+statistics and the matrix after a flush").
 
 `compliance.counts_by_unit` keeps each unit's counts under its scopes'
 versions. A change that names no scope (a bulk load, an event with no row)

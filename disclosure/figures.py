@@ -81,13 +81,12 @@ def counted_by_unit(user, *, year: int, town: Unit) -> dict:
         compliance.town_units([town]) or Unit.objects.of_town(town),
         key=lambda u: (u.order, u.pk),
     )
-    reader = Reader.of(user)
     parts = kept_by_unit(
         f"disclosure-counts:{year}:unit",
         units,
         lambda some: count_by_unit(user, year, [u.pk for u in some]),
         empty=EMPTY,
-        reader=reader.key,
+        reader=Reader.of(user).key,
     )
     months = {kind: [0] * len(MONTHS) for kind in Catalog.Kind.values}
     categories: dict[int, int] = {}
