@@ -557,34 +557,37 @@ def steady_through(
         if day is not None and day > as_of:
             turns.add(day)
 
+    def after(day: date | None) -> None:
+        # The day after the last a date may hold is no turn (no OverflowError).
+        if day is not None and day < date.max:
+            turn(day + one)
+
     for filing in filings:  # counted from its publication; on the board until its end
         turn(filing.published_on)
-        if filing.display_until is not None:
-            turn(filing.display_until + one)
+        after(filing.display_until)
     for kind in {item.period_kind for item in items} - {None}:
         for period in periods_of(year, kind):  # owed once it begins
             turn(period.start)
     for obligation in obligations:  # 未到期 → overdue; a 公示's window ends
-        turn(obligation.due + one)
-        if obligation.window_ends is not None:
-            turn(obligation.window_ends + one)
+        after(obligation.due)
+        after(obligation.window_ends)
     # A 长期 item is checked on the day until the year (or `within`) ends;
     # owed from its start, or a week of working days after adoption.
     start = date(year, 1, 1) if within is None else within.start
     end = date(year, 12, 31) if within is None else within.end
     turn(start)
-    turn(end + one)
+    after(end)
     for rule in rules.values():
         if rule.adopted_on is not None:
             turn(rule.adopted_on)
-            turn(add_workdays(rule.adopted_on, rule.immediate_workdays) + one)
+            after(add_workdays(rule.adopted_on, rule.immediate_workdays))
     for event in events:  # owed from its date
         turn(event.event_date)
     for request in requests:  # owed from acceptance; met or refused that day
         turn(request.accepted_on)
         turn(request.disclosed_on)
         turn(request.refused_on)
-        turn(request.due + one)
+        after(request.due)
     return min(turns) - one if turns else date.max
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.models import Item
 from core import compiled
+from core.dates import FIRST_YEAR, LAST_YEAR
 from disclosure.compliance import RequestSpec
 from disclosure.models import Disclosure, published_q
 
@@ -25,6 +26,10 @@ def accepted_requests(unit_ids: list[int], year: int) -> list[RequestSpec]:
     """The requests of these units accepted in `year` (local time), hidden
     ones too: one query whatever their number. Their title only where the
     wall publishes it (`published()`); never the submitter's name or phone."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        # No case is received outside them (core.dates), and a year's bounds
+        # in local time would overflow a date-time near year 1 or 9999.
+        return []
     # The catalog's item for 点题 answers (F02) counts them; without it, the
     # item the case is about, else the one of the disclosure answering it.
     # Codes are unique: no order (the catalog's would join its categories

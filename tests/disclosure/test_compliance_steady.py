@@ -3,6 +3,7 @@ through the day it names. Checked against the engine itself, day by day, on
 random data with every timing (no database)."""
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -213,6 +214,28 @@ def test_nothing_ahead_holds_for_good():
     data = {"items": [], "filings": [], "rules": {}, "year": YEAR}
     as_of = date(YEAR + 1, 3, 1)
     assert steady_through([], as_of=as_of, **data) == date.max
+
+
+def test_dates_at_the_end_of_the_calendar_end_no_run():
+    """A display end, a due date or a window on the last day a date may hold
+    turns nothing after it (no OverflowError, nothing but what came before)."""
+    item = ItemSpec(10, "X10", "monthly", "party", 1, True, True)
+    last = date.max
+    data = {
+        "items": [item],
+        "filings": [
+            Filing(1, 1, 10, f"{YEAR}-03", date(YEAR, 3, 2), display_until=last)
+        ],
+        "rules": {"party": Rule()},
+        "year": YEAR,
+        "requests": [RequestSpec(7, 1, 10, accepted_on=date(YEAR, 3, 1), due=last)],
+    }
+    as_of = date(YEAR, 3, 20)
+    obligations = evaluate(units=UNITS[:1], as_of=as_of, **data)
+    ends = [replace(o, due=last, window_ends=last) for o in obligations]
+    assert steady_through(ends, as_of=as_of, **data) == date(YEAR, 3, 31)
+    as_of = date(YEAR + 1, 1, 1)
+    assert steady_through(ends, as_of=as_of, **{**data, "items": []}) == date.max
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -199,3 +199,14 @@ def test_a_requests_links_are_reversed_once_and_the_same(name):
     link = url_of(name)
     for pk in (1, 9, 42, 10**9):
         assert link(pk) == reverse(name, args=[pk])
+
+
+def test_years_no_case_is_received_in_find_no_request(setup):
+    """Years outside 1949–2100 (core.dates) hold no request; their bounds in
+    local time would overflow a date-time near year 1 or 9999."""
+    from feedback.obligations import accepted_requests
+
+    units = [setup["wenli"].pk, setup["town"].pk]
+    assert [r.id for r in accepted_requests(units, 2011)] == [setup["case"].pk]
+    for year in (1, 2, 1948, 2101, 9998, 9999):
+        assert accepted_requests(units, year) == []

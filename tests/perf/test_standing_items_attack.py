@@ -598,8 +598,8 @@ def test_far_years(s, settings, changed):
     with changed():
         _queryset_update(s)
     agree(far)
-    # Year 1: load_filings alone (the 点题 requests' lookup on a date-time
-    # overflows there, as it did before this change).
+    # Year 1: load_filings alone (the 点题 requests hold none there:
+    # tests/feedback/test_request_obligations.py).
     every = sorted(u.pk for u in Unit.objects.all())
     assert ids_of(compliance.load_filings(1, every)) == by_the_join(1, every)
     visitor = Client()
