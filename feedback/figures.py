@@ -8,20 +8,60 @@ and one grouped query for the months.
 
 from django.db.models import Count, F
 from django.db.models.functions import ExtractMonth
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.charts import MONTHS, Chart, month_labels
-from core.figures import Figures
+from core.figures import Figures, plain
 from disclosure import compliance
 from disclosure.models import Unit
 from disclosure.page_scopes import unit_scopes
 
+from . import kept_counts
 from .models import ANSWERED_COUNT, ESCALATED, ON_TIME_COUNT, Kind, Submission
 from .summary import summary_by_unit
 
 
 def figures(
     user, *, year: int, unit: Unit | None = None, town: Unit | None = None
+) -> Figures:
+    """The year's 回音壁 figures of the unit, or the town (its units' cases;
+    no reader sees other counts than another's), kept by the state of its
+    units' cases (`kept_counts.by_cases`): a flush of the value cache leaves
+    them. For the day: the one count the date changes (cases waiting past
+    their deadline) is among them. The county's (no town yet) as they are."""
+    if unit is not None:
+        units = [unit]
+    elif town is not None:
+        units = compliance.town_units([town]) or list(Unit.objects.of_town(town))
+    else:
+        return count_figures(year=year)
+    # What else they are a function of: the year, the day, the language.
+    name = f"stats-feedback:{year}:{timezone.localdate()}:{get_language()}"
+    return kept_counts.by_cases(
+        name,
+        [u.pk for u in units],
+        lambda: plain(count_figures(year=year, unit=unit, town=town)),
+        valid=_as_counted,
+    )
+
+
+def _as_counted(found) -> bool:
+    """Whether kept figures are as `count_figures` gives them, made plain."""
+    return (
+        type(found) is Figures
+        and type(found.charts) is list
+        and all(type(chart) is Chart for chart in found.charts)
+        and type(found.values) is dict
+        and type(found.values.get("feedback")) is dict
+        and type(found.totals) is list
+        and all(type(total) is tuple and len(total) == 2 for total in found.totals)
+    )
+
+
+def count_figures(
+    *, year: int, unit: Unit | None = None, town: Unit | None = None
 ) -> Figures:
     submissions = submissions_for(year=year, unit=unit, town=town)
     received, on_time = by_month(submissions)

@@ -7,9 +7,15 @@ and a case's change recounts its unit from the kept SQL."""
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core import caching
+from feedback import figures, kept_counts
 from feedback.figures import by_month, submissions_for
 from feedback.models import Submission, SubmissionQuerySet
 from tests.factories import SubmissionFactory
@@ -146,3 +152,126 @@ def test_the_months_are_those_of_the_charts_counted_apart(county):
     if len(months) == 1:
         (only,) = months
         assert shares[only - 1] == round(100 * summary["on_time"] / summary["answered"])
+
+
+# The figures kept by the state of the town's cases (kept_counts.by_cases):
+# a flush of the value cache leaves them; a change of a case, the nightly
+# check, the day and a kept entry not as written do not.
+
+
+def case_queries(client: Client, query: str) -> tuple[dict, list[str]]:
+    """The page's 回音壁 figures, and the statements it ran on the cases (not
+    the compliance engine's, on the 点题 requests)."""
+
+    with CaptureQueriesContext(connection) as queries:
+        found = stats(client, query)["feedback"]
+    return found, [
+        q["sql"]
+        for q in queries.captured_queries
+        if "feedback_submission" in q["sql"]
+        and '"feedback_submission"."kind" = \'request\'' not in q["sql"]
+    ]
+
+
+def counted_town(county) -> tuple[int, Client, str]:
+    """Varied cases, every unit's kept counts counted (as the nightly check
+    leaves them): the year, a visitor and the town's query."""
+
+    varied(county)
+    kept_counts.refresh()
+    year = timezone.localdate().year
+    return year, Client(), f"year={year}&town=fengming"
+
+
+def test_a_flush_leaves_the_towns_figures_kept_by_its_cases(county):
+    year, visitor, query = counted_town(county)
+    first, counted_then = case_queries(visitor, query)
+    assert counted_then, "counted once"
+    caching._bump()  # a change no scope names: every version moved
+    again, counted_now = case_queries(visitor, query)
+    assert again == first == straight(year=year, town=county["fengming"])
+    assert counted_now == []
+    # Another year, a unit alone: their own.
+    assert case_queries(visitor, f"year={year - 1}&town=fengming")[1]
+    assert case_queries(visitor, f"year={year}&unit=wenli")[1]
+
+
+def test_a_change_of_a_case_after_a_flush_is_counted(county, changed):
+    year, visitor, query = counted_town(county)
+    before, _ = case_queries(visitor, query)
+    with changed():
+        SubmissionFactory(unit=county["wenli"], accepted=True)
+    caching._bump()
+    after, counted = case_queries(visitor, query)
+    assert counted
+    assert after == straight(year=year, town=county["fengming"])
+    assert after["received"] == before["received"] + 1
+
+
+def test_a_raise_lost_is_caught_by_the_nightly_check(county):
+    """A case changed with no raise (a process stopped between its commit and
+    its raise): the figures kept stay those of before, as the wall's counts
+    do, until the nightly check counts every row again."""
+
+    year, visitor, query = counted_town(county)
+    case_queries(visitor, query)
+    SubmissionFactory(unit=county["maoshan"], accepted=True)  # no raise
+    caching._bump()
+    kept_counts.refresh()  # warm_pages, each night
+    caching._bump()
+    after, counted = case_queries(visitor, query)
+    assert counted
+    assert after == straight(year=year, town=county["fengming"])
+
+
+def test_the_next_day_counts_its_cases_waiting_past_their_deadline(county):
+    year, visitor, query = counted_town(county)
+    noon = timezone.localtime().replace(month=6, day=15, hour=12, year=year)
+    with time_machine.travel(noon, tick=False):
+        waiting = SubmissionFactory(unit=county["wenli"])  # not yet read
+    Submission.objects.filter(pk=waiting.pk).update(
+        received_at=noon, due_date=noon.date() + timedelta(days=10)
+    )
+    kept_counts.refresh()
+    with time_machine.travel(noon + timedelta(days=10), tick=False):
+        caching._bump()
+        on_due = case_queries(visitor, query)[0]
+    with time_machine.travel(noon + timedelta(days=11), tick=False):
+        caching._bump()
+        late, counted = case_queries(visitor, query)
+        assert counted
+        assert late == straight(year=year, town=county["fengming"])
+    assert late["waiting_overdue"] == on_due["waiting_overdue"] + 1
+
+
+def test_an_entry_not_as_written_is_counted_again(county):
+    year, visitor, query = counted_town(county)
+    first, _ = case_queries(visitor, query)
+    (key,) = [k for k in cache._cache if "kept-counts:by-cases:" in k]
+    name = key.split(":", 2)[-1]
+    state, kept = cache.get(name)
+    for wrong in (
+        None,
+        "figures",
+        (state,),
+        (("another",), kept),
+        (state, {"charts": []}),
+        (state, type(kept)(charts="x", values={}, totals=[])),
+        (state, type(kept)(charts=[], values={"feedback": 1}, totals=[])),
+    ):
+        cache.set(name, wrong)
+        caching._bump()
+        found, counted = case_queries(visitor, query)
+        assert found == first, wrong
+        assert counted, wrong
+
+
+def test_nothing_is_kept_inside_a_changes_transaction(county):
+    varied(county)
+    kept_counts.refresh()
+    year = timezone.localdate().year
+    with transaction.atomic():
+        figures.figures(None, year=year, town=county["fengming"])
+    assert not [k for k in cache._cache if "kept-counts:by-cases:" in k]
+    figures.figures(None, year=year, town=county["fengming"])
+    assert [k for k in cache._cache if "kept-counts:by-cases:" in k]
