@@ -152,9 +152,12 @@ def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Calla
     under what names their state (`_marks`), not under the value cache's
     versions: a flush leaves it, and a change of their cases (which raises
     their rows) or the nightly check (which counts every row again) names
-    another. `name`: what is computed (with anything else it depends on: a
-    year, the day, the language). `valid(value)`: whether a value found is
-    one `compute` gives (anything else under the name is computed again).
+    another. So `compute` reads the cases themselves, no value kept under
+    the versions (a copy of them a moment old, or one an event lost left
+    stale, would be kept past every flush). `name`: what is computed (with
+    anything else it depends on: a year, the day, the language).
+    `valid(value)`: whether a value found is one `compute` gives (anything
+    else under the name is computed again).
 
     The statistics' 回音壁 figures of a town after a flush (docs/PERFORMANCE.md,
     "The statistics' 回音壁 figures kept by the cases' generations"): five
@@ -190,22 +193,28 @@ def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Calla
 
 
 def _marks(units: list[int]) -> tuple | None:
-    """Each unit's generation and when its counts were last counted, from
-    its row of the home page's selection (every case on record): a change of
-    its cases raises the one, the nightly check moves the other (an event
-    lost by a process stopped between a commit and its raise is caught
-    there, as for the wall's counts). None: a unit without a row yet."""
+    """Each unit's row of the home page's selection (every case on record):
+    its id, generation and when its counts were last counted. A change of
+    its cases raises the generation; the nightly check moves the time (an
+    event lost by a process stopped between a commit and its raise is
+    caught there, as for the wall's counts); a row deleted and added again
+    is another row. None: a unit without a row yet, or one whose raise
+    failed (marked not counted until a reader counts it again)."""
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
     sql = (
-        f"SELECT unit_id, generation, counted_at FROM {table} "
+        f"SELECT unit_id, id, generation, counted_generation, counted_at "
+        f"FROM {table} "
         f"WHERE selection = %s AND unit_id IN ({', '.join(['%s'] * len(units))})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, ["home", *units])
         rows = sorted(cursor.fetchall())
-    if [row[0] for row in rows] != units:
+    if [row[0] for row in rows] != units or any(row[3] is None for row in rows):
         return None
-    return tuple((unit, generation, str(counted)) for unit, generation, counted in rows)
+    return tuple(
+        (unit, pk, generation, str(counted))
+        for unit, pk, generation, _counted, counted in rows
+    )
 
 
 def _decoded(parts):

@@ -198,6 +198,19 @@ def summary_by_unit(
     return summary_of([*parts.values(), overdue])
 
 
+def counted_by_unit(cases, units: list[int], shape: tuple) -> dict:
+    """`summary_by_unit`'s figures counted now, from no kept value: the
+    same statements (`shape`: its SQL kept), the units their parameters."""
+    ids = tuple(sorted(units))
+    parts = cases.summary_parts(by_unit=True, today=False, shape=shape, units=ids)
+    return summary_of(
+        [
+            *(plain_part(parts.get(pk, empty_part())) for pk in ids),
+            cases.overdue_waiting_part(shape=shape, units=ids),
+        ]
+    )
+
+
 # What a queryset of cases filtered by a form is a function of (the wall's
 # filter selection, rows by their keys), for core.compiled's shapes.
 filter_shape = compiled.form_shape
