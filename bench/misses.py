@@ -33,6 +33,10 @@ party member of the first village's branch:
   its unit's and town's counts of cases, feedback.summary.on_new_case);
   the three case modes raise their unit's kept counts of cases too
   (feedback.kept_counts, since 2026-12-07: a write to the data's copy);
+  the case of "case elsewhere" and "day elsewhere" is one staff acted on
+  (answered): the request that acted counts its unit's rows again after
+  its view (`kept_counts.recount_acted_on`, since 2026-12-07, fourth
+  session), a case coming in does not;
 - unit elsewhere: what a village of another town saved (renamed) names
   (`disclosure.page_scopes.unit_change_scopes`: the unit, its town, "units",
   and "names", "any"), as `caching.on_event` bumps them;
@@ -254,6 +258,10 @@ UNCOUNTED: set[str] = set()
 RAISED: dict[str, list[int]] = {}
 
 
+# The modes whose case staff acted on: its request counts the unit's rows.
+ACTED_ON = ("case elsewhere", "day elsewhere")
+
+
 def change(mode: str, changes: dict) -> None:
     """What `mode` drops before a request (warm: nothing)."""
     from core import caching
@@ -266,6 +274,8 @@ def change(mode: str, changes: dict) -> None:
         from feedback import kept_counts
 
         kept_counts.changed_units(RAISED[mode])
+        if mode in ACTED_ON:
+            kept_counts.recount(RAISED[mode])
 
 
 def days_ahead(days: int):

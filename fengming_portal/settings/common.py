@@ -83,6 +83,9 @@ MIDDLEWARE = [
     "core.caching.AudiencePageCacheMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After a view whose service acted on a case: its unit's kept counts of
+    # cases counted again (feedback.kept_counts; not reached by a hit).
+    "feedback.kept_counts.recount_acted_on",
     # Last, as django-axes asks: turns a lock-out into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError
 from django.db.models import F
 from django.test import Client
 from django.utils import timezone
@@ -28,6 +29,8 @@ from tests.factories import (
     SuperuserFactory,
     UnitFactory,
 )
+from tests.feedback.test_admin import change_data, change_url
+from tests.feedback.test_views import form_data
 from tests.perf.kept import a_round_of, flushed, recounted, wall_counts
 from tests.perf.test_scoped_values import two_towns
 from tests.perf.test_unit_and_catalog_scopes import counted
@@ -340,3 +343,135 @@ def test_the_overdue_count_stays_the_days(county, changed):
         summary = Client().get("/feedback/").context["summary"]
         assert summary["waiting_overdue"] == 1
         assert summary == wall_counts()
+
+
+# A case acted on counts its unit's rows once its request's view returned
+# (kept_counts.recount_acted_on): the wall's next miss reads them counted.
+
+
+def rows_counted(unit) -> bool:
+    """Whether every kept selection's row of the unit is counted at its
+    generation."""
+    rows = UnitCounts.objects.filter(unit=unit)
+    return rows.count() == len(kept_counts.SELECTIONS) and all(
+        row.counted_generation == row.generation for row in rows
+    )
+
+
+def wall_counts_nothing(monkeypatch) -> None:
+    """A flushed wall shows the cases' counts and counts no unit's."""
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    assert calls == []
+    monkeypatch.undo()
+
+
+# Committed for real, as in production: a service's change is raised at its
+# commit, inside the view, before the middleware counts (the `changed()`
+# fixture would run the raise after the request).
+@pytest.mark.django_db(transaction=True)
+def test_a_case_acted_on_counts_its_units_rows_after_the_request(
+    county, changed, monkeypatch
+):
+    """Accepted, answered and closed in the back office, rated 不满意 (the
+    case reopened: saved again after its verb) and then 满意 by the resident
+    on the tracking page: after each request its unit's rows are raised and
+    counted, and a flushed wall counts nothing."""
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    case = SubmissionFactory(unit=wenli)
+    staff = Client()
+    staff.force_login(SuperuserFactory())
+    department = DepartmentFactory()
+    resident = Client()
+
+    def by_staff(**step):
+        case.refresh_from_db()
+        data = change_data(case, department=department.pk, **step)
+        return staff.post(change_url(case), data)
+
+    def by_resident(rating):
+        return resident.post(case.get_tracking_url(), {"rating": rating})
+
+    steps = [
+        lambda: by_staff(_accept="1"),
+        lambda: by_staff(answer_text="已修好。", _answer="1"),
+        lambda: by_resident("unsatisfied"),
+        lambda: by_staff(answer_text="换了灯泡。", _answer="1"),
+        lambda: by_resident("satisfied"),
+        lambda: by_staff(_close="1"),
+    ]
+    for n, step in enumerate(steps):
+        generation = UnitCounts.objects.get(unit=wenli, selection="wall").generation
+        with changed():
+            assert step().status_code == 302, n
+        row = UnitCounts.objects.get(unit=wenli, selection="wall")
+        assert row.generation > generation, n  # raised, then counted
+        assert rows_counted(wenli), n
+        rows_true("wall")
+        rows_true("home")
+        wall_counts_nothing(monkeypatch)
+    case.refresh_from_db()
+    assert case.status == "closed" and case.rating == "satisfied"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_coming_in_is_left_to_the_readers(county, changed):
+    """A resident's case coming in adds nothing to its POST: its unit's rows
+    are raised, counted by the next page that reads them."""
+    kept_counts.refresh()
+    resident = Client()
+    data = form_data(county["wenli"], title="路灯坏了")
+    with changed():
+        response = resident.post("/feedback/new/", data)
+    assert response.status_code == 302
+    assert Submission.objects.filter(title="路灯坏了").exists()
+    assert not rows_counted(county["wenli"])
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    row = UnitCounts.objects.get(unit=county["wenli"], selection="wall")
+    assert row.counted_generation == row.generation  # counted by the wall
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_that_fails_after_the_view_is_left_to_the_readers(
+    county, changed, monkeypatch, caplog
+):
+    kept_counts.refresh()
+    case = SubmissionFactory(unit=county["wenli"])
+    staff = Client()
+    staff.force_login(SuperuserFactory())
+    department = DepartmentFactory()
+
+    def refused(*args, **kwargs):
+        raise DatabaseError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(kept_counts, "read", refused)
+    with changed():
+        response = staff.post(
+            change_url(case), change_data(case, department=department.pk, _accept="1")
+        )
+    monkeypatch.undo()
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "accepted"
+    assert "not counted again" in caplog.text
+    assert not rows_counted(county["wenli"])
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    rows_true("wall")
+
+
+def test_cases_acted_on_outside_a_request_are_left_to_the_readers(county, changed):
+    """A command or the shell (the daily 督办) acts on cases outside any
+    request: nothing counted then; the next request forgets them."""
+    kept_counts.refresh()
+    clerk = SuperuserFactory()
+    case = SubmissionFactory(unit=county["maoshan"])
+    with changed():
+        services.accept(case, by=clerk, department=DepartmentFactory())
+    assert not rows_counted(county["maoshan"])
+    assert Client().get("/").status_code == 200
+    row = UnitCounts.objects.get(unit=county["maoshan"], selection="wall")
+    assert row.counted_generation != row.generation  # the wall counts it
