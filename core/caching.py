@@ -432,7 +432,9 @@ def cached(
     "town:fengming", "wall"); it is kept until one of them (or the global
     version: a change no scope names) moves, so a change elsewhere in the
     county does not drop it. None: it may read anything, and follows every
-    change (the "any" version), like a page naming no scope. `seconds`: how
+    change (the "any" version), like a page naming no scope. BY_CONTENT:
+    it reads nothing, its name holds what it is made from (a chart drawn
+    from its numbers), and only another release drops it. `seconds`: how
     long at most (default VALUE_CACHE_SECONDS), or a function giving it
     once the value is computed (until the next scheduled change it reads);
     a figure that the clock changes (what is due today) puts the day in its
@@ -510,8 +512,17 @@ def may_keep() -> bool:
     return True
 
 
-def _kept_key(name: str, scopes: list[str] | None) -> str:
+# `cached(scopes=BY_CONTENT)`: a value that is a function of its name alone
+# (its content in the name) and of the release.
+BY_CONTENT = ("by-content",)
+
+
+def _kept_key(name: str, scopes: list[str] | tuple | None) -> str:
     """The key of the value `name` kept under `scopes`' current versions."""
+    if scopes is BY_CONTENT:
+        # Under no version, not even the global one: a flush leaves it.
+        kept = f"{release()}-{content_settings()}|{name}"
+        return f"pagecache:content:{hashlib.sha256(kept.encode()).hexdigest()[:40]}"
     if scopes is None:
         kept_under = content_version()
     else:

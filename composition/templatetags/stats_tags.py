@@ -3,7 +3,8 @@ table of the same numbers), rendered once for the same numbers and kept.
 
 The key is the chart's content (every field as text) and the language: the
 same numbers give the same markup, so nothing needs to announce a change
-(the templates are the release's, which every key names). At county scale
+(the templates are the release's, which every key names), and a flush of
+every version leaves it (`caching.BY_CONTENT`). At county scale
 the on-time chart has a row per unit (510): its table was most of the
 page's render on a miss (midnight, a change in the figures elsewhere).
 """
@@ -82,7 +83,9 @@ def chart_section(chart: Chart) -> SafeString:
     html = caching.cached(
         f"chart-section:{get_language()}:{chart_key(chart)}",
         render,
-        scopes=[],
+        # Its content is its name: a flush (the statistics' cold page) leaves
+        # it, where the global version made the page's charts again.
+        scopes=caching.BY_CONTENT,
         seconds=settings.PAGE_CACHE_MAX_SECONDS,
     )
     # Rendered by the template with autoescaping: every text escaped.

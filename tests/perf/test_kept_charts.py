@@ -91,3 +91,20 @@ def test_a_hostile_unit_name_is_inert_on_the_kept_statistics_page():
         page = visitor.get("/stats/").text
         assert "<script>alert(1)</script>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;村" in page
+
+
+def test_a_flush_of_every_version_leaves_the_sections_kept(monkeypatch):
+    """Their content is their name: a change no scope names (a bulk load, a
+    restore) makes the figures again, not a chart whose numbers are the
+    same; another release (another template) names other sections."""
+    from core import caching
+
+    first = stats_tags.chart_section(a_chart())
+    rendered = counted(monkeypatch, stats_tags, "render_to_string")
+    caching._bump()
+    caching.reset_local()  # another process
+    assert stats_tags.chart_section(a_chart()) == first
+    assert rendered == []
+    monkeypatch.setattr(caching, "release", lambda: "another-release")
+    assert stats_tags.chart_section(a_chart()) == first
+    assert len(rendered) == 1
