@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 # Raise when `SubmissionQuerySet.summary_parts` counts differently.
 RULES = "1"
+# The largest generation a row holds (a 64-bit integer).
+GENERATION_LIMIT = 2**63 - 1
 # How long a value kept by its units' cases (`by_cases`) is kept once written.
 BY_CASES_SECONDS = 3 * 24 * 3600
 
@@ -364,7 +366,16 @@ def _raise(ids: list[int] | None) -> None:
         # not counted instead, so that no page trusts them.
         logger.exception("kept counts of units %s not raised", ids)
         try:
-            UnitCounts.objects.filter(unit_id__in=ids).update(counted_generation=None)
+            # The generation moved too (back to 0 at its limit): a count
+            # under way, begun before the change, then writes nothing
+            # (`_keep`: at the generation read).
+            UnitCounts.objects.filter(unit_id__in=ids).update(
+                counted_generation=None,
+                generation=Case(
+                    When(generation__lt=GENERATION_LIMIT, then=F("generation") + 1),
+                    default=Value(0),
+                ),
+            )
         except DatabaseError:
             logger.exception("kept counts of units %s left as they were", ids)
     # The page cache's versions moved at the commit, before this: a page made
@@ -426,25 +437,27 @@ def refresh(batch: int = 50, *, again: bool = True) -> int:
     return sum(done)
 
 
-# A case acted on (accepted, answered, rated, …; not one coming in, nor the
-# cases held back with an item made 党内, many at once): its unit's rows are
-# counted again by the request that acted, once its view has returned (its
-# changes committed and raised: `recount_acted_on`), so that the wall's and
-# the home page's next miss reads them counted (docs/PERFORMANCE.md, "The
-# 回音壁 after a case acted on elsewhere"). Not at the verb's commit: a
-# service may save its case again after announcing it (a rating that
-# reopens the case), which raises the rows again.
-NOT_RECOUNTED = frozenset({"received", "held_back"})
+# A case acted on (accepted, answered, rated, moved, deleted, …; not one
+# coming in: a resident's POST waits for nothing more): the units of its
+# rows, where they are and were, are counted again by the request that
+# acted, once its view has returned (its changes committed and raised:
+# `recount_acted_on`), so that the wall's and the home page's next miss
+# reads them counted (docs/PERFORMANCE.md, "The 回音壁 after a case acted
+# on elsewhere"). Not at the verb's commit: a service may save its case
+# again after announcing it (a rating that reopens the case), which raises
+# the rows again. All of a request's units in one count (cases held back
+# in bulk when an item turns 党内: one count of their units, which the
+# next reader would otherwise make).
+NOT_RECOUNTED = frozenset({"received"})
 _acted = threading.local()
 
 
-def acted_on(unit: int | None) -> None:
-    """A service acted on a case of this unit in this request."""
-    if unit is not None:
-        units = getattr(_acted, "units", None)
-        if units is None:
-            units = _acted.units = set()
-        units.add(unit)
+def acted_on(*units: int | None) -> None:
+    """A case of these units changed in this request (not one coming in)."""
+    found = getattr(_acted, "units", None)
+    if found is None:
+        found = _acted.units = set()
+    found.update(units)
 
 
 def recount_acted_on(get_response):
@@ -457,7 +470,8 @@ def recount_acted_on(get_response):
         try:
             return get_response(request)
         finally:
-            units, _acted.units = getattr(_acted, "units", None), None
+            units = (getattr(_acted, "units", None) or set()) - {None}
+            _acted.units = None
             if units:
                 recount(units)
 
@@ -465,12 +479,14 @@ def recount_acted_on(get_response):
 
 
 def recount(units) -> None:
-    """Count these units' stale rows of every selection now."""
+    """Count these units' stale rows of every selection now. Whatever
+    fails is logged: the request's changes are committed, and a reader
+    counts the rows all the same."""
     ids = sorted(set(units) - {None})
     for selection in SELECTIONS:
         try:
             read(selection, ids, _counter(selection))
-        except DatabaseError:
+        except Exception:
             logger.exception("kept counts of units %s not counted again", ids)
 
 
@@ -492,7 +508,10 @@ def on_case_event(event: events.Event) -> None:
         # where the cases were is unknown.
         changed_units(None)
         return
-    changed_units([row.unit_id, getattr(row, "_loaded_unit_id", None)])
+    units = [row.unit_id, getattr(row, "_loaded_unit_id", None)]
+    changed_units(units)
+    if not event.created:
+        acted_on(*units)
 
 
 def on_round_event(event: events.Event) -> None:
@@ -505,6 +524,8 @@ def on_round_event(event: events.Event) -> None:
         changed_units(None)
         return
     ids = {row.submission_id, getattr(row, "_loaded_submission_id", None)} - {None}
-    changed_units(
+    units = list(
         Submission.objects.filter(pk__in=ids).values_list("unit_id", flat=True)
     )
+    changed_units(units)
+    acted_on(*units)
