@@ -135,7 +135,7 @@ def read(
         if counted == generation and rules == RULES and not again:
             try:
                 kept[unit] = _part(_decoded(parts))
-            except (KeyError, AttributeError, TypeError, ValueError):
+            except (KeyError, AttributeError, TypeError, ValueError, RecursionError):
                 pass  # not as written: counted again
     stale = sorted(wanted - kept.keys())
     if not stale:
@@ -231,7 +231,10 @@ def _rows(selection: str, units: list[int] | None) -> list[tuple]:
     building the query cost more than running it."""
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
     sql = (
-        f"SELECT unit_id, generation, counted_generation, rules, parts "
+        # The counts as text, decoded here: a row not as written (nested
+        # deeper than the decoder goes) is counted again, not a 500.
+        f"SELECT unit_id, generation, counted_generation, rules, "
+        f"CAST(parts AS TEXT) "
         f"FROM {table} WHERE selection = %s"
     )
     params = [selection]

@@ -475,3 +475,28 @@ def test_cases_acted_on_outside_a_request_are_left_to_the_readers(county, change
     assert Client().get("/").status_code == 200
     row = UnitCounts.objects.get(unit=county["maoshan"], selection="wall")
     assert row.counted_generation != row.generation  # the wall counts it
+
+
+def test_a_row_nested_deeper_than_the_decoder_goes_is_counted_again(county, changed):
+    """A row not as written (a tampered table: counts nested 5,000 deep)
+    is counted again, never a 500. SQLite refuses to store it."""
+    from django.db import connection
+
+    with changed():
+        varied(county)
+    kept_counts.refresh()
+    deep = "[" * 5000 + "]" * 5000
+    row = UnitCounts.objects.get(unit=county["wenli"], selection="wall")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {UnitCounts._meta.db_table} SET parts = %s WHERE id = %s",
+                [deep, row.pk],
+            )
+    except DatabaseError:
+        pytest.skip("this database refuses such a row")
+    flushed()
+    response = Client().get("/feedback/")
+    assert response.status_code == 200
+    assert response.context["summary"] == wall_counts()
+    rows_true("wall")
