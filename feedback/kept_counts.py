@@ -25,7 +25,11 @@ How a row stays true:
   the search index's rebuild, which follows a bulk load or a restore,
   counts every row again (composition.search.rebuild);
 - a process stopped between a commit and its raise leaves its units' rows
-  wrong: `refresh` counts every row again each night (warm_pages).
+  wrong: `refresh` counts every row again each night (warm_pages);
+- a raise that fails marks its rows not counted and moves their generation
+  (a count under way writes nothing); the request whose change of an
+  existing case committed counts its units' stale rows once its view has
+  returned (`recount_acted_on`), as a reader would;
 - a page made inside the change's own transaction adds up the rows without
   its change (they are raised at the commit). Nothing made then is kept
   (`caching.may_keep`), and no page is made so (no ATOMIC_REQUESTS); a
@@ -163,8 +167,9 @@ def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Calla
     else under the name is computed again).
 
     The statistics' 回音壁 figures of a town after a flush (docs/PERFORMANCE.md,
-    "The statistics' 回音壁 figures kept by the cases' generations"): five
-    grouped queries of the town's cases, where reading its rows is one."""
+    "The statistics' 回音壁 figures kept by the cases' generations, and the
+    回音壁 after a case acted on"): five grouped queries of the town's cases,
+    where reading its rows is one."""
     ids = sorted(set(units) - {None})
     if settings.VALUE_CACHE_SECONDS <= 0 or not ids:
         return compute()
@@ -445,10 +450,11 @@ def refresh(batch: int = 50, *, again: bool = True) -> int:
 # rows, where they are and were, are counted again by the request that
 # acted, once its view has returned (its changes committed and raised:
 # `recount_acted_on`), so that the wall's and the home page's next miss
-# reads them counted (docs/PERFORMANCE.md, "The 回音壁 after a case acted
-# on elsewhere"). Not at the verb's commit: a service may save its case
-# again after announcing it (a rating that reopens the case), which raises
-# the rows again. All of a request's units in one count (cases held back
+# reads them counted (docs/PERFORMANCE.md, "The statistics' 回音壁 figures
+# kept by the cases' generations, and the 回音壁 after a case acted on").
+# Not at the verb's commit: a service may save its case again after
+# announcing it (a rating that reopens the case), which raises the rows
+# again. All of a request's units in one count (cases held back
 # in bulk when an item turns 党内: one count of their units, which the
 # next reader would otherwise make).
 NOT_RECOUNTED = frozenset({"received"})

@@ -183,6 +183,15 @@ def counted_town(county) -> tuple[int, Client, str]:
     return year, Client(), f"year={year}&town=fengming"
 
 
+def counted_again(county, visitor: Client, query: str, year: int) -> dict:
+    """After a flush: the town's figures counted from its cases, and right."""
+    caching._bump()
+    found, counted = case_queries(visitor, query)
+    assert counted
+    assert found == straight(year=year, town=county["fengming"])
+    return found
+
+
 def test_a_flush_leaves_the_towns_figures_kept_by_its_cases(county):
     year, visitor, query = counted_town(county)
     first, counted_then = case_queries(visitor, query)
@@ -201,10 +210,7 @@ def test_a_change_of_a_case_after_a_flush_is_counted(county, changed):
     before, _ = case_queries(visitor, query)
     with changed():
         SubmissionFactory(unit=county["wenli"], accepted=True)
-    caching._bump()
-    after, counted = case_queries(visitor, query)
-    assert counted
-    assert after == straight(year=year, town=county["fengming"])
+    after = counted_again(county, visitor, query, year)
     assert after["received"] == before["received"] + 1
 
 
@@ -212,16 +218,12 @@ def test_a_raise_lost_is_caught_by_the_nightly_check(county):
     """A case changed with no raise (a process stopped between its commit and
     its raise): the figures kept stay those of before, as the wall's counts
     do, until the nightly check counts every row again."""
-
     year, visitor, query = counted_town(county)
     case_queries(visitor, query)
     SubmissionFactory(unit=county["maoshan"], accepted=True)  # no raise
     caching._bump()
     kept_counts.refresh()  # warm_pages, each night
-    caching._bump()
-    after, counted = case_queries(visitor, query)
-    assert counted
-    assert after == straight(year=year, town=county["fengming"])
+    counted_again(county, visitor, query, year)
 
 
 def test_the_next_day_counts_its_cases_waiting_past_their_deadline(county):
@@ -237,10 +239,7 @@ def test_the_next_day_counts_its_cases_waiting_past_their_deadline(county):
         caching._bump()
         on_due = case_queries(visitor, query)[0]
     with time_machine.travel(noon + timedelta(days=11), tick=False):
-        caching._bump()
-        late, counted = case_queries(visitor, query)
-        assert counted
-        assert late == straight(year=year, town=county["fengming"])
+        late = counted_again(county, visitor, query, year)
     assert late["waiting_overdue"] == on_due["waiting_overdue"] + 1
 
 
