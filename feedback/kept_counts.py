@@ -470,9 +470,10 @@ def acted_on(*units: int | None) -> None:
 
 
 def recount_acted_on(get_response):
-    """Middleware: after the view, count the rows of the units a service
-    acted on that are stale (raised), as a reader would. A failure is
-    logged, never raised: a reader counts them all the same."""
+    """Middleware: after the view, count the stale (raised) rows of the
+    units whose cases changed in this request (`acted_on`), as a reader
+    would. A failure is logged, never raised: a reader counts them all the
+    same."""
 
     def middleware(request):
         _acted.units = None  # anything a command or a test left
