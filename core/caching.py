@@ -512,6 +512,15 @@ def may_keep() -> bool:
     return True
 
 
+def digest(value) -> str:
+    """A name for a value by its text: repr, not pickle (equal values give
+    equal text whatever objects hold them; pickle writes a value met twice
+    as a reference to the first). For values kept by what they are made
+    from (disclosure.counts_memo, feedback.kept_counts.by_cases)."""
+    text = repr(value).encode("utf-8", "backslashreplace")
+    return hashlib.blake2b(text, digest_size=20).hexdigest()
+
+
 # `cached(scopes=BY_CONTENT)`: a value that is a function of its name alone
 # (its content in the name) and of the release.
 BY_CONTENT = ("by-content",)

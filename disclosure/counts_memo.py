@@ -26,13 +26,13 @@ change): one unit counted again after its change costs less than its digest
 and a round trip.
 """
 
-import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.conf import settings
 from django.core.cache import cache
 
+from core.caching import digest
 from core.release import release
 
 # Fewer units counted at once are counted without these entries.
@@ -46,18 +46,11 @@ def wanted(units: int) -> bool:
     return units >= MANY and settings.VALUE_CACHE_SECONDS > 0
 
 
-def _digest(value) -> str:
-    # repr, not pickle: equal values give equal text whatever objects hold
-    # them (pickle writes a value met twice as a reference to the first).
-    text = repr(value).encode("utf-8", "backslashreplace")
-    return hashlib.blake2b(text, digest_size=20).hexdigest()
-
-
 def common_digest(*, items, rules: dict, year: int, within, kind) -> str:
     """What every unit's counts of one call are a function of: the catalog's
     counted items and rules (by the catalog's kind), the year, the quarter."""
     # The kind as text: the form gives the enum member, a link the text.
-    return _digest(
+    return digest(
         (release(), tuple(items), sorted(rules.items()), year, within, str(kind or ""))
     )
 
@@ -94,7 +87,7 @@ def keys(
         routed = sorted(routed, key=lambda r: r.id)
         own = sorted((r for r in requests if r.unit_id == unit.id), key=lambda r: r.id)
         answered = [by_id.get(r.disclosure_id) for r in own]
-        named[unit.id] = "compliance:counts-memo:" + _digest(
+        named[unit.id] = "compliance:counts-memo:" + digest(
             (
                 common,
                 unit,

@@ -20,7 +20,7 @@ from disclosure.page_scopes import unit_scopes
 
 from . import kept_counts
 from .models import ANSWERED_COUNT, ESCALATED, ON_TIME_COUNT, Kind, Submission
-from .summary import counted_by_unit, summary_by_unit
+from .summary import summary_by_unit, summary_counted_now
 
 
 def figures(
@@ -31,11 +31,8 @@ def figures(
     units' cases (`kept_counts.by_cases`): a flush of the value cache leaves
     them. For the day: the one count the date changes (cases waiting past
     their deadline) is among them. The county's (no town yet) as they are."""
-    if unit is not None:
-        units = [unit]
-    elif town is not None:
-        units = compliance.town_units([town]) or list(Unit.objects.of_town(town))
-    else:
+    units = units_of(unit, town)
+    if units is None:
         return count_figures(year=year)
     # What else they are a function of: the year, the day, the language.
     name = f"stats-feedback:{year}:{timezone.localdate()}:{get_language()}"
@@ -49,6 +46,16 @@ def figures(
         lambda: plain(count_figures(year=year, unit=unit, town=town, fresh=True)),
         valid=_as_counted,
     )
+
+
+def units_of(unit: Unit | None, town: Unit | None) -> list[Unit] | None:
+    """The units whose cases the figures count: the unit, or the town's
+    units (kept); None: the county's (no town yet)."""
+    if unit is not None:
+        return [unit]
+    if town is not None:
+        return compliance.town_units([town]) or list(Unit.objects.of_town(town))
+    return None
 
 
 def _as_counted(found) -> bool:
@@ -119,16 +126,13 @@ def year_summary(
     once, not built again by the ORM (9.6 -> 4.6 ms at county scale), and
     a case's change recounts its unit alone. The county (no town yet: a
     fresh install) is counted at once."""
-    if unit is not None:
-        units = [unit]
-    elif town is not None:
-        units = compliance.town_units([town]) or list(Unit.objects.of_town(town))
-    else:
+    units = units_of(unit, town)
+    if units is None:
         return submissions_for(year=year).summary()
     # `submissions_for`'s cases, by unit: the year is in the SQL's shape.
     cases = Submission.objects.on_record().filter(received_at__year=year)
     if fresh:
-        return counted_by_unit(cases, [u.pk for u in units], ("stats-year", year))
+        return summary_counted_now(cases, [u.pk for u in units], ("stats-year", year))
     return summary_by_unit(
         cases,
         f"stats-feedback:{year}",

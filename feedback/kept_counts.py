@@ -39,7 +39,6 @@ How a row stays true:
 differently, and every row is counted again when read.
 """
 
-import hashlib
 import json
 import logging
 import threading
@@ -178,12 +177,7 @@ def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Calla
         return compute()
     # The rules and the code that count, and the settings pages show by.
     state = (name, RULES, release(), content_settings(), settings.TIME_ZONE, marks)
-    key = (
-        "kept-counts:by-cases:"
-        + hashlib.blake2b(
-            repr(state).encode("utf-8", "backslashreplace"), digest_size=20
-        ).hexdigest()
-    )
+    key = f"kept-counts:by-cases:{caching.digest(state)}"
     found = cache.get(key)
     # As written: the name beside the value (a digest's collision, or
     # anything else under the key, is computed again).

@@ -198,7 +198,7 @@ def summary_by_unit(
     return summary_of([*parts.values(), overdue])
 
 
-def counted_by_unit(cases, units: list[int], shape: tuple) -> dict:
+def summary_counted_now(cases, units: list[int], shape: tuple) -> dict:
     """`summary_by_unit`'s figures counted now, from no kept value: the
     same statements (`shape`: its SQL kept), the units their parameters."""
     ids = tuple(sorted(units))

@@ -47,6 +47,7 @@ from tests.factories import (
     UnitFactory,
 )
 from tests.feedback.test_admin import change_data, change_url
+from tests.perf.test_wall_summary_compiled import answered
 from tests.perf.two_towns import as_a_process_that_read_before, read_now
 
 pytestmark = [
@@ -59,7 +60,8 @@ VILLAGES = {"fengming": ("wenli", "maoshan"), "qingshan": ("shangcun", "xiacun")
 
 def build_county() -> dict:
     """Two towns of two villages each; in each village a case waiting, one
-    accepted, one answered (rated, with an earlier round rated 不满意)."""
+    accepted, one answered (rated, with an earlier round rated 不满意:
+    `answered`)."""
     county = {}
     for town_name, slug in (("凤鸣镇", "fengming"), ("青山镇", "qingshan")):
         town = TownFactory(name=town_name, slug=slug)
@@ -69,28 +71,8 @@ def build_county() -> dict:
             county[village] = unit
             SubmissionFactory(unit=unit)
             SubmissionFactory(unit=unit, accepted=True)
-            answered_case(unit, days=3, rating=Rating.SATISFIED)
+            answered(unit, days=3, rating=Rating.SATISFIED)
     return county
-
-
-def answered_case(unit, *, days: int, rating: str = "") -> Submission:
-    case = SubmissionFactory(unit=unit, accepted=True)
-    received = timezone.now() - timedelta(days=days + 1)
-    case.status = "answered"
-    case.received_at = received
-    case.answered_at = received + timedelta(days=days)
-    case.answer_text = "已答复"
-    case.rating = rating
-    case.save()
-    AnswerRound.objects.create(
-        submission=case,
-        number=1,
-        due_date=timezone.localdate(),
-        answer_text="第一次答复",
-        answered_at=received + timedelta(hours=5),
-        rating=Rating.UNSATISFIED,
-    )
-    return case
 
 
 @pytest.fixture

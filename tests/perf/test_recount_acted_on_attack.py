@@ -127,6 +127,13 @@ def no_wrong_rows() -> None:
         assert wrong_rows(selection) == [], selection
 
 
+def counted_alone(spy, unit) -> None:
+    """The request counted this unit alone, its rows fresh, nothing wrong."""
+    assert spy.recounts == [[unit.pk]]
+    assert fresh(unit)
+    settled()
+
+
 def settled() -> None:
     """No row fresh and wrong; a flushed wall right; its rows right."""
     no_wrong_rows()
@@ -269,9 +276,7 @@ def test_withdrawn_consent_by_the_change_form_is_counted(county, staff, spy):
     assert response.status_code == 302
     case.refresh_from_db()
     assert not case.consent_to_publish
-    assert spy.recounts == [[maoshan.pk]]
-    assert fresh(maoshan)
-    settled()
+    counted_alone(spy, maoshan)
 
 
 @committed
@@ -330,9 +335,7 @@ def test_ratings_that_reopen_and_then_escalate(county, clerk, staff, department,
         assert response.status_code == 302
         case.refresh_from_db()
         assert case.round == number + 1 and case.status == Status.ACCEPTED
-        assert spy.recounts == [[xiacun.pk]]
-        assert fresh(xiacun)
-        settled()
+        counted_alone(spy, xiacun)
     assert case.escalated_round == 3
     flushed()
     assert Client().get("/feedback/").context["summary"]["escalating"] >= 1
@@ -400,9 +403,7 @@ def test_a_step_overtaken_since_the_form_was_checked(
     monkeypatch.setitem(feedback_admin.STEP_CALLS, "close", overtaken)
     response = post_step(staff, case, department=department.pk, _close="1")
     assert response.status_code == 302
-    assert spy.recounts == [[maoshan.pk]]
-    assert fresh(maoshan)
-    settled()
+    counted_alone(spy, maoshan)
 
 
 # A resident's case coming in, pages that act on nothing ---------------------------
@@ -679,9 +680,7 @@ def test_a_view_that_fails_after_its_service_committed(
     assert response.status_code == 500
     case.refresh_from_db()
     assert case.rating == Rating.SATISFIED
-    assert spy.recounts == [[shangcun.pk]]
-    assert fresh(shangcun)
-    settled()
+    counted_alone(spy, shangcun)
 
 
 @committed
