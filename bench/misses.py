@@ -36,7 +36,10 @@ party member of the first village's branch:
   the case of "case elsewhere" and "day elsewhere" is one staff acted on
   (answered): the request that acted counts its unit's rows again after
   its view (`kept_counts.recount_acted_on`, since 2026-12-07, fourth
-  session), a case coming in does not;
+  session), a case coming in does not: since the fifth session its unit's
+  rows list it (`kept_counts._came_in`, in its transaction), and the page
+  counts it alone and adds it (the village's newest case stands for it;
+  the village's rows are counted whole again after the run);
 - unit elsewhere: what a village of another town saved (renamed) names
   (`disclosure.page_scopes.unit_change_scopes`: the unit, its town, "units",
   and "names", "any"), as `caching.on_event` bumps them;
@@ -195,9 +198,14 @@ def elsewhere() -> dict[str, list[str]]:
         {
             "case elsewhere": [case.unit_id],
             "day elsewhere": [case.unit_id],
-            "new case here": [here.pk],
         }
     )
+    # A case coming in raises its unit's rows in its transaction and lists
+    # it there (kept_counts._came_in): the newest case of the village stands
+    # for it (counted alone and added by the page: the village's rows are
+    # counted whole again once the run is over, `came_in_recounted`).
+    newest = Submission.objects.filter(unit=here).order_by("-pk").first()
+    CAME_IN.update({"new case here": Submission(pk=newest.pk, unit_id=here.pk)})
     return {
         "pub elsewhere": named("disclosure.Disclosure", row),
         "case elsewhere": named("feedback.Submission", case),
@@ -261,6 +269,9 @@ RAISED: dict[str, list[int]] = {}
 # The modes whose case staff acted on: its request counts the unit's rows.
 ACTED_ON = ("case elsewhere", "day elsewhere")
 
+# Modes whose change is a case coming in: the case (filled in by `elsewhere`).
+CAME_IN: dict = {}
+
 
 def change(mode: str, changes: dict) -> None:
     """What `mode` drops before a request (warm: nothing)."""
@@ -276,6 +287,23 @@ def change(mode: str, changes: dict) -> None:
         kept_counts.changed_units(RAISED[mode])
         if mode in ACTED_ON:
             kept_counts.recount(RAISED[mode])
+    if mode in CAME_IN:
+        from django.db import transaction
+
+        from feedback import kept_counts
+
+        with transaction.atomic():
+            kept_counts._came_in(CAME_IN[mode])
+
+
+def came_in_recounted() -> None:
+    """The units of CAME_IN counted whole again: the case standing for one
+    coming in was counted in already, and the pages added it again."""
+    from feedback import kept_counts
+
+    units = [case.unit_id for case in CAME_IN.values()]
+    for selection in kept_counts.SELECTIONS:
+        kept_counts.read(selection, units, kept_counts._counter(selection), again=True)
 
 
 def days_ahead(days: int):
@@ -420,6 +448,7 @@ def main() -> None:
             rows.append(row)
             cells = "  ".join(f"{k} {v:>7}" for k, v in row.items() if k[0] in "vm")
             print(f"{name:<16} {cells}", flush=True)  # noqa: T201
+    came_in_recounted()
     print(  # noqa: T201
         "MISSES_JSON "
         + json.dumps(

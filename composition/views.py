@@ -23,7 +23,7 @@ from disclosure.models import Disclosure, Reader, Unit
 from disclosure.page_scopes import UNITS
 from feedback import kept_counts
 from feedback.models import Kind, Submission
-from feedback.summary import PART_SECONDS, summary_by_unit
+from feedback.summary import summary_by_unit
 
 logger = logging.getLogger(__name__)
 
@@ -121,27 +121,27 @@ def _item_kinds(*, fresh: bool = False) -> dict[int, str]:
     )
 
 
-def received_figures(town: Unit, units: list[Unit], year: int) -> dict:
+def received_figures(units: list[Unit], year: int) -> dict:
     """The 反映 and 咨询 the liaison points' 回音壁 received in a year
     ("收到群众反映5条，党员干部和群众咨询15条") and the 意见建议 of every kind
     the town's `units` received (a 举报 counted, never listed). The counts
-    per unit are kept under the town's cases' scopes, which every change of
-    one of its cases names (not a publication, nor a unit made a liaison
-    point: the flags are read with the page)."""
-    counts = caching.cached(
-        f"home-received:{town.pk}:{year}",
-        lambda: _received_by_unit([unit.pk for unit in units], year),
-        # With the villages' "cases-unit:": a case there named by a process
-        # that has not yet seen another's move of the village names its old
-        # town's scope (feedback.summary.on_new_case reads the copy).
-        scopes=page_scopes.read_through(
-            town, [f"cases-unit:{town.slug}", f"cases-town:{town.slug}"]
+    of each unit are a function of its cases alone: kept by the state of
+    its cases (feedback.kept_counts.by_cases_each: a case of one village
+    counts that village's again, a flush none; not a publication, nor a
+    unit made a liaison point: the flags are read with the page)."""
+    counts = kept_counts.by_cases_each(
+        f"home-received:{year}",
+        [unit.pk for unit in units],
+        lambda ids: _received_by_unit(ids, year),
+        valid=lambda value: (
+            type(value) is tuple
+            and len(value) == 3
+            and all(type(n) is int for n in value)
         ),
-        seconds=PART_SECONDS,
     )
     reports = questions = received = 0
     for unit in units:
-        unit_reports, unit_questions, unit_received = counts.get(unit.pk, (0, 0, 0))
+        unit_reports, unit_questions, unit_received = counts[unit.pk]
         received += unit_received
         if unit.is_liaison_point:
             reports += unit_reports
@@ -157,20 +157,32 @@ def received_figures(town: Unit, units: list[Unit], year: int) -> dict:
 def _received_by_unit(
     unit_ids: list[int], year: int
 ) -> dict[int, tuple[int, int, int]]:
-    """Each unit's (反映, 咨询, every kind) cases on record received in `year`
-    (a unit with none: absent)."""
-    return {
-        unit_id: (reports, questions, received)
-        for unit_id, reports, questions, received in Submission.objects.on_record()
-        .filter(unit__in=unit_ids, received_at__year=year)
-        .values_list("unit_id")
-        .annotate(
-            reports=Count("id", filter=Q(kind=Kind.REPORT)),
-            questions=Count("id", filter=Q(kind=Kind.QUESTION)),
-            received=Count("id"),
+    """Each unit's (反映, 咨询, every kind) cases on record received in
+    `year`, (0, 0, 0) for one with none. Its SQL kept per year
+    (core.compiled), the units its parameters: a case coming in counts its
+    village alone."""
+
+    def build(_at, *units):
+        return (
+            Submission.objects.on_record()
+            .filter(unit__in=units, received_at__year=year)
+            .values_list("unit_id")
+            .annotate(
+                reports=Count("id", filter=Q(kind=Kind.REPORT)),
+                questions=Count("id", filter=Q(kind=Kind.QUESTION)),
+                received=Count("id"),
+            )
+            .order_by()
         )
-        .order_by()
+
+    ids = tuple(sorted(set(unit_ids)))
+    found = {
+        unit_id: (reports, questions, received)
+        for unit_id, reports, questions, received in compiled.rows(
+            Submission, ("home-received", year), build, keys=ids
+        )
     }
+    return {unit: found.get(unit, (0, 0, 0)) for unit in ids}
 
 
 def home_latest_context(request, units: list[Unit]) -> dict:
@@ -226,6 +238,7 @@ def home_figures_context(town: Unit, units: list[Unit], year: int) -> dict:
     its villages): counts of every scope (a count reveals no 党内 content),
     so the article's "50" reads the same for all."""
     boards = [unit for unit in units if unit.pk != town.pk]
+    feedback = town_feedback({unit.pk: unit.slug for unit in units})
     return {
         "town": town,
         "figures": {
@@ -239,9 +252,11 @@ def home_figures_context(town: Unit, units: list[Unit], year: int) -> dict:
             # changes none of them.
             "year": year,
             **published_figures(units, year),
-            **received_figures(town, units, year),
+            # After the 回音壁's figures: those count a unit's new cases into
+            # its kept counts, which moves the marks these are kept by.
+            **received_figures(units, year),
         },
-        "feedback": town_feedback({unit.pk: unit.slug for unit in units}),
+        "feedback": feedback,
     }
 
 

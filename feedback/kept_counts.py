@@ -62,6 +62,7 @@ from .models import (
     AnswerRound,
     Submission,
     UnitCounts,
+    add_parts,
     empty_part,
     plain_part,
 )
@@ -129,28 +130,93 @@ def read(
     wanted = set(units)
     found = {}
     kept = {}
-    for unit, generation, counted, rules, parts in _rows(
+    # Rows counted before cases came in, and nothing else changed since:
+    # {unit: (its counts, the cases come in)}.
+    behind = {}
+    for unit, generation, counted, rules, parts, added in _rows(
         selection, None if every else sorted(wanted)
     ):
         if unit not in wanted:
             continue
         found[unit] = generation
-        if counted == generation and rules == RULES and not again:
-            try:
-                kept[unit] = _part(_decoded(parts))
-            except (KeyError, AttributeError, TypeError, ValueError, RecursionError):
-                pass  # not as written: counted again
+        if counted is None or rules != RULES or again:
+            continue
+        if counted == generation:
+            cases_in = ()
+        elif type(counted) is int and type(generation) is int:
+            cases_in = _added(added, generation - counted)
+        else:
+            # SQLite keeps 2**63 as a REAL: its difference is no count.
+            continue
+        if cases_in is None:
+            continue
+        try:
+            part = _part(_decoded(parts))
+        except (KeyError, AttributeError, TypeError, ValueError, RecursionError):
+            continue  # not as written: counted again
+        if cases_in:
+            behind[unit] = (part, cases_in)
+        else:
+            kept[unit] = part
+    if behind:
+        kept.update(_caught_up(selection, behind))
     stale = sorted(wanted - kept.keys())
-    if not stale:
-        return kept
-    absent = [unit for unit in stale if unit not in found]
-    if absent:
-        found.update(_add_rows(selection, absent))
-    counted = count(stale)
-    for unit in stale:
-        kept[unit] = plain_part(counted.get(unit, empty_part()))
-    _keep(selection, {u: found[u] for u in stale if u in found}, kept)
+    if stale:
+        absent = [unit for unit in stale if unit not in found]
+        if absent:
+            found.update(_add_rows(selection, absent))
+        counted = count(stale)
+        for unit in stale:
+            kept[unit] = plain_part(counted.get(unit, empty_part()))
+    written = [*behind, *stale]
+    if written:
+        _keep(selection, {u: found[u] for u in written if u in found}, kept)
     return kept
+
+
+# The most cases a row lists as come in since its counts (`added`): past
+# them, its unit is counted again whole. Ids of up to 10 digits and a comma.
+ADDED_LIMIT = 24
+ADDED_CHARACTERS = ADDED_LIMIT * 11
+
+
+def _added(added, changes: int) -> tuple[int, ...] | None:
+    """The cases that came in since a row's counts, if every change since
+    (`changes`: its generation less the counted one, not 0) is one of them;
+    None: counted again whole (another change, a list not as written or too
+    long, a generation gone back to 0)."""
+    if added is None or not isinstance(added, str) or changes <= 0:
+        return None
+    if len(added) > ADDED_CHARACTERS:
+        return None
+    try:
+        ids = tuple(int(part) for part in added.split(",")[1:])
+    except ValueError:
+        return None
+    if len(ids) != changes or added != "".join(f",{pk}" for pk in ids):
+        return None  # not as written ("+1", " 1", "01"): counted again
+    if len(set(ids)) != len(ids) or not all(0 < pk < 2**63 for pk in ids):
+        return None
+    return ids
+
+
+def _caught_up(selection: str, behind: dict[int, tuple[dict, tuple]]) -> dict:
+    """Each row's counts with the cases come in since added: those cases
+    counted alone (three grouped queries by their keys, their SQL kept),
+    grouped by the unit each is in now. A case moved since it came in was
+    moved by a change that raises both units once it commits (`added` then
+    null: both counted again whole); until then it is its new unit's, as a
+    whole count would have it there but not its new unit's earlier counts:
+    a page made in that moment is made again at the raise, as for any
+    change (the module's docstring)."""
+    ids = tuple(sorted({pk for _part, cases_in in behind.values() for pk in cases_in}))
+    counted = cases(selection).summary_parts(
+        by_unit=True, today=False, shape=("kept-counts-added", selection), cases=ids
+    )
+    return {
+        unit: plain_part(add_parts([part, counted.get(unit, empty_part())]))
+        for unit, (part, _cases_in) in behind.items()
+    }
 
 
 def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Callable):
@@ -177,16 +243,10 @@ def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Calla
         return compute()
     # The rules and the code that count, and the settings pages show by.
     state = (name, RULES, release(), content_settings(), settings.TIME_ZONE, marks)
-    key = f"kept-counts:by-cases:{caching.digest(state)}"
+    key = _by_cases_key(state)
     found = cache.get(key)
-    # As written: the name beside the value (a digest's collision, or
-    # anything else under the key, is computed again).
-    if type(found) is tuple and len(found) == 2 and found[0] == state:
-        try:
-            if valid(found[1]):
-                return found[1]
-        except (AttributeError, TypeError, ValueError):
-            pass
+    if _as_kept(found, state, valid):
+        return found[1]
     value = compute()
     # Not inside a change's transaction (its raise comes at the commit).
     if caching.may_keep():
@@ -194,13 +254,66 @@ def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Calla
     return value
 
 
+def by_cases_each(
+    name: str, units: Iterable[int], compute: Callable, *, valid: Callable
+) -> dict:
+    """`compute(ids)`: {unit: value} for each of these units, each a
+    function of its unit's cases alone; kept per unit as `by_cases` keeps
+    a value of several (under its unit's mark, outside the versions): a
+    case of one unit computes that unit's again, not its town's. A unit
+    without a trusted row is computed each time."""
+    ids = sorted(set(units) - {None})
+    if settings.VALUE_CACHE_SECONDS <= 0 or not ids:
+        return compute(ids)
+    common = (name, RULES, release(), content_settings(), settings.TIME_ZONE)
+    states = {unit: (*common, mark) for unit, mark in _unit_marks(ids).items()}
+    keys = {unit: _by_cases_key(state) for unit, state in states.items()}
+    found = cache.get_many(list(keys.values())) if keys else {}
+    values = {}
+    for unit, key in keys.items():
+        if _as_kept(found.get(key), states[unit], valid):
+            values[unit] = found[key][1]
+    missing = [unit for unit in ids if unit not in values]
+    if missing:
+        computed = compute(missing)
+        values.update({unit: computed[unit] for unit in missing})
+        kept = {keys[u]: (states[u], values[u]) for u in missing if u in keys}
+        if kept and caching.may_keep():
+            cache.set_many(kept, timeout=BY_CASES_SECONDS)
+    return values
+
+
+def _by_cases_key(state: tuple) -> str:
+    return f"kept-counts:by-cases:{caching.digest(state)}"
+
+
+def _as_kept(found, state: tuple, valid: Callable) -> bool:
+    """Whether an entry found is as written: the name beside the value (a
+    digest's collision, or anything else under the key, is computed
+    again), the value one `compute` gives."""
+    if type(found) is not tuple or len(found) != 2 or found[0] != state:
+        return False
+    try:
+        return bool(valid(found[1]))
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
 def _marks(units: list[int]) -> tuple | None:
+    """Each unit's mark (`_unit_marks`), in order; None if one has none."""
+    marks = _unit_marks(units)
+    if len(marks) != len(units):
+        return None
+    return tuple(marks[unit] for unit in units)
+
+
+def _unit_marks(units: list[int]) -> dict[int, tuple]:
     """Each unit's row of the home page's selection (every case on record):
     its id, generation and when its counts were last counted. A change of
     its cases raises the generation; the nightly check moves the time (an
     event lost by a process stopped between a commit and its raise is
     caught there, as for the wall's counts); a row deleted and added again
-    is another row. None: a unit without a row yet, or one whose raise
+    is another row. None for a unit without a row yet, or one whose raise
     failed (marked not counted until a reader counts it again)."""
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
     sql = (
@@ -210,13 +323,12 @@ def _marks(units: list[int]) -> tuple | None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, ["home", *units])
-        rows = sorted(cursor.fetchall())
-    if [row[0] for row in rows] != units or any(row[3] is None for row in rows):
-        return None
-    return tuple(
-        (unit, pk, generation, str(counted))
-        for unit, pk, generation, _counted, counted in rows
-    )
+        rows = cursor.fetchall()
+    return {
+        unit: (unit, pk, generation, str(counted))
+        for unit, pk, generation, counted_generation, counted in rows
+        if counted_generation is not None
+    }
 
 
 def _decoded(parts):
@@ -225,7 +337,8 @@ def _decoded(parts):
 
 def _rows(selection: str, units: list[int] | None) -> list[tuple]:
     """The selection's rows of these units (None: every unit's): unit,
-    generation, counted generation, rules, counts (JSON text, or decoded).
+    generation, counted generation, rules, counts (JSON text, or decoded),
+    the cases come in since (`added`).
     Its SQL written once: a miss after a case reads a town's few rows, and
     building the query cost more than running it."""
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
@@ -233,7 +346,7 @@ def _rows(selection: str, units: list[int] | None) -> list[tuple]:
         # The counts as text, decoded here: a row not as written (nested
         # deeper than the decoder goes) is counted again, not a 500.
         f"SELECT unit_id, generation, counted_generation, rules, "
-        f"CAST(parts AS TEXT) "
+        f"CAST(parts AS TEXT), added "
         f"FROM {table} WHERE selection = %s"
     )
     params = [selection]
@@ -311,6 +424,7 @@ def _keep(selection: str, generations: dict[int, int], parts: dict) -> None:
                     counted_generation=F("generation"),
                     rules=RULES,
                     counted_at=timezone.now(),
+                    added="",
                 )
         except DatabaseError:
             return  # kept next time; the page has its counts
@@ -323,7 +437,7 @@ def _keep_one(selection: str, unit: int, generation: int, part: dict) -> None:
     jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
     sql = (
         f"UPDATE {table} SET parts = %s{jsonb}, counted_generation = generation, "
-        f"rules = %s, counted_at = %s "
+        f"rules = %s, counted_at = %s, added = '' "
         f"WHERE selection = %s AND unit_id = %s AND generation = %s"
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -373,6 +487,7 @@ def _raise(ids: list[int] | None) -> None:
             # (`_keep`: at the generation read).
             UnitCounts.objects.filter(unit_id__in=ids).update(
                 counted_generation=None,
+                added=None,
                 generation=Case(
                     When(generation__lt=GENERATION_LIMIT, then=F("generation") + 1),
                     default=Value(0),
@@ -401,10 +516,45 @@ def _upsert(ids: list[int]) -> None:
     sql = (
         f"INSERT INTO {table} (unit_id, selection, generation, rules, parts) "
         f"VALUES {values} ON CONFLICT (unit_id, selection) "
-        f"DO UPDATE SET generation = {table}.generation + 1"
+        f"DO UPDATE SET generation = {table}.generation + 1, added = NULL"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for row in rows for value in row])
+
+
+def _came_in(case: Submission) -> bool:
+    """A case coming in (saved new inside a transaction: a resident's POST,
+    the back office's add form): its unit's rows raised in its transaction,
+    the case listed as come in since they were counted (`added`), so that a
+    reader counts it alone and adds it to their counts (`read`). In the
+    transaction, not after it: a count that began before it commits either
+    has it in and then writes nothing (the generation it read is gone), or
+    has it out and waits for the commit to find the same. Outside a
+    transaction (the shell) the insert commits before the raise, and a
+    count in between would have it twice: raised after, as any change
+    (False). The statement cannot fail but with the transaction's other
+    statements (the row exists, locked by none for long; a generation at
+    its limit goes back to 0, which makes its unit counted whole): a
+    resident's POST never loses its case to it."""
+    if not connection.in_atomic_block or case.pk is None or case.unit_id is None:
+        return False
+    table = connection.ops.quote_name(UnitCounts._meta.db_table)
+    suffix = f",{case.pk}"
+    rows = [(case.unit_id, selection) for selection in sorted(SELECTIONS)]
+    values = ", ".join(["(%s, %s, 1, '', '{}')"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} (unit_id, selection, generation, rules, parts) "
+        f"VALUES {values} ON CONFLICT (unit_id, selection) DO UPDATE SET "
+        f"generation = CASE WHEN {table}.generation < {GENERATION_LIMIT} "
+        f"THEN {table}.generation + 1 ELSE 0 END, "
+        f"added = CASE WHEN LENGTH({table}.added) + %s <= {ADDED_CHARACTERS} "
+        f"THEN {table}.added || %s ELSE NULL END"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [value for row in rows for value in row] + [len(suffix), suffix]
+        )
+    return True
 
 
 def _counter(selection: str, done: list[int] | None = None) -> Callable:
@@ -511,6 +661,8 @@ def on_case_event(event: events.Event) -> None:
         # No row (ids alone: changed at once with update(), maybe moved):
         # where the cases were is unknown.
         changed_units(None)
+        return
+    if event.created and _came_in(row):
         return
     units = [row.unit_id, getattr(row, "_loaded_unit_id", None)]
     changed_units(units)

@@ -290,6 +290,7 @@ class SubmissionQuerySet(models.QuerySet):
         today: bool = True,
         shape: tuple = (),
         units: tuple[int, ...] | None = None,
+        cases: tuple[int, ...] | None = None,
     ) -> dict:
         """What `summary_of` adds up: the counts of this selection (key None),
         or of each unit's cases in it (key: the unit's id; a unit without
@@ -297,11 +298,17 @@ class SubmissionQuerySet(models.QuerySet):
         `today=False`: without the one count the date changes (those waiting
         past their deadline, `overdue_waiting_part`), so that the parts stay
         right past midnight. `units`: only these units' cases (ids).
+        `cases`: only these cases (ids; instead of `units`): what came in
+        since a unit's kept counts were counted (feedback.kept_counts).
         `shape` (by unit): everything this queryset is a function of
         (feedback.summary.unit_parts); the three queries' SQL is then kept
-        under it (core.compiled), the units its parameters: a case coming in
-        recounts its unit, and building and compiling them cost more than
-        running them."""
+        under it (core.compiled), the units (or cases) its parameters: a
+        case coming in recounts its unit, and building and compiling them
+        cost more than running them."""
+        if units is not None and cases is not None:
+            raise ValueError("units or cases, not both")
+        keyed = "pk" if cases is not None else "unit"
+        chosen_keys = cases if cases is not None else units
         by = ["unit_id"] if by_unit else []
         counts = {
             "received": Count("id"),
@@ -323,13 +330,15 @@ class SubmissionQuerySet(models.QuerySet):
         }
 
         def rows(chosen):
-            found = self if chosen is None else self.filter(unit__in=chosen)
+            found = self if chosen is None else self.filter(**{f"{keyed}__in": chosen})
             return found.order_by().with_local_dates()
 
         def fetched(name: str, build) -> list:
             # The day too: `today` counts against it.
             day = timezone.localdate() if today else None
-            return self._kept_rows(shape if by_unit else (), name, build, units, day)
+            return self._kept_rows(
+                shape if by_unit else (), name, build, chosen_keys, day
+            )
 
         def part(key) -> dict:
             return parts.setdefault(key, empty_part())
@@ -346,7 +355,7 @@ class SubmissionQuerySet(models.QuerySet):
             for unit, *values in totals:
                 part(unit)["totals"].update(dict(zip(names, values, strict=True)))
         else:
-            part(None)["totals"].update(rows(units).aggregate(**counts))
+            part(None)["totals"].update(rows(chosen_keys).aggregate(**counts))
         # Days to answer, counted by the database (a few dozen values a unit).
         took = fetched(
             "days",
@@ -1081,7 +1090,9 @@ class UnitCounts(models.Model):
     `generation` is raised after every change of the unit's cases commits;
     the counts are those of `counted_generation` (none: never counted), by
     the counting rules `rules`. Counts of an older generation or rules are
-    counted again when read."""
+    counted again when read, but where every change since they were counted
+    is a case coming in: `added` lists those cases (",12,15"; "" none; null
+    another change, or too many), and only they are counted and added."""
 
     unit = models.ForeignKey(
         "disclosure.Unit", on_delete=models.CASCADE, related_name="+"
@@ -1092,6 +1103,8 @@ class UnitCounts(models.Model):
     rules = models.CharField(max_length=16, blank=True)
     parts = models.JSONField(default=dict)
     counted_at = models.DateTimeField(null=True)
+    # Null is not "": another change (counted whole), where "" is none.
+    added = models.TextField(null=True, default=None)  # noqa: DJ001
 
     class Meta:
         constraints = [

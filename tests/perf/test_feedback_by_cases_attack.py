@@ -304,10 +304,24 @@ def test_a_lost_raise_alone_shows_until_the_nightly_check(county, changed, monke
     before = kept(county, "fengming")
     monkeypatch.setattr(kept_counts, "_raise", lambda ids: None)
     with changed():
-        SubmissionFactory(unit=county["wenli"], accepted=True)
+        # A case deleted (a new case's raise commits with it since 2026-12-07,
+        # fifth session: kept_counts._came_in; none is lost between the two).
+        Submission.objects.filter(unit=county["wenli"]).order_by("pk").first().delete()
     assert kept(county, "fengming") == before != truth(county, "fengming")
     monkeypatch.undo()
     kept_counts.refresh()
+    all_true(county)
+
+
+def test_a_new_cases_raise_is_not_lost_with_the_callbacks(county, changed, monkeypatch):
+    """A case coming in raises its unit's rows in its own transaction
+    (kept_counts._came_in): a process stopped after the commit, before the
+    callbacks (`_raise` lost), leaves no stale figures."""
+    kept(county, "fengming")
+    monkeypatch.setattr(kept_counts, "_raise", lambda ids: None)
+    with changed():
+        SubmissionFactory(unit=county["wenli"], accepted=True)
+    monkeypatch.undo()
     all_true(county)
 
 
@@ -377,7 +391,9 @@ def test_a_raise_that_fails_is_not_trusted(county, changed, monkeypatch):
 
     monkeypatch.setattr(kept_counts, "_upsert", refused)
     with changed():
-        SubmissionFactory(unit=county["wenli"], accepted=True)
+        # An existing case's change (a new case raises its unit in its own
+        # transaction, kept_counts._came_in, not with `_upsert`).
+        Submission.objects.filter(unit=county["wenli"]).order_by("pk").first().delete()
     monkeypatch.undo()
     assert not UnitCounts.objects.filter(
         unit=county["wenli"], counted_generation__isnull=False

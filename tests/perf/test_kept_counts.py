@@ -125,8 +125,9 @@ def test_only_the_unit_whose_case_changed_is_counted_again(
     with changed():
         varied(county)
     kept_counts.refresh()
+    case = Submission.objects.filter(unit=county["wenli"]).order_by("pk").first()
     with changed():
-        SubmissionFactory(unit=county["wenli"], accepted=True)
+        case.delete()
     calls = by_unit_counts(monkeypatch)
     flushed()
     assert Client().get("/feedback/").context["summary"] == wall_counts()
@@ -137,6 +138,211 @@ def test_only_the_unit_whose_case_changed_is_counted_again(
     flushed()
     assert Client().get("/feedback/").context["summary"] == wall_counts()
     assert calls == []
+
+
+# Cases coming in (kept_counts._came_in, 2026-12-07, fifth session) ---------
+
+
+def came_in_rows(unit) -> list[tuple]:
+    return list(
+        UnitCounts.objects.filter(unit=unit)
+        .order_by("selection")
+        .values_list("selection", "generation", "counted_generation", "added")
+    )
+
+
+def test_cases_coming_in_are_counted_alone_and_added(county, changed, monkeypatch):
+    """Two cases come in (a resident's POST, the back office's add): their
+    unit's rows list them; a flushed wall counts those two cases alone and
+    adds them to the unit's counts, which are then the cases'."""
+    with changed():
+        varied(county)
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    resident = Client()
+    with changed():
+        assert (
+            resident.post(
+                "/feedback/new/", form_data(wenli, title="路灯坏了")
+            ).status_code
+            == 302
+        )
+        SubmissionFactory(unit=wenli, accepted=True)
+    new = list(
+        Submission.objects.filter(unit=wenli)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:2]
+    )
+    listed = "".join(f",{pk}" for pk in sorted(new))
+    for selection, generation, at, added in came_in_rows(wenli):
+        assert (generation - at, added) == (2, listed), selection
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    assert [(call["cases"], call.get("units")) for call in calls] == [
+        (tuple(sorted(new)), None)
+    ]
+    rows_true("wall")
+    home = Submission.objects.on_record().filter(unit=wenli)
+    assert town_feedback({wenli.pk: wenli.slug}) == home.summary()
+    rows_true("home")
+    for _selection, generation, at, added in came_in_rows(wenli):
+        assert (at, added) == (generation, "")
+
+
+def test_a_case_come_in_then_acted_on_counts_its_unit_whole(
+    county, changed, monkeypatch
+):
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    with changed():
+        case = SubmissionFactory(unit=wenli)
+    with changed():
+        services.accept(case, by=SuperuserFactory(), department=DepartmentFactory())
+    assert {added for *_rest, added in came_in_rows(wenli)} == {None}
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    assert [(call["units"], call.get("cases")) for call in calls] == [
+        ((wenli.pk,), None)
+    ]
+    rows_true("wall")
+
+
+@pytest.mark.parametrize("change", ["moved", "deleted", "hidden by hand"])
+def test_a_case_come_in_then_changed_is_counted_as_it_is(county, changed, change):
+    """Moved to another town (its move raises both units: counted whole),
+    deleted, or hidden by a bare update (no event: the unit's rows still
+    list it, and it is counted as it is now, not on record)."""
+    kept_counts.refresh()
+    wenli, shangcun = county["wenli"], county["shangcun"]
+    with changed():
+        case = SubmissionFactory(unit=wenli, accepted=True)
+    with changed():
+        if change == "moved":
+            case.unit = shangcun
+            case.save()
+        elif change == "deleted":
+            case.delete()
+        else:
+            Submission.objects.filter(pk=case.pk).update(
+                status="not_published", hidden_reason="重复"
+            )
+    for query in ("", "unit=wenli", "unit=shangcun"):
+        flushed()
+        assert Client().get(f"/feedback/?{query}").context["summary"] == wall_counts(
+            query
+        )
+    rows_true("wall")
+    rows_true("home")
+
+
+def test_a_denunciation_coming_in_counts_on_the_home_page_not_the_wall(county, changed):
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    with changed():
+        SubmissionFactory(unit=wenli, kind="denunciation")
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    home = Submission.objects.on_record().filter(unit=wenli)
+    assert town_feedback({wenli.pk: wenli.slug}) == home.summary()
+    rows_true("wall")
+    rows_true("home")
+
+
+def test_a_count_begun_before_a_case_came_in_writes_nothing(county, changed):
+    """The generation read, the case comes in (raised with its commit), the
+    count of before written at the generation read: refused; the next page
+    adds the case alone to the counts of before."""
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    generation = UnitCounts.objects.get(unit=wenli, selection="wall").generation
+    old = recounted("wall")[wenli.pk]
+    with changed():
+        case = SubmissionFactory(unit=wenli, accepted=True)
+    kept_counts._keep("wall", {wenli.pk: generation}, {wenli.pk: old})
+    row = UnitCounts.objects.get(unit=wenli, selection="wall")
+    assert (row.generation, row.counted_generation) == (generation + 1, generation)
+    assert row.added == f",{case.pk}"
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    rows_true("wall")
+
+
+def test_more_cases_than_a_row_lists_count_their_unit_whole(
+    county, changed, monkeypatch
+):
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    with changed():
+        for _ in range(kept_counts.ADDED_LIMIT):
+            SubmissionFactory(unit=wenli)
+    listed = came_in_rows(wenli)[0][3]
+    assert listed is not None and listed.count(",") == kept_counts.ADDED_LIMIT
+    # Listed up to the limit (ids of 10 digits), then one more.
+    UnitCounts.objects.filter(unit=wenli).update(
+        added=",1234567890" * kept_counts.ADDED_LIMIT
+    )
+    with changed():
+        SubmissionFactory(unit=wenli)
+    assert {added for *_rest, added in came_in_rows(wenli)} == {None}
+    calls = by_unit_counts(monkeypatch)
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    assert [call["units"] for call in calls] == [(wenli.pk,)]
+    rows_true("wall")
+
+
+# "{pk}": the id of the one case come in since the counts.
+@pytest.mark.parametrize(
+    "added",
+    [
+        "",
+        ",x",
+        "{pk}",
+        ",{pk},",
+        ", {pk}",
+        ",+{pk}",
+        ",0{pk}",
+        ",-{pk}",
+        ",0",
+        ",{pk},{pk}",
+        ",{pk}\x1f",  # a control character (PostgreSQL keeps no NUL)
+        ",99999999999999999999",
+        ",1,2,3",
+        ",\u202e{pk}",
+        "," + "9" * 5000,
+    ],
+)
+def test_a_list_not_as_written_counts_the_unit_whole(county, changed, added):
+    """One case come in since the counts, its row's list of them not as
+    written (by hand, or another version's): counted whole, right."""
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    with changed():
+        case = SubmissionFactory(unit=wenli, accepted=True)
+    UnitCounts.objects.filter(unit=wenli).update(
+        added=added.replace("{pk}", str(case.pk))
+    )
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    rows_true("wall")
+    # The wall's row counted again (the home page's left as it was).
+    assert {row[0]: row[3] for row in came_in_rows(wenli)}["wall"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_saved_outside_a_transaction_is_raised_after_it(county, changed):
+    """The shell's `create()` commits the row before any raise: a count in
+    between would have it, and a list would add it twice. Raised after its
+    commit as any change: its unit counted whole."""
+    kept_counts.refresh()
+    wenli = county["wenli"]
+    SubmissionFactory(unit=wenli)  # autocommit: raised at once, after its commit
+    assert {added for *_rest, added in came_in_rows(wenli)} == {None}
+    flushed()
+    assert Client().get("/feedback/").context["summary"] == wall_counts()
+    rows_true("wall")
 
 
 def test_the_rows_follow_every_step_of_a_case(county, changed):

@@ -159,6 +159,8 @@ def counted_units(call) -> set[int]:
     rows = call[0][0]
     if call[1].get("units") is not None:  # the units it counted of them
         rows = rows.filter(unit__in=call[1]["units"])
+    if call[1].get("cases") is not None:  # cases come in, counted alone
+        rows = rows.filter(pk__in=call[1]["cases"])
     rows = rows.order_by().values_list("unit", flat=True).distinct()
     return set(rows)
 
@@ -420,7 +422,9 @@ def test_the_home_pages_published_counts_keep_across_new_cases(
     assert after["village"] == figures["village"]
     # What was published reads no count of cases: kept.
     assert len(published) == 1
-    assert len(received) == 2
+    # Its village's received again, not the town's (kept by each unit's
+    # cases: feedback.kept_counts.by_cases_each).
+    assert [set(args[0]) for args, _ in received[1:]] == [{county["wenli"].pk}]
     with django_capture_on_commit_callbacks(execute=True):
         DisclosureFactory(unit=county["maoshan"], item=county["item"])
     after = visitor.get("/?town=fengming").context["figures"]
@@ -432,6 +436,107 @@ def test_the_home_pages_published_counts_keep_across_new_cases(
     # A publication counts no case again.
     assert len(received) == 2
     assert after["feedback_received"] == figures["feedback_received"] + 1
+
+
+def test_the_home_pages_received_figures_outlive_a_flush(
+    county, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Kept by the state of each unit's cases, outside the value cache's
+    versions: a flush of the versions (a deployment) counts none again; a
+    unit whose kept counts are not trusted (a raise that failed) is counted
+    each time; an entry not as written is counted again; the figures are
+    always the cases'."""
+    from composition import views as composition_views
+    from feedback import kept_counts
+    from feedback.models import UnitCounts
+
+    kept_counts.refresh()
+    received = counted(monkeypatch, composition_views, "_received_by_unit")
+    visitor = Client()
+
+    def figures():
+        return visitor.get("/?town=fengming").context["figures"]
+
+    first = figures()
+
+    def truth():
+        its = Submission.objects.on_record().filter(
+            unit__in=[county[slug] for slug in ("fengming", "wenli", "maoshan")],
+            received_at__year=first["year"],
+        )
+        return its.count()
+
+    assert first["feedback_received"] == truth()
+    assert len(received) == 1
+    caching._bump()  # every versioned value stale
+    assert figures() == first
+    assert len(received) == 1
+    cache.clear()
+    caching.reset_local()
+    figures()
+    assert len(received) == 2  # gone with the cache itself
+    # Not trusted (a raise that failed): the page's 回音壁 figures count its
+    # row again first, then its unit's received (alone) is kept by the new
+    # mark.
+    UnitCounts.objects.filter(unit=county["maoshan"], selection="home").update(
+        counted_generation=None
+    )
+    for _ in range(2):
+        caching._bump()
+        assert figures() == first
+    assert [set(args[0]) for args, _ in received[2:]] == [{county["maoshan"].pk}]
+    # Without the 回音壁 figures before it: counted each time.
+    for _ in range(2):
+        UnitCounts.objects.filter(unit=county["maoshan"], selection="home").update(
+            counted_generation=None
+        )
+        assert (
+            composition_views.received_figures(
+                [county[slug] for slug in ("fengming", "wenli", "maoshan")],
+                first["year"],
+            )["feedback_received"]
+            == truth()
+        )
+    assert [set(args[0]) for args, _ in received[3:]] == [{county["maoshan"].pk}] * 2
+    kept_counts.refresh()
+
+    # Entries not as written (their state beside a value compute never
+    # gives): counted again, right.
+    class Spy:
+        """The cache as by_cases_each meets it: what it writes kept aside,
+        and what it reads replaced by those entries with `bad` values."""
+
+        def __init__(self):
+            self.written, self.bad = {}, None
+
+        def __getattr__(self, name):
+            return getattr(cache, name)
+
+        def set_many(self, entries, **kwargs):
+            self.written.update(entries)
+            return cache.set_many(entries, **kwargs)
+
+        def get_many(self, keys, **kwargs):
+            if self.bad is None:
+                return cache.get_many(keys, **kwargs)
+            return {
+                key: (self.written[key][0], self.bad[0])
+                for key in keys
+                if key in self.written
+            }
+
+    spy = Spy()
+    monkeypatch.setattr(kept_counts, "cache", spy)
+    cache.clear()
+    caching.reset_local()
+    figures()
+    assert spy.written
+    for bad in ((1, 2, "3"), (1, 2), [1, 2, 3], (True, 0, 0), None):
+        spy.bad = (bad,)
+        before = len(received)
+        caching._bump()
+        assert figures()["feedback_received"] == truth()
+        assert len(received) == before + 1
 
 
 def test_the_home_pages_liaison_figures_follow_a_village_made_a_liaison_point(
