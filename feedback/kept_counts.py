@@ -30,6 +30,13 @@ How a row stays true:
   (a count under way writes nothing); the request whose change of an
   existing case committed counts its units' stale rows once its view has
   returned (`recount_acted_on`), as a reader would;
+- a case coming in (saved new in a transaction: a resident's POST) raises
+  its unit's rows in its own transaction, not after it, and lists itself
+  in them (`added`, `_came_in`): a reader whose row's every change since
+  its counts is such a case counts those cases alone and adds them
+  (`_caught_up`), where it would count the unit's hundreds. The list is
+  trusted only whole (as many ids as generations since the counts, as
+  written); any other change empties it to null (counted whole);
 - a page made inside the change's own transaction adds up the rows without
   its change (they are raised at the commit). Nothing made then is kept
   (`caching.may_keep`), and no page is made so (no ATOMIC_REQUESTS); a
@@ -51,7 +58,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Case, F, JSONField, Value, When
 from django.utils import timezone
 
-from core import caching, events
+from core import caching, compiled, events
 from core.loaded import not_loaded
 from core.release import content_settings, release
 from disclosure.models import Unit
@@ -159,7 +166,10 @@ def read(
         else:
             kept[unit] = part
     if behind:
-        kept.update(_caught_up(selection, behind))
+        caught, whole = _caught_up(selection, behind)
+        kept.update(caught)
+        for unit in whole:
+            kept.pop(unit, None)
     stale = sorted(wanted - kept.keys())
     if stale:
         absent = [unit for unit in stale if unit not in found]
@@ -168,7 +178,7 @@ def read(
         counted = count(stale)
         for unit in stale:
             kept[unit] = plain_part(counted.get(unit, empty_part()))
-    written = [*behind, *stale]
+    written = sorted({*behind, *stale})
     if written:
         _keep(selection, {u: found[u] for u in written if u in found}, kept)
     return kept
@@ -200,23 +210,54 @@ def _added(added, changes: int) -> tuple[int, ...] | None:
     return ids
 
 
-def _caught_up(selection: str, behind: dict[int, tuple[dict, tuple]]) -> dict:
+def _caught_up(
+    selection: str, behind: dict[int, tuple[dict, tuple]]
+) -> tuple[dict, set[int]]:
     """Each row's counts with the cases come in since added: those cases
-    counted alone (three grouped queries by their keys, their SQL kept),
-    grouped by the unit each is in now. A case moved since it came in was
-    moved by a change that raises both units once it commits (`added` then
-    null: both counted again whole); until then it is its new unit's, as a
-    whole count would have it there but not its new unit's earlier counts:
-    a page made in that moment is made again at the raise, as for any
-    change (the module's docstring)."""
+    counted alone (three grouped queries by their keys, their SQL kept), and
+    the units to count whole instead. A unit is given only the cases it
+    listed: a case no longer where it came in (moved since: by a change
+    whose raise may not have come yet, or by a bare update, which sends
+    none) has both units, where it came in and where it is, counted whole
+    (one query finds where the listed cases are)."""
     ids = tuple(sorted({pk for _part, cases_in in behind.values() for pk in cases_in}))
-    counted = cases(selection).summary_parts(
-        by_unit=True, today=False, shape=("kept-counts-added", selection), cases=ids
+    where = dict(
+        compiled.rows(
+            Submission,
+            ("kept-counts-where",),
+            lambda _at, *keys: Submission.objects.filter(pk__in=keys).values_list(
+                "pk", "unit_id"
+            ),
+            keys=ids,
+        )
     )
-    return {
+    whole = set()
+    for unit, (_part, cases_in) in behind.items():
+        moved = {where[pk] for pk in cases_in if pk in where and where[pk] != unit}
+        if moved:
+            whole |= {unit, *moved}
+    # Deleted ones count nothing; those in place, each in its own unit.
+    placed = tuple(
+        pk
+        for unit, (_part, cases_in) in behind.items()
+        if unit not in whole
+        for pk in cases_in
+        if pk in where
+    )
+    counted = {}
+    if placed:
+        counted = cases(selection).summary_parts(
+            by_unit=True,
+            today=False,
+            shape=("kept-counts-added", selection),
+            cases=tuple(sorted(placed)),
+        )
+    caught = {
         unit: plain_part(add_parts([part, counted.get(unit, empty_part())]))
         for unit, (part, _cases_in) in behind.items()
+        if unit not in whole
     }
+    return caught, whole
 
 
 def by_cases(name: str, units: Iterable[int], compute: Callable, *, valid: Callable):
@@ -432,13 +473,19 @@ def _keep(selection: str, generations: dict[int, int], parts: dict) -> None:
 
 def _keep_one(selection: str, unit: int, generation: int, part: dict) -> None:
     """One row, one statement, no transaction: it holds one lock, so never
-    deadlocks; it waits at most for a change's upsert (one statement)."""
+    deadlocks, and waits for none: a row another transaction holds (a case
+    coming in, `_came_in`, keeps its unit's rows until it commits; a
+    change's upsert) is left as it is (its generation moves anyway). SQLite
+    locks the whole file: its writer is waited for (up to the timeout)."""
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
+    where = "selection = %s AND unit_id = %s AND generation = %s"
+    if connection.vendor == "postgresql":
+        where = f"id = (SELECT id FROM {table} WHERE {where} FOR UPDATE SKIP LOCKED)"
     jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
     sql = (
         f"UPDATE {table} SET parts = %s{jsonb}, counted_generation = generation, "
         f"rules = %s, counted_at = %s, added = '' "
-        f"WHERE selection = %s AND unit_id = %s AND generation = %s"
+        f"WHERE {where}"
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [json.dumps(part), RULES, now, selection, unit, generation]
@@ -535,8 +582,15 @@ def _came_in(case: Submission) -> bool:
     (False). The statement cannot fail but with the transaction's other
     statements (the row exists, locked by none for long; a generation at
     its limit goes back to 0, which makes its unit counted whole): a
-    resident's POST never loses its case to it."""
+    resident's POST never loses its case to it.
+
+    One unit a transaction: a batch of cases in several units (a load, an
+    import) raises the others after its commit (False), so that two such
+    batches never hold each other's rows (a deadlock would abort one)."""
     if not connection.in_atomic_block or case.pk is None or case.unit_id is None:
+        return False
+    held = _unit_held()
+    if held is not None and held != case.unit_id:
         return False
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
     suffix = f",{case.pk}"
@@ -554,7 +608,35 @@ def _came_in(case: Submission) -> bool:
         cursor.execute(
             sql, [value for row in rows for value in row] + [len(suffix), suffix]
         )
+    if held is None:
+        _hold(case.unit_id)
     return True
+
+
+def _unit_held() -> int | None:
+    """The unit whose rows this transaction raised for a case coming in
+    (`_hold`), if it still holds them: its mark still among the
+    transaction's commit hooks and not run (a savepoint rolled back drops
+    the hooks made in it, as the database drops its locks; a commit runs
+    them, a rollback drops them all)."""
+    held = getattr(connection, "_kept_counts_held", None)
+    if held is None:
+        return None
+    index, mark, unit = held
+    hooks = connection.run_on_commit
+    if index < len(hooks) and hooks[index][1] is mark and not mark.ran:
+        return unit
+    return None
+
+
+def _hold(unit: int) -> None:
+    def mark():
+        mark.ran = True
+
+    mark.ran = False
+
+    transaction.on_commit(mark)
+    connection._kept_counts_held = (len(connection.run_on_commit) - 1, mark, unit)
 
 
 def _counter(selection: str, done: list[int] | None = None) -> Callable:

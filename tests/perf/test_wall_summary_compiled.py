@@ -33,8 +33,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def county():
-    return two_towns()
+def county(changed):
+    # Committed, as a page outside the change's transaction meets it (a case
+    # coming in holds its unit's kept counts until its transaction commits).
+    with changed():
+        return two_towns()
 
 
 def on_record():
@@ -135,7 +138,8 @@ def test_the_counts_from_kept_sql_are_the_straightforward_ones(county, changed, 
 def test_a_case_coming_in_recounts_its_unit_without_compiling_again(
     county, changed, monkeypatch
 ):
-    varied(county)
+    with changed():  # committed: a case coming in holds its unit's rows till then
+        varied(county)
     parts = counted(monkeypatch, SubmissionQuerySet, "summary_parts", by_unit=True)
     compiles = counted(monkeypatch, compiled, "_compile")
 
@@ -157,15 +161,19 @@ def test_a_case_coming_in_recounts_its_unit_without_compiling_again(
     made = []
     for case_in in ("wenli", "wenli", "shangcun"):
         with changed():
-            SubmissionFactory(unit=county[case_in])
+            case = SubmissionFactory(unit=county[case_in])
         assert visitor.get("/feedback/").context["summary"] == expected("")
-        assert parts[-1][1]["shape"] == wall_shape()
-        assert parts[-1][1]["units"] == (county[case_in].pk,)
-        made.append(counts_compiled())
-    # The first recount of one unit compiles its three queries; the next
-    # one none, of that unit or another (the unit is a parameter).
-    assert made == [6, 6, 6]
-    assert kept_plans("wall") == 3 + 3 + 1  # and the county's overdue count
+        # Counted alone and added to its unit's kept counts (feedback.
+        # kept_counts._caught_up, since 2026-12-07, fifth session), its SQL
+        # kept with the case a parameter.
+        assert parts[-1][1]["shape"] == ("kept-counts-added", "wall")
+        assert parts[-1][1]["cases"] == (case.pk,)
+        made.append((counts_compiled(), kept_plans("kept-counts-added")))
+    # The first case's count compiles its three queries; the next one none,
+    # of that unit or another (the case is a parameter); the county's three
+    # are not made again.
+    assert made == [(3, 3), (3, 3), (3, 3)]
+    assert kept_plans("wall") == 3 + 1  # and the county's overdue count
 
 
 def wall_shape(query: str = "") -> tuple:
