@@ -552,21 +552,36 @@ def _raise(ids: list[int] | None) -> None:
         )
 
 
-def _upsert(ids: list[int]) -> None:
+def _upsert(ids: list[int], *, came_in: int | None = None) -> None:
+    """Raise these units' rows, adding those not there. `came_in`: the case
+    coming in (`_came_in`, its unit's rows alone), listed in `added`, the
+    generation back to 0 at its limit (in a POST's transaction nothing may
+    fail); otherwise the list emptied to null (counted whole)."""
     if not ids:
         return
     table = connection.ops.quote_name(UnitCounts._meta.db_table)
     rows = [(unit, selection) for unit in ids for selection in sorted(SELECTIONS)]
     values = ", ".join(["(%s, %s, 1, '', '{}')"] * len(rows))
+    params = [value for row in rows for value in row]
+    if came_in is None:
+        update = f"generation = {table}.generation + 1, added = NULL"
+    else:
+        suffix = f",{came_in}"
+        update = (
+            f"generation = CASE WHEN {table}.generation < {GENERATION_LIMIT} "
+            f"THEN {table}.generation + 1 ELSE 0 END, "
+            f"added = CASE WHEN LENGTH({table}.added) + %s <= {ADDED_CHARACTERS} "
+            f"THEN {table}.added || %s ELSE NULL END"
+        )
+        params += [len(suffix), suffix]
     # One statement, in order of unit: it waits at most for a page adding a
     # row (one short statement), and two never lock rows in opposite orders.
     sql = (
         f"INSERT INTO {table} (unit_id, selection, generation, rules, parts) "
-        f"VALUES {values} ON CONFLICT (unit_id, selection) "
-        f"DO UPDATE SET generation = {table}.generation + 1, added = NULL"
+        f"VALUES {values} ON CONFLICT (unit_id, selection) DO UPDATE SET {update}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+        cursor.execute(sql, params)
 
 
 def _came_in(case: Submission) -> bool:
@@ -592,22 +607,7 @@ def _came_in(case: Submission) -> bool:
     held = _unit_held()
     if held is not None and held != case.unit_id:
         return False
-    table = connection.ops.quote_name(UnitCounts._meta.db_table)
-    suffix = f",{case.pk}"
-    rows = [(case.unit_id, selection) for selection in sorted(SELECTIONS)]
-    values = ", ".join(["(%s, %s, 1, '', '{}')"] * len(rows))
-    sql = (
-        f"INSERT INTO {table} (unit_id, selection, generation, rules, parts) "
-        f"VALUES {values} ON CONFLICT (unit_id, selection) DO UPDATE SET "
-        f"generation = CASE WHEN {table}.generation < {GENERATION_LIMIT} "
-        f"THEN {table}.generation + 1 ELSE 0 END, "
-        f"added = CASE WHEN LENGTH({table}.added) + %s <= {ADDED_CHARACTERS} "
-        f"THEN {table}.added || %s ELSE NULL END"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [value for row in rows for value in row] + [len(suffix), suffix]
-        )
+    _upsert([case.unit_id], came_in=case.pk)
     if held is None:
         _hold(case.unit_id)
     return True
